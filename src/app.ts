@@ -1,0 +1,81 @@
+import cookieParser from 'cookie-parser';
+import cors from 'cors';
+import express, { type Express } from 'express';
+import { engine } from 'express-handlebars';
+import { pinoHttp } from 'pino-http';
+import { campaignPages } from './campaigns/routes';
+import type { AppContext } from './context';
+import { createCsrf } from './http/csrf';
+import { errorHandler, notFound } from './http/errors';
+import { healthRoutes } from './http/health';
+import { securityHeaders } from './http/security';
+import { viewHelpers } from './http/view-helpers';
+import { publicDir, viewsDir } from './paths';
+import { signingApi, signingForm } from './petitions/routes';
+
+export interface AppOptions {
+  /** Extra routes mounted behind the same middleware as the JSON API (the benchmark's baseline). */
+  extendApi?: (router: express.Router) => void;
+}
+
+/** Builds the Express app from its dependencies; tests and `main` both call this. */
+export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
+  const { config } = ctx;
+  const https = config.publicUrl.startsWith('https:');
+  const app = express();
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', parseTrustProxy(config.trustProxy));
+  app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers }));
+  app.set('view engine', 'hbs');
+  app.set('views', viewsDir);
+  if (config.env !== 'development') app.enable('view cache');
+
+  app.use(securityHeaders({ https }));
+  app.use(
+    pinoHttp({
+      logger: ctx.logger,
+      // Paths only: query strings and bodies may carry personal data.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url?.startsWith('/static/') === true },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    }),
+  );
+  app.use('/static', express.static(publicDir, { index: false, maxAge: config.env === 'production' ? '1d' : 0 }));
+  app.use(healthRoutes(ctx));
+
+  const api = express.Router();
+  api.use(cors({ origin: config.partnerOrigins, methods: ['GET', 'POST'], credentials: false, maxAge: 600 }));
+  api.use(express.json({ limit: '16kb', strict: false }));
+  options.extendApi?.(api);
+  api.use(signingApi(ctx));
+  app.use('/api/v1', api);
+
+  const csrf = createCsrf({ secret: config.secret, https });
+  const pages = express.Router();
+  pages.use(cookieParser());
+  pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
+  pages.use(csrf.protect);
+  pages.use((_req, res, next) => {
+    res.locals.siteName = 'Ban Face Surveillance';
+    next();
+  });
+  pages.use(campaignPages(ctx, csrf));
+  pages.use(signingForm(ctx, csrf));
+  app.use(pages);
+
+  app.use(notFound());
+  app.use(errorHandler(ctx.logger));
+  return app;
+}
+
+/** TRUST_PROXY: `true`/`false`, a hop count, or addresses/subnets/names Express understands. */
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}

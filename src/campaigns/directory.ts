@@ -1,0 +1,30 @@
+import { asc, eq } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { campaigns, type Campaign } from '../db/schema';
+
+/**
+ * Campaigns by slug, held for a few seconds: every page view and signature needs its campaign,
+ * and campaigns change rarely. A closed or edited campaign shows within `ttlMs`.
+ */
+export class CampaignDirectory {
+  private readonly cache = new Map<string, { campaign: Campaign | undefined; expires: number }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly ttlMs = 5000,
+  ) {}
+
+  async bySlug(slug: string): Promise<Campaign | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(slug);
+    if (hit && hit.expires > now) return hit.campaign;
+    const [campaign] = await this.db.select().from(campaigns).where(eq(campaigns.slug, slug)).limit(1);
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(slug, { campaign, expires: now + this.ttlMs });
+    return campaign;
+  }
+
+  async list(): Promise<Campaign[]> {
+    return this.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id));
+  }
+}

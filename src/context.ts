@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import type { CampaignDirectory } from './campaigns/directory';
+import type { Config } from './config';
+import type { Database, DatabaseHandle } from './db/client';
+import type { Logger } from './logger';
+import type { StatsCache } from './petitions/stats';
+import type { Queues } from './queue/jobs';
+
+/** What services, routes and workers need; built once by `openPlatform`, passed to each. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  database: DatabaseHandle;
+  db: Database;
+  redis: Redis;
+  queues: Queues;
+  campaigns: CampaignDirectory;
+  stats: StatsCache;
+}

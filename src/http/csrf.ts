@@ -1,0 +1,21 @@
+import type { Request, Response } from 'express';
+import { doubleCsrf } from 'csrf-csrf';
+
+/**
+ * CSRF protection for cookie-carrying forms: a signed double-submit token (cookie + hidden field).
+ * Public pages have no session, so the token is bound to the platform secret alone; the cookie is
+ * `__Host-` prefixed over HTTPS so no sibling domain can plant one.
+ */
+export function createCsrf(options: { secret: string; https: boolean }) {
+  const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
+    getSecret: () => options.secret,
+    getSessionIdentifier: () => '',
+    cookieName: options.https ? '__Host-csrf' : 'csrf',
+    cookieOptions: { sameSite: 'lax', secure: options.https, httpOnly: true, path: '/' },
+    getCsrfTokenFromRequest: (req: Request) => (req.body as Record<string, unknown> | undefined)?._csrf as string,
+  });
+  return {
+    protect: doubleCsrfProtection,
+    token: (req: Request, res: Response) => generateCsrfToken(req, res),
+  };
+}

@@ -1,0 +1,108 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startWorkers, type RunningWorkers } from '../workers';
+import { buildApp } from './app';
+import { configFromProcess, ConfigError, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { openPlatform, type Platform } from './platform';
+import { RedisServerMissingError } from './queue/redis-server';
+
+export type Role = 'all' | 'web' | 'worker';
+
+export interface RunningPlatform {
+  platform: Platform;
+  server: Server | undefined;
+  url: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the platform in one role. `all` (what `npm start` runs) serves pages and runs the workers
+ * in one process, which embedded mode requires: PGlite is a single in-process connection.
+ */
+export async function startPlatform(config: Config, role: Role, logger: Logger = createLogger(config.logLevel)): Promise<RunningPlatform> {
+  if (role !== 'all' && !config.databaseUrl) {
+    throw new ConfigError([`DATABASE_URL: required to run the ${role} role alone (the embedded database lives inside one process; use \`npm start\`)`]);
+  }
+  const platform = await openPlatform(config, logger);
+  let workers: RunningWorkers | undefined;
+  let server: Server | undefined;
+  try {
+    if (role !== 'web') workers = await startWorkers(platform);
+    if (role !== 'worker') {
+      server = buildApp(platform).listen(config.port, config.host);
+      await once(server, 'listening');
+    }
+  } catch (error) {
+    await workers?.close();
+    await platform.close();
+    throw error;
+  }
+
+  const port = server ? (server.address() as AddressInfo).port : undefined;
+  const url = port === undefined ? undefined : `http://localhost:${port}`;
+  logger.info({ role, port }, 'platform started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (server) {
+        // Stop accepting, let requests in flight finish, then drop idle keep-alive connections.
+        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        server.closeIdleConnections();
+        const forceAfter = setTimeout(() => server!.closeAllConnections(), 10_000).unref();
+        await closed;
+        clearTimeout(forceAfter);
+      }
+      await workers?.close();
+      await platform.close();
+      logger.info('platform stopped');
+    })());
+  return { platform, server, url, stop };
+}
+
+function parseRole(arg: string | undefined): Role {
+  if (arg === undefined || arg === 'all' || arg === 'web' || arg === 'worker') return arg ?? 'all';
+  process.stderr.write(`Unknown role "${arg}": use all, web or worker.\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const role = parseRole(process.argv[2]);
+  let config: Config;
+  try {
+    config = configFromProcess();
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  let running: RunningPlatform;
+  try {
+    running = await startPlatform(config, role, logger);
+  } catch (error) {
+    if (error instanceof RedisServerMissingError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    }
+    logger.fatal({ err: error }, 'platform failed to start');
+    process.exit(1);
+  }
+  if (running.url) process.stdout.write(`\nThe platform is running: ${config.publicUrl}\n\n`);
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) void main();

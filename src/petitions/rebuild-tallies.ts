@@ -1,0 +1,42 @@
+import { eq } from 'drizzle-orm';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { UsageError, runCli } from '../cli';
+import { configFromProcess } from '../config';
+import { openDatabase } from '../db/client';
+import { campaigns } from '../db/schema';
+import { StatsCache } from './stats';
+import { rebuildTallies } from './tallies';
+
+/**
+ * `npm run tallies:rebuild [-- --campaign <slug>]`: recomputes exact counts from the signatures.
+ * With REDIS_URL set it also refreshes the public counters; in embedded mode the platform's next
+ * start does that (stop it first: the embedded database belongs to one process).
+ */
+runCli('tallies:rebuild', async (logger) => {
+  let slug: string | undefined;
+  try {
+    slug = parseArgs({ options: { campaign: { type: 'string' } } }).values.campaign;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Usage: npm run tallies:rebuild [-- --campaign <slug>]`);
+  }
+  const config = configFromProcess();
+  const database = await openDatabase(config);
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  try {
+    await database.migrate();
+    const selected = slug
+      ? await database.db.select().from(campaigns).where(eq(campaigns.slug, slug))
+      : await database.db.select().from(campaigns);
+    if (slug && selected.length === 0) throw new UsageError(`no campaign with slug "${slug}"`);
+    const cache = redis && new StatsCache(database.db, redis, config.redisKeyPrefix);
+    for (const campaign of selected) {
+      const total = await rebuildTallies(database.db, campaign.id);
+      await cache?.refresh(campaign.id);
+      logger.info({ campaign: campaign.slug, signatures: total }, 'counts rebuilt');
+    }
+  } finally {
+    await redis?.quit();
+    await database.close();
+  }
+});

@@ -1,0 +1,95 @@
+import { Router, type Request, type Response } from 'express';
+import type { AppContext } from '../context';
+import type { createCsrf } from '../http/csrf';
+import { ipRateLimit } from '../http/rate-limit';
+import { renderCampaignPage } from '../campaigns/page';
+import { signPetition } from './sign-petition';
+import { sourceFromQuery } from './signature-input';
+
+function signingRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+  return ipRateLimit({
+    redis: ctx.redis,
+    prefix: `${ctx.config.redisKeyPrefix}:rl:sign`,
+    secret: ctx.config.secret,
+    limit: ctx.config.signRateLimit.limit,
+    windowSeconds: ctx.config.signRateLimit.windowSeconds,
+    onLimited,
+  });
+}
+
+/** The HTML door: the campaign page's form. */
+export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
+  const router = Router();
+  const limited = signingRateLimit(ctx, (_req, res, retryAfter) => {
+    res.status(429).render('error', {
+      title: 'Too many signatures from your network',
+      message: `Please wait ${retryAfter} seconds and try again.`,
+    });
+  });
+
+  router.post('/campaigns/:slug/sign', limited, async (req, res, next) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) return next();
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const result = await signPetition(ctx, campaign, body, { ip: req.ip });
+    if (result.outcome === 'signed') {
+      res.redirect(303, `/campaigns/${encodeURIComponent(campaign.slug)}/thanks`);
+      return;
+    }
+    const errors = result.outcome === 'closed' ? { form: 'This petition is closed.' } : result.errors;
+    await renderCampaignPage(
+      ctx,
+      res,
+      campaign,
+      { values: body, errors, csrfToken: csrf.token(req, res), source: sourceFromQuery(body.source) },
+      result.outcome === 'closed' ? 409 : 400,
+    );
+  });
+
+  return router;
+}
+
+/** The JSON door, for embeds on partner sites: no cookies, CORS for partner origins. */
+export function signingApi(ctx: AppContext): Router {
+  const router = Router();
+  const limited = signingRateLimit(ctx, (_req, res, retryAfter) => {
+    res.status(429).json({ error: 'rate_limited', message: `Too many signatures from your network. Try again in ${retryAfter} seconds.` });
+  });
+
+  router.post('/campaigns/:slug/signatures', limited, async (req, res) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) {
+      res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
+      return;
+    }
+    const body = req.body as unknown;
+    const input =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? { source: req.query.source, ...(body as Record<string, unknown>) }
+        : body;
+    const result = await signPetition(ctx, campaign, input, { ip: req.ip });
+    if (result.outcome === 'signed') res.status(202).json({ ok: true });
+    else if (result.outcome === 'closed') res.status(409).json({ error: 'closed', message: 'This petition is closed.' });
+    else res.status(400).json({ errors: result.errors });
+  });
+
+  router.get('/campaigns/:slug/stats', async (req, res) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) {
+      res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
+      return;
+    }
+    const counts = await ctx.stats.get(campaign.id);
+    res.setHeader('Cache-Control', 'public, max-age=5');
+    res.json({
+      signatures: counts.signatures,
+      goal: campaign.goal,
+      byState: counts.byState,
+      byDistrict: counts.byDistrict,
+      bySource: counts.bySource,
+      updatedAt: counts.updatedAt ?? campaign.createdAt.toISOString(),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+export type FieldErrors = Record<string, string>;
+
+// Control characters (C0, DEL, C1) and Unicode line/paragraph separators.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const requiredText = (message: string, max: number, tooLong: string) =>
+  z
+    .string({ error: message })
+    .trim()
+    .min(1, message)
+    .max(max, tooLong)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'Please remove line breaks and special characters.');
+
+const checkbox = z.preprocess(
+  (value) => value === true || value === 'on' || value === 'true' || value === '1' || value === 'yes',
+  z.boolean(),
+);
+
+/** What a supporter gives to sign; the same schema serves the HTML form and the JSON API. */
+export const signatureInput = z.object({
+  name: requiredText('Please enter your name.', 100, 'Please shorten your name to 100 characters.'),
+  email: z
+    .string({ error: 'Please enter your email address.' })
+    .trim()
+    .toLowerCase()
+    .min(1, 'Please enter your email address.')
+    .max(254, 'That email address is too long.')
+    .pipe(z.email({ error: 'Please enter a valid email address, like name@example.org.' })),
+  zip: z
+    .string({ error: 'Please enter your ZIP code.' })
+    .trim()
+    .regex(/^\d{5}(-\d{4})?$/, 'Please enter a 5-digit ZIP code.')
+    .transform((zip) => zip.slice(0, 5)),
+  address: z
+    .string({ error: 'Please enter your street address as text.' })
+    .trim()
+    .max(200, 'Please shorten the address to 200 characters.')
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'Please write the address on one line.')
+    .optional()
+    .transform((value) => value || undefined),
+  optIn: checkbox.optional().default(false),
+  source: z
+    .string({ error: 'The source code must be text.' })
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'The source code may use letters, digits, - and _ (up to 64).')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** Honeypot: hidden from people, filled in by naive bots. */
+  website: z.unknown().optional(),
+});
+
+export type SignatureInput = z.output<typeof signatureInput>;
+
+/** Turns zod issues into one message per field (the first one), keyed by field name. */
+export function fieldErrors(error: z.ZodError): FieldErrors {
+  const errors: FieldErrors = {};
+  for (const issue of error.issues) {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : 'body';
+    errors[field] ??= field === 'body' ? 'Please send a JSON object with the signature fields.' : issue.message;
+  }
+  return errors;
+}
+
+export function honeypotFilled(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const value = (raw as Record<string, unknown>).website;
+  return value !== undefined && value !== null && value !== '' && value !== false;
+}
+
+/** A source code from a link (`?source=`), or nothing when it is not a valid code. */
+export function sourceFromQuery(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const code = value.trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9_-]{0,63}$/.test(code) ? code : undefined;
+}

@@ -1,0 +1,68 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
+
+/** BullMQ takes ioredis options; its own type only differs by an index signature. */
+export const bullConnection = (options: RedisOptions): ConnectionOptions => ({ ...options }) as ConnectionOptions;
+
+/**
+ * Every queue, its job names and their payloads, in one place. Workers in `workers/` wire a
+ * processor to each; producers enqueue through `Queues`.
+ */
+export interface JobPayloads {
+  tallies: {
+    /** Apply untallied signatures of one campaign to its counts. */
+    'tally-campaign': { campaignId: number };
+    /** Safety net: tally every campaign with untallied signatures (after a Redis loss, say). */
+    'tally-sweep': Record<string, never>;
+  };
+}
+
+export type QueueName = keyof JobPayloads;
+export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
+
+export const queueNames: readonly QueueName[] = ['tallies'];
+
+const defaultJobOptions: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+};
+
+export class Queues {
+  private readonly queues: { [Q in QueueName]: Queue };
+
+  constructor(redis: RedisOptions, readonly prefix: string) {
+    const connection = bullConnection(redis);
+    this.queues = { tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }) };
+  }
+
+  get(name: QueueName): Queue {
+    return this.queues[name];
+  }
+
+  async add<Q extends QueueName, N extends JobName<Q>>(
+    queue: Q,
+    name: N,
+    data: JobPayload<Q, N>,
+    options?: JobsOptions,
+  ): Promise<void> {
+    await this.queues[queue].add(name, data, options);
+  }
+
+  /**
+   * Asks for a campaign's counts to be brought up to date. Requests coalesce: while one tally job
+   * for the campaign runs, later requests leave exactly one more job waiting behind it, so every
+   * committed signature is picked up by a job that starts after its commit.
+   */
+  async requestTally(campaignId: number): Promise<void> {
+    await this.add('tallies', 'tally-campaign', { campaignId }, {
+      deduplication: { id: `tally-campaign:${campaignId}`, keepLastIfActive: true },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((queue) => queue.close()));
+  }
+}
