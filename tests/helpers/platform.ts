@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import pg from 'pg';
+import { buildApp, type AppOptions } from '../../src/app';
+import { loadConfig, type Environment } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import { openPlatform, type Platform } from '../../src/platform';
+import { startWorkers, type RunningWorkers } from '../../workers';
+import { testDatabaseUrl, testRedisUrl } from './services';
+
+export interface TestPlatform {
+  platform: Platform;
+  app: Express;
+  /** Every log line written so far, as text (to check that no personal data is logged). */
+  logs(): string;
+  startWorkers(): Promise<RunningWorkers>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real platform on a database of its own (created here, dropped by `close`) and a Redis key
+ * prefix of its own, built by the same `openPlatform` that `npm start` uses.
+ */
+export async function createTestPlatform(env: Environment = {}, appOptions: AppOptions = {}): Promise<TestPlatform> {
+  const id = randomBytes(6).toString('hex');
+  const databaseName = `frb_test_${id}`;
+  const admin = new pg.Client({ connectionString: testDatabaseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${databaseName}`);
+  await admin.end();
+  const databaseUrl = new URL(testDatabaseUrl);
+  databaseUrl.pathname = `/${databaseName}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-test-'));
+
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl.toString(),
+    DATABASE_POOL_SIZE: '20',
+    REDIS_URL: testRedisUrl,
+    REDIS_KEY_PREFIX: `test-${id}`,
+    APP_SECRET: 'test-secret-test-secret-test-secret-0123',
+    SIGN_RATE_LIMIT: '100000',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  let logText = '';
+  const logger = createLogger(config.logLevel, new Writable({
+    write(chunk, _encoding, done) {
+      logText += chunk.toString();
+      done();
+    },
+  }));
+  const platform = await openPlatform(config, logger);
+  const workers: RunningWorkers[] = [];
+
+  return {
+    platform,
+    app: buildApp(platform, appOptions),
+    logs: () => logText,
+    async startWorkers() {
+      const running = await startWorkers(platform);
+      workers.push(running);
+      return running;
+    },
+    async close() {
+      for (const running of workers) await running.close();
+      await platform.queues.get('tallies').obliterate({ force: true }).catch(() => undefined);
+      const keys = await platform.redis.keys(`${config.redisKeyPrefix}:*`);
+      if (keys.length > 0) await platform.redis.del(...keys);
+      await platform.close();
+      const cleanup = new pg.Client({ connectionString: testDatabaseUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+      await cleanup.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns true (for work done by queue workers), failing after `ms`. */
+export async function eventually(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,97 @@
+import { eq, sql } from 'drizzle-orm';
+import request from 'supertest';
+import { queryRows } from '../../src/db/client';
+import { signatureCounts, signatures } from '../../src/db/schema';
+import { rebuildTallies } from '../../src/petitions/tallies';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+
+const slug = 'ban-facial-recognition';
+const statsUrl = `/api/v1/campaigns/${slug}/stats`;
+let t: TestPlatform;
+let campaignId: number;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+  campaignId = (await t.platform.campaigns.bySlug(slug))!.id;
+});
+afterAll(() => t.close());
+
+const zips = ['94110', '10001', '60614', '73301', '02139'];
+const states = ['CA', 'NY', 'IL', 'TX', 'MA'];
+const sources = ['partner-a', 'partner-b', undefined];
+
+/** What the counts must be, computed from the signatures themselves. */
+async function exactCounts() {
+  const rows = await queryRows<{ state: string | null; source: string | null; n: string }>(
+    t.platform.db,
+    sql`SELECT state, source, count(*) AS n FROM signatures WHERE campaign_id = ${campaignId} GROUP BY 1, 2`,
+  );
+  const byState: Record<string, number> = {};
+  const bySource: Record<string, number> = {};
+  let total = 0;
+  for (const row of rows) {
+    const n = Number(row.n);
+    total += n;
+    if (row.state) byState[row.state] = (byState[row.state] ?? 0) + n;
+    if (row.source) bySource[row.source] = (bySource[row.source] ?? 0) + n;
+  }
+  return { total, byState, bySource };
+}
+
+describe('tallies', () => {
+  it('converge to the exact counts after 500 concurrent signatures with duplicates', async () => {
+    await t.startWorkers();
+    // 500 requests, 350 distinct people: every seventh person signs more than once, in a different case.
+    const requests = Array.from({ length: 500 }, (_, i) => {
+      const person = i % 350;
+      const email = i >= 350 ? `Person${person}@Example.org` : `person${person}@example.org`;
+      return request(t.app)
+        .post(`/api/v1/campaigns/${slug}/signatures`)
+        .send({ name: `Person ${person}`, email, zip: zips[person % 5], source: sources[person % 3] });
+    });
+    const responses = await Promise.all(requests);
+    expect(responses.map((res) => res.status)).toEqual(Array(500).fill(202));
+
+    const exact = await exactCounts();
+    expect(exact.total).toBe(350);
+
+    await eventually(async () => (await request(t.app).get(statsUrl)).body.signatures === 350);
+    const stats = (await request(t.app).get(statsUrl).expect(200)).body;
+    expect(stats).toMatchObject({ signatures: 350, goal: 100_000, byState: exact.byState, bySource: exact.bySource });
+    expect(Object.keys(stats.byState).sort()).toEqual([...states].sort());
+    expect(stats.byState.CA).toBe(70);
+    expect(new Date(stats.updatedAt).getTime()).not.toBeNaN();
+
+    const untallied = await t.platform.db.select().from(signatures).where(eq(signatures.tallied, false));
+    expect(untallied).toHaveLength(0);
+  });
+
+  it('serves the public counter from the cache, not from the tables', async () => {
+    const before = (await request(t.app).get(statsUrl)).body.signatures;
+    await t.platform.db
+      .update(signatureCounts)
+      .set({ count: 1 })
+      .where(eq(signatureCounts.dimension, 'total'));
+    expect((await request(t.app).get(statsUrl)).body.signatures).toBe(before);
+  });
+
+  it('rebuild recomputes the exact counts from the signatures', async () => {
+    // Corrupt the counts, then leave a signature untallied, as after a lost Redis.
+    await t.platform.db.update(signatureCounts).set({ count: 999 });
+    await t.platform.db.insert(signatures).values({ campaignId, email: 'late@example.org', name: 'Late', zip: '94110', state: 'CA' });
+    const total = await rebuildTallies(t.platform.db, campaignId);
+    expect(total).toBe(351);
+    const counts = await t.platform.stats.refresh(campaignId);
+    const exact = await exactCounts();
+    expect(counts.signatures).toBe(exact.total);
+    expect(counts.byState).toEqual(exact.byState);
+    expect(counts.bySource).toEqual(exact.bySource);
+  });
+
+  it('the periodic sweep counts signatures whose tally request was lost', async () => {
+    await t.platform.db.insert(signatures).values({ campaignId, email: 'lost@example.org', name: 'Lost', zip: '10001', state: 'NY' });
+    await t.platform.queues.get('tallies').add('tally-sweep', {});
+    await eventually(async () => (await t.platform.stats.get(campaignId)).signatures === 352);
+    expect((await t.platform.stats.get(campaignId)).byState.NY).toBe((await exactCounts()).byState.NY);
+  });
+});
