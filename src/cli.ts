@@ -1,5 +1,6 @@
 import { ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
+import { LockedError } from './process-lock';
 
 /** Exit codes: 0 done, 1 failure, 2 bad input (configuration or arguments). */
 export class UsageError extends Error {}
@@ -10,7 +11,7 @@ export function runCli(name: string, task: (logger: Logger) => Promise<void>): v
   task(logger).then(
     () => process.exit(0),
     (error: unknown) => {
-      if (error instanceof ConfigError || error instanceof UsageError) {
+      if (error instanceof ConfigError || error instanceof UsageError || error instanceof LockedError) {
         process.stderr.write(`${name}: ${error.message}\n`);
         process.exit(2);
       }

@@ -6,6 +6,7 @@ import { buildApp } from './app';
 import { configFromProcess, ConfigError, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { openPlatform, type Platform } from './platform';
+import { LockedError } from './process-lock';
 import { RedisServerMissingError } from './queue/redis-server';
 
 export type Role = 'all' | 'web' | 'worker';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   try {
     running = await startPlatform(config, role, logger);
   } catch (error) {
-    if (error instanceof RedisServerMissingError || error instanceof ConfigError) {
+    if (error instanceof RedisServerMissingError || error instanceof ConfigError || error instanceof LockedError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }

@@ -7,6 +7,7 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
+import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis, type EmbeddedRedis } from './queue/redis-server';
 
@@ -14,18 +15,6 @@ export interface Platform extends AppContext {
   /** Connection options for BullMQ workers, which open their own blocking connections. */
   redisConnection: RedisOptions;
   close(): Promise<void>;
-}
-
-function redisOptionsFromUrl(url: string): RedisOptions {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: Number(parsed.port || 6379),
-    username: decodeURIComponent(parsed.username) || undefined,
-    password: decodeURIComponent(parsed.password) || undefined,
-    db: Number(parsed.pathname.slice(1) || 0),
-    tls: parsed.protocol === 'rediss:' ? {} : undefined,
-  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { migrationsDir } from '../paths';
+import { acquirePidLock } from '../process-lock';
 import * as schema from './schema';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -74,7 +75,14 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
 
 async function openPglite(dir: string): Promise<DatabaseHandle> {
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir);
+  const lock = acquirePidLock(path.join(dir, '..', 'pg.lock'), `The embedded database in ${dir}`);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(dir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
@@ -87,6 +95,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     },
     async close() {
       if (!client.closed) await client.close();
+      lock.release();
     },
   };
 }

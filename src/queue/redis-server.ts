@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger';
+import { isProcessAlive } from '../process-lock';
 
 export class RedisServerMissingError extends Error {
   constructor() {
@@ -34,7 +35,7 @@ function socketPathFor(dir: string): string {
  * port, append-only file on, data under `dir`. Stopped (with a final AOF flush) by `stop()` or,
  * as a last resort, when this process exits.
  */
-export async function startEmbeddedRedis(dir: string, logger: Logger): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(dir: string, logger: Logger, binary = 'redis-server'): Promise<EmbeddedRedis> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const socketPath = socketPathFor(dir);
   const pidFile = path.join(dir, 'redis.pid');
@@ -42,7 +43,7 @@ export async function startEmbeddedRedis(dir: string, logger: Logger): Promise<E
   if (existsSync(socketPath)) rmSync(socketPath);
 
   const child = spawn(
-    'redis-server',
+    binary,
     [
       '--port', '0',
       '--unixsocket', socketPath,
@@ -118,17 +119,8 @@ async function stopLeftover(pidFile: string): Promise<void> {
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return;
   const cmdline = `/proc/${pid}/cmdline`;
-  const isRedis = existsSync(cmdline) ? readFileSync(cmdline, 'utf8').includes('redis-server') : isAlive(pid);
+  const isRedis = existsSync(cmdline) ? readFileSync(cmdline, 'utf8').includes('redis-server') : isProcessAlive(pid);
   if (!isRedis) return;
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  for (let i = 0; i < 100 && isProcessAlive(pid); i++) await sleep(50);
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, knownVariables, loadConfig } from '../../src/config';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'frb-config-'));
+
+describe('loadConfig', () => {
+  it('with nothing set, runs embedded with a generated secret kept under DATA_DIR', () => {
+    const dataDir = tmp();
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      smtpUrl: undefined,
+      publicUrl: 'http://localhost:3000',
+      partnerOrigins: [],
+    });
+    expect(config.secret).toMatch(/^[0-9a-f]{64}$/);
+    const file = path.join(dataDir, 'secret');
+    expect(readFileSync(file, 'utf8').trim()).toBe(config.secret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(loadConfig({ DATA_DIR: dataDir }).secret).toBe(config.secret);
+  });
+
+  it('defaults DATA_DIR to ./data', () => {
+    expect(loadConfig({ APP_SECRET: 'x'.repeat(32) }).dataDir).toBe(path.resolve('data'));
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ DATA_DIR: tmp(), DATABASE_URL: '', REDIS_URL: ' ', SMTP_URL: '' });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.smtpUrl).toBeUndefined();
+  });
+
+  it('requires APP_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tmp() })).toThrow(/APP_SECRET: required/);
+  });
+
+  it('names each invalid variable', () => {
+    const attempt = () =>
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'not a url', PARTNER_ORIGINS: 'https://ok.example, nope', APP_SECRET: 'short' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const issues = (error as ConfigError).issues.join('\n');
+      for (const name of ['PORT', 'DATABASE_URL', 'PARTNER_ORIGINS', 'APP_SECRET']) expect(issues).toContain(name);
+    }
+  });
+
+  it('parses partner origins and trims PUBLIC_URL', () => {
+    const config = loadConfig({
+      DATA_DIR: tmp(),
+      PARTNER_ORIGINS: 'https://a.example/, https://b.example:8443',
+      PUBLIC_URL: 'https://act.example.org/',
+    });
+    expect(config.partnerOrigins).toEqual(['https://a.example', 'https://b.example:8443']);
+    expect(config.publicUrl).toBe('https://act.example.org');
+  });
+
+  it('lists every variable it knows', () => {
+    expect(knownVariables).toEqual(
+      expect.arrayContaining(['PORT', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'APP_SECRET']),
+    );
+  });
+});
