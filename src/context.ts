@@ -4,6 +4,7 @@ import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
 import type { Logger } from './logger';
 import type { StatsCache } from './petitions/stats';
+import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
 
 /** What services, routes and workers need; built once by `openPlatform`, passed to each. */
@@ -14,6 +15,7 @@ export interface AppContext {
   db: Database;
   redis: Redis;
   queues: Queues;
+  tallyRequests: TallyRequests;
   campaigns: CampaignDirectory;
   stats: StatsCache;
 }

@@ -7,6 +7,7 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
+import { TallyRequests } from './petitions/tally-requests';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis, type EmbeddedRedis } from './queue/redis-server';
@@ -47,6 +48,8 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
     redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
     const queues = new Queues(redisConnection, `${config.redisKeyPrefix}:bull`);
     closers.push(() => queues.close());
+    const tallyRequests = new TallyRequests(queues, logger);
+    closers.push(() => tallyRequests.flush());
 
     logger.info({ database: database.driver, redis: embeddedRedis ? 'embedded' : 'external' }, 'platform opened');
     return {
@@ -57,6 +60,7 @@ export async function openPlatform(config: Config, logger: Logger): Promise<Plat
       redis,
       redisConnection,
       queues,
+      tallyRequests,
       campaigns: new CampaignDirectory(database.db),
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       close,

@@ -1,12 +1,14 @@
 import { signatures, type Campaign } from '../db/schema';
+import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
+import type { Database } from '../db/client';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from './signature-input';
 import { stateForZip } from './zip-state';
 
 export type SignResult = { outcome: 'signed' } | { outcome: 'invalid'; errors: FieldErrors } | { outcome: 'closed' };
 
-export type SignContext = Pick<AppContext, 'db' | 'queues' | 'logger' | 'config'>;
+export type SignContext = Pick<AppContext, 'db' | 'tallyRequests' | 'config'>;
 
 /**
  * Signs a campaign's petition. A first signature, a repeat by the same email, and a bot caught by
@@ -26,27 +28,47 @@ export async function signPetition(
   if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
   const input = parsed.data;
 
-  const inserted = await ctx.db
+  const inserted = await insertSignature(ctx.db).execute({
+    campaignId: campaign.id,
+    email: input.email,
+    name: input.name,
+    zip: input.zip,
+    address: input.address ?? null,
+    state: stateForZip(input.zip) ?? null,
+    source: input.source ?? null,
+    optIn: input.optIn,
+    ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+  });
+
+  if (inserted.length > 0) ctx.tallyRequests.request(campaign.id);
+  return { outcome: 'signed' };
+}
+
+const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
+
+/** The hot path's one query, built once and prepared on each connection (no per-request SQL building). */
+function insertSignature(db: Database) {
+  let prepared = preparedInserts.get(db);
+  if (!prepared) preparedInserts.set(db, (prepared = prepareInsert(db)));
+  return prepared;
+}
+
+function prepareInsert(db: Database) {
+  const p = (name: string) => sql.placeholder(name);
+  return db
     .insert(signatures)
     .values({
-      campaignId: campaign.id,
-      email: input.email,
-      name: input.name,
-      zip: input.zip,
-      address: input.address ?? null,
-      state: stateForZip(input.zip) ?? null,
-      source: input.source ?? null,
-      optIn: input.optIn,
-      ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+      campaignId: p('campaignId'),
+      email: p('email'),
+      name: p('name'),
+      zip: p('zip'),
+      address: p('address'),
+      state: p('state'),
+      source: p('source'),
+      optIn: p('optIn'),
+      ipHash: p('ipHash'),
     })
     .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
-    .returning({ id: signatures.id });
-
-  if (inserted.length > 0) {
-    // The signature is already durable; if Redis is away, the periodic sweep tallies it later.
-    await ctx.queues.requestTally(campaign.id).catch((error: unknown) => {
-      ctx.logger.warn({ err: error, campaignId: campaign.id }, 'tally request failed; the sweep will count it');
-    });
-  }
-  return { outcome: 'signed' };
+    .returning({ id: signatures.id })
+    .prepare('insert_signature');
 }

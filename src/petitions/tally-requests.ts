@@ -1,0 +1,58 @@
+import type { Logger } from '../logger';
+import type { Queues } from '../queue/jobs';
+
+/**
+ * Tally requests from this process, throttled per campaign: the first signature in a quiet period
+ * asks at once; signatures during the next `intervalMs` share one trailing request. Either way a
+ * request is sent after each signature's commit, so a tally job that starts after the commit
+ * follows every signature, while a burst of thousands costs Redis only a few queue operations.
+ */
+export class TallyRequests {
+  private readonly windows = new Map<number, { timer: NodeJS.Timeout; pending: boolean }>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly queues: Queues,
+    private readonly logger: Logger,
+    private readonly intervalMs = 100,
+  ) {}
+
+  /** Called after a signature of this campaign is committed. Never throws, never waits. */
+  request(campaignId: number): void {
+    const window = this.windows.get(campaignId);
+    if (window) window.pending = true;
+    else this.send(campaignId);
+  }
+
+  private send(campaignId: number): void {
+    this.enqueue(campaignId);
+    const window = {
+      pending: false,
+      timer: setTimeout(() => {
+        this.windows.delete(campaignId);
+        if (window.pending) this.send(campaignId);
+      }, this.intervalMs).unref(),
+    };
+    this.windows.set(campaignId, window);
+  }
+
+  private enqueue(campaignId: number): void {
+    const sent = this.queues.requestTally(campaignId).catch((error: unknown) => {
+      // The signature is durable; the periodic sweep counts it if this request is lost.
+      this.logger.warn({ err: error, campaignId }, 'tally request failed; the sweep will count it');
+    });
+    this.inFlight.add(sent);
+    void sent.finally(() => this.inFlight.delete(sent));
+  }
+
+  /** On shutdown: sends the trailing requests now and waits for every request to reach Redis. */
+  async flush(): Promise<void> {
+    const windows = [...this.windows];
+    this.windows.clear();
+    for (const [campaignId, window] of windows) {
+      clearTimeout(window.timer);
+      if (window.pending) this.enqueue(campaignId);
+    }
+    await Promise.all(this.inFlight);
+  }
+}
