@@ -10,6 +10,7 @@ import { errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
 import { securityHeaders } from './http/security';
 import { viewHelpers } from './http/view-helpers';
+import { serializeError } from './logger';
 import { publicDir, viewsDir } from './paths';
 import { signingApi, signingForm } from './petitions/routes';
 
@@ -25,7 +26,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const app = express();
 
   app.disable('x-powered-by');
-  app.set('trust proxy', parseTrustProxy(config.trustProxy));
+  app.set('trust proxy', config.trustProxy);
+  app.locals.siteName = 'Ban Face Surveillance';
   app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers }));
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);
@@ -39,6 +41,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url?.startsWith('/static/') === true },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
@@ -59,10 +62,6 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(cookieParser());
   pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
   pages.use(csrf.protect);
-  pages.use((_req, res, next) => {
-    res.locals.siteName = 'Ban Face Surveillance';
-    next();
-  });
   pages.use(campaignPages(ctx, csrf));
   pages.use(signingForm(ctx, csrf));
   app.use(pages);
@@ -70,12 +69,4 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.use(notFound());
   app.use(errorHandler(ctx.logger));
   return app;
-}
-
-/** TRUST_PROXY: `true`/`false`, a hop count, or addresses/subnets/names Express understands. */
-function parseTrustProxy(value: string): boolean | number | string {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  if (/^\d+$/.test(value)) return Number(value);
-  return value;
 }

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.
  * With none set, the platform runs embedded: PGlite under DATA_DIR/pg and its own redis-server.
  */
-const optionalString = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional();
-
 const commaList = z
   .string()
   .default('')
@@ -23,24 +18,55 @@ const commaList = z
       .filter(Boolean),
   );
 
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const wholeNumber = (fallback: number, min: number, max: number) =>
+  z.coerce
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int(`must be a whole number from ${min} to ${max}`)
+    .min(min, `must be a whole number from ${min} to ${max}`)
+    .max(max, `must be a whole number from ${min} to ${max}`)
+    .default(fallback);
+
+const urlWithScheme = (schemes: string[], example: string) =>
+  z
+    .url({ error: `must be a URL like ${example}` })
+    .refine((url) => URL.canParse(url) && schemes.includes(new URL(url).protocol), `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
+    .optional();
+
+/** Express `trust proxy`: true/false, a hop count, or addresses, subnets and the names proxy-addr knows. */
+const trustProxy = z
+  .string()
+  .default('loopback')
+  .transform((value, ctx): boolean | number | string[] => {
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    const list = value.split(',').map((item) => item.trim()).filter(Boolean);
+    try {
+      proxyaddr.compile(list);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (use true, false, a hop count, or addresses/subnets)` });
+      return z.NEVER;
+    }
+    return list;
+  });
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  PORT: wholeNumber(3000, 0, 65535),
+  PUBLIC_URL: urlWithScheme(['http:', 'https:'], 'https://act.example.org'),
   DATA_DIR: z.string().default('./data'),
-  DATABASE_URL: optionalString.pipe(z.url().optional()),
-  DATABASE_POOL_SIZE: positiveInt(10),
-  REDIS_URL: optionalString.pipe(z.url().optional()),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i).default('frb'),
-  SMTP_URL: optionalString.pipe(z.url().optional()),
-  APP_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
-  PARTNER_ORIGINS: commaList.pipe(z.array(z.url())),
-  TRUST_PROXY: z.string().default('loopback'),
-  SIGN_RATE_LIMIT: positiveInt(30),
-  SIGN_RATE_WINDOW_SECONDS: positiveInt(60),
+  DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
+  DATABASE_POOL_SIZE: wholeNumber(10, 1, 1000),
+  REDIS_URL: urlWithScheme(['redis:', 'rediss:'], 'redis://host:6379/0'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'may use letters, digits, - and _').default('frb'),
+  SMTP_URL: urlWithScheme(['smtp:', 'smtps:'], 'smtp://user:pass@smtp.example.org:587'),
+  APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  PARTNER_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma-separated list of origins like https://partner.example' }))),
+  TRUST_PROXY: trustProxy,
+  SIGN_RATE_LIMIT: wholeNumber(30, 1, 1_000_000_000),
+  SIGN_RATE_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
+  IP_HASH_RETENTION_DAYS: wholeNumber(7, 0, 3650),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,8 +88,10 @@ export interface Config {
   smtpUrl: string | undefined;
   secret: string;
   partnerOrigins: string[];
-  trustProxy: string;
+  trustProxy: boolean | number | string[];
   signRateLimit: { limit: number; windowSeconds: number };
+  /** IP hashes are erased from signatures this many days after signing (0: at the next sweep). */
+  ipHashRetentionDays: number;
   logLevel: string;
 }
 
@@ -77,7 +105,9 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: Environment): Config {
-  const parsed = configSchema.safeParse(env);
+  // A variable set to nothing (`PORT=`) means the default, as if it were not set.
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const parsed = configSchema.safeParse(given);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
@@ -101,6 +131,7 @@ export function loadConfig(env: Environment): Config {
     partnerOrigins: vars.PARTNER_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: vars.TRUST_PROXY,
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
+    ipHashRetentionDays: vars.IP_HASH_RETENTION_DAYS,
     logLevel: vars.LOG_LEVEL,
   };
 }

@@ -5,7 +5,7 @@ import { startWorkers, type RunningWorkers } from '../workers';
 import { buildApp } from './app';
 import { configFromProcess, ConfigError, type Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { openPlatform, type Platform } from './platform';
+import { openPlatform, type Platform, type PlatformOptions } from './platform';
 import { LockedError } from './process-lock';
 import { RedisServerMissingError } from './queue/redis-server';
 
@@ -22,20 +22,26 @@ export interface RunningPlatform {
  * Starts the platform in one role. `all` (what `npm start` runs) serves pages and runs the workers
  * in one process, which embedded mode requires: PGlite is a single in-process connection.
  */
-export async function startPlatform(config: Config, role: Role, logger: Logger = createLogger(config.logLevel)): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: Config,
+  role: Role,
+  logger: Logger = createLogger(config.logLevel),
+  options: PlatformOptions = {},
+): Promise<RunningPlatform> {
   if (role !== 'all' && !config.databaseUrl) {
     throw new ConfigError([`DATABASE_URL: required to run the ${role} role alone (the embedded database lives inside one process; use \`npm start\`)`]);
   }
-  const platform = await openPlatform(config, logger);
+  const platform = await openPlatform(config, logger, options);
   let workers: RunningWorkers | undefined;
   let server: Server | undefined;
   try {
-    if (role !== 'web') workers = await startWorkers(platform);
     if (role !== 'worker') {
       server = buildApp(platform).listen(config.port, config.host);
-      await once(server, 'listening');
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
     }
+    if (role !== 'web') workers = await startWorkers(platform);
   } catch (error) {
+    server?.close();
     await workers?.close();
     await platform.close();
     throw error;
@@ -79,29 +85,42 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  let running: RunningPlatform;
-  try {
-    running = await startPlatform(config, role, logger);
-  } catch (error) {
-    if (error instanceof RedisServerMissingError || error instanceof ConfigError || error instanceof LockedError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(error instanceof ConfigError ? 2 : 1);
-    }
-    logger.fatal({ err: error }, 'platform failed to start');
-    process.exit(1);
-  }
-  if (running.url) process.stdout.write(`\nThe platform is running: ${config.publicUrl}\n\n`);
-
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  let running: RunningPlatform | undefined;
+  let exitCode = 0;
+  const shutdown = (reason: string) => {
+    logger.info({ reason }, 'shutting down');
+    if (!running) process.exit(exitCode || 1);
     running.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
+  const onFatal = (error: Error) => {
+    logger.fatal({ err: error }, 'stopping: a part the platform needs has failed');
+    exitCode = 1;
+    shutdown('fatal');
+  };
+  try {
+    running = await startPlatform(config, role, logger, { onFatal });
+  } catch (error) {
+    if (error instanceof RedisServerMissingError || error instanceof ConfigError || error instanceof LockedError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(error instanceof ConfigError ? 2 : 1);
+    }
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`Port ${config.port} is already in use: stop what uses it, or set PORT to another port.\n`);
+      process.exit(1);
+    }
+    logger.fatal({ err: error }, 'platform failed to start');
+    process.exit(1);
+  }
+  if (running.url) {
+    const address = config.publicUrl === `http://localhost:${config.port}` ? running.url : config.publicUrl;
+    process.stdout.write(`\nThe platform is running: ${address}\n\n`);
+  }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }

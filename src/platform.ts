@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CampaignDirectory } from './campaigns/directory';
@@ -8,9 +10,11 @@ import { openDatabase } from './db/client';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
 import { TallyRequests } from './petitions/tally-requests';
+import { acquirePidLock } from './process-lock';
+import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
-import { startEmbeddedRedis, type EmbeddedRedis } from './queue/redis-server';
+import { startEmbeddedRedis } from './queue/redis-server';
 
 export interface Platform extends AppContext {
   /** Connection options for BullMQ workers, which open their own blocking connections. */
@@ -18,47 +22,70 @@ export interface Platform extends AppContext {
   close(): Promise<void>;
 }
 
+export interface PlatformOptions {
+  /** Something the platform cannot run without has died (the embedded redis-server). */
+  onFatal?: (error: Error) => void;
+}
+
+const settle = (promise: Promise<unknown>, ms: number) =>
+  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+
 /**
  * Opens everything the platform runs on: the database (migrated, with the demo campaign), Redis
  * (the configured one, or a private redis-server in embedded mode) and the queues.
  */
-export async function openPlatform(config: Config, logger: Logger): Promise<Platform> {
-  const closers: Array<() => Promise<unknown>> = [];
+export async function openPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
+  const closers: Array<[string, () => Promise<unknown>]> = [];
   const close = async () => {
-    for (const closer of closers.reverse()) await closer().catch((error: unknown) => logger.warn({ err: error }, 'close failed'));
+    for (const [name, closer] of closers.reverse()) {
+      await settle(closer(), 10_000).catch((error: unknown) => logger.warn({ err: error, closing: name }, 'close failed'));
+    }
   };
   try {
-    let embeddedRedis: EmbeddedRedis | undefined;
-    if (!config.redisUrl) {
-      embeddedRedis = await startEmbeddedRedis(path.join(config.dataDir, 'redis'), logger);
-      closers.push(() => embeddedRedis!.stop());
+    let redisConnection: RedisOptions;
+    if (config.redisUrl) {
+      redisConnection = redisOptionsFromUrl(config.redisUrl);
+    } else {
+      const dir = path.join(config.dataDir, 'redis');
+      mkdirSync(config.dataDir, { recursive: true });
+      // Taken first: a second start on the same DATA_DIR must stop here, not touch our redis-server.
+      const lock = acquirePidLock(path.join(config.dataDir, 'redis.lock'), `The embedded Redis in ${dir}`);
+      closers.push(['redis lock', async () => lock.release()]);
+      const embedded = await startEmbeddedRedis(dir, logger, {
+        onUnexpectedExit: (code) => options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
+      });
+      closers.push(['embedded redis-server', () => embedded.stop()]);
+      redisConnection = { path: embedded.socketPath };
     }
-    const redisConnection: RedisOptions = {
-      ...(embeddedRedis ? { path: embeddedRedis.socketPath } : redisOptionsFromUrl(config.redisUrl!)),
-      maxRetriesPerRequest: null,
-    };
 
     const database = await openDatabase(config);
-    closers.push(() => database.close());
+    closers.push(['database', () => database.close()]);
     await database.migrate();
     await ensureDemoCampaign(database.db);
 
-    const redis = new Redis({ ...redisConnection, maxRetriesPerRequest: 3 });
-    closers.push(() => redis.quit());
-    redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-    const queues = new Queues(redisConnection, `${config.redisKeyPrefix}:bull`);
-    closers.push(() => queues.close());
-    const tallyRequests = new TallyRequests(queues, logger);
-    closers.push(() => tallyRequests.flush());
+    // Fail fast while Redis is away: rate limits let requests through and counts catch up later,
+    // rather than requests waiting on a reconnect.
+    const redis = new Redis({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    closers.push(['redis', async () => (redis.status === 'ready' ? redis.quit() : redis.disconnect())]);
+    logConnectionErrors(redis, logger, 'app');
+    await settle(once(redis, 'ready'), 5000).catch(() =>
+      logger.warn('Redis is not reachable yet; signing goes on and counts catch up when it is back'),
+    );
 
-    logger.info({ database: database.driver, redis: embeddedRedis ? 'embedded' : 'external' }, 'platform opened');
+    const queues = new Queues({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, `${config.redisKeyPrefix}:bull`);
+    closers.push(['queues', () => queues.close()]);
+    queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
+    const tallyRequests = new TallyRequests(queues, logger);
+    closers.push(['tally requests', () => tallyRequests.flush()]);
+
+    logger.info({ database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' }, 'platform opened');
     return {
       config,
       logger,
       database,
       db: database.db,
       redis,
-      redisConnection,
+      redisConnection: { ...redisConnection, maxRetriesPerRequest: null },
       queues,
       tallyRequests,
       campaigns: new CampaignDirectory(database.db),

@@ -1,31 +1,45 @@
-import { campaignsWithUntallied, tallyCampaign } from '../src/petitions/tallies';
+import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
 import type { Platform } from '../src/platform';
-import { startTallyWorker } from './tally';
+import { startTallyWorker, sweepTallies } from './tally';
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-const SWEEP_EVERY_MS = 60_000;
+const MAINTENANCE_EVERY_MS = 60_000;
 
-/** Starts every worker, schedules the periodic sweep, and catches up counts left from before. */
+/**
+ * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
+ * from Redis, so it survives a Redis that lost its data): the tally sweep and IP-hash expiry.
+ */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
+  const { logger } = platform;
   const workers = [startTallyWorker(platform)];
-  await platform.queues
-    .get('tallies')
-    .upsertJobScheduler('tally-sweep', { every: SWEEP_EVERY_MS }, { name: 'tally-sweep', data: {} });
 
   // Counts may have been rebuilt, or signatures left untallied, while no worker ran.
-  const untallied = new Set(await campaignsWithUntallied(platform.db));
-  for (const campaign of await platform.campaigns.list()) {
-    if (untallied.has(campaign.id)) await tallyCampaign(platform.db, campaign.id);
-    await platform.stats.refresh(campaign.id);
-  }
+  await sweepTallies(platform);
+  for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
+
+  let maintenance: Promise<void> | undefined;
+  const maintain = () => {
+    maintenance ??= (async () => {
+      await sweepTallies(platform);
+      const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
+      if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
+    })()
+      .catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'))
+      .finally(() => {
+        maintenance = undefined;
+      });
+  };
+  maintain();
+  const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
 
   return {
     async close() {
-      // Waits for the jobs in progress to finish.
-      await Promise.all(workers.map((worker) => worker.close()));
+      clearInterval(timer);
+      // Waits for the jobs and the maintenance in progress to finish.
+      await Promise.all([...workers.map((worker) => worker.close()), maintenance]);
     },
   };
 }

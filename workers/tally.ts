@@ -1,29 +1,35 @@
 import { Worker } from 'bullmq';
 import { campaignsWithUntallied, tallyCampaign } from '../src/petitions/tallies';
 import type { Platform } from '../src/platform';
+import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 
-/** Applies signatures to the counts in batches, then refreshes the public counter's cache. */
+/** Adds a campaign's untallied signatures to its counts, then refreshes its public counter. */
+async function tally(platform: Platform, campaignId: number): Promise<number> {
+  const added = await tallyCampaign(platform.db, campaignId);
+  if (added > 0) await platform.stats.refresh(campaignId);
+  return added;
+}
+
+/** Tallies every campaign that has untallied signatures, e.g. after tally requests were lost with Redis. */
+export async function sweepTallies(platform: Platform): Promise<void> {
+  for (const campaignId of await campaignsWithUntallied(platform.db)) await tally(platform, campaignId);
+}
+
+/** The tally queue's worker: applies signatures to the counts in batches. */
 export function startTallyWorker(platform: Platform): Worker {
-  const { db, stats, logger } = platform;
-  const tally = async (campaignId: number) => {
-    const added = await tallyCampaign(db, campaignId);
-    if (added > 0) await stats.refresh(campaignId);
-    return added;
-  };
   const worker = new Worker(
     'tallies',
     async (job) => {
-      if (job.name === 'tally-sweep') {
-        for (const campaignId of await campaignsWithUntallied(db)) await tally(campaignId);
-        return;
-      }
       const { campaignId } = job.data as { campaignId: number };
-      const added = await tally(campaignId);
-      logger.debug({ campaignId, added }, 'tally applied');
+      const added = await tally(platform, campaignId);
+      platform.logger.debug({ campaignId, added }, 'tally applied');
     },
     { connection: bullConnection(platform.redisConnection), prefix: platform.queues.prefix, concurrency: 4 },
   );
-  worker.on('failed', (job, error) => logger.error({ err: error, job: job?.name, attempts: job?.attemptsMade }, 'tally job failed'));
+  worker.on('failed', (job, error) =>
+    platform.logger.error({ err: error, job: job?.name, attempts: job?.attemptsMade }, 'tally job failed'),
+  );
+  logConnectionErrors(worker, platform.logger, 'worker:tallies');
   return worker;
 }

@@ -7,6 +7,7 @@
   var url = box.getAttribute('data-stats-url');
   var countEl = box.querySelector('[data-live="count"]');
   var goalEl = box.querySelector('[data-live="goal"]');
+  var nounEl = box.querySelector('[data-live="noun"]');
   var bar = box.querySelector('[data-live="bar"]');
   var format = new Intl.NumberFormat('en-US');
   var delay = 5000;
@@ -18,6 +19,7 @@
       .then(function (stats) {
         if (stats) {
           countEl.textContent = format.format(stats.signatures);
+          nounEl.textContent = stats.signatures === 1 ? 'signature' : 'signatures';
           goalEl.textContent = format.format(stats.goal);
           bar.max = stats.goal;
           bar.value = Math.min(stats.signatures, stats.goal);

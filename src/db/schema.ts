@@ -51,6 +51,7 @@ export const signatures = pgTable(
   (table) => [
     uniqueIndex('signatures_campaign_email_key').on(table.campaignId, table.email),
     index('signatures_untallied_idx').on(table.campaignId, table.id).where(sql`NOT ${table.tallied}`),
+    index('signatures_ip_hash_expiry_idx').on(table.createdAt).where(sql`${table.ipHash} IS NOT NULL`),
   ],
 );
 

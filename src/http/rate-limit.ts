@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { Logger } from '../logger';
+import { throttledWarning } from '../queue/connection-errors';
 import { hashIp } from './ip-hash';
 
 /**
@@ -14,6 +17,7 @@ export function ipRateLimit(options: {
   secret: string;
   limit: number;
   windowSeconds: number;
+  logger: Logger;
   onLimited: (req: Request, res: Response, retryAfterSeconds: number) => void;
 }): RequestHandler {
   return rateLimit({
@@ -22,13 +26,13 @@ export function ipRateLimit(options: {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     passOnStoreError: true,
+    logger: {
+      warn: (error: unknown) => options.logger.warn({ err: error, source: options.prefix }, 'rate limiter warning'),
+      error: throttledWarning(options.logger, options.prefix, 'rate limit store unreachable; letting requests through'),
+    },
     // IPv6 addresses count per /56 network, as one household or phone can hold many of them.
     keyGenerator: (req) => hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown')),
-    store: new RedisStore({
-      prefix: `${options.prefix}:`,
-      sendCommand: (command: string, ...args: string[]) =>
-        options.redis.call(command, ...args) as Promise<RedisReply>,
-    }),
+    store: new RedisStore({ prefix: `${options.prefix}:`, sendCommand: scriptTolerantSender(options.redis) }),
     handler: (req, res) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime();
       const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime - Date.now()) / 1000)) : options.windowSeconds;
@@ -36,4 +40,32 @@ export function ipRateLimit(options: {
       options.onLimited(req, res, retryAfter);
     },
   });
+}
+
+/**
+ * The store loads its Lua scripts once, when created, and keeps a failed load forever: were Redis
+ * down at that moment, limits would stay off after it returned. So `SCRIPT LOAD` is answered here
+ * (a script's id is its SHA-1), and a script Redis does not know yet is sent whole with EVAL,
+ * which also loads it for the next EVALSHA.
+ */
+function scriptTolerantSender(redis: Redis) {
+  const scripts = new Map<string, string>();
+  return async (command: string, ...args: string[]): Promise<RedisReply> => {
+    if (command === 'SCRIPT' && args[0] === 'LOAD' && args[1] !== undefined) {
+      const sha = createHash('sha1').update(args[1]).digest('hex');
+      scripts.set(sha, args[1]);
+      return sha;
+    }
+    if (command === 'EVALSHA') {
+      const [sha = '', ...rest] = args;
+      try {
+        return (await redis.call('EVALSHA', sha, ...rest)) as RedisReply;
+      } catch (error) {
+        const script = scripts.get(sha);
+        if (!script || !String((error as Error).message).includes('NOSCRIPT')) throw error;
+        return (await redis.call('EVAL', script, ...rest)) as RedisReply;
+      }
+    }
+    return (await redis.call(command, ...args)) as RedisReply;
+  };
 }

@@ -13,6 +13,7 @@ function signingRateLimit(ctx: AppContext, onLimited: (req: Request, res: Respon
     secret: ctx.config.secret,
     limit: ctx.config.signRateLimit.limit,
     windowSeconds: ctx.config.signRateLimit.windowSeconds,
+    logger: ctx.logger,
     onLimited,
   });
 }

@@ -13,10 +13,13 @@ const requiredText = (message: string, max: number, tooLong: string) =>
     .max(max, tooLong)
     .refine((value) => !CONTROL_CHARACTERS.test(value), 'Please remove line breaks and special characters.');
 
-const checkbox = z.preprocess(
-  (value) => value === true || value === 'on' || value === 'true' || value === '1' || value === 'yes',
-  z.boolean(),
-);
+/** A partner or channel code, as in `?source=partner-x`. */
+const SOURCE_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A JSON boolean, or what an HTML checkbox sends ("on" when ticked, nothing when not). */
+const checkbox = z
+  .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'optIn must be true or false.' })
+  .transform((value) => value === true || value === 'on' || value === 'true');
 
 /** What a supporter gives to sign; the same schema serves the HTML form and the JSON API. */
 export const signatureInput = z.object({
@@ -45,7 +48,7 @@ export const signatureInput = z.object({
     .string({ error: 'The source code must be text.' })
     .trim()
     .toLowerCase()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'The source code may use letters, digits, - and _ (up to 64).')
+    .regex(SOURCE_CODE, 'The source code may use letters, digits, - and _ (up to 64).')
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Honeypot: hidden from people, filled in by naive bots. */
@@ -74,5 +77,5 @@ export function honeypotFilled(raw: unknown): boolean {
 export function sourceFromQuery(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const code = value.trim().toLowerCase();
-  return /^[a-z0-9][a-z0-9_-]{0,63}$/.test(code) ? code : undefined;
+  return SOURCE_CODE.test(code) ? code : undefined;
 }

@@ -9,6 +9,8 @@ export interface Counts {
   byDistrict: Record<string, number>;
   bySource: Record<string, number>;
   updatedAt: string | null;
+  /** When the counts last changed, in ms: orders cache writes (0 when there are none yet). */
+  version: number;
 }
 
 /** Reads a campaign's counts from the count table: a primary-key range read, never COUNT(*). */
@@ -22,7 +24,7 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     })
     .from(signatureCounts)
     .where(eq(signatureCounts.campaignId, campaignId));
-  const counts: Counts = { signatures: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null };
+  const counts: Counts = { signatures: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null, version: 0 };
   let latest = 0;
   for (const row of rows) {
     const count = Number(row.count);
@@ -33,12 +35,28 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     latest = Math.max(latest, row.updatedAt.getTime());
   }
   counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
+  counts.version = latest;
   return counts;
 }
 
 /**
+ * Writes a campaign's counts unless the cache holds newer ones (ARGV[2] = version). With ARGV[4]
+ * = 'fill' it writes only into an empty entry: a page view filling a miss never overwrites.
+ */
+const SET_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  if ARGV[4] == 'fill' then return 0 end
+  local ok, cached = pcall(cjson.decode, current)
+  if ok and tonumber(cached.version or 0) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1`;
+
+/**
  * Public counts served from Redis. The tally worker refreshes an entry after each change; a miss
- * (first view, flushed Redis) is filled from the count table.
+ * (first view, flushed Redis) is filled from the count table. Writes are ordered by the counts'
+ * version, so a slow reader can never put older counts over newer ones.
  */
 export class StatsCache {
   private static readonly TTL_SECONDS = 3600;
@@ -56,13 +74,18 @@ export class StatsCache {
   async get(campaignId: number): Promise<Counts> {
     const cached = await this.redis.get(this.key(campaignId)).catch(() => null);
     if (cached) return JSON.parse(cached) as Counts;
-    return this.refresh(campaignId);
+    return this.load(campaignId, 'fill');
   }
 
+  /** Reads the counts after they changed and caches them (called by the tally worker). */
   async refresh(campaignId: number): Promise<Counts> {
+    return this.load(campaignId, 'refresh');
+  }
+
+  private async load(campaignId: number, mode: 'fill' | 'refresh'): Promise<Counts> {
     const counts = await readCounts(this.db, campaignId);
     await this.redis
-      .set(this.key(campaignId), JSON.stringify(counts), 'EX', StatsCache.TTL_SECONDS)
+      .eval(SET_IF_NEWER, 1, this.key(campaignId), JSON.stringify(counts), counts.version, StatsCache.TTL_SECONDS, mode)
       .catch(() => undefined);
     return counts;
   }

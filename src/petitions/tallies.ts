@@ -11,9 +11,13 @@ const dimensionsOf = (row: string) => sql.raw(`
   (VALUES ('total', ''), ('state', ${row}.state), ('congressional', ${row}.congressional_district),
           ('source', ${row}.source)) AS d(dimension, key)`);
 
-/** Locks the campaign row so that batches and rebuilds of one campaign never interleave. */
+/**
+ * Locks the campaign row so that batches and rebuilds of one campaign never interleave. NO KEY
+ * UPDATE does not conflict with the KEY SHARE lock each signature insert's foreign key takes, so
+ * signing goes on while a batch or a rebuild runs.
+ */
 async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: number): Promise<boolean> {
-  const rows = await queryRows(tx, sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR UPDATE`);
+  const rows = await queryRows(tx, sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`);
   return rows.length > 0;
 }
 
@@ -38,7 +42,7 @@ export async function tallyCampaign(db: Database, campaignId: number, batchSize 
           RETURNING state, congressional_district, source
         ), applied AS (
           INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, updated_at)
-          SELECT ${campaignId}::int, d.dimension, d.key, count(*), now()
+          SELECT ${campaignId}::int, d.dimension, d.key, count(*), clock_timestamp()
           FROM batch CROSS JOIN LATERAL ${dimensionsOf('batch')}
           WHERE d.key IS NOT NULL
           GROUP BY d.dimension, d.key
@@ -68,7 +72,7 @@ export async function rebuildTallies(db: Database, campaignId: number): Promise<
     await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
     await tx.execute(sql`
       INSERT INTO signature_counts (campaign_id, dimension, key, count, updated_at)
-      SELECT ${campaignId}::int, d.dimension, d.key, count(*), now()
+      SELECT ${campaignId}::int, d.dimension, d.key, count(*), clock_timestamp()
       FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
       WHERE s.campaign_id = ${campaignId}::int AND d.key IS NOT NULL
       GROUP BY d.dimension, d.key`);

@@ -45,14 +45,17 @@ export class TallyRequests {
     void sent.finally(() => this.inFlight.delete(sent));
   }
 
-  /** On shutdown: sends the trailing requests now and waits for every request to reach Redis. */
-  async flush(): Promise<void> {
+  /**
+   * On shutdown: sends the trailing requests now and waits (up to `timeoutMs`, in case Redis is
+   * away) for every request to reach Redis. What does not arrive, the sweep counts later.
+   */
+  async flush(timeoutMs = 3000): Promise<void> {
     const windows = [...this.windows];
     this.windows.clear();
     for (const [campaignId, window] of windows) {
       clearTimeout(window.timer);
       if (window.pending) this.enqueue(campaignId);
     }
-    await Promise.all(this.inFlight);
+    await Promise.race([Promise.all(this.inFlight), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
   }
 }

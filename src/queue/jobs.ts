@@ -12,8 +12,6 @@ export interface JobPayloads {
   tallies: {
     /** Apply untallied signatures of one campaign to its counts. */
     'tally-campaign': { campaignId: number };
-    /** Safety net: tally every campaign with untallied signatures (after a Redis loss, say). */
-    'tally-sweep': Record<string, never>;
   };
 }
 
@@ -42,6 +40,11 @@ export class Queues {
     return this.queues[name];
   }
 
+  /** Hands each queue to `listen` so its connection errors can be logged. */
+  onError(listen: (name: QueueName, queue: Queue) => void): void {
+    for (const name of queueNames) listen(name, this.queues[name]);
+  }
+
   async add<Q extends QueueName, N extends JobName<Q>>(
     queue: Q,
     name: N,
@@ -62,7 +65,14 @@ export class Queues {
     });
   }
 
-  async close(): Promise<void> {
-    await Promise.all(Object.values(this.queues).map((queue) => queue.close()));
+  /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */
+  async close(timeoutMs = 3000): Promise<void> {
+    const queues = Object.values(this.queues);
+    const closed = Promise.all(queues.map((queue) => queue.close()));
+    const timedOut = await Promise.race([
+      closed.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
+    ]);
+    if (timedOut) await Promise.all(queues.map((queue) => queue.disconnect()));
   }
 }

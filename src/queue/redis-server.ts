@@ -35,7 +35,11 @@ function socketPathFor(dir: string): string {
  * port, append-only file on, data under `dir`. Stopped (with a final AOF flush) by `stop()` or,
  * as a last resort, when this process exits.
  */
-export async function startEmbeddedRedis(dir: string, logger: Logger, binary = 'redis-server'): Promise<EmbeddedRedis> {
+export async function startEmbeddedRedis(
+  dir: string,
+  logger: Logger,
+  options: { binary?: string; onUnexpectedExit?: (code: number | null) => void } = {},
+): Promise<EmbeddedRedis> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const socketPath = socketPathFor(dir);
   const pidFile = path.join(dir, 'redis.pid');
@@ -43,7 +47,7 @@ export async function startEmbeddedRedis(dir: string, logger: Logger, binary = '
   if (existsSync(socketPath)) rmSync(socketPath);
 
   const child = spawn(
-    binary,
+    options.binary ?? 'redis-server',
     [
       '--port', '0',
       '--unixsocket', socketPath,
@@ -72,6 +76,7 @@ export async function startEmbeddedRedis(dir: string, logger: Logger, binary = '
 
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
+  let stopping = false;
 
   await Promise.race([
     waitForSocket(socketPath, child),
@@ -81,10 +86,16 @@ export async function startEmbeddedRedis(dir: string, logger: Logger, binary = '
     }),
   ]);
   logger.info({ dir }, 'embedded redis-server started');
+  void exited.then((code) => {
+    if (stopping) return;
+    logger.fatal({ code, stderr: stderr.trim() }, 'embedded redis-server exited unexpectedly');
+    options.onUnexpectedExit?.(code);
+  });
 
   return {
     socketPath,
     async stop() {
+      stopping = true;
       process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

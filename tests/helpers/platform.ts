@@ -69,9 +69,10 @@ export async function createTestPlatform(env: Environment = {}, appOptions: AppO
     },
     async close() {
       for (const running of workers) await running.close();
-      await platform.queues.get('tallies').obliterate({ force: true }).catch(() => undefined);
-      const keys = await platform.redis.keys(`${config.redisKeyPrefix}:*`);
-      if (keys.length > 0) await platform.redis.del(...keys);
+      if (platform.redis.status === 'ready') {
+        const keys = await platform.redis.keys(`${config.redisKeyPrefix}:*`);
+        if (keys.length > 0) await platform.redis.del(...keys);
+      }
       await platform.close();
       const cleanup = new pg.Client({ connectionString: testDatabaseUrl });
       await cleanup.connect();

@@ -35,6 +35,11 @@ describe('embedded mode (npm start)', () => {
         async () => (await request(first.url!).get('/api/v1/campaigns/ban-facial-recognition/stats')).body.signatures === 1,
       );
       await request(first.url!).get('/readyz').expect(200);
+
+      // A second start on the same DATA_DIR is refused before it touches the running redis-server.
+      await expect(startPlatform(config, 'all', logger)).rejects.toThrow(/in use by process/);
+      expect(isProcessAlive(redisPid)).toBe(true);
+      await request(first.url!).get('/readyz').expect(200);
     } finally {
       await first.stop();
     }

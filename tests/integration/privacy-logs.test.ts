@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { openSigningForm } from '../helpers/forms';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -22,6 +23,22 @@ describe('logs', () => {
     expect(logs).toContain('"path":"/api/v1/campaigns/ban-facial-recognition/signatures"');
     for (const secret of ['Zelda', 'Quixote', 'zelda.quixote', 'Peachtree', '127.0.0.1', 'source=s1', token]) {
       expect(logs).not.toContain(secret);
+    }
+  });
+
+  it('keep personal data out of the log when the database fails in the middle of a signature', async () => {
+    // A constraint the service does not know about makes the insert fail like an outage would.
+    await t.platform.db.execute(sql`ALTER TABLE signatures ADD CONSTRAINT refuse_99999 CHECK (zip <> '99999')`);
+    try {
+      const person = { name: 'Ximena Outage', email: 'ximena.outage@example.org', zip: '99999', address: '5 Failure Road' };
+      const res = await request(t.app).post('/api/v1/campaigns/ban-facial-recognition/signatures').send(person).expect(500);
+      expect(res.body).toEqual({ error: 'server_error', message: expect.stringMatching(/try again/) });
+      const logs = t.logs();
+      expect(logs).toContain('request failed');
+      expect(logs).toContain('params: [redacted]');
+      for (const secret of ['Ximena', 'ximena.outage', 'Failure Road']) expect(logs).not.toContain(secret);
+    } finally {
+      await t.platform.db.execute(sql`ALTER TABLE signatures DROP CONSTRAINT refuse_99999`);
     }
   });
 });

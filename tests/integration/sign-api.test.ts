@@ -83,6 +83,7 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
     ['address', { address: 'y'.repeat(201) }, /200 characters/],
     ['address', { address: 'Line 1\nLine 2' }, /one line/],
     ['source', { source: 'bad source!' }, /source code/],
+    ['optIn', { optIn: 'yes please' }, /true or false/],
   ])('rejects an invalid %s with 400 and a message for that field', async (field, overrides, message) => {
     const res = await request(t.app).post(url).send(validSignature(overrides)).expect(400);
     expect(Object.keys(res.body.errors)).toEqual([field]);
@@ -101,6 +102,12 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
     const array = await request(t.app).post(url).send([1, 2]).expect(400);
     expect(array.body.errors).toHaveProperty('body');
     await request(t.app).post(url).send(validSignature({ name: 'z'.repeat(20_000) })).expect(413);
+    const charset = await request(t.app)
+      .post(url)
+      .set('content-type', 'application/json; charset=klingon')
+      .send(JSON.stringify(validSignature()))
+      .expect(415);
+    expect(charset.body.error).toBe('unsupported_media_type');
     expect(await rows()).toHaveLength(0);
   });
 

@@ -35,6 +35,22 @@ describe('loadConfig', () => {
     expect(config.smtpUrl).toBeUndefined();
   });
 
+  it('treats PORT= (set to nothing) as the default', () => {
+    expect(loadConfig({ DATA_DIR: tmp(), PORT: '' }).port).toBe(3000);
+  });
+
+  it('checks URL schemes and TRUST_PROXY before anything starts', () => {
+    expect(() => loadConfig({ DATA_DIR: tmp(), REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: must start with redis:\/\/ or rediss:\/\//);
+    expect(() => loadConfig({ DATA_DIR: tmp(), DATABASE_URL: 'mysql://x/y' })).toThrow(/DATABASE_URL: must start with postgres/);
+    expect(() => loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: 'banana' })).toThrow(/TRUST_PROXY: .*banana/);
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+  });
+
+  it('says what a number must be', () => {
+    expect(() => loadConfig({ DATA_DIR: tmp(), PORT: 'abc' })).toThrow('PORT: must be a whole number from 0 to 65535');
+  });
+
   it('requires APP_SECRET in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tmp() })).toThrow(/APP_SECRET: required/);
   });

@@ -1,0 +1,1 @@
+CREATE INDEX "signatures_ip_hash_expiry_idx" ON "signatures" USING btree ("created_at") WHERE "signatures"."ip_hash" IS NOT NULL;
