@@ -2,18 +2,20 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
+import { signingApiRateLimit } from '../src/petitions/routes';
 import { openPlatform } from '../src/platform';
 
 /**
- * The web role as production runs it, plus one baseline route mounted behind the same middleware
- * as the JSON API (security headers, request log, CORS, JSON body parser). Prints its port.
+ * The web role as production runs it, plus one baseline route behind the same middleware as the
+ * signing endpoint (security headers, request log, CORS, JSON body parser, the Redis rate limit)
+ * that answers at once. Prints its port.
  */
 async function main() {
   const config = loadConfig(process.env);
   const platform = await openPlatform(config, createLogger(config.logLevel));
   const app = buildApp(platform, {
     extendApi: (router) =>
-      router.post('/bench/bare', (_req, res) => {
+      router.post('/bench/bare', signingApiRateLimit(platform), (_req, res) => {
         res.status(202).json({ ok: true });
       }),
   });

@@ -37,6 +37,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.use(
     pinoHttp({
       logger: ctx.logger,
+      // req.log carries only the request id; the completion line has method, path and status.
+      quietReqLogger: true,
       // Paths only: query strings and bodies may carry personal data.
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),

@@ -50,12 +50,17 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   return router;
 }
 
+/** The JSON door's rate limit (also put in front of the benchmark's baseline route). */
+export function signingApiRateLimit(ctx: AppContext) {
+  return signingRateLimit(ctx, (_req, res, retryAfter) => {
+    res.status(429).json({ error: 'rate_limited', message: `Too many signatures from your network. Try again in ${retryAfter} seconds.` });
+  });
+}
+
 /** The JSON door, for embeds on partner sites: no cookies, CORS for partner origins. */
 export function signingApi(ctx: AppContext): Router {
   const router = Router();
-  const limited = signingRateLimit(ctx, (_req, res, retryAfter) => {
-    res.status(429).json({ error: 'rate_limited', message: `Too many signatures from your network. Try again in ${retryAfter} seconds.` });
-  });
+  const limited = signingApiRateLimit(ctx);
 
   router.post('/campaigns/:slug/signatures', limited, async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
