@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
@@ -32,16 +33,29 @@ const urlWithScheme = (schemes: string[], example: string) =>
     .refine((url) => URL.canParse(url) && schemes.includes(new URL(url).protocol), `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
     .optional();
 
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, a subnet (`10.0.0.0/8`) or one of proxy-addr's names; not proxy-addr's looser forms. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  if (rest.length > 0 || !isIP(address)) return false;
+  return prefix === undefined || /^\d{1,3}$/.test(prefix);
+}
+
 /** Express `trust proxy`: true/false, a hop count, or addresses, subnets and the names proxy-addr knows. */
 const trustProxy = z
   .string()
   .default('loopback')
-  .transform((value, ctx): boolean | number | string[] => {
+  .transform((raw, ctx): boolean | number | string[] => {
+    const value = raw.trim();
     if (value === 'true') return true;
     if (value === 'false') return false;
     if (/^\d+$/.test(value)) return Number(value);
     const list = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const invalid = list.filter((entry) => !isProxyEntry(entry));
     try {
+      if (invalid.length > 0) throw new Error(`not an address, subnet or proxy name: ${invalid.join(', ')}`);
       proxyaddr.compile(list);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (use true, false, a hop count, or addresses/subnets)` });

@@ -62,7 +62,9 @@ export async function startPlatform(
         await closed;
         clearTimeout(forceAfter);
       }
+      logger.debug('web server closed');
       await workers?.close();
+      logger.debug('workers closed');
       await platform.close();
       logger.info('platform stopped');
     })());
@@ -90,6 +92,11 @@ async function main(): Promise<void> {
   const shutdown = (reason: string) => {
     logger.info({ reason }, 'shutting down');
     if (!running) process.exit(exitCode || 1);
+    // Each step has its own time limit; this is the last resort should one of them still hang.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 45 s; exiting');
+      process.exit(exitCode || 1);
+    }, 45_000).unref();
     running.stop().then(
       () => process.exit(exitCode),
       (error: unknown) => {

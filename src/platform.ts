@@ -38,6 +38,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
   const closers: Array<[string, () => Promise<unknown>]> = [];
   const close = async () => {
     for (const [name, closer] of closers.reverse()) {
+      logger.debug({ closing: name }, 'closing');
       await settle(closer(), 10_000).catch((error: unknown) => logger.warn({ err: error, closing: name }, 'close failed'));
     }
   };
@@ -66,7 +67,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     // Fail fast while Redis is away: rate limits let requests through and counts catch up later,
     // rather than requests waiting on a reconnect.
     const redis = new Redis({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    closers.push(['redis', async () => (redis.status === 'ready' ? redis.quit() : redis.disconnect())]);
+    closers.push(['redis', () => redis.quit().catch(() => redis.disconnect())]);
     logConnectionErrors(redis, logger, 'app');
     await settle(once(redis, 'ready'), 5000).catch(() =>
       logger.warn('Redis is not reachable yet; signing goes on and counts catch up when it is back'),

@@ -1,5 +1,6 @@
 import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
 import type { Platform } from '../src/platform';
+import type { Worker } from 'bullmq';
 import { startTallyWorker, sweepTallies } from './tally';
 
 export interface RunningWorkers {
@@ -7,6 +8,16 @@ export interface RunningWorkers {
 }
 
 const MAINTENANCE_EVERY_MS = 60_000;
+
+/**
+ * Lets a worker finish the job in hand, when Redis answers. When it does not, the worker's fetch
+ * loop is stuck reconnecting and a graceful close would wait forever (and BullMQ keeps the first
+ * close: a forced one cannot follow), so it is closed by force from the start. An unfinished job
+ * is not lost: its lock lapses, another worker takes it up, and tallying is idempotent.
+ */
+async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void> {
+  await worker.close(!redisAnswers).catch(() => undefined);
+}
 
 /**
  * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
@@ -39,7 +50,11 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
     async close() {
       clearInterval(timer);
       // Waits for the jobs and the maintenance in progress to finish.
-      await Promise.all([...workers.map((worker) => worker.close()), maintenance]);
+      const redisAnswers = await Promise.race([
+        platform.redis.ping().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref()),
+      ]);
+      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance]);
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   boolean,
   index,
   integer,
+  pgSequence,
   pgTable,
   primaryKey,
   serial,
@@ -56,6 +57,13 @@ export const signatures = pgTable(
 );
 
 /**
+ * Orders changes to the counts: each tally batch and rebuild stamps the rows it writes with the
+ * next value. They run one at a time per campaign (under its row lock), so a higher version is
+ * always newer counts; the public counter's cache never takes an older version over a newer one.
+ */
+export const countsVersion = pgSequence('signature_counts_version_seq');
+
+/**
  * Signature counts per campaign along one dimension: `total` (key ''), `state` (USPS code),
  * `congressional` (district GEOID) and `source` (partner code). Written only by the tally worker
  * and the rebuild command; read for the public counter and staff reports.
@@ -69,6 +77,7 @@ export const signatureCounts = pgTable(
     dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'source'] }).notNull(),
     key: text('key').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
+    version: bigint('version', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key] })],

@@ -9,7 +9,7 @@ export interface Counts {
   byDistrict: Record<string, number>;
   bySource: Record<string, number>;
   updatedAt: string | null;
-  /** When the counts last changed, in ms: orders cache writes (0 when there are none yet). */
+  /** The counts' version (see `countsVersion` in the schema): orders cache writes; 0 before any. */
   version: number;
 }
 
@@ -20,12 +20,14 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
       dimension: signatureCounts.dimension,
       key: signatureCounts.key,
       count: signatureCounts.count,
+      version: signatureCounts.version,
       updatedAt: signatureCounts.updatedAt,
     })
     .from(signatureCounts)
     .where(eq(signatureCounts.campaignId, campaignId));
   const counts: Counts = { signatures: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null, version: 0 };
   let latest = 0;
+  let version = 0;
   for (const row of rows) {
     const count = Number(row.count);
     if (row.dimension === 'total') counts.signatures = count;
@@ -33,22 +35,23 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     else if (row.dimension === 'congressional') counts.byDistrict[row.key] = count;
     else counts.bySource[row.key] = count;
     latest = Math.max(latest, row.updatedAt.getTime());
+    version = Math.max(version, Number(row.version));
   }
   counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
-  counts.version = latest;
+  counts.version = version;
   return counts;
 }
 
 /**
- * Writes a campaign's counts unless the cache holds newer ones (ARGV[2] = version). With ARGV[4]
- * = 'fill' it writes only into an empty entry: a page view filling a miss never overwrites.
+ * Writes a campaign's counts unless the cache holds the same or a newer version (ARGV[2]). With
+ * ARGV[4] = 'fill' it writes only into an empty entry: a page view filling a miss never overwrites.
  */
 const SET_IF_NEWER = `
 local current = redis.call('GET', KEYS[1])
 if current then
   if ARGV[4] == 'fill' then return 0 end
   local ok, cached = pcall(cjson.decode, current)
-  if ok and tonumber(cached.version or 0) > tonumber(ARGV[2]) then return 0 end
+  if ok and tonumber(cached.version or 0) >= tonumber(ARGV[2]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return 1`;

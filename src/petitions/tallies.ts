@@ -41,13 +41,13 @@ export async function tallyCampaign(db: Database, campaignId: number, batchSize 
           )
           RETURNING state, congressional_district, source
         ), applied AS (
-          INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, updated_at)
-          SELECT ${campaignId}::int, d.dimension, d.key, count(*), clock_timestamp()
+          INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
+          SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
           FROM batch CROSS JOIN LATERAL ${dimensionsOf('batch')}
           WHERE d.key IS NOT NULL
           GROUP BY d.dimension, d.key
           ON CONFLICT (campaign_id, dimension, key)
-          DO UPDATE SET count = c.count + EXCLUDED.count, updated_at = EXCLUDED.updated_at
+          DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM batch)::int AS added, (SELECT count(*) FROM applied)::int AS rows`);
@@ -70,12 +70,19 @@ export async function rebuildTallies(db: Database, campaignId: number): Promise<
     if (!(await lockCampaign(tx, campaignId))) return 0;
     await tx.execute(sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied`);
     await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
+    // Only signatures marked above: one committed since then is left to the next batch, which
+    // would otherwise count it a second time.
     await tx.execute(sql`
-      INSERT INTO signature_counts (campaign_id, dimension, key, count, updated_at)
-      SELECT ${campaignId}::int, d.dimension, d.key, count(*), clock_timestamp()
+      INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
+      SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
       FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
-      WHERE s.campaign_id = ${campaignId}::int AND d.key IS NOT NULL
+      WHERE s.campaign_id = ${campaignId}::int AND s.tallied AND d.key IS NOT NULL
       GROUP BY d.dimension, d.key`);
+    // A total row even at zero, so the counts carry this rebuild's version.
+    await tx.execute(sql`
+      INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
+      VALUES (${campaignId}::int, 'total', '', 0, nextval('signature_counts_version_seq'), clock_timestamp())
+      ON CONFLICT (campaign_id, dimension, key) DO NOTHING`);
     const [total] = await queryRows<{ count: number }>(
       tx,
       sql`SELECT count FROM signature_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'total'`,

@@ -56,6 +56,17 @@ describe('embedded mode (npm start)', () => {
     }
   });
 
+  it('stops, as a fatal error, when its redis-server dies', async () => {
+    let fatal: (error: Error) => void = () => undefined;
+    const died = new Promise<Error>((resolve) => (fatal = resolve));
+    const running = await startPlatform(config, 'all', logger, { onFatal: fatal });
+    const redisPid = Number(readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+    process.kill(redisPid, 'SIGKILL');
+    expect((await died).message).toMatch(/embedded redis-server exited/);
+    await running.stop();
+    await expect(request(running.url!).get('/healthz')).rejects.toThrow();
+  });
+
   it('refuses to run the web role alone on the embedded database', async () => {
     await expect(startPlatform(config, 'web', logger)).rejects.toThrow(/DATABASE_URL/);
   });

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { signatures } from '../../src/db/schema';
+import { startPlatform } from '../../src/main';
 import { sweepTallies } from '../../workers/tally';
 import { validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
@@ -28,6 +29,13 @@ describe('with Redis unreachable', () => {
     // The sweep counts it without Redis; the counter reads the count table meanwhile.
     await sweepTallies(t.platform);
     expect((await request(t.app).get('/api/v1/campaigns/ban-facial-recognition/stats').expect(200)).body.signatures).toBe(1);
+  });
+
+  it('stops cleanly (web and workers) while Redis is still away', async () => {
+    const running = await startPlatform({ ...t.platform.config, port: 0, host: '127.0.0.1' }, 'all', t.platform.logger);
+    await request(running.url!).get('/healthz').expect(200);
+    await running.stop();
+    await expect(request(running.url!).get('/healthz')).rejects.toThrow();
   });
 
   it('logs the outage as structured lines, not raw dumps', () => {

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { signatureCounts, signatures } from '../../src/db/schema';
+import { campaigns, signatureCounts, signatures } from '../../src/db/schema';
 import { rebuildTallies } from '../../src/petitions/tallies';
 import { sweepTallies } from '../../workers/tally';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -98,6 +98,21 @@ describe('tallies', () => {
     await t.platform.stats.refresh(campaignId); // reads the (older) table
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(newer.signatures);
     await t.platform.redis.del(key);
+  });
+
+  it('brings the public counter back down when signatures are removed and counts rebuilt', async () => {
+    const other = await t.platform.db
+      .insert(campaigns)
+      .values({ slug: 'emptied', title: 'Emptied', summary: 's', petitionText: 'p', goal: 10 })
+      .returning();
+    const id = other[0]!.id;
+    await t.platform.db.insert(signatures).values({ campaignId: id, email: 'gone@example.org', name: 'Gone', zip: '10001', state: 'NY' });
+    await rebuildTallies(t.platform.db, id);
+    expect((await t.platform.stats.refresh(id)).signatures).toBe(1);
+    await t.platform.db.delete(signatures).where(eq(signatures.campaignId, id));
+    await rebuildTallies(t.platform.db, id);
+    await t.platform.stats.refresh(id);
+    expect((await request(t.app).get('/api/v1/campaigns/emptied/stats').expect(200)).body).toMatchObject({ signatures: 0, byState: {} });
   });
 
   it('the periodic sweep counts signatures whose tally request was lost', async () => {

@@ -44,6 +44,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: tmp(), DATABASE_URL: 'mysql://x/y' })).toThrow(/DATABASE_URL: must start with postgres/);
     expect(() => loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: 'banana' })).toThrow(/TRUST_PROXY: .*banana/);
     expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: ' 1 ' }).trustProxy).toBe(1);
+    // proxy-addr alone would read "1" in a list as the address 0.0.0.1.
+    expect(() => loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: '1, 2' })).toThrow(/TRUST_PROXY: not an address, subnet or proxy name: 1, 2/);
+    expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: '10.0.0.1, fd00::/8' }).trustProxy).toEqual(['10.0.0.1', 'fd00::/8']);
     expect(loadConfig({ DATA_DIR: tmp(), TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
   });
 
