@@ -84,4 +84,3 @@ export const signatureCounts = pgTable(
 );
 
 export type Campaign = typeof campaigns.$inferSelect;
-export type NewSignature = typeof signatures.$inferInsert;
