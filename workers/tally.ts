@@ -1,4 +1,5 @@
 import { Worker } from 'bullmq';
+import { z } from 'zod';
 import { campaignsWithUntallied, tallyCampaign } from '../src/petitions/tallies';
 import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
@@ -16,12 +17,20 @@ export async function sweepTallies(platform: Platform): Promise<void> {
   for (const campaignId of await campaignsWithUntallied(platform.db)) await tally(platform, campaignId);
 }
 
+const tallyJob = z.object({ campaignId: z.number().int().positive() });
+
 /** The tally queue's worker: applies signatures to the counts in batches. */
 export function startTallyWorker(platform: Platform): Worker {
   const worker = new Worker(
     'tallies',
     async (job) => {
-      const { campaignId } = job.data as { campaignId: number };
+      const data = tallyJob.safeParse(job.data);
+      if (job.name !== 'tally-campaign' || !data.success) {
+        // A job this version does not know (left by another version, say): retrying cannot help.
+        platform.logger.warn({ job: job.name, id: job.id }, 'dropping a tally job it cannot read');
+        return;
+      }
+      const { campaignId } = data.data;
       const added = await tally(platform, campaignId);
       platform.logger.debug({ campaignId, added }, 'tally applied');
     },

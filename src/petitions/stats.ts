@@ -63,6 +63,8 @@ return 1`;
  */
 export class StatsCache {
   private static readonly TTL_SECONDS = 3600;
+  /** Part of the key: a deploy that changes what is cached starts on fresh entries, not old ones. */
+  private static readonly FORMAT = 2;
 
   constructor(
     private readonly db: Database,
@@ -71,7 +73,7 @@ export class StatsCache {
   ) {}
 
   private key(campaignId: number): string {
-    return `${this.prefix}:stats:${campaignId}`;
+    return `${this.prefix}:stats:v${StatsCache.FORMAT}:${campaignId}`;
   }
 
   async get(campaignId: number): Promise<Counts> {

@@ -90,7 +90,7 @@ describe('tallies', () => {
   });
 
   it('never lets a page view put older counts over newer ones in the cache', async () => {
-    const key = `${t.platform.config.redisKeyPrefix}:stats:${campaignId}`;
+    const key = `${t.platform.config.redisKeyPrefix}:stats:v2:${campaignId}`;
     const current = await t.platform.stats.refresh(campaignId);
     // A newer entry, as the worker would write after the next batch:
     const newer = { ...current, signatures: current.signatures + 5, version: current.version + 1000 };
@@ -113,6 +113,14 @@ describe('tallies', () => {
     await rebuildTallies(t.platform.db, id);
     await t.platform.stats.refresh(id);
     expect((await request(t.app).get('/api/v1/campaigns/emptied/stats').expect(200)).body).toMatchObject({ signatures: 0, byState: {} });
+  });
+
+  it('drops a job it cannot read instead of retrying it', async () => {
+    const queue = t.platform.queues.get('tallies');
+    const job = await queue.add('tally-sweep', {});
+    await eventually(async () => (await queue.getJobState(job.id!)) === 'completed');
+    expect((await queue.getJob(job.id!))!.attemptsMade).toBeLessThanOrEqual(1);
+    expect(t.logs()).toContain('dropping a tally job it cannot read');
   });
 
   it('the periodic sweep counts signatures whose tally request was lost', async () => {
