@@ -15,6 +15,7 @@ import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis } from './queue/redis-server';
+import { withTimeout } from './time-limit';
 
 export interface Platform extends AppContext {
   /** Connection options for BullMQ workers, which open their own blocking connections. */
@@ -27,9 +28,6 @@ export interface PlatformOptions {
   onFatal?: (error: Error) => void;
 }
 
-const settle = (promise: Promise<unknown>, ms: number) =>
-  Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
-
 /**
  * Opens everything the platform runs on: the database (migrated, with the demo campaign), Redis
  * (the configured one, or a private redis-server in embedded mode) and the queues.
@@ -39,7 +37,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
   const close = async () => {
     for (const [name, closer] of closers.reverse()) {
       logger.debug({ closing: name }, 'closing');
-      await settle(closer(), 10_000).catch((error: unknown) => logger.warn({ err: error, closing: name }, 'close failed'));
+      await withTimeout(closer(), 10_000).catch((error: unknown) => logger.warn({ err: error, closing: name }, 'close failed'));
     }
   };
   try {
@@ -69,7 +67,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     const redis = new Redis({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false });
     closers.push(['redis', () => redis.quit().catch(() => redis.disconnect())]);
     logConnectionErrors(redis, logger, 'app');
-    await settle(once(redis, 'ready'), 5000).catch(() =>
+    await withTimeout(once(redis, 'ready'), 5000).catch(() =>
       logger.warn('Redis is not reachable yet; signing goes on and counts catch up when it is back'),
     );
 

@@ -1,6 +1,7 @@
 import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
 import type { Platform } from '../src/platform';
 import type { Worker } from 'bullmq';
+import { withTimeout } from '../src/time-limit';
 import { startTallyWorker, sweepTallies } from './tally';
 
 export interface RunningWorkers {
@@ -49,11 +50,8 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   return {
     async close() {
       clearInterval(timer);
+      const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(() => true, () => false);
       // Waits for the jobs and the maintenance in progress to finish.
-      const redisAnswers = await Promise.race([
-        platform.redis.ping().then(() => true, () => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref()),
-      ]);
       await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance]);
     },
   };

@@ -1,8 +1,6 @@
 import { Router } from 'express';
 import type { AppContext } from '../context';
-
-const withTimeout = <T>(promise: Promise<T>, ms: number) =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+import { withTimeout } from '../time-limit';
 
 /** `/healthz`: the process answers. `/readyz`: it can reach its database and Redis. */
 export function healthRoutes(ctx: AppContext): Router {

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger';
 import type { Queues } from '../queue/jobs';
+import { withTimeout } from '../time-limit';
 
 /**
  * Tally requests from this process, throttled per campaign: the first signature in a quiet period
@@ -56,6 +57,6 @@ export class TallyRequests {
       clearTimeout(window.timer);
       if (window.pending) this.enqueue(campaignId);
     }
-    await Promise.race([Promise.all(this.inFlight), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    await withTimeout(Promise.all(this.inFlight), timeoutMs).catch(() => undefined);
   }
 }

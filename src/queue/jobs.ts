@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import { withTimeout } from '../time-limit';
 
 /** BullMQ takes ioredis options; its own type only differs by an index signature. */
 export const bullConnection = (options: RedisOptions): ConnectionOptions => ({ ...options }) as ConnectionOptions;
@@ -68,11 +69,10 @@ export class Queues {
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */
   async close(timeoutMs = 3000): Promise<void> {
     const queues = Object.values(this.queues);
-    const closed = Promise.all(queues.map((queue) => queue.close()));
-    const timedOut = await Promise.race([
-      closed.then(() => false),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
-    ]);
+    const timedOut = await withTimeout(Promise.all(queues.map((queue) => queue.close())), timeoutMs).then(
+      () => false,
+      () => true,
+    );
     if (timedOut) await Promise.all(queues.map((queue) => queue.disconnect()));
   }
 }
