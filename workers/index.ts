@@ -28,13 +28,9 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   const { logger } = platform;
   const workers = [startTallyWorker(platform)];
 
-  // Counts may have been rebuilt, or signatures left untallied, while no worker ran.
-  await sweepTallies(platform);
-  for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
-
   let maintenance: Promise<void> | undefined;
-  const maintain = () => {
-    maintenance ??= (async () => {
+  const maintain = () =>
+    (maintenance ??= (async () => {
       await sweepTallies(platform);
       const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
       if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
@@ -42,9 +38,12 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       .catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'))
       .finally(() => {
         maintenance = undefined;
-      });
-  };
-  maintain();
+      }));
+
+  // Signatures may have been left untallied, or counts rebuilt, while no worker ran: catch up,
+  // then refresh every public counter (the sweep refreshes only the campaigns it tallied).
+  await maintain();
+  for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
   const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
 
   return {
