@@ -82,6 +82,11 @@ export const configSchema = z.object({
   SIGN_RATE_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
   IP_HASH_RETENTION_DAYS: wholeNumber(7, 0, 3650),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REP_DATA_DIR: z.string().optional(),
+  GEOCODER: z.enum(['none', 'census']).default('none'),
+  GEOCODER_URL: urlWithScheme(['http:', 'https:'], 'https://geocoding.geo.census.gov'),
+  GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
+  LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -107,6 +112,15 @@ export interface Config {
   /** IP hashes are erased from signatures this many days after signing (0: at the next sweep). */
   ipHashRetentionDays: number;
   logLevel: string;
+  /**
+   * Where representative data is imported from on first start: REP_DATA_DIR, else the shared
+   * bundle next to the project (`../shared/data`) when it exists; none means start without it.
+   */
+  repDataDir: string | undefined;
+  /** Address geocoding: off (addresses are looked up by their ZIP) or the Census Geocoder. */
+  geocoder: { provider: 'none' | 'census'; url: string; timeoutMs: number };
+  /** Representative lookups per IP and minute. */
+  lookupRateLimit: number;
 }
 
 /** The names of every variable the platform knows (the compose test checks against this). */
@@ -147,6 +161,13 @@ export function loadConfig(env: Environment): Config {
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
     ipHashRetentionDays: vars.IP_HASH_RETENTION_DAYS,
     logLevel: vars.LOG_LEVEL,
+    repDataDir: vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
+    geocoder: {
+      provider: vars.GEOCODER,
+      url: (vars.GEOCODER_URL ?? 'https://geocoding.geo.census.gov').replace(/\/+$/, ''),
+      timeoutMs: vars.GEOCODER_TIMEOUT_MS,
+    },
+    lookupRateLimit: vars.LOOKUP_RATE_LIMIT,
   };
 }
 
@@ -154,6 +175,11 @@ export function loadConfig(env: Environment): Config {
 export function configFromProcess(): Config {
   if (existsSync('.env')) process.loadEnvFile('.env');
   return loadConfig(process.env);
+}
+
+function bundledRepData(): string | undefined {
+  const dir = path.resolve('..', 'shared', 'data');
+  return existsSync(path.join(dir, 'congress')) ? dir : undefined;
 }
 
 /** A secret generated on first start and kept under DATA_DIR, so embedded mode needs no setup. */

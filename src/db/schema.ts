@@ -1,6 +1,9 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  customType,
+  jsonb,
+  real,
   bigserial,
   boolean,
   index,
@@ -39,8 +42,13 @@ export const signatures = pgTable(
     zip: text('zip').notNull(),
     address: text('address'),
     state: text('state'),
-    /** Census GEOID of the congressional district, filled once representative data exists. */
+    /**
+     * Census GEOIDs of the signer's districts, filled by the tally worker from the ZIP once
+     * representative data exists (for a ZIP that spans districts: the one at its centre).
+     */
     congressionalDistrict: text('congressional_district'),
+    stateUpperDistrict: text('state_upper_district'),
+    stateLowerDistrict: text('state_lower_district'),
     source: text('source'),
     optIn: boolean('opt_in').notNull().default(false),
     /** HMAC of the client IP with the platform secret; the IP itself is never stored. */
@@ -65,7 +73,7 @@ export const countsVersion = pgSequence('signature_counts_version_seq');
 
 /**
  * Signature counts per campaign along one dimension: `total` (key ''), `state` (USPS code),
- * `congressional` (district GEOID) and `source` (partner code). Written only by the tally worker
+ * `congressional`, `state-upper` and `state-lower` (district GEOIDs) and `source` (partner code). Written only by the tally worker
  * and the rebuild command; read for the public counter and staff reports.
  */
 export const signatureCounts = pgTable(
@@ -74,7 +82,7 @@ export const signatureCounts = pgTable(
     campaignId: integer('campaign_id')
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
-    dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'source'] }).notNull(),
+    dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'state-upper', 'state-lower', 'source'] }).notNull(),
     key: text('key').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
@@ -84,3 +92,141 @@ export const signatureCounts = pgTable(
 );
 
 export type Campaign = typeof campaigns.$inferSelect;
+
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
+/** Where an imported record came from: publisher, file and the date of the publisher's snapshot. */
+export interface DataSource {
+  name: string;
+  publisher: string;
+  url: string;
+  snapshotDate: string | null;
+}
+
+/**
+ * One import of the public representative data. Exactly one snapshot is active; an import writes
+ * a whole new snapshot and switches to it in one transaction, so readers see one or the other.
+ */
+export const repSnapshots = pgTable(
+  'rep_snapshots',
+  {
+    id: serial('id').primaryKey(),
+    active: boolean('active').notNull().default(false),
+    /** SHA-256 over the input files: importing the same files again changes nothing. */
+    contentHash: text('content_hash').notNull(),
+    sources: jsonb('sources').$type<DataSource[]>().notNull(),
+    counts: jsonb('counts').$type<Record<string, number>>().notNull(),
+    importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('rep_snapshots_one_active').on(table.active).where(sql`${table.active}`)],
+);
+
+export type OfficeKind = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor';
+
+/** How an official can be reached: the channels are those the publishers list. */
+export type Channel =
+  | { type: 'email'; address: string }
+  | { type: 'contact-form'; url: string }
+  | { type: 'phone'; number: string; label?: string }
+  | { type: 'postal'; address: string; label?: string }
+  | { type: 'cwc'; office: string }
+  | { type: 'website'; url: string };
+
+export const repOfficials = pgTable(
+  'rep_officials',
+  {
+    snapshotId: integer('snapshot_id')
+      .notNull()
+      .references(() => repSnapshots.id, { onDelete: 'cascade' }),
+    /** The publisher's stable id: bioguide for Congress, `ocd-person/…` for Open States. */
+    personId: text('person_id').notNull(),
+    office: text('office').$type<OfficeKind>().notNull(),
+    state: text('state').notNull(),
+    /** As the publisher writes it: `12`, `0` (at-large), `7th Hampden`, `At-Large`; none for statewide offices. */
+    district: text('district'),
+    name: text('name').notNull(),
+    party: text('party'),
+    ids: jsonb('ids').$type<Record<string, string>>().notNull(),
+    channels: jsonb('channels').$type<Channel[]>().notNull(),
+    /** Index into the snapshot's `sources`. */
+    source: integer('source').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.snapshotId, table.office, table.personId] })],
+);
+
+export type DistrictLayer = 'cd' | 'sldu' | 'sldl';
+
+export const repDistricts = pgTable(
+  'rep_districts',
+  {
+    snapshotId: integer('snapshot_id')
+      .notNull()
+      .references(() => repSnapshots.id, { onDelete: 'cascade' }),
+    layer: text('layer').$type<DistrictLayer>().notNull(),
+    /** Census GEOID: state FIPS + district code (`0612`, `25D25`). */
+    geoid: text('geoid').notNull(),
+    state: text('state').notNull(),
+    name: text('name').notNull(),
+    /** The publisher's seat names for this district (several for Idaho's A/B seats): `chamber:district`. */
+    seats: jsonb('seats').$type<Array<{ chamber: string; district: string }>>().notNull(),
+    /** Polygons, compactly encoded (see representatives/geometry.ts); none for a district without a shape. */
+    geometry: bytea('geometry'),
+  },
+  (table) => [primaryKey({ columns: [table.snapshotId, table.layer, table.geoid] })],
+);
+
+/** Every district each ZIP code tabulation area touches, and the ones at its centre. */
+export const repZctas = pgTable(
+  'rep_zctas',
+  {
+    snapshotId: integer('snapshot_id')
+      .notNull()
+      .references(() => repSnapshots.id, { onDelete: 'cascade' }),
+    zcta: text('zcta').notNull(),
+    cd: text('cd').array().notNull(),
+    sldu: text('sldu').array().notNull(),
+    sldl: text('sldl').array().notNull(),
+    centroidCd: text('centroid_cd'),
+    centroidSldu: text('centroid_sldu'),
+    centroidSldl: text('centroid_sldl'),
+    lat: real('lat'),
+    lng: real('lng'),
+  },
+  (table) => [primaryKey({ columns: [table.snapshotId, table.zcta] })],
+);
+
+export type CustomTargetScope = 'everyone' | 'state' | 'city' | 'zips' | 'district';
+
+/**
+ * A campaign's own targets (a city council, a police commission), imported from CSV in named
+ * lists. Each says whom it represents; the lookup returns those matching the constituent.
+ */
+export const customTargets = pgTable(
+  'custom_targets',
+  {
+    id: serial('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    list: text('list').notNull(),
+    name: text('name').notNull(),
+    title: text('title').notNull(),
+    email: text('email'),
+    phone: text('phone'),
+    postalAddress: text('postal_address'),
+    scope: text('scope').$type<CustomTargetScope>().notNull(),
+    /** USPS code, for `state` and `city` scopes. */
+    scopeState: text('scope_state'),
+    /** Lower-cased city name, for `city`. */
+    scopeCity: text('scope_city'),
+    /** For `zips`. */
+    scopeZips: text('scope_zips').array(),
+    /** For `district`: the layer and GEOID. */
+    scopeLayer: text('scope_layer').$type<DistrictLayer>(),
+    scopeGeoid: text('scope_geoid'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('custom_targets_campaign_idx').on(table.campaignId, table.list)],
+);
+
+export type CustomTarget = typeof customTargets.$inferSelect;
