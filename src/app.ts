@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import { engine } from 'express-handlebars';
 import { pinoHttp } from 'pino-http';
 import { campaignPages } from './campaigns/routes';
+import { representativesApi, representativesPages } from './representatives/routes';
 import type { AppContext } from './context';
 import { createCsrf } from './http/csrf';
 import { errorHandler, notFound } from './http/errors';
@@ -57,6 +58,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   api.use(express.json({ limit: '16kb', strict: false }));
   options.extendApi?.(api);
   api.use(signingApi(ctx));
+  api.use(representativesApi(ctx));
   app.use('/api/v1', api);
 
   const csrf = createCsrf({ secret: config.secret, https });
@@ -66,6 +68,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(csrf.protect);
   pages.use(campaignPages(ctx, csrf));
   pages.use(signingForm(ctx, csrf));
+  pages.use(representativesPages(ctx, csrf));
   app.use(pages);
 
   app.use(notFound());

@@ -6,6 +6,8 @@ import type { Logger } from './logger';
 import type { StatsCache } from './petitions/stats';
 import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
+import type { RepresentativeDirectory } from './representatives/directory';
+import type { Geocoder } from './representatives/geocoder';
 
 /** What services, routes and workers need; built once by `openPlatform`, passed to each. */
 export interface AppContext {
@@ -18,4 +20,7 @@ export interface AppContext {
   tallyRequests: TallyRequests;
   campaigns: CampaignDirectory;
   stats: StatsCache;
+  representatives: RepresentativeDirectory;
+  /** The address geocoder, when one is configured (GEOCODER). */
+  geocoder: Geocoder | undefined;
 }

@@ -15,7 +15,12 @@ import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis } from './queue/redis-server';
+import { RepresentativeDirectory } from './representatives/directory';
+import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
+
+/** How often each process checks for a newly imported representative data snapshot. */
+const REPRESENTATIVES_REFRESH_MS = 30_000;
 
 export interface Platform extends AppContext {
   /** Connection options for BullMQ workers, which open their own blocking connections. */
@@ -77,6 +82,13 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     const tallyRequests = new TallyRequests(queues, logger);
     closers.push(['tally requests', () => tallyRequests.flush()]);
 
+    const representatives = new RepresentativeDirectory(database.db, logger);
+    await representatives.refresh();
+    const refreshTimer = setInterval(() => {
+      representatives.refresh().catch((error: unknown) => logger.error({ err: error }, 'representative data refresh failed'));
+    }, REPRESENTATIVES_REFRESH_MS).unref();
+    closers.push(['representative data refresh', async () => clearInterval(refreshTimer)]);
+
     logger.info({ database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' }, 'platform opened');
     return {
       config,
@@ -89,6 +101,8 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       tallyRequests,
       campaigns: new CampaignDirectory(database.db),
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
+      representatives,
+      geocoder: createGeocoder(config.geocoder),
       close,
     };
   } catch (error) {

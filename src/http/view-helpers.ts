@@ -6,4 +6,5 @@ export const viewHelpers = {
   plural: (count: unknown, one: string, many: string) => (Number(count) === 1 ? one : many),
   checked: (value: unknown) => value === true || value === 'on' || value === 'true',
   year: () => new Date().getFullYear(),
+  eq: (a: unknown, b: unknown) => a === b,
 };

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import type { CustomTarget } from '../db/schema';
+import { matchCustomTargets } from './custom-targets';
+import type { DistrictKeys, DistrictSet, Official, RepresentativeData } from './districts';
+import { GeocoderUnavailableError, type Geocoder } from './geocoder';
+
+/**
+ * Finds a constituent's districts and representatives, from (best first) a point, an address
+ * geocoded to a point, or a ZIP code. A ZIP that spans districts answers with every candidate
+ * district set, marked ambiguous, and the set at the ZIP's centre as the default.
+ */
+
+export interface LookupQuery {
+  address?: string;
+  zip?: string;
+  lat?: number;
+  lng?: number;
+  /** For a ZIP that spans districts: the constituent's choice among the candidates. */
+  choice?: Partial<DistrictKeys>;
+}
+
+export interface LookupResult {
+  precision: 'point' | 'zip';
+  ambiguous: boolean;
+  districts: DistrictSet;
+  candidates: Array<DistrictSet & { default: boolean }>;
+  officials: Official[];
+  /** How the address was placed, when one was given. */
+  geocoding?: 'geocoder' | 'zip-in-address';
+  /** The ZIP that was used, when the lookup went by ZIP. */
+  zip?: string;
+  data: { importedAt: string; asOf: string | null };
+}
+
+export type LookupOutcome =
+  | { ok: true; result: LookupResult }
+  | { ok: false; status: 400; errors: Record<string, string> }
+  | { ok: false; status: 404 | 503; error: string; message: string };
+
+const ZIP = /^(\d{5})(?:-\d{4})?$/;
+const MAX_CANDIDATES = 64;
+
+const coordinate = (min: number, max: number, what: string) =>
+  z.coerce.number({ error: `${what} must be a number` }).min(min, `${what} must be from ${min} to ${max}`).max(max, `${what} must be from ${min} to ${max}`);
+
+export const lookupQuerySchema = z
+  .object({
+    zip: z.string().trim().regex(ZIP, 'Please enter a 5-digit ZIP code.').optional(),
+    address: z.string().trim().min(5, 'Please enter a street address with its city or ZIP code.').max(200, 'That address is too long.').optional(),
+    lat: coordinate(-90, 90, 'Latitude').optional(),
+    lng: coordinate(-180, 180, 'Longitude').optional(),
+    cd: z.string().regex(/^\d{4}$/, 'Not a congressional district.').optional(),
+    sldu: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state senate district.').optional(),
+    sldl: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state house district.').optional(),
+  })
+  .superRefine((query, ctx) => {
+    if ((query.lat === undefined) !== (query.lng === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [query.lat === undefined ? 'lat' : 'lng'], message: 'Give both latitude and longitude.' });
+    }
+    if (query.zip === undefined && query.address === undefined && query.lat === undefined && query.lng === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['zip'], message: 'Please enter your ZIP code or street address.' });
+    }
+  })
+  .transform(({ cd, sldu, sldl, ...query }): LookupQuery => ({ ...query, choice: { cd, sldu, sldl } }));
+
+export const queryErrors = (error: z.ZodError): Record<string, string> => {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? 'query');
+    errors[field] ??= issue.message;
+  }
+  return errors;
+};
+
+export interface LookupDependencies {
+  data: RepresentativeData | null;
+  geocoder?: Geocoder;
+  /** Called when the geocoder fails, to log it (without the address). */
+  onGeocoderError?: (error: GeocoderUnavailableError) => void;
+}
+
+export async function lookupRepresentatives(
+  deps: LookupDependencies,
+  query: LookupQuery,
+  customTargets: CustomTarget[] = [],
+): Promise<LookupOutcome> {
+  const { data } = deps;
+  if (!data) {
+    return {
+      ok: false,
+      status: 503,
+      error: 'data_unavailable',
+      message: 'Representative data has not been imported yet: run `npm run data:import -- --from <dir>` (see the README).',
+    };
+  }
+
+  let point: { lat: number; lng: number } | undefined;
+  let zip = query.zip ? ZIP.exec(query.zip)?.[1] : undefined;
+  let geocoding: LookupResult['geocoding'];
+  let city: string | undefined;
+  if (query.lat !== undefined && query.lng !== undefined) {
+    point = { lat: query.lat, lng: query.lng };
+  } else if (query.address) {
+    const geocoded = deps.geocoder ? await geocode(deps, query.address) : undefined;
+    if (geocoded) {
+      point = geocoded;
+      city = geocoded.city;
+      zip ??= geocoded.zip;
+      geocoding = 'geocoder';
+    } else {
+      zip ??= /\b(\d{5})(?:-\d{4})?\s*$/.exec(query.address)?.[1] ?? /\b(\d{5})(?:-\d{4})?\b/.exec(query.address)?.[1];
+      if (!zip) {
+        return { ok: false, status: 400, errors: { address: 'We could not place that address. Please add its ZIP code, or enter the ZIP code alone.' } };
+      }
+      geocoding = 'zip-in-address';
+      city = cityInAddress(query.address);
+    }
+  }
+
+  let keys: DistrictKeys;
+  let result: Omit<LookupResult, 'officials' | 'districts' | 'data'>;
+  if (point) {
+    const found = data.districtsAt(point.lng, point.lat);
+    if (!found) return { ok: false, status: 404, error: 'not_found', message: 'That place is not inside any US congressional district.' };
+    keys = found;
+    result = { precision: 'point', ambiguous: false, candidates: [] };
+  } else {
+    const entry = zip ? data.zip(zip) : undefined;
+    if (!entry || entry.cd.length === 0) {
+      return {
+        ok: false,
+        status: 404,
+        error: 'not_found',
+        message: `We have no districts for ZIP code ${zip ?? ''}. It may be a PO-box or business ZIP: please enter your street address or home ZIP code.`,
+      };
+    }
+    const chosen = (layer: keyof DistrictKeys, options: string[]) => {
+      const wanted = query.choice?.[layer];
+      return wanted && options.includes(wanted) ? wanted : entry.primary[layer];
+    };
+    keys = { cd: chosen('cd', entry.cd), sldu: chosen('sldu', entry.sldu), sldl: chosen('sldl', entry.sldl) };
+    const ambiguous = entry.cd.length > 1 || entry.sldu.length > 1 || entry.sldl.length > 1;
+    result = { precision: 'zip', ambiguous, candidates: ambiguous ? candidateSets(data, entry) : [] };
+  }
+
+  const districts = data.describe(keys);
+  const state = districts.congressional?.state;
+  const place = { state, city, zip, districts: { cd: keys.cd ?? undefined, sldu: keys.sldu ?? undefined, sldl: keys.sldl ?? undefined } };
+  const custom = matchCustomTargets(customTargets, place).map(customOfficial);
+  return {
+    ok: true,
+    result: {
+      ...result,
+      districts,
+      officials: [...data.officialsFor(keys), ...custom],
+      ...(geocoding ? { geocoding } : {}),
+      ...(zip && result.precision === 'zip' ? { zip } : {}),
+      data: { importedAt: data.importedAt.toISOString(), asOf: data.dataAsOf },
+    },
+  };
+}
+
+async function geocode(deps: LookupDependencies, address: string) {
+  try {
+    return (await deps.geocoder!.geocode(address)) ?? undefined;
+  } catch (error) {
+    if (!(error instanceof GeocoderUnavailableError)) throw error;
+    deps.onGeocoderError?.(error);
+    return undefined;
+  }
+}
+
+/** "…, Oakland, CA 94612" → "Oakland": the part before the state and ZIP, when the address is written that way. */
+function cityInAddress(address: string): string | undefined {
+  const match = /,\s*([A-Za-z .'-]+?)\s*,?\s+[A-Za-z]{2}\.?\s+\d{5}(?:-\d{4})?\s*$/.exec(address);
+  return match?.[1];
+}
+
+/** Every combination of the ZIP's districts, the default (its centre's) first. */
+function candidateSets(data: RepresentativeData, entry: NonNullable<ReturnType<RepresentativeData['zip']>>) {
+  const sets: Array<DistrictSet & { default: boolean }> = [];
+  const options = (list: string[], primary: string | null) => (list.length === 0 ? [null] : [primary, ...list.filter((geoid) => geoid !== primary)]);
+  for (const cd of options(entry.cd, entry.primary.cd)) {
+    for (const sldu of options(entry.sldu, entry.primary.sldu)) {
+      for (const sldl of options(entry.sldl, entry.primary.sldl)) {
+        if (sets.length === MAX_CANDIDATES) return sets;
+        sets.push({ ...data.describe({ cd, sldu, sldl }), default: sets.length === 0 });
+      }
+    }
+  }
+  return sets;
+}
+
+function customOfficial(target: CustomTarget): Official {
+  return {
+    office: 'custom',
+    name: target.name,
+    title: target.title,
+    party: null,
+    state: target.scopeState ?? '',
+    district: target.scopeGeoid,
+    vacant: false,
+    ids: { customTarget: String(target.id), list: target.list },
+    channels: [
+      ...(target.email ? [{ type: 'email' as const, address: target.email }] : []),
+      ...(target.phone ? [{ type: 'phone' as const, number: target.phone }] : []),
+      ...(target.postalAddress ? [{ type: 'postal' as const, address: target.postalAddress }] : []),
+    ],
+    source: { name: target.list, snapshotDate: null },
+  };
+}

@@ -1,0 +1,184 @@
+import { Router, type Request, type Response } from 'express';
+import type { AppContext } from '../context';
+import type { Campaign } from '../db/schema';
+import type { createCsrf } from '../http/csrf';
+import { ipRateLimit } from '../http/rate-limit';
+import type { DistrictSet, Official } from './districts';
+import { lookupQuerySchema, lookupRepresentatives, queryErrors, type LookupOutcome, type LookupQuery } from './lookup';
+
+function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+  return ipRateLimit({
+    redis: ctx.redis,
+    prefix: `${ctx.config.redisKeyPrefix}:rl:lookup`,
+    secret: ctx.config.secret,
+    limit: ctx.config.lookupRateLimit,
+    windowSeconds: 60,
+    logger: ctx.logger,
+    onLimited,
+  });
+}
+
+/** Parses a query (from the URL or a form) and looks it up, with the campaign's own targets when one is given. */
+async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: Campaign | undefined): Promise<LookupOutcome> {
+  const fields = Object.fromEntries(
+    ['zip', 'address', 'lat', 'lng', 'cd', 'sldu', 'sldl'].flatMap((name) => {
+      const value = raw[name];
+      return typeof value === 'string' && value.trim() !== '' ? [[name, value]] : [];
+    }),
+  );
+  const parsed = lookupQuerySchema.safeParse(fields);
+  if (!parsed.success) return { ok: false, status: 400, errors: queryErrors(parsed.error) };
+  const query: LookupQuery = parsed.data;
+  return lookupRepresentatives(
+    {
+      data: ctx.representatives.current,
+      geocoder: ctx.geocoder,
+      onGeocoderError: (error) => ctx.logger.warn({ err: error }, 'geocoder unavailable; looking up by ZIP'),
+    },
+    query,
+    campaign ? await ctx.representatives.customTargets(campaign.id) : [],
+  );
+}
+
+/** `GET /api/v1/representatives?zip=…|lat=…&lng=…|address=…[&campaign=<slug>]` */
+export function representativesApi(ctx: AppContext): Router {
+  const router = Router();
+  const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
+    res.status(429).json({ error: 'rate_limited', message: `Too many lookups from your network. Try again in ${retryAfter} seconds.` });
+  });
+
+  router.get('/representatives', limited, async (req, res) => {
+    const slug = typeof req.query.campaign === 'string' ? req.query.campaign : undefined;
+    const campaign = slug ? await ctx.campaigns.bySlug(slug) : undefined;
+    if (slug && !campaign) {
+      res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
+      return;
+    }
+    const outcome = await lookUp(ctx, req.query as Record<string, unknown>, campaign);
+    res.setHeader('Cache-Control', 'no-store');
+    if (outcome.ok) res.json(outcome.result);
+    else if (outcome.status === 400) res.status(400).json({ errors: outcome.errors });
+    else res.status(outcome.status).json({ error: outcome.error, message: outcome.message });
+  });
+  return router;
+}
+
+/** The campaign's "Find your representatives" page. The form posts, so addresses stay out of URLs and history. */
+export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
+  const router = Router();
+  const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
+    res.status(429).render('error', { title: 'Too many lookups from your network', message: `Please wait ${retryAfter} seconds and try again.` });
+  });
+
+  const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
+    const data = ctx.representatives.current;
+    res.status(status).render('representatives', {
+      title: `Find your representatives — ${campaign.title}`,
+      campaign,
+      csrfToken: csrf.token(req, res),
+      dataMissing: !data,
+      dataAsOf: data?.dataAsOf,
+      values: {},
+      errors: {},
+      ...view,
+    });
+  };
+
+  router.get('/campaigns/:slug/representatives', async (req, res, next) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) return next();
+    render(req, res, campaign, {});
+  });
+
+  router.post('/campaigns/:slug/representatives', limited, async (req, res, next) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) return next();
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { address: body.address, zip: body.zip };
+    const outcome = await lookUp(ctx, body, campaign);
+    if (!outcome.ok) {
+      const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
+      const errorList = Object.entries(errors).map(([field, message]) => ({ field, message }));
+      render(req, res, campaign, { values, errors, errorList }, outcome.status);
+      return;
+    }
+    const { result } = outcome;
+    render(req, res, campaign, {
+      values,
+      result: {
+        ...result,
+        place: placeLabel(result.districts),
+        groups: officialGroups(result.officials),
+        choices: result.ambiguous ? layerChoices(result.candidates, result.districts) : [],
+      },
+    });
+  });
+
+  return router;
+}
+
+const OFFICE_LABEL: Record<Official['office'], string> = {
+  'us-house': 'U.S. Representative',
+  'us-senate': 'U.S. Senator',
+  'state-upper': 'State Senator',
+  'state-lower': 'State Representative',
+  governor: 'Governor',
+  custom: '',
+};
+
+function officialGroups(officials: Official[]) {
+  const card = (official: Official) => ({
+    ...official,
+    role: official.office === 'custom' ? official.title : `${OFFICE_LABEL[official.office]}${seatLabel(official)}`,
+    phones: official.channels.filter((channel) => channel.type === 'phone'),
+    emails: official.channels.filter((channel) => channel.type === 'email'),
+    links: official.channels.filter((channel) => channel.type === 'contact-form' || channel.type === 'website'),
+    addresses: official.channels.filter((channel) => channel.type === 'postal').slice(0, 2),
+  });
+  const groups = [
+    { heading: 'In Congress', offices: ['us-house', 'us-senate'] },
+    { heading: 'In your state', offices: ['governor', 'state-upper', 'state-lower'] },
+    { heading: 'Local officials', offices: ['custom'] },
+  ];
+  return groups
+    .map((group) => ({ heading: group.heading, officials: officials.filter((official) => group.offices.includes(official.office)).map(card) }))
+    .filter((group) => group.officials.length > 0);
+}
+
+function seatLabel(official: Official): string {
+  if (official.office === 'us-senate' || official.office === 'governor') return `, ${official.state}`;
+  if (official.office === 'us-house') return official.district === '0' ? `, ${official.state} at-large` : `, ${official.state}-${official.district}`;
+  return `, ${official.state} district ${official.district}`;
+}
+
+function placeLabel(districts: DistrictSet): string {
+  const cd = districts.congressional;
+  if (!cd) return '';
+  const parts = [cd.delegate ? `${cd.state} (delegate seat)` : cd.atLarge ? `${cd.state} at-large` : `${cd.state}-${cd.district}`];
+  if (districts.stateUpper) parts.push(districts.stateUpper.name);
+  if (districts.stateLower) parts.push(districts.stateLower.name);
+  return parts.join(' · ');
+}
+
+/** For a ZIP that spans districts: one radio group per layer that has more than one district. */
+function layerChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: DistrictSet) {
+  const layers = [
+    { key: 'congressional', name: 'cd', legend: 'Congressional district' },
+    { key: 'stateUpper', name: 'sldu', legend: 'State senate district' },
+    { key: 'stateLower', name: 'sldl', legend: 'State house district' },
+  ] as const;
+  return layers
+    .map(({ key, name, legend }) => {
+      const seen = new Map<string, string>();
+      for (const candidate of candidates) {
+        const district = candidate[key];
+        if (district) seen.set(district.geoid, key === 'congressional' ? placeLabel({ congressional: candidate.congressional, stateUpper: null, stateLower: null }) : district.name);
+      }
+      return {
+        name,
+        legend,
+        options: [...seen].map(([value, label]) => ({ value, label, checked: chosen[key]?.geoid === value })),
+      };
+    })
+    .filter((layer) => layer.options.length > 1);
+}
