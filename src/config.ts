@@ -113,8 +113,8 @@ export interface Config {
   ipHashRetentionDays: number;
   logLevel: string;
   /**
-   * Where representative data is imported from on first start: REP_DATA_DIR, else the shared
-   * bundle next to the project (`../shared/data`) when it exists; none means start without it.
+   * Where representative data is imported from on first start: REP_DATA_DIR (`none`: nowhere),
+   * else the shared bundle next to the project (`../shared/data`) when it exists.
    */
   repDataDir: string | undefined;
   /** Address geocoding: off (addresses are looked up by their ZIP) or the Census Geocoder. */
@@ -161,7 +161,7 @@ export function loadConfig(env: Environment): Config {
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
     ipHashRetentionDays: vars.IP_HASH_RETENTION_DAYS,
     logLevel: vars.LOG_LEVEL,
-    repDataDir: vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
+    repDataDir: vars.REP_DATA_DIR === 'none' ? undefined : vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
     geocoder: {
       provider: vars.GEOCODER,
       url: (vars.GEOCODER_URL ?? 'https://geocoding.geo.census.gov').replace(/\/+$/, ''),

@@ -2,6 +2,7 @@ import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
 import type { Platform } from '../src/platform';
 import type { Worker } from 'bullmq';
 import { withTimeout } from '../src/time-limit';
+import { assignDistrictsToSignatures, importOnFirstStart, startRepresentativesWorker } from './representatives';
 import { startTallyWorker, sweepTallies } from './tally';
 
 export interface RunningWorkers {
@@ -22,11 +23,12 @@ async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void>
 
 /**
  * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
- * from Redis, so it survives a Redis that lost its data): the tally sweep and IP-hash expiry.
+ * from Redis, so it survives a Redis that lost its data): the tally sweep and IP-hash expiry. On
+ * a first start with representative data at hand, queues its import.
  */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const { logger } = platform;
-  const workers = [startTallyWorker(platform)];
+  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform)];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
@@ -46,12 +48,22 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
   const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
 
+  // Signatures counted before representative data existed get their districts once it does.
+  let assigning = Promise.resolve();
+  const assignDistricts = () =>
+    (assigning = assigning
+      .then(() => assignDistrictsToSignatures(platform))
+      .catch((error: unknown) => logger.error({ err: error }, 'filling in signature districts failed')));
+  platform.representatives.onChange(assignDistricts);
+  void assignDistricts();
+  await importOnFirstStart(platform).catch((error: unknown) => logger.error({ err: error }, 'could not queue the first data import'));
+
   return {
     async close() {
       clearInterval(timer);
       const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(() => true, () => false);
       // Waits for the jobs and the maintenance in progress to finish.
-      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance]);
+      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning]);
     },
   };
 }

@@ -7,7 +7,7 @@ import { bullConnection } from '../src/queue/jobs';
 
 /** Adds a campaign's untallied signatures to its counts, then refreshes its public counter. */
 async function tally(platform: Platform, campaignId: number): Promise<number> {
-  const added = await tallyCampaign(platform.db, campaignId);
+  const added = await tallyCampaign(platform.db, campaignId, { districtsOf: (zip) => platform.representatives.districtsOfZip(zip) });
   if (added > 0) await platform.stats.refresh(campaignId);
   return added;
 }

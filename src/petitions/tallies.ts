@@ -9,7 +9,21 @@ export const TALLY_BATCH_SIZE = 2000;
  */
 const dimensionsOf = (row: string) => sql.raw(`
   (VALUES ('total', ''), ('state', ${row}.state), ('congressional', ${row}.congressional_district),
+          ('state-upper', ${row}.state_upper_district), ('state-lower', ${row}.state_lower_district),
           ('source', ${row}.source)) AS d(dimension, key)`);
+
+/** The districts (Census GEOIDs) of a ZIP code, from the representative data; undefined without it. */
+export type DistrictsOfZip = (zip: string) => { cd: string | null; sldu: string | null; sldl: string | null } | undefined;
+
+/** Each signature's districts as a JSON list for `jsonb_to_recordset`, which PGlite and PostgreSQL both read. */
+function assignments(rows: Array<{ id: number; zip: string }>, districtsOf: DistrictsOfZip | undefined): string {
+  return JSON.stringify(
+    rows.map(({ id, zip }) => {
+      const districts = districtsOf?.(zip.slice(0, 5));
+      return { id, cd: districts?.cd ?? null, sldu: districts?.sldu ?? null, sldl: districts?.sldl ?? null };
+    }),
+  );
+}
 
 /**
  * Locks the campaign row so that batches and rebuilds of one campaign never interleave. NO KEY
@@ -23,23 +37,34 @@ async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: number): 
 
 /**
  * Adds one campaign's untallied signatures to its counts, in batches. Each batch marks its
- * signatures tallied and adds them to the counts in one transaction, so a signature is counted
- * exactly once however often jobs run, fail or overlap. Returns how many were added.
+ * signatures tallied, fills their districts from their ZIP codes (when representative data is
+ * loaded) and adds them to the counts in one transaction, so a signature is counted exactly once
+ * however often jobs run, fail or overlap. Returns how many were added.
  */
-export async function tallyCampaign(db: Database, campaignId: number, batchSize = TALLY_BATCH_SIZE): Promise<number> {
+export async function tallyCampaign(
+  db: Database,
+  campaignId: number,
+  options: { batchSize?: number; districtsOf?: DistrictsOfZip } = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? TALLY_BATCH_SIZE;
   let total = 0;
   for (;;) {
-    const added = await db.transaction(async (tx) => {
-      if (!(await lockCampaign(tx, campaignId))) return 0;
+    const batch = await db.transaction(async (tx) => {
+      if (!(await lockCampaign(tx, campaignId))) return { picked: 0, added: 0 };
+      const picked = await queryRows<{ id: number; zip: string }>(tx, sql`
+        SELECT id, zip FROM signatures
+        WHERE campaign_id = ${campaignId}::int AND NOT tallied
+        ORDER BY id LIMIT ${batchSize}::int`);
+      if (picked.length === 0) return { picked: 0, added: 0 };
       const [result] = await queryRows<{ added: number }>(tx, sql`
         WITH batch AS (
-          UPDATE signatures SET tallied = true
-          WHERE id IN (
-            SELECT id FROM signatures
-            WHERE campaign_id = ${campaignId}::int AND NOT tallied
-            ORDER BY id LIMIT ${batchSize}::int
-          )
-          RETURNING state, congressional_district, source
+          UPDATE signatures s SET tallied = true,
+            congressional_district = COALESCE(s.congressional_district, a.cd),
+            state_upper_district = COALESCE(s.state_upper_district, a.sldu),
+            state_lower_district = COALESCE(s.state_lower_district, a.sldl)
+          FROM jsonb_to_recordset(${assignments(picked, options.districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
+          WHERE s.id = a.id AND NOT s.tallied
+          RETURNING s.state, s.congressional_district, s.state_upper_district, s.state_lower_district, s.source
         ), applied AS (
           INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
           SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
@@ -51,11 +76,41 @@ export async function tallyCampaign(db: Database, campaignId: number, batchSize 
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM batch)::int AS added, (SELECT count(*) FROM applied)::int AS rows`);
-      return Number(result?.added ?? 0);
+      return { picked: picked.length, added: Number(result?.added ?? 0) };
     });
-    total += added;
-    if (added < batchSize) return total;
+    total += batch.added;
+    if (batch.picked < batchSize) return total;
   }
+}
+
+/**
+ * Fills the districts of a campaign's signatures that have none (signed before representative
+ * data was imported, or under an older snapshot that lacked their ZIP), then rebuilds the
+ * campaign's counts so the district counts include them. Returns how many were filled.
+ */
+export async function assignMissingDistricts(db: Database, campaignId: number, districtsOf: DistrictsOfZip): Promise<number> {
+  await tallyCampaign(db, campaignId, { districtsOf });
+  let filled = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await queryRows<{ id: number; zip: string }>(db, sql`
+      SELECT id, zip FROM signatures
+      WHERE campaign_id = ${campaignId}::int AND congressional_district IS NULL AND id > ${after}::bigint
+      ORDER BY id LIMIT ${TALLY_BATCH_SIZE}::int`);
+    if (rows.length === 0) break;
+    after = Number(rows[rows.length - 1]!.id);
+    const [result] = await queryRows<{ filled: number }>(db, sql`
+      WITH updated AS (
+        UPDATE signatures s SET congressional_district = a.cd, state_upper_district = a.sldu, state_lower_district = a.sldl
+        FROM jsonb_to_recordset(${assignments(rows, districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
+        WHERE s.id = a.id AND a.cd IS NOT NULL AND s.congressional_district IS NULL
+        RETURNING 1
+      )
+      SELECT count(*)::int AS filled FROM updated`);
+    filled += Number(result?.filled ?? 0);
+  }
+  if (filled > 0) await rebuildTallies(db, campaignId);
+  return filled;
 }
 
 /** Campaigns that have signatures not yet in their counts. */

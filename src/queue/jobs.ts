@@ -14,13 +14,17 @@ export interface JobPayloads {
     /** Apply untallied signatures of one campaign to its counts. */
     'tally-campaign': { campaignId: number };
   };
+  representatives: {
+    /** Import the representative data in `dir` as the new active snapshot. */
+    'import-data': { dir: string; force?: boolean };
+  };
 }
 
 export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames: readonly QueueName[] = ['tallies'];
+export const queueNames: readonly QueueName[] = ['tallies', 'representatives'];
 
 const defaultJobOptions: JobsOptions = {
   attempts: 10,
@@ -34,7 +38,10 @@ export class Queues {
 
   constructor(redis: RedisOptions, readonly prefix: string) {
     const connection = bullConnection(redis);
-    this.queues = { tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }) };
+    this.queues = {
+      tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }),
+      representatives: new Queue('representatives', { connection, prefix, defaultJobOptions }),
+    };
   }
 
   get(name: QueueName): Queue {

@@ -16,6 +16,7 @@ export class RepresentativeDirectory {
   private data: RepresentativeData | null = null;
   private refreshing: Promise<RepresentativeData | null> | undefined;
   private readonly targets = new Map<number, { at: number; targets: Promise<CustomTarget[]> }>();
+  private readonly listeners: Array<(data: RepresentativeData) => void> = [];
 
   constructor(
     private readonly db: Database,
@@ -42,8 +43,19 @@ export class RepresentativeDirectory {
     this.data = snapshot ? new RepresentativeData(snapshot) : null;
     if (this.data) {
       this.logger.info({ snapshot: this.data.snapshotId, ms: Math.round(performance.now() - started) }, 'representative data loaded');
+      for (const listener of this.listeners) listener(this.data);
     }
     return this.data;
+  }
+
+  /** Calls `listener` with each snapshot loaded from now on. */
+  onChange(listener: (data: RepresentativeData) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The districts a signature with this ZIP code is counted in (for a ZIP spanning several: those at its centre). */
+  districtsOfZip(zip: string) {
+    return this.data?.zip(zip)?.primary;
   }
 
   /** A campaign's custom targets, cached for a few seconds (staff edits show up shortly after). */

@@ -15,7 +15,7 @@ export type GeoJsonGeometry = { type: 'Polygon'; coordinates: Ring[] } | { type:
 export class GeometryError extends Error {}
 
 export function encodeGeometry(geometry: GeoJsonGeometry): Int32Array {
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.type === 'MultiPolygon' ? geometry.coordinates : null;
+  const polygons = geometry?.type === 'Polygon' ? [geometry.coordinates] : geometry?.type === 'MultiPolygon' ? geometry.coordinates : null;
   if (!Array.isArray(polygons) || polygons.length === 0) throw new GeometryError('geometry must be a non-empty Polygon or MultiPolygon');
   const out: number[] = [polygons.length];
   for (const polygon of polygons) {
@@ -25,7 +25,7 @@ export function encodeGeometry(geometry: GeoJsonGeometry): Int32Array {
       if (!Array.isArray(ring) || ring.length < 4) throw new GeometryError('a ring has fewer than 4 positions');
       out.push(ring.length);
       for (const position of ring) {
-        const [lng, lat] = position as [unknown, unknown];
+        const [lng, lat] = (Array.isArray(position) ? position : []) as [unknown, unknown];
         if (typeof lng !== 'number' || typeof lat !== 'number' || !(Math.abs(lng) <= 180) || !(Math.abs(lat) <= 90)) {
           throw new GeometryError(`a position is not a longitude/latitude pair: ${JSON.stringify(position).slice(0, 60)}`);
         }

@@ -46,6 +46,7 @@ export async function createTestPlatform(env: Environment = {}, appOptions: AppO
     APP_SECRET: 'test-secret-test-secret-test-secret-0123',
     SIGN_RATE_LIMIT: '100000',
     LOG_LEVEL: 'info',
+    REP_DATA_DIR: 'none',
     ...env,
   });
   let logText = '';

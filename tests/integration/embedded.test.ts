@@ -14,7 +14,7 @@ import { eventually } from '../helpers/platform';
  */
 describe('embedded mode (npm start)', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-embedded-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' });
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', REP_DATA_DIR: 'none' });
   const logger = createLogger('silent');
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
