@@ -55,7 +55,10 @@ function prng(seed: number): () => number {
 
 const collect = () => global.gc?.();
 
-function memory(): Memory {
+/** After two full collections a turn apart, so finalizers and freed buffers are counted out. */
+async function memory(): Promise<Memory> {
+  collect();
+  await new Promise((resolve) => setImmediate(resolve));
   collect();
   const { rss, heapUsed, arrayBuffers, external } = process.memoryUsage();
   return { rss, heapUsed, arrayBuffers, external };
@@ -183,7 +186,7 @@ runCli('bench:lookup', async () => {
       `${int(n)} lookups per run, seed ${seed}` +
       `${global.gc ? '' : '; no --expose-gc: memory figures include garbage'}\n\n`,
   );
-  const atStart = memory();
+  const atStart = await memory();
 
   // 1. The full import, into an empty database.
   const scratch = args.database ? undefined : mkdtempSync(path.join(os.tmpdir(), 'frb-bench-lookup-'));
@@ -229,7 +232,7 @@ runCli('bench:lookup', async () => {
     snapshot = null;
     await database.close();
     database = undefined;
-    const loaded = memory();
+    const loaded = await memory();
 
     out(`Load: ${(querySeconds + buildSeconds).toFixed(2)} s (reading the snapshot ${querySeconds.toFixed(2)} s, building the index ${buildSeconds.toFixed(2)} s)\n`);
     out(`${'Polygon layers'.padEnd(20)}${'districts'.padStart(11)}${'parts'.padStart(9)}${'points'.padStart(12)}${'compact size'.padStart(14)}\n`);

@@ -129,7 +129,7 @@ const OFFICE_LABEL: Record<Official['office'], string> = {
 function officialGroups(officials: Official[]) {
   const card = (official: Official) => ({
     ...official,
-    role: official.office === 'custom' ? official.title : `${OFFICE_LABEL[official.office]}${seatLabel(official)}`,
+    role: official.office === 'custom' ? official.title : `${officeLabel(official)}${seatLabel(official)}`,
     phones: official.channels.filter((channel) => channel.type === 'phone'),
     emails: official.channels.filter((channel) => channel.type === 'email'),
     links: official.channels.filter((channel) => channel.type === 'contact-form' || channel.type === 'website'),
@@ -145,7 +145,17 @@ function officialGroups(officials: Official[]) {
     .filter((group) => group.officials.length > 0);
 }
 
+/** DC's council and delegate, and Nebraska's one chamber, have their own titles. */
+function officeLabel(official: Official): string {
+  if (official.state === 'DC' && official.office === 'state-upper') return 'D.C. Council member';
+  if (official.office === 'us-house' && official.state === 'PR') return 'Resident Commissioner';
+  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'Delegate to the U.S. House';
+  return OFFICE_LABEL[official.office];
+}
+
 function seatLabel(official: Official): string {
+  if (official.state === 'DC' && official.office !== 'state-upper') return '';
+  if (official.state === 'DC') return official.district === 'Chairman' ? ' (Chairman)' : ` (${official.district})`;
   if (official.office === 'us-senate' || official.office === 'governor') return `, ${official.state}`;
   if (official.office === 'us-house') return official.district === '0' ? `, ${official.state} at-large` : `, ${official.state}-${official.district}`;
   return `, ${official.state} district ${official.district}`;
