@@ -245,11 +245,14 @@ export function readCongress(
     }
   }
 
+  const seen = new Set<string>();
   const people = list.map((raw, index) => {
     const parsed = congressPerson.safeParse(raw);
     const bioguide = (raw as { id?: { bioguide?: unknown } })?.id?.bioguide;
     const record = `legislator ${index + 1}${typeof bioguide === 'string' ? ` (${bioguide})` : ''}`;
     if (!parsed.success) throw new DataError(file, record, issueText(parsed.error));
+    if (seen.has(parsed.data.id.bioguide)) throw new DataError(file, record, 'bioguide id appears twice');
+    seen.add(parsed.data.id.bioguide);
     const term = parsed.data.terms[parsed.data.terms.length - 1]!;
     if (term.type === 'rep' && term.district === undefined) throw new DataError(file, record, 'a representative term has no district');
     return { person: parsed.data, term };

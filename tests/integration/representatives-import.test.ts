@@ -62,15 +62,15 @@ const rewrite = (file: string, change: (text: string) => string) => writeFileSyn
 
 /** Row counts per snapshot id, across every table of representative data. */
 async function storedRows() {
-  const rows = await queryRows<{ table: string; snapshot_id: number; rows: number }>(
+  const rows = await queryRows<{ kind: string; snapshot_id: number; rows: number }>(
     db(),
-    sql`SELECT 'snapshots' AS table, id AS snapshot_id, 1 AS rows FROM rep_snapshots
+    sql`SELECT 'snapshots' AS kind, id AS snapshot_id, 1 AS rows FROM rep_snapshots
         UNION ALL SELECT 'officials', snapshot_id, count(*)::int FROM rep_officials GROUP BY snapshot_id
         UNION ALL SELECT 'districts', snapshot_id, count(*)::int FROM rep_districts GROUP BY snapshot_id
         UNION ALL SELECT 'zctas', snapshot_id, count(*)::int FROM rep_zctas GROUP BY snapshot_id
         ORDER BY 1, 2`,
   );
-  return rows.map((row) => ({ table: row.table, snapshotId: Number(row.snapshot_id), rows: Number(row.rows) }));
+  return rows.map((row) => ({ table: row.kind, snapshotId: Number(row.snapshot_id), rows: Number(row.rows) }));
 }
 
 async function activeSnapshot() {
