@@ -176,19 +176,32 @@ function cityInAddress(address: string): string | undefined {
   return match?.[1];
 }
 
-/** Every combination of the ZIP's districts, the default (its centre's) first. */
+/**
+ * Combinations of the ZIP's districts, the default (its centre's) first. Each district of each
+ * layer is in one of the first sets (the default with that one district changed), so the cap on
+ * combinations never leaves a district out of the choices.
+ */
 function candidateSets(data: RepresentativeData, entry: NonNullable<ReturnType<RepresentativeData['zip']>>) {
-  const sets: Array<DistrictSet & { default: boolean }> = [];
   const options = (list: string[], primary: string | null) => (list.length === 0 ? [null] : [primary, ...list.filter((geoid) => geoid !== primary)]);
-  for (const cd of options(entry.cd, entry.primary.cd)) {
-    for (const sldu of options(entry.sldu, entry.primary.sldu)) {
-      for (const sldl of options(entry.sldl, entry.primary.sldl)) {
-        if (sets.length === MAX_CANDIDATES) return sets;
-        sets.push({ ...data.describe({ cd, sldu, sldl }), default: sets.length === 0 });
+  const cds = options(entry.cd, entry.primary.cd);
+  const sldus = options(entry.sldu, entry.primary.sldu);
+  const sldls = options(entry.sldl, entry.primary.sldl);
+  const keys: DistrictKeys[] = [
+    { cd: cds[0]!, sldu: sldus[0]!, sldl: sldls[0]! },
+    ...cds.slice(1).map((cd) => ({ cd, sldu: sldus[0]!, sldl: sldls[0]! })),
+    ...sldus.slice(1).map((sldu) => ({ cd: cds[0]!, sldu, sldl: sldls[0]! })),
+    ...sldls.slice(1).map((sldl) => ({ cd: cds[0]!, sldu: sldus[0]!, sldl })),
+  ];
+  const seen = new Set(keys.map((set) => `${set.cd}|${set.sldu}|${set.sldl}`));
+  for (const cd of cds) {
+    for (const sldu of sldus) {
+      for (const sldl of sldls) {
+        if (keys.length >= MAX_CANDIDATES) break;
+        if (!seen.has(`${cd}|${sldu}|${sldl}`)) keys.push({ cd, sldu, sldl });
       }
     }
   }
-  return sets;
+  return keys.map((set, index) => ({ ...data.describe(set), default: index === 0 }));
 }
 
 function customOfficial(target: CustomTarget): Official {

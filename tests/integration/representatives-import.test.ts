@@ -58,7 +58,12 @@ function brokenFixture(edit: (dir: string) => void): string {
   return dir;
 }
 
-const rewrite = (file: string, change: (text: string) => string) => writeFileSync(file, change(readFileSync(file, 'utf8')));
+/** An edit for `brokenFixture`: replaces `from` (which must be there) with `to` in one file. */
+const replaceIn = (file: string, from: string, to: string) => (dir: string) => {
+  const text = readFileSync(path.join(dir, file), 'utf8');
+  expect(text).toContain(from);
+  writeFileSync(path.join(dir, file), text.replace(from, to));
+};
 
 /** Row counts per snapshot id, across every table of representative data. */
 async function storedRows() {
@@ -175,7 +180,9 @@ describe('importRepresentativeData', () => {
     expect(hana.channels).toContainEqual({ type: 'email', address: 'hana.senate@coleg.example.gov' });
     expect(hana.channels).toContainEqual({ type: 'postal', address: '200 E. Colfax Ave., Denver, CO 80203', label: 'Capitol office' });
 
-    const districts = snapshot.districts.map((d) => `${d.layer} ${d.geoid} ${d.state} ${d.name} ${d.seats.map((s) => s.district).join('+')}`);
+    const districts = snapshot.districts.map(
+      (d) => `${d.layer} ${d.geoid} ${d.state} ${d.name} ${d.seats.map((s) => s.district).join('+')}`,
+    );
     expect(districts.sort()).toEqual([
       'cd 0200 AK Congressional District (at Large) ',
       'cd 0801 CO Congressional District 1 ',
@@ -217,7 +224,8 @@ describe('importRepresentativeData', () => {
     const reader = (async () => {
       while (importing) {
         const snapshot = (await loadActiveSnapshot(db()))!;
-        loads.push({ id: snapshot.id, officials: snapshot.officials.length, districts: snapshot.districts.length, zctas: snapshot.zctas.length });
+        const { id, officials, districts, zctas } = snapshot;
+        loads.push({ id, officials: officials.length, districts: districts.length, zctas: zctas.length });
       }
     })();
     const outcome = await importRepresentativeData(db(), FIXTURES, { force: true }).finally(() => {
@@ -272,92 +280,88 @@ describe('importRepresentativeData', () => {
 });
 
 describe('a malformed input stops the import with the file, the record and the reason, and keeps the previous snapshot', () => {
+  const CONGRESS = 'congress/legislators-current.yaml';
+  const PEOPLE = 'state_legislators/openstates-people/data/co/legislature';
+  const JO = 'Jo-Second-33333333-3333-4333-8333-333333333333.yml';
+  const IVAN = 'Ivan-Lower-22222222-2222-4222-8222-222222222222.yml';
+  const SENATE_2_SQUARE =
+    '{ "type": "Polygon", "coordinates": [[[-104.8, 39.6], [-104.4, 39.6], [-104.4, 40.0], [-104.8, 40.0], [-104.8, 39.6]]] }';
   const cases: Array<[string, (dir: string) => void, { file: RegExp; record: RegExp; reason: RegExp }]> = [
     [
       'a malformed GEOID in the district polygons',
-      (dir) => rewrite(path.join(dir, 'boundaries/cd119_500k.geojson'), (text) => text.replace('"GEOID": "0802"', '"GEOID": "08X"')),
+      replaceIn('boundaries/cd119_500k.geojson', '"GEOID": "0802"', '"GEOID": "08X"'),
       { file: /boundaries\/cd119_500k\.geojson$/, record: /^feature 2 \(GEOID 08X\)$/, reason: /GEOID is missing or malformed/ },
     ],
     [
       'a state FIPS code that does not exist',
-      (dir) => rewrite(path.join(dir, 'boundaries/sldl_2024.geojson'), (text) => text.replace('"GEOID": "08003"', '"GEOID": "99003"')),
+      replaceIn('boundaries/sldl_2024.geojson', '"GEOID": "08003"', '"GEOID": "99003"'),
       { file: /boundaries\/sldl_2024\.geojson$/, record: /^feature 3 \(GEOID 99003\)$/, reason: /unknown state FIPS code 99/ },
     ],
     [
       'a feature without a geometry',
-      (dir) =>
-        rewrite(path.join(dir, 'boundaries/sldu_2024.geojson'), (text) =>
-          text.replace(
-            '"geometry": { "type": "Polygon", "coordinates": [[[-104.8, 39.6], [-104.4, 39.6], [-104.4, 40.0], [-104.8, 40.0], [-104.8, 39.6]]] }',
-            '"geometry": null',
-          ),
-        ),
+      replaceIn('boundaries/sldu_2024.geojson', `"geometry": ${SENATE_2_SQUARE}`, '"geometry": null'),
       { file: /boundaries\/sldu_2024\.geojson$/, record: /^feature 2 \(GEOID 08002\)$/, reason: /non-empty Polygon or MultiPolygon/ },
     ],
     [
       'a position that is not a longitude/latitude pair',
-      (dir) => rewrite(path.join(dir, 'boundaries/cd119_500k.geojson'), (text) => text.replace('[-150.0, 61.5]', '[-150.0, 161.5]')),
-      { file: /boundaries\/cd119_500k\.geojson$/, record: /^feature 3 \(GEOID 0200\)$/, reason: /not a longitude\/latitude pair: \[-150,161\.5\]/ },
+      replaceIn('boundaries/cd119_500k.geojson', '[-150.0, 61.5]', '[-150.0, 161.5]'),
+      {
+        file: /boundaries\/cd119_500k\.geojson$/,
+        record: /^feature 3 \(GEOID 0200\)$/,
+        reason: /not a longitude\/latitude pair: \[-150,161\.5\]/,
+      },
     ],
     [
       'broken YAML in an Open States person file',
-      (dir) =>
-        rewrite(
-          path.join(dir, 'state_legislators/openstates-people/data/co/legislature/Jo-Second-33333333-3333-4333-8333-333333333333.yml'),
-          (text) => text.replace('name: Jo Second', 'name: [Jo Second'),
-        ),
+      replaceIn(`${PEOPLE}/${JO}`, 'name: Jo Second', 'name: [Jo Second'),
       {
-        file: /openstates-people:data\/co\/legislature\/Jo-Second-33333333-3333-4333-8333-333333333333\.yml$/,
+        file: new RegExp(`openstates-people:data/co/legislature/${JO.replace(/\./g, '\\.')}$`),
         record: /^file$/,
         reason: /cannot be parsed/,
       },
     ],
     [
       'an Open States legislator role without a district',
-      (dir) =>
-        rewrite(path.join(dir, 'state_legislators/openstates-people/data/co/legislature/Ivan-Lower-22222222-2222-4222-8222-222222222222.yml'), (text) =>
-          text.replace("  district: '1'\n", ''),
-        ),
+      replaceIn(`${PEOPLE}/${IVAN}`, "  district: '1'\n", ''),
       {
         file: /state_legislators\/openstates-people$/,
-        record: /^data\/co\/legislature\/Ivan-Lower-22222222-2222-4222-8222-222222222222\.yml$/,
+        record: new RegExp(`^data/co/legislature/${IVAN.replace(/\./g, '\\.')}$`),
         reason: /a lower role has no district/,
       },
     ],
     [
       'broken YAML in the congress-legislators file',
-      (dir) => rewrite(path.join(dir, 'congress/legislators-current.yaml'), (text) => text.replace('    first: Cora', '    first: "Cora')),
+      replaceIn(CONGRESS, '    first: Cora', '    first: "Cora'),
       { file: /congress\/legislators-current\.yaml$/, record: /^file$/, reason: /cannot be parsed/ },
     ],
     [
       'a member of Congress with a state code that does not exist',
-      (dir) => rewrite(path.join(dir, 'congress/legislators-current.yaml'), (text) => text.replace('    state: AK\n    district: 0', '    state: XK\n    district: 0')),
+      replaceIn(CONGRESS, '    state: AK\n    district: 0', '    state: XK\n    district: 0'),
       { file: /congress\/legislators-current\.yaml$/, record: /^legislator 5 \(T000005\)$/, reason: /terms\.0\.state: not a state code/ },
     ],
     [
       'the same member of Congress twice',
-      (dir) =>
-        rewrite(path.join(dir, 'congress/legislators-current.yaml'), (text) => text.replace('    bioguide: T000007', '    bioguide: T000001')),
-      { file: /congress\/legislators-current\.yaml$/, record: /^legislator 7 \(T000001\)$/, reason: /appears twice/ },
+      replaceIn(CONGRESS, '    bioguide: T000007', '    bioguide: T000001'),
+      { file: /congress\/legislators-current\.yaml$/, record: /^legislator 7 \(T000001\)$/, reason: /bioguide id appears twice/ },
     ],
     [
       'a ZCTA that is not 5 digits',
-      (dir) => rewrite(path.join(dir, 'zip_to_district/zcta_to_cd119.csv'), (text) => text.replace('08,CO,80020,2', '08,CO,8002A,2')),
+      replaceIn('zip_to_district/zcta_to_cd119.csv', '08,CO,80020,2', '08,CO,8002A,2'),
       { file: /zip_to_district\/zcta_to_cd119\.csv$/, record: /^line 4$/, reason: /ZCTA "8002A" is not 5 digits/ },
     ],
     [
       'a state legislative GEOID that is malformed',
-      (dir) => rewrite(path.join(dir, 'zip_to_district/zcta_to_sld_2024.csv'), (text) => text.replace('08,CO,lower,08003', '08,CO,lower,8003')),
+      replaceIn('zip_to_district/zcta_to_sld_2024.csv', '08,CO,lower,08003', '08,CO,lower,8003'),
       { file: /zip_to_district\/zcta_to_sld_2024\.csv$/, record: /^line 7$/, reason: /GEOID "8003" is malformed/ },
     ],
     [
       'a CSV without a required column',
-      (dir) => rewrite(path.join(dir, 'zip_to_district/zcta_to_cd119.csv'), (text) => text.replace('state_fips,state_abbr,zcta,cd', 'state_fips,state_abbr,zip,cd')),
+      replaceIn('zip_to_district/zcta_to_cd119.csv', 'state_fips,state_abbr,zcta,cd', 'state_fips,state_abbr,zip,cd'),
       { file: /zip_to_district\/zcta_to_cd119\.csv$/, record: /^header$/, reason: /missing column zcta/ },
     ],
     [
       'a missing required file',
-      (dir) => rmSync(path.join(dir, 'congress/legislators-current.yaml')),
+      (dir) => rmSync(path.join(dir, CONGRESS)),
       { file: /frb-rep-data-[^/]+$/, record: /^directory$/, reason: /missing congress-legislators legislators-current\.yaml/ },
     ],
   ];
@@ -461,11 +465,16 @@ describe('GET /api/v1/representatives', () => {
   it('lists no state legislators for a point in a water area (ZZZ)', async () => {
     const res = await lookup({ lat: '39.8', lng: '-104.2' }).expect(200);
     expect(res.body.districts).toMatchObject({ congressional: { geoid: '0802' }, stateUpper: null, stateLower: null });
-    expect(roster(res.body.officials)).toEqual(['us-house 2 VACANT', 'us-senate - Cora Senatorial', 'us-senate - Dev Upperhouse', 'governor - Nia Governor']);
+    expect(roster(res.body.officials)).toEqual([
+      'us-house 2 VACANT',
+      'us-senate - Cora Senatorial',
+      'us-senate - Dev Upperhouse',
+      'governor - Nia Governor',
+    ]);
   });
 
   it('finds an at-large seat, and a state with one senator has one vacant senate seat', async () => {
-    for (const query of [{ lat: '61.25', lng: '-149.5' }, { zip: '99501' }]) {
+    for (const query of [{ lat: '61.25', lng: '-149.5' }, { zip: '99501' }] as Array<Record<string, string>>) {
       const res = await lookup(query).expect(200);
       expect(res.body.districts.congressional).toEqual({
         geoid: '0200',
@@ -475,12 +484,17 @@ describe('GET /api/v1/representatives', () => {
         atLarge: true,
         delegate: false,
       });
-      expect(roster(res.body.officials)).toEqual(['us-house 0 Elin Northerly', 'us-senate - Finn Tundra', 'us-senate - VACANT', 'governor - VACANT']);
+      expect(roster(res.body.officials)).toEqual([
+        'us-house 0 Elin Northerly',
+        'us-senate - Finn Tundra',
+        'us-senate - VACANT',
+        'governor - VACANT',
+      ]);
     }
   });
 
   it("finds DC's delegate, with no senators or governor reported vacant", async () => {
-    for (const query of [{ lat: '38.8899', lng: '-77.0091' }, { zip: '20001' }]) {
+    for (const query of [{ lat: '38.8899', lng: '-77.0091' }, { zip: '20001' }] as Array<Record<string, string>>) {
       const res = await lookup(query).expect(200);
       expect(res.body.districts.congressional).toMatchObject({ geoid: '1198', state: 'DC', district: 0, atLarge: false, delegate: true });
       expect(roster(res.body.officials)).toEqual(['us-house 0 Gail Capitoline']);
@@ -508,8 +522,9 @@ describe('GET /api/v1/representatives', () => {
     expect(res.body.districts.congressional.geoid).toBe('0802');
     expect(res.body.districts.stateUpper.geoid).toBe('08002');
     expect(res.body.districts.stateLower.geoid).toBe('08003');
-    const candidates = (res.body.candidates as Array<Record<string, { geoid: string } | boolean>>).map(
-      (c) => `${(c.congressional as { geoid: string }).geoid} ${(c.stateUpper as { geoid: string }).geoid} ${(c.stateLower as { geoid: string }).geoid} ${c.default}`,
+    type Candidate = { congressional: { geoid: string }; stateUpper: { geoid: string }; stateLower: { geoid: string }; default: boolean };
+    const candidates = (res.body.candidates as Candidate[]).map(
+      (c) => `${c.congressional.geoid} ${c.stateUpper.geoid} ${c.stateLower.geoid} ${c.default}`,
     );
     expect(candidates[0]).toBe('0802 08002 08003 true');
     expect(candidates.slice(1).every((c) => c.endsWith(' false'))).toBe(true);
@@ -584,7 +599,8 @@ describe('the "Find your representatives" page', () => {
 
   async function openPage() {
     const { agent, token, page } = await openSigningForm(t.app, PAGE);
-    return { agent, token, page, post: (fields: Record<string, string>) => agent.post(PAGE).type('form').send({ _csrf: token, ...fields }) };
+    const post = (fields: Record<string, string>) => agent.post(PAGE).type('form').send({ _csrf: token, ...fields });
+    return { agent, token, page, post };
   }
 
   it('shows the form, and no notice, once data is loaded', async () => {
@@ -601,7 +617,8 @@ describe('the "Find your representatives" page', () => {
     expect(res.text).toContain('CO-1 · State Senate District 1 · State House District 1');
     expect(res.text).toContain('U.S. Representative, CO-1');
     expect(res.text).toContain('Ada Testwell <span class="party">(Democrat)</span>');
-    expect(res.text).toContain('href="tel:303-555-0111"');
+    expect(res.text).toContain('Phone (Washington office): <a href="tel:202-555-0101">202-555-0101</a>');
+    expect(res.text).toContain('Phone (Denver office): <a href="tel:303-555-0111">303-555-0111</a>');
     expect(res.text).toContain('State Senator, CO district 1');
     expect(res.text).toContain('Hana Senate');
     expect(res.text).toContain('href="mailto:hana.senate@coleg.example.gov"');
