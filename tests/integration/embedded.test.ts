@@ -67,6 +67,30 @@ describe('embedded mode (npm start)', () => {
     await expect(request(running.url!).get('/healthz')).rejects.toThrow();
   });
 
+  it('imports representative data on first start, then counts signatures by district', async () => {
+    const freshDir = mkdtempSync(path.join(os.tmpdir(), 'frb-embedded-data-'));
+    const fixtures = path.join(__dirname, '..', 'fixtures', 'representatives');
+    const withData = loadConfig({ DATA_DIR: freshDir, PORT: '0', HOST: '127.0.0.1', REP_DATA_DIR: fixtures });
+    const running = await startPlatform(withData, 'all', logger);
+    try {
+      // Signed while the import may still be running: its districts are filled in either way.
+      await request(running.url!)
+        .post('/api/v1/campaigns/ban-facial-recognition/signatures')
+        .send({ name: 'District Tester', email: 'district@example.org', zip: '80010' })
+        .expect(202);
+      await eventually(async () => (await request(running.url!).get('/api/v1/representatives?zip=80010')).status === 200);
+      const lookup = await request(running.url!).get('/api/v1/representatives?zip=80010').expect(200);
+      expect(lookup.body.districts.congressional).toMatchObject({ geoid: '0801', state: 'CO', district: 1 });
+      await eventually(async () => {
+        const stats = await request(running.url!).get('/api/v1/campaigns/ban-facial-recognition/stats');
+        return stats.body.byDistrict?.['0801'] === 1;
+      });
+    } finally {
+      await running.stop();
+      rmSync(freshDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to run the web role alone on the embedded database', async () => {
     await expect(startPlatform(config, 'web', logger)).rejects.toThrow(/DATABASE_URL/);
   });
