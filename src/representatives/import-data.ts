@@ -4,31 +4,57 @@ import { SingleBar } from 'cli-progress';
 import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
+import { downloadRepresentativeData } from './download';
 import { importRepresentativeData } from './import';
 import type { ProgressReporter } from './snapshot';
 import { DataError } from './sources';
 
-const USAGE = 'Usage: npm run data:import -- --from <dir> [--force]';
+const USAGE = 'Usage: npm run data:import -- [--from <dir> | --download [--to <dir>] [--mirror <url>]] [--force]';
 
 /**
- * `npm run data:import -- --from <dir>`: imports the public representative data as the new
+ * `npm run data:import -- --from <dir>` (or `--download`, from the publishers): imports the public representative data as the new
  * active snapshot (see the README's "Representative data"). A malformed file stops the import
  * with the file, the record and the reason (exit code 2) and nothing of it is kept. In embedded
  * mode, stop the platform first: the embedded database belongs to one process.
  */
 runCli('data:import', async () => {
-  let values: { from?: string; force?: boolean };
+  let values: { from?: string; force?: boolean; download?: boolean; to?: string; mirror?: string };
   try {
-    values = parseArgs({ options: { from: { type: 'string' }, force: { type: 'boolean' } } }).values;
+    values = parseArgs({
+      options: {
+        from: { type: 'string' },
+        force: { type: 'boolean' },
+        download: { type: 'boolean' },
+        to: { type: 'string' },
+        mirror: { type: 'string' },
+      },
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
+  if (values.download && values.from) throw new UsageError(`give --from or --download, not both. ${USAGE}`);
+  if ((values.to || values.mirror) && !values.download) throw new UsageError(`--to and --mirror go with --download. ${USAGE}`);
+  if (values.mirror && !/^https?:\/\//.test(values.mirror)) throw new UsageError('--mirror must be an http:// or https:// URL');
   const config = configFromProcess();
-  const dir = values.from ? path.resolve(values.from) : config.repDataDir;
+  const dir = values.download
+    ? path.resolve(values.to ?? path.join(config.dataDir, 'rep-data'))
+    : values.from
+      ? path.resolve(values.from)
+      : config.repDataDir;
   if (!dir) throw new UsageError(`--from is required (no REP_DATA_DIR is set and ../shared/data does not exist). ${USAGE}`);
 
+  if (values.download) {
+    const fetching = progressReporter('Downloading');
+    try {
+      await downloadRepresentativeData(dir, { mirror: values.mirror, progress: fetching.report });
+    } finally {
+      fetching.stop();
+    }
+    process.stdout.write(`Downloaded the representative data into ${dir}.\n`);
+  }
+
   const database = await openDatabase(config);
-  const progress = progressReporter();
+  const progress = progressReporter('Importing');
   try {
     await database.migrate();
     const outcome = await importRepresentativeData(database.db, dir, { force: values.force, progress: progress.report });
@@ -52,9 +78,9 @@ runCli('data:import', async () => {
 });
 
 /** A bar on a terminal; one line per step otherwise (logs, CI). */
-function progressReporter(): { report: ProgressReporter; stop(): void } {
+function progressReporter(label: string): { report: ProgressReporter; stop(): void } {
   if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: 'Importing [{bar}] {value}/{total} {step}', stream: process.stderr, hideCursor: true, clearOnComplete: true });
+    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {step}`, stream: process.stderr, hideCursor: true, clearOnComplete: true });
     let started = false;
     return {
       report: (step, done, total) => {
@@ -67,7 +93,7 @@ function progressReporter(): { report: ProgressReporter; stop(): void } {
   }
   const began = performance.now();
   return {
-    report: (step, done, total) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${done}/${total} ${step}\n`),
+    report: (step, done, total) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${label} ${done}/${total} ${step}\n`),
     stop: () => undefined,
   };
 }

@@ -1,4 +1,5 @@
-import type { DataSource } from '../db/schema';
+import type { DataSource, DistrictLayer } from '../db/schema';
+import { PolygonLayer } from './geometry';
 import {
   dataSource,
   readCentroids,
@@ -7,7 +8,9 @@ import {
   readDistrictPolygons,
   readOpenStates,
   readZctaCd,
+  readZctaCentroidPoints,
   readZctaSld,
+  type Centroid,
   type DistrictRecord,
   type OfficialRecord,
   type SourceFiles,
@@ -48,16 +51,14 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   next('state house districts');
   const lower = files.sldl ? readDistrictPolygons(files.sldl, 'sldl') : [];
   const crosswalk = files.crosswalk ? readCrosswalk(files.crosswalk) : new Map<string, Array<{ chamber: string; district: string }>>();
+  const seatNames = seatsByState(states.officials);
   for (const district of [...upper, ...lower]) {
-    // Without a crosswalk entry, the seat is the Census code without its zero padding ("007" → "7").
-    district.seats = crosswalk.get(`${district.layer}:${district.geoid}`) ?? [
-      { chamber: district.layer === 'sldu' ? 'upper' : 'lower', district: district.geoid.slice(2).replace(/^0+(?=.)/, '') },
-    ];
+    district.seats = crosswalk.get(`${district.layer}:${district.geoid}`) ?? guessSeats(district, seatNames);
   }
   districts.push(...upper, ...lower);
 
   next('ZIP tables');
-  const zctas = readZctas(files, new Set(districts.filter((d) => d.layer === 'cd').map((d) => d.geoid)));
+  const zctas = readZctas(files, districts);
   progress('done', STEPS.length, STEPS.length);
 
   const officials = [...congress.officials, ...states.officials];
@@ -85,10 +86,14 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   };
 }
 
-function readZctas(files: SourceFiles, cdGeoids: ReadonlySet<string>): ZctaRecord[] {
-  const cd = readZctaCd(files.zctaCd, cdGeoids);
+function readZctas(files: SourceFiles, districts: DistrictRecord[]): ZctaRecord[] {
+  const cd = readZctaCd(files.zctaCd, new Set(districts.filter((d) => d.layer === 'cd').map((d) => d.geoid)));
   const sld = files.zctaSld ? readZctaSld(files.zctaSld) : { sldu: new Map<string, string[]>(), sldl: new Map<string, string[]>() };
-  const centroids = files.centroids ? readCentroids(files.centroids) : new Map();
+  const centroids = files.centroids
+    ? readCentroids(files.centroids)
+    : files.zctaCentroids
+      ? centroidDistricts(readZctaCentroidPoints(files.zctaCentroids), districts)
+      : new Map<string, Centroid>();
   const codes = new Set([...cd.keys(), ...sld.sldu.keys(), ...sld.sldl.keys()]);
   return [...codes].sort().map((zcta) => {
     const centroid = centroids.get(zcta);
@@ -104,4 +109,65 @@ function readZctas(files: SourceFiles, cdGeoids: ReadonlySet<string>): ZctaRecor
       lng: centroid?.lng ?? null,
     };
   });
+}
+
+/** The districts at each ZIP's centre point, found in the polygons just read (when no lookup table was given). */
+function centroidDistricts(points: Map<string, { lat: number; lng: number }>, districts: DistrictRecord[]): Map<string, Centroid> {
+  const layer = (name: DistrictLayer) => {
+    const records = districts.filter((district) => district.layer === name);
+    return new PolygonLayer(
+      records.map((record) => record.geoid),
+      records.map((record) => record.geometry),
+    );
+  };
+  const layers = { cd: layer('cd'), sldu: layer('sldu'), sldl: layer('sldl') };
+  const centroids = new Map<string, Centroid>();
+  for (const [zcta, { lat, lng }] of points) {
+    centroids.set(zcta, {
+      lat,
+      lng,
+      cd: layers.cd.find(lng, lat) ?? null,
+      sldu: layers.sldu.find(lng, lat) ?? null,
+      sldl: layers.sldl.find(lng, lat) ?? null,
+    });
+  }
+  return centroids;
+}
+
+type SeatNames = Map<string, string[]>;
+
+/** Every district name the legislators use, per state and chamber (`CO:lower`). */
+function seatsByState(officials: OfficialRecord[]): SeatNames {
+  const names: SeatNames = new Map();
+  for (const official of officials) {
+    if (!official.district || (official.office !== 'state-upper' && official.office !== 'state-lower')) continue;
+    const key = `${official.state}:${official.office === 'state-lower' ? 'lower' : 'upper'}`;
+    const list = names.get(key) ?? [];
+    if (!list.includes(official.district)) list.push(official.district);
+    names.set(key, list);
+  }
+  return names;
+}
+
+const comparable = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/\b(state|senate|senatorial|house|assembly|representative|legislative|district|and)\b/g, ' ')
+    .replace(/\b0+(\d)/g, '$1')
+    .replace(/[^a-z0-9]+/g, '');
+
+/**
+ * Without a crosswalk entry, a district's seats are the legislators' districts with the same
+ * number ("007" → "7", or "7A" and "7B") or, for named districts, the same name once punctuation
+ * and filler words are set aside; failing both, the number.
+ */
+function guessSeats(district: DistrictRecord, seatNames: SeatNames): Array<{ chamber: string; district: string }> {
+  const chamber = district.layer === 'sldu' ? 'upper' : 'lower';
+  const number = district.geoid.slice(2).replace(/^0+(?=.)/, '');
+  const known = seatNames.get(`${district.state}:${chamber}`) ?? [];
+  // Idaho elects two representatives per district, as seats "7A" and "7B".
+  const numbered = known.filter((name) => name === number || (/^\d+$/.test(number) && new RegExp(`^${number}[A-Z]$`).test(name)));
+  if (numbered.length > 0) return numbered.sort().map((seat) => ({ chamber, district: seat }));
+  const byName = known.find((name) => comparable(name) === comparable(district.name));
+  return [{ chamber, district: byName ?? number }];
 }

@@ -5,6 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
 import yaml from 'js-yaml';
 import { Parser as TarParser } from 'tar';
+import { feature as topojsonFeature } from 'topojson-client';
+import type { Topology } from 'topojson-specification';
 import { z } from 'zod';
 import type { Channel, DataSource, DistrictLayer, OfficeKind } from '../db/schema';
 import { encodeGeometry, GeometryError, type GeoJsonGeometry } from './geometry';
@@ -71,20 +73,27 @@ export interface SourceFiles {
   zctaCd: string;
   zctaSld?: string;
   centroids?: string;
+  zctaCentroids?: string;
   crosswalk?: string;
 }
 
-const FILE_PATTERNS: { [K in keyof SourceFiles]-?: { pattern: RegExp; required: boolean; what: string } } = {
-  congress: { pattern: /^legislators-current\.(ya?ml|json)$/, required: true, what: 'congress-legislators legislators-current.yaml' },
-  districtOffices: { pattern: /^legislators-district-offices\.(ya?ml|json)$/, required: false, what: 'legislators-district-offices.yaml' },
-  openstates: { pattern: /^(openstates-)?people.*\.tar\.gz$|^openstates-people$|^people(-main)?$/, required: true, what: 'the openstates/people tree' },
-  cd: { pattern: /^(cb_\d{4}_us_)?cd119.*\.geojson(\.gz)?$/, required: true, what: '119th-Congress district polygons (GeoJSON)' },
-  sldu: { pattern: /^(tl_\d{4}_.*_)?sldu.*\.geojson(\.gz)?$/, required: false, what: 'state senate district polygons' },
-  sldl: { pattern: /^(tl_\d{4}_.*_)?sldl.*\.geojson(\.gz)?$/, required: false, what: 'state house district polygons' },
-  zctaCd: { pattern: /^(zcta_to_cd119|zccd)\.csv$/, required: true, what: 'ZCTA → congressional district table (zccd.csv)' },
-  zctaSld: { pattern: /^zcta_to_sld.*\.csv$/, required: false, what: 'ZCTA → state legislative district table' },
-  centroids: { pattern: /^zcta_centroid_point_lookup\.csv$/, required: false, what: 'ZCTA centroid district lookup' },
-  crosswalk: { pattern: /^census_sld.*openstates.*\.csv$/, required: false, what: 'Census → Open States district crosswalk' },
+/** The names each input goes by, preferred first: the bundle's, then the publishers' own. */
+const FILE_PATTERNS: { [K in keyof SourceFiles]-?: { patterns: RegExp[]; required: boolean; what: string } } = {
+  congress: { patterns: [/^legislators-current\.(ya?ml|json)$/], required: true, what: 'congress-legislators legislators-current.yaml' },
+  districtOffices: { patterns: [/^legislators-district-offices\.(ya?ml|json)$/], required: false, what: 'legislators-district-offices.yaml' },
+  openstates: {
+    patterns: [/^(openstates-)?people.*\.tar\.gz$/, /^openstates-people$/, /^people(-main)?$/],
+    required: true,
+    what: 'the openstates/people tree',
+  },
+  cd: { patterns: [/^(cb_\d{4}_us_)?cd119.*\.geojson(\.gz)?$/, /cd119.*\.(topo)?json(\.gz)?$/], required: true, what: '119th-Congress district polygons' },
+  sldu: { patterns: [/^(tl_\d{4}_.*_)?sldu.*\.geojson(\.gz)?$/, /^sldu$/], required: false, what: 'state senate district polygons' },
+  sldl: { patterns: [/^(tl_\d{4}_.*_)?sldl.*\.geojson(\.gz)?$/, /^sldl$/], required: false, what: 'state house district polygons' },
+  zctaCd: { patterns: [/^(zcta_to_cd119|zccd)\.csv$/], required: true, what: 'ZCTA → congressional district table (zccd.csv)' },
+  zctaSld: { patterns: [/^zcta_to_sld.*\.csv$/, /^state-leg-zips.*\.json$/], required: false, what: 'ZCTA → state legislative district table' },
+  centroids: { patterns: [/^zcta_centroid_point_lookup\.csv$/], required: false, what: 'ZCTA centroid district lookup' },
+  zctaCentroids: { patterns: [/^zcta_centroids.*\.csv$/, /^zctas_\d{4}\.csv$/], required: false, what: 'ZCTA centroid points' },
+  crosswalk: { patterns: [/^census_sld.*openstates.*\.csv$/], required: false, what: 'Census → Open States district crosswalk' },
 };
 
 /** Finds each input by name, in the directory and two levels below it. */
@@ -95,14 +104,14 @@ export function findSourceFiles(dir: string): SourceFiles {
     for (const entry of readdirSync(current, { withFileTypes: true })) {
       const full = path.join(current, entry.name);
       candidates.push(full);
-      if (entry.isDirectory() && depth < 2 && !/^(openstates-)?people/.test(entry.name)) visit(full, depth + 1);
+      if (entry.isDirectory() && depth < 2 && !/^(openstates-)?people|^sld[ul]$/.test(entry.name)) visit(full, depth + 1);
     }
   };
   visit(dir, 0);
   const found: Partial<SourceFiles> = {};
   const missing: string[] = [];
-  for (const [key, { pattern, required, what }] of Object.entries(FILE_PATTERNS) as Array<[keyof SourceFiles, (typeof FILE_PATTERNS)['cd']]>) {
-    const match = candidates.find((file) => pattern.test(path.basename(file)));
+  for (const [key, { patterns, required, what }] of Object.entries(FILE_PATTERNS) as Array<[keyof SourceFiles, (typeof FILE_PATTERNS)['cd']]>) {
+    const match = patterns.map((pattern) => candidates.find((file) => pattern.test(path.basename(file)))).find(Boolean);
     if (match) found[key] = match;
     else if (required) missing.push(what);
   }
@@ -432,19 +441,45 @@ const featureCollection = z.object({
   features: z.array(z.object({ properties: z.record(z.string(), z.unknown()).nullable(), geometry: z.unknown() }).loose()),
 });
 
-/** One layer's districts. `ZZZ` areas (water, no district) are left out. */
-export function readDistrictPolygons(file: string, layer: DistrictLayer): DistrictRecord[] {
+const topology = z.object({ type: z.literal('Topology'), objects: z.record(z.string(), z.unknown()) }).loose();
+
+type Feature = z.infer<typeof featureCollection>['features'][number];
+
+/** The features of a GeoJSON FeatureCollection or a TopoJSON topology (each of its objects). */
+function readFeatures(file: string): Feature[] {
   let json: unknown;
   try {
     json = JSON.parse(readText(file));
   } catch (error) {
     throw new DataError(file, 'file', `is not JSON: ${(error as Error).message}`);
   }
+  const asTopology = topology.safeParse(json);
+  if (asTopology.success) {
+    try {
+      const data = asTopology.data as unknown as Topology;
+      return Object.values(data.objects).flatMap((object) => {
+        const converted = topojsonFeature(data, object) as unknown as { features?: Feature[] } & Feature;
+        return converted.features ?? [converted];
+      });
+    } catch (error) {
+      throw new DataError(file, 'file', `is not a readable TopoJSON topology: ${(error as Error).message}`);
+    }
+  }
   const parsed = featureCollection.safeParse(json);
   if (!parsed.success) throw new DataError(file, 'file', `is not a GeoJSON FeatureCollection (${issueText(parsed.error)})`);
+  return parsed.data.features;
+}
+
+/**
+ * One layer's districts, from a GeoJSON or TopoJSON file, or a directory of them (one file per
+ * state, as some publishers split them). `ZZZ` areas (water, no district) are left out.
+ */
+export function readDistrictPolygons(location: string, layer: DistrictLayer): DistrictRecord[] {
+  const files = statSync(location).isDirectory() ? filesUnder(location).filter((file) => /\.(geo|topo)?json(\.gz)?$/.test(file)) : [location];
+  if (files.length === 0) throw new DataError(location, 'directory', 'holds no GeoJSON files');
   const districts: DistrictRecord[] = [];
   const seen = new Set<string>();
-  parsed.data.features.forEach((feature, index) => {
+  for (const file of files) readFeatures(file).forEach((feature, index) => {
     const properties = feature.properties ?? {};
     const geoid = properties.GEOID;
     const record = `feature ${index + 1}${typeof geoid === 'string' ? ` (GEOID ${geoid})` : ''}`;
@@ -495,21 +530,60 @@ export function readZctaCd(file: string, cdGeoids: ReadonlySet<string>): Map<str
   return map;
 }
 
-/** ZCTA → state legislative district GEOIDs, per chamber. */
+/**
+ * ZCTA → state legislative district GEOIDs, per chamber: a flat CSV (`chamber, sld_geoid, zcta`),
+ * or the nested JSON of the Census relationship files that thecantercompany/state-leg-zips
+ * publishes (`states.<fips>.chambers.<upper|lower>.districts.<code>.zips`, codes without padding).
+ */
 export function readZctaSld(file: string): { sldu: Map<string, string[]>; sldl: Map<string, string[]> } {
   const maps = { sldu: new Map<string, string[]>(), sldl: new Map<string, string[]>() };
-  readCsv(file, ['chamber', 'sld_geoid', 'zcta']).forEach((row, index) => {
-    const record = `line ${index + 2}`;
-    const zcta = row.zcta!.padStart(5, '0');
-    if (!ZCTA.test(zcta)) throw new DataError(file, record, `ZCTA "${row.zcta}" is not 5 digits`);
-    if (!/^\d{2}[0-9A-Z-]{3}$/.test(row.sld_geoid!)) throw new DataError(file, record, `GEOID "${row.sld_geoid}" is malformed`);
-    const map = row.chamber === 'upper' ? maps.sldu : row.chamber === 'lower' ? maps.sldl : undefined;
-    if (!map) throw new DataError(file, record, `chamber "${row.chamber}" is neither upper nor lower`);
+  const add = (record: string, chamber: string, geoid: string, zcta: string) => {
+    if (!ZCTA.test(zcta)) throw new DataError(file, record, `ZCTA "${zcta}" is not 5 digits`);
+    if (!/^\d{2}[0-9A-Z-]{3}$/.test(geoid)) throw new DataError(file, record, `GEOID "${geoid}" is malformed`);
+    const map = chamber === 'upper' ? maps.sldu : chamber === 'lower' ? maps.sldl : undefined;
+    if (!map) throw new DataError(file, record, `chamber "${chamber}" is neither upper nor lower`);
     const list = map.get(zcta);
-    if (!list) map.set(zcta, [row.sld_geoid!]);
-    else if (!list.includes(row.sld_geoid!)) list.push(row.sld_geoid!);
-  });
+    if (!list) map.set(zcta, [geoid]);
+    else if (!list.includes(geoid)) list.push(geoid);
+  };
+  if (file.endsWith('.json')) {
+    const parsed = stateLegZips.safeParse(parseStructured(file, readText(file)));
+    if (!parsed.success) throw new DataError(file, 'file', `is not the state-leg-zips districts layout (${issueText(parsed.error)})`);
+    for (const [fips, state] of Object.entries(parsed.data.states)) {
+      for (const [chamber, { districts }] of Object.entries(state.chambers)) {
+        for (const [code, district] of Object.entries(districts)) {
+          for (const zcta of district.zips) add(`states.${fips}.${chamber}.${code}`, chamber, `${fips}${code.padStart(3, '0')}`, zcta);
+        }
+      }
+    }
+    return maps;
+  }
+  readCsv(file, ['chamber', 'sld_geoid', 'zcta']).forEach((row, index) =>
+    add(`line ${index + 2}`, row.chamber!, row.sld_geoid!, row.zcta!.padStart(5, '0')),
+  );
   return maps;
+}
+
+const stateLegZips = z.object({
+  states: z.record(
+    z.string().regex(/^\d{2}$/, 'state keys must be FIPS codes'),
+    z.object({ chambers: z.record(z.string(), z.object({ districts: z.record(z.string(), z.object({ zips: z.array(z.string()) }).loose()) })) }).loose(),
+  ),
+});
+
+/** Each ZCTA's centre point (`geoid, latitude, longitude`, as Census-derived centroid files have it). */
+export function readZctaCentroidPoints(file: string): Map<string, { lat: number; lng: number }> {
+  const map = new Map<string, { lat: number; lng: number }>();
+  readCsv(file, ['geoid', 'latitude', 'longitude']).forEach((row, index) => {
+    const zcta = row.geoid!.padStart(5, '0');
+    const lat = Number(row.latitude);
+    const lng = Number(row.longitude);
+    if (!ZCTA.test(zcta) || !Number.isFinite(lat) || !Number.isFinite(lng)) {
+      throw new DataError(file, `line ${index + 2}`, 'needs a 5-digit ZCTA and a numeric latitude and longitude');
+    }
+    map.set(zcta, { lat, lng });
+  });
+  return map;
 }
 
 export interface Centroid {
