@@ -33,7 +33,8 @@ async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: C
     {
       data: ctx.representatives.current,
       geocoder: ctx.geocoder,
-      onGeocoderError: (error) => ctx.logger.warn({ err: error }, 'geocoder unavailable; looking up by ZIP'),
+      // The reason only: the request the error came from carries the address.
+      onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
     },
     query,
     campaign ? await ctx.representatives.customTargets(campaign.id) : [],

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
+import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 
@@ -39,6 +41,35 @@ describe('logs', () => {
       for (const secret of ['Ximena', 'ximena.outage', 'Failure Road']) expect(logs).not.toContain(secret);
     } finally {
       await t.platform.db.execute(sql`ALTER TABLE signatures DROP CONSTRAINT refuse_99999`);
+    }
+  });
+});
+
+describe('logs of representative lookups', () => {
+  it('carry no address, even when the geocoder fails and the lookup falls back to the ZIP', async () => {
+    // Nothing listens on port 9 here: every geocoding attempt fails.
+    const lookups = await createTestPlatform({ LOG_LEVEL: 'trace', GEOCODER: 'census', GEOCODER_URL: 'http://127.0.0.1:9', GEOCODER_TIMEOUT_MS: '500' });
+    try {
+      await importRepresentativeData(lookups.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+      await lookups.platform.representatives.refresh();
+      const address = '12 Secretive Way, Aurora, CO 80010';
+      const api = await request(lookups.app).get('/api/v1/representatives').query({ address }).expect(200);
+      expect(api.body).toMatchObject({ precision: 'zip', geocoding: 'zip-in-address', zip: '80010' });
+      const page = await request(lookups.app).get('/campaigns/ban-facial-recognition/representatives').expect(200);
+      const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+      const cookie = page.headers['set-cookie'] as unknown as string[];
+      await request(lookups.app)
+        .post('/campaigns/ban-facial-recognition/representatives')
+        .set('Cookie', cookie)
+        .type('form')
+        .send({ _csrf: token, address })
+        .expect(200);
+
+      const logs = lookups.logs();
+      expect(logs).toContain('geocoder unavailable; looking up by ZIP');
+      for (const secret of ['Secretive', 'Aurora', '12%20Secretive', '12+Secretive']) expect(logs).not.toContain(secret);
+    } finally {
+      await lookups.close();
     }
   });
 });
