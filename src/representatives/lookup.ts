@@ -3,6 +3,7 @@ import type { CustomTarget } from '../db/schema';
 import { matchCustomTargets } from './custom-targets';
 import type { DistrictKeys, DistrictSet, Official, RepresentativeData } from './districts';
 import { GeocoderUnavailableError, type Geocoder } from './geocoder';
+import { isStateCode } from './us-states';
 
 /**
  * Finds a constituent's districts and representatives, from (best first) a point, an address
@@ -108,12 +109,13 @@ export async function lookupRepresentatives(
       zip ??= geocoded.zip;
       geocoding = 'geocoder';
     } else {
-      zip ??= /\b(\d{5})(?:-\d{4})?\s*$/.exec(query.address)?.[1] ?? /\b(\d{5})(?:-\d{4})?\b/.exec(query.address)?.[1];
+      const written = addressParts(query.address);
+      zip ??= written.zip;
       if (!zip) {
         return { ok: false, status: 400, errors: { address: 'We could not place that address. Please add its ZIP code, or enter the ZIP code alone.' } };
       }
       geocoding = 'zip-in-address';
-      city = cityInAddress(query.address);
+      city = written.city;
     }
   }
 
@@ -170,10 +172,19 @@ async function geocode(deps: LookupDependencies, address: string) {
   }
 }
 
-/** "…, Oakland, CA 94612" → "Oakland": the part before the state and ZIP, when the address is written that way. */
-function cityInAddress(address: string): string | undefined {
-  const match = /,\s*([A-Za-z .'-]+?)\s*,?\s+[A-Za-z]{2}\.?\s+\d{5}(?:-\d{4})?\s*$/.exec(address);
-  return match?.[1];
+/**
+ * The ZIP code and city of an address written the usual way, "street, city, ST 12345": the ZIP
+ * only from the very end (a house number is not a ZIP), the city from just before the state.
+ */
+export function addressParts(address: string): { zip?: string; city?: string } {
+  const parts = address.split(',').map((part) => part.trim());
+  const last = parts[parts.length - 1] ?? '';
+  const tail = /(?:^|\s)(?:([A-Za-z]{2})\.?\s+)?(\d{5})(?:-\d{4})?$/.exec(last);
+  if (!tail) return {};
+  const before = last.slice(0, tail.index).trim();
+  const state = tail[1] && isStateCode(tail[1].toUpperCase());
+  const city = state ? before || (parts.length >= 3 ? parts[parts.length - 2] : undefined) : undefined;
+  return { zip: tail[2], city: city && /^[A-Za-z][A-Za-z .'-]{0,60}$/.test(city) ? city : undefined };
 }
 
 /**
