@@ -5,6 +5,8 @@ import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns } from '../db/schema';
+import { RepresentativeData } from '../representatives/districts';
+import { loadActiveSnapshot } from '../representatives/store';
 import { StatsCache } from './stats';
 import { rebuildTallies } from './tallies';
 
@@ -30,8 +32,12 @@ runCli('tallies:rebuild', async (logger) => {
       : await database.db.select().from(campaigns);
     if (slug && selected.length === 0) throw new UsageError(`no campaign with slug "${slug}"`);
     const cache = redis && new StatsCache(database.db, redis, config.redisKeyPrefix);
+    // With representative data, signatures not yet counted get their districts as well.
+    const snapshot = await loadActiveSnapshot(database.db);
+    const data = snapshot && new RepresentativeData(snapshot);
+    const districtsOf = data ? (zip: string) => data.primaryDistricts(zip) : undefined;
     for (const campaign of selected) {
-      const total = await rebuildTallies(database.db, campaign.id);
+      const total = await rebuildTallies(database.db, campaign.id, { districtsOf });
       await cache?.refresh(campaign.id);
       logger.info({ campaign: campaign.slug, signatures: total }, 'counts rebuilt');
     }

@@ -85,21 +85,32 @@ export async function tallyCampaign(
 
 /**
  * Fills the districts of a campaign's signatures that have none (signed before representative
- * data was imported, or under an older snapshot that lacked their ZIP), then rebuilds the
- * campaign's counts so the district counts include them. Returns how many were filled.
+ * data was imported, or under an older snapshot that lacked their ZIP) and recounts the campaign,
+ * in one transaction: a crash in between cannot leave districts filled but not counted.
+ * Returns how many signatures got districts.
  */
 export async function assignMissingDistricts(db: Database, campaignId: number, districtsOf: DistrictsOfZip): Promise<number> {
-  await tallyCampaign(db, campaignId, { districtsOf });
+  return db.transaction(async (tx) => {
+    if (!(await lockCampaign(tx, campaignId))) return 0;
+    const filled = await fillDistricts(tx, campaignId, districtsOf, 'all');
+    if (filled > 0) await recount(tx, campaignId);
+    return filled;
+  });
+}
+
+/** Gives districts to the campaign's signatures that have none: all of them, or only those not yet counted. */
+async function fillDistricts(tx: Pick<Database, 'execute'>, campaignId: number, districtsOf: DistrictsOfZip, which: 'all' | 'untallied') {
+  const onlyUntallied = which === 'untallied' ? sql`AND NOT tallied` : sql``;
   let filled = 0;
   let after = 0;
   for (;;) {
-    const rows = await queryRows<{ id: number; zip: string }>(db, sql`
+    const rows = await queryRows<{ id: number; zip: string }>(tx, sql`
       SELECT id, zip FROM signatures
-      WHERE campaign_id = ${campaignId}::int AND congressional_district IS NULL AND id > ${after}::bigint
+      WHERE campaign_id = ${campaignId}::int AND congressional_district IS NULL ${onlyUntallied} AND id > ${after}::bigint
       ORDER BY id LIMIT ${TALLY_BATCH_SIZE}::int`);
-    if (rows.length === 0) break;
+    if (rows.length === 0) return filled;
     after = Number(rows[rows.length - 1]!.id);
-    const [result] = await queryRows<{ filled: number }>(db, sql`
+    const [result] = await queryRows<{ filled: number }>(tx, sql`
       WITH updated AS (
         UPDATE signatures s SET congressional_district = a.cd, state_upper_district = a.sldu, state_lower_district = a.sldl
         FROM jsonb_to_recordset(${assignments(rows, districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
@@ -109,8 +120,6 @@ export async function assignMissingDistricts(db: Database, campaignId: number, d
       SELECT count(*)::int AS filled FROM updated`);
     filled += Number(result?.filled ?? 0);
   }
-  if (filled > 0) await rebuildTallies(db, campaignId);
-  return filled;
 }
 
 /** Campaigns that have signatures not yet in their counts. */
@@ -119,29 +128,38 @@ export async function campaignsWithUntallied(db: Database): Promise<number[]> {
   return rows.map((row) => Number(row.campaign_id));
 }
 
-/** Recomputes a campaign's counts exactly from its signatures, replacing what was there. */
-export async function rebuildTallies(db: Database, campaignId: number): Promise<number> {
+/**
+ * Recomputes a campaign's counts exactly from its signatures, replacing what was there. With
+ * `districtsOf`, signatures it is about to count for the first time get their districts too.
+ */
+export async function rebuildTallies(db: Database, campaignId: number, options: { districtsOf?: DistrictsOfZip } = {}): Promise<number> {
   return db.transaction(async (tx) => {
     if (!(await lockCampaign(tx, campaignId))) return 0;
-    await tx.execute(sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied`);
-    await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
-    // Only signatures marked above: one committed since then is left to the next batch, which
-    // would otherwise count it a second time.
-    await tx.execute(sql`
-      INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
-      SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
-      FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
-      WHERE s.campaign_id = ${campaignId}::int AND s.tallied AND d.key IS NOT NULL
-      GROUP BY d.dimension, d.key`);
-    // A total row even at zero, so the counts carry this rebuild's version.
-    await tx.execute(sql`
-      INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
-      VALUES (${campaignId}::int, 'total', '', 0, nextval('signature_counts_version_seq'), clock_timestamp())
-      ON CONFLICT (campaign_id, dimension, key) DO NOTHING`);
-    const [total] = await queryRows<{ count: number }>(
-      tx,
-      sql`SELECT count FROM signature_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'total'`,
-    );
-    return Number(total?.count ?? 0);
+    if (options.districtsOf) await fillDistricts(tx, campaignId, options.districtsOf, 'untallied');
+    return recount(tx, campaignId);
   });
+}
+
+/** Marks every signature tallied and counts them all again; the caller holds the campaign lock. */
+async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promise<number> {
+  await tx.execute(sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied`);
+  await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
+  // Only signatures marked above: one committed since then is left to the next batch, which
+  // would otherwise count it a second time.
+  await tx.execute(sql`
+    INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
+    SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
+    FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
+    WHERE s.campaign_id = ${campaignId}::int AND s.tallied AND d.key IS NOT NULL
+    GROUP BY d.dimension, d.key`);
+  // A total row even at zero, so the counts carry this rebuild's version.
+  await tx.execute(sql`
+    INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
+    VALUES (${campaignId}::int, 'total', '', 0, nextval('signature_counts_version_seq'), clock_timestamp())
+    ON CONFLICT (campaign_id, dimension, key) DO NOTHING`);
+  const [total] = await queryRows<{ count: number }>(
+    tx,
+    sql`SELECT count FROM signature_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'total'`,
+  );
+  return Number(total?.count ?? 0);
 }

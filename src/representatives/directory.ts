@@ -53,9 +53,8 @@ export class RepresentativeDirectory {
     this.listeners.push(listener);
   }
 
-  /** The districts a signature with this ZIP code is counted in (for a ZIP spanning several: those at its centre). */
   districtsOfZip(zip: string) {
-    return this.data?.zip(zip)?.primary;
+    return this.data?.primaryDistricts(zip);
   }
 
   /** A campaign's custom targets, cached for a few seconds (staff edits show up shortly after). */

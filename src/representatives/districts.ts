@@ -131,6 +131,11 @@ export class RepresentativeData {
     return this.zips.get(zcta);
   }
 
+  /** The districts a signature with this ZIP code is counted in (for a ZIP spanning several: those at its centre). */
+  primaryDistricts(zcta: string): DistrictKeys | undefined {
+    return this.zips.get(zcta)?.primary;
+  }
+
   /** The districts containing a point, or, just off a coastline or a line, the nearest. */
   districtsAt(lng: number, lat: number): DistrictKeys | null {
     const cd = this.layers.cd.find(lng, lat) ?? this.layers.cd.nearest(lng, lat, 5);

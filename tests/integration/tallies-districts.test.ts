@@ -71,4 +71,9 @@ it('fills districts late for signatures counted before the data, once, then as e
   expect(unknown?.congressional_district).toBeNull();
   await rebuildTallies(t.platform.db, campaignId);
   expect(await counts()).toEqual(after);
+
+  // A rebuild counting a signature for the first time gives it its districts as well.
+  await sign('rebuilt@example.org', '80010');
+  await rebuildTallies(t.platform.db, campaignId, { districtsOf });
+  expect(await counts()).toMatchObject({ 'total:': 5, 'congressional:0801': 3, 'state-lower:08001': 3 });
 });
