@@ -33,7 +33,7 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     if (row.dimension === 'total') counts.signatures = count;
     else if (row.dimension === 'state') counts.byState[row.key] = count;
     else if (row.dimension === 'congressional') counts.byDistrict[row.key] = count;
-    else counts.bySource[row.key] = count;
+    else if (row.dimension === 'source') counts.bySource[row.key] = count;
     latest = Math.max(latest, row.updatedAt.getTime());
     version = Math.max(version, Number(row.version));
   }

@@ -42,6 +42,8 @@ export interface Official {
   state: string;
   district: string | null;
   vacant: boolean;
+  /** For a vacant seat: what the data says about it. */
+  note?: string;
   ids: Record<string, string>;
   channels: Channel[];
   source: { name: string; snapshotDate: string | null } | null;
@@ -178,7 +180,7 @@ export class RepresentativeData {
     const fill = (office: OfficeKind, district: string | null, expected: number) => {
       const holders = this.seats.get(seatKey(office, state, district)) ?? [];
       found.push(...holders);
-      for (let missing = holders.length; missing < expected; missing++) found.push(vacancy(office, state, district));
+      for (let missing = holders.length; missing < expected; missing++) found.push(vacancy(office, state, district, VACANCY_NOTE[office]));
     };
     if (districts.congressional) fill('us-house', String(districts.congressional.district), 1);
     fill('us-senate', null, FULL_STATES.has(state) ? 2 : 0);
@@ -231,8 +233,20 @@ function congressional(district: DistrictRecord): CongressionalDistrict {
   };
 }
 
-function vacancy(office: OfficeKind, state: string, district: string | null): Official {
-  return { office, name: null, party: null, state, district, vacant: true, ids: {}, channels: [], source: null };
+/**
+ * Open States updates governors' records less promptly than legislators': a governor missing
+ * there is more likely a record not yet renewed than an empty office.
+ */
+const VACANCY_NOTE: Record<OfficeKind, string> = {
+  'us-house': 'The seat is vacant in our data.',
+  'us-senate': 'The seat is vacant in our data.',
+  'state-upper': 'The seat is vacant in our data.',
+  'state-lower': 'The seat is vacant in our data.',
+  governor: 'Our data has no current record for this office; it may not have been updated since the last election.',
+};
+
+function vacancy(office: OfficeKind, state: string, district: string | null, note: string): Official {
+  return { office, name: null, party: null, state, district, vacant: true, note, ids: {}, channels: [], source: null };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

@@ -31,7 +31,8 @@ export type ProgressReporter = (step: string, done: number, total: number) => vo
 const STEPS = ['Congress', 'Open States people', 'congressional districts', 'state senate districts', 'state house districts', 'ZIP tables'];
 
 /**
- * Reads every source file into one snapshot. Nothing is written: a malformed file stops it here,
+ * Reads every source file into one snapshot, with the officials in office on `asOf` (today by
+ * default). Nothing is written: a malformed file stops it here,
  * with the file, the record and the reason.
  */
 export async function buildSnapshot(files: SourceFiles, options: { asOf?: string; progress?: ProgressReporter }): Promise<Snapshot> {
@@ -40,9 +41,10 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   const next = (name: string) => progress(name, step++, STEPS.length);
 
   next('Congress');
-  const congress = readCongress(files.congress, files.districtOffices, 0, options.asOf);
+  const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
+  const congress = readCongress(files.congress, files.districtOffices, 0, asOf);
   next('Open States people');
-  const states = await readOpenStates(files.openstates, 1, options.asOf);
+  const states = await readOpenStates(files.openstates, 1, asOf);
 
   next('congressional districts');
   const districts = readDistrictPolygons(files.cd, 'cd');

@@ -223,14 +223,13 @@ const issueText = (error: z.ZodError) => error.issues.map((issue) => `${issue.pa
 
 /**
  * Current members of Congress: the last term of each, with DC and district offices as channels.
- * A term that ended before `asOf` (by default the newest change the file records: the data's own
- * date) is not current.
+ * A term that ended before `asOf` (the import's date) is not current.
  */
 export function readCongress(
   file: string,
   officesFile: string | undefined,
   source: number,
-  asOf: string | undefined,
+  asOf: string,
 ): { officials: OfficialRecord[]; newestChange: string | null } {
   const list = parseStructured(file, readText(file));
   if (!Array.isArray(list)) throw new DataError(file, 'file', 'is not a list of legislators');
@@ -267,11 +266,9 @@ export function readCongress(
     return { person: parsed.data, term };
   });
   const newestChange = people.reduce<string | null>((newest, { term }) => laterDate(newest, isoDate(term.start)), null);
-  const current = asOf ?? newestChange ?? '';
-
   const officials: OfficialRecord[] = [];
   for (const { person, term } of people) {
-    if (term.end < current) continue;
+    if (term.end < asOf) continue;
     const channels: Channel[] = [
       ...(term.contact_form ? [{ type: 'contact-form' as const, url: term.contact_form }] : []),
       ...(term.url ? [{ type: 'website' as const, url: term.url }] : []),
@@ -366,13 +363,13 @@ async function* openstatesFiles(location: string): AsyncGenerator<{ name: string
 
 /**
  * Current state legislators and governors. A role is current when it has no end date, or one on
- * or after `asOf` (by default the newest start date in the tree: the data's own date). The US Congress copy in the tree (`data/us`) is skipped: Congress comes from
+ * or after `asOf` (the import's date). The US Congress copy in the tree (`data/us`) is skipped: Congress comes from
  * congress-legislators.
  */
 export async function readOpenStates(
   location: string,
   source: number,
-  asOf: string | undefined,
+  asOf: string,
 ): Promise<{ officials: OfficialRecord[]; newestChange: string | null; files: number }> {
   const people: Array<{ person: z.infer<typeof openstatesPerson>; state: string; record: string }> = [];
   let newestChange: string | null = null;
@@ -384,7 +381,7 @@ export async function readOpenStates(
     people.push({ person: parsed.data, state: file.state, record: file.name });
   }
   if (people.length === 0) throw new DataError(location, 'tree', 'holds no data/<state>/legislature or executive files');
-  const current = asOf ?? newestChange ?? '';
+  const current = asOf;
 
   const officials: OfficialRecord[] = [];
   for (const { person, state, record } of people) {
