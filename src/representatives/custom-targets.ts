@@ -285,7 +285,7 @@ export const customTargetListName = z
   .pipe(z.string().min(1, 'The list needs a name.').max(100, 'Shorten the list name to 100 characters.'));
 
 /** Two ints for `pg_advisory_xact_lock(int, int)`: this namespace, then the campaign id. */
-const CUSTOM_TARGET_IMPORT_LOCK = 4_216_002;
+const CUSTOM_TARGET_IMPORT_LOCK = 4_216_003;
 /** Rows per INSERT: 13 parameters each, well under PostgreSQL's 65,535 per statement. */
 const INSERT_BATCH_SIZE = 1000;
 

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DataSource, DistrictLayer } from '../db/schema';
 import { PolygonLayer } from './geometry';
 import {
@@ -38,19 +39,23 @@ const STEPS = ['Congress', 'Open States people', 'congressional districts', 'sta
 export async function buildSnapshot(files: SourceFiles, options: { asOf?: string; progress?: ProgressReporter }): Promise<Snapshot> {
   const progress = options.progress ?? (() => undefined);
   let step = 0;
-  const next = (name: string) => progress(name, step++, STEPS.length);
+  // Each step reads a file at once; between steps the process serves requests and jobs.
+  const next = async (name: string) => {
+    progress(name, step++, STEPS.length);
+    await nextTurn();
+  };
 
-  next('Congress');
+  await next('Congress');
   const asOf = options.asOf ?? new Date().toISOString().slice(0, 10);
   const congress = readCongress(files.congress, files.districtOffices, 0, asOf);
-  next('Open States people');
+  await next('Open States people');
   const states = await readOpenStates(files.openstates, 1, asOf);
 
-  next('congressional districts');
+  await next('congressional districts');
   const districts = readDistrictPolygons(files.cd, 'cd');
-  next('state senate districts');
+  await next('state senate districts');
   const upper = files.sldu ? readDistrictPolygons(files.sldu, 'sldu') : [];
-  next('state house districts');
+  await next('state house districts');
   const lower = files.sldl ? readDistrictPolygons(files.sldl, 'sldl') : [];
   const crosswalk = files.crosswalk ? readCrosswalk(files.crosswalk) : new Map<string, Array<{ chamber: string; district: string }>>();
   const seatNames = seatsByState(states.officials);
@@ -59,7 +64,7 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   }
   districts.push(...upper, ...lower);
 
-  next('ZIP tables');
+  await next('ZIP tables');
   const zctas = readZctas(files, districts);
   progress('done', STEPS.length, STEPS.length);
 

@@ -1,37 +1,44 @@
-import { eq, sql } from 'drizzle-orm';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import { repDistricts, repOfficials, repSnapshots, repZctas, type DataSource } from '../db/schema';
 import { geometryFromBytes, geometryToBytes } from './geometry';
 import type { Snapshot } from './snapshot';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
 
-/** Serialises imports: two at once would each try to become the active snapshot. */
-const IMPORT_LOCK = 4_216_002;
+/** Serialises the switch between snapshots. */
+const SWITCH_LOCK = 4_216_002;
+
+/** A snapshot left inactive this long was written by an import that died; the next import removes it. */
+const ABANDONED_AFTER = sql`interval '1 hour'`;
 
 export type SaveResult = { snapshotId: number; unchanged: boolean };
 
 /**
- * Writes a snapshot and makes it the active one, in one transaction: readers see the old data or
- * the new, never half of each, and a failure leaves the old one in place. The replaced snapshot
- * is deleted in the same transaction. Importing the files of the active snapshot again changes
- * nothing unless `force` is set.
+ * Writes a snapshot and makes it the active one. Its rows are written as an inactive snapshot in
+ * many short statements, so other work (signatures, in the one-connection embedded database)
+ * goes on meanwhile; then one short transaction makes it the active one and deletes the one it
+ * replaces. Readers only read the active snapshot, so they see the old data or the new, never
+ * half of each; a failure deletes what was written and leaves the old one in place. Importing the
+ * files of the active snapshot again changes nothing unless `force` is set.
  */
 export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash: string, force = false): Promise<SaveResult> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${IMPORT_LOCK}::bigint)`);
-    const [active] = await tx.select({ id: repSnapshots.id, contentHash: repSnapshots.contentHash }).from(repSnapshots).where(eq(repSnapshots.active, true));
-    if (active && active.contentHash === contentHash && !force) return { snapshotId: active.id, unchanged: true };
+  const [active] = await db.select({ id: repSnapshots.id, contentHash: repSnapshots.contentHash }).from(repSnapshots).where(eq(repSnapshots.active, true));
+  if (active && active.contentHash === contentHash && !force) return { snapshotId: active.id, unchanged: true };
+  await db.execute(sql`DELETE FROM rep_snapshots WHERE NOT active AND imported_at < now() - ${ABANDONED_AFTER}`);
 
-    const [created] = await tx
-      .insert(repSnapshots)
-      .values({ contentHash, sources: snapshot.sources, counts: snapshot.counts })
-      .returning({ id: repSnapshots.id });
-    const snapshotId = created!.id;
-    for (const rows of chunks(snapshot.officials, 1000)) {
-      await tx.insert(repOfficials).values(rows.map((official) => ({ snapshotId, ...official })));
+  const [created] = await db
+    .insert(repSnapshots)
+    .values({ contentHash, sources: snapshot.sources, counts: snapshot.counts })
+    .returning({ id: repSnapshots.id });
+  const snapshotId = created!.id;
+  try {
+    for (const rows of chunks(snapshot.officials, 500)) {
+      await db.insert(repOfficials).values(rows.map((official) => ({ snapshotId, ...official })));
+      await nextTurn();
     }
-    for (const rows of chunks(snapshot.districts, 200)) {
-      await tx.insert(repDistricts).values(
+    for (const rows of chunks(snapshot.districts, 100)) {
+      await db.insert(repDistricts).values(
         rows.map((district) => ({
           snapshotId,
           layer: district.layer,
@@ -42,14 +49,22 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
           geometry: district.geometry ? Buffer.from(geometryToBytes(district.geometry)) : null,
         })),
       );
+      await nextTurn();
     }
-    for (const rows of chunks(snapshot.zctas, 2000)) {
-      await tx.insert(repZctas).values(rows.map((zcta) => ({ snapshotId, ...zcta })));
+    for (const rows of chunks(snapshot.zctas, 1000)) {
+      await db.insert(repZctas).values(rows.map((zcta) => ({ snapshotId, ...zcta })));
+      await nextTurn();
     }
-    await tx.execute(sql`DELETE FROM rep_snapshots WHERE id <> ${snapshotId}::int`);
-    await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId));
-    return { snapshotId, unchanged: false };
-  });
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(${SWITCH_LOCK}::bigint)`);
+      await tx.execute(sql`DELETE FROM rep_snapshots WHERE active`);
+      await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId));
+    });
+  } catch (error) {
+    await db.delete(repSnapshots).where(eq(repSnapshots.id, snapshotId)).catch(() => undefined);
+    throw error;
+  }
+  return { snapshotId, unchanged: false };
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -68,32 +83,59 @@ export async function activeSnapshotId(db: Database): Promise<number | null> {
 }
 
 /**
- * Reads the active snapshot whole. Its rows are read in one repeatable-read transaction, so an
- * import that commits meanwhile (and deletes these rows) is not seen half-way.
+ * Reads the active snapshot whole, in pages so that the embedded database serves other work in
+ * between. A snapshot's rows never change; they are deleted all at once, with the snapshot row,
+ * when a newer snapshot replaces it. So if the snapshot row is still there after the last page,
+ * every page was read whole; if it is gone, the newer snapshot is read instead.
  */
 export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot | null> {
-  return db.transaction(
-    async (tx) => {
-      const [snapshot] = await tx.select().from(repSnapshots).where(eq(repSnapshots.active, true));
-      if (!snapshot) return null;
-      const id = snapshot.id;
-      const [officials, districts, zctas] = [
-        await tx.select().from(repOfficials).where(eq(repOfficials.snapshotId, id)),
-        await tx.select().from(repDistricts).where(eq(repDistricts.snapshotId, id)),
-        await tx.select().from(repZctas).where(eq(repZctas.snapshotId, id)),
-      ];
-      return {
-        id,
-        importedAt: snapshot.importedAt,
-        sources: snapshot.sources as DataSource[],
-        counts: snapshot.counts,
-        officials: officials.map(({ snapshotId: _, ...official }): OfficialRecord => official),
-        districts: districts.map(
-          ({ snapshotId: _, geometry, ...district }): DistrictRecord => ({ ...district, geometry: geometry ? geometryFromBytes(geometry) : null }),
-        ),
-        zctas: zctas.map(({ snapshotId: _, ...zcta }): ZctaRecord => zcta),
-      };
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
+  for (;;) {
+    const [snapshot] = await db.select().from(repSnapshots).where(eq(repSnapshots.active, true));
+    if (!snapshot) return null;
+    const id = snapshot.id;
+    const officials = await db.select().from(repOfficials).where(eq(repOfficials.snapshotId, id));
+    const districts = await readPages(async (after, limit) => {
+      const rows = await db
+        .select()
+        .from(repDistricts)
+        .where(and(eq(repDistricts.snapshotId, id), gt(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`, after)))
+        .orderBy(asc(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`))
+        .limit(limit);
+      return { rows, last: rows.length > 0 ? `${rows[rows.length - 1]!.layer}:${rows[rows.length - 1]!.geoid}` : after };
+    }, 250);
+    const zctas = await readPages(async (after, limit) => {
+      const rows = await db
+        .select()
+        .from(repZctas)
+        .where(and(eq(repZctas.snapshotId, id), gt(repZctas.zcta, after)))
+        .orderBy(asc(repZctas.zcta))
+        .limit(limit);
+      return { rows, last: rows[rows.length - 1]?.zcta ?? after };
+    }, 5000);
+    const [stillThere] = await queryRows<{ id: number }>(db, sql`SELECT id FROM rep_snapshots WHERE id = ${id}::int`);
+    if (!stillThere) continue;
+    return {
+      id,
+      importedAt: snapshot.importedAt,
+      sources: snapshot.sources as DataSource[],
+      counts: snapshot.counts,
+      officials: officials.map(({ snapshotId: _, ...official }): OfficialRecord => official),
+      districts: districts.map(
+        ({ snapshotId: _, geometry, ...district }): DistrictRecord => ({ ...district, geometry: geometry ? geometryFromBytes(geometry) : null }),
+      ),
+      zctas: zctas.map(({ snapshotId: _, ...zcta }): ZctaRecord => zcta),
+    };
+  }
+}
+
+async function readPages<T>(page: (after: string, limit: number) => Promise<{ rows: T[]; last: string }>, limit: number): Promise<T[]> {
+  const all: T[] = [];
+  let after = '';
+  for (;;) {
+    const { rows, last } = await page(after, limit);
+    all.push(...rows);
+    if (rows.length < limit) return all;
+    after = last;
+    await nextTurn();
+  }
 }

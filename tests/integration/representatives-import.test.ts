@@ -449,6 +449,7 @@ describe('GET /api/v1/representatives', () => {
       state: 'CO',
       district: '2',
       vacant: true,
+      note: 'The seat is vacant in our data.',
       ids: {},
       channels: [],
       source: null,
