@@ -16,6 +16,8 @@ export interface LookupQuery {
   zip?: string;
   lat?: number;
   lng?: number;
+  /** The constituent's city ("Oakland" or "Oakland, CA"), for the campaign's city targets. */
+  city?: string;
   /** For a ZIP that spans districts: the constituent's choice among the candidates. */
   choice?: Partial<DistrictKeys>;
 }
@@ -50,6 +52,13 @@ export const lookupQuerySchema = z
     address: z.string().trim().min(5, 'Please enter a street address with its city or ZIP code.').max(200, 'That address is too long.').optional(),
     lat: coordinate(-90, 90, 'Latitude').optional(),
     lng: coordinate(-180, 180, 'Longitude').optional(),
+    city: z
+      .string()
+      .trim()
+      .max(100, 'That city name is too long.')
+      .regex(/^[A-Za-z][A-Za-z .,'-]*$/, 'Please enter a city name, like Oakland, CA.')
+      .transform((city) => city.split(',')[0]!.trim())
+      .optional(),
     cd: z.string().regex(/^\d{4}$/, 'Not a congressional district.').optional(),
     sldu: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state senate district.').optional(),
     sldl: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state house district.').optional(),
@@ -91,21 +100,23 @@ export async function lookupRepresentatives(
       ok: false,
       status: 503,
       error: 'data_unavailable',
-      message: 'Representative data has not been imported yet: run `npm run data:import -- --from <dir>` (see the README).',
+      message:
+        'Representative data is not loaded yet. If it is being imported, try again in a minute; ' +
+        'otherwise the site needs `npm run data:import` (see the README).',
     };
   }
 
   let point: { lat: number; lng: number } | undefined;
   let zip = query.zip ? ZIP.exec(query.zip)?.[1] : undefined;
   let geocoding: LookupResult['geocoding'];
-  let city: string | undefined;
+  let city = query.city;
   if (query.lat !== undefined && query.lng !== undefined) {
     point = { lat: query.lat, lng: query.lng };
   } else if (query.address) {
     const geocoded = deps.geocoder ? await geocode(deps, query.address) : undefined;
     if (geocoded) {
       point = geocoded;
-      city = geocoded.city;
+      city ??= geocoded.city;
       zip ??= geocoded.zip;
       geocoding = 'geocoder';
     } else {
@@ -115,7 +126,7 @@ export async function lookupRepresentatives(
         return { ok: false, status: 400, errors: { address: 'We could not place that address. Please add its ZIP code, or enter the ZIP code alone.' } };
       }
       geocoding = 'zip-in-address';
-      city = written.city;
+      city ??= written.city;
     }
   }
 
@@ -133,14 +144,20 @@ export async function lookupRepresentatives(
         ok: false,
         status: 404,
         error: 'not_found',
-        message: `We have no districts for ZIP code ${zip ?? ''}. It may be a PO-box or business ZIP: please enter your street address or home ZIP code.`,
+        message: `We have no districts for ZIP code ${zip ?? ''}. It may be a PO-box or business ZIP: please enter ${
+          deps.geocoder ? 'your street address or ' : ''
+        }the ZIP code of your home.`,
       };
     }
-    const chosen = (layer: keyof DistrictKeys, options: string[]) => {
+    const foreign = (['cd', 'sldu', 'sldl'] as const).filter((layer) => {
       const wanted = query.choice?.[layer];
-      return wanted && options.includes(wanted) ? wanted : entry.primary[layer];
-    };
-    keys = { cd: chosen('cd', entry.cd), sldu: chosen('sldu', entry.sldu), sldl: chosen('sldl', entry.sldl) };
+      return typeof wanted === 'string' && !entry[layer].includes(wanted);
+    });
+    if (foreign.length > 0) {
+      return { ok: false, status: 400, errors: Object.fromEntries(foreign.map((layer) => [layer, `That district is not one of ZIP code ${entry.zcta}'s.`])) };
+    }
+    const chosen = (layer: keyof DistrictKeys): string | null => query.choice?.[layer] ?? entry.primary[layer];
+    keys = { cd: chosen('cd'), sldu: chosen('sldu'), sldl: chosen('sldl') };
     const ambiguous = entry.cd.length > 1 || entry.sldu.length > 1 || entry.sldl.length > 1;
     result = { precision: 'zip', ambiguous, candidates: ambiguous ? candidateSets(data, entry) : [] };
   }
@@ -148,7 +165,7 @@ export async function lookupRepresentatives(
   const districts = data.describe(keys);
   const state = districts.congressional?.state;
   const place = { state, city, zip, districts: { cd: keys.cd ?? undefined, sldu: keys.sldu ?? undefined, sldl: keys.sldl ?? undefined } };
-  const custom = matchCustomTargets(customTargets, place).map(customOfficial);
+  const custom = matchCustomTargets(customTargets, place).map((target) => customOfficial(target, state));
   return {
     ok: true,
     result: {
@@ -215,13 +232,13 @@ function candidateSets(data: RepresentativeData, entry: NonNullable<ReturnType<R
   return keys.map((set, index) => ({ ...data.describe(set), default: index === 0 }));
 }
 
-function customOfficial(target: CustomTarget): Official {
+function customOfficial(target: CustomTarget, constituentState: string | undefined): Official {
   return {
     office: 'custom',
     name: target.name,
     title: target.title,
     party: null,
-    state: target.scopeState ?? '',
+    state: target.scopeState ?? constituentState ?? '',
     district: target.scopeGeoid,
     vacant: false,
     ids: { customTarget: String(target.id), list: target.list },

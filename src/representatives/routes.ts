@@ -21,7 +21,7 @@ function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Respons
 /** Parses a query (from the URL or a form) and looks it up, with the campaign's own targets when one is given. */
 async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: Campaign | undefined): Promise<LookupOutcome> {
   const fields = Object.fromEntries(
-    ['zip', 'address', 'lat', 'lng', 'cd', 'sldu', 'sldl'].flatMap((name) => {
+    ['zip', 'address', 'city', 'lat', 'lng', 'cd', 'sldu', 'sldl'].flatMap((name) => {
       const value = raw[name];
       return typeof value === 'string' && value.trim() !== '' ? [[name, value]] : [];
     }),
@@ -41,25 +41,41 @@ async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: C
   );
 }
 
-/** `GET /api/v1/representatives?zip=…|lat=…&lng=…|address=…[&campaign=<slug>]` */
+/**
+ * `GET /api/v1/representatives?zip=…|lat=…&lng=…|address=…[&campaign=<slug>]`, and the same as a
+ * JSON body to `POST`, which keeps an address out of URLs (and so out of proxies' logs and
+ * browser history).
+ */
 export function representativesApi(ctx: AppContext): Router {
   const router = Router();
   const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
     res.status(429).json({ error: 'rate_limited', message: `Too many lookups from your network. Try again in ${retryAfter} seconds.` });
   });
 
-  router.get('/representatives', limited, async (req, res) => {
-    const slug = typeof req.query.campaign === 'string' ? req.query.campaign : undefined;
+  const answer = async (res: Response, input: Record<string, unknown>) => {
+    res.setHeader('Cache-Control', 'no-store');
+    const slug = typeof input.campaign === 'string' ? input.campaign : undefined;
     const campaign = slug ? await ctx.campaigns.bySlug(slug) : undefined;
     if (slug && !campaign) {
       res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
       return;
     }
-    const outcome = await lookUp(ctx, req.query as Record<string, unknown>, campaign);
-    res.setHeader('Cache-Control', 'no-store');
+    const outcome = await lookUp(ctx, input, campaign);
     if (outcome.ok) res.json(outcome.result);
     else if (outcome.status === 400) res.status(400).json({ errors: outcome.errors });
     else res.status(outcome.status).json({ error: outcome.error, message: outcome.message });
+  };
+
+  router.get('/representatives', limited, (req, res) => answer(res, req.query as Record<string, unknown>));
+  router.post('/representatives', limited, async (req, res) => {
+    const body = req.body as unknown;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      res.status(400).json({ errors: { body: 'Send a JSON object, e.g. {"address": "…"}.' } });
+      return;
+    }
+    // Numbers are welcome in JSON; the query schema reads text, as from a URL.
+    const input = Object.fromEntries(Object.entries(body).map(([key, value]) => [key, typeof value === 'number' ? String(value) : value]));
+    await answer(res, input);
   });
   return router;
 }
@@ -73,7 +89,10 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
 
   const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
     const data = ctx.representatives.current;
+    // The page may echo an address back: keep it out of caches.
+    res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('representatives', {
+      geocoder: ctx.geocoder !== undefined,
       title: `Find your representatives — ${campaign.title}`,
       campaign,
       csrfToken: csrf.token(req, res),
@@ -95,7 +114,7 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const values = { address: body.address, zip: body.zip };
+    const values = { address: body.address, zip: body.zip, city: body.city };
     const outcome = await lookUp(ctx, body, campaign);
     if (!outcome.ok) {
       const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
@@ -134,7 +153,7 @@ function officialGroups(officials: Official[]) {
     phones: official.channels.filter((channel) => channel.type === 'phone'),
     emails: official.channels.filter((channel) => channel.type === 'email'),
     links: official.channels.filter((channel) => channel.type === 'contact-form' || channel.type === 'website'),
-    addresses: official.channels.filter((channel) => channel.type === 'postal').slice(0, 2),
+    addresses: official.channels.filter((channel) => channel.type === 'postal'),
   });
   const groups = [
     { heading: 'In Congress', offices: ['us-house', 'us-senate'] },
@@ -146,9 +165,15 @@ function officialGroups(officials: Official[]) {
     .filter((group) => group.officials.length > 0);
 }
 
-/** DC's council and delegate, and Nebraska's one chamber, have their own titles. */
+/** Lower chambers called the Assembly, and the Houses of Delegates. */
+const ASSEMBLY_STATES = new Set(['CA', 'NV', 'NJ', 'NY', 'WI']);
+const DELEGATE_STATES = new Set(['MD', 'VA', 'WV']);
+
+/** Some offices have their own titles: DC's council and delegate, Assembly members, Delegates. */
 function officeLabel(official: Official): string {
   if (official.state === 'DC' && official.office === 'state-upper') return 'D.C. Council member';
+  if (official.office === 'state-lower' && ASSEMBLY_STATES.has(official.state)) return 'Assembly Member';
+  if (official.office === 'state-lower' && DELEGATE_STATES.has(official.state)) return 'Delegate';
   if (official.office === 'us-house' && official.state === 'PR') return 'Resident Commissioner';
   if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'Delegate to the U.S. House';
   return OFFICE_LABEL[official.office];

@@ -37,7 +37,7 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
       await db.insert(repOfficials).values(rows.map((official) => ({ snapshotId, ...official })));
       await nextTurn();
     }
-    for (const rows of chunks(snapshot.districts, 100)) {
+    for (const rows of chunks(snapshot.districts, 50)) {
       await db.insert(repDistricts).values(
         rows.map((district) => ({
           snapshotId,
@@ -102,7 +102,7 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
         .orderBy(asc(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`))
         .limit(limit);
       return { rows, last: rows.length > 0 ? `${rows[rows.length - 1]!.layer}:${rows[rows.length - 1]!.geoid}` : after };
-    }, 250);
+    }, 100);
     const zctas = await readPages(async (after, limit) => {
       const rows = await db
         .select()

@@ -97,7 +97,7 @@ describe('with no representative data imported', () => {
   it('answers a lookup with 503 and says how to import the data', async () => {
     const res = await lookup({ zip: '80010' }).expect(503);
     expect(res.body.error).toBe('data_unavailable');
-    expect(res.body.message).toMatch(/npm run data:import -- --from <dir>/);
+    expect(res.body.message).toMatch(/not loaded yet.*npm run data:import/);
   });
 
   it('still answers a malformed query with 400 and its field errors', async () => {
@@ -542,7 +542,7 @@ describe('GET /api/v1/representatives', () => {
     expect(roster(res.body.officials)[0]).toBe('us-house 2 VACANT');
   });
 
-  it("takes the constituent's choice among a ZIP's districts, and ignores a district the ZIP does not have", async () => {
+  it("takes the constituent's choice among a ZIP's districts, and refuses a district the ZIP does not have", async () => {
     const chosen = await lookup({ zip: '80020', cd: '0801', sldl: '08002' }).expect(200);
     expect(chosen.body.ambiguous).toBe(true);
     expect(chosen.body.districts.congressional.geoid).toBe('0801');
@@ -557,8 +557,8 @@ describe('GET /api/v1/representatives', () => {
       'governor - Nia Governor',
     ]);
 
-    const foreign = await lookup({ zip: '80020', cd: '0200' }).expect(200);
-    expect(foreign.body.districts.congressional.geoid).toBe('0802');
+    const foreign = await lookup({ zip: '80020', cd: '0200', sldl: '08002' }).expect(400);
+    expect(foreign.body).toEqual({ errors: { cd: "That district is not one of ZIP code 80020's." } });
   });
 
   it('uses the ZIP in an address when no geocoder is configured', async () => {
