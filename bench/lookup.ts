@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli, UsageError } from '../src/cli';
+import { configFromProcess } from '../src/config';
 import { openDatabase, type DatabaseHandle } from '../src/db/client';
 import { projectRoot } from '../src/paths';
 import { RepresentativeData } from '../src/representatives/districts';
@@ -197,7 +198,7 @@ function parseArguments() {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
-  const dir = values.from ? path.resolve(values.from) : path.resolve(projectRoot, '..', 'shared', 'data');
+  const dir = values.from ? path.resolve(values.from) : (configFromProcess().repDataDir ?? path.resolve(projectRoot, '..', 'shared', 'data'));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError(`no representative data folder at ${dir}: give one with --from <dir>. ${USAGE}`);
   }

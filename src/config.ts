@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { projectRoot } from './paths';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.
@@ -177,8 +178,9 @@ export function configFromProcess(): Config {
   return loadConfig(process.env);
 }
 
+/** The shared data bundle next to the project, where the project is developed. */
 function bundledRepData(): string | undefined {
-  const dir = path.resolve('..', 'shared', 'data');
+  const dir = path.resolve(projectRoot, '..', 'shared', 'data');
   return existsSync(path.join(dir, 'congress')) ? dir : undefined;
 }
 

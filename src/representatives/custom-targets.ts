@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { customTargets, type CustomTarget, type DistrictLayer } from '../db/schema';
+import { isStateCode } from './us-states';
 
 /**
  * A campaign's own target lists (a city council, a police commission), imported from CSV. One row
@@ -37,15 +38,11 @@ const KNOWN_COLUMNS: readonly string[] = [...REQUIRED_COLUMNS, ...CONTACT_COLUMN
 type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof CONTACT_COLUMNS)[number];
 
 /** The 50 states, DC, Puerto Rico and the inhabited territories. */
-const USPS_STATE_CODES: ReadonlySet<string> = new Set(
-  ('AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC ' +
-    'SD TN TX UT VT VA WA WV WI WY DC PR AS GU MP VI').split(' '),
-);
 
 const DISTRICT_KINDS: Readonly<Record<string, { layer: DistrictLayer; geoid: RegExp; example: string }>> = {
   congressional: { layer: 'cd', geoid: /^\d{4}$/, example: 'congressional:0612' },
-  'state-upper': { layer: 'sldu', geoid: /^\d{2}[0-9A-Z]{3}$/, example: 'state-upper:06010' },
-  'state-lower': { layer: 'sldl', geoid: /^\d{2}[0-9A-Z]{3}$/, example: 'state-lower:25D25' },
+  'state-upper': { layer: 'sldu', geoid: /^\d{2}[0-9A-Z-]{3}$/, example: 'state-upper:06010' },
+  'state-lower': { layer: 'sldl', geoid: /^\d{2}[0-9A-Z-]{3}$/, example: 'state-lower:25D25' },
 };
 
 const REPRESENTS_FORMS =
@@ -128,7 +125,7 @@ function parseRepresents(value: string): TargetScope | string {
 
   if (kind === 'state') {
     const state = argument.toUpperCase();
-    if (!USPS_STATE_CODES.has(state)) return `"${argument}" is not a state's two-letter postal code (write state:CA).`;
+    if (!isStateCode(state)) return `"${argument}" is not a state's two-letter postal code (write state:CA).`;
     return { ...noScope, scope: 'state', scopeState: state };
   }
   if (kind === 'city') {
@@ -138,7 +135,7 @@ function parseRepresents(value: string): TargetScope | string {
     const state = argument.slice(comma + 1).trim().toUpperCase();
     if (!/\p{L}/u.test(city)) return 'Write the city name before the comma, like city:Oakland, CA.';
     if (city.length > 100) return 'Shorten the city name to 100 characters.';
-    if (!USPS_STATE_CODES.has(state)) return `"${state}" is not a state's two-letter postal code (write city:Oakland, CA).`;
+    if (!isStateCode(state)) return `"${state}" is not a state's two-letter postal code (write city:Oakland, CA).`;
     return { ...noScope, scope: 'city', scopeState: state, scopeCity: city };
   }
   if (kind === 'zips') {

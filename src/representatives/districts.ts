@@ -2,7 +2,7 @@ import type { Channel, DataSource, DistrictLayer, OfficeKind } from '../db/schem
 import { PolygonLayer, type LayerStats } from './geometry';
 import type { StoredSnapshot } from './store';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
-import { stateNames, uspsByFips } from './us-states';
+import { fiftyStates, uspsByFips } from './us-states';
 
 /**
  * The active snapshot, in memory and ready for lookups: a polygon index per district layer, the
@@ -65,8 +65,6 @@ export interface ZipEntry {
   primary: DistrictKeys;
 }
 
-/** Territories and DC have no senators and no governor in these files; only states report those seats vacant. */
-const FULL_STATES = new Set([...stateNames.keys()].filter((code) => !['DC', 'PR', 'AS', 'GU', 'MP', 'VI', 'UM'].includes(code)));
 
 const seatKey = (office: OfficeKind, state: string, district: string | null) => `${office}:${state}:${district ?? ''}`;
 const districtKey = (layer: DistrictLayer, geoid: string) => `${layer}:${geoid}`;
@@ -183,14 +181,14 @@ export class RepresentativeData {
       for (let missing = holders.length; missing < expected; missing++) found.push(vacancy(office, state, district, VACANCY_NOTE[office]));
     };
     if (districts.congressional) fill('us-house', String(districts.congressional.district), 1);
-    fill('us-senate', null, FULL_STATES.has(state) ? 2 : 0);
+    fill('us-senate', null, fiftyStates.has(state) ? 2 : 0);
     for (const layer of ['stateUpper', 'stateLower'] as const) {
       const district = districts[layer];
       const office = layer === 'stateUpper' ? 'state-upper' : 'state-lower';
       for (const seat of district?.seats ?? []) fill(office, seat, 1);
     }
     found.push(...(this.statewide.get(state) ?? []));
-    fill('governor', null, FULL_STATES.has(state) ? 1 : 0);
+    fill('governor', null, fiftyStates.has(state) ? 1 : 0);
     return found;
   }
 

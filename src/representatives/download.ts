@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { stateNames } from './us-states';
+import { fiftyStates } from './us-states';
 
 /**
  * `data:import --download`: fetches the representative data from its publishers into a directory
@@ -16,7 +16,7 @@ import { stateNames } from './us-states';
 const RAW = 'https://raw.githubusercontent.com';
 const SLD_SHAPES = `${RAW}/w85kramer/elections/1199cdc5c57a93db22c03c9c36764b7ded4638f9/site/data/geo`;
 
-const STATES = [...stateNames.keys()].filter((code) => !['DC', 'PR', 'AS', 'GU', 'MP', 'VI', 'UM'].includes(code));
+const STATES = [...fiftyStates];
 
 export interface Download {
   url: string;

@@ -4,7 +4,7 @@ import { RepresentativeData, type Official } from '../../src/representatives/dis
 import { importRepresentativeData } from '../../src/representatives/import';
 import { lookupRepresentatives } from '../../src/representatives/lookup';
 import { loadActiveSnapshot, type StoredSnapshot } from '../../src/representatives/store';
-import { stateNames, uspsByFips } from '../../src/representatives/us-states';
+import { fiftyStates, uspsByFips } from '../../src/representatives/us-states';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 
 /**
@@ -17,7 +17,7 @@ const SHARED_DATA = process.env.REP_TEST_DATA_DIR ?? path.resolve(__dirname, '..
 const hasSharedData = existsSync(path.join(SHARED_DATA, 'congress'));
 const describeIfData = hasSharedData ? describe : describe.skip;
 
-const FIFTY_STATES = [...stateNames.keys()].filter((code) => !['DC', 'PR', 'AS', 'GU', 'MP', 'VI', 'UM'].includes(code));
+const FIFTY_STATES = [...fiftyStates];
 
 /** Candidate points inside a district's polygon parts, best first: midpoints of scanline runs, largest part first. */
 function* interiorCandidates(geometry: Int32Array): Generator<{ lng: number; lat: number }> {
