@@ -263,7 +263,7 @@ describe('importRepresentativeData', () => {
     expect((await storedRows()).filter((row) => row.snapshotId !== active.id)).toEqual([]);
   });
 
-  it('reads roles as of a given date: --as-of brings back a role that ended later', async () => {
+  it('reads roles as of a given date: the asOf option brings back a role that ended later', async () => {
     const outcome = await importRepresentativeData(db(), FIXTURES, { force: true, asOf: '2023-06-01' });
     // Kit Retired held House district 2 until 2024-01-09; the former CO-2 member's term ended 2023-01-03.
     expect(outcome.counts).toEqual({ ...FIXTURE_COUNTS, stateLower: 5 });
