@@ -25,6 +25,9 @@ export const campaigns = pgTable('campaigns', {
   petitionText: text('petition_text').notNull(),
   goal: integer('goal').notNull(),
   status: text('status', { enum: ['open', 'closed'] }).notNull().default('open'),
+  /** Campaign-wide letter settings: the sender, and how far supporters may edit their letters. */
+  letterFrom: text('letter_from'),
+  letterLimits: jsonb('letter_limits').$type<LetterLimits>().notNull().default({ subjectMax: 150, bodyMax: 5000 }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -230,3 +233,115 @@ export const customTargets = pgTable(
 );
 
 export type CustomTarget = typeof customTargets.$inferSelect;
+
+/** What a campaign lets supporters change in their letters. */
+export interface LetterLimits {
+  subjectMax: number;
+  bodyMax: number;
+  lockedOpening?: string;
+  lockedClosing?: string;
+}
+
+/**
+ * One supporter's "write to your lawmakers" action: who wrote (the same person also signs the
+ * petition), from where, and the capability token of their private status page.
+ */
+export const letterActions = pgTable(
+  'letter_actions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    /** Random, unguessable: the private status URL is `/letters/<token>`. */
+    statusToken: text('status_token').notNull().unique(),
+    name: text('name').notNull(),
+    email: text('email').notNull(),
+    zip: text('zip').notNull(),
+    city: text('city'),
+    state: text('state'),
+    address: text('address'),
+    note: text('note'),
+    congressionalDistrict: text('congressional_district'),
+    stateUpperDistrict: text('state_upper_district'),
+    stateLowerDistrict: text('state_lower_district'),
+    /** Send the supporter a copy of what was sent. */
+    wantsCopy: boolean('wants_copy').notNull().default(true),
+    confirmationSentAt: timestamp('confirmation_sent_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('letter_actions_campaign_idx').on(table.campaignId, table.createdAt)],
+);
+
+export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery';
+export type DeliveryChannel = 'email' | 'cwc' | 'hand';
+
+/** One letter to one target; also the delivery outbox row, keyed for idempotency by (action, target). */
+export const letters = pgTable(
+  'letters',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    actionId: bigint('action_id', { mode: 'number' })
+      .notNull()
+      .references(() => letterActions.id, { onDelete: 'cascade' }),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    /** `<action>:<target>`: a letter is written, queued and sent once per action and target. */
+    idempotencyKey: text('idempotency_key').notNull().unique(),
+    /** `us-house:<bioguide>`, `state-upper:<ocd-person>`, `custom:<id>`. */
+    targetKey: text('target_key').notNull(),
+    office: text('office').notNull(),
+    targetName: text('target_name').notNull(),
+    targetTitle: text('target_title').notNull(),
+    targetState: text('target_state'),
+    targetDistrict: text('target_district'),
+    channel: text('channel').$type<DeliveryChannel>().notNull(),
+    /** The email address, or the CWC office code; none for hand delivery. */
+    channelAddress: text('channel_address'),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    status: text('status').$type<LetterStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    index('letters_action_idx').on(table.actionId),
+    index('letters_pending_idx').on(table.status, table.updatedAt).where(sql`${table.status} IN ('queued', 'sending', 'retrying')`),
+  ],
+);
+
+/** Every delivery attempt, recorded before the send and completed after it. */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    letterId: bigint('letter_id', { mode: 'number' })
+      .notNull()
+      .references(() => letters.id, { onDelete: 'cascade' }),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** Unset while the send is in flight; `interrupted` when the worker died during it. */
+    outcome: text('outcome').$type<'delivered' | 'retry' | 'failed' | 'interrupted'>(),
+    error: text('error'),
+  },
+  (table) => [index('delivery_attempts_letter_idx').on(table.letterId)],
+);
+
+/** Letters per campaign by target and by congressional district, and by status; fed by the workers. */
+export const letterCounts = pgTable(
+  'letter_counts',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    dimension: text('dimension', { enum: ['target', 'congressional'] }).notNull(),
+    key: text('key').notNull(),
+    status: text('status').$type<LetterStatus>().notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key, table.status] })],
+);
