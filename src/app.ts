@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import { engine } from 'express-handlebars';
 import { pinoHttp } from 'pino-http';
 import { campaignPages } from './campaigns/routes';
+import { lettersApi, letterStatusPage } from './letters/routes';
 import { representativesApi, representativesPages } from './representatives/routes';
 import type { AppContext } from './context';
 import { createCsrf } from './http/csrf';
@@ -21,6 +22,9 @@ export interface AppOptions {
 }
 
 /** Builds the Express app from its dependencies; tests and `main` both call this. */
+/** The path without its query, and without capability tokens (a supporter's private status link). */
+const loggedPath = (url: string) => (url.split('?')[0] ?? '').replace(/\/letters\/[^/]+/, '/letters/:token');
+
 export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const { config } = ctx;
   const https = config.publicUrl.startsWith('https:');
@@ -42,7 +46,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
       quietReqLogger: true,
       // Paths only: query strings and bodies may carry personal data.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
         err: serializeError,
       },
@@ -59,6 +63,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   options.extendApi?.(api);
   api.use(signingApi(ctx));
   api.use(representativesApi(ctx));
+  api.use(lettersApi(ctx));
   app.use('/api/v1', api);
 
   const csrf = createCsrf({ secret: config.secret, https });
@@ -69,6 +74,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(campaignPages(ctx, csrf));
   pages.use(signingForm(ctx, csrf));
   pages.use(representativesPages(ctx, csrf));
+  pages.use(letterStatusPage(ctx));
   app.use(pages);
 
   app.use(notFound());

@@ -88,6 +88,11 @@ export const configSchema = z.object({
   GEOCODER_URL: urlWithScheme(['http:', 'https:'], 'https://geocoding.geo.census.gov'),
   GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
+  MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
+  DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
+  DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
+  CWC_URL: urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message'),
+  CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -122,6 +127,16 @@ export interface Config {
   geocoder: { provider: 'none' | 'census'; url: string; timeoutMs: number };
   /** Representative lookups per IP and minute. */
   lookupRateLimit: number;
+  delivery: {
+    /** The From of letters and confirmations, unless a campaign sets its own. */
+    from: string;
+    /** Rehearsals: every letter goes to this address instead of its target. */
+    redirectTo: string | undefined;
+    /** Letters to any one recipient address per minute; more wait. */
+    perRecipientPerMinute: number;
+    /** Communicating with Congress: on only with both set. */
+    cwc: { url: string; apiKey: string } | undefined;
+  };
 }
 
 /** The names of every variable the platform knows (the compose test checks against this). */
@@ -169,6 +184,12 @@ export function loadConfig(env: Environment): Config {
       timeoutMs: vars.GEOCODER_TIMEOUT_MS,
     },
     lookupRateLimit: vars.LOOKUP_RATE_LIMIT,
+    delivery: {
+      from: vars.MAIL_FROM,
+      redirectTo: vars.DELIVERY_REDIRECT_TO,
+      perRecipientPerMinute: vars.DELIVERY_PER_RECIPIENT_PER_MINUTE,
+      cwc: vars.CWC_URL && vars.CWC_API_KEY ? { url: vars.CWC_URL, apiKey: vars.CWC_API_KEY } : undefined,
+    },
   };
 }
 

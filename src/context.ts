@@ -8,6 +8,7 @@ import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
 import type { RepresentativeDirectory } from './representatives/directory';
 import type { Geocoder } from './representatives/geocoder';
+import type { LetterRenderer } from './letters/templates';
 
 /** What services, routes and workers need; built once by `openPlatform`, passed to each. */
 export interface AppContext {
@@ -23,4 +24,6 @@ export interface AppContext {
   representatives: RepresentativeDirectory;
   /** The address geocoder, when one is configured (GEOCODER). */
   geocoder: Geocoder | undefined;
+  /** The letter templates in `templates/letters`, compiled once. */
+  letterTemplates: LetterRenderer;
 }

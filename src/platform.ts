@@ -16,6 +16,7 @@ import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
+import { compileLetterTemplates, loadLetterTemplates } from './letters/templates';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
 
@@ -103,6 +104,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       representatives,
       geocoder: createGeocoder(config.geocoder),
+      letterTemplates: compileLetterTemplates(loadLetterTemplates()),
       close,
     };
   } catch (error) {

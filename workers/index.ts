@@ -3,6 +3,7 @@ import type { Platform } from '../src/platform';
 import type { Worker } from 'bullmq';
 import { withTimeout } from '../src/time-limit';
 import { assignDistrictsToSignatures, importOnFirstStart, startRepresentativesWorker } from './representatives';
+import { startDeliveryWorker } from './delivery';
 import { startTallyWorker, sweepTallies } from './tally';
 
 export interface RunningWorkers {
@@ -28,12 +29,14 @@ async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void>
  */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const { logger } = platform;
-  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform)];
+  const delivery = startDeliveryWorker(platform);
+  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform), delivery.worker];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
     (maintenance ??= (async () => {
       await sweepTallies(platform);
+      await delivery.sweep();
       const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
       if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
     })()
@@ -64,6 +67,7 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(() => true, () => false);
       // Waits for the jobs and the maintenance in progress to finish.
       await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning]);
+      delivery.mailer.close();
     },
   };
 }

@@ -18,13 +18,19 @@ export interface JobPayloads {
     /** Import the representative data in `dir` as the new active snapshot. */
     'import-data': { dir: string; force?: boolean };
   };
+  delivery: {
+    /** Send one letter (its outbox row) through its channel. */
+    'deliver-letter': { letterId: number };
+    /** Send a supporter the copy of their letters and the link to their status page. */
+    'confirm-action': { actionId: number };
+  };
 }
 
 export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames: readonly QueueName[] = ['tallies', 'representatives'];
+export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery'];
 
 const defaultJobOptions: JobsOptions = {
   attempts: 10,
@@ -41,6 +47,7 @@ export class Queues {
     this.queues = {
       tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }),
       representatives: new Queue('representatives', { connection, prefix, defaultJobOptions }),
+      delivery: new Queue('delivery', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
     };
   }
 
@@ -71,6 +78,11 @@ export class Queues {
     await this.add('tallies', 'tally-campaign', { campaignId }, {
       deduplication: { id: `tally-campaign:${campaignId}`, keepLastIfActive: true },
     });
+  }
+
+  /** Queues a letter for delivery; a letter already waiting is not queued twice. */
+  async requestDelivery(letterId: number): Promise<void> {
+    await this.add('delivery', 'deliver-letter', { letterId }, { attempts: 8, deduplication: { id: `letter:${letterId}` } });
   }
 
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */

@@ -1,0 +1,174 @@
+import { eq, sql } from 'drizzle-orm';
+import { queryRows, type Database } from '../db/client';
+import { campaigns, letterActions, letters, type LetterStatus } from '../db/schema';
+import type { Mailer, SendOutcome } from './mailer';
+
+/**
+ * Delivery of one letter, with its attempt recorded before the send and completed after it:
+ *   queued | retrying → sending → delivered | retrying | failed
+ * A worker that dies during a send leaves the letter `sending` with an open attempt. When its job
+ * comes back (BullMQ hands a stalled job to another worker), that attempt is closed as
+ * `interrupted` and the letter is sent again with the same Message-ID: a letter is never lost,
+ * and only a send cut off between the server's acceptance and our record can arrive twice.
+ */
+
+export const MAX_ATTEMPTS = 8;
+
+/** How long a send may take before its open attempt counts as interrupted (above any send's timeout). */
+export const INTERRUPTED_AFTER_MS = 60_000;
+
+export interface DeliveryContext {
+  db: Database;
+  mailer: Mailer;
+  config: { delivery: { from: string; redirectTo: string | undefined } };
+  /** Sends a letter through Communicating with Congress, when it is configured. */
+  cwc?: (letter: LetterToSend) => Promise<SendOutcome>;
+}
+
+export interface LetterToSend {
+  id: number;
+  idempotencyKey: string;
+  channel: 'email' | 'cwc' | 'hand';
+  channelAddress: string | null;
+  subject: string;
+  body: string;
+  from: string;
+  supporter: { name: string; email: string; zip: string; city: string | null; state: string | null; address: string | null };
+}
+
+export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'skipped';
+
+type Tx = Pick<Database, 'execute'>;
+
+/** Moves a letter from one status to another, and its counts with it, in the caller's transaction. */
+export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus | null, to: LetterStatus, extra = sql``): Promise<void> {
+  await tx.execute(sql`UPDATE letters SET status = ${to}, updated_at = now() ${extra} WHERE id = ${letterId}::bigint`);
+  await tx.execute(sql`
+    INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
+    SELECT l.campaign_id, d.dimension, d.key, s.status, s.delta
+    FROM letters l JOIN letter_actions a ON a.id = l.action_id
+    CROSS JOIN LATERAL (VALUES ('target', l.target_key), ('congressional', a.congressional_district)) AS d(dimension, key)
+    CROSS JOIN LATERAL (VALUES (${to}::text, 1), (${from}::text, -1)) AS s(status, delta)
+    WHERE l.id = ${letterId}::bigint AND d.key IS NOT NULL AND s.status IS NOT NULL
+    ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
+}
+
+/** Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not. */
+async function claim(db: Database, letterId: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
+  return db.transaction(async (tx) => {
+    const [row] = await queryRows<{ status: LetterStatus; attempts: number; open_attempt: number | null; open_since: string | null }>(
+      tx,
+      sql`
+        SELECT l.status, l.attempts,
+               (SELECT id FROM delivery_attempts WHERE letter_id = l.id AND outcome IS NULL ORDER BY id DESC LIMIT 1) AS open_attempt,
+               (SELECT started_at FROM delivery_attempts WHERE letter_id = l.id AND outcome IS NULL ORDER BY id DESC LIMIT 1) AS open_since
+        FROM letters l WHERE l.id = ${letterId}::bigint FOR UPDATE`,
+    );
+    if (!row) return null;
+    let from: LetterStatus = row.status;
+    if (row.status === 'sending') {
+      // Another worker's send in flight, or one whose worker died: only the latter is taken over.
+      if (row.open_since && Date.now() - new Date(row.open_since).getTime() < INTERRUPTED_AFTER_MS) return null;
+      await tx.execute(sql`
+        UPDATE delivery_attempts SET outcome = 'interrupted', finished_at = now(), error = 'the worker stopped during the send'
+        WHERE letter_id = ${letterId}::bigint AND outcome IS NULL`);
+      from = 'sending';
+    } else if (row.status !== 'queued' && row.status !== 'retrying') {
+      return null;
+    }
+    if (from !== 'sending') await changeLetterStatus(tx, letterId, from, 'sending');
+    await tx.execute(sql`UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint`);
+    const [attempt] = await queryRows<{ id: number }>(tx, sql`INSERT INTO delivery_attempts (letter_id) VALUES (${letterId}::bigint) RETURNING id`);
+    const [letter] = await tx
+      .select({
+        id: letters.id,
+        idempotencyKey: letters.idempotencyKey,
+        channel: letters.channel,
+        channelAddress: letters.channelAddress,
+        subject: letters.subject,
+        body: letters.body,
+        campaignFrom: campaigns.letterFrom,
+        name: letterActions.name,
+        email: letterActions.email,
+        zip: letterActions.zip,
+        city: letterActions.city,
+        state: letterActions.state,
+        address: letterActions.address,
+      })
+      .from(letters)
+      .innerJoin(letterActions, eq(letterActions.id, letters.actionId))
+      .innerJoin(campaigns, eq(campaigns.id, letters.campaignId))
+      .where(eq(letters.id, letterId));
+    const l = letter!;
+    return {
+      attemptId: Number(attempt!.id),
+      attempts: Number(row.attempts) + 1,
+      letter: {
+        id: l.id,
+        idempotencyKey: l.idempotencyKey,
+        channel: l.channel,
+        channelAddress: l.channelAddress,
+        subject: l.subject,
+        body: l.body,
+        from: l.campaignFrom ?? '',
+        supporter: { name: l.name, email: l.email, zip: l.zip, city: l.city, state: l.state, address: l.address },
+      },
+    };
+  });
+}
+
+/** Delivers one letter once: claim, send, record. Safe to call again for the same letter at any time. */
+export async function deliverLetter(ctx: DeliveryContext, letterId: number): Promise<DeliveryResult> {
+  const claimed = await claim(ctx.db, letterId);
+  if (!claimed) return 'skipped';
+  const { letter, attemptId, attempts } = claimed;
+
+  let sent: SendOutcome;
+  try {
+    sent = await send(ctx, letter);
+  } catch (error) {
+    sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
+  }
+  const final: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
+  const error = sent.outcome === 'delivered' ? null : sent.error;
+  await ctx.db.transaction(async (tx) => {
+    await tx.execute(sql`
+      UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
+      WHERE id = ${attemptId}::bigint`);
+    await changeLetterStatus(
+      tx,
+      letterId,
+      'sending',
+      final,
+      sql`, last_error = ${error}, delivered_at = ${final === 'delivered' ? sql`now()` : sql`NULL`}`,
+    );
+  });
+  return final === 'retrying' ? 'retrying' : final;
+}
+
+async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOutcome> {
+  if (letter.channel === 'cwc') {
+    if (!ctx.cwc) return { outcome: 'retry', error: 'CWC is not configured' };
+    return ctx.cwc(letter);
+  }
+  if (letter.channel !== 'email' || !letter.channelAddress) return { outcome: 'failed', error: 'no electronic channel' };
+  return ctx.mailer.send({
+    from: letter.from || ctx.config.delivery.from,
+    to: ctx.config.delivery.redirectTo ?? letter.channelAddress,
+    replyTo: `${letter.supporter.name} <${letter.supporter.email}>`,
+    subject: letter.subject,
+    text: letter.body,
+    messageId: `<${letter.idempotencyKey}@letters.invalid>`,
+    headers: { 'X-Letter-Id': letter.idempotencyKey },
+  });
+}
+
+/** Letters waiting for a send whose job may have been lost (Redis restarted, say): the sweep queues them again. */
+export async function lettersAwaitingDelivery(db: Database, olderThanMs: number): Promise<number[]> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`SELECT id FROM letters WHERE status IN ('queued', 'retrying', 'sending') AND updated_at < now() - ${`${Math.round(olderThanMs / 1000)} seconds`}::interval
+        ORDER BY id LIMIT 10000`,
+  );
+  return rows.map((row) => Number(row.id));
+}

@@ -1,0 +1,51 @@
+import { sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { queryRows } from '../db/client';
+import type { Mailer } from '../delivery/mailer';
+
+/**
+ * The supporter's confirmation: a copy of each letter and the private link to follow them. Sent
+ * at most once (claimed before the send, released if the send fails so that the job retries);
+ * not at all when the supporter asked for no copy.
+ */
+export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
+  const [action] = await queryRows<{ name: string; email: string; status_token: string; campaign_title: string }>(
+    ctx.db,
+    sql`UPDATE letter_actions a SET confirmation_sent_at = now()
+        FROM campaigns c
+        WHERE a.id = ${actionId}::bigint AND c.id = a.campaign_id AND a.confirmation_sent_at IS NULL AND a.wants_copy
+        RETURNING a.name, a.email, a.status_token, c.title AS campaign_title`,
+  );
+  if (!action) return;
+  const sent = await queryRows<{ target_title: string; target_name: string; channel: string; subject: string; body: string }>(
+    ctx.db,
+    sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
+  );
+  const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
+  const copies = sent.map((letter) =>
+    [
+      `To: ${letter.target_title} ${letter.target_name}${letter.channel === 'hand' ? ' (to be delivered by hand by the campaign)' : ''}`,
+      `Subject: ${letter.subject}`,
+      '',
+      letter.body,
+    ].join('\n'),
+  );
+  const text = [
+    `Thank you, ${action.name}. Your ${sent.length === 1 ? 'letter is' : `${sent.length} letters are`} on the way.`,
+    '',
+    `Follow each one here (this link is private to you): ${statusUrl}`,
+    '',
+    ...copies.flatMap((copy) => ['----------------------------------------', copy, '']),
+  ].join('\n');
+  const outcome = await mailer.send({
+    from: ctx.config.delivery.from,
+    to: action.email,
+    subject: `Your letters: ${action.campaign_title}`.slice(0, 200),
+    text,
+    messageId: `<confirm-${actionId}@letters.invalid>`,
+  });
+  if (outcome.outcome !== 'delivered') {
+    await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
+    throw new Error(`confirmation not sent: ${outcome.error}`);
+  }
+}

@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext } from '../context';
+import { changeLetterStatus } from '../delivery/deliver';
+import { queryRows } from '../db/client';
+import { letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
+import { hashIp } from '../http/ip-hash';
+import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
+import { stateForZip } from '../petitions/zip-state';
+import type { Official } from '../representatives/districts';
+import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import { applySupporterEdits, headerFieldError, levelOf, type LetterRenderer } from './templates';
+
+/**
+ * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
+ * per chosen target, from the campaign's template for the target's level, with the supporter's
+ * edits; then, in one transaction, the action, its letters (the delivery outbox) and the
+ * supporter's signature (writing also signs the petition, counted once). Delivery is queued after
+ * the commit; a sweep queues again anything whose job was lost.
+ */
+
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+export const letterInput = signatureInput.extend({
+  city: z.string().trim().max(100, 'Please shorten the city name.').optional(),
+  lat: z.coerce.number({ error: 'Latitude must be a number.' }).min(-90).max(90).optional(),
+  lng: z.coerce.number({ error: 'Longitude must be a number.' }).min(-180).max(180).optional(),
+  cd: z.string().optional(),
+  sldu: z.string().optional(),
+  sldl: z.string().optional(),
+  targets: z.array(z.string().max(200), { error: 'targets must be a list of target ids.' }).max(30, 'Choose at most 30 targets.').optional(),
+  subject: z.string({ error: 'The subject must be text.' }).max(1000, 'Please shorten the subject.').optional(),
+  body: z.string({ error: 'The letter must be text.' }).max(50_000, 'Please shorten the letter.').optional(),
+  note: z
+    .string({ error: 'The note must be text.' })
+    .max(1000, 'Please shorten your note to 1,000 characters.')
+    .transform((note) => note.replace(CONTROL, '').trim() || undefined)
+    .optional(),
+  wantsCopy: z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])]).transform((v) => v === true || v === 'on' || v === 'true').optional(),
+});
+
+export type LetterInput = z.output<typeof letterInput>;
+
+/** A target the supporter can write to, with the letter they would send. */
+export interface LetterDraft {
+  targetKey: string;
+  official: Official;
+  channel: DeliveryChannel;
+  channelAddress: string | null;
+  subject: string;
+  body: string;
+}
+
+export type WriteResult =
+  | { outcome: 'sent'; actionId: string; statusToken: string; letters: number; handDelivery: number }
+  | { outcome: 'invalid'; errors: FieldErrors; candidates?: LookupResult['candidates'] }
+  | { outcome: 'closed' }
+  | { outcome: 'unavailable'; message: string };
+
+export type WriteContext = Pick<AppContext, 'db' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
+  letterTemplates: LetterRenderer;
+};
+
+/** A stable id for a target across lookups: the office and the publisher's id. */
+export function targetKeyOf(official: Official): string | null {
+  const id = official.ids.bioguide ?? official.ids.openstates ?? (official.ids.customTarget ? `custom-${official.ids.customTarget}` : undefined);
+  return official.vacant || !id ? null : `${official.office}:${id}`;
+}
+
+/** How a letter to this official travels: email where there is an address, CWC to House offices when configured, else by hand. */
+export function channelFor(official: Official, cwcEnabled: boolean): { channel: DeliveryChannel; address: string | null } {
+  const email = official.channels.find((channel) => channel.type === 'email');
+  if (email && email.type === 'email') return { channel: 'email', address: email.address };
+  if (cwcEnabled && official.office === 'us-house' && official.district !== null) {
+    return { channel: 'cwc', address: `H${official.state}${official.district.padStart(2, '0')}` };
+  }
+  return { channel: 'hand', address: null };
+}
+
+const titleOf = (official: Official): string =>
+  official.title ??
+  ({ 'us-house': 'Representative', 'us-senate': 'Senator', 'state-upper': 'Senator', 'state-lower': 'Representative', governor: 'Governor', custom: '' } as const)[
+    official.office
+  ];
+
+/** Looks the supporter up and drafts one letter per target; nothing is written. */
+export async function draftLetters(
+  ctx: WriteContext,
+  campaign: Campaign,
+  input: LetterInput,
+): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[] } | Exclude<WriteResult, { outcome: 'sent' }>> {
+  const nameError = headerFieldError(input.name, 'name');
+  if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
+  const query = lookupQuerySchema.safeParse(
+    Object.fromEntries(Object.entries({ zip: input.zip, address: input.address, city: input.city, lat: input.lat, lng: input.lng, cd: input.cd, sldu: input.sldu, sldl: input.sldl }).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])),
+  );
+  if (!query.success) return { outcome: 'invalid', errors: fieldErrors(query.error) };
+  const found = await lookupRepresentatives(
+    { data: ctx.representatives.current, geocoder: ctx.geocoder, onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP') },
+    query.data,
+    await ctx.representatives.customTargets(campaign.id),
+  );
+  if (!found.ok) {
+    if (found.status === 400) return { outcome: 'invalid', errors: found.errors };
+    if (found.status === 404) return { outcome: 'invalid', errors: { zip: found.message } };
+    return { outcome: 'unavailable', message: found.message };
+  }
+  const lookup = found.result;
+  const chosen = input.cd ?? input.sldu ?? input.sldl;
+  if (lookup.ambiguous && lookup.precision === 'zip' && !chosen) {
+    return {
+      outcome: 'invalid',
+      errors: { zip: 'Your ZIP code spans more than one district: please add your street address, or choose your districts.' },
+      candidates: lookup.candidates,
+    };
+  }
+
+  const cwcEnabled = ctx.config.delivery.cwc !== undefined;
+  const available = lookup.officials.flatMap((official) => {
+    const key = targetKeyOf(official);
+    return key ? [{ key, official }] : [];
+  });
+  const wanted = input.targets ? new Set(input.targets) : undefined;
+  if (wanted) {
+    const unknown = [...wanted].filter((key) => !available.some((target) => target.key === key));
+    if (unknown.length > 0) return { outcome: 'invalid', errors: { targets: `Not among your representatives: ${unknown.join(', ')}.` } };
+  }
+  const selected = available.filter((target) => (wanted ? wanted.has(target.key) : channelFor(target.official, cwcEnabled).channel !== 'hand'));
+  if (selected.length === 0) return { outcome: 'invalid', errors: { targets: 'Please choose at least one representative to write to.' } };
+
+  const drafts: LetterDraft[] = [];
+  const errors: FieldErrors = {};
+  for (const { key, official } of selected) {
+    const rendered = ctx.letterTemplates.render(levelOf(official.office), {
+      supporter: { name: input.name, city: input.city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
+      target: { title: titleOf(official), name: official.name ?? '', office: official.office, district: official.district ?? undefined },
+      campaign: { title: campaign.title },
+    });
+    const edited = applySupporterEdits(rendered, { subject: input.subject, body: input.body }, campaign.letterLimits);
+    if (!edited.ok) {
+      Object.assign(errors, edited.errors);
+      break;
+    }
+    const { channel, address } = channelFor(official, cwcEnabled);
+    drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body: edited.letter.body });
+  }
+  if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
+  return { ok: true, lookup, drafts };
+}
+
+/** Writes the action, its letters and the signature in one transaction, then queues the deliveries. */
+export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: unknown, request: { ip: string | undefined }): Promise<WriteResult> {
+  if (campaign.status !== 'open') return { outcome: 'closed' };
+  const parsed = letterInput.safeParse(raw);
+  if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
+  const input = parsed.data;
+  const drafted = await draftLetters(ctx, campaign, input);
+  if (!('ok' in drafted)) return drafted;
+  const { lookup, drafts } = drafted;
+  const statusToken = randomBytes(24).toString('base64url');
+
+  // A bot caught by the honeypot gets the same answer, and nothing is written or sent.
+  if (honeypotFilled(raw)) return { outcome: 'sent', actionId: '0', statusToken, letters: drafts.length, handDelivery: 0 };
+
+  const districts = lookup.districts;
+  const { actionId, queued, signed } = await ctx.db.transaction(async (tx) => {
+    const [action] = await tx
+      .insert(letterActions)
+      .values({
+        campaignId: campaign.id,
+        statusToken,
+        name: input.name,
+        email: input.email,
+        zip: input.zip,
+        city: input.city ?? null,
+        state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
+        address: input.address ?? null,
+        note: input.note ?? null,
+        congressionalDistrict: districts.congressional?.geoid ?? null,
+        stateUpperDistrict: districts.stateUpper?.geoid ?? null,
+        stateLowerDistrict: districts.stateLower?.geoid ?? null,
+        wantsCopy: input.wantsCopy ?? true,
+      })
+      .returning({ id: letterActions.id });
+    const id = action!.id;
+    const inserted = await tx
+      .insert(letters)
+      .values(
+        drafts.map((draft) => ({
+          actionId: id,
+          campaignId: campaign.id,
+          idempotencyKey: `${id}:${draft.targetKey}`,
+          targetKey: draft.targetKey,
+          office: draft.official.office,
+          targetName: draft.official.name ?? '',
+          targetTitle: draft.official.title ?? titleOf(draft.official),
+          targetState: draft.official.state || null,
+          targetDistrict: draft.official.district,
+          channel: draft.channel,
+          channelAddress: draft.channelAddress,
+          subject: draft.subject,
+          body: draft.body,
+          // Counted below, as it enters its first status.
+          status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
+        })),
+      )
+      .returning({ id: letters.id, status: letters.status });
+    for (const letter of inserted) {
+      await changeLetterStatus(tx, letter.id, null, letter.status);
+    }
+    // Writing signs the petition too; a supporter who already signed is not counted again.
+    const signature = await tx
+      .insert(signatures)
+      .values({
+        campaignId: campaign.id,
+        email: input.email,
+        name: input.name,
+        zip: input.zip,
+        address: input.address ?? null,
+        state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
+        source: input.source ?? null,
+        optIn: input.optIn,
+        ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+      })
+      .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
+      .returning({ id: signatures.id });
+    return { actionId: id, queued: inserted.filter((letter) => letter.status === 'queued').map((letter) => letter.id), signed: signature.length > 0 };
+  });
+
+  if (signed) ctx.tallyRequests.request(campaign.id);
+  // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
+  await Promise.all([
+    ...queued.map((letterId) => ctx.queues.requestDelivery(letterId)),
+    ctx.queues.add('delivery', 'confirm-action', { actionId }, { attempts: 5, deduplication: { id: `confirm:${actionId}` } }),
+  ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
+  return { outcome: 'sent', actionId: String(actionId), statusToken, letters: drafts.length, handDelivery: drafts.filter((d) => d.channel === 'hand').length };
+}
+
+/** A supporter's letters and where each is, for the private status page. */
+export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: string) {
+  if (!/^[A-Za-z0-9_-]{32}$/.test(statusToken)) return null;
+  const rows = await queryRows<{
+    action_id: number;
+    created_at: Date;
+    campaign_title: string;
+    campaign_slug: string;
+    target_name: string;
+    target_title: string;
+    office: string;
+    channel: DeliveryChannel;
+    status: string;
+    subject: string;
+    body: string;
+    delivered_at: Date | null;
+    attempts: number;
+  }>(
+    ctx.db,
+    sql`SELECT a.id AS action_id, a.created_at, c.title AS campaign_title, c.slug AS campaign_slug, l.target_name, l.target_title, l.office,
+               l.channel, l.status, l.subject, l.body, l.delivered_at, l.attempts
+        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id JOIN letters l ON l.action_id = a.id
+        WHERE a.status_token = ${statusToken} ORDER BY l.id`,
+  );
+  return rows.length > 0 ? rows : null;
+}

@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+
+export interface SmtpSink {
+  url: string;
+  messages: ParsedMail[];
+  /** Makes the next `count` messages fail with this SMTP reply code. */
+  failNext(count: number, code: number): void;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server, in-process, that keeps every message it accepts. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const messages: ParsedMail[] = [];
+  let failures: { count: number; code: number } = { count: 0, code: 451 };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          if (failures.count > 0) {
+            failures.count--;
+            const error = new Error('refused for the test') as Error & { responseCode: number };
+            error.responseCode = failures.code;
+            return callback(error);
+          }
+          messages.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    failNext(count, code) {
+      failures = { count, code };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import { sql } from 'drizzle-orm';
+import request from 'supertest';
+import { queryRows } from '../../src/db/client';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+
+const SLUG = 'ban-facial-recognition';
+const API = `/api/v1/campaigns/${SLUG}/letters`;
+let t: TestPlatform;
+let sink: SmtpSink;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await createTestPlatform({ SMTP_URL: sink.url, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
+  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await t.platform.representatives.refresh();
+  await t.startWorkers();
+});
+afterAll(async () => {
+  await t.close();
+  await sink.close();
+});
+
+const supporter = { name: 'Rosa Writer', email: 'rosa@example.org', zip: '80010', note: 'I live two blocks from the precinct.' };
+const statusOf = async (statusUrl: string) => (await request(t.app).get(`/api/v1${new URL(statusUrl).pathname}`).expect(200)).body;
+
+describe('POST /api/v1/campaigns/:slug/letters', () => {
+  it('writes to every target with an electronic channel, delivers each letter once, confirms, and signs', async () => {
+    const res = await request(t.app).post(API).send(supporter).expect(202);
+    expect(res.body).toMatchObject({ actionId: expect.any(String), statusUrl: expect.stringMatching(/\/letters\/[\w-]{32}$/), letters: 2 });
+
+    await eventually(async () => (await statusOf(res.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'delivered'));
+    const status = await statusOf(res.body.statusUrl);
+    // Ivan Lower, the state representative, has no email address: by default only those who do are written to.
+    expect(status.letters.map((l: { to: string; channel: string }) => `${l.channel} ${l.to}`).sort()).toEqual([
+      'email Governor Nia Governor',
+      'email Senator Hana Senate',
+    ]);
+
+    await eventually(async () => sink.messages.filter((m) => m.headers.get('x-letter-id')).length === 2 && sink.messages.length === 3);
+    const letters = sink.messages.filter((m) => m.headers.get('x-letter-id'));
+    for (const mail of letters) {
+      expect(mail.from?.value).toEqual([{ name: 'Coalition Letters', address: 'letters@coalition.example' }]);
+      expect(mail.replyTo?.value).toEqual([{ name: 'Rosa Writer', address: 'rosa@example.org' }]);
+      expect(mail.text).toContain('I live two blocks from the precinct.');
+      expect(mail.text).toContain('Rosa Writer');
+      expect(mail.messageId).toMatch(/@letters\.invalid>$/);
+    }
+    expect(new Set(letters.map((m) => m.messageId)).size).toBe(2);
+    const confirmation = sink.messages.find((m) => !m.headers.get('x-letter-id'))!;
+    expect(confirmation.to && 'text' in confirmation.to ? confirmation.to.text : '').toBe('rosa@example.org');
+    expect(confirmation.text).toContain(res.body.statusUrl);
+
+    // Writing also signed the petition, once.
+    await eventually(async () => (await t.platform.stats.get(1)).signatures === 1);
+    await request(t.app).post(API).send({ ...supporter, note: undefined }).expect(202);
+    const [signed] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE email = 'rosa@example.org'`);
+    expect(signed?.n).toBe(1);
+  });
+
+  it('keeps letters to offices without an electronic channel for hand delivery, when chosen', async () => {
+    const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+    const house = lookup.body.officials.find((o: { office: string }) => o.office === 'us-house');
+    const res = await request(t.app)
+      .post(API)
+      .send({ ...supporter, email: 'hand@example.org', targets: [`us-house:${house.ids.bioguide}`] })
+      .expect(202);
+    const status = await statusOf(res.body.statusUrl);
+    expect(status.letters).toEqual([expect.objectContaining({ channel: 'hand', status: 'hand-delivery' })]);
+  });
+
+  it('refuses bad input with field errors and writes nothing', async () => {
+    const before = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`);
+    const ambiguous = await request(t.app).post(API).send({ ...supporter, zip: '80020' }).expect(400);
+    expect(Object.keys(ambiguous.body.errors)).toEqual(['zip']);
+    expect(ambiguous.body.candidates.length).toBeGreaterThan(1);
+    const header = await request(t.app).post(API).send({ ...supporter, name: 'Rosa\r\nBcc: victim@example.org' }).expect(400);
+    expect(Object.keys(header.body.errors)).toEqual(['name']);
+    const subject = await request(t.app).post(API).send({ ...supporter, subject: 'Hi\nBcc: x@example.org' }).expect(400);
+    expect(Object.keys(subject.body.errors)).toEqual(['subject']);
+    const unknown = await request(t.app).post(API).send({ ...supporter, targets: ['us-house:Z999999'] }).expect(400);
+    expect(Object.keys(unknown.body.errors)).toEqual(['targets']);
+    await request(t.app).post(API).send({ ...supporter, email: 'nope' }).expect(400);
+    const after = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`);
+    expect(after[0]?.n).toBe(before[0]?.n);
+  });
+
+  it('stops retrying a letter the server refuses for good, and records the attempt', async () => {
+    sink.failNext(10, 550);
+    const res = await request(t.app)
+      .post(API)
+      .send({ ...supporter, email: 'refused@example.org', wantsCopy: false, targets: undefined })
+      .expect(202);
+    await eventually(async () => (await statusOf(res.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'failed'));
+    sink.failNext(0, 550);
+    const attempts = await queryRows<{ outcome: string; error: string }>(
+      t.platform.db,
+      sql`SELECT d.outcome, d.error FROM delivery_attempts d JOIN letters l ON l.id = d.letter_id JOIN letter_actions a ON a.id = l.action_id
+          WHERE a.email = 'refused@example.org'`,
+    );
+    expect(attempts).toHaveLength(2);
+    expect(attempts.every((a) => a.outcome === 'failed' && a.error === 'SMTP 550')).toBe(true);
+  });
+});

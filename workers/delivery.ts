@@ -1,0 +1,91 @@
+import { DelayedError, Worker, type Job } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { queryRows } from '../src/db/client';
+import { deliverLetter, INTERRUPTED_AFTER_MS, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import { Mailer } from '../src/delivery/mailer';
+import { sendConfirmation } from '../src/letters/confirmation';
+import type { Platform } from '../src/platform';
+import { logConnectionErrors } from '../src/queue/connection-errors';
+import { bullConnection } from '../src/queue/jobs';
+
+const letterJob = z.object({ letterId: z.number().int().positive() });
+const confirmJob = z.object({ actionId: z.number().int().positive() });
+
+/**
+ * A per-recipient throttle, shared by every worker through Redis: at most `limit` letters to one
+ * address per minute. Fails open when Redis does not answer (the queue itself needs Redis anyway).
+ */
+async function withinRecipientLimit(platform: Platform, address: string, limit: number): Promise<boolean> {
+  const minute = Math.floor(Date.now() / 60_000);
+  const key = `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}:${minute}`;
+  try {
+    const [[, count]] = (await platform.redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
+    return count <= limit;
+  } catch {
+    return true;
+  }
+}
+
+export interface RunningDelivery {
+  worker: Worker;
+  mailer: Mailer;
+  /** Queues again the letters whose jobs were lost, e.g. with a Redis that lost its data. */
+  sweep(): Promise<void>;
+}
+
+/** The delivery queue's worker: sends letters through their channels, and supporters their confirmations. */
+export function startDeliveryWorker(platform: Platform, options: { concurrency?: number } = {}): RunningDelivery {
+  const { logger, config } = platform;
+  const mailer = Mailer.fromConfig(config);
+  const ctx: DeliveryContext = { db: platform.db, mailer, config };
+
+  const process = async (job: Job, token?: string) => {
+    if (job.name === 'confirm-action') {
+      const data = confirmJob.safeParse(job.data);
+      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId);
+      return;
+    }
+    const data = letterJob.safeParse(job.data);
+    if (job.name !== 'deliver-letter' || !data.success) {
+      logger.warn({ job: job.name, id: job.id }, 'dropping a delivery job it cannot read');
+      return;
+    }
+    const { letterId } = data.data;
+    const [target] = await queryRows<{ channel: string; channel_address: string | null }>(
+      platform.db,
+      sql`SELECT channel, channel_address FROM letters WHERE id = ${letterId}::bigint`,
+    );
+    const recipient = config.delivery.redirectTo ?? target?.channel_address;
+    if (target?.channel === 'email' && recipient && !(await withinRecipientLimit(platform, recipient, config.delivery.perRecipientPerMinute))) {
+      await job.moveToDelayed(Math.ceil((Date.now() + 1) / 60_000) * 60_000 + Math.floor(Math.random() * 5000), token);
+      throw new DelayedError();
+    }
+    const result = await deliverLetter(ctx, letterId);
+    logger.debug({ letterId, result }, 'letter delivery');
+    // A failure that may pass: BullMQ retries the job with exponential back-off.
+    if (result === 'retrying') throw new Error('delivery will be retried');
+  };
+
+  const worker = new Worker('delivery', process, {
+    connection: bullConnection(platform.redisConnection),
+    prefix: platform.queues.prefix,
+    concurrency: options.concurrency ?? 8,
+    lockDuration: INTERRUPTED_AFTER_MS / 2,
+  });
+  worker.on('failed', (job, error) => {
+    if (error instanceof DelayedError) return;
+    logger.warn({ job: job?.name, attempts: job?.attemptsMade, reason: error.message }, 'delivery job failed');
+  });
+  logConnectionErrors(worker, logger, 'worker:delivery');
+
+  return {
+    worker,
+    mailer,
+    async sweep() {
+      for (const letterId of await lettersAwaitingDelivery(platform.db, 2 * INTERRUPTED_AFTER_MS)) {
+        await platform.queues.requestDelivery(letterId);
+      }
+    },
+  };
+}
