@@ -93,6 +93,9 @@ export const configSchema = z.object({
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
   CWC_URL: urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message'),
   CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  CWC_ORGANIZATION: z.string().regex(/^[^\r\n]+$/, 'must be one line').optional(),
+  CWC_CONTACT_EMAIL: z.email({ error: 'must be an email address' }).optional(),
+  CWC_CONTACT_PHONE: z.string().regex(/^[0-9 ()+.-]{7,30}$/, 'must be a phone number').optional(),
 });
 
 export type Environment = Record<string, string | undefined>;
@@ -134,8 +137,8 @@ export interface Config {
     redirectTo: string | undefined;
     /** Letters to any one recipient address per minute; more wait. */
     perRecipientPerMinute: number;
-    /** Communicating with Congress: on only with both set. */
-    cwc: { url: string; apiKey: string } | undefined;
+    /** Communicating with Congress: on when its URL and key are set (and then its contact must be). */
+    cwc: { url: string; apiKey: string; organization: string; contactEmail: string; contactPhone: string } | undefined;
   };
 }
 
@@ -188,7 +191,7 @@ export function loadConfig(env: Environment): Config {
       from: vars.MAIL_FROM,
       redirectTo: vars.DELIVERY_REDIRECT_TO,
       perRecipientPerMinute: vars.DELIVERY_PER_RECIPIENT_PER_MINUTE,
-      cwc: vars.CWC_URL && vars.CWC_API_KEY ? { url: vars.CWC_URL, apiKey: vars.CWC_API_KEY } : undefined,
+      cwc: cwcSettings(vars),
     },
   };
 }
@@ -197,6 +200,20 @@ export function loadConfig(env: Environment): Config {
 export function configFromProcess(): Config {
   if (existsSync('.env')) process.loadEnvFile('.env');
   return loadConfig(process.env);
+}
+
+function cwcSettings(vars: z.output<typeof configSchema>): Config['delivery']['cwc'] {
+  if (!vars.CWC_URL && !vars.CWC_API_KEY) return undefined;
+  const required = { CWC_URL: vars.CWC_URL, CWC_API_KEY: vars.CWC_API_KEY, CWC_ORGANIZATION: vars.CWC_ORGANIZATION, CWC_CONTACT_EMAIL: vars.CWC_CONTACT_EMAIL, CWC_CONTACT_PHONE: vars.CWC_CONTACT_PHONE };
+  const missing = Object.entries(required).filter(([, value]) => !value).map(([name]) => name);
+  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when CWC_URL or CWC_API_KEY is set`));
+  return {
+    url: vars.CWC_URL!,
+    apiKey: vars.CWC_API_KEY!,
+    organization: vars.CWC_ORGANIZATION!,
+    contactEmail: vars.CWC_CONTACT_EMAIL!,
+    contactPhone: vars.CWC_CONTACT_PHONE!,
+  };
 }
 
 /** The shared data bundle next to the project, where the project is developed. */

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../src/db/client';
 import { deliverLetter, INTERRUPTED_AFTER_MS, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import { CwcChannel, cwcDeliveryId } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
 import type { Platform } from '../src/platform';
@@ -27,6 +28,38 @@ async function withinRecipientLimit(platform: Platform, address: string, limit: 
   }
 }
 
+/** Sends a letter as a CWC document, when CWC is configured. */
+function cwcSender(settings: Platform['config']['delivery']['cwc']): DeliveryContext['cwc'] {
+  if (!settings) return undefined;
+  return (letter) => {
+    const channel = new CwcChannel({
+      url: settings.url,
+      apiKey: settings.apiKey,
+      organization: settings.organization,
+      campaignId: letter.campaignSlug,
+      deliveryAgent: { name: settings.organization, email: settings.contactEmail, phone: settings.contactPhone, ackEmail: settings.contactEmail },
+    });
+    const name = letter.supporter.name.trim();
+    const split = name.lastIndexOf(' ');
+    return channel.send({
+      deliveryId: cwcDeliveryId(letter.idempotencyKey),
+      date: new Date(),
+      office: letter.channelAddress ?? '',
+      constituent: {
+        firstName: split > 0 ? name.slice(0, split) : name,
+        lastName: split > 0 ? name.slice(split + 1) : name,
+        address1: letter.supporter.address ?? '',
+        city: letter.supporter.city ?? '',
+        state: letter.supporter.state ?? '',
+        zip: letter.supporter.zip,
+        email: letter.supporter.email,
+      },
+      subject: letter.subject,
+      message: letter.body,
+    });
+  };
+}
+
 export interface RunningDelivery {
   worker: Worker;
   mailer: Mailer;
@@ -38,7 +71,7 @@ export interface RunningDelivery {
 export function startDeliveryWorker(platform: Platform, options: { concurrency?: number } = {}): RunningDelivery {
   const { logger, config } = platform;
   const mailer = Mailer.fromConfig(config);
-  const ctx: DeliveryContext = { db: platform.db, mailer, config };
+  const ctx: DeliveryContext = { db: platform.db, mailer, config, cwc: cwcSender(config.delivery.cwc) };
 
   const process = async (job: Job, token?: string) => {
     if (job.name === 'confirm-action') {

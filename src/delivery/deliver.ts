@@ -27,6 +27,7 @@ export interface DeliveryContext {
 
 export interface LetterToSend {
   id: number;
+  campaignSlug: string;
   idempotencyKey: string;
   channel: 'email' | 'cwc' | 'hand';
   channelAddress: string | null;
@@ -88,6 +89,7 @@ async function claim(db: Database, letterId: number): Promise<{ letter: LetterTo
         subject: letters.subject,
         body: letters.body,
         campaignFrom: campaigns.letterFrom,
+        campaignSlug: campaigns.slug,
         name: letterActions.name,
         email: letterActions.email,
         zip: letterActions.zip,
@@ -105,6 +107,7 @@ async function claim(db: Database, letterId: number): Promise<{ letter: LetterTo
       attempts: Number(row.attempts) + 1,
       letter: {
         id: l.id,
+        campaignSlug: l.campaignSlug,
         idempotencyKey: l.idempotencyKey,
         channel: l.channel,
         channelAddress: l.channelAddress,
@@ -147,14 +150,16 @@ export async function deliverLetter(ctx: DeliveryContext, letterId: number): Pro
 }
 
 async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOutcome> {
-  if (letter.channel === 'cwc') {
+  const { redirectTo } = ctx.config.delivery;
+  // In a rehearsal every letter, whatever its channel, goes by email to the rehearsal address.
+  if (letter.channel === 'cwc' && !redirectTo) {
     if (!ctx.cwc) return { outcome: 'retry', error: 'CWC is not configured' };
     return ctx.cwc(letter);
   }
-  if (letter.channel !== 'email' || !letter.channelAddress) return { outcome: 'failed', error: 'no electronic channel' };
+  if (letter.channel === 'hand' || (!letter.channelAddress && !redirectTo)) return { outcome: 'failed', error: 'no electronic channel' };
   return ctx.mailer.send({
     from: letter.from || ctx.config.delivery.from,
-    to: ctx.config.delivery.redirectTo ?? letter.channelAddress,
+    to: redirectTo ?? letter.channelAddress!,
     replyTo: `${letter.supporter.name} <${letter.supporter.email}>`,
     subject: letter.subject,
     text: letter.body,

@@ -9,7 +9,7 @@ import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
 import type { Official } from '../representatives/districts';
-import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { applySupporterEdits, headerFieldError, levelOf, type LetterRenderer } from './templates';
 
 /**
@@ -89,7 +89,8 @@ export async function draftLetters(
   ctx: WriteContext,
   campaign: Campaign,
   input: LetterInput,
-): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[] } | Exclude<WriteResult, { outcome: 'sent' }>> {
+): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' }>> {
+  const city = input.city?.split(',')[0]?.trim() || (input.address ? addressParts(input.address).city : undefined);
   const nameError = headerFieldError(input.name, 'name');
   if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
   const query = lookupQuerySchema.safeParse(
@@ -116,7 +117,8 @@ export async function draftLetters(
     };
   }
 
-  const cwcEnabled = ctx.config.delivery.cwc !== undefined;
+  // CWC documents need the constituent's street address and city.
+  const cwcEnabled = ctx.config.delivery.cwc !== undefined && Boolean(input.address && city);
   const available = lookup.officials.flatMap((official) => {
     const key = targetKeyOf(official);
     return key ? [{ key, official }] : [];
@@ -133,7 +135,7 @@ export async function draftLetters(
   const errors: FieldErrors = {};
   for (const { key, official } of selected) {
     const rendered = ctx.letterTemplates.render(levelOf(official.office), {
-      supporter: { name: input.name, city: input.city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
+      supporter: { name: input.name, city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
       target: { title: titleOf(official), name: official.name ?? '', office: official.office, district: official.district ?? undefined },
       campaign: { title: campaign.title },
     });
@@ -146,7 +148,7 @@ export async function draftLetters(
     drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body: edited.letter.body });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
-  return { ok: true, lookup, drafts };
+  return { ok: true, lookup, drafts, city };
 }
 
 /** Writes the action, its letters and the signature in one transaction, then queues the deliveries. */
@@ -157,7 +159,7 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
   const input = parsed.data;
   const drafted = await draftLetters(ctx, campaign, input);
   if (!('ok' in drafted)) return drafted;
-  const { lookup, drafts } = drafted;
+  const { lookup, drafts, city } = drafted;
   const statusToken = randomBytes(24).toString('base64url');
 
   // A bot caught by the honeypot gets the same answer, and nothing is written or sent.
@@ -173,7 +175,7 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
         name: input.name,
         email: input.email,
         zip: input.zip,
-        city: input.city ?? null,
+        city: city ?? null,
         state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
         address: input.address ?? null,
         note: input.note ?? null,

@@ -1,0 +1,103 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import request from 'supertest';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+
+/** Letters to House offices through Communicating with Congress, and a rehearsal that redirects every letter. */
+const SLUG = 'ban-facial-recognition';
+const API = `/api/v1/campaigns/${SLUG}/letters`;
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'representatives');
+const supporter = { name: 'Cal Constituent', email: 'cal@example.org', zip: '80010', address: '12 Elm Street, Aurora, CO 80010' };
+
+let sink: SmtpSink;
+let cwc: Server;
+let cwcUrl: string;
+const documents: Array<{ url: string; body: string }> = [];
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  cwc = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      documents.push({ url: req.url ?? '', body });
+      res.writeHead(200).end('<Response>OK</Response>');
+    });
+  });
+  await new Promise<void>((resolve) => cwc.listen(0, '127.0.0.1', resolve));
+  cwcUrl = `http://127.0.0.1:${(cwc.address() as AddressInfo).port}/v2/message`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => cwc.close(resolve));
+  await sink.close();
+});
+
+async function platformWith(env: Record<string, string>): Promise<TestPlatform> {
+  const t = await createTestPlatform({ SMTP_URL: sink.url, ...env });
+  await importRepresentativeData(t.platform.db, FIXTURES);
+  await t.platform.representatives.refresh();
+  await t.startWorkers();
+  return t;
+}
+
+const houseKey = async (t: TestPlatform) => {
+  const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+  return `us-house:${lookup.body.officials.find((o: { office: string }) => o.office === 'us-house').ids.bioguide}`;
+};
+
+it('sends a letter to a House office as a CWC document, with the organisation key', async () => {
+  const t = await platformWith({
+    CWC_URL: cwcUrl,
+    CWC_API_KEY: 'test-key-123456',
+    CWC_ORGANIZATION: 'Test Coalition',
+    CWC_CONTACT_EMAIL: 'contact@coalition.example',
+    CWC_CONTACT_PHONE: '202-555-0100',
+  });
+  try {
+    const res = await request(t.app).post(API).send({ ...supporter, targets: [await houseKey(t)] }).expect(202);
+    await eventually(async () => {
+      const status = await request(t.app).get(`/api/v1${new URL(res.body.statusUrl).pathname}`);
+      return status.body.letters?.[0]?.status === 'delivered';
+    });
+    const status = await request(t.app).get(`/api/v1${new URL(res.body.statusUrl).pathname}`).expect(200);
+    expect(status.body.letters).toEqual([expect.objectContaining({ channel: 'cwc', status: 'delivered' })]);
+    expect(documents).toHaveLength(1);
+    expect(documents[0]!.url).toBe('/v2/message?apikey=test-key-123456');
+    const xml = documents[0]!.body;
+    expect(xml).toContain('<MemberOffice>HCO01</MemberOffice>');
+    expect(xml).toContain('<FirstName>Cal</FirstName>');
+    expect(xml).toContain('<Address1>12 Elm Street, Aurora, CO 80010</Address1>');
+    expect(xml).toContain('<City>Aurora</City>');
+    expect(xml).toContain('<CampaignId>ban-facial-recognition</CampaignId>');
+  } finally {
+    await t.close();
+  }
+});
+
+it('sends every letter to the rehearsal address instead of its target, and nothing to CWC', async () => {
+  const before = documents.length;
+  const t = await platformWith({
+    DELIVERY_REDIRECT_TO: 'rehearsal@coalition.example',
+    CWC_URL: cwcUrl,
+    CWC_API_KEY: 'test-key-123456',
+    CWC_ORGANIZATION: 'Test Coalition',
+    CWC_CONTACT_EMAIL: 'contact@coalition.example',
+    CWC_CONTACT_PHONE: '202-555-0100',
+  });
+  try {
+    const res = await request(t.app).post(API).send({ ...supporter, email: 'rehearsal-writer@example.org', wantsCopy: false }).expect(202);
+    await eventually(async () => {
+      const status = await request(t.app).get(`/api/v1${new URL(res.body.statusUrl).pathname}`);
+      return status.body.letters?.every((l: { status: string }) => l.status === 'delivered') === true;
+    });
+    const letters = sink.messages.filter((m) => m.replyTo?.value[0]?.address === 'rehearsal-writer@example.org');
+    expect(letters.length).toBe(res.body.letters);
+    for (const mail of letters) expect(mail.to && 'value' in mail.to ? mail.to.value.map((v) => v.address) : []).toEqual(['rehearsal@coalition.example']);
+    expect(documents.length).toBe(before);
+  } finally {
+    await t.close();
+  }
+});
