@@ -91,6 +91,7 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
+  DELIVERY_LOCK_SECONDS: wholeNumber(30, 1, 3600),
   CWC_URL: urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message'),
   CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CWC_ORGANIZATION: z.string().regex(/^[^\r\n]+$/, 'must be one line').optional(),
@@ -137,6 +138,8 @@ export interface Config {
     redirectTo: string | undefined;
     /** Letters to any one recipient address per minute; more wait. */
     perRecipientPerMinute: number;
+    /** A delivery job's lock: a send whose worker has been silent this long is taken over. */
+    lockSeconds: number;
     /** Communicating with Congress: on when its URL and key are set (and then its contact must be). */
     cwc: { url: string; apiKey: string; organization: string; contactEmail: string; contactPhone: string } | undefined;
   };
@@ -191,6 +194,7 @@ export function loadConfig(env: Environment): Config {
       from: vars.MAIL_FROM,
       redirectTo: vars.DELIVERY_REDIRECT_TO,
       perRecipientPerMinute: vars.DELIVERY_PER_RECIPIENT_PER_MINUTE,
+      lockSeconds: vars.DELIVERY_LOCK_SECONDS,
       cwc: cwcSettings(vars),
     },
   };

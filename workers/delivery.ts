@@ -2,7 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../src/db/client';
-import { deliverLetter, INTERRUPTED_AFTER_MS, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import { deliverLetter, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
 import { CwcChannel, cwcDeliveryId } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
@@ -104,7 +104,8 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     connection: bullConnection(platform.redisConnection),
     prefix: platform.queues.prefix,
     concurrency: options.concurrency ?? 8,
-    lockDuration: INTERRUPTED_AFTER_MS / 2,
+    lockDuration: config.delivery.lockSeconds * 1000,
+    stalledInterval: config.delivery.lockSeconds * 1000,
   });
   worker.on('failed', (job, error) => {
     if (error instanceof DelayedError) return;
@@ -116,7 +117,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     worker,
     mailer,
     async sweep() {
-      for (const letterId of await lettersAwaitingDelivery(platform.db, 2 * INTERRUPTED_AFTER_MS)) {
+      for (const letterId of await lettersAwaitingDelivery(platform.db, 4 * config.delivery.lockSeconds * 1000)) {
         await platform.queues.requestDelivery(letterId);
       }
     },

@@ -7,20 +7,19 @@ import type { Mailer, SendOutcome } from './mailer';
  * Delivery of one letter, with its attempt recorded before the send and completed after it:
  *   queued | retrying → sending → delivered | retrying | failed
  * A worker that dies during a send leaves the letter `sending` with an open attempt. When its job
- * comes back (BullMQ hands a stalled job to another worker), that attempt is closed as
+ * comes back (BullMQ hands a stalled job to another worker once its lock has lapsed), that attempt
+ * is closed as
  * `interrupted` and the letter is sent again with the same Message-ID: a letter is never lost,
  * and only a send cut off between the server's acceptance and our record can arrive twice.
  */
 
 export const MAX_ATTEMPTS = 8;
 
-/** How long a send may take before its open attempt counts as interrupted (above any send's timeout). */
-export const INTERRUPTED_AFTER_MS = 60_000;
 
 export interface DeliveryContext {
   db: Database;
   mailer: Mailer;
-  config: { delivery: { from: string; redirectTo: string | undefined } };
+  config: { delivery: { from: string; redirectTo: string | undefined; lockSeconds: number } };
   /** Sends a letter through Communicating with Congress, when it is configured. */
   cwc?: (letter: LetterToSend) => Promise<SendOutcome>;
 }
@@ -55,7 +54,7 @@ export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterS
 }
 
 /** Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not. */
-async function claim(db: Database, letterId: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
+async function claim(db: Database, letterId: number, interruptedAfterMs: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
   return db.transaction(async (tx) => {
     const [row] = await queryRows<{ status: LetterStatus; attempts: number; open_attempt: number | null; open_since: string | null }>(
       tx,
@@ -69,7 +68,7 @@ async function claim(db: Database, letterId: number): Promise<{ letter: LetterTo
     let from: LetterStatus = row.status;
     if (row.status === 'sending') {
       // Another worker's send in flight, or one whose worker died: only the latter is taken over.
-      if (row.open_since && Date.now() - new Date(row.open_since).getTime() < INTERRUPTED_AFTER_MS) return null;
+      if (row.open_since && Date.now() - new Date(row.open_since).getTime() < interruptedAfterMs) return null;
       await tx.execute(sql`
         UPDATE delivery_attempts SET outcome = 'interrupted', finished_at = now(), error = 'the worker stopped during the send'
         WHERE letter_id = ${letterId}::bigint AND outcome IS NULL`);
@@ -122,7 +121,9 @@ async function claim(db: Database, letterId: number): Promise<{ letter: LetterTo
 
 /** Delivers one letter once: claim, send, record. Safe to call again for the same letter at any time. */
 export async function deliverLetter(ctx: DeliveryContext, letterId: number): Promise<DeliveryResult> {
-  const claimed = await claim(ctx.db, letterId);
+  // BullMQ renews a job's lock every half lock; a job comes back only after its lock lapsed, so
+  // its open attempt is then at least half a lock old. A younger one is another worker's, in flight.
+  const claimed = await claim(ctx.db, letterId, ctx.config.delivery.lockSeconds * 500);
   if (!claimed) return 'skipped';
   const { letter, attemptId, attempts } = claimed;
 

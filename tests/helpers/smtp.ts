@@ -11,7 +11,7 @@ export interface SmtpSink {
 }
 
 /** A real SMTP server, in-process, that keeps every message it accepts. */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(options: { delayMs?: number } = {}): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   let failures: { count: number; code: number } = { count: 0, code: 451 };
   const server = new SMTPServer({
@@ -20,7 +20,9 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     logger: false,
     onData(stream, _session, callback) {
       simpleParser(stream)
-        .then((mail) => {
+        .then(async (mail) => {
+          // A slow server widens the moment between a send and its record, where a kill is most telling.
+          if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
           if (failures.count > 0) {
             failures.count--;
             const error = new Error('refused for the test') as Error & { responseCode: number };
