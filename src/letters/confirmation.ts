@@ -24,7 +24,7 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, m
   const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
   const copies = sent.map((letter) =>
     [
-      `To: ${letter.target_title} ${letter.target_name}${letter.channel === 'hand' ? ' (to be delivered by hand by the campaign)' : ''}`,
+      `To: ${letter.target_name}, ${letter.target_title}${letter.channel === 'hand' ? ' (the campaign will deliver it by hand)' : ''}`,
       `Subject: ${letter.subject}`,
       '',
       letter.body,

@@ -56,7 +56,8 @@ export function lettersApi(ctx: AppContext): Router {
       campaign: rows[0]!.campaign_slug,
       sentAt: rows[0]!.created_at,
       letters: rows.map((row) => ({
-        to: `${row.target_title} ${row.target_name}`.trim(),
+        to: row.target_name,
+        title: row.target_title,
         office: row.office,
         channel: row.channel,
         status: row.status,

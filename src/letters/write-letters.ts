@@ -9,6 +9,7 @@ import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
 import type { Official } from '../representatives/districts';
+import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { applySupporterEdits, headerFieldError, levelOf, type LetterRenderer } from './templates';
 
@@ -78,11 +79,6 @@ export function channelFor(official: Official, cwcEnabled: boolean): { channel: 
   return { channel: 'hand', address: null };
 }
 
-const titleOf = (official: Official): string =>
-  official.title ??
-  ({ 'us-house': 'Representative', 'us-senate': 'Senator', 'state-upper': 'Senator', 'state-lower': 'Representative', governor: 'Governor', custom: '' } as const)[
-    official.office
-  ];
 
 /** Looks the supporter up and drafts one letter per target; nothing is written. */
 export async function draftLetters(
@@ -136,7 +132,7 @@ export async function draftLetters(
   for (const { key, official } of selected) {
     const rendered = ctx.letterTemplates.render(levelOf(official.office), {
       supporter: { name: input.name, city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
-      target: { title: titleOf(official), name: official.name ?? '', office: official.office, district: official.district ?? undefined },
+      target: { title: salutationTitle(official), name: official.name ?? '', office: officeDescription(official), district: official.district ?? undefined },
       campaign: { title: campaign.title },
     });
     const edited = applySupporterEdits(rendered, { subject: input.subject, body: input.body }, campaign.letterLimits);
@@ -196,7 +192,7 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
           targetKey: draft.targetKey,
           office: draft.official.office,
           targetName: draft.official.name ?? '',
-          targetTitle: draft.official.title ?? titleOf(draft.official),
+          targetTitle: officeDescription(draft.official),
           targetState: draft.official.state || null,
           targetDistrict: draft.official.district,
           channel: draft.channel,

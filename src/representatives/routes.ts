@@ -4,6 +4,7 @@ import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import type { DistrictSet, Official } from './districts';
+import { officeDescription } from './labels';
 import { lookupQuerySchema, lookupRepresentatives, queryErrors, type LookupOutcome, type LookupQuery } from './lookup';
 
 function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
@@ -137,19 +138,10 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
   return router;
 }
 
-const OFFICE_LABEL: Record<Official['office'], string> = {
-  'us-house': 'U.S. Representative',
-  'us-senate': 'U.S. Senator',
-  'state-upper': 'State Senator',
-  'state-lower': 'State Representative',
-  governor: 'Governor',
-  custom: '',
-};
-
 function officialGroups(officials: Official[]) {
   const card = (official: Official) => ({
     ...official,
-    role: official.office === 'custom' ? official.title : `${officeLabel(official)}${seatLabel(official)}`,
+    role: officeDescription(official),
     phones: official.channels.filter((channel) => channel.type === 'phone'),
     emails: official.channels.filter((channel) => channel.type === 'email'),
     links: official.channels.filter((channel) => channel.type === 'contact-form' || channel.type === 'website'),
@@ -163,28 +155,6 @@ function officialGroups(officials: Official[]) {
   return groups
     .map((group) => ({ heading: group.heading, officials: officials.filter((official) => group.offices.includes(official.office)).map(card) }))
     .filter((group) => group.officials.length > 0);
-}
-
-/** Lower chambers called the Assembly, and the Houses of Delegates. */
-const ASSEMBLY_STATES = new Set(['CA', 'NV', 'NJ', 'NY', 'WI']);
-const DELEGATE_STATES = new Set(['MD', 'VA', 'WV']);
-
-/** Some offices have their own titles: DC's council and delegate, Assembly members, Delegates. */
-function officeLabel(official: Official): string {
-  if (official.state === 'DC' && official.office === 'state-upper') return 'D.C. Council member';
-  if (official.office === 'state-lower' && ASSEMBLY_STATES.has(official.state)) return 'Assembly Member';
-  if (official.office === 'state-lower' && DELEGATE_STATES.has(official.state)) return 'Delegate';
-  if (official.office === 'us-house' && official.state === 'PR') return 'Resident Commissioner';
-  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'Delegate to the U.S. House';
-  return OFFICE_LABEL[official.office];
-}
-
-function seatLabel(official: Official): string {
-  if (official.state === 'DC' && official.office !== 'state-upper') return '';
-  if (official.state === 'DC') return official.district === 'Chairman' ? ' (Chairman)' : ` (${official.district})`;
-  if (official.office === 'us-senate' || official.office === 'governor') return `, ${official.state}`;
-  if (official.office === 'us-house') return official.district === '0' ? `, ${official.state} at-large` : `, ${official.state}-${official.district}`;
-  return `, ${official.state} district ${official.district}`;
 }
 
 function placeLabel(districts: DistrictSet): string {

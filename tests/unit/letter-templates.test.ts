@@ -58,7 +58,7 @@ describe('the shipped letter templates', () => {
   it.each(LEVELS)('render a %s letter for a full supporter', (level) => {
     const letter = renderer().render(level, full);
     expect(letter.body).toContain('Dear Senator Jane Doe,');
-    expect(letter.body).toContain('U.S. Senator, IL, District 7');
+    expect(letter.body).toContain('Senator Jane Doe\nU.S. Senator, IL\n');
     expect(letter.body).toContain(`My nephew was stopped after a camera "matched" him.\nIt was not him.`);
     expect(letter.body).toContain('Ban Face Surveillance');
     expect(letter.body.endsWith('Maria Lopez\nSpringfield, IL 62701')).toBe(true);
