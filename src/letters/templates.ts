@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
+import type { LetterLimits } from '../db/schema';
 import { projectRoot } from '../paths';
 import type { Official } from '../representatives/districts';
 
@@ -324,12 +325,7 @@ export function headerFieldError(value: string, field: string): string | null {
   return null;
 }
 
-export interface LetterLimits {
-  subjectMax: number;
-  bodyMax: number;
-  lockedOpening?: string;
-  lockedClosing?: string;
-}
+export type { LetterLimits };
 
 export type LetterEditResult = { ok: true; letter: RenderedLetter } | { ok: false; errors: Partial<Record<'subject' | 'body', string>> };
 
