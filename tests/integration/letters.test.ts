@@ -2,6 +2,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { letterCounts } from '../../src/letters/counts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -85,6 +86,27 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     await request(t.app).post(API).send({ ...supporter, email: 'nope' }).expect(400);
     const after = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`);
     expect(after[0]?.n).toBe(before[0]?.n);
+  });
+
+  it('keeps counts by target and district that agree with the letters themselves', async () => {
+    await eventually(async () => {
+      const [pending] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE status IN ('queued', 'sending', 'retrying')`);
+      return pending?.n === 0;
+    });
+    const counts = await letterCounts(t.platform.db, 1);
+    const truth = await queryRows<{ target_key: string; cd: string; status: string; n: number }>(
+      t.platform.db,
+      sql`SELECT l.target_key, a.congressional_district AS cd, l.status, count(*)::int AS n
+          FROM letters l JOIN letter_actions a ON a.id = l.action_id GROUP BY 1, 2, 3`,
+    );
+    const byTarget: Record<string, Record<string, number>> = {};
+    const byDistrict: Record<string, Record<string, number>> = {};
+    for (const row of truth) {
+      (byTarget[row.target_key] ??= {})[row.status] = (byTarget[row.target_key]![row.status] ?? 0) + row.n;
+      (byDistrict[row.cd] ??= {})[row.status] = (byDistrict[row.cd]![row.status] ?? 0) + row.n;
+    }
+    expect(counts).toEqual({ byTarget, byDistrict });
+    expect(counts.byDistrict['0801']?.delivered).toBeGreaterThan(0);
   });
 
   it('stops retrying a letter the server refuses for good, and records the attempt', async () => {
