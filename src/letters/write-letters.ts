@@ -240,7 +240,7 @@ export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: str
   if (!/^[A-Za-z0-9_-]{32}$/.test(statusToken)) return null;
   const rows = await queryRows<{
     action_id: number;
-    created_at: Date;
+    created_at: string;
     campaign_title: string;
     campaign_slug: string;
     target_name: string;
@@ -250,7 +250,7 @@ export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: str
     status: string;
     subject: string;
     body: string;
-    delivered_at: Date | null;
+    delivered_at: string | null;
     attempts: number;
   }>(
     ctx.db,

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { letterCounts } from '../../src/letters/counts';
+import { handDeliveryPackets } from '../../src/letters/hand-delivery';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -70,6 +71,9 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
       .expect(202);
     const status = await statusOf(res.body.statusUrl);
     expect(status.letters).toEqual([expect.objectContaining({ channel: 'hand', status: 'hand-delivery' })]);
+    const packets = await handDeliveryPackets(t.platform.db, 1);
+    expect(packets).toEqual([expect.objectContaining({ targetKey: `us-house:${house.ids.bioguide}`, letters: 1 })]);
+    expect(packets[0]!.text).toContain('I live two blocks from the precinct.');
   });
 
   it('refuses bad input with field errors and writes nothing', async () => {
