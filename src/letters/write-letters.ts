@@ -65,7 +65,7 @@ export type WriteContext = Pick<AppContext, 'db' | 'config' | 'representatives' 
 
 /** A stable id for a target across lookups: the office and the publisher's id. */
 export function targetKeyOf(official: Official): string | null {
-  const id = official.ids.bioguide ?? official.ids.openstates ?? (official.ids.customTarget ? `custom-${official.ids.customTarget}` : undefined);
+  const id = official.ids.bioguide ?? official.ids.openstates ?? official.ids.customTarget;
   return official.vacant || !id ? null : `${official.office}:${id}`;
 }
 
