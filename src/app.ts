@@ -4,6 +4,7 @@ import express, { type Express } from 'express';
 import { engine } from 'express-handlebars';
 import { pinoHttp } from 'pino-http';
 import { campaignPages } from './campaigns/routes';
+import { letterPages } from './letters/pages';
 import { lettersApi, letterStatusPage } from './letters/routes';
 import { representativesApi, representativesPages } from './representatives/routes';
 import type { AppContext } from './context';
@@ -74,6 +75,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(campaignPages(ctx, csrf));
   pages.use(signingForm(ctx, csrf));
   pages.use(representativesPages(ctx, csrf));
+  pages.use(letterPages(ctx, csrf));
   pages.use(letterStatusPage(ctx));
   app.use(pages);
 

@@ -161,7 +161,7 @@ async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOut
   return ctx.mailer.send({
     from: letter.from || ctx.config.delivery.from,
     to: redirectTo ?? letter.channelAddress!,
-    replyTo: `${letter.supporter.name} <${letter.supporter.email}>`,
+    replyTo: { name: letter.supporter.name, address: letter.supporter.email },
     subject: letter.subject,
     text: letter.body,
     messageId: `<${letter.idempotencyKey}@letters.invalid>`,

@@ -7,7 +7,8 @@ import type { Config } from '../config';
 export interface MailMessage {
   from: string;
   to: string;
-  replyTo?: string;
+  /** An object, never "Name <address>" text: a name may hold anything, commas and angle brackets included. */
+  replyTo?: { name: string; address: string };
   subject: string;
   text: string;
   /** Stable per letter, so that a resent letter is recognisably the same message. */

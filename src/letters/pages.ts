@@ -1,0 +1,450 @@
+import { Router, type Request, type Response } from 'express';
+import type { AppContext } from '../context';
+import type { Campaign, DeliveryChannel } from '../db/schema';
+import type { createCsrf } from '../http/csrf';
+import { ipRateLimit } from '../http/rate-limit';
+import { fieldErrors, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
+import type { DistrictSet, Official } from '../representatives/districts';
+import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import { channelFor, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
+
+/**
+ * "Write to your lawmakers" as pages that work without JavaScript, all at one address:
+ * `GET /campaigns/:slug/letters` asks where the supporter lives and who they are; each button
+ * then posts the whole form back with a `step`: `lookup` (their representatives, as checkboxes),
+ * `preview` (each letter, and the text to edit), `send` (write, then off to the private status
+ * page). Everything the supporter typed travels in the form bodies, never in a URL.
+ */
+
+type Step = 'start' | 'lookup' | 'choose' | 'preview' | 'send';
+const STEPS: readonly Step[] = ['start', 'lookup', 'choose', 'preview', 'send'];
+
+const SCALAR_FIELDS = [
+  'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip',
+  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website',
+] as const;
+type ScalarField = (typeof SCALAR_FIELDS)[number];
+
+/** A posted form: text fields as text (a repeated field is not text, and so left out), and the chosen targets as a list. */
+type Form = Partial<Record<ScalarField, string>> & { step: Step; targets: string[] | undefined };
+
+function readForm(body: unknown): Form {
+  const raw = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const form: Form = { step: STEPS.find((step) => step === raw.step) ?? 'lookup', targets: undefined };
+  for (const field of SCALAR_FIELDS) {
+    const value = raw[field];
+    if (typeof value === 'string') form[field] = value;
+  }
+  // `extended: false` gives one checkbox as a string and several as an array.
+  const targets = raw.targets;
+  if (typeof targets === 'string') form.targets = [targets];
+  else if (Array.isArray(targets)) form.targets = targets.filter((target): target is string => typeof target === 'string');
+  return form;
+}
+
+/** Where the supporter lives and who they are: what every step after the first carries along. */
+const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source'] as const;
+
+function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }): Partial<Record<(typeof DETAIL_FIELDS)[number], string>> {
+  const picked: Partial<Record<(typeof DETAIL_FIELDS)[number], string>> = {};
+  for (const field of DETAIL_FIELDS) {
+    const value = form[field]?.trim();
+    if (!value) continue;
+    // An address is asked for only when a geocoder can place it.
+    if (field === 'address' && !options.geocoder) continue;
+    if ((field === 'cd' || field === 'sldu' || field === 'sldl') && !options.keepChoice) continue;
+    picked[field] = value;
+  }
+  return picked;
+}
+
+/** Which step shows a field, so an error is shown next to the field it is about. */
+const START_FIELDS = new Set(['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'lat', 'lng']);
+const TARGET_FIELDS = new Set(['targets', 'note']);
+
+function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
+  const fields = Object.keys(errors);
+  if (fields.some((field) => START_FIELDS.has(field))) return 'start';
+  if (fields.some((field) => TARGET_FIELDS.has(field))) return 'targets';
+  return 'preview';
+}
+
+const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
+  email: 'Sent by email to the office.',
+  cwc: 'Sent through Communicating with Congress, the House system for mail from constituents.',
+  hand: 'This office takes no email from us: the campaign will deliver it by hand, with the other letters to this office.',
+};
+
+const OFFICE_LABEL: Record<Official['office'], string> = {
+  'us-house': 'U.S. Representative',
+  'us-senate': 'U.S. Senator',
+  'state-upper': 'State Senator',
+  'state-lower': 'State Representative',
+  governor: 'Governor',
+  custom: '',
+};
+
+function roleOf(official: Official): string {
+  if (official.office === 'custom') return official.title ?? '';
+  if (official.office === 'us-senate' || official.office === 'governor') return `${OFFICE_LABEL[official.office]}, ${official.state}`;
+  if (official.office === 'us-house') {
+    const seat = official.district === '0' ? `${official.state} at-large` : `${official.state}-${official.district}`;
+    return `${OFFICE_LABEL[official.office]}, ${seat}`;
+  }
+  return `${OFFICE_LABEL[official.office]}, ${official.state} district ${official.district}`;
+}
+
+function placeLabel(districts: DistrictSet): string {
+  const cd = districts.congressional;
+  if (!cd) return '';
+  const congress = cd.delegate ? `${cd.state} (delegate seat)` : cd.atLarge ? `${cd.state} at-large` : `${cd.state}-${cd.district}`;
+  return [`Congressional district ${congress}`, districts.stateUpper?.name, districts.stateLower?.name].filter(Boolean).join(' · ');
+}
+
+/** For a ZIP that spans districts: a radio group per layer with more than one district, the choice (or the ZIP's centre) ticked. */
+function districtChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: Partial<Record<'cd' | 'sldu' | 'sldl', string>>) {
+  const centre = candidates.find((candidate) => candidate.default) ?? candidates[0];
+  const layers = [
+    { key: 'congressional', name: 'cd', legend: 'Your congressional district' },
+    { key: 'stateUpper', name: 'sldu', legend: 'Your state senate district' },
+    { key: 'stateLower', name: 'sldl', legend: 'Your state house district' },
+  ] as const;
+  return layers
+    .map(({ key, name, legend }) => {
+      const seen = new Map<string, string>();
+      for (const candidate of candidates) {
+        const district = candidate[key];
+        if (!district) continue;
+        const congress = { congressional: candidate.congressional, stateUpper: null, stateLower: null };
+        seen.set(district.geoid, key === 'congressional' ? placeLabel(congress) : district.name);
+      }
+      const ticked = chosen[name] && seen.has(chosen[name]) ? chosen[name] : centre?.[key]?.geoid;
+      const options = [...seen]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([value, label]) => ({ value, label, checked: value === ticked }));
+      return { name, legend, options };
+    })
+    .filter((layer) => layer.options.length > 1);
+}
+
+/** The supporter's representatives that can be written to, for the checkboxes. */
+function targetOptions(ctx: AppContext, lookup: LookupResult, selected: string[] | undefined) {
+  const cwcEnabled = ctx.config.delivery.cwc !== undefined;
+  return lookup.officials.flatMap((official) => {
+    const key = targetKeyOf(official);
+    if (!key) return [];
+    const { channel } = channelFor(official, cwcEnabled);
+    return [{ key, name: official.name ?? '', role: roleOf(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
+      checked: selected ? selected.includes(key) : channel !== 'hand' }];
+  });
+}
+
+/** The same lookup `draftLetters` makes, for when it answers with an error but the targets are still to be shown. */
+async function lookUp(ctx: AppContext, campaign: Campaign, input: Pick<LetterInput, 'zip' | 'address' | 'city' | 'cd' | 'sldu' | 'sldl'>) {
+  const { zip, address, city, cd, sldu, sldl } = input;
+  const fields = Object.entries({ zip, address, city, cd, sldu, sldl }).filter(([, value]) => value !== undefined && value !== '');
+  const query = lookupQuerySchema.safeParse(Object.fromEntries(fields));
+  if (!query.success) return undefined;
+  const found = await lookupRepresentatives(
+    {
+      data: ctx.representatives.current,
+      geocoder: ctx.geocoder,
+      onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
+    },
+    query.data,
+    await ctx.representatives.customTargets(campaign.id),
+  );
+  return found.ok ? found.result : undefined;
+}
+
+/** A textarea's text as the letter's body is kept (LF line ends, no trailing spaces), to tell an edit from the text as drafted. */
+const asDrafted = (text: string) =>
+  text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .join('\n')
+    .trim();
+
+/**
+ * The supporter's edits: only what they changed from the first letter's text. Unchanged text is
+ * left out, so every representative gets their own letter as drafted; changed text goes to all.
+ */
+function editsOf(form: Form, first: LetterDraft | undefined): { subject?: string; body?: string } {
+  const edits: { subject?: string; body?: string } = {};
+  if (form.subject !== undefined && form.subject !== first?.subject) edits.subject = form.subject;
+  if (form.body !== undefined && asDrafted(form.body) !== first?.body) edits.body = form.body;
+  return edits;
+}
+
+const hiddenFields = (fields: Record<string, string | string[] | undefined>) =>
+  Object.entries(fields).flatMap(([name, value]) =>
+    value === undefined || value === '' ? [] : (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: item })),
+  );
+
+export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
+  const router = Router();
+  const tooMany = (what: string) => (_req: Request, res: Response, retryAfter: number) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(429).render('error', {
+      title: `Too many ${what} from your network`,
+      message: `Please wait ${retryAfter} seconds and try again.`,
+    });
+  };
+  // The same budgets as the lookup page and the JSON door for letters.
+  const lookupLimited = ipRateLimit({
+    redis: ctx.redis,
+    prefix: `${ctx.config.redisKeyPrefix}:rl:lookup`,
+    secret: ctx.config.secret,
+    limit: ctx.config.lookupRateLimit,
+    windowSeconds: 60,
+    logger: ctx.logger,
+    onLimited: tooMany('lookups'),
+  });
+  const sendLimited = ipRateLimit({
+    redis: ctx.redis,
+    prefix: `${ctx.config.redisKeyPrefix}:rl:letters`,
+    secret: ctx.config.secret,
+    limit: ctx.config.signRateLimit.limit,
+    windowSeconds: ctx.config.signRateLimit.windowSeconds,
+    logger: ctx.logger,
+    onLimited: tooMany('letters'),
+  });
+
+  const geocoder = ctx.geocoder !== undefined;
+
+  const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
+    const errors = (view.errors ?? {}) as FieldErrors;
+    const shown = (view.step ?? {}) as Record<string, boolean>;
+    // Link each message to its field when the field is on this page.
+    const anchor = (field: string) => {
+      if (field === 'form') return undefined;
+      if (shown.start && (field === 'cd' || field === 'sldu' || field === 'sldl')) return view.choices ? `choice-${field}` : undefined;
+      if (shown.start && START_FIELDS.has(field) && field !== 'source') {
+        return field === 'address' && !geocoder ? undefined : `field-${field}`;
+      }
+      if (shown.targets && TARGET_FIELDS.has(field)) return `field-${field}`;
+      if (shown.preview && (field === 'subject' || field === 'body')) return `field-${field}`;
+      return undefined;
+    };
+    const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: anchor(field) }));
+    // The pages echo names, addresses and letters: keep them out of every cache.
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(status).render('letters', {
+      title: `Write to your representatives — ${campaign.title}`,
+      campaign,
+      action: `/campaigns/${encodeURIComponent(campaign.slug)}/letters`,
+      csrfToken: csrf.token(req, res),
+      geocoder,
+      closed: campaign.status !== 'open',
+      dataMissing: !ctx.representatives.current,
+      values: {},
+      ...view,
+      errors,
+      errorList,
+    });
+  };
+
+  const renderStart = (req: Request, res: Response, campaign: Campaign, form: Form, extra: Record<string, unknown>, status = 200) =>
+    render(req, res, campaign, { step: { start: true }, values: { ...details(form, { geocoder, keepChoice: false }) }, ...extra }, status);
+
+  const renderTargets = (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    form: Form,
+    input: LetterInput,
+    lookup: LookupResult,
+    extra: { errors?: FieldErrors; selected?: string[]; noElectronic?: boolean },
+    status = 200,
+  ) => {
+    const targets = targetOptions(ctx, lookup, extra.selected);
+    render(
+      req,
+      res,
+      campaign,
+      {
+        step: { targets: true },
+        hidden: hiddenFields(details(form, { geocoder, keepChoice: true })),
+        place: placeLabel(lookup.districts),
+        byZip: lookup.precision === 'zip',
+        targets,
+        noElectronic: extra.noElectronic ?? !targets.some((target) => !target.hand),
+        values: { note: form.note ?? input.note ?? '' },
+        errors: extra.errors ?? {},
+      },
+      status,
+    );
+  };
+
+  const renderPreview = (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    form: Form,
+    shown: LetterDraft[],
+    extra: { errors?: FieldErrors; edited: boolean },
+    status = 200,
+  ) => {
+    const first = shown[0];
+    // First time here (from the targets): the letter as drafted, a copy by email, no updates unless asked.
+    const returning = form.subject !== undefined || form.body !== undefined;
+    const limits = campaign.letterLimits;
+    render(
+      req,
+      res,
+      campaign,
+      {
+        step: { preview: true },
+        hidden: hiddenFields({ ...details(form, { geocoder, keepChoice: true }), note: form.note, targets: form.targets }),
+        letters: shown.map((draft) => ({
+          name: draft.official.name ?? '',
+          role: roleOf(draft.official),
+          channelText: CHANNEL_TEXT[draft.channel],
+          subject: draft.subject,
+          body: draft.body,
+        })),
+        several: shown.length > 1,
+        edited: extra.edited,
+        limits: {
+          subjectMax: limits.subjectMax,
+          bodyMax: limits.bodyMax,
+          lockedOpening: limits.lockedOpening?.trim() || undefined,
+          lockedClosing: limits.lockedClosing?.trim() || undefined,
+        },
+        values: {
+          subject: form.subject ?? first?.subject ?? '',
+          body: form.body ?? first?.body ?? '',
+          wantsCopy: returning ? form.wantsCopy === 'on' : true,
+          optIn: returning ? form.optIn === 'on' : false,
+        },
+        errors: extra.errors ?? {},
+      },
+      status,
+    );
+  };
+
+  /** Shows the step an error belongs to, with the form as it was sent. */
+  const renderErrors = async (req: Request, res: Response, campaign: Campaign, form: Form, errors: FieldErrors, shown?: LetterDraft[]) => {
+    const where = stepFor(errors);
+    const input = letterInput.safeParse(inputOf(form, { targets: undefined }));
+    if (where === 'targets' && input.success) {
+      const lookup = await lookUp(ctx, campaign, input.data);
+      if (lookup) return renderTargets(req, res, campaign, form, input.data, lookup, { errors, selected: form.targets ?? [] }, 400);
+    }
+    if (where === 'preview' && input.success) {
+      const drafts = shown ?? (await draftsOf(campaign, form, {}));
+      if (drafts && !('outcome' in drafts)) return renderPreview(req, res, campaign, form, drafts, { errors, edited: false }, 400);
+    }
+    renderStart(req, res, campaign, form, { errors }, 400);
+  };
+
+  const inputOf = (form: Form, extra: { targets: string[] | undefined; subject?: string; body?: string }) => ({
+    ...details(form, { geocoder, keepChoice: true }),
+    note: form.note,
+    ...extra,
+  });
+
+  /** The letters for the chosen targets, with the given edits. */
+  const draftsOf = async (campaign: Campaign, form: Form, edits: { subject?: string; body?: string }) => {
+    const parsed = letterInput.safeParse(inputOf(form, { targets: form.targets ?? [], ...edits }));
+    if (!parsed.success) return { outcome: 'invalid' as const, errors: fieldErrors(parsed.error) };
+    const drafted = await draftLetters(ctx, campaign, parsed.data);
+    return 'ok' in drafted ? drafted.drafts : drafted;
+  };
+
+  router.get('/campaigns/:slug/letters', async (req, res, next) => {
+    const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+    if (!campaign) return next();
+    render(req, res, campaign, { step: { start: true }, values: { source: sourceFromQuery(req.query.source) } });
+  });
+
+  router.post(
+    '/campaigns/:slug/letters',
+    (req, res, next) => {
+      const { step } = readForm(req.body);
+      if (step === 'send') return sendLimited(req, res, next);
+      if (step === 'start') return next();
+      return lookupLimited(req, res, next);
+    },
+    async (req, res, next) => {
+      const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
+      if (!campaign) return next();
+      const form = readForm(req.body);
+      if (campaign.status !== 'open') return render(req, res, campaign, { step: {} }, 409);
+      if (!ctx.representatives.current) return render(req, res, campaign, { step: {} }, 503);
+
+      switch (form.step) {
+        case 'start':
+          // Back to the first step, or arriving from the lookup page with a ZIP: the district choice is asked again.
+          return renderStart(req, res, campaign, form, {});
+
+        case 'lookup':
+        case 'choose': {
+          // A district choice counts only for the ZIP it was made for: a changed ZIP asks again.
+          const keepChoice = form.step === 'choose' || (form.choiceZip !== undefined && form.choiceZip.trim() === form.zip?.trim());
+          const parsed = letterInput.safeParse({ ...details(form, { geocoder, keepChoice }), note: form.note });
+          if (!parsed.success) return renderStart(req, res, campaign, form, { errors: fieldErrors(parsed.error) }, 400);
+          const input = parsed.data;
+          const selected = form.step === 'choose' ? (form.targets ?? []) : undefined;
+          const drafted = await draftLetters(ctx, campaign, input);
+          const formWithChoice = { ...form, ...(keepChoice ? {} : { cd: undefined, sldu: undefined, sldl: undefined }) };
+          if ('ok' in drafted) return renderTargets(req, res, campaign, formWithChoice, input, drafted.lookup, { selected });
+          if (drafted.outcome === 'unavailable') return renderStart(req, res, campaign, form, { errors: { form: drafted.message } }, 503);
+          if (drafted.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
+          if (drafted.candidates) {
+            // Not a mistake: the ZIP is shared between districts, so we ask which are theirs.
+            const choices = districtChoices(drafted.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl });
+            return renderStart(req, res, campaign, form, { choices, choiceZip: input.zip });
+          }
+          const errors = drafted.errors;
+          if (Object.keys(errors).length === 1 && errors.targets) {
+            // None of their representatives takes letters electronically: they may still choose hand delivery.
+            const lookup = await lookUp(ctx, campaign, input);
+            const extra = { selected: selected ?? [], noElectronic: true };
+            if (lookup) return renderTargets(req, res, campaign, formWithChoice, input, lookup, extra);
+          }
+          return renderStart(req, res, campaign, form, { errors }, 400);
+        }
+
+        case 'preview':
+        case 'send': {
+          const drafts = await draftsOf(campaign, form, {});
+          if ('outcome' in drafts) {
+            if (drafts.outcome === 'invalid') return renderErrors(req, res, campaign, form, drafts.errors);
+            if (drafts.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
+            return renderStart(req, res, campaign, form, { errors: { form: drafts.message } }, 503);
+          }
+          const edits = editsOf(form, drafts[0]);
+          const edited = edits.subject !== undefined || edits.body !== undefined;
+          const withEdits = edited ? await draftsOf(campaign, form, edits) : drafts;
+          if ('outcome' in withEdits) {
+            if (withEdits.outcome === 'invalid') return renderErrors(req, res, campaign, form, withEdits.errors, drafts);
+            const message = withEdits.outcome === 'closed' ? 'This campaign is closed.' : withEdits.message;
+            return renderStart(req, res, campaign, form, { errors: { form: message } }, 503);
+          }
+          if (form.step === 'preview') return renderPreview(req, res, campaign, form, withEdits, { edited });
+
+          const result = await writeLetters(
+            ctx,
+            campaign,
+            {
+              ...inputOf(form, { targets: form.targets ?? [], ...edits }),
+              // An unticked checkbox sends nothing; "nothing" would mean the default (a copy) to the JSON door.
+              wantsCopy: form.wantsCopy === 'on' ? 'on' : 'false',
+              optIn: form.optIn === 'on' ? 'on' : 'false',
+              website: form.website,
+            },
+            { ip: req.ip },
+          );
+          if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}`);
+          if (result.outcome === 'invalid') return renderErrors(req, res, campaign, form, result.errors, drafts);
+          if (result.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
+          return renderPreview(req, res, campaign, form, withEdits, { errors: { form: result.message }, edited }, 503);
+        }
+      }
+    },
+  );
+
+  return router;
+}

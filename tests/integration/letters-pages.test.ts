@@ -1,0 +1,335 @@
+import path from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import request from 'supertest';
+import { queryRows } from '../../src/db/client';
+import { campaigns } from '../../src/db/schema';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { openSigningForm } from '../helpers/forms';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+
+/**
+ * "Write to your lawmakers" as pages, through the real app, the way a browser without JavaScript
+ * walks it: each step's form is read from the page and posted back as the browser would post it.
+ */
+const SLUG = 'ban-facial-recognition';
+const PAGE = `/campaigns/${SLUG}/letters`;
+let t: TestPlatform;
+let sink: SmtpSink;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await createTestPlatform({
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Coalition Letters <letters@coalition.example>',
+    LOOKUP_RATE_LIMIT: '100000',
+  });
+  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await t.platform.representatives.refresh();
+  await t.startWorkers();
+});
+afterAll(async () => {
+  await t.close();
+  await sink.close();
+});
+
+type Agent = ReturnType<typeof request.agent>;
+type Fields = Array<[string, string]>;
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#x3D': '=', '#x60': '`', '#39': "'" };
+const decode = (html: string) => html.replace(/&(amp|lt|gt|quot|#x27|#x3D|#x60|#39);/g, (_, entity: string) => ENTITIES[entity] ?? '');
+
+/** What a browser would send from the page's hidden fields and ticked boxes (radios and checkboxes). */
+function formFields(html: string): Fields {
+  const fields: Fields = [];
+  for (const match of html.matchAll(/<input\b([^>]*)>/g)) {
+    const attributes = match[1] ?? '';
+    const attribute = (name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(attributes)?.[1];
+    const type = attribute('type');
+    const name = attribute('name');
+    if (!name || name === 'website') continue;
+    const ticked = (type === 'checkbox' || type === 'radio') && /\schecked\b/.test(attributes);
+    if (type === 'hidden' || ticked) fields.push([name, decode(attribute('value') ?? 'on')]);
+  }
+  return fields;
+}
+
+const textareaValue = (html: string, id: string) =>
+  decode(new RegExp(`<textarea id="${id}"[^>]*>([^<]*)</textarea>`).exec(html)?.[1] ?? '');
+const inputValue = (html: string, id: string) => decode(new RegExp(`<input id="${id}"[^>]*\\bvalue="([^"]*)"`).exec(html)?.[1] ?? '');
+const checkboxes = (html: string) =>
+  [...html.matchAll(/<input type="checkbox" id="target-\d+" name="targets" value="([^"]+)"( checked)?>/g)].map((m) => ({
+    key: m[1]!,
+    checked: !!m[2],
+  }));
+
+/** Posts fields as `application/x-www-form-urlencoded`, repeated names and all, as a browser does. */
+const post = (agent: Agent, fields: Fields) => agent.post(PAGE).type('form').send(new URLSearchParams(fields).toString());
+
+const without = (fields: Fields, ...names: string[]) => fields.filter(([name]) => !names.includes(name));
+const letterCount = async () => (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!.n;
+
+const NAME = `Ana <b>O'Neil</b>`;
+/** The letters of the first walk-through, for the Reply-To check below. */
+let firstLetters: SmtpSink['messages'] = [];
+
+async function start(): Promise<{ agent: Agent; token: string }> {
+  const { agent, token, page } = await openSigningForm(t.app, PAGE);
+  expect(page.headers['cache-control']).toBe('no-store');
+  return { agent, token };
+}
+
+function targetsPage(agent: Agent, token: string, overrides: Record<string, string> = {}) {
+  const details = { name: NAME, email: 'ana@example.org', zip: '80010', city: 'Aurora, CO', ...overrides };
+  return post(agent, [['_csrf', token], ['step', 'lookup'], ...Object.entries(details)]);
+}
+
+describe('GET /campaigns/:slug/letters', () => {
+  it('asks for a ZIP code, a city, a name and an email (no address without a geocoder), uncached', async () => {
+    const page = await request(t.app).get(PAGE).expect(200);
+    expect(page.headers['cache-control']).toBe('no-store');
+    for (const id of ['field-zip', 'field-city', 'field-name', 'field-email']) expect(page.text).toContain(`id="${id}"`);
+    expect(page.text).not.toContain('id="field-address"');
+    expect(page.text).toContain('name="_csrf"');
+    expect(page.text).toMatch(/<button type="submit" name="step" value="lookup"[^>]*>Find my representatives<\/button>/);
+    await request(t.app).get('/campaigns/no-such-campaign/letters').expect(404);
+  });
+});
+
+describe('writing letters through the pages', () => {
+  it('walks from ZIP 80010 to the targets, the previews and the status page, and the letters arrive', async () => {
+    const { agent, token } = await start();
+
+    // Step 2: the representatives, each with a checkbox; those with an electronic channel ticked.
+    const targets = await targetsPage(agent, token).expect(200);
+    expect(targets.headers['cache-control']).toBe('no-store');
+    const boxes = checkboxes(targets.text);
+    expect(boxes.filter((box) => box.checked).map((box) => box.key).sort()).toEqual([
+      expect.stringMatching(/^governor:/),
+      expect.stringMatching(/^state-upper:/),
+    ]);
+    expect(boxes.length).toBeGreaterThanOrEqual(4);
+    expect(targets.text).toContain('Hana Senate');
+    expect(targets.text).toContain('Nia Governor');
+    expect(targets.text).toContain('Ivan Lower');
+    expect(targets.text).toContain('Sent by email to the office.');
+    expect(targets.text).toContain('the campaign will deliver it by hand');
+    expect(targets.text).toContain('Preview my letters');
+    expect(targets.text).not.toContain(NAME);
+    expect(targets.text).toContain('value="Ana &lt;b&gt;O&#x27;Neil&lt;/b&gt;"');
+
+    // Step 3: a preview of each letter, escaped, and the first one's text to edit.
+    const chosen = formFields(targets.text);
+    const note = 'I live two blocks from the precinct & I want it gone.';
+    const preview = await post(agent, [...chosen, ['note', note], ['step', 'preview']]).expect(200);
+    expect(preview.headers['cache-control']).toBe('no-store');
+    const letters = [...preview.text.matchAll(/<pre class="letter-text">([^<]*)<\/pre>/g)].map((m) => decode(m[1]!));
+    expect(letters).toHaveLength(2);
+    expect(letters.some((letter) => letter.includes('Dear Senator Hana Senate'))).toBe(true);
+    expect(letters.some((letter) => letter.includes('Dear Governor Nia Governor'))).toBe(true);
+    expect(letters.every((letter) => letter.includes(NAME) && letter.includes(note))).toBe(true);
+    expect(preview.text).toContain('Ana &lt;b&gt;O&#x27;Neil&lt;/b&gt;');
+    expect(preview.text).not.toContain('<b>O');
+    const subject = inputValue(preview.text, 'field-subject');
+    const body = textareaValue(preview.text, 'field-body');
+    expect(subject).not.toBe('');
+    expect(letters).toContain(body);
+    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+    expect(preview.text).toContain(`The subject can be up to ${campaign.letterLimits.subjectMax.toLocaleString('en-US')} characters`);
+    expect(preview.text).toContain(`The letter can be up to ${campaign.letterLimits.bodyMax.toLocaleString('en-US')} characters`);
+    expect(preview.text).toMatch(/<input id="field-wantsCopy" name="wantsCopy" type="checkbox" value="on" checked>/);
+    expect(preview.text).toMatch(/<input id="field-optIn" name="optIn" type="checkbox" value="on">/);
+    expect(preview.text).toContain('adds your name to the petition');
+    expect(preview.text).toContain('Send my letters');
+
+    // Step 4: send the letters as drafted; off to the private status page, by token only.
+    const form = formFields(preview.text);
+    const before = await letterCount();
+    const sent = await post(agent, [...form, ['subject', subject], ['body', body], ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(await letterCount()).toBe(before + 2);
+
+    const status = await agent.get(sent.headers.location!).expect(200);
+    expect(status.text).toContain('Your letters');
+    expect(status.text).toContain('Hana Senate');
+    expect(status.text).toContain('Nia Governor');
+    expect(status.text).toContain('Ana &lt;b&gt;O&#x27;Neil&lt;/b&gt;');
+
+    // Each representative got their own letter (the text was not changed), and the supporter a copy.
+    const statusToken = sent.headers.location!.split('/').pop()!;
+    const [action] = await queryRows<{ id: number }>(t.platform.db, sql`SELECT id FROM letter_actions WHERE status_token = ${statusToken}`);
+    const mine = () => sink.messages.filter((mail) => String(mail.headers.get('x-letter-id') ?? '').startsWith(`${action!.id}:`));
+    await eventually(async () => mine().length === 2 && sink.messages.some((mail) => mail.text?.includes(sent.headers.location!)));
+    firstLetters = mine();
+    expect(mine().map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : '')).sort()).toEqual([
+      'governor@state.co.example.gov',
+      'hana.senate@coleg.example.gov',
+    ]);
+    const greetings = mine().map((mail) => /Dear [^,]+/.exec(mail.text ?? '')?.[0]).sort();
+    expect(greetings).toEqual(['Dear Governor Nia Governor', 'Dear Senator Hana Senate']);
+    // Plain text: the name exactly as typed, nothing escaped or interpreted.
+    expect(mine().every((mail) => mail.text?.includes(NAME) && mail.text.includes(note) && !!mail.subject && !mail.html)).toBe(true);
+    await eventually(async () => /Delivered/.test((await agent.get(sent.headers.location!)).text));
+
+    // Sending signed the petition too.
+    const [signature] = await queryRows<{ name: string; opt_in: boolean }>(
+      t.platform.db,
+      sql`SELECT name, opt_in FROM signatures WHERE email = 'ana@example.org'`,
+    );
+    expect(signature).toEqual({ name: NAME, opt_in: false });
+  });
+
+  // A name with <, > or a comma must not be read as an address ("Ana <b>O'Neil</b>" once replied to "b").
+  it('keeps the supporter\'s name and address apart in Reply-To', () => {
+    expect(firstLetters).toHaveLength(2);
+    for (const mail of firstLetters) expect(mail.replyTo?.value).toEqual([{ name: NAME, address: 'ana@example.org' }]);
+  });
+
+  it('sends an edited letter, shows the changes first, and respects an unticked copy', async () => {
+    const { agent, token } = await start();
+    const targets = await targetsPage(agent, token, { name: 'Edit Writer', email: 'edit@example.org' }).expect(200);
+    const governorOnly = formFields(targets.text).filter(([name, value]) => name !== 'targets' || value.startsWith('governor:'));
+    const preview = await post(agent, [...governorOnly, ['step', 'preview']]).expect(200);
+    const form = formFields(preview.text);
+    const body = `${textareaValue(preview.text, 'field-body')}\r\n\r\nP.S. Please reply by letter.`;
+
+    const edits: Fields = [['subject', 'My own subject'], ['body', body]];
+    const changed = await post(agent, [...without(form, 'wantsCopy'), ...edits, ['optIn', 'on'], ['step', 'preview']]).expect(200);
+    expect(changed.text).toContain('These are your letters with your changes.');
+    expect(changed.text).toContain('P.S. Please reply by letter.');
+    expect(changed.text).toContain('<span class="optional">Subject:</span> My own subject');
+    // What was ticked stays ticked; the copy was unticked (nothing sent for it).
+    expect(changed.text).toMatch(/name="optIn" type="checkbox" value="on" checked>/);
+    expect(changed.text).toMatch(/name="wantsCopy" type="checkbox" value="on">/);
+
+    const sent = await post(agent, [...formFields(changed.text), ...edits, ['step', 'send']]).expect(303);
+    const [action] = await queryRows<{ wants_copy: boolean; subject: string; body: string }>(
+      t.platform.db,
+      sql`SELECT a.wants_copy, l.subject, l.body FROM letter_actions a JOIN letters l ON l.action_id = a.id
+          WHERE a.email = 'edit@example.org'`,
+    );
+    expect(action).toMatchObject({ wants_copy: false, subject: 'My own subject' });
+    expect(action!.body.endsWith('P.S. Please reply by letter.')).toBe(true);
+    expect(action!.body).not.toContain('\r');
+    const [signature] = await queryRows<{ opt_in: boolean }>(
+      t.platform.db,
+      sql`SELECT opt_in FROM signatures WHERE email = 'edit@example.org'`,
+    );
+    expect(signature?.opt_in).toBe(true);
+    expect(sent.headers.location).toMatch(/^\/letters\//);
+  });
+
+  it('asks which districts are theirs for a ZIP code that spans several, then goes on', async () => {
+    const { agent, token } = await start();
+    const ask = await targetsPage(agent, token, { zip: '80020', email: 'split@example.org' }).expect(200);
+    expect(ask.text).toContain('Your ZIP code is split between districts.');
+    for (const name of ['cd', 'sldu', 'sldl']) expect(ask.text).toContain(`<fieldset id="choice-${name}">`);
+    expect(ask.text).toContain('type="radio" id="choice-cd-0801" name="cd" value="0801"');
+    expect(ask.text).toContain('type="radio" id="choice-cd-0802" name="cd" value="0802" checked');
+    expect(ask.text).toContain('name="choiceZip" value="80020"');
+    expect(inputValue(ask.text, 'field-name')).toBe(NAME);
+    expect(checkboxes(ask.text)).toEqual([]);
+
+    const fields: Fields = [
+      ['_csrf', token], ['step', 'lookup'], ['name', NAME], ['email', 'split@example.org'], ['zip', '80020'], ['choiceZip', '80020'],
+      ['cd', '0801'], ['sldu', '08001'], ['sldl', '08002'],
+    ];
+    const chosen = await post(agent, fields).expect(200);
+    expect(chosen.text).toContain('Hana Senate');
+    expect(chosen.text).toContain('Jo Second');
+    expect(chosen.text).not.toContain('Lee Pair');
+    expect(chosen.text).toContain('name="cd" value="0801"');
+    const preview = await post(agent, [...formFields(chosen.text), ['step', 'preview']]).expect(200);
+    expect(preview.text).toContain('Dear Senator Hana Senate');
+    const sent = await post(agent, [...formFields(preview.text), ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+
+    // A choice made for another ZIP is not held against a new one: the new ZIP is looked up afresh.
+    const moved = await post(agent, [...without(fields, 'zip'), ['zip', '80010']]).expect(200);
+    expect(checkboxes(moved.text).length).toBeGreaterThan(0);
+  });
+
+  it('answers mistakes at each step with the step again, the values kept and a message per field', async () => {
+    const { agent, token } = await start();
+    const before = await letterCount();
+
+    const empty = await post(agent, [['_csrf', token], ['step', 'lookup'], ['zip', '8001'], ['email', 'ana@example.org']]).expect(400);
+    expect(empty.headers['cache-control']).toBe('no-store');
+    expect(empty.text).toContain('<a href="#field-name">Please enter your name.</a>');
+    expect(empty.text).toContain('<a href="#field-zip">Please enter a 5-digit ZIP code.</a>');
+    expect(inputValue(empty.text, 'field-email')).toBe('ana@example.org');
+    expect(inputValue(empty.text, 'field-zip')).toBe('8001');
+
+    const targets = await targetsPage(agent, token).expect(200);
+    const unticked = without(formFields(targets.text), 'targets');
+    const none = await post(agent, [...unticked, ['note', 'kept note'], ['step', 'preview']]).expect(400);
+    expect(none.text).toContain('Please choose at least one representative to write to.');
+    expect(none.text).toContain('<a href="#field-targets">');
+    expect(checkboxes(none.text).length).toBeGreaterThan(0);
+    expect(checkboxes(none.text).some((box) => box.checked)).toBe(false);
+    expect(textareaValue(none.text, 'field-note')).toBe('kept note');
+
+    const preview = await post(agent, [...formFields(targets.text), ['step', 'preview']]).expect(200);
+    const body = textareaValue(preview.text, 'field-body');
+    const previewed = formFields(preview.text);
+    const header: Fields = [['subject', 'Hi\r\nBcc: victim@example.org'], ['body', body]];
+    const injected = await post(agent, [...previewed, ...header, ['step', 'send']]).expect(400);
+    expect(injected.headers['cache-control']).toBe('no-store');
+    expect(injected.text).toContain('<a href="#field-subject">Please remove line breaks from the subject.</a>');
+    expect(injected.text).toContain('<p class="field-error" id="error-subject">Please remove line breaks from the subject.</p>');
+    expect(textareaValue(injected.text, 'field-body')).toBe(body);
+    expect(injected.text).toContain('Send my letters');
+
+    const emptyBody = await post(agent, [...previewed, ['subject', 'Fine'], ['body', '  '], ['step', 'preview']]).expect(400);
+    expect(emptyBody.text).toContain('Please write your letter before sending it.');
+
+    const stranger = await post(agent, [...without(formFields(targets.text), 'targets'), ['targets', 'us-house:Z999999'], ['step', 'send']])
+      .expect(400);
+    expect(stranger.text).toContain('Not among your representatives: us-house:Z999999.');
+
+    expect(await letterCount()).toBe(before);
+  });
+
+  it('refuses a post without a valid CSRF token (403), and a closed campaign (409)', async () => {
+    const { agent, token } = await start();
+    const details: Fields = [['step', 'lookup'], ['name', 'X'], ['email', 'x@example.org'], ['zip', '80010']];
+    const refused = await post(agent, [['_csrf', 'not-the-token'], ...details]).expect(403);
+    expect(refused.text).toContain('This form has expired or was sent from another site.');
+    await request(t.app).post(PAGE).type('form').send({ _csrf: token, step: 'lookup', zip: '80010' }).expect(403);
+
+    const slug = 'closed-letters';
+    await t.platform.db.insert(campaigns).values({ slug, title: 'Closed', summary: 's', petitionText: 'p', goal: 10, status: 'closed' });
+    try {
+      const page = await agent.get(`/campaigns/${slug}/letters`).expect(200);
+      expect(page.text).toContain('This campaign is closed');
+      expect(page.text).not.toContain('Find my representatives');
+      const closed = await agent
+        .post(`/campaigns/${slug}/letters`)
+        .type('form')
+        .send({ _csrf: token, step: 'send', name: 'X', email: 'x@example.org', zip: '80010' })
+        .expect(409);
+      expect(closed.headers['cache-control']).toBe('no-store');
+      expect(closed.text).toContain('This campaign is closed');
+    } finally {
+      await t.platform.db.delete(campaigns).where(eq(campaigns.slug, slug));
+    }
+  });
+
+  it('is reached from the lookup page with the ZIP code carried in the form, not the URL', async () => {
+    const { agent, token } = await openSigningForm(t.app, `/campaigns/${SLUG}/representatives`);
+    const lookup = await agent
+      .post(`/campaigns/${SLUG}/representatives`)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', city: 'Aurora, CO' })
+      .expect(200);
+    const form = /<form method="post" action="(\/campaigns\/[^"]+\/letters)" class="write-to-them">([\s\S]*?)<\/form>/.exec(lookup.text);
+    expect(form?.[1]).toBe(PAGE);
+    expect(form?.[2]).toContain('>Write to them</button>');
+    const fields = [...formFields(form![2]!), ['step', 'start']] as Fields;
+    expect(fields).toEqual(expect.arrayContaining([['zip', '80010'], ['city', 'Aurora, CO']]));
+    const first = await post(agent, fields).expect(200);
+    expect(inputValue(first.text, 'field-zip')).toBe('80010');
+    expect(inputValue(first.text, 'field-city')).toBe('Aurora, CO');
+    expect(first.text).toContain('Find my representatives');
+  });
+});
