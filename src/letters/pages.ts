@@ -4,7 +4,8 @@ import type { Campaign, DeliveryChannel } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import { fieldErrors, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
-import type { DistrictSet, Official } from '../representatives/districts';
+import type { Official } from '../representatives/districts';
+import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { channelFor, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
 
@@ -75,58 +76,6 @@ const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
   hand: 'This office takes no email from us: the campaign will deliver it by hand, with the other letters to this office.',
 };
 
-const OFFICE_LABEL: Record<Official['office'], string> = {
-  'us-house': 'U.S. Representative',
-  'us-senate': 'U.S. Senator',
-  'state-upper': 'State Senator',
-  'state-lower': 'State Representative',
-  governor: 'Governor',
-  custom: '',
-};
-
-function roleOf(official: Official): string {
-  if (official.office === 'custom') return official.title ?? '';
-  if (official.office === 'us-senate' || official.office === 'governor') return `${OFFICE_LABEL[official.office]}, ${official.state}`;
-  if (official.office === 'us-house') {
-    const seat = official.district === '0' ? `${official.state} at-large` : `${official.state}-${official.district}`;
-    return `${OFFICE_LABEL[official.office]}, ${seat}`;
-  }
-  return `${OFFICE_LABEL[official.office]}, ${official.state} district ${official.district}`;
-}
-
-function placeLabel(districts: DistrictSet): string {
-  const cd = districts.congressional;
-  if (!cd) return '';
-  const congress = cd.delegate ? `${cd.state} (delegate seat)` : cd.atLarge ? `${cd.state} at-large` : `${cd.state}-${cd.district}`;
-  return [`Congressional district ${congress}`, districts.stateUpper?.name, districts.stateLower?.name].filter(Boolean).join(' · ');
-}
-
-/** For a ZIP that spans districts: a radio group per layer with more than one district, the choice (or the ZIP's centre) ticked. */
-function districtChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: Partial<Record<'cd' | 'sldu' | 'sldl', string>>) {
-  const centre = candidates.find((candidate) => candidate.default) ?? candidates[0];
-  const layers = [
-    { key: 'congressional', name: 'cd', legend: 'Your congressional district' },
-    { key: 'stateUpper', name: 'sldu', legend: 'Your state senate district' },
-    { key: 'stateLower', name: 'sldl', legend: 'Your state house district' },
-  ] as const;
-  return layers
-    .map(({ key, name, legend }) => {
-      const seen = new Map<string, string>();
-      for (const candidate of candidates) {
-        const district = candidate[key];
-        if (!district) continue;
-        const congress = { congressional: candidate.congressional, stateUpper: null, stateLower: null };
-        seen.set(district.geoid, key === 'congressional' ? placeLabel(congress) : district.name);
-      }
-      const ticked = chosen[name] && seen.has(chosen[name]) ? chosen[name] : centre?.[key]?.geoid;
-      const options = [...seen]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([value, label]) => ({ value, label, checked: value === ticked }));
-      return { name, legend, options };
-    })
-    .filter((layer) => layer.options.length > 1);
-}
-
 /** The supporter's representatives that can be written to, for the checkboxes. */
 function targetOptions(ctx: AppContext, lookup: LookupResult, selected: string[] | undefined) {
   const cwcEnabled = ctx.config.delivery.cwc !== undefined;
@@ -134,7 +83,7 @@ function targetOptions(ctx: AppContext, lookup: LookupResult, selected: string[]
     const key = targetKeyOf(official);
     if (!key) return [];
     const { channel } = channelFor(official, cwcEnabled);
-    return [{ key, name: official.name ?? '', role: roleOf(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
+    return [{ key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
       checked: selected ? selected.includes(key) : channel !== 'hand' }];
   });
 }
@@ -173,7 +122,7 @@ const asDrafted = (text: string) =>
 function editsOf(form: Form, first: LetterDraft | undefined): { subject?: string; body?: string } {
   const edits: { subject?: string; body?: string } = {};
   if (form.subject !== undefined && form.subject !== first?.subject) edits.subject = form.subject;
-  if (form.body !== undefined && asDrafted(form.body) !== first?.body) edits.body = form.body;
+  if (form.body !== undefined && asDrafted(form.body) !== first?.text) edits.body = form.body;
   return edits;
 }
 
@@ -299,7 +248,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         hidden: hiddenFields({ ...details(form, { geocoder, keepChoice: true }), note: form.note, targets: form.targets }),
         letters: shown.map((draft) => ({
           name: draft.official.name ?? '',
-          role: roleOf(draft.official),
+          role: officeDescription(draft.official),
           channelText: CHANNEL_TEXT[draft.channel],
           subject: draft.subject,
           body: draft.body,
@@ -314,7 +263,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         },
         values: {
           subject: form.subject ?? first?.subject ?? '',
-          body: form.body ?? first?.body ?? '',
+          body: form.body ?? first?.text ?? '',
           wantsCopy: returning ? form.wantsCopy === 'on' : true,
           optIn: returning ? form.optIn === 'on' : false,
         },

@@ -378,3 +378,15 @@ export function applySupporterEdits(
   if (errors.subject || errors.body) return { ok: false, errors };
   return { ok: true, letter: { subject, body } };
 }
+
+/**
+ * A letter in two parts: its head (the address block and the greeting, "Dear Senator Doe,"), which
+ * is each recipient's own, and the text after it, which a supporter may edit once for all their
+ * letters. A letter with no greeting line is all text.
+ */
+export function splitGreeting(body: string): { head: string; text: string } {
+  const lines = body.split('\n');
+  const greeting = lines.findIndex((line) => /^Dear\b.*,\s*$/.test(line));
+  if (greeting < 0) return { head: '', text: body };
+  return { head: lines.slice(0, greeting + 1).join('\n'), text: lines.slice(greeting + 1).join('\n').replace(/^\n+/, '') };
+}

@@ -11,7 +11,7 @@ import { stateForZip } from '../petitions/zip-state';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
-import { applySupporterEdits, headerFieldError, levelOf, type LetterRenderer } from './templates';
+import { applySupporterEdits, headerFieldError, levelOf, splitGreeting, type LetterRenderer } from './templates';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -50,7 +50,10 @@ export interface LetterDraft {
   channel: DeliveryChannel;
   channelAddress: string | null;
   subject: string;
+  /** The whole letter, as it is sent. */
   body: string;
+  /** The part after the greeting: what the supporter may edit (the same for all their letters). */
+  text: string;
 }
 
 export type WriteResult =
@@ -135,13 +138,16 @@ export async function draftLetters(
       target: { title: salutationTitle(official), name: official.name ?? '', office: officeDescription(official), district: official.district ?? undefined },
       campaign: { title: campaign.title },
     });
-    const edited = applySupporterEdits(rendered, { subject: input.subject, body: input.body }, campaign.letterLimits);
+    // The supporter edits the text after the greeting; each recipient keeps their own address block and greeting.
+    const { head, text } = splitGreeting(rendered.body);
+    const edited = applySupporterEdits({ subject: rendered.subject, body: text }, { subject: input.subject, body: input.body }, campaign.letterLimits);
     if (!edited.ok) {
       Object.assign(errors, edited.errors);
       break;
     }
     const { channel, address } = channelFor(official, cwcEnabled);
-    drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body: edited.letter.body });
+    const body = head ? `${head}\n\n${edited.letter.body}` : edited.letter.body;
+    drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body, text: edited.letter.body });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
   return { ok: true, lookup, drafts, city };

@@ -1,4 +1,4 @@
-import type { Official } from './districts';
+import type { DistrictSet, Official } from './districts';
 
 /** How offices are named to people: on the lookup page, and in letters' address blocks and salutations. */
 
@@ -57,4 +57,49 @@ export function salutationTitle(official: Official): string {
   if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'Delegate';
   const label = officeLabel(official);
   return label === 'Assembly Member' ? 'Assemblymember' : label === 'Delegate' ? 'Delegate' : SALUTATION[official.office];
+}
+
+/** The districts of a place, for people: "CO-1 · State Senate District 1 · State House District 1". */
+export function placeLabel(districts: DistrictSet): string {
+  const cd = districts.congressional;
+  if (!cd) return '';
+  const parts = [cd.delegate ? `${cd.state} (delegate seat)` : cd.atLarge ? `${cd.state} at-large` : `${cd.state}-${cd.district}`];
+  if (districts.stateUpper) parts.push(districts.stateUpper.name);
+  if (districts.stateLower) parts.push(districts.stateLower.name);
+  return parts.join(' · ');
+}
+
+type Layer = 'cd' | 'sldu' | 'sldl';
+
+export const chosenGeoids = (districts: DistrictSet): Partial<Record<Layer, string>> => ({
+  cd: districts.congressional?.geoid,
+  sldu: districts.stateUpper?.geoid,
+  sldl: districts.stateLower?.geoid,
+});
+
+/**
+ * For a ZIP that spans districts: one radio group (`cd`, `sldu`, `sldl`) per layer that has more
+ * than one district, with the chosen one (or the ZIP's centre's) ticked.
+ */
+export function districtChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: Partial<Record<Layer, string | undefined>>) {
+  const centre = candidates.find((candidate) => candidate.default) ?? candidates[0];
+  const layers = [
+    { key: 'congressional', name: 'cd', legend: 'Your congressional district' },
+    { key: 'stateUpper', name: 'sldu', legend: 'Your state senate district' },
+    { key: 'stateLower', name: 'sldl', legend: 'Your state house district' },
+  ] as const;
+  return layers
+    .map(({ key, name, legend }) => {
+      const seen = new Map<string, string>();
+      for (const candidate of candidates) {
+        const district = candidate[key];
+        if (!district) continue;
+        seen.set(district.geoid, key === 'congressional' ? placeLabel({ congressional: candidate.congressional, stateUpper: null, stateLower: null }) : district.name);
+      }
+      const wanted = chosen[name];
+      const ticked = wanted && seen.has(wanted) ? wanted : centre?.[key]?.geoid;
+      const options = [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([value, label]) => ({ value, label, checked: value === ticked }));
+      return { name, legend, options };
+    })
+    .filter((layer) => layer.options.length > 1);
 }

@@ -4,7 +4,7 @@ import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import type { DistrictSet, Official } from './districts';
-import { officeDescription } from './labels';
+import { chosenGeoids, districtChoices, officeDescription, placeLabel } from './labels';
 import { lookupQuerySchema, lookupRepresentatives, queryErrors, type LookupOutcome, type LookupQuery } from './lookup';
 
 function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
@@ -130,7 +130,7 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
         ...result,
         place: placeLabel(result.districts),
         groups: officialGroups(result.officials),
-        choices: result.ambiguous ? layerChoices(result.candidates, result.districts) : [],
+        choices: result.ambiguous ? districtChoices(result.candidates, chosenGeoids(result.districts)) : [],
       },
     });
   });
@@ -155,36 +155,4 @@ function officialGroups(officials: Official[]) {
   return groups
     .map((group) => ({ heading: group.heading, officials: officials.filter((official) => group.offices.includes(official.office)).map(card) }))
     .filter((group) => group.officials.length > 0);
-}
-
-function placeLabel(districts: DistrictSet): string {
-  const cd = districts.congressional;
-  if (!cd) return '';
-  const parts = [cd.delegate ? `${cd.state} (delegate seat)` : cd.atLarge ? `${cd.state} at-large` : `${cd.state}-${cd.district}`];
-  if (districts.stateUpper) parts.push(districts.stateUpper.name);
-  if (districts.stateLower) parts.push(districts.stateLower.name);
-  return parts.join(' · ');
-}
-
-/** For a ZIP that spans districts: one radio group per layer that has more than one district. */
-function layerChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: DistrictSet) {
-  const layers = [
-    { key: 'congressional', name: 'cd', legend: 'Congressional district' },
-    { key: 'stateUpper', name: 'sldu', legend: 'State senate district' },
-    { key: 'stateLower', name: 'sldl', legend: 'State house district' },
-  ] as const;
-  return layers
-    .map(({ key, name, legend }) => {
-      const seen = new Map<string, string>();
-      for (const candidate of candidates) {
-        const district = candidate[key];
-        if (district) seen.set(district.geoid, key === 'congressional' ? placeLabel({ congressional: candidate.congressional, stateUpper: null, stateLower: null }) : district.name);
-      }
-      return {
-        name,
-        legend,
-        options: [...seen].map(([value, label]) => ({ value, label, checked: chosen[key]?.geoid === value })),
-      };
-    })
-    .filter((layer) => layer.options.length > 1);
 }

@@ -62,6 +62,18 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     expect(signed?.n).toBe(1);
   });
 
+  it("sends the supporter's own text to each office under that office's own greeting", async () => {
+    const body = 'Please ban it.\n\nThank you,\nRosa';
+    const res = await request(t.app).post(API).send({ ...supporter, email: 'own-words@example.org', wantsCopy: false, body }).expect(202);
+    await eventually(async () => (await statusOf(res.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'delivered'));
+    const mine = sink.messages.filter((m) => m.replyTo?.value[0]?.address === 'own-words@example.org');
+    expect(mine.map((m) => m.text?.trim().split('\n').find((line) => line.startsWith('Dear'))).sort()).toEqual([
+      'Dear Governor Nia Governor,',
+      'Dear Senator Hana Senate,',
+    ]);
+    expect(mine.every((m) => m.text?.trim().endsWith(body))).toBe(true);
+  });
+
   it('keeps letters to offices without an electronic channel for hand delivery, when chosen', async () => {
     const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
     const house = lookup.body.officials.find((o: { office: string }) => o.office === 'us-house');

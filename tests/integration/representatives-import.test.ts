@@ -637,7 +637,7 @@ describe('the "Find your representatives" page', () => {
     const radios = [...res.text.matchAll(/<input type="radio" id="[^"]+" name="(\w+)" value="(\w+)"( checked)?>/g)].map(
       ([, name, value, checked]) => `${name}=${value}${checked ? ' checked' : ''}`,
     );
-    expect(radios).toEqual(['cd=0802 checked', 'cd=0801', 'sldu=08002 checked', 'sldu=08001', 'sldl=08003 checked', 'sldl=08002']);
+    expect(radios).toEqual(['cd=0801', 'cd=0802 checked', 'sldu=08001', 'sldu=08002 checked', 'sldl=08002', 'sldl=08003 checked']);
     expect(res.text).toContain('<label for="choice-cd-0801">CO-1</label>');
     expect(res.text).toContain('<label for="choice-sldu-08001">State Senate District 1</label>');
     expect(res.text).toContain('card card-vacant');
