@@ -2,7 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../src/db/client';
-import { deliverLetter, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import { actionsAwaitingConfirmation, deliverLetter, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
 import { CwcChannel, cwcDeliveryId } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
@@ -10,21 +10,30 @@ import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 
-const letterJob = z.object({ letterId: z.number().int().positive() });
+const letterJob = z.object({ letterId: z.number().int().positive(), minute: z.number().int().optional() });
 const confirmJob = z.object({ actionId: z.number().int().positive() });
 
 /**
- * A per-recipient throttle, shared by every worker through Redis: at most `limit` letters to one
- * address per minute. Fails open when Redis does not answer (the queue itself needs Redis anyway).
+ * A per-recipient throttle shared by every worker through Redis: each letter to an address takes
+ * the next free slot, `limit` slots a minute, and waits for its minute once (a backlog of letters
+ * to one office is spread over the minutes ahead, not woken every minute). Returns the minute.
+ * Fails open when Redis does not answer (the queue itself needs Redis anyway).
  */
-async function withinRecipientLimit(platform: Platform, address: string, limit: number): Promise<boolean> {
-  const minute = Math.floor(Date.now() / 60_000);
-  const key = `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}:${minute}`;
+const RESERVE_SLOT = `
+local first = tonumber(ARGV[1]) * tonumber(ARGV[2])
+local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
+if slot < first then slot = first end
+redis.call('SET', KEYS[1], slot + 1, 'EX', 86400 * 7)
+return slot`;
+
+async function reserveMinute(platform: Platform, address: string, limit: number): Promise<number> {
+  const now = Math.floor(Date.now() / 60_000);
   try {
-    const [[, count]] = (await platform.redis.multi().incr(key).expire(key, 120).exec()) as [[Error | null, number]];
-    return count <= limit;
+    const key = `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}`;
+    const slot = Number(await platform.redis.eval(RESERVE_SLOT, 1, key, String(now), String(limit)));
+    return Math.floor(slot / limit);
   } catch {
-    return true;
+    return now;
   }
 }
 
@@ -84,15 +93,21 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
       logger.warn({ job: job.name, id: job.id }, 'dropping a delivery job it cannot read');
       return;
     }
-    const { letterId } = data.data;
-    const [target] = await queryRows<{ channel: string; channel_address: string | null }>(
-      platform.db,
-      sql`SELECT channel, channel_address FROM letters WHERE id = ${letterId}::bigint`,
-    );
-    const recipient = config.delivery.redirectTo ?? target?.channel_address;
-    if (target?.channel === 'email' && recipient && !(await withinRecipientLimit(platform, recipient, config.delivery.perRecipientPerMinute))) {
-      await job.moveToDelayed(Math.ceil((Date.now() + 1) / 60_000) * 60_000 + Math.floor(Math.random() * 5000), token);
-      throw new DelayedError();
+    const { letterId, minute } = data.data;
+    if (minute === undefined) {
+      const [target] = await queryRows<{ channel: string; channel_address: string | null; status: string }>(
+        platform.db,
+        sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`,
+      );
+      const recipient = target?.channel === 'hand' ? undefined : (config.delivery.redirectTo ?? (target?.channel === 'email' ? target.channel_address : undefined));
+      if (recipient && (target?.status === 'queued' || target?.status === 'retrying')) {
+        const reserved = await reserveMinute(platform, recipient, config.delivery.perRecipientPerMinute);
+        if (reserved > Math.floor(Date.now() / 60_000)) {
+          await job.updateData({ letterId, minute: reserved });
+          await job.moveToDelayed(reserved * 60_000 + Math.floor(Math.random() * 10_000), token);
+          throw new DelayedError();
+        }
+      }
     }
     const result = await deliverLetter(ctx, letterId);
     logger.debug({ letterId, result }, 'letter delivery');
@@ -117,8 +132,15 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     worker,
     mailer,
     async sweep() {
-      for (const letterId of await lettersAwaitingDelivery(platform.db, 4 * config.delivery.lockSeconds * 1000)) {
-        await platform.queues.requestDelivery(letterId);
+      const olderThanMs = 4 * config.delivery.lockSeconds * 1000;
+      for (let after = 0; ; ) {
+        const page = await lettersAwaitingDelivery(platform.db, olderThanMs, after);
+        if (page.length === 0) break;
+        await Promise.all(page.map((letterId) => platform.queues.requestDelivery(letterId)));
+        after = page[page.length - 1]!;
+      }
+      for (const actionId of await actionsAwaitingConfirmation(platform.db, 10 * 60_000)) {
+        await platform.queues.requestConfirmation(actionId);
       }
     },
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import { campaigns, letterActions, letters, type LetterStatus } from '../db/schema';
@@ -40,9 +41,19 @@ export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'skipped';
 
 type Tx = Pick<Database, 'execute'>;
 
-/** Moves a letter from one status to another, and its counts with it, in the caller's transaction. */
-export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus | null, to: LetterStatus, extra = sql``): Promise<void> {
-  await tx.execute(sql`UPDATE letters SET status = ${to}, updated_at = now() ${extra} WHERE id = ${letterId}::bigint`);
+/**
+ * Moves a letter from one status to another, and its counts with it, in the caller's transaction.
+ * Only from the status given: when the letter has moved on meanwhile (another worker took it over),
+ * nothing changes and it says so. `from: null` counts a letter entering its first status.
+ */
+export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus | null, to: LetterStatus, extra = sql``): Promise<boolean> {
+  if (from !== null) {
+    const moved = await queryRows<{ id: number }>(
+      tx,
+      sql`UPDATE letters SET status = ${to}, updated_at = now() ${extra} WHERE id = ${letterId}::bigint AND status = ${from} RETURNING id`,
+    );
+    if (moved.length === 0) return false;
+  }
   await tx.execute(sql`
     INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
     SELECT l.campaign_id, d.dimension, d.key, s.status, s.delta
@@ -51,32 +62,38 @@ export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterS
     CROSS JOIN LATERAL (VALUES (${to}::text, 1), (${from}::text, -1)) AS s(status, delta)
     WHERE l.id = ${letterId}::bigint AND d.key IS NOT NULL AND s.status IS NOT NULL
     ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
+  return true;
 }
 
 /** Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not. */
 async function claim(db: Database, letterId: number, interruptedAfterMs: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
   return db.transaction(async (tx) => {
-    const [row] = await queryRows<{ status: LetterStatus; attempts: number; open_attempt: number | null; open_since: string | null }>(
+    // Times are the database's, so that workers' clocks do not matter.
+    const [row] = await queryRows<{ status: LetterStatus; attempts: number; in_flight: boolean }>(
       tx,
       sql`
-        SELECT l.status, l.attempts,
-               (SELECT id FROM delivery_attempts WHERE letter_id = l.id AND outcome IS NULL ORDER BY id DESC LIMIT 1) AS open_attempt,
-               (SELECT started_at FROM delivery_attempts WHERE letter_id = l.id AND outcome IS NULL ORDER BY id DESC LIMIT 1) AS open_since
+        SELECT l.status, l.attempts, EXISTS (
+                 SELECT 1 FROM delivery_attempts d WHERE d.letter_id = l.id AND d.outcome IS NULL
+                 AND d.started_at > now() - ${`${interruptedAfterMs} milliseconds`}::interval) AS in_flight
         FROM letters l WHERE l.id = ${letterId}::bigint FOR UPDATE`,
     );
     if (!row) return null;
-    let from: LetterStatus = row.status;
     if (row.status === 'sending') {
       // Another worker's send in flight, or one whose worker died: only the latter is taken over.
-      if (row.open_since && Date.now() - new Date(row.open_since).getTime() < interruptedAfterMs) return null;
+      if (row.in_flight) return null;
       await tx.execute(sql`
         UPDATE delivery_attempts SET outcome = 'interrupted', finished_at = now(), error = 'the worker stopped during the send'
         WHERE letter_id = ${letterId}::bigint AND outcome IS NULL`);
-      from = 'sending';
-    } else if (row.status !== 'queued' && row.status !== 'retrying') {
+      // A letter whose sends keep killing their worker stops here rather than going round for ever.
+      if (Number(row.attempts) >= MAX_ATTEMPTS) {
+        await changeLetterStatus(tx, letterId, 'sending', 'failed', sql`, last_error = 'every attempt was interrupted'`);
+        return null;
+      }
+    } else if (row.status === 'queued' || row.status === 'retrying') {
+      await changeLetterStatus(tx, letterId, row.status, 'sending');
+    } else {
       return null;
     }
-    if (from !== 'sending') await changeLetterStatus(tx, letterId, from, 'sending');
     await tx.execute(sql`UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint`);
     const [attempt] = await queryRows<{ id: number }>(tx, sql`INSERT INTO delivery_attempts (letter_id) VALUES (${letterId}::bigint) RETURNING id`);
     const [letter] = await tx
@@ -135,26 +152,32 @@ export async function deliverLetter(ctx: DeliveryContext, letterId: number): Pro
   }
   const final: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
   const error = sent.outcome === 'delivered' ? null : sent.error;
-  await ctx.db.transaction(async (tx) => {
-    await tx.execute(sql`
-      UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
-      WHERE id = ${attemptId}::bigint`);
-    await changeLetterStatus(
-      tx,
-      letterId,
-      'sending',
-      final,
-      sql`, last_error = ${error}, delivered_at = ${final === 'delivered' ? sql`now()` : sql`NULL`}`,
-    );
-  });
-  return final === 'retrying' ? 'retrying' : final;
+  // The outcome is known now: recording it is retried here, as a later attempt would send again.
+  for (let tries = 1; ; tries++) {
+    try {
+      await ctx.db.transaction(async (tx) => {
+        // Only while the attempt is still this one's: a worker that took the letter over has closed it.
+        const open = await queryRows<{ id: number }>(
+          tx,
+          sql`UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
+              WHERE id = ${attemptId}::bigint AND outcome IS NULL RETURNING id`,
+        );
+        if (open.length === 0) return;
+        await changeLetterStatus(tx, letterId, 'sending', final, sql`, last_error = ${error}, delivered_at = ${final === 'delivered' ? sql`now()` : sql`NULL`}`);
+      });
+      return final;
+    } catch (recordError) {
+      if (tries >= 5) throw recordError;
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** tries));
+    }
+  }
 }
 
 async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOutcome> {
   const { redirectTo } = ctx.config.delivery;
   // In a rehearsal every letter, whatever its channel, goes by email to the rehearsal address.
   if (letter.channel === 'cwc' && !redirectTo) {
-    if (!ctx.cwc) return { outcome: 'retry', error: 'CWC is not configured' };
+    if (!ctx.cwc) return { outcome: 'failed', error: 'CWC is no longer configured' };
     return ctx.cwc(letter);
   }
   if (letter.channel === 'hand' || (!letter.channelAddress && !redirectTo)) return { outcome: 'failed', error: 'no electronic channel' };
@@ -164,17 +187,37 @@ async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOut
     replyTo: { name: letter.supporter.name, address: letter.supporter.email },
     subject: letter.subject,
     text: letter.body,
-    messageId: `<${letter.idempotencyKey}@letters.invalid>`,
-    headers: { 'X-Letter-Id': letter.idempotencyKey },
+    messageId: `<${messageKey(letter.idempotencyKey)}@letters.invalid>`,
+    headers: { 'X-Letter-Id': messageKey(letter.idempotencyKey) },
   });
 }
 
-/** Letters waiting for a send whose job may have been lost (Redis restarted, say): the sweep queues them again. */
-export async function lettersAwaitingDelivery(db: Database, olderThanMs: number): Promise<number[]> {
+/** A letter's idempotency key as an opaque token fit for a Message-ID (it reveals no sequential ids). */
+export const messageKey = (idempotencyKey: string): string => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+
+/**
+ * Letters waiting for a send whose job may have been lost (Redis restarted, say), page by page
+ * after `afterId`: the sweep queues them again (a letter whose job still waits is not queued twice).
+ */
+export async function lettersAwaitingDelivery(db: Database, olderThanMs: number, afterId = 0, limit = 1000): Promise<number[]> {
   const rows = await queryRows<{ id: number }>(
     db,
-    sql`SELECT id FROM letters WHERE status IN ('queued', 'retrying', 'sending') AND updated_at < now() - ${`${Math.round(olderThanMs / 1000)} seconds`}::interval
-        ORDER BY id LIMIT 10000`,
+    sql`SELECT id FROM letters
+        WHERE status IN ('queued', 'retrying', 'sending') AND id > ${afterId}::bigint
+          AND updated_at < now() - ${`${Math.round(olderThanMs / 1000)} seconds`}::interval
+        ORDER BY id LIMIT ${limit}::int`,
+  );
+  return rows.map((row) => Number(row.id));
+}
+
+/** Supporters' confirmations not sent yet (their job lost, or every attempt failed), for the sweep. */
+export async function actionsAwaitingConfirmation(db: Database, olderThanMs: number): Promise<number[]> {
+  const rows = await queryRows<{ id: number }>(
+    db,
+    sql`SELECT id FROM letter_actions
+        WHERE wants_copy AND confirmation_sent_at IS NULL AND created_at < now() - ${`${Math.round(olderThanMs / 1000)} seconds`}::interval
+          AND created_at > now() - interval '2 days'
+        ORDER BY id LIMIT 1000`,
   );
   return rows.map((row) => Number(row.id));
 }

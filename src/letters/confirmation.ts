@@ -17,6 +17,21 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, m
         RETURNING a.name, a.email, a.status_token, c.title AS campaign_title`,
   );
   if (!action) return;
+  // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
+  try {
+    await send(ctx, mailer, actionId, action);
+  } catch (error) {
+    await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
+    throw error;
+  }
+}
+
+async function send(
+  ctx: Pick<AppContext, 'db' | 'config'>,
+  mailer: Mailer,
+  actionId: number,
+  action: { name: string; email: string; status_token: string; campaign_title: string },
+): Promise<void> {
   const sent = await queryRows<{ target_title: string; target_name: string; channel: string; subject: string; body: string }>(
     ctx.db,
     sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
@@ -44,8 +59,5 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, m
     text,
     messageId: `<confirm-${actionId}@letters.invalid>`,
   });
-  if (outcome.outcome !== 'delivered') {
-    await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
-    throw new Error(`confirmation not sent: ${outcome.error}`);
-  }
+  if (outcome.outcome !== 'delivered') throw new Error(`confirmation not sent: ${outcome.error}`);
 }

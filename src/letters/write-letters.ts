@@ -236,7 +236,7 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
     ...queued.map((letterId) => ctx.queues.requestDelivery(letterId)),
-    ctx.queues.add('delivery', 'confirm-action', { actionId }, { attempts: 5, deduplication: { id: `confirm:${actionId}` } }),
+    ctx.queues.requestConfirmation(actionId),
   ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
   return { outcome: 'sent', actionId: String(actionId), statusToken, letters: drafts.length, handDelivery: drafts.filter((d) => d.channel === 'hand').length };
 }

@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import { MAX_ATTEMPTS } from '../delivery/deliver';
 import { withTimeout } from '../time-limit';
 
 /** BullMQ takes ioredis options; its own type only differs by an index signature. */
@@ -20,7 +21,7 @@ export interface JobPayloads {
   };
   delivery: {
     /** Send one letter (its outbox row) through its channel. */
-    'deliver-letter': { letterId: number };
+    'deliver-letter': { letterId: number; minute?: number };
     /** Send a supporter the copy of their letters and the link to their status page. */
     'confirm-action': { actionId: number };
   };
@@ -82,7 +83,12 @@ export class Queues {
 
   /** Queues a letter for delivery; a letter already waiting is not queued twice. */
   async requestDelivery(letterId: number): Promise<void> {
-    await this.add('delivery', 'deliver-letter', { letterId }, { attempts: 8, deduplication: { id: `letter:${letterId}` } });
+    await this.add('delivery', 'deliver-letter', { letterId }, { attempts: MAX_ATTEMPTS, deduplication: { id: `letter:${letterId}` } });
+  }
+
+  /** Queues a supporter's confirmation email. */
+  async requestConfirmation(actionId: number): Promise<void> {
+    await this.add('delivery', 'confirm-action', { actionId }, { attempts: 5, deduplication: { id: `confirm:${actionId}` } });
   }
 
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { messageKey } from '../../src/delivery/deliver';
 import { projectRoot } from '../../src/paths';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -92,11 +93,13 @@ it('loses no letter and sends none twice without an interrupted attempt, when a 
     counts.set(key, (counts.get(key) ?? 0) + 1);
     arrivals.set(key, (arrivals.get(key) ?? new Set()).add(mail.messageId ?? ''));
   }
-  const letters = await queryRows<{ idempotency_key: string; interrupted: number }>(
+  const rows = await queryRows<{ idempotency_key: string; interrupted: number }>(
     t.platform.db,
     sql`SELECT l.idempotency_key, (SELECT count(*)::int FROM delivery_attempts d WHERE d.letter_id = l.id AND d.outcome = 'interrupted') AS interrupted
         FROM letters l`,
   );
+  // The sink sees each letter's opaque key (X-Letter-Id), not the idempotency key itself.
+  const letters = rows.map((row) => ({ ...row, idempotency_key: messageKey(row.idempotency_key) }));
   expect(letters).toHaveLength(80);
   // None missing.
   expect(letters.filter((l) => !counts.has(l.idempotency_key))).toEqual([]);

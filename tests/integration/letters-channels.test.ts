@@ -101,3 +101,32 @@ it('sends every letter to the rehearsal address instead of its target, and nothi
     await t.close();
   }
 });
+
+it('spreads letters to one office over the minutes ahead instead of sending them at once', async () => {
+  const t = await platformWith({ DELIVERY_PER_RECIPIENT_PER_MINUTE: '1' });
+  try {
+    const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+    const governor = `governor:${lookup.body.officials.find((o: { office: string }) => o.office === 'governor').ids.openstates}`;
+    const statusUrls: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await request(t.app)
+        .post(API)
+        .send({ name: `Patient ${i}`, email: `patient${i}@example.org`, zip: '80010', wantsCopy: false, targets: [governor] })
+        .expect(202);
+      statusUrls.push(res.body.statusUrl);
+    }
+    const statuses = async () =>
+      Promise.all(statusUrls.map(async (url) => (await request(t.app).get(`/api/v1${new URL(url).pathname}`)).body.letters[0].status as string));
+    await eventually(async () => (await statuses()).includes('delivered'));
+    // The others wait for their own minutes, as delayed jobs holding their reserved minute.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await statuses()).sort()).toEqual(['delivered', 'queued', 'queued']);
+    const delayed = await t.platform.queues.get('delivery').getDelayed();
+    const minutes = delayed.map((job) => (job.data as { minute?: number }).minute).sort();
+    expect(minutes).toHaveLength(2);
+    expect(new Set(minutes).size).toBe(2);
+    expect(minutes.every((minute) => minute !== undefined && minute * 60_000 > Date.now() - 60_000)).toBe(true);
+  } finally {
+    await t.close();
+  }
+});

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { messageKey } from '../../src/delivery/deliver';
 import { campaigns } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
@@ -159,8 +160,12 @@ describe('writing letters through the pages', () => {
 
     // Each representative got their own letter (the text was not changed), and the supporter a copy.
     const statusToken = sent.headers.location!.split('/').pop()!;
-    const [action] = await queryRows<{ id: number }>(t.platform.db, sql`SELECT id FROM letter_actions WHERE status_token = ${statusToken}`);
-    const mine = () => sink.messages.filter((mail) => String(mail.headers.get('x-letter-id') ?? '').startsWith(`${action!.id}:`));
+    const keys = await queryRows<{ idempotency_key: string }>(
+      t.platform.db,
+      sql`SELECT l.idempotency_key FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.status_token = ${statusToken}`,
+    );
+    const ids = new Set(keys.map((key) => messageKey(key.idempotency_key)));
+    const mine = () => sink.messages.filter((mail) => ids.has(String(mail.headers.get('x-letter-id') ?? '')));
     await eventually(async () => mine().length === 2 && sink.messages.some((mail) => mail.text?.includes(sent.headers.location!)));
     firstLetters = mine();
     expect(mine().map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : '')).sort()).toEqual([
