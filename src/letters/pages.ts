@@ -7,7 +7,7 @@ import { fieldErrors, sourceFromQuery, type FieldErrors } from '../petitions/sig
 import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
-import { channelFor, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
+import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
 
 /**
  * "Write to your lawmakers" as pages that work without JavaScript, all at one address:
@@ -77,12 +77,11 @@ const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
 };
 
 /** The supporter's representatives that can be written to, for the checkboxes. */
-function targetOptions(ctx: AppContext, lookup: LookupResult, selected: string[] | undefined) {
-  const cwcEnabled = ctx.config.delivery.cwc !== undefined;
+function targetOptions(lookup: LookupResult, selected: string[] | undefined, cwc: boolean) {
   return lookup.officials.flatMap((official) => {
     const key = targetKeyOf(official);
     if (!key) return [];
-    const { channel } = channelFor(official, cwcEnabled);
+    const { channel } = channelFor(official, cwc);
     return [{ key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
       checked: selected ? selected.includes(key) : channel !== 'hand' }];
   });
@@ -160,7 +159,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     onLimited: tooMany('letters'),
   });
 
-  const geocoder = ctx.geocoder !== undefined;
+  // A street address is asked for when something uses it: a geocoder to place it, or CWC, which needs it.
+  const geocoder = ctx.geocoder !== undefined || ctx.config.delivery.cwc !== undefined;
 
   const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
     const errors = (view.errors ?? {}) as FieldErrors;
@@ -207,7 +207,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     extra: { errors?: FieldErrors; selected?: string[]; noElectronic?: boolean },
     status = 200,
   ) => {
-    const targets = targetOptions(ctx, lookup, extra.selected);
+    const targets = targetOptions(lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)));
     render(
       req,
       res,

@@ -19,6 +19,7 @@ const statusPath = (token: string) => `/letters/${token}`;
 
 function answer(ctx: AppContext, res: Response, result: WriteResult): void {
   if (result.outcome === 'sent') {
+    // Each letter and how it travels: a supporter is told honestly which ones the campaign delivers by hand.
     res.status(202).json({ actionId: result.actionId, statusUrl: `${ctx.config.publicUrl}${statusPath(result.statusToken)}`, letters: result.letters });
   } else if (result.outcome === 'invalid') {
     res.status(400).json({ errors: result.errors, ...(result.candidates ? { candidates: result.candidates } : {}) });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
+import { houseOfficeCode } from '../delivery/cwc';
 import { changeLetterStatus } from '../delivery/deliver';
 import { queryRows } from '../db/client';
 import { letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
@@ -57,7 +58,7 @@ export interface LetterDraft {
 }
 
 export type WriteResult =
-  | { outcome: 'sent'; actionId: string; statusToken: string; letters: number; handDelivery: number }
+  | { outcome: 'sent'; actionId: string; statusToken: string; letters: Array<{ target: string; to: string; channel: DeliveryChannel }> }
   | { outcome: 'invalid'; errors: FieldErrors; candidates?: LookupResult['candidates'] }
   | { outcome: 'closed' }
   | { outcome: 'unavailable'; message: string };
@@ -72,12 +73,22 @@ export function targetKeyOf(official: Official): string | null {
   return official.vacant || !id ? null : `${official.office}:${id}`;
 }
 
-/** How a letter to this official travels: email where there is an address, CWC to House offices when configured, else by hand. */
-export function channelFor(official: Official, cwcEnabled: boolean): { channel: DeliveryChannel; address: string | null } {
+/** CWC documents need the constituent's street address and city: without them, House letters go by hand. */
+export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | undefined, city: string | undefined): boolean {
+  return ctx.config.delivery.cwc !== undefined && Boolean(address && city);
+}
+
+/** The supporter's city: as given, or read from their address. */
+export function cityOf(input: Pick<LetterInput, 'city' | 'address'>): string | undefined {
+  return input.city?.split(',')[0]?.trim() || (input.address ? addressParts(input.address).city : undefined);
+}
+
+/** How a letter to this official travels: email where there is an address, CWC to House offices when usable, else by hand. */
+export function channelFor(official: Official, cwc: boolean): { channel: DeliveryChannel; address: string | null } {
   const email = official.channels.find((channel) => channel.type === 'email');
   if (email && email.type === 'email') return { channel: 'email', address: email.address };
-  if (cwcEnabled && official.office === 'us-house' && official.district !== null) {
-    return { channel: 'cwc', address: `H${official.state}${official.district.padStart(2, '0')}` };
+  if (cwc && official.office === 'us-house' && official.district !== null && /^\d+$/.test(official.district)) {
+    return { channel: 'cwc', address: houseOfficeCode(official.state, Number(official.district)) };
   }
   return { channel: 'hand', address: null };
 }
@@ -89,7 +100,7 @@ export async function draftLetters(
   campaign: Campaign,
   input: LetterInput,
 ): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' }>> {
-  const city = input.city?.split(',')[0]?.trim() || (input.address ? addressParts(input.address).city : undefined);
+  const city = cityOf(input);
   const nameError = headerFieldError(input.name, 'name');
   if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
   const query = lookupQuerySchema.safeParse(
@@ -116,8 +127,7 @@ export async function draftLetters(
     };
   }
 
-  // CWC documents need the constituent's street address and city.
-  const cwcEnabled = ctx.config.delivery.cwc !== undefined && Boolean(input.address && city);
+  const cwcEnabled = cwcUsable(ctx, input.address, city);
   const available = lookup.officials.flatMap((official) => {
     const key = targetKeyOf(official);
     return key ? [{ key, official }] : [];
@@ -164,8 +174,20 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
   const { lookup, drafts, city } = drafted;
   const statusToken = randomBytes(24).toString('base64url');
 
+  const summary = drafts.map((draft) => ({ target: draft.targetKey, to: draft.official.name ?? '', channel: draft.channel }));
   // A bot caught by the honeypot gets the same answer, and nothing is written or sent.
-  if (honeypotFilled(raw)) return { outcome: 'sent', actionId: '0', statusToken, letters: drafts.length, handDelivery: 0 };
+  if (honeypotFilled(raw)) return { outcome: 'sent', actionId: '0', statusToken, letters: summary };
+
+  // A double click or a resent request (the same person, the same targets, minutes apart) sends nothing twice.
+  const [repeat] = await queryRows<{ id: number; status_token: string }>(
+    ctx.db,
+    sql`SELECT a.id, a.status_token FROM letter_actions a
+        WHERE a.campaign_id = ${campaign.id}::int AND a.email = ${input.email} AND a.created_at > now() - interval '10 minutes'
+          AND (SELECT array_agg(l.target_key ORDER BY l.target_key) FROM letters l WHERE l.action_id = a.id)
+              = ${`{${drafts.map((draft) => `"${draft.targetKey}"`).sort().join(',')}}`}::text[]
+        ORDER BY a.id DESC LIMIT 1`,
+  );
+  if (repeat) return { outcome: 'sent', actionId: String(repeat.id), statusToken: repeat.status_token, letters: summary };
 
   const districts = lookup.districts;
   const { actionId, queued, signed } = await ctx.db.transaction(async (tx) => {
@@ -238,7 +260,7 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
     ...queued.map((letterId) => ctx.queues.requestDelivery(letterId)),
     ctx.queues.requestConfirmation(actionId),
   ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
-  return { outcome: 'sent', actionId: String(actionId), statusToken, letters: drafts.length, handDelivery: drafts.filter((d) => d.channel === 'hand').length };
+  return { outcome: 'sent', actionId: String(actionId), statusToken, letters: summary };
 }
 
 /** A supporter's letters and where each is, for the private status page. */

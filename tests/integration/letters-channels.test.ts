@@ -94,7 +94,8 @@ it('sends every letter to the rehearsal address instead of its target, and nothi
       return status.body.letters?.every((l: { status: string }) => l.status === 'delivered') === true;
     });
     const letters = sink.messages.filter((m) => m.replyTo?.value[0]?.address === 'rehearsal-writer@example.org');
-    expect(letters.length).toBe(res.body.letters);
+    expect(letters.length).toBe(res.body.letters.length);
+    expect(res.body.letters.map((l: { channel: string }) => l.channel).sort()).toEqual(['cwc', 'email', 'email']);
     for (const mail of letters) expect(mail.to && 'value' in mail.to ? mail.to.value.map((v) => v.address) : []).toEqual(['rehearsal@coalition.example']);
     expect(documents.length).toBe(before);
   } finally {

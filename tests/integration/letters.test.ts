@@ -31,7 +31,11 @@ const statusOf = async (statusUrl: string) => (await request(t.app).get(`/api/v1
 describe('POST /api/v1/campaigns/:slug/letters', () => {
   it('writes to every target with an electronic channel, delivers each letter once, confirms, and signs', async () => {
     const res = await request(t.app).post(API).send(supporter).expect(202);
-    expect(res.body).toMatchObject({ actionId: expect.any(String), statusUrl: expect.stringMatching(/\/letters\/[\w-]{32}$/), letters: 2 });
+    expect(res.body).toMatchObject({ actionId: expect.any(String), statusUrl: expect.stringMatching(/\/letters\/[\w-]{32}$/) });
+    expect(res.body.letters).toEqual([
+      { target: expect.stringMatching(/^state-upper:ocd-person\//), to: 'Hana Senate', channel: 'email' },
+      { target: expect.stringMatching(/^governor:ocd-person\//), to: 'Nia Governor', channel: 'email' },
+    ]);
 
     await eventually(async () => (await statusOf(res.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'delivered'));
     const status = await statusOf(res.body.statusUrl);
@@ -57,7 +61,12 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
 
     // Writing also signed the petition, once.
     await eventually(async () => (await t.platform.stats.get(1)).signatures === 1);
-    await request(t.app).post(API).send({ ...supporter, note: undefined }).expect(202);
+    // The same request again (a double click, a retry) is answered with the same letters and sends nothing more.
+    const again = await request(t.app).post(API).send(supporter).expect(202);
+    expect(again.body.statusUrl).toBe(res.body.statusUrl);
+    const [written] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email = 'rosa@example.org'`);
+    expect(written?.n).toBe(1);
+    await request(t.app).post(API).send({ ...supporter, targets: [res.body.letters[0].target] }).expect(202);
     const [signed] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE email = 'rosa@example.org'`);
     expect(signed?.n).toBe(1);
   });
