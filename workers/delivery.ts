@@ -80,6 +80,9 @@ export interface RunningDelivery {
 export function startDeliveryWorker(platform: Platform, options: { concurrency?: number } = {}): RunningDelivery {
   const { logger, config } = platform;
   const mailer = Mailer.fromConfig(config);
+  if (mailer.kind === 'files' && config.env === 'production') {
+    logger.warn('SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody');
+  }
   const ctx: DeliveryContext = { db: platform.db, mailer, config, cwc: cwcSender(config.delivery.cwc) };
 
   const process = async (job: Job, token?: string) => {

@@ -63,11 +63,14 @@ export class Mailer {
   }
 }
 
-/** A 5xx reply is permanent (no such mailbox, rejected); anything else (4xx, network, timeout) may pass later. */
+/**
+ * A 5xx reply is permanent (no such mailbox, rejected), and so is an address nodemailer cannot use
+ * (EENVELOPE); anything else (4xx, network, timeout) may pass later.
+ */
 export function classifyMailError(error: unknown): SendOutcome {
   const e = error as { responseCode?: number; code?: string; message?: string };
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const reason = code ? `SMTP ${code}` : (e.code ?? 'send failed');
-  if (code !== undefined && code >= 500) return { outcome: 'failed', error: reason };
+  if ((code !== undefined && code >= 500) || e.code === 'EENVELOPE') return { outcome: 'failed', error: reason };
   return { outcome: 'retry', error: reason };
 }
