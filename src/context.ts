@@ -8,7 +8,7 @@ import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
 import type { RepresentativeDirectory } from './representatives/directory';
 import type { Geocoder } from './representatives/geocoder';
-import type { LetterRenderer } from './letters/templates';
+import type { LetterTemplateStore } from './letters/template-store';
 
 /** What services, routes and workers need; built once by `openPlatform`, passed to each. */
 export interface AppContext {
@@ -24,6 +24,6 @@ export interface AppContext {
   representatives: RepresentativeDirectory;
   /** The address geocoder, when one is configured (GEOCODER). */
   geocoder: Geocoder | undefined;
-  /** The letter templates in `templates/letters`, compiled once. */
-  letterTemplates: LetterRenderer;
+  /** Each campaign's letter templates: its own from the database, else those in `templates/letters`. */
+  letterTemplates: LetterTemplateStore;
 }

@@ -16,7 +16,7 @@ import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
-import { compileLetterTemplates, loadLetterTemplates } from './letters/templates';
+import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
 
@@ -104,7 +104,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       representatives,
       geocoder: createGeocoder(config.geocoder),
-      letterTemplates: compileLetterTemplates(loadLetterTemplates()),
+      letterTemplates: new LetterTemplateStore(database.db, logger),
       close,
     };
   } catch (error) {

@@ -345,3 +345,18 @@ export const letterCounts = pgTable(
   },
   (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key, table.status] })],
 );
+
+/** A campaign's own letter template for one target level, in place of the one in `templates/letters`. */
+export const letterTemplates = pgTable(
+  'letter_templates',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    level: text('level', { enum: ['federal', 'state', 'local'] }).notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.level] })],
+);

@@ -12,7 +12,8 @@ import { stateForZip } from '../petitions/zip-state';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
-import { applySupporterEdits, headerFieldError, levelOf, splitGreeting, type LetterRenderer } from './templates';
+import type { LetterTemplateStore } from './template-store';
+import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -64,7 +65,7 @@ export type WriteResult =
   | { outcome: 'unavailable'; message: string };
 
 export type WriteContext = Pick<AppContext, 'db' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
-  letterTemplates: LetterRenderer;
+  letterTemplates: LetterTemplateStore;
 };
 
 /** A stable id for a target across lookups: the office and the publisher's id. */
@@ -140,10 +141,11 @@ export async function draftLetters(
   const selected = available.filter((target) => (wanted ? wanted.has(target.key) : channelFor(target.official, cwcEnabled).channel !== 'hand'));
   if (selected.length === 0) return { outcome: 'invalid', errors: { targets: 'Please choose at least one representative to write to.' } };
 
+  const templates = await ctx.letterTemplates.forCampaign(campaign.id);
   const drafts: LetterDraft[] = [];
   const errors: FieldErrors = {};
   for (const { key, official } of selected) {
-    const rendered = ctx.letterTemplates.render(levelOf(official.office), {
+    const rendered = templates.render(levelOf(official.office), {
       supporter: { name: input.name, city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
       target: { title: salutationTitle(official), name: official.name ?? '', office: officeDescription(official), district: official.district ?? undefined },
       campaign: { title: campaign.title },

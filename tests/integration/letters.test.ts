@@ -2,6 +2,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { letterTemplates } from '../../src/db/schema';
 import { letterCounts } from '../../src/letters/counts';
 import { handDeliveryPackets } from '../../src/letters/hand-delivery';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -83,6 +84,36 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     expect(mine.every((m) => m.text?.trim().endsWith(body))).toBe(true);
   });
 
+  it("writes from the campaign's own template where it has one, and from the shipped one where a stored one is broken", async () => {
+    await t.platform.db.insert(letterTemplates).values([
+      { campaignId: 1, level: 'state', subject: 'A constituent in {{supporter.zip}} asks for a ban', body: 'Dear {{target.title}} {{target.name}},\n\nCampaign words.\n\n{{supporter.name}}' },
+      { campaignId: 1, level: 'federal', subject: 'Broken {{supporter.nmae}}', body: 'x' },
+    ]);
+    try {
+      t.platform.letterTemplates.invalidate(1);
+      const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+      const senator = lookup.body.officials.find((o: { office: string }) => o.office === 'state-upper');
+      const house = lookup.body.officials.find((o: { office: string }) => o.office === 'us-house');
+      const targets = [`state-upper:${senator.ids.openstates}`, `us-house:${house.ids.bioguide}`];
+      await request(t.app).post(API).send({ ...supporter, email: 'template@example.org', wantsCopy: false, targets }).expect(202);
+      const written = await queryRows<{ office: string; subject: string; body: string }>(
+        t.platform.db,
+        sql`SELECT l.office, l.subject, l.body FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.email = 'template@example.org' ORDER BY l.office`,
+      );
+      expect(written.find((l) => l.office === 'state-upper')).toMatchObject({
+        subject: 'A constituent in 80010 asks for a ban',
+        body: 'Dear Senator Hana Senate,\n\nCampaign words.\n\nRosa Writer',
+      });
+      const federal = written.find((l) => l.office === 'us-house')!;
+      expect(federal.subject).not.toContain('Broken');
+      expect(federal.body).toContain('federal moratorium');
+      expect(t.logs()).toContain('a stored letter template is invalid; using the default one');
+    } finally {
+      await t.platform.db.delete(letterTemplates);
+      t.platform.letterTemplates.invalidate(1);
+    }
+  });
+
   it('keeps letters to offices without an electronic channel for hand delivery, when chosen', async () => {
     const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
     const house = lookup.body.officials.find((o: { office: string }) => o.office === 'us-house');
@@ -93,8 +124,10 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     const status = await statusOf(res.body.statusUrl);
     expect(status.letters).toEqual([expect.objectContaining({ channel: 'hand', status: 'hand-delivery' })]);
     const packets = await handDeliveryPackets(t.platform.db, 1);
-    expect(packets).toEqual([expect.objectContaining({ targetKey: `us-house:${house.ids.bioguide}`, letters: 1 })]);
-    expect(packets[0]!.text).toContain('I live two blocks from the precinct.');
+    const packet = packets.find((p) => p.targetKey === `us-house:${house.ids.bioguide}`);
+    expect(packet).toMatchObject({ to: house.name, title: `U.S. Representative, CO-1` });
+    expect(packet!.letters).toBeGreaterThanOrEqual(1);
+    expect(packet!.text).toContain('I live two blocks from the precinct.');
   });
 
   it('refuses bad input with field errors and writes nothing', async () => {
