@@ -1,0 +1,486 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql } from 'drizzle-orm';
+import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import pg from 'pg';
+import { DEMO_CAMPAIGN_SLUG } from '../src/campaigns/demo';
+import { runCli, UsageError } from '../src/cli';
+import { loadConfig } from '../src/config';
+import { queryRows } from '../src/db/client';
+import { messageKey } from '../src/delivery/deliver';
+import type { MailMessage } from '../src/delivery/mailer';
+import { createLogger } from '../src/logger';
+import { openPlatform, type Platform } from '../src/platform';
+import { startDeliveryWorker } from '../workers/delivery';
+import { startCountingSink, type CountingSink } from './smtp-sink';
+
+/**
+ * `npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]`:
+ * letters/s from the delivery queue to a local SMTP sink, through the real worker (`startDeliveryWorker`:
+ * the per-recipient throttle, the claim with its attempt recorded, the pooled mailer, the record
+ * after the send and the counts), next to raw pooled nodemailer sending as many messages of the
+ * same size to the same sink with the same concurrency, in the same run.
+ *
+ * It creates a database of its own on the given server (dropped at the end) and uses a Redis key
+ * prefix of its own (deleted at the end). The letters are written straight into the database
+ * before any clock runs.
+ */
+const USAGE = 'Usage: npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]';
+const TARGETS = { lettersPerSecond: 500, ratio: 0.5 };
+/** The delivery mailer's pool (src/delivery/mailer.ts), matched by the baseline. */
+const MAILER_POOL = { maxConnections: 5, maxMessages: 500 };
+const LETTERS_PER_ACTION = 10;
+/** Distinct recipient addresses (one per target), and congressional districts the supporters live in. */
+const TARGET_COUNT = 200;
+const DISTRICT_COUNT = 52;
+/** Gives up when no letter has been delivered for this long. */
+const STALL_MS = 60_000;
+
+const out = (text: string) => process.stdout.write(text);
+const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const line = (first: [string, number], ...rest: Array<[string, number]>) =>
+  `${first[0].padEnd(first[1])}${rest.map(([text, width]) => text.padStart(width)).join('')}\n`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function parseArguments() {
+  let values: { letters: string; concurrency: string; database: string; redis: string };
+  try {
+    values = parseArgs({
+      options: {
+        letters: { type: 'string', default: '5000' },
+        concurrency: { type: 'string', default: '16' },
+        database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+        redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
+      },
+    }).values as typeof values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
+  }
+  const letters = Number(values.letters);
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(letters) || letters < 1) throw new UsageError(`--letters must be a positive whole number, not "${values.letters}"`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new UsageError(`--concurrency must be a positive whole number, not "${values.concurrency}"`);
+  }
+  return { letters, concurrency, database: values.database, redis: values.redis };
+}
+
+async function withAdmin<T>(url: string, task: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await task(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Busy and total jiffies of the whole machine (Linux), to tell a run bound by CPU from one that waits. */
+function machineTicks(): { busy: number; total: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/** CPU seconds used so far by a process (Linux: utime + stime in /proc, at the usual 100 ticks a second). */
+function processCpu(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a server's processes are this machine's, to be read from /proc. */
+const isLocal = (url: string) => existsSync('/proc') && ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
+
+/** The local redis-server listening on the port of `url`, when there is one to read from /proc. */
+function localRedisPid(url: string): number | undefined {
+  if (!isLocal(url)) return undefined;
+  const { port } = new URL(url);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'redis-server') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`:${port || '6379'}`)) return Number(entry);
+    } catch {
+      // The process has gone, or is not ours to read.
+    }
+  }
+  return undefined;
+}
+
+/** CPU seconds so far of the other processes that do the work: this database's backends, and redis-server. */
+type CpuSample = Map<string, number>;
+
+async function sampleServers(platform: Platform, databaseLocal: boolean, redisPid: number | undefined): Promise<CpuSample> {
+  const sample: CpuSample = new Map();
+  const backends = databaseLocal
+    ? await queryRows<{ pid: number }>(platform.db, sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+    : [];
+  for (const { pid } of backends) {
+    const cpu = processCpu(Number(pid));
+    if (cpu !== undefined) sample.set(`postgres:${pid}`, cpu);
+  }
+  const redisCpu = redisPid === undefined ? undefined : processCpu(redisPid);
+  if (redisCpu !== undefined) sample.set(`redis:${redisPid}`, redisCpu);
+  return sample;
+}
+
+/** CPU seconds per server between two samples; a backend that started in between counts from zero. */
+function serverCpu(before: CpuSample, after: CpuSample): { postgres: number | undefined; redis: number | undefined } {
+  const used: { postgres: number | undefined; redis: number | undefined } = { postgres: undefined, redis: undefined };
+  for (const [key, cpu] of after) {
+    const server = key.startsWith('postgres:') ? 'postgres' : 'redis';
+    used[server] = (used[server] ?? 0) + cpu - (before.get(key) ?? 0);
+  }
+  return used;
+}
+
+interface Phase {
+  seconds: number;
+  /** CPU seconds of this process (worker, queue client, mailer and sink together). */
+  nodeCpu: number;
+  /** CPU seconds of this database's PostgreSQL backends and of redis-server, when they are local. */
+  postgresCpu: number | undefined;
+  redisCpu: number | undefined;
+  /** Share of all cores busy over the phase, when the machine tells. */
+  machineBusy: number | undefined;
+}
+
+async function measure(sample: () => Promise<CpuSample>, task: () => Promise<void>): Promise<Phase> {
+  const servers = await sample();
+  const ticks = machineTicks();
+  const cpu = process.cpuUsage();
+  const began = performance.now();
+  await task();
+  const seconds = (performance.now() - began) / 1000;
+  const used = process.cpuUsage(cpu);
+  const after = machineTicks();
+  const { postgres, redis } = serverCpu(servers, await sample());
+  const machineBusy = ticks && after && after.total > ticks.total ? (after.busy - ticks.busy) / (after.total - ticks.total) : undefined;
+  return { seconds, nodeCpu: (used.user + used.system) / 1e6, postgresCpu: postgres, redisCpu: redis, machineBusy };
+}
+
+/** The letter every row gets: the federal template rendered once, so every message has the same size. */
+function sampleLetter(platform: Platform): { subject: string; body: string } {
+  return platform.letterTemplates.defaults.render('federal', {
+    supporter: { name: 'Bench Supporter', city: 'San Francisco', state: 'CA', zip: '94110' },
+    target: { title: 'Representative', name: 'Bench Target', office: 'us-house', district: '12' },
+    campaign: { title: 'Ban police use of facial recognition' },
+  });
+}
+
+interface SeededLetter {
+  id: number;
+  key: string;
+  address: string;
+  replyTo: { name: string; address: string };
+}
+
+/**
+ * N letters to the demo campaign, `queued`, as `writeLetters` leaves them: one action per 10
+ * letters, each letter to its own target (TARGET_COUNT addresses in turn), and the count rows
+ * that `changeLetterStatus(tx, id, null, 'queued')` would have written for them.
+ */
+async function seed(platform: Platform, n: number, letter: { subject: string; body: string }): Promise<SeededLetter[]> {
+  const { db } = platform;
+  const [campaign] = await queryRows<{ id: number }>(db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+  if (!campaign) throw new Error('the demo campaign is missing');
+  const actions = Math.ceil(n / LETTERS_PER_ACTION);
+  await db.execute(sql`
+    WITH actions AS (
+      INSERT INTO letter_actions (campaign_id, status_token, name, email, zip, city, state, congressional_district)
+      SELECT ${campaign.id}, 'bench' || g || '-' || md5(random()::text), 'Bench Supporter ' || g, 'bench-' || g || '@example.org',
+             '94110', 'San Francisco', 'CA', 'CA' || lpad((g % ${DISTRICT_COUNT} + 1)::text, 2, '0')
+      FROM generate_series(0, ${actions - 1}) AS g
+      RETURNING id
+    ), numbered AS (
+      SELECT id, row_number() OVER (ORDER BY id) - 1 AS a FROM actions
+    )
+    INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, target_state,
+                         target_district, channel, channel_address, subject, body, status)
+    SELECT n.id, ${campaign.id}, n.id || ':us-house:BENCH' || t.t, 'us-house:BENCH' || t.t, 'us-house', 'Target ' || t.t,
+           'Representative', 'CA', (t.t % ${DISTRICT_COUNT} + 1)::text, 'email', 'office-' || t.t || '@bench.example.org',
+           ${letter.subject}, ${letter.body}, 'queued'
+    FROM numbered n
+    CROSS JOIN LATERAL (SELECT n.a * ${LETTERS_PER_ACTION} + k AS i FROM generate_series(0, ${LETTERS_PER_ACTION - 1}) AS k) AS i
+    CROSS JOIN LATERAL (SELECT i.i % ${TARGET_COUNT} AS t) AS t
+    WHERE i.i < ${n}`);
+  await db.execute(sql`
+    INSERT INTO letter_counts (campaign_id, dimension, key, status, count)
+    SELECT l.campaign_id, d.dimension, d.key, l.status, count(*)
+    FROM letters l JOIN letter_actions a ON a.id = l.action_id
+    CROSS JOIN LATERAL (VALUES ('target', l.target_key), ('congressional', a.congressional_district)) AS d(dimension, key)
+    WHERE d.key IS NOT NULL
+    GROUP BY 1, 2, 3, 4`);
+  // As autovacuum would have by the time a real backlog is sent.
+  await db.execute(sql`ANALYZE letter_actions, letters, letter_counts, delivery_attempts`);
+  const rows = await queryRows<{ id: string; idempotency_key: string; channel_address: string; name: string; email: string }>(
+    db,
+    sql`SELECT l.id, l.idempotency_key, l.channel_address, a.name, a.email
+        FROM letters l JOIN letter_actions a ON a.id = l.action_id ORDER BY l.id`,
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    key: row.idempotency_key,
+    address: row.channel_address,
+    replyTo: { name: row.name, address: row.email },
+  }));
+}
+
+/** Raw pooled nodemailer: `concurrency` senders in turn, each awaiting its send, as the worker's jobs do. */
+async function sendRaw(sink: CountingSink, n: number, concurrency: number, message: (i: number) => MailMessage): Promise<void> {
+  const transport = nodemailer.createTransport({ url: sink.url, pool: true, ...MAILER_POOL } as SMTPTransport.Options);
+  try {
+    let next = 0;
+    const sender = async () => {
+      while (next < n) {
+        const i = next++;
+        await transport.sendMail({ ...message(i), disableFileAccess: true, disableUrlAccess: true });
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, sender));
+  } finally {
+    transport.close();
+  }
+}
+
+/** Polls (the sink in memory, then the database) until every letter is at the sink and recorded as delivered. */
+async function waitForDelivery(platform: Platform, sink: CountingSink, n: number): Promise<void> {
+  let lastProgress = Date.now();
+  let seen = 0;
+  for (;;) {
+    if (sink.received !== seen) {
+      seen = sink.received;
+      lastProgress = Date.now();
+    }
+    if (sink.received >= n) {
+      const [row] = await queryRows<{ delivered: string }>(
+        platform.db,
+        sql`SELECT count(*) AS delivered FROM letters WHERE status = 'delivered'`,
+      );
+      if (Number(row!.delivered) >= n) return;
+    }
+    if (Date.now() - lastProgress > STALL_MS) {
+      const states = await queryRows<{ status: string; count: string }>(
+        platform.db,
+        sql`SELECT status, count(*) FROM letters GROUP BY status`,
+      );
+      throw new Error(
+        `no progress for ${STALL_MS / 1000} s: ${sink.received} of ${n} messages at the sink; letters ` +
+          states.map((s) => `${s.status} ${s.count}`).join(', '),
+      );
+    }
+    await sleep(sink.received >= n ? 10 : 25);
+  }
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Per letter: enqueue → delivered_at (waiting in the backlog included), and claim → delivered_at (the worker's own time). */
+async function latencies(platform: Platform, enqueuedAt: Map<number, number>) {
+  const rows = await queryRows<{ id: string; delivered_ms: string; service_ms: string }>(
+    platform.db,
+    sql`SELECT l.id, extract(epoch FROM l.delivered_at) * 1000 AS delivered_ms,
+               extract(epoch FROM l.delivered_at - a.started_at) * 1000 AS service_ms
+        FROM letters l JOIN delivery_attempts a ON a.letter_id = l.id AND a.outcome = 'delivered'`,
+  );
+  const total = new Float64Array(rows.length);
+  const service = new Float64Array(rows.length);
+  rows.forEach((row, i) => {
+    total[i] = Number(row.delivered_ms) - (enqueuedAt.get(Number(row.id)) ?? Number.NaN);
+    service[i] = Number(row.service_ms);
+  });
+  total.sort();
+  service.sort();
+  return {
+    total: { p50: quantile(total, 0.5), p99: quantile(total, 0.99) },
+    service: { p50: quantile(service, 0.5), p99: quantile(service, 0.99) },
+  };
+}
+
+/** What the run left in the database: every letter delivered once, attempts, and counts that agree. */
+async function check(platform: Platform, n: number) {
+  const [row] = await queryRows<{ delivered: string; attempts: string; counted: string; pending: string }>(
+    platform.db,
+    sql`SELECT (SELECT count(*) FROM letters WHERE status = 'delivered') AS delivered,
+               (SELECT count(*) FROM delivery_attempts) AS attempts,
+               (SELECT coalesce(sum(count), 0) FROM letter_counts WHERE dimension = 'target' AND status = 'delivered') AS counted,
+               (SELECT coalesce(sum(count), 0) FROM letter_counts WHERE dimension = 'target' AND status <> 'delivered') AS pending`,
+  );
+  const figures = {
+    delivered: Number(row!.delivered),
+    attempts: Number(row!.attempts),
+    counted: Number(row!.counted),
+    pending: Number(row!.pending),
+  };
+  return { ...figures, ok: figures.delivered === n && figures.attempts === n && figures.counted === n && figures.pending === 0 };
+}
+
+async function deleteKeys(platform: Platform): Promise<void> {
+  if (platform.redis.status !== 'ready') return;
+  let cursor = '0';
+  do {
+    const [next, keys] = await platform.redis.scan(cursor, 'MATCH', `${platform.config.redisKeyPrefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await platform.redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+runCli('bench:deliver', async () => {
+  const args = parseArguments();
+  const n = args.letters;
+  const runId = randomBytes(4).toString('hex');
+  const databaseName = `frb_bench_${runId}`;
+  const databaseUrl = new URL(args.database);
+  databaseUrl.pathname = `/${databaseName}`;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-bench-deliver-'));
+  const cpus = os.cpus();
+  out(
+    `Letter delivery benchmark, ${new Date().toISOString().slice(0, 10)}: node ${process.version}, ` +
+      `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}\n` +
+      `${int(n)} letters, concurrency ${args.concurrency}, mailer pool ${MAILER_POOL.maxConnections} connections ` +
+      `(${MAILER_POOL.maxMessages} messages each), ${TARGET_COUNT} recipient addresses\n\n`,
+  );
+
+  await withAdmin(args.database, (client) => client.query(`CREATE DATABASE ${databaseName}`));
+  let sink: CountingSink | undefined;
+  let platform: Platform | undefined;
+  try {
+    sink = await startCountingSink();
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir,
+      APP_SECRET: randomBytes(32).toString('hex'),
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL: args.redis,
+      REDIS_KEY_PREFIX: `bench-${runId}`,
+      SMTP_URL: sink.url,
+      DELIVERY_PER_RECIPIENT_PER_MINUTE: '1000000',
+      REP_DATA_DIR: 'none',
+      LOG_LEVEL: 'warn',
+    });
+    platform = await openPlatform(config, createLogger(config.logLevel));
+    const opened = platform;
+
+    // Seeding, untimed.
+    const began = performance.now();
+    const letter = sampleLetter(opened);
+    const seeded = await seed(opened, n, letter);
+    if (seeded.length !== n) throw new Error(`seeded ${seeded.length} letters, not ${n}`);
+    const seedSeconds = (performance.now() - began) / 1000;
+    out(`Seeded ${int(n)} queued letters in ${int(Math.ceil(n / LETTERS_PER_ACTION))} actions (${seedSeconds.toFixed(1)} s, not timed)\n`);
+
+    // Baseline: the same messages as the worker sends (as deliverLetter builds them), straight to the sink.
+    const from = config.delivery.from;
+    const redisPid = localRedisPid(args.redis);
+    const databaseLocal = isLocal(args.database);
+    const sample = () => sampleServers(opened, databaseLocal, redisPid);
+    const baseline = await measure(sample, () =>
+      sendRaw(sink!, n, args.concurrency, (i) => {
+        const { key, address, replyTo } = seeded[i]!;
+        return {
+          from,
+          to: address,
+          replyTo,
+          subject: letter.subject,
+          text: letter.body,
+          messageId: `<${messageKey(key)}@letters.invalid>`,
+          headers: { 'X-Letter-Id': messageKey(key) },
+        };
+      }),
+    );
+    const baselineBytes = sink.bytes;
+    if (sink.received !== n) throw new Error(`the baseline delivered ${sink.received} messages, not ${n}`);
+    sink.reset();
+
+    // Ours: queue every letter, start the worker, wait until every letter is at the sink and recorded.
+    const enqueuedAt = new Map<number, number>();
+    let enqueueSeconds = 0;
+    let running: ReturnType<typeof startDeliveryWorker> | undefined;
+    const ours = await measure(sample, async () => {
+      const queueing = performance.now();
+      for (let i = 0; i < n; i += 500) {
+        await Promise.all(
+          seeded.slice(i, i + 500).map(async ({ id }) => {
+            await opened.queues.requestDelivery(id);
+            enqueuedAt.set(id, Date.now());
+          }),
+        );
+      }
+      enqueueSeconds = (performance.now() - queueing) / 1000;
+      running = startDeliveryWorker(opened, { concurrency: args.concurrency });
+      await waitForDelivery(opened, sink!, n);
+    }).finally(async () => {
+      await running?.worker.close();
+      running?.mailer.close();
+    });
+    const oursBytes = sink.bytes;
+    const extra = sink.received - n;
+    const lat = await latencies(opened, enqueuedAt);
+    const state = await check(opened, n);
+
+    // Report.
+    const baselineRate = n / baseline.seconds;
+    const oursRate = n / ours.seconds;
+    const ratio = oursRate / baselineRate;
+    const busy = (phase: Phase) => (phase.machineBusy === undefined ? '—' : `${(phase.machineBusy * 100).toFixed(0)} %`);
+    const perItem = (value: number | undefined) => (value === undefined ? '—' : `${((1000 * value) / n).toFixed(2)} ms`);
+    const row = (label: string, phase: Phase, rate: number, bytes: number) =>
+      line(
+        [label, 36],
+        [int(rate), 8],
+        [phase.seconds.toFixed(2), 11],
+        [`${(bytes / n).toFixed(0)} B`, 9],
+        [perItem(phase.nodeCpu), 11],
+        [perItem(phase.postgresCpu), 11],
+        [perItem(phase.redisCpu), 11],
+        [busy(phase), 14],
+      );
+    out('\n');
+    const headings: Array<[string, number]> = [['per s', 8], ['elapsed s', 11], ['message', 9]];
+    out(line(['', 36], ...headings, ['node CPU', 11], ['pg CPU', 11], ['redis CPU', 11], ['machine busy', 14]));
+    out(row('raw pooled nodemailer (baseline)', baseline, baselineRate, baselineBytes));
+    out(row('queue → delivery worker → sink', ours, oursRate, oursBytes));
+    out(
+      '  CPU per message: this process (the sink included), this database\'s PostgreSQL backends, redis-server;\n' +
+        `  machine busy: all ${os.cpus().length} cores, whatever else runs\n`,
+    );
+    out(`  of which queueing ${int(n)} jobs (requestDelivery): ${enqueueSeconds.toFixed(2)} s\n`);
+    out(`\nletters/s ÷ raw messages/s = ${ratio.toFixed(2)}\n`);
+    out(
+      `per letter, enqueue → delivered_at: p50 ${int(lat.total.p50)} ms, p99 ${int(lat.total.p99)} ms ` +
+        `(all queued at once: mostly waiting in the backlog)\n` +
+        `per letter, claim → delivered_at (the worker's own time): ` +
+        `p50 ${lat.service.p50.toFixed(1)} ms, p99 ${lat.service.p99.toFixed(1)} ms\n`,
+    );
+    out(
+      `check: ${int(state.delivered)} delivered, ${int(state.attempts)} attempts, ${int(sink.received)} messages at the sink` +
+        `${extra > 0 ? ` (${extra} more than letters)` : ''}, counts ${int(state.counted)} delivered / ${int(state.pending)} other: ` +
+        `${state.ok && extra === 0 ? 'every letter sent once and counted' : 'MISMATCH'}\n\n`,
+    );
+    const target = (label: string, value: string, limit: string, met: boolean) =>
+      line([`  ${label}`, 24], [value, 12], [`≥ ${limit}`, 10], [met ? 'PASS' : 'MISS', 6]);
+    out('Targets (informational)\n');
+    out(target('letters/s', int(oursRate), int(TARGETS.lettersPerSecond), oursRate >= TARGETS.lettersPerSecond));
+    out(target('ratio to raw sends', ratio.toFixed(2), TARGETS.ratio.toFixed(1), ratio >= TARGETS.ratio));
+  } finally {
+    if (platform) {
+      await deleteKeys(platform).catch(() => undefined);
+      await platform.close();
+    }
+    await sink?.close();
+    await withAdmin(args.database, (client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
