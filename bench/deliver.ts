@@ -412,8 +412,9 @@ runCli('bench:deliver', async () => {
       const queueing = performance.now();
       for (let i = 0; i < n; i += 500) {
         await Promise.all(
-          seeded.slice(i, i + 500).map(async ({ id }) => {
-            await opened.queues.requestDelivery(id);
+          seeded.slice(i, i + 500).map(async ({ id, address }) => {
+            // As the letter flow queues them: with the address, which the throttle needs.
+            await opened.queues.requestDelivery(id, address);
             enqueuedAt.set(id, Date.now());
           }),
         );

@@ -10,7 +10,7 @@ import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 
-const letterJob = z.object({ letterId: z.number().int().positive(), minute: z.number().int().optional() });
+const letterJob = z.object({ letterId: z.number().int().positive(), to: z.string().nullish(), minute: z.number().int().optional() });
 const confirmJob = z.object({ actionId: z.number().int().positive() });
 
 /**
@@ -98,15 +98,20 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     }
     const { letterId, minute } = data.data;
     if (minute === undefined) {
-      const [target] = await queryRows<{ channel: string; channel_address: string | null; status: string }>(
-        platform.db,
-        sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`,
-      );
-      const recipient = target?.channel === 'hand' ? undefined : (config.delivery.redirectTo ?? (target?.channel === 'email' ? target.channel_address : undefined));
-      if (recipient && (target?.status === 'queued' || target?.status === 'retrying')) {
+      // Where the letter goes, from the job when its producer knew it (no query), else from the letter.
+      let to = data.data.to;
+      if (to === undefined) {
+        const [target] = await queryRows<{ channel: string; channel_address: string | null; status: string }>(
+          platform.db,
+          sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`,
+        );
+        to = target?.channel === 'email' && (target.status === 'queued' || target.status === 'retrying') ? target.channel_address : null;
+      }
+      const recipient = to ? (config.delivery.redirectTo ?? to) : config.delivery.redirectTo;
+      if (recipient) {
         const reserved = await reserveMinute(platform, recipient, config.delivery.perRecipientPerMinute);
         if (reserved > Math.floor(Date.now() / 60_000)) {
-          await job.updateData({ letterId, minute: reserved });
+          await job.updateData({ letterId, to, minute: reserved });
           await job.moveToDelayed(reserved * 60_000 + Math.floor(Math.random() * 10_000), token);
           throw new DelayedError();
         }

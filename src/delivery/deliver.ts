@@ -65,7 +65,81 @@ export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterS
   return true;
 }
 
-/** Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not. */
+/** The counts' side of a status change, as a statement over `moved(id, previous, next)` rows. */
+const countMoves = (moved: string) => sql.raw(`
+  INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
+  SELECT l.campaign_id, d.dimension, d.key, s.status, s.delta
+  FROM ${moved} m JOIN letters l ON l.id = m.id JOIN letter_actions a ON a.id = l.action_id
+  CROSS JOIN LATERAL (VALUES ('target', l.target_key), ('congressional', a.congressional_district)) AS d(dimension, key)
+  CROSS JOIN LATERAL (VALUES (m.next, 1), (m.previous, -1)) AS s(status, delta)
+  WHERE d.key IS NOT NULL
+  ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
+
+interface ClaimedRow {
+  attempt_id: number;
+  attempts: number;
+  id: number;
+  idempotency_key: string;
+  channel: LetterToSend['channel'];
+  channel_address: string | null;
+  subject: string;
+  body: string;
+  letter_from: string | null;
+  slug: string;
+  name: string;
+  email: string;
+  zip: string;
+  city: string | null;
+  state: string | null;
+  address: string | null;
+}
+
+/**
+ * The usual claim, in one statement (a delivery is a few statements, not a dozen: it is most of a
+ * letter's cost): a `queued` or `retrying` letter becomes `sending`, with its attempt recorded and
+ * its counts moved. Nothing when the letter is in any other state.
+ */
+async function claimWaiting(db: Database, letterId: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
+  const [row] = await queryRows<ClaimedRow>(
+    db,
+    sql`
+      WITH waiting AS (
+        SELECT id, status FROM letters WHERE id = ${letterId}::bigint AND status IN ('queued', 'retrying') FOR UPDATE
+      ), moved AS (
+        UPDATE letters l SET status = 'sending', attempts = l.attempts + 1, updated_at = now()
+        FROM waiting w WHERE l.id = w.id
+        RETURNING l.id, w.status AS previous, 'sending'::text AS next, l.attempts, l.action_id, l.campaign_id, l.idempotency_key,
+                  l.channel, l.channel_address, l.subject, l.body
+      ), attempt AS (
+        INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
+      ), counted AS (${countMoves('moved')})
+      SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
+             c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
+      FROM moved m CROSS JOIN attempt JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`,
+  );
+  if (!row) return null;
+  return {
+    attemptId: Number(row.attempt_id),
+    attempts: Number(row.attempts),
+    letter: {
+      id: Number(row.id),
+      campaignSlug: row.slug,
+      idempotencyKey: row.idempotency_key,
+      channel: row.channel,
+      channelAddress: row.channel_address,
+      subject: row.subject,
+      body: row.body,
+      from: row.letter_from ?? '',
+      supporter: { name: row.name, email: row.email, zip: row.zip, city: row.city, state: row.state, address: row.address },
+    },
+  };
+}
+
+/**
+ * Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not.
+ * The waiting letter's claim is one statement; the rest (a letter left `sending` by a dead worker)
+ * goes through this transaction.
+ */
 async function claim(db: Database, letterId: number, interruptedAfterMs: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
   return db.transaction(async (tx) => {
     // Times are the database's, so that workers' clocks do not matter.
@@ -140,7 +214,7 @@ async function claim(db: Database, letterId: number, interruptedAfterMs: number)
 export async function deliverLetter(ctx: DeliveryContext, letterId: number): Promise<DeliveryResult> {
   // BullMQ renews a job's lock every half lock; a job comes back only after its lock lapsed, so
   // its open attempt is then at least half a lock old. A younger one is another worker's, in flight.
-  const claimed = await claim(ctx.db, letterId, ctx.config.delivery.lockSeconds * 500);
+  const claimed = (await claimWaiting(ctx.db, letterId)) ?? (await claim(ctx.db, letterId, ctx.config.delivery.lockSeconds * 500));
   if (!claimed) return 'skipped';
   const { letter, attemptId, attempts } = claimed;
 
@@ -153,18 +227,21 @@ export async function deliverLetter(ctx: DeliveryContext, letterId: number): Pro
   const final: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
   const error = sent.outcome === 'delivered' ? null : sent.error;
   // The outcome is known now: recording it is retried here, as a later attempt would send again.
+  // One statement, and only while the attempt is still this one's: a worker that took the letter
+  // over has closed it.
   for (let tries = 1; ; tries++) {
     try {
-      await ctx.db.transaction(async (tx) => {
-        // Only while the attempt is still this one's: a worker that took the letter over has closed it.
-        const open = await queryRows<{ id: number }>(
-          tx,
-          sql`UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
-              WHERE id = ${attemptId}::bigint AND outcome IS NULL RETURNING id`,
-        );
-        if (open.length === 0) return;
-        await changeLetterStatus(tx, letterId, 'sending', final, sql`, last_error = ${error}, delivered_at = ${final === 'delivered' ? sql`now()` : sql`NULL`}`);
-      });
+      await ctx.db.execute(sql`
+        WITH closed AS (
+          UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
+          WHERE id = ${attemptId}::bigint AND outcome IS NULL RETURNING letter_id
+        ), moved AS (
+          UPDATE letters l SET status = ${final}, updated_at = now(), last_error = ${error},
+                 delivered_at = CASE WHEN ${final} = 'delivered' THEN now() END
+          FROM closed WHERE l.id = closed.letter_id AND l.status = 'sending'
+          RETURNING l.id, 'sending'::text AS previous, l.status AS next
+        )
+        ${countMoves('moved')}`);
       return final;
     } catch (recordError) {
       if (tries >= 5) throw recordError;

@@ -253,13 +253,14 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
       })
       .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
       .returning({ id: signatures.id });
-    return { actionId: id, queued: inserted.filter((letter) => letter.status === 'queued').map((letter) => letter.id), signed: signature.length > 0 };
+    const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
+    return { actionId: id, queued, signed: signature.length > 0 };
   });
 
   if (signed) ctx.tallyRequests.request(campaign.id);
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
-    ...queued.map((letterId) => ctx.queues.requestDelivery(letterId)),
+    ...queued.map(({ id, draft }) => ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null)),
     ctx.queues.requestConfirmation(actionId),
   ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
   return { outcome: 'sent', actionId: String(actionId), statusToken, letters: summary };

@@ -21,7 +21,8 @@ export interface JobPayloads {
   };
   delivery: {
     /** Send one letter (its outbox row) through its channel. */
-    'deliver-letter': { letterId: number; minute?: number };
+    /** `to`: the email address it goes to, when the producer knows it (the throttle needs it); `minute`: its reserved slot. */
+    'deliver-letter': { letterId: number; to?: string | null; minute?: number };
     /** Send a supporter the copy of their letters and the link to their status page. */
     'confirm-action': { actionId: number };
   };
@@ -82,8 +83,8 @@ export class Queues {
   }
 
   /** Queues a letter for delivery; a letter already waiting is not queued twice. */
-  async requestDelivery(letterId: number): Promise<void> {
-    await this.add('delivery', 'deliver-letter', { letterId }, { attempts: MAX_ATTEMPTS, deduplication: { id: `letter:${letterId}` } });
+  async requestDelivery(letterId: number, to?: string | null): Promise<void> {
+    await this.add('delivery', 'deliver-letter', { letterId, to }, { attempts: MAX_ATTEMPTS, deduplication: { id: `letter:${letterId}` } });
   }
 
   /** Queues a supporter's confirmation email. */
