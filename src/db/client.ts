@@ -40,9 +40,10 @@ const MIGRATION_LOCK = 4_216_001;
 export async function openDatabase(options: {
   databaseUrl: string | undefined;
   dataDir: string;
-  poolSize?: number;
+  /** DATABASE_POOL_SIZE: connections per process. */
+  databasePoolSize?: number;
 }): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolSize ?? 10);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10);
   return openPglite(path.join(options.dataDir, 'pg'));
 }
 
