@@ -188,7 +188,7 @@ interface SeededLetter {
 /**
  * N letters to the demo campaign, `queued`, as `writeLetters` leaves them: one action per 10
  * letters, each letter to its own target (TARGET_COUNT addresses in turn), and the count rows
- * that `changeLetterStatus(tx, id, null, 'queued')` would have written for them.
+ * that writing them counts (see `countMoves`).
  */
 async function seed(platform: Platform, n: number, letter: { subject: string; body: string }): Promise<SeededLetter[]> {
   const { db } = platform;
@@ -206,10 +206,10 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
       SELECT id, row_number() OVER (ORDER BY id) - 1 AS a FROM actions
     )
     INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, target_state,
-                         target_district, channel, channel_address, subject, body, status)
+                         target_district, channel, channel_address, subject, body, status, counted_status)
     SELECT n.id, ${campaign.id}, n.id || ':us-house:BENCH' || t.t, 'us-house:BENCH' || t.t, 'us-house', 'Target ' || t.t,
            'Representative', 'CA', (t.t % ${DISTRICT_COUNT} + 1)::text, 'email', 'office-' || t.t || '@bench.example.org',
-           ${letter.subject}, ${letter.body}, 'queued'
+           ${letter.subject}, ${letter.body}, 'queued', 'queued'
     FROM numbered n
     CROSS JOIN LATERAL (SELECT n.a * ${LETTERS_PER_ACTION} + k AS i FROM generate_series(0, ${LETTERS_PER_ACTION - 1}) AS k) AS i
     CROSS JOIN LATERAL (SELECT i.i % ${TARGET_COUNT} AS t) AS t

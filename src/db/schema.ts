@@ -302,6 +302,11 @@ export const letters = pgTable(
     subject: text('subject').notNull(),
     body: text('body').notNull(),
     status: text('status').$type<LetterStatus>().notNull(),
+    /**
+     * The status the letter is counted under in `letter_counts`: its status, except while it is
+     * `sending`, a moment too short to count, when it stays counted as it was (queued or retrying).
+     */
+    countedStatus: text('counted_status').$type<LetterStatus>().notNull(),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),

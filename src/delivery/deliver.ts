@@ -42,38 +42,39 @@ export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'skipped';
 type Tx = Pick<Database, 'execute'>;
 
 /**
- * Moves a letter from one status to another, and its counts with it, in the caller's transaction.
- * Only from the status given: when the letter has moved on meanwhile (another worker took it over),
- * nothing changes and it says so. `from: null` counts a letter entering its first status.
+ * The counts' side of status changes, as a statement over `moved(id, previous, next)` rows of
+ * counted statuses (`previous` null for a new letter). A letter is not counted as `sending`: it
+ * stays counted as it was, so a claim moves no counts and a result moves them once.
  */
-export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus | null, to: LetterStatus, extra = sql``): Promise<boolean> {
-  if (from !== null) {
-    const moved = await queryRows<{ id: number }>(
-      tx,
-      sql`UPDATE letters SET status = ${to}, updated_at = now() ${extra} WHERE id = ${letterId}::bigint AND status = ${from} RETURNING id`,
-    );
-    if (moved.length === 0) return false;
-  }
-  await tx.execute(sql`
-    INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
-    SELECT l.campaign_id, d.dimension, d.key, s.status, s.delta
-    FROM letters l JOIN letter_actions a ON a.id = l.action_id
-    CROSS JOIN LATERAL (VALUES ('target', l.target_key), ('congressional', a.congressional_district)) AS d(dimension, key)
-    CROSS JOIN LATERAL (VALUES (${to}::text, 1), (${from}::text, -1)) AS s(status, delta)
-    WHERE l.id = ${letterId}::bigint AND d.key IS NOT NULL AND s.status IS NOT NULL
-    ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
-  return true;
-}
-
-/** The counts' side of a status change, as a statement over `moved(id, previous, next)` rows. */
-const countMoves = (moved: string) => sql.raw(`
+export const countMoves = (moved: string) => sql.raw(`
   INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
-  SELECT l.campaign_id, d.dimension, d.key, s.status, s.delta
+  SELECT l.campaign_id, d.dimension, d.key, s.status, sum(s.delta)
   FROM ${moved} m JOIN letters l ON l.id = m.id JOIN letter_actions a ON a.id = l.action_id
   CROSS JOIN LATERAL (VALUES ('target', l.target_key), ('congressional', a.congressional_district)) AS d(dimension, key)
   CROSS JOIN LATERAL (VALUES (m.next, 1), (m.previous, -1)) AS s(status, delta)
-  WHERE d.key IS NOT NULL
+  WHERE d.key IS NOT NULL AND s.status IS NOT NULL AND m.previous IS DISTINCT FROM m.next
+  GROUP BY 1, 2, 3, 4
   ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
+
+/**
+ * Moves a letter from one status to another, and its counts with it, in one statement. Only from
+ * the status given: when the letter has moved on meanwhile (another worker took it over), nothing
+ * changes and it says so.
+ */
+export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus, to: LetterStatus, extra = sql``): Promise<boolean> {
+  const moved = await queryRows<{ id: number }>(
+    tx,
+    sql`
+      WITH moved AS (
+        UPDATE letters l SET status = ${to}, counted_status = CASE WHEN ${to} = 'sending' THEN old.counted_status ELSE ${to} END,
+                             updated_at = now() ${extra}
+        FROM letters old WHERE l.id = ${letterId}::bigint AND old.id = l.id AND l.status = ${from}
+        RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
+      ), counted AS (${countMoves('moved')})
+      SELECT id FROM moved`,
+  );
+  return moved.length > 0;
+}
 
 interface ClaimedRow {
   attempt_id: number;
@@ -96,8 +97,8 @@ interface ClaimedRow {
 
 /**
  * The usual claim, in one statement (a delivery is a few statements, not a dozen: it is most of a
- * letter's cost): a `queued` or `retrying` letter becomes `sending`, with its attempt recorded and
- * its counts moved. Nothing when the letter is in any other state.
+ * letter's cost): a `queued` or `retrying` letter becomes `sending`, with its attempt recorded
+ * (its counts stay as they are until the result). Nothing when the letter is in any other state.
  */
 async function claimWaiting(db: Database, letterId: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
   const [row] = await queryRows<ClaimedRow>(
@@ -108,11 +109,10 @@ async function claimWaiting(db: Database, letterId: number): Promise<{ letter: L
       ), moved AS (
         UPDATE letters l SET status = 'sending', attempts = l.attempts + 1, updated_at = now()
         FROM waiting w WHERE l.id = w.id
-        RETURNING l.id, w.status AS previous, 'sending'::text AS next, l.attempts, l.action_id, l.campaign_id, l.idempotency_key,
-                  l.channel, l.channel_address, l.subject, l.body
+        RETURNING l.id, l.attempts, l.action_id, l.campaign_id, l.idempotency_key, l.channel, l.channel_address, l.subject, l.body
       ), attempt AS (
         INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
-      ), counted AS (${countMoves('moved')})
+      )
       SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
              c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
       FROM moved m CROSS JOIN attempt JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`,
@@ -236,10 +236,10 @@ export async function deliverLetter(ctx: DeliveryContext, letterId: number): Pro
           UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
           WHERE id = ${attemptId}::bigint AND outcome IS NULL RETURNING letter_id
         ), moved AS (
-          UPDATE letters l SET status = ${final}, updated_at = now(), last_error = ${error},
+          UPDATE letters l SET status = ${final}, counted_status = ${final}, updated_at = now(), last_error = ${error},
                  delivered_at = CASE WHEN ${final} = 'delivered' THEN now() END
-          FROM closed WHERE l.id = closed.letter_id AND l.status = 'sending'
-          RETURNING l.id, 'sending'::text AS previous, l.status AS next
+          FROM closed, letters old WHERE l.id = closed.letter_id AND old.id = l.id AND l.status = 'sending'
+          RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
         )
         ${countMoves('moved')}`);
       return final;

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { houseOfficeCode } from '../delivery/cwc';
-import { changeLetterStatus } from '../delivery/deliver';
+import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
 import { letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
@@ -231,12 +231,13 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
           body: draft.body,
           // Counted below, as it enters its first status.
           status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
+          countedStatus: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
         })),
       )
       .returning({ id: letters.id, status: letters.status });
-    for (const letter of inserted) {
-      await changeLetterStatus(tx, letter.id, null, letter.status);
-    }
+    await tx.execute(sql`
+      WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE action_id = ${id}::bigint)
+      ${countMoves('moved')}`);
     // Writing signs the petition too; a supporter who already signed is not counted again.
     const signature = await tx
       .insert(signatures)
