@@ -2,10 +2,11 @@ import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import type { Campaign, DeliveryChannel } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
-import { ipRateLimit } from '../http/rate-limit';
 import { fieldErrors, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
 import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
+import { lookupRateLimit } from '../representatives/routes';
+import { letterRateLimit } from './routes';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
 
@@ -140,24 +141,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     });
   };
   // The same budgets as the lookup page and the JSON door for letters.
-  const lookupLimited = ipRateLimit({
-    redis: ctx.redis,
-    prefix: `${ctx.config.redisKeyPrefix}:rl:lookup`,
-    secret: ctx.config.secret,
-    limit: ctx.config.lookupRateLimit,
-    windowSeconds: 60,
-    logger: ctx.logger,
-    onLimited: tooMany('lookups'),
-  });
-  const sendLimited = ipRateLimit({
-    redis: ctx.redis,
-    prefix: `${ctx.config.redisKeyPrefix}:rl:letters`,
-    secret: ctx.config.secret,
-    limit: ctx.config.signRateLimit.limit,
-    windowSeconds: ctx.config.signRateLimit.windowSeconds,
-    logger: ctx.logger,
-    onLimited: tooMany('letters'),
-  });
+  const lookupLimited = lookupRateLimit(ctx, tooMany('lookups'));
+  const sendLimited = letterRateLimit(ctx, tooMany('letters'));
 
   // A street address is asked for when something uses it: a geocoder to place it, or CWC, which needs it.
   const geocoder = ctx.geocoder !== undefined || ctx.config.delivery.cwc !== undefined;

@@ -3,7 +3,7 @@ import type { AppContext } from '../context';
 import { ipRateLimit } from '../http/rate-limit';
 import { letterStatus, writeLetters, type WriteResult } from './write-letters';
 
-function letterRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+export function letterRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
   return ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:letters`,

@@ -7,7 +7,7 @@ import type { DistrictSet, Official } from './districts';
 import { chosenGeoids, districtChoices, officeDescription, placeLabel } from './labels';
 import { lookupQuerySchema, lookupRepresentatives, queryErrors, type LookupOutcome, type LookupQuery } from './lookup';
 
-function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+export function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
   return ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:lookup`,
