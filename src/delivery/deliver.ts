@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import { campaigns, letterActions, letters, type LetterStatus } from '../db/schema';
+import type { LetterStatus } from '../db/schema';
 import type { Mailer, SendOutcome } from './mailer';
 
 /**
@@ -95,6 +95,12 @@ interface ClaimedRow {
   address: string | null;
 }
 
+/** A claim's answer, from its `moved` letter and its `attempt`. */
+const CLAIMED = sql.raw(`
+  SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
+         c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
+  FROM moved m CROSS JOIN attempt JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
+
 /**
  * The usual claim, in one statement (a delivery is a few statements, not a dozen: it is most of a
  * letter's cost): a `queued` or `retrying` letter becomes `sending`, with its attempt recorded
@@ -113,11 +119,13 @@ async function claimWaiting(db: Database, letterId: number): Promise<{ letter: L
       ), attempt AS (
         INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
       )
-      SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
-             c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
-      FROM moved m CROSS JOIN attempt JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`,
+      ${CLAIMED}`,
   );
-  if (!row) return null;
+  return row ? claimed(row) : null;
+}
+
+/** What a claim hands to the send: the letter, its supporter and campaign, and the attempt. */
+function claimed(row: ClaimedRow): { letter: LetterToSend; attemptId: number; attempts: number } {
   return {
     attemptId: Number(row.attempt_id),
     attempts: Number(row.attempts),
@@ -168,45 +176,18 @@ async function claim(db: Database, letterId: number, interruptedAfterMs: number)
     } else {
       return null;
     }
-    await tx.execute(sql`UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint`);
-    const [attempt] = await queryRows<{ id: number }>(tx, sql`INSERT INTO delivery_attempts (letter_id) VALUES (${letterId}::bigint) RETURNING id`);
-    const [letter] = await tx
-      .select({
-        id: letters.id,
-        idempotencyKey: letters.idempotencyKey,
-        channel: letters.channel,
-        channelAddress: letters.channelAddress,
-        subject: letters.subject,
-        body: letters.body,
-        campaignFrom: campaigns.letterFrom,
-        campaignSlug: campaigns.slug,
-        name: letterActions.name,
-        email: letterActions.email,
-        zip: letterActions.zip,
-        city: letterActions.city,
-        state: letterActions.state,
-        address: letterActions.address,
-      })
-      .from(letters)
-      .innerJoin(letterActions, eq(letterActions.id, letters.actionId))
-      .innerJoin(campaigns, eq(campaigns.id, letters.campaignId))
-      .where(eq(letters.id, letterId));
-    const l = letter!;
-    return {
-      attemptId: Number(attempt!.id),
-      attempts: Number(row.attempts) + 1,
-      letter: {
-        id: l.id,
-        campaignSlug: l.campaignSlug,
-        idempotencyKey: l.idempotencyKey,
-        channel: l.channel,
-        channelAddress: l.channelAddress,
-        subject: l.subject,
-        body: l.body,
-        from: l.campaignFrom ?? '',
-        supporter: { name: l.name, email: l.email, zip: l.zip, city: l.city, state: l.state, address: l.address },
-      },
-    };
+    const [row2] = await queryRows<ClaimedRow>(
+      tx,
+      sql`
+        WITH moved AS (
+          UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint
+          RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body
+        ), attempt AS (
+          INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
+        )
+        ${CLAIMED}`,
+    );
+    return row2 ? claimed(row2) : null;
   });
 }
 
