@@ -28,9 +28,17 @@ export const campaigns = pgTable('campaigns', {
   /** Campaign-wide letter settings: the sender, and how far supporters may edit their letters. */
   letterFrom: text('letter_from'),
   letterLimits: jsonb('letter_limits').$type<LetterLimits>().notNull().default({ subjectMax: 150, bodyMax: 5000 }),
+  /** Which offices the letter flow offers supporters; `custom` is the campaign's own target lists. */
+  targetOffices: text('target_offices')
+    .array()
+    .$type<TargetOffice[]>()
+    .notNull()
+    .default(sql`ARRAY['us-house','us-senate','state-upper','state-lower','governor','custom']::text[]`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export type TargetOffice = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor' | 'custom';
 
 export const signatures = pgTable(
   'signatures',
@@ -76,8 +84,9 @@ export const countsVersion = pgSequence('signature_counts_version_seq');
 
 /**
  * Signature counts per campaign along one dimension: `total` (key ''), `state` (USPS code),
- * `congressional`, `state-upper` and `state-lower` (district GEOIDs) and `source` (partner code). Written only by the tally worker
- * and the rebuild command; read for the public counter and staff reports.
+ * `congressional`, `state-upper` and `state-lower` (district GEOIDs), `source` (partner code) and
+ * `day` (UTC date, `YYYY-MM-DD`). Written only by the tally worker and the rebuild command; read
+ * for the public counter and staff reports.
  */
 export const signatureCounts = pgTable(
   'signature_counts',
@@ -85,7 +94,7 @@ export const signatureCounts = pgTable(
     campaignId: integer('campaign_id')
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
-    dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'state-upper', 'state-lower', 'source'] }).notNull(),
+    dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'state-upper', 'state-lower', 'source', 'day'] }).notNull(),
     key: text('key').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
@@ -365,3 +374,97 @@ export const letterTemplates = pgTable(
   },
   (table) => [primaryKey({ columns: [table.campaignId, table.level] })],
 );
+
+/**
+ * A partner organisation of a campaign: the source code its embed and links carry, and the sites
+ * allowed to embed the petition (added to PARTNER_ORIGINS for the JSON API's CORS).
+ */
+export const partners = pgTable(
+  'partners',
+  {
+    id: serial('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    sourceCode: text('source_code').notNull(),
+    origins: text('origins').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [uniqueIndex('partners_campaign_source_key').on(table.campaignId, table.sourceCode)],
+);
+
+export type Partner = typeof partners.$inferSelect;
+
+export type StaffRole = 'admin' | 'organizer' | 'viewer';
+export type StaffStatus = 'invited' | 'active' | 'disabled';
+
+/** A campaign staff account. An invited account has no password until its invitation is taken up. */
+export const staffAccounts = pgTable('staff_accounts', {
+  id: serial('id').primaryKey(),
+  /** Normalised: trimmed and lower-cased. */
+  email: text('email').notNull().unique(),
+  name: text('name').notNull().default(''),
+  role: text('role').$type<StaffRole>().notNull(),
+  status: text('status').$type<StaffStatus>().notNull(),
+  /** Argon2id, in its PHC string form. */
+  passwordHash: text('password_hash'),
+  /** SHA-256 of the invitation token; the token itself is only in the link. */
+  inviteTokenHash: text('invite_token_hash').unique(),
+  inviteExpiresAt: timestamp('invite_expires_at', { withTimezone: true }),
+  /** Failed logins in a row; reaching the limit locks the account until `locked_until`. */
+  failedLogins: integer('failed_logins').notNull().default(0),
+  lockedUntil: timestamp('locked_until', { withTimezone: true }),
+  /** Sessions begun before this end: set on a password change, a disable or a role change. */
+  sessionsValidAfter: timestamp('sessions_valid_after', { withTimezone: true }).notNull().defaultNow(),
+  lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type StaffAccount = typeof staffAccounts.$inferSelect;
+
+/** What staff did: logins, edits, exports, account changes. Only admins read it. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    staffId: integer('staff_id').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    /** Who acted, as they were known then: an account's email, or `command line`. */
+    actor: text('actor').notNull(),
+    /** `login`, `login-failed`, `campaign.update`, `export.signatures`, `account.invite`, ... */
+    action: text('action').notNull(),
+    campaignId: integer('campaign_id').references(() => campaigns.id, { onDelete: 'set null' }),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (table) => [index('audit_log_at_idx').on(table.at)],
+);
+
+export type ExportKind = 'signatures' | 'congressional' | 'state-upper' | 'state-lower' | 'state' | 'source';
+export type ExportStatus = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
+
+/** A staff export: streamed at once when small, otherwise built by a job into a file that expires. */
+export const staffExports = pgTable(
+  'staff_exports',
+  {
+    /** Random, and part of the download link. */
+    id: text('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    staffId: integer('staff_id').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    kind: text('kind').$type<ExportKind>().notNull(),
+    status: text('status').$type<ExportStatus>().notNull(),
+    rowsTotal: bigint('rows_total', { mode: 'number' }),
+    rowsWritten: bigint('rows_written', { mode: 'number' }).notNull().default(0),
+    bytes: bigint('bytes', { mode: 'number' }),
+    error: text('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (table) => [index('staff_exports_campaign_idx').on(table.campaignId, table.createdAt)],
+);
+
+export type StaffExport = typeof staffExports.$inferSelect;

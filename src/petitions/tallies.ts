@@ -5,12 +5,14 @@ export const TALLY_BATCH_SIZE = 2000;
 
 /**
  * The count dimensions, computed the same way by the incremental worker and the rebuild.
- * Signatures with no value for a dimension (no state, no district, no source) add nothing to it.
+ * Signatures with no value for a dimension (no state, no district, no source) add nothing to it;
+ * `day` is the UTC date of signing.
  */
 const dimensionsOf = (row: string) => sql.raw(`
   (VALUES ('total', ''), ('state', ${row}.state), ('congressional', ${row}.congressional_district),
           ('state-upper', ${row}.state_upper_district), ('state-lower', ${row}.state_lower_district),
-          ('source', ${row}.source)) AS d(dimension, key)`);
+          ('source', ${row}.source),
+          ('day', to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))) AS d(dimension, key)`);
 
 /** The districts (Census GEOIDs) of a ZIP code, from the representative data; undefined without it. */
 export type DistrictsOfZip = (zip: string) => { cd: string | null; sldu: string | null; sldl: string | null } | undefined;
@@ -64,7 +66,7 @@ export async function tallyCampaign(
             state_lower_district = COALESCE(s.state_lower_district, a.sldl)
           FROM jsonb_to_recordset(${assignments(picked, options.districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
           WHERE s.id = a.id AND NOT s.tallied
-          RETURNING s.state, s.congressional_district, s.state_upper_district, s.state_lower_district, s.source
+          RETURNING s.state, s.congressional_district, s.state_upper_district, s.state_lower_district, s.source, s.created_at
         ), applied AS (
           INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
           SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
