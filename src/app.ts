@@ -16,6 +16,7 @@ import { viewHelpers } from './http/view-helpers';
 import { serializeError } from './logger';
 import { publicDir, viewsDir } from './paths';
 import { signingApi, signingForm } from './petitions/routes';
+import { staffConsole } from './staff/routes';
 
 export interface AppOptions {
   /** Extra routes mounted behind the same middleware as the JSON API (the benchmark's baseline). */
@@ -24,7 +25,8 @@ export interface AppOptions {
 
 /** Builds the Express app from its dependencies; tests and `main` both call this. */
 /** The path without its query, and without capability tokens (a supporter's private status link). */
-const loggedPath = (url: string) => (url.split('?')[0] ?? '').replace(/\/letters\/[^/]+/, '/letters/:token');
+const loggedPath = (url: string) =>
+  (url.split('?')[0] ?? '').replace(/\/letters\/[^/]+/, '/letters/:token').replace(/\/staff\/invitations\/[^/]+/, '/staff/invitations/:token');
 
 export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const { config } = ctx;
@@ -55,17 +57,24 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
     }),
   );
+  // Partner sites load the embed script from their own pages.
+  app.get('/static/js/embed.js', (_req, res, next) => {
+    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    next();
+  });
   app.use('/static', express.static(publicDir, { index: false, maxAge: config.env === 'production' ? '1d' : 0 }));
   app.use(healthRoutes(ctx));
 
   const api = express.Router();
-  api.use(cors({ origin: config.partnerOrigins, methods: ['GET', 'POST'], credentials: false, maxAge: 600 }));
+  api.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && ctx.partnerOrigins.allows(origin)), methods: ['GET', 'POST'], credentials: false, maxAge: 600 }));
   api.use(express.json({ limit: '16kb', strict: false }));
   options.extendApi?.(api);
   api.use(signingApi(ctx));
   api.use(representativesApi(ctx));
   api.use(lettersApi(ctx));
   app.use('/api/v1', api);
+
+  app.use(staffConsole(ctx));
 
   const csrf = createCsrf({ secret: config.secret, https });
   const pages = express.Router();

@@ -88,6 +88,7 @@ export const configSchema = z.object({
   GEOCODER_URL: urlWithScheme(['http:', 'https:'], 'https://geocoding.geo.census.gov'),
   GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
+  STAFF_LOGIN_RATE_LIMIT: wholeNumber(20, 1, 1_000_000_000),
   MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
@@ -131,6 +132,8 @@ export interface Config {
   geocoder: { provider: 'none' | 'census'; url: string; timeoutMs: number };
   /** Representative lookups per IP and minute. */
   lookupRateLimit: number;
+  /** Staff sign-in attempts allowed per IP address per 15 minutes (each account also locks itself). */
+  staffLoginRateLimit: number;
   delivery: {
     /** The From of letters and confirmations, unless a campaign sets its own. */
     from: string;
@@ -190,6 +193,7 @@ export function loadConfig(env: Environment): Config {
       timeoutMs: vars.GEOCODER_TIMEOUT_MS,
     },
     lookupRateLimit: vars.LOOKUP_RATE_LIMIT,
+    staffLoginRateLimit: vars.STAFF_LOGIN_RATE_LIMIT,
     delivery: {
       from: vars.MAIL_FROM,
       redirectTo: vars.DELIVERY_REDIRECT_TO,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { CampaignDirectory } from './campaigns/directory';
+import type { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
 import type { Logger } from './logger';
@@ -26,4 +27,6 @@ export interface AppContext {
   geocoder: Geocoder | undefined;
   /** Each campaign's letter templates: its own from the database, else those in `templates/letters`. */
   letterTemplates: LetterTemplateStore;
+  /** The origins allowed to call the JSON API from a browser (CORS). */
+  partnerOrigins: PartnerOrigins;
 }

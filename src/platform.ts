@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CampaignDirectory } from './campaigns/directory';
 import { ensureDemoCampaign } from './campaigns/demo';
+import { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { openDatabase } from './db/client';
@@ -22,6 +23,8 @@ import { withTimeout } from './time-limit';
 
 /** How often each process checks for a newly imported representative data snapshot. */
 const REPRESENTATIVES_REFRESH_MS = 30_000;
+/** How often each process re-reads the partner sites allowed to call the JSON API. */
+const PARTNER_ORIGINS_REFRESH_MS = 10_000;
 
 export interface Platform extends AppContext {
   /** Connection options for BullMQ workers, which open their own blocking connections. */
@@ -90,6 +93,13 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     }, REPRESENTATIVES_REFRESH_MS).unref();
     closers.push(['representative data refresh', async () => clearInterval(refreshTimer)]);
 
+    const partnerOrigins = new PartnerOrigins(database.db, config.partnerOrigins);
+    await partnerOrigins.refresh();
+    const partnerTimer = setInterval(() => {
+      partnerOrigins.refresh().catch((error: unknown) => logger.error({ err: error }, 'partner origins refresh failed'));
+    }, PARTNER_ORIGINS_REFRESH_MS).unref();
+    closers.push(['partner origins refresh', async () => clearInterval(partnerTimer)]);
+
     logger.info({ database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' }, 'platform opened');
     return {
       config,
@@ -105,6 +115,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       representatives,
       geocoder: createGeocoder(config.geocoder),
       letterTemplates: new LetterTemplateStore(database.db, logger),
+      partnerOrigins,
       close,
     };
   } catch (error) {

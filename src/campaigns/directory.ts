@@ -24,6 +24,11 @@ export class CampaignDirectory {
     return campaign;
   }
 
+  /** Drops a cached campaign after staff edited it, so this process shows the change at once. */
+  forget(slug: string): void {
+    this.cache.delete(slug);
+  }
+
   async list(): Promise<Campaign[]> {
     return this.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id));
   }

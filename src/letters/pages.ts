@@ -8,7 +8,7 @@ import { districtChoices, officeDescription, placeLabel } from '../representativ
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
-import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, targetKeyOf, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
+import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, writableTargets, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
 
 /**
  * "Write to your lawmakers" as pages that work without JavaScript, all at one address:
@@ -78,13 +78,11 @@ const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
 };
 
 /** The supporter's representatives that can be written to, for the checkboxes. */
-function targetOptions(lookup: LookupResult, selected: string[] | undefined, cwc: boolean) {
-  return lookup.officials.flatMap((official) => {
-    const key = targetKeyOf(official);
-    if (!key) return [];
+function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: boolean) {
+  return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
     const { channel } = channelFor(official, cwc);
-    return [{ key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
-      checked: selected ? selected.includes(key) : channel !== 'hand' }];
+    return { key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
+      checked: selected ? selected.includes(key) : channel !== 'hand' };
   });
 }
 
@@ -192,7 +190,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     extra: { errors?: FieldErrors; selected?: string[]; noElectronic?: boolean },
     status = 200,
   ) => {
-    const targets = targetOptions(lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)));
+    const targets = targetOptions(campaign, lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)));
     render(
       req,
       res,

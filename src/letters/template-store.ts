@@ -13,7 +13,8 @@ const TTL_MS = 10_000;
  * aside for the file's (and logged), so a bad edit cannot stop letters.
  */
 export class LetterTemplateStore {
-  private readonly files: Record<TargetLevel, LetterTemplate>;
+  /** The project's own templates, from `templates/letters`. */
+  readonly files: Record<TargetLevel, LetterTemplate>;
   readonly defaults: LetterRenderer;
   private readonly cache = new Map<number, { at: number; renderer: Promise<LetterRenderer> }>();
 

@@ -74,6 +74,14 @@ export function targetKeyOf(official: Official): string | null {
   return official.vacant || !id ? null : `${official.office}:${id}`;
 }
 
+/** The supporter's officials this campaign's letters may go to (its target offices), each with its key. */
+export function writableTargets(campaign: Pick<Campaign, 'targetOffices'>, officials: Official[]): Array<{ key: string; official: Official }> {
+  return officials.flatMap((official) => {
+    const key = campaign.targetOffices.includes(official.office) ? targetKeyOf(official) : null;
+    return key ? [{ key, official }] : [];
+  });
+}
+
 /** CWC documents need the constituent's street address and city: without them, House letters go by hand. */
 export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | undefined, city: string | undefined): boolean {
   return ctx.config.delivery.cwc !== undefined && Boolean(address && city);
@@ -129,10 +137,7 @@ export async function draftLetters(
   }
 
   const cwcEnabled = cwcUsable(ctx, input.address, city);
-  const available = lookup.officials.flatMap((official) => {
-    const key = targetKeyOf(official);
-    return key ? [{ key, official }] : [];
-  });
+  const available = writableTargets(campaign, lookup.officials);
   const wanted = input.targets ? new Set(input.targets) : undefined;
   if (wanted) {
     const unknown = [...wanted].filter((key) => !available.some((target) => target.key === key));

@@ -88,6 +88,9 @@ export function signingApi(ctx: AppContext): Router {
     const counts = await ctx.stats.get(campaign.id);
     res.setHeader('Cache-Control', 'public, max-age=5');
     res.json({
+      title: campaign.title,
+      url: `${ctx.config.publicUrl}/campaigns/${encodeURIComponent(campaign.slug)}`,
+      open: campaign.status === 'open',
       signatures: counts.signatures,
       goal: campaign.goal,
       byState: counts.byState,

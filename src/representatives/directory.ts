@@ -57,6 +57,11 @@ export class RepresentativeDirectory {
     return this.data?.primaryDistricts(zip);
   }
 
+  /** Forgets a campaign's cached custom targets, after staff changed them. */
+  forgetCustomTargets(campaignId: number): void {
+    this.targets.delete(campaignId);
+  }
+
   /** A campaign's custom targets, cached for a few seconds (staff edits show up shortly after). */
   customTargets(campaignId: number): Promise<CustomTarget[]> {
     const cached = this.targets.get(campaignId);

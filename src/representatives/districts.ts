@@ -131,6 +131,12 @@ export class RepresentativeData {
     return this.zips.get(zcta);
   }
 
+  /** Some ZIP code inside one congressional district (for samples, like a template preview). */
+  anyZip(): string | undefined {
+    for (const [zcta, entry] of this.zips) if (entry.cd.length === 1) return zcta;
+    return this.zips.keys().next().value;
+  }
+
   /** The districts a signature with this ZIP code is counted in (for a ZIP spanning several: those at its centre). */
   primaryDistricts(zcta: string): DistrictKeys | undefined {
     return this.zips.get(zcta)?.primary;

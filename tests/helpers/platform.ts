@@ -45,6 +45,7 @@ export async function createTestPlatform(env: Environment = {}, appOptions: AppO
     REDIS_KEY_PREFIX: `test-${id}`,
     APP_SECRET: 'test-secret-test-secret-test-secret-0123',
     SIGN_RATE_LIMIT: '100000',
+    STAFF_LOGIN_RATE_LIMIT: '100000',
     LOG_LEVEL: 'info',
     REP_DATA_DIR: 'none',
     ...env,

@@ -1,0 +1,113 @@
+// The petition form for partner sites. A partner pastes
+//   <div data-petition="<campaign>" data-source="<partner code>"></div>
+//   <script src="<platform>/static/js/embed.js" data-platform="<platform>" async></script>
+// and this script draws the form into the div and sends signatures to the platform's JSON API
+// (no cookies; the platform allows the partner's site by CORS). Without JavaScript the div stays
+// empty, so partners add a plain link to the campaign page inside it.
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  var platform = (script && script.getAttribute('data-platform')) || (script ? new URL(script.src).origin : '');
+  if (!platform || !window.fetch) return;
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var name in attrs) node.setAttribute(name, attrs[name]);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function field(form, id, label, type, autocomplete) {
+    var wrap = el('p', { class: 'petition-embed-field' });
+    wrap.appendChild(el('label', { for: id }, label));
+    wrap.appendChild(el('br', {}));
+    var input = el('input', { id: id, name: id.split('-').pop(), type: type, autocomplete: autocomplete, required: 'required' });
+    wrap.appendChild(input);
+    var error = el('span', { class: 'petition-embed-error', role: 'alert' });
+    wrap.appendChild(error);
+    form.appendChild(wrap);
+    return error;
+  }
+
+  function mount(box, index) {
+    var slug = box.getAttribute('data-petition');
+    var source = box.getAttribute('data-source') || '';
+    var api = platform + '/api/v1/campaigns/' + encodeURIComponent(slug);
+    fetch(api + '/stats', { credentials: 'omit' })
+      .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('not found')); })
+      .then(function (campaign) {
+        box.textContent = '';
+        box.classList.add('petition-embed');
+        box.appendChild(el('h3', {}, campaign.title));
+        box.appendChild(el('p', { class: 'petition-embed-count' }, campaign.signatures.toLocaleString('en-US') + ' of ' + campaign.goal.toLocaleString('en-US') + ' signatures'));
+        if (!campaign.open) {
+          box.appendChild(el('p', {}, 'This petition is closed. Thank you to everyone who signed.'));
+          return;
+        }
+        var form = el('form', { novalidate: 'novalidate' });
+        var prefix = 'petition-' + index + '-';
+        var errors = {
+          name: field(form, prefix + 'name', 'Your name', 'text', 'name'),
+          email: field(form, prefix + 'email', 'Email', 'email', 'email'),
+          zip: field(form, prefix + 'zip', 'ZIP code', 'text', 'postal-code'),
+        };
+        var optIn = el('p', { class: 'petition-embed-field' });
+        var box2 = el('input', { id: prefix + 'optin', type: 'checkbox', name: 'optIn' });
+        optIn.appendChild(box2);
+        optIn.appendChild(el('label', { for: prefix + 'optin' }, ' Keep me updated about this campaign'));
+        form.appendChild(optIn);
+        var button = el('button', { type: 'submit' }, 'Sign the petition');
+        form.appendChild(button);
+        var status = el('p', { class: 'petition-embed-status', role: 'status' });
+        form.appendChild(status);
+        var more = el('p', { class: 'petition-embed-privacy' });
+        var link = el('a', { href: campaign.url + (source ? '?source=' + encodeURIComponent(source) : ''), target: '_blank', rel: 'noopener' }, 'Read the full petition and how your data is used');
+        more.appendChild(link);
+        form.appendChild(more);
+        box.appendChild(form);
+
+        form.addEventListener('submit', function (event) {
+          event.preventDefault();
+          for (var key in errors) errors[key].textContent = '';
+          button.disabled = true;
+          status.textContent = 'Sending…';
+          var body = {
+            name: form.elements.name.value,
+            email: form.elements.email.value,
+            zip: form.elements.zip.value,
+            optIn: box2.checked,
+            source: source || undefined,
+          };
+          fetch(api + '/signatures', {
+            method: 'POST',
+            credentials: 'omit',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify(body),
+          })
+            .then(function (res) { return res.json().then(function (data) { return { status: res.status, data: data }; }); })
+            .then(function (answer) {
+              button.disabled = false;
+              if (answer.status === 202) {
+                form.textContent = '';
+                form.appendChild(el('p', { class: 'petition-embed-thanks' }, 'Thank you for signing.'));
+                return;
+              }
+              var fieldErrors = (answer.data && answer.data.errors) || {};
+              var shown = false;
+              for (var name in fieldErrors) {
+                if (errors[name]) { errors[name].textContent = ' ' + fieldErrors[name]; shown = true; }
+              }
+              status.textContent = shown ? 'Please check the form.' : (answer.data && answer.data.message) || 'Something went wrong. Please try again.';
+            })
+            .catch(function () {
+              button.disabled = false;
+              status.textContent = 'We could not reach the petition. Please try again in a moment.';
+            });
+        });
+      })
+      .catch(function () { /* leave the partner's fallback content in place */ });
+  }
+
+  var boxes = document.querySelectorAll('[data-petition]');
+  for (var i = 0; i < boxes.length; i++) mount(boxes[i], i);
+})();

@@ -1,0 +1,157 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context';
+import type { createCsrf } from '../http/csrf';
+import { ipRateLimit } from '../http/rate-limit';
+import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { AccountError, acceptInvitation, authenticate, changePassword, findActiveAccount, findInvitation, staffEmail, staffName, staffPassword } from './accounts';
+import { recordAudit } from './audit';
+import { formErrors } from './forms';
+import { beginSession, currentStaff, endSession, flash } from './session';
+
+const loginForm = z.object({
+  email: staffEmail,
+  password: z.string({ error: 'Enter your password.' }).min(1, 'Enter your password.').max(256, 'Enter your password.'),
+  next: z.string().optional(),
+});
+
+const newPassword = z
+  .object({ password: staffPassword, confirm: z.string().optional() })
+  .refine((form) => form.password === form.confirm, { path: ['confirm'], message: 'The two passwords differ.' });
+
+/** Where to go after signing in: only back into the staff console, never to another site. */
+const safeNext = (next: unknown) => (typeof next === 'string' && /^\/staff(\/[\w\-./?=&%]*)?$/.test(next) && !next.includes('//') ? next : '/staff');
+
+const minutesUntil = (date: Date) => Math.max(1, Math.ceil((date.getTime() - Date.now()) / 60_000));
+
+/** Signing in and out, taking up an invitation, and changing one's own password. */
+export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
+  const router = Router();
+  const loginLimit = ipRateLimit({
+    redis: ctx.redis,
+    prefix: `${ctx.config.redisKeyPrefix}:rl:staff-login`,
+    secret: ctx.config.secret,
+    limit: ctx.config.staffLoginRateLimit,
+    windowSeconds: 15 * 60,
+    logger: ctx.logger,
+    onLimited: (req, res, retryAfter) =>
+      renderLogin(req, res, { form: `Too many sign-in attempts from your network. Try again in ${minutesUntil(new Date(Date.now() + retryAfter * 1000))} minutes.` }, {}, 429),
+  });
+
+  const renderLogin = (req: Request, res: Response, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
+    res.status(status).render('staff/login', {
+      layout: 'staff',
+      title: 'Sign in',
+      csrfToken: csrf.token(req, res),
+      ...formErrors(errors),
+      values,
+      next: safeNext(values.next ?? req.query.next),
+    });
+
+  router.get('/staff/login', (req, res) => {
+    if (currentStaff(res)) return res.redirect(303, safeNext(req.query.next));
+    renderLogin(req, res, {}, {});
+  });
+
+  router.post('/staff/login', loginLimit, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { email: body.email, next: body.next };
+    const parsed = loginForm.safeParse(body);
+    if (!parsed.success) return renderLogin(req, res, fieldErrors(parsed.error), values, 400);
+    const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password);
+    if (!result.ok) {
+      if (result.lockedUntil) {
+        return renderLogin(req, res, {
+          form: `This account is locked after too many failed sign-ins. Try again in ${minutesUntil(result.lockedUntil)} minutes, or ask an admin.`,
+        }, values, 423);
+      }
+      return renderLogin(req, res, { form: 'That email and password do not match an active account.' }, values, 401);
+    }
+    await beginSession(req, result.account);
+    await recordAudit(ctx.db, result.account, { action: 'login' });
+    res.redirect(303, safeNext(parsed.data.next));
+  });
+
+  router.post('/staff/logout', async (req, res) => {
+    const staff = currentStaff(res);
+    if (staff) await recordAudit(ctx.db, staff, { action: 'logout' });
+    await endSession(req);
+    res.redirect(303, '/staff/login');
+  });
+
+  const renderInvitation = (req: Request, res: Response, email: string, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
+    res.status(status).render('staff/invitation', {
+      layout: 'staff',
+      title: 'Set up your account',
+      csrfToken: csrf.token(req, res),
+      email,
+      ...formErrors(errors),
+      values,
+    });
+
+  router.get('/staff/invitations/:token', async (req, res) => {
+    const account = await findInvitation(ctx.db, String(req.params.token));
+    if (!account) return invitationGone(res);
+    renderInvitation(req, res, account.email, {}, { name: account.name });
+  });
+
+  router.post('/staff/invitations/:token', async (req, res) => {
+    const token = String(req.params.token);
+    const account = await findInvitation(ctx.db, token);
+    if (!account) return invitationGone(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = newPassword.and(z.object({ name: staffName })).safeParse(body);
+    if (!parsed.success) return renderInvitation(req, res, account.email, fieldErrors(parsed.error), { name: body.name }, 400);
+    try {
+      const active = await acceptInvitation(ctx.db, token, { name: parsed.data.name, password: parsed.data.password });
+      await beginSession(req, active);
+      flash(req, 'Welcome. Your account is ready.');
+      res.redirect(303, '/staff');
+    } catch (error) {
+      if (error instanceof AccountError) return invitationGone(res);
+      throw error;
+    }
+  });
+
+  const renderAccount = (req: Request, res: Response, errors: FieldErrors, status = 200) =>
+    res.status(status).render('staff/account', {
+      layout: 'staff',
+      title: 'Your account',
+      csrfToken: csrf.token(req, res),
+      ...formErrors(errors),
+    });
+
+  router.get('/staff/account', (req, res) => {
+    if (!currentStaff(res)) return res.redirect(303, '/staff/login?next=/staff/account');
+    renderAccount(req, res, {});
+  });
+
+  router.post('/staff/account/password', async (req, res) => {
+    const staff = currentStaff(res);
+    if (!staff) return res.redirect(303, '/staff/login?next=/staff/account');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = newPassword.and(z.object({ current: z.string().min(1, 'Enter your current password.') })).safeParse(body);
+    if (!parsed.success) return renderAccount(req, res, fieldErrors(parsed.error), 400);
+    try {
+      await changePassword(ctx.db, staff, parsed.data.current, parsed.data.password);
+    } catch (error) {
+      if (error instanceof AccountError) return renderAccount(req, res, { [error.field]: error.message }, 400);
+      throw error;
+    }
+    // Every other session of the account has ended; this one goes on under a new id.
+    const account = await findActiveAccount(ctx.db, staff.id);
+    if (account) await beginSession(req, account);
+    flash(req, 'Your password is changed. Any other sessions of yours are signed out.');
+    res.redirect(303, '/staff/account');
+  });
+
+  return router;
+}
+
+function invitationGone(res: Response) {
+  res.status(410).render('error', {
+    layout: 'staff',
+    title: 'This invitation cannot be used',
+    message: 'It has expired or was already used. Ask an admin of the campaign for a new one.',
+  });
+}

@@ -1,0 +1,305 @@
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Database } from '../db/client';
+import { campaigns, customTargets, letterTemplates, partners, type Campaign, type Partner, type TargetOffice } from '../db/schema';
+import type { FieldErrors } from '../petitions/signature-input';
+import { SUBJECT_MAX, TARGET_LEVELS, validateLetterTemplate, type TargetLevel } from '../letters/templates';
+import { recordAudit, type Actor } from './audit';
+
+export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string }> = [
+  { office: 'us-house', label: 'U.S. Representative' },
+  { office: 'us-senate', label: 'U.S. Senators' },
+  { office: 'governor', label: 'Governor' },
+  { office: 'state-upper', label: 'State senator' },
+  { office: 'state-lower', label: 'State representative' },
+  { office: 'custom', label: "The campaign's own targets (uploaded lists)" },
+];
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
+/** Unicode control characters other than line breaks and tabs, which long texts may hold. */
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+const line = (label: string, max: number) =>
+  z
+    .string({ error: `Enter ${label}.` })
+    .trim()
+    .min(1, `Enter ${label}.`)
+    .max(max, `Shorten ${label} to ${max} characters.`)
+    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line.`);
+const text = (label: string, max: number) =>
+  z
+    .string({ error: `Enter ${label}.` })
+    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
+    .trim()
+    .min(1, `Enter ${label}.`)
+    .max(max, `Shorten ${label} to ${max} characters.`)
+    .refine((value) => !CONTROL_IN_TEXT.test(value), `Remove invisible control characters from ${label}.`);
+const optionalText = (label: string, max: number) =>
+  z
+    .string()
+    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
+    .trim()
+    .max(max, `Shorten ${label} to ${max} characters.`)
+    .refine((value) => !CONTROL_IN_TEXT.test(value), `Remove invisible control characters from ${label}.`)
+    .optional()
+    .transform((value) => value || undefined);
+const whole = (label: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `Enter ${label} as a number.` })
+    .int(`Enter ${label} as a whole number.`)
+    .min(min, `${label[0]!.toUpperCase()}${label.slice(1)} must be at least ${min}.`)
+    .max(max, `${label[0]!.toUpperCase()}${label.slice(1)} must be at most ${max.toLocaleString('en-US')}.`);
+/** A form's checkboxes: absent, one value, or several. */
+const checkboxes = <T extends string>(values: readonly T[], message: string) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]))
+    .pipe(z.array(z.enum(values as [T, ...T[]], { error: message })));
+
+export const campaignForm = z
+  .object({
+    title: line('a title', 200),
+    slug: z
+      .string({ error: 'Enter a web address name.' })
+      .trim()
+      .toLowerCase()
+      .regex(SLUG, 'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.'),
+    summary: text('a summary', 600),
+    petitionText: text('the petition text', 10_000),
+    goal: whole('the goal', 1, 100_000_000),
+    status: z.enum(['open', 'closed'], { error: 'Choose open or closed.' }),
+    letterFrom: z
+      .string()
+      .trim()
+      .max(254)
+      .optional()
+      .transform((value) => value || undefined)
+      .pipe(z.email({ error: 'Enter the sender as an email address, like letters@example.org.' }).optional()),
+    subjectMax: whole('the subject limit', 20, SUBJECT_MAX),
+    bodyMax: whole('the letter limit', 200, 20_000),
+    lockedOpening: optionalText('the locked opening', 1000),
+    lockedClosing: optionalText('the locked closing', 1000),
+    targetOffices: checkboxes(
+      TARGET_OFFICES.map((target) => target.office),
+      'Choose offices from the list.',
+    ),
+  })
+  .refine((form) => form.targetOffices.length > 0, { path: ['targetOffices'], message: 'Choose at least one office to write to.' });
+
+export type CampaignForm = z.output<typeof campaignForm>;
+
+/** The form's values for an existing campaign. */
+export const campaignFormValues = (campaign: Campaign) => ({
+  title: campaign.title,
+  slug: campaign.slug,
+  summary: campaign.summary,
+  petitionText: campaign.petitionText,
+  goal: campaign.goal,
+  status: campaign.status,
+  letterFrom: campaign.letterFrom ?? '',
+  subjectMax: campaign.letterLimits.subjectMax,
+  bodyMax: campaign.letterLimits.bodyMax,
+  lockedOpening: campaign.letterLimits.lockedOpening ?? '',
+  lockedClosing: campaign.letterLimits.lockedClosing ?? '',
+  targetOffices: campaign.targetOffices,
+});
+
+const columns = (form: CampaignForm) => ({
+  title: form.title,
+  slug: form.slug,
+  summary: form.summary,
+  petitionText: form.petitionText,
+  goal: form.goal,
+  status: form.status,
+  letterFrom: form.letterFrom ?? null,
+  letterLimits: {
+    subjectMax: form.subjectMax,
+    bodyMax: form.bodyMax,
+    ...(form.lockedOpening ? { lockedOpening: form.lockedOpening } : {}),
+    ...(form.lockedClosing ? { lockedClosing: form.lockedClosing } : {}),
+  },
+  targetOffices: form.targetOffices,
+});
+
+const SLUG_TAKEN: FieldErrors = { slug: 'Another campaign already uses this web address.' };
+
+export type SaveResult = { ok: true; campaign: Campaign } | { ok: false; errors: FieldErrors };
+
+export async function createCampaign(db: Database, form: CampaignForm, actor: Actor): Promise<SaveResult> {
+  return db.transaction(async (tx) => {
+    const [campaign] = await tx.insert(campaigns).values(columns(form)).onConflictDoNothing({ target: campaigns.slug }).returning();
+    if (!campaign) return { ok: false, errors: SLUG_TAKEN };
+    await recordAudit(tx, actor, { action: 'campaign.create', campaignId: campaign.id, details: { slug: campaign.slug } });
+    return { ok: true, campaign };
+  });
+}
+
+/** Saves the form over the campaign; the audit entry names the fields that changed. */
+export async function updateCampaign(db: Database, campaign: Campaign, form: CampaignForm, actor: Actor): Promise<SaveResult> {
+  const next = columns(form);
+  const changed = Object.keys(next).filter((key) => JSON.stringify(next[key as keyof typeof next]) !== JSON.stringify(campaign[key as keyof Campaign]));
+  if (changed.length === 0) return { ok: true, campaign };
+  return db.transaction(async (tx) => {
+    if (next.slug !== campaign.slug) {
+      const [taken] = await tx.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.slug, next.slug));
+      if (taken) return { ok: false, errors: SLUG_TAKEN };
+    }
+    const [updated] = await tx
+      .update(campaigns)
+      .set({ ...next, updatedAt: new Date() })
+      .where(eq(campaigns.id, campaign.id))
+      .returning();
+    await recordAudit(tx, actor, { action: 'campaign.update', campaignId: campaign.id, details: { changed } });
+    return { ok: true, campaign: updated! };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Letter templates
+
+export const templateForm = z.object({
+  subject: z
+    .string({ error: 'Write a subject template.' })
+    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
+    .trim()
+    .min(1, 'Write a subject template.')
+    .max(1000, 'Shorten the subject template to 1,000 characters.'),
+  body: z
+    .string({ error: 'Write a letter template.' })
+    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
+    .trim()
+    .min(1, 'Write a letter template.')
+    .max(30_000, 'Shorten the letter template to 30,000 characters.'),
+});
+
+/** Field errors for templates that would not compile; none when both are valid. */
+export function templateErrors(template: { subject: string; body: string }): FieldErrors {
+  const errors: FieldErrors = {};
+  const subject = validateLetterTemplate(template.subject);
+  if (subject) errors.subject = subject;
+  else if (template.subject.includes('\n')) errors.subject = 'Write the subject on one line.';
+  const body = validateLetterTemplate(template.body);
+  if (body) errors.body = body;
+  return errors;
+}
+
+export const isTargetLevel = (value: unknown): value is TargetLevel => TARGET_LEVELS.includes(value as TargetLevel);
+
+export async function storedTemplates(db: Database, campaignId: number) {
+  return db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId));
+}
+
+export async function saveTemplate(db: Database, campaignId: number, level: TargetLevel, template: { subject: string; body: string }, actor: Actor) {
+  await db.transaction(async (tx) => {
+    await tx
+      .insert(letterTemplates)
+      .values({ campaignId, level, ...template })
+      .onConflictDoUpdate({ target: [letterTemplates.campaignId, letterTemplates.level], set: { ...template, updatedAt: new Date() } });
+    await recordAudit(tx, actor, { action: 'template.update', campaignId, details: { level } });
+  });
+}
+
+/** Goes back to the project's template for the level. */
+export async function resetTemplate(db: Database, campaignId: number, level: TargetLevel, actor: Actor) {
+  await db.transaction(async (tx) => {
+    await tx.delete(letterTemplates).where(and(eq(letterTemplates.campaignId, campaignId), eq(letterTemplates.level, level)));
+    await recordAudit(tx, actor, { action: 'template.reset', campaignId, details: { level } });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partners
+
+export const partnerForm = z.object({
+  name: line('the organisation name', 200),
+  sourceCode: z
+    .string({ error: 'Enter a source code.' })
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'Use letters, digits, - and _ (up to 64), like aclu-nc.'),
+  origins: z
+    .string()
+    .optional()
+    .transform((value) => [...new Set((value ?? '').split(/[\s,]+/).map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')).filter(Boolean))])
+    .refine((origins) => origins.every((origin) => ORIGIN.test(origin)), 'List each site as an origin, like https://www.example.org (no path).')
+    .refine((origins) => origins.length <= 20, 'List at most 20 sites.'),
+});
+
+export type PartnerForm = z.output<typeof partnerForm>;
+
+export const listPartners = (db: Database, campaignId: number) =>
+  db.select().from(partners).where(eq(partners.campaignId, campaignId)).orderBy(asc(partners.name));
+
+const CODE_TAKEN: FieldErrors = { sourceCode: 'Another partner of this campaign uses this source code.' };
+
+/** Adds a partner (no `id`) or saves one. */
+export async function savePartner(
+  db: Database,
+  campaignId: number,
+  id: number | undefined,
+  form: PartnerForm,
+  actor: Actor,
+): Promise<{ ok: true; partner: Partner } | { ok: false; errors: FieldErrors }> {
+  return db.transaction(async (tx) => {
+    const [clash] = await tx
+      .select({ id: partners.id })
+      .from(partners)
+      .where(and(eq(partners.campaignId, campaignId), eq(partners.sourceCode, form.sourceCode), id === undefined ? undefined : sql`${partners.id} <> ${id}`));
+    if (clash) return { ok: false, errors: CODE_TAKEN };
+    const [partner] =
+      id === undefined
+        ? await tx.insert(partners).values({ campaignId, ...form }).returning()
+        : await tx
+            .update(partners)
+            .set({ ...form, updatedAt: new Date() })
+            .where(and(eq(partners.id, id), eq(partners.campaignId, campaignId)))
+            .returning();
+    if (!partner) return { ok: false, errors: { form: 'There is no such partner.' } };
+    await recordAudit(tx, actor, {
+      action: id === undefined ? 'partner.create' : 'partner.update',
+      campaignId,
+      details: { partner: partner.name, sourceCode: partner.sourceCode, origins: partner.origins },
+    });
+    return { ok: true, partner };
+  });
+}
+
+export async function deletePartner(db: Database, campaignId: number, id: number, actor: Actor): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [partner] = await tx.delete(partners).where(and(eq(partners.id, id), eq(partners.campaignId, campaignId))).returning();
+    if (!partner) return false;
+    await recordAudit(tx, actor, { action: 'partner.delete', campaignId, details: { partner: partner.name, sourceCode: partner.sourceCode } });
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom target lists
+
+export async function targetLists(db: Database, campaignId: number) {
+  return db
+    .select({
+      list: customTargets.list,
+      targets: sql<number>`count(*)::int`,
+      withEmail: sql<number>`count(${customTargets.email})::int`,
+      updatedAt: sql<Date>`max(${customTargets.createdAt})`,
+    })
+    .from(customTargets)
+    .where(eq(customTargets.campaignId, campaignId))
+    .groupBy(customTargets.list)
+    .orderBy(asc(customTargets.list));
+}
+
+export async function deleteTargetList(db: Database, campaignId: number, list: string, actor: Actor): Promise<number> {
+  return db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(customTargets)
+      .where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)))
+      .returning({ id: customTargets.id });
+    if (removed.length > 0) await recordAudit(tx, actor, { action: 'targets.delete-list', campaignId, details: { list, targets: removed.length } });
+    return removed.length;
+  });
+}

@@ -1,0 +1,318 @@
+import { eq } from 'drizzle-orm';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import multer from 'multer';
+import type { AppContext } from '../context';
+import { campaigns, type Campaign } from '../db/schema';
+import type { createCsrf } from '../http/csrf';
+import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
+import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { customTargetListName, importCustomTargets, MAX_CUSTOM_TARGETS_PER_LIST, type CustomTargetCsvError } from '../representatives/custom-targets';
+import { recordAudit } from './audit';
+import {
+  campaignForm,
+  campaignFormValues,
+  createCampaign,
+  deletePartner,
+  deleteTargetList,
+  isTargetLevel,
+  listPartners,
+  partnerForm,
+  resetTemplate,
+  savePartner,
+  saveTemplate,
+  storedTemplates,
+  TARGET_OFFICES,
+  targetLists,
+  templateErrors,
+  templateForm,
+  updateCampaign,
+} from './campaign-editor';
+import { formErrors } from './forms';
+import { can } from './roles';
+import { currentStaff, flash, requirePermission, type StaffUser } from './session';
+import { previewTemplate, sampleZip } from './template-preview';
+
+const LEVEL_LABELS: Record<TargetLevel, string> = { federal: 'Congress', state: 'State', local: 'Local' };
+const MAX_CSV_BYTES = 2 * 1024 * 1024;
+
+/** Campaigns: the list, and for organizers and admins the editor (settings, templates, targets, partners). */
+export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
+  const router = Router();
+  const edit = requirePermission('campaigns.edit');
+  const csv = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 10 } });
+
+  /** The campaign named in the URL, fresh from the database (not the public pages' cache). */
+  const loadCampaign: RequestHandler = async (req, res, next) => {
+    const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.slug, String(req.params.slug)));
+    if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'No such campaign', message: 'There is no campaign at this address.' });
+    res.locals.campaign = campaign;
+    next();
+  };
+  const campaignOf = (res: Response) => res.locals.campaign as Campaign;
+  const staffOf = (res: Response) => currentStaff(res) as StaffUser;
+  const changed = (campaign: Campaign) => {
+    ctx.campaigns.forget(campaign.slug);
+    ctx.letterTemplates.invalidate(campaign.id);
+  };
+
+  router.get('/staff', requirePermission('dashboard.view'), async (_req, res) => {
+    const list = await ctx.campaigns.list();
+    const rows = await Promise.all(
+      list.map(async (campaign) => ({ campaign, signatures: (await ctx.stats.get(campaign.id)).signatures })),
+    );
+    res.render('staff/campaigns', { layout: 'staff', title: 'Campaigns', rows, canEdit: can(staffOf(res).role, 'campaigns.edit') });
+  });
+
+  // --- Settings -----------------------------------------------------------------------------------
+
+  const renderSettings = (res: Response, campaign: Campaign | undefined, values: Record<string, unknown>, errors: FieldErrors = {}, status = 200) => {
+    const offices = new Set(Array.isArray(values.targetOffices) ? values.targetOffices : [values.targetOffices]);
+    res.status(status).render('staff/campaign-settings', {
+      layout: 'staff',
+      title: campaign ? `Settings · ${campaign.title}` : 'New campaign',
+      campaign,
+      values,
+      offices: TARGET_OFFICES.map((target) => ({ ...target, checked: offices.has(target.office) })),
+      ...formErrors(errors),
+    });
+  };
+
+  router.get('/staff/campaigns/new', edit, (_req, res) =>
+    renderSettings(res, undefined, { status: 'open', goal: 10_000, subjectMax: 150, bodyMax: 5000, targetOffices: TARGET_OFFICES.map((target) => target.office) }),
+  );
+
+  router.post('/staff/campaigns', edit, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = campaignForm.safeParse(body);
+    if (!parsed.success) return renderSettings(res, undefined, body, fieldErrors(parsed.error), 400);
+    const result = await createCampaign(ctx.db, parsed.data, staffOf(res));
+    if (!result.ok) return renderSettings(res, undefined, body, result.errors, 400);
+    flash(req, 'Campaign created. Next: its letter templates, targets and partners.');
+    res.redirect(303, `/staff/campaigns/${result.campaign.slug}/edit`);
+  });
+
+  router.get('/staff/campaigns/:slug/edit', edit, loadCampaign, (_req, res) => {
+    const campaign = campaignOf(res);
+    renderSettings(res, campaign, campaignFormValues(campaign));
+  });
+
+  router.post('/staff/campaigns/:slug/edit', edit, loadCampaign, async (req, res) => {
+    const campaign = campaignOf(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = campaignForm.safeParse(body);
+    if (!parsed.success) return renderSettings(res, campaign, body, fieldErrors(parsed.error), 400);
+    const result = await updateCampaign(ctx.db, campaign, parsed.data, staffOf(res));
+    if (!result.ok) return renderSettings(res, campaign, body, result.errors, 400);
+    changed(campaign);
+    flash(req, 'Campaign saved.');
+    res.redirect(303, `/staff/campaigns/${result.campaign.slug}/edit`);
+  });
+
+  // --- Letter templates -------------------------------------------------------------------------
+
+  const renderTemplates = async (
+    req: Request,
+    res: Response,
+    level: TargetLevel,
+    draft?: { subject: string; body: string },
+    errors: FieldErrors = {},
+    status = 200,
+  ) => {
+    const campaign = campaignOf(res);
+    const stored = await storedTemplates(ctx.db, campaign.id);
+    const own = stored.find((template) => template.level === level);
+    const template = draft ?? own ?? ctx.letterTemplates.files[level];
+    const zip = typeof req.body?.zip === 'string' ? req.body.zip.trim() : typeof req.query.zip === 'string' ? req.query.zip.trim() : sampleZip(ctx);
+    const preview = Object.keys(errors).length > 0 ? { problem: 'Fix the template to see the preview.' } : await previewTemplate(ctx, campaign, level, template, zip);
+    res.status(status).render('staff/campaign-templates', {
+      layout: 'staff',
+      title: `Letter templates · ${campaign.title}`,
+      campaign,
+      scripts: ['/static/js/template-preview.js'],
+      levels: TARGET_LEVELS.map((each) => ({
+        level: each,
+        label: LEVEL_LABELS[each],
+        current: each === level,
+        custom: stored.some((template) => template.level === each),
+      })),
+      level,
+      levelLabel: LEVEL_LABELS[level],
+      custom: own !== undefined,
+      values: { ...template, zip },
+      preview,
+      mergeFields: MERGE_FIELDS.map((field) => `{{${field}}}`),
+      conditionalExample: '{{#if supporter.note}} … {{/if}}',
+      ...formErrors(errors),
+    });
+  };
+
+  const levelParam = (req: Request, res: Response, next: NextFunction) => {
+    const level = req.params.level ?? req.query.level ?? 'federal';
+    if (!isTargetLevel(level)) return res.status(404).render('error', { layout: 'staff', title: 'No such template', message: 'Templates are for Congress, state or local targets.' });
+    res.locals.level = level;
+    next();
+  };
+
+  router.get('/staff/campaigns/:slug/templates', edit, loadCampaign, levelParam, (req, res) => renderTemplates(req, res, res.locals.level as TargetLevel));
+
+  router.post('/staff/campaigns/:slug/templates/:level', edit, loadCampaign, levelParam, async (req, res) => {
+    const campaign = campaignOf(res);
+    const level = res.locals.level as TargetLevel;
+    const action = (req.body as Record<string, unknown>)?.action;
+    if (action === 'reset') {
+      await resetTemplate(ctx.db, campaign.id, level, staffOf(res));
+      changed(campaign);
+      flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template is back to the project's own.`);
+      return res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}`);
+    }
+    const parsed = templateForm.safeParse(req.body ?? {});
+    const body = (req.body ?? {}) as Record<string, string>;
+    const draft = { subject: String(body.subject ?? ''), body: String(body.body ?? '') };
+    if (!parsed.success) return renderTemplates(req, res, level, draft, fieldErrors(parsed.error), 400);
+    const errors = templateErrors(parsed.data);
+    if (Object.keys(errors).length > 0) return renderTemplates(req, res, level, parsed.data, errors, 400);
+    if (action !== 'save') return renderTemplates(req, res, level, parsed.data);
+    await saveTemplate(ctx.db, campaign.id, level, parsed.data, staffOf(res));
+    changed(campaign);
+    flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template is saved; new letters use it within seconds.`);
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}&zip=${encodeURIComponent(String(body.zip ?? ''))}`);
+  });
+
+  /** The live preview: the page's script posts the form here as the template is edited. */
+  router.post('/staff/campaigns/:slug/templates/:level/preview', edit, loadCampaign, levelParam, async (req, res) => {
+    const parsed = templateForm.safeParse(req.body ?? {});
+    if (!parsed.success) return res.status(400).json({ errors: fieldErrors(parsed.error) });
+    const errors = templateErrors(parsed.data);
+    if (Object.keys(errors).length > 0) return res.status(400).json({ errors });
+    const zip = String((req.body as Record<string, unknown>).zip ?? '').trim();
+    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, zip));
+  });
+
+  // --- Custom target lists ------------------------------------------------------------------------
+
+  const renderTargets = async (res: Response, extra: { errors?: FieldErrors; rowErrors?: CustomTargetCsvError[]; values?: Record<string, unknown> } = {}, status = 200) => {
+    const campaign = campaignOf(res);
+    res.status(status).render('staff/campaign-targets', {
+      layout: 'staff',
+      title: `Targets · ${campaign.title}`,
+      campaign,
+      lists: await targetLists(ctx.db, campaign.id),
+      offices: TARGET_OFFICES.filter((target) => campaign.targetOffices.includes(target.office)),
+      maxTargets: MAX_CUSTOM_TARGETS_PER_LIST,
+      maxKb: MAX_CSV_BYTES / 1024,
+      rowErrors: extra.rowErrors?.slice(0, 200),
+      moreRowErrors: Math.max(0, (extra.rowErrors?.length ?? 0) - 200),
+      values: extra.values ?? {},
+      ...formErrors(extra.errors ?? {}),
+    });
+  };
+
+  router.get('/staff/campaigns/:slug/targets', edit, loadCampaign, (_req, res) => renderTargets(res));
+
+  const receiveCsv: RequestHandler = (req, res, next) =>
+    csv.single('file')(req, res, (error: unknown) => {
+      if (!error) return next();
+      const message = (error as { code?: string }).code === 'LIMIT_FILE_SIZE' ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.` : 'Upload one CSV file with the form.';
+      // The CSRF check comes first, so a cross-site upload is refused as such.
+      csrf.protect(req, res, (csrfError?: unknown) => (csrfError ? next(csrfError) : renderTargets(res, { errors: { file: message } }, 400)));
+    });
+
+  // A multipart form: the CSRF token is in the body, so it is checked once the body is read.
+  router.post('/staff/campaigns/:slug/targets', edit, loadCampaign, receiveCsv, csrf.protect, async (req, res) => {
+    const campaign = campaignOf(res);
+    const values = { list: (req.body as Record<string, unknown>)?.list };
+    const list = customTargetListName.safeParse(values.list);
+    if (!list.success) return renderTargets(res, { errors: { list: list.error.issues[0]!.message }, values }, 400);
+    const file = req.file;
+    if (!file || file.size === 0) return renderTargets(res, { errors: { file: 'Choose a CSV file to upload.' }, values }, 400);
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(file.buffer);
+    const result = await importCustomTargets(ctx.db, campaign.id, list.data, text);
+    if (!result.ok) {
+      return renderTargets(res, { errors: { file: `Nothing was imported: the file has ${result.errors.length} ${result.errors.length === 1 ? 'problem' : 'problems'}, listed below.` }, rowErrors: result.errors, values }, 400);
+    }
+    await recordAudit(ctx.db, staffOf(res), { action: 'targets.import', campaignId: campaign.id, details: { list: list.data, targets: result.imported } });
+    ctx.representatives.forgetCustomTargets(campaign.id);
+    flash(req, `Imported ${result.imported} targets into "${list.data}".`);
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/targets`);
+  });
+
+  router.post('/staff/campaigns/:slug/targets/delete', edit, loadCampaign, async (req, res) => {
+    const campaign = campaignOf(res);
+    const list = String((req.body as Record<string, unknown>)?.list ?? '');
+    const removed = await deleteTargetList(ctx.db, campaign.id, list, staffOf(res));
+    ctx.representatives.forgetCustomTargets(campaign.id);
+    flash(req, removed > 0 ? `Removed the list "${list}" (${removed} targets).` : 'That list was already gone.');
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/targets`);
+  });
+
+  // --- Partners -----------------------------------------------------------------------------------
+
+  const renderPartners = async (res: Response, extra: { errors?: FieldErrors; values?: Record<string, unknown>; editing?: number } = {}, status = 200) => {
+    const campaign = campaignOf(res);
+    const counts = await ctx.stats.get(campaign.id);
+    const base = ctx.config.publicUrl;
+    const partners = (await listPartners(ctx.db, campaign.id)).map((partner) => ({
+      ...partner,
+      originList: partner.origins.join('\n'),
+      signatures: counts.bySource[partner.sourceCode] ?? 0,
+      link: `${base}/campaigns/${campaign.slug}?source=${encodeURIComponent(partner.sourceCode)}`,
+      snippet: embedSnippet(base, campaign, partner.sourceCode),
+      editing: extra.editing === partner.id,
+    }));
+    res.status(status).render('staff/campaign-partners', {
+      layout: 'staff',
+      title: `Partners · ${campaign.title}`,
+      campaign,
+      partners,
+      values: extra.values ?? {},
+      ...formErrors(extra.errors ?? {}),
+    });
+  };
+
+  router.get('/staff/campaigns/:slug/partners', edit, loadCampaign, (_req, res) => renderPartners(res));
+
+  router.post('/staff/campaigns/:slug/partners', edit, loadCampaign, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = partnerForm.safeParse(body);
+    if (!parsed.success) return renderPartners(res, { errors: fieldErrors(parsed.error), values: body }, 400);
+    const result = await savePartner(ctx.db, campaignOf(res).id, undefined, parsed.data, staffOf(res));
+    if (!result.ok) return renderPartners(res, { errors: result.errors, values: body }, 400);
+    await ctx.partnerOrigins.refresh();
+    flash(req, `Added ${result.partner.name}.`);
+    res.redirect(303, `/staff/campaigns/${campaignOf(res).slug}/partners`);
+  });
+
+  router.post('/staff/campaigns/:slug/partners/:id', edit, loadCampaign, async (req, res) => {
+    const campaign = campaignOf(res);
+    const id = Number(req.params.id);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(id)) return renderPartners(res, { errors: { form: 'There is no such partner.' } }, 400);
+    if (body.action === 'delete') {
+      const removed = await deletePartner(ctx.db, campaign.id, id, staffOf(res));
+      await ctx.partnerOrigins.refresh();
+      flash(req, removed ? 'Partner removed. Its signatures keep their source code.' : 'That partner was already gone.');
+      return res.redirect(303, `/staff/campaigns/${campaign.slug}/partners`);
+    }
+    const parsed = partnerForm.safeParse(body);
+    if (!parsed.success) return renderPartners(res, { errors: fieldErrors(parsed.error), editing: id }, 400);
+    const result = await savePartner(ctx.db, campaign.id, id, parsed.data, staffOf(res));
+    if (!result.ok) return renderPartners(res, { errors: result.errors, editing: id }, 400);
+    await ctx.partnerOrigins.refresh();
+    flash(req, `Saved ${result.partner.name}.`);
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/partners`);
+  });
+
+  return router;
+}
+
+/** What a partner pastes into its page: a placeholder and our embed script, which draws the form. */
+export function embedSnippet(publicUrl: string, campaign: Pick<Campaign, 'slug' | 'title'>, sourceCode: string): string {
+  const page = `${publicUrl}/campaigns/${campaign.slug}?source=${sourceCode}`;
+  const title = campaign.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [
+    `<div data-petition="${campaign.slug}" data-source="${sourceCode}">`,
+    `  <a href="${page}">Sign the petition: ${title}</a>`,
+    `</div>`,
+    `<script src="${publicUrl}/static/js/embed.js" data-platform="${publicUrl}" async></script>`,
+  ].join('\n');
+}

@@ -1,0 +1,24 @@
+import type { StaffRole } from '../db/schema';
+
+export const staffRoles: readonly StaffRole[] = ['admin', 'organizer', 'viewer'];
+
+/**
+ * What each role may do. Viewers watch: dashboards and counts, which name no one. Organizers run
+ * campaigns: they edit them and export signatures, which carry personal data. Admins also manage
+ * accounts and read the audit log. README's "Staff roles" table says the same in words.
+ */
+const allowed = {
+  'dashboard.view': ['admin', 'organizer', 'viewer'],
+  'exports.counts': ['admin', 'organizer', 'viewer'],
+  'exports.signatures': ['admin', 'organizer'],
+  'campaigns.edit': ['admin', 'organizer'],
+  'accounts.manage': ['admin'],
+  'audit.view': ['admin'],
+} as const satisfies Record<string, readonly StaffRole[]>;
+
+export type Permission = keyof typeof allowed;
+
+export const can = (role: StaffRole, permission: Permission): boolean =>
+  (allowed[permission] as readonly StaffRole[]).includes(role);
+
+export const isStaffRole = (value: unknown): value is StaffRole => staffRoles.includes(value as StaffRole);
