@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
@@ -140,7 +141,7 @@ export async function createCampaign(db: Database, form: CampaignForm, actor: Ac
 /** Saves the form over the campaign; the audit entry names the fields that changed. */
 export async function updateCampaign(db: Database, campaign: Campaign, form: CampaignForm, actor: Actor): Promise<SaveResult> {
   const next = columns(form);
-  const changed = Object.keys(next).filter((key) => JSON.stringify(next[key as keyof typeof next]) !== JSON.stringify(campaign[key as keyof Campaign]));
+  const changed = Object.keys(next).filter((key) => !isDeepStrictEqual(next[key as keyof typeof next], campaign[key as keyof Campaign]));
   if (changed.length === 0) return { ok: true, campaign };
   return db.transaction(async (tx) => {
     if (next.slug !== campaign.slug) {

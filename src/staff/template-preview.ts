@@ -57,8 +57,10 @@ export async function previewTemplate(
     return { problem: found.status === 400 ? 'Enter a 5-digit ZIP code for the sample supporter.' : found.message };
   }
   const { officials, districts } = found.result;
+  // Someone the campaign's letters really go to, where it has such a target at this level.
+  const offices = PREVIEW_OFFICES[level].sort((a, b) => Number(!campaign.targetOffices.includes(a)) - Number(!campaign.targetOffices.includes(b)));
   const official =
-    PREVIEW_OFFICES[level].flatMap((office) => officials.filter((candidate) => candidate.office === office && !candidate.vacant))[0] ??
+    offices.flatMap((office) => officials.filter((candidate) => candidate.office === office && !candidate.vacant))[0] ??
     (level === 'local' ? SAMPLE_LOCAL : undefined);
   const state = districts.congressional?.state;
   if (!official) return { problem: `There is no ${level} representative for ZIP ${zip} in the data. Try another ZIP code.` };
