@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { startWorkers, type RunningWorkers } from '../workers';
 import { buildApp } from './app';
 import { configFromProcess, ConfigError, type Config } from './config';
+import { staffAccounts } from './db/schema';
 import { createLogger, type Logger } from './logger';
 import { openPlatform, type Platform, type PlatformOptions } from './platform';
 import { LockedError } from './process-lock';
@@ -126,7 +127,13 @@ async function main(): Promise<void> {
   }
   if (running.url) {
     const address = config.publicUrl === `http://localhost:${config.port}` ? running.url : config.publicUrl;
-    process.stdout.write(`\nThe platform is running: ${address}\n\n`);
+    process.stdout.write(`\nThe platform is running: ${address}\n`);
+    const [staff] = await running.platform.db.select({ id: staffAccounts.id }).from(staffAccounts).limit(1);
+    process.stdout.write(
+      staff
+        ? `Staff console: ${address}/staff\n\n`
+        : `Staff console: ${address}/staff (no accounts yet: stop the platform and run npm run staff:create -- --email <you> --role admin)\n\n`,
+    );
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
