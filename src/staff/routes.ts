@@ -5,8 +5,8 @@ import { createCsrf } from '../http/csrf';
 import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
 import { campaignRoutes } from './campaign-routes';
-// import { dashboardRoutes } from './dashboard-routes';
-// import { exportRoutes } from './export-routes';
+import { dashboardRoutes } from './dashboard-routes';
+import { exportRoutes } from './export-routes';
 import { staffSession } from './session';
 
 /**
@@ -43,7 +43,7 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(authRoutes(ctx, csrf));
   router.use(accountRoutes(ctx, csrf));
   router.use(campaignRoutes(ctx, csrf));
-  // router.use(dashboardRoutes(ctx));
-  // router.use(exportRoutes(ctx, csrf));
+  router.use(dashboardRoutes(ctx));
+  router.use(exportRoutes(ctx, csrf));
   return router;
 }
