@@ -6,7 +6,7 @@
   if (!form || !window.fetch || !window.URLSearchParams) return;
   var url = form.getAttribute('data-preview-url');
   var parts = {};
-  ['about', 'problem', 'subject', 'body'].forEach(function (name) {
+  ['about', 'problem', 'letter', 'subject', 'body'].forEach(function (name) {
     parts[name] = document.querySelector('[data-preview="' + name + '"]');
   });
   var timer;
@@ -16,6 +16,7 @@
     var problem = answer.problem || (answer.errors && (answer.errors.subject || answer.errors.body || answer.errors.form)) || '';
     parts.problem.textContent = problem;
     parts.problem.hidden = !problem;
+    parts.letter.hidden = !answer.letter;
     if (answer.letter) {
       parts.subject.textContent = answer.letter.subject;
       parts.body.textContent = answer.letter.body;

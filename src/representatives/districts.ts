@@ -131,10 +131,10 @@ export class RepresentativeData {
     return this.zips.get(zcta);
   }
 
-  /** Some ZIP code inside one congressional district (for samples, like a template preview). */
-  anyZip(): string | undefined {
-    for (const [zcta, entry] of this.zips) if (entry.cd.length === 1) return zcta;
-    return this.zips.keys().next().value;
+  /** The ZIP codes in the data, those inside one congressional district first (for samples, like a template preview). */
+  *zipCodes(): Generator<string> {
+    for (const [zcta, entry] of this.zips) if (entry.cd.length === 1) yield zcta;
+    for (const [zcta, entry] of this.zips) if (entry.cd.length !== 1) yield zcta;
   }
 
   /** The districts a signature with this ZIP code is counted in (for a ZIP spanning several: those at its centre). */

@@ -122,7 +122,8 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     const stored = await storedTemplates(ctx.db, campaign.id);
     const own = stored.find((template) => template.level === level);
     const template = draft ?? own ?? ctx.letterTemplates.files[level];
-    const zip = typeof req.body?.zip === 'string' ? req.body.zip.trim() : typeof req.query.zip === 'string' ? req.query.zip.trim() : sampleZip(ctx);
+    const given = typeof req.body?.zip === 'string' ? req.body.zip : req.query.zip;
+    const zip = typeof given === 'string' && given.trim() ? given.trim() : await sampleZip(ctx, campaign, level);
     const preview = Object.keys(errors).length > 0 ? { problem: 'Fix the template to see the preview.' } : await previewTemplate(ctx, campaign, level, template, zip);
     res.status(status).render('staff/campaign-templates', {
       layout: 'staff',

@@ -57,11 +57,7 @@ export async function previewTemplate(
     return { problem: found.status === 400 ? 'Enter a 5-digit ZIP code for the sample supporter.' : found.message };
   }
   const { officials, districts } = found.result;
-  // Someone the campaign's letters really go to, where it has such a target at this level.
-  const offices = PREVIEW_OFFICES[level].sort((a, b) => Number(!campaign.targetOffices.includes(a)) - Number(!campaign.targetOffices.includes(b)));
-  const official =
-    offices.flatMap((office) => officials.filter((candidate) => candidate.office === office && !candidate.vacant))[0] ??
-    (level === 'local' ? SAMPLE_LOCAL : undefined);
+  const official = previewOfficial(campaign, level, officials);
   const state = districts.congressional?.state;
   if (!official) return { problem: `There is no ${level} representative for ZIP ${zip} in the data. Try another ZIP code.` };
   const letter = renderer.render(levelOf(official.office), {
@@ -72,7 +68,33 @@ export async function previewTemplate(
   return { letter, target: `${salutationTitle(official)} ${official.name ?? ''}`.trim(), place: `ZIP ${zip}${state ? `, ${state}` : ''}` };
 }
 
-/** A ZIP code the preview can start with: one in the data, so staff see a real representative at once. */
-export function sampleZip(ctx: Pick<AppContext, 'representatives'>): string {
-  return ctx.representatives.current?.anyZip() ?? '';
+/** ZIP codes tried for a first preview before giving up on finding a representative at the level. */
+const SAMPLE_ZIPS_TRIED = 200;
+
+/**
+ * A ZIP code the preview can start with: one where the data has a representative at the level
+ * (an office the campaign writes to, if any), so staff see a real letter at once.
+ */
+export async function sampleZip(ctx: Pick<AppContext, 'representatives'>, campaign: Campaign, level: TargetLevel): Promise<string> {
+  const data = ctx.representatives.current;
+  if (!data) return '';
+  const targets = await ctx.representatives.customTargets(campaign.id);
+  let first = '';
+  let tried = 0;
+  for (const zip of data.zipCodes()) {
+    if (tried++ >= SAMPLE_ZIPS_TRIED) break;
+    first ||= zip;
+    const found = await lookupRepresentatives({ data }, { zip }, targets);
+    if (found.ok && previewOfficial(campaign, level, found.result.officials, false)) return zip;
+  }
+  return first;
+}
+
+/** Whom a preview at `level` is addressed to: someone the campaign's letters really go to, where possible. */
+function previewOfficial(campaign: Campaign, level: TargetLevel, officials: Official[], sampleLocal = true): Official | undefined {
+  const offices = [...PREVIEW_OFFICES[level]].sort((a, b) => Number(!campaign.targetOffices.includes(a)) - Number(!campaign.targetOffices.includes(b)));
+  return (
+    offices.flatMap((office) => officials.filter((candidate) => candidate.office === office && !candidate.vacant))[0] ??
+    (level === 'local' && sampleLocal ? SAMPLE_LOCAL : undefined)
+  );
 }
