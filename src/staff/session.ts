@@ -74,7 +74,6 @@ export function staffSession(ctx: AppContext): RequestHandler[] {
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    proxy: ctx.config.trustProxy !== false,
     cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: SESSION_IDLE_SECONDS * 1000 },
   });
   const loadStaff: RequestHandler = async (req, res, next) => {
