@@ -69,7 +69,7 @@ test('the template preview follows the edits as staff type', async () => {
   await signIn(page);
   await page.goto(`${base}/staff/campaigns/ban-facial-recognition/templates?level=federal`);
   await page.fill('#field-subject', 'Ban it, {{target.title}} {{target.name}}');
-  await page.waitForFunction(`document.querySelector('[data-preview="subject"]')?.textContent?.startsWith('Ban it, ')`);
+  await page.locator('[data-preview="subject"]', { hasText: /^Ban it, / }).waitFor();
   const subject = await page.textContent('[data-preview="subject"]');
   expect(subject).toMatch(/^Ban it, (Representative|Senator|Delegate) \S+/);
   await page.fill('#field-body', 'Dear {{target.name}},\n{{#each nope}}{{/each}}');
