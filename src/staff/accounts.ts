@@ -65,7 +65,10 @@ export async function createAccount(
   });
 }
 
-export type LoginResult = { ok: true; account: StaffAccount } | { ok: false; lockedUntil?: Date };
+export type LoginResult =
+  | { ok: true; account: StaffAccount }
+  /** `account`: the account the email belongs to, if any (for the audit log); `locked`: this failure locked it. */
+  | { ok: false; account?: { id: number; email: string }; lockedUntil?: Date; locked?: boolean };
 
 /**
  * Checks an email and password. Each wrong password counts against the account; the
@@ -78,7 +81,8 @@ export async function authenticate(db: Database, email: string, password: string
     await verify((await (dummyHash ??= hashPassword(randomBytes(16).toString('hex')))), password).catch(() => false);
     return { ok: false };
   }
-  if (account.lockedUntil && account.lockedUntil > new Date()) return { ok: false, lockedUntil: account.lockedUntil };
+  const known = { id: account.id, email: account.email };
+  if (account.lockedUntil && account.lockedUntil > new Date()) return { ok: false, account: known, lockedUntil: account.lockedUntil };
   if (await verify(account.passwordHash, password).catch(() => false)) {
     const [signedIn] = await db
       .update(staffAccounts)
@@ -98,7 +102,7 @@ export async function authenticate(db: Database, email: string, password: string
     WHERE id = ${account.id}::int
     RETURNING locked_until`);
   const lockedUntil = failed?.locked_until ? new Date(failed.locked_until) : undefined;
-  return lockedUntil && lockedUntil > new Date() ? { ok: false, lockedUntil } : { ok: false };
+  return lockedUntil && lockedUntil > new Date() ? { ok: false, account: known, lockedUntil, locked: true } : { ok: false, account: known };
 }
 
 /** Sets a new password after checking the current one; every other session of the account ends. */

@@ -60,6 +60,8 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     if (!parsed.success) return renderLogin(req, res, fieldErrors(parsed.error), values, 400);
     const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password);
     if (!result.ok) {
+      // Only attempts on real accounts are recorded: what someone typed as an email may be a password.
+      if (result.account) await recordAudit(ctx.db, result.account, { action: result.locked ? 'account.locked' : 'login-failed' });
       if (result.lockedUntil) {
         return renderLogin(req, res, {
           form: `This account is locked after too many failed sign-ins. Try again in ${minutesUntil(result.lockedUntil)} minutes, or ask an admin.`,

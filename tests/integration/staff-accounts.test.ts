@@ -73,6 +73,15 @@ describe('signing in', () => {
     await agent.post('/staff/login').type('form').send({ _csrf: token, email: 'locked@staff.example.org', password: STAFF_PASSWORD }).expect(303);
     const [account] = await t.platform.db.select().from(staffAccounts).where(eq(staffAccounts.email, 'locked@staff.example.org'));
     expect(account).toMatchObject({ failedLogins: 0, lockedUntil: null });
+    const recorded = (await actions()).filter((action) => action.startsWith('locked@'));
+    expect(recorded).toEqual([
+      'locked@staff.example.org login',
+      ...Array(MAX_FAILED_LOGINS - 1).fill('locked@staff.example.org login-failed'),
+      'locked@staff.example.org account.locked',
+      'locked@staff.example.org login-failed',
+      'locked@staff.example.org login',
+    ]);
+    expect(await actions()).not.toEqual(expect.arrayContaining([expect.stringContaining('nobody@')]));
   });
 
   test('after signing in, only a path inside the console is followed', async () => {
