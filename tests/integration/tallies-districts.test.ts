@@ -26,7 +26,7 @@ const sign = (email: string, zip: string) =>
 async function counts() {
   const rows = await queryRows<{ dimension: string; key: string; count: string }>(
     t.platform.db,
-    sql`SELECT dimension, key, count FROM signature_counts WHERE campaign_id = ${campaignId} AND dimension <> 'source' ORDER BY 1, 2`,
+    sql`SELECT dimension, key, count FROM signature_counts WHERE campaign_id = ${campaignId} AND dimension NOT IN ('source', 'day') ORDER BY 1, 2`,
   );
   return Object.fromEntries(rows.map((row) => [`${row.dimension}:${row.key}`, Number(row.count)]));
 }

@@ -2,7 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { campaigns, signatureCounts, signatures } from '../../src/db/schema';
-import { rebuildTallies } from '../../src/petitions/tallies';
+import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { sweepTallies } from '../../workers/tally';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 
@@ -128,5 +128,54 @@ describe('tallies', () => {
     await sweepTallies(t.platform);
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(352);
     expect((await t.platform.stats.get(campaignId)).byState.NY).toBe((await exactCounts()).byState.NY);
+  });
+  it('counts signatures per UTC day, in batches and after a rebuild', async () => {
+    const dayCounts = async (id: number) =>
+      Object.fromEntries(
+        (
+          await queryRows<{ key: string; count: string }>(
+            t.platform.db,
+            sql`SELECT key, count FROM signature_counts WHERE campaign_id = ${id} AND dimension = 'day' ORDER BY key`,
+          )
+        ).map((row) => [row.key, Number(row.count)]),
+      );
+    const exactDays = async (id: number) =>
+      Object.fromEntries(
+        (
+          await queryRows<{ day: string; n: number }>(
+            t.platform.db,
+            sql`SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS n
+                FROM signatures WHERE campaign_id = ${id} GROUP BY 1`,
+          )
+        ).map((row) => [row.day, row.n]),
+      );
+    // The signatures of the tests above, all counted by now.
+    expect(await dayCounts(campaignId)).toEqual(await exactDays(campaignId));
+
+    const [other] = await t.platform.db
+      .insert(campaigns)
+      .values({ slug: 'by-day', title: 'By day', summary: 's', petitionText: 'p', goal: 10 })
+      .returning();
+    const id = other!.id;
+    const at = (iso: string, email: string) => ({ campaignId: id, email, name: 'Day', zip: '10001', state: 'NY', createdAt: new Date(iso) });
+    await t.platform.db.insert(signatures).values([
+      at('2026-01-01T00:00:00.000Z', 'first-moment@example.org'),
+      at('2026-01-01T23:59:59.999Z', 'last-moment@example.org'),
+      // 23:30 in New York on New Year's Day is already January 2nd in UTC.
+      at('2026-01-01T23:30:00-05:00', 'new-york@example.org'),
+      at('2026-01-02T12:00:00Z', 'noon@example.org'),
+      at('2026-03-15T08:00:00+09:00', 'tokyo@example.org'),
+    ]);
+    await tallyCampaign(t.platform.db, id, { batchSize: 2 });
+    const expected = { '2026-01-01': 2, '2026-01-02': 2, '2026-03-14': 1 };
+    expect(await dayCounts(id)).toEqual(expected);
+    expect(await exactDays(id)).toEqual(expected);
+
+    // A rebuild from the signatures gives the same days, over corrupted counts, with one more signature.
+    await t.platform.db.update(signatureCounts).set({ count: 999 }).where(eq(signatureCounts.campaignId, id));
+    await t.platform.db.insert(signatures).values(at('2026-03-14T23:59:59Z', 'late-day@example.org'));
+    expect(await rebuildTallies(t.platform.db, id)).toBe(6);
+    expect(await dayCounts(id)).toEqual({ ...expected, '2026-03-14': 2 });
+    expect(await dayCounts(campaignId)).toEqual(await exactDays(campaignId));
   });
 });

@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeGeometry, type GeoJsonGeometry } from '../../src/representatives/geometry';
+import {
+  albers,
+  buildMapOutline,
+  colourClasses,
+  colourOf,
+  fitInset,
+  INSETS,
+  insetOf,
+  MAP_HEIGHT,
+  MAP_WIDTH,
+  NO_DATA,
+  PALETTE,
+  renderDistrictMap,
+  simplifyRing,
+} from '../../src/staff/district-map';
+
+/** The rings of our path data (`M x y l dx dy … z`), as absolute points. */
+function ringsOf(d: string): Array<Array<[number, number]>> {
+  return d
+    .split('z')
+    .filter((part) => part.startsWith('M'))
+    .map((part) => {
+      const numbers = (part.match(/-?(?:\d+\.?\d*|\.\d+)/g) ?? []).map(Number);
+      const ring: Array<[number, number]> = [[numbers[0]!, numbers[1]!]];
+      for (let i = 2; i < numbers.length; i += 2) {
+        const [x, y] = ring[ring.length - 1]!;
+        ring.push([x + numbers[i]!, y + numbers[i + 1]!]);
+      }
+      return ring;
+    });
+}
+
+const inside = ([x, y]: [number, number], [bx, by, bw, bh]: readonly number[]) => x >= bx! && x <= bx! + bw! && y >= by! && y <= by! + bh!;
+const fitted = Object.fromEntries(INSETS.map((inset) => [inset.key, fitInset(inset)]));
+
+describe('the Albers equal-area projection', () => {
+  const lower48 = albers({ lng0: -96, lat0: 37.5, lat1: 29.5, lat2: 45.5 });
+
+  it('puts the origin at (0, 0), north up and east to the right', () => {
+    const [x0, y0] = lower48(-96, 37.5);
+    expect(Math.abs(x0)).toBeLessThan(1e-12);
+    expect(Math.abs(y0)).toBeLessThan(1e-12);
+    expect(lower48(-96, 45)[1]).toBeGreaterThan(0);
+    expect(lower48(-80, 37.5)[0]).toBeGreaterThan(0);
+  });
+
+  it('keeps areas: a 1° cell projects to its area on the unit sphere, wherever it is', () => {
+    const cellArea = (west: number, south: number) => {
+      // The cell's outline, densely sampled (parallels project to arcs).
+      const points: Array<[number, number]> = [];
+      const steps = 200;
+      for (let i = 0; i <= steps; i++) points.push(lower48(west + i / steps, south));
+      for (let i = 0; i <= steps; i++) points.push(lower48(west + 1 - i / steps, south + 1));
+      let twice = 0;
+      for (let i = 0; i < points.length; i++) {
+        const [x1, y1] = points[i]!;
+        const [x2, y2] = points[(i + 1) % points.length]!;
+        twice += x1 * y2 - x2 * y1;
+      }
+      return Math.abs(twice) / 2;
+    };
+    const sphere = (south: number) => (Math.PI / 180) * (Math.sin(((south + 1) * Math.PI) / 180) - Math.sin((south * Math.PI) / 180));
+    for (const [west, south] of [[-120, 25], [-96, 37], [-70, 48], [-150, 60]] as const) {
+      expect(cellArea(west, south) / sphere(south)).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('wraps longitudes around the central meridian, so the Aleutians stay next to Alaska', () => {
+    const alaska = albers({ lng0: -154, lat0: 50, lat1: 55, lat2: 65 });
+    const [x1, y1] = alaska(172.9, 52.9);
+    const [x2, y2] = alaska(172.9 - 360, 52.9);
+    expect(x1).toBeCloseTo(x2, 12);
+    expect(y1).toBeCloseTo(y2, 12);
+    expect(x1).toBeLessThan(alaska(-150, 61)[0]);
+  });
+
+  it('falls back to the cylindrical equal-area projection for parallels symmetric about the equator', () => {
+    const cylinder = albers({ lng0: 0, lat0: 0, lat1: -10, lat2: 10 });
+    expect(cylinder(90, 30)[0]).toBeCloseTo(Math.PI / 2, 12);
+    expect(cylinder(90, 30)[1]).toBeCloseTo(0.5, 12);
+  });
+});
+
+describe('the map frame', () => {
+  const places: Array<[string, string, number, number]> = [
+    ['conus', 'Seattle', -122.33, 47.61],
+    ['conus', 'Denver', -104.99, 39.74],
+    ['conus', 'Key West', -81.78, 24.56],
+    ['conus', 'Bangor', -68.77, 44.8],
+    ['conus', 'San Diego', -117.16, 32.72],
+    ['ak', 'Anchorage', -149.9, 61.22],
+    ['ak', 'Attu (west of 180°)', 173.2, 52.9],
+    ['ak', 'Utqiagvik', -156.79, 71.29],
+    ['hi', 'Honolulu', -157.86, 21.31],
+    ['hi', 'Hilo', -155.09, 19.72],
+    ['dc', 'the Capitol', -77.009, 38.89],
+    ['pr', 'San Juan', -66.1, 18.47],
+    ['vi', 'Charlotte Amalie', -64.93, 18.34],
+    ['gu', 'Hagåtña', 144.75, 13.48],
+    ['mp', 'Saipan', 145.75, 15.19],
+    ['as', 'Pago Pago', -170.7, -14.28],
+  ];
+
+  it.each(places)('draws %s (%s) inside its box, within the SVG', (key, _name, lng, lat) => {
+    const point = fitted[key]!.project(lng, lat);
+    expect(inside(point, fitted[key]!.inset.box)).toBe(true);
+    expect(inside(point, [0, 0, MAP_WIDTH, MAP_HEIGHT])).toBe(true);
+  });
+
+  it('keeps the lower 48 the right way round', () => {
+    const at = (lng: number, lat: number) => fitted.conus!.project(lng, lat);
+    expect(at(-122.33, 47.61)[1]).toBeLessThan(at(-118.24, 34.05)[1]); // Seattle above Los Angeles
+    expect(at(-74, 40.71)[0]).toBeGreaterThan(at(-87.63, 41.88)[0]); // New York right of Chicago
+  });
+
+  it('does not let insets overlap one another', () => {
+    const framed = INSETS.filter((inset) => inset.framed);
+    for (const a of framed) {
+      for (const b of framed) {
+        if (a === b) continue;
+        const [ax, ay, aw, ah] = a.box;
+        const [bx, by, bw, bh] = b.box;
+        expect(ax + aw <= bx || bx + bw <= ax || ay + ah <= by || by + bh <= ay).toBe(true);
+      }
+    }
+  });
+
+  it('assigns districts to insets by their state', () => {
+    expect(['0801', '0200', '1501', '1198', '7298', '7898', '6698', '6998', '6098', '3612'].map(insetOf)).toEqual([
+      'conus', 'ak', 'hi', 'dc', 'pr', 'vi', 'gu', 'mp', 'as', 'conus',
+    ]);
+  });
+});
+
+describe('simplifyRing', () => {
+  it('drops points closer than a pixel to the last one kept, and points on a straight line', () => {
+    // A 10 px square with a point every 0.25 px along its edges.
+    const ring: number[] = [];
+    const edge = (x0: number, y0: number, dx: number, dy: number) => {
+      for (let i = 0; i < 40; i++) ring.push(x0 + (dx * i) / 4, y0 + (dy * i) / 4);
+    };
+    edge(0, 0, 1, 0);
+    edge(10, 0, 0, 1);
+    edge(10, 10, -1, 0);
+    edge(0, 10, 0, -1);
+    ring.push(0, 0);
+    const simplified = simplifyRing(ring);
+    expect(simplified).toEqual([0, 0, 10, 0, 10, 10, 0, 10, 0, 0]);
+  });
+
+  it('keeps a bend larger than the tolerance', () => {
+    const ring = [0, 0, 5, 2, 10, 0, 10, 10, 0, 10, 0, 0];
+    expect(simplifyRing(ring, 1, 0.5)).toEqual(ring);
+    expect(simplifyRing(ring, 1, 3)).toEqual([0, 0, 10, 0, 10, 10, 0, 10, 0, 0]);
+  });
+
+  it('shrinks a ring smaller than a pixel to fewer than four points', () => {
+    expect(simplifyRing([0, 0, 0.3, 0, 0.3, 0.3, 0, 0.3, 0, 0]).length).toBeLessThan(8);
+  });
+});
+
+describe('buildMapOutline and renderDistrictMap on the fixture districts', () => {
+  const file = path.join(__dirname, '..', 'fixtures', 'representatives', 'boundaries', 'cd119_500k.geojson');
+  const features = (JSON.parse(readFileSync(file, 'utf8')) as { features: Array<{ properties: { GEOID: string }; geometry: GeoJsonGeometry }> }).features;
+  const outline = buildMapOutline(
+    [...features.map((feature) => ({ geoid: feature.properties.GEOID, geometry: encodeGeometry(feature.geometry) })), { geoid: '0803', geometry: null }],
+  );
+
+  it('has every district with geometry, in its inset, with its holes', () => {
+    expect(outline.districts.map((district) => [district.geoid, district.inset])).toEqual([
+      ['0200', 'ak'],
+      ['0801', 'conus'],
+      ['0802', 'conus'],
+      ['1198', 'dc'],
+    ]);
+    expect(outline.insets.map((inset) => inset.key)).toEqual(['ak', 'dc']);
+    const byGeoid = Object.fromEntries(outline.districts.map((district) => [district.geoid, ringsOf(district.d)]));
+    expect(byGeoid['0801']).toHaveLength(2); // the outer ring and its hole
+    expect(byGeoid['0802']).toHaveLength(2); // two parts
+    for (const district of outline.districts) {
+      for (const ring of byGeoid[district.geoid]!) {
+        for (const point of ring) expect(inside(point, fitted[district.inset]!.inset.box)).toBe(true);
+      }
+    }
+    // Colorado's square is drawn where Colorado is.
+    const denver = fitted.conus!.project(-104.99, 39.74);
+    const [[first]] = byGeoid['0801']! as [[[number, number]]];
+    expect(Math.abs(first[0] - denver[0])).toBeLessThan(15);
+    expect(Math.abs(first[1] - denver[1])).toBeLessThan(15);
+  });
+
+  it('colours each district by its count, titles it, links it, and escapes what comes from data', () => {
+    const { map: svg, legend } = renderDistrictMap(outline, {
+      id: 'map',
+      title: 'Signatures by district <all>',
+      counts: { '0801': 12, '0802': 1, '0200': 0 },
+      describe: (geoid) => ({
+        label: geoid === '0801' ? 'CO-1 · Ada "Test" <Well> & Co' : `District ${geoid}`,
+        href: geoid === '1198' ? undefined : `#cd-${geoid}`,
+      }),
+    });
+    expect(svg).toMatch(/^<svg [^>]*role="img"[^>]*aria-labelledby="map-title map-desc"/);
+    expect(svg).toContain('<title id="map-title">Signatures by district &lt;all&gt;</title>');
+    expect(svg).toContain('<title>CO-1 · Ada &quot;Test&quot; &lt;Well&gt; &amp; Co: 12 signatures</title>');
+    expect(svg).toContain('<title>District 0802: 1 signature</title>');
+    expect(svg).toContain('<title>District 0200: 0 signatures</title>');
+    const fill = (geoid: string) => new RegExp(`fill="([^"]+)" data-geoid="${geoid}"`).exec(svg)?.[1];
+    expect(fill('0200')).toBe(NO_DATA);
+    expect(fill('1198')).toBe(NO_DATA);
+    expect(fill('0801')).toBe(PALETTE[PALETTE.length - 1]);
+    expect(fill('0802')).not.toBe(NO_DATA);
+    expect(svg).toContain('<a href="#cd-0801"><path');
+    expect(svg).not.toContain('<a href="#cd-1198">');
+    expect(svg).toContain('>Alaska</text>');
+    expect(svg).not.toContain('style=');
+    expect(legend).toContain('Signatures per district');
+    expect([...legend.matchAll(/<rect [^>]*fill="([^"]+)"[^>]*\/><\/svg>([^<]*)<\/li>/g)].map((match) => [match[2], match[1]])).toEqual([
+      ['None', NO_DATA],
+      ['1', fill('0802')],
+      ['2–12', fill('0801')],
+    ]);
+    expect(legend).not.toContain('style=');
+  });
+});
+
+describe('colourClasses', () => {
+  it('splits the counts at rounded quantiles, from 1 to the largest', () => {
+    const values = [0, 0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597];
+    const classes = colourClasses(values);
+    expect(classes).toHaveLength(5);
+    expect(classes[0]!.min).toBe(1);
+    expect(classes.at(-1)!.max).toBe(1597);
+    for (let i = 1; i < classes.length; i++) expect(classes[i]!.min).toBe(classes[i - 1]!.max + 1);
+    expect(classes.map((range) => range.colour)).toEqual(PALETTE);
+    expect(classes.map((range) => range.max)).toEqual([3, 13, 55, 230, 1597]);
+    expect(colourOf(0, classes)).toBe(NO_DATA);
+    expect(colourOf(14, classes)).toBe(PALETTE[2]);
+  });
+
+  it('uses fewer classes when there are few distinct counts, and none for no counts', () => {
+    expect(colourClasses([1, 1, 1])).toEqual([{ min: 1, max: 1, colour: PALETTE[3] }]);
+    expect(colourClasses([1, 2]).map((range) => [range.min, range.max])).toEqual([[1, 1], [2, 2]]);
+    expect(colourClasses([0, 0])).toEqual([]);
+  });
+});
