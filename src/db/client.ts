@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
 import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -8,6 +9,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { migrationsDir } from '../paths';
 import { acquirePidLock } from '../process-lock';
 import * as schema from './schema';
@@ -20,9 +22,24 @@ export async function queryRows<T>(db: Pick<Database, 'execute'>, query: SQL): P
   return result.rows;
 }
 
+/** A query's rows as CSV, from PostgreSQL's COPY, and how many rows it wrote once it is done. */
+export interface CopyOut {
+  stream: Readable;
+  /** Resolves when the COPY has completed; rejects when it failed or the stream was abandoned. */
+  rows: Promise<number>;
+}
+
 export interface DatabaseHandle {
   db: Database;
   driver: 'pglite' | 'pg';
+  /**
+   * `COPY (<select>) TO STDOUT WITH (FORMAT csv)`: the rows as PostgreSQL writes them, never
+   * parsed here. COPY takes no parameters, so `select` must hold only trusted text and literals.
+   * On PostgreSQL the output streams through a pooled connection (pg-copy-streams), with
+   * back-pressure: memory stays flat however many rows. PGlite cannot stream COPY: it returns the
+   * whole output at once (`TO '/dev/blob'`), so callers bound what one call selects.
+   */
+  copyOut(select: string, options: { header: boolean }): CopyOut;
   /** Runs pending migrations; safe to call from several processes at once. */
   migrate(): Promise<void>;
   ping(): Promise<void>;
@@ -47,10 +64,46 @@ export async function openDatabase(options: {
   return openPglite(path.join(options.dataDir, 'pg'));
 }
 
+/**
+ * How long a query may wait for a connection (a free one from the pool, or a new one to the
+ * server) before it fails, and its request is answered 503: a database that is down or does not
+ * answer must not leave requests hanging.
+ */
+export const DATABASE_CONNECT_TIMEOUT_MS = 5000;
+
 async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+    // Notices a server that vanished without closing the connection (a failover, a dropped route).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   // An idle client that loses its server (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one that is checked out (mid-transaction, between two statements): node-postgres emits the
+  // loss as an 'error' event, which with no listener would throw. The statement in progress fails
+  // with the same error.
+  //
+  // And a checked-out client whose connection ends goes back to the pool (which discards it) at
+  // once, whatever its holder does: Drizzle's transaction sends BEGIN before its try/finally, so a
+  // BEGIN that fails on a lost connection never releases its client, and the pool would count it
+  // as busy forever, one fewer connection after each outage until no request could get one. The
+  // holder's own release, if it comes, then does nothing.
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      const poolClient = client as pg.PoolClient;
+      if (!checkedOut.has(poolClient)) return;
+      const release = poolClient.release;
+      poolClient.release = () => undefined;
+      release(new Error('the connection to the database ended'));
+    });
+  });
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
@@ -64,6 +117,9 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
         client.release();
       }
+    },
+    copyOut(select, options) {
+      return copyOutOfPool(pool, `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${options.header})`);
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -91,6 +147,16 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     async migrate() {
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: migrationsDir });
     },
+    copyOut(select, options) {
+      const result = client.query(`COPY (${select}) TO '/dev/blob' WITH (FORMAT csv, HEADER ${options.header})`);
+      const rows = result.then((done) => done.affectedRows ?? 0);
+      rows.catch(() => undefined);
+      async function* output() {
+        const { blob } = await result;
+        if (blob) yield Buffer.from(await blob.arrayBuffer());
+      }
+      return { stream: Readable.from(output(), { objectMode: false }), rows };
+    },
     async ping() {
       await db.execute(sql`SELECT 1`);
     },
@@ -99,4 +165,59 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
       lock.release();
     },
   };
+}
+
+/**
+ * Runs a COPY ... TO STDOUT on a connection of its own from the pool. The connection goes back to
+ * the pool when the server has finished the COPY (its row count known); when the reader gives up
+ * early or the COPY fails, the connection is closed instead, since it may still be mid-COPY.
+ */
+function copyOutOfPool(pool: pg.Pool, statement: string): CopyOut {
+  const output = new PassThrough();
+  const rows = new Promise<number>((resolve, reject) => {
+    pool.connect().then(
+      (client) => {
+        let released = false;
+        const release = (error?: Error) => {
+          if (released) return;
+          released = true;
+          client.release(error);
+        };
+        const copy = client.query(copyTo(statement)) as ReturnType<typeof copyTo> & { handleReadyForQuery(): void };
+        let copied = false;
+        let failed = false;
+        // node-postgres calls this when the server is ready for the next query: the COPY is over.
+        const ready = copy.handleReadyForQuery.bind(copy);
+        copy.handleReadyForQuery = () => {
+          ready();
+          release();
+          if (!failed) resolve(copy.rowCount);
+        };
+        copy.on('end', () => {
+          copied = true;
+        });
+        copy.on('error', (error: Error) => {
+          failed = true;
+          release(error);
+          output.destroy(error);
+          reject(error);
+        });
+        output.on('close', () => {
+          if (copied || failed) return;
+          failed = true;
+          const error = new Error('the COPY output was abandoned before its end');
+          release(error);
+          copy.destroy();
+          reject(error);
+        });
+        copy.pipe(output);
+      },
+      (error: Error) => {
+        output.destroy(error);
+        reject(error);
+      },
+    );
+  });
+  rows.catch(() => undefined);
+  return { stream: output, rows };
 }

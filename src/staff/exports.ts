@@ -1,0 +1,553 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import pg from 'pg';
+import type { AppContext } from '../context';
+import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
+import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
+import type { Queues } from '../queue/jobs';
+import { stateNames, uspsByFips } from '../representatives/us-states';
+import { recordAudit } from './audit';
+import type { Permission } from './roles';
+
+/**
+ * Staff exports: signatures, and counts by congressional district (with the member), state
+ * senate and house district (with the legislators), state and source. PostgreSQL writes every
+ * CSV itself with `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`; Node only passes the
+ * bytes on (to the HTTP response, or to a file), never parses or holds them whole.
+ *
+ * Small exports (every count export, and signature exports up to DIRECT_EXPORT_MAX_ROWS) stream
+ * straight into the response. Larger ones are written by a job on the `exports` queue into
+ * `DATA_DIR/exports/<id>.csv`, downloadable for EXPORT_FILE_HOURS, then removed by the workers'
+ * maintenance. Every export is recorded in `staff_exports` and in the audit log as it starts.
+ */
+
+export const exportKinds = ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source'] as const satisfies readonly ExportKind[];
+
+/** Signature exports with more rows than this are written by a job instead of streamed at once. */
+export const DIRECT_EXPORT_MAX_ROWS = 50_000;
+/** How long a job's file can be downloaded before the maintenance removes it. */
+export const EXPORT_FILE_HOURS = 24;
+/** A job that has not finished after this long is marked failed (its worker and its retries are gone). */
+const STALE_JOB_HOURS = 24;
+/** On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). */
+export const PGLITE_PAGE_ROWS = 20_000;
+/** How often a job records how many rows it has written, at most. */
+const PROGRESS_EVERY_MS = 1000;
+
+export const exportKindInfo: Record<ExportKind, { title: string; description: string }> = {
+  signatures: {
+    title: 'Signatures',
+    description:
+      'One row per signature: name, ZIP code, state, districts, source, date, and the email address of those who agreed to hear from the campaign.',
+  },
+  congressional: {
+    title: 'By congressional district',
+    description: 'Signatures per U.S. House district, with the member who holds it: the constituents of each office.',
+  },
+  'state-upper': { title: 'By state senate district', description: 'Signatures per state senate district, with its senator or senators.' },
+  'state-lower': { title: 'By state house district', description: 'Signatures per state house district, with its representative or representatives.' },
+  state: { title: 'By state', description: 'Signatures per state.' },
+  source: { title: 'By source', description: 'Signatures per partner source code, and those that came with none.' },
+};
+
+export const isExportKind = (value: unknown): value is ExportKind => exportKinds.includes(value as ExportKind);
+
+/** Signatures name people; counts name no one. A kind this version does not know needs the stricter. */
+export const exportPermission = (kind: ExportKind): Permission =>
+  kind !== 'signatures' && isExportKind(kind) ? 'exports.counts' : 'exports.signatures';
+
+// ---------------------------------------------------------------------------------------------
+// The queries. COPY takes no parameters, so every value in them is an integer checked here or a
+// constant of this file, quoted by node-postgres' escapeLiteral.
+
+const integer = (value: number): string => {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
+};
+const literal = (value: string) => pg.escapeLiteral(value);
+
+/**
+ * A text cell that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
+ * tab or a carriage return, as OWASP lists them) gets a leading apostrophe. Done in SQL, so the
+ * CSV stream is never parsed here. `ascii('')` is 0 and `ascii(NULL)` NULL: both left as they are.
+ */
+export const neutralised = (expression: string) =>
+  `CASE WHEN ascii(${expression}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${expression} ELSE ${expression} END`;
+
+/** The USPS code of a GEOID's state (its first two digits), even for a district the active data lacks. */
+const FIPS_TO_USPS = literal(JSON.stringify(Object.fromEntries(uspsByFips)));
+const stateOfGeoid = (geoid: string) => `(${FIPS_TO_USPS}::jsonb ->> left(${geoid}, 2))`;
+const stateNameTable = (alias: string) =>
+  `(VALUES ${[...stateNames].map(([usps, name]) => `(${literal(usps)}, ${literal(name)})`).join(', ')}) AS ${alias}(usps, name)`;
+
+const ACTIVE_SNAPSHOT = '(SELECT id FROM rep_snapshots WHERE active)';
+
+/** "CO-1", "AK at-large", "DC (delegate seat)" from a congressional GEOID and its state's USPS code. */
+const congressionalLabel = (geoid: string, usps: string) => `CASE
+    WHEN ${usps} IS NULL THEN ${geoid}
+    WHEN substr(${geoid}, 3) = '00' THEN ${usps} || ' at-large'
+    WHEN substr(${geoid}, 3) = '98' THEN ${usps} || ' (delegate seat)'
+    ELSE ${usps} || '-' || ltrim(substr(${geoid}, 3), '0') END`;
+
+/** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
+const houseSeat = (geoid: string) => `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
+
+/** One campaign's counts along a dimension, the rows with a count above zero. */
+const countsOf = (campaignId: number, dimension: string) =>
+  `c.campaign_id = ${integer(campaignId)} AND c.dimension = ${literal(dimension)} AND c.count > 0`;
+
+/**
+ * The signature export. Consent: the email address only where the supporter opted in; name, ZIP
+ * code, state, districts, source and date always (what a lobby visit needs); the street address
+ * never. The congressional district is named as people name it ("CO-1"); the state districts are
+ * given by their GEOIDs, which the count exports name, with their legislators. `range` bounds the
+ * ids, for PGlite's pages.
+ *
+ * Cost, measured (bench/README.md): each per-row lookup or computed label costs PostgreSQL about
+ * a third of what reading the row does, so there is one: the congressional district's label, from
+ * the active representative data, through a LATERAL subquery that PostgreSQL caches per district
+ * (Memoize) while it reads the signatures in id order: no sort, and the first rows go out at once.
+ */
+function signaturesQuery(campaignId: number, range?: { after: number; upTo: number | null }): string {
+  const bounds = range ? ` AND s.id > ${integer(range.after)}${range.upTo === null ? '' : ` AND s.id <= ${integer(range.upTo)}`}` : '';
+  return `SELECT ${neutralised('s.name')} AS name,
+      CASE WHEN s.opt_in THEN ${neutralised('s.email')} END AS email,
+      ${neutralised('s.zip')} AS zip,
+      ${neutralised('s.state')} AS state,
+      coalesce(cd.label, ${neutralised('s.congressional_district')}) AS congressional_district,
+      ${neutralised('s.state_upper_district')} AS state_senate_geoid,
+      ${neutralised('s.state_lower_district')} AS state_house_geoid,
+      ${neutralised('s.source')} AS source,
+      CASE WHEN s.opt_in THEN 'yes' ELSE 'no' END AS opted_in,
+      to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS signed_at
+    FROM signatures s
+    LEFT JOIN LATERAL (SELECT ${congressionalLabel('d.geoid', 'd.state')} AS label FROM rep_districts d
+      WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = 'cd' AND d.geoid = s.congressional_district) cd ON true
+    WHERE s.campaign_id = ${integer(campaignId)}${bounds}
+    ORDER BY s.id`;
+}
+
+/** Signatures per congressional district, with the member (or members) holding its seat in the active data. */
+function congressionalQuery(campaignId: number): string {
+  return `SELECT f.usps AS state,
+      ${congressionalLabel('c.key', 'f.usps')} AS district,
+      ${neutralised('m.names')} AS representative,
+      ${neutralised('m.parties')} AS party,
+      c.count AS signatures,
+      ${neutralised('c.key')} AS geoid
+    FROM signature_counts c
+    CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
+    LEFT JOIN LATERAL (
+      SELECT string_agg(o.name, '; ' ORDER BY o.name) AS names, string_agg(coalesce(o.party, ''), '; ' ORDER BY o.name) AS parties
+      FROM rep_officials o
+      WHERE o.snapshot_id = ${ACTIVE_SNAPSHOT} AND o.office = 'us-house' AND o.state = f.usps AND o.district = ${houseSeat('c.key')}
+    ) m ON true
+    WHERE ${countsOf(campaignId, 'congressional')}
+    ORDER BY c.key`;
+}
+
+/**
+ * Signatures per state senate or house district, with the legislators of its seats (several in
+ * multi-member districts, and for Idaho's A/B seats), matched as the lookup matches them.
+ */
+function stateDistrictQuery(campaignId: number, kind: 'state-upper' | 'state-lower'): string {
+  const layer = kind === 'state-upper' ? 'sldu' : 'sldl';
+  return `SELECT coalesce(d.state, f.usps) AS state,
+      ${neutralised('coalesce(d.name, c.key)')} AS district,
+      ${neutralised('m.names')} AS legislators,
+      ${neutralised('m.parties')} AS party,
+      c.count AS signatures,
+      ${neutralised('c.key')} AS geoid
+    FROM signature_counts c
+    CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
+    LEFT JOIN rep_districts d ON d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = ${literal(layer)} AND d.geoid = c.key
+    LEFT JOIN LATERAL (
+      SELECT string_agg(o.name, '; ' ORDER BY seat.position, o.name) AS names,
+             string_agg(coalesce(o.party, ''), '; ' ORDER BY seat.position, o.name) AS parties
+      FROM jsonb_array_elements(d.seats) WITH ORDINALITY AS seat(value, position)
+      JOIN rep_officials o ON o.snapshot_id = d.snapshot_id AND o.office = ${literal(kind)} AND o.state = d.state
+        AND o.district = seat.value->>'district'
+    ) m ON true
+    WHERE ${countsOf(campaignId, kind)}
+    ORDER BY c.key`;
+}
+
+function stateQuery(campaignId: number): string {
+  return `SELECT ${neutralised('c.key')} AS state, n.name AS state_name, c.count AS signatures
+    FROM signature_counts c
+    LEFT JOIN ${stateNameTable('n')} ON n.usps = c.key
+    WHERE ${countsOf(campaignId, 'state')}
+    ORDER BY c.key`;
+}
+
+/** Signatures per source code with the partner it belongs to, then those with no source code. */
+function sourceQuery(campaignId: number): string {
+  const id = integer(campaignId);
+  return `SELECT ${neutralised('r.source')} AS source, ${neutralised('r.partner')} AS partner, r.signatures
+    FROM (
+      SELECT c.key AS source, p.name AS partner, c.count AS signatures, 0 AS without_source
+      FROM signature_counts c
+      LEFT JOIN partners p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
+      WHERE ${countsOf(campaignId, 'source')}
+      UNION ALL
+      SELECT '', 'No source code (the campaign''s own pages and links)',
+        (t.count - coalesce((SELECT sum(s.count) FROM signature_counts s WHERE s.campaign_id = ${id} AND s.dimension = 'source'), 0))::bigint, 1
+      FROM signature_counts t
+      WHERE t.campaign_id = ${id} AND t.dimension = 'total' AND t.key = ''
+    ) r
+    WHERE r.signatures > 0
+    ORDER BY r.without_source, r.signatures DESC, r.source`;
+}
+
+/** The SELECT an export runs (inside COPY). */
+export function exportQuery(kind: ExportKind, campaignId: number): string {
+  switch (kind) {
+    case 'signatures':
+      return signaturesQuery(campaignId);
+    case 'congressional':
+      return congressionalQuery(campaignId);
+    case 'state-upper':
+    case 'state-lower':
+      return stateDistrictQuery(campaignId, kind);
+    case 'state':
+      return stateQuery(campaignId);
+    case 'source':
+      return sourceQuery(campaignId);
+    default:
+      throw new Error(`unknown export kind: ${String(kind as unknown)}`);
+  }
+}
+
+/** How many rows an export will have (as of now). */
+export async function countExportRows(db: Database, kind: ExportKind, campaignId: number): Promise<number> {
+  const query =
+    kind === 'signatures'
+      ? `SELECT count(*)::bigint AS n FROM signatures WHERE campaign_id = ${integer(campaignId)}`
+      : `SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`;
+  const [row] = await queryRows<{ n: string | number }>(db, sql.raw(query));
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * An export's CSV. On PostgreSQL, one COPY streamed through a pooled connection: one consistent
+ * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
+ * export is copied in pages of PGLITE_PAGE_ROWS by id (keyset: each page ends at the id found
+ * PGLITE_PAGE_ROWS rows further on), so memory stays bounded and other queries run between pages;
+ * a signature made meanwhile appears if it falls in a page still to come. Count exports are
+ * bounded by the number of districts and run as one COPY on both.
+ */
+export function exportCsv(database: DatabaseHandle, kind: ExportKind, campaignId: number): CopyOut {
+  if (database.driver === 'pg' || kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
+  return pagedSignatures(database, campaignId);
+}
+
+function pagedSignatures(database: DatabaseHandle, campaignId: number): CopyOut {
+  let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
+  const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+  rows.catch(() => undefined);
+  async function* pages(): AsyncGenerator<Buffer> {
+    let total = 0;
+    let after = 0;
+    try {
+      for (let first = true; ; first = false) {
+        const [end] = await queryRows<{ id: string | number }>(
+          database.db,
+          sql.raw(`SELECT id FROM signatures WHERE campaign_id = ${integer(campaignId)} AND id > ${integer(after)}
+                   ORDER BY id OFFSET ${PGLITE_PAGE_ROWS - 1} LIMIT 1`),
+        );
+        const upTo = end ? Number(end.id) : null;
+        const page = database.copyOut(signaturesQuery(campaignId, { after, upTo }), { header: first });
+        for await (const chunk of page.stream) yield chunk as Buffer;
+        total += await page.rows;
+        if (upTo === null) break;
+        after = upTo;
+      }
+      settle!.resolve(total);
+    } catch (error) {
+      settle!.reject(error);
+      throw error;
+    } finally {
+      settle!.reject(new Error('the export was abandoned before its end'));
+    }
+  }
+  return { stream: Readable.from(pages(), { objectMode: false }), rows };
+}
+
+/** Counts bytes, and lines as a measure of progress (a quoted cell may hold a line break; the final count comes from COPY). */
+class CsvMeter extends Transform {
+  bytes = 0;
+  lines = 0;
+
+  constructor(private readonly onChunk?: (meter: CsvMeter) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.lines++;
+    this.onChunk?.(this);
+    done(null, chunk);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting, sending and writing exports
+
+export class ExportQueueUnavailableError extends Error {}
+
+type ExportContext = Pick<AppContext, 'db' | 'database'>;
+
+export type StartedExport =
+  | { mode: 'direct'; record: StaffExport }
+  | { mode: 'job'; record: StaffExport }
+  /** The same export of this campaign is already being written; no new one was started. */
+  | { mode: 'in-progress'; record: StaffExport };
+
+const newExportId = () => randomBytes(18).toString('base64url');
+export const isExportId = (value: string) => /^[A-Za-z0-9_-]{24}$/.test(value);
+
+/**
+ * Starts an export: counts its rows, records it (its `staff_exports` row and the audit entry, in
+ * one transaction), then either leaves it to the caller to stream (`direct`) or queues its job.
+ */
+export async function startExport(
+  ctx: ExportContext & { queues: Pick<Queues, 'requestExport'> },
+  request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
+): Promise<StartedExport> {
+  const { campaignId, kind, staff } = request;
+  const rows = await countExportRows(ctx.db, kind, campaignId);
+  const mode = kind !== 'signatures' || rows <= DIRECT_EXPORT_MAX_ROWS ? 'direct' : 'job';
+  if (mode === 'job') {
+    const [running] = await ctx.db
+      .select()
+      .from(staffExports)
+      .where(and(eq(staffExports.campaignId, campaignId), eq(staffExports.kind, kind), inArray(staffExports.status, ['queued', 'running'])))
+      .orderBy(desc(staffExports.createdAt))
+      .limit(1);
+    if (running) return { mode: 'in-progress', record: running };
+  }
+  const record = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(staffExports)
+      .values({ id: newExportId(), campaignId, staffId: staff.id, kind, status: mode === 'direct' ? 'running' : 'queued', rowsTotal: rows })
+      .returning();
+    await recordAudit(tx, staff, { action: `export.${kind}`, campaignId, details: { exportId: created!.id, rows, delivery: mode === 'direct' ? 'download' : 'file' } });
+    return created!;
+  });
+  if (mode === 'job') {
+    try {
+      await ctx.queues.requestExport(record.id);
+    } catch (error) {
+      await markExportFailed(ctx.db, record.id, 'The export could not be queued. Please try again in a moment.');
+      throw new ExportQueueUnavailableError('the export queue is not reachable', { cause: error });
+    }
+  }
+  return { mode, record };
+}
+
+/**
+ * Streams a direct export into `destination` (an HTTP response whose headers the caller has set),
+ * then records it as done, with no file kept. On failure (the database, or the browser that went
+ * away) it is recorded as failed, `destination` is destroyed, and the error is thrown.
+ */
+export async function sendExport(ctx: ExportContext, record: StaffExport, destination: Writable): Promise<{ rows: number; bytes: number }> {
+  const copy = exportCsv(ctx.database, record.kind, record.campaignId);
+  const meter = new CsvMeter();
+  try {
+    await pipeline(copy.stream, meter, destination);
+    const rows = await copy.rows;
+    await ctx.db
+      .update(staffExports)
+      .set({ status: 'ready', rowsWritten: rows, bytes: meter.bytes, finishedAt: sql`now()` })
+      .where(eq(staffExports.id, record.id));
+    return { rows, bytes: meter.bytes };
+  } catch (error) {
+    await markExportFailed(ctx.db, record.id, 'The download did not complete.').catch(() => undefined);
+    throw error;
+  }
+}
+
+export const exportsDir = (dataDir: string) => path.join(dataDir, 'exports');
+export const exportFilePath = (dataDir: string, id: string) => path.join(exportsDir(dataDir), `${id}.csv`);
+
+/**
+ * The export job: writes the CSV to a temporary file of its own, renames it into place, and marks
+ * the export ready to download for EXPORT_FILE_HOURS. Records how many rows it has written, about
+ * once a second. A retried job (after a crash or an error) starts again from the beginning; an
+ * export already finished, failed or expired is left alone.
+ */
+export async function writeExportFile(
+  ctx: ExportContext & { config: { dataDir: string } },
+  exportId: string,
+): Promise<'written' | 'skipped'> {
+  const { db } = ctx;
+  const [claimed] = await db
+    .update(staffExports)
+    .set({ status: 'running', rowsWritten: 0, error: null })
+    .where(and(eq(staffExports.id, exportId), inArray(staffExports.status, ['queued', 'running'])))
+    .returning();
+  if (!claimed) return 'skipped';
+
+  const dir = exportsDir(ctx.config.dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const part = path.join(dir, `${exportId}.${randomBytes(4).toString('hex')}.part`);
+  const file = exportFilePath(ctx.config.dataDir, exportId);
+
+  let progress: Promise<unknown> = Promise.resolve();
+  let lastProgress = Date.now();
+  const meter = new CsvMeter((current) => {
+    if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+    lastProgress = Date.now();
+    const rows = Math.max(0, current.lines - 1);
+    progress = progress.then(() =>
+      db
+        .update(staffExports)
+        .set({ rowsWritten: rows })
+        .where(and(eq(staffExports.id, exportId), eq(staffExports.status, 'running')))
+        .catch(() => undefined),
+    );
+  });
+
+  try {
+    const copy = exportCsv(ctx.database, claimed.kind, claimed.campaignId);
+    // Owner-only: the file may hold supporters' names and emails.
+    await pipeline(copy.stream, meter, createWriteStream(part, { flags: 'w', mode: 0o600 }));
+    const rows = await copy.rows;
+    await progress;
+    await rename(part, file);
+    const [ready] = await db
+      .update(staffExports)
+      .set({
+        status: 'ready',
+        rowsWritten: rows,
+        bytes: meter.bytes,
+        finishedAt: sql`now()`,
+        expiresAt: sql`now() + make_interval(hours => ${EXPORT_FILE_HOURS}::int)`,
+      })
+      .where(and(eq(staffExports.id, exportId), eq(staffExports.status, 'running')))
+      .returning({ id: staffExports.id });
+    // Failed or expired while it was being written: the file is not wanted.
+    if (!ready) await rm(file, { force: true });
+    return 'written';
+  } catch (error) {
+    await progress;
+    await rm(part, { force: true });
+    throw error;
+  }
+}
+
+/** Exports waiting this long without being written are queued again (their job may have been lost with Redis). */
+const REQUEUE_AFTER_MINUTES = 5;
+
+/**
+ * Queues again the jobs of exports still waiting or being written after a while. The job id is
+ * the export's, so an export whose job is still in the queue (waiting, running or retrying) is
+ * not queued twice; one whose job was lost with Redis gets a new one. Returns how many it asked for.
+ */
+export async function requeueExports(ctx: { db: Database; queues: Pick<Queues, 'requestExport'> }): Promise<number> {
+  const waiting = await queryRows<{ id: string }>(
+    ctx.db,
+    sql`SELECT id FROM staff_exports
+        WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(mins => ${REQUEUE_AFTER_MINUTES}::int)`,
+  );
+  for (const { id } of waiting) await ctx.queues.requestExport(id);
+  return waiting.length;
+}
+
+export async function markExportFailed(db: Database, exportId: string, message: string): Promise<void> {
+  await db
+    .update(staffExports)
+    .set({ status: 'failed', error: message, finishedAt: sql`now()` })
+    .where(and(eq(staffExports.id, exportId), inArray(staffExports.status, ['queued', 'running'])));
+}
+
+/**
+ * The maintenance: exports past their time are marked expired and their files removed; jobs
+ * that never finished are marked failed; files no export is waiting for (an export deleted with
+ * its campaign, a temporary file left by a crash) are removed once they are an hour old.
+ * Returns how many files were removed.
+ */
+export async function expireExports(ctx: { db: Database; config: { dataDir: string } }): Promise<number> {
+  const { db } = ctx;
+  const expired = await queryRows<{ id: string }>(
+    db,
+    sql`UPDATE staff_exports SET status = 'expired' WHERE status = 'ready' AND expires_at <= now() RETURNING id`,
+  );
+  await db.execute(sql`
+    UPDATE staff_exports SET status = 'failed', error = 'The export did not finish.', finished_at = now()
+    WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(hours => ${STALE_JOB_HOURS}::int)`);
+  let removed = 0;
+  for (const { id } of expired) {
+    if (!isExportId(id)) continue;
+    await rm(exportFilePath(ctx.config.dataDir, id), { force: true });
+    removed++;
+  }
+
+  const dir = exportsDir(ctx.config.dataDir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  if (names.length === 0) return removed;
+  const kept = new Set(
+    (await queryRows<{ id: string }>(db, sql`SELECT id FROM staff_exports WHERE status IN ('queued', 'running', 'ready')`)).map((row) => row.id),
+  );
+  const hourAgo = Date.now() - 60 * 60 * 1000;
+  for (const name of names) {
+    const id = name.split('.')[0]!;
+    const finished = name.endsWith('.csv') && kept.has(id);
+    const writing = name.endsWith('.part') && kept.has(id);
+    if (finished || writing) continue;
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || info.mtimeMs > hourAgo) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface ExportListing extends StaffExport {
+  staffEmail: string | null;
+}
+
+export const EXPORT_LIST_LENGTH = 50;
+
+/** A campaign's exports, newest first, with who started each. */
+export async function listExports(db: Database, campaignId: number): Promise<ExportListing[]> {
+  const rows = await db
+    .select({ export: staffExports, staffEmail: staffAccounts.email })
+    .from(staffExports)
+    .leftJoin(staffAccounts, eq(staffAccounts.id, staffExports.staffId))
+    .where(eq(staffExports.campaignId, campaignId))
+    .orderBy(desc(staffExports.createdAt))
+    .limit(EXPORT_LIST_LENGTH);
+  return rows.map((row) => ({ ...row.export, staffEmail: row.staffEmail }));
+}
+
+export async function findExport(db: Database, id: string): Promise<StaffExport | undefined> {
+  if (!isExportId(id)) return undefined;
+  const [found] = await db.select().from(staffExports).where(eq(staffExports.id, id));
+  return found;
+}
+
+/** Streamed straight to the browser: nothing kept to download later. */
+export const isDirectExport = (record: StaffExport) => record.status === 'ready' && record.expiresAt === null;
+
+/** Whether an export's file can be downloaded now, and if not, why. */
+export function downloadState(record: StaffExport, now = new Date()): 'ready' | 'pending' | 'failed' | 'expired' | 'direct' {
+  if (record.status === 'queued' || record.status === 'running') return 'pending';
+  if (record.status === 'failed') return 'failed';
+  if (isDirectExport(record)) return 'direct';
+  if (record.status === 'expired' || !record.expiresAt || record.expiresAt <= now) return 'expired';
+  return 'ready';
+}
+
+/** `ban-facial-recognition-congressional-2026-11-26.csv` */
+export const exportFileName = (slug: string, record: Pick<StaffExport, 'kind' | 'createdAt'>) =>
+  `${slug}-${record.kind}-${record.createdAt.toISOString().slice(0, 10)}.csv`;

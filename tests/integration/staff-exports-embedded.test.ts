@@ -1,0 +1,161 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { sql } from 'drizzle-orm';
+import { ensureDemoCampaign, DEMO_CAMPAIGN_SLUG } from '../../src/campaigns/demo';
+import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/client';
+import { createLogger } from '../../src/logger';
+import { tallyCampaign } from '../../src/petitions/tallies';
+import { RepresentativeDirectory } from '../../src/representatives/directory';
+import type { RepresentativeData } from '../../src/representatives/districts';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { placeLabel } from '../../src/representatives/labels';
+import { exportCsv, exportFilePath, expireExports, PGLITE_PAGE_ROWS, writeExportFile } from '../../src/staff/exports';
+
+/**
+ * The exports on PGlite (the embedded database of `npm start`), which cannot stream COPY: the
+ * signature export is copied in keyset pages. More than two pages of signatures, checked row by
+ * row against the table; a count export with its members; the job's file and its expiry.
+ */
+type Csv = Array<Record<string, string>>;
+const parseCsv = (text: string): Csv => parse(text, { columns: true }) as Csv;
+const neutral = (value: string | null) => (value === null ? '' : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-exports-embedded-'));
+let database: DatabaseHandle;
+let data: RepresentativeData;
+let campaignId: number;
+const total = 2 * PGLITE_PAGE_ROWS + 123;
+
+beforeAll(async () => {
+  database = await openDatabase({ databaseUrl: undefined, dataDir });
+  await database.migrate();
+  await ensureDemoCampaign(database.db);
+  const [campaign] = await queryRows<{ id: number }>(database.db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+  campaignId = campaign!.id;
+  await importRepresentativeData(database.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  const directory = new RepresentativeDirectory(database.db, createLogger('silent'));
+  data = (await directory.refresh())!;
+  await database.db.execute(sql`
+    INSERT INTO signatures (campaign_id, email, name, zip, state, source, opt_in)
+    SELECT ${campaignId}, 'embedded-' || g || '@example.org',
+           CASE g % 6 WHEN 0 THEN '=SUM(' || g || ')' WHEN 1 THEN '-' || g WHEN 2 THEN '@' || g WHEN 3 THEN 'Name, "' || g || '"' ELSE 'Signer ' || g END,
+           (ARRAY['80010', '80020', '99501', '20001', '80999'])[g % 5 + 1], CASE WHEN g % 5 = 2 THEN 'AK' WHEN g % 5 = 3 THEN 'DC' ELSE 'CO' END,
+           CASE WHEN g % 4 = 0 THEN 'partner-x' END, g % 3 = 0
+    FROM generate_series(1, ${total}) AS g`);
+  await tallyCampaign(database.db, campaignId, { districtsOf: (zip) => directory.districtsOfZip(zip) });
+}, 120_000);
+
+afterAll(async () => {
+  await database?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function collect(kind: Parameters<typeof exportCsv>[1]): Promise<{ text: string; rows: number }> {
+  const copy = exportCsv(database, kind, campaignId);
+  const chunks: Buffer[] = [];
+  for await (const chunk of copy.stream) chunks.push(chunk as Buffer);
+  return { text: Buffer.concat(chunks).toString('utf8'), rows: await copy.rows };
+}
+
+async function expectedSignatures(): Promise<Csv> {
+  const rows = await queryRows<{
+    name: string;
+    email: string;
+    zip: string;
+    state: string | null;
+    congressional_district: string | null;
+    state_upper_district: string | null;
+    state_lower_district: string | null;
+    source: string | null;
+    opt_in: boolean;
+    created_at: Date | string;
+  }>(database.db, sql`SELECT * FROM signatures WHERE campaign_id = ${campaignId} ORDER BY id`);
+  return rows.map((row) => {
+    const districts = data.describe({ cd: row.congressional_district, sldu: row.state_upper_district, sldl: row.state_lower_district });
+    return {
+      name: neutral(row.name),
+      email: row.opt_in ? neutral(row.email) : '',
+      zip: row.zip,
+      state: row.state ?? '',
+      congressional_district: districts.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : '',
+      state_senate_geoid: row.state_upper_district ?? '',
+      state_house_geoid: row.state_lower_district ?? '',
+      source: row.source ?? '',
+      opted_in: row.opt_in ? 'yes' : 'no',
+      signed_at: `${new Date(row.created_at).toISOString().slice(0, 19)}Z`,
+    };
+  });
+}
+
+it('exports signatures in pages, with one header, every row once, as the table holds them', async () => {
+  const { text, rows } = await collect('signatures');
+  expect(rows).toBe(total);
+  expect(text.split('\n', 1)[0]).toBe('name,email,zip,state,congressional_district,state_senate_geoid,state_house_geoid,source,opted_in,signed_at');
+  expect(text.match(/^name,email,/gm)).toHaveLength(1);
+  const parsed = parseCsv(text);
+  expect(parsed).toHaveLength(total);
+  expect(parsed).toEqual(await expectedSignatures());
+  expect(parsed.filter((row) => row.name!.startsWith("'=SUM(")).length).toBeGreaterThan(0);
+  for (const row of parsed) expect(row.name).not.toMatch(/^[=+\-@]/);
+}, 60_000);
+
+it('counts by congressional district with the members, as the lookup names them', async () => {
+  const { text } = await collect('congressional');
+  const counts = await queryRows<{ key: string; count: string }>(
+    database.db,
+    sql`SELECT congressional_district AS key, count(*) AS count FROM signatures
+        WHERE campaign_id = ${campaignId} AND congressional_district IS NOT NULL GROUP BY 1 ORDER BY 1`,
+  );
+  expect(parseCsv(text)).toEqual(
+    counts.map(({ key, count }) => {
+      const district = data.describe({ cd: key, sldu: null, sldl: null }).congressional!;
+      const members = data.officialsFor({ cd: key, sldu: null, sldl: null }).filter((o) => o.office === 'us-house' && !o.vacant);
+      return {
+        state: district.state,
+        district: placeLabel({ congressional: district, stateUpper: null, stateLower: null }),
+        representative: members.map((o) => o.name).join('; '),
+        party: members.map((o) => o.party ?? '').join('; '),
+        signatures: String(Number(count)),
+        geoid: key,
+      };
+    }),
+  );
+});
+
+it.each([
+  ['state-upper', 'state-upper', 'legislators'],
+  ['state-lower', 'state-lower', 'legislators'],
+  ['state', 'state', 'state_name'],
+  ['source', 'source', 'partner'],
+] as const)('exports the %s counts, one row per counted key', async (kind, dimension, column) => {
+  const { text, rows } = await collect(kind);
+  const [counted] = await queryRows<{ n: string | number }>(
+    database.db,
+    sql`SELECT count(*) AS n FROM signature_counts WHERE campaign_id = ${campaignId} AND dimension = ${dimension} AND count > 0`,
+  );
+  const parsed = parseCsv(text);
+  // The source export ends with the signatures that came with no source code.
+  expect(parsed).toHaveLength(Number(counted!.n) + (kind === 'source' ? 1 : 0));
+  expect(rows).toBe(parsed.length);
+  expect(parsed[0]).toHaveProperty(column);
+  expect(parsed.reduce((sum, row) => sum + Number(row.signatures), 0)).toBeGreaterThan(0);
+});
+
+it('writes a job file, then removes it when it expires', async () => {
+  const id = 'EEEEEEEEEEEEEEEEEEEEEEEE';
+  await database.db.execute(sql`
+    INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaignId}, 'signatures', 'queued', ${total})`);
+  const ctx = { db: database.db, database, config: { dataDir } };
+  expect(await writeExportFile(ctx, id)).toBe('written');
+  const file = exportFilePath(dataDir, id);
+  expect(parseCsv(readFileSync(file, 'utf8'))).toEqual(await expectedSignatures());
+  const [row] = await queryRows<{ status: string; rows_written: string | number }>(database.db, sql`SELECT status, rows_written FROM staff_exports WHERE id = ${id}`);
+  expect(row!.status).toBe('ready');
+  expect(Number(row!.rows_written)).toBe(total);
+
+  await database.db.execute(sql`UPDATE staff_exports SET expires_at = now() - interval '1 second' WHERE id = ${id}`);
+  expect(await expireExports(ctx)).toBe(1);
+  expect(existsSync(file)).toBe(false);
+}, 60_000);

