@@ -16,6 +16,7 @@ import { viewHelpers } from './http/view-helpers';
 import { serializeError } from './logger';
 import { publicDir, viewsDir } from './paths';
 import { signingApi, signingForm } from './petitions/routes';
+import { consentApi, oneClickUnsubscribe, supporterPages } from './privacy/routes';
 import { staffConsole } from './staff/routes';
 
 export interface AppOptions {
@@ -24,9 +25,13 @@ export interface AppOptions {
 }
 
 /** Builds the Express app from its dependencies; tests and `main` both call this. */
-/** The path without its query, and without capability tokens (a supporter's private status link). */
+/** The path without its query, and without capability tokens (a supporter's private links). */
 const loggedPath = (url: string) =>
-  (url.split('?')[0] ?? '').replace(/\/letters\/[^/]+/, '/letters/:token').replace(/\/staff\/invitations\/[^/]+/, '/staff/invitations/:token');
+  (url.split('?')[0] ?? '')
+    .replace(/\/letters\/[^/]+/, '/letters/:token')
+    .replace(/\/staff\/invitations\/[^/]+/, '/staff/invitations/:token')
+    .replace(/^\/(verify|not-me|u)\/[^/]+/, '/$1/:token')
+    .replace(/^\/privacy\/my-data\/[^/]+/, '/privacy/my-data/:token');
 
 export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const { config } = ctx;
@@ -72,9 +77,13 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   api.use(signingApi(ctx));
   api.use(representativesApi(ctx));
   api.use(lettersApi(ctx));
+  api.use(consentApi(ctx));
   app.use('/api/v1', api);
 
   app.use(staffConsole(ctx));
+
+  // One-click unsubscribe (RFC 8058): mail providers post without cookies; the link's token is the authority.
+  app.use(oneClickUnsubscribe(ctx));
 
   const csrf = createCsrf({ secret: config.secret, https });
   const pages = express.Router();
@@ -86,6 +95,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(representativesPages(ctx, csrf));
   pages.use(letterPages(ctx, csrf));
   pages.use(letterStatusPage(ctx));
+  pages.use(supporterPages(ctx, csrf));
   app.use(pages);
 
   app.use(notFound());

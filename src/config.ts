@@ -81,7 +81,18 @@ export const configSchema = z.object({
   TRUST_PROXY: trustProxy,
   SIGN_RATE_LIMIT: wholeNumber(30, 1, 1_000_000_000),
   SIGN_RATE_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
+  SIGN_EMAIL_RATE_LIMIT: wholeNumber(10, 1, 1_000_000_000),
+  LETTER_EMAIL_RATE_LIMIT: wholeNumber(10, 1, 1_000_000_000),
+  EMAIL_RATE_WINDOW_SECONDS: wholeNumber(3600, 1, 604_800),
+  FORM_MIN_FILL_SECONDS: wholeNumber(3, 0, 3600),
+  FORM_TOKEN_MAX_AGE_SECONDS: wholeNumber(86_400, 60, 2_592_000),
+  CAPTCHA_PROVIDER: z.enum(['none', 'hcaptcha', 'turnstile']).default('none'),
+  CAPTCHA_SITE_KEY: z.string().regex(/^[\w.-]{1,200}$/, 'must be the site key the provider gave you').optional(),
+  CAPTCHA_SECRET: z.string().regex(/^[^\s]{8,500}$/, 'must be the secret key the provider gave you (no spaces)').optional(),
+  CAPTCHA_VERIFY_URL: urlWithScheme(['http:', 'https:'], 'https://api.hcaptcha.com/siteverify'),
+  CAPTCHA_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   IP_HASH_RETENTION_DAYS: wholeNumber(7, 0, 3650),
+  RETENTION_DAYS_AFTER_CLOSE: wholeNumber(90, 0, 36500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REP_DATA_DIR: z.string().optional(),
   GEOCODER: z.enum(['none', 'census']).default('none'),
@@ -120,8 +131,21 @@ export interface Config {
   partnerOrigins: string[];
   trustProxy: boolean | number | string[];
   signRateLimit: { limit: number; windowSeconds: number };
+  /** Abuse controls: per-email limits, the forms' minimum fill time, and the optional CAPTCHA. */
+  abuse: {
+    /** Signatures / letter submissions per email address (counted by its keyed hash) per window. */
+    emailRateLimit: { sign: number; letters: number; windowSeconds: number };
+    /** A form sent sooner than this after it was shown is treated as automated (0: the check is off). */
+    formMinFillSeconds: number;
+    /** A form token older than this is treated as automated. */
+    formTokenMaxAgeSeconds: number;
+    /** Off when undefined. */
+    captcha: { provider: 'hcaptcha' | 'turnstile'; siteKey: string; secret: string; verifyUrl: string | undefined; timeoutMs: number } | undefined;
+  };
   /** IP hashes are erased from signatures this many days after signing (0: at the next sweep). */
   ipHashRetentionDays: number;
+  /** Supporters' personal data in a closed campaign is erased this many days after it closed. */
+  retentionDaysAfterClose: number;
   logLevel: string;
   /**
    * Where representative data is imported from on first start: REP_DATA_DIR (`none`: nowhere),
@@ -184,7 +208,14 @@ export function loadConfig(env: Environment): Config {
     partnerOrigins: vars.PARTNER_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: vars.TRUST_PROXY,
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
+    abuse: {
+      emailRateLimit: { sign: vars.SIGN_EMAIL_RATE_LIMIT, letters: vars.LETTER_EMAIL_RATE_LIMIT, windowSeconds: vars.EMAIL_RATE_WINDOW_SECONDS },
+      formMinFillSeconds: vars.FORM_MIN_FILL_SECONDS,
+      formTokenMaxAgeSeconds: vars.FORM_TOKEN_MAX_AGE_SECONDS,
+      captcha: captchaSettings(vars),
+    },
     ipHashRetentionDays: vars.IP_HASH_RETENTION_DAYS,
+    retentionDaysAfterClose: vars.RETENTION_DAYS_AFTER_CLOSE,
     logLevel: vars.LOG_LEVEL,
     repDataDir: vars.REP_DATA_DIR === 'none' ? undefined : vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
     geocoder: {
@@ -221,6 +252,21 @@ function cwcSettings(vars: z.output<typeof configSchema>): Config['delivery']['c
     organization: vars.CWC_ORGANIZATION!,
     contactEmail: vars.CWC_CONTACT_EMAIL!,
     contactPhone: vars.CWC_CONTACT_PHONE!,
+  };
+}
+
+function captchaSettings(vars: z.output<typeof configSchema>): Config['abuse']['captcha'] {
+  if (vars.CAPTCHA_PROVIDER === 'none') return undefined;
+  const missing = Object.entries({ CAPTCHA_SITE_KEY: vars.CAPTCHA_SITE_KEY, CAPTCHA_SECRET: vars.CAPTCHA_SECRET })
+    .filter(([, value]) => !value)
+    .map(([name]) => name);
+  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when CAPTCHA_PROVIDER is ${vars.CAPTCHA_PROVIDER}`));
+  return {
+    provider: vars.CAPTCHA_PROVIDER,
+    siteKey: vars.CAPTCHA_SITE_KEY!,
+    secret: vars.CAPTCHA_SECRET!,
+    verifyUrl: vars.CAPTCHA_VERIFY_URL,
+    timeoutMs: vars.CAPTCHA_TIMEOUT_MS,
   };
 }
 

@@ -10,6 +10,7 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
+import { campaignsWithUntallied } from './petitions/tallies';
 import { TallyRequests } from './petitions/tally-requests';
 import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
@@ -20,6 +21,13 @@ import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
+
+/**
+ * Every Redis connection (ours, the queues', the workers') tries again within 2 s once Redis is
+ * back, as ioredis does by default; BullMQ's own default backs off to 20 s, which would leave
+ * tally and delivery requests failing long after Redis returned.
+ */
+const reconnectDelay = (attempt: number) => Math.min(attempt * 100, 2000);
 
 /** How often each process checks for a newly imported representative data snapshot. */
 const REPRESENTATIVES_REFRESH_MS = 30_000;
@@ -52,7 +60,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
   try {
     let redisConnection: RedisOptions;
     if (config.redisUrl) {
-      redisConnection = redisOptionsFromUrl(config.redisUrl);
+      redisConnection = { ...redisOptionsFromUrl(config.redisUrl), retryStrategy: reconnectDelay };
     } else {
       const dir = path.join(config.dataDir, 'redis');
       mkdirSync(config.dataDir, { recursive: true });
@@ -63,7 +71,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
         onUnexpectedExit: (code) => options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
       });
       closers.push(['embedded redis-server', () => embedded.stop()]);
-      redisConnection = { path: embedded.socketPath };
+      redisConnection = { path: embedded.socketPath, retryStrategy: reconnectDelay };
     }
 
     const database = await openDatabase(config);
@@ -85,6 +93,22 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
     const tallyRequests = new TallyRequests(queues, logger);
     closers.push(['tally requests', () => tallyRequests.flush()]);
+    // Tally requests fail while Redis is away (their signatures are committed all the same), and a
+    // Redis that lost its data lost the jobs queued before: each time the queue's connection is
+    // (back) up, ask again for every campaign that has signatures not yet counted.
+    let closing = false;
+    const requestMissedTallies = () => {
+      if (closing) return;
+      campaignsWithUntallied(database.db).then(
+        (campaignIds) => campaignIds.forEach((campaignId) => tallyRequests.request(campaignId)),
+        (error: unknown) => logger.warn({ err: error }, 'could not look for signatures left uncounted'),
+      );
+    };
+    queues.get('tallies').getBackend().on('ready', requestMissedTallies);
+    closers.push(['missed tally requests', async () => {
+      closing = true;
+      queues.get('tallies').getBackend().off('ready', requestMissedTallies);
+    }]);
 
     const representatives = new RepresentativeDirectory(database.db, logger);
     await representatives.refresh();

@@ -4,7 +4,10 @@ import type { Worker } from 'bullmq';
 import { withTimeout } from '../src/time-limit';
 import { assignDistrictsToSignatures, importOnFirstStart, startRepresentativesWorker } from './representatives';
 import { startDeliveryWorker } from './delivery';
+import { startExportWorker } from './exports';
+import { expireExports, requeueExports } from '../src/staff/exports';
 import { startTallyWorker, sweepTallies } from './tally';
+import { startSupportersWorker } from './supporters';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -24,21 +27,29 @@ async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void>
 
 /**
  * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
- * from Redis, so it survives a Redis that lost its data): the tally sweep and IP-hash expiry. On
- * a first start with representative data at hand, queues its import.
+ * from Redis, so it survives a Redis that lost its data): the tally sweep, signers' emails and
+ * IP-hash expiry, export files' expiry and export jobs lost with Redis. On a first start with
+ * representative data at hand, queues its import.
  */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const { logger } = platform;
   const delivery = startDeliveryWorker(platform);
-  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform), delivery.worker];
+  const supporters = startSupportersWorker(platform);
+  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform), delivery.worker, startExportWorker(platform), supporters.worker];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
     (maintenance ??= (async () => {
       await sweepTallies(platform);
       await delivery.sweep();
+      await supporters.sweep();
+      // The retention purge is a repeatable BullMQ job (hourly, across all worker processes); set once per process.
+      await supporters.scheduleRetention();
       const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
       if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
+      const removed = await expireExports(platform);
+      if (removed > 0) logger.info({ removed }, 'expired export files removed');
+      await requeueExports(platform);
     })()
       .catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'))
       .finally(() => {
@@ -50,6 +61,16 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   await maintain();
   for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
   const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
+
+  // Redis is back after an outage: the tally requests made meanwhile failed, and a Redis that lost
+  // its data lost the jobs queued before it. Count those signatures now, not at the next sweep.
+  let catchingUp = Promise.resolve();
+  const catchUpAfterReconnect = () => {
+    catchingUp = catchingUp
+      .then(() => sweepTallies(platform))
+      .catch((error: unknown) => logger.error({ err: error }, 'counting signatures after Redis returned failed'));
+  };
+  platform.redis.on('ready', catchUpAfterReconnect);
 
   // Signatures counted before representative data existed get their districts once it does.
   let assigning = Promise.resolve();
@@ -64,10 +85,12 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   return {
     async close() {
       clearInterval(timer);
+      platform.redis.off('ready', catchUpAfterReconnect);
       const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(() => true, () => false);
       // Waits for the jobs and the maintenance in progress to finish.
-      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning]);
+      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning, catchingUp]);
       delivery.mailer.close();
+      supporters.mailer.close();
     },
   };
 }

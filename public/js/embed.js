@@ -4,6 +4,8 @@
 // and this script draws the form into the div and sends signatures to the platform's JSON API
 // (no cookies; the platform allows the partner's site by CORS). Without JavaScript the div stays
 // empty, so partners add a plain link to the campaign page inside it.
+// When the platform has a CAPTCHA turned on, the stats answer names it: the form then loads the
+// provider's script on the partner's page (the partner's CSP must allow it) and sends its token.
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -27,6 +29,42 @@
     wrap.appendChild(error);
     form.appendChild(wrap);
     return error;
+  }
+
+  var captchaLoads = {};
+
+  /** Calls `ready(api)` once the provider's script (loaded once per page, rendering on request) is there. */
+  function withCaptchaApi(captcha, ready) {
+    var load = captchaLoads[captcha.scriptUrl];
+    if (!load) {
+      load = captchaLoads[captcha.scriptUrl] = { api: null, waiting: [] };
+      var callback = 'petitionEmbedCaptcha' + Object.keys(captchaLoads).length;
+      window[callback] = function () {
+        load.api = window[captcha.provider];
+        for (var i = 0; i < load.waiting.length; i++) load.waiting[i](load.api);
+        load.waiting = [];
+      };
+      var separator = captcha.scriptUrl.indexOf('?') === -1 ? '?' : '&';
+      document.head.appendChild(el('script', { src: captcha.scriptUrl + separator + 'render=explicit&onload=' + callback, async: 'async', defer: 'defer' }));
+    }
+    if (load.api) ready(load.api);
+    else load.waiting.push(ready);
+  }
+
+  /** The provider's widget in the form; returns how to read its token and to ask again. */
+  function captchaIn(form, captcha) {
+    var holder = el('div', { class: 'petition-embed-captcha' });
+    form.appendChild(holder);
+    var api = null;
+    var widget = null;
+    withCaptchaApi(captcha, function (loaded) {
+      api = loaded;
+      widget = api.render(holder, { sitekey: captcha.siteKey });
+    });
+    return {
+      token: function () { return api && widget !== null ? api.getResponse(widget) || '' : ''; },
+      reset: function () { if (api && widget !== null) api.reset(widget); },
+    };
   }
 
   function mount(box, index) {
@@ -56,6 +94,7 @@
         optIn.appendChild(box2);
         optIn.appendChild(el('label', { for: prefix + 'optin' }, ' Keep me updated about this campaign'));
         form.appendChild(optIn);
+        var captcha = campaign.captcha ? captchaIn(form, campaign.captcha) : null;
         var button = el('button', { type: 'submit' }, 'Sign the petition');
         form.appendChild(button);
         var status = el('p', { class: 'petition-embed-status', role: 'status' });
@@ -77,6 +116,7 @@
             zip: form.elements.zip.value,
             optIn: box2.checked,
             source: source || undefined,
+            captchaToken: captcha ? captcha.token() : undefined,
           };
           fetch(api + '/signatures', {
             method: 'POST',
@@ -87,6 +127,8 @@
             .then(function (res) { return res.json().then(function (data) { return { status: res.status, data: data }; }); })
             .then(function (answer) {
               button.disabled = false;
+              // A token is good for one try.
+              if (captcha && answer.status !== 202) captcha.reset();
               if (answer.status === 202) {
                 form.textContent = '';
                 form.appendChild(el('p', { class: 'petition-embed-thanks' }, 'Thank you for signing.'));
@@ -97,7 +139,7 @@
               for (var name in fieldErrors) {
                 if (errors[name]) { errors[name].textContent = ' ' + fieldErrors[name]; shown = true; }
               }
-              status.textContent = shown ? 'Please check the form.' : (answer.data && answer.data.message) || 'Something went wrong. Please try again.';
+              status.textContent = fieldErrors.captchaToken ? fieldErrors.captchaToken : shown ? 'Please check the form.' : (answer.data && answer.data.message) || 'Something went wrong. Please try again.';
             })
             .catch(function () {
               button.disabled = false;

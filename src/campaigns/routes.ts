@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../context';
 import { sourceFromQuery } from '../petitions/signature-input';
+import { publicSignatureCount } from '../petitions/stats';
 import type { createCsrf } from '../http/csrf';
 import { progress, renderCampaignPage } from './page';
 
@@ -13,7 +14,7 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const cards = await Promise.all(
       campaigns.map(async (campaign) => ({
         campaign,
-        progress: progress((await ctx.stats.get(campaign.id)).signatures, campaign.goal),
+        progress: progress(publicSignatureCount(campaign, await ctx.stats.get(campaign.id)), campaign.goal),
         closed: campaign.status !== 'open',
       })),
     );
@@ -42,7 +43,9 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
       title: `Thank you — ${campaign.title}`,
       campaign,
       url,
-      progress: progress(counts.signatures, campaign.goal),
+      progress: progress(publicSignatureCount(campaign, counts), campaign.goal),
+      // Everyone gets this page after signing (a repeat and a bot too): it asks all of them to check their inbox.
+      checkEmail: campaign.requireVerification,
       statsUrl: `/api/v1/campaigns/${encodeURIComponent(campaign.slug)}/stats`,
       share: [
         { label: 'Email a friend', href: `mailto:?subject=${encodeURIComponent(campaign.title)}&body=${text}` },

@@ -25,6 +25,10 @@ export const campaigns = pgTable('campaigns', {
   petitionText: text('petition_text').notNull(),
   goal: integer('goal').notNull(),
   status: text('status', { enum: ['open', 'closed'] }).notNull().default('open'),
+  /** When staff last closed the campaign (none while open): supporters' data is purged a set time after. */
+  closedAt: timestamp('closed_at', { withTimezone: true }),
+  /** Double opt-in: a signature counts publicly once its email address is confirmed. */
+  requireVerification: boolean('require_verification').notNull().default(false),
   /** Campaign-wide letter settings: the sender, and how far supporters may edit their letters. */
   letterFrom: text('letter_from'),
   letterLimits: jsonb('letter_limits').$type<LetterLimits>().notNull().default({ subjectMax: 150, bodyMax: 5000 }),
@@ -66,13 +70,48 @@ export const signatures = pgTable(
     ipHash: text('ip_hash'),
     /** Set by the tally worker in the same transaction that adds this signature to the counts. */
     tallied: boolean('tallied').notNull().default(false),
+    /** When the signer confirmed their email address from the verification link; none until then. */
+    verifiedAt: timestamp('verified_at', { withTimezone: true }),
+    /** The signer is owed an email (the signing confirmation, or the verification link): the workers send it. */
+    noticePending: boolean('notice_pending').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     uniqueIndex('signatures_campaign_email_key').on(table.campaignId, table.email),
     index('signatures_untallied_idx').on(table.campaignId, table.id).where(sql`NOT ${table.tallied}`),
     index('signatures_ip_hash_expiry_idx').on(table.createdAt).where(sql`${table.ipHash} IS NOT NULL`),
+    index('signatures_notice_pending_idx').on(table.campaignId, table.id).where(sql`${table.noticePending}`),
+    // The staff burst report reads one campaign's signatures in a time range.
+    index('signatures_campaign_created_idx').on(table.campaignId, table.createdAt),
   ],
+);
+
+export type ConsentScope = 'campaign' | 'partner';
+
+/**
+ * A supporter's agreement to hear from the campaign itself or from one partner organisation: the
+ * words they agreed to, exactly as shown, when, through which door, and when they withdrew it.
+ */
+export const consents = pgTable(
+  'consents',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    signatureId: bigint('signature_id', { mode: 'number' })
+      .notNull()
+      .references(() => signatures.id, { onDelete: 'cascade' }),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    scope: text('scope').$type<ConsentScope>().notNull(),
+    /** The partner, for `partner` consents (none once staff removed the partner: the wording still names it). */
+    partnerId: integer('partner_id').references(() => partners.id, { onDelete: 'set null' }),
+    wording: text('wording').notNull(),
+    /** `form` (our page) or `api` (a partner's embed, through the JSON API). */
+    channel: text('channel').$type<'form' | 'api'>().notNull(),
+    givenAt: timestamp('given_at', { withTimezone: true }).notNull().defaultNow(),
+    withdrawnAt: timestamp('withdrawn_at', { withTimezone: true }),
+  },
+  (table) => [index('consents_signature_idx').on(table.signatureId), index('consents_campaign_idx').on(table.campaignId, table.scope, table.partnerId)],
 );
 
 /**
@@ -82,11 +121,14 @@ export const signatures = pgTable(
  */
 export const countsVersion = pgSequence('signature_counts_version_seq');
 
+export const COUNT_DIMENSIONS = ['total', 'verified', 'state', 'congressional', 'state-upper', 'state-lower', 'source', 'day'] as const;
+
 /**
- * Signature counts per campaign along one dimension: `total` (key ''), `state` (USPS code),
- * `congressional`, `state-upper` and `state-lower` (district GEOIDs), `source` (partner code) and
- * `day` (UTC date, `YYYY-MM-DD`). Written only by the tally worker and the rebuild command; read
- * for the public counter and staff reports.
+ * Signature counts per campaign along one dimension: `total` (key ''), `verified` (key '': signers
+ * who confirmed their email), `state` (USPS code), `congressional`, `state-upper` and `state-lower`
+ * (district GEOIDs), `source` (partner code) and `day` (UTC date, `YYYY-MM-DD`). Written by the
+ * tally worker, the rebuild command, and the privacy actions (a verification, a "this wasn't me");
+ * read for the public counter and staff reports.
  */
 export const signatureCounts = pgTable(
   'signature_counts',
@@ -94,11 +136,29 @@ export const signatureCounts = pgTable(
     campaignId: integer('campaign_id')
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
-    dimension: text('dimension', { enum: ['total', 'state', 'congressional', 'state-upper', 'state-lower', 'source', 'day'] }).notNull(),
+    dimension: text('dimension', { enum: COUNT_DIMENSIONS }).notNull(),
     key: text('key').notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
     version: bigint('version', { mode: 'number' }).notNull().default(0),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key] })],
+);
+
+/**
+ * What the signatures erased at their signers' request or by the retention purge contributed to
+ * the counts, along the same dimensions. The rows themselves are gone; a rebuild adds these to
+ * what it counts from the remaining signatures, so an erasure never lowers a count.
+ */
+export const erasedSignatureCounts = pgTable(
+  'erased_signature_counts',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    dimension: text('dimension', { enum: COUNT_DIMENSIONS }).notNull(),
+    key: text('key').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key] })],
 );
@@ -277,9 +337,18 @@ export const letterActions = pgTable(
     /** Send the supporter a copy of what was sent. */
     wantsCopy: boolean('wants_copy').notNull().default(true),
     confirmationSentAt: timestamp('confirmation_sent_at', { withTimezone: true }),
+    /**
+     * HMAC of the request id the client sent (`requestId`), so a retried or double-clicked request
+     * answers with this action instead of writing again; only the holder of the id can get it.
+     */
+    requestKey: text('request_key'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('letter_actions_campaign_idx').on(table.campaignId, table.createdAt)],
+  (table) => [
+    index('letter_actions_campaign_idx').on(table.campaignId, table.createdAt),
+    index('letter_actions_email_idx').on(table.email),
+    uniqueIndex('letter_actions_request_key').on(table.campaignId, table.requestKey),
+  ],
 );
 
 export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery';

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
+import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
 
 /**
  * The supporter's confirmation: a copy of each letter and the private link to follow them. Sent
@@ -9,12 +10,12 @@ import type { Mailer } from '../delivery/mailer';
  * not at all when the supporter asked for no copy.
  */
 export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
-  const [action] = await queryRows<{ name: string; email: string; status_token: string; campaign_title: string }>(
+  const [action] = await queryRows<{ name: string; email: string; status_token: string; campaign_id: number; campaign_title: string }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
         FROM campaigns c
         WHERE a.id = ${actionId}::bigint AND c.id = a.campaign_id AND a.confirmation_sent_at IS NULL AND a.wants_copy
-        RETURNING a.name, a.email, a.status_token, c.title AS campaign_title`,
+        RETURNING a.name, a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title`,
   );
   if (!action) return;
   // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
@@ -30,7 +31,7 @@ async function send(
   ctx: Pick<AppContext, 'db' | 'config'>,
   mailer: Mailer,
   actionId: number,
-  action: { name: string; email: string; status_token: string; campaign_title: string },
+  action: { name: string; email: string; status_token: string; campaign_id: number; campaign_title: string },
 ): Promise<void> {
   const sent = await queryRows<{ target_title: string; target_name: string; channel: string; subject: string; body: string }>(
     ctx.db,
@@ -58,6 +59,8 @@ async function send(
     subject: `Your letters: ${action.campaign_title}`.slice(0, 200),
     text,
     messageId: `<confirm-${actionId}@letters.invalid>`,
+    // One-click unsubscribe from the campaign's updates (and its partners'), as on every email to a supporter.
+    headers: unsubscribeHeaders(ctx.config, unsubscribeUrl(ctx.config, action.email, Number(action.campaign_id))),
   });
   if (outcome.outcome !== 'delivered') throw new Error(`confirmation not sent: ${outcome.error}`);
 }

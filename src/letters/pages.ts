@@ -1,12 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
+import { CAMPAIGN_CONSENT_WORDING } from '../privacy/consent';
 import type { Campaign, DeliveryChannel } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
-import { fieldErrors, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, honeypotFilled, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
 import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
+import { protectForm } from '../abuse/controls';
+import { normalisedEmail } from '../abuse/email-limit';
+import { letterScreen, noteHoneypot } from '../abuse/screens';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, writableTargets, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
 
@@ -23,7 +28,7 @@ const STEPS: readonly Step[] = ['start', 'lookup', 'choose', 'preview', 'send'];
 
 const SCALAR_FIELDS = [
   'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip',
-  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website',
+  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website', 'formToken', 'requestId',
 ] as const;
 type ScalarField = (typeof SCALAR_FIELDS)[number];
 
@@ -156,7 +161,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         return field === 'address' && !geocoder ? undefined : `field-${field}`;
       }
       if (shown.targets && TARGET_FIELDS.has(field)) return `field-${field}`;
-      if (shown.preview && (field === 'subject' || field === 'body')) return `field-${field}`;
+      if (shown.preview && (field === 'subject' || field === 'body' || field === 'captcha')) return `field-${field}`;
       return undefined;
     };
     const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: anchor(field) }));
@@ -166,7 +171,10 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       title: `Write to your representatives — ${campaign.title}`,
       campaign,
       action: `/campaigns/${encodeURIComponent(campaign.slug)}/letters`,
+      consentWording: CAMPAIGN_CONSENT_WORDING,
       csrfToken: csrf.token(req, res),
+      // The fill-time token travels through every step from the first; the CAPTCHA is on the step that sends.
+      ...protectForm(ctx, res, 'letters', readForm(req.body).formToken, { captcha: shown.preview === true }),
       geocoder,
       closed: campaign.status !== 'open',
       dataMissing: !ctx.representatives.current,
@@ -228,7 +236,13 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       campaign,
       {
         step: { preview: true },
-        hidden: hiddenFields({ ...details(form, { geocoder, keepChoice: true }), note: form.note, targets: form.targets }),
+        hidden: hiddenFields({
+          ...details(form, { geocoder, keepChoice: true }),
+          note: form.note,
+          targets: form.targets,
+          // Names this sending: a double click or a resent form writes the letters once.
+          requestId: form.requestId || randomBytes(18).toString('base64url'),
+        }),
         letters: shown.map((draft) => ({
           name: draft.official.name ?? '',
           role: officeDescription(draft.official),
@@ -357,6 +371,18 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           }
           if (form.step === 'preview') return renderPreview(req, res, campaign, form, withEdits, { edited });
 
+          noteHoneypot(ctx, campaign, 'letters-form', form);
+          const email = honeypotFilled(form) ? undefined : normalisedEmail(form.email);
+          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, email, req.ip) : undefined;
+          if (screened?.outcome === 'invalid') return renderPreview(req, res, campaign, form, withEdits, { errors: screened.errors, edited }, 400);
+          if (screened?.outcome === 'limited') {
+            res.setHeader('Retry-After', String(screened.retryAfterSeconds));
+            res.setHeader('Cache-Control', 'no-store');
+            return res.status(429).render('error', {
+              title: 'Too many letters from this email address',
+              message: `Please wait ${Math.ceil(screened.retryAfterSeconds / 60)} minutes and try again.`,
+            });
+          }
           const result = await writeLetters(
             ctx,
             campaign,
@@ -365,9 +391,11 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
               // An unticked checkbox sends nothing; "nothing" would mean the default (a copy) to the JSON door.
               wantsCopy: form.wantsCopy === 'on' ? 'on' : 'false',
               optIn: form.optIn === 'on' ? 'on' : 'false',
-              website: form.website,
+              // A bot caught by the fill-time check takes the honeypot's path: answered like a success, nothing written or sent.
+              website: screened?.outcome === 'discard' ? 'filled in too fast' : form.website,
+              requestId: form.requestId,
             },
-            { ip: req.ip },
+            { ip: req.ip, channel: 'form' },
           );
           if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}`);
           if (result.outcome === 'invalid') return renderErrors(req, res, campaign, form, result.errors, drafts);

@@ -1,7 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { ipRateLimit } from '../http/rate-limit';
-import { letterStatus, writeLetters, type WriteResult } from './write-letters';
+import { letterScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
+import { honeypotFilled } from '../petitions/signature-input';
+import { letterInput, letterStatus, writeLetters, type WriteResult } from './write-letters';
 
 export function letterRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
   return ipRateLimit({
@@ -43,7 +45,24 @@ export function lettersApi(ctx: AppContext): Router {
       res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
       return;
     }
-    answer(ctx, res, await writeLetters(ctx, campaign, req.body as unknown, { ip: req.ip }));
+    const body = req.body as unknown;
+    const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    noteHoneypot(ctx, campaign, 'letters-api', fields);
+    // The abuse checks see only a valid submission that would be written (a bot's honeypot is answered by writeLetters).
+    const parsed = letterInput.safeParse(body);
+    if (parsed.success && campaign.status === 'open' && !honeypotFilled(body)) {
+      const screened = await letterScreen(ctx, campaign, 'letters-api', fields, parsed.data.email, req.ip);
+      if (screened.outcome === 'invalid') return void res.status(400).json({ errors: screened.errors });
+      if (screened.outcome === 'limited') {
+        res.setHeader('Retry-After', String(screened.retryAfterSeconds));
+        return void res.status(429).json({
+          error: 'rate_limited',
+          message: `Too many letters from this email address. Try again in ${screened.retryAfterSeconds} seconds.`,
+        });
+      }
+    }
+    const result = await writeLetters(ctx, campaign, body, { ip: req.ip });
+    answer(ctx, res, result.outcome === 'invalid' ? { ...result, errors: withCaptchaPrompt(ctx, 'letters-api', fields, result.errors) } : result);
   });
 
   router.get('/letters/:token', async (req, res) => {

@@ -1,14 +1,16 @@
-import { randomBytes } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { createHmac, randomBytes } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { houseOfficeCode } from '../delivery/cwc';
 import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
-import { letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
+import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
+import { consentsGiven, partnerBySource } from '../privacy/consent';
+import { requestNotices } from '../privacy/notices';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
@@ -41,6 +43,11 @@ export const letterInput = signatureInput.extend({
     .transform((note) => note.replace(CONTROL, '').trim() || undefined)
     .optional(),
   wantsCopy: z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])]).transform((v) => v === true || v === 'on' || v === 'true').optional(),
+  /** The client's own id for this request: sent again (a retry, a double click), it writes nothing new. */
+  requestId: z
+    .string({ error: 'requestId must be text.' })
+    .regex(/^[A-Za-z0-9_-]{16,100}$/, 'requestId must be 16 to 100 letters, digits, - or _.')
+    .optional(),
 });
 
 export type LetterInput = z.output<typeof letterInput>;
@@ -171,7 +178,12 @@ export async function draftLetters(
 }
 
 /** Writes the action, its letters and the signature in one transaction, then queues the deliveries. */
-export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: unknown, request: { ip: string | undefined }): Promise<WriteResult> {
+export async function writeLetters(
+  ctx: WriteContext,
+  campaign: Campaign,
+  raw: unknown,
+  request: { ip: string | undefined; channel?: 'form' | 'api' },
+): Promise<WriteResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
   const parsed = letterInput.safeParse(raw);
   if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
@@ -185,19 +197,18 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
   // A bot caught by the honeypot gets the same answer, and nothing is written or sent.
   if (honeypotFilled(raw)) return { outcome: 'sent', actionId: '0', statusToken, letters: summary };
 
-  // A double click or a resent request (the same person, the same targets, minutes apart) sends nothing twice.
-  const [repeat] = await queryRows<{ id: number; status_token: string }>(
-    ctx.db,
-    sql`SELECT a.id, a.status_token FROM letter_actions a
-        WHERE a.campaign_id = ${campaign.id}::int AND a.email = ${input.email} AND a.created_at > now() - interval '10 minutes'
-          AND (SELECT array_agg(l.target_key ORDER BY l.target_key) FROM letters l WHERE l.action_id = a.id)
-              = ${`{${drafts.map((draft) => `"${draft.targetKey}"`).sort().join(',')}}`}::text[]
-        ORDER BY a.id DESC LIMIT 1`,
-  );
-  if (repeat) return { outcome: 'sent', actionId: String(repeat.id), statusToken: repeat.status_token, letters: summary };
+  // A retried request (the same requestId) answers with the action it wrote and writes nothing more.
+  // Keyed by the client's secret id, never by who wrote: knowing someone's email must not open their letters.
+  // The signature that comes with the letters records the consents given, in the words shown.
+  const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
+  if (input.partnerOptIn && !partner) {
+    return { outcome: 'invalid', errors: { partnerOptIn: "Updates from a partner need the source code of one of this campaign's partners." } };
+  }
+  const consentsToRecord = consentsGiven(input, partner);
+  const requestKey = input.requestId ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}`).digest('hex') : null;
 
   const districts = lookup.districts;
-  const { actionId, queued, signed } = await ctx.db.transaction(async (tx) => {
+  const written = await ctx.db.transaction(async (tx) => {
     const [action] = await tx
       .insert(letterActions)
       .values({
@@ -214,9 +225,12 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
         stateUpperDistrict: districts.stateUpper?.geoid ?? null,
         stateLowerDistrict: districts.stateLower?.geoid ?? null,
         wantsCopy: input.wantsCopy ?? true,
+        requestKey,
       })
+      .onConflictDoNothing({ target: [letterActions.campaignId, letterActions.requestKey] })
       .returning({ id: letterActions.id });
-    const id = action!.id;
+    if (!action) return { repeated: true as const };
+    const id = action.id;
     const inserted = await tx
       .insert(letters)
       .values(
@@ -256,14 +270,39 @@ export async function writeLetters(ctx: WriteContext, campaign: Campaign, raw: u
         source: input.source ?? null,
         optIn: input.optIn,
         ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+        // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
+        noticePending: campaign.requireVerification,
       })
       .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
       .returning({ id: signatures.id });
+    if (signature[0] && consentsToRecord.length > 0) {
+      await tx.insert(consents).values(
+        consentsToRecord.map((consent) => ({
+          signatureId: signature[0]!.id,
+          campaignId: campaign.id,
+          scope: consent.scope,
+          partnerId: consent.partnerId,
+          wording: consent.wording,
+          channel: request.channel ?? 'api',
+        })),
+      );
+    }
     const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
     return { actionId: id, queued, signed: signature.length > 0 };
   });
+  if ('repeated' in written) {
+    const [earlier] = await ctx.db
+      .select({ id: letterActions.id, statusToken: letterActions.statusToken })
+      .from(letterActions)
+      .where(and(eq(letterActions.campaignId, campaign.id), eq(letterActions.requestKey, requestKey!)));
+    return { outcome: 'sent', actionId: String(earlier!.id), statusToken: earlier!.statusToken, letters: summary };
+  }
+  const { actionId, queued, signed } = written;
 
-  if (signed) ctx.tallyRequests.request(campaign.id);
+  if (signed) {
+    ctx.tallyRequests.request(campaign.id);
+    if (campaign.requireVerification) requestNotices(ctx, campaign.id);
+  }
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
     ...queued.map(({ id, draft }) => ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null)),

@@ -3,8 +3,11 @@ import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import { renderCampaignPage } from '../campaigns/page';
+import { captchaWidget } from '../abuse/controls';
+import { noteHoneypot, signingScreen, withCaptchaPrompt } from '../abuse/screens';
 import { signPetition } from './sign-petition';
 import { sourceFromQuery } from './signature-input';
+import { publicSignatureCount } from './stats';
 
 function signingRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
   return ipRateLimit({
@@ -32,12 +35,14 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const result = await signPetition(ctx, campaign, body, { ip: req.ip });
+    noteHoneypot(ctx, campaign, 'sign-form', body);
+    const screen = signingScreen(ctx, campaign, 'sign-form', body, req.ip);
+    const result = await signPetition(ctx, campaign, body, { ip: req.ip, channel: 'form', screen });
     if (result.outcome === 'signed') {
       res.redirect(303, `/campaigns/${encodeURIComponent(campaign.slug)}/thanks`);
       return;
     }
-    const errors = result.outcome === 'closed' ? { form: 'This petition is closed.' } : result.errors;
+    const errors = result.outcome === 'closed' ? { form: 'This petition is closed.' } : withCaptchaPrompt(ctx, 'sign-form', body, result.errors);
     await renderCampaignPage(
       ctx,
       res,
@@ -73,10 +78,14 @@ export function signingApi(ctx: AppContext): Router {
       typeof body === 'object' && body !== null && !Array.isArray(body)
         ? { source: req.query.source, ...(body as Record<string, unknown>) }
         : body;
-    const result = await signPetition(ctx, campaign, input, { ip: req.ip });
-    if (result.outcome === 'signed') res.status(202).json({ ok: true });
+    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+    noteHoneypot(ctx, campaign, 'sign-api', fields);
+    const screen = signingScreen(ctx, campaign, 'sign-api', fields, req.ip);
+    const result = await signPetition(ctx, campaign, input, { ip: req.ip, channel: 'api', screen });
+    // The same answer for every signature; `checkEmail` (the same for all of a campaign's) asks the embed to say so.
+    if (result.outcome === 'signed') res.status(202).json(campaign.requireVerification ? { ok: true, checkEmail: true } : { ok: true });
     else if (result.outcome === 'closed') res.status(409).json({ error: 'closed', message: 'This petition is closed.' });
-    else res.status(400).json({ errors: result.errors });
+    else res.status(400).json({ errors: withCaptchaPrompt(ctx, 'sign-api', fields, result.errors) });
   });
 
   router.get('/campaigns/:slug/stats', async (req, res) => {
@@ -91,12 +100,18 @@ export function signingApi(ctx: AppContext): Router {
       title: campaign.title,
       url: `${ctx.config.publicUrl}/campaigns/${encodeURIComponent(campaign.slug)}`,
       open: campaign.status === 'open',
-      signatures: counts.signatures,
+      // What the counter shows: confirmed signatures only when the campaign asks signers to confirm.
+      signatures: publicSignatureCount(campaign, counts),
+      total: counts.signatures,
+      verified: counts.verified,
+      verificationRequired: campaign.requireVerification,
       goal: campaign.goal,
       byState: counts.byState,
       byDistrict: counts.byDistrict,
       bySource: counts.bySource,
       updatedAt: counts.updatedAt ?? campaign.createdAt.toISOString(),
+      // When the CAPTCHA is on, the embed draws its widget and sends its token as `captchaToken`.
+      ...(captchaWidget(ctx) ? { captcha: captchaWidget(ctx) } : {}),
     });
   });
 

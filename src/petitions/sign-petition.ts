@@ -1,25 +1,36 @@
 import { signatures, type Campaign } from '../db/schema';
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import type { Database } from '../db/client';
+import { queryRows, type Database } from '../db/client';
 import { hashIp } from '../http/ip-hash';
-import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from './signature-input';
+import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
+import { requestNotices, resendVerificationTo } from '../privacy/notices';
+import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors, type SignatureInput } from './signature-input';
 import { stateForZip } from './zip-state';
 
 export type SignResult = { outcome: 'signed' } | { outcome: 'invalid'; errors: FieldErrors } | { outcome: 'closed' };
 
-export type SignContext = Pick<AppContext, 'db' | 'tallyRequests' | 'config'>;
+export type SignContext = Pick<AppContext, 'db' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'>;
+
+/**
+ * A door's abuse checks (src/abuse), run on valid input before anything is written or sent:
+ * `discard` is answered like a signature and changes nothing; `invalid` is a 400 with field errors.
+ */
+export type SignScreen = (input: SignatureInput) => Promise<{ outcome: 'pass' } | { outcome: 'discard' } | { outcome: 'invalid'; errors: FieldErrors }>;
 
 /**
  * Signs a campaign's petition. A first signature, a repeat by the same email, and a bot caught by
  * the honeypot all get the same `signed` answer: nobody can learn from it whether an address has
- * signed. A new signature is committed before this returns, then a tally is requested.
+ * signed. A new signature is committed (with the consents its signer gave, in the words shown)
+ * before this returns; then a tally and the signer's email (confirmation, or verification link)
+ * are requested from the workers. A repeat by a signer who has not confirmed yet sends the
+ * verification link again, at most every few minutes.
  */
 export async function signPetition(
   ctx: SignContext,
   campaign: Campaign,
   raw: unknown,
-  request: { ip: string | undefined },
+  request: { ip: string | undefined; channel?: 'form' | 'api'; screen?: SignScreen },
 ): Promise<SignResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
   if (honeypotFilled(raw)) return { outcome: 'signed' };
@@ -27,8 +38,20 @@ export async function signPetition(
   const parsed = signatureInput.safeParse(raw);
   if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
   const input = parsed.data;
+  const screened = request.screen ? await request.screen(input) : undefined;
+  if (screened?.outcome === 'discard') return { outcome: 'signed' };
+  if (screened?.outcome === 'invalid') return screened;
 
-  const inserted = await insertSignature(ctx.db).execute({
+  let consents: ConsentToRecord[] = [];
+  if (input.optIn || input.partnerOptIn) {
+    const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
+    if (input.partnerOptIn && !partner) {
+      return { outcome: 'invalid', errors: { partnerOptIn: 'Updates from a partner need the source code of one of this campaign\'s partners.' } };
+    }
+    consents = consentsGiven(input, partner);
+  }
+
+  const values = {
     campaignId: campaign.id,
     email: input.email,
     name: input.name,
@@ -38,10 +61,50 @@ export async function signPetition(
     source: input.source ?? null,
     optIn: input.optIn,
     ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
-  });
+  };
+  const inserted = consents.length === 0 ? await insertSignature(ctx.db).execute(values) : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
 
-  if (inserted.length > 0) ctx.tallyRequests.request(campaign.id);
+  if (inserted.length > 0) {
+    ctx.tallyRequests.request(campaign.id);
+    requestNotices(ctx, campaign.id);
+  } else if (campaign.requireVerification) {
+    await resendVerificationTo(ctx, campaign.id, input.email).catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, 'could not send the verification email again'),
+    );
+  }
   return { outcome: 'signed' };
+}
+
+type SignatureValues = {
+  campaignId: number;
+  email: string;
+  name: string;
+  zip: string;
+  address: string | null;
+  state: string | null;
+  source: string | null;
+  optIn: boolean;
+  ipHash: string | null;
+};
+
+/** The signature and its consents in one statement: both are written, or (a repeat) neither. */
+async function insertWithConsents(db: Database, values: SignatureValues, consents: ConsentToRecord[], channel: 'form' | 'api') {
+  return queryRows<{ id: number }>(
+    db,
+    sql`WITH signed AS (
+          INSERT INTO signatures (campaign_id, email, name, zip, address, state, source, opt_in, ip_hash, notice_pending)
+          VALUES (${values.campaignId}::int, ${values.email}, ${values.name}, ${values.zip}, ${values.address}, ${values.state},
+                  ${values.source}, ${values.optIn}, ${values.ipHash}, true)
+          ON CONFLICT (campaign_id, email) DO NOTHING
+          RETURNING id
+        ), consented AS (
+          INSERT INTO consents (signature_id, campaign_id, scope, partner_id, wording, channel)
+          SELECT signed.id, ${values.campaignId}::int, c.scope, c.partner_id, c.wording, ${channel}
+          FROM signed CROSS JOIN jsonb_to_recordset(${JSON.stringify(consents.map((consent) => ({ scope: consent.scope, partner_id: consent.partnerId, wording: consent.wording })))}::jsonb)
+            AS c(scope text, partner_id int, wording text)
+        )
+        SELECT id FROM signed`,
+  );
 }
 
 const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
@@ -67,6 +130,7 @@ function prepareInsert(db: Database) {
       source: p('source'),
       optIn: p('optIn'),
       ipHash: p('ipHash'),
+      noticePending: true,
     })
     .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
     .returning({ id: signatures.id })

@@ -44,6 +44,12 @@ export const signatureInput = z.object({
     .optional()
     .transform((value) => value || undefined),
   optIn: checkbox.optional().default(false),
+  /** Updates from the partner organisation whose source code the signature carries. */
+  partnerOptIn: z
+    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'partnerOptIn must be true or false.' })
+    .transform((value) => value === true || value === 'on' || value === 'true')
+    .optional()
+    .default(false),
   source: z
     .string({ error: 'The source code must be text.' })
     .trim()

@@ -4,7 +4,10 @@ import type { Database } from '../db/client';
 import { signatureCounts } from '../db/schema';
 
 export interface Counts {
+  /** Every counted signature, confirmed or not. */
   signatures: number;
+  /** Signatures whose signer confirmed their email address (double opt-in). */
+  verified: number;
   byState: Record<string, number>;
   byDistrict: Record<string, number>;
   bySource: Record<string, number>;
@@ -25,12 +28,13 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     })
     .from(signatureCounts)
     .where(eq(signatureCounts.campaignId, campaignId));
-  const counts: Counts = { signatures: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null, version: 0 };
+  const counts: Counts = { signatures: 0, verified: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null, version: 0 };
   let latest = 0;
   let version = 0;
   for (const row of rows) {
     const count = Number(row.count);
     if (row.dimension === 'total') counts.signatures = count;
+    else if (row.dimension === 'verified') counts.verified = count;
     else if (row.dimension === 'state') counts.byState[row.key] = count;
     else if (row.dimension === 'congressional') counts.byDistrict[row.key] = count;
     else if (row.dimension === 'source') counts.bySource[row.key] = count;
@@ -64,7 +68,7 @@ return 1`;
 export class StatsCache {
   private static readonly TTL_SECONDS = 3600;
   /** Part of the key: a deploy that changes what is cached starts on fresh entries, not old ones. */
-  private static readonly FORMAT = 2;
+  private static readonly FORMAT = 3;
 
   constructor(
     private readonly db: Database,
@@ -94,4 +98,12 @@ export class StatsCache {
       .catch(() => undefined);
     return counts;
   }
+}
+
+/**
+ * The number a campaign shows the public: in a campaign that asks signers to confirm their email,
+ * only confirmed signatures; otherwise every signature.
+ */
+export function publicSignatureCount(campaign: { requireVerification: boolean }, counts: Pick<Counts, 'signatures' | 'verified'>): number {
+  return campaign.requireVerification ? counts.verified : counts.signatures;
 }

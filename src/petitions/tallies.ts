@@ -4,12 +4,13 @@ import { queryRows, type Database } from '../db/client';
 export const TALLY_BATCH_SIZE = 2000;
 
 /**
- * The count dimensions, computed the same way by the incremental worker and the rebuild.
- * Signatures with no value for a dimension (no state, no district, no source) add nothing to it;
- * `day` is the UTC date of signing.
+ * The count dimensions, computed the same way by the incremental worker, the rebuild and the
+ * privacy actions (src/privacy/erasure.ts). Signatures with no value for a dimension (no state,
+ * no district, no source, not verified) add nothing to it; `day` is the UTC date of signing.
  */
-const dimensionsOf = (row: string) => sql.raw(`
-  (VALUES ('total', ''), ('state', ${row}.state), ('congressional', ${row}.congressional_district),
+export const dimensionsOf = (row: string) => sql.raw(`
+  (VALUES ('total', ''), ('verified', CASE WHEN ${row}.verified_at IS NOT NULL THEN '' END),
+          ('state', ${row}.state), ('congressional', ${row}.congressional_district),
           ('state-upper', ${row}.state_upper_district), ('state-lower', ${row}.state_lower_district),
           ('source', ${row}.source),
           ('day', to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))) AS d(dimension, key)`);
@@ -32,7 +33,7 @@ function assignments(rows: Array<{ id: number; zip: string }>, districtsOf: Dist
  * UPDATE does not conflict with the KEY SHARE lock each signature insert's foreign key takes, so
  * signing goes on while a batch or a rebuild runs.
  */
-async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: number): Promise<boolean> {
+export async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: number): Promise<boolean> {
   const rows = await queryRows(tx, sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`);
   return rows.length > 0;
 }
@@ -66,7 +67,7 @@ export async function tallyCampaign(
             state_lower_district = COALESCE(s.state_lower_district, a.sldl)
           FROM jsonb_to_recordset(${assignments(picked, options.districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
           WHERE s.id = a.id AND NOT s.tallied
-          RETURNING s.state, s.congressional_district, s.state_upper_district, s.state_lower_district, s.source, s.created_at
+          RETURNING s.state, s.congressional_district, s.state_upper_district, s.state_lower_district, s.source, s.created_at, s.verified_at
         ), applied AS (
           INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
           SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
@@ -131,8 +132,9 @@ export async function campaignsWithUntallied(db: Database): Promise<number[]> {
 }
 
 /**
- * Recomputes a campaign's counts exactly from its signatures, replacing what was there. With
- * `districtsOf`, signatures it is about to count for the first time get their districts too.
+ * Recomputes a campaign's counts exactly from its signatures, replacing what was there, plus what
+ * erased signatures had contributed (`erased_signature_counts`): an erasure never lowers a count.
+ * With `districtsOf`, signatures it is about to count for the first time get their districts too.
  */
 export async function rebuildTallies(db: Database, campaignId: number, options: { districtsOf?: DistrictsOfZip } = {}): Promise<number> {
   return db.transaction(async (tx) => {
@@ -150,10 +152,16 @@ async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promi
   // would otherwise count it a second time.
   await tx.execute(sql`
     INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)
-    SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
-    FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
-    WHERE s.campaign_id = ${campaignId}::int AND s.tallied AND d.key IS NOT NULL
-    GROUP BY d.dimension, d.key`);
+    SELECT ${campaignId}::int, counted.dimension, counted.key, sum(counted.n), nextval('signature_counts_version_seq'), clock_timestamp()
+    FROM (
+      SELECT d.dimension, d.key, count(*) AS n
+      FROM signatures s CROSS JOIN LATERAL ${dimensionsOf('s')}
+      WHERE s.campaign_id = ${campaignId}::int AND s.tallied AND d.key IS NOT NULL
+      GROUP BY d.dimension, d.key
+      UNION ALL
+      SELECT e.dimension, e.key, e.count FROM erased_signature_counts e WHERE e.campaign_id = ${campaignId}::int
+    ) AS counted
+    GROUP BY counted.dimension, counted.key`);
   // A total row even at zero, so the counts carry this rebuild's version.
   await tx.execute(sql`
     INSERT INTO signature_counts (campaign_id, dimension, key, count, version, updated_at)

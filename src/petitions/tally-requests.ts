@@ -3,18 +3,20 @@ import type { Queues } from '../queue/jobs';
 import { withTimeout } from '../time-limit';
 
 /**
- * Tally requests from this process, throttled per campaign: the first signature in a quiet period
- * asks at once; signatures during the next `intervalMs` share one trailing request. Either way a
- * request is sent after each signature's commit, so a tally job that starts after the commit
- * follows every signature, while a burst of thousands costs Redis only a few queue operations.
+ * Requests for a per-campaign job from this process, throttled per campaign: the first signature
+ * in a quiet period asks at once; signatures during the next `intervalMs` share one trailing
+ * request. Either way a request is sent after each signature's commit, so a job that starts after
+ * the commit follows every signature, while a burst of thousands costs Redis only a few queue
+ * operations.
  */
-export class TallyRequests {
+export class CampaignRequests {
   private readonly windows = new Map<number, { timer: NodeJS.Timeout; pending: boolean }>();
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly queues: Queues,
+    private readonly enqueueJob: (campaignId: number) => Promise<void>,
     private readonly logger: Logger,
+    private readonly what: string,
     private readonly intervalMs = 100,
   ) {}
 
@@ -38,9 +40,9 @@ export class TallyRequests {
   }
 
   private enqueue(campaignId: number): void {
-    const sent = this.queues.requestTally(campaignId).catch((error: unknown) => {
-      // The signature is durable; the periodic sweep counts it if this request is lost.
-      this.logger.warn({ err: error, campaignId }, 'tally request failed; the sweep will count it');
+    const sent = this.enqueueJob(campaignId).catch((error: unknown) => {
+      // The signature is durable; the workers' periodic sweep finds it if this request is lost.
+      this.logger.warn({ err: error, campaignId }, `${this.what} request failed; the sweep will catch up`);
     });
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));
@@ -58,5 +60,12 @@ export class TallyRequests {
       if (window.pending) this.enqueue(campaignId);
     }
     await withTimeout(Promise.all(this.inFlight), timeoutMs).catch(() => undefined);
+  }
+}
+
+/** Tally requests: each committed signature asks for its campaign's counts to be brought up to date. */
+export class TallyRequests extends CampaignRequests {
+  constructor(queues: Queues, logger: Logger, intervalMs = 100) {
+    super((campaignId) => queues.requestTally(campaignId), logger, 'tally', intervalMs);
   }
 }

@@ -26,13 +26,28 @@ export interface JobPayloads {
     /** Send a supporter the copy of their letters and the link to their status page. */
     'confirm-action': { actionId: number };
   };
+  exports: {
+    /** Write a large staff export (its `staff_exports` row) into a file under DATA_DIR/exports. */
+    export: { exportId: string };
+  };
+  supporters: {
+    /** Send the signers of one campaign the emails they are owed (confirmation or verification link). */
+    'send-notices': { campaignId: number };
+    /** Mail a "your data" link, if we hold anything for the address sealed in `request`. */
+    'send-data-link': { request: string };
+    /** The retention purge: erase personal data of campaigns closed long enough ago (repeats hourly). */
+    'purge-expired': Record<string, never>;
+  };
 }
 
 export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery'];
+export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery', 'exports', 'supporters'];
+
+/** Tries of an export job before it is marked failed: each starts the file again from the beginning. */
+export const EXPORT_ATTEMPTS = 3;
 
 const defaultJobOptions: JobsOptions = {
   attempts: 10,
@@ -50,6 +65,8 @@ export class Queues {
       tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }),
       representatives: new Queue('representatives', { connection, prefix, defaultJobOptions }),
       delivery: new Queue('delivery', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
+      exports: new Queue('exports', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: EXPORT_ATTEMPTS, backoff: { type: 'exponential', delay: 10_000 } } }),
+      supporters: new Queue('supporters', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
     };
   }
 
@@ -90,6 +107,28 @@ export class Queues {
   /** Queues a supporter's confirmation email. */
   async requestConfirmation(actionId: number): Promise<void> {
     await this.add('delivery', 'confirm-action', { actionId }, { attempts: 5, deduplication: { id: `confirm:${actionId}` } });
+  }
+
+  /** Queues the job that writes a large export's file; the export's id is the job's, so it is queued once. */
+  async requestExport(exportId: string): Promise<void> {
+    await this.add('exports', 'export', { exportId }, { jobId: `export-${exportId}` });
+  }
+
+  /** Asks for a campaign's owed signer emails to be sent; coalesces like tally requests. */
+  async requestNotices(campaignId: number): Promise<void> {
+    await this.add('supporters', 'send-notices', { campaignId }, {
+      deduplication: { id: `send-notices:${campaignId}`, keepLastIfActive: true },
+    });
+  }
+
+  /** Queues a "your data" email; the job (a sealed address) is removed from Redis once done or given up. */
+  async requestDataLink(request: string): Promise<void> {
+    await this.add('supporters', 'send-data-link', { request }, { attempts: 5, removeOnComplete: true, removeOnFail: true });
+  }
+
+  /** Schedules the retention purge every `everyMs` (kept in Redis; set again at each worker start). */
+  async scheduleRetention(everyMs: number): Promise<void> {
+    await this.queues.supporters.upsertJobScheduler('retention-purge', { every: everyMs }, { name: 'purge-expired', data: {} });
   }
 
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */

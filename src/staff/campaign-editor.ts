@@ -72,6 +72,11 @@ export const campaignForm = z
     petitionText: text('the petition text', 10_000),
     goal: whole('the goal', 1, 100_000_000),
     status: z.enum(['open', 'closed'], { error: 'Choose open or closed.' }),
+    /** A checkbox: "on" when ticked, absent when not. */
+    requireVerification: z
+      .union([z.literal('on'), z.literal('true'), z.literal('false'), z.literal('')], { error: 'Tick the box or leave it empty.' })
+      .optional()
+      .transform((value) => value === 'on' || value === 'true'),
     letterFrom: z
       .string()
       .trim()
@@ -100,6 +105,7 @@ export const campaignFormValues = (campaign: Campaign) => ({
   petitionText: campaign.petitionText,
   goal: campaign.goal,
   status: campaign.status,
+  requireVerification: campaign.requireVerification,
   letterFrom: campaign.letterFrom ?? '',
   subjectMax: campaign.letterLimits.subjectMax,
   bodyMax: campaign.letterLimits.bodyMax,
@@ -115,6 +121,7 @@ const columns = (form: CampaignForm) => ({
   petitionText: form.petitionText,
   goal: form.goal,
   status: form.status,
+  requireVerification: form.requireVerification,
   letterFrom: form.letterFrom ?? null,
   letterLimits: {
     subjectMax: form.subjectMax,
@@ -131,7 +138,11 @@ export type SaveResult = { ok: true; campaign: Campaign } | { ok: false; errors:
 
 export async function createCampaign(db: Database, form: CampaignForm, actor: Actor): Promise<SaveResult> {
   return db.transaction(async (tx) => {
-    const [campaign] = await tx.insert(campaigns).values(columns(form)).onConflictDoNothing({ target: campaigns.slug }).returning();
+    const [campaign] = await tx
+      .insert(campaigns)
+      .values({ ...columns(form), closedAt: form.status === 'closed' ? new Date() : null })
+      .onConflictDoNothing({ target: campaigns.slug })
+      .returning();
     if (!campaign) return { ok: false, errors: SLUG_TAKEN };
     await recordAudit(tx, actor, { action: 'campaign.create', campaignId: campaign.id, details: { slug: campaign.slug } });
     return { ok: true, campaign };
@@ -148,9 +159,11 @@ export async function updateCampaign(db: Database, campaign: Campaign, form: Cam
       const [taken] = await tx.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.slug, next.slug));
       if (taken) return { ok: false, errors: SLUG_TAKEN };
     }
+    // Closing dates the campaign: supporters' personal data is erased RETENTION_DAYS_AFTER_CLOSE days later.
+    const closing = next.status === campaign.status ? {} : { closedAt: next.status === 'closed' ? new Date() : null };
     const [updated] = await tx
       .update(campaigns)
-      .set({ ...next, updatedAt: new Date() })
+      .set({ ...next, ...closing, updatedAt: new Date() })
       .where(eq(campaigns.id, campaign.id))
       .returning();
     await recordAudit(tx, actor, { action: 'campaign.update', campaignId: campaign.id, details: { changed } });

@@ -73,6 +73,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
       campaign,
       values,
       offices: TARGET_OFFICES.map((target) => ({ ...target, checked: offices.has(target.office) })),
+      retentionDays: ctx.config.retentionDaysAfterClose,
       ...formErrors(errors),
     });
   };

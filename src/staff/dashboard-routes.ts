@@ -94,7 +94,11 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
     queues: dashboard.queues,
     representativeData: dashboard.representativeData,
     headline: [
-      { label: 'Signatures', value: formatNumber(signatures.total), note: `${signatures.percent}% of the ${formatNumber(signatures.goal)} goal` },
+      {
+        label: 'Signatures',
+        value: formatNumber(signatures.total),
+        note: `${formatNumber(signatures.verified)} verified${signatures.verificationRequired ? ' (the public count)' : ''} · ${signatures.percent}% of the ${formatNumber(signatures.goal)} goal`,
+      },
       { label: 'Last 7 days', value: formatNumber(signatures.lastSevenDays), note: `${formatNumber(signatures.today)} today (UTC)` },
       { label: 'Letters delivered', value: formatNumber(letters.totals.delivered), note: `of ${formatNumber(letters.totals.total)} written` },
       {

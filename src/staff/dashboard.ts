@@ -55,6 +55,9 @@ export interface Dashboard {
   generatedAt: string;
   signatures: {
     total: number;
+    /** Signers who confirmed their email address (the public count, when the campaign asks for it). */
+    verified: number;
+    verificationRequired: boolean;
     goal: number;
     percent: number;
     today: number;
@@ -137,6 +140,8 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
     generatedAt: now.toISOString(),
     signatures: {
       total: counts.total,
+      verified: counts.verified,
+      verificationRequired: campaign.requireVerification,
       goal: campaign.goal,
       percent: goal.percent,
       today: counts.day[today] ?? 0,
@@ -157,6 +162,7 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
 
 interface SignatureCountRows {
   total: number;
+  verified: number;
   state: Record<string, number>;
   congressional: Record<string, number>;
   source: Record<string, number>;
@@ -169,14 +175,15 @@ async function readSignatureCounts(ctx: DashboardContext, campaignId: number): P
   const rows = await queryRows<{ dimension: string; key: string; count: string | number; updated_at: Date | string }>(
     ctx.db,
     sql`SELECT dimension, key, count, updated_at FROM signature_counts
-        WHERE campaign_id = ${campaignId}::int AND dimension IN ('total', 'state', 'congressional', 'source', 'day')`,
+        WHERE campaign_id = ${campaignId}::int AND dimension IN ('total', 'verified', 'state', 'congressional', 'source', 'day')`,
   );
-  const counts: SignatureCountRows = { total: 0, state: {}, congressional: {}, source: {}, day: {}, updatedAt: null };
+  const counts: SignatureCountRows = { total: 0, verified: 0, state: {}, congressional: {}, source: {}, day: {}, updatedAt: null };
   let latest = 0;
   for (const row of rows) {
     const count = Number(row.count);
     latest = Math.max(latest, new Date(row.updated_at).getTime());
     if (row.dimension === 'total') counts.total = count;
+    else if (row.dimension === 'verified') counts.verified = count;
     else if (count > 0) (counts[row.dimension as 'state' | 'congressional' | 'source' | 'day'][row.key] = count);
   }
   counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;

@@ -11,6 +11,8 @@ const allowed = {
   'dashboard.view': ['admin', 'organizer', 'viewer'],
   'exports.counts': ['admin', 'organizer', 'viewer'],
   'exports.signatures': ['admin', 'organizer'],
+  // Bursts show truncated IP hashes and email domains, never a person: for those who run campaigns.
+  'abuse.view': ['admin', 'organizer'],
   'campaigns.edit': ['admin', 'organizer'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],

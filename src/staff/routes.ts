@@ -2,6 +2,7 @@ import cookieParser from 'cookie-parser';
 import express, { Router } from 'express';
 import type { AppContext } from '../context';
 import { createCsrf } from '../http/csrf';
+import { abuseRoutes } from './abuse-routes';
 import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
 import { campaignRoutes } from './campaign-routes';
@@ -45,5 +46,6 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(campaignRoutes(ctx, csrf));
   router.use(dashboardRoutes(ctx));
   router.use(exportRoutes(ctx, csrf));
+  router.use(abuseRoutes(ctx));
   return router;
 }

@@ -25,14 +25,20 @@ export interface TestPlatform {
  * The real platform on a database of its own (created here, dropped by `close`) and a Redis key
  * prefix of its own, built by the same `openPlatform` that `npm start` uses.
  */
-export async function createTestPlatform(env: Environment = {}, appOptions: AppOptions = {}): Promise<TestPlatform> {
+export async function createTestPlatform(
+  env: Environment = {},
+  appOptions: AppOptions = {},
+  /** `databaseServer`: a PostgreSQL of the test's own to create the database on (the fault tests stop theirs). */
+  services: { databaseServer?: string } = {},
+): Promise<TestPlatform> {
+  const server = services.databaseServer ?? testDatabaseUrl;
   const id = randomBytes(6).toString('hex');
   const databaseName = `frb_test_${id}`;
-  const admin = new pg.Client({ connectionString: testDatabaseUrl });
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${databaseName}`);
   await admin.end();
-  const databaseUrl = new URL(testDatabaseUrl);
+  const databaseUrl = new URL(server);
   databaseUrl.pathname = `/${databaseName}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-test-'));
 
@@ -46,6 +52,10 @@ export async function createTestPlatform(env: Environment = {}, appOptions: AppO
     APP_SECRET: 'test-secret-test-secret-test-secret-0123',
     SIGN_RATE_LIMIT: '100000',
     STAFF_LOGIN_RATE_LIMIT: '100000',
+    // Tests post forms the moment they load and reuse addresses: the abuse tests turn these back on.
+    SIGN_EMAIL_RATE_LIMIT: '100000',
+    LETTER_EMAIL_RATE_LIMIT: '100000',
+    FORM_MIN_FILL_SECONDS: '0',
     LOG_LEVEL: 'info',
     REP_DATA_DIR: 'none',
     ...env,
@@ -76,7 +86,7 @@ export async function createTestPlatform(env: Environment = {}, appOptions: AppO
         if (keys.length > 0) await platform.redis.del(...keys);
       }
       await platform.close();
-      const cleanup = new pg.Client({ connectionString: testDatabaseUrl });
+      const cleanup = new pg.Client({ connectionString: server });
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
       await cleanup.end();

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { letterTemplates } from '../../src/db/schema';
 import { letterCounts } from '../../src/letters/counts';
+import { CAMPAIGN_CONSENT_WORDING } from '../../src/privacy/consent';
 import { handDeliveryPackets } from '../../src/letters/hand-delivery';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -62,14 +63,24 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
 
     // Writing also signed the petition, once.
     await eventually(async () => (await t.platform.stats.get(1)).signatures === 1);
-    // The same request again (a double click, a retry) is answered with the same letters and sends nothing more.
-    const again = await request(t.app).post(API).send(supporter).expect(202);
-    expect(again.body.statusUrl).toBe(res.body.statusUrl);
-    const [written] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email = 'rosa@example.org'`);
-    expect(written?.n).toBe(1);
+    // Knowing someone's email and ZIP does not open their letters: a request like theirs is a new one.
+    const lookalike = await request(t.app).post(API).send(supporter).expect(202);
+    expect(lookalike.body.statusUrl).not.toBe(res.body.statusUrl);
     await request(t.app).post(API).send({ ...supporter, targets: [res.body.letters[0].target] }).expect(202);
     const [signed] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE email = 'rosa@example.org'`);
     expect(signed?.n).toBe(1);
+  });
+
+  it('a retried request with the same requestId writes and sends once, and answers with the same status link', async () => {
+    const once = { ...supporter, email: 'retry@example.org', requestId: 'a-retry-id-0123456789' };
+    const [first, second] = await Promise.all([request(t.app).post(API).send(once).expect(202), request(t.app).post(API).send(once).expect(202)]);
+    expect(second.body.statusUrl).toBe(first.body.statusUrl);
+    expect((await request(t.app).post(API).send(once).expect(202)).body.statusUrl).toBe(first.body.statusUrl);
+    const [written] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email = 'retry@example.org'`);
+    expect(written?.n).toBe(1);
+    await eventually(async () => (await statusOf(first.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'delivered'));
+    const bad = await request(t.app).post(API).send({ ...once, requestId: 'short' }).expect(400);
+    expect(bad.body.errors.requestId).toMatch(/16 to 100/);
   });
 
   it("sends the supporter's own text to each office under that office's own greeting", async () => {
@@ -182,5 +193,16 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     );
     expect(attempts).toHaveLength(2);
     expect(attempts.every((a) => a.outcome === 'failed' && a.error === 'SMTP 550')).toBe(true);
+  });
+});
+
+describe('the signature that comes with the letters', () => {
+  it('records the consent given, in the words the page showed', async () => {
+    await request(t.app).post(API).send({ ...supporter, email: 'consenting@example.org', optIn: true }).expect(202);
+    const rows = await queryRows<{ scope: string; wording: string; channel: string }>(
+      t.platform.db,
+      sql`SELECT k.scope, k.wording, k.channel FROM consents k JOIN signatures s ON s.id = k.signature_id WHERE s.email = 'consenting@example.org'`,
+    );
+    expect(rows).toEqual([{ scope: 'campaign', wording: CAMPAIGN_CONSENT_WORDING, channel: 'api' }]);
   });
 });

@@ -90,7 +90,7 @@ describe('tallies', () => {
   });
 
   it('never lets a page view put older counts over newer ones in the cache', async () => {
-    const key = `${t.platform.config.redisKeyPrefix}:stats:v2:${campaignId}`;
+    const key = `${t.platform.config.redisKeyPrefix}:stats:v3:${campaignId}`;
     const current = await t.platform.stats.refresh(campaignId);
     // A newer entry, as the worker would write after the next batch:
     const newer = { ...current, signatures: current.signatures + 5, version: current.version + 1000 };

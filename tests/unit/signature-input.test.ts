@@ -16,6 +16,7 @@ describe('signatureInput', () => {
       zip: '60614',
       address: undefined,
       optIn: true,
+      partnerOptIn: false,
       source: 'partner-x',
     });
   });

@@ -1,0 +1,96 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Database } from '../db/client';
+import type { ConsentScope } from '../db/schema';
+
+/**
+ * Consent to updates: from the campaign itself, and from the partner organisation that brought the
+ * signer (its source code). The words are made here, once, for the signing form and the JSON API;
+ * each consent records the words exactly as they were shown.
+ */
+
+export const CAMPAIGN_CONSENT_WORDING = 'Email me updates about this campaign. I can unsubscribe at any time.';
+
+export const partnerConsentWording = (partnerName: string) =>
+  `Email me news from ${partnerName}, the partner organisation that shared this petition. I can unsubscribe at any time.`;
+
+export interface PartnerRef {
+  id: number;
+  name: string;
+  sourceCode: string;
+}
+
+export interface ConsentToRecord {
+  scope: ConsentScope;
+  partnerId: number | null;
+  wording: string;
+}
+
+const PARTNER_TTL_MS = 5000;
+const partnerCache = new WeakMap<Database, Map<string, { partner: PartnerRef | undefined; expires: number }>>();
+
+/** The campaign's partner with this source code, held a few seconds (every page view with `?source=` asks). */
+export async function partnerBySource(db: Database, campaignId: number, source: string | undefined): Promise<PartnerRef | undefined> {
+  if (!source) return undefined;
+  let cache = partnerCache.get(db);
+  if (!cache) partnerCache.set(db, (cache = new Map()));
+  const key = `${campaignId}:${source}`;
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && hit.expires > now) return hit.partner;
+  const [partner] = await queryRows<{ id: number; name: string; source_code: string }>(
+    db,
+    sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${source}`,
+  );
+  const found = partner && { id: Number(partner.id), name: partner.name, sourceCode: partner.source_code };
+  if (cache.size > 1000) cache.clear();
+  cache.set(key, { partner: found, expires: now + PARTNER_TTL_MS });
+  return found;
+}
+
+/** The consent boxes a signing form shows: the campaign's, and the partner's when a partner brought the signer. */
+export function consentChoices(partner: PartnerRef | undefined) {
+  return { campaign: CAMPAIGN_CONSENT_WORDING, partner: partner ? { name: partner.name, wording: partnerConsentWording(partner.name) } : null };
+}
+
+/** The consents a signer gave by ticking the boxes, in the words the boxes showed. */
+export function consentsGiven(choices: { optIn: boolean; partnerOptIn: boolean }, partner: PartnerRef | undefined): ConsentToRecord[] {
+  const given: ConsentToRecord[] = [];
+  if (choices.optIn) given.push({ scope: 'campaign', partnerId: null, wording: CAMPAIGN_CONSENT_WORDING });
+  if (choices.partnerOptIn && partner) given.push({ scope: 'partner', partnerId: partner.id, wording: partnerConsentWording(partner.name) });
+  return given;
+}
+
+/** Signatures of an address: in one campaign, or (no campaign) in all of them. */
+const signaturesOf = (email: string, campaignId: number | null) =>
+  campaignId === null
+    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email = ${email}`
+    : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email = ${email}`;
+
+/** The updates an address currently receives: whom from, and the words agreed to. */
+export async function activeConsents(db: Database, email: string, campaignId: number | null) {
+  return queryRows<{ campaign: string; scope: ConsentScope; partner: string | null; wording: string }>(
+    db,
+    sql`SELECT c.title AS campaign, k.scope, p.name AS partner, k.wording
+        FROM consents k JOIN campaigns c ON c.id = k.campaign_id LEFT JOIN partners p ON p.id = k.partner_id
+        WHERE k.withdrawn_at IS NULL AND k.signature_id IN (${signaturesOf(email, campaignId)})
+        ORDER BY k.id`,
+  );
+}
+
+/**
+ * Withdraws every consent of an address (one-click unsubscribe): each is kept, dated withdrawn,
+ * and the signatures' `opt_in` (the campaign's own list) is cleared with them. Returns how many
+ * consents were withdrawn; doing it again changes nothing.
+ */
+export async function withdrawConsents(db: Database, email: string, campaignId: number | null): Promise<number> {
+  return db.transaction(async (tx) => {
+    const withdrawn = await queryRows<{ id: number }>(
+      tx,
+      sql`UPDATE consents SET withdrawn_at = now()
+          WHERE withdrawn_at IS NULL AND signature_id IN (${signaturesOf(email, campaignId)})
+          RETURNING id`,
+    );
+    await tx.execute(sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signaturesOf(email, campaignId)})`);
+    return withdrawn.length;
+  });
+}

@@ -1,0 +1,222 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { queryRows, type Database } from '../db/client';
+import { countMoves } from '../delivery/deliver';
+import { dimensionsOf, lockCampaign, tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
+
+/**
+ * Removing supporters' personal data. Two different acts:
+ *
+ * - **"This wasn't me"** (`removeSignature`): the signature should never have existed. It is
+ *   deleted and taken out of every count.
+ * - **Erasure** (`erasePerson`, on the supporter's request; `purgeCampaign`, by the retention
+ *   rule): the person's data goes, their support stays counted. Signatures are deleted outright
+ *   (with their consents and IP hashes); what each contributed to the counts is added to
+ *   `erased_signature_counts` in the same statement, so the counts do not move, and a rebuild,
+ *   which adds those rows to what it counts from the signatures left, gives the same numbers.
+ *   Letter actions are deleted with their letters and delivery attempts; letters still waiting to
+ *   be sent are withdrawn (taken out of the letter counts: they will never go), while delivered,
+ *   failed and hand-delivery letters stay counted.
+ *
+ * Each change to the counts runs under the campaign's row lock, like tally batches and rebuilds,
+ * so it is applied exactly once whatever runs alongside.
+ */
+
+export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & { districtsOf?: DistrictsOfZip };
+
+/** Signatures erased per statement, and letter actions. */
+const ERASE_BATCH = 2000;
+
+type Tx = Pick<Database, 'execute'>;
+
+/** Deletes a signature ("this wasn't me") and takes it out of the counts. Returns its campaign, or null when it is gone already. */
+export async function removeSignature(ctx: Pick<AppContext, 'db' | 'stats'>, signatureId: number): Promise<number | null> {
+  const campaignId = await ctx.db.transaction(async (tx) => {
+    const [found] = await queryRows<{ campaign_id: number }>(tx, sql`SELECT campaign_id FROM signatures WHERE id = ${signatureId}::bigint`);
+    if (!found) return null;
+    const campaign = Number(found.campaign_id);
+    await lockCampaign(tx, campaign);
+    const [removed] = await queryRows<{ campaign_id: number }>(
+      tx,
+      sql`WITH gone AS (
+            DELETE FROM signatures WHERE id = ${signatureId}::bigint RETURNING *
+          ), uncounted AS (
+            INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
+            SELECT gone.campaign_id, d.dimension, d.key, -count(*), nextval('signature_counts_version_seq'), clock_timestamp()
+            FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
+            WHERE gone.tallied AND d.key IS NOT NULL
+            GROUP BY gone.campaign_id, d.dimension, d.key
+            ORDER BY d.dimension, d.key
+            ON CONFLICT (campaign_id, dimension, key)
+            DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+          )
+          SELECT campaign_id FROM gone`,
+    );
+    return removed ? campaign : null;
+  });
+  if (campaignId !== null) await ctx.stats.refresh(campaignId);
+  return campaignId;
+}
+
+/**
+ * Erases up to ERASE_BATCH of a campaign's signatures matching `filter` (over `signatures`),
+ * keeping what they counted. A signature not yet tallied is counted now, then kept as erased.
+ * The caller holds the campaign lock. Returns how many were erased.
+ */
+async function eraseSignatureBatch(tx: Tx, campaignId: number, filter: SQL): Promise<number> {
+  const [result] = await queryRows<{ erased: number }>(
+    tx,
+    sql`WITH gone AS (
+          DELETE FROM signatures s
+          WHERE s.id IN (SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND ${filter} ORDER BY id LIMIT ${ERASE_BATCH}::int)
+          RETURNING s.*
+        ), kept AS (
+          INSERT INTO erased_signature_counts AS e (campaign_id, dimension, key, count)
+          SELECT ${campaignId}::int, d.dimension, d.key, count(*)
+          FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
+          WHERE d.key IS NOT NULL
+          GROUP BY d.dimension, d.key
+          ORDER BY d.dimension, d.key
+          ON CONFLICT (campaign_id, dimension, key) DO UPDATE SET count = e.count + EXCLUDED.count
+        ), counted AS (
+          INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
+          SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
+          FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
+          WHERE NOT gone.tallied AND d.key IS NOT NULL
+          GROUP BY d.dimension, d.key
+          ORDER BY d.dimension, d.key
+          ON CONFLICT (campaign_id, dimension, key)
+          DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+        )
+        SELECT count(*)::int AS erased FROM gone`,
+  );
+  return Number(result?.erased ?? 0);
+}
+
+/** Erases a campaign's signatures matching `filter`, batch by batch, each batch its own transaction. */
+async function eraseSignatures(ctx: ErasureContext, campaignId: number, filter: SQL): Promise<number> {
+  // Signatures still waiting for the tally worker are counted first, with their districts.
+  await tallyCampaign(ctx.db, campaignId, { districtsOf: ctx.districtsOf });
+  let erased = 0;
+  for (;;) {
+    const batch = await ctx.db.transaction(async (tx) => ((await lockCampaign(tx, campaignId)) ? eraseSignatureBatch(tx, campaignId, filter) : 0));
+    erased += batch;
+    if (batch < ERASE_BATCH) break;
+  }
+  await ctx.stats.refresh(campaignId);
+  return erased;
+}
+
+/**
+ * Deletes letter actions matching `filter` (over `letter_actions a`), up to ERASE_BATCH, with
+ * their letters and delivery attempts; letters not yet sent are withdrawn from the letter counts.
+ */
+async function eraseLetterActionBatch(db: Database, filter: SQL): Promise<number> {
+  return db.transaction(async (tx) => {
+    const actions = await queryRows<{ id: number }>(
+      tx,
+      sql`SELECT a.id FROM letter_actions a WHERE ${filter} ORDER BY a.id LIMIT ${ERASE_BATCH}::int FOR UPDATE`,
+    );
+    if (actions.length === 0) return 0;
+    const ids = sql`(SELECT unnest(${`{${actions.map((action) => Number(action.id)).join(',')}}`}::bigint[]))`;
+    // Hold the letters still to be sent, so that no delivery worker records a result for them meanwhile.
+    await tx.execute(sql`SELECT id FROM letters WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying') ORDER BY id FOR UPDATE`);
+    const [result] = await queryRows<{ erased: number }>(
+      tx,
+      sql`WITH moved AS (
+            SELECT id, counted_status AS previous, NULL::text AS next FROM letters
+            WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying')
+          ), withdrawn AS (${countMoves('moved')}
+          ), gone AS (
+            DELETE FROM letter_actions WHERE id IN ${ids} RETURNING id
+          )
+          SELECT count(*)::int AS erased FROM gone`,
+    );
+    return Number(result?.erased ?? 0);
+  });
+}
+
+async function eraseLetterActions(db: Database, filter: SQL): Promise<number> {
+  let erased = 0;
+  for (;;) {
+    const batch = await eraseLetterActionBatch(db, filter);
+    erased += batch;
+    if (batch < ERASE_BATCH) return erased;
+  }
+}
+
+export interface Erased {
+  signatures: number;
+  letterActions: number;
+}
+
+/** Erases everything held about an email address, in every campaign; the counts stay as they were. */
+export async function erasePerson(ctx: ErasureContext, email: string): Promise<Erased> {
+  const campaigns = await queryRows<{ id: number }>(
+    ctx.db,
+    sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email = ${email}) ORDER BY c.id`,
+  );
+  let signatures = 0;
+  for (const campaign of campaigns) signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email = ${email}`);
+  const letterActions = await eraseLetterActions(ctx.db, sql`a.email = ${email}`);
+  return { signatures, letterActions };
+}
+
+/** Erases every supporter's personal data in a campaign (the retention rule); the counts stay. */
+export async function purgeCampaign(ctx: ErasureContext, campaignId: number): Promise<Erased> {
+  const signatures = await eraseSignatures(ctx, campaignId, sql`true`);
+  const letterActions = await eraseLetterActions(ctx.db, sql`a.campaign_id = ${campaignId}::int`);
+  return { signatures, letterActions };
+}
+
+/**
+ * The retention rule: campaigns closed at least `days` days ago that still hold supporters'
+ * personal data are purged. Returns what was erased, per campaign slug.
+ */
+export async function purgeExpiredCampaigns(ctx: ErasureContext, days: number, now = new Date()): Promise<Array<{ slug: string } & Erased>> {
+  const due = await queryRows<{ id: number; slug: string }>(
+    ctx.db,
+    sql`SELECT c.id, c.slug FROM campaigns c
+        WHERE c.status = 'closed' AND c.closed_at IS NOT NULL
+          AND c.closed_at <= ${now.toISOString()}::timestamptz - make_interval(days => ${days}::int)
+          AND (EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id) OR EXISTS (SELECT 1 FROM letter_actions a WHERE a.campaign_id = c.id))
+        ORDER BY c.id`,
+  );
+  const purged: Array<{ slug: string } & Erased> = [];
+  for (const campaign of due) purged.push({ slug: campaign.slug, ...(await purgeCampaign(ctx, Number(campaign.id))) });
+  return purged;
+}
+
+/**
+ * Confirms a signer's email address (the verification link's button). The first confirmation
+ * adds the signature to the `verified` count, once: the signature is marked and, when it is
+ * already counted, the count raised in the same transaction, under the campaign lock (a signature
+ * not yet counted is counted as verified by the tally batch that picks it up).
+ */
+export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'>, signatureId: number): Promise<'verified' | 'already' | 'gone'> {
+  const outcome = await ctx.db.transaction(async (tx) => {
+    const [found] = await queryRows<{ campaign_id: number; verified: boolean }>(
+      tx,
+      sql`SELECT campaign_id, verified_at IS NOT NULL AS verified FROM signatures WHERE id = ${signatureId}::bigint`,
+    );
+    if (!found) return { result: 'gone' as const };
+    if (found.verified) return { result: 'already' as const };
+    const campaignId = Number(found.campaign_id);
+    await lockCampaign(tx, campaignId);
+    const [marked] = await queryRows<{ tallied: boolean }>(
+      tx,
+      sql`UPDATE signatures SET verified_at = now() WHERE id = ${signatureId}::bigint AND verified_at IS NULL RETURNING tallied`,
+    );
+    if (!marked) return { result: 'already' as const };
+    if (marked.tallied) {
+      await tx.execute(sql`
+        INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
+        VALUES (${campaignId}::int, 'verified', '', 1, nextval('signature_counts_version_seq'), clock_timestamp())
+        ON CONFLICT (campaign_id, dimension, key)
+        DO UPDATE SET count = c.count + 1, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
+    }
+    return { result: 'verified' as const, campaignId };
+  });
+  if (outcome.result === 'verified') await ctx.stats.refresh(outcome.campaignId);
+  return outcome.result;
+}

@@ -1,0 +1,155 @@
+import { sql } from 'drizzle-orm';
+import type { AppContext } from '../context';
+import { queryRows } from '../db/client';
+import type { Mailer } from '../delivery/mailer';
+import { CampaignRequests } from '../petitions/tally-requests';
+import type { Queues } from '../queue/jobs';
+import { linkLifetimeDays, renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
+import { sealLink } from './links';
+
+/**
+ * The email each new signer is owed: the verification link when the campaign asks signers to
+ * confirm, otherwise a confirmation. A signature is committed with `notice_pending`; the workers
+ * claim pending notices in batches and send them (at most once: claimed before the send, handed
+ * back when the send may succeed later). The request path never sends mail itself.
+ */
+
+export type NoticeContext = Pick<AppContext, 'db' | 'config' | 'logger'>;
+
+/** How often a verification email may be sent again to one signer (re-signing, or "send me a new link"). */
+export const RESEND_EVERY_SECONDS = 600;
+
+const BATCH_SIZE = 100;
+
+const requesters = new WeakMap<Queues, CampaignRequests>();
+
+/** Asks the workers to send a campaign's pending notices; throttled per campaign like tally requests. */
+export function requestNotices(ctx: Pick<AppContext, 'queues' | 'logger'>, campaignId: number): void {
+  let requester = requesters.get(ctx.queues);
+  if (!requester) {
+    const queues = ctx.queues;
+    requester = new CampaignRequests((id) => queues.requestNotices(id), ctx.logger, 'notice');
+    requesters.set(queues, requester);
+  }
+  requester.request(campaignId);
+}
+
+/** Sends this process's trailing notice requests now and waits for them (on shutdown); the sweep covers any lost. */
+export async function flushNoticeRequests(queues: Queues): Promise<void> {
+  await requesters.get(queues)?.flush();
+}
+
+/**
+ * Sends an unconfirmed signature its verification email again, at most once per
+ * RESEND_EVERY_SECONDS. Says whether it was queued; never says so to the person asking (the answer
+ * they see is the same either way).
+ */
+export async function resendVerification(
+  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'queues' | 'logger'>,
+  signatureId: number,
+): Promise<boolean> {
+  const allowed = await ctx.redis
+    .set(`${ctx.config.redisKeyPrefix}:privacy:resend:${signatureId}`, '1', 'EX', RESEND_EVERY_SECONDS, 'NX')
+    .catch(() => null);
+  if (allowed !== 'OK') return false;
+  const [pending] = await queryRows<{ campaign_id: number }>(
+    ctx.db,
+    sql`UPDATE signatures s SET notice_pending = true
+        FROM campaigns c
+        WHERE s.id = ${signatureId}::bigint AND c.id = s.campaign_id AND c.require_verification AND s.verified_at IS NULL
+        RETURNING s.campaign_id`,
+  );
+  if (!pending) return false;
+  requestNotices(ctx, Number(pending.campaign_id));
+  return true;
+}
+
+/** The same, for a signer found by campaign and email (a repeat signature in a campaign that verifies). */
+export async function resendVerificationTo(
+  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'queues' | 'logger'>,
+  campaignId: number,
+  email: string,
+): Promise<boolean> {
+  const [signature] = await queryRows<{ id: number }>(
+    ctx.db,
+    sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email = ${email} AND verified_at IS NULL`,
+  );
+  return signature ? resendVerification(ctx, Number(signature.id)) : false;
+}
+
+interface ClaimedNotice {
+  id: number;
+  email: string;
+  name: string;
+  campaign_id: number;
+  verified: boolean;
+  title: string;
+  slug: string;
+  require_verification: boolean;
+}
+
+/**
+ * Sends a campaign's pending notices, a batch at a time. Notices whose send may succeed later go
+ * back to pending and the call throws (the job retries with back-off); those refused for good
+ * (no such mailbox) are not tried again. Returns how many were sent.
+ */
+export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, campaignId: number): Promise<number> {
+  let sent = 0;
+  for (;;) {
+    // Not SKIP LOCKED: a row a tally batch holds at this moment would be skipped and left owed
+    // until the next sweep. The wait is one batch's commit; both take rows in id order, and
+    // should PostgreSQL ever break a deadlock, the statement fails and its job is retried.
+    const claimed = await queryRows<ClaimedNotice>(
+      ctx.db,
+      sql`UPDATE signatures s SET notice_pending = false
+          FROM campaigns c
+          WHERE s.id IN (
+                  SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
+                  ORDER BY id LIMIT ${BATCH_SIZE}::int FOR UPDATE)
+            AND c.id = s.campaign_id
+          RETURNING s.id, s.email, s.name, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification`,
+    );
+    if (claimed.length === 0) return sent;
+    const consents = await queryRows<{ signature_id: number; wording: string }>(
+      ctx.db,
+      sql`SELECT signature_id, wording FROM consents
+          WHERE signature_id IN (SELECT unnest(${`{${claimed.map((notice) => Number(notice.id)).join(',')}}`}::bigint[])) AND withdrawn_at IS NULL
+          ORDER BY id`,
+    );
+    const outcomes = await Promise.all(
+      claimed.map((notice) =>
+        sendNotice(ctx, mailer, notice, consents.filter((consent) => Number(consent.signature_id) === Number(notice.id)).map((consent) => consent.wording)),
+      ),
+    );
+    const retry = claimed.filter((_, index) => outcomes[index] === 'retry').map((notice) => Number(notice.id));
+    sent += outcomes.filter((outcome) => outcome === 'delivered').length;
+    if (retry.length > 0) {
+      await ctx.db.execute(sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${retry.join(',')}}`}::bigint[]))`);
+      throw new Error(`${retry.length} signer emails could not be sent yet; they will be retried`);
+    }
+    if (claimed.length < BATCH_SIZE) return sent;
+  }
+}
+
+async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNotice, consents: string[]): Promise<'delivered' | 'retry' | 'failed'> {
+  const { config } = ctx;
+  const id = String(notice.id);
+  const unsubscribe = unsubscribeUrl(config, notice.email, Number(notice.campaign_id));
+  const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';
+  const { subject, text } = renderSupporterEmail(kind, {
+    name: notice.name,
+    campaign: { title: notice.title },
+    consents,
+    verifyDays: linkLifetimeDays('verify'),
+    links: {
+      campaign: `${config.publicUrl}/campaigns/${encodeURIComponent(notice.slug)}`,
+      verify: `${config.publicUrl}/verify/${sealLink(config.secret, 'verify', id)}`,
+      notMe: `${config.publicUrl}/not-me/${sealLink(config.secret, 'not-me', id)}`,
+      myData: `${config.publicUrl}/privacy/my-data`,
+      unsubscribe,
+    },
+  });
+  const outcome = await mailer.send({ from: config.delivery.from, to: notice.email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
+  if (outcome.outcome !== 'delivered') ctx.logger.warn({ signatureId: notice.id, kind, reason: outcome.error }, 'signer email not sent');
+  return outcome.outcome;
+}

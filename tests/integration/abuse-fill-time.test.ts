@@ -1,0 +1,124 @@
+import { sql } from 'drizzle-orm';
+import request from 'supertest';
+import { abuseControls } from '../../src/abuse/controls';
+import { queryRows } from '../../src/db/client';
+import { signatures } from '../../src/db/schema';
+import { formFields, formTokenAged, formTokenOf, letterPreview, loadRepresentatives, postLetters, replaceField, SLUG } from '../helpers/abuse';
+import { openSigningForm, validSignature } from '../helpers/forms';
+import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+
+/**
+ * The forms' minimum fill time (3 s here). Tokens are made with the platform's key at a chosen age
+ * instead of waiting: a form sent at once, or with a missing, forged or expired token, gets the same
+ * answer as a real one and changes nothing.
+ */
+const ACTION = `/campaigns/${SLUG}/sign`;
+let t: TestPlatform;
+
+beforeAll(async () => {
+  t = await createTestPlatform({ FORM_MIN_FILL_SECONDS: '3', FORM_TOKEN_MAX_AGE_SECONDS: '3600' });
+  await loadRepresentatives(t);
+});
+afterAll(() => t.close());
+beforeEach(async () => {
+  await t.platform.db.execute(sql`TRUNCATE signatures, letter_actions CASCADE`);
+});
+
+const rows = () => t.platform.db.select().from(signatures);
+const letterRows = async () => (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!.n;
+
+describe('the signing form', () => {
+  it('carries a signed, timestamped token (no cookie of its own)', async () => {
+    const { page } = await openSigningForm(t.app);
+    expect(formTokenOf(page.text)).toMatch(/^v1\.[0-9a-z]+\.[\w-]{22}$/);
+    const cookies = ([] as string[]).concat(page.headers['set-cookie'] ?? []);
+    expect(cookies.map((cookie) => cookie.split('=')[0])).toEqual(['csrf']);
+  });
+
+  it('signs when the form was shown long enough ago', async () => {
+    const { agent, token } = await openSigningForm(t.app);
+    const res = await agent.post(ACTION).type('form').send({ _csrf: token, formToken: formTokenAged(t, 'sign', 10_000), ...validSignature() }).expect(303);
+    expect(res.headers.location).toBe(`/campaigns/${SLUG}/thanks`);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  const bots: Array<[string, (page: string) => string | undefined]> = [
+    ['sent at once', (page) => formTokenOf(page)],
+    ['with no token', () => undefined],
+    ['with a forged token', (page) => formTokenOf(page)!.replace(/\.[\w-]{22}$/, '.AAAAAAAAAAAAAAAAAAAAAA')],
+    ['with a token from another form', () => formTokenAged(t, 'letters', 10_000)],
+    ['with an expired token', () => formTokenAged(t, 'sign', 3_601_000)],
+  ];
+
+  it.each(bots)('answers a form %s like a signature, keeps nothing, and counts it without personal data', async (_label, tokenFor) => {
+    const { agent, token, page } = await openSigningForm(t.app);
+    const formToken = tokenFor(page.text);
+    const res = await agent
+      .post(ACTION)
+      .type('form')
+      .send({ _csrf: token, ...(formToken ? { formToken } : {}), ...validSignature({ email: 'bot@example.org', name: 'Botty McBotface' }) })
+      .expect(303);
+    expect(res.headers.location).toBe(`/campaigns/${SLUG}/thanks`);
+    expect(await rows()).toHaveLength(0);
+    const logs = t.logs();
+    expect(logs).toContain('"event":"abuse.discarded"');
+    expect(logs).not.toContain('bot@example.org');
+    expect(logs).not.toContain('Botty');
+  });
+
+  it('counts what it drops, by door and reason, for the staff report', async () => {
+    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+    const [today] = await abuseControls(t.platform).recorded(campaign.id);
+    expect(today!.counts).toMatchObject({ 'sign-form.too-fast': 1, 'sign-form.missing': 1, 'sign-form.forged': 2, 'sign-form.expired': 1 });
+  });
+
+  it('answers invalid input with its errors first, and keeps the genuine token on the form shown again', async () => {
+    const { agent, token } = await openSigningForm(t.app);
+    const formToken = formTokenAged(t, 'sign', 1000);
+    const res = await agent.post(ACTION).type('form').send({ _csrf: token, formToken, ...validSignature({ zip: '12' }) }).expect(400);
+    expect(res.text).toContain('Please enter a 5-digit ZIP code.');
+    expect(formTokenOf(res.text)).toBe(formToken);
+    // A forged one is replaced by a fresh one.
+    const again = await agent.post(ACTION).type('form').send({ _csrf: token, formToken: 'v1.zz.forged', ...validSignature({ zip: '12' }) }).expect(400);
+    expect(formTokenOf(again.text)).toMatch(/^v1\./);
+    expect(formTokenOf(again.text)).not.toBe('v1.zz.forged');
+    expect(await rows()).toHaveLength(0);
+  });
+
+  it('does not apply to the JSON API (partner sites call it without a page)', async () => {
+    await request(t.app).post(`/api/v1/campaigns/${SLUG}/signatures`).send(validSignature()).expect(202);
+    expect(await rows()).toHaveLength(1);
+  });
+});
+
+describe('the letter pages', () => {
+  it('carry the first step\'s token through every step', async () => {
+    const { start, preview } = await letterPreview(t.app, { name: 'Lena Letter', email: 'lena@example.org' });
+    const first = formTokenOf(start.text);
+    expect(first).toMatch(/^v1\./);
+    expect(formTokenOf(preview.text)).toBe(first);
+  });
+
+  it('send the letters when the first step was shown long enough ago', async () => {
+    const { agent, fields } = await letterPreview(t.app, { name: 'Lena Letter', email: 'lena@example.org' });
+    const sent = await postLetters(agent, [...replaceField(fields, 'formToken', formTokenAged(t, 'letters', 60_000)), ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(await letterRows()).toBe(2);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  it.each([
+    ['sent at once', (fields: ReturnType<typeof formFields>) => fields],
+    ['with no token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', undefined)],
+    ['with a forged token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', 'v1.abc.AAAAAAAAAAAAAAAAAAAAAA')],
+    ['with an expired token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', formTokenAged(t, 'letters', 3_601_000))],
+  ])('answer letters %s like sent letters, and write and send nothing', async (_label, tamper) => {
+    const { agent, fields } = await letterPreview(t.app, { name: 'Bot Letter', email: 'botletter@example.org' });
+    const queued = await t.platform.queues.get('delivery').count();
+    const sent = await postLetters(agent, [...tamper(fields), ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(await letterRows()).toBe(0);
+    expect(await rows()).toHaveLength(0);
+    expect(await t.platform.queues.get('delivery').count()).toBe(queued);
+  });
+});
