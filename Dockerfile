@@ -19,6 +19,8 @@ COPY src/db/migrations src/db/migrations
 COPY views views
 COPY public public
 COPY templates templates
+# Export files are written by workers and served by web processes: a volume shared by both.
+RUN mkdir -p /app/data/exports && chown -R node:node /app/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s CMD ["node", "dist/src/healthcheck.js", "web"]

@@ -129,6 +129,8 @@ function signaturesQuery(campaignId: number, range?: { after: number; upTo: numb
     LEFT JOIN LATERAL (SELECT ${congressionalLabel('d.geoid', 'd.state')} AS label FROM rep_districts d
       WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = 'cd' AND d.geoid = s.congressional_district) cd ON true
     WHERE s.campaign_id = ${integer(campaignId)}${bounds}
+      -- Where signatures need confirming, an unconfirmed one may be someone else's address.
+      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
     ORDER BY s.id`;
 }
 
@@ -227,7 +229,7 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
 export async function countExportRows(db: Database, kind: ExportKind, campaignId: number): Promise<number> {
   const query =
     kind === 'signatures'
-      ? `SELECT count(*)::bigint AS n FROM signatures WHERE campaign_id = ${integer(campaignId)}`
+      ? `SELECT count(*)::bigint AS n FROM (${signaturesQuery(campaignId)}) AS q`
       : `SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`;
   const [row] = await queryRows<{ n: string | number }>(db, sql.raw(query));
   return Number(row?.n ?? 0);

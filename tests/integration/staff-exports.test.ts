@@ -462,3 +462,17 @@ describe('a large signature export (a job, into a file)', () => {
     expect(page.text).toContain('Expired');
   });
 });
+
+describe('a campaign that requires confirmed signatures', () => {
+  test('exports only the confirmed ones', async () => {
+    await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = true WHERE id = ${campaignId}`);
+    await t.platform.db.execute(sql`UPDATE signatures SET verified_at = now() WHERE campaign_id = ${campaignId} AND email IN ('ida@example.org', 'grace@example.org')`);
+    try {
+      const { agent, token } = await signInAs(t.app, t.platform.db, 'organizer');
+      const answer = await agent.post(exportsPage).type('form').send({ _csrf: token, kind: 'signatures' }).expect(200);
+      expect(parseCsv(answer.text).map((row) => row.zip).sort()).toEqual(['20001', '99501']);
+    } finally {
+      await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = false WHERE id = ${campaignId}`);
+    }
+  });
+});
