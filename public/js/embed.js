@@ -71,9 +71,14 @@
     var slug = box.getAttribute('data-petition');
     var source = box.getAttribute('data-source') || '';
     var api = platform + '/api/v1/campaigns/' + encodeURIComponent(slug);
-    fetch(api + '/stats', { credentials: 'omit' })
-      .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('not found')); })
-      .then(function (campaign) {
+    var getJson = function (url) {
+      return fetch(url, { credentials: 'omit' }).then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('not found')); });
+    };
+    // The consent boxes show the platform's own words, which it records with each signature.
+    Promise.all([getJson(api + '/stats'), getJson(api + '/consent' + (source ? '?source=' + encodeURIComponent(source) : ''))])
+      .then(function (answers) {
+        var campaign = answers[0];
+        var consent = answers[1];
         box.textContent = '';
         box.classList.add('petition-embed');
         box.appendChild(el('h3', {}, campaign.title));
@@ -89,11 +94,16 @@
           email: field(form, prefix + 'email', 'Email', 'email', 'email'),
           zip: field(form, prefix + 'zip', 'ZIP code', 'text', 'postal-code'),
         };
-        var optIn = el('p', { class: 'petition-embed-field' });
-        var box2 = el('input', { id: prefix + 'optin', type: 'checkbox', name: 'optIn' });
-        optIn.appendChild(box2);
-        optIn.appendChild(el('label', { for: prefix + 'optin' }, ' Keep me updated about this campaign'));
-        form.appendChild(optIn);
+        function consentBox(name, wording) {
+          var line = el('p', { class: 'petition-embed-field' });
+          var input = el('input', { id: prefix + name, type: 'checkbox', name: name });
+          line.appendChild(input);
+          line.appendChild(el('label', { for: prefix + name }, ' ' + wording));
+          form.appendChild(line);
+          return input;
+        }
+        var box2 = consentBox('optIn', consent.optIn);
+        var partnerBox = consent.partnerOptIn ? consentBox('partnerOptIn', consent.partnerOptIn.wording) : null;
         var captcha = campaign.captcha ? captchaIn(form, campaign.captcha) : null;
         var button = el('button', { type: 'submit' }, 'Sign the petition');
         form.appendChild(button);
@@ -115,6 +125,7 @@
             email: form.elements.email.value,
             zip: form.elements.zip.value,
             optIn: box2.checked,
+            partnerOptIn: partnerBox ? partnerBox.checked : false,
             source: source || undefined,
             captchaToken: captcha ? captcha.token() : undefined,
           };
@@ -131,7 +142,9 @@
               if (captcha && answer.status !== 202) captcha.reset();
               if (answer.status === 202) {
                 form.textContent = '';
-                form.appendChild(el('p', { class: 'petition-embed-thanks' }, 'Thank you for signing.'));
+                form.appendChild(el('p', { class: 'petition-embed-thanks' }, campaign.verificationRequired
+                  ? 'Thank you. Please check your inbox: your signature counts once you confirm it with the link we sent you.'
+                  : 'Thank you for signing.'));
                 return;
               }
               var fieldErrors = (answer.data && answer.data.errors) || {};

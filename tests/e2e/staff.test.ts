@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { signatures } from '../../src/db/schema';
+import { consents, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { signInAs, STAFF_PASSWORD } from '../helpers/staff';
@@ -106,12 +106,17 @@ test('a partner pastes the embed code into its own site and supporters sign ther
     await visit.page.fill('input[name="name"]', 'Embed Signer');
     await visit.page.fill('input[name="email"]', 'embed@example.org');
     await visit.page.fill('input[name="zip"]', '80010');
+    // The boxes carry the platform's words: the campaign's, and the partner's own.
+    expect(await visit.page.textContent('label[for$="partnerOptIn"]')).toContain('Privacy Partners');
+    await visit.page.check('input[name="partnerOptIn"]');
     await visit.page.click('.petition-embed button[type=submit]');
     await visit.page.waitForSelector('.petition-embed-thanks', { timeout: 10_000 });
     expect(visit.problems).toEqual([]);
     await eventually(async () => (await t.platform.db.select().from(signatures).where(eq(signatures.email, 'embed@example.org'))).length === 1);
     const [signed] = await t.platform.db.select().from(signatures).where(eq(signatures.email, 'embed@example.org'));
     expect(signed).toMatchObject({ name: 'Embed Signer', source: 'privacy-partners', zip: '80010' });
+    const given = await t.platform.db.select().from(consents).where(eq(consents.signatureId, signed!.id));
+    expect(given).toEqual([expect.objectContaining({ scope: 'partner', channel: 'api', wording: expect.stringContaining('Privacy Partners') })]);
   } finally {
     partner.closeAllConnections();
     await new Promise((resolve) => partner.close(resolve));
