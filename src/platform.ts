@@ -16,6 +16,7 @@ import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
+import { flushNoticeRequests } from './privacy/notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
@@ -93,6 +94,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
     const tallyRequests = new TallyRequests(queues, logger);
     closers.push(['tally requests', () => tallyRequests.flush()]);
+    closers.push(['signer email requests', () => flushNoticeRequests(queues)]);
     // Tally requests fail while Redis is away (their signatures are committed all the same), and a
     // Redis that lost its data lost the jobs queued before: each time the queue's connection is
     // (back) up, ask again for every campaign that has signatures not yet counted.
