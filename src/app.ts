@@ -41,6 +41,9 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.locals.siteName = 'Ban Face Surveillance';
+  // The footer's promise that nothing comes from other servers holds only without a CAPTCHA provider.
+  const captcha = config.abuse.captcha?.provider;
+  app.locals.captchaProvider = captcha === undefined ? undefined : captcha === 'hcaptcha' ? 'hCaptcha' : 'Cloudflare Turnstile';
   app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers }));
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);

@@ -58,6 +58,7 @@ describe('with the CAPTCHA off (the default)', () => {
   it('shows no widget, loads nothing from elsewhere, and asks the API for no token', async () => {
     const page = await request(plain.app).get(PAGE).expect(200);
     expect(page.text).not.toMatch(/h-captcha|cf-turnstile|<script src="https:/);
+    expect(page.text).toContain('This site loads nothing from other');
     expect(Object.values(strictPolicy).flat().filter((source) => source.startsWith('https:'))).toEqual([]);
     expect(strictPolicy['frame-src']).toBeUndefined();
     expect((await request(plain.app).get(`${SIGN_API.replace('/signatures', '/stats')}`).expect(200)).body.captcha).toBeUndefined();
@@ -104,6 +105,9 @@ describe.each(PROVIDERS)('with $provider', ({ provider, field, className, script
     expect(page.text).toContain(`<div class="${className}" data-sitekey="site-key-${provider}"></div>`);
     expect(page.text).toContain(`<script src="${script}" async defer></script>`);
     expect(page.text).toMatch(/loads its script from\s+another site/);
+    // The footer no longer claims that nothing comes from other servers.
+    expect(page.text).not.toContain('This site loads nothing from other');
+    expect(page.text).toMatch(/The forms load one outside service, (hCaptcha|Cloudflare Turnstile)/);
 
     const widened = policy(page.headers['content-security-policy']);
     const expected: Record<string, string[]> = { ...strictPolicy };
