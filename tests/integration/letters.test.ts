@@ -206,3 +206,17 @@ describe('the signature that comes with the letters', () => {
     expect(rows).toEqual([{ scope: 'campaign', wording: CAMPAIGN_CONSENT_WORDING, channel: 'api' }]);
   });
 });
+
+describe('in a campaign that asks signers to confirm', () => {
+  it('asks the letter writer to confirm the signature that comes with the letters', async () => {
+    await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = true WHERE id = 1`);
+    t.platform.campaigns.forget('ban-facial-recognition');
+    try {
+      await request(t.app).post(API).send({ ...supporter, email: 'confirm-me@example.org' }).expect(202);
+      await eventually(async () => sink.messages.some((m) => m.to && 'text' in m.to && m.to.text === 'confirm-me@example.org' && /\/verify\//.test(m.text ?? '')));
+    } finally {
+      await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = false WHERE id = 1`);
+      t.platform.campaigns.forget('ban-facial-recognition');
+    }
+  });
+});
