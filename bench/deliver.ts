@@ -309,20 +309,27 @@ async function latencies(platform: Platform, enqueuedAt: Map<number, number>) {
   };
 }
 
-/** What the run left in the database: every letter delivered once, attempts, and counts that agree. */
+/**
+ * What the run left in the database: every letter delivered once, attempts, and counts that agree;
+ * and how many statements claimed and recorded them (one `now()` per statement's transaction).
+ */
 async function check(platform: Platform, n: number) {
-  const [row] = await queryRows<{ delivered: string; attempts: string; counted: string; pending: string }>(
+  const [row] = await queryRows<{ delivered: string; attempts: string; counted: string; pending: string; claims: string; records: string }>(
     platform.db,
     sql`SELECT (SELECT count(*) FROM letters WHERE status = 'delivered') AS delivered,
                (SELECT count(*) FROM delivery_attempts) AS attempts,
                (SELECT coalesce(sum(count), 0) FROM letter_counts WHERE dimension = 'target' AND status = 'delivered') AS counted,
-               (SELECT coalesce(sum(count), 0) FROM letter_counts WHERE dimension = 'target' AND status <> 'delivered') AS pending`,
+               (SELECT coalesce(sum(count), 0) FROM letter_counts WHERE dimension = 'target' AND status <> 'delivered') AS pending,
+               (SELECT count(DISTINCT started_at) FROM delivery_attempts) AS claims,
+               (SELECT count(DISTINCT finished_at) FROM delivery_attempts) AS records`,
   );
   const figures = {
     delivered: Number(row!.delivered),
     attempts: Number(row!.attempts),
     counted: Number(row!.counted),
     pending: Number(row!.pending),
+    claimStatements: Number(row!.claims),
+    recordStatements: Number(row!.records),
   };
   return { ...figures, ok: figures.delivered === n && figures.attempts === n && figures.counted === n && figures.pending === 0 };
 }
@@ -458,6 +465,10 @@ runCli('bench:deliver', async () => {
         `  machine busy: all ${os.cpus().length} cores, whatever else runs\n`,
     );
     out(`  of which queueing ${int(n)} jobs (requestDelivery): ${enqueueSeconds.toFixed(2)} s\n`);
+    out(
+      `  letters per statement: ${(state.attempts / state.claimStatements).toFixed(1)} per claim (${int(state.claimStatements)} claims), ` +
+        `${(state.attempts / state.recordStatements).toFixed(1)} per record (${int(state.recordStatements)} records)\n`,
+    );
     out(`\nletters/s ÷ raw messages/s = ${ratio.toFixed(2)}\n`);
     out(
       `per letter, enqueue → delivered_at: p50 ${int(lat.total.p50)} ms, p99 ${int(lat.total.p99)} ms ` +

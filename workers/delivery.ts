@@ -2,7 +2,8 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../src/db/client';
-import { actionsAwaitingConfirmation, deliverLetter, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import { Batcher } from '../src/delivery/batcher';
+import { actionsAwaitingConfirmation, letterDelivery, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
 import { CwcChannel, cwcDeliveryId } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
@@ -16,24 +17,32 @@ const confirmJob = z.object({ actionId: z.number().int().positive() });
 /**
  * A per-recipient throttle shared by every worker through Redis: each letter to an address takes
  * the next free slot, `limit` slots a minute, and waits for its minute once (a backlog of letters
- * to one office is spread over the minutes ahead, not woken every minute). Returns the minute.
+ * to one office is spread over the minutes ahead, not woken every minute). One call reserves a
+ * slot per key given, in order (a key given twice takes two slots), and returns the slots.
+ */
+const RESERVE_SLOTS = `
+local first = tonumber(ARGV[1]) * tonumber(ARGV[2])
+local slots = {}
+for i, key in ipairs(KEYS) do
+  local slot = tonumber(redis.call('GET', key) or '0')
+  if slot < first then slot = first end
+  redis.call('SET', key, slot + 1, 'EX', 86400 * 7)
+  slots[i] = slot
+end
+return slots`;
+
+/**
+ * The minute each letter may go in, per recipient address, in one round trip for all of them.
  * Fails open when Redis does not answer (the queue itself needs Redis anyway).
  */
-const RESERVE_SLOT = `
-local first = tonumber(ARGV[1]) * tonumber(ARGV[2])
-local slot = tonumber(redis.call('GET', KEYS[1]) or '0')
-if slot < first then slot = first end
-redis.call('SET', KEYS[1], slot + 1, 'EX', 86400 * 7)
-return slot`;
-
-async function reserveMinute(platform: Platform, address: string, limit: number): Promise<number> {
+async function reserveMinutes(platform: Platform, addresses: string[], limit: number): Promise<number[]> {
   const now = Math.floor(Date.now() / 60_000);
   try {
-    const key = `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}`;
-    const slot = Number(await platform.redis.eval(RESERVE_SLOT, 1, key, String(now), String(limit)));
-    return Math.floor(slot / limit);
+    const keys = addresses.map((address) => `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}`);
+    const slots = (await platform.redis.eval(RESERVE_SLOTS, keys.length, ...keys, String(now), String(limit))) as number[];
+    return slots.map((slot) => Math.floor(Number(slot) / limit));
   } catch {
-    return now;
+    return addresses.map(() => now);
   }
 }
 
@@ -84,6 +93,9 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     logger.warn('SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody');
   }
   const ctx: DeliveryContext = { db: platform.db, mailer, config, cwc: cwcSender(config.delivery.cwc) };
+  const deliverLetter = letterDelivery(ctx);
+  // The jobs running at the same time reserve their slots together.
+  const throttle = new Batcher((addresses: string[]) => reserveMinutes(platform, addresses, config.delivery.perRecipientPerMinute));
 
   const process = async (job: Job, token?: string) => {
     if (job.name === 'confirm-action') {
@@ -109,7 +121,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
       }
       const recipient = to ? (config.delivery.redirectTo ?? to) : config.delivery.redirectTo;
       if (recipient) {
-        const reserved = await reserveMinute(platform, recipient, config.delivery.perRecipientPerMinute);
+        const reserved = await throttle.submit(recipient);
         if (reserved > Math.floor(Date.now() / 60_000)) {
           await job.updateData({ letterId, to, minute: reserved });
           await job.moveToDelayed(reserved * 60_000 + Math.floor(Math.random() * 10_000), token);
@@ -117,7 +129,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
         }
       }
     }
-    const result = await deliverLetter(ctx, letterId);
+    const result = await deliverLetter(letterId);
     logger.debug({ letterId, result }, 'letter delivery');
     // A failure that may pass: BullMQ retries the job with exponential back-off.
     if (result === 'retrying') throw new Error('delivery will be retried');
@@ -126,7 +138,9 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   const worker = new Worker('delivery', process, {
     connection: bullConnection(platform.redisConnection),
     prefix: platform.queues.prefix,
-    concurrency: options.concurrency ?? 8,
+    // Jobs at a time: their claims and records share statements, so more of them cost the
+    // database less per letter, not more.
+    concurrency: options.concurrency ?? 16,
     lockDuration: config.delivery.lockSeconds * 1000,
     stalledInterval: config.delivery.lockSeconds * 1000,
   });

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import type { LetterStatus } from '../db/schema';
+import { Batcher } from './batcher';
 import type { Mailer, SendOutcome } from './mailer';
 
 /**
@@ -9,13 +12,15 @@ import type { Mailer, SendOutcome } from './mailer';
  *   queued | retrying → sending → delivered | retrying | failed
  * A worker that dies during a send leaves the letter `sending` with an open attempt. When its job
  * comes back (BullMQ hands a stalled job to another worker once its lock has lapsed), that attempt
- * is closed as
- * `interrupted` and the letter is sent again with the same Message-ID: a letter is never lost,
- * and only a send cut off between the server's acceptance and our record can arrive twice.
+ * is closed as `interrupted` and the letter is sent again with the same Message-ID: a letter is
+ * never lost, and only a send cut off between the server's acceptance and our record can arrive
+ * twice.
+ *
+ * Letters are delivered one per job, but the claims and the records of the jobs running at the
+ * same time go to the database together, one statement each (see `letterDelivery`).
  */
 
 export const MAX_ATTEMPTS = 8;
-
 
 export interface DeliveryContext {
   db: Database;
@@ -43,8 +48,10 @@ type Tx = Pick<Database, 'execute'>;
 
 /**
  * The counts' side of status changes, as a statement over `moved(id, previous, next)` rows of
- * counted statuses (`previous` null for a new letter). A letter is not counted as `sending`: it
- * stays counted as it was, so a claim moves no counts and a result moves them once.
+ * counted statuses (`previous` null for a new letter), one upsert per count row however many
+ * letters move. A letter is not counted as `sending`: it stays counted as it was, so a claim moves
+ * no counts and a result moves them once. The rows are upserted in key order, so that two
+ * statements moving several of the same rows lock them in the same order and cannot deadlock.
  */
 export const countMoves = (moved: string) => sql.raw(`
   INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
@@ -54,6 +61,7 @@ export const countMoves = (moved: string) => sql.raw(`
   CROSS JOIN LATERAL (VALUES (m.next, 1), (m.previous, -1)) AS s(status, delta)
   WHERE d.key IS NOT NULL AND s.status IS NOT NULL AND m.previous IS DISTINCT FROM m.next
   GROUP BY 1, 2, 3, 4
+  ORDER BY 1, 2, 3, 4
   ON CONFLICT (campaign_id, dimension, key, status) DO UPDATE SET count = c.count + EXCLUDED.count`);
 
 /**
@@ -76,6 +84,21 @@ export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterS
   return moved.length > 0;
 }
 
+const dialect = new PgDialect();
+
+/**
+ * Runs one of the statements every batch runs, and returns its rows: on PostgreSQL as a named
+ * prepared statement, planned once per connection rather than at each call (planning was most of
+ * the database's time for a batch); on PGlite, in this process, as any other statement. `name`
+ * must always go with the same SQL text (the parameters vary).
+ */
+async function runPrepared<T>(db: Database, name: string, query: SQL): Promise<T[]> {
+  const pool = (db as { $client?: unknown }).$client;
+  if (!(pool instanceof pg.Pool)) return queryRows<T>(db, query);
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  return (await pool.query({ name, text, values: params })).rows as T[];
+}
+
 interface ClaimedRow {
   attempt_id: number;
   attempts: number;
@@ -95,37 +118,52 @@ interface ClaimedRow {
   address: string | null;
 }
 
-/** A claim's answer, from its `moved` letter and its `attempt`. */
+/** A claimed letter: what its send needs, and its attempt. */
+interface Claim {
+  letter: LetterToSend;
+  attemptId: number;
+  attempts: number;
+}
+
+/** A claim's answer, from its `moved` letters and their `attempt`s. */
 const CLAIMED = sql.raw(`
   SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
          c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
-  FROM moved m CROSS JOIN attempt JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
+  FROM moved m JOIN attempt ON attempt.letter_id = m.id JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
 
 /**
- * The usual claim, in one statement (a delivery is a few statements, not a dozen: it is most of a
- * letter's cost): a `queued` or `retrying` letter becomes `sending`, with its attempt recorded
- * (its counts stay as they are until the result). Nothing when the letter is in any other state.
+ * The usual claim, of several letters in one statement (a statement per letter was most of a
+ * letter's cost): each `queued` or `retrying` letter becomes `sending`, with its attempt recorded
+ * (its counts stay as they are until the result). Answers per id given, in order: its claim, or
+ * null when the letter is in any other state (or the same id came earlier in the list).
  */
-async function claimWaiting(db: Database, letterId: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
-  const [row] = await queryRows<ClaimedRow>(
+async function claimWaiting(db: Database, letterIds: number[]): Promise<Array<Claim | null>> {
+  const rows = await runPrepared<ClaimedRow>(
     db,
+    'delivery-claim-waiting',
     sql`
       WITH waiting AS (
-        SELECT id, status FROM letters WHERE id = ${letterId}::bigint AND status IN ('queued', 'retrying') FOR UPDATE
+        SELECT id FROM letters WHERE id = ANY(${sql.param(letterIds)}::bigint[]) AND status IN ('queued', 'retrying')
+        ORDER BY id FOR UPDATE
       ), moved AS (
         UPDATE letters l SET status = 'sending', attempts = l.attempts + 1, updated_at = now()
         FROM waiting w WHERE l.id = w.id
         RETURNING l.id, l.attempts, l.action_id, l.campaign_id, l.idempotency_key, l.channel, l.channel_address, l.subject, l.body
       ), attempt AS (
-        INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
+        INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
       )
       ${CLAIMED}`,
   );
-  return row ? claimed(row) : null;
+  const claims = new Map(rows.map((row) => [Number(row.id), claimed(row)]));
+  return letterIds.map((id) => {
+    const claim = claims.get(id) ?? null;
+    claims.delete(id);
+    return claim;
+  });
 }
 
 /** What a claim hands to the send: the letter, its supporter and campaign, and the attempt. */
-function claimed(row: ClaimedRow): { letter: LetterToSend; attemptId: number; attempts: number } {
+function claimed(row: ClaimedRow): Claim {
   return {
     attemptId: Number(row.attempt_id),
     attempts: Number(row.attempts),
@@ -144,11 +182,11 @@ function claimed(row: ClaimedRow): { letter: LetterToSend; attemptId: number; at
 }
 
 /**
- * Claims a letter for one attempt: records the attempt and marks it `sending`, or says why not.
- * The waiting letter's claim is one statement; the rest (a letter left `sending` by a dead worker)
- * goes through this transaction.
+ * Claims one letter that `claimWaiting` did not: takes over a letter left `sending` by a dead
+ * worker (its attempt closed as interrupted), or says why not. In a transaction of its own, as it
+ * is rare and decides from what it reads.
  */
-async function claim(db: Database, letterId: number, interruptedAfterMs: number): Promise<{ letter: LetterToSend; attemptId: number; attempts: number } | null> {
+async function claimLeftOver(db: Database, letterId: number, interruptedAfterMs: number): Promise<Claim | null> {
   return db.transaction(async (tx) => {
     // Times are the database's, so that workers' clocks do not matter.
     const [row] = await queryRows<{ status: LetterStatus; attempts: number; in_flight: boolean }>(
@@ -176,59 +214,95 @@ async function claim(db: Database, letterId: number, interruptedAfterMs: number)
     } else {
       return null;
     }
-    const [row2] = await queryRows<ClaimedRow>(
+    const [claimedRow] = await queryRows<ClaimedRow>(
       tx,
       sql`
         WITH moved AS (
           UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint
           RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body
         ), attempt AS (
-          INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id
+          INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
         )
         ${CLAIMED}`,
     );
-    return row2 ? claimed(row2) : null;
+    return claimedRow ? claimed(claimedRow) : null;
   });
 }
 
-/** Delivers one letter once: claim, send, record. Safe to call again for the same letter at any time. */
-export async function deliverLetter(ctx: DeliveryContext, letterId: number): Promise<DeliveryResult> {
+/** How an attempt ended, and the status its letter moves to. */
+interface AttemptResult {
+  attemptId: number;
+  outcome: SendOutcome['outcome'];
+  status: LetterStatus;
+  error: string | null;
+}
+
+/**
+ * Records several attempts' results in one statement: each attempt is closed and its letter moved
+ * to its status, with its counts (one upsert per count row for the whole batch). Only while the
+ * attempt is still open: a worker that took the letter over has closed it, and its record stands.
+ */
+async function recordResults(db: Database, results: AttemptResult[]): Promise<void> {
+  await runPrepared(
+    db,
+    'delivery-record-results',
+    sql`
+      WITH result AS (
+        SELECT * FROM unnest(${sql.param(results.map((r) => r.attemptId))}::bigint[], ${sql.param(results.map((r) => r.outcome))}::text[],
+                             ${sql.param(results.map((r) => r.status))}::text[], ${sql.param(results.map((r) => r.error))}::text[])
+                 AS r(attempt_id, outcome, status, error)
+      ), closed AS (
+        UPDATE delivery_attempts d SET outcome = r.outcome, finished_at = now(), error = r.error
+        FROM result r WHERE d.id = r.attempt_id AND d.outcome IS NULL
+        RETURNING d.letter_id, r.status, r.error
+      ), moved AS (
+        UPDATE letters l SET status = c.status, counted_status = c.status, updated_at = now(), last_error = c.error,
+               delivered_at = CASE WHEN c.status = 'delivered' THEN now() END
+        FROM closed c, letters old WHERE l.id = c.letter_id AND old.id = l.id AND l.status = 'sending'
+        RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
+      )
+      ${countMoves('moved')}`,
+  );
+}
+
+/**
+ * Delivers one letter once per call: claim, send, record. Safe to call again for the same letter
+ * at any time. The claims and the records of calls running at the same time go to the database
+ * together, one statement each: the attempts of a batch are committed before any of its sends,
+ * and a result is recorded before its call returns.
+ */
+export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Promise<DeliveryResult> {
+  const claims = new Batcher((letterIds: number[]) => claimWaiting(ctx.db, letterIds));
+  const records = new Batcher((results: AttemptResult[]) => recordResults(ctx.db, results));
   // BullMQ renews a job's lock every half lock; a job comes back only after its lock lapsed, so
   // its open attempt is then at least half a lock old. A younger one is another worker's, in flight.
-  const claimed = (await claimWaiting(ctx.db, letterId)) ?? (await claim(ctx.db, letterId, ctx.config.delivery.lockSeconds * 500));
-  if (!claimed) return 'skipped';
-  const { letter, attemptId, attempts } = claimed;
+  const interruptedAfterMs = ctx.config.delivery.lockSeconds * 500;
 
-  let sent: SendOutcome;
-  try {
-    sent = await send(ctx, letter);
-  } catch (error) {
-    sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
-  }
-  const final: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
-  const error = sent.outcome === 'delivered' ? null : sent.error;
-  // The outcome is known now: recording it is retried here, as a later attempt would send again.
-  // One statement, and only while the attempt is still this one's: a worker that took the letter
-  // over has closed it.
-  for (let tries = 1; ; tries++) {
+  return async (letterId) => {
+    const claim = (await claims.submit(letterId)) ?? (await claimLeftOver(ctx.db, letterId, interruptedAfterMs));
+    if (!claim) return 'skipped';
+    const { letter, attemptId, attempts } = claim;
+
+    let sent: SendOutcome;
     try {
-      await ctx.db.execute(sql`
-        WITH closed AS (
-          UPDATE delivery_attempts SET outcome = ${sent.outcome}, finished_at = now(), error = ${error}
-          WHERE id = ${attemptId}::bigint AND outcome IS NULL RETURNING letter_id
-        ), moved AS (
-          UPDATE letters l SET status = ${final}, counted_status = ${final}, updated_at = now(), last_error = ${error},
-                 delivered_at = CASE WHEN ${final} = 'delivered' THEN now() END
-          FROM closed, letters old WHERE l.id = closed.letter_id AND old.id = l.id AND l.status = 'sending'
-          RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
-        )
-        ${countMoves('moved')}`);
-      return final;
-    } catch (recordError) {
-      if (tries >= 5) throw recordError;
-      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** tries));
+      sent = await send(ctx, letter);
+    } catch (error) {
+      sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
     }
-  }
+    const status: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
+    const result: AttemptResult = { attemptId, outcome: sent.outcome, status, error: sent.outcome === 'delivered' ? null : sent.error };
+    // The outcome is known now: recording it is retried here, as a later attempt would send again.
+    // A retry goes alone, so that a result the database refuses cannot hold back the others.
+    for (let tries = 1; ; tries++) {
+      try {
+        await (tries === 1 ? records.submit(result) : recordResults(ctx.db, [result]));
+        return status;
+      } catch (recordError) {
+        if (tries >= 5) throw recordError;
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** tries));
+      }
+    }
+  };
 }
 
 async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOutcome> {

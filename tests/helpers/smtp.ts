@@ -10,8 +10,11 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-/** A real SMTP server, in-process, that keeps every message it accepts. */
-export async function startSmtpSink(options: { delayMs?: number } = {}): Promise<SmtpSink> {
+/**
+ * A real SMTP server, in-process, that keeps every message it accepts. `beforeAccept` runs before
+ * each message is answered, while its sender waits for the reply: what happens during a send.
+ */
+export async function startSmtpSink(options: { delayMs?: number; beforeAccept?: (mail: ParsedMail) => Promise<void> } = {}): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   let failures: { count: number; code: number } = { count: 0, code: 451 };
   const server = new SMTPServer({
@@ -23,6 +26,7 @@ export async function startSmtpSink(options: { delayMs?: number } = {}): Promise
         .then(async (mail) => {
           // A slow server widens the moment between a send and its record, where a kill is most telling.
           if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+          await options.beforeAccept?.(mail);
           if (failures.count > 0) {
             failures.count--;
             const error = new Error('refused for the test') as Error & { responseCode: number };
