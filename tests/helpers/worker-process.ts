@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { Config } from '../../src/config';
+import { projectRoot } from '../../src/paths';
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves once the process has started its workers and run their catch-up (its "platform started" line). */
+  started: Promise<void>;
+  /** SIGKILL: the process dies mid-whatever, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** SIGTERM: the graceful stop production sends. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker process, as production runs it (`node dist/src/main.js worker`), here from the sources
+ * through tsx, on the same database, Redis and key prefix as a test platform's `config`.
+ */
+export function startWorkerProcess(config: Config, dataDir: string, env: Record<string, string> = {}): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'worker'], {
+    cwd: projectRoot,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      DATABASE_URL: config.databaseUrl,
+      REDIS_URL: config.redisUrl,
+      REDIS_KEY_PREFIX: config.redisKeyPrefix,
+      APP_SECRET: config.secret,
+      REP_DATA_DIR: 'none',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const started = new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('"platform started"')) resolve();
+      // Keep only the tail; the line searched for is short.
+      output = output.slice(-4096);
+    });
+    child.once('exit', (code, signal) => reject(new Error(`the worker process exited before it started (${code ?? signal})`)));
+  });
+  started.catch(() => undefined);
+  const exited = once(child, 'exit');
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  return { child, started, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
