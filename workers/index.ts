@@ -63,12 +63,15 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
 
   // Redis is back after an outage: the tally requests made meanwhile failed, and a Redis that lost
-  // its data lost the jobs queued before it. Count those signatures now, not at the next sweep.
+  // its data lost the jobs queued before it. Catch up now, not at the next sweep.
   let catchingUp = Promise.resolve();
   const catchUpAfterReconnect = () => {
     catchingUp = catchingUp
       .then(() => sweepTallies(platform))
-      .catch((error: unknown) => logger.error({ err: error }, 'counting signatures after Redis returned failed'));
+      // Letters and signer emails whose jobs failed to queue meanwhile go now, not at the next sweep.
+      .then(() => delivery.sweep())
+      .then(() => supporters.sweep())
+      .catch((error: unknown) => logger.error({ err: error }, 'catching up after Redis returned failed'));
   };
   platform.redis.on('ready', catchUpAfterReconnect);
 
