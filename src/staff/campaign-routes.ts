@@ -1,8 +1,7 @@
-import { eq } from 'drizzle-orm';
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
 import type { AppContext } from '../context';
-import { campaigns, type Campaign } from '../db/schema';
+import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
@@ -29,6 +28,7 @@ import {
 } from './campaign-editor';
 import { formErrors } from './forms';
 import { can } from './roles';
+import { campaignOf, loadStaffCampaign } from './campaign-param';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
 import { previewTemplate, sampleZip } from './template-preview';
 
@@ -41,14 +41,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const edit = requirePermission('campaigns.edit');
   const csv = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 10 } });
 
-  /** The campaign named in the URL, fresh from the database (not the public pages' cache). */
-  const loadCampaign: RequestHandler = async (req, res, next) => {
-    const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.slug, String(req.params.slug)));
-    if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'No such campaign', message: 'There is no campaign at this address.' });
-    res.locals.campaign = campaign;
-    next();
-  };
-  const campaignOf = (res: Response) => res.locals.campaign as Campaign;
+  const loadCampaign = loadStaffCampaign(ctx);
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
   const changed = (campaign: Campaign) => {
     ctx.campaigns.forget(campaign.slug);

@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { eq } from 'drizzle-orm';
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { campaigns, type Campaign, type ExportKind, type StaffExport } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { recordAudit } from './audit';
+import { campaignOf, loadStaffCampaign } from './campaign-param';
 import {
   DIRECT_EXPORT_MAX_ROWS,
   downloadState,
@@ -50,14 +51,7 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
   const anyExport = requirePermission('exports.counts');
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
 
-  /** The campaign named in the URL, fresh from the database. */
-  const loadCampaign: RequestHandler = async (req, res, next) => {
-    const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.slug, String(req.params.slug)));
-    if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'No such campaign', message: 'There is no campaign at this address.' });
-    res.locals.campaign = campaign;
-    next();
-  };
-  const campaignOf = (res: Response) => res.locals.campaign as Campaign;
+  const loadCampaign = loadStaffCampaign(ctx);
   const pageUrl = (campaign: Campaign) => `/staff/campaigns/${encodeURIComponent(campaign.slug)}/exports`;
 
   const exportView = (record: ExportListing, staff: StaffUser) => {

@@ -7,11 +7,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-/** Debian's Chromium (`apt-get install chromium`, done by .ci/run); never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 let t: TestPlatform;
 let sink: SmtpSink;
@@ -40,7 +37,7 @@ afterAll(async () => {
 
 describe('writing letters in a real browser, JavaScript off', () => {
   it('finds the representatives, previews, sends, and lands on the status page, with every URL free of personal data', async () => {
-    const options = { executablePath: CHROMIUM, args: ARGS, javaScriptEnabled: false };
+    const options = { executablePath: CHROMIUM, args: CHROMIUM_ARGS, javaScriptEnabled: false };
     const context: BrowserContext = await chromium.launchPersistentContext(profile, options);
     try {
       const page = await context.newPage();

@@ -6,11 +6,8 @@ import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { signatures } from '../../src/db/schema';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-/** Debian's Chromium (`apt-get install chromium`, done by .ci/run); never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 let t: TestPlatform;
 let server: Server;
@@ -20,7 +17,7 @@ const profiles: string[] = [];
 async function browser(javaScriptEnabled: boolean): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
   profiles.push(profile);
-  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, javaScriptEnabled });
+  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, javaScriptEnabled });
 }
 
 beforeAll(async () => {

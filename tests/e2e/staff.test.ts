@@ -9,11 +9,8 @@ import { consents, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { signInAs, STAFF_PASSWORD } from '../helpers/staff';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-/** The staff console and the partner embed in Debian's Chromium. */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 let t: TestPlatform;
 let server: Server;
@@ -32,7 +29,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await signInAs(t.app, t.platform.db, 'organizer');
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 });
 afterAll(async () => {
   await context?.close();

@@ -5,6 +5,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { formTokenKey, signFormToken, type FormPurpose } from '../../src/abuse/form-token';
 import { importRepresentativeData } from '../../src/representatives/import';
+import { formFields } from './html';
 import type { TestPlatform } from './platform';
 
 export const SLUG = 'ban-facial-recognition';
@@ -20,23 +21,6 @@ export function formTokenAged(t: TestPlatform, purpose: FormPurpose, ageMs: numb
 
 export const formTokenOf = (html: string) => /name="formToken" value="([^"]+)"/.exec(html)?.[1];
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#x3D': '=', '#x60': '`', '#39': "'" };
-const decode = (html: string) => html.replace(/&(amp|lt|gt|quot|#x27|#x3D|#x60|#39);/g, (_, entity: string) => ENTITIES[entity] ?? '');
-
-/** What a browser would send from a page's hidden fields and ticked boxes. */
-export function formFields(html: string): Fields {
-  const fields: Fields = [];
-  for (const match of html.matchAll(/<input\b([^>]*)>/g)) {
-    const attributes = match[1] ?? '';
-    const attribute = (name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(attributes)?.[1];
-    const type = attribute('type');
-    const name = attribute('name');
-    if (!name || name === 'website') continue;
-    const ticked = (type === 'checkbox' || type === 'radio') && /\schecked\b/.test(attributes);
-    if (type === 'hidden' || ticked) fields.push([name, decode(attribute('value') ?? 'on')]);
-  }
-  return fields;
-}
 
 export const postLetters = (agent: Agent, fields: Fields) => agent.post(LETTERS_PAGE).type('form').send(new URLSearchParams(fields).toString());
 

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { abuseControls } from '../../src/abuse/controls';
 import { queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
-import { formFields, formTokenAged, formTokenOf, letterPreview, loadRepresentatives, postLetters, replaceField, SLUG } from '../helpers/abuse';
+import { formTokenAged, formTokenOf, letterPreview, loadRepresentatives, postLetters, replaceField, SLUG } from '../helpers/abuse';
+import { formFields } from '../helpers/html';
 import { openSigningForm, validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 

@@ -7,6 +7,7 @@ import { campaigns } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { formFields, unescapeHtml as decode } from '../helpers/html';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 /**
@@ -37,23 +38,6 @@ afterAll(async () => {
 type Agent = ReturnType<typeof request.agent>;
 type Fields = Array<[string, string]>;
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#x3D': '=', '#x60': '`', '#39': "'" };
-const decode = (html: string) => html.replace(/&(amp|lt|gt|quot|#x27|#x3D|#x60|#39);/g, (_, entity: string) => ENTITIES[entity] ?? '');
-
-/** What a browser would send from the page's hidden fields and ticked boxes (radios and checkboxes). */
-function formFields(html: string): Fields {
-  const fields: Fields = [];
-  for (const match of html.matchAll(/<input\b([^>]*)>/g)) {
-    const attributes = match[1] ?? '';
-    const attribute = (name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(attributes)?.[1];
-    const type = attribute('type');
-    const name = attribute('name');
-    if (!name || name === 'website') continue;
-    const ticked = (type === 'checkbox' || type === 'radio') && /\schecked\b/.test(attributes);
-    if (type === 'hidden' || ticked) fields.push([name, decode(attribute('value') ?? 'on')]);
-  }
-  return fields;
-}
 
 const textareaValue = (html: string, id: string) =>
   decode(new RegExp(`<textarea id="${id}"[^>]*>([^<]*)</textarea>`).exec(html)?.[1] ?? '');

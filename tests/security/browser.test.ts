@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { STAFF_PASSWORD } from '../helpers/staff';
 import { buildHostileWorld, HOSTILE, pagesOf, SLUG, WRITER_EMAIL, type HostileWorld } from './hostile-world';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 /**
  * Every kind of page in Debian's Chromium, JavaScript on, with hostile text in every field: public
@@ -13,9 +14,6 @@ import { buildHostileWorld, HOSTILE, pagesOf, SLUG, WRITER_EMAIL, type HostileWo
  * another origin, the browser reports no Content-Security-Policy violation (so no inline script or
  * style is even attempted), no injected script runs (no alert), and no page has an inline script.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
 
 let world: HostileWorld;
 let server: Server;
@@ -34,7 +32,7 @@ beforeAll(async () => {
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, javaScriptEnabled: true });
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, javaScriptEnabled: true });
 }, 180_000);
 afterAll(async () => {
   await context?.close();
