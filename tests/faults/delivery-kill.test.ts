@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,10 +5,10 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { messageKey } from '../../src/delivery/deliver';
-import { projectRoot } from '../../src/paths';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 /**
  * A delivery worker killed (SIGKILL) in the middle of a batch of sends, and a new one started:
@@ -34,28 +33,14 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** A worker process, as production runs it: `node dist/src/main.js worker`, here from the sources through tsx. */
-function startWorkerProcess(): ChildProcess {
-  const { config } = t.platform;
-  return spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'worker'], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATA_DIR: dataDir,
-      DATABASE_URL: config.databaseUrl,
-      REDIS_URL: config.redisUrl,
-      REDIS_KEY_PREFIX: config.redisKeyPrefix,
-      APP_SECRET: config.secret,
-      SMTP_URL: sink.url,
-      DELIVERY_LOCK_SECONDS: String(LOCK_SECONDS),
-      DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000',
-      REP_DATA_DIR: 'none',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** A worker process as production runs it, with this test's mail sink and short delivery lock. */
+const startDeliveryWorker = () =>
+  startWorkerProcess(t.platform.config, dataDir, {
+    SMTP_URL: sink.url,
+    DELIVERY_LOCK_SECONDS: String(LOCK_SECONDS),
+    DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000',
+    LOG_LEVEL: 'warn',
   });
-}
 
 it('loses no letter and sends none twice without an interrupted attempt, when a worker is killed mid-batch', async () => {
   // 40 supporters, each writing to the 2 targets with an email address: 80 letters, no confirmations.
@@ -67,22 +52,20 @@ it('loses no letter and sends none twice without an interrupted attempt, when a 
   }
   const letterCount = () => sink.messages.filter((m) => m.headers.get('x-letter-id')).length;
 
-  const first = startWorkerProcess();
+  const first = startDeliveryWorker();
   await eventually(async () => letterCount() >= 15, 60_000);
-  first.kill('SIGKILL');
-  await new Promise((resolve) => first.once('exit', resolve));
+  await first.kill();
   const sentBeforeKill = letterCount();
   expect(sentBeforeKill).toBeLessThan(80);
 
-  const second = startWorkerProcess();
+  const second = startDeliveryWorker();
   try {
     await eventually(async () => {
       const [pending] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE status <> 'delivered'`);
       return pending?.n === 0;
     }, 90_000);
   } finally {
-    second.kill('SIGTERM');
-    await new Promise((resolve) => second.once('exit', resolve));
+    await second.stop();
   }
 
   const arrivals = new Map<string, Set<string>>();
