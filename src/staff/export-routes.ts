@@ -85,7 +85,8 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
       title: `Exports · ${campaign.title}`,
       campaign,
       scripts: ['/static/js/export-progress.js'],
-      kinds: exportKinds.map((kind) => ({ kind, ...exportKindInfo[kind], allowed: can(staff.role, exportPermission(kind)) })),
+      // "Constituents of each office" is what most lobby visits need, and every role may export it.
+      kinds: exportKinds.map((kind) => ({ kind, ...exportKindInfo[kind], allowed: can(staff.role, exportPermission(kind)), preselected: kind === 'congressional' })),
       mayExportSignatures: can(staff.role, 'exports.signatures'),
       exports: listing.map((record) => exportView(record, staff)),
       anyPending: listing.some(pending),
