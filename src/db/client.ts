@@ -174,6 +174,7 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
  */
 function copyOutOfPool(pool: pg.Pool, statement: string): CopyOut {
   const output = new PassThrough();
+  const abandoned = () => new Error('the COPY output was abandoned before its end');
   const rows = new Promise<number>((resolve, reject) => {
     pool.connect().then(
       (client) => {
@@ -183,6 +184,11 @@ function copyOutOfPool(pool: pg.Pool, statement: string): CopyOut {
           released = true;
           client.release(error);
         };
+        // The reader may have given up while the connection was on its way: no COPY then.
+        if (output.destroyed) {
+          release();
+          return reject(abandoned());
+        }
         const copy = client.query(copyTo(statement)) as ReturnType<typeof copyTo> & { handleReadyForQuery(): void };
         let copied = false;
         let failed = false;
@@ -205,7 +211,7 @@ function copyOutOfPool(pool: pg.Pool, statement: string): CopyOut {
         output.on('close', () => {
           if (copied || failed) return;
           failed = true;
-          const error = new Error('the COPY output was abandoned before its end');
+          const error = abandoned();
           release(error);
           copy.destroy();
           reject(error);
