@@ -5,6 +5,7 @@ import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { projectRoot } from './paths';
+import { newKey, parseKeyRing, parseLookupKey, type EncryptionKeys } from './privacy/field-encryption';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.
@@ -77,6 +78,8 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'may use letters, digits, - and _').default('frb'),
   SMTP_URL: urlWithScheme(['smtp:', 'smtps:'], 'smtp://user:pass@smtp.example.org:587'),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEYS: z.string().optional(),
+  LOOKUP_HASH_KEY: z.string().optional(),
   PARTNER_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma-separated list of origins like https://partner.example' }))),
   TRUST_PROXY: trustProxy,
   SIGN_RATE_LIMIT: wholeNumber(30, 1, 1_000_000_000),
@@ -128,6 +131,12 @@ export interface Config {
   /** With no SMTP_URL, mail is written to files under DATA_DIR/mail, never sent. */
   smtpUrl: string | undefined;
   secret: string;
+  /**
+   * Supporters' names, emails, addresses and letters are encrypted in the database with these
+   * (src/privacy/field-encryption.ts): the first key encrypts, every key decrypts (key rotation);
+   * the lookup key makes the keyed hashes that find and de-duplicate email addresses.
+   */
+  encryption: EncryptionKeys;
   partnerOrigins: string[];
   trustProxy: boolean | number | string[];
   signRateLimit: { limit: number; windowSeconds: number };
@@ -190,8 +199,13 @@ export function loadConfig(env: Environment): Config {
   }
   const vars = parsed.data;
   const dataDir = path.resolve(vars.DATA_DIR);
-  if (vars.NODE_ENV === 'production' && !vars.APP_SECRET) {
-    throw new ConfigError(['APP_SECRET: required when NODE_ENV=production (e.g. `openssl rand -hex 32`)']);
+  if (vars.NODE_ENV === 'production') {
+    const missing = [
+      !vars.APP_SECRET && 'APP_SECRET: required when NODE_ENV=production (e.g. `openssl rand -hex 32`)',
+      !vars.ENCRYPTION_KEYS && 'ENCRYPTION_KEYS: required when NODE_ENV=production (`npm run keys:new` makes one)',
+      !vars.LOOKUP_HASH_KEY && 'LOOKUP_HASH_KEY: required when NODE_ENV=production (`npm run keys:new` makes one)',
+    ].filter((issue): issue is string => Boolean(issue));
+    if (missing.length > 0) throw new ConfigError(missing);
   }
   return {
     env: vars.NODE_ENV,
@@ -205,6 +219,7 @@ export function loadConfig(env: Environment): Config {
     redisKeyPrefix: vars.REDIS_KEY_PREFIX,
     smtpUrl: vars.SMTP_URL,
     secret: vars.APP_SECRET ?? embeddedSecret(dataDir),
+    encryption: encryptionKeys(vars, dataDir),
     partnerOrigins: vars.PARTNER_ORIGINS.map((origin) => new URL(origin).origin),
     trustProxy: vars.TRUST_PROXY,
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
@@ -274,6 +289,44 @@ function captchaSettings(vars: z.output<typeof configSchema>): Config['abuse']['
 function bundledRepData(): string | undefined {
   const dir = path.resolve(projectRoot, '..', 'shared', 'data');
   return existsSync(path.join(dir, 'congress')) ? dir : undefined;
+}
+
+/**
+ * The encryption keys and the lookup hash key: as configured, or (outside production, for each one
+ * not configured) generated on first start and kept in DATA_DIR/keys.json, beside the embedded
+ * database they protect.
+ */
+function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): EncryptionKeys {
+  const issues: string[] = [];
+  const parse = <T>(name: string, parser: (value: string) => T, value: string): T | undefined => {
+    try {
+      return parser(value);
+    } catch (error) {
+      issues.push(`${name}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const stored = vars.ENCRYPTION_KEYS && vars.LOOKUP_HASH_KEY ? undefined : embeddedKeys(dataDir);
+  const keys = parse('ENCRYPTION_KEYS', parseKeyRing, vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys);
+  const lookupKey = parse('LOOKUP_HASH_KEY', parseLookupKey, vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { keys: keys!, lookupKey: lookupKey! };
+}
+
+function embeddedKeys(dataDir: string): { encryptionKeys: string; lookupHashKey: string } {
+  const file = path.join(dataDir, 'keys.json');
+  const read = () => JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys: string; lookupHashKey: string };
+  if (existsSync(file)) return read();
+  mkdirSync(dataDir, { recursive: true });
+  const generated = { encryptionKeys: `1:${newKey()}`, lookupHashKey: newKey() };
+  try {
+    writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process starting on the same DATA_DIR wrote it first: theirs is the one.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return read();
+    throw error;
+  }
+  return generated;
 }
 
 /** A secret generated on first start and kept under DATA_DIR, so embedded mode needs no setup. */

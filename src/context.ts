@@ -4,6 +4,7 @@ import type { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
 import type { Logger } from './logger';
+import type { FieldEncryption } from './privacy/field-encryption';
 import type { StatsCache } from './petitions/stats';
 import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
@@ -17,6 +18,8 @@ export interface AppContext {
   logger: Logger;
   database: DatabaseHandle;
   db: Database;
+  /** Seals and opens supporters' personal data in the database, and hashes email addresses for look-ups. */
+  encryption: FieldEncryption;
   redis: Redis;
   queues: Queues;
   tallyRequests: TallyRequests;

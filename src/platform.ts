@@ -16,6 +16,7 @@ import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
+import { FieldEncryption } from './privacy/field-encryption';
 import { flushNoticeRequests } from './privacy/notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
@@ -132,6 +133,7 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       logger,
       database,
       db: database.db,
+      encryption: new FieldEncryption(config.encryption),
       redis,
       redisConnection: { ...redisConnection, maxRetriesPerRequest: null },
       queues,

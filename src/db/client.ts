@@ -11,8 +11,10 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { migrationsDir } from '../paths';
+import type { EncryptionKeys } from '../privacy/field-encryption';
 import { acquirePidLock } from '../process-lock';
 import * as schema from './schema';
+import { sealPlaintextBeforeMigration } from './seal-plaintext';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -29,18 +31,27 @@ export interface CopyOut {
   rows: Promise<number>;
 }
 
+export type CopyOptions = { header: boolean } | { format: 'binary' };
+
+const copyFormat = (options: CopyOptions) => ('format' in options ? 'FORMAT binary' : `FORMAT csv, HEADER ${options.header}`);
+
 export interface DatabaseHandle {
   db: Database;
   driver: 'pglite' | 'pg';
   /**
    * `COPY (<select>) TO STDOUT WITH (FORMAT csv)`: the rows as PostgreSQL writes them, never
-   * parsed here. COPY takes no parameters, so `select` must hold only trusted text and literals.
-   * On PostgreSQL the output streams through a pooled connection (pg-copy-streams), with
-   * back-pressure: memory stays flat however many rows. PGlite cannot stream COPY: it returns the
-   * whole output at once (`TO '/dev/blob'`), so callers bound what one call selects.
+   * parsed here; or, with `{ format: 'binary' }`, in COPY's binary format (for BinaryCopyRows, when
+   * some fields need work in Node: sealed personal data to open). COPY takes no parameters, so
+   * `select` must hold only trusted text and literals. On PostgreSQL the output streams through a
+   * pooled connection (pg-copy-streams), with back-pressure: memory stays flat however many rows.
+   * PGlite cannot stream COPY: it returns the whole output at once (`TO '/dev/blob'`), so callers
+   * bound what one call selects.
    */
-  copyOut(select: string, options: { header: boolean }): CopyOut;
-  /** Runs pending migrations; safe to call from several processes at once. */
+  copyOut(select: string, options: CopyOptions): CopyOut;
+  /**
+   * Runs pending migrations; safe to call from several processes at once. A database from before
+   * encryption at rest is sealed with the keys it was opened with (see seal-plaintext.ts).
+   */
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -59,9 +70,11 @@ export async function openDatabase(options: {
   dataDir: string;
   /** DATABASE_POOL_SIZE: connections per process. */
   databasePoolSize?: number;
+  /** What migrating a database that holds plaintext personal data needs. */
+  encryption?: EncryptionKeys;
 }): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10);
-  return openPglite(path.join(options.dataDir, 'pg'));
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10, options.encryption);
+  return openPglite(path.join(options.dataDir, 'pg'), options.encryption);
 }
 
 /**
@@ -71,7 +84,7 @@ export async function openDatabase(options: {
  */
 export const DATABASE_CONNECT_TIMEOUT_MS = 5000;
 
-async function openPostgres(url: string, poolSize: number): Promise<DatabaseHandle> {
+async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -112,14 +125,16 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
       const client = await pool.connect();
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-        await migratePg(drizzlePg(client, { schema }), { migrationsFolder: migrationsDir });
+        const locked = drizzlePg(client, { schema });
+        await sealPlaintextBeforeMigration(locked as unknown as Database, keys);
+        await migratePg(locked, { migrationsFolder: migrationsDir });
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
         client.release();
       }
     },
     copyOut(select, options) {
-      return copyOutOfPool(pool, `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER ${options.header})`);
+      return copyOutOfPool(pool, `COPY (${select}) TO STDOUT WITH (${copyFormat(options)})`);
     },
     async ping() {
       await pool.query('SELECT 1');
@@ -130,7 +145,7 @@ async function openPostgres(url: string, poolSize: number): Promise<DatabaseHand
   };
 }
 
-async function openPglite(dir: string): Promise<DatabaseHandle> {
+async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
   mkdirSync(dir, { recursive: true });
   const lock = acquirePidLock(path.join(dir, '..', 'pg.lock'), `The embedded database in ${dir}`);
   let client: PGlite;
@@ -145,10 +160,11 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
     db,
     driver: 'pglite',
     async migrate() {
+      await sealPlaintextBeforeMigration(db, keys);
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: migrationsDir });
     },
     copyOut(select, options) {
-      const result = client.query(`COPY (${select}) TO '/dev/blob' WITH (FORMAT csv, HEADER ${options.header})`);
+      const result = client.query(`COPY (${select}) TO '/dev/blob' WITH (${copyFormat(options)})`);
       const rows = result.then((done) => done.affectedRows ?? 0);
       rows.catch(() => undefined);
       async function* output() {

@@ -17,6 +17,8 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
+
 export const campaigns = pgTable('campaigns', {
   id: serial('id').primaryKey(),
   slug: text('slug').notNull().unique(),
@@ -51,11 +53,18 @@ export const signatures = pgTable(
     campaignId: integer('campaign_id')
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
-    /** Normalised: trimmed and lower-cased. Unique per campaign. */
-    email: text('email').notNull(),
-    name: text('name').notNull(),
+    /**
+     * Sealed (src/privacy/field-encryption.ts): the email address, normalised (trimmed and
+     * lower-cased), the name and the street address. Only the application opens them.
+     */
+    email: bytea('email').notNull(),
+    /** The keyed hash of the normalised email address: unique per campaign, and how an address is found. */
+    emailHash: bytea('email_hash').notNull(),
+    /** The keyed hash of the address's domain, for the burst report. */
+    emailDomainHash: bytea('email_domain_hash').notNull(),
+    name: bytea('name').notNull(),
     zip: text('zip').notNull(),
-    address: text('address'),
+    address: bytea('address'),
     state: text('state'),
     /**
      * Census GEOIDs of the signer's districts, filled by the tally worker from the ZIP once
@@ -77,7 +86,7 @@ export const signatures = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    uniqueIndex('signatures_campaign_email_key').on(table.campaignId, table.email),
+    uniqueIndex('signatures_campaign_email_key').on(table.campaignId, table.emailHash),
     index('signatures_untallied_idx').on(table.campaignId, table.id).where(sql`NOT ${table.tallied}`),
     index('signatures_ip_hash_expiry_idx').on(table.createdAt).where(sql`${table.ipHash} IS NOT NULL`),
     index('signatures_notice_pending_idx').on(table.campaignId, table.id).where(sql`${table.noticePending}`),
@@ -164,8 +173,6 @@ export const erasedSignatureCounts = pgTable(
 );
 
 export type Campaign = typeof campaigns.$inferSelect;
-
-const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 /** Where an imported record came from: publisher, file and the date of the publisher's snapshot. */
 export interface DataSource {
@@ -324,13 +331,16 @@ export const letterActions = pgTable(
       .references(() => campaigns.id, { onDelete: 'cascade' }),
     /** Random, unguessable: the private status URL is `/letters/<token>`. */
     statusToken: text('status_token').notNull().unique(),
-    name: text('name').notNull(),
-    email: text('email').notNull(),
+    /** Sealed, like the signature's: the name, the email address (normalised), the city, the street address and the note. */
+    name: bytea('name').notNull(),
+    email: bytea('email').notNull(),
+    /** The keyed hash of the normalised email address. */
+    emailHash: bytea('email_hash').notNull(),
     zip: text('zip').notNull(),
-    city: text('city'),
+    city: bytea('city'),
     state: text('state'),
-    address: text('address'),
-    note: text('note'),
+    address: bytea('address'),
+    note: bytea('note'),
     congressionalDistrict: text('congressional_district'),
     stateUpperDistrict: text('state_upper_district'),
     stateLowerDistrict: text('state_lower_district'),
@@ -346,7 +356,7 @@ export const letterActions = pgTable(
   },
   (table) => [
     index('letter_actions_campaign_idx').on(table.campaignId, table.createdAt),
-    index('letter_actions_email_idx').on(table.email),
+    index('letter_actions_email_idx').on(table.emailHash),
     uniqueIndex('letter_actions_request_key').on(table.campaignId, table.requestKey),
   ],
 );
@@ -377,8 +387,9 @@ export const letters = pgTable(
     channel: text('channel').$type<DeliveryChannel>().notNull(),
     /** The email address, or the CWC office code; none for hand delivery. */
     channelAddress: text('channel_address'),
-    subject: text('subject').notNull(),
-    body: text('body').notNull(),
+    /** Sealed: a letter carries its writer's name, city and words. */
+    subject: bytea('subject').notNull(),
+    body: bytea('body').notNull(),
     status: text('status').$type<LetterStatus>().notNull(),
     /**
      * The status the letter is counted under in `letter_counts`: its status, except while it is

@@ -4,6 +4,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import type { LetterStatus } from '../db/schema';
+import type { FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
 import type { Mailer, SendOutcome } from './mailer';
 
@@ -24,6 +25,8 @@ export const MAX_ATTEMPTS = 8;
 
 export interface DeliveryContext {
   db: Database;
+  /** Opens the letter and its writer's details, sealed in the database. */
+  encryption: FieldEncryption;
   mailer: Mailer;
   config: { delivery: { from: string; redirectTo: string | undefined; lockSeconds: number } };
   /** Sends a letter through Communicating with Congress, when it is configured. */
@@ -106,16 +109,16 @@ interface ClaimedRow {
   idempotency_key: string;
   channel: LetterToSend['channel'];
   channel_address: string | null;
-  subject: string;
-  body: string;
+  subject: Uint8Array;
+  body: Uint8Array;
   letter_from: string | null;
   slug: string;
-  name: string;
-  email: string;
+  name: Uint8Array;
+  email: Uint8Array;
   zip: string;
-  city: string | null;
+  city: Uint8Array | null;
   state: string | null;
-  address: string | null;
+  address: Uint8Array | null;
 }
 
 /** A claimed letter: what its send needs, and its attempt. */
@@ -137,9 +140,9 @@ const CLAIMED = sql.raw(`
  * (its counts stay as they are until the result). Answers per id given, in order: its claim, or
  * null when the letter is in any other state (or the same id came earlier in the list).
  */
-async function claimWaiting(db: Database, letterIds: number[]): Promise<Array<Claim | null>> {
+async function claimWaiting(ctx: DeliveryContext, letterIds: number[]): Promise<Array<Claim | null>> {
   const rows = await runPrepared<ClaimedRow>(
-    db,
+    ctx.db,
     'delivery-claim-waiting',
     sql`
       WITH waiting AS (
@@ -154,7 +157,7 @@ async function claimWaiting(db: Database, letterIds: number[]): Promise<Array<Cl
       )
       ${CLAIMED}`,
   );
-  const claims = new Map(rows.map((row) => [Number(row.id), claimed(row)]));
+  const claims = new Map(rows.map((row) => [Number(row.id), claimed(ctx.encryption, row)]));
   return letterIds.map((id) => {
     const claim = claims.get(id) ?? null;
     claims.delete(id);
@@ -162,8 +165,8 @@ async function claimWaiting(db: Database, letterIds: number[]): Promise<Array<Cl
   });
 }
 
-/** What a claim hands to the send: the letter, its supporter and campaign, and the attempt. */
-function claimed(row: ClaimedRow): Claim {
+/** What a claim hands to the send: the letter (opened), its supporter and campaign, and the attempt. */
+function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
   return {
     attemptId: Number(row.attempt_id),
     attempts: Number(row.attempts),
@@ -173,10 +176,17 @@ function claimed(row: ClaimedRow): Claim {
       idempotencyKey: row.idempotency_key,
       channel: row.channel,
       channelAddress: row.channel_address,
-      subject: row.subject,
-      body: row.body,
+      subject: encryption.open('letters.subject', row.subject),
+      body: encryption.open('letters.body', row.body),
       from: row.letter_from ?? '',
-      supporter: { name: row.name, email: row.email, zip: row.zip, city: row.city, state: row.state, address: row.address },
+      supporter: {
+        name: encryption.open('letter_actions.name', row.name),
+        email: encryption.open('letter_actions.email', row.email),
+        zip: row.zip,
+        city: encryption.openOptional('letter_actions.city', row.city),
+        state: row.state,
+        address: encryption.openOptional('letter_actions.address', row.address),
+      },
     },
   };
 }
@@ -186,8 +196,8 @@ function claimed(row: ClaimedRow): Claim {
  * worker (its attempt closed as interrupted), or says why not. In a transaction of its own, as it
  * is rare and decides from what it reads.
  */
-async function claimLeftOver(db: Database, letterId: number, interruptedAfterMs: number): Promise<Claim | null> {
-  return db.transaction(async (tx) => {
+async function claimLeftOver(ctx: DeliveryContext, letterId: number, interruptedAfterMs: number): Promise<Claim | null> {
+  return ctx.db.transaction(async (tx) => {
     // Times are the database's, so that workers' clocks do not matter.
     const [row] = await queryRows<{ status: LetterStatus; attempts: number; in_flight: boolean }>(
       tx,
@@ -225,7 +235,7 @@ async function claimLeftOver(db: Database, letterId: number, interruptedAfterMs:
         )
         ${CLAIMED}`,
     );
-    return claimedRow ? claimed(claimedRow) : null;
+    return claimedRow ? claimed(ctx.encryption, claimedRow) : null;
   });
 }
 
@@ -272,14 +282,14 @@ async function recordResults(db: Database, results: AttemptResult[]): Promise<vo
  * and a result is recorded before its call returns.
  */
 export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Promise<DeliveryResult> {
-  const claims = new Batcher((letterIds: number[]) => claimWaiting(ctx.db, letterIds));
+  const claims = new Batcher((letterIds: number[]) => claimWaiting(ctx, letterIds));
   const records = new Batcher((results: AttemptResult[]) => recordResults(ctx.db, results));
   // BullMQ renews a job's lock every half lock; a job comes back only after its lock lapsed, so
   // its open attempt is then at least half a lock old. A younger one is another worker's, in flight.
   const interruptedAfterMs = ctx.config.delivery.lockSeconds * 500;
 
   return async (letterId) => {
-    const claim = (await claims.submit(letterId)) ?? (await claimLeftOver(ctx.db, letterId, interruptedAfterMs));
+    const claim = (await claims.submit(letterId)) ?? (await claimLeftOver(ctx, letterId, interruptedAfterMs));
     if (!claim) return 'skipped';
     const { letter, attemptId, attempts } = claim;
 

@@ -9,8 +9,8 @@ import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
  * at most once (claimed before the send, released if the send fails so that the job retries);
  * not at all when the supporter asked for no copy.
  */
-export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
-  const [action] = await queryRows<{ name: string; email: string; status_token: string; campaign_id: number; campaign_title: string }>(
+export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
+  const [action] = await queryRows<{ name: Uint8Array; email: Uint8Array; status_token: string; campaign_id: number; campaign_title: string }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
         FROM campaigns c
@@ -20,7 +20,12 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, m
   if (!action) return;
   // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
   try {
-    await send(ctx, mailer, actionId, action);
+    const { encryption } = ctx;
+    await send(ctx, mailer, actionId, {
+      ...action,
+      name: encryption.open('letter_actions.name', action.name),
+      email: encryption.open('letter_actions.email', action.email),
+    });
   } catch (error) {
     await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
     throw error;
@@ -28,15 +33,17 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'config'>, m
 }
 
 async function send(
-  ctx: Pick<AppContext, 'db' | 'config'>,
+  ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,
   mailer: Mailer,
   actionId: number,
   action: { name: string; email: string; status_token: string; campaign_id: number; campaign_title: string },
 ): Promise<void> {
-  const sent = await queryRows<{ target_title: string; target_name: string; channel: string; subject: string; body: string }>(
-    ctx.db,
-    sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
-  );
+  const sent = (
+    await queryRows<{ target_title: string; target_name: string; channel: string; subject: Uint8Array; body: Uint8Array }>(
+      ctx.db,
+      sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
+    )
+  ).map((letter) => ({ ...letter, subject: ctx.encryption.open('letters.subject', letter.subject), body: ctx.encryption.open('letters.body', letter.body) }));
   const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
   const copies = sent.map((letter) =>
     [

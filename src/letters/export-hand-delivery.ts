@@ -6,6 +6,7 @@ import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns } from '../db/schema';
+import { FieldEncryption } from '../privacy/field-encryption';
 import { handDeliveryPackets } from './hand-delivery';
 
 const USAGE = 'Usage: npm run letters:hand-delivery -- --campaign <slug> [--out <dir>]';
@@ -30,7 +31,7 @@ runCli('letters:hand-delivery', async () => {
     if (!campaign) throw new UsageError(`no campaign with slug "${values.campaign}"`);
     const out = path.resolve(values.out ?? path.join(config.dataDir, 'hand-delivery', campaign.slug));
     mkdirSync(out, { recursive: true });
-    const packets = await handDeliveryPackets(database.db, campaign.id);
+    const packets = await handDeliveryPackets({ db: database.db, encryption: new FieldEncryption(config.encryption) }, campaign.id);
     for (const packet of packets) {
       writeFileSync(path.join(out, `${packet.targetKey.replace(/[^\w.-]+/g, '_')}.txt`), `${packet.text}\n`, { mode: 0o600 });
     }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
+import type { FieldEncryption } from '../privacy/field-encryption';
 
 export interface HandDeliveryPacket {
   targetKey: string;
@@ -14,9 +15,10 @@ export interface HandDeliveryPacket {
  * The letters waiting for hand delivery, gathered per office: what the staff print or hand over to
  * offices that publish no email address and take no CWC messages.
  */
-export async function handDeliveryPackets(db: Database, campaignId: number): Promise<HandDeliveryPacket[]> {
-  const rows = await queryRows<{ target_key: string; target_name: string; target_title: string; subject: string; body: string; written: string }>(
-    db,
+export async function handDeliveryPackets(ctx: { db: Database; encryption: FieldEncryption }, campaignId: number): Promise<HandDeliveryPacket[]> {
+  const { encryption } = ctx;
+  const rows = await queryRows<{ target_key: string; target_name: string; target_title: string; subject: Uint8Array; body: Uint8Array; written: string }>(
+    ctx.db,
     sql`SELECT target_key, target_name, target_title, subject, body, to_char(created_at, 'YYYY-MM-DD') AS written FROM letters
         WHERE campaign_id = ${campaignId}::int AND status = 'hand-delivery' ORDER BY target_key, id`,
   );
@@ -28,7 +30,8 @@ export async function handDeliveryPackets(db: Database, campaignId: number): Pro
       packets.set(row.target_key, packet);
     }
     packet.letters++;
-    packet.parts.push([`Letter ${packet.letters}, written ${row.written}`, `Subject: ${row.subject}`, '', row.body].join('\n'));
+    const subject = encryption.open('letters.subject', row.subject);
+    packet.parts.push([`Letter ${packet.letters}, written ${row.written}`, `Subject: ${subject}`, '', encryption.open('letters.body', row.body)].join('\n'));
   }
   return [...packets.values()].map(({ parts, ...packet }) => ({
     ...packet,

@@ -5,6 +5,7 @@ import type { AppContext } from '../context';
 import { houseOfficeCode } from '../delivery/cwc';
 import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
+import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
@@ -71,7 +72,7 @@ export type WriteResult =
   | { outcome: 'closed' }
   | { outcome: 'unavailable'; message: string };
 
-export type WriteContext = Pick<AppContext, 'db' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
+export type WriteContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
   letterTemplates: LetterTemplateStore;
 };
 
@@ -214,13 +215,9 @@ export async function writeLetters(
       .values({
         campaignId: campaign.id,
         statusToken,
-        name: input.name,
-        email: input.email,
+        ...sealedLetterAction(ctx.encryption, { ...input, city }),
         zip: input.zip,
-        city: city ?? null,
         state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
-        address: input.address ?? null,
-        note: input.note ?? null,
         congressionalDistrict: districts.congressional?.geoid ?? null,
         stateUpperDistrict: districts.stateUpper?.geoid ?? null,
         stateLowerDistrict: districts.stateLower?.geoid ?? null,
@@ -246,8 +243,7 @@ export async function writeLetters(
           targetDistrict: draft.official.district,
           channel: draft.channel,
           channelAddress: draft.channelAddress,
-          subject: draft.subject,
-          body: draft.body,
+          ...sealedLetter(ctx.encryption, draft),
           // Counted below, as it enters its first status.
           status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
           countedStatus: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
@@ -262,10 +258,8 @@ export async function writeLetters(
       .insert(signatures)
       .values({
         campaignId: campaign.id,
-        email: input.email,
-        name: input.name,
+        ...sealedSignature(ctx.encryption, input),
         zip: input.zip,
-        address: input.address ?? null,
         state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
         source: input.source ?? null,
         optIn: input.optIn,
@@ -273,7 +267,7 @@ export async function writeLetters(
         // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
         noticePending: campaign.requireVerification,
       })
-      .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
+      .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
       .returning({ id: signatures.id });
     if (signature[0] && consentsToRecord.length > 0) {
       await tx.insert(consents).values(
@@ -312,7 +306,7 @@ export async function writeLetters(
 }
 
 /** A supporter's letters and where each is, for the private status page. */
-export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: string) {
+export async function letterStatus(ctx: Pick<AppContext, 'db' | 'encryption'>, statusToken: string) {
   if (!/^[A-Za-z0-9_-]{32}$/.test(statusToken)) return null;
   const rows = await queryRows<{
     action_id: number;
@@ -324,8 +318,8 @@ export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: str
     office: string;
     channel: DeliveryChannel;
     status: string;
-    subject: string;
-    body: string;
+    subject: Uint8Array;
+    body: Uint8Array;
     delivered_at: string | null;
     attempts: number;
   }>(
@@ -335,5 +329,7 @@ export async function letterStatus(ctx: Pick<AppContext, 'db'>, statusToken: str
         FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id JOIN letters l ON l.action_id = a.id
         WHERE a.status_token = ${statusToken} ORDER BY l.id`,
   );
-  return rows.length > 0 ? rows : null;
+  if (rows.length === 0) return null;
+  const { encryption } = ctx;
+  return rows.map((row) => ({ ...row, subject: encryption.open('letters.subject', row.subject), body: encryption.open('letters.body', row.body) }));
 }

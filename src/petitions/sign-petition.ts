@@ -2,6 +2,7 @@ import { signatures, type Campaign } from '../db/schema';
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
+import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
 import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
@@ -10,7 +11,7 @@ import { stateForZip } from './zip-state';
 
 export type SignResult = { outcome: 'signed' } | { outcome: 'invalid'; errors: FieldErrors } | { outcome: 'closed' };
 
-export type SignContext = Pick<AppContext, 'db' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'>;
+export type SignContext = Pick<AppContext, 'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'>;
 
 /**
  * A door's abuse checks (src/abuse), run on valid input before anything is written or sent:
@@ -53,10 +54,8 @@ export async function signPetition(
 
   const values = {
     campaignId: campaign.id,
-    email: input.email,
-    name: input.name,
+    ...sealedSignature(ctx.encryption, input),
     zip: input.zip,
-    address: input.address ?? null,
     state: stateForZip(input.zip) ?? null,
     source: input.source ?? null,
     optIn: input.optIn,
@@ -68,19 +67,16 @@ export async function signPetition(
     ctx.tallyRequests.request(campaign.id);
     requestNotices(ctx, campaign.id);
   } else if (campaign.requireVerification) {
-    await resendVerificationTo(ctx, campaign.id, input.email).catch((error: unknown) =>
+    await resendVerificationTo(ctx, campaign.id, values.emailHash).catch((error: unknown) =>
       ctx.logger.warn({ err: error }, 'could not send the verification email again'),
     );
   }
   return { outcome: 'signed' };
 }
 
-type SignatureValues = {
+type SignatureValues = ReturnType<typeof sealedSignature> & {
   campaignId: number;
-  email: string;
-  name: string;
   zip: string;
-  address: string | null;
   state: string | null;
   source: string | null;
   optIn: boolean;
@@ -92,10 +88,10 @@ async function insertWithConsents(db: Database, values: SignatureValues, consent
   return queryRows<{ id: number }>(
     db,
     sql`WITH signed AS (
-          INSERT INTO signatures (campaign_id, email, name, zip, address, state, source, opt_in, ip_hash, notice_pending)
-          VALUES (${values.campaignId}::int, ${values.email}, ${values.name}, ${values.zip}, ${values.address}, ${values.state},
-                  ${values.source}, ${values.optIn}, ${values.ipHash}, true)
-          ON CONFLICT (campaign_id, email) DO NOTHING
+          INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, address, state, source, opt_in, ip_hash, notice_pending)
+          VALUES (${values.campaignId}::int, ${values.email}::bytea, ${values.emailHash}::bytea, ${values.emailDomainHash}::bytea, ${values.name}::bytea,
+                  ${values.zip}, ${values.address}::bytea, ${values.state}, ${values.source}, ${values.optIn}, ${values.ipHash}, true)
+          ON CONFLICT (campaign_id, email_hash) DO NOTHING
           RETURNING id
         ), consented AS (
           INSERT INTO consents (signature_id, campaign_id, scope, partner_id, wording, channel)
@@ -123,6 +119,8 @@ function prepareInsert(db: Database) {
     .values({
       campaignId: p('campaignId'),
       email: p('email'),
+      emailHash: p('emailHash'),
+      emailDomainHash: p('emailDomainHash'),
       name: p('name'),
       zip: p('zip'),
       address: p('address'),
@@ -132,7 +130,7 @@ function prepareInsert(db: Database) {
       ipHash: p('ipHash'),
       noticePending: true,
     })
-    .onConflictDoNothing({ target: [signatures.campaignId, signatures.email] })
+    .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
     .returning({ id: signatures.id })
     .prepare('insert_signature');
 }

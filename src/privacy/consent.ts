@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import type { ConsentScope } from '../db/schema';
+import type { FieldEncryption } from './field-encryption';
 
 /**
  * Consent to updates: from the campaign itself, and from the partner organisation that brought the
@@ -60,19 +61,23 @@ export function consentsGiven(choices: { optIn: boolean; partnerOptIn: boolean }
   return given;
 }
 
-/** Signatures of an address: in one campaign, or (no campaign) in all of them. */
-const signaturesOf = (email: string, campaignId: number | null) =>
-  campaignId === null
-    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email = ${email}`
-    : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email = ${email}`;
+type LookupContext = { db: Database; encryption: FieldEncryption };
+
+/** Signatures of an address (found by its keyed hash): in one campaign, or (no campaign) in all of them. */
+const signaturesOf = (encryption: FieldEncryption, email: string, campaignId: number | null) => {
+  const hash = encryption.emailHash(email);
+  return campaignId === null
+    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea`
+    : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${hash}::bytea`;
+};
 
 /** The updates an address currently receives: whom from, and the words agreed to. */
-export async function activeConsents(db: Database, email: string, campaignId: number | null) {
+export async function activeConsents(ctx: LookupContext, email: string, campaignId: number | null) {
   return queryRows<{ campaign: string; scope: ConsentScope; partner: string | null; wording: string }>(
-    db,
+    ctx.db,
     sql`SELECT c.title AS campaign, k.scope, p.name AS partner, k.wording
         FROM consents k JOIN campaigns c ON c.id = k.campaign_id LEFT JOIN partners p ON p.id = k.partner_id
-        WHERE k.withdrawn_at IS NULL AND k.signature_id IN (${signaturesOf(email, campaignId)})
+        WHERE k.withdrawn_at IS NULL AND k.signature_id IN (${signaturesOf(ctx.encryption, email, campaignId)})
         ORDER BY k.id`,
   );
 }
@@ -82,15 +87,16 @@ export async function activeConsents(db: Database, email: string, campaignId: nu
  * and the signatures' `opt_in` (the campaign's own list) is cleared with them. Returns how many
  * consents were withdrawn; doing it again changes nothing.
  */
-export async function withdrawConsents(db: Database, email: string, campaignId: number | null): Promise<number> {
-  return db.transaction(async (tx) => {
+export async function withdrawConsents(ctx: LookupContext, email: string, campaignId: number | null): Promise<number> {
+  const signatures = signaturesOf(ctx.encryption, email, campaignId);
+  return ctx.db.transaction(async (tx) => {
     const withdrawn = await queryRows<{ id: number }>(
       tx,
       sql`UPDATE consents SET withdrawn_at = now()
-          WHERE withdrawn_at IS NULL AND signature_id IN (${signaturesOf(email, campaignId)})
+          WHERE withdrawn_at IS NULL AND signature_id IN (${signatures})
           RETURNING id`,
     );
-    await tx.execute(sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signaturesOf(email, campaignId)})`);
+    await tx.execute(sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatures})`);
     return withdrawn.length;
   });
 }

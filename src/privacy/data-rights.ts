@@ -4,6 +4,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import { renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
+import type { FieldEncryption } from './field-encryption';
 import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
 
 /**
@@ -37,22 +38,25 @@ export async function requestDataLink(ctx: Pick<AppContext, 'redis' | 'config' |
   await ctx.queues.requestDataLink(sealLink(ctx.config.secret, 'data-request', email));
 }
 
+type LookupContext = { db: Database; encryption: FieldEncryption };
+
 /** Whether anything is held about this address: a signature or a letter, in any campaign. */
-export async function holdsDataAbout(db: Database, email: string): Promise<boolean> {
+export async function holdsDataAbout(ctx: LookupContext, email: string): Promise<boolean> {
+  const hash = ctx.encryption.emailHash(email);
   const [row] = await queryRows<{ held: boolean }>(
-    db,
-    sql`SELECT EXISTS (SELECT 1 FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email = ${email})
-            OR EXISTS (SELECT 1 FROM letter_actions WHERE email = ${email}) AS held`,
+    ctx.db,
+    sql`SELECT EXISTS (SELECT 1 FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea)
+            OR EXISTS (SELECT 1 FROM letter_actions WHERE email_hash = ${hash}::bytea) AS held`,
   );
   return Boolean(row?.held);
 }
 
 /** The worker's side: mails the link when we hold something about the address, and nothing otherwise. */
-export async function sendDataLink(ctx: Pick<AppContext, 'db' | 'config' | 'logger'>, mailer: Mailer, request: string): Promise<'sent' | 'nothing-held' | 'expired'> {
+export async function sendDataLink(ctx: Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger'>, mailer: Mailer, request: string): Promise<'sent' | 'nothing-held' | 'expired'> {
   const opened = openLink(ctx.config.secret, 'data-request', request);
   if (!opened.ok) return 'expired';
   const email = opened.subject;
-  if (!(await holdsDataAbout(ctx.db, email))) return 'nothing-held';
+  if (!(await holdsDataAbout(ctx, email))) return 'nothing-held';
   const { config } = ctx;
   const unsubscribe = unsubscribeUrl(config, email, null);
   const { subject, text } = renderSupporterEmail('data-link', {
@@ -69,18 +73,20 @@ const iso = (value: Date | string | null) => (value === null ? null : new Date(v
 
 /**
  * Everything held about an email address, across campaigns: signatures with their consents, and
- * letter actions with each letter, its text and its delivery attempts. Only rows with this exact
- * (normalised) address.
+ * letter actions with each letter, its text and its delivery attempts, opened. Only rows with this
+ * exact (normalised) address.
  */
-export async function personalData(db: Database, email: string) {
+export async function personalData(ctx: LookupContext, email: string) {
+  const { db, encryption } = ctx;
+  const hash = encryption.emailHash(email);
   const signatureRows = await queryRows<{
     id: number;
     slug: string;
     title: string;
-    name: string;
-    email: string;
+    name: Uint8Array;
+    email: Uint8Array;
     zip: string;
-    address: string | null;
+    address: Uint8Array | null;
     state: string | null;
     congressional_district: string | null;
     state_upper_district: string | null;
@@ -94,13 +100,13 @@ export async function personalData(db: Database, email: string) {
     db,
     sql`SELECT s.id, c.slug, c.title, s.name, s.email, s.zip, s.address, s.state, s.congressional_district, s.state_upper_district,
                s.state_lower_district, s.source, s.opt_in, s.ip_hash, s.verified_at, s.created_at
-        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email = ${email}
+        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
         ORDER BY s.created_at, s.id`,
   );
   const consentRows = await queryRows<{ signature_id: number; scope: string; partner: string | null; wording: string; channel: string; given_at: string; withdrawn_at: string | null }>(
     db,
     sql`SELECT k.signature_id, k.scope, p.name AS partner, k.wording, k.channel, k.given_at, k.withdrawn_at
-        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email = ${email}
+        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
         JOIN consents k ON k.signature_id = s.id LEFT JOIN partners p ON p.id = k.partner_id
         ORDER BY k.id`,
   );
@@ -108,13 +114,13 @@ export async function personalData(db: Database, email: string) {
     id: number;
     slug: string;
     title: string;
-    name: string;
-    email: string;
+    name: Uint8Array;
+    email: Uint8Array;
     zip: string;
-    city: string | null;
+    city: Uint8Array | null;
     state: string | null;
-    address: string | null;
-    note: string | null;
+    address: Uint8Array | null;
+    note: Uint8Array | null;
     congressional_district: string | null;
     state_upper_district: string | null;
     state_lower_district: string | null;
@@ -126,7 +132,7 @@ export async function personalData(db: Database, email: string) {
     sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.congressional_district,
                a.state_upper_district, a.state_lower_district, a.wants_copy, a.confirmation_sent_at, a.created_at
         FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id
-        WHERE a.email = ${email} ORDER BY a.created_at, a.id`,
+        WHERE a.email_hash = ${hash}::bytea ORDER BY a.created_at, a.id`,
   );
   const letterRows = await queryRows<{
     id: number;
@@ -135,8 +141,8 @@ export async function personalData(db: Database, email: string) {
     target_title: string;
     office: string;
     channel: string;
-    subject: string;
-    body: string;
+    subject: Uint8Array;
+    body: Uint8Array;
     status: string;
     attempts: number;
     delivered_at: string | null;
@@ -145,13 +151,13 @@ export async function personalData(db: Database, email: string) {
     db,
     sql`SELECT l.id, l.action_id, l.target_name, l.target_title, l.office, l.channel, l.subject, l.body, l.status, l.attempts, l.delivered_at, l.created_at
         FROM letter_actions a JOIN letters l ON l.action_id = a.id
-        WHERE a.email = ${email} ORDER BY l.id`,
+        WHERE a.email_hash = ${hash}::bytea ORDER BY l.id`,
   );
   const attemptRows = await queryRows<{ letter_id: number; started_at: string; finished_at: string | null; outcome: string | null }>(
     db,
     sql`SELECT d.letter_id, d.started_at, d.finished_at, d.outcome
         FROM letter_actions a JOIN letters l ON l.action_id = a.id JOIN delivery_attempts d ON d.letter_id = l.id
-        WHERE a.email = ${email} ORDER BY d.id`,
+        WHERE a.email_hash = ${hash}::bytea ORDER BY d.id`,
   );
 
   return {
@@ -162,10 +168,10 @@ export async function personalData(db: Database, email: string) {
       'source and day) name nobody and are not included.',
     signatures: signatureRows.map((row) => ({
       campaign: { slug: row.slug, title: row.title },
-      name: row.name,
-      email: row.email,
+      name: encryption.open('signatures.name', row.name),
+      email: encryption.open('signatures.email', row.email),
       zip: row.zip,
-      address: row.address,
+      address: encryption.openOptional('signatures.address', row.address),
       state: row.state,
       districts: { congressional: row.congressional_district, stateUpper: row.state_upper_district, stateLower: row.state_lower_district },
       source: row.source,
@@ -185,13 +191,13 @@ export async function personalData(db: Database, email: string) {
     })),
     letters: actionRows.map((action) => ({
       campaign: { slug: action.slug, title: action.title },
-      name: action.name,
-      email: action.email,
+      name: encryption.open('letter_actions.name', action.name),
+      email: encryption.open('letter_actions.email', action.email),
       zip: action.zip,
-      city: action.city,
+      city: encryption.openOptional('letter_actions.city', action.city),
       state: action.state,
-      address: action.address,
-      note: action.note,
+      address: encryption.openOptional('letter_actions.address', action.address),
+      note: encryption.openOptional('letter_actions.note', action.note),
       districts: { congressional: action.congressional_district, stateUpper: action.state_upper_district, stateLower: action.state_lower_district },
       wantsCopy: action.wants_copy,
       copySentAt: iso(action.confirmation_sent_at),
@@ -203,8 +209,8 @@ export async function personalData(db: Database, email: string) {
           title: letter.target_title,
           office: letter.office,
           channel: letter.channel,
-          subject: letter.subject,
-          body: letter.body,
+          subject: encryption.open('letters.subject', letter.subject),
+          body: encryption.open('letters.body', letter.body),
           status: letter.status,
           attempts: Number(letter.attempts),
           deliveredAt: iso(letter.delivered_at),

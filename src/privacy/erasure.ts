@@ -151,14 +151,15 @@ export interface Erased {
 }
 
 /** Erases everything held about an email address, in every campaign; the counts stay as they were. */
-export async function erasePerson(ctx: ErasureContext, email: string): Promise<Erased> {
+export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryption'>, email: string): Promise<Erased> {
+  const hash = ctx.encryption.emailHash(email);
   const campaigns = await queryRows<{ id: number }>(
     ctx.db,
-    sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email = ${email}) ORDER BY c.id`,
+    sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email_hash = ${hash}::bytea) ORDER BY c.id`,
   );
   let signatures = 0;
-  for (const campaign of campaigns) signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email = ${email}`);
-  const letterActions = await eraseLetterActions(ctx.db, sql`a.email = ${email}`);
+  for (const campaign of campaigns) signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email_hash = ${hash}::bytea`);
+  const letterActions = await eraseLetterActions(ctx.db, sql`a.email_hash = ${hash}::bytea`);
   return { signatures, letterActions };
 }
 

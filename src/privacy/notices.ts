@@ -14,7 +14,7 @@ import { sealLink } from './links';
  * back when the send may succeed later). The request path never sends mail itself.
  */
 
-export type NoticeContext = Pick<AppContext, 'db' | 'config' | 'logger'>;
+export type NoticeContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger'>;
 
 /** How often a verification email may be sent again to one signer (re-signing, or "send me a new link"). */
 export const RESEND_EVERY_SECONDS = 600;
@@ -64,23 +64,23 @@ export async function resendVerification(
   return true;
 }
 
-/** The same, for a signer found by campaign and email (a repeat signature in a campaign that verifies). */
+/** The same, for a signer found by campaign and email hash (a repeat signature in a campaign that verifies). */
 export async function resendVerificationTo(
   ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'queues' | 'logger'>,
   campaignId: number,
-  email: string,
+  emailHash: Buffer,
 ): Promise<boolean> {
   const [signature] = await queryRows<{ id: number }>(
     ctx.db,
-    sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email = ${email} AND verified_at IS NULL`,
+    sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${emailHash}::bytea AND verified_at IS NULL`,
   );
   return signature ? resendVerification(ctx, Number(signature.id)) : false;
 }
 
 interface ClaimedNotice {
   id: number;
-  email: string;
-  name: string;
+  email: Uint8Array;
+  name: Uint8Array;
   campaign_id: number;
   verified: boolean;
   title: string;
@@ -132,12 +132,13 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
 }
 
 async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNotice, consents: string[]): Promise<'delivered' | 'retry' | 'failed'> {
-  const { config } = ctx;
+  const { config, encryption } = ctx;
   const id = String(notice.id);
-  const unsubscribe = unsubscribeUrl(config, notice.email, Number(notice.campaign_id));
+  const email = encryption.open('signatures.email', notice.email);
+  const unsubscribe = unsubscribeUrl(config, email, Number(notice.campaign_id));
   const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';
   const { subject, text } = renderSupporterEmail(kind, {
-    name: notice.name,
+    name: encryption.open('signatures.name', notice.name),
     campaign: { title: notice.title },
     consents,
     verifyDays: linkLifetimeDays('verify'),
@@ -149,7 +150,7 @@ async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNot
       unsubscribe,
     },
   });
-  const outcome = await mailer.send({ from: config.delivery.from, to: notice.email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
+  const outcome = await mailer.send({ from: config.delivery.from, to: email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
   if (outcome.outcome !== 'delivered') ctx.logger.warn({ signatureId: notice.id, kind, reason: outcome.error }, 'signer email not sent');
   return outcome.outcome;
 }

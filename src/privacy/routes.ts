@@ -86,7 +86,7 @@ export function oneClickUnsubscribe(ctx: AppContext): Router {
     const opened = openLink(ctx.config.secret, 'unsubscribe', tokenOf(req));
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
     if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
-    await withdrawConsents(ctx.db, target.email, target.campaignId);
+    await withdrawConsents(ctx, target.email, target.campaignId);
     page(res, 200, 'unsubscribe', {
       heading: 'You are unsubscribed',
       paragraphs: ['You will receive no more updates from us or our partners through this address. Your signature still counts.'],
@@ -179,7 +179,7 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const opened = openLink(ctx.config.secret, 'unsubscribe', tokenOf(req));
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
     if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
-    const consents = await activeConsents(ctx.db, target.email, target.campaignId);
+    const consents = await activeConsents(ctx, target.email, target.campaignId);
     if (consents.length === 0) {
       return page(res, 200, 'unsubscribe', { heading: 'You receive no updates', paragraphs: ['This address is not on any of our update lists, nor our partners\'.'] });
     }
@@ -238,7 +238,7 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
   router.get('/privacy/my-data/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
     if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink);
-    const data = await personalData(ctx.db, opened.subject);
+    const data = await personalData(ctx, opened.subject);
     const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '');
     res.render('my-data', {
       title: 'Your data',
@@ -254,7 +254,7 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
   router.get('/privacy/my-data/:token/download', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
     if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink);
-    const data = await personalData(ctx.db, opened.subject);
+    const data = await personalData(ctx, opened.subject);
     res.setHeader('Content-Disposition', 'attachment; filename="my-data.json"');
     res.type('application/json').send(JSON.stringify(data, null, 2));
   });

@@ -40,7 +40,7 @@ export function abuseRoutes(ctx: AppContext): Router {
     if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'Campaign not found', message: 'There is no campaign at this address.' });
     const query = parseBurstQuery(req.query as Record<string, unknown>);
     const [bursts, counts, recorded] = await Promise.all([
-      query.ok ? findBursts(ctx.db, campaign.id, query.value) : Promise.resolve([]),
+      query.ok ? findBursts(ctx, campaign.id, query.value) : Promise.resolve([]),
       ctx.stats.get(campaign.id),
       abuseControls(ctx).recorded(campaign.id),
     ]);

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline as pipe, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { AppContext } from '../context';
+import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
+import type { FieldEncryption } from '../privacy/field-encryption';
 import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { recordAudit } from './audit';
@@ -16,9 +18,11 @@ import type { Permission } from './roles';
 
 /**
  * Staff exports: signatures, and counts by congressional district (with the member), state
- * senate and house district (with the legislators), state and source. PostgreSQL writes every
- * CSV itself with `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`; Node only passes the
- * bytes on (to the HTTP response, or to a file), never parses or holds them whole.
+ * senate and house district (with the legislators), state and source. PostgreSQL writes the count
+ * CSVs itself with `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`; Node only passes the
+ * bytes on (to the HTTP response, or to a file), never holds them whole. The signature export
+ * names people, whose names and email addresses are sealed in the database: it is copied in COPY's
+ * binary format, and Node opens those two fields of each row and writes the CSV line, streaming.
  *
  * Small exports (every count export, and signature exports up to DIRECT_EXPORT_MAX_ROWS) stream
  * straight into the response. Larger ones are written by a job on the `exports` queue into
@@ -101,12 +105,16 @@ const houseSeat = (geoid: string) => `CASE WHEN substr(${geoid}, 3) IN ('00', '9
 const countsOf = (campaignId: number, dimension: string) =>
   `c.campaign_id = ${integer(campaignId)} AND c.dimension = ${literal(dimension)} AND c.count > 0`;
 
+/** The signature export's columns, in order. */
+const SIGNATURE_COLUMNS = ['name', 'email', 'zip', 'state', 'congressional_district', 'state_senate_geoid', 'state_house_geoid', 'source', 'opted_in', 'signed_at'];
+
 /**
  * The signature export. Consent: the email address only where the supporter opted in; name, ZIP
  * code, state, districts, source and date always (what a lobby visit needs); the street address
  * never. The congressional district is named as people name it ("CO-1"); the state districts are
  * given by their GEOIDs, which the count exports name, with their legislators. `range` bounds the
- * ids, for PGlite's pages.
+ * ids, for PGlite's pages. Copied in binary: the name and the email come sealed (bytea), to be
+ * opened and neutralised in Node; every other column as text, neutralised in this SQL.
  *
  * Cost, measured (bench/README.md): each per-row lookup or computed label costs PostgreSQL about
  * a third of what reading the row does, so there is one: the congressional district's label, from
@@ -115,8 +123,8 @@ const countsOf = (campaignId: number, dimension: string) =>
  */
 function signaturesQuery(campaignId: number, range?: { after: number; upTo: number | null }): string {
   const bounds = range ? ` AND s.id > ${integer(range.after)}${range.upTo === null ? '' : ` AND s.id <= ${integer(range.upTo)}`}` : '';
-  return `SELECT ${neutralised('s.name')} AS name,
-      CASE WHEN s.opt_in THEN ${neutralised('s.email')} END AS email,
+  return `SELECT s.name,
+      CASE WHEN s.opt_in THEN s.email END AS email,
       ${neutralised('s.zip')} AS zip,
       ${neutralised('s.state')} AS state,
       coalesce(cd.label, ${neutralised('s.congressional_district')}) AS congressional_district,
@@ -132,6 +140,22 @@ function signaturesQuery(campaignId: number, range?: { after: number; upTo: numb
       -- Where signatures need confirming, an unconfirmed one may be someone else's address.
       AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
     ORDER BY s.id`;
+}
+
+/** A CSV cell as PostgreSQL's COPY writes one: quoted when it holds a comma, a quote or a line break; NULL as nothing. */
+const csvCell = (value: string | null): string => (value === null ? '' : /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
+
+/** The formula neutralisation of `neutralised`, for a cell opened here. */
+const neutralisedText = (value: string): string => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+
+/** One binary COPY row of `signaturesQuery` as a CSV line, its name and email opened. */
+function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) => string {
+  return (fields) => {
+    let line = csvCell(neutralisedText(encryption.open('signatures.name', fields[0]!)));
+    line += ',' + (fields[1] ? csvCell(neutralisedText(encryption.open('signatures.email', fields[1]))) : '');
+    for (let index = 2; index < fields.length; index++) line += ',' + csvCell(fields[index]?.toString('utf8') ?? null);
+    return line + '\n';
+  };
 }
 
 /** Signatures per congressional district, with the member (or members) holding its seat in the active data. */
@@ -243,12 +267,18 @@ export async function countExportRows(db: Database, kind: ExportKind, campaignId
  * a signature made meanwhile appears if it falls in a page still to come. Count exports are
  * bounded by the number of districts and run as one COPY on both.
  */
-export function exportCsv(database: DatabaseHandle, kind: ExportKind, campaignId: number): CopyOut {
-  if (database.driver === 'pg' || kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
-  return pagedSignatures(database, campaignId);
+export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
+  if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
+  const page = (range?: { after: number; upTo: number | null }) => {
+    const copy = database.copyOut(signaturesQuery(campaignId, range), { format: 'binary' });
+    const lines = new BinaryCopyRows(signatureCsvLine(encryption), range && range.after > 0 ? '' : `${SIGNATURE_COLUMNS.join(',')}\n`);
+    // An error on either side, or a reader that gives up, ends both (and the COPY).
+    return { stream: pipe(copy.stream, lines, () => undefined), rows: copy.rows };
+  };
+  return database.driver === 'pg' ? page() : pagedSignatures(database, campaignId, page);
 }
 
-function pagedSignatures(database: DatabaseHandle, campaignId: number): CopyOut {
+function pagedSignatures(database: DatabaseHandle, campaignId: number, page: (range: { after: number; upTo: number | null }) => CopyOut): CopyOut {
   let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
   const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   rows.catch(() => undefined);
@@ -256,16 +286,16 @@ function pagedSignatures(database: DatabaseHandle, campaignId: number): CopyOut 
     let total = 0;
     let after = 0;
     try {
-      for (let first = true; ; first = false) {
+      for (;;) {
         const [end] = await queryRows<{ id: string | number }>(
           database.db,
           sql.raw(`SELECT id FROM signatures WHERE campaign_id = ${integer(campaignId)} AND id > ${integer(after)}
                    ORDER BY id OFFSET ${PGLITE_PAGE_ROWS - 1} LIMIT 1`),
         );
         const upTo = end ? Number(end.id) : null;
-        const page = database.copyOut(signaturesQuery(campaignId, { after, upTo }), { header: first });
-        for await (const chunk of page.stream) yield chunk as Buffer;
-        total += await page.rows;
+        const copied = page({ after, upTo });
+        for await (const chunk of copied.stream) yield chunk as Buffer;
+        total += await copied.rows;
         if (upTo === null) break;
         after = upTo;
       }
@@ -302,7 +332,7 @@ class CsvMeter extends Transform {
 
 export class ExportQueueUnavailableError extends Error {}
 
-type ExportContext = Pick<AppContext, 'db' | 'database'>;
+type ExportContext = Pick<AppContext, 'db' | 'database' | 'encryption'>;
 
 export type StartedExport =
   | { mode: 'direct'; record: StaffExport }
@@ -358,7 +388,7 @@ export async function startExport(
  * away) it is recorded as failed, `destination` is destroyed, and the error is thrown.
  */
 export async function sendExport(ctx: ExportContext, record: StaffExport, destination: Writable): Promise<{ rows: number; bytes: number }> {
-  const copy = exportCsv(ctx.database, record.kind, record.campaignId);
+  const copy = exportCsv(ctx.database, ctx.encryption, record.kind, record.campaignId);
   const meter = new CsvMeter();
   try {
     await pipeline(copy.stream, meter, destination);
@@ -416,7 +446,7 @@ export async function writeExportFile(
   });
 
   try {
-    const copy = exportCsv(ctx.database, claimed.kind, claimed.campaignId);
+    const copy = exportCsv(ctx.database, ctx.encryption, claimed.kind, claimed.campaignId);
     // Owner-only: the file may hold supporters' names and emails.
     await pipeline(copy.stream, meter, createWriteStream(part, { flags: 'w', mode: 0o600 }));
     const rows = await copy.rows;

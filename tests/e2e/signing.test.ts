@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { signatures } from '../../src/db/schema';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 
@@ -57,7 +57,7 @@ describe('signing in a real browser', () => {
       await page.click('button[type=submit]');
       await page.waitForURL('**/campaigns/ban-facial-recognition/thanks');
       expect(await page.textContent('h1')).toBe('Thank you for signing');
-      expect(await t.platform.db.select().from(signatures)).toEqual([
+      expect(await openedSignatures(t.platform)).toEqual([
         expect.objectContaining({ email: 'browser@example.org', state: 'IL', optIn: true }),
       ]);
 
@@ -93,7 +93,7 @@ describe('signing in a real browser', () => {
       await page.fill('#field-email', 'noscript@example.org');
       await page.click('button[type=submit]');
       await page.waitForURL('**/thanks');
-      const stored = await t.platform.db.select().from(signatures);
+      const stored = await openedSignatures(t.platform);
       expect(stored.map((row) => row.email)).toContain('noscript@example.org');
     } finally {
       await context.close();

@@ -8,6 +8,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { consents, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 import { signInAs, STAFF_PASSWORD } from '../helpers/staff';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
@@ -109,8 +110,9 @@ test('a partner pastes the embed code into its own site and supporters sign ther
     await visit.page.click('.petition-embed button[type=submit]');
     await visit.page.waitForSelector('.petition-embed-thanks', { timeout: 10_000 });
     expect(visit.problems).toEqual([]);
-    await eventually(async () => (await t.platform.db.select().from(signatures).where(eq(signatures.email, 'embed@example.org'))).length === 1);
-    const [signed] = await t.platform.db.select().from(signatures).where(eq(signatures.email, 'embed@example.org'));
+    const embedSigner = eq(signatures.emailHash, t.platform.encryption.emailHash('embed@example.org'));
+    await eventually(async () => (await t.platform.db.select().from(signatures).where(embedSigner)).length === 1);
+    const [signed] = await openedSignatures(t.platform, embedSigner);
     expect(signed).toMatchObject({ name: 'Embed Signer', source: 'privacy-partners', zip: '80010' });
     const given = await t.platform.db.select().from(consents).where(eq(consents.signatureId, signed!.id));
     expect(given).toEqual([expect.objectContaining({ scope: 'partner', channel: 'api', wording: expect.stringContaining('Privacy Partners') })]);

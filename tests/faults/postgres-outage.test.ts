@@ -11,6 +11,7 @@ import { openDatabase, queryRows } from '../../src/db/client';
 import { isServiceUnavailable } from '../../src/http/errors';
 import { hiddenFields } from '../helpers/html';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 import { Signers } from '../helpers/signers';
 import { signInAs } from '../helpers/staff';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-services';
@@ -149,11 +150,17 @@ describe.each(['fast', 'immediate'] as const)('PostgreSQL stopped (%s shutdown) 
     expect(signers.outcomes.some((outcome) => outcome.status === 503)).toBe(true);
     // Every acknowledged signature is in the database.
     const acknowledged = signers.acknowledgedEmails();
+    // Addresses are sealed at rest: each is found by its keyed hash, as the platform finds it.
+    const acknowledgedHashes = acknowledged.map((email) => t.platform.encryption.emailHash(email).toString('hex'));
     const [stored] = await queryRows<{ n: number }>(
       t.platform.db,
-      sql`SELECT count(*)::int AS n FROM signatures WHERE email IN (SELECT jsonb_array_elements_text(${JSON.stringify(acknowledged)}::jsonb))`,
+      sql`SELECT count(*)::int AS n FROM signatures
+          WHERE email_hash IN (SELECT decode(jsonb_array_elements_text(${JSON.stringify(acknowledgedHashes)}::jsonb), 'hex'))`,
     );
     expect(stored!.n).toBe(acknowledged.length);
+    // And each opens, with the platform's keys, to the address that was acknowledged.
+    const storedEmails = new Set((await openedSignatures(t.platform)).map((row) => row.email));
+    expect(acknowledged.filter((email) => !storedEmails.has(email))).toEqual([]);
     // The tally jobs that failed during the outage are retried, and the counts converge.
     await eventually(converged, 120_000);
     // No connection was left checked out by work the outage cut short: once the platform is idle,

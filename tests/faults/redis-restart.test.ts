@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 import { Signers } from '../helpers/signers';
 import { signInAs } from '../helpers/staff';
 import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-services';
@@ -113,11 +114,17 @@ describe.each([
 
     // Every acknowledged signature is committed.
     const acknowledged = [...before.acknowledgedEmails(), ...after.acknowledgedEmails()];
+    // Addresses are sealed at rest: each is found by its keyed hash, as the platform finds it.
+    const acknowledgedHashes = acknowledged.map((email) => t.platform.encryption.emailHash(email).toString('hex'));
     const [stored] = await queryRows<{ n: number }>(
       t.platform.db,
-      sql`SELECT count(*)::int AS n FROM signatures WHERE email IN (SELECT jsonb_array_elements_text(${JSON.stringify(acknowledged)}::jsonb))`,
+      sql`SELECT count(*)::int AS n FROM signatures
+          WHERE email_hash IN (SELECT decode(jsonb_array_elements_text(${JSON.stringify(acknowledgedHashes)}::jsonb), 'hex'))`,
     );
     expect(stored!.n).toBe(acknowledged.length);
+    // And each opens, with the platform's keys, to the address that was acknowledged.
+    const storedEmails = new Set((await openedSignatures(t.platform)).map((row) => row.email));
+    expect(acknowledged.filter((email) => !storedEmails.has(email))).toEqual([]);
     await eventually(converged, 60_000);
     expect((await truth()).total).toBe(acknowledged.length);
 

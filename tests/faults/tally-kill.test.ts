@@ -5,8 +5,10 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { signatures } from '../../src/db/schema';
 import { TALLY_BATCH_SIZE } from '../../src/petitions/tallies';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { signatureValues } from '../helpers/sealed';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
 
 /**
@@ -50,11 +52,20 @@ it('retries a tally job whose worker was killed mid-job, and counts each signatu
   // Its start-up catch-up is done (there was nothing to count): what follows is the job's work.
   await first.started;
 
-  await t.platform.db.execute(sql`
-    INSERT INTO signatures (campaign_id, email, name, zip, state)
-    SELECT ${campaign!.id}::int, 'signer' || g || '@example.org', 'Signer ' || g, '10001',
-           (${`{${STATES.join(',')}}`}::text[])[1 + g % ${STATES.length}::int]
-    FROM generate_series(1, ${SIGNATURES}::int) AS g`);
+  // All at once (one transaction), sealed as the platform writes them.
+  const rows = Array.from({ length: SIGNATURES }, (_, index) => {
+    const g = index + 1;
+    return signatureValues(t.platform.encryption, {
+      campaignId: campaign!.id,
+      email: `signer${g}@example.org`,
+      name: `Signer ${g}`,
+      zip: '10001',
+      state: STATES[g % STATES.length]!,
+    });
+  });
+  await t.platform.db.transaction(async (tx) => {
+    for (let from = 0; from < rows.length; from += 1000) await tx.insert(signatures).values(rows.slice(from, from + 1000));
+  });
 
   // A row of the job's second batch, locked by another session: the job commits its first batch,
   // then waits inside its second, where it is killed.

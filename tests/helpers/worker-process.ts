@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../src/config';
 import { projectRoot } from '../../src/paths';
+import { formatKeyRing } from '../../src/privacy/field-encryption';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -14,9 +15,18 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** ENCRYPTION_KEYS and LOOKUP_HASH_KEY as the environment gives them, for the keys in `config`. */
+export function encryptionEnv(config: Pick<Config, 'encryption'>): { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string } {
+  return {
+    ENCRYPTION_KEYS: formatKeyRing(config.encryption.keys),
+    LOOKUP_HASH_KEY: config.encryption.lookupKey.toString('base64'),
+  };
+}
+
 /**
  * A worker process, as production runs it (`node dist/src/main.js worker`), here from the sources
- * through tsx, on the same database, Redis and key prefix as a test platform's `config`.
+ * through tsx, on the same database, Redis, key prefix, secret and encryption keys as a test
+ * platform's `config`.
  */
 export function startWorkerProcess(config: Config, dataDir: string, env: Record<string, string> = {}): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'worker'], {
@@ -29,6 +39,10 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
       REDIS_URL: config.redisUrl,
       REDIS_KEY_PREFIX: config.redisKeyPrefix,
       APP_SECRET: config.secret,
+      // The same keys as the test platform, whatever DATA_DIR the process is given: a process
+      // that shares the database must open what the platform sealed, and find addresses by the
+      // same keyed hashes (otherwise it would make keys of its own in DATA_DIR/keys.json).
+      ...encryptionEnv(config),
       REP_DATA_DIR: 'none',
       LOG_LEVEL: 'info',
       ...env,

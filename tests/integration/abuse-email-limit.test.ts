@@ -24,9 +24,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const signaturesOf = (email: string) => queryRows<{ campaign_id: number }>(t.platform.db, sql`SELECT campaign_id FROM signatures WHERE email = ${email}`);
+/** The keyed hash the platform finds a (normalised) email address by: signatures and letter actions hold no plain address. */
+const hashOf = (email: string) => t.platform.encryption.emailHash(email);
+const signaturesOf = (email: string) =>
+  queryRows<{ campaign_id: number }>(t.platform.db, sql`SELECT campaign_id FROM signatures WHERE email_hash = ${hashOf(email)}::bytea`);
 const actionsOf = async (email: string) =>
-  (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email = ${email}`))[0]!.n;
+  (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email_hash = ${hashOf(email)}::bytea`))[0]!.n;
 
 describe('signing, per email address', () => {
   it('answers the API exactly alike under and over the limit, and keeps nothing over it', async () => {
@@ -83,6 +86,7 @@ describe('letters, per email address', () => {
     await request(t.app).post(LETTERS_API).send(writer).expect(202);
     await request(t.app).post(LETTERS_API).send({ ...writer, targets: undefined, note: 'Again, other words.' }).expect(202);
     const actions = await actionsOf('lou@example.org');
+    expect(actions).toBe(2);
     const queued = await t.platform.queues.get('delivery').count();
     const over = await request(t.app).post(LETTERS_API).send({ ...writer, email: 'LOU@example.org' }).expect(429);
     expect(over.body.error).toBe('rate_limited');

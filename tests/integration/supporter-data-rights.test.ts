@@ -8,6 +8,7 @@ import { rebuildTallies } from '../../src/petitions/tallies';
 import { sealLink } from '../../src/privacy/links';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 /** "Your data": the emailed link, the download of everything held, and deletion that leaves only counts. */
@@ -67,8 +68,8 @@ const supportersIdle = async () => {
 };
 let dataPath: string;
 
-/** Every row of every table, as text, that mentions one of `needles`. */
-async function rowsMentioning(needles: string[]): Promise<string[]> {
+/** Every row of every table, as the database stores it (sealed columns as ciphertext), as text, that mentions one of `needles`. */
+async function storedRowsMentioning(needles: string[]): Promise<string[]> {
   const tables = await queryRows<{ table_name: string }>(
     t.platform.db,
     sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
@@ -79,6 +80,26 @@ async function rowsMentioning(needles: string[]): Promise<string[]> {
     for (const needle of needles) {
       const rows = await queryRows<{ row: string }>(t.platform.db, sql`SELECT t::text AS row FROM ${sql.identifier(table)} t WHERE t::text ILIKE ${`%${needle}%`}`);
       found.push(...rows.map((row) => `${table}: ${row.row}`));
+    }
+  }
+  return found;
+}
+
+/**
+ * Every row of every table, as text, that mentions one of `needles`: the rows as stored, and the
+ * rows of the tables with sealed columns once more with those columns opened with the platform's keys.
+ */
+async function rowsMentioning(needles: string[]): Promise<string[]> {
+  const found = await storedRowsMentioning(needles);
+  const opened: Array<[string, unknown[]]> = [
+    ['signatures (opened)', await openedSignatures(t.platform)],
+    ['letter_actions (opened)', await openedLetterActions(t.platform)],
+    ['letters (opened)', await openedLetters(t.platform)],
+  ];
+  for (const [table, rows] of opened) {
+    for (const row of rows) {
+      const text = JSON.stringify(row);
+      if (needles.some((needle) => text.toLowerCase().includes(needle.toLowerCase()))) found.push(`${table}: ${text}`);
     }
   }
   return found;
@@ -200,6 +221,8 @@ describe('deleting', () => {
     const before = strip(await counts());
     expect(before.demo.signatures).toBe(2);
     expect(await rowsMentioning(KIM_TRACES)).not.toEqual([]);
+    // Held, but sealed: no table holds any of it as plain text.
+    expect(await storedRowsMentioning([...KIM_TRACES, lou.email, lou.name, 'Lou cares too'])).toEqual([]);
 
     const agent = request.agent(t.app);
     const page = await agent.get(dataPath).expect(200);

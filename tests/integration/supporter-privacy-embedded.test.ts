@@ -17,6 +17,7 @@ import { TallyRequests } from '../../src/petitions/tally-requests';
 import { activeConsents, withdrawConsents } from '../../src/privacy/consent';
 import { personalData } from '../../src/privacy/data-rights';
 import { erasePerson, purgeExpiredCampaigns, removeSignature, verifySignature } from '../../src/privacy/erasure';
+import { FieldEncryption } from '../../src/privacy/field-encryption';
 import { flushNoticeRequests, sendPendingNotices } from '../../src/privacy/notices';
 import { redisOptionsFromUrl } from '../../src/queue/connection';
 import { Queues } from '../../src/queue/jobs';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   const logger = createLogger('silent');
   redis = new Redis(redisOptionsFromUrl(testRedisUrl));
   queues = new Queues(redisOptionsFromUrl(testRedisUrl), `${prefix}:bull`);
-  ctx = { db: database.db, config, logger, redis, queues, tallyRequests: new TallyRequests(queues, logger), stats: new StatsCache(database.db, redis, prefix) };
+  ctx = { db: database.db, encryption: new FieldEncryption(config.encryption), config, logger, redis, queues, tallyRequests: new TallyRequests(queues, logger), stats: new StatsCache(database.db, redis, prefix) };
 }, 60_000);
 
 afterAll(async () => {
@@ -62,7 +63,7 @@ afterAll(async () => {
 });
 
 const campaign = async () => (await database.db.select().from(campaigns))[0]!;
-const idOf = async (email: string) => Number((await queryRows<{ id: number }>(database.db, sql`SELECT id FROM signatures WHERE email = ${email}`))[0]!.id);
+const idOf = async (email: string) => Number((await queryRows<{ id: number }>(database.db, sql`SELECT id FROM signatures WHERE email_hash = ${ctx.encryption.emailHash(email)}::bytea`))[0]!.id);
 
 it('keeps consents, verification, removal and erasure exact on PGlite', async () => {
   const people = ['ann', 'ben', 'cat', 'dan'].map((name) => ({ name: `${name} embedded`, email: `${name}@example.org`, zip: '10001', source: 'friends', optIn: true, partnerOptIn: true }));
@@ -89,9 +90,9 @@ it('keeps consents, verification, removal and erasure exact on PGlite', async ()
   expect(await removeSignature(ctx, await idOf('cat@example.org'))).toBe(campaignId);
   expect(await ctx.stats.refresh(campaignId)).toMatchObject({ signatures: 3, verified: 2 });
 
-  expect(await withdrawConsents(database.db, 'dan@example.org', campaignId)).toBe(2);
-  expect(await activeConsents(database.db, 'dan@example.org', null)).toEqual([]);
-  const data = await personalData(database.db, 'ann@example.org');
+  expect(await withdrawConsents(ctx, 'dan@example.org', campaignId)).toBe(2);
+  expect(await activeConsents(ctx, 'dan@example.org', null)).toEqual([]);
+  const data = await personalData(ctx, 'ann@example.org');
   expect(data.signatures).toEqual([expect.objectContaining({ name: 'ann embedded', verifiedAt: expect.any(String), consents: [expect.anything(), expect.anything()] })]);
 
   expect(await erasePerson(ctx, 'ann@example.org')).toEqual({ signatures: 1, letterActions: 0 });

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { ParsedMail } from 'mailparser';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
@@ -8,6 +8,7 @@ import { sealLink } from '../../src/privacy/links';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { openedSignatures, signatureValues } from '../helpers/sealed';
 import { signInAs } from '../helpers/staff';
 
 /** Double opt-in: the verification email, its page and button, expiry, resending, and counts of verified and all signatures. */
@@ -47,8 +48,15 @@ const header = (mail: ParsedMail, key: string) =>
   mail.headerLines.find((line) => line.key === key)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n[ \t]+/g, ' ');
 const unsubscribePath = (mail: ParsedMail) => new URL(/<(https?:[^>]+)>/.exec(header(mail, 'list-unsubscribe') ?? '')![1]!).pathname;
 const stats = async (slug: string) => (await request(t.app).get(`/api/v1/campaigns/${slug}/stats`).expect(200)).body;
+/** The keyed hash the platform finds a (normalised) email address by: signatures hold no plain address. */
+const hashOf = (email: string) => t.platform.encryption.emailHash(email);
 const signatureOf = async (email: string) =>
-  (await queryRows<{ id: number; verified_at: Date | null; notice_pending: boolean }>(t.platform.db, sql`SELECT id, verified_at, notice_pending FROM signatures WHERE email = ${email}`))[0];
+  (
+    await queryRows<{ id: number; verified_at: Date | null; notice_pending: boolean }>(
+      t.platform.db,
+      sql`SELECT id, verified_at, notice_pending FROM signatures WHERE email_hash = ${hashOf(email)}::bytea`,
+    )
+  )[0];
 /** Opens a page like a browser: the agent keeps the CSRF cookie, the token is the form's. */
 const openPage = async (path: string, status = 200) => {
   const agent = request.agent(t.app);
@@ -95,7 +103,7 @@ describe('a campaign without verification', () => {
     const [consent] = await queryRows<{ withdrawn_at: Date | null; wording: string }>(t.platform.db, sql`SELECT withdrawn_at, wording FROM consents`);
     expect(consent!.withdrawn_at).not.toBeNull();
     expect(consent!.wording).toBe('Email me updates about this campaign. I can unsubscribe at any time.');
-    const [signature] = await queryRows<{ opt_in: boolean }>(t.platform.db, sql`SELECT opt_in FROM signatures WHERE email = 'ada.plain@example.org'`);
+    const [signature] = await queryRows<{ opt_in: boolean }>(t.platform.db, sql`SELECT opt_in FROM signatures WHERE email_hash = ${hashOf('ada.plain@example.org')}::bytea`);
     expect(signature!.opt_in).toBe(false);
     // Again: the same answer, nothing more to change.
     await request(t.app).post(path).expect(200);
@@ -202,9 +210,10 @@ describe('a campaign that asks signers to confirm', () => {
 describe('verified and total counts', () => {
   it('are exact while signatures are tallied and confirmed at the same time, and after a rebuild', async () => {
     await t.platform.db.insert(signatures).values(
-      Array.from({ length: 60 }, (_, i) => ({ campaignId: verifiedId, email: `bulk${i}@example.org`, name: `Bulk ${i}`, zip: '10001', state: 'NY' })),
+      Array.from({ length: 60 }, (_, i) => signatureValues(t.platform.encryption, { campaignId: verifiedId, email: `bulk${i}@example.org`, name: `Bulk ${i}`, zip: '10001', state: 'NY' })),
     );
-    const bulk = await queryRows<{ id: number }>(t.platform.db, sql`SELECT id FROM signatures WHERE email LIKE 'bulk%' ORDER BY id`);
+    const bulk = (await openedSignatures(t.platform, eq(signatures.campaignId, verifiedId))).filter((row) => row.email.startsWith('bulk'));
+    expect(bulk).toHaveLength(60);
     // Confirm every other one while tallies run alongside.
     await Promise.all([
       ...bulk.filter((_, i) => i % 2 === 0).map((row) => verifySignature(t.platform, Number(row.id))),

@@ -71,7 +71,7 @@ it('fills districts late for signatures counted before the data, once, then as e
   // A ZIP with no ZCTA keeps no district, and a rebuild from the signatures gives the same counts.
   const [unknown] = await queryRows<{ congressional_district: string | null }>(
     t.platform.db,
-    sql`SELECT congressional_district FROM signatures WHERE email = 'no-zcta@example.org'`,
+    sql`SELECT congressional_district FROM signatures WHERE email_hash = ${t.platform.encryption.emailHash('no-zcta@example.org')}::bytea`,
   );
   expect(unknown?.congressional_district).toBeNull();
   await rebuildTallies(t.platform.db, campaignId);

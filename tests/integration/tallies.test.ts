@@ -5,6 +5,7 @@ import { campaigns, signatureCounts, signatures } from '../../src/db/schema';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { sweepTallies } from '../../workers/tally';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { signatureValues } from '../helpers/sealed';
 
 const slug = 'ban-facial-recognition';
 const statsUrl = `/api/v1/campaigns/${slug}/stats`;
@@ -79,7 +80,7 @@ describe('tallies', () => {
   it('rebuild recomputes the exact counts from the signatures', async () => {
     // Corrupt the counts, then leave a signature untallied, as after a lost Redis.
     await t.platform.db.update(signatureCounts).set({ count: 999 });
-    await t.platform.db.insert(signatures).values({ campaignId, email: 'late@example.org', name: 'Late', zip: '94110', state: 'CA' });
+    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId, email: 'late@example.org', name: 'Late', zip: '94110', state: 'CA' }));
     const total = await rebuildTallies(t.platform.db, campaignId);
     expect(total).toBe(351);
     const counts = await t.platform.stats.refresh(campaignId);
@@ -106,7 +107,7 @@ describe('tallies', () => {
       .values({ slug: 'emptied', title: 'Emptied', summary: 's', petitionText: 'p', goal: 10 })
       .returning();
     const id = other[0]!.id;
-    await t.platform.db.insert(signatures).values({ campaignId: id, email: 'gone@example.org', name: 'Gone', zip: '10001', state: 'NY' });
+    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId: id, email: 'gone@example.org', name: 'Gone', zip: '10001', state: 'NY' }));
     await rebuildTallies(t.platform.db, id);
     expect((await t.platform.stats.refresh(id)).signatures).toBe(1);
     await t.platform.db.delete(signatures).where(eq(signatures.campaignId, id));
@@ -124,7 +125,7 @@ describe('tallies', () => {
   });
 
   it('the periodic sweep counts signatures whose tally request was lost', async () => {
-    await t.platform.db.insert(signatures).values({ campaignId, email: 'lost@example.org', name: 'Lost', zip: '10001', state: 'NY' });
+    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId, email: 'lost@example.org', name: 'Lost', zip: '10001', state: 'NY' }));
     await sweepTallies(t.platform);
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(352);
     expect((await t.platform.stats.get(campaignId)).byState.NY).toBe((await exactCounts()).byState.NY);
@@ -157,7 +158,8 @@ describe('tallies', () => {
       .values({ slug: 'by-day', title: 'By day', summary: 's', petitionText: 'p', goal: 10 })
       .returning();
     const id = other!.id;
-    const at = (iso: string, email: string) => ({ campaignId: id, email, name: 'Day', zip: '10001', state: 'NY', createdAt: new Date(iso) });
+    const at = (iso: string, email: string) =>
+      signatureValues(t.platform.encryption, { campaignId: id, email, name: 'Day', zip: '10001', state: 'NY', createdAt: new Date(iso) });
     await t.platform.db.insert(signatures).values([
       at('2026-01-01T00:00:00.000Z', 'first-moment@example.org'),
       at('2026-01-01T23:59:59.999Z', 'last-moment@example.org'),

@@ -1,11 +1,11 @@
 import { parse } from 'csv-parse/sync';
-import { sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { ParsedMail } from 'mailparser';
 import request from 'supertest';
-import { queryRows } from '../../src/db/client';
-import { letterTemplates } from '../../src/db/schema';
+import { letterTemplates, signatures } from '../../src/db/schema';
 import { unescapeHtml } from '../helpers/html';
 import { eventually } from '../helpers/platform';
+import { openedSignatures } from '../helpers/sealed';
 import { csrfTokenOf } from '../helpers/staff';
 import { expectSafeHtml } from './safe-html';
 import {
@@ -186,7 +186,8 @@ describe('CSV exports', () => {
   });
 
   it('what was exported is what was stored', async () => {
-    const [row] = await queryRows<{ name: string; address: string }>(world.t.platform.db, sql`SELECT name, address FROM signatures WHERE email = ${SIGNER_EMAIL}`);
-    expect(row).toEqual({ name: HOSTILE, address: HOSTILE });
+    // Sealed at rest: found by the keyed hash of the address, and opened with the platform's keys.
+    const rows = await openedSignatures(world.t.platform, eq(signatures.emailHash, world.t.platform.encryption.emailHash(SIGNER_EMAIL)));
+    expect(rows.map(({ name, email, address }) => ({ name, email, address }))).toEqual([{ name: HOSTILE, email: SIGNER_EMAIL, address: HOSTILE }]);
   });
 });

@@ -3,10 +3,11 @@ import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { campaigns, customTargets, letters, partners, signatures } from '../../src/db/schema';
+import { campaigns, customTargets, partners, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields, unescapeHtml } from '../helpers/html';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { csrfTokenOf, signInAs } from '../helpers/staff';
 import { expectSafeHtml } from './safe-html';
 
@@ -76,16 +77,49 @@ it('stores, shows and exports SQL meta-characters exactly as typed, and drops no
   expect(await t.platform.db.select({ name: customTargets.name, list: customTargets.list, postal: customTargets.postalAddress }).from(customTargets)).toEqual([
     { name: META, list: META, postal: META },
   ]);
-  const signed = await t.platform.db.select({ name: signatures.name, email: signatures.email, address: signatures.address }).from(signatures).orderBy(signatures.id);
+  // Supporters' details are sealed at rest: opened with the platform's keys, they are as typed.
+  const signed = (await openedSignatures(t.platform)).map(({ name, email, address }) => ({ name, email, address }));
   expect(signed).toEqual([
     { name: META, email: EMAIL, address: META },
     { name: META, email: `form.${EMAIL}`, address: META },
     { name: META, email: `letters.${EMAIL}`, address: null },
   ]);
-  const sent = await t.platform.db.select({ subject: letters.subject, body: letters.body, targetName: letters.targetName }).from(letters);
+  // Found by the keyed hash of the address as typed, as every look-up by email finds it.
+  expect((await openedSignatures(t.platform, eq(signatures.emailHash, t.platform.encryption.emailHash(EMAIL)))).map((row) => row.email)).toEqual([EMAIL]);
+  const wrote = (await openedLetterActions(t.platform)).map(({ name, email, address, note }) => ({ name, email, address, note }));
+  expect(wrote).toEqual([{ name: META, email: `letters.${EMAIL}`, address: null, note: META }]);
+  const sent = (await openedLetters(t.platform)).map(({ subject, body, targetName }) => ({ subject, body, targetName }));
   expect(sent.length).toBeGreaterThan(0);
   expect(sent.every((letter) => letter.subject === META && letter.body.includes(`${META}\n\n${META}`))).toBe(true);
   expect(sent.map((letter) => letter.targetName)).toContain(META);
+
+  // Nothing a supporter typed is in the database in plaintext: the raw bytes of every column of
+  // every signature and letter action, and of every letter's own columns (its target's name and
+  // title are the staff's custom target list, typed by staff), hold neither the typed text nor
+  // the email addresses.
+  const typed = [META, EMAIL, `O'Brien"); DROP TABLE signatures;`, `o'brien--_x_`].map((text) => Buffer.from(text, 'utf8'));
+  for (const table of ['signatures', 'letter_actions', 'letters']) {
+    const raw = await queryRows<Record<string, unknown>>(t.platform.db, sql`SELECT * FROM ${sql.identifier(table)}`);
+    expect(raw.length).toBeGreaterThan(0);
+    for (const row of raw) {
+      for (const [column, value] of Object.entries(row)) {
+        if (value === null || (table === 'letters' && column.startsWith('target_'))) continue;
+        const bytes = value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value), 'utf8');
+        expect({ table, column, plaintext: typed.some((text) => bytes.includes(text)) }).toEqual({ table, column, plaintext: false });
+      }
+    }
+  }
+  const [rawSignature] = await queryRows<{ email: Uint8Array; name: Uint8Array; address: Uint8Array }>(
+    t.platform.db,
+    sql`SELECT email, name, address FROM signatures WHERE email_hash = ${t.platform.encryption.emailHash(EMAIL)}::bytea`,
+  );
+  expect(rawSignature).toBeDefined();
+  for (const value of [rawSignature!.email, rawSignature!.name, rawSignature!.address]) {
+    expect(value).toBeInstanceOf(Uint8Array);
+    const bytes = Buffer.from(value);
+    expect(bytes.includes(Buffer.from(META, 'utf8'))).toBe(false);
+    expect(bytes.includes(Buffer.from(EMAIL, 'utf8'))).toBe(false);
+  }
 
   // Shown as typed.
   const shown: Array<[string, ReturnType<typeof request.agent>]> = [

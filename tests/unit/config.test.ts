@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, knownVariables, loadConfig } from '../../src/config';
@@ -24,8 +25,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATA_DIR: dataDir }).secret).toBe(config.secret);
   });
 
+  it('with no keys set, generates the encryption and lookup hash keys once, kept under DATA_DIR', () => {
+    const dataDir = tmp();
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.encryption.keys.map((key) => [key.id, key.key.length])).toEqual([[1, 32]]);
+    expect(config.encryption.lookupKey).toHaveLength(32);
+    const file = path.join(dataDir, 'keys.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      encryptionKeys: `1:${config.encryption.keys[0]!.key.toString('base64')}`,
+      lookupHashKey: config.encryption.lookupKey.toString('base64'),
+    });
+    expect(loadConfig({ DATA_DIR: dataDir }).encryption).toEqual(config.encryption);
+  });
+
+  it('takes the keys from ENCRYPTION_KEYS and LOOKUP_HASH_KEY, and names the variable that is wrong', () => {
+    const [a, b, lookup] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    const config = loadConfig({ DATA_DIR: tmp(), ENCRYPTION_KEYS: `2:${a.toString('base64')},1:${b.toString('base64')}`, LOOKUP_HASH_KEY: lookup.toString('base64') });
+    expect(config.encryption).toEqual({ keys: [{ id: 2, key: a }, { id: 1, key: b }], lookupKey: lookup });
+    expect(() => loadConfig({ DATA_DIR: tmp(), ENCRYPTION_KEYS: 'key' })).toThrow(/ENCRYPTION_KEYS: entry 1 must be <id>:<base64 key>/);
+    expect(() => loadConfig({ DATA_DIR: tmp(), LOOKUP_HASH_KEY: 'short' })).toThrow(/LOOKUP_HASH_KEY: a key must be 32 random bytes/);
+  });
+
   it('defaults DATA_DIR to ./data', () => {
-    expect(loadConfig({ APP_SECRET: 'x'.repeat(32) }).dataDir).toBe(path.resolve('data'));
+    const keys = { ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}`, LOOKUP_HASH_KEY: randomBytes(32).toString('base64') };
+    expect(loadConfig({ APP_SECRET: 'x'.repeat(32), ...keys }).dataDir).toBe(path.resolve('data'));
   });
 
   it('treats empty variables as unset', () => {
@@ -55,8 +79,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATA_DIR: tmp(), PORT: 'abc' })).toThrow('PORT: must be a whole number from 0 to 65535');
   });
 
-  it('requires APP_SECRET in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: tmp() })).toThrow(/APP_SECRET: required/);
+  it('requires APP_SECRET and the keys in production, and generates nothing there', () => {
+    const dataDir = tmp();
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir })).toThrow(/APP_SECRET: required.*ENCRYPTION_KEYS: required.*LOOKUP_HASH_KEY: required/);
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), ENCRYPTION_KEYS: `1:${randomBytes(32).toString('base64')}` })).toThrow(
+      /LOOKUP_HASH_KEY: required/,
+    );
+    expect(existsSync(path.join(dataDir, 'keys.json'))).toBe(false);
   });
 
   it('names each invalid variable', () => {

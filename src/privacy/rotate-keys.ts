@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { UsageError, runCli } from '../cli';
+import { configFromProcess } from '../config';
+import { openDatabase } from '../db/client';
+import { sealedTables } from '../db/sealed-rows';
+import { FieldEncryption } from './field-encryption';
+import { keyCensus, missingKeys, resealAll, type KeyCensus } from './key-rotation';
+
+const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
+
+/**
+ * `npm run keys:rotate`: seals every value of supporters' personal data still under an older
+ * encryption key again under the first key of ENCRYPTION_KEYS, then says which keys the data
+ * uses, and so which can be removed. `--check` only says that. `--reindex` also makes every email
+ * hash again with the LOOKUP_HASH_KEY configured now (after changing it; the platform stopped).
+ * In embedded mode, stop the platform first: the embedded database belongs to one process.
+ */
+runCli('keys:rotate', async () => {
+  let values: { check?: boolean; reindex?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { check: { type: 'boolean' }, reindex: { type: 'boolean' } } }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
+  }
+  if (values.check && values.reindex) throw new UsageError(`--check and --reindex do not go together. ${USAGE}`);
+  const config = configFromProcess();
+  const encryption = new FieldEncryption(config.encryption);
+  const database = await openDatabase(config);
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  try {
+    await database.migrate();
+    const before = await keyCensus(database.db);
+    const missing = missingKeys(before, encryption);
+    if (missing.length > 0) {
+      say(describe(before));
+      throw new UsageError(
+        `some values are sealed with key${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ENCRYPTION_KEYS does not hold: add ${missing.length > 1 ? 'them' : 'it'} back, after the current key, and run this again`,
+      );
+    }
+    if (!values.check) {
+      const started = Date.now();
+      const { rows } = await resealAll({ db: database.db, encryption }, {
+        reindex: values.reindex,
+        onProgress: (table, done) => {
+          if (done % 10_000 === 0) say(`  ${table}: ${done.toLocaleString('en-US')} rows so far`);
+        },
+      });
+      const verb = values.reindex ? 'sealed under key ' + encryption.sealingKeyId + ' and hashed again' : 'sealed again under key ' + encryption.sealingKeyId;
+      say(`Rows ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sealedTables.map((table) => `${table} ${rows[table].toLocaleString('en-US')}`).join(', ')}.`);
+    }
+    const after = values.check ? before : await keyCensus(database.db);
+    say(describe(after));
+    const unused = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !sealedTables.some((table) => after[table].has(id)));
+    const stillUsed = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !unused.includes(id));
+    if (unused.length > 0) say(`No value is sealed with key ${unused.join(', ')}: it can be removed from ENCRYPTION_KEYS.`);
+    if (stillUsed.length > 0) say(`Key ${stillUsed.join(', ')} is still in use: run \`npm run keys:rotate\` to seal those values under key ${encryption.sealingKeyId}.`);
+  } finally {
+    await database.close();
+  }
+});
+
+function describe(census: KeyCensus): string {
+  return [
+    'Values sealed, by key:',
+    ...sealedTables.map((table) => {
+      const counts = [...census[table]].map(([id, count]) => `key ${id}: ${count.toLocaleString('en-US')}`);
+      return `  ${table}: ${counts.length > 0 ? counts.join(', ') : 'none'}`;
+    }),
+  ].join('\n');
+}
