@@ -92,7 +92,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   if (mailer.kind === 'files' && config.env === 'production') {
     logger.warn('SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody');
   }
-  const ctx: DeliveryContext = { db: platform.db, mailer, config, cwc: cwcSender(config.delivery.cwc) };
+  const ctx: DeliveryContext = { db: platform.db, encryption: platform.encryption, mailer, config, cwc: cwcSender(config.delivery.cwc) };
   const deliverLetter = letterDelivery(ctx);
   // The jobs running at the same time reserve their slots together.
   const throttle = new Batcher((addresses: string[]) => reserveMinutes(platform, addresses, config.delivery.perRecipientPerMinute));
