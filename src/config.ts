@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
@@ -250,10 +250,25 @@ export function loadConfig(env: Environment): Config {
   };
 }
 
-/** Loads `.env` from the working directory when present, then parses the process environment. */
-export function configFromProcess(): Config {
+/** The process environment, with `.env` from the working directory loaded into it when present. */
+function processEnvironment(): Environment {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  return loadConfig(process.env);
+  return process.env;
+}
+
+/** Parses the process environment (and `.env`). */
+export function configFromProcess(): Config {
+  return loadConfig(processEnvironment());
+}
+
+/**
+ * The ids of the encryption keys configured now (ENCRYPTION_KEYS, else an embedded installation's
+ * keys file), without generating any: for `keys:new`, which proposes the next id.
+ */
+export function configuredKeyIds(env: Environment = processEnvironment()): number[] {
+  const file = path.join(path.resolve(env.DATA_DIR?.trim() || './data'), 'keys.json');
+  const ring = env.ENCRYPTION_KEYS?.trim() || (existsSync(file) ? embeddedKeys(path.dirname(file)).encryptionKeys : '');
+  return ring ? parseKeyRing(ring).map((key) => key.id) : [];
 }
 
 function cwcSettings(vars: z.output<typeof configSchema>): Config['delivery']['cwc'] {
@@ -292,11 +307,25 @@ function bundledRepData(): string | undefined {
 }
 
 /**
- * The encryption keys and the lookup hash key: as configured, or (outside production, for each one
- * not configured) generated on first start and kept in DATA_DIR/keys.json, beside the embedded
- * database they protect.
+ * The encryption keys and the lookup hash key, as configured. In embedded mode (no DATABASE_URL),
+ * those not configured are generated on first start and kept in DATA_DIR/keys.json, beside the
+ * embedded database they protect. With DATABASE_URL both must be given: every process that shares
+ * the database needs the same keys, and a key made up on one machine would seal data no other
+ * process can read.
  */
 function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): EncryptionKeys {
+  if (vars.DATABASE_URL) {
+    const missing = (['ENCRYPTION_KEYS', 'LOOKUP_HASH_KEY'] as const).filter((name) => !vars[name]);
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((name) => `${name}: required with DATABASE_URL, the same in every process that uses the database (\`npm run keys:new\` makes one)`));
+    }
+  }
+  const stored = vars.ENCRYPTION_KEYS && vars.LOOKUP_HASH_KEY ? undefined : embeddedKeys(dataDir);
+  return parseEncryptionKeys({ ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey });
+}
+
+/** Both keys from their variables' text, checked; a ConfigError names each variable that is wrong, never a key. */
+export function parseEncryptionKeys(values: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string }): EncryptionKeys {
   const issues: string[] = [];
   const parse = <T>(name: string, parser: (value: string) => T, value: string): T | undefined => {
     try {
@@ -306,25 +335,43 @@ function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): E
       return undefined;
     }
   };
-  const stored = vars.ENCRYPTION_KEYS && vars.LOOKUP_HASH_KEY ? undefined : embeddedKeys(dataDir);
-  const keys = parse('ENCRYPTION_KEYS', parseKeyRing, vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys);
-  const lookupKey = parse('LOOKUP_HASH_KEY', parseLookupKey, vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey);
+  const keys = parse('ENCRYPTION_KEYS', parseKeyRing, values.ENCRYPTION_KEYS);
+  const lookupKey = parse('LOOKUP_HASH_KEY', parseLookupKey, values.LOOKUP_HASH_KEY);
+  if (keys && lookupKey && keys.some((entry) => entry.key.equals(lookupKey))) {
+    issues.push('LOOKUP_HASH_KEY: must be a key of its own, not one of ENCRYPTION_KEYS');
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return { keys: keys!, lookupKey: lookupKey! };
 }
 
+/** The keys of an embedded installation, made on its first start. */
 function embeddedKeys(dataDir: string): { encryptionKeys: string; lookupHashKey: string } {
   const file = path.join(dataDir, 'keys.json');
-  const read = () => JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys: string; lookupHashKey: string };
+  const read = () => {
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys?: unknown; lookupHashKey?: unknown };
+      if (typeof stored.encryptionKeys === 'string' && typeof stored.lookupHashKey === 'string') {
+        return { encryptionKeys: stored.encryptionKeys, lookupHashKey: stored.lookupHashKey };
+      }
+    } catch {
+      // Reported below, without quoting the file: it holds keys.
+    }
+    throw new ConfigError([`${file}: not the keys file this platform writes; restore it from your backup (without it the embedded data cannot be read)`]);
+  };
   if (existsSync(file)) return read();
   mkdirSync(dataDir, { recursive: true });
   const generated = { encryptionKeys: `1:${newKey()}`, lookupHashKey: newKey() };
+  // Written whole under another name, then linked into place: a process starting at the same moment reads all of it or none.
+  const part = `${file}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(part, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    linkSync(part, file);
   } catch (error) {
-    // Another process starting on the same DATA_DIR wrote it first: theirs is the one.
+    // Another process starting on the same DATA_DIR made it first: theirs is the one.
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return read();
     throw error;
+  } finally {
+    unlinkSync(part);
   }
   return generated;
 }

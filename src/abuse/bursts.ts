@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import type { FieldEncryption } from '../privacy/field-encryption';
+import { emailDomain, type FieldEncryption } from '../privacy/field-encryption';
 
 /**
  * Suspicious bursts: times when one IP hash, or one email domain, signed a campaign more than a
@@ -155,8 +155,7 @@ async function burstDomains(ctx: { db: Database; encryption: FieldEncryption }, 
   );
   return new Map(
     rows.map((row) => {
-      const email = ctx.encryption.open('signatures.email', row.email);
-      return [Number(row.id), email.slice(email.lastIndexOf('@') + 1)];
+      return [Number(row.id), emailDomain(ctx.encryption.open('signatures.email', row.email))];
     }),
   );
 }

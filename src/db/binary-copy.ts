@@ -54,6 +54,7 @@ export class BinaryCopyRows extends Transform {
           position += 2;
           break;
         }
+        if (count < 0) throw new Error('not the output of a binary COPY: a negative field count');
         const fields: BinaryField[] = new Array<BinaryField>(count);
         let at = position + 2;
         let complete = true;
@@ -68,6 +69,7 @@ export class BinaryCopyRows extends Transform {
             fields[index] = null;
             continue;
           }
+          if (length < 0) throw new Error('not the output of a binary COPY: a negative field length');
           if (at + length > data.length) {
             complete = false;
             break;

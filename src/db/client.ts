@@ -12,6 +12,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { migrationsDir } from '../paths';
 import type { EncryptionKeys } from '../privacy/field-encryption';
+import { checkKeys } from '../privacy/key-checks';
 import { acquirePidLock } from '../process-lock';
 import * as schema from './schema';
 import { sealPlaintextBeforeMigration } from './seal-plaintext';
@@ -50,9 +51,11 @@ export interface DatabaseHandle {
   copyOut(select: string, options: CopyOptions): CopyOut;
   /**
    * Runs pending migrations; safe to call from several processes at once. A database from before
-   * encryption at rest is sealed with the keys it was opened with (see seal-plaintext.ts).
+   * encryption at rest is sealed with the keys it was opened with (see seal-plaintext.ts); then
+   * those keys are checked against the database's (privacy/key-checks.ts), and a mismatch is a
+   * KeyMismatchError. `reindexing`: the lookup hash key is about to change, and is not checked.
    */
-  migrate(): Promise<void>;
+  migrate(options?: { reindexing?: boolean }): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -121,16 +124,22 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
   return {
     db,
     driver: 'pg',
-    async migrate() {
+    async migrate(options = {}) {
       const client = await pool.connect();
+      let failure: Error | undefined;
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         const locked = drizzlePg(client, { schema });
         await sealPlaintextBeforeMigration(locked as unknown as Database, keys);
         await migratePg(locked, { migrationsFolder: migrationsDir });
+        if (keys) await checkKeys(locked as unknown as Database, keys, options);
+      } catch (error) {
+        failure = error as Error;
+        throw error;
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-        client.release();
+        // After a failure the connection is closed, not pooled: nothing it made (a temporary table of sealed values) lingers.
+        client.release(failure);
       }
     },
     copyOut(select, options) {
@@ -159,9 +168,10 @@ async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promis
   return {
     db,
     driver: 'pglite',
-    async migrate() {
+    async migrate(options = {}) {
       await sealPlaintextBeforeMigration(db, keys);
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: migrationsDir });
+      if (keys) await checkKeys(db, keys, options);
     },
     copyOut(select, options) {
       const result = client.query(`COPY (${select}) TO '/dev/blob' WITH (${copyFormat(options)})`);

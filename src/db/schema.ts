@@ -477,6 +477,19 @@ export const partners = pgTable(
 
 export type Partner = typeof partners.$inferSelect;
 
+/**
+ * A check value of each key the database has seen (src/privacy/key-checks.ts): key id 0 is the
+ * lookup hash key, the others ENCRYPTION_KEYS' ids. A process whose keys do not match refuses to start.
+ */
+export const encryptionKeyChecks = pgTable('encryption_key_checks', {
+  keyId: integer('key_id').primaryKey(),
+  /** HMAC-SHA-256 of a fixed text under the key, truncated: it reveals nothing of the key. */
+  checkValue: bytea('check_value').notNull(),
+  /** The lookup key's email hashes are being made again (`keys:rotate --reindex`): no process starts meanwhile. */
+  reindexing: boolean('reindexing').notNull().default(false),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 export type StaffRole = 'admin' | 'organizer' | 'viewer';
 export type StaffStatus = 'invited' | 'active' | 'disabled';
 

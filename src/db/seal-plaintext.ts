@@ -6,16 +6,18 @@ import { SEALED_TABLES, sealedTables, type SealedTable as Table } from './sealed
 /**
  * Migration 0010 encrypts supporters' personal data at rest. PostgreSQL cannot encrypt with the
  * application's keys, so before that migration runs, this seals what a database made by an
- * earlier version holds in plaintext (names, emails, addresses, letters) into the table
- * `personal_data_sealed`, which the migration moves into the new columns and drops. On a new
- * database it only makes that table, empty; once the migration has run it does nothing.
+ * earlier version holds in plaintext (names, emails, addresses, letters) into the temporary table
+ * `personal_data_sealed`, on the connection that then runs the migration, which moves the sealed
+ * values into the new columns and drops it. Temporary: nothing of it outlives the connection,
+ * whatever happens. On a new database it only makes that table, empty; once the migration has
+ * run it does nothing.
  */
 
 const BATCH = 500;
 
 export class PlaintextNeedsKeysError extends Error {}
 
-/** Run just before the migrations, on the connection (and under the lock) that runs them. */
+/** Run just before the migrations, on the connection (and under the lock) that runs them: the table is that connection's. */
 export async function sealPlaintextBeforeMigration(db: Database, keys: EncryptionKeys | undefined): Promise<void> {
   const types = await queryRows<{ table_name: Table; data_type: string }>(
     db,
@@ -26,7 +28,7 @@ export async function sealPlaintextBeforeMigration(db: Database, keys: Encryptio
   const typeOf = new Map(types.map((row) => [row.table_name, row.data_type]));
   // Migration 0010 has run.
   if (typeOf.get('signatures') === 'bytea') return;
-  await db.execute(sql`CREATE TABLE IF NOT EXISTS personal_data_sealed (
+  await db.execute(sql`CREATE TEMPORARY TABLE IF NOT EXISTS personal_data_sealed (
     table_name text NOT NULL, id bigint NOT NULL,
     email bytea, email_hash bytea, email_domain_hash bytea, name bytea, address bytea, city bytea, note bytea, subject bytea, body bytea,
     PRIMARY KEY (table_name, id))`);
@@ -49,7 +51,7 @@ export async function sealPlaintextBeforeMigration(db: Database, keys: Encryptio
 
 async function sealTable(db: Database, encryption: FieldEncryption, table: Table): Promise<void> {
   const { columns, hashes } = SEALED_TABLES[table];
-  const targets = [...columns.map(([column]) => column), ...Object.keys(hashes(encryption, ''))];
+  const targets = [...columns.map(([column]) => column), ...Object.keys(hashes)];
   for (let after = 0; ; ) {
     const rows = await queryRows<Record<string, string | null> & { id: string | number }>(
       db,
@@ -58,7 +60,7 @@ async function sealTable(db: Database, encryption: FieldEncryption, table: Table
     if (rows.length === 0) return;
     const values = rows.map((row) => {
       const sealed = columns.map(([column, as]) => encryption.sealOptional(as, row[column]));
-      const hashed = Object.values(hashes(encryption, row.email ?? ''));
+      const hashed = Object.values(hashes).map((hash) => hash(encryption, row.email!));
       return sql`(${table}, ${Number(row.id)}::bigint, ${sql.join([...sealed, ...hashed].map((value) => sql`${value}::bytea`), sql`, `)})`;
     });
     await db.execute(sql`INSERT INTO personal_data_sealed (table_name, id, ${sql.raw(targets.join(', '))}) VALUES ${sql.join(values, sql`, `)}`);

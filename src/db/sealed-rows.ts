@@ -8,15 +8,17 @@ import type { FieldEncryption, SealedColumn } from '../privacy/field-encryption'
 
 export type SealedTable = 'signatures' | 'letter_actions' | 'letters';
 
-/** Each table's sealed columns (SQL name, and the name its values are sealed under), and the keyed hashes made from its email. */
-export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string, sealedAs: SealedColumn]>; hashes: (encryption: FieldEncryption, email: string) => Record<string, Buffer> }> = {
+type HashOf = (encryption: FieldEncryption, email: string) => Buffer;
+
+/** Each table's sealed columns (SQL name, and the name its values are sealed under), and its keyed hashes of the email (by SQL name). */
+export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string, sealedAs: SealedColumn]>; hashes: Record<string, HashOf> }> = {
   signatures: {
     columns: [
       ['email', 'signatures.email'],
       ['name', 'signatures.name'],
       ['address', 'signatures.address'],
     ],
-    hashes: (encryption, email) => ({ email_hash: encryption.emailHash(email), email_domain_hash: encryption.domainHash(email) }),
+    hashes: { email_hash: (encryption, email) => encryption.emailHash(email), email_domain_hash: (encryption, email) => encryption.domainHash(email) },
   },
   letter_actions: {
     columns: [
@@ -26,14 +28,14 @@ export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string
       ['address', 'letter_actions.address'],
       ['note', 'letter_actions.note'],
     ],
-    hashes: (encryption, email) => ({ email_hash: encryption.emailHash(email) }),
+    hashes: { email_hash: (encryption, email) => encryption.emailHash(email) },
   },
   letters: {
     columns: [
       ['subject', 'letters.subject'],
       ['body', 'letters.body'],
     ],
-    hashes: () => ({}),
+    hashes: {},
   },
 };
 

@@ -4,7 +4,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import type { LetterStatus } from '../db/schema';
-import type { FieldEncryption } from '../privacy/field-encryption';
+import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
 import type { Mailer, SendOutcome } from './mailer';
 
@@ -121,9 +121,9 @@ interface ClaimedRow {
   address: Uint8Array | null;
 }
 
-/** A claimed letter: what its send needs, and its attempt. */
+/** A claimed letter: what its send needs (or why it cannot be read), and its attempt. */
 interface Claim {
-  letter: LetterToSend;
+  letter: LetterToSend | { unreadable: SendOutcome & { outcome: 'retry' | 'failed' } };
   attemptId: number;
   attempts: number;
 }
@@ -165,30 +165,39 @@ async function claimWaiting(ctx: DeliveryContext, letterIds: number[]): Promise<
   });
 }
 
-/** What a claim hands to the send: the letter (opened), its supporter and campaign, and the attempt. */
+/**
+ * What a claim hands to the send: the letter (opened), its supporter and campaign, and the
+ * attempt. A letter that does not open is that attempt's failure alone, not its batch's: a retry
+ * when it names a key ENCRYPTION_KEYS does not hold (it may be added back), a failure when it was altered.
+ */
 function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
-  return {
-    attemptId: Number(row.attempt_id),
-    attempts: Number(row.attempts),
-    letter: {
-      id: Number(row.id),
-      campaignSlug: row.slug,
-      idempotencyKey: row.idempotency_key,
-      channel: row.channel,
-      channelAddress: row.channel_address,
-      subject: encryption.open('letters.subject', row.subject),
-      body: encryption.open('letters.body', row.body),
-      from: row.letter_from ?? '',
-      supporter: {
-        name: encryption.open('letter_actions.name', row.name),
-        email: encryption.open('letter_actions.email', row.email),
-        zip: row.zip,
-        city: encryption.openOptional('letter_actions.city', row.city),
-        state: row.state,
-        address: encryption.openOptional('letter_actions.address', row.address),
+  const attempt = { attemptId: Number(row.attempt_id), attempts: Number(row.attempts) };
+  try {
+    return {
+      ...attempt,
+      letter: {
+        id: Number(row.id),
+        campaignSlug: row.slug,
+        idempotencyKey: row.idempotency_key,
+        channel: row.channel,
+        channelAddress: row.channel_address,
+        subject: encryption.open('letters.subject', row.subject),
+        body: encryption.open('letters.body', row.body),
+        from: row.letter_from ?? '',
+        supporter: {
+          name: encryption.open('letter_actions.name', row.name),
+          email: encryption.open('letter_actions.email', row.email),
+          zip: row.zip,
+          city: encryption.openOptional('letter_actions.city', row.city),
+          state: row.state,
+          address: encryption.openOptional('letter_actions.address', row.address),
+        },
       },
-    },
-  };
+    };
+  } catch (error) {
+    if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
+    return { ...attempt, letter: { unreadable: { outcome: error instanceof UnknownKeyError ? 'retry' : 'failed', error: error.message } } };
+  }
 }
 
 /**
@@ -295,7 +304,7 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
 
     let sent: SendOutcome;
     try {
-      sent = await send(ctx, letter);
+      sent = 'unreadable' in letter ? letter.unreadable : await send(ctx, letter);
     } catch (error) {
       sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
     }

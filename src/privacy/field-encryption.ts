@@ -86,12 +86,17 @@ export function parseKeyRing(value: string): DataKey[] {
     } catch (error) {
       throw new Error(`key ${id}: ${(error as Error).message}`);
     }
+    const same = ring.find((other) => other.key.equals(key));
+    if (same) throw new Error(`keys ${same.id} and ${id} are the same key: a new key must be new`);
     ring.push({ id, key });
   });
   return ring;
 }
 
 export const parseLookupKey = (value: string): Buffer => decodeKey(value);
+
+/** What follows an address's last `@`. */
+export const emailDomain = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
 
 /** A ring as ENCRYPTION_KEYS writes it (for a process that must share it). */
 export const formatKeyRing = (keys: DataKey[]): string => keys.map(({ id, key }) => `${id}:${key.toString('base64')}`).join(',');
@@ -136,7 +141,7 @@ export class FieldEncryption {
 
   seal(column: SealedColumn, text: string): Buffer {
     const nonce = this.nextNonce();
-    const cipher = createCipheriv('aes-256-gcm', this.sealing.key, nonce);
+    const cipher = createCipheriv('aes-256-gcm', this.sealing.key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(this.authenticatedData(this.sealing.id, column));
     const encrypted = cipher.update(text, 'utf8');
     cipher.final();
@@ -155,7 +160,7 @@ export class FieldEncryption {
     const key = this.ring.get(keyId);
     if (!key) throw new UnknownKeyError(keyId, column);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES));
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAAD(this.authenticatedData(keyId, column));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const text = decipher.update(data.subarray(HEADER_BYTES + NONCE_BYTES, data.length - TAG_BYTES));
@@ -183,9 +188,9 @@ export class FieldEncryption {
     return createHmac('sha256', this.lookupKey).update(`email:${email}`).digest();
   }
 
-  /** The keyed hash of an address's domain (what follows its last `@`), for the burst report: 16 bytes are plenty to group by. */
+  /** The keyed hash of an address's domain, for the burst report: 16 bytes are plenty to group by. */
   domainHash(email: string): Buffer {
-    return createHmac('sha256', this.lookupKey).update(`domain:${email.slice(email.lastIndexOf('@') + 1)}`).digest().subarray(0, 16);
+    return createHmac('sha256', this.lookupKey).update(`domain:${emailDomain(email)}`).digest().subarray(0, 16);
   }
 
   private authenticatedData(keyId: number, column: SealedColumn): Buffer {

@@ -6,15 +6,17 @@ import type { FieldEncryption } from './field-encryption';
 /**
  * Key rotation for the personal data sealed at rest (see field-encryption.ts).
  *
- * A new encryption key is put first in ENCRYPTION_KEYS, the old ones kept after it; from the
- * restart on, new values are sealed with it and old ones still open. `resealAll` then seals every
+ * A new encryption key is added to ENCRYPTION_KEYS after the old ones (every process can then
+ * open what it will seal), then moved first: from then on new values are sealed with it, and old
+ * ones still open. `resealAll` then seals every
  * value still under an older key again under the new one, batch by batch (each batch one short
  * statement, so the platform keeps running); `keyCensus` says which keys the data still uses, so
  * an old key is removed only once nothing needs it.
  *
  * With `reindex`, it also makes every email hash again with the LOOKUP_HASH_KEY configured now:
  * after a change of that key, which needs the platform stopped (a hash made with the old key and
- * one made with the new would not match, so repeats and look-ups would fail until it is done).
+ * one made with the new would not match, so repeats and look-ups would fail until it is done; the
+ * key checks keep any process from starting meanwhile: see key-checks.ts).
  */
 
 const BATCH = 500;
@@ -49,7 +51,8 @@ export interface Resealed {
 
 /**
  * Seals again, under the sealing key, every value sealed with another key; with `reindex`, makes
- * every email hash again as well. Rows already done are skipped, so it can be stopped and run again.
+ * every email hash again as well (every row, then). Without it, rows already done are skipped; either
+ * way it can be stopped and run again.
  */
 export async function resealAll(
   ctx: { db: Database; encryption: FieldEncryption },
@@ -66,7 +69,7 @@ async function resealTable(
   options: { reindex?: boolean; onProgress?: (table: SealedTable, rows: number) => void },
 ): Promise<number> {
   const { columns, hashes } = SEALED_TABLES[table];
-  const hashNames = Object.keys(hashes(encryption, ''));
+  const hashNames = Object.keys(hashes);
   const email = columns.find(([column]) => column === 'email')?.[1];
   const reindex = Boolean(options.reindex) && email !== undefined;
   const sealing = encryption.sealingKeyId;
@@ -86,7 +89,8 @@ async function resealTable(
         const value = row[column] ?? null;
         return value === null || value[1] === sealing ? value : encryption.seal(as, encryption.open(as, value));
       });
-      const hashed = reindex ? Object.values(hashes(encryption, encryption.open(email!, row.email!))) : [];
+      const opened = reindex ? encryption.open(email!, row.email!) : '';
+      const hashed = reindex ? Object.values(hashes).map((hash) => hash(encryption, opened)) : [];
       return sql`(${Number(row.id)}::bigint, ${sql.join([...sealed, ...hashed].map((value) => sql`${value}::bytea`), sql`, `)})`;
     });
     const targets = [...columns.map(([column]) => column), ...(reindex ? hashNames : [])];

@@ -5,6 +5,7 @@ import type { Mailer } from '../delivery/mailer';
 import { CampaignRequests } from '../petitions/tally-requests';
 import type { Queues } from '../queue/jobs';
 import { linkLifetimeDays, renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
+import { SealedValueError, UnknownKeyError } from './field-encryption';
 import { sealLink } from './links';
 
 /**
@@ -134,11 +135,21 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
 async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNotice, consents: string[]): Promise<'delivered' | 'retry' | 'failed'> {
   const { config, encryption } = ctx;
   const id = String(notice.id);
-  const email = encryption.open('signatures.email', notice.email);
+  let email: string;
+  let name: string;
+  try {
+    email = encryption.open('signatures.email', notice.email);
+    name = encryption.open('signatures.name', notice.name);
+  } catch (error) {
+    // This signer's alone, not the batch's: again later when a key is missing (it may be added back), never when altered.
+    if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
+    ctx.logger.error({ signatureId: notice.id, reason: error.message }, 'signer email not sent: the signature does not open');
+    return error instanceof UnknownKeyError ? 'retry' : 'failed';
+  }
   const unsubscribe = unsubscribeUrl(config, email, Number(notice.campaign_id));
   const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';
   const { subject, text } = renderSupporterEmail(kind, {
-    name: encryption.open('signatures.name', notice.name),
+    name,
     campaign: { title: notice.title },
     consents,
     verifyDays: linkLifetimeDays('verify'),

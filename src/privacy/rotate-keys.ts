@@ -4,6 +4,7 @@ import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { sealedTables } from '../db/sealed-rows';
 import { FieldEncryption } from './field-encryption';
+import { finishReindexing, startReindexing } from './key-checks';
 import { keyCensus, missingKeys, resealAll, type KeyCensus } from './key-rotation';
 
 const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
@@ -12,7 +13,8 @@ const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
  * `npm run keys:rotate`: seals every value of supporters' personal data still under an older
  * encryption key again under the first key of ENCRYPTION_KEYS, then says which keys the data
  * uses, and so which can be removed. `--check` only says that. `--reindex` also makes every email
- * hash again with the LOOKUP_HASH_KEY configured now (after changing it; the platform stopped).
+ * hash again with the LOOKUP_HASH_KEY configured now (after changing it; the platform stopped:
+ * no process starts until it has finished).
  * In embedded mode, stop the platform first: the embedded database belongs to one process.
  */
 runCli('keys:rotate', async () => {
@@ -28,7 +30,8 @@ runCli('keys:rotate', async () => {
   const database = await openDatabase(config);
   const say = (text: string) => process.stdout.write(`${text}\n`);
   try {
-    await database.migrate();
+    // With --reindex the lookup key is the new one, which the database's check would refuse.
+    await database.migrate({ reindexing: values.reindex });
     const before = await keyCensus(database.db);
     const missing = missingKeys(before, encryption);
     if (missing.length > 0) {
@@ -39,12 +42,20 @@ runCli('keys:rotate', async () => {
     }
     if (!values.check) {
       const started = Date.now();
+      // No process starts while the hashes are being made again (one already running is the operator's to stop).
+      if (values.reindex) await startReindexing(database.db);
       const { rows } = await resealAll({ db: database.db, encryption }, {
         reindex: values.reindex,
         onProgress: (table, done) => {
           if (done % 10_000 === 0) say(`  ${table}: ${done.toLocaleString('en-US')} rows so far`);
         },
+      }).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== '23505') throw error;
+        throw new Error(
+          'two signatures of one campaign now have the same email hash: a process still running signed during the reindex. Stop every process; the duplicate must be removed by hand before this can finish',
+        );
       });
+      if (values.reindex) await finishReindexing(database.db, config.encryption.lookupKey);
       const verb = values.reindex ? 'sealed under key ' + encryption.sealingKeyId + ' and hashed again' : 'sealed again under key ' + encryption.sealingKeyId;
       say(`Rows ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sealedTables.map((table) => `${table} ${rows[table].toLocaleString('en-US')}`).join(', ')}.`);
     }

@@ -151,6 +151,7 @@ const neutralisedText = (value: string): string => (/^[=+\-@\t\r]/.test(value) ?
 /** One binary COPY row of `signaturesQuery` as a CSV line, its name and email opened. */
 function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) => string {
   return (fields) => {
+    if (fields.length !== SIGNATURE_COLUMNS.length) throw new Error(`a signature row of ${fields.length} fields, not ${SIGNATURE_COLUMNS.length}`);
     let line = csvCell(neutralisedText(encryption.open('signatures.name', fields[0]!)));
     line += ',' + (fields[1] ? csvCell(neutralisedText(encryption.open('signatures.email', fields[1]))) : '');
     for (let index = 2; index < fields.length; index++) line += ',' + csvCell(fields[index]?.toString('utf8') ?? null);

@@ -9,6 +9,7 @@ import { buildApp, type AppOptions } from '../../src/app';
 import { loadConfig, type Environment } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openPlatform, type Platform } from '../../src/platform';
+import { formatKeyRing } from '../../src/privacy/field-encryption';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { testDatabaseUrl, testRedisUrl } from './services';
 
@@ -50,6 +51,9 @@ export async function createTestPlatform(
     REDIS_URL: testRedisUrl,
     REDIS_KEY_PREFIX: `test-${id}`,
     APP_SECRET: 'test-secret-test-secret-test-secret-0123',
+    // Keys of this platform's own, as a deployment's would be (every process on its database must be given the same).
+    ENCRYPTION_KEYS: formatKeyRing([{ id: 1, key: randomBytes(32) }]),
+    LOOKUP_HASH_KEY: randomBytes(32).toString('base64'),
     SIGN_RATE_LIMIT: '100000',
     STAFF_LOGIN_RATE_LIMIT: '100000',
     // Tests post forms the moment they load and reuse addresses: the abuse tests turn these back on.

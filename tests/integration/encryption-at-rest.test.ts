@@ -3,14 +3,18 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
-import { queryRows } from '../../src/db/client';
+import { openDatabase, queryRows } from '../../src/db/client';
+import { signatures } from '../../src/db/schema';
+import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
+import { countMoves } from '../../src/delivery/deliver';
 import { projectRoot } from '../../src/paths';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
-import { FieldEncryption, UnknownKeyError, formatKeyRing, type DataKey } from '../../src/privacy/field-encryption';
+import { FieldEncryption, UnknownKeyError, formatKeyRing, type DataKey, type EncryptionKeys } from '../../src/privacy/field-encryption';
+import { KeyMismatchError, finishReindexing, startReindexing } from '../../src/privacy/key-checks';
 import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
-import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
+import { openedLetterActions, openedLetters, openedSignatures, signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
 /**
@@ -96,6 +100,93 @@ describe('what the database holds', () => {
   });
 });
 
+describe('processes with other keys', () => {
+  const open = (encryption: EncryptionKeys) => openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption });
+
+  it('refuse to start: another lookup hash key, or other key material under a key id the data uses', async () => {
+    const { keys, lookupKey } = t.platform.config.encryption;
+    const cases: Array<[EncryptionKeys, string]> = [
+      [{ keys, lookupKey: randomBytes(32) }, "LOOKUP_HASH_KEY: not the key this database's email hashes were made with"],
+      [{ keys: [{ id: keys[0]!.id, key: randomBytes(32) }], lookupKey }, `ENCRYPTION_KEYS: key ${keys[0]!.id} is not the key ${keys[0]!.id} this database's data was sealed with`],
+    ];
+    for (const [wrong, message] of cases) {
+      const database = await open(wrong);
+      try {
+        const failure = database.migrate();
+        await expect(failure).rejects.toThrow(KeyMismatchError);
+        await expect(failure).rejects.toThrow(message);
+      } finally {
+        await database.close();
+      }
+    }
+    // A new key under a new id, ahead of a rotation, is welcome.
+    const database = await open({ keys: [...keys, { id: 50, key: randomBytes(32) }], lookupKey });
+    await database.migrate();
+    await database.close();
+  });
+
+  it('a letter or a signer email that does not open fails alone: retried while its key is missing, failed when altered', async () => {
+    const [action] = await queryRows<{ id: number; campaign_id: number }>(t.platform.db, sql`SELECT id, campaign_id FROM letter_actions ORDER BY id LIMIT 1`);
+    const elsewhere = new FieldEncryption({ keys: [{ id: 77, key: randomBytes(32) }], lookupKey: randomBytes(32) });
+    const sealedElsewhere = sealedLetter(elsewhere, { subject: 'Subject', body: 'Sealed under a key this platform does not hold' });
+    const altered = sealedLetter(t.platform.encryption, { subject: 'Subject', body: 'Altered in the database' });
+    altered.body[altered.body.length - 1]! ^= 1;
+    const ids: number[] = [];
+    for (const [key, text] of [['unknown-key', sealedElsewhere], ['altered', altered]] as const) {
+      const [letter] = await queryRows<{ id: number }>(
+        t.platform.db,
+        sql`INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, channel, channel_address,
+                                 subject, body, status, counted_status)
+            VALUES (${action!.id}, ${action!.campaign_id}, ${`${action!.id}:${key}`}, ${`custom:${key}`}, 'custom', 'An Office', 'Office', 'email',
+                    'office@example.org', ${text.subject}::bytea, ${text.body}::bytea, 'queued', 'queued')
+            RETURNING id`,
+      );
+      ids.push(Number(letter!.id));
+    }
+    await t.platform.db.execute(sql`WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}))
+                                    ${countMoves('moved')}`);
+    const sent = sink.messages.length;
+    try {
+      for (const id of ids) await t.platform.queues.requestDelivery(id, 'office@example.org');
+      await eventually(async () => {
+        const rows = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`);
+        return rows[0]?.status === 'retrying' && rows[1]?.status === 'failed';
+      });
+      const rows = await queryRows<{ last_error: string }>(t.platform.db, sql`SELECT last_error FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`);
+      expect(rows.map((row) => row.last_error)).toEqual([
+        'a value in letters.subject was sealed with key 77, which ENCRYPTION_KEYS does not hold: add that key back (after the current one)',
+        `a value in letters.body does not open with key ${t.platform.encryption.sealingKeyId}: it was altered, or sealed under a different key with that id`,
+      ]);
+      expect(sink.messages.length).toBe(sent);
+    } finally {
+      // Out of the way for what follows.
+      await t.platform.db.execute(sql`DELETE FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!})`);
+    }
+
+    // Two new signers owed their confirmation: one whose address does not open waits, the other gets hers.
+    const campaignId = Number(action!.campaign_id);
+    const owed = { campaignId, zip: '10001', tallied: true, noticePending: true };
+    const inserted = await t.platform.db
+      .insert(signatures)
+      .values([
+        { ...owed, ...sealedSignature(elsewhere, { email: 'unreadable@example.org', name: 'Unreadable Signer' }) },
+        signatureValues(t.platform.encryption, { ...owed, email: 'readable@example.org', name: 'Readable Signer' }),
+      ])
+      .returning({ id: signatures.id });
+    try {
+      await t.platform.queues.requestNotices(campaignId);
+      const recipients = () => sink.messages.flatMap((mail) => (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((to) => to.value.map((box) => box.address)));
+      await eventually(async () => recipients().includes('readable@example.org'));
+      expect(recipients()).not.toContain('unreadable@example.org');
+      const [pending] = await queryRows<{ notice_pending: boolean }>(t.platform.db, sql`SELECT notice_pending FROM signatures WHERE id = ${inserted[0]!.id}`);
+      expect(pending!.notice_pending).toBe(true);
+      expect(t.logs()).toContain('signer email not sent: the signature does not open');
+    } finally {
+      await t.platform.db.execute(sql`DELETE FROM signatures WHERE id IN (${inserted[0]!.id}, ${inserted[1]!.id})`);
+    }
+  });
+});
+
 /**
  * One story, in order: the platform's key, then a new key by the service, then another by the
  * command, then a new lookup hash key. `ring` is always the keys the data is sealed under.
@@ -150,7 +241,7 @@ describe('key rotation', () => {
     });
   }
 
-  it('`npm run keys:rotate` refuses, changing nothing, when the data uses a key ENCRYPTION_KEYS lacks, or an argument is unknown', async () => {
+  it('`npm run keys:rotate` refuses, sealing nothing, when the data uses a key ENCRYPTION_KEYS lacks, or an argument is unknown', async () => {
     const used = ring[0]!.id;
     const stranger = { id: 99, key: randomBytes(32) };
     const missing = await keysRotate([], { ENCRYPTION_KEYS: formatKeyRing([stranger]), LOOKUP_HASH_KEY: lookupKey.toString('base64') });
@@ -201,5 +292,20 @@ describe('key rotation', () => {
           WHERE email_hash = ${changed.emailHash(signer.email)}::bytea AND email_domain_hash = ${changed.domainHash(signer.email)}::bytea`,
     );
     expect(row!.n).toBe(1);
+
+    // From now on a process with the old lookup key refuses to start; and none starts while a reindex runs.
+    const withOld = await openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption: { keys: ring, lookupKey } });
+    const withNew = await openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption: { keys: ring, lookupKey: newLookup } });
+    try {
+        await expect(withOld.migrate()).rejects.toThrow("LOOKUP_HASH_KEY: not the key this database's email hashes were made with");
+        await withNew.migrate();
+        await startReindexing(withNew.db);
+        await expect(withNew.migrate()).rejects.toThrow('LOOKUP_HASH_KEY: the email hashes are being made again');
+        await finishReindexing(withNew.db, newLookup);
+        await withNew.migrate();
+    } finally {
+      await withOld.close();
+      await withNew.close();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { openDatabase, queryRows, type Database, type DatabaseHandle } from '../../src/db/client';
-import { PlaintextNeedsKeysError } from '../../src/db/seal-plaintext';
+import { PlaintextNeedsKeysError, sealPlaintextBeforeMigration } from '../../src/db/seal-plaintext';
 import { migrationsDir } from '../../src/paths';
 import { FieldEncryption, type EncryptionKeys } from '../../src/privacy/field-encryption';
 import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
@@ -86,6 +86,13 @@ async function expectSealedAndKept(database: DatabaseHandle): Promise<void> {
   expect(leftover!.exists).toBe(false);
 }
 
+/** The bytes of a table's files on disk (PostgreSQL's own reading of them, as a superuser), after a checkpoint. */
+async function tableFiles(database: DatabaseHandle, table: string): Promise<Buffer> {
+  await database.db.execute(sql`CHECKPOINT`);
+  const [row] = await queryRows<{ bytes: Buffer }>(database.db, sql`SELECT pg_read_binary_file(pg_relation_filepath(${table}::regclass)) AS bytes`);
+  return row!.bytes;
+}
+
 describe('on PostgreSQL', () => {
   const name = `frb_test_upgrade_${randomBytes(4).toString('hex')}`;
   const url = new URL(testDatabaseUrl);
@@ -118,11 +125,36 @@ describe('on PostgreSQL', () => {
     }
   });
 
+  it('stops with a clear message, changing nothing, when a row is written between the sealing and the migration', async () => {
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      const db = drizzlePg(client);
+      await sealPlaintextBeforeMigration(db as unknown as Database, keys);
+      // An old-version process still running signs meanwhile.
+      await db.execute(sql`INSERT INTO signatures (campaign_id, email, name, zip, state) SELECT id, 'late@example.org', 'Late Signer', '80010', 'CO' FROM campaigns`);
+      await expect(migratePg(db, { migrationsFolder: migrationsDir })).rejects.toThrow(
+        /rows were written while the existing ones were being encrypted: stop every process of the previous version, then start again/,
+      );
+      const rows = await queryRows<{ email: string }>(db as unknown as Database, sql`SELECT email FROM signatures ORDER BY id`);
+      expect(rows.map((row) => row.email)).toEqual([...people.map((person) => person.email), 'late@example.org']);
+      await db.execute(sql`DELETE FROM signatures WHERE email = 'late@example.org'`);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('with the keys, seals every row in the migration, and a second start changes nothing', async () => {
     const database = await openDatabase({ databaseUrl: url.toString(), dataDir: scratch, encryption: keys });
     try {
       await database.migrate();
       await expectSealedAndKept(database);
+      // The tables were rewritten: their files hold no trace of the plaintext either.
+      for (const table of ['signatures', 'letter_actions', 'letters']) {
+        const bytes = (await tableFiles(database, table)).toString('latin1');
+        expect(bytes.length).toBeGreaterThan(0);
+        for (const secret of ['Odette', 'Wendell', 'old.signer', 'Elderberry', 'Quillpen', 'Written before', 'Dear Governor']) expect(bytes).not.toContain(secret);
+      }
       const before = await queryRows<{ email: Buffer }>(database.db, sql`SELECT email FROM signatures ORDER BY id`);
       await database.migrate();
       expect(await queryRows<{ email: Buffer }>(database.db, sql`SELECT email FROM signatures ORDER BY id`)).toEqual(before);

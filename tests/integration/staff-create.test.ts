@@ -6,6 +6,7 @@ import { auditLog, staffAccounts } from '../../src/db/schema';
 import { projectRoot } from '../../src/paths';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 import { csrfTokenOf } from '../helpers/staff';
+import { encryptionEnv } from '../helpers/worker-process';
 
 /** `npm run staff:create`, run as a command (from the sources through tsx) against the test database. */
 let t: TestPlatform;
@@ -21,7 +22,14 @@ function staffCreate(args: string[], stdin: string): Promise<{ code: number | nu
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'staff', 'create-staff.ts'), ...args], {
       cwd: projectRoot,
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: t.platform.config.databaseUrl, APP_SECRET: t.platform.config.secret, DATA_DIR: t.platform.config.dataDir },
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        DATABASE_URL: t.platform.config.databaseUrl,
+        APP_SECRET: t.platform.config.secret,
+        ...encryptionEnv(t.platform.config),
+        DATA_DIR: t.platform.config.dataDir,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

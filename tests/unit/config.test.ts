@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, knownVariables, loadConfig } from '../../src/config';
@@ -45,6 +45,36 @@ describe('loadConfig', () => {
     expect(config.encryption).toEqual({ keys: [{ id: 2, key: a }, { id: 1, key: b }], lookupKey: lookup });
     expect(() => loadConfig({ DATA_DIR: tmp(), ENCRYPTION_KEYS: 'key' })).toThrow(/ENCRYPTION_KEYS: entry 1 must be <id>:<base64 key>/);
     expect(() => loadConfig({ DATA_DIR: tmp(), LOOKUP_HASH_KEY: 'short' })).toThrow(/LOOKUP_HASH_KEY: a key must be 32 random bytes/);
+  });
+
+  it('with DATABASE_URL, takes the keys only from the configuration: a database shared by processes needs the same keys in each', () => {
+    const dataDir = tmp();
+    expect(() => loadConfig({ DATA_DIR: dataDir, DATABASE_URL: 'postgres://db.example/frb' })).toThrow(
+      /ENCRYPTION_KEYS: required with DATABASE_URL.*LOOKUP_HASH_KEY: required with DATABASE_URL/,
+    );
+    expect(existsSync(path.join(dataDir, 'keys.json'))).toBe(false);
+  });
+
+  it('refuses a lookup hash key that is also an encryption key, and one key under two ids', () => {
+    const key = randomBytes(32).toString('base64');
+    expect(() => loadConfig({ DATA_DIR: tmp(), ENCRYPTION_KEYS: `1:${key}`, LOOKUP_HASH_KEY: key })).toThrow(/LOOKUP_HASH_KEY: must be a key of its own/);
+    expect(() => loadConfig({ DATA_DIR: tmp(), ENCRYPTION_KEYS: `2:${key},1:${key}`, LOOKUP_HASH_KEY: randomBytes(32).toString('base64') })).toThrow(
+      /ENCRYPTION_KEYS: keys 2 and 1 are the same key/,
+    );
+  });
+
+  it('says a damaged keys file is not its own without quoting it (it holds keys)', () => {
+    const dataDir = tmp();
+    const secretish = randomBytes(24).toString('base64');
+    writeFileSync(path.join(dataDir, 'keys.json'), `{"encryptionKeys": "1:${secretish}`);
+    let message = '';
+    try {
+      loadConfig({ DATA_DIR: dataDir });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/keys\.json: not the keys file this platform writes/);
+    expect(message).not.toContain(secretish.slice(0, 8));
   });
 
   it('defaults DATA_DIR to ./data', () => {

@@ -1,5 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { checkFormToken, formTokenKey, readFormToken, signFormToken, tokenForForm, type FormTokenPolicy } from '../../src/abuse/form-token';
 import { ConfigError, loadConfig } from '../../src/config';
+
+/** Embedded mode makes its keys under DATA_DIR: a directory of the test's own, not the project's `data/`. */
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-form-token-'));
 
 const key = formTokenKey('test-secret-test-secret-test-secret-0123');
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -48,7 +54,7 @@ describe('form fill-time tokens', () => {
 
 describe('abuse settings', () => {
   it('has per-email limits, a 3-second fill time and no CAPTCHA by default', () => {
-    const config = loadConfig({ APP_SECRET: 'x'.repeat(32) });
+    const config = loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32) });
     expect(config.abuse).toEqual({
       emailRateLimit: { sign: 10, letters: 10, windowSeconds: 3600 },
       formMinFillSeconds: 3,
@@ -58,9 +64,9 @@ describe('abuse settings', () => {
   });
 
   it('needs both keys for a CAPTCHA provider', () => {
-    expect(() => loadConfig({ APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'turnstile', CAPTCHA_SITE_KEY: 'site-key' })).toThrow(ConfigError);
-    expect(() => loadConfig({ APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'recaptcha' })).toThrow(/CAPTCHA_PROVIDER/);
-    const config = loadConfig({ APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'hcaptcha', CAPTCHA_SITE_KEY: 'site-key', CAPTCHA_SECRET: '0x0000secret' });
+    expect(() => loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'turnstile', CAPTCHA_SITE_KEY: 'site-key' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'recaptcha' })).toThrow(/CAPTCHA_PROVIDER/);
+    const config = loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'hcaptcha', CAPTCHA_SITE_KEY: 'site-key', CAPTCHA_SECRET: '0x0000secret' });
     expect(config.abuse.captcha).toEqual({ provider: 'hcaptcha', siteKey: 'site-key', secret: '0x0000secret', verifyUrl: undefined, timeoutMs: 3000 });
   });
 });
