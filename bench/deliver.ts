@@ -11,10 +11,12 @@ import { DEMO_CAMPAIGN_SLUG } from '../src/campaigns/demo';
 import { runCli, UsageError } from '../src/cli';
 import { loadConfig } from '../src/config';
 import { queryRows } from '../src/db/client';
+import { sealedLetter, sealedLetterAction } from '../src/db/sealed-rows';
 import { messageKey } from '../src/delivery/deliver';
 import type { MailMessage } from '../src/delivery/mailer';
 import { createLogger } from '../src/logger';
 import { openPlatform, type Platform } from '../src/platform';
+import { formatKeyRing } from '../src/privacy/field-encryption';
 import { startDeliveryWorker } from '../workers/delivery';
 import { startCountingSink, type CountingSink } from './smtp-sink';
 
@@ -195,21 +197,27 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
   const [campaign] = await queryRows<{ id: number }>(db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
   if (!campaign) throw new Error('the demo campaign is missing');
   const actions = Math.ceil(n / LETTERS_PER_ACTION);
+  // Each supporter's details sealed as the platform seals them; every letter the same text, sealed once.
+  for (let first = 0; first < actions; first += 1000) {
+    const rows = Array.from({ length: Math.min(1000, actions - first) }, (_, index) => {
+      const g = first + index;
+      const sealed = sealedLetterAction(platform.encryption, { name: `Bench Supporter ${g}`, email: `bench-${g}@example.org`, city: 'San Francisco' });
+      return sql`(${campaign.id}::int, ${`bench${g}-${randomBytes(8).toString('hex')}`}, ${sealed.name}::bytea, ${sealed.email}::bytea,
+                  ${sealed.emailHash}::bytea, '94110', ${sealed.city}::bytea, 'CA', ${`CA${String((g % DISTRICT_COUNT) + 1).padStart(2, '0')}`})`;
+    });
+    await db.execute(sql`INSERT INTO letter_actions (campaign_id, status_token, name, email, email_hash, zip, city, state, congressional_district)
+                         VALUES ${sql.join(rows, sql`, `)}`);
+  }
+  const text = sealedLetter(platform.encryption, letter);
   await db.execute(sql`
-    WITH actions AS (
-      INSERT INTO letter_actions (campaign_id, status_token, name, email, zip, city, state, congressional_district)
-      SELECT ${campaign.id}, 'bench' || g || '-' || md5(random()::text), 'Bench Supporter ' || g, 'bench-' || g || '@example.org',
-             '94110', 'San Francisco', 'CA', 'CA' || lpad((g % ${DISTRICT_COUNT} + 1)::text, 2, '0')
-      FROM generate_series(0, ${actions - 1}) AS g
-      RETURNING id
-    ), numbered AS (
-      SELECT id, row_number() OVER (ORDER BY id) - 1 AS a FROM actions
+    WITH numbered AS (
+      SELECT id, row_number() OVER (ORDER BY id) - 1 AS a FROM letter_actions WHERE campaign_id = ${campaign.id}
     )
     INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, target_state,
                          target_district, channel, channel_address, subject, body, status, counted_status)
     SELECT n.id, ${campaign.id}, n.id || ':us-house:BENCH' || t.t, 'us-house:BENCH' || t.t, 'us-house', 'Target ' || t.t,
            'Representative', 'CA', (t.t % ${DISTRICT_COUNT} + 1)::text, 'email', 'office-' || t.t || '@bench.example.org',
-           ${letter.subject}, ${letter.body}, 'queued', 'queued'
+           ${text.subject}::bytea, ${text.body}::bytea, 'queued', 'queued'
     FROM numbered n
     CROSS JOIN LATERAL (SELECT n.a * ${LETTERS_PER_ACTION} + k AS i FROM generate_series(0, ${LETTERS_PER_ACTION - 1}) AS k) AS i
     CROSS JOIN LATERAL (SELECT i.i % ${TARGET_COUNT} AS t) AS t
@@ -223,7 +231,7 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
     GROUP BY 1, 2, 3, 4`);
   // As autovacuum would have by the time a real backlog is sent.
   await db.execute(sql`ANALYZE letter_actions, letters, letter_counts, delivery_attempts`);
-  const rows = await queryRows<{ id: string; idempotency_key: string; channel_address: string; name: string; email: string }>(
+  const rows = await queryRows<{ id: string; idempotency_key: string; channel_address: string; name: Uint8Array; email: Uint8Array }>(
     db,
     sql`SELECT l.id, l.idempotency_key, l.channel_address, a.name, a.email
         FROM letters l JOIN letter_actions a ON a.id = l.action_id ORDER BY l.id`,
@@ -232,7 +240,7 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
     id: Number(row.id),
     key: row.idempotency_key,
     address: row.channel_address,
-    replyTo: { name: row.name, address: row.email },
+    replyTo: { name: platform.encryption.open('letter_actions.name', row.name), address: platform.encryption.open('letter_actions.email', row.email) },
   }));
 }
 
@@ -369,6 +377,8 @@ runCli('bench:deliver', async () => {
       NODE_ENV: 'production',
       DATA_DIR: dataDir,
       APP_SECRET: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEYS: formatKeyRing([{ id: 1, key: randomBytes(32) }]),
+      LOOKUP_HASH_KEY: randomBytes(32).toString('base64'),
       DATABASE_URL: databaseUrl.toString(),
       REDIS_URL: args.redis,
       REDIS_KEY_PREFIX: `bench-${runId}`,

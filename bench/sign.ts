@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { projectRoot } from '../src/paths';
+import { formatKeyRing } from '../src/privacy/field-encryption';
 
 /**
  * `npm run bench:sign`: load on POST /api/v1/campaigns/:slug/signatures with unique emails, on real
@@ -93,6 +94,8 @@ async function main() {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     APP_SECRET: randomBytes(32).toString('hex'),
+    ENCRYPTION_KEYS: formatKeyRing([{ id: 1, key: randomBytes(32) }]),
+    LOOKUP_HASH_KEY: randomBytes(32).toString('base64'),
     DATABASE_URL: databaseUrl.toString(),
     DATABASE_POOL_SIZE: '20',
     REDIS_URL: args.redis,
