@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -7,12 +6,12 @@ import { openDatabase, queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
 import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
 import { countMoves } from '../../src/delivery/deliver';
-import { projectRoot } from '../../src/paths';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
 import { FieldEncryption, UnknownKeyError, formatKeyRing, type DataKey, type EncryptionKeys } from '../../src/privacy/field-encryption';
 import { KeyMismatchError, finishReindexing, startReindexing } from '../../src/privacy/key-checks';
 import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
+import { runCommand } from '../helpers/command';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions, openedLetters, openedSignatures, signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -225,21 +224,14 @@ describe('key rotation', () => {
     ring = [newKey];
   });
 
-  function keysRotate(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'privacy', 'rotate-keys.ts'), ...args], {
-        cwd: projectRoot,
-        env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: t.platform.config.databaseUrl!, APP_SECRET: t.platform.config.secret, DATA_DIR: t.platform.config.dataDir, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
+  /** `npm run keys:rotate`, run as a command against the test database with the keys given. */
+  const keysRotate = (args: string[], keys: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string }) =>
+    runCommand(path.join('privacy', 'rotate-keys.ts'), args, {
+      DATABASE_URL: t.platform.config.databaseUrl,
+      APP_SECRET: t.platform.config.secret,
+      DATA_DIR: t.platform.config.dataDir,
+      ...keys,
     });
-  }
 
   it('`npm run keys:rotate` refuses, sealing nothing, when the data uses a key ENCRYPTION_KEYS lacks, or an argument is unknown', async () => {
     const used = ring[0]!.id;

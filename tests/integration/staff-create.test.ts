@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { auditLog, staffAccounts } from '../../src/db/schema';
-import { projectRoot } from '../../src/paths';
+import { runCommand } from '../helpers/command';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 import { csrfTokenOf } from '../helpers/staff';
 import { encryptionEnv } from '../helpers/worker-process';
@@ -18,29 +17,13 @@ afterAll(async () => {
   await t.close();
 });
 
-function staffCreate(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'staff', 'create-staff.ts'), ...args], {
-      cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        DATABASE_URL: t.platform.config.databaseUrl,
-        APP_SECRET: t.platform.config.secret,
-        ...encryptionEnv(t.platform.config),
-        DATA_DIR: t.platform.config.dataDir,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const staffCreate = (args: string[], stdin: string) =>
+  runCommand(path.join('staff', 'create-staff.ts'), args, {
+    DATABASE_URL: t.platform.config.databaseUrl,
+    APP_SECRET: t.platform.config.secret,
+    ...encryptionEnv(t.platform.config),
+    DATA_DIR: t.platform.config.dataDir,
+  }, stdin);
 
 test('creates the first admin with the password from standard input', async () => {
   const result = await staffCreate(['--email', 'First.Admin@Coalition.example', '--role', 'admin', '--name', 'First Admin'], 'a long first password\n');
