@@ -267,7 +267,7 @@ export function configFromProcess(): Config {
  */
 export function configuredKeyIds(env: Environment = processEnvironment()): number[] {
   const file = path.join(path.resolve(env.DATA_DIR?.trim() || './data'), 'keys.json');
-  const ring = env.ENCRYPTION_KEYS?.trim() || (existsSync(file) ? embeddedKeys(path.dirname(file)).encryptionKeys : '');
+  const ring = env.ENCRYPTION_KEYS?.trim() || (existsSync(file) ? readKeysFile(file).encryptionKeys : '');
   return ring ? parseKeyRing(ring).map((key) => key.id) : [];
 }
 
@@ -321,11 +321,18 @@ function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): E
     }
   }
   const stored = vars.ENCRYPTION_KEYS && vars.LOOKUP_HASH_KEY ? undefined : embeddedKeys(dataDir);
-  return parseEncryptionKeys({ ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey });
+  const keys = parseEncryptionKeys(
+    { ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey },
+    { ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ? 'ENCRYPTION_KEYS' : `${stored!.file} (encryptionKeys)`, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ? 'LOOKUP_HASH_KEY' : `${stored!.file} (lookupHashKey)` },
+  );
+  return stored?.save ? { ...keys, unsaved: { file: stored.file, save: stored.save } } : keys;
 }
 
 /** Both keys from their variables' text, checked; a ConfigError names each variable that is wrong, never a key. */
-export function parseEncryptionKeys(values: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string }): EncryptionKeys {
+export function parseEncryptionKeys(
+  values: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string },
+  names: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string } = { ENCRYPTION_KEYS: 'ENCRYPTION_KEYS', LOOKUP_HASH_KEY: 'LOOKUP_HASH_KEY' },
+): EncryptionKeys {
   const issues: string[] = [];
   const parse = <T>(name: string, parser: (value: string) => T, value: string): T | undefined => {
     try {
@@ -335,45 +342,51 @@ export function parseEncryptionKeys(values: { ENCRYPTION_KEYS: string; LOOKUP_HA
       return undefined;
     }
   };
-  const keys = parse('ENCRYPTION_KEYS', parseKeyRing, values.ENCRYPTION_KEYS);
-  const lookupKey = parse('LOOKUP_HASH_KEY', parseLookupKey, values.LOOKUP_HASH_KEY);
+  const keys = parse(names.ENCRYPTION_KEYS, parseKeyRing, values.ENCRYPTION_KEYS);
+  const lookupKey = parse(names.LOOKUP_HASH_KEY, parseLookupKey, values.LOOKUP_HASH_KEY);
   if (keys && lookupKey && keys.some((entry) => entry.key.equals(lookupKey))) {
-    issues.push('LOOKUP_HASH_KEY: must be a key of its own, not one of ENCRYPTION_KEYS');
+    issues.push(`${names.LOOKUP_HASH_KEY}: must be a key of its own, not one of ${names.ENCRYPTION_KEYS}`);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { keys: keys!, lookupKey: lookupKey! };
 }
 
-/** The keys of an embedded installation, made on its first start. */
-function embeddedKeys(dataDir: string): { encryptionKeys: string; lookupHashKey: string } {
+/**
+ * The keys of an embedded installation, from DATA_DIR/keys.json; when there is none, new keys
+ * and how to write them there (the first migration does, once it has seen the database has no
+ * keys of its own: a lost file must be restored, not replaced).
+ */
+function embeddedKeys(dataDir: string): { file: string; encryptionKeys: string; lookupHashKey: string; save?: () => void } {
   const file = path.join(dataDir, 'keys.json');
-  const read = () => {
-    try {
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys?: unknown; lookupHashKey?: unknown };
-      if (typeof stored.encryptionKeys === 'string' && typeof stored.lookupHashKey === 'string') {
-        return { encryptionKeys: stored.encryptionKeys, lookupHashKey: stored.lookupHashKey };
-      }
-    } catch {
-      // Reported below, without quoting the file: it holds keys.
-    }
-    throw new ConfigError([`${file}: not the keys file this platform writes; restore it from your backup (without it the embedded data cannot be read)`]);
-  };
-  if (existsSync(file)) return read();
-  mkdirSync(dataDir, { recursive: true });
+  if (existsSync(file)) return { file, ...readKeysFile(file) };
   const generated = { encryptionKeys: `1:${newKey()}`, lookupHashKey: newKey() };
-  // Written whole under another name, then linked into place: a process starting at the same moment reads all of it or none.
-  const part = `${file}.${randomBytes(6).toString('hex')}`;
-  writeFileSync(part, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  const save = () => {
+    mkdirSync(dataDir, { recursive: true });
+    // Written whole under another name, then linked into place: never half a file, never over another.
+    const part = `${file}.${randomBytes(6).toString('hex')}`;
+    writeFileSync(part, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(part, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError([`${file}: made by another process meanwhile; start again`]);
+      throw error;
+    } finally {
+      unlinkSync(part);
+    }
+  };
+  return { file, ...generated, save };
+}
+
+function readKeysFile(file: string): { encryptionKeys: string; lookupHashKey: string } {
   try {
-    linkSync(part, file);
-  } catch (error) {
-    // Another process starting on the same DATA_DIR made it first: theirs is the one.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return read();
-    throw error;
-  } finally {
-    unlinkSync(part);
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys?: unknown; lookupHashKey?: unknown };
+    if (typeof stored.encryptionKeys === 'string' && typeof stored.lookupHashKey === 'string') {
+      return { encryptionKeys: stored.encryptionKeys, lookupHashKey: stored.lookupHashKey };
+    }
+  } catch {
+    // Reported below, without quoting the file: it holds keys.
   }
-  return generated;
+  throw new ConfigError([`${file}: not the keys file this platform writes; restore it from your backup (without it the embedded data cannot be read)`]);
 }
 
 /** A secret generated on first start and kept under DATA_DIR, so embedded mode needs no setup. */

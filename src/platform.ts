@@ -78,7 +78,11 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
 
     const database = await openDatabase(config);
     closers.push(['database', () => database.close()]);
-    await database.migrate();
+    const migrated = await database.migrate();
+    if (migrated.keysFile) {
+      logger.warn({ file: migrated.keysFile }, 'made the keys that encrypt supporters\' data: keep a copy of this file apart from the database backups; without it the data cannot be read');
+    }
+    if (migrated.sealedRows > 0) logger.info({ rows: migrated.sealedRows }, 'encrypted the personal data written before encryption at rest');
     await ensureDemoCampaign(database.db);
 
     // Fail fast while Redis is away: rate limits let requests through and counts catch up later,

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { migrationsDir } from '../paths';
 import type { EncryptionKeys } from '../privacy/field-encryption';
-import { checkKeys } from '../privacy/key-checks';
+import { checkKeys, saveNewKeys } from '../privacy/key-checks';
 import { acquirePidLock } from '../process-lock';
 import * as schema from './schema';
 import { sealPlaintextBeforeMigration } from './seal-plaintext';
@@ -34,6 +34,10 @@ export interface CopyOut {
 
 export type CopyOptions = { header: boolean } | { format: 'binary' };
 
+export type MigrateOptions = { reindexing?: boolean; record?: boolean };
+/** `sealedRows`: rows from before encryption at rest, sealed now; `keysFile`: new keys written there. */
+export type Migrated = { sealedRows: number; keysFile: string | null };
+
 const copyFormat = (options: CopyOptions) => ('format' in options ? 'FORMAT binary' : `FORMAT csv, HEADER ${options.header}`);
 
 export interface DatabaseHandle {
@@ -53,9 +57,12 @@ export interface DatabaseHandle {
    * Runs pending migrations; safe to call from several processes at once. A database from before
    * encryption at rest is sealed with the keys it was opened with (see seal-plaintext.ts); then
    * those keys are checked against the database's (privacy/key-checks.ts), and a mismatch is a
-   * KeyMismatchError. `reindexing`: the lookup hash key is about to change, and is not checked.
+   * KeyMismatchError; keys an embedded installation has just made are written to their file
+   * first, if the database has none of its own. `reindexing`: the lookup hash key is about to
+   * change, and is not checked; `record: false`: the keys are checked, not recorded.
+   * Says what it did that an operator should hear of.
    */
-  migrate(options?: { reindexing?: boolean }): Promise<void>;
+  migrate(options?: MigrateOptions): Promise<Migrated>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -130,9 +137,11 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         const locked = drizzlePg(client, { schema });
-        await sealPlaintextBeforeMigration(locked as unknown as Database, keys);
+        const keysFile = await saveNewKeys(locked as unknown as Database, keys);
+        const sealedRows = await sealPlaintextBeforeMigration(locked as unknown as Database, keys);
         await migratePg(locked, { migrationsFolder: migrationsDir });
         if (keys) await checkKeys(locked as unknown as Database, keys, options);
+        return { sealedRows, keysFile };
       } catch (error) {
         failure = error as Error;
         throw error;
@@ -169,9 +178,11 @@ async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promis
     db,
     driver: 'pglite',
     async migrate(options = {}) {
-      await sealPlaintextBeforeMigration(db, keys);
+      const keysFile = await saveNewKeys(db, keys);
+      const sealedRows = await sealPlaintextBeforeMigration(db, keys);
       await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: migrationsDir });
       if (keys) await checkKeys(db, keys, options);
+      return { sealedRows, keysFile };
     },
     copyOut(select, options) {
       const result = client.query(`COPY (${select}) TO '/dev/blob' WITH (${copyFormat(options)})`);

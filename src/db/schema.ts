@@ -487,6 +487,8 @@ export const encryptionKeyChecks = pgTable('encryption_key_checks', {
   checkValue: bytea('check_value').notNull(),
   /** The lookup key's email hashes are being made again (`keys:rotate --reindex`): no process starts meanwhile. */
   reindexing: boolean('reindexing').notNull().default(false),
+  /** `keys:rotate` found no value sealed with this key: a process may run without it. */
+  retired: boolean('retired').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -17,8 +17,11 @@ const BATCH = 500;
 
 export class PlaintextNeedsKeysError extends Error {}
 
-/** Run just before the migrations, on the connection (and under the lock) that runs them: the table is that connection's. */
-export async function sealPlaintextBeforeMigration(db: Database, keys: EncryptionKeys | undefined): Promise<void> {
+/**
+ * Run just before the migrations, on the connection (and under the lock) that runs them: the table
+ * is that connection's. Returns how many rows it sealed.
+ */
+export async function sealPlaintextBeforeMigration(db: Database, keys: EncryptionKeys | undefined): Promise<number> {
   const types = await queryRows<{ table_name: Table; data_type: string }>(
     db,
     sql`SELECT table_name, data_type FROM information_schema.columns
@@ -27,37 +30,41 @@ export async function sealPlaintextBeforeMigration(db: Database, keys: Encryptio
   );
   const typeOf = new Map(types.map((row) => [row.table_name, row.data_type]));
   // Migration 0010 has run.
-  if (typeOf.get('signatures') === 'bytea') return;
+  if (typeOf.get('signatures') === 'bytea') return 0;
   await db.execute(sql`CREATE TEMPORARY TABLE IF NOT EXISTS personal_data_sealed (
     table_name text NOT NULL, id bigint NOT NULL,
     email bytea, email_hash bytea, email_domain_hash bytea, name bytea, address bytea, city bytea, note bytea, subject bytea, body bytea,
     PRIMARY KEY (table_name, id))`);
   await db.execute(sql`TRUNCATE personal_data_sealed`);
   const tables = sealedTables.filter((table) => typeOf.get(table) === 'text');
-  if (tables.length === 0) return;
+  if (tables.length === 0) return 0;
   const [held] = await queryRows<{ any: boolean }>(
     db,
     sql.raw(`SELECT ${tables.map((table) => `EXISTS (SELECT 1 FROM ${table})`).join(' OR ')} AS any`),
   );
-  if (!held?.any) return;
+  if (!held?.any) return 0;
   if (!keys) {
     throw new PlaintextNeedsKeysError(
       'this database holds personal data from before encryption at rest: open it once with the encryption keys (start the platform, or `npm run db:migrate`)',
     );
   }
   const encryption = new FieldEncryption(keys);
-  for (const table of tables) await sealTable(db, encryption, table);
+  let sealed = 0;
+  for (const table of tables) sealed += await sealTable(db, encryption, table);
+  return sealed;
 }
 
-async function sealTable(db: Database, encryption: FieldEncryption, table: Table): Promise<void> {
+async function sealTable(db: Database, encryption: FieldEncryption, table: Table): Promise<number> {
   const { columns, hashes } = SEALED_TABLES[table];
   const targets = [...columns.map(([column]) => column), ...Object.keys(hashes)];
+  let sealed = 0;
   for (let after = 0; ; ) {
     const rows = await queryRows<Record<string, string | null> & { id: string | number }>(
       db,
       sql.raw(`SELECT id, ${columns.map(([column]) => column).join(', ')} FROM ${table} WHERE id > ${after} ORDER BY id LIMIT ${BATCH}`),
     );
-    if (rows.length === 0) return;
+    if (rows.length === 0) return sealed;
+    sealed += rows.length;
     const values = rows.map((row) => {
       const sealed = columns.map(([column, as]) => encryption.sealOptional(as, row[column]));
       const hashed = Object.values(hashes).map((hash) => hash(encryption, row.email!));

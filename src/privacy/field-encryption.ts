@@ -36,6 +36,11 @@ export interface EncryptionKeys {
   /** The first seals; all open. */
   keys: DataKey[];
   lookupKey: Buffer;
+  /**
+   * Keys an embedded installation made just now, kept nowhere yet: the first migration writes
+   * them to their file before sealing anything with them (see key-checks.ts, `saveNewKeys`).
+   */
+  unsaved?: { file: string; save(): void };
 }
 
 /** Every column that holds sealed values; its name is part of each value's authenticated data. */

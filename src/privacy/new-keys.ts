@@ -24,6 +24,7 @@ runCli('keys:new', async () => {
       `  1. add the new entry after the keys there now (ENCRYPTION_KEYS=<current value>,${nextId}:<new key>) and restart every web and worker process;`,
       `  2. move it first (ENCRYPTION_KEYS=${nextId}:<new key>,<current value>) and restart them again;`,
       '  3. run `npm run keys:rotate`, and remove the old key once it says no value uses it.',
+      'Embedded mode: the same, in the encryptionKeys field of DATA_DIR/keys.json.',
       '',
     ].join('\n'),
   );

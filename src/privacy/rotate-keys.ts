@@ -4,7 +4,7 @@ import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { sealedTables } from '../db/sealed-rows';
 import { FieldEncryption } from './field-encryption';
-import { finishReindexing, startReindexing } from './key-checks';
+import { checkKeys, finishReindexing, retireUnusedKeys, startReindexing } from './key-checks';
 import { keyCensus, missingKeys, resealAll, type KeyCensus } from './key-rotation';
 
 const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
@@ -31,7 +31,8 @@ runCli('keys:rotate', async () => {
   const say = (text: string) => process.stdout.write(`${text}\n`);
   try {
     // With --reindex the lookup key is the new one, which the database's check would refuse.
-    await database.migrate({ reindexing: values.reindex });
+    // Nothing is recorded before the census has shown the ring can open everything.
+    await database.migrate({ reindexing: values.reindex, record: false });
     const before = await keyCensus(database.db);
     const missing = missingKeys(before, encryption);
     if (missing.length > 0) {
@@ -41,6 +42,7 @@ runCli('keys:rotate', async () => {
       );
     }
     if (!values.check) {
+      await checkKeys(database.db, config.encryption, { reindexing: values.reindex });
       const started = Date.now();
       // No process starts while the hashes are being made again (one already running is the operator's to stop).
       if (values.reindex) await startReindexing(database.db);
@@ -60,6 +62,8 @@ runCli('keys:rotate', async () => {
       say(`Rows ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sealedTables.map((table) => `${table} ${rows[table].toLocaleString('en-US')}`).join(', ')}.`);
     }
     const after = values.check ? before : await keyCensus(database.db);
+    // Processes may now run without the keys no value uses (and not without those still used).
+    if (!values.check) await retireUnusedKeys(database.db, after);
     say(describe(after));
     const unused = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !sealedTables.some((table) => after[table].has(id)));
     const stillUsed = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !unused.includes(id));

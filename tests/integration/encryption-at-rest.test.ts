@@ -8,7 +8,7 @@ import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
 import { countMoves } from '../../src/delivery/deliver';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
 import { FieldEncryption, UnknownKeyError, formatKeyRing, type DataKey, type EncryptionKeys } from '../../src/privacy/field-encryption';
-import { KeyMismatchError, finishReindexing, startReindexing } from '../../src/privacy/key-checks';
+import { KeyMismatchError, finishReindexing, retireUnusedKeys, startReindexing } from '../../src/privacy/key-checks';
 import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { runCommand } from '../helpers/command';
@@ -118,10 +118,21 @@ describe('processes with other keys', () => {
         await database.close();
       }
     }
-    // A new key under a new id, ahead of a rotation, is welcome.
+    // Nor without a key the data still uses; and a refused start records nothing of its keys.
+    const stranger = { id: 60, key: randomBytes(32) };
+    const lacking = await open({ keys: [stranger], lookupKey });
+    try {
+      await expect(lacking.migrate()).rejects.toThrow(`ENCRYPTION_KEYS: lacks key ${keys[0]!.id}, which has sealed data in this database`);
+    } finally {
+      await lacking.close();
+    }
+    const recorded = async () => (await queryRows<{ key_id: number }>(t.platform.db, sql`SELECT key_id FROM encryption_key_checks ORDER BY key_id`)).map((row) => Number(row.key_id));
+    expect(await recorded()).toEqual([0, keys[0]!.id]);
+    // A new key under a new id, ahead of a rotation, is welcome (and recorded once it seals).
     const database = await open({ keys: [...keys, { id: 50, key: randomBytes(32) }], lookupKey });
     await database.migrate();
     await database.close();
+    expect(await recorded()).toEqual([0, keys[0]!.id]);
   });
 
   it('a letter or a signer email that does not open fails alone: retried while its key is missing, failed when altered', async () => {
@@ -211,6 +222,8 @@ describe('key rotation', () => {
     expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 2, letter_actions: 1, letters: 2 });
     const after = await keyCensus(t.platform.db);
     for (const table of ['signatures', 'letter_actions', 'letters'] as const) expect([...after[table].keys()]).toEqual([newKey.id]);
+    // As `keys:rotate` does after its census: processes may now run without the old key.
+    await retireUnusedKeys(t.platform.db, after);
     // Nothing left to do: a second run changes nothing.
     expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 0, letter_actions: 0, letters: 0 });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -9,6 +9,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { loadConfig } from '../../src/config';
 import { openDatabase, queryRows, type Database, type DatabaseHandle } from '../../src/db/client';
 import { PlaintextNeedsKeysError, sealPlaintextBeforeMigration } from '../../src/db/seal-plaintext';
 import { migrationsDir } from '../../src/paths';
@@ -179,10 +180,39 @@ describe('on PGlite (the embedded database of `npm start`)', () => {
   it('seals every row when the platform next opens it with its keys', async () => {
     const database = await openDatabase({ databaseUrl: undefined, dataDir, encryption: keys });
     try {
-      await database.migrate();
+      expect(await database.migrate()).toEqual({ sealedRows: 4, keysFile: null });
       await expectSealedAndKept(database);
     } finally {
       await database.close();
     }
+  });
+
+  it('writes the keys it made on first start only while the database has none: a lost keys file must be restored', async () => {
+    const embedded = path.join(scratch, 'embedded-new');
+    const file = path.join(embedded, 'keys.json');
+    const first = loadConfig({ DATA_DIR: embedded });
+    let database = await openDatabase(first);
+    expect(await database.migrate()).toEqual({ sealedRows: 0, keysFile: file });
+    await database.close();
+    const kept = readFileSync(file);
+
+    renameSync(file, `${file}.away`);
+    const lost = loadConfig({ DATA_DIR: embedded });
+    database = await openDatabase(lost);
+    try {
+      await expect(database.migrate()).rejects.toThrow(`${file}: missing, and this database's data is sealed with keys of its own: put back the keys.json from your backup`);
+    } finally {
+      await database.close();
+    }
+    expect(existsSync(file)).toBe(false);
+
+    renameSync(`${file}.away`, file);
+    database = await openDatabase(loadConfig({ DATA_DIR: embedded }));
+    try {
+      expect(await database.migrate()).toEqual({ sealedRows: 0, keysFile: null });
+    } finally {
+      await database.close();
+    }
+    expect(readFileSync(file)).toEqual(kept);
   });
 });

@@ -25,18 +25,27 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATA_DIR: dataDir }).secret).toBe(config.secret);
   });
 
-  it('with no keys set, generates the encryption and lookup hash keys once, kept under DATA_DIR', () => {
+  it('with no keys set, makes the encryption and lookup hash keys, to be kept under DATA_DIR once the database has none', () => {
     const dataDir = tmp();
     const config = loadConfig({ DATA_DIR: dataDir });
     expect(config.encryption.keys.map((key) => [key.id, key.key.length])).toEqual([[1, 32]]);
     expect(config.encryption.lookupKey).toHaveLength(32);
     const file = path.join(dataDir, 'keys.json');
+    // Written by the first migration (see the key checks), not by reading the configuration.
+    expect(config.encryption.unsaved?.file).toBe(file);
+    expect(existsSync(file)).toBe(false);
+    config.encryption.unsaved!.save();
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
       encryptionKeys: `1:${config.encryption.keys[0]!.key.toString('base64')}`,
       lookupHashKey: config.encryption.lookupKey.toString('base64'),
     });
-    expect(loadConfig({ DATA_DIR: dataDir }).encryption).toEqual(config.encryption);
+    const again = loadConfig({ DATA_DIR: dataDir }).encryption;
+    expect(again).toEqual({ keys: config.encryption.keys, lookupKey: config.encryption.lookupKey });
+    // Never over a file another process wrote meanwhile.
+    const racing = loadConfig({ DATA_DIR: dataDir + '-race' });
+    loadConfig({ DATA_DIR: dataDir + '-race' }).encryption.unsaved!.save();
+    expect(() => racing.encryption.unsaved!.save()).toThrow(/made by another process meanwhile/);
   });
 
   it('takes the keys from ENCRYPTION_KEYS and LOOKUP_HASH_KEY, and names the variable that is wrong', () => {
@@ -74,6 +83,9 @@ describe('loadConfig', () => {
       message = (error as Error).message;
     }
     expect(message).toMatch(/keys\.json: not the keys file this platform writes/);
+    // A key in the file that is not a key is reported as the file's.
+    writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify({ encryptionKeys: '1:short', lookupHashKey: randomBytes(32).toString('base64') }));
+    expect(() => loadConfig({ DATA_DIR: dataDir })).toThrow(/keys\.json \(encryptionKeys\): key 1: a key must be 32 random bytes/);
     expect(message).not.toContain(secretish.slice(0, 8));
   });
 

@@ -9,6 +9,7 @@ CREATE TABLE "encryption_key_checks" (
 	"key_id" integer PRIMARY KEY NOT NULL,
 	"check_value" bytea NOT NULL,
 	"reindexing" boolean DEFAULT false NOT NULL,
+	"retired" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );--> statement-breakpoint
 
