@@ -153,9 +153,5 @@ async function burstDomains(ctx: { db: Database; encryption: FieldEncryption }, 
     ctx.db,
     sql`SELECT id, email FROM signatures WHERE id IN (SELECT unnest(${`{${signatureIds.join(',')}}`}::bigint[]))`,
   );
-  return new Map(
-    rows.map((row) => {
-      return [Number(row.id), emailDomain(ctx.encryption.open('signatures.email', row.email))];
-    }),
-  );
+  return new Map(rows.map((row) => [Number(row.id), emailDomain(ctx.encryption.open('signatures.email', row.email))]));
 }

@@ -71,3 +71,8 @@ export function sealedLetterAction(
 export function sealedLetter(encryption: FieldEncryption, letter: { subject: string; body: string }) {
   return { subject: encryption.seal('letters.subject', letter.subject), body: encryption.seal('letters.body', letter.body) };
 }
+
+/** A letter row as read, with its subject and text opened. */
+export function openedLetter<T extends { subject: Uint8Array; body: Uint8Array }>(encryption: FieldEncryption, letter: T): Omit<T, 'subject' | 'body'> & { subject: string; body: string } {
+  return { ...letter, subject: encryption.open('letters.subject', letter.subject), body: encryption.open('letters.body', letter.body) };
+}

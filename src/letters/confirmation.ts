@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
+import { openedLetter } from '../db/sealed-rows';
 import type { Mailer } from '../delivery/mailer';
 import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
 
@@ -43,7 +44,7 @@ async function send(
       ctx.db,
       sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
     )
-  ).map((letter) => ({ ...letter, subject: ctx.encryption.open('letters.subject', letter.subject), body: ctx.encryption.open('letters.body', letter.body) }));
+  ).map((letter) => openedLetter(ctx.encryption, letter));
   const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
   const copies = sent.map((letter) =>
     [

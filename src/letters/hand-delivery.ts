@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
+import { openedLetter } from '../db/sealed-rows';
 import type { FieldEncryption } from '../privacy/field-encryption';
 
 export interface HandDeliveryPacket {
@@ -23,15 +24,14 @@ export async function handDeliveryPackets(ctx: { db: Database; encryption: Field
         WHERE campaign_id = ${campaignId}::int AND status = 'hand-delivery' ORDER BY target_key, id`,
   );
   const packets = new Map<string, HandDeliveryPacket & { parts: string[] }>();
-  for (const row of rows) {
+  for (const row of rows.map((sealed) => openedLetter(encryption, sealed))) {
     let packet = packets.get(row.target_key);
     if (!packet) {
       packet = { targetKey: row.target_key, to: row.target_name, title: row.target_title, letters: 0, text: '', parts: [] };
       packets.set(row.target_key, packet);
     }
     packet.letters++;
-    const subject = encryption.open('letters.subject', row.subject);
-    packet.parts.push([`Letter ${packet.letters}, written ${row.written}`, `Subject: ${subject}`, '', encryption.open('letters.body', row.body)].join('\n'));
+    packet.parts.push([`Letter ${packet.letters}, written ${row.written}`, `Subject: ${row.subject}`, '', row.body].join('\n'));
   }
   return [...packets.values()].map(({ parts, ...packet }) => ({
     ...packet,

@@ -5,7 +5,7 @@ import type { AppContext } from '../context';
 import { houseOfficeCode } from '../delivery/cwc';
 import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
-import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
+import { openedLetter, sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
@@ -330,6 +330,5 @@ export async function letterStatus(ctx: Pick<AppContext, 'db' | 'encryption'>, s
         WHERE a.status_token = ${statusToken} ORDER BY l.id`,
   );
   if (rows.length === 0) return null;
-  const { encryption } = ctx;
-  return rows.map((row) => ({ ...row, subject: encryption.open('letters.subject', row.subject), body: encryption.open('letters.body', row.body) }));
+  return rows.map((row) => openedLetter(ctx.encryption, row));
 }
