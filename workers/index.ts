@@ -56,18 +56,26 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
         maintenance = undefined;
       }));
 
+  // Every public counter from the count table (the sweep refreshes only the campaigns it tallied).
+  const refreshCounters = async () => {
+    for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
+  };
+
   // Signatures may have been left untallied, or counts rebuilt, while no worker ran: catch up,
-  // then refresh every public counter (the sweep refreshes only the campaigns it tallied).
+  // then refresh every public counter.
   await maintain();
-  for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
+  await refreshCounters();
   const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
 
   // Redis is back after an outage: the tally requests made meanwhile failed, and a Redis that lost
-  // its data lost the jobs queued before it. Catch up now, not at the next sweep.
+  // its data lost the jobs queued before it. Catch up now, not at the next sweep. The counters are
+  // refreshed too: a tally that ran while Redis was away could not refresh its campaign's, and a
+  // Redis that kept its data (append-only file) would go on serving the count from before.
   let catchingUp = Promise.resolve();
   const catchUpAfterReconnect = () => {
     catchingUp = catchingUp
       .then(() => sweepTallies(platform))
+      .then(refreshCounters)
       // Letters and signer emails whose jobs failed to queue meanwhile go now, not at the next sweep.
       .then(() => delivery.sweep())
       .then(() => supporters.sweep())
