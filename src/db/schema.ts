@@ -40,9 +40,19 @@ export const campaigns = pgTable('campaigns', {
     .$type<TargetOffice[]>()
     .notNull()
     .default(sql`ARRAY['us-house','us-senate','state-upper','state-lower','governor','custom']::text[]`),
+  /**
+   * `rehearsal` (new campaigns, the demo): email letters go to the rehearsal address (or to files),
+   * CWC documents to CWC's validation endpoint; nothing reaches an office. `live`: letters go to
+   * the offices. Only an admin switches a campaign to live.
+   */
+  deliveryMode: text('delivery_mode').$type<DeliveryMode>().notNull().default('rehearsal'),
+  /** Where a rehearsal's email letters go; without one they are written to files under DATA_DIR/mail. */
+  rehearsalTo: text('rehearsal_to'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+export type DeliveryMode = 'rehearsal' | 'live';
 
 export type TargetOffice = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor' | 'custom';
 
@@ -227,6 +237,8 @@ export const repOfficials = pgTable(
     party: text('party'),
     ids: jsonb('ids').$type<Record<string, string>>().notNull(),
     channels: jsonb('channels').$type<Channel[]>().notNull(),
+    /** The last day of the official's current term as the publisher records it (`YYYY-MM-DD`), when it does. */
+    termEnd: text('term_end'),
     /** Index into the snapshot's `sources`. */
     source: integer('source').notNull(),
   },
@@ -333,6 +345,8 @@ export const letterActions = pgTable(
     statusToken: text('status_token').notNull().unique(),
     /** Sealed, like the signature's: the name, the email address (normalised), the city, the street address and the note. */
     name: bytea('name').notNull(),
+    /** Sealed: the honorific CWC requires (one of CWC's list), when a letter goes through CWC. */
+    prefix: bytea('prefix'),
     email: bytea('email').notNull(),
     /** The keyed hash of the normalised email address. */
     emailHash: bytea('email_hash').notNull(),
@@ -361,8 +375,26 @@ export const letterActions = pgTable(
   ],
 );
 
-export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery';
+/**
+ * `hand-delivery`: waiting for staff to deliver it by hand; `held`: its office changed hands after it
+ * was written, so it waits for staff (released or cancelled) rather than go to a departed member;
+ * `self-sent`: the supporter reported sending it themselves (through the office's contact form or
+ * their own mail), counted apart from the letters we delivered.
+ */
+export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
 export type DeliveryChannel = 'email' | 'cwc' | 'hand';
+/**
+ * How a delivered letter was delivered: to the `office` (email or CWC), in a `rehearsal` (to the
+ * campaign's rehearsal address, or CWC's validation endpoint), to a `file` (no SMTP_URL: written
+ * under DATA_DIR/mail, not sent), or by `hand` (staff marked its packet delivered).
+ */
+export type DeliveredAs = 'office' | 'rehearsal' | 'file' | 'hand';
+
+/** Where a supporter can send a letter themselves: the office's web contact form, its email address. */
+export interface SelfSendOptions {
+  contactForm?: string;
+  email?: string;
+}
 
 /** One letter to one target; also the delivery outbox row, keyed for idempotency by (action, target). */
 export const letters = pgTable(
@@ -398,14 +430,52 @@ export const letters = pgTable(
     countedStatus: text('counted_status').$type<LetterStatus>().notNull(),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** When it reached the office (by us, by hand: the day staff gave, or as reported by the supporter). */
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    /** How it was delivered, once it is (see DeliveredAs). */
+    deliveredAs: text('delivered_as').$type<DeliveredAs>(),
+    /** The hand-delivery packet it was printed in, once staff prepared one for its office. */
+    packetId: bigint('packet_id', { mode: 'number' }).references(() => handPackets.id, { onDelete: 'set null' }),
+    /** The office's own ways in, as the data had them when the letter was written, for the supporter to send it themselves. */
+    selfSend: jsonb('self_send').$type<SelfSendOptions>(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
     index('letters_action_idx').on(table.actionId),
     index('letters_pending_idx').on(table.status, table.updatedAt).where(sql`${table.status} IN ('queued', 'sending', 'retrying')`),
+    // The staff delivery page: letters waiting for hand delivery, held or failed, by office.
+    index('letters_staff_attention_idx')
+      .on(table.campaignId, table.status, table.targetKey, table.id)
+      .where(sql`${table.status} IN ('hand-delivery', 'held', 'failed')`),
+    index('letters_packet_idx').on(table.packetId).where(sql`${table.packetId} IS NOT NULL`),
   ],
+);
+
+/**
+ * A bundle of letters to one office that staff print and deliver by hand: the letters waiting when
+ * it was prepared. Marking it delivered moves those of its letters still waiting, once.
+ */
+export const handPackets = pgTable(
+  'hand_packets',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    targetKey: text('target_key').notNull(),
+    targetName: text('target_name').notNull(),
+    targetTitle: text('target_title').notNull(),
+    letters: integer('letters').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdBy: integer('created_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    /** The day staff say the packet was handed to the office. */
+    deliveredOn: text('delivered_on'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    deliveredBy: integer('delivered_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    note: text('note'),
+  },
+  (table) => [index('hand_packets_campaign_idx').on(table.campaignId, table.targetKey, table.id)],
 );
 
 /** Every delivery attempt, recorded before the send and completed after it. */
@@ -563,3 +633,46 @@ export const staffExports = pgTable(
 );
 
 export type StaffExport = typeof staffExports.$inferSelect;
+
+export type RepChangeKind = 'added' | 'gone' | 'vacant' | 'filled' | 'contact';
+
+/**
+ * What a representative data import changed, office by office, against the snapshot it replaced:
+ * members added and gone, seats left vacant or filled, contact details changed.
+ */
+export const repChanges = pgTable(
+  'rep_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    /** The snapshot that brought the change (snapshots are replaced, so not a reference). */
+    snapshotId: integer('snapshot_id').notNull(),
+    kind: text('kind').$type<RepChangeKind>().notNull(),
+    office: text('office').$type<OfficeKind>().notNull(),
+    state: text('state').notNull(),
+    district: text('district'),
+    personId: text('person_id'),
+    name: text('name'),
+    /** What changed, for `contact` (which channels), and the person before, for `filled`/`gone`. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (table) => [index('rep_changes_at_idx').on(table.at)],
+);
+
+/** Each scheduled or manual refresh of the representative data: when, from where, and what came of it. */
+export const repRefreshes = pgTable(
+  'rep_refreshes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** `imported`, `unchanged` or `failed`; none while it runs. */
+    outcome: text('outcome').$type<'imported' | 'unchanged' | 'failed'>(),
+    /** The publishers' addresses, or the mirror's. */
+    source: text('source').notNull(),
+    snapshotId: integer('snapshot_id'),
+    /** Why it failed, in words that name no secret. */
+    error: text('error'),
+  },
+  (table) => [index('rep_refreshes_started_idx').on(table.startedAt)],
+);

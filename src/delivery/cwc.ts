@@ -213,14 +213,6 @@ export function cwcDeliveryId(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
-/** The House office code for a state's district: `H` + USPS code + two digits, `00` for an at-large seat. */
-export function houseOfficeCode(state: string, district: number): string {
-  const code = state.trim().toUpperCase();
-  if (!isStateCode(code)) throw new RangeError('houseOfficeCode: not a USPS state code');
-  if (!Number.isInteger(district) || district < 0 || district > 99) throw new RangeError('houseOfficeCode: district must be 0 to 99');
-  return `H${code}${String(district).padStart(2, '0')}`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------------
 // Text cleaning and escaping.
 // ---------------------------------------------------------------------------------------------------------------------

@@ -2,11 +2,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { houseOfficeCode } from '../delivery/cwc';
+import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
 import { openedLetter, sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
-import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel } from '../db/schema';
+import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel, type SelfSendOptions } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
@@ -110,6 +110,16 @@ export function channelFor(official: Official, cwc: boolean): { channel: Deliver
   return { channel: 'hand', address: null };
 }
 
+/** The office's own ways in (its web contact form, its email address), for a supporter who sends the letter themselves. */
+export function selfSendOptions(official: Official): SelfSendOptions | null {
+  const form = official.channels.find((channel) => channel.type === 'contact-form');
+  const email = official.channels.find((channel) => channel.type === 'email');
+  const options: SelfSendOptions = {
+    ...(form?.type === 'contact-form' && /^https?:\/\//i.test(form.url) ? { contactForm: form.url } : {}),
+    ...(email?.type === 'email' ? { email: email.address } : {}),
+  };
+  return Object.keys(options).length > 0 ? options : null;
+}
 
 /** Looks the supporter up and drafts one letter per target; nothing is written. */
 export async function draftLetters(
@@ -243,6 +253,7 @@ export async function writeLetters(
           targetDistrict: draft.official.district,
           channel: draft.channel,
           channelAddress: draft.channelAddress,
+          selfSend: selfSendOptions(draft.official),
           ...sealedLetter(ctx.encryption, draft),
           // Counted below, as it enters its first status.
           status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),

@@ -46,6 +46,8 @@ export interface Official {
   note?: string;
   ids: Record<string, string>;
   channels: Channel[];
+  /** The last day of the current term, as the data records it (`YYYY-MM-DD`), when it does. */
+  termEnd?: string | null;
   source: { name: string; snapshotDate: string | null } | null;
 }
 
@@ -209,6 +211,7 @@ export class RepresentativeData {
       vacant: false,
       ids: record.ids,
       channels: record.channels,
+      termEnd: record.termEnd,
       source: source ? { name: source.name, snapshotDate: source.snapshotDate } : null,
     };
   }

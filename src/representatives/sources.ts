@@ -10,6 +10,7 @@ import type { Topology } from 'topojson-specification';
 import { z } from 'zod';
 import type { Channel, DataSource, DistrictLayer, OfficeKind } from '../db/schema';
 import { encodeGeometry, GeometryError, type GeoJsonGeometry } from './geometry';
+import { houseOfficeCode, senateOfficeCode } from './congress-offices';
 import { isStateCode, uspsByFips } from './us-states';
 
 /**
@@ -38,6 +39,8 @@ export interface OfficialRecord {
   party: string | null;
   ids: Record<string, string>;
   channels: Channel[];
+  /** The last day of the current term, as the publisher records it (`YYYY-MM-DD`), or null. */
+  termEnd: string | null;
   source: number;
 }
 
@@ -119,9 +122,16 @@ export function findSourceFiles(dir: string): SourceFiles {
   return found as SourceFiles;
 }
 
-/** SHA-256 over every input file, so an import of unchanged files can be recognised. */
+/**
+ * What the importer makes of the files: raised when the same files would now give other records
+ * (2: members' CWC office codes and term ends), so that they are imported again.
+ */
+const IMPORTER_VERSION = 2;
+
+/** SHA-256 over every input file (and the importer's version), so an import of unchanged files can be recognised. */
 export async function hashSourceFiles(files: SourceFiles): Promise<string> {
   const hash = createHash('sha256');
+  hash.update(`importer ${IMPORTER_VERSION}\n`);
   for (const file of Object.values(files).sort()) {
     hash.update(file);
     for (const entry of filesUnder(file)) {
@@ -182,6 +192,8 @@ const congressTerm = z.object({
   end: z.string(),
   state: z.string().refine(isStateCode, 'not a state code'),
   district: z.number().int().min(-1).optional(),
+  /** A senator's class (1, 2 or 3): which third of the Senate the seat is elected with. */
+  class: z.number().int().min(1).max(3).optional(),
   party: z.string().optional(),
   url: z.string().optional(),
   contact_form: z.string().optional(),
@@ -263,13 +275,17 @@ export function readCongress(
     seen.add(parsed.data.id.bioguide);
     const term = parsed.data.terms[parsed.data.terms.length - 1]!;
     if (term.type === 'rep' && term.district === undefined) throw new DataError(file, record, 'a representative term has no district');
+    if (term.type === 'sen' && term.class === undefined) throw new DataError(file, record, 'a senator term has no class');
     return { person: parsed.data, term };
   });
   const newestChange = people.reduce<string | null>((newest, { term }) => laterDate(newest, isoDate(term.start)), null);
   const officials: OfficialRecord[] = [];
   for (const { person, term } of people) {
     if (term.end < asOf) continue;
+    const district = term.type === 'rep' ? Math.max(0, term.district ?? 0) : null;
+    const cwcOffice = district !== null ? houseOfficeCode(term.state, district) : senateOfficeCode(term.state, term.class!);
     const channels: Channel[] = [
+      { type: 'cwc', office: cwcOffice },
       ...(term.contact_form ? [{ type: 'contact-form' as const, url: term.contact_form }] : []),
       ...(term.url ? [{ type: 'website' as const, url: term.url }] : []),
       ...(term.phone ? [{ type: 'phone' as const, number: term.phone, label: 'Washington office' }] : []),
@@ -285,11 +301,12 @@ export function readCongress(
       personId: person.id.bioguide,
       office: term.type === 'sen' ? 'us-senate' : 'us-house',
       state: term.state,
-      district: term.type === 'rep' ? String(Math.max(0, term.district ?? 0)) : null,
+      district: district === null ? null : String(district),
       name: person.name.official_full ?? `${person.name.first} ${person.name.last}`,
       party: term.party ?? null,
       ids,
       channels,
+      termEnd: isoDate(term.end) ?? null,
       source,
     });
   }
@@ -415,6 +432,7 @@ export async function readOpenStates(
         party,
         ids: { openstates: person.id },
         channels,
+        termEnd: role.end_date ? (isoDate(role.end_date) ?? null) : null,
         source,
       });
     }

@@ -24,6 +24,10 @@ export interface LetterStatusCounts {
   retrying: number;
   failed: number;
   handDelivery: number;
+  /** Waiting for staff: their office changed hands after they were written. */
+  held: number;
+  /** Sent by the supporter themselves (as they reported), not by us. */
+  selfSent: number;
   total: number;
 }
 
@@ -213,10 +217,12 @@ const STATUS_FIELD: Record<LetterStatus, Exclude<keyof LetterStatusCounts, 'tota
   retrying: 'retrying',
   failed: 'failed',
   'hand-delivery': 'handDelivery',
+  held: 'held',
+  'self-sent': 'selfSent',
 };
 
 export function letterStatusCounts(statuses: Partial<Record<LetterStatus, number>> | undefined): LetterStatusCounts {
-  const counts: LetterStatusCounts = { delivered: 0, queued: 0, retrying: 0, failed: 0, handDelivery: 0, total: 0 };
+  const counts: LetterStatusCounts = { delivered: 0, queued: 0, retrying: 0, failed: 0, handDelivery: 0, held: 0, selfSent: 0, total: 0 };
   for (const [status, count] of Object.entries(statuses ?? {}) as Array<[LetterStatus, number]>) {
     const field = STATUS_FIELD[status];
     if (!field || !(count > 0)) continue;
@@ -233,6 +239,8 @@ function addCounts(a: LetterStatusCounts, b: LetterStatusCounts): LetterStatusCo
     retrying: a.retrying + b.retrying,
     failed: a.failed + b.failed,
     handDelivery: a.handDelivery + b.handDelivery,
+    held: a.held + b.held,
+    selfSent: a.selfSent + b.selfSent,
     total: a.total + b.total,
   };
 }

@@ -4,12 +4,12 @@ import {
   buildCwcDocument,
   CwcChannel,
   cwcDeliveryId,
-  houseOfficeCode,
   validateCwcDocument,
   type CwcDocumentInput,
   type CwcSendResult,
   type CwcSettings,
 } from '../../src/delivery/cwc';
+import { houseOfficeCode } from '../../src/representatives/congress-offices';
 
 // An API key with characters that must be encoded in a query string.
 const API_KEY = 'test-key/with+special&chars=1';

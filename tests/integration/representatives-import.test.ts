@@ -169,11 +169,18 @@ describe('importRepresentativeData', () => {
     const ada = snapshot.officials.find((o) => o.personId === 'T000001')!;
     expect(ada).toMatchObject({ party: 'Democrat', ids: { bioguide: 'T000001', govtrack: '900001' }, source: 0 });
     expect(ada.channels).toEqual([
+      { type: 'cwc', office: 'HCO01' },
       { type: 'website', url: 'https://testwell.house.example.gov' },
       { type: 'phone', number: '202-555-0101', label: 'Washington office' },
       { type: 'postal', address: '1 Longworth House Office Building Washington DC 20515-0601', label: 'Washington office' },
       { type: 'phone', number: '303-555-0111', label: 'Denver office' },
       { type: 'postal', address: '100 Test Street, 200, Denver, CO 80202', label: 'Denver office' },
+    ]);
+    // Senators are addressed in CWC by state and class: class 2 is `…01`, class 3 `…02`; terms keep their end.
+    const senators = snapshot.officials.filter((o) => o.office === 'us-senate' && o.state === 'CO');
+    expect(senators.map((o) => [o.name, o.channels[0], o.termEnd])).toEqual([
+      ['Cora Senatorial', { type: 'cwc', office: 'SCO01' }, '2027-01-03'],
+      ['Dev Upperhouse', { type: 'cwc', office: 'SCO02' }, '2029-01-03'],
     ]);
     const hana = snapshot.officials.find((o) => o.name === 'Hana Senate')!;
     expect(hana).toMatchObject({ personId: 'ocd-person/11111111-1111-4111-8111-111111111111', party: 'Democratic', source: 1 });
