@@ -35,6 +35,12 @@ const urlWithScheme = (schemes: string[], example: string) =>
     .refine((url) => URL.canParse(url) && schemes.includes(new URL(url).protocol), `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
     .optional();
 
+/** CWC's message endpoint: rehearsals use its validation endpoint beside it, so it must end in /message. */
+const cwcMessageUrl = urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message').refine(
+  (url) => url === undefined || /\/message\/?$/.test(new URL(url).pathname),
+  'must be CWC\'s message endpoint, ending in /message (rehearsals use /validate beside it)',
+);
+
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** An address, a subnet (`10.0.0.0/8`) or one of proxy-addr's names; not proxy-addr's looser forms. */
@@ -107,14 +113,35 @@ export const configSchema = z.object({
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
   DELIVERY_LOCK_SECONDS: wholeNumber(30, 1, 3600),
-  CWC_URL: urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message'),
+  CWC_URL: cwcMessageUrl,
   CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  CWC_SENATE_URL: cwcMessageUrl,
+  CWC_SENATE_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CWC_ORGANIZATION: z.string().regex(/^[^\r\n]+$/, 'must be one line').optional(),
   CWC_CONTACT_EMAIL: z.email({ error: 'must be an email address' }).optional(),
-  CWC_CONTACT_PHONE: z.string().regex(/^[0-9 ()+.-]{7,30}$/, 'must be a phone number').optional(),
+  CWC_CONTACT_PHONE: z
+    .string()
+    .regex(/^[0-9 ()+.-]{7,30}$/, 'must be a phone number')
+    .transform((phone, ctx) => {
+      // CWC takes a US number written xxx-xxx-xxxx; a leading country code 1 is dropped.
+      const digits = phone.replace(/\D/g, '').replace(/^1(?=\d{10}$)/, '');
+      if (digits.length === 10) return `${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`;
+      ctx.addIssue({ code: 'custom', message: 'must be a US phone number of 10 digits, like 202-555-0100 (CWC requires one)' });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 export type Environment = Record<string, string | undefined>;
+
+export interface CwcConfig {
+  house: { url: string; apiKey: string } | undefined;
+  senate: { url: string; apiKey: string } | undefined;
+  organization: string;
+  /** The delivery agent's contact; the phone written xxx-xxx-xxxx as CWC requires. */
+  contactEmail: string;
+  contactPhone: string;
+}
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -176,8 +203,12 @@ export interface Config {
     perRecipientPerMinute: number;
     /** A delivery job's lock: a send whose worker has been silent this long is taken over. */
     lockSeconds: number;
-    /** Communicating with Congress: on when its URL and key are set (and then its contact must be). */
-    cwc: { url: string; apiKey: string; organization: string; contactEmail: string; contactPhone: string } | undefined;
+    /**
+     * Communicating with Congress, for the House (CWC_URL, CWC_API_KEY) and the Senate
+     * (CWC_SENATE_URL, CWC_SENATE_API_KEY), each on when its URL and key are set; the coalition's
+     * name and contact serve both. Undefined when neither is on.
+     */
+    cwc: CwcConfig | undefined;
   };
 }
 
@@ -271,18 +302,21 @@ export function configuredKeyIds(env: Environment = processEnvironment()): numbe
   return ring ? parseKeyRing(ring).map((key) => key.id) : [];
 }
 
-function cwcSettings(vars: z.output<typeof configSchema>): Config['delivery']['cwc'] {
-  if (!vars.CWC_URL && !vars.CWC_API_KEY) return undefined;
-  const required = { CWC_URL: vars.CWC_URL, CWC_API_KEY: vars.CWC_API_KEY, CWC_ORGANIZATION: vars.CWC_ORGANIZATION, CWC_CONTACT_EMAIL: vars.CWC_CONTACT_EMAIL, CWC_CONTACT_PHONE: vars.CWC_CONTACT_PHONE };
-  const missing = Object.entries(required).filter(([, value]) => !value).map(([name]) => name);
-  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when CWC_URL or CWC_API_KEY is set`));
-  return {
-    url: vars.CWC_URL!,
-    apiKey: vars.CWC_API_KEY!,
-    organization: vars.CWC_ORGANIZATION!,
-    contactEmail: vars.CWC_CONTACT_EMAIL!,
-    contactPhone: vars.CWC_CONTACT_PHONE!,
+function cwcSettings(vars: z.output<typeof configSchema>): CwcConfig | undefined {
+  const chamber = (name: string, url: string | undefined, apiKey: string | undefined, issues: string[]) => {
+    if (!url && !apiKey) return undefined;
+    if (!url) issues.push(`${name}_URL: required when ${name}_API_KEY is set`);
+    if (!apiKey) issues.push(`${name}_API_KEY: required when ${name}_URL is set`);
+    return url && apiKey ? { url, apiKey } : undefined;
   };
+  const issues: string[] = [];
+  const house = chamber('CWC', vars.CWC_URL, vars.CWC_API_KEY, issues);
+  const senate = chamber('CWC_SENATE', vars.CWC_SENATE_URL, vars.CWC_SENATE_API_KEY, issues);
+  if (issues.length === 0 && !house && !senate) return undefined;
+  const contact = { CWC_ORGANIZATION: vars.CWC_ORGANIZATION, CWC_CONTACT_EMAIL: vars.CWC_CONTACT_EMAIL, CWC_CONTACT_PHONE: vars.CWC_CONTACT_PHONE };
+  for (const [name, value] of Object.entries(contact)) if (!value) issues.push(`${name}: required when CWC is on (CWC_URL or CWC_SENATE_URL)`);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { house, senate, organization: contact.CWC_ORGANIZATION!, contactEmail: contact.CWC_CONTACT_EMAIL!, contactPhone: contact.CWC_CONTACT_PHONE! };
 }
 
 function captchaSettings(vars: z.output<typeof configSchema>): Config['abuse']['captcha'] {

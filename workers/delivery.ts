@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { queryRows } from '../src/db/client';
 import { Batcher } from '../src/delivery/batcher';
 import { actionsAwaitingConfirmation, letterDelivery, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
-import { CwcChannel, cwcDeliveryId } from '../src/delivery/cwc';
+import path from 'node:path';
+import { CwcChannel, cwcDeliveryId, splitName } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
 import type { Platform } from '../src/platform';
@@ -46,35 +47,43 @@ async function reserveMinutes(platform: Platform, addresses: string[], limit: nu
   }
 }
 
-/** Sends a letter as a CWC document, when CWC is configured. */
+/**
+ * Sends a letter as a CWC document to its chamber's CWC (House offices' codes start with H, Senate
+ * offices' with S), when that chamber's CWC is configured.
+ */
 function cwcSender(settings: Platform['config']['delivery']['cwc']): DeliveryContext['cwc'] {
   if (!settings) return undefined;
-  return (letter) => {
+  return (letter, options) => {
+    const chamber = letter.channelAddress?.startsWith('S') ? settings.senate : settings.house;
+    if (!chamber) return Promise.resolve({ outcome: 'failed', error: `CWC for the ${letter.channelAddress?.startsWith('S') ? 'Senate' : 'House'} is no longer configured` });
     const channel = new CwcChannel({
-      url: settings.url,
-      apiKey: settings.apiKey,
+      url: chamber.url,
+      apiKey: chamber.apiKey,
       organization: settings.organization,
       campaignId: letter.campaignSlug,
       deliveryAgent: { name: settings.organization, email: settings.contactEmail, phone: settings.contactPhone, ackEmail: settings.contactEmail },
     });
-    const name = letter.supporter.name.trim();
-    const split = name.lastIndexOf(' ');
-    return channel.send({
-      deliveryId: cwcDeliveryId(letter.idempotencyKey),
-      date: new Date(),
-      office: letter.channelAddress ?? '',
-      constituent: {
-        firstName: split > 0 ? name.slice(0, split) : name,
-        lastName: split > 0 ? name.slice(split + 1) : name,
-        address1: letter.supporter.address ?? '',
-        city: letter.supporter.city ?? '',
-        state: letter.supporter.state ?? '',
-        zip: letter.supporter.zip,
-        email: letter.supporter.email,
+    const { firstName, lastName } = splitName(letter.supporter.name);
+    return channel.send(
+      {
+        deliveryId: cwcDeliveryId(letter.idempotencyKey),
+        date: new Date(),
+        office: letter.channelAddress ?? '',
+        constituent: {
+          prefix: letter.supporter.prefix ?? undefined,
+          firstName,
+          lastName,
+          address1: letter.supporter.address ?? '',
+          city: letter.supporter.city ?? '',
+          state: letter.supporter.state ?? '',
+          zip: letter.supporter.zip,
+          email: letter.supporter.email,
+        },
+        subject: letter.subject,
+        message: letter.body,
       },
-      subject: letter.subject,
-      message: letter.body,
-    });
+      options,
+    );
   };
 }
 
@@ -92,7 +101,8 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   if (mailer.kind === 'files' && config.env === 'production') {
     logger.warn('SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody');
   }
-  const ctx: DeliveryContext = { db: platform.db, encryption: platform.encryption, mailer, config, cwc: cwcSender(config.delivery.cwc) };
+  const rehearsalFiles = mailer.kind === 'files' ? mailer : new Mailer({ smtpUrl: undefined, mailDir: path.join(config.dataDir, 'mail') });
+  const ctx: DeliveryContext = { db: platform.db, encryption: platform.encryption, mailer, rehearsalFiles, config, cwc: cwcSender(config.delivery.cwc) };
   const deliverLetter = letterDelivery(ctx);
   // The jobs running at the same time reserve their slots together.
   const throttle = new Batcher((addresses: string[]) => reserveMinutes(platform, addresses, config.delivery.perRecipientPerMinute));

@@ -15,6 +15,9 @@ import { SEALED_TABLES, sealedTables, type SealedTable as Table } from './sealed
 
 const BATCH = 500;
 
+/** The personal data columns of a database from before migration 0010: those it seals (columns added since were sealed from the start). */
+const PLAINTEXT_COLUMNS = new Set(['email', 'name', 'address', 'city', 'note', 'subject', 'body']);
+
 export class PlaintextNeedsKeysError extends Error {}
 
 /**
@@ -55,7 +58,8 @@ export async function sealPlaintextBeforeMigration(db: Database, keys: Encryptio
 }
 
 async function sealTable(db: Database, encryption: FieldEncryption, table: Table): Promise<number> {
-  const { columns, hashes } = SEALED_TABLES[table];
+  const { hashes } = SEALED_TABLES[table];
+  const columns = SEALED_TABLES[table].columns.filter(([column]) => PLAINTEXT_COLUMNS.has(column));
   const targets = [...columns.map(([column]) => column), ...Object.keys(hashes)];
   let sealed = 0;
   for (let after = 0; ; ) {

@@ -27,6 +27,7 @@ export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string
       ['city', 'letter_actions.city'],
       ['address', 'letter_actions.address'],
       ['note', 'letter_actions.note'],
+      ['prefix', 'letter_actions.prefix'],
     ],
     hashes: { email_hash: (encryption, email) => encryption.emailHash(email) },
   },
@@ -55,12 +56,13 @@ export function sealedSignature(encryption: FieldEncryption, person: { email: st
 /** A letter writer's details, as `letter_actions` holds them. */
 export function sealedLetterAction(
   encryption: FieldEncryption,
-  person: { email: string; name: string; city?: string | null; address?: string | null; note?: string | null },
+  person: { email: string; name: string; prefix?: string | null; city?: string | null; address?: string | null; note?: string | null },
 ) {
   return {
     email: encryption.seal('letter_actions.email', person.email),
     emailHash: encryption.emailHash(person.email),
     name: encryption.seal('letter_actions.name', person.name),
+    prefix: encryption.sealOptional('letter_actions.prefix', person.prefix),
     city: encryption.sealOptional('letter_actions.city', person.city),
     address: encryption.sealOptional('letter_actions.address', person.address),
     note: encryption.sealOptional('letter_actions.note', person.note),

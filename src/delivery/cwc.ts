@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FieldErrors } from '../petitions/signature-input';
-import { isStateCode } from '../representatives/us-states';
+import { checkCwcDocument, describeProblems, LIBRARY_OF_CONGRESS_TOPICS } from './cwc-schema';
 
 /**
  * Communicating with Congress (CWC): the House's (and some Senate offices') system for constituent messages from
@@ -10,7 +10,10 @@ import { isStateCode } from '../representatives/us-states';
  * CWC is configured, and rehearsals point `url` at CWC's test server or leave CWC off.
  */
 export interface CwcSettings {
-  /** The CWC endpoint (production or CWC's test server); `apikey` is added as a query parameter. */
+  /**
+   * CWC's message endpoint (`…/v2/message`, production or CWC's test server); `apikey` is added as a
+   * query parameter. Rehearsals post to its validation endpoint beside it (`…/v2/validate`).
+   */
   url: string;
   apiKey: string;
   deliveryAgent: { name: string; email: string; phone: string; ackEmail: string };
@@ -20,7 +23,7 @@ export interface CwcSettings {
 }
 
 export interface CwcConstituent {
-  /** Honorific; CWC requires one, so DEFAULT_PREFIX is sent when none is given. */
+  /** Honorific, one of CWC_PREFIXES: CWC requires one, and none is ever guessed (without it the document fails its check). */
   prefix?: string;
   firstName: string;
   lastName: string;
@@ -47,7 +50,7 @@ export interface CwcDocumentInput {
   topic?: string;
   /** The campaign's own statement, sent apart from the constituent's words. */
   organizationStatement?: string;
-  /** Both default to No: an office replies or subscribes the constituent only when they asked for it. */
+  /** Both left out unless asked for (CWC reads their absence as No): an office replies or subscribes only on request. */
   responseRequested?: boolean;
   newsletterOptIn?: boolean;
 }
@@ -60,82 +63,24 @@ export type CwcSendResult =
   | { outcome: 'failed'; error: string };
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The CWC 2.0 document, as we understand the CWC 2.0 schema. Everything about its shape lives in this section
-// (names, order, which elements are optional, limits, code formats) so that a correction is made in one place.
-//
-//   <CWC>
-//     <CWCVersion>2.0</CWCVersion>
-//     <Delivery>      DeliveryId (32 letters/digits, unique per message: CWC's duplicate check), DeliveryDate (YYYYMMDD),
-//                     DeliveryAgent, DeliveryAgentAckEmailAddress, DeliveryAgentContact (Name, Email, Phone),
-//                     Organization, OrganizationContact (Name, Email, Phone), CampaignId
-//     <Recipient>     MemberOffice, IsResponseRequested (Y|N), NewsletterOptIn (Y|N)
-//     <Constituent>   Prefix, FirstName, LastName, Address1, City, StateAbbreviation, Zip, Email
-//     <Message>       Subject, LibraryOfCongressTopics/LibraryOfCongressTopic+, OrganizationStatement?, ConstituentMessage
-//   </CWC>
-//
-// Elements are sent in that order. Optional elements CWC knows but we have no data for (MiddleName, Suffix, Address2,
-// Phone, Bills, ProOrCon, MoreInfo, ...) are left out rather than sent empty.
+// The document we write. What CWC accepts (names, order, formats) is written down in cwc-schema.ts, and every
+// document is checked against it before it is sent. Optional elements we have no data for (MiddleName, Suffix,
+// Address2, Phone, Bills, ProOrCon, MoreInfo, ...) are left out rather than sent empty.
 // ---------------------------------------------------------------------------------------------------------------------
 
 export const CWC_VERSION = '2.0';
 
-/** Sent when the constituent gave no honorific: CWC requires Prefix, and this one assumes no gender. */
-export const DEFAULT_PREFIX = 'Mx.';
-
-export const SUBJECT_MAX_LENGTH = 250;
-export const MESSAGE_MAX_LENGTH = 10_000;
-/** Our own cap for every other text field, well above any real name or address. */
-const FIELD_MAX_LENGTH = 200;
-
-/** Library of Congress policy areas, the vocabulary of LibraryOfCongressTopic. */
-export const LIBRARY_OF_CONGRESS_TOPICS: ReadonlySet<string> = new Set([
-  'Agriculture and Food',
-  'Animals',
-  'Armed Forces and National Security',
-  'Arts, Culture, Religion',
-  'Civil Rights and Liberties, Minority Issues',
-  'Commerce',
-  'Congress',
-  'Crime and Law Enforcement',
-  'Economics and Public Finance',
-  'Education',
-  'Emergency Management',
-  'Energy',
-  'Environmental Protection',
-  'Families',
-  'Finance and Financial Sector',
-  'Foreign Trade and International Finance',
-  'Government Operations and Politics',
-  'Health',
-  'Housing and Community Development',
-  'Immigration',
-  'International Affairs',
-  'Labor and Employment',
-  'Law',
-  'Native Americans',
-  'Public Lands and Natural Resources',
-  'Science, Technology, Communications',
-  'Social Welfare',
-  'Sports and Recreation',
-  'Taxation',
-  'Transportation and Public Works',
-  'Water Resources Development',
-]);
-
-export const DEFAULT_TOPIC = 'Civil Rights and Liberties, Minority Issues';
+export const DEFAULT_TOPIC: (typeof LIBRARY_OF_CONGRESS_TOPICS)[number] = 'Civil Rights and Liberties, Minority Issues';
 
 /** CWC dates a delivery by the calendar day in Washington. */
 const DELIVERY_TIME_ZONE = 'America/New_York';
 
-const HOUSE_OFFICE = /^H([A-Z]{2})\d{2}$/;
-const SENATE_OFFICE = /^S[A-Z0-9]+$/;
 const DELIVERY_ID = /^[A-Za-z0-9]{32}$/;
 
 type XmlNode = readonly [name: string, content: string | ReadonlyArray<XmlNode | undefined>];
 
 function documentTree(doc: CleanDocument, settings: CwcSettings): XmlNode {
   const agent = settings.deliveryAgent;
-  const yesNo = (value: boolean | undefined) => (value ? 'Y' : 'N');
   return [
     'CWC',
     [
@@ -143,7 +88,7 @@ function documentTree(doc: CleanDocument, settings: CwcSettings): XmlNode {
       [
         'Delivery',
         [
-          ['DeliveryId', cwcDeliveryId(doc.deliveryId)],
+          ['DeliveryId', doc.deliveryId ? cwcDeliveryId(doc.deliveryId) : ''],
           ['DeliveryDate', deliveryDate(doc.date)],
           ['DeliveryAgent', singleLine(agent.name)],
           ['DeliveryAgentAckEmailAddress', singleLine(agent.ackEmail)],
@@ -171,14 +116,14 @@ function documentTree(doc: CleanDocument, settings: CwcSettings): XmlNode {
         'Recipient',
         [
           ['MemberOffice', doc.office],
-          ['IsResponseRequested', yesNo(doc.responseRequested)],
-          ['NewsletterOptIn', yesNo(doc.newsletterOptIn)],
+          doc.responseRequested ? ['IsResponseRequested', 'Y'] : undefined,
+          doc.newsletterOptIn ? ['NewsletterOptIn', 'Y'] : undefined,
         ],
       ],
       [
         'Constituent',
         [
-          ['Prefix', doc.constituent.prefix || DEFAULT_PREFIX],
+          doc.constituent.prefix ? ['Prefix', doc.constituent.prefix] : undefined,
           ['FirstName', doc.constituent.firstName],
           ['LastName', doc.constituent.lastName],
           ['Address1', doc.constituent.address1],
@@ -199,6 +144,16 @@ function documentTree(doc: CleanDocument, settings: CwcSettings): XmlNode {
       ],
     ],
   ];
+}
+
+/**
+ * A constituent's first and last name, from the one name they gave: the last word is the last name
+ * (CWC needs both; a single word serves as both).
+ */
+export function splitName(name: string): { firstName: string; lastName: string } {
+  const words = name.trim().split(/\s+/);
+  const lastName = words.pop() ?? '';
+  return { firstName: words.join(' ') || lastName, lastName };
 }
 
 /**
@@ -260,7 +215,7 @@ function deliveryDate(date: Date): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Validation and building.
+// Checking and building.
 // ---------------------------------------------------------------------------------------------------------------------
 
 type CleanDocument = Omit<CwcDocumentInput, 'constituent' | 'topic'> & { constituent: CwcConstituent; topic: string };
@@ -291,69 +246,52 @@ function clean(input: CwcDocumentInput): CleanDocument {
   };
 }
 
-/** Length in characters (code points), as a person counts them. */
-const length = (text: string) => [...text].length;
+/** Where each element of the document comes from in the input, to name a problem by the field to fix. */
+const FIELD_OF_PATH: Readonly<Record<string, string>> = {
+  'CWC/Delivery/DeliveryId': 'deliveryId',
+  'CWC/Delivery/DeliveryDate': 'date',
+  'CWC/Recipient/MemberOffice': 'office',
+  'CWC/Constituent/Prefix': 'constituent.prefix',
+  'CWC/Constituent/FirstName': 'constituent.firstName',
+  'CWC/Constituent/LastName': 'constituent.lastName',
+  'CWC/Constituent/Address1': 'constituent.address1',
+  'CWC/Constituent/City': 'constituent.city',
+  'CWC/Constituent/StateAbbreviation': 'constituent.state',
+  'CWC/Constituent/Zip': 'constituent.zip',
+  'CWC/Constituent/Email': 'constituent.email',
+  'CWC/Message/Subject': 'subject',
+  'CWC/Message/LibraryOfCongressTopics/LibraryOfCongressTopic': 'topic',
+  'CWC/Message/OrganizationStatement': 'organizationStatement',
+  'CWC/Message/ConstituentMessage': 'message',
+  'CWC/Message': 'message',
+};
 
 /**
- * Field errors for a document, keyed by field (`office`, `constituent.zip`, ...); empty when it can be built and sent.
- * Fields are checked as they will be sent (see clean). Messages never repeat the value.
+ * Field errors for a letter, keyed by input field (`office`, `constituent.zip`, ...; a problem with
+ * the settings by its element path): empty when its document passes the CWC 2.0 check. Messages
+ * never repeat the value.
  */
-export function validateCwcDocument(input: CwcDocumentInput): FieldErrors {
-  const doc = clean(input);
-  const c = doc.constituent;
+export function validateCwcDocument(input: CwcDocumentInput, settings: CwcSettings): FieldErrors {
   const errors: FieldErrors = {};
-  const required: Array<[field: string, value: string, label: string]> = [
-    ['deliveryId', doc.deliveryId, 'a delivery id'],
-    ['office', doc.office, 'the member office code'],
-    ['constituent.firstName', c.firstName, 'a first name'],
-    ['constituent.lastName', c.lastName, 'a last name'],
-    ['constituent.address1', c.address1, 'a street address'],
-    ['constituent.city', c.city, 'a city'],
-    ['constituent.state', c.state, 'a state'],
-    ['constituent.zip', c.zip, 'a ZIP code'],
-    ['constituent.email', c.email, 'an email address'],
-    ['subject', doc.subject, 'a subject'],
-    ['message', doc.message, 'a message'],
-  ];
-  for (const [field, value, label] of required) {
-    if (value === '') errors[field] = `CWC needs ${label}.`;
-    else if (length(value) > FIELD_MAX_LENGTH && field !== 'subject' && field !== 'message') {
-      errors[field] = `Must be at most ${FIELD_MAX_LENGTH} characters.`;
-    }
+  if (!(input.date instanceof Date) || Number.isNaN(input.date.getTime())) return { date: 'Must be a valid date.' };
+  for (const { path, problem } of checkCwcDocument(buildCwcDocument(input, settings))) {
+    const field = FIELD_OF_PATH[path] ?? path;
+    errors[field] ??= `${path.split('/').pop() || 'The document'} ${problem}.`;
   }
-  if (c.prefix !== undefined && length(c.prefix) > 20) errors['constituent.prefix'] = 'Must be at most 20 characters.';
-
-  if (!(input.date instanceof Date) || Number.isNaN(input.date.getTime())) errors['date'] = 'Must be a valid date.';
-  if (doc.office !== '' && !isOfficeCode(doc.office)) {
-    errors['office'] = 'Must be a House office code like HCA12 (H, state, two-digit district) or a Senate office code starting with S.';
-  }
-  if (c.state !== '' && !(/^[A-Z]{2}$/.test(c.state) && isStateCode(c.state))) {
-    errors['constituent.state'] = 'Must be a two-letter USPS state code.';
-  }
-  if (c.zip !== '' && !/^\d{5}$/.test(c.zip)) errors['constituent.zip'] = 'Must be a 5-digit ZIP code.';
-  if (c.email !== '' && !errors['constituent.email'] && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(c.email)) {
-    errors['constituent.email'] = 'Must be an email address.';
-  }
-  if (length(doc.subject) > SUBJECT_MAX_LENGTH) errors['subject'] = `Must be at most ${SUBJECT_MAX_LENGTH} characters.`;
-  if (length(doc.message) > MESSAGE_MAX_LENGTH) {
-    errors['message'] = `Must be at most ${MESSAGE_MAX_LENGTH.toLocaleString('en-US')} characters.`;
-  }
-  if (doc.organizationStatement !== undefined && length(doc.organizationStatement) > MESSAGE_MAX_LENGTH) {
-    errors['organizationStatement'] = `Must be at most ${MESSAGE_MAX_LENGTH.toLocaleString('en-US')} characters.`;
-  }
-  if (!LIBRARY_OF_CONGRESS_TOPICS.has(doc.topic)) errors['topic'] = 'Must be a Library of Congress policy area, like "Law".';
   return errors;
 }
 
-function isOfficeCode(office: string): boolean {
-  const house = HOUSE_OFFICE.exec(office);
-  if (house) return isStateCode(house[1] ?? '');
-  return SENATE_OFFICE.test(office);
-}
-
-/** The CWC XML document for a letter. Validate first (validateCwcDocument): this only cleans and escapes. */
+/** The CWC XML document for a letter, cleaned and escaped; `checkCwcDocument` says whether CWC would take it. */
 export function buildCwcDocument(input: CwcDocumentInput, settings: CwcSettings): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n${renderNode(documentTree(clean(input), settings), '')}\n`;
+}
+
+/** CWC's validation endpoint beside its message endpoint: `…/v2/message` → `…/v2/validate`. */
+export function cwcValidationUrl(messageUrl: string): string {
+  const url = new URL(messageUrl);
+  if (!/\/message\/?$/.test(url.pathname)) throw new TypeError('cwcValidationUrl: the CWC url must be its message endpoint, ending in /message');
+  url.pathname = url.pathname.replace(/\/message\/?$/, '/validate');
+  return url.toString();
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -365,13 +303,21 @@ export const DEFAULT_CWC_TIMEOUT_MS = 15_000;
 /** HTTP answers worth asking again: the server was busy or briefly unable. Every other non-2xx is permanent. */
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
+/** How much of a refusal's body is read for its `<Error>` lines, and how much of them is kept. */
+const ERROR_BODY_LIMIT = 16 * 1024;
+const ERROR_LINES_KEPT = 5;
+const ERROR_LINE_LENGTH = 300;
+
 /**
- * Sends letters to CWC. Never logs; errors are short descriptions (status, cause) that never carry the API key or
- * the constituent's data, so callers may record them as they are.
+ * Sends letters to CWC, after checking each document against the CWC 2.0 schema (a document that
+ * fails is never sent). Never logs; errors are short descriptions (status, CWC's `<Error>` lines
+ * with the constituent's own details taken out) that never carry the API key or the constituent's
+ * data, so callers may record them as they are.
  */
 export class CwcChannel {
   readonly name = 'cwc';
   private readonly endpoint: URL;
+  private readonly validationEndpoint: URL;
   private readonly timeoutMs: number;
 
   constructor(
@@ -392,22 +338,31 @@ export class CwcChannel {
       'deliveryAgent.ackEmail': agent.ackEmail,
     }).filter(([, value]) => singleLine(value) === '');
     if (missing.length > 0) throw new TypeError(`CwcChannel: required settings missing: ${missing.map(([key]) => key).join(', ')}`);
-    this.endpoint = new URL(settings.url);
-    this.endpoint.searchParams.set('apikey', settings.apiKey);
+    const withKey = (url: string) => {
+      const endpoint = new URL(url);
+      endpoint.searchParams.set('apikey', settings.apiKey);
+      return endpoint;
+    };
+    this.endpoint = withKey(settings.url);
+    this.validationEndpoint = withKey(/\/message\/?$/.test(this.endpoint.pathname) ? cwcValidationUrl(settings.url) : settings.url);
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CWC_TIMEOUT_MS;
   }
 
-  async send(letter: CwcLetter): Promise<CwcSendResult> {
-    const errors = validateCwcDocument(letter);
-    const invalid = Object.keys(errors);
-    if (invalid.length > 0) return { outcome: 'failed', error: `invalid CWC document: ${invalid.join(', ')}` };
+  /**
+   * Sends one letter: to CWC's message endpoint, or with `validateOnly` (a rehearsal) to its
+   * validation endpoint, where CWC checks the document and delivers nothing.
+   */
+  async send(letter: CwcLetter, options: { validateOnly?: boolean } = {}): Promise<CwcSendResult> {
+    const document = buildCwcDocument(letter, this.settings);
+    const problems = checkCwcDocument(document);
+    if (problems.length > 0) return { outcome: 'failed', error: `not sent: the CWC document fails its check: ${describeProblems(problems)}` };
 
     let response: Response;
     try {
-      response = await fetch(this.endpoint, {
+      response = await fetch(options.validateOnly ? this.validationEndpoint : this.endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/xml', accept: 'application/xml, text/xml, */*' },
-        body: buildCwcDocument(letter, this.settings),
+        body: document,
         // A redirect would carry the API key to wherever it points: treat it as an answer instead.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -415,17 +370,24 @@ export class CwcChannel {
     } catch (error) {
       return { outcome: 'retry', error: this.describe(error) };
     }
-    // The body is not read: CWC's error text may quote the constituent's data back.
-    await response.body?.cancel().catch(() => undefined);
 
     const status = response.status;
-    if (status >= 200 && status < 300) return { outcome: 'delivered', receipt: cwcDeliveryId(singleLine(letter.deliveryId)) };
-    if (status >= 500 || RETRYABLE_STATUS.has(status)) return { outcome: 'retry', error: `CWC answered HTTP ${status}` };
-    if (status === 401 || status === 403) return { outcome: 'failed', error: `CWC refused the API key (HTTP ${status})` };
+    if (status >= 200 && status < 300) {
+      await response.body?.cancel().catch(() => undefined);
+      return { outcome: 'delivered', receipt: cwcDeliveryId(singleLine(letter.deliveryId)) };
+    }
+    if (status >= 500 || RETRYABLE_STATUS.has(status)) {
+      await response.body?.cancel().catch(() => undefined);
+      return { outcome: 'retry', error: `CWC answered HTTP ${status}` };
+    }
     if (status >= 300 && status < 400) {
+      await response.body?.cancel().catch(() => undefined);
       return { outcome: 'failed', error: `CWC answered with a redirect (HTTP ${status}); check the CWC url` };
     }
-    return { outcome: 'failed', error: `CWC rejected the document (HTTP ${status})` };
+    const lines = await errorLines(response, letter, this.settings.apiKey);
+    const said = lines.length > 0 ? `: ${lines.join('; ')}` : '';
+    if (status === 401 || status === 403) return { outcome: 'failed', error: `CWC refused the API key (HTTP ${status})${said}` };
+    return { outcome: 'failed', error: `CWC rejected the document (HTTP ${status})${said}` };
   }
 
   private describe(error: unknown): string {
@@ -437,4 +399,45 @@ export class CwcChannel {
     // Only an error code such as ECONNREFUSED: messages may name the URL, and with it the API key.
     return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `CWC could not be reached (${code})` : 'CWC could not be reached';
   }
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/**
+ * The `<Error>` lines of a refusal, for staff to read: at most a few, each shortened, with
+ * everything the letter told CWC about its writer (and the API key) taken out, since CWC may quote
+ * what it received.
+ */
+async function errorLines(response: Response, letter: CwcLetter, apiKey: string): Promise<string[]> {
+  let body = '';
+  try {
+    const reader = response.body?.getReader();
+    const decoder = new TextDecoder();
+    while (reader && body.length < ERROR_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      body += decoder.decode(value, { stream: true });
+    }
+    await reader?.cancel().catch(() => undefined);
+  } catch {
+    return [];
+  }
+  const c = letter.constituent;
+  const known = [apiKey, encodeURIComponent(apiKey), c.firstName, c.lastName, c.address1, c.city, c.zip, c.email, c.prefix ?? '']
+    .map((value) => singleLine(value))
+    .filter((value) => value.length >= 2)
+    .sort((a, b) => b.length - a.length);
+  const redact = (line: string) =>
+    known
+      .reduce((text, value) => text.split(value).join('…'), line)
+      .replace(/[^\s@<>]+@[^\s@<>]+/g, '…')
+      .replace(/\b\d{5}(-\d{4})?\b/g, '…');
+  return [...body.slice(0, ERROR_BODY_LIMIT).matchAll(/<Error>([\s\S]*?)<\/Error>/g)]
+    .map((match) => singleLine((match[1] ?? '').replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => XML_ENTITIES[name] ?? '')))
+    .filter(Boolean)
+    .slice(0, ERROR_LINES_KEPT)
+    .map((line) => {
+      const redacted = redact(line);
+      return [...redacted].length > ERROR_LINE_LENGTH ? `${[...redacted].slice(0, ERROR_LINE_LENGTH).join('')}…` : redacted;
+    });
 }

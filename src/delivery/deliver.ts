@@ -3,10 +3,10 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
-import type { LetterStatus } from '../db/schema';
+import type { DeliveredAs, DeliveryMode, LetterStatus } from '../db/schema';
 import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
-import type { Mailer, SendOutcome } from './mailer';
+import type { MailMessage, Mailer, SendOutcome } from './mailer';
 
 /**
  * Delivery of one letter, with its attempt recorded before the send and completed after it:
@@ -27,10 +27,16 @@ export interface DeliveryContext {
   db: Database;
   /** Opens the letter and its writer's details, sealed in the database. */
   encryption: FieldEncryption;
+  /** Outgoing mail: SMTP, or files under DATA_DIR/mail when there is no SMTP_URL. */
   mailer: Mailer;
+  /** Files under DATA_DIR/mail, whatever SMTP_URL says: a rehearsal's letters when it has no address to go to. */
+  rehearsalFiles: Mailer;
   config: { delivery: { from: string; redirectTo: string | undefined; lockSeconds: number } };
-  /** Sends a letter through Communicating with Congress, when it is configured. */
-  cwc?: (letter: LetterToSend) => Promise<SendOutcome>;
+  /**
+   * Sends a letter through Communicating with Congress, when it is configured: to CWC's
+   * validation endpoint instead (nothing delivered) with `validateOnly`, for a rehearsal.
+   */
+  cwc?: (letter: LetterToSend, options: { validateOnly: boolean }) => Promise<SendOutcome>;
 }
 
 export interface LetterToSend {
@@ -42,8 +48,23 @@ export interface LetterToSend {
   subject: string;
   body: string;
   from: string;
-  supporter: { name: string; email: string; zip: string; city: string | null; state: string | null; address: string | null };
+  /** The office it is written to, as the letter names it (for a rehearsal copy's note). */
+  target: { name: string; title: string };
+  campaign: { mode: DeliveryMode; rehearsalTo: string | null };
+  supporter: {
+    name: string;
+    /** The honorific given for CWC, one of CWC's list. */
+    prefix: string | null;
+    email: string;
+    zip: string;
+    city: string | null;
+    state: string | null;
+    address: string | null;
+  };
 }
+
+/** A send's outcome, and how a delivered letter went (to the office, in a rehearsal, to a file). */
+type SendResult = SendOutcome & { as?: DeliveredAs };
 
 export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'skipped';
 
@@ -112,8 +133,13 @@ interface ClaimedRow {
   subject: Uint8Array;
   body: Uint8Array;
   letter_from: string | null;
+  target_name: string;
+  target_title: string;
   slug: string;
+  delivery_mode: DeliveryMode;
+  rehearsal_to: string | null;
   name: Uint8Array;
+  prefix: Uint8Array | null;
   email: Uint8Array;
   zip: string;
   city: Uint8Array | null;
@@ -131,7 +157,8 @@ interface Claim {
 /** A claim's answer, from its `moved` letters and their `attempt`s. */
 const CLAIMED = sql.raw(`
   SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
-         c.letter_from, c.slug, a.name, a.email, a.zip, a.city, a.state, a.address
+         m.target_name, m.target_title, c.letter_from, c.slug, c.delivery_mode, c.rehearsal_to,
+         a.name, a.prefix, a.email, a.zip, a.city, a.state, a.address
   FROM moved m JOIN attempt ON attempt.letter_id = m.id JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
 
 /**
@@ -151,7 +178,8 @@ async function claimWaiting(ctx: DeliveryContext, letterIds: number[]): Promise<
       ), moved AS (
         UPDATE letters l SET status = 'sending', attempts = l.attempts + 1, updated_at = now()
         FROM waiting w WHERE l.id = w.id
-        RETURNING l.id, l.attempts, l.action_id, l.campaign_id, l.idempotency_key, l.channel, l.channel_address, l.subject, l.body
+        RETURNING l.id, l.attempts, l.action_id, l.campaign_id, l.idempotency_key, l.channel, l.channel_address, l.subject, l.body,
+                  l.target_name, l.target_title
       ), attempt AS (
         INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
       )
@@ -184,8 +212,11 @@ function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
         subject: encryption.open('letters.subject', row.subject),
         body: encryption.open('letters.body', row.body),
         from: row.letter_from ?? '',
+        target: { name: row.target_name, title: row.target_title },
+        campaign: { mode: row.delivery_mode, rehearsalTo: row.rehearsal_to },
         supporter: {
           name: encryption.open('letter_actions.name', row.name),
+          prefix: encryption.openOptional('letter_actions.prefix', row.prefix),
           email: encryption.open('letter_actions.email', row.email),
           zip: row.zip,
           city: encryption.openOptional('letter_actions.city', row.city),
@@ -238,7 +269,7 @@ async function claimLeftOver(ctx: DeliveryContext, letterId: number, interrupted
       sql`
         WITH moved AS (
           UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint
-          RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body
+          RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body, target_name, target_title
         ), attempt AS (
           INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
         )
@@ -248,12 +279,13 @@ async function claimLeftOver(ctx: DeliveryContext, letterId: number, interrupted
   });
 }
 
-/** How an attempt ended, and the status its letter moves to. */
+/** How an attempt ended, the status its letter moves to, and how a delivered one went. */
 interface AttemptResult {
   attemptId: number;
   outcome: SendOutcome['outcome'];
   status: LetterStatus;
   error: string | null;
+  deliveredAs: DeliveredAs | null;
 }
 
 /**
@@ -268,15 +300,17 @@ async function recordResults(db: Database, results: AttemptResult[]): Promise<vo
     sql`
       WITH result AS (
         SELECT * FROM unnest(${sql.param(results.map((r) => r.attemptId))}::bigint[], ${sql.param(results.map((r) => r.outcome))}::text[],
-                             ${sql.param(results.map((r) => r.status))}::text[], ${sql.param(results.map((r) => r.error))}::text[])
-                 AS r(attempt_id, outcome, status, error)
+                             ${sql.param(results.map((r) => r.status))}::text[], ${sql.param(results.map((r) => r.error))}::text[],
+                             ${sql.param(results.map((r) => r.deliveredAs))}::text[])
+                 AS r(attempt_id, outcome, status, error, delivered_as)
       ), closed AS (
         UPDATE delivery_attempts d SET outcome = r.outcome, finished_at = now(), error = r.error
         FROM result r WHERE d.id = r.attempt_id AND d.outcome IS NULL
-        RETURNING d.letter_id, r.status, r.error
+        RETURNING d.letter_id, r.status, r.error, r.delivered_as
       ), moved AS (
         UPDATE letters l SET status = c.status, counted_status = c.status, updated_at = now(), last_error = c.error,
-               delivered_at = CASE WHEN c.status = 'delivered' THEN now() END
+               delivered_at = CASE WHEN c.status = 'delivered' THEN now() END,
+               delivered_as = CASE WHEN c.status = 'delivered' THEN c.delivered_as END
         FROM closed c, letters old WHERE l.id = c.letter_id AND old.id = l.id AND l.status = 'sending'
         RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
       )
@@ -302,14 +336,20 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
     if (!claim) return 'skipped';
     const { letter, attemptId, attempts } = claim;
 
-    let sent: SendOutcome;
+    let sent: SendResult;
     try {
       sent = 'unreadable' in letter ? letter.unreadable : await send(ctx, letter);
     } catch (error) {
       sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
     }
     const status: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
-    const result: AttemptResult = { attemptId, outcome: sent.outcome, status, error: sent.outcome === 'delivered' ? null : sent.error };
+    const result: AttemptResult = {
+      attemptId,
+      outcome: sent.outcome,
+      status,
+      error: sent.outcome === 'delivered' ? null : sent.error,
+      deliveredAs: sent.outcome === 'delivered' ? (sent.as ?? 'office') : null,
+    };
     // The outcome is known now: recording it is retried here, as a later attempt would send again.
     // A retry goes alone, so that a result the database refuses cannot hold back the others.
     for (let tries = 1; ; tries++) {
@@ -324,23 +364,51 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
   };
 }
 
-async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOutcome> {
+/**
+ * Sends a letter where its campaign's delivery mode says (DESIGN invariant 7: nothing reaches an
+ * office by accident):
+ * - DELIVERY_REDIRECT_TO set: every letter of every campaign, whatever its channel, by email to that address;
+ * - a campaign in rehearsal: email letters to its rehearsal address (or, without one, to a file),
+ *   CWC letters to CWC's validation endpoint, which checks them and delivers nothing;
+ * - a live campaign: to the office.
+ * Mail written to a file (no SMTP_URL) is said to be so, never delivered.
+ */
+async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendResult> {
   const { redirectTo } = ctx.config.delivery;
-  // In a rehearsal every letter, whatever its channel, goes by email to the rehearsal address.
-  if (letter.channel === 'cwc' && !redirectTo) {
+  if (letter.channel === 'hand') return { outcome: 'failed', error: 'no electronic channel' };
+  if (redirectTo) return rehearse(ctx, ctx.mailer, redirectTo, letter);
+  const live = letter.campaign.mode === 'live';
+  if (letter.channel === 'cwc') {
     if (!ctx.cwc) return { outcome: 'failed', error: 'CWC is no longer configured' };
-    return ctx.cwc(letter);
+    const sent = await ctx.cwc(letter, { validateOnly: !live });
+    return { ...sent, as: live ? 'office' : 'rehearsal' };
   }
-  if (letter.channel === 'hand' || (!letter.channelAddress && !redirectTo)) return { outcome: 'failed', error: 'no electronic channel' };
-  return ctx.mailer.send({
+  if (!letter.channelAddress) return { outcome: 'failed', error: 'no electronic channel' };
+  if (!live) {
+    const to = letter.campaign.rehearsalTo;
+    return to ? rehearse(ctx, ctx.mailer, to, letter) : rehearse(ctx, ctx.rehearsalFiles, 'rehearsal@localhost', letter);
+  }
+  const sent = await ctx.mailer.send(letterMail(ctx, letter, letter.channelAddress, { subject: letter.subject, text: letter.body }));
+  return { ...sent, as: ctx.mailer.kind === 'files' ? 'file' : 'office' };
+}
+
+/** A rehearsal copy: to the rehearsal address, saying where it would have gone. */
+async function rehearse(ctx: DeliveryContext, mailer: Mailer, to: string, letter: LetterToSend): Promise<SendResult> {
+  const destination = letter.channel === 'cwc' ? `through Communicating with Congress (office ${letter.channelAddress})` : `to ${letter.channelAddress}`;
+  const note = `Rehearsal: live, this letter would go to ${letter.target.name}, ${letter.target.title}, ${destination}.`;
+  const sent = await mailer.send(letterMail(ctx, letter, to, { subject: `[Rehearsal] ${letter.subject}`, text: `${note}\n\n${letter.body}` }));
+  return { ...sent, as: mailer.kind === 'files' ? 'file' : 'rehearsal' };
+}
+
+function letterMail(ctx: DeliveryContext, letter: LetterToSend, to: string, content: { subject: string; text: string }): MailMessage {
+  return {
     from: letter.from || ctx.config.delivery.from,
-    to: redirectTo ?? letter.channelAddress!,
+    to,
     replyTo: { name: letter.supporter.name, address: letter.supporter.email },
-    subject: letter.subject,
-    text: letter.body,
+    ...content,
     messageId: `<${messageKey(letter.idempotencyKey)}@letters.invalid>`,
     headers: { 'X-Letter-Id': messageKey(letter.idempotencyKey) },
-  });
+  };
 }
 
 /** A letter's idempotency key as an opaque token fit for a Message-ID (it reveals no sequential ids). */

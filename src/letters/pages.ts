@@ -13,7 +13,20 @@ import { protectForm } from '../abuse/controls';
 import { normalisedEmail } from '../abuse/email-limit';
 import { letterScreen, noteHoneypot } from '../abuse/screens';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
-import { channelFor, cityOf, cwcUsable, draftLetters, letterInput, writableTargets, writeLetters, type LetterDraft, type LetterInput } from './write-letters';
+import { CWC_PREFIXES } from '../delivery/cwc-schema';
+import {
+  channelFor,
+  cityOf,
+  cwcUsable,
+  draftLetters,
+  letterInput,
+  selfSendOptions,
+  writableTargets,
+  writeLetters,
+  type CwcReach,
+  type LetterDraft,
+  type LetterInput,
+} from './write-letters';
 
 /**
  * "Write to your lawmakers" as pages that work without JavaScript, all at one address:
@@ -27,7 +40,7 @@ type Step = 'start' | 'lookup' | 'choose' | 'preview' | 'send';
 const STEPS: readonly Step[] = ['start', 'lookup', 'choose', 'preview', 'send'];
 
 const SCALAR_FIELDS = [
-  'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip',
+  'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip', 'prefix',
   'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website', 'formToken', 'requestId',
 ] as const;
 type ScalarField = (typeof SCALAR_FIELDS)[number];
@@ -50,7 +63,7 @@ function readForm(body: unknown): Form {
 }
 
 /** Where the supporter lives and who they are: what every step after the first carries along. */
-const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source'] as const;
+const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'prefix'] as const;
 
 function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }): Partial<Record<(typeof DETAIL_FIELDS)[number], string>> {
   const picked: Partial<Record<(typeof DETAIL_FIELDS)[number], string>> = {};
@@ -78,12 +91,15 @@ function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
 
 const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
   email: 'Sent by email to the office.',
-  cwc: 'Sent through Communicating with Congress, the House system for mail from constituents.',
+  cwc: "Sent through Communicating with Congress, Congress's own system for mail from constituents.",
   hand: 'This office takes no email from us: the campaign will deliver it by hand, with the other letters to this office.',
 };
 
+/** For a letter we cannot send electronically: how the supporter can send it sooner themselves, when the office has a way in. */
+const SELF_SEND_TEXT = "You can also send it yourself through the office's contact form: your private status page will give you the letter ready to copy and the link.";
+
 /** The supporter's representatives that can be written to, for the checkboxes. */
-function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: boolean) {
+function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: CwcReach) {
   return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
     const { channel } = channelFor(official, cwc);
     return { key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
@@ -161,7 +177,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         return field === 'address' && !geocoder ? undefined : `field-${field}`;
       }
       if (shown.targets && TARGET_FIELDS.has(field)) return `field-${field}`;
-      if (shown.preview && (field === 'subject' || field === 'body' || field === 'captcha')) return `field-${field}`;
+      if (shown.preview && (field === 'subject' || field === 'body' || field === 'captcha' || field === 'prefix')) return `field-${field}`;
       return undefined;
     };
     const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: anchor(field) }));
@@ -177,6 +193,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       ...protectForm(ctx, res, 'letters', readForm(req.body).formToken, { captcha: shown.preview === true }),
       geocoder,
       closed: campaign.status !== 'open',
+      rehearsal: campaign.deliveryMode === 'rehearsal',
       dataMissing: !ctx.representatives.current,
       values: {},
       ...view,
@@ -230,14 +247,20 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     // First time here (from the targets): the letter as drafted, a copy by email, no updates unless asked.
     const returning = form.subject !== undefined || form.body !== undefined;
     const limits = campaign.letterLimits;
+    // Congress's system requires an honorific: asked for here, where the letters show which go through it.
+    const prefix = shown.some((draft) => draft.channel === 'cwc')
+      ? { options: CWC_PREFIXES.map((value) => ({ value, selected: value === form.prefix })) }
+      : undefined;
+    const { prefix: _asked, ...carried } = details(form, { geocoder, keepChoice: true });
     render(
       req,
       res,
       campaign,
       {
         step: { preview: true },
+        prefix,
         hidden: hiddenFields({
-          ...details(form, { geocoder, keepChoice: true }),
+          ...(prefix ? carried : details(form, { geocoder, keepChoice: true })),
           note: form.note,
           targets: form.targets,
           // Names this sending: a double click or a resent form writes the letters once.
@@ -247,6 +270,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           name: draft.official.name ?? '',
           role: officeDescription(draft.official),
           channelText: CHANNEL_TEXT[draft.channel],
+          selfSendText: draft.channel === 'hand' && selfSendOptions(draft.official)?.contactForm ? SELF_SEND_TEXT : undefined,
           subject: draft.subject,
           body: draft.body,
         })),

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
+import { CWC_PREFIXES } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
 import { queryRows } from '../db/client';
@@ -29,6 +30,8 @@ import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from '.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
 export const letterInput = signatureInput.extend({
+  /** The honorific CWC requires for letters to Congress through it: one of CWC's own list, never guessed. */
+  prefix: z.preprocess((value) => (value === '' ? undefined : value), z.enum(CWC_PREFIXES, { error: 'Please choose an honorific from the list.' }).optional()),
   city: z.string().trim().max(100, 'Please shorten the city name.').optional(),
   lat: z.coerce.number({ error: 'Latitude must be a number.' }).min(-90).max(90).optional(),
   lng: z.coerce.number({ error: 'Longitude must be a number.' }).min(-180).max(180).optional(),
@@ -90,24 +93,52 @@ export function writableTargets(campaign: Pick<Campaign, 'targetOffices'>, offic
   });
 }
 
-/** CWC documents need the constituent's street address and city: without them, House letters go by hand. */
-export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | undefined, city: string | undefined): boolean {
-  return ctx.config.delivery.cwc !== undefined && Boolean(address && city);
+/** Which chambers' offices this supporter's letters can reach through CWC. */
+export interface CwcReach {
+  house: boolean;
+  senate: boolean;
 }
+
+/**
+ * CWC documents need the constituent's street address and city: without them, or where the
+ * chamber's CWC is not configured, letters to Congress go by hand.
+ */
+export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | undefined, city: string | undefined): CwcReach {
+  const cwc = ctx.config.delivery.cwc;
+  const located = Boolean(address && city);
+  return { house: located && cwc?.house !== undefined, senate: located && cwc?.senate !== undefined };
+}
+
+/** The message that asks for an honorific, on the form and from the JSON door. */
+export const PREFIX_REQUIRED =
+  "Congress's system for letters from constituents (Communicating with Congress) requires an honorific: please choose one from the list.";
 
 /** The supporter's city: as given, or read from their address. */
 export function cityOf(input: Pick<LetterInput, 'city' | 'address'>): string | undefined {
   return input.city?.split(',')[0]?.trim() || (input.address ? addressParts(input.address).city : undefined);
 }
 
-/** How a letter to this official travels: email where there is an address, CWC to House offices when usable, else by hand. */
-export function channelFor(official: Official, cwc: boolean): { channel: DeliveryChannel; address: string | null } {
+/**
+ * How a letter to this official travels: email where there is an address; CWC to a member of
+ * Congress when that chamber's CWC can be used for this supporter, addressed to the member's CWC
+ * office code (from the data; for a House member in data imported before it carried them, worked
+ * out from the district); else by hand.
+ */
+export function channelFor(official: Official, cwc: CwcReach): { channel: DeliveryChannel; address: string | null } {
   const email = official.channels.find((channel) => channel.type === 'email');
   if (email && email.type === 'email') return { channel: 'email', address: email.address };
-  if (cwc && official.office === 'us-house' && official.district !== null && /^\d+$/.test(official.district)) {
-    return { channel: 'cwc', address: houseOfficeCode(official.state, Number(official.district)) };
+  const usable = (official.office === 'us-house' && cwc.house) || (official.office === 'us-senate' && cwc.senate);
+  const office = usable ? cwcOfficeOf(official) : undefined;
+  return office ? { channel: 'cwc', address: office } : { channel: 'hand', address: null };
+}
+
+function cwcOfficeOf(official: Official): string | undefined {
+  const listed = official.channels.find((channel) => channel.type === 'cwc');
+  if (listed?.type === 'cwc') return listed.office;
+  if (official.office === 'us-house' && official.district !== null && /^\d+$/.test(official.district)) {
+    return houseOfficeCode(official.state, Number(official.district));
   }
-  return { channel: 'hand', address: null };
+  return undefined;
 }
 
 /** The office's own ways in (its web contact form, its email address), for a supporter who sends the letter themselves. */
@@ -202,6 +233,8 @@ export async function writeLetters(
   const drafted = await draftLetters(ctx, campaign, input);
   if (!('ok' in drafted)) return drafted;
   const { lookup, drafts, city } = drafted;
+  // CWC requires an honorific from its list; none is guessed for the supporter.
+  if (!input.prefix && drafts.some((draft) => draft.channel === 'cwc')) return { outcome: 'invalid', errors: { prefix: PREFIX_REQUIRED } };
   const statusToken = randomBytes(24).toString('base64url');
 
   const summary = drafts.map((draft) => ({ target: draft.targetKey, to: draft.official.name ?? '', channel: draft.channel }));

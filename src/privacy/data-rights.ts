@@ -121,6 +121,7 @@ export async function personalData(ctx: LookupContext, email: string) {
     state: string | null;
     address: Uint8Array | null;
     note: Uint8Array | null;
+    prefix: Uint8Array | null;
     congressional_district: string | null;
     state_upper_district: string | null;
     state_lower_district: string | null;
@@ -129,7 +130,7 @@ export async function personalData(ctx: LookupContext, email: string) {
     created_at: string;
   }>(
     db,
-    sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.congressional_district,
+    sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.prefix, a.congressional_district,
                a.state_upper_district, a.state_lower_district, a.wants_copy, a.confirmation_sent_at, a.created_at
         FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id
         WHERE a.email_hash = ${hash}::bytea ORDER BY a.created_at, a.id`,
@@ -192,6 +193,7 @@ export async function personalData(ctx: LookupContext, email: string) {
     letters: actionRows.map((action) => ({
       campaign: { slug: action.slug, title: action.title },
       name: encryption.open('letter_actions.name', action.name),
+      honorific: encryption.openOptional('letter_actions.prefix', action.prefix),
       email: encryption.open('letter_actions.email', action.email),
       zip: action.zip,
       city: encryption.openOptional('letter_actions.city', action.city),

@@ -53,6 +53,7 @@ export type SealedColumn =
   | 'letter_actions.address'
   | 'letter_actions.city'
   | 'letter_actions.note'
+  | 'letter_actions.prefix'
   | 'letters.subject'
   | 'letters.body';
 

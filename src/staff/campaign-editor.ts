@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
-import { campaigns, customTargets, letterTemplates, partners, type Campaign, type Partner, type TargetOffice } from '../db/schema';
+import { campaigns, customTargets, letterTemplates, partners, type Campaign, type DeliveryMode, type Partner, type TargetOffice } from '../db/schema';
 import type { FieldErrors } from '../petitions/signature-input';
 import { SUBJECT_MAX, TARGET_LEVELS, validateLetterTemplate, type TargetLevel } from '../letters/templates';
 import { recordAudit, type Actor } from './audit';
@@ -84,6 +84,13 @@ export const campaignForm = z
       .optional()
       .transform((value) => value || undefined)
       .pipe(z.email({ error: 'Enter the sender as an email address, like letters@example.org.' }).optional()),
+    rehearsalTo: z
+      .string()
+      .trim()
+      .max(254)
+      .optional()
+      .transform((value) => value || undefined)
+      .pipe(z.email({ error: 'Enter the rehearsal address as an email address, like rehearsal@example.org.' }).optional()),
     subjectMax: whole('the subject limit', 20, SUBJECT_MAX),
     bodyMax: whole('the letter limit', 200, 20_000),
     lockedOpening: optionalText('the locked opening', 1000),
@@ -107,6 +114,7 @@ export const campaignFormValues = (campaign: Campaign) => ({
   status: campaign.status,
   requireVerification: campaign.requireVerification,
   letterFrom: campaign.letterFrom ?? '',
+  rehearsalTo: campaign.rehearsalTo ?? '',
   subjectMax: campaign.letterLimits.subjectMax,
   bodyMax: campaign.letterLimits.bodyMax,
   lockedOpening: campaign.letterLimits.lockedOpening ?? '',
@@ -123,6 +131,7 @@ const columns = (form: CampaignForm) => ({
   status: form.status,
   requireVerification: form.requireVerification,
   letterFrom: form.letterFrom ?? null,
+  rehearsalTo: form.rehearsalTo ?? null,
   letterLimits: {
     subjectMax: form.subjectMax,
     bodyMax: form.bodyMax,
@@ -168,6 +177,25 @@ export async function updateCampaign(db: Database, campaign: Campaign, form: Cam
       .returning();
     await recordAudit(tx, actor, { action: 'campaign.update', campaignId: campaign.id, details: { changed } });
     return { ok: true, campaign: updated! };
+  });
+}
+
+/**
+ * Switches a campaign between rehearsal (letters go to its rehearsal address or to files, CWC
+ * documents to CWC's validation endpoint) and live (letters go to the offices). Audited; an admin's
+ * decision in the console. Letters already written are sent in the mode their campaign is in when
+ * they go out. Says whether anything changed.
+ */
+export async function setDeliveryMode(db: Database, campaign: Pick<Campaign, 'id' | 'deliveryMode'>, mode: DeliveryMode, actor: Actor): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const changed = await tx
+      .update(campaigns)
+      .set({ deliveryMode: mode, updatedAt: new Date() })
+      .where(and(eq(campaigns.id, campaign.id), ne(campaigns.deliveryMode, mode)))
+      .returning({ id: campaigns.id });
+    if (changed.length === 0) return false;
+    await recordAudit(tx, actor, { action: 'campaign.delivery-mode', campaignId: campaign.id, details: { from: campaign.deliveryMode, to: mode } });
+    return true;
   });
 }
 

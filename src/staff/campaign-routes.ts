@@ -19,6 +19,7 @@ import {
   resetTemplate,
   savePartner,
   saveTemplate,
+  setDeliveryMode,
   storedTemplates,
   TARGET_OFFICES,
   targetLists,
@@ -67,6 +68,8 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
       values,
       offices: TARGET_OFFICES.map((target) => ({ ...target, checked: offices.has(target.office) })),
       retentionDays: ctx.config.retentionDaysAfterClose,
+      live: campaign?.deliveryMode === 'live',
+      canSwitchMode: can(staffOf(res).role, 'campaigns.deliveryMode'),
       ...formErrors(errors),
     });
   };
@@ -100,6 +103,20 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     changed(campaign);
     flash(req, 'Campaign saved.');
     res.redirect(303, `/staff/campaigns/${result.campaign.slug}/edit`);
+  });
+
+  router.post('/staff/campaigns/:slug/delivery-mode', requirePermission('campaigns.deliveryMode'), loadCampaign, async (req, res) => {
+    const campaign = campaignOf(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const mode = body.mode === 'live' ? 'live' : body.mode === 'rehearsal' ? 'rehearsal' : undefined;
+    if (!mode) return renderSettings(res, campaign, campaignFormValues(campaign), { form: 'Choose rehearsal or live.' }, 400);
+    if (mode === 'live' && body.confirm !== 'on') {
+      return renderSettings(res, campaign, campaignFormValues(campaign), { confirm: 'Tick the box to confirm that letters may now go to real offices.' }, 400);
+    }
+    const changed = await setDeliveryMode(ctx.db, campaign, mode, staffOf(res));
+    ctx.campaigns.forget(campaign.slug);
+    flash(req, !changed ? `The campaign was already ${mode}.` : mode === 'live' ? 'The campaign is live: letters now go to the offices.' : 'The campaign is rehearsing: no letter reaches an office.');
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/edit`);
   });
 
   // --- Letter templates -------------------------------------------------------------------------

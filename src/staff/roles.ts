@@ -14,6 +14,8 @@ const allowed = {
   // Bursts show truncated IP hashes and email domains, never a person: for those who run campaigns.
   'abuse.view': ['admin', 'organizer'],
   'campaigns.edit': ['admin', 'organizer'],
+  // Going live sends letters to real offices: an admin's decision.
+  'campaigns.deliveryMode': ['admin'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;

@@ -9,6 +9,8 @@ import { buildApp, type AppOptions } from '../../src/app';
 import { loadConfig, type Environment } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openPlatform, type Platform } from '../../src/platform';
+import { DEMO_CAMPAIGN_SLUG } from '../../src/campaigns/demo';
+import { setDeliveryMode } from '../../src/staff/campaign-editor';
 import { formatKeyRing } from '../../src/privacy/field-encryption';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { testDatabaseUrl, testRedisUrl } from './services';
@@ -97,6 +99,17 @@ export async function createTestPlatform(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Switches a campaign to live delivery, as an admin does in the console (campaigns, the demo's
+ * included, start in rehearsal): for tests of letters reaching the offices.
+ */
+export async function goLive(platform: Pick<Platform, 'db' | 'campaigns'>, slug = DEMO_CAMPAIGN_SLUG): Promise<void> {
+  const campaign = await platform.campaigns.bySlug(slug);
+  if (!campaign) throw new Error(`no campaign ${slug}`);
+  await setDeliveryMode(platform.db, campaign, 'live', 'command line');
+  platform.campaigns.forget(slug);
 }
 
 /** Polls until `check` returns true (for work done by queue workers), failing after `ms`. */

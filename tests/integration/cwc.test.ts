@@ -4,17 +4,19 @@ import {
   buildCwcDocument,
   CwcChannel,
   cwcDeliveryId,
+  cwcValidationUrl,
   validateCwcDocument,
   type CwcDocumentInput,
   type CwcSendResult,
   type CwcSettings,
 } from '../../src/delivery/cwc';
-import { houseOfficeCode } from '../../src/representatives/congress-offices';
+import { checkCwcDocument, CWC_PREFIXES, LIBRARY_OF_CONGRESS_TOPICS } from '../../src/delivery/cwc-schema';
+import { houseOfficeCode, senateOfficeCode } from '../../src/representatives/congress-offices';
 
 // An API key with characters that must be encoded in a query string.
 const API_KEY = 'test-key/with+special&chars=1';
 const DELIVERY_KEY = '5f0c6a1e-8d2b-4c1f-9a7e-3b2d1c0e9f8a';
-const KNOWN_OFFICES = new Set(['HCA12', 'HAK00', 'SCA02']);
+const KNOWN_OFFICES = new Set(['HCA12', 'HAK00', 'SCA02', 'SZZ99']);
 
 const settings = (url: string): CwcSettings => ({
   url,
@@ -34,6 +36,7 @@ const letter = (overrides: Partial<CwcDocumentInput> = {}): CwcDocumentInput => 
   date: new Date('2025-03-04T15:00:00Z'),
   office: 'HCA12',
   constituent: {
+    prefix: 'Ms.',
     firstName: 'Ada <b>&"Lovelace"',
     lastName: "O'Brien",
     address1: '123 Mission St',
@@ -123,8 +126,6 @@ const REQUIRED_PATHS = [
   'Delivery/OrganizationContact/OrganizationContactPhone',
   'Delivery/CampaignId',
   'Recipient/MemberOffice',
-  'Recipient/IsResponseRequested',
-  'Recipient/NewsletterOptIn',
   'Constituent/Prefix',
   'Constituent/FirstName',
   'Constituent/LastName',
@@ -162,10 +163,11 @@ const cwcLike: Handler = (req, res) => {
   }
   const missing = REQUIRED_PATHS.filter((path) => !textAt(root, path));
   const office = textAt(root, 'Recipient/MemberOffice') ?? '';
-  if (root.name !== 'CWC' || missing.length > 0 || !KNOWN_OFFICES.has(office)) {
+  if (root.name !== 'CWC' || missing.length > 0 || checkCwcDocument(req.body).length > 0 || !KNOWN_OFFICES.has(office) || office === 'SZZ99') {
     // Like a real server might, this quotes what it received: the channel must not pass it on.
     const email = textAt(root, 'Constituent/Email');
-    const quoted = `<Errors><Error>Bad office ${office} for ${email}</Error></Errors>`;
+    const name = textAt(root, 'Constituent/LastName');
+    const quoted = `<Errors><Error>Office ${office} does not take messages from ${email} (${name})</Error><Error>Check &amp; resend</Error></Errors>`;
     return void res.writeHead(400, { 'content-type': 'application/xml' }).end(quoted);
   }
   res.writeHead(200, { 'content-type': 'application/xml' }).end('<Response><Status>Success</Status></Response>');
@@ -219,6 +221,74 @@ const channel = (options: { timeoutMs?: number } = {}, url = endpoint) => new Cw
 
 // ---------------------------------------------------------------------------------------------------------------------
 
+describe('senateOfficeCode', () => {
+  it('is S, the USPS code and the class less one in two digits', () => {
+    expect(senateOfficeCode('CA', 1)).toBe('SCA00');
+    expect(senateOfficeCode('co', 2)).toBe('SCO01');
+    expect(senateOfficeCode('VT', 3)).toBe('SVT02');
+  });
+
+  it('refuses an unknown state or class', () => {
+    expect(() => senateOfficeCode('XX', 1)).toThrow(RangeError);
+    expect(() => senateOfficeCode('CA', 0)).toThrow(RangeError);
+    expect(() => senateOfficeCode('CA', 4)).toThrow(RangeError);
+  });
+});
+
+describe('checkCwcDocument', () => {
+  const good = () => buildCwcDocument(letter(), settings(endpoint));
+
+  it('takes the documents we write, with every optional element we use', () => {
+    expect(checkCwcDocument(good())).toEqual([]);
+    const full = letter({ topic: 'Law', organizationStatement: 'From the coalition.', responseRequested: true, newsletterOptIn: true });
+    expect(checkCwcDocument(buildCwcDocument(full, settings(endpoint)))).toEqual([]);
+  });
+
+  it('knows CWC 2.0: its 24 honorifics and its 32 topics', () => {
+    expect(CWC_PREFIXES).toHaveLength(24);
+    expect(LIBRARY_OF_CONGRESS_TOPICS).toHaveLength(32);
+    expect(new Set(LIBRARY_OF_CONGRESS_TOPICS).size).toBe(32);
+  });
+
+  const problems = (xml: string) => checkCwcDocument(xml).map((p) => `${p.path} ${p.problem}`);
+
+  it.each<[string, (xml: string) => string, RegExp]>([
+    ['elements out of order', (xml) => xml.replace(/(<FirstName>.*<\/FirstName>)\s*(<LastName>.*<\/LastName>)/, '$2$1'), /FirstName is out of order|LastName/],
+    ['a required element missing', (xml) => xml.replace(/\s*<Email>.*<\/Email>/, ''), /CWC\/Constituent\/Email is required/],
+    ['an element CWC does not know', (xml) => xml.replace('<City>', '<Town>x</Town><City>'), /Town is not an element of CWC 2.0 here/],
+    ['an element twice', (xml) => xml.replace(/(<Zip>.*<\/Zip>)/, '$1$1'), /Zip must appear once|Zip is out of order/],
+    ['a prefix CWC does not list', (xml) => xml.replace('<Prefix>Ms.</Prefix>', '<Prefix>Mx.</Prefix>'), /Prefix must be one of CWC's honorifics/],
+    ['no prefix', (xml) => xml.replace(/\s*<Prefix>.*<\/Prefix>/, ''), /Prefix is required/],
+    ['a DeliveryId of 31 characters', (xml) => xml.replace(/<DeliveryId>.(.{31})<\/DeliveryId>/, '<DeliveryId>$1</DeliveryId>'), /DeliveryId must be 32 letters and digits/],
+    ['a date that does not exist', (xml) => xml.replace(/<DeliveryDate>\d+<\/DeliveryDate>/, '<DeliveryDate>20250230</DeliveryDate>'), /DeliveryDate must be a date written YYYYMMDD/],
+    ['a phone not written xxx-xxx-xxxx', (xml) => xml.replace('202-555-0100', '(202) 555-0100'), /DeliveryAgentContactPhone must be a phone number/],
+    ['a topic outside the 32', (xml) => xml.replace('Civil Rights and Liberties, Minority Issues', 'Surveillance'), /LibraryOfCongressTopic must be a Library of Congress policy area/],
+    ['an office code of neither chamber', (xml) => xml.replace('HCA12', 'XCA12'), /MemberOffice must be an office code/],
+    ['a Senate code of the old free form', (xml) => xml.replace('HCA12', 'SPADLIN01'), /MemberOffice must be an office code/],
+    ['no message at all', (xml) => xml.replace(/\s*<ConstituentMessage>[\s\S]*<\/ConstituentMessage>/, ''), /Message needs a ConstituentMessage/],
+    ['an attribute', (xml) => xml.replace('<Zip>', '<Zip type="x">'), /Zip attributes are not allowed/],
+    ['text where elements go', (xml) => xml.replace('<Recipient>', '<Recipient>hello'), /Recipient must hold elements/],
+    ['a document type declaration', (xml) => xml.replace('<CWC>', '<!DOCTYPE CWC [<!ENTITY x "y">]><CWC>'), /document type declaration is not allowed/],
+    ['a broken document', (xml) => xml.replace('</Zip>', '</Zap>'), /not well-formed XML/],
+    ['another root', (xml) => xml.replace(/<(\/?)CWC>/g, '<$1Letter>'), /one CWC element/],
+  ])('finds %s', (_, edit, expected) => {
+    expect(problems(edit(good())).join('\n')).toMatch(expected);
+  });
+
+  it('never repeats the values it found', () => {
+    const found = JSON.stringify(checkCwcDocument(good().replace('94105', 'ZIP-secret').replace('<Prefix>Ms.</Prefix>', '<Prefix>Secretly</Prefix>')));
+    expect(found).not.toMatch(/secret/i);
+  });
+});
+
+describe('cwcValidationUrl', () => {
+  it('is the validation endpoint beside the message endpoint', () => {
+    expect(cwcValidationUrl('https://cwc.example/v2/message')).toBe('https://cwc.example/v2/validate');
+    expect(cwcValidationUrl('https://cwc.example/api/v2/message/?x=1')).toBe('https://cwc.example/api/v2/validate?x=1');
+    expect(() => cwcValidationUrl('https://cwc.example/v2/other')).toThrow(TypeError);
+  });
+});
+
 describe('houseOfficeCode', () => {
   it('is H, the USPS code and a two-digit district, 00 for an at-large seat', () => {
     expect(houseOfficeCode('CA', 12)).toBe('HCA12');
@@ -252,9 +322,10 @@ describe('buildCwcDocument', () => {
     expect(textAt(root, 'Delivery/Organization')).toBe('Coalition for Civil Liberties');
     expect(textAt(root, 'Delivery/CampaignId')).toBe('ban-police-facial-recognition');
     expect(textAt(root, 'Recipient/MemberOffice')).toBe('HCA12');
-    expect(textAt(root, 'Recipient/IsResponseRequested')).toBe('N');
-    expect(textAt(root, 'Recipient/NewsletterOptIn')).toBe('N');
-    expect(textAt(root, 'Constituent/Prefix')).toBe('Mx.');
+    expect(find(root, 'Recipient/IsResponseRequested')).toBeUndefined();
+    expect(find(root, 'Recipient/NewsletterOptIn')).toBeUndefined();
+    expect(textAt(root, 'Constituent/Prefix')).toBe('Ms.');
+    expect(checkCwcDocument(xml)).toEqual([]);
     expect(textAt(root, 'Constituent/StateAbbreviation')).toBe('CA');
     expect(textAt(root, 'Constituent/Zip')).toBe('94105');
     expect(textAt(root, 'Constituent/Email')).toBe('ada.private@example.org');
@@ -351,11 +422,11 @@ describe('cwcDeliveryId', () => {
 
 describe('validateCwcDocument', () => {
   it('finds nothing wrong with a good letter, for a House or a Senate office', () => {
-    expect(validateCwcDocument(letter())).toEqual({});
-    expect(validateCwcDocument(letter({ office: 'HAK00' }))).toEqual({});
-    expect(validateCwcDocument(letter({ office: 'SCA02' }))).toEqual({});
-    expect(validateCwcDocument(letter({ office: 'SPADLIN01', topic: 'Law' }))).toEqual({});
-    expect(validateCwcDocument(letter({ subject: 's'.repeat(250), message: 'm'.repeat(10_000) }))).toEqual({});
+    const check = (input: CwcDocumentInput) => validateCwcDocument(input, settings(endpoint));
+    expect(check(letter())).toEqual({});
+    expect(check(letter({ office: 'HAK00' }))).toEqual({});
+    expect(check(letter({ office: 'SCA02', topic: 'Law' }))).toEqual({});
+    expect(check(letter({ subject: 's'.repeat(250), message: 'm'.repeat(10_000) }))).toEqual({});
   });
 
   const constituent = letter().constituent;
@@ -366,6 +437,9 @@ describe('validateCwcDocument', () => {
     ['a House code for no state', { office: 'HXX01' }, 'office'],
     ['a code for neither chamber', { office: 'XCA12' }, 'office'],
     ['a Senate code with punctuation', { office: 'S-CA' }, 'office'],
+    ['a Senate code of the old free form', { office: 'SPADLIN01' }, 'office'],
+    ['no honorific', { constituent: { ...constituent, prefix: undefined } }, 'constituent.prefix'],
+    ['an honorific CWC does not list', { constituent: { ...constituent, prefix: 'Mx.' } }, 'constituent.prefix'],
     ['an invalid date', { date: new Date('not a date') }, 'date'],
     ['no first name', { constituent: { ...constituent, firstName: '\u0000 ' } }, 'constituent.firstName'],
     ['no last name', { constituent: { ...constituent, lastName: '' } }, 'constituent.lastName'],
@@ -389,7 +463,7 @@ describe('validateCwcDocument', () => {
   ];
 
   it.each(cases)('reports %s', (_, overrides, field) => {
-    const errors = validateCwcDocument(letter(overrides));
+    const errors = validateCwcDocument(letter(overrides), settings(endpoint));
     expect(Object.keys(errors)).toEqual([field]);
     expect(errors[field]).toEqual(expect.any(String));
   });
@@ -397,6 +471,7 @@ describe('validateCwcDocument', () => {
   it('reports every bad field at once, without repeating the values', () => {
     const errors = validateCwcDocument(
       letter({ office: 'nonsense!', subject: '', constituent: { ...constituent, state: 'Cal', zip: '123', email: 'ada.private@' } }),
+      settings(endpoint),
     );
     expect(Object.keys(errors).sort()).toEqual(['constituent.email', 'constituent.state', 'constituent.zip', 'office', 'subject']);
     expect(JSON.stringify(errors)).not.toMatch(/nonsense|Cal"|ada\.private|"123/);
@@ -425,18 +500,28 @@ describe('CwcChannel', () => {
     expect(received[0]?.url.searchParams.get('apikey')).toBe(API_KEY);
   });
 
-  it('treats a document CWC refuses (400) as failed, without passing on what CWC quoted', async () => {
-    const result = await channel().send(letter({ office: 'SZZ99' }));
+  it("treats a document CWC refuses (400) as failed, with CWC's <Error> lines for staff but not what CWC quoted", async () => {
+    // The office code passes our check (SZZ99 would not), and CWC refuses it.
+    handler = (req, res) => cwcLike({ ...req, body: req.body.replace('SCA02', 'SZZ99') }, res);
+    const refused = await channel().send(letter({ office: 'SCA02' }));
 
-    expect(result).toEqual({ outcome: 'failed', error: 'CWC rejected the document (HTTP 400)' });
+    expect(refused).toEqual({ outcome: 'failed', error: 'CWC rejected the document (HTTP 400): Office SZZ99 does not take messages from … (…); Check & resend' });
     expect(received).toHaveLength(1);
-    expectSafe(result);
+    expectSafe(refused);
+  });
+
+  it('posts a rehearsal to the validation endpoint beside the message endpoint', async () => {
+    const result = await channel().send(letter(), { validateOnly: true });
+
+    expect(result).toMatchObject({ outcome: 'delivered' });
+    expect(received.map((request) => request.url.pathname)).toEqual(['/v2/validate']);
+    expect(received[0]?.url.searchParams.get('apikey')).toBe(API_KEY);
   });
 
   it('treats a wrong API key (401) as failed', async () => {
     const result = await new CwcChannel({ ...settings(endpoint), apiKey: 'not-the-key' }).send(letter());
 
-    expect(result).toEqual({ outcome: 'failed', error: 'CWC refused the API key (HTTP 401)' });
+    expect(result).toEqual({ outcome: 'failed', error: 'CWC refused the API key (HTTP 401): Invalid API key' });
     expect(JSON.stringify(result)).not.toContain('not-the-key');
   });
 
@@ -512,12 +597,22 @@ describe('CwcChannel', () => {
     expectSafe(result);
   });
 
-  it('does not post a document that fails validation, and names the fields but not their values', async () => {
+  it('does not post a document that fails its check, and names the elements but not their values', async () => {
     const result = await channel().send(letter({ constituent: { ...letter().constituent, zip: '941', state: 'Calif' } }));
 
-    expect(result).toEqual({ outcome: 'failed', error: 'invalid CWC document: constituent.state, constituent.zip' });
+    expect(result).toEqual({
+      outcome: 'failed',
+      error: 'not sent: the CWC document fails its check: CWC/Constituent/StateAbbreviation must be a two-letter USPS state code; CWC/Constituent/Zip must be a 5-digit ZIP code',
+    });
     expect(received).toHaveLength(0);
     expectSafe(result);
+  });
+
+  it('never guesses an honorific: a letter without one is not sent', async () => {
+    const result = await channel().send(letter({ constituent: { ...letter().constituent, prefix: undefined } }));
+
+    expect(result).toEqual({ outcome: 'failed', error: 'not sent: the CWC document fails its check: CWC/Constituent/Prefix is required' });
+    expect(received).toHaveLength(0);
   });
 
   it('refuses settings it cannot work with, without naming the key', () => {

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger';
 import { openPlatform } from '../../src/platform';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { startDeliveryWorker } from '../../workers/delivery';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions } from '../helpers/sealed';
 import { testRedisUrl } from '../helpers/services';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -81,6 +81,7 @@ describe.each([
 
   beforeAll(async () => {
     t = await open({ SMTP_URL: sink.url });
+    await goLive(t.platform);
     await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
     await t.platform.representatives.refresh();
     mailer = Mailer.fromConfig(t.platform.config);
@@ -94,6 +95,7 @@ describe.each([
     db: t.platform.db,
     encryption: t.platform.encryption,
     mailer,
+    rehearsalFiles: mailer,
     config: { delivery: { ...t.platform.config.delivery, lockSeconds } },
   });
 

@@ -12,7 +12,7 @@ import { KeyMismatchError, finishReindexing, retireUnusedKeys, startReindexing }
 import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { runCommand } from '../helpers/command';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions, openedLetters, openedSignatures, signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
@@ -43,6 +43,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   await t.startWorkers();
   await request(t.app).post(`/api/v1/campaigns/${SLUG}/signatures`).send({ ...signer, optIn: true }).expect(202);
   const written = await request(t.app).post(`/api/v1/campaigns/${SLUG}/letters`).send(writer).expect(202);

@@ -6,10 +6,11 @@ import { messageKey } from '../../src/delivery/deliver';
 import { campaigns, letterActions, letters, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { formFields, unescapeHtml as decode } from '../helpers/html';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { startCwcStandIn, type CwcStandIn } from '../../bench/cwc-stand-in';
 
 /**
  * "Write to your lawmakers" as pages, through the real app, the way a browser without JavaScript
@@ -29,6 +30,7 @@ beforeAll(async () => {
   });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   await t.startWorkers();
 });
 afterAll(async () => {
@@ -318,5 +320,62 @@ describe('writing letters through the pages', () => {
     expect(inputValue(first.text, 'field-zip')).toBe('80010');
     expect(inputValue(first.text, 'field-city')).toBe('Aurora, CO');
     expect(first.text).toContain('Find my representatives');
+  });
+});
+
+describe('letters to Congress through CWC, through the pages', () => {
+  let cwc: TestPlatform;
+  let standIn: CwcStandIn;
+
+  beforeAll(async () => {
+    standIn = await startCwcStandIn({ apiKey: 'house-key-123456' });
+    cwc = await createTestPlatform({
+      SMTP_URL: sink.url,
+      CWC_URL: standIn.messageUrl,
+      CWC_API_KEY: 'house-key-123456',
+      CWC_ORGANIZATION: 'Test Coalition',
+      CWC_CONTACT_EMAIL: 'contact@coalition.example',
+      CWC_CONTACT_PHONE: '202-555-0100',
+    });
+    await importRepresentativeData(cwc.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+    await cwc.platform.representatives.refresh();
+    await cwc.startWorkers();
+  });
+  afterAll(async () => {
+    await cwc.close();
+    await standIn.close();
+  });
+
+  it('says the campaign rehearses, asks for an honorific from CWC\'s list when a letter goes through it, and sends none without', async () => {
+    const { agent, token, page } = await openSigningForm(cwc.app, PAGE);
+    expect(page.text).toContain('This campaign is rehearsing');
+    // CWC needs the street address, so the page asks for it.
+    expect(page.text).toContain('id="field-address"');
+    const targets = await agent
+      .post(PAGE)
+      .type('form')
+      .send(new URLSearchParams([['_csrf', token], ['step', 'lookup'], ['name', 'Dee Writer'], ['email', 'dee@example.org'], ['zip', '80010'], ['address', '12 Elm Street, Aurora, CO 80010']]).toString())
+      .expect(200);
+    expect(checkboxes(targets.text).filter((box) => box.checked).map((box) => box.key)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^us-house:/)]),
+    );
+    const preview = await agent.post(PAGE).type('form').send(new URLSearchParams([...formFields(targets.text), ['step', 'preview']]).toString()).expect(200);
+    expect(preview.text).toContain('<label for="field-prefix">Honorific</label>');
+    expect(preview.text).toContain("Congress's system for letters from constituents requires one");
+    expect(preview.text).toContain('<option value="Reverend">Reverend</option>');
+    expect(preview.text).not.toContain('Mx.');
+
+    const fields = without(formFields(preview.text), 'prefix');
+    const refused = await agent.post(PAGE).type('form').send(new URLSearchParams([...fields, ['prefix', ''], ['step', 'send']]).toString()).expect(400);
+    expect(refused.text).toMatch(/<a href="#field-prefix">Congress&#x27;s system for letters from constituents \(Communicating with Congress\) requires an honorific/);
+    expect(refused.text).toContain('aria-invalid="true"');
+    expect((await queryRows<{ n: number }>(cwc.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!.n).toBe(0);
+
+    const sent = await agent.post(PAGE).type('form').send(new URLSearchParams([...fields, ['prefix', 'Ms.'], ['step', 'send']]).toString()).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\//);
+    await eventually(async () => standIn.requests.length > 0);
+    // A rehearsing campaign's letters to Congress go to CWC's validation endpoint only.
+    expect(standIn.requests.map((r) => r.endpoint)).toEqual(['validate']);
+    expect(standIn.requests[0]!.body).toContain('<Prefix>Ms.</Prefix>');
   });
 });

@@ -7,7 +7,7 @@ import { letterCounts } from '../../src/letters/counts';
 import { CAMPAIGN_CONSENT_WORDING } from '../../src/privacy/consent';
 import { handDeliveryPackets } from '../../src/letters/hand-delivery';
 import { importRepresentativeData } from '../../src/representatives/import';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetters } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 
@@ -21,6 +21,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   await t.startWorkers();
 });
 afterAll(async () => {

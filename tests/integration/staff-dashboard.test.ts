@@ -7,7 +7,7 @@ import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
 import { DistrictMapCache } from '../../src/staff/district-map';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { signInAs } from '../helpers/staff';
@@ -36,6 +36,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   campaignId = (await t.platform.campaigns.bySlug(SLUG))!.id;
   await t.platform.db.insert(partners).values({ campaignId, name: 'Friends of <Privacy> & "Co"', sourceCode: 'partner-x' });
   await t.platform.db.insert(partners).values({ campaignId, name: 'Quiet Partner', sourceCode: 'quiet' });
@@ -173,7 +174,7 @@ describe('GET /staff/campaigns/:slug/dashboard.json', () => {
     expect(
       Object.fromEntries(dashboard.byDistrict.filter((row) => row.letters.total > 0).map((row) => [row.geoid, nonZero({ ...row.letters })])),
     ).toEqual(perDistrict);
-    expect(dashboard.letters.totals).toEqual({ delivered: 2, queued: 0, retrying: 0, failed: 2, handDelivery: 1, total: 5 });
+    expect(dashboard.letters.totals).toEqual({ delivered: 2, queued: 0, retrying: 0, failed: 2, handDelivery: 1, held: 0, selfSent: 0, total: 5 });
     const names = Object.fromEntries(dashboard.letters.byTarget.map((row) => [row.name, row.title]));
     expect(names).toEqual({
       'Hana Senate': 'State Senator, CO district 1',

@@ -30,6 +30,7 @@ const matrix: Array<{ method: 'get' | 'post'; route: string; path: string; acces
   { method: 'post', route: '/staff/campaigns', path: '/staff/campaigns', access: 'campaigns.edit' },
   { method: 'get', route: '/staff/campaigns/:slug/edit', path: `/staff/campaigns/${SLUG}/edit`, access: 'campaigns.edit' },
   { method: 'post', route: '/staff/campaigns/:slug/edit', path: `/staff/campaigns/${SLUG}/edit`, access: 'campaigns.edit' },
+  { method: 'post', route: '/staff/campaigns/:slug/delivery-mode', path: `/staff/campaigns/${SLUG}/delivery-mode`, access: 'campaigns.deliveryMode', body: { mode: 'rehearsal' } },
   { method: 'get', route: '/staff/campaigns/:slug/templates', path: `/staff/campaigns/${SLUG}/templates`, access: 'campaigns.edit' },
   { method: 'post', route: '/staff/campaigns/:slug/templates/:level', path: `/staff/campaigns/${SLUG}/templates/federal`, access: 'campaigns.edit' },
   { method: 'post', route: '/staff/campaigns/:slug/templates/:level/preview', path: `/staff/campaigns/${SLUG}/templates/federal/preview`, access: 'campaigns.edit' },

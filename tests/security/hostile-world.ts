@@ -91,6 +91,14 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       })
       .expect(303);
 
+    // New campaigns rehearse: an admin sends them live.
+    const settings = await admin.agent.get(`/staff/campaigns/${SLUG}/edit`).expect(200);
+    await admin.agent
+      .post(`/staff/campaigns/${SLUG}/delivery-mode`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(settings.text), mode: 'live', confirm: 'on' })
+      .expect(303);
+
     // A letter template for the campaign's own (local) targets, markup in its text.
     const templates = await organizer.agent.get(`/staff/campaigns/${SLUG}/templates?level=local`).expect(200);
     await organizer.agent

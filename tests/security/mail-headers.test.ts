@@ -6,7 +6,7 @@ import { queryRows } from '../../src/db/client';
 import { customTargets } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { formFields, hiddenFields } from '../helpers/html';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { csrfTokenOf, signInAs } from '../helpers/staff';
 
@@ -30,6 +30,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url, LOOKUP_RATE_LIMIT: '100000', DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000' });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   await t.startWorkers();
 });
 afterAll(async () => {
