@@ -18,14 +18,18 @@ import { createLogger } from '../src/logger';
 import { openPlatform, type Platform } from '../src/platform';
 import { formatKeyRing } from '../src/privacy/field-encryption';
 import { startDeliveryWorker } from '../workers/delivery';
+import { buildCwcDocument, cwcDeliveryId, splitName, type CwcSettings } from '../src/delivery/cwc';
 import { startCountingSink, type CountingSink } from './smtp-sink';
+import { startCwcStandIn, type CwcStandIn } from './cwc-stand-in';
 
 /**
  * `npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]`:
  * letters/s from the delivery queue to a local SMTP sink, through the real worker (`startDeliveryWorker`:
  * the per-recipient throttle, the claim with its attempt recorded, the pooled mailer, the record
  * after the send and the counts), next to raw pooled nodemailer sending as many messages of the
- * same size to the same sink with the same concurrency, in the same run.
+ * same size to the same sink with the same concurrency, in the same run. Then the same for letters
+ * to Congress: queue → worker → a local stand-in CWC server (`bench/cwc-stand-in.ts`, which checks
+ * each document as CWC would), next to raw `fetch` POSTs of the same documents to it.
  *
  * It creates a database of its own on the given server (dropped at the end) and uses a Redis key
  * prefix of its own (deleted at the end). The letters are written straight into the database
@@ -39,6 +43,9 @@ const LETTERS_PER_ACTION = 10;
 /** Distinct recipient addresses (one per target), and congressional districts the supporters live in. */
 const TARGET_COUNT = 200;
 const DISTRICT_COUNT = 52;
+/** California's House districts: the CWC letters' offices, HCA01 to HCA52. */
+const CA_DISTRICTS = 52;
+const CWC_API_KEY = 'bench-cwc-key';
 /** Gives up when no letter has been delivered for this long. */
 const STALL_MS = 60_000;
 
@@ -192,7 +199,7 @@ interface SeededLetter {
  * letters, each letter to its own target (TARGET_COUNT addresses in turn), and the count rows
  * that writing them counts (see `countMoves`).
  */
-async function seed(platform: Platform, n: number, letter: { subject: string; body: string }): Promise<SeededLetter[]> {
+async function seed(platform: Platform, n: number, letter: { subject: string; body: string }, channel: 'email' | 'cwc'): Promise<SeededLetter[]> {
   const { db } = platform;
   const [campaign] = await queryRows<{ id: number }>(db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
   if (!campaign) throw new Error('the demo campaign is missing');
@@ -201,11 +208,19 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
   for (let first = 0; first < actions; first += 1000) {
     const rows = Array.from({ length: Math.min(1000, actions - first) }, (_, index) => {
       const g = first + index;
-      const sealed = sealedLetterAction(platform.encryption, { name: `Bench Supporter ${g}`, email: `bench-${g}@example.org`, city: 'San Francisco' });
+      const sealed = sealedLetterAction(platform.encryption, {
+        name: `Bench Supporter ${g}`,
+        email: `bench-${g}@example.org`,
+        city: 'San Francisco',
+        // What a letter to Congress through CWC needs besides: a street address and an honorific.
+        address: `${g} Mission St, San Francisco, CA 94110`,
+        prefix: 'Ms.',
+      });
       return sql`(${campaign.id}::int, ${`bench${g}-${randomBytes(8).toString('hex')}`}, ${sealed.name}::bytea, ${sealed.email}::bytea,
-                  ${sealed.emailHash}::bytea, '94110', ${sealed.city}::bytea, 'CA', ${`CA${String((g % DISTRICT_COUNT) + 1).padStart(2, '0')}`})`;
+                  ${sealed.emailHash}::bytea, '94110', ${sealed.city}::bytea, ${sealed.address}::bytea, ${sealed.prefix}::bytea, 'CA',
+                  ${`CA${String((g % DISTRICT_COUNT) + 1).padStart(2, '0')}`})`;
     });
-    await db.execute(sql`INSERT INTO letter_actions (campaign_id, status_token, name, email, email_hash, zip, city, state, congressional_district)
+    await db.execute(sql`INSERT INTO letter_actions (campaign_id, status_token, name, email, email_hash, zip, city, address, prefix, state, congressional_district)
                          VALUES ${sql.join(rows, sql`, `)}`);
   }
   const text = sealedLetter(platform.encryption, letter);
@@ -216,7 +231,8 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
     INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, target_state,
                          target_district, channel, channel_address, subject, body, status, counted_status)
     SELECT n.id, ${campaign.id}, n.id || ':us-house:BENCH' || t.t, 'us-house:BENCH' || t.t, 'us-house', 'Target ' || t.t,
-           'Representative', 'CA', (t.t % ${DISTRICT_COUNT} + 1)::text, 'email', 'office-' || t.t || '@bench.example.org',
+           'Representative', 'CA', (t.t % ${DISTRICT_COUNT} + 1)::text, ${channel},
+           CASE WHEN ${channel} = 'cwc' THEN 'HCA' || lpad((t.t % ${CA_DISTRICTS} + 1)::text, 2, '0') ELSE 'office-' || t.t || '@bench.example.org' END,
            ${text.subject}::bytea, ${text.body}::bytea, 'queued', 'queued'
     FROM numbered n
     CROSS JOIN LATERAL (SELECT n.a * ${LETTERS_PER_ACTION} + k AS i FROM generate_series(0, ${LETTERS_PER_ACTION - 1}) AS k) AS i
@@ -261,16 +277,16 @@ async function sendRaw(sink: CountingSink, n: number, concurrency: number, messa
   }
 }
 
-/** Polls (the sink in memory, then the database) until every letter is at the sink and recorded as delivered. */
-async function waitForDelivery(platform: Platform, sink: CountingSink, n: number): Promise<void> {
+/** Polls (what arrived, in memory, then the database) until every letter has arrived and is recorded as delivered. */
+async function waitForDelivery(platform: Platform, arrived: () => number, n: number): Promise<void> {
   let lastProgress = Date.now();
   let seen = 0;
   for (;;) {
-    if (sink.received !== seen) {
-      seen = sink.received;
+    if (arrived() !== seen) {
+      seen = arrived();
       lastProgress = Date.now();
     }
-    if (sink.received >= n) {
+    if (arrived() >= n) {
       const [row] = await queryRows<{ delivered: string }>(
         platform.db,
         sql`SELECT count(*) AS delivered FROM letters WHERE status = 'delivered'`,
@@ -283,11 +299,11 @@ async function waitForDelivery(platform: Platform, sink: CountingSink, n: number
         sql`SELECT status, count(*) FROM letters GROUP BY status`,
       );
       throw new Error(
-        `no progress for ${STALL_MS / 1000} s: ${sink.received} of ${n} messages at the sink; letters ` +
+        `no progress for ${STALL_MS / 1000} s: ${arrived()} of ${n} arrived; letters ` +
           states.map((s) => `${s.status} ${s.count}`).join(', '),
       );
     }
-    await sleep(sink.received >= n ? 10 : 25);
+    await sleep(arrived() >= n ? 10 : 25);
   }
 }
 
@@ -352,6 +368,39 @@ async function deleteKeys(platform: Platform): Promise<void> {
   } while (cursor !== '0');
 }
 
+/** Raw `fetch`: `concurrency` senders in turn, each POSTing its document to the stand-in and awaiting the answer, as the worker's jobs do. */
+async function postRaw(standIn: CwcStandIn, documents: string[], concurrency: number): Promise<void> {
+  const url = new URL(standIn.messageUrl);
+  url.searchParams.set('apikey', CWC_API_KEY);
+  let next = 0;
+  const sender = async () => {
+    while (next < documents.length) {
+      const body = documents[next++]!;
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body });
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`the stand-in refused a raw document (HTTP ${response.status})`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+}
+
+/** Starts afresh: no letters, supporters, attempts or letter counts (between the email and the CWC runs). */
+async function clearLetters(platform: Platform): Promise<void> {
+  await platform.db.execute(sql`TRUNCATE delivery_attempts, letters, letter_actions, letter_counts`);
+}
+
+interface PhaseResult {
+  label: string;
+  baseline: Phase;
+  ours: Phase;
+  baselineBytes: number;
+  oursBytes: number;
+  arrived: number;
+  enqueueSeconds: number;
+  lat: Awaited<ReturnType<typeof latencies>>;
+  state: Awaited<ReturnType<typeof check>>;
+}
+
 runCli('bench:deliver', async () => {
   const args = parseArguments();
   const n = args.letters;
@@ -365,14 +414,17 @@ runCli('bench:deliver', async () => {
     `Letter delivery benchmark, ${new Date().toISOString().slice(0, 10)}: node ${process.version}, ` +
       `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}\n` +
       `${int(n)} letters, concurrency ${args.concurrency}, mailer pool ${MAILER_POOL.maxConnections} connections ` +
-      `(${MAILER_POOL.maxMessages} messages each), ${TARGET_COUNT} recipient addresses\n\n`,
+      `(${MAILER_POOL.maxMessages} messages each), ${TARGET_COUNT} recipient addresses; then ${int(n)} letters to ` +
+      `${CA_DISTRICTS} House offices through a local stand-in CWC server\n\n`,
   );
 
   await withAdmin(args.database, (client) => client.query(`CREATE DATABASE ${databaseName}`));
   let sink: CountingSink | undefined;
+  let standIn: CwcStandIn | undefined;
   let platform: Platform | undefined;
   try {
     sink = await startCountingSink();
+    standIn = await startCwcStandIn({ apiKey: CWC_API_KEY, keepDocuments: false });
     const config = loadConfig({
       NODE_ENV: 'production',
       DATA_DIR: dataDir,
@@ -383,81 +435,136 @@ runCli('bench:deliver', async () => {
       REDIS_URL: args.redis,
       REDIS_KEY_PREFIX: `bench-${runId}`,
       SMTP_URL: sink.url,
+      CWC_URL: standIn.messageUrl,
+      CWC_API_KEY,
+      CWC_ORGANIZATION: 'Bench Coalition',
+      CWC_CONTACT_EMAIL: 'cwc@bench.example.org',
+      CWC_CONTACT_PHONE: '202-555-0100',
       DELIVERY_PER_RECIPIENT_PER_MINUTE: '1000000',
       REP_DATA_DIR: 'none',
       LOG_LEVEL: 'warn',
     });
     platform = await openPlatform(config, createLogger(config.logLevel));
     const opened = platform;
-
-    // Seeding, untimed.
-    const began = performance.now();
+    // Letters to the offices themselves (new campaigns rehearse), as after an admin sent the campaign live.
+    await opened.db.execute(sql`UPDATE campaigns SET delivery_mode = 'live' WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
     const letter = sampleLetter(opened);
-    const seeded = await seed(opened, n, letter);
-    if (seeded.length !== n) throw new Error(`seeded ${seeded.length} letters, not ${n}`);
-    const seedSeconds = (performance.now() - began) / 1000;
-    out(`Seeded ${int(n)} queued letters in ${int(Math.ceil(n / LETTERS_PER_ACTION))} actions (${seedSeconds.toFixed(1)} s, not timed)\n`);
-
-    // Baseline: the same messages as the worker sends (as deliverLetter builds them), straight to the sink.
-    const from = config.delivery.from;
     const redisPid = localRedisPid(args.redis);
     const databaseLocal = isLocal(args.database);
     const sample = () => sampleServers(opened, databaseLocal, redisPid);
-    const baseline = await measure(sample, () =>
-      sendRaw(sink!, n, args.concurrency, (i) => {
-        const { key, address, replyTo } = seeded[i]!;
-        return {
-          from,
-          to: address,
-          replyTo,
-          subject: letter.subject,
-          text: letter.body,
-          messageId: `<${messageKey(key)}@letters.invalid>`,
-          headers: { 'X-Letter-Id': messageKey(key) },
-        };
-      }),
-    );
-    const baselineBytes = sink.bytes;
-    if (sink.received !== n) throw new Error(`the baseline delivered ${sink.received} messages, not ${n}`);
-    sink.reset();
+    const from = config.delivery.from;
+    const cwcSettings: CwcSettings = {
+      url: standIn.messageUrl,
+      apiKey: CWC_API_KEY,
+      organization: 'Bench Coalition',
+      campaignId: DEMO_CAMPAIGN_SLUG,
+      deliveryAgent: { name: 'Bench Coalition', email: 'cwc@bench.example.org', phone: '202-555-0100', ackEmail: 'cwc@bench.example.org' },
+    };
 
-    // Ours: queue every letter, start the worker, wait until every letter is at the sink and recorded.
-    const enqueuedAt = new Map<number, number>();
-    let enqueueSeconds = 0;
-    let running: ReturnType<typeof startDeliveryWorker> | undefined;
-    const ours = await measure(sample, async () => {
-      const queueing = performance.now();
-      for (let i = 0; i < n; i += 500) {
-        await Promise.all(
-          seeded.slice(i, i + 500).map(async ({ id, address }) => {
-            // As the letter flow queues them: with the address, which the throttle needs.
-            await opened.queues.requestDelivery(id, address);
-            enqueuedAt.set(id, Date.now());
+    /** Seeds n letters on `channel`, runs the baseline, then queue → worker, and checks what the run left. */
+    const runPhase = async (channel: 'email' | 'cwc'): Promise<PhaseResult> => {
+      const began = performance.now();
+      const seeded = await seed(opened, n, letter, channel);
+      if (seeded.length !== n) throw new Error(`seeded ${seeded.length} letters, not ${n}`);
+      out(`Seeded ${int(n)} queued ${channel === 'cwc' ? 'CWC' : 'email'} letters in ${int(Math.ceil(n / LETTERS_PER_ACTION))} actions ` +
+        `(${((performance.now() - began) / 1000).toFixed(1)} s, not timed)\n`);
+
+      let arrived: () => number;
+      let bytes: () => number;
+      let baseline: Phase;
+      if (channel === 'email') {
+        // The same messages as the worker sends (as deliverLetter builds them), straight to the sink.
+        baseline = await measure(sample, () =>
+          sendRaw(sink!, n, args.concurrency, (i) => {
+            const { key, address, replyTo } = seeded[i]!;
+            return {
+              from,
+              to: address,
+              replyTo,
+              subject: letter.subject,
+              text: letter.body,
+              messageId: `<${messageKey(key)}@letters.invalid>`,
+              headers: { 'X-Letter-Id': messageKey(key) },
+            };
           }),
         );
+        arrived = () => sink!.received;
+        bytes = () => sink!.bytes;
+      } else {
+        // The same documents as the worker sends, built beforehand (untimed), posted straight to the stand-in.
+        const documents = seeded.map(({ key, address, replyTo }) =>
+          buildCwcDocument(
+            {
+              deliveryId: cwcDeliveryId(key),
+              date: new Date(),
+              office: address,
+              constituent: { prefix: 'Ms.', ...splitName(replyTo.name), address1: '1 Mission St', city: 'San Francisco', state: 'CA', zip: '94110', email: replyTo.address },
+              subject: letter.subject,
+              message: letter.body,
+            },
+            cwcSettings,
+          ),
+        );
+        const documentBytes = documents.reduce((sum, document) => sum + Buffer.byteLength(document), 0);
+        baseline = await measure(sample, () => postRaw(standIn!, documents, args.concurrency));
+        arrived = () => standIn!.accepted.message;
+        bytes = () => (documentBytes * standIn!.accepted.message) / n;
       }
-      enqueueSeconds = (performance.now() - queueing) / 1000;
-      running = startDeliveryWorker(opened, { concurrency: args.concurrency });
-      await waitForDelivery(opened, sink!, n);
-    }).finally(async () => {
-      await running?.worker.close();
-      running?.mailer.close();
-    });
-    const oursBytes = sink.bytes;
-    const extra = sink.received - n;
-    const lat = await latencies(opened, enqueuedAt);
-    const state = await check(opened, n);
+      const baselineBytes = bytes();
+      if (arrived() !== n) throw new Error(`the baseline delivered ${arrived()} messages, not ${n}`);
+      sink!.reset();
+      standIn!.accepted.message = 0;
+      standIn!.requests.length = 0;
+
+      // Ours: queue every letter, start the worker, wait until every letter has arrived and is recorded.
+      const enqueuedAt = new Map<number, number>();
+      let enqueueSeconds = 0;
+      let running: ReturnType<typeof startDeliveryWorker> | undefined;
+      const ours = await measure(sample, async () => {
+        const queueing = performance.now();
+        for (let i = 0; i < n; i += 500) {
+          await Promise.all(
+            seeded.slice(i, i + 500).map(async ({ id, address }) => {
+              // As the letter flow queues them: with the address for email, which the throttle needs.
+              await opened.queues.requestDelivery(id, channel === 'email' ? address : null);
+              enqueuedAt.set(id, Date.now());
+            }),
+          );
+        }
+        enqueueSeconds = (performance.now() - queueing) / 1000;
+        running = startDeliveryWorker(opened, { concurrency: args.concurrency });
+        await waitForDelivery(opened, arrived, n);
+      }).finally(async () => {
+        await running?.worker.close();
+        running?.mailer.close();
+      });
+      const result: PhaseResult = {
+        label: channel === 'email' ? 'email' : 'CWC',
+        baseline,
+        ours,
+        baselineBytes,
+        oursBytes: bytes(),
+        arrived: arrived(),
+        enqueueSeconds,
+        lat: await latencies(opened, enqueuedAt),
+        state: await check(opened, n),
+      };
+      sink!.reset();
+      standIn!.accepted.message = 0;
+      return result;
+    };
+
+    const email = await runPhase('email');
+    await clearLetters(opened);
+    const cwc = await runPhase('cwc');
 
     // Report.
-    const baselineRate = n / baseline.seconds;
-    const oursRate = n / ours.seconds;
-    const ratio = oursRate / baselineRate;
     const busy = (phase: Phase) => (phase.machineBusy === undefined ? '—' : `${(phase.machineBusy * 100).toFixed(0)} %`);
     const perItem = (value: number | undefined) => (value === undefined ? '—' : `${((1000 * value) / n).toFixed(2)} ms`);
-    const row = (label: string, phase: Phase, rate: number, bytes: number) =>
+    const row = (label: string, phase: Phase, bytes: number) =>
       line(
-        [label, 36],
-        [int(rate), 8],
+        [label, 40],
+        [int(n / phase.seconds), 8],
         [phase.seconds.toFixed(2), 11],
         [`${(bytes / n).toFixed(0)} B`, 9],
         [perItem(phase.nodeCpu), 11],
@@ -466,42 +573,51 @@ runCli('bench:deliver', async () => {
         [busy(phase), 14],
       );
     out('\n');
-    const headings: Array<[string, number]> = [['per s', 8], ['elapsed s', 11], ['message', 9]];
-    out(line(['', 36], ...headings, ['node CPU', 11], ['pg CPU', 11], ['redis CPU', 11], ['machine busy', 14]));
-    out(row('raw pooled nodemailer (baseline)', baseline, baselineRate, baselineBytes));
-    out(row('queue → delivery worker → sink', ours, oursRate, oursBytes));
+    out(line(['', 40], ['per s', 8], ['elapsed s', 11], ['message', 9], ['node CPU', 11], ['pg CPU', 11], ['redis CPU', 11], ['machine busy', 14]));
+    out(row('raw pooled nodemailer (baseline)', email.baseline, email.baselineBytes));
+    out(row('queue → delivery worker → SMTP sink', email.ours, email.oursBytes));
+    out(row('raw fetch POSTs to CWC stand-in (baseline)', cwc.baseline, cwc.baselineBytes));
+    out(row('queue → delivery worker → CWC stand-in', cwc.ours, cwc.oursBytes));
     out(
-      '  CPU per message: this process (the sink included), this database\'s PostgreSQL backends, redis-server;\n' +
+      '  CPU per message: this process (the sink and the stand-in included), this database\'s PostgreSQL backends, redis-server;\n' +
         `  machine busy: all ${os.cpus().length} cores, whatever else runs\n`,
     );
-    out(`  of which queueing ${int(n)} jobs (requestDelivery): ${enqueueSeconds.toFixed(2)} s\n`);
-    out(
-      `  letters per statement: ${(state.attempts / state.claimStatements).toFixed(1)} per claim (${int(state.claimStatements)} claims), ` +
-        `${(state.attempts / state.recordStatements).toFixed(1)} per record (${int(state.recordStatements)} records)\n`,
-    );
-    out(`\nletters/s ÷ raw messages/s = ${ratio.toFixed(2)}\n`);
-    out(
-      `per letter, enqueue → delivered_at: p50 ${int(lat.total.p50)} ms, p99 ${int(lat.total.p99)} ms ` +
-        `(all queued at once: mostly waiting in the backlog)\n` +
-        `per letter, claim → delivered_at (the worker's own time): ` +
-        `p50 ${lat.service.p50.toFixed(1)} ms, p99 ${lat.service.p99.toFixed(1)} ms\n`,
-    );
-    out(
-      `check: ${int(state.delivered)} delivered, ${int(state.attempts)} attempts, ${int(sink.received)} messages at the sink` +
-        `${extra > 0 ? ` (${extra} more than letters)` : ''}, counts ${int(state.counted)} delivered / ${int(state.pending)} other: ` +
-        `${state.ok && extra === 0 ? 'every letter sent once and counted' : 'MISMATCH'}\n\n`,
-    );
+    const ratios: Record<string, number> = {};
+    for (const phase of [email, cwc]) {
+      const ratio = phase.baseline.seconds / phase.ours.seconds;
+      ratios[phase.label] = ratio;
+      const extra = phase.arrived - n;
+      out(`\n${phase.label}: letters/s ÷ raw/s = ${ratio.toFixed(2)}\n`);
+      out(`  queueing ${int(n)} jobs (requestDelivery): ${phase.enqueueSeconds.toFixed(2)} s\n`);
+      out(
+        `  letters per statement: ${(phase.state.attempts / phase.state.claimStatements).toFixed(1)} per claim (${int(phase.state.claimStatements)} claims), ` +
+          `${(phase.state.attempts / phase.state.recordStatements).toFixed(1)} per record (${int(phase.state.recordStatements)} records)\n`,
+      );
+      out(
+        `  per letter, enqueue → delivered_at: p50 ${int(phase.lat.total.p50)} ms, p99 ${int(phase.lat.total.p99)} ms ` +
+          `(all queued at once: mostly waiting in the backlog)\n` +
+          `  per letter, claim → delivered_at (the worker's own time): ` +
+          `p50 ${phase.lat.service.p50.toFixed(1)} ms, p99 ${phase.lat.service.p99.toFixed(1)} ms\n`,
+      );
+      out(
+        `  check: ${int(phase.state.delivered)} delivered, ${int(phase.state.attempts)} attempts, ${int(phase.arrived)} arrived` +
+          `${extra > 0 ? ` (${extra} more than letters)` : ''}, counts ${int(phase.state.counted)} delivered / ${int(phase.state.pending)} other: ` +
+          `${phase.state.ok && extra === 0 ? 'every letter sent once and counted' : 'MISMATCH'}\n`,
+      );
+    }
     const target = (label: string, value: string, limit: string, met: boolean) =>
-      line([`  ${label}`, 24], [value, 12], [`≥ ${limit}`, 10], [met ? 'PASS' : 'MISS', 6]);
-    out('Targets (informational)\n');
-    out(target('letters/s', int(oursRate), int(TARGETS.lettersPerSecond), oursRate >= TARGETS.lettersPerSecond));
-    out(target('ratio to raw sends', ratio.toFixed(2), TARGETS.ratio.toFixed(1), ratio >= TARGETS.ratio));
+      line([`  ${label}`, 30], [value, 12], [`≥ ${limit}`, 10], [met ? 'PASS' : 'MISS', 6]);
+    const emailRate = n / email.ours.seconds;
+    out('\nTargets (informational; the email row\'s)\n');
+    out(target('email letters/s', int(emailRate), int(TARGETS.lettersPerSecond), emailRate >= TARGETS.lettersPerSecond));
+    out(target('email ratio to raw sends', ratios.email!.toFixed(2), TARGETS.ratio.toFixed(1), ratios.email! >= TARGETS.ratio));
   } finally {
     if (platform) {
       await deleteKeys(platform).catch(() => undefined);
       await platform.close();
     }
     await sink?.close();
+    await standIn?.close();
     await withAdmin(args.database, (client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
     rmSync(dataDir, { recursive: true, force: true });
   }
