@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { importRepresentativeData } from '../../src/representatives/import';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
@@ -22,6 +22,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   await t.startWorkers();
   server = t.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { messageKey } from '../../src/delivery/deliver';
 import { importRepresentativeData } from '../../src/representatives/import';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { startWorkerProcess } from '../helpers/worker-process';
 
@@ -26,6 +26,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: sink.url, DELIVERY_LOCK_SECONDS: String(LOCK_SECONDS), DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000' });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
 });
 afterAll(async () => {
   await t.close();
