@@ -358,7 +358,7 @@ export const letterActions = pgTable(
     congressionalDistrict: text('congressional_district'),
     stateUpperDistrict: text('state_upper_district'),
     stateLowerDistrict: text('state_lower_district'),
-    /** Send the supporter a copy of what was sent. */
+    /** Email the supporter the private link to their letters (`wantsCopy`: once it held a copy of them). */
     wantsCopy: boolean('wants_copy').notNull().default(true),
     confirmationSentAt: timestamp('confirmation_sent_at', { withTimezone: true }),
     /**

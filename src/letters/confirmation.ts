@@ -1,65 +1,62 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import { openedLetter } from '../db/sealed-rows';
 import type { Mailer } from '../delivery/mailer';
 import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
 
 /**
- * The supporter's confirmation: a copy of each letter and the private link to follow them. Sent
+ * The supporter's confirmation: whom their letters went to and the private link to follow them. Sent
  * at most once (claimed before the send, released if the send fails so that the job retries);
  * not at all when the supporter asked for no copy.
  */
 export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
-  const [action] = await queryRows<{ name: Uint8Array; email: Uint8Array; status_token: string; campaign_id: number; campaign_title: string }>(
+  const [action] = await queryRows<{ email: Uint8Array; status_token: string; campaign_id: number; campaign_title: string }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
         FROM campaigns c
         WHERE a.id = ${actionId}::bigint AND c.id = a.campaign_id AND a.confirmation_sent_at IS NULL AND a.wants_copy
-        RETURNING a.name, a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title`,
+        RETURNING a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title`,
   );
   if (!action) return;
   // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
   try {
     const { encryption } = ctx;
-    await send(ctx, mailer, actionId, {
-      ...action,
-      name: encryption.open('letter_actions.name', action.name),
-      email: encryption.open('letter_actions.email', action.email),
-    });
+    await send(ctx, mailer, actionId, { ...action, email: encryption.open('letter_actions.email', action.email) });
   } catch (error) {
     await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
     throw error;
   }
 }
 
+/**
+ * The confirmation holds only the platform's own words: whom the letters went to (from the
+ * representative data) and the private link to follow them, where the letters themselves are.
+ * Anyone can type any address into the letter form, so nothing the writer typed (their name,
+ * their words) is ever relayed to that address under the campaign's sender.
+ */
 async function send(
   ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,
   mailer: Mailer,
   actionId: number,
-  action: { name: string; email: string; status_token: string; campaign_id: number; campaign_title: string },
+  action: { email: string; status_token: string; campaign_id: number; campaign_title: string },
 ): Promise<void> {
-  const sent = (
-    await queryRows<{ target_title: string; target_name: string; channel: string; subject: Uint8Array; body: Uint8Array }>(
-      ctx.db,
-      sql`SELECT target_title, target_name, channel, subject, body FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
-    )
-  ).map((letter) => openedLetter(ctx.encryption, letter));
-  const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
-  const copies = sent.map((letter) =>
-    [
-      `To: ${letter.target_name}, ${letter.target_title}${letter.channel === 'hand' ? ' (the campaign will deliver it by hand)' : ''}`,
-      `Subject: ${letter.subject}`,
-      '',
-      letter.body,
-    ].join('\n'),
+  const sent = await queryRows<{ target_title: string; target_name: string; channel: string }>(
+    ctx.db,
+    sql`SELECT target_title, target_name, channel FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
   );
+  const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}`;
   const text = [
-    `Thank you, ${action.name}. Your ${sent.length === 1 ? 'letter is' : `${sent.length} letters are`} on the way.`,
+    'Hello,',
     '',
-    `Follow each one here (this link is private to you): ${statusUrl}`,
+    `Thank you for writing to your representatives for the campaign "${action.campaign_title}". ` +
+      `${sent.length === 1 ? 'Your letter is' : `Your ${sent.length} letters are`} on the way:`,
     '',
-    ...copies.flatMap((copy) => ['----------------------------------------', copy, '']),
+    ...sent.map((letter) => `- ${letter.target_name}, ${letter.target_title}${letter.channel === 'hand' ? ' (the campaign will deliver it by hand)' : ''}`),
+    '',
+    'Read your letters and follow each one here (this link is private to you: do not forward this email):',
+    statusUrl,
+    '',
+    'Did not write? Someone may have typed your address by mistake: you can ignore this email.',
   ].join('\n');
   const outcome = await mailer.send({
     from: ctx.config.delivery.from,

@@ -81,7 +81,6 @@ export async function resendVerificationTo(
 interface ClaimedNotice {
   id: number;
   email: Uint8Array;
-  name: Uint8Array;
   campaign_id: number;
   verified: boolean;
   title: string;
@@ -108,7 +107,7 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
                   SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
                   ORDER BY id LIMIT ${BATCH_SIZE}::int FOR UPDATE)
             AND c.id = s.campaign_id
-          RETURNING s.id, s.email, s.name, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification`,
+          RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification`,
     );
     if (claimed.length === 0) return sent;
     const consents = await queryRows<{ signature_id: number; wording: string }>(
@@ -136,10 +135,8 @@ async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNot
   const { config, encryption } = ctx;
   const id = String(notice.id);
   let email: string;
-  let name: string;
   try {
     email = encryption.open('signatures.email', notice.email);
-    name = encryption.open('signatures.name', notice.name);
   } catch (error) {
     // This signer's alone, not the batch's: again later when a key is missing (it may be added back), never when altered.
     if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
@@ -148,8 +145,9 @@ async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNot
   }
   const unsubscribe = unsubscribeUrl(config, email, Number(notice.campaign_id));
   const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';
+  // Only the platform's words: the address may not be the signer's (anyone can type any), so
+  // nothing they typed, their name included, is relayed to it.
   const { subject, text } = renderSupporterEmail(kind, {
-    name,
     campaign: { title: notice.title },
     consents,
     verifyDays: linkLifetimeDays('verify'),

@@ -23,7 +23,7 @@ export interface JobPayloads {
     /** Send one letter (its outbox row) through its channel. */
     /** `to`: the email address it goes to, when the producer knows it (the throttle needs it); `minute`: its reserved slot. */
     'deliver-letter': { letterId: number; to?: string | null; minute?: number };
-    /** Send a supporter the copy of their letters and the link to their status page. */
+    /** Send a supporter whom their letters went to and the private link to their status page. */
     'confirm-action': { actionId: number };
   };
   exports: {
