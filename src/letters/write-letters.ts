@@ -249,7 +249,11 @@ export async function writeLetters(
     return { outcome: 'invalid', errors: { partnerOptIn: "Updates from a partner need the source code of one of this campaign's partners." } };
   }
   const consentsToRecord = consentsGiven(input, partner);
-  const requestKey = input.requestId ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}`).digest('hex') : null;
+  // Bound to the writer's email too: a requestId someone else learned, sent with another address,
+  // is a new submission of its own and never answers with the first writer's status link.
+  const requestKey = input.requestId
+    ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`).digest('hex')
+    : null;
 
   const districts = lookup.districts;
   const written = await ctx.db.transaction(async (tx) => {

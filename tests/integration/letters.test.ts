@@ -87,6 +87,20 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
     expect(bad.body.errors.requestId).toMatch(/16 to 100/);
   });
 
+  it("a requestId is bound to the address that first used it: with another address it never answers with that writer's status link", async () => {
+    const first = await request(t.app).post(API).send({ ...supporter, email: 'bound@example.org', requestId: 'bound-request-id-0123456789' }).expect(202);
+    // Someone who learned the requestId, with any other name and address.
+    const other = await request(t.app)
+      .post(API)
+      .send({ ...supporter, name: 'Someone Else', email: 'someone-else@example.org', requestId: 'bound-request-id-0123456789' })
+      .expect(202);
+    expect(other.body.statusUrl).not.toBe(first.body.statusUrl);
+    expect(other.body.actionId).not.toBe(first.body.actionId);
+    // Sent again with the first address, it is still a repeat of the first.
+    const again = await request(t.app).post(API).send({ ...supporter, email: 'bound@example.org', requestId: 'bound-request-id-0123456789' }).expect(202);
+    expect(again.body.statusUrl).toBe(first.body.statusUrl);
+  });
+
   it("sends the supporter's own text to each office under that office's own greeting", async () => {
     const body = 'Please ban it.\n\nThank you,\nRosa';
     const res = await request(t.app).post(API).send({ ...supporter, email: 'own-words@example.org', wantsCopy: false, body }).expect(202);
