@@ -8,6 +8,7 @@ import type { Platform } from '../src/platform';
 import { sendDataLink } from '../src/privacy/data-rights';
 import { purgeExpiredCampaigns } from '../src/privacy/erasure';
 import { sendPendingNotices } from '../src/privacy/notices';
+import { abuseControls } from '../src/abuse/controls';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 import { withTimeout } from '../src/time-limit';
@@ -54,7 +55,7 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
     if (name === 'send-notices') {
       const data = noticesJob.safeParse(payload);
       if (!data.success) return;
-      const sent = await sendPendingNotices(platform, mailer, data.data.campaignId);
+      const sent = await sendPendingNotices(platform, mailer, data.data.campaignId, abuseControls(platform).emailLimits.sign);
       logger.debug({ campaignId: data.data.campaignId, sent }, 'signer emails sent');
     } else if (name === 'send-data-link') {
       const data = dataLinkJob.safeParse(payload);

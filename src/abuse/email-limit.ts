@@ -17,6 +17,23 @@ export function hashEmail(secret: string, email: string): string {
 
 export type EmailLimitAnswer = { limited: false } | { limited: true; retryAfterSeconds: number };
 
+/** A use of a budget taken before writing: handed back when nothing was written after all. */
+export type Reservation = { limited: false; release(): Promise<void> } | { limited: true; retryAfterSeconds: number };
+
+/** Takes one use if the budget has one left (an atomic check and count); answers [taken, ms left in the window]. */
+const RESERVE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
+used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {1, redis.call('PTTL', KEYS[1])}`;
+
+/** Hands one use back, never below zero, never reviving an expired window. */
+const RELEASE = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used > 0 then redis.call('DECR', KEYS[1]) end
+return used`;
+
 /**
  * A fixed-window limit per email address, counted in Redis under the address's keyed hash (never
  * the address) so that every web process shares it; the key expires with its window. When Redis is
@@ -45,6 +62,31 @@ export class EmailRateLimit {
     } catch (error) {
       this.warn(error);
       return { limited: false };
+    }
+  }
+
+  /**
+   * Takes one use of the budget of `email` as asked for by `requester` (the asker's IP hash): each
+   * asker has a budget of their own for each address, so a third party can neither read how much
+   * of someone's budget is used nor spend it. Take it just before writing, and release it when
+   * nothing was written: only what is written counts.
+   */
+  async reserve(email: string, requester: string): Promise<Reservation> {
+    const { redis, prefix, secret, limit, windowSeconds } = this.options;
+    const key = `${prefix}:${hashEmail(secret, `${email}\n${requester}`)}`;
+    const released = { limited: false as const, release: async () => undefined };
+    try {
+      const [taken, ttl] = (await redis.eval(RESERVE, 1, key, String(limit), String(windowSeconds * 1000))) as [number, number];
+      if (Number(taken) !== 1) return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
+      return {
+        limited: false,
+        release: async () => {
+          await redis.eval(RELEASE, 1, key).catch((error: unknown) => this.warn(error));
+        },
+      };
+    } catch (error) {
+      this.warn(error);
+      return released;
     }
   }
 }

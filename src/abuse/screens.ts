@@ -2,7 +2,8 @@ import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
 import { abuseControls, CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
-import type { EmailLimitAnswer } from './email-limit';
+import { hashIp } from '../http/ip-hash';
+import type { Reservation } from './email-limit';
 
 /**
  * The abuse checks of each door, in one order: the honeypot (in the services), then, on valid
@@ -27,19 +28,16 @@ export function noteHoneypot(ctx: AppContext, campaign: CampaignRef, door: Door,
 }
 
 /**
- * The signing doors' checks. Over the per-email limit a signature is answered like any other and
- * nothing is written or sent: a refusal would tell whoever asks that the address signed recently
- * (a repeat is answered like a first signature, so the limit must be too).
+ * The signing doors' checks. There is no per-email limit on signing itself: a signature is one per
+ * campaign and address whatever is sent, and a limit a third party could fill with someone's
+ * address would drop that person's own signature. What the address receives is limited instead:
+ * the emails sent to one address (privacy/notices.ts) wait for the next window once over it.
  */
 export function signingScreen(ctx: AppContext, campaign: CampaignRef, door: 'sign-form' | 'sign-api', body: Record<string, unknown>, ip: string | undefined): SignScreen {
-  return async (input) => {
+  return async () => {
     if (door === 'sign-form' && !filledByPerson(ctx, campaign, door, 'sign', body.formToken)) return { outcome: 'discard' };
     const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
     if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: refused } };
-    if ((await abuseControls(ctx).emailLimits.sign.hit(input.email)).limited) {
-      abuseControls(ctx).record(campaign, door, 'email-limit');
-      return { outcome: 'discard' };
-    }
     return { outcome: 'pass' };
   };
 }
@@ -59,24 +57,28 @@ export type LetterScreen =
   | { outcome: 'pass' }
   /** Treated as a bot: answered like a success, nothing written or sent. */
   | { outcome: 'discard' }
-  | { outcome: 'invalid'; errors: FieldErrors }
-  | { outcome: 'limited'; retryAfterSeconds: number };
+  | { outcome: 'invalid'; errors: FieldErrors };
 
-/**
- * The letter doors' checks, on a submission whose letters are valid, before they are written.
- * Over the per-email limit the answer is a 429: a letter's answer is its private status link,
- * which could not be faked without writing letters, so a fake success would be told apart (by
- * the dead link) and say exactly what a 429 says; and it would tell a real supporter that their
- * letters went when they did not.
- */
-export async function letterScreen(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', body: Record<string, unknown>, email: string, ip: string | undefined): Promise<LetterScreen> {
+/** The letter doors' checks, on a submission whose letters are valid, before they are written. */
+export async function letterScreen(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', body: Record<string, unknown>, ip: string | undefined): Promise<LetterScreen> {
   if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken)) return { outcome: 'discard' };
   const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
   if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: refused } };
-  const limit: EmailLimitAnswer = await abuseControls(ctx).emailLimits.letters.hit(email);
-  if (limit.limited) {
-    abuseControls(ctx).record(campaign, door, 'email-limit');
-    return { outcome: 'limited', retryAfterSeconds: limit.retryAfterSeconds };
-  }
   return { outcome: 'pass' };
+}
+
+/**
+ * The per-email letters budget of one asker (LETTER_EMAIL_RATE_LIMIT letter submissions per
+ * address per window), for `writeLetters` to take just before it writes and hand back when it
+ * writes nothing. Keyed by the address *and* the asker's IP hash: probes with someone's address
+ * neither reveal how many letters they wrote nor use up what they may write. Over it, a 429
+ * (honest to the asker about their own submissions: a faked success would be told apart by its
+ * dead status link, and would tell a real writer their letters went when they did not).
+ */
+export function letterBudget(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', ip: string | undefined): (email: string) => Promise<Reservation> {
+  return async (email) => {
+    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ip) : '');
+    if (reservation.limited) abuseControls(ctx).record(campaign, door, 'email-limit');
+    return reservation;
+  };
 }

@@ -11,7 +11,7 @@ import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
 import { protectForm } from '../abuse/controls';
 import { normalisedEmail } from '../abuse/email-limit';
-import { letterScreen, noteHoneypot } from '../abuse/screens';
+import { letterBudget, letterScreen, noteHoneypot } from '../abuse/screens';
 import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import { CWC_PREFIXES } from '../delivery/cwc-schema';
 import {
@@ -397,16 +397,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
 
           noteHoneypot(ctx, campaign, 'letters-form', form);
           const email = honeypotFilled(form) ? undefined : normalisedEmail(form.email);
-          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, email, req.ip) : undefined;
+          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, req.ip) : undefined;
           if (screened?.outcome === 'invalid') return renderPreview(req, res, campaign, form, withEdits, { errors: screened.errors, edited }, 400);
-          if (screened?.outcome === 'limited') {
-            res.setHeader('Retry-After', String(screened.retryAfterSeconds));
-            res.setHeader('Cache-Control', 'no-store');
-            return res.status(429).render('error', {
-              title: 'Too many letters from this email address',
-              message: `Please wait ${Math.ceil(screened.retryAfterSeconds / 60)} minutes and try again.`,
-            });
-          }
           const result = await writeLetters(
             ctx,
             campaign,
@@ -419,9 +411,17 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
               website: screened?.outcome === 'discard' ? 'filled in too fast' : form.website,
               requestId: form.requestId,
             },
-            { ip: req.ip, channel: 'form' },
+            { ip: req.ip, channel: 'form', reserve: letterBudget(ctx, campaign, 'letters-form', req.ip) },
           );
           if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}`);
+          if (result.outcome === 'limited') {
+            res.setHeader('Retry-After', String(result.retryAfterSeconds));
+            res.setHeader('Cache-Control', 'no-store');
+            return res.status(429).render('error', {
+              title: 'Too many letters from this email address',
+              message: `Please wait ${Math.ceil(result.retryAfterSeconds / 60)} minutes and try again.`,
+            });
+          }
           if (result.outcome === 'invalid') return renderErrors(req, res, campaign, form, result.errors, drafts);
           if (result.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
           return renderPreview(req, res, campaign, form, withEdits, { errors: { form: result.message }, edited }, 503);

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { ipRateLimit } from '../http/rate-limit';
-import { letterScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
+import { letterBudget, letterScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
 import { letterInput, letterStatus, writeLetters, type WriteResult } from './write-letters';
 
@@ -27,6 +27,9 @@ function answer(ctx: AppContext, res: Response, result: WriteResult): void {
     res.status(400).json({ errors: result.errors, ...(result.candidates ? { candidates: result.candidates } : {}) });
   } else if (result.outcome === 'closed') {
     res.status(409).json({ error: 'closed', message: 'This campaign is closed.' });
+  } else if (result.outcome === 'limited') {
+    res.setHeader('Retry-After', String(result.retryAfterSeconds));
+    res.status(429).json({ error: 'rate_limited', message: `Too many letters from this email address. Try again in ${result.retryAfterSeconds} seconds.` });
   } else {
     res.status(503).json({ error: 'unavailable', message: result.message });
   }
@@ -51,17 +54,10 @@ export function lettersApi(ctx: AppContext): Router {
     // The abuse checks see only a valid submission that would be written (a bot's honeypot is answered by writeLetters).
     const parsed = letterInput.safeParse(body);
     if (parsed.success && campaign.status === 'open' && !honeypotFilled(body)) {
-      const screened = await letterScreen(ctx, campaign, 'letters-api', fields, parsed.data.email, req.ip);
+      const screened = await letterScreen(ctx, campaign, 'letters-api', fields, req.ip);
       if (screened.outcome === 'invalid') return void res.status(400).json({ errors: screened.errors });
-      if (screened.outcome === 'limited') {
-        res.setHeader('Retry-After', String(screened.retryAfterSeconds));
-        return void res.status(429).json({
-          error: 'rate_limited',
-          message: `Too many letters from this email address. Try again in ${screened.retryAfterSeconds} seconds.`,
-        });
-      }
     }
-    const result = await writeLetters(ctx, campaign, body, { ip: req.ip });
+    const result = await writeLetters(ctx, campaign, body, { ip: req.ip, reserve: letterBudget(ctx, campaign, 'letters-api', req.ip) });
     answer(ctx, res, result.outcome === 'invalid' ? { ...result, errors: withCaptchaPrompt(ctx, 'letters-api', fields, result.errors) } : result);
   });
 

@@ -16,6 +16,7 @@ import { requestNotices } from '../privacy/notices';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import type { Reservation } from '../abuse/email-limit';
 import type { LetterTemplateStore } from './template-store';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 
@@ -73,6 +74,8 @@ export type WriteResult =
   | { outcome: 'sent'; actionId: string; statusToken: string; letters: Array<{ target: string; to: string; channel: DeliveryChannel }> }
   | { outcome: 'invalid'; errors: FieldErrors; candidates?: LookupResult['candidates'] }
   | { outcome: 'closed' }
+  /** Over the asker's per-email letters budget: nothing written. */
+  | { outcome: 'limited'; retryAfterSeconds: number }
   | { outcome: 'unavailable'; message: string };
 
 export type WriteContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
@@ -157,7 +160,7 @@ export async function draftLetters(
   ctx: WriteContext,
   campaign: Campaign,
   input: LetterInput,
-): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' }>> {
+): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' | 'limited' }>> {
   const city = cityOf(input);
   const nameError = headerFieldError(input.name, 'name');
   if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
@@ -224,7 +227,12 @@ export async function writeLetters(
   ctx: WriteContext,
   campaign: Campaign,
   raw: unknown,
-  request: { ip: string | undefined; channel?: 'form' | 'api' },
+  request: {
+    ip: string | undefined;
+    channel?: 'form' | 'api';
+    /** Takes a use of the writer's letters budget before writing (handed back when nothing is written): only what is written counts. */
+    reserve?: (email: string) => Promise<Reservation>;
+  },
 ): Promise<WriteResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
   const parsed = letterInput.safeParse(raw);
@@ -255,6 +263,8 @@ export async function writeLetters(
     ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`).digest('hex')
     : null;
 
+  const reservation = request.reserve ? await request.reserve(input.email) : undefined;
+  if (reservation?.limited) return { outcome: 'limited', retryAfterSeconds: reservation.retryAfterSeconds };
   const districts = lookup.districts;
   const written = await ctx.db.transaction(async (tx) => {
     const [action] = await tx
@@ -331,8 +341,12 @@ export async function writeLetters(
     }
     const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
     return { actionId: id, queued, signed: signature.length > 0 };
+  }).catch(async (error: unknown) => {
+    await reservation?.release();
+    throw error;
   });
   if ('repeated' in written) {
+    await reservation?.release();
     const [earlier] = await ctx.db
       .select({ id: letterActions.id, statusToken: letterActions.statusToken })
       .from(letterActions)

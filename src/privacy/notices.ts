@@ -88,13 +88,21 @@ interface ClaimedNotice {
   require_verification: boolean;
 }
 
+/** Counts the emails sent to one address (SIGN_EMAIL_RATE_LIMIT per window), keyed by its hash. */
+export interface MailBudget {
+  hit(email: string): Promise<{ limited: boolean }>;
+}
+
 /**
  * Sends a campaign's pending notices, a batch at a time. Notices whose send may succeed later go
  * back to pending and the call throws (the job retries with back-off); those refused for good
- * (no such mailbox) are not tried again. Returns how many were sent.
+ * (no such mailbox) are not tried again. A notice to an address that has had its share of emails
+ * this window (`budget`) waits, pending, for a later run: anyone may type anyone's address, so the
+ * emails are what is limited, never the signatures. Returns how many were sent.
  */
-export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, campaignId: number): Promise<number> {
+export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, campaignId: number, budget?: MailBudget): Promise<number> {
   let sent = 0;
+  const waiting: number[] = [];
   for (;;) {
     // Not SKIP LOCKED: a row a tally batch holds at this moment would be skipped and left owed
     // until the next sweep. The wait is one batch's commit; both take rows in id order, and
@@ -105,6 +113,7 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
           FROM campaigns c
           WHERE s.id IN (
                   SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
+                    AND id <> ALL(${`{${waiting.join(',')}}`}::bigint[])
                   ORDER BY id LIMIT ${BATCH_SIZE}::int FOR UPDATE)
             AND c.id = s.campaign_id
           RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification`,
@@ -118,9 +127,14 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
     );
     const outcomes = await Promise.all(
       claimed.map((notice) =>
-        sendNotice(ctx, mailer, notice, consents.filter((consent) => Number(consent.signature_id) === Number(notice.id)).map((consent) => consent.wording)),
+        sendNotice(ctx, mailer, notice, consents.filter((consent) => Number(consent.signature_id) === Number(notice.id)).map((consent) => consent.wording), budget),
       ),
     );
+    const later = claimed.filter((_, index) => outcomes[index] === 'later').map((notice) => Number(notice.id));
+    if (later.length > 0) {
+      waiting.push(...later);
+      await ctx.db.execute(sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${later.join(',')}}`}::bigint[]))`);
+    }
     const retry = claimed.filter((_, index) => outcomes[index] === 'retry').map((notice) => Number(notice.id));
     sent += outcomes.filter((outcome) => outcome === 'delivered').length;
     if (retry.length > 0) {
@@ -131,7 +145,13 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
   }
 }
 
-async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNotice, consents: string[]): Promise<'delivered' | 'retry' | 'failed'> {
+async function sendNotice(
+  ctx: NoticeContext,
+  mailer: Mailer,
+  notice: ClaimedNotice,
+  consents: string[],
+  budget: MailBudget | undefined,
+): Promise<'delivered' | 'retry' | 'failed' | 'later'> {
   const { config, encryption } = ctx;
   const id = String(notice.id);
   let email: string;
@@ -142,6 +162,10 @@ async function sendNotice(ctx: NoticeContext, mailer: Mailer, notice: ClaimedNot
     if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
     ctx.logger.error({ signatureId: notice.id, reason: error.message }, 'signer email not sent: the signature does not open');
     return error instanceof UnknownKeyError ? 'retry' : 'failed';
+  }
+  if (budget && (await budget.hit(email)).limited) {
+    ctx.logger.info({ signatureId: notice.id }, 'signer email waits: its address had its share of emails this window');
+    return 'later';
   }
   const unsubscribe = unsubscribeUrl(config, email, Number(notice.campaign_id));
   const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';

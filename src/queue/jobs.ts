@@ -49,6 +49,9 @@ export const queueNames: readonly QueueName[] = ['tallies', 'representatives', '
 /** Tries of an export job before it is marked failed: each starts the file again from the beginning. */
 export const EXPORT_ATTEMPTS = 3;
 
+/** How long adding a job may wait for Redis. */
+const ADD_TIMEOUT_MS = 2000;
+
 const defaultJobOptions: JobsOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 1000 },
@@ -79,13 +82,18 @@ export class Queues {
     for (const name of queueNames) listen(name, this.queues[name]);
   }
 
+  /**
+   * Adds a job. While Redis is away a queue waits for it to come back, so this gives up after
+   * ADD_TIMEOUT_MS instead: a request that queued work after committing it answers at once, and
+   * the sweeps queue again whatever could not be queued.
+   */
   async add<Q extends QueueName, N extends JobName<Q>>(
     queue: Q,
     name: N,
     data: JobPayload<Q, N>,
     options?: JobsOptions,
   ): Promise<void> {
-    await this.queues[queue].add(name, data, options);
+    await withTimeout(this.queues[queue].add(name, data, options), ADD_TIMEOUT_MS);
   }
 
   /**
