@@ -14,6 +14,8 @@ const allowed = {
   // Bursts show truncated IP hashes and email domains, never a person: for those who run campaigns.
   'abuse.view': ['admin', 'organizer'],
   'campaigns.edit': ['admin', 'organizer'],
+  // Hand delivery prints and marks letters, which carry their writers' names: for those who run campaigns.
+  'letters.deliver': ['admin', 'organizer'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;
