@@ -1,3 +1,5 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
@@ -12,9 +14,11 @@ import { writePacketPdf } from '../../src/letters/packet-documents';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields, unescapeHtml } from '../helpers/html';
 import { pdfPages, pdfText } from '../helpers/pdf';
+import { runCommand } from '../helpers/command';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { letterActionValues, letterValues } from '../helpers/sealed';
 import { csrfTokenOf, signInAs } from '../helpers/staff';
+import { encryptionEnv } from '../helpers/worker-process';
 
 /**
  * Hand delivery from the staff console, and "send it yourself" from the supporter's status page,
@@ -493,6 +497,42 @@ describe('the status page says where each letter is', () => {
     const html = (await request(t.app).get(`/letters/${token}`).expect(200)).text;
     expect([...html.matchAll(/class="badge status-pill[^"]*">([^<]+)</g)].map((match) => match[1]).sort()).toEqual(['On hold', 'Retrying']);
   });
+});
+
+describe('npm run letters:hand-delivery', () => {
+  it('writes, for scripts, the letters waiting outside packets per office, or one packet, as text and PDF, and changes nothing', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'frb-hand-cli-'));
+    try {
+      const cli = (args: string[]) =>
+        runCommand(path.join('letters', 'export-hand-delivery.ts'), ['--campaign', SLUG, '--out', out, ...args], {
+          DATABASE_URL: t.platform.config.databaseUrl,
+          APP_SECRET: t.platform.config.secret,
+          ...encryptionEnv(t.platform.config),
+          DATA_DIR: t.platform.config.dataDir,
+        });
+      const before = await queryRows(t.platform.db, sql`SELECT id, status, packet_id FROM letters ORDER BY id`);
+      const waiting = await cli(['--pdf']);
+      expect(waiting).toMatchObject({ code: 0, stderr: '' });
+      const files = readdirSync(out).sort();
+      expect(files).toContain('us-senate_T000004.txt');
+      expect(files).toContain('us-senate_T000004.pdf');
+      // Ada Testwell's letters are all in packets: nothing of hers is waiting outside one.
+      expect(files.some((file) => file.startsWith('us-house'))).toBe(false);
+      expect(statSync(path.join(out, 'us-senate_T000004.txt')).mode & 0o777).toBe(0o600);
+      expect(readFileSync(path.join(out, 'us-senate_T000004.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+
+      const [first] = await t.platform.db.select().from(handPackets).where(eq(handPackets.targetKey, HOUSE)).orderBy(handPackets.id).limit(1);
+      const packet = await cli(['--packet', String(first!.id)]);
+      expect(packet).toMatchObject({ code: 0, stdout: expect.stringContaining('3 letters for 1 office') });
+      expect(readFileSync(path.join(out, `packet-${first!.id}.txt`), 'utf8')).toContain('I, Wanda Packet, live in CO-1.');
+      expect(await queryRows(t.platform.db, sql`SELECT id, status, packet_id FROM letters ORDER BY id`)).toEqual(before);
+
+      expect(await cli(['--packet', '999999'])).toMatchObject({ code: 2, stderr: expect.stringContaining('has no packet 999999') });
+      expect(await cli(['--packet', 'x'])).toMatchObject({ code: 2 });
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('the letters export', () => {
