@@ -115,7 +115,7 @@ export function statusWords(letter: Pick<SupporterLetter, 'status' | 'deliveredA
     case 'retrying':
       return { label: 'Retrying', text: 'Not through yet: we keep trying.', tone: 'waiting' };
     case 'hand-delivery':
-      return { label: 'By hand', text: 'The campaign will deliver it by hand: this office takes no letters by email or through Congress’s system.', tone: 'waiting' };
+      return { label: 'By hand', text: 'The campaign will deliver it by hand: it cannot go to this office electronically.', tone: 'waiting' };
     case 'held':
       return {
         label: 'On hold',
