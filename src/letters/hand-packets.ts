@@ -66,7 +66,8 @@ export async function officesWaiting(db: Database, campaignId: number, page = 0)
         ) packed
         CROSS JOIN LATERAL (
           SELECT l.created_at, l.target_name, l.target_title FROM letters l
-          WHERE l.campaign_id = c.campaign_id AND l.status = 'hand-delivery' AND l.target_key = c.key AND ${UNPACKED}
+          -- An office whose letters are all in packets is not looked through at all.
+          WHERE c.count > packed.n AND l.campaign_id = c.campaign_id AND l.status = 'hand-delivery' AND l.target_key = c.key AND ${UNPACKED}
           ORDER BY l.id LIMIT 1
         ) first
         WHERE c.campaign_id = ${campaignId}::int AND c.dimension = 'target' AND c.status = 'hand-delivery' AND c.count > 0
