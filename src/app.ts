@@ -97,7 +97,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(signingForm(ctx, csrf));
   pages.use(representativesPages(ctx, csrf));
   pages.use(letterPages(ctx, csrf));
-  pages.use(letterStatusPage(ctx));
+  pages.use(letterStatusPage(ctx, csrf));
   pages.use(supporterPages(ctx, csrf));
   app.use(pages);
 

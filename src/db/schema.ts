@@ -606,7 +606,7 @@ export const auditLog = pgTable(
   (table) => [index('audit_log_at_idx').on(table.at)],
 );
 
-export type ExportKind = 'signatures' | 'congressional' | 'state-upper' | 'state-lower' | 'state' | 'source';
+export type ExportKind = 'signatures' | 'congressional' | 'state-upper' | 'state-lower' | 'state' | 'source' | 'letters';
 export type ExportStatus = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
 
 /** A staff export: streamed at once when small, otherwise built by a job into a file that expires. */

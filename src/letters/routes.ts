@@ -3,7 +3,10 @@ import type { AppContext } from '../context';
 import { ipRateLimit } from '../http/rate-limit';
 import { letterBudget, letterScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
-import { letterInput, letterStatus, writeLetters, type WriteResult } from './write-letters';
+import type { LetterStatus } from '../db/schema';
+import type { createCsrf } from '../http/csrf';
+import { reportSelfSent, selfSendOffer, statusWords, supporterLetters } from './letter-status';
+import { letterInput, writeLetters, type WriteResult } from './write-letters';
 
 export function letterRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
   return ipRateLimit({
@@ -63,50 +66,94 @@ export function lettersApi(ctx: AppContext): Router {
 
   router.get('/letters/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    const rows = await letterStatus(ctx, String(req.params.token));
-    if (!rows) {
+    const found = await supporterLetters(ctx, String(req.params.token));
+    if (!found) {
       res.status(404).json({ error: 'not_found', message: 'No letters at this address.' });
       return;
     }
     res.json({
-      campaign: rows[0]!.campaign_slug,
-      sentAt: rows[0]!.created_at,
-      letters: rows.map((row) => ({
-        to: row.target_name,
-        title: row.target_title,
-        office: row.office,
-        channel: row.channel,
-        status: row.status,
-        subject: row.subject,
-        deliveredAt: row.delivered_at,
-      })),
+      campaign: found.campaign.slug,
+      sentAt: found.writtenAt,
+      letters: found.letters.map((letter) => {
+        const offer = selfSendOffer(letter);
+        return {
+          to: letter.targetName,
+          title: letter.targetTitle,
+          office: letter.office,
+          channel: letter.channel,
+          status: letter.status,
+          // How a delivered letter was delivered: `office`, `rehearsal` and `file` (neither reached the office), or `hand`.
+          deliveredAs: letter.status === 'delivered' ? (letter.deliveredAs ?? 'office') : null,
+          statusText: statusWords(letter).text,
+          subject: letter.subject,
+          deliveredAt: letter.deliveredAt,
+          ...(offer ? { selfSend: { contactForm: offer.contactForm, email: offer.email } } : {}),
+        };
+      }),
     });
   });
   return router;
 }
 
-const STATUS_WORDS: Record<string, string> = {
-  queued: 'Waiting to be sent',
-  sending: 'Being sent',
-  retrying: 'Not through yet: we keep trying',
-  delivered: 'Delivered',
-  failed: 'Could not be delivered',
-  'hand-delivery': 'The campaign will deliver it by hand',
+const statusLabel = (status: LetterStatus) => statusWords({ status, deliveredAs: null, deliveredAt: null, channel: 'email', cancelledByStaff: false }).label;
+
+const SELF_SENT_NOTICE: Record<string, string> = {
+  reported: 'Thank you: we count this letter as sent by you.',
+  already: 'You had already told us you sent this letter: nothing has changed.',
 };
 
-/** The supporter's private status page (its address is the capability: keep it out of logs and caches). */
-export function letterStatusPage(ctx: AppContext): Router {
+/**
+ * The supporter's private status page (its address is the capability: keep it out of logs,
+ * caches and referrers), and its one form: "I sent it", for a letter the supporter sent themselves.
+ */
+export function letterStatusPage(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
-  router.get('/letters/:token', async (req, res, next) => {
-    const rows = await letterStatus(ctx, String(req.params.token));
-    if (!rows) return next();
+
+  const render = async (req: Request, res: Response, notice?: { text: string; problem?: boolean }, status = 200) => {
+    const found = await supporterLetters(ctx, String(req.params.token));
+    if (!found) return false;
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    res.render('letter-status', {
+    const csrfToken = csrf.token(req, res);
+    res.status(status).render('letter-status', {
       title: 'Your letters',
-      campaign: { title: rows[0]!.campaign_title, slug: rows[0]!.campaign_slug },
-      letters: rows.map((row) => ({ ...row, statusText: STATUS_WORDS[row.status] ?? row.status, delivered: row.status === 'delivered' })),
+      campaign: found.campaign,
+      notice,
+      formAction: `/letters/${String(req.params.token)}/self-sent`,
+      letters: found.letters.map((letter, index) => ({
+        ...letter,
+        anchor: `letter-${index + 1}`,
+        words: statusWords(letter),
+        selfSend: selfSendOffer(letter),
+        csrfToken,
+      })),
     });
+    return true;
+  };
+
+  router.get('/letters/:token', async (req, res, next) => {
+    const reported = typeof req.query.reported === 'string' ? SELF_SENT_NOTICE[req.query.reported] : undefined;
+    if (!(await render(req, res, reported ? { text: reported } : undefined))) next();
   });
+
+  router.post('/letters/:token/self-sent', async (req, res, next) => {
+    const token = String(req.params.token);
+    const target = (req.body as Record<string, unknown> | undefined)?.target;
+    const result = typeof target === 'string' ? await reportSelfSent(ctx, token, target) : ({ outcome: 'not-found' } as const);
+    if (result.outcome === 'reported' || result.outcome === 'already') {
+      const found = await supporterLetters(ctx, token);
+      const index = found?.letters.findIndex((letter) => letter.targetKey === target) ?? -1;
+      return res.redirect(303, `/letters/${token}?reported=${result.outcome}${index >= 0 ? `#letter-${index + 1}` : ''}`);
+    }
+    const notice =
+      result.outcome === 'not-allowed'
+        ? {
+            text: `Nothing has changed: only a letter we could not deliver electronically can be reported as sent by you, and this one is “${statusLabel(result.status)}”.`,
+            problem: true,
+          }
+        : { text: 'Nothing has changed: there is no such letter on this page.', problem: true };
+    if (!(await render(req, res, notice, result.outcome === 'not-allowed' ? 409 : 400))) next();
+  });
+
   return router;
 }

@@ -5,8 +5,7 @@ import type { AppContext } from '../context';
 import { CWC_PREFIXES } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
-import { queryRows } from '../db/client';
-import { openedLetter, sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
+import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel, type SelfSendOptions } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
@@ -365,32 +364,4 @@ export async function writeLetters(
     ctx.queues.requestConfirmation(actionId),
   ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
   return { outcome: 'sent', actionId: String(actionId), statusToken, letters: summary };
-}
-
-/** A supporter's letters and where each is, for the private status page. */
-export async function letterStatus(ctx: Pick<AppContext, 'db' | 'encryption'>, statusToken: string) {
-  if (!/^[A-Za-z0-9_-]{32}$/.test(statusToken)) return null;
-  const rows = await queryRows<{
-    action_id: number;
-    created_at: string;
-    campaign_title: string;
-    campaign_slug: string;
-    target_name: string;
-    target_title: string;
-    office: string;
-    channel: DeliveryChannel;
-    status: string;
-    subject: Uint8Array;
-    body: Uint8Array;
-    delivered_at: string | null;
-    attempts: number;
-  }>(
-    ctx.db,
-    sql`SELECT a.id AS action_id, a.created_at, c.title AS campaign_title, c.slug AS campaign_slug, l.target_name, l.target_title, l.office,
-               l.channel, l.status, l.subject, l.body, l.delivered_at, l.attempts
-        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id JOIN letters l ON l.action_id = a.id
-        WHERE a.status_token = ${statusToken} ORDER BY l.id`,
-  );
-  if (rows.length === 0) return null;
-  return rows.map((row) => openedLetter(ctx.encryption, row));
 }

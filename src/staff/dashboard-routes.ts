@@ -3,7 +3,8 @@ import type { AppContext } from '../context';
 import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from './charts';
 import { campaignDashboard, districtLabel, houseMember, type Dashboard } from './dashboard';
 import { DistrictMapCache, renderDistrictMap, type MapOutline } from './district-map';
-import { requirePermission } from './session';
+import { can } from './roles';
+import { currentStaff, requirePermission, type StaffUser } from './session';
 
 /**
  * The campaign dashboard (`/staff/campaigns/:slug`) and its JSON twin
@@ -26,7 +27,13 @@ export function dashboardRoutes(ctx: AppContext): Router {
       }),
     ]);
     const memberOf = (geoid: string) => houseMember(ctx.representatives.current, geoid).member;
-    res.render('staff/dashboard', { layout: 'staff', title: `Dashboard · ${campaign.title}`, styles: ['/static/css/staff-dashboard.css'], ...dashboardView(dashboard, outline, memberOf) });
+    res.render('staff/dashboard', {
+      layout: 'staff',
+      title: `Dashboard · ${campaign.title}`,
+      styles: ['/static/css/staff-dashboard.css'],
+      mayDeliver: can((currentStaff(res) as StaffUser).role, 'letters.deliver'),
+      ...dashboardView(dashboard, outline, memberOf),
+    });
   });
 
   router.get('/staff/campaigns/:slug/dashboard.json', allowed, async (req, res) => {
@@ -100,7 +107,11 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
         note: `${formatNumber(signatures.verified)} verified${signatures.verificationRequired ? ' (the public count)' : ''} · ${signatures.percent}% of the ${formatNumber(signatures.goal)} goal`,
       },
       { label: 'Last 7 days', value: formatNumber(signatures.lastSevenDays), note: `${formatNumber(signatures.today)} today (UTC)` },
-      { label: 'Letters delivered', value: formatNumber(letters.totals.delivered), note: `of ${formatNumber(letters.totals.total)} written` },
+      {
+        label: 'Letters delivered',
+        value: formatNumber(letters.totals.delivered),
+        note: `of ${formatNumber(letters.totals.total)} written${letters.totals.selfSent > 0 ? `; ${formatNumber(letters.totals.selfSent)} more sent by supporters themselves` : ''}`,
+      },
       {
         label: 'Letters failed',
         value: formatNumber(letters.totals.failed),

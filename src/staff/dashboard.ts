@@ -250,7 +250,7 @@ function addCounts(a: LetterStatusCounts, b: LetterStatusCounts): LetterStatusCo
  * targets from the campaign's lists, and for anyone no longer in either (after an election and a
  * new import), the name their letters were written to.
  */
-async function targetNames(ctx: DashboardContext, campaignId: number, keys: string[]): Promise<Map<string, { name: string; title: string }>> {
+export async function targetNames(ctx: Pick<AppContext, 'db'>, campaignId: number, keys: string[]): Promise<Map<string, { name: string; title: string }>> {
   const names = new Map<string, { name: string; title: string }>();
   if (keys.length === 0) return names;
   const officials = await queryRows<{ office: OfficeKind; person_id: string; name: string; state: string; district: string | null; party: string | null }>(

@@ -14,11 +14,12 @@ import type { FieldEncryption } from '../privacy/field-encryption';
 import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { recordAudit } from './audit';
+import { targetNames } from './dashboard';
 import type { Permission } from './roles';
 
 /**
  * Staff exports: signatures, and counts by congressional district (with the member), state
- * senate and house district (with the legislators), state and source. PostgreSQL writes the count
+ * senate and house district (with the legislators), state and source, and letters by office. PostgreSQL writes the count
  * CSVs itself with `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`; Node only passes the
  * bytes on (to the HTTP response, or to a file), never holds them whole. The signature export
  * names people, whose names and email addresses are sealed in the database: it is copied in COPY's
@@ -30,7 +31,7 @@ import type { Permission } from './roles';
  * maintenance. Every export is recorded in `staff_exports` and in the audit log as it starts.
  */
 
-export const exportKinds = ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source'] as const satisfies readonly ExportKind[];
+export const exportKinds = ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source', 'letters'] as const satisfies readonly ExportKind[];
 
 /** Signature exports with more rows than this are written by a job instead of streamed at once. */
 export const DIRECT_EXPORT_MAX_ROWS = 50_000;
@@ -57,6 +58,11 @@ export const exportKindInfo: Record<ExportKind, { title: string; description: st
   'state-lower': { title: 'By state house district', description: 'Signatures per state house district, with its representative or representatives.' },
   state: { title: 'By state', description: 'Signatures per state.' },
   source: { title: 'By source', description: 'Signatures per partner source code, and those that came with none.' },
+  letters: {
+    title: 'Letters by office',
+    description:
+      'Letters per office: delivered by us, delivered by hand, sent by supporters themselves, waiting to be sent, waiting for hand delivery, held, failed.',
+  },
 };
 
 export const isExportKind = (value: unknown): value is ExportKind => exportKinds.includes(value as ExportKind);
@@ -231,6 +237,51 @@ function sourceQuery(campaignId: number): string {
     ORDER BY r.without_source, r.signatures DESC, r.source`;
 }
 
+/**
+ * Letters per office, from the letter counts (a row per office and status), with how many of the
+ * delivered ones went by hand (the letters of the campaign's delivered packets, by index). Names
+ * and titles are looked up before the COPY (`names`, a VALUES list of quoted literals), as the
+ * dashboard names targets: from the representative data, the campaign's lists, or the letters.
+ * "Delivered by us" is every delivered letter not delivered by hand.
+ */
+function lettersQuery(campaignId: number, names: Map<string, { name: string; title: string }> = new Map()): string {
+  const id = integer(campaignId);
+  const named =
+    names.size > 0
+      ? `(VALUES ${[...names].map(([key, target]) => `(${literal(key)}, ${literal(target.name)}, ${literal(target.title)})`).join(', ')}) AS n(key, name, title)`
+      : `(SELECT NULL::text AS key, NULL::text AS name, NULL::text AS title WHERE false) AS n`;
+  return `SELECT ${neutralised('coalesce(n.name, c.key)')} AS office_holder,
+      ${neutralised('n.title')} AS office,
+      c.delivered - coalesce(h.letters, 0) AS delivered_by_us,
+      coalesce(h.letters, 0) AS delivered_by_hand,
+      c.self_sent AS sent_by_supporter,
+      c.waiting AS waiting_to_send,
+      c.hand AS waiting_for_hand_delivery,
+      c.held,
+      c.failed,
+      c.total,
+      ${neutralised('c.key')} AS target
+    FROM (
+      SELECT key,
+        coalesce(sum(count) FILTER (WHERE status = 'delivered'), 0)::bigint AS delivered,
+        coalesce(sum(count) FILTER (WHERE status = 'self-sent'), 0)::bigint AS self_sent,
+        coalesce(sum(count) FILTER (WHERE status IN ('queued', 'sending', 'retrying')), 0)::bigint AS waiting,
+        coalesce(sum(count) FILTER (WHERE status = 'hand-delivery'), 0)::bigint AS hand,
+        coalesce(sum(count) FILTER (WHERE status = 'held'), 0)::bigint AS held,
+        coalesce(sum(count) FILTER (WHERE status = 'failed'), 0)::bigint AS failed,
+        sum(count)::bigint AS total
+      FROM letter_counts WHERE campaign_id = ${id} AND dimension = 'target'
+      GROUP BY key HAVING sum(count) > 0
+    ) c
+    LEFT JOIN (
+      SELECT p.target_key, count(*) AS letters FROM hand_packets p JOIN letters l ON l.packet_id = p.id
+      WHERE p.campaign_id = ${id} AND p.delivered_at IS NOT NULL AND l.status = 'delivered' AND l.delivered_as = 'hand'
+      GROUP BY p.target_key
+    ) h ON h.target_key = c.key
+    LEFT JOIN ${named} ON n.key = c.key
+    ORDER BY c.total DESC, c.key`;
+}
+
 /** The SELECT an export runs (inside COPY). */
 export function exportQuery(kind: ExportKind, campaignId: number): string {
   switch (kind) {
@@ -245,6 +296,8 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
       return stateQuery(campaignId);
     case 'source':
       return sourceQuery(campaignId);
+    case 'letters':
+      return lettersQuery(campaignId);
     default:
       throw new Error(`unknown export kind: ${String(kind as unknown)}`);
   }
@@ -269,6 +322,7 @@ export async function countExportRows(db: Database, kind: ExportKind, campaignId
  * bounded by the number of districts and run as one COPY on both.
  */
 export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
+  if (kind === 'letters') return lettersCsv(database, campaignId);
   if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
   const page = (range?: { after: number; upTo: number | null }) => {
     const copy = database.copyOut(signaturesQuery(campaignId, range), { format: 'binary' });
@@ -277,6 +331,31 @@ export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption,
     return { stream: pipe(copy.stream, lines, () => undefined), rows: copy.rows };
   };
   return database.driver === 'pg' ? page() : pagedSignatures(database, campaignId, page);
+}
+
+/** The letters export: the offices' names first (a query or two, bounded by the number of offices), then one COPY. */
+function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
+  let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
+  const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
+  rows.catch(() => undefined);
+  async function* csv(): AsyncGenerator<Buffer> {
+    try {
+      const keys = await queryRows<{ key: string }>(
+        database.db,
+        sql`SELECT DISTINCT key FROM letter_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'target' AND count > 0`,
+      );
+      const names = await targetNames({ db: database.db }, campaignId, keys.map((row) => row.key));
+      const copied = database.copyOut(lettersQuery(campaignId, names), { header: true });
+      for await (const chunk of copied.stream) yield chunk as Buffer;
+      settle!.resolve(await copied.rows);
+    } catch (error) {
+      settle!.reject(error);
+      throw error;
+    } finally {
+      settle!.reject(new Error('the export was abandoned before its end'));
+    }
+  }
+  return { stream: Readable.from(csv(), { objectMode: false }), rows };
 }
 
 function pagedSignatures(database: DatabaseHandle, campaignId: number, page: (range: { after: number; upTo: number | null }) => CopyOut): CopyOut {

@@ -16,6 +16,8 @@ const allowed = {
   'campaigns.edit': ['admin', 'organizer'],
   // Going live sends letters to real offices: an admin's decision.
   'campaigns.deliveryMode': ['admin'],
+  // Hand delivery prints and marks letters, which carry their writers' names: for those who run campaigns.
+  'letters.deliver': ['admin', 'organizer'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;

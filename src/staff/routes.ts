@@ -7,6 +7,7 @@ import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
 import { campaignRoutes } from './campaign-routes';
 import { dashboardRoutes } from './dashboard-routes';
+import { deliveryRoutes } from './delivery-routes';
 import { exportRoutes } from './export-routes';
 import { staffSession } from './session';
 
@@ -46,6 +47,7 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(campaignRoutes(ctx, csrf));
   router.use(dashboardRoutes(ctx));
   router.use(exportRoutes(ctx, csrf));
+  router.use(deliveryRoutes(ctx));
   router.use(abuseRoutes(ctx));
   return router;
 }

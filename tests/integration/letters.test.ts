@@ -5,7 +5,7 @@ import { queryRows } from '../../src/db/client';
 import { letters as lettersTable, letterTemplates } from '../../src/db/schema';
 import { letterCounts } from '../../src/letters/counts';
 import { CAMPAIGN_CONSENT_WORDING } from '../../src/privacy/consent';
-import { handDeliveryPackets } from '../../src/letters/hand-delivery';
+import { packetSource } from '../../src/letters/hand-packets';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetters } from '../helpers/sealed';
@@ -154,11 +154,10 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
       .expect(202);
     const status = await statusOf(res.body.statusUrl);
     expect(status.letters).toEqual([expect.objectContaining({ channel: 'hand', status: 'hand-delivery' })]);
-    const packets = await handDeliveryPackets(t.platform, 1);
-    const packet = packets.find((p) => p.targetKey === `us-house:${house.ids.bioguide}`);
-    expect(packet).toMatchObject({ to: house.name, title: `U.S. Representative, CO-1` });
-    expect(packet!.letters).toBeGreaterThanOrEqual(1);
-    expect(packet!.text).toContain('I live two blocks from the precinct.');
+    const waiting = await packetSource(t.platform, { campaignId: 1, targetKey: `us-house:${house.ids.bioguide}` });
+    expect(waiting.cover).toMatchObject({ targetName: house.name, targetTitle: `U.S. Representative, CO-1` });
+    expect(waiting.cover.letters).toBeGreaterThanOrEqual(1);
+    expect((await waiting.letters(0, 100)).map((letter) => letter.body).join('\n')).toContain('I live two blocks from the precinct.');
   });
 
   it('refuses bad input with field errors and writes nothing', async () => {

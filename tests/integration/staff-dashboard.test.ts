@@ -3,6 +3,8 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { partners, signatures } from '../../src/db/schema';
+import { changeLetterStatus } from '../../src/delivery/deliver';
+import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
@@ -28,6 +30,7 @@ const sign = (email: string, zip: string, source?: string) =>
   request(t.app).post(`/api/v1/campaigns/${SLUG}/signatures`).send({ name: 'Dash Signer', email, zip, source }).expect(202);
 const writeLetters = (email: string, extra: Record<string, unknown> = {}) =>
   request(t.app).post(`/api/v1/campaigns/${SLUG}/letters`).send({ name: 'Dash Writer', email, zip: '80010', wantsCopy: false, ...extra }).expect(202);
+const tokenOf = (statusUrl: string) => new URL(statusUrl).pathname.split('/').pop()!;
 const statusOf = async (statusUrl: string) =>
   (await request(t.app).get(`/api/v1${new URL(statusUrl).pathname}`).expect(200)).body as { letters: Array<{ status: string }> };
 
@@ -70,6 +73,15 @@ beforeAll(async () => {
   const failed = await writeLetters('w3@example.org');
   await eventually(async () => (await statusOf(failed.body.statusUrl)).letters.every((letter) => letter.status === 'failed'));
   sink.failNext(0, 550);
+  // One letter its writer sent themselves (the senator publishes a contact form), one held (its office changed hands).
+  const selfSent = await writeLetters('w2@example.org', { targets: ['us-senate:T000003'] });
+  expect(await reportSelfSent(t.platform, tokenOf(selfSent.body.statusUrl), 'us-senate:T000003')).toEqual({ outcome: 'reported' });
+  const held = await writeLetters('w2@example.org', { targets: ['us-senate:T000004'] });
+  const [heldLetter] = await queryRows<{ id: number }>(
+    t.platform.db,
+    sql`SELECT l.id::int AS id FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.status_token = ${tokenOf(held.body.statusUrl)}`,
+  );
+  expect(await changeLetterStatus(t.platform.db, heldLetter!.id, 'hand-delivery', 'held')).toBe(true);
 
   // Letters sign the petition too; wait until every signature is counted.
   await eventually(async () => {
@@ -158,7 +170,7 @@ describe('GET /staff/campaigns/:slug/dashboard.json', () => {
 
   it('counts letters per target and per district as the letters table does', async () => {
     const exact = await truth();
-    const field = (status: string) => (status === 'hand-delivery' ? 'handDelivery' : status === 'sending' ? 'queued' : status);
+    const field = (status: string) => (status === 'hand-delivery' ? 'handDelivery' : status === 'self-sent' ? 'selfSent' : status === 'sending' ? 'queued' : status);
     const perTarget: Record<string, Record<string, number>> = {};
     const perDistrict: Record<string, Record<string, number>> = {};
     for (const row of exact.letters) {
@@ -174,12 +186,14 @@ describe('GET /staff/campaigns/:slug/dashboard.json', () => {
     expect(
       Object.fromEntries(dashboard.byDistrict.filter((row) => row.letters.total > 0).map((row) => [row.geoid, nonZero({ ...row.letters })])),
     ).toEqual(perDistrict);
-    expect(dashboard.letters.totals).toEqual({ delivered: 2, queued: 0, retrying: 0, failed: 2, handDelivery: 1, held: 0, selfSent: 0, total: 5 });
+    expect(dashboard.letters.totals).toEqual({ delivered: 2, queued: 0, retrying: 0, failed: 2, handDelivery: 1, held: 1, selfSent: 1, total: 7 });
     const names = Object.fromEntries(dashboard.letters.byTarget.map((row) => [row.name, row.title]));
     expect(names).toEqual({
       'Hana Senate': 'State Senator, CO district 1',
       'Nia Governor': 'Governor, CO',
       'Ada Testwell': 'U.S. Representative, CO-1',
+      'Cora Senatorial': 'U.S. Senator, CO',
+      'Dev Upperhouse': 'U.S. Senator, CO',
     });
   });
 
@@ -211,6 +225,17 @@ describe('GET /staff/campaigns/:slug', () => {
     expect(stat('Last 7 days')).toBe('11');
     expect(stat('Letters delivered')).toBe('2');
     expect(stat('Letters failed')).toBe('2');
+    expect(headline).toContain('of 7 written; 1 more sent by supporters themselves');
+  });
+
+  it('counts held letters and those supporters sent themselves apart from those delivered', () => {
+    const panel = html.slice(html.indexOf('id="h-letters"'), html.indexOf('id="h-queues"'));
+    expect(panel).toContain('<li class="dash-warn"><strong>1</strong> held (office changed hands)</li>');
+    expect(panel).toContain('<li><strong>1</strong> sent by supporters themselves</li>');
+    expect(panel).toMatch(/<th scope="row">Cora Senatorial<br><span class="hint">U\.S\. Senator, CO<\/span><\/th>(<td class="num">0<\/td>){5}<td class="num">0<\/td><td class="num">1<\/td><td class="num">1<\/td>/);
+    expect(panel).toMatch(/<th scope="row">Dev Upperhouse<br>[^]*?<td class="num dash-warn">1<\/td><td class="num">0<\/td><td class="num">1<\/td>/);
+    // A viewer is not shown the way to the delivery page, which organizers use.
+    expect(html).not.toContain('/delivery"');
   });
 
   it('draws the map with the fixture districts, each titled with its count', () => {

@@ -65,6 +65,18 @@ describe('pages', () => {
     expect(json.body.letters.map((letter: { subject: string }) => letter.subject)).toContain(HOSTILE);
   });
 
+  it('a letter to send yourself, and its hand-delivery packet, carry the text exactly as typed', async () => {
+    const status = await request(world.t.app).get(world.selfSendStatusPath).expect(200);
+    expectSafeHtml(status.text, 'self-send status page');
+    // Ready to copy: in a read-only field and text area, escaped, and so exactly as written once read.
+    expect(unescapeHtml(/<input type="text" id="letter-1-subject" class="copy" readonly value="([^"]*)">/.exec(status.text)?.[1] ?? '')).toBe(HOSTILE);
+    expect(unescapeHtml(/<textarea id="letter-1-body"[^>]*>([^<]*)<\/textarea>/.exec(status.text)?.[1] ?? '')).toContain(HOSTILE);
+    const text = await world.organizer.agent.get(`${world.packetPath}/letters.txt`).expect(200);
+    expect(text.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(text.text).toContain(`Subject: ${HOSTILE}`);
+    expect(text.text).toContain(`${HOSTILE}\n`);
+  });
+
   it('staff cannot put Handlebars code in a letter template: it is refused, with the reason', async () => {
     const page = await world.organizer.agent.get(`/staff/campaigns/${SLUG}/templates?level=federal`).expect(200);
     const token = csrfTokenOf(page.text);
@@ -184,6 +196,9 @@ describe('CSV exports', () => {
     expectNoFormula(bySource);
     expect(bySource.find((row) => row.source === 'hostile-partner')).toMatchObject({ partner: `'${HOSTILE}`, signatures: '1' });
     for (const kind of ['congressional', 'state-upper', 'state-lower', 'state']) expectNoFormula(await exportCsv(kind));
+    const letters = await exportCsv('letters');
+    expectNoFormula(letters);
+    expect(letters.find((row) => row.target?.startsWith('custom:'))).toMatchObject({ office_holder: `'${HOSTILE}`, office: `'${HOSTILE}` });
   });
 
   it('what was exported is what was stored', async () => {

@@ -44,6 +44,10 @@ export interface HostileWorld {
   formPages: Record<'representatives' | 'representativesErrors' | 'letterTargets' | 'letterPreview' | 'signingErrors' | 'letterErrors', string>;
   /** The supporter's private status page. */
   statusPath: string;
+  /** The status page of a letter its writer may send themselves (to a senator with a contact form, kept for hand delivery). */
+  selfSendStatusPath: string;
+  /** The console's page of the hand-delivery packet that holds that letter. */
+  packetPath: string;
   /** The invitation link the admin passes on. */
   invitationPath: string;
   close(): Promise<void>;
@@ -199,11 +203,26 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       return untallied!.n === 0;
     }, 60_000);
 
+    // A letter to an office with no channel but a web contact form (the supporter may send it
+    // themselves), through the JSON door, and a hand-delivery packet of it from the console.
+    const selfSend = await request(t.app)
+      .post(`/api/v1/campaigns/${SLUG}/letters`)
+      .send({ name: HOSTILE, email: WRITER_EMAIL, zip: '80010', city: 'Aurora', note: HOSTILE, subject: HOSTILE, wantsCopy: false, targets: ['us-senate:T000003'] })
+      .expect(202);
+    const delivery = await organizer.agent.get(`/staff/campaigns/${SLUG}/delivery`).expect(200);
+    const packet = await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/delivery/packets`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(delivery.text), target: 'us-senate:T000003' })
+      .expect(303);
+
     return {
       t,
       sink,
       admin,
       organizer,
+      selfSendStatusPath: new URL(selfSend.body.statusUrl).pathname,
+      packetPath: String(packet.headers.location),
       formPages: {
         representatives: representatives.text,
         representativesErrors: representativesErrors.text,
@@ -236,6 +255,7 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: `/campaigns/${SLUG}/representatives`, as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}/letters`, as: 'visitor', shows: true },
     { path: world.statusPath, as: 'visitor', shows: true },
+    { path: world.selfSendStatusPath, as: 'visitor', shows: true },
     { path: `/campaigns/${encodeURIComponent(HOSTILE)}`, as: 'visitor', shows: false, status: 404 },
     { path: `/staff/campaigns/${encodeURIComponent(HOSTILE)}/edit`, as: 'organizer', shows: false, status: 404 },
     { path: world.invitationPath, as: 'visitor', shows: true },
@@ -248,6 +268,8 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: `/staff/campaigns/${SLUG}/targets`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/partners`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/exports`, as: 'organizer', shows: true },
+    { path: `/staff/campaigns/${SLUG}/delivery`, as: 'organizer', shows: true },
+    { path: world.packetPath, as: 'organizer', shows: true },
     { path: '/staff/account', as: 'organizer', shows: false },
     { path: '/staff/accounts', as: 'admin', shows: true },
     { path: '/staff/audit', as: 'admin', shows: true },
