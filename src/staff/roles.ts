@@ -14,6 +14,10 @@ const allowed = {
   // Bursts show truncated IP hashes and email domains, never a person: for those who run campaigns.
   'abuse.view': ['admin', 'organizer'],
   'campaigns.edit': ['admin', 'organizer'],
+  // How current the representative data is, what changed, and letters held for it: all staff.
+  'data.view': ['admin', 'organizer', 'viewer'],
+  // Fetching the officials again now, rather than at the next scheduled refresh.
+  'data.refresh': ['admin'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;

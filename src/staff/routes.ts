@@ -7,6 +7,7 @@ import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
 import { campaignRoutes } from './campaign-routes';
 import { dashboardRoutes } from './dashboard-routes';
+import { dataRoutes } from './data-routes';
 import { exportRoutes } from './export-routes';
 import { staffSession } from './session';
 
@@ -47,5 +48,6 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(dashboardRoutes(ctx));
   router.use(exportRoutes(ctx, csrf));
   router.use(abuseRoutes(ctx));
+  router.use(dataRoutes(ctx, csrf));
   return router;
 }

@@ -44,6 +44,7 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
       // same keyed hashes (otherwise it would make keys of its own in DATA_DIR/keys.json).
       ...encryptionEnv(config),
       REP_DATA_DIR: 'none',
+      REP_DATA_REFRESH: 'off',
       LOG_LEVEL: 'info',
       ...env,
     },

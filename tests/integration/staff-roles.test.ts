@@ -45,6 +45,8 @@ const matrix: Array<{ method: 'get' | 'post'; route: string; path: string; acces
   { method: 'post', route: '/staff/campaigns/:slug/exports', path: `/staff/campaigns/${SLUG}/exports`, access: 'exports.signatures', body: { kind: 'signatures' } },
   { method: 'get', route: '/staff/exports/:id/download', path: '/staff/exports/no-such-export/download', access: 'exports.counts' },
   { method: 'get', route: '/staff/campaigns/:slug/abuse', path: `/staff/campaigns/${SLUG}/abuse`, access: 'abuse.view' },
+  { method: 'get', route: '/staff/data', path: '/staff/data', access: 'data.view' },
+  { method: 'post', route: '/staff/data/refresh', path: '/staff/data/refresh', access: 'data.refresh' },
   { method: 'get', route: '/staff/accounts', path: '/staff/accounts', access: 'accounts.manage' },
   { method: 'post', route: '/staff/accounts', path: '/staff/accounts', access: 'accounts.manage' },
   { method: 'post', route: '/staff/accounts/:id', path: '/staff/accounts/999', access: 'accounts.manage' },
