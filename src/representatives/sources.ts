@@ -144,13 +144,22 @@ const IMPORTER_VERSION = 2;
  * SHA-256 over every input file (and the importer's version), so an import of unchanged files can
  * be recognised. Each file counts by its role and its content (and, in a tree, its place in it),
  * not by where it lies: a refresh downloads into a new directory each time, and unchanged files
- * must still be recognised as such.
+ * must still be recognised as such. The Open States tree counts by the person files the importer
+ * reads, whether a directory or an archive: its archive is made again at each commit to the
+ * repository (committees, scrapers), and changes with each even when no legislator's file did.
  */
 export async function hashSourceFiles(files: SourceFiles): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`importer ${IMPORTER_VERSION}\n`);
   for (const [role, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
     hash.update(`${role}\n`);
+    if (role === 'openstates') {
+      const people: Array<{ name: string; text: string }> = [];
+      for await (const entry of openstatesFiles(file)) if (entry.state !== 'US') people.push({ name: personPath(entry.name), text: entry.text });
+      people.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, text } of people) hash.update(`${name}\n${text}\n`);
+      continue;
+    }
     for (const entry of filesUnder(file)) {
       hash.update(`${path.relative(file, entry)}\n`);
       for await (const chunk of createReadStream(entry)) hash.update(chunk as Buffer);
@@ -365,6 +374,9 @@ const OFFICE_OF_ROLE: Record<string, OfficeKind | undefined> = {
 };
 
 const PERSON_PATH = /(?:^|\/)data\/([a-z]{2})\/(legislature|executive)\/[^/]+\.ya?ml$/;
+
+/** A person file's path from `data/` on, wherever the tree or the archive puts it. */
+const personPath = (name: string): string => name.slice(name.length - PERSON_PATH.exec(name)![0].replace(/^\//, '').length);
 
 /** Every person file of the tree (a directory or a .tar.gz of it) that may hold a legislator or governor. */
 async function* openstatesFiles(location: string): AsyncGenerator<{ name: string; state: string; text: string }> {
