@@ -93,7 +93,9 @@ export async function startRepresentativesWorker(platform: Platform): Promise<Ru
           logger.warn({ err: error }, 'could not set the representative data refresh schedule yet; the next maintenance will');
         }
       }
-      await resumeInterruptedImports(platform, ORPHANED_AFTER_MS);
+      await resumeInterruptedImports(platform, ORPHANED_AFTER_MS).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not look for interrupted imports; the next maintenance will'),
+      );
     },
   };
 }
