@@ -160,7 +160,8 @@ export interface Config {
   logLevel: string;
   /**
    * Where representative data is imported from on first start: REP_DATA_DIR (`none`: nowhere),
-   * else the shared bundle next to the project (`../shared/data`) when it exists.
+   * else the shared bundle next to the project (`../shared/data`) when it exists. Refreshes take
+   * its district shapes and ZIP tables (see representatives/refresh.ts).
    */
   repDataDir: string | undefined;
   /**
