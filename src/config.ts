@@ -104,6 +104,8 @@ export const configSchema = z.object({
   RETENTION_DAYS_AFTER_CLOSE: wholeNumber(90, 0, 36500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REP_DATA_DIR: z.string().optional(),
+  REP_DATA_REFRESH: z.enum(['off', 'daily', 'weekly'], { error: 'must be off, daily or weekly' }).default('daily'),
+  REP_DATA_MIRROR: urlWithScheme(['http:', 'https:'], 'https://mirror.example.org/rep-data'),
   GEOCODER: z.enum(['none', 'census']).default('none'),
   GEOCODER_URL: urlWithScheme(['http:', 'https:'], 'https://geocoding.geo.census.gov'),
   GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
@@ -185,9 +187,17 @@ export interface Config {
   logLevel: string;
   /**
    * Where representative data is imported from on first start: REP_DATA_DIR (`none`: nowhere),
-   * else the shared bundle next to the project (`../shared/data`) when it exists.
+   * else the shared bundle next to the project (`../shared/data`) when it exists. Refreshes take
+   * its district shapes and ZIP tables (see representatives/refresh.ts).
    */
   repDataDir: string | undefined;
+  /**
+   * How often the officials' files are fetched again from their publishers (or the mirror) and
+   * imported (REP_DATA_REFRESH): the job scheduler's period, or off.
+   */
+  repDataRefresh: 'off' | 'daily' | 'weekly';
+  /** REP_DATA_MIRROR: a base URL serving the publishers' files as `<mirror>/<host>/<path>`, used instead of them. */
+  repDataMirror: string | undefined;
   /** Address geocoding: off (addresses are looked up by their ZIP) or the Census Geocoder. */
   geocoder: { provider: 'none' | 'census'; url: string; timeoutMs: number };
   /** Representative lookups per IP and minute. */
@@ -264,6 +274,8 @@ export function loadConfig(env: Environment): Config {
     retentionDaysAfterClose: vars.RETENTION_DAYS_AFTER_CLOSE,
     logLevel: vars.LOG_LEVEL,
     repDataDir: vars.REP_DATA_DIR === 'none' ? undefined : vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
+    repDataRefresh: vars.REP_DATA_REFRESH,
+    repDataMirror: vars.REP_DATA_MIRROR?.replace(/\/+$/, ''),
     geocoder: {
       provider: vars.GEOCODER,
       url: (vars.GEOCODER_URL ?? 'https://geocoding.geo.census.gov').replace(/\/+$/, ''),

@@ -28,14 +28,17 @@ async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void>
 /**
  * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
  * from Redis, so it survives a Redis that lost its data): the tally sweep, signers' emails and
- * IP-hash expiry, export files' expiry and export jobs lost with Redis. On a first start with
- * representative data at hand, queues its import.
+ * IP-hash expiry, export files' expiry and export jobs lost with Redis, the representative data
+ * refresh's schedule and imports whose process died. On a first start with representative data at
+ * hand, queues its import.
  */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const { logger } = platform;
   const delivery = startDeliveryWorker(platform);
   const supporters = startSupportersWorker(platform);
-  const workers = [startTallyWorker(platform), startRepresentativesWorker(platform), delivery.worker, startExportWorker(platform), supporters.worker];
+  // Resumes an import left by a process that died before it takes jobs, so it awaits that.
+  const representatives = await startRepresentativesWorker(platform);
+  const workers = [startTallyWorker(platform), representatives.worker, delivery.worker, startExportWorker(platform), supporters.worker];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
@@ -45,6 +48,8 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       await supporters.sweep();
       // The retention purge is a repeatable BullMQ job (hourly, across all worker processes); set once per process.
       await supporters.scheduleRetention();
+      // So is the representative data refresh (REP_DATA_REFRESH); and imports whose worker died are resumed.
+      await representatives.maintain();
       const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
       if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
       const removed = await expireExports(platform);

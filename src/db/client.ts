@@ -63,8 +63,21 @@ export interface DatabaseHandle {
    * Says what it did that an operator should hear of.
    */
   migrate(options?: MigrateOptions): Promise<Migrated>;
+  /**
+   * A lock across every process on this database, held until released, for work of which only one
+   * may run at a time (a representative data import). On PostgreSQL it is a session advisory lock
+   * on a connection of its own: when the holder dies, its connection closes and the server frees
+   * the lock at once, so a free lock also says that no live process is doing that work. PGlite
+   * is one process's: there it is a lock within the process. `wait: false` answers null at once
+   * when another holds it.
+   */
+  lock(key: number, options: { wait: boolean }): Promise<HeldLock | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
 }
 
 /** Any value that serialises migrations across processes sharing one database. */
@@ -154,6 +167,35 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
     copyOut(select, options) {
       return copyOutOfPool(pool, `COPY (${select}) TO STDOUT WITH (${copyFormat(options)})`);
     },
+    async lock(key, { wait }) {
+      const client = await pool.connect();
+      try {
+        if (wait) {
+          await client.query('SELECT pg_advisory_lock($1)', [key]);
+        } else {
+          const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+          if (!rows[0]?.locked) {
+            client.release();
+            return null;
+          }
+        }
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          // Closing the connection frees the lock too: when the unlock cannot be sent, close it.
+          await client.query('SELECT pg_advisory_unlock($1)', [key]).then(
+            () => client.release(),
+            (error: Error) => client.release(error),
+          );
+        },
+      };
+    },
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -165,6 +207,7 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
 
 async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
   mkdirSync(dir, { recursive: true });
+  const processLocks = new ProcessLocks();
   const lock = acquirePidLock(path.join(dir, '..', 'pg.lock'), `The embedded database in ${dir}`);
   let client: PGlite;
   try {
@@ -194,6 +237,7 @@ async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promis
       }
       return { stream: Readable.from(output(), { objectMode: false }), rows };
     },
+    lock: (key, options) => processLocks.acquire(key, options.wait),
     async ping() {
       await db.execute(sql`SELECT 1`);
     },
@@ -202,6 +246,32 @@ async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promis
       lock.release();
     },
   };
+}
+
+/**
+ * Locks within one process, for the embedded database (one process holds it, and PGlite's one
+ * session would take an advisory lock again as often as asked). Waiters are served in turn.
+ */
+class ProcessLocks {
+  private readonly queues = new Map<number, Array<() => void>>();
+
+  async acquire(key: number, wait: boolean): Promise<HeldLock | null> {
+    const queue = this.queues.get(key);
+    if (queue && !wait) return null;
+    if (queue) await new Promise<void>((resolve) => queue.push(resolve));
+    else this.queues.set(key, []);
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        const waiting = this.queues.get(key)!;
+        const next = waiting.shift();
+        if (next) next();
+        else this.queues.delete(key);
+      },
+    };
+  }
 }
 
 /**

@@ -18,6 +18,8 @@ export interface JobPayloads {
   representatives: {
     /** Import the representative data in `dir` as the new active snapshot. */
     'import-data': { dir: string; force?: boolean };
+    /** Fetch the officials' files again and import them (REP_DATA_REFRESH's schedule, or staff's "Refresh now"). */
+    'refresh-data': { trigger: 'schedule' | 'staff' };
   };
   delivery: {
     /** Send one letter (its outbox row) through its channel. */
@@ -43,6 +45,9 @@ export interface JobPayloads {
 export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
+
+/** The job scheduler of the representative data refresh (REP_DATA_REFRESH). */
+export const DATA_REFRESH_SCHEDULE = 'rep-data-refresh';
 
 export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery', 'exports', 'supporters'];
 
@@ -137,6 +142,29 @@ export class Queues {
   /** Schedules the retention purge every `everyMs` (kept in Redis; set again at each worker start). */
   async scheduleRetention(everyMs: number): Promise<void> {
     await this.queues.supporters.upsertJobScheduler('retention-purge', { every: everyMs }, { name: 'purge-expired', data: {} });
+  }
+
+  /**
+   * Schedules the representative data refresh every `everyMs` (kept in Redis; set again at each
+   * worker start), or removes the schedule (null). The first run comes one period after the
+   * schedule is first set, not at once: a new installation has just imported its data.
+   */
+  async scheduleDataRefresh(everyMs: number | null): Promise<void> {
+    const queue = this.queues.representatives;
+    if (everyMs === null) {
+      await queue.removeJobScheduler(DATA_REFRESH_SCHEDULE);
+      return;
+    }
+    await queue.upsertJobScheduler(
+      DATA_REFRESH_SCHEDULE,
+      { every: everyMs, startDate: Date.now() + everyMs },
+      { name: 'refresh-data', data: { trigger: 'schedule' }, opts: { attempts: 1 } },
+    );
+  }
+
+  /** Asks for a refresh of the representative data now; while one is waiting, asking again adds none. */
+  async requestDataRefresh(): Promise<void> {
+    await this.add('representatives', 'refresh-data', { trigger: 'staff' }, { attempts: 1, deduplication: { id: 'refresh-data-now' } });
   }
 
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */

@@ -48,7 +48,33 @@ export const DOWNLOADS: readonly Download[] = [
   },
 ];
 
+/** The officials' files (congress-legislators and Open States): what a refresh fetches again. */
+export const OFFICIALS_DOWNLOADS: readonly Download[] = DOWNLOADS.filter(({ to }) => to.startsWith('congress/') || to.startsWith('state_legislators/'));
+
+/** A download that failed; its message names the URL without any credentials it carried. */
 export class DownloadError extends Error {}
+
+/** A URL as it may be shown and logged: without the user name and password a mirror's may carry. */
+export function redactUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}
+
+/**
+ * The request for a URL: credentials in it (a mirror behind HTTP basic authentication,
+ * `https://user:password@mirror.example`) go in an Authorization header, as fetch will not take
+ * them in the URL.
+ */
+function requestFor(url: string): { url: string; headers: Record<string, string> } {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { url, headers: {} };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  return { url: redactUrl(url), headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+}
 
 /** With a mirror, `https://host/path` is fetched from `<mirror>/host/path` (for networks that reach the publishers through one). */
 export function sourceUrl(url: string, mirror: string | undefined): string {
@@ -57,26 +83,30 @@ export function sourceUrl(url: string, mirror: string | undefined): string {
   return `${mirror.replace(/\/+$/, '')}/${host}${pathname}`;
 }
 
-/** Fetches every file into `dir`; each is written to a temporary name first, so a failed download leaves no partial file. */
+/**
+ * Fetches every file (or those of `files`) into `dir`; each is written to a temporary name first,
+ * so a failed download leaves no partial file.
+ */
 export async function downloadRepresentativeData(
   dir: string,
-  options: { mirror?: string; timeoutMs?: number; progress?: (file: string, done: number, total: number) => void } = {},
+  options: { mirror?: string; files?: readonly Download[]; timeoutMs?: number; progress?: (file: string, done: number, total: number) => void } = {},
 ): Promise<void> {
+  const files = options.files ?? DOWNLOADS;
   let done = 0;
-  for (const item of DOWNLOADS) {
-    options.progress?.(item.to, done, DOWNLOADS.length);
-    const url = sourceUrl(item.url, options.mirror);
+  for (const item of files) {
+    options.progress?.(item.to, done, files.length);
+    const request = requestFor(sourceUrl(item.url, options.mirror));
     const target = path.join(dir, item.to);
     mkdirSync(path.dirname(target), { recursive: true });
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 300_000), redirect: 'follow' });
+      response = await fetch(request.url, { headers: request.headers, signal: AbortSignal.timeout(options.timeoutMs ?? 300_000), redirect: 'follow' });
     } catch (error) {
-      throw new DownloadError(`${url}: ${(error as Error).message}`);
+      throw new DownloadError(`${request.url}: ${(error as Error).message}`);
     }
     if (!response.ok || !response.body) {
       await response.body?.cancel();
-      throw new DownloadError(`${url}: HTTP ${response.status}`);
+      throw new DownloadError(`${request.url}: HTTP ${response.status}`);
     }
     const partial = `${target}.part`;
     try {
@@ -84,9 +114,9 @@ export async function downloadRepresentativeData(
       renameSync(partial, target);
     } catch (error) {
       rmSync(partial, { force: true });
-      throw new DownloadError(`${url}: ${(error as Error).message}`);
+      throw new DownloadError(`${request.url}: ${(error as Error).message}`);
     }
     done++;
   }
-  options.progress?.('done', done, DOWNLOADS.length);
+  options.progress?.('done', done, files.length);
 }

@@ -4,8 +4,9 @@ import { SingleBar } from 'cli-progress';
 import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
+import { holdLettersToDeparted } from '../letters/held-letters';
 import { downloadRepresentativeData } from './download';
-import { importRepresentativeData } from './import';
+import { importRepresentativeData, withImportLock } from './import';
 import type { ProgressReporter } from './snapshot';
 import { DataError } from './sources';
 
@@ -14,8 +15,10 @@ const USAGE = 'Usage: npm run data:import -- [--from <dir> | --download [--to <d
 /**
  * `npm run data:import -- --from <dir>` (or `--download`, from the publishers): imports the public representative data as the new
  * active snapshot (see the README's "Representative data"). A malformed file stops the import
- * with the file, the record and the reason (exit code 2) and nothing of it is kept. In embedded
- * mode, stop the platform first: the embedded database belongs to one process.
+ * with the file, the record and the reason (exit code 2) and nothing of it is kept. What changed
+ * is recorded and letters waiting for officials who left are held, as after a refresh. It waits
+ * for an import running elsewhere (a worker's) to finish first. In embedded mode, stop the
+ * platform first: the embedded database belongs to one process.
  */
 runCli('data:import', async () => {
   let values: { from?: string; force?: boolean; download?: boolean; to?: string; mirror?: string };
@@ -46,7 +49,7 @@ runCli('data:import', async () => {
   if (values.download) {
     const fetching = progressReporter('Downloading');
     try {
-      await downloadRepresentativeData(dir, { mirror: values.mirror, progress: fetching.report });
+      await downloadRepresentativeData(dir, { mirror: values.mirror ?? config.repDataMirror, progress: fetching.report });
     } finally {
       fetching.stop();
     }
@@ -57,7 +60,14 @@ runCli('data:import', async () => {
   const progress = progressReporter('Importing');
   try {
     await database.migrate();
-    const outcome = await importRepresentativeData(database.db, dir, { force: values.force, progress: progress.report });
+    const outcome = await withImportLock(database, () =>
+      importRepresentativeData(database.db, dir, {
+        force: values.force,
+        progress: progress.report,
+        // The platform's letters to officials who left wait for staff, as after a refresh.
+        onDeparted: (tx, departed) => holdLettersToDeparted(tx, departed),
+      }),
+    );
     progress.stop();
     const counts = Object.entries(outcome.counts)
       .map(([name, count]) => `${name} ${count}`)
@@ -68,6 +78,12 @@ runCli('data:import', async () => {
         : `Imported snapshot ${outcome.snapshotId} from ${dir} in ${outcome.seconds.toFixed(1)} s.\n`,
     );
     process.stdout.write(`Counts: ${counts}.\n`);
+    if (!outcome.unchanged) {
+      const changes = Object.entries(outcome.changes)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ');
+      process.stdout.write(`Changes: ${changes}; letters held: ${outcome.held}.\n`);
+    }
   } catch (error) {
     progress.stop();
     if (error instanceof DataError) throw new UsageError(`${error.message}. Nothing was imported.`);

@@ -1,15 +1,34 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
+import { queryRows, type Database, type DatabaseHandle } from '../db/client';
+import type { RepChangeKind } from '../db/schema';
+import { compareOfficials, countChanges, type DepartedOfficial } from './changes';
+import { closeInterruptedRefreshes, recordChanges } from './history';
 import { buildSnapshot, type ProgressReporter } from './snapshot';
-import { findSourceFiles, hashSourceFiles } from './sources';
-import { saveSnapshot } from './store';
+import { findSourceFiles, hashSourceFiles, type SourceFiles } from './sources';
+import { deleteAbandonedSnapshots, IMPORT_LOCK, saveSnapshot, snapshotOfficials, type Tx } from './store';
 
 export interface ImportOutcome {
   snapshotId: number;
   /** The files were those of the active snapshot: nothing was written. */
   unchanged: boolean;
   counts: Record<string, number>;
+  /** What changed against the snapshot it replaced, by kind (none for a first import). */
+  changes: Record<RepChangeKind, number>;
+  /** Letters held because their office changed hands (see `onDeparted`). */
+  held: number;
   seconds: number;
+}
+
+export interface ImportOptions {
+  force?: boolean;
+  asOf?: string;
+  progress?: ProgressReporter;
+  /**
+   * Called in the switch's transaction with the letter targets no longer in their office (gone,
+   * or their seat left vacant), so that letters still waiting for them are held in the same
+   * commit as the switch (see letters/held-letters.ts); returns how many letters it held.
+   */
+  onDeparted?: (tx: Tx, departed: DepartedOfficial[]) => Promise<number>;
 }
 
 /**
@@ -17,23 +36,55 @@ export interface ImportOutcome {
  * new active snapshot. Everything is read and checked before anything is written; a bad file
  * stops the import with a `DataError` and leaves the previous snapshot as it was.
  */
-export async function importRepresentativeData(
-  db: Database,
-  dir: string,
-  options: { force?: boolean; asOf?: string; progress?: ProgressReporter } = {},
-): Promise<ImportOutcome> {
+export async function importRepresentativeData(db: Database, dir: string, options: ImportOptions = {}): Promise<ImportOutcome> {
+  return importSourceFiles(db, findSourceFiles(dir), options);
+}
+
+/**
+ * Imports these files as the new active snapshot (see `importRepresentativeData`). In the same
+ * transaction as the switch, what changed against the snapshot it replaces is recorded
+ * (`rep_changes`, see changes.ts), and `onDeparted` holds the letters to officials who left.
+ */
+export async function importSourceFiles(db: Database, files: SourceFiles, options: ImportOptions = {}): Promise<ImportOutcome> {
   const started = performance.now();
-  const files = findSourceFiles(dir);
   const contentHash = await hashSourceFiles(files);
+  const seconds = () => (performance.now() - started) / 1000;
+  const nothing = countChanges([]);
   if (!options.force) {
     const [active] = await queryRows<{ id: number; counts: Record<string, number> }>(
       db,
       sql`SELECT id, counts FROM rep_snapshots WHERE active AND content_hash = ${contentHash}`,
     );
-    if (active) return { snapshotId: Number(active.id), unchanged: true, counts: active.counts, seconds: (performance.now() - started) / 1000 };
+    if (active) return { snapshotId: Number(active.id), unchanged: true, counts: active.counts, changes: nothing, held: 0, seconds: seconds() };
   }
   const snapshot = await buildSnapshot(files, { asOf: options.asOf, progress: options.progress });
   options.progress?.('saving', 1, 1);
-  const saved = await saveSnapshot(db, snapshot, contentHash, options.force);
-  return { ...saved, counts: snapshot.counts, seconds: (performance.now() - started) / 1000 };
+  let changes = nothing;
+  let held = 0;
+  const saved = await saveSnapshot(db, snapshot, contentHash, options.force, async (tx, { previousId, snapshotId }) => {
+    // A first import has nothing to compare with: everyone would be "added".
+    if (previousId === null) return;
+    const compared = compareOfficials(await snapshotOfficials(tx, previousId), snapshot.officials);
+    await recordChanges(tx, snapshotId, compared.changes);
+    changes = countChanges(compared.changes);
+    if (options.onDeparted && compared.departed.length > 0) held = await options.onDeparted(tx, compared.departed);
+  });
+  return { ...saved, counts: snapshot.counts, changes: saved.unchanged ? nothing : changes, held, seconds: seconds() };
+}
+
+/**
+ * Runs an import (or a refresh) while holding IMPORT_LOCK, waiting for one in progress elsewhere:
+ * imports run one at a time across every process. Holding it also means none is in progress, so
+ * what an import left when its process died is cleared first: its unfinished snapshot, and its
+ * refresh record, which is closed as interrupted.
+ */
+export async function withImportLock<T>(database: Pick<DatabaseHandle, 'db' | 'lock'>, work: () => Promise<T>): Promise<T> {
+  const lock = await database.lock(IMPORT_LOCK, { wait: true });
+  try {
+    await deleteAbandonedSnapshots(database.db);
+    await closeInterruptedRefreshes(database.db);
+    return await work();
+  } finally {
+    await lock?.release();
+  }
 }

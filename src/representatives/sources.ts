@@ -99,8 +99,19 @@ const FILE_PATTERNS: { [K in keyof SourceFiles]-?: { patterns: RegExp[]; require
   crosswalk: { patterns: [/^census_sld.*openstates.*\.csv$/], required: false, what: 'Census → Open States district crosswalk' },
 };
 
-/** Finds each input by name, in the directory and two levels below it. */
-export function findSourceFiles(dir: string): SourceFiles {
+/** The inputs that hold the officials (fetched again by each refresh); the others are districts and ZIP tables. */
+export const OFFICIALS_FILES = ['congress', 'districtOffices', 'openstates'] as const satisfies ReadonlyArray<keyof SourceFiles>;
+export const DISTRICT_FILES = ['cd', 'sldu', 'sldl', 'zctaCd', 'zctaSld', 'centroids', 'zctaCentroids', 'crosswalk'] as const satisfies ReadonlyArray<keyof SourceFiles>;
+
+type SourceRole = keyof SourceFiles;
+
+/**
+ * Finds each input by name, in the directory and two levels below it; only those of `roles` when
+ * given (a refresh combines the officials' files it fetched with the districts it has).
+ */
+export function findSourceFiles(dir: string): SourceFiles;
+export function findSourceFiles<R extends SourceRole>(dir: string, roles: readonly R[]): Pick<SourceFiles, R>;
+export function findSourceFiles(dir: string, roles?: readonly SourceRole[]): Partial<SourceFiles> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(dir, 'directory', 'not found');
   const candidates: string[] = [];
   const visit = (current: string, depth: number) => {
@@ -113,13 +124,14 @@ export function findSourceFiles(dir: string): SourceFiles {
   visit(dir, 0);
   const found: Partial<SourceFiles> = {};
   const missing: string[] = [];
-  for (const [key, { patterns, required, what }] of Object.entries(FILE_PATTERNS) as Array<[keyof SourceFiles, (typeof FILE_PATTERNS)['cd']]>) {
+  for (const [key, { patterns, required, what }] of Object.entries(FILE_PATTERNS) as Array<[SourceRole, (typeof FILE_PATTERNS)['cd']]>) {
+    if (roles && !roles.includes(key)) continue;
     const match = patterns.map((pattern) => candidates.find((file) => pattern.test(path.basename(file)))).find(Boolean);
     if (match) found[key] = match;
     else if (required) missing.push(what);
   }
   if (missing.length > 0) throw new DataError(dir, 'directory', `missing ${missing.join(', ')}`);
-  return found as SourceFiles;
+  return found;
 }
 
 /**
@@ -128,13 +140,28 @@ export function findSourceFiles(dir: string): SourceFiles {
  */
 const IMPORTER_VERSION = 2;
 
-/** SHA-256 over every input file (and the importer's version), so an import of unchanged files can be recognised. */
+/**
+ * SHA-256 over every input file (and the importer's version), so an import of unchanged files can
+ * be recognised. Each file counts by its role and its content (and, in a tree, its place in it),
+ * not by where it lies: a refresh downloads into a new directory each time, and unchanged files
+ * must still be recognised as such. The Open States tree counts by the person files the importer
+ * reads, whether a directory or an archive: its archive is made again at each commit to the
+ * repository (committees, scrapers), and changes with each even when no legislator's file did.
+ */
 export async function hashSourceFiles(files: SourceFiles): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`importer ${IMPORTER_VERSION}\n`);
-  for (const file of Object.values(files).sort()) {
-    hash.update(file);
+  for (const [role, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+    hash.update(`${role}\n`);
+    if (role === 'openstates') {
+      const people: Array<{ name: string; text: string }> = [];
+      for await (const entry of openstatesFiles(file)) if (entry.state !== 'US') people.push({ name: personPath(entry.name), text: entry.text });
+      people.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const { name, text } of people) hash.update(`${name}\n${text}\n`);
+      continue;
+    }
     for (const entry of filesUnder(file)) {
+      hash.update(`${path.relative(file, entry)}\n`);
       for await (const chunk of createReadStream(entry)) hash.update(chunk as Buffer);
     }
   }
@@ -347,6 +374,9 @@ const OFFICE_OF_ROLE: Record<string, OfficeKind | undefined> = {
 };
 
 const PERSON_PATH = /(?:^|\/)data\/([a-z]{2})\/(legislature|executive)\/[^/]+\.ya?ml$/;
+
+/** A person file's path from `data/` on, wherever the tree or the archive puts it. */
+const personPath = (name: string): string => name.slice(name.length - PERSON_PATH.exec(name)![0].replace(/^\//, '').length);
 
 /** Every person file of the tree (a directory or a .tar.gz of it) that may hold a legislator or governor. */
 async function* openstatesFiles(location: string): AsyncGenerator<{ name: string; state: string; text: string }> {

@@ -8,11 +8,22 @@ import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
 
 /** Serialises the switch between snapshots. */
 const SWITCH_LOCK = 4_216_002;
+/** Held for a whole import (refresh, first-start import, `data:import`): one at a time, in all processes. */
+export const IMPORT_LOCK = 4_216_003;
 
 /** A snapshot left inactive this long was written by an import that died; the next import removes it. */
 const ABANDONED_AFTER = sql`interval '1 hour'`;
 
 export type SaveResult = { snapshotId: number; unchanged: boolean };
+
+/** A transaction, or the database: what the switch's work runs on. */
+export type Tx = Pick<Database, 'execute'>;
+
+/**
+ * Work done in the switch's transaction, before the new snapshot becomes the active one (with the
+ * id of the one it replaces, if any): it is committed with the switch or not at all.
+ */
+export type SwitchHook = (tx: Tx, snapshots: { previousId: number | null; snapshotId: number }) => Promise<void>;
 
 /**
  * Writes a snapshot and makes it the active one. Its rows are written as an inactive snapshot in
@@ -22,7 +33,7 @@ export type SaveResult = { snapshotId: number; unchanged: boolean };
  * half of each; a failure deletes what was written and leaves the old one in place. Importing the
  * files of the active snapshot again changes nothing unless `force` is set.
  */
-export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash: string, force = false): Promise<SaveResult> {
+export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash: string, force = false, onSwitch?: SwitchHook): Promise<SaveResult> {
   const [active] = await db.select({ id: repSnapshots.id, contentHash: repSnapshots.contentHash }).from(repSnapshots).where(eq(repSnapshots.active, true));
   if (active && active.contentHash === contentHash && !force) return { snapshotId: active.id, unchanged: true };
   await db.execute(sql`DELETE FROM rep_snapshots WHERE NOT active AND imported_at < now() - ${ABANDONED_AFTER}`);
@@ -57,6 +68,8 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
     }
     await db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${SWITCH_LOCK}::bigint)`);
+      const [previous] = await queryRows<{ id: number }>(tx, sql`SELECT id FROM rep_snapshots WHERE active`);
+      await onSwitch?.(tx, { previousId: previous ? Number(previous.id) : null, snapshotId });
       await tx.execute(sql`DELETE FROM rep_snapshots WHERE active`);
       await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId));
     });
@@ -67,7 +80,25 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
   return { snapshotId, unchanged: false };
 }
 
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
+/**
+ * Deletes every inactive snapshot: those an import left when its process died. Only while holding
+ * IMPORT_LOCK, when no import can be writing one.
+ */
+export async function deleteAbandonedSnapshots(db: Database): Promise<number> {
+  const deleted = await queryRows<{ id: number }>(db, sql`DELETE FROM rep_snapshots WHERE NOT active RETURNING id`);
+  return deleted.length;
+}
+
+/** The officials of a snapshot, as a comparison with the next one needs them. */
+export async function snapshotOfficials(tx: Tx, snapshotId: number): Promise<Array<Pick<OfficialRecord, 'personId' | 'office' | 'state' | 'district' | 'name' | 'channels'>>> {
+  const rows = await queryRows<{ person_id: string; office: OfficialRecord['office']; state: string; district: string | null; name: string; channels: OfficialRecord['channels'] }>(
+    tx,
+    sql`SELECT person_id, office, state, district, name, channels FROM rep_officials WHERE snapshot_id = ${snapshotId}::int`,
+  );
+  return rows.map((row) => ({ personId: row.person_id, office: row.office, state: row.state, district: row.district, name: row.name, channels: row.channels }));
+}
+
+export function* chunks<T>(items: T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 

@@ -49,6 +49,15 @@ function notFound(res: Response) {
   res.status(404).render('error', { layout: 'staff', title: 'Campaign not found', message: 'There is no campaign at this address.' });
 }
 
+/** The dashboard's line about the representative data, when it needs attention (details on /staff/data). */
+function dataWarning(data: Dashboard['representativeData']): string | null {
+  const parts = [
+    data.stale ? `The representative data was last checked ${data.ageDays} days ago.` : '',
+    data.endedTerms > 0 ? `${data.endedTerms} of this campaign's targets ${data.endedTerms === 1 ? 'has' : 'have'} a recorded term that has ended.` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : null;
+}
+
 const timestamp = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null);
 
 /** What the page shows: the dashboard's numbers, its charts and map as SVG, and the rows of its tables. */
@@ -100,6 +109,7 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
     targetRows: letters.byTarget,
     queues: dashboard.queues,
     representativeData: dashboard.representativeData,
+    dataWarning: dataWarning(dashboard.representativeData),
     headline: [
       {
         label: 'Signatures',

@@ -6,6 +6,7 @@ import type { Campaign, Channel, LetterStatus, OfficeKind } from '../db/schema';
 import { letterCounts } from '../letters/counts';
 import { queueNames, type QueueName } from '../queue/jobs';
 import type { Official, RepresentativeData } from '../representatives/districts';
+import { dataWarnings } from '../representatives/data-status';
 import { officeDescription } from '../representatives/labels';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
@@ -80,7 +81,8 @@ export interface Dashboard {
   bySource: Array<{ code: string; partner: string | null; signatures: number }>;
   letters: { totals: LetterStatusCounts; byTarget: TargetRow[] };
   queues: QueueHealth[];
-  representativeData: { loaded: boolean; asOf: string | null };
+  /** `stale`: not checked against its publishers for over 30 days; `endedTerms`: the campaign's targets whose recorded term has ended. */
+  representativeData: { loaded: boolean; asOf: string | null; stale: boolean; ageDays: number | null; endedTerms: number };
 }
 
 export type DashboardContext = Pick<AppContext, 'db' | 'queues' | 'representatives'>;
@@ -89,7 +91,7 @@ export type DashboardContext = Pick<AppContext, 'db' | 'queues' | 'representativ
 export const QUEUE_TIMEOUT_MS = 1500;
 
 export async function campaignDashboard(ctx: DashboardContext, campaign: Campaign, now = new Date()): Promise<Dashboard> {
-  const [counts, letters, partners, queues] = await Promise.all([
+  const [counts, letters, partners, queues, dataCheck] = await Promise.all([
     readSignatureCounts(ctx, campaign.id),
     letterCounts(ctx.db, campaign.id),
     queryRows<{ name: string; source_code: string }>(
@@ -97,6 +99,7 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
       sql`SELECT name, source_code FROM partners WHERE campaign_id = ${campaign.id}::int ORDER BY name`,
     ),
     queueHealth(ctx),
+    dataWarnings(ctx.db, campaign.targetOffices, now),
   ]);
   const data = ctx.representatives.current;
   const today = utcDay(now);
@@ -160,7 +163,7 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
     bySource,
     letters: { totals, byTarget },
     queues,
-    representativeData: { loaded: data !== null, asOf: data?.dataAsOf ?? null },
+    representativeData: { loaded: data !== null, asOf: data?.dataAsOf ?? null, ...dataCheck },
   };
 }
 

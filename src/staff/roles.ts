@@ -18,6 +18,10 @@ const allowed = {
   'campaigns.deliveryMode': ['admin'],
   // Hand delivery prints and marks letters, which carry their writers' names: for those who run campaigns.
   'letters.deliver': ['admin', 'organizer'],
+  // How current the representative data is, what changed, and letters held for it: all staff.
+  'data.view': ['admin', 'organizer', 'viewer'],
+  // Fetching the officials again now, rather than at the next scheduled refresh.
+  'data.refresh': ['admin'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
 } as const satisfies Record<string, readonly StaffRole[]>;

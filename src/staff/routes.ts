@@ -8,6 +8,7 @@ import { authRoutes } from './auth-routes';
 import { campaignRoutes } from './campaign-routes';
 import { dashboardRoutes } from './dashboard-routes';
 import { deliveryRoutes } from './delivery-routes';
+import { dataRoutes } from './data-routes';
 import { exportRoutes } from './export-routes';
 import { staffSession } from './session';
 
@@ -49,5 +50,6 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(exportRoutes(ctx, csrf));
   router.use(deliveryRoutes(ctx));
   router.use(abuseRoutes(ctx));
+  router.use(dataRoutes(ctx, csrf));
   return router;
 }

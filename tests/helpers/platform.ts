@@ -64,6 +64,8 @@ export async function createTestPlatform(
     FORM_MIN_FILL_SECONDS: '0',
     LOG_LEVEL: 'info',
     REP_DATA_DIR: 'none',
+    // Tests never fetch the officials from their publishers; the refresh tests serve them locally.
+    REP_DATA_REFRESH: 'off',
     ...env,
   });
   let logText = '';

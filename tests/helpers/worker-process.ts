@@ -9,6 +9,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Resolves once the process has started its workers and run their catch-up (its "platform started" line). */
   started: Promise<void>;
+  /** Everything the process has logged so far (JSON lines). */
+  output(): string;
   /** SIGKILL: the process dies mid-whatever, as in a crash or an OOM kill. */
   kill(): Promise<void>;
   /** SIGTERM: the graceful stop production sends. */
@@ -44,14 +46,17 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
       // same keyed hashes (otherwise it would make keys of its own in DATA_DIR/keys.json).
       ...encryptionEnv(config),
       REP_DATA_DIR: 'none',
+      REP_DATA_REFRESH: 'off',
       LOG_LEVEL: 'info',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let logged = '';
   const started = new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
+      logged += chunk.toString();
       output += chunk.toString();
       if (output.includes('"platform started"')) resolve();
       // Keep only the tail; the line searched for is short.
@@ -66,5 +71,5 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
     child.kill(signal);
     await exited;
   };
-  return { child, started, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return { child, started, output: () => logged, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
 }

@@ -53,6 +53,8 @@ const matrix: Array<{ method: 'get' | 'post'; route: string; path: string; acces
   { method: 'get', route: '/staff/campaigns/:slug/delivery/packets/:id/letters.pdf', path: `/staff/campaigns/${SLUG}/delivery/packets/999/letters.pdf`, access: 'letters.deliver' },
   { method: 'get', route: '/staff/campaigns/:slug/delivery/packets/:id/letters.txt', path: `/staff/campaigns/${SLUG}/delivery/packets/999/letters.txt`, access: 'letters.deliver' },
   { method: 'post', route: '/staff/campaigns/:slug/delivery/held', path: `/staff/campaigns/${SLUG}/delivery/held`, access: 'letters.deliver', body: { letter: '999', action: 'release' } },
+  { method: 'get', route: '/staff/data', path: '/staff/data', access: 'data.view' },
+  { method: 'post', route: '/staff/data/refresh', path: '/staff/data/refresh', access: 'data.refresh' },
   { method: 'get', route: '/staff/accounts', path: '/staff/accounts', access: 'accounts.manage' },
   { method: 'post', route: '/staff/accounts', path: '/staff/accounts', access: 'accounts.manage' },
   { method: 'post', route: '/staff/accounts/:id', path: '/staff/accounts/999', access: 'accounts.manage' },

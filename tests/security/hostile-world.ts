@@ -271,6 +271,8 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: `/staff/campaigns/${SLUG}/delivery`, as: 'organizer', shows: true },
     { path: world.packetPath, as: 'organizer', shows: true },
     { path: '/staff/account', as: 'organizer', shows: false },
+    { path: '/staff/data', as: 'organizer', shows: false },
+    { path: '/staff/data', as: 'admin', shows: false },
     { path: '/staff/accounts', as: 'admin', shows: true },
     { path: '/staff/audit', as: 'admin', shows: true },
   ];

@@ -152,6 +152,20 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toBe('https://act.example.org');
   });
 
+  it('refreshes the officials daily unless REP_DATA_REFRESH says otherwise, from REP_DATA_MIRROR when set', () => {
+    const dataDir = tmp();
+    expect(loadConfig({ DATA_DIR: dataDir })).toMatchObject({ repDataRefresh: 'daily', repDataMirror: undefined });
+    expect(loadConfig({ DATA_DIR: dataDir, REP_DATA_REFRESH: 'weekly' }).repDataRefresh).toBe('weekly');
+    expect(loadConfig({ DATA_DIR: dataDir, REP_DATA_REFRESH: 'off' }).repDataRefresh).toBe('off');
+    expect(loadConfig({ DATA_DIR: dataDir, REP_DATA_REFRESH: '' }).repDataRefresh).toBe('daily');
+    expect(() => loadConfig({ DATA_DIR: dataDir, REP_DATA_REFRESH: 'hourly' })).toThrow('REP_DATA_REFRESH: must be off, daily or weekly');
+    expect(() => loadConfig({ DATA_DIR: dataDir, REP_DATA_REFRESH: 'Daily' })).toThrow(ConfigError);
+    // A mirror is a web address; its trailing slashes go (files are fetched from <mirror>/<host>/<path>).
+    expect(loadConfig({ DATA_DIR: dataDir, REP_DATA_MIRROR: 'https://mirror.example.org/rep-data/' }).repDataMirror).toBe('https://mirror.example.org/rep-data');
+    expect(() => loadConfig({ DATA_DIR: dataDir, REP_DATA_MIRROR: 'ftp://mirror.example.org' })).toThrow(/REP_DATA_MIRROR: must start with http:\/\/ or https:\/\//);
+    expect(() => loadConfig({ DATA_DIR: dataDir, REP_DATA_MIRROR: 'mirror.example.org' })).toThrow(/REP_DATA_MIRROR: must be a URL like/);
+  });
+
   it('lists every variable it knows', () => {
     expect(knownVariables).toEqual(
       expect.arrayContaining(['PORT', 'DATA_DIR', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'PUBLIC_URL', 'APP_SECRET']),
