@@ -6,7 +6,7 @@ import { queryRows, type Database } from '../db/client';
 import type { LetterStatus } from '../db/schema';
 import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
-import type { Mailer, SendOutcome } from './mailer';
+import { messageIdFor, type Mailer, type SendOutcome } from './mailer';
 
 /**
  * Delivery of one letter, with its attempt recorded before the send and completed after it:
@@ -338,7 +338,7 @@ async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendOut
     replyTo: { name: letter.supporter.name, address: letter.supporter.email },
     subject: letter.subject,
     text: letter.body,
-    messageId: `<${messageKey(letter.idempotencyKey)}@letters.invalid>`,
+    messageId: messageIdFor(messageKey(letter.idempotencyKey), ctx.config.delivery.from),
     headers: { 'X-Letter-Id': messageKey(letter.idempotencyKey) },
   });
 }
