@@ -71,6 +71,20 @@ export function unavailableService(error: unknown, depth = 0): OutageKind | unde
 /** Whether an error means a service the request needs is unavailable (see `unavailableService`). */
 export const isServiceUnavailable = (error: unknown): boolean => unavailableService(error) !== undefined;
 
+/**
+ * SQLSTATEs of text PostgreSQL refuses to store: a NUL (22021, character_not_in_repertoire) or a
+ * character the database's encoding lacks (22P05). The input schemas refuse such text with a field
+ * message; a request that still brings some to a query is refused as bad input, not answered 500.
+ */
+const REFUSED_TEXT_SQLSTATES = new Set(['22021', '22P05']);
+
+function sqlStateOf(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  return sqlStateOf((error as { cause?: unknown }).cause, depth + 1);
+}
+
 interface HttpishError {
   status?: number;
   statusCode?: number;
@@ -80,10 +94,13 @@ interface HttpishError {
 }
 
 /** Answers for the errors a client can cause; anything else is ours, logged and answered 500. */
-function describe(error: HttpishError): { status: number; message: string; outage?: OutageKind } {
+function describe(error: HttpishError): { status: number; message: string; outage?: OutageKind; refusedText?: boolean } {
   const outage = unavailableService(error);
   if (outage) return { status: 503, message: 'The site is briefly unavailable. Please try again in a minute.', outage };
   if (error.type === 'entity.parse.failed') return { status: 400, message: 'The request body is not valid JSON.' };
+  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? '')) {
+    return { status: 400, message: 'The request holds characters that cannot be stored, such as invisible control characters. Please remove them.', refusedText: true };
+  }
   if (error.type === 'entity.too.large') return { status: 413, message: 'The request body is too large.' };
   if (error.code === 'EBADCSRFTOKEN') {
     return { status: 403, message: 'This form has expired or was sent from another site. Please reload the page and try again.' };
@@ -112,10 +129,13 @@ export function notFound(): RequestHandler {
 export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): ErrorRequestHandler {
   const { logger, outages } = ctx;
   return (error: HttpishError & Error, req, res, _next) => {
-    const { status, message, outage } = describe(error);
+    const { status, message, outage, refusedText } = describe(error);
     if (outage) {
       outages.failed(outage, error);
       res.locals.outage = outage;
+    } else if (refusedText) {
+      // Not the client's fault alone: some schema let such text through. No stack, no input.
+      logger.warn({ code: sqlStateOf(error), method: req.method, path: req.path }, 'text PostgreSQL refuses reached a query: an input schema lets control characters through');
     } else if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return;
     if (status === 503) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { staffAccounts, type StaffAccount, type StaffRole } from '../db/schema';
 import { recordAudit, type Actor } from './audit';
+import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
 import { staffRoles } from './roles';
 
 /** Failed logins in a row that lock an account, and for how long. */
@@ -20,8 +21,16 @@ export const staffEmail = z
 export const staffPassword = z
   .string({ error: 'Enter a password.' })
   .min(12, { error: 'Use at least 12 characters.' })
-  .max(256, { error: 'Use at most 256 characters.' });
-export const staffName = z.string().trim().max(100, { error: 'Use at most 100 characters.' }).default('');
+  .max(256, { error: 'Use at most 256 characters.' })
+  .refine((value) => !CONTROL_IN_LINE.test(value), 'Use letters, digits, spaces and punctuation: no invisible control characters.');
+/** Shown to colleagues in the console and the audit log: invisible formatting is refused, not stripped (see text-safety/input.ts). */
+export const staffName = z
+  .string()
+  .trim()
+  .max(100, { error: 'Use at most 100 characters.' })
+  .refine((value) => !CONTROL_IN_LINE.test(value), 'Write the name on one line, without invisible control characters.')
+  .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the name.')
+  .default('');
 export const staffRole = z.enum(staffRoles as [StaffRole, ...StaffRole[]], { error: 'Choose admin, organizer or viewer.' });
 
 export class AccountError extends Error {
