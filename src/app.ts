@@ -9,7 +9,7 @@ import { lettersApi, letterStatusPage } from './letters/routes';
 import { representativesApi, representativesPages } from './representatives/routes';
 import type { AppContext } from './context';
 import { createCsrf } from './http/csrf';
-import { errorHandler, notFound } from './http/errors';
+import { accessLogLevel, errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
 import { securityHeaders } from './http/security';
 import { viewHelpers } from './http/view-helpers';
@@ -62,7 +62,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
         err: serializeError,
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url?.startsWith('/static/') === true },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      // An outage's 503s are counted by `ctx.outages`, one line per interval, not one each.
+      customLogLevel: (_req, res, error) => accessLogLevel(res as unknown as { statusCode: number; locals?: Record<string, unknown> }, error),
     }),
   );
   // Partner sites load the embed script from their own pages.
@@ -102,6 +103,6 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.use(pages);
 
   app.use(notFound());
-  app.use(errorHandler(ctx.logger));
+  app.use(errorHandler(ctx));
   return app;
 }

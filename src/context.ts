@@ -3,6 +3,7 @@ import type { CampaignDirectory } from './campaigns/directory';
 import type { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
+import type { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
 import type { FieldEncryption } from './privacy/field-encryption';
 import type { StatsCache } from './petitions/stats';
@@ -16,6 +17,8 @@ import type { LetterTemplateStore } from './letters/template-store';
 export interface AppContext {
   config: Config;
   logger: Logger;
+  /** Requests failed by an outage (the database, Redis), logged one line per interval per kind. */
+  outages: OutageLog;
   database: DatabaseHandle;
   db: Database;
   /** Seals and opens supporters' personal data in the database, and hashes email addresses for look-ups. */

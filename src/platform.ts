@@ -8,6 +8,7 @@ import { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { AppContext } from './context';
 import { openDatabase } from './db/client';
+import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
@@ -131,10 +132,14 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     }, PARTNER_ORIGINS_REFRESH_MS).unref();
     closers.push(['partner origins refresh', async () => clearInterval(partnerTimer)]);
 
+    const outages = new OutageLog(logger);
+    closers.push(['outage log', async () => outages.close()]);
+
     logger.info({ database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' }, 'platform opened');
     return {
       config,
       logger,
+      outages,
       database,
       db: database.db,
       encryption: new FieldEncryption(config.encryption),

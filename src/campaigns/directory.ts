@@ -2,6 +2,15 @@ import { asc, eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { campaigns, type Campaign } from '../db/schema';
 
+/** A campaign's web address name: lower-case letters, digits and inner dashes, up to 64. */
+export const CAMPAIGN_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/**
+ * Whether `value` can be a campaign's slug. An address that cannot be one is no campaign, and is
+ * not looked up: a NUL in it would reach PostgreSQL, which refuses NUL in text.
+ */
+export const isCampaignSlug = (value: unknown): value is string => typeof value === 'string' && CAMPAIGN_SLUG.test(value);
+
 /**
  * Campaigns by slug, held for a few seconds: every page view and signature needs its campaign,
  * and campaigns change rarely. A closed or edited campaign shows within `ttlMs`.
@@ -15,6 +24,7 @@ export class CampaignDirectory {
   ) {}
 
   async bySlug(slug: string): Promise<Campaign | undefined> {
+    if (!isCampaignSlug(slug)) return undefined;
     const now = Date.now();
     const hit = this.cache.get(slug);
     if (hit && hit.expires > now) return hit.campaign;

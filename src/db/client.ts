@@ -14,6 +14,7 @@ import { migrationsDir } from '../paths';
 import type { EncryptionKeys } from '../privacy/field-encryption';
 import { checkKeys, saveNewKeys } from '../privacy/key-checks';
 import { acquirePidLock } from '../process-lock';
+import { forceQuote } from '../text-safety/csv';
 import * as schema from './schema';
 import { sealPlaintextBeforeMigration } from './seal-plaintext';
 
@@ -32,13 +33,15 @@ export interface CopyOut {
   rows: Promise<number>;
 }
 
-export type CopyOptions = { header: boolean } | { format: 'binary' };
+/** CSV (with its header line or not, `quote`: columns whose every value is quoted), or COPY's binary format. */
+export type CopyOptions = { header: boolean; quote?: readonly string[] } | { format: 'binary' };
 
 export type MigrateOptions = { reindexing?: boolean; record?: boolean };
 /** `sealedRows`: rows from before encryption at rest, sealed now; `keysFile`: new keys written there. */
 export type Migrated = { sealedRows: number; keysFile: string | null };
 
-const copyFormat = (options: CopyOptions) => ('format' in options ? 'FORMAT binary' : `FORMAT csv, HEADER ${options.header}`);
+const copyFormat = (options: CopyOptions) =>
+  'format' in options ? 'FORMAT binary' : `FORMAT csv, HEADER ${options.header}${options.quote?.length ? `, ${forceQuote(options.quote)}` : ''}`;
 
 export interface DatabaseHandle {
   db: Database;

@@ -6,7 +6,7 @@ import { queryRows, type Database } from '../db/client';
 import type { DeliveredAs, DeliveryMode, LetterStatus } from '../db/schema';
 import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
-import type { MailMessage, Mailer, SendOutcome } from './mailer';
+import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
 
 /**
  * Delivery of one letter, with its attempt recorded before the send and completed after it:
@@ -406,7 +406,7 @@ function letterMail(ctx: DeliveryContext, letter: LetterToSend, to: string, cont
     to,
     replyTo: { name: letter.supporter.name, address: letter.supporter.email },
     ...content,
-    messageId: `<${messageKey(letter.idempotencyKey)}@letters.invalid>`,
+    messageId: messageIdFor(messageKey(letter.idempotencyKey), ctx.config.delivery.from),
     headers: { 'X-Letter-Id': messageKey(letter.idempotencyKey) },
   };
 }

@@ -64,13 +64,31 @@ export class Mailer {
 }
 
 /**
- * A 5xx reply is permanent (no such mailbox, rejected), and so is an address nodemailer cannot use
- * (EENVELOPE); anything else (4xx, network, timeout) may pass later.
+ * Whether a failed send may pass later. A relay's 4xx reply, wherever it comes (greeting, MAIL
+ * FROM, RCPT TO, DATA: greylisting answers 451 at RCPT TO), a dropped connection and a timeout
+ * are temporary: retried. A 5xx reply is permanent (no such mailbox, rejected), and so is an
+ * address nodemailer refuses before any server is asked (EENVELOPE without a reply code).
+ * nodemailer gives a refusal at RCPT TO or DATA the code EENVELOPE too, with the server's reply
+ * code: the code decides, not the kind. A failed sign-in to the relay (EAUTH) is the
+ * deployment's to fix, not the letter's: retried, so the letters wait for the fix.
  */
 export function classifyMailError(error: unknown): SendOutcome {
   const e = error as { responseCode?: number; code?: string; message?: string };
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const reason = code ? `SMTP ${code}` : (e.code ?? 'send failed');
-  if ((code !== undefined && code >= 500) || e.code === 'EENVELOPE') return { outcome: 'failed', error: reason };
+  if (code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH') return { outcome: 'failed', error: reason };
+  if (code === undefined && e.code === 'EENVELOPE') return { outcome: 'failed', error: reason };
   return { outcome: 'retry', error: reason };
+}
+
+/**
+ * A Message-ID under the sending domain, the domain of `from` (MAIL_FROM: `Name <letters@coalition.example>`
+ * gives `<key@coalition.example>`), as receiving systems expect of a sender; `localhost` when it
+ * has none. `key` is an opaque token of the caller's ([\w.-] only).
+ */
+export function messageIdFor(key: string, from: string): string {
+  const address = /<([^<>]*)>\s*$/.exec(from)?.[1] ?? from;
+  const domain = address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase();
+  const safe = address.includes('@') && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(domain) ? domain : 'localhost';
+  return `<${key.replace(/[^\w.-]/g, '')}@${safe}>`;
 }

@@ -1,7 +1,8 @@
+import { DrizzleQueryError } from 'drizzle-orm';
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from '../logger';
-import { throttledWarning } from '../queue/connection-errors';
 import { TimeoutError } from '../time-limit';
+import type { OutageKind, OutageLog } from './outage-log';
 
 const wantsJson = (req: Request) => req.originalUrl.startsWith('/api/');
 
@@ -30,33 +31,58 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
  * What node-postgres, its pool and ioredis say, without a code, when the connection is gone, cannot
  * be made in time, or (Redis, with the offline queue off) is down.
  */
-const UNAVAILABLE_MESSAGES = [
-  /^Connection terminated/,
-  /^timeout exceeded when trying to connect$/,
-  /is not queryable$/,
-  /^Cannot use a pool after calling end on the pool$/,
-  /^Stream isn't writeable and enableOfflineQueue options is false$/,
-  /^Connection is closed\.?$/,
-  /^Reached the max retries per request limit/,
+const UNAVAILABLE_MESSAGES: ReadonlyArray<[RegExp, OutageKind]> = [
+  [/^Connection terminated/, 'database'],
+  [/^timeout exceeded when trying to connect$/, 'database'],
+  [/is not queryable$/, 'database'],
+  [/^Cannot use a pool after calling end on the pool$/, 'database'],
+  [/^Stream isn't writeable and enableOfflineQueue options is false$/, 'redis'],
+  [/^Connection is closed\.?$/, 'redis'],
+  [/^Reached the max retries per request limit/, 'redis'],
 ];
 
 /**
- * Whether an error means a service the request needs (the database, Redis) is unreachable or
- * refusing connections: answered 503, never 500. Looks through wrapped errors (Drizzle wraps the
- * driver's error as `cause`) and aggregated ones (a host with several addresses).
+ * Which service the request needs that is unreachable or refusing connections (the database,
+ * Redis), if that is what an error means: answered 503, never 500. Looks through wrapped errors
+ * (Drizzle wraps the driver's error as `cause`) and aggregated ones (a host with several addresses).
  */
-export function isServiceUnavailable(error: unknown, depth = 0): boolean {
-  if (typeof error !== 'object' || error === null || depth > 5) return false;
-  if (error instanceof TimeoutError) return true;
+export function unavailableService(error: unknown, depth = 0): OutageKind | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  if (error instanceof TimeoutError) return 'timeout';
   const e = error as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
-  if (code.startsWith('08') && code.length === 5) return true;
-  if (UNAVAILABLE_SQLSTATES.has(code) || NETWORK_CODES.has(code)) return true;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if ((code.startsWith('08') && code.length === 5) || UNAVAILABLE_SQLSTATES.has(code)) return 'database';
+  if (NETWORK_CODES.has(code)) return 'network';
+  if (e.name === 'MaxRetriesPerRequestError') return 'redis';
   const message = typeof e.message === 'string' ? e.message : '';
-  if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
-  if (Array.isArray(e.errors) && e.errors.some((inner) => isServiceUnavailable(inner, depth + 1))) return true;
-  return isServiceUnavailable(e.cause, depth + 1);
+  const matched = UNAVAILABLE_MESSAGES.find(([pattern]) => pattern.test(message));
+  if (matched) return matched[1];
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const kind = unavailableService(inner, depth + 1);
+      if (kind) return kind;
+    }
+  }
+  const cause = unavailableService(e.cause, depth + 1);
+  // A network failure under a query is the database's.
+  return cause === 'network' && error instanceof DrizzleQueryError ? 'database' : cause;
+}
+
+/** Whether an error means a service the request needs is unavailable (see `unavailableService`). */
+export const isServiceUnavailable = (error: unknown): boolean => unavailableService(error) !== undefined;
+
+/**
+ * SQLSTATEs of text PostgreSQL refuses to store: a NUL (22021, character_not_in_repertoire) or a
+ * character the database's encoding lacks (22P05). The input schemas refuse such text with a field
+ * message; a request that still brings some to a query is refused as bad input, not answered 500.
+ */
+const REFUSED_TEXT_SQLSTATES = new Set(['22021', '22P05']);
+
+function sqlStateOf(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 5) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  return sqlStateOf((error as { cause?: unknown }).cause, depth + 1);
 }
 
 interface HttpishError {
@@ -68,11 +94,13 @@ interface HttpishError {
 }
 
 /** Answers for the errors a client can cause; anything else is ours, logged and answered 500. */
-function describe(error: HttpishError): { status: number; message: string } {
-  if (isServiceUnavailable(error)) {
-    return { status: 503, message: 'The site is briefly unavailable. Please try again in a minute.' };
-  }
+function describe(error: HttpishError): { status: number; message: string; outage?: OutageKind; refusedText?: boolean } {
+  const outage = unavailableService(error);
+  if (outage) return { status: 503, message: 'The site is briefly unavailable. Please try again in a minute.', outage };
   if (error.type === 'entity.parse.failed') return { status: 400, message: 'The request body is not valid JSON.' };
+  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? '')) {
+    return { status: 400, message: 'The request holds characters that cannot be stored, such as invisible control characters. Please remove them.', refusedText: true };
+  }
   if (error.type === 'entity.too.large') return { status: 413, message: 'The request body is too large.' };
   if (error.code === 'EBADCSRFTOKEN') {
     return { status: 403, message: 'This form has expired or was sent from another site. Please reload the page and try again.' };
@@ -93,13 +121,22 @@ export function notFound(): RequestHandler {
   };
 }
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  // An outage fails every request: one line per interval says so, not one per request.
-  const unavailable = throttledWarning(logger, 'http', 'requests failed: a service they need is unavailable', 10_000);
+/**
+ * The last handler: a status and a page (or JSON) for each error. An outage's 503s are counted in
+ * `outages`, which logs one line per interval for each kind of outage, not one per request; the
+ * request's own access line drops to debug (see `accessLogLevel`). Other 5xx are logged each.
+ */
+export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): ErrorRequestHandler {
+  const { logger, outages } = ctx;
   return (error: HttpishError & Error, req, res, _next) => {
-    const { status, message } = describe(error);
-    if (status === 503) unavailable(error);
-    else if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    const { status, message, outage, refusedText } = describe(error);
+    if (outage) {
+      outages.failed(outage, error);
+      res.locals.outage = outage;
+    } else if (refusedText) {
+      // Not the client's fault alone: some schema let such text through. No stack, no input.
+      logger.warn({ code: sqlStateOf(error), method: req.method, path: req.path }, 'text PostgreSQL refuses reached a query: an input schema lets control characters through');
+    } else if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return;
     if (status === 503) {
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
@@ -112,4 +149,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(status).render('error', { title, message });
     }
   };
+}
+
+/**
+ * The level of a request's access line: error for a 5xx or an error, except a 503 that an outage
+ * caused, which `OutageLog` has counted (debug, so an outage is one line per interval); info otherwise.
+ */
+export function accessLogLevel(res: { statusCode: number; locals?: Record<string, unknown> }, error: unknown): 'debug' | 'info' | 'error' {
+  if (res.statusCode === 503 && res.locals?.outage) return 'debug';
+  return error || res.statusCode >= 500 ? 'error' : 'info';
 }

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import type { Mailer } from '../delivery/mailer';
+import { messageIdFor, type Mailer } from '../delivery/mailer';
 import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
 
 /**
@@ -63,7 +63,7 @@ async function send(
     to: action.email,
     subject: `Your letters: ${action.campaign_title}`.slice(0, 200),
     text,
-    messageId: `<confirm-${actionId}@letters.invalid>`,
+    messageId: messageIdFor(`confirm-${actionId}`, ctx.config.delivery.from),
     // One-click unsubscribe from the campaign's updates (and its partners'), as on every email to a supporter.
     headers: unsubscribeHeaders(ctx.config, unsubscribeUrl(ctx.config, action.email, Number(action.campaign_id))),
   });

@@ -297,7 +297,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   /** Shows the step an error belongs to, with the form as it was sent. */
   const renderErrors = async (req: Request, res: Response, campaign: Campaign, form: Form, errors: FieldErrors, shown?: LetterDraft[]) => {
     const where = stepFor(errors);
-    const input = letterInput.safeParse(inputOf(form, { targets: undefined }));
+    // Without the note, which may be what is wrong: the targets step shows it with its error.
+    const input = letterInput.safeParse({ ...inputOf(form, { targets: undefined }), note: undefined });
     if (where === 'targets' && input.success) {
       const lookup = await lookUp(ctx, campaign, input.data);
       if (lookup) return renderTargets(req, res, campaign, form, input.data, lookup, { errors, selected: form.targets ?? [] }, 400);

@@ -8,7 +8,7 @@ import { countMoves } from '../delivery/deliver';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel, type SelfSendOptions } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
-import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, honeypotFilled, signatureInput, supporterLine, type FieldErrors } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
 import { consentsGiven, partnerBySource } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
@@ -16,6 +16,7 @@ import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
 import type { Reservation } from '../abuse/email-limit';
+import { BIDI_CONTROL, CONTROL_IN_LINE, CONTROL_IN_TEXT, stripInvisible } from '../text-safety/input';
 import type { LetterTemplateStore } from './template-store';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 
@@ -27,24 +28,38 @@ import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from '.
  * the commit; a sweep queues again anything whose job was lost.
  */
 
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+/** A line of the subject the supporter wrote: as a header, with no line break or control character, nor direction controls (text-safety/input.ts). */
+const subjectLine = (value: string, ctx: z.RefinementCtx) => {
+  const problem = headerFieldError(value, 'subject') ?? (BIDI_CONTROL.test(value) ? 'Please remove the text-direction characters from the subject.' : null);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
 
 export const letterInput = signatureInput.extend({
   /** The honorific CWC requires for letters to Congress through it: one of CWC's own list, never guessed. */
   prefix: z.preprocess((value) => (value === '' ? undefined : value), z.enum(CWC_PREFIXES, { error: 'Please choose an honorific from the list.' }).optional()),
-  city: z.string().trim().max(100, 'Please shorten the city name.').optional(),
+  city: supporterLine(z.string(), { control: 'Please write the city on one line.', direction: 'Please remove the text-direction characters from the city.' })
+    .max(100, 'Please shorten the city name.')
+    .optional(),
   lat: z.coerce.number({ error: 'Latitude must be a number.' }).min(-90).max(90).optional(),
   lng: z.coerce.number({ error: 'Longitude must be a number.' }).min(-180).max(180).optional(),
   cd: z.string().optional(),
   sldu: z.string().optional(),
   sldl: z.string().optional(),
-  targets: z.array(z.string().max(200), { error: 'targets must be a list of target ids.' }).max(30, 'Choose at most 30 targets.').optional(),
-  subject: z.string({ error: 'The subject must be text.' }).max(1000, 'Please shorten the subject.').optional(),
-  body: z.string({ error: 'The letter must be text.' }).max(50_000, 'Please shorten the letter.').optional(),
+  targets: z
+    .array(z.string().max(200).refine((id) => !CONTROL_IN_LINE.test(id), 'targets must be a list of target ids.'), { error: 'targets must be a list of target ids.' })
+    .max(30, 'Choose at most 30 targets.')
+    .optional(),
+  subject: z.string({ error: 'The subject must be text.' }).max(1000, 'Please shorten the subject.').overwrite(stripInvisible).superRefine(subjectLine).optional(),
+  body: z
+    .string({ error: 'The letter must be text.' })
+    .max(50_000, 'Please shorten the letter.')
+    .refine((body) => !CONTROL_IN_TEXT.test(body), 'Please remove invisible control characters from the letter.')
+    .optional(),
   note: z
     .string({ error: 'The note must be text.' })
     .max(1000, 'Please shorten your note to 1,000 characters.')
-    .transform((note) => note.replace(CONTROL, '').trim() || undefined)
+    .refine((note) => !CONTROL_IN_TEXT.test(note), 'Please remove invisible control characters from your note.')
+    .transform((note) => note.trim() || undefined)
     .optional(),
   wantsCopy: z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])]).transform((v) => v === true || v === 'on' || v === 'true').optional(),
   /** The client's own id for this request: sent again (a retry, a double click), it writes nothing new. */

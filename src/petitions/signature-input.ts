@@ -1,17 +1,28 @@
 import { z } from 'zod';
+import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
 
 export type FieldErrors = Record<string, string>;
 
-// Control characters (C0, DEL, C1) and Unicode line/paragraph separators.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * A line a supporter types (a name, an address, a city): control characters are refused; of the
+ * invisible formatting characters, those that change nothing a reader sees are stripped (pasted
+ * names carry them, and a person must not lose a signature to what they cannot see) and the
+ * direction controls, which reorder what staff and officials would read, are refused. See
+ * text-safety/input.ts.
+ */
+export const supporterLine = (schema: z.ZodString, messages: { control: string; direction: string }) =>
+  schema
+    .overwrite(stripInvisible)
+    .trim()
+    .refine((value) => !CONTROL_IN_LINE.test(value), messages.control)
+    .refine((value) => !BIDI_CONTROL.test(value), messages.direction);
+
+const DIRECTION_MESSAGE = 'Please remove the text-direction characters: they make text read differently from how it is written.';
 
 const requiredText = (message: string, max: number, tooLong: string) =>
-  z
-    .string({ error: message })
-    .trim()
+  supporterLine(z.string({ error: message }), { control: 'Please remove line breaks and special characters.', direction: DIRECTION_MESSAGE })
     .min(1, message)
-    .max(max, tooLong)
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'Please remove line breaks and special characters.');
+    .max(max, tooLong);
 
 /** A partner or channel code, as in `?source=partner-x`. */
 const SOURCE_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -36,11 +47,11 @@ export const signatureInput = z.object({
     .trim()
     .regex(/^\d{5}(-\d{4})?$/, 'Please enter a 5-digit ZIP code.')
     .transform((zip) => zip.slice(0, 5)),
-  address: z
-    .string({ error: 'Please enter your street address as text.' })
-    .trim()
+  address: supporterLine(z.string({ error: 'Please enter your street address as text.' }), {
+    control: 'Please write the address on one line.',
+    direction: DIRECTION_MESSAGE,
+  })
     .max(200, 'Please shorten the address to 200 characters.')
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'Please write the address on one line.')
     .optional()
     .transform((value) => value || undefined),
   optIn: checkbox.optional().default(false),

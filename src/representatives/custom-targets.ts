@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { customTargets, type CustomTarget, type DistrictLayer } from '../db/schema';
+import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
 import { isStateCode } from './us-states';
 
 /**
@@ -276,8 +277,15 @@ export function parseCustomTargetsCsv(text: string): CustomTargetCsvResult {
   return errors.length > 0 ? { ok: false, errors } : { ok: true, rows };
 }
 
+/**
+ * A list's name, typed in the console or given to the command line (not a cell of the file): shown
+ * to supporters and staff as given, so control characters and invisible formatting are refused,
+ * not cleaned (see text-safety/input.ts).
+ */
 export const customTargetListName = z
-  .string()
+  .string({ error: 'The list needs a name.' })
+  .refine((value) => !CONTROL_IN_LINE.test(value), 'Write the list name on one line, without invisible control characters.')
+  .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the list name.')
   .transform(cleanCell)
   .pipe(z.string().min(1, 'The list needs a name.').max(100, 'Shorten the list name to 100 characters.'));
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CustomTarget } from '../db/schema';
+import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
 import { matchCustomTargets } from './custom-targets';
 import type { DistrictKeys, DistrictSet, Official, RepresentativeData } from './districts';
 import { GeocoderUnavailableError, type Geocoder } from './geocoder';
@@ -49,7 +50,16 @@ const coordinate = (min: number, max: number, what: string) =>
 export const lookupQuerySchema = z
   .object({
     zip: z.string().trim().regex(ZIP, 'Please enter a 5-digit ZIP code.').optional(),
-    address: z.string().trim().min(5, 'Please enter a street address with its city or ZIP code.').max(200, 'That address is too long.').optional(),
+    // As the signature's address: invisible characters stripped, control and direction characters refused (text-safety/input.ts).
+    address: z
+      .string()
+      .overwrite(stripInvisible)
+      .trim()
+      .refine((value) => !CONTROL_IN_LINE.test(value), 'Please write the address on one line.')
+      .refine((value) => !BIDI_CONTROL.test(value), 'Please remove the text-direction characters from the address.')
+      .min(5, 'Please enter a street address with its city or ZIP code.')
+      .max(200, 'That address is too long.')
+      .optional(),
     lat: coordinate(-90, 90, 'Latitude').optional(),
     lng: coordinate(-180, 180, 'Longitude').optional(),
     city: z

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { AccountError, INVITE_DAYS, inviteAccount, listAccounts, staffEmail, staffName, staffRole, updateAccount } from './accounts';
+import { AccountError, INVITE_DAYS, clearFailedLogins, inviteAccount, listAccounts, staffEmail, staffName, staffRole, updateAccount } from './accounts';
 import { AUDIT_PAGE_SIZE, listAudit } from './audit';
 import { formErrors } from './forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
@@ -13,9 +13,10 @@ const accountChange = z.discriminatedUnion('action', [
   z.object({ action: z.literal('disable') }),
   z.object({ action: z.literal('enable') }),
   z.object({ action: z.literal('role'), role: staffRole }),
+  z.object({ action: z.literal('unlock') }),
 ], { error: 'Choose what to change.' });
 
-/** Admins: the accounts (invite, disable, enable, change role) and the audit log. */
+/** Admins: the accounts (invite, disable, enable, change role, clear failed sign-ins) and the audit log. */
 export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   const admin = requirePermission('accounts.manage');
@@ -28,7 +29,9 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       name: account.name,
       role: account.role,
       status: account.status,
-      locked: account.lockedUntil !== null && account.lockedUntil > new Date(),
+      // Failed sign-ins in a row, and until when the account takes none from a new browser.
+      failedLogins: account.failedLogins,
+      waitingUntil: account.lockedUntil !== null && account.lockedUntil > new Date() ? account.lockedUntil.toISOString().slice(11, 16) : undefined,
       lastLoginAt: account.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' '),
       invitationExpired: account.status === 'invited' && (account.inviteExpiresAt ?? new Date(0)) <= new Date(),
       self: account.id === me.id,
@@ -69,6 +72,16 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const parsed = accountChange.safeParse(req.body ?? {});
     if (!Number.isSafeInteger(id) || !parsed.success) {
       return renderAccounts(req, res, { errors: { account: 'Choose an account and what to change.' } }, 400);
+    }
+    if (parsed.data.action === 'unlock') {
+      try {
+        const account = await clearFailedLogins(ctx.db, id, currentStaff(res) as StaffUser);
+        flash(req, `The failed sign-ins of ${account.email} are cleared: it can sign in at once.`);
+        return res.redirect(303, '/staff/accounts');
+      } catch (error) {
+        if (error instanceof AccountError) return renderAccounts(req, res, { errors: { account: error.message } }, 400);
+        throw error;
+      }
     }
     const change = parsed.data.action === 'role' ? { role: parsed.data.role } : { status: parsed.data.action === 'disable' ? 'disabled' as const : 'active' as const };
     try {

@@ -5,11 +5,17 @@ import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { staffAccounts, type StaffAccount, type StaffRole } from '../db/schema';
 import { recordAudit, type Actor } from './audit';
+import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
 import { staffRoles } from './roles';
 
-/** Failed logins in a row that lock an account, and for how long. */
-export const MAX_FAILED_LOGINS = 5;
-export const LOCK_MINUTES = 15;
+/**
+ * Wrong passwords in a row an account takes at once. After that, each attempt from a browser the
+ * account has not signed in from waits: FIRST_LOGIN_DELAY_SECONDS after the first one over,
+ * doubling with each further one, up to MAX_LOGIN_DELAY_SECONDS (see `authenticate`).
+ */
+export const FREE_FAILED_LOGINS = 5;
+export const FIRST_LOGIN_DELAY_SECONDS = 60;
+export const MAX_LOGIN_DELAY_SECONDS = 15 * 60;
 export const INVITE_DAYS = 7;
 
 export const staffEmail = z
@@ -20,8 +26,16 @@ export const staffEmail = z
 export const staffPassword = z
   .string({ error: 'Enter a password.' })
   .min(12, { error: 'Use at least 12 characters.' })
-  .max(256, { error: 'Use at most 256 characters.' });
-export const staffName = z.string().trim().max(100, { error: 'Use at most 100 characters.' }).default('');
+  .max(256, { error: 'Use at most 256 characters.' })
+  .refine((value) => !CONTROL_IN_LINE.test(value), 'Use letters, digits, spaces and punctuation: no invisible control characters.');
+/** Shown to colleagues in the console and the audit log: invisible formatting is refused, not stripped (see text-safety/input.ts). */
+export const staffName = z
+  .string()
+  .trim()
+  .max(100, { error: 'Use at most 100 characters.' })
+  .refine((value) => !CONTROL_IN_LINE.test(value), 'Write the name on one line, without invisible control characters.')
+  .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the name.')
+  .default('');
 export const staffRole = z.enum(staffRoles as [StaffRole, ...StaffRole[]], { error: 'Choose admin, organizer or viewer.' });
 
 export class AccountError extends Error {
@@ -65,24 +79,64 @@ export async function createAccount(
   });
 }
 
+/** The wait before an account takes another attempt, after `failures` wrong passwords in a row. */
+export const loginDelaySeconds = (failures: number): number =>
+  failures < FREE_FAILED_LOGINS ? 0 : Math.min(FIRST_LOGIN_DELAY_SECONDS * 2 ** (failures - FREE_FAILED_LOGINS), MAX_LOGIN_DELAY_SECONDS);
+
+type KnownAccount = { id: number; email: string };
+
 export type LoginResult =
   | { ok: true; account: StaffAccount }
-  /** `account`: the account the email belongs to, if any (for the audit log); `locked`: this failure locked it. */
-  | { ok: false; account?: { id: number; email: string }; lockedUntil?: Date; locked?: boolean };
+  /** No active account has this email: nothing is recorded (what was typed as an email may be a password). */
+  | { ok: false; reason: 'unknown' }
+  /** The account is waiting after failed attempts: refused before the password was looked at. */
+  | { ok: false; reason: 'waiting'; account: KnownAccount }
+  /** `failures`: wrong passwords in a row now (null from a trusted browser, whose failures count apart). */
+  | { ok: false; reason: 'wrong-password'; account: KnownAccount; failures: number | null };
+
+const dummyVerify = async (password: string) =>
+  verify(await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), password).catch(() => false);
 
 /**
- * Checks an email and password. Each wrong password counts against the account; the
- * MAX_FAILED_LOGINS-th in a row locks it for LOCK_MINUTES, during which even the right password
- * is refused. A success resets the count.
+ * Checks an email and password, slowing guessers without locking the owner out.
+ *
+ * - Every answer but a success is the same to the caller (the routes show one message), and takes
+ *   one Argon2 verification: an unknown email and a waiting account are checked against a dummy hash.
+ * - Each attempt on an account from an untrusted browser is counted *before* the password is
+ *   checked, in one statement that also refuses it while the account waits (`locked_until`, "no
+ *   attempt before"): parallel guesses cannot share a slot, and an attempt made while the account
+ *   waits is refused without being counted, so hammering does not make the wait longer than the
+ *   doubling does. A success resets the count.
+ * - `trustedFor`: the account the request's trusted-browser cookie vouches for (trusted-browsers.ts).
+ *   A browser that has signed in to the account before is not held by the wait, and its wrong
+ *   passwords do not count against the account (the caller counts them against the browser): an
+ *   attacker elsewhere can slow down guessing but cannot lock the owner out. An admin can clear the
+ *   count (`clearFailedLogins`) for an owner on a new browser.
  */
-export async function authenticate(db: Database, email: string, password: string): Promise<LoginResult> {
+export async function authenticate(db: Database, email: string, password: string, options: { trustedFor?: number } = {}): Promise<LoginResult> {
   const [account] = await db.select().from(staffAccounts).where(eq(staffAccounts.email, email));
   if (!account?.passwordHash || account.status !== 'active') {
-    await verify((await (dummyHash ??= hashPassword(randomBytes(16).toString('hex')))), password).catch(() => false);
-    return { ok: false };
+    await dummyVerify(password);
+    return { ok: false, reason: 'unknown' };
   }
   const known = { id: account.id, email: account.email };
-  if (account.lockedUntil && account.lockedUntil > new Date()) return { ok: false, account: known, lockedUntil: account.lockedUntil };
+  const trusted = options.trustedFor === account.id;
+  let failures: number | null = null;
+  if (!trusted) {
+    const [claimed] = await queryRows<{ failed_logins: number }>(db, sql`
+      UPDATE staff_accounts SET
+        failed_logins = failed_logins + 1,
+        locked_until = CASE WHEN failed_logins + 1 >= ${FREE_FAILED_LOGINS}::int
+          THEN now() + make_interval(secs => least(${FIRST_LOGIN_DELAY_SECONDS}::int * power(2, failed_logins + 1 - ${FREE_FAILED_LOGINS}::int), ${MAX_LOGIN_DELAY_SECONDS}::int))
+          ELSE NULL END
+      WHERE id = ${account.id}::int AND (locked_until IS NULL OR locked_until <= now())
+      RETURNING failed_logins`);
+    if (!claimed) {
+      await dummyVerify(password);
+      return { ok: false, reason: 'waiting', account: known };
+    }
+    failures = Number(claimed.failed_logins);
+  }
   if (await verify(account.passwordHash, password).catch(() => false)) {
     const [signedIn] = await db
       .update(staffAccounts)
@@ -91,18 +145,18 @@ export async function authenticate(db: Database, email: string, password: string
       .returning();
     return { ok: true, account: signedIn ?? account };
   }
-  // One statement, so parallel guesses cannot each read the same count.
-  const [failed] = await queryRows<{ locked_until: Date | null }>(db, sql`
-    UPDATE staff_accounts SET
-      failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= now() THEN 1 ELSE failed_logins + 1 END,
-      locked_until = CASE
-        WHEN locked_until IS NOT NULL AND locked_until <= now() THEN NULL
-        WHEN failed_logins + 1 >= ${MAX_FAILED_LOGINS}::int THEN now() + make_interval(mins => ${LOCK_MINUTES}::int)
-        ELSE locked_until END
-    WHERE id = ${account.id}::int
-    RETURNING locked_until`);
-  const lockedUntil = failed?.locked_until ? new Date(failed.locked_until) : undefined;
-  return lockedUntil && lockedUntil > new Date() ? { ok: false, account: known, lockedUntil, locked: true } : { ok: false, account: known };
+  return { ok: false, reason: 'wrong-password', account: known, failures };
+}
+
+/** An admin clears an account's failed sign-ins (its owner, on a new browser, can then sign in at once). */
+export async function clearFailedLogins(db: Database, id: number, actor: Actor): Promise<StaffAccount> {
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select().from(staffAccounts).where(eq(staffAccounts.id, id));
+    if (!before) throw new AccountError('account', 'There is no such account.');
+    const [account] = await tx.update(staffAccounts).set({ failedLogins: 0, lockedUntil: null }).where(eq(staffAccounts.id, id)).returning();
+    await recordAudit(tx, actor, { action: 'account.unlock', details: { account: before.email, failures: before.failedLogins } });
+    return account!;
+  });
 }
 
 /** Sets a new password after checking the current one; every other session of the account ends. */
@@ -167,7 +221,8 @@ export async function acceptInvitation(db: Database, token: string, input: { nam
 }
 
 /**
- * Disables or re-enables an account, or changes its role. Ends the account's sessions. Refuses to
+ * Disables or re-enables an account, or changes its role. Ends the account's sessions and clears
+ * its failed sign-ins. Refuses to
  * leave the platform without an active admin, and an admin cannot disable or demote themself.
  */
 export async function updateAccount(
@@ -184,7 +239,8 @@ export async function updateAccount(
     if (!before) throw new AccountError('account', 'There is no such account.');
     const [account] = await tx
       .update(staffAccounts)
-      .set({ ...change, sessionsValidAfter: new Date() })
+      // A disable, an enable or a role change also starts the failed sign-ins afresh.
+      .set({ ...change, sessionsValidAfter: new Date(), failedLogins: 0, lockedUntil: null })
       .where(eq(staffAccounts.id, id))
       .returning();
     const [admins] = await queryRows<{ count: number }>(tx, sql`

@@ -4,10 +4,14 @@ import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { AccountError, acceptInvitation, authenticate, changePassword, findActiveAccount, findInvitation, staffEmail, staffName, staffPassword } from './accounts';
+import {
+  AccountError, FIRST_LOGIN_DELAY_SECONDS, MAX_LOGIN_DELAY_SECONDS, acceptInvitation, loginDelaySeconds, authenticate, changePassword, findActiveAccount, findInvitation, staffEmail,
+  staffName, staffPassword,
+} from './accounts';
 import { recordAudit } from './audit';
 import { formErrors } from './forms';
 import { beginSession, currentStaff, endSession, flash } from './session';
+import { TrustedBrowsers } from './trusted-browsers';
 
 const loginForm = z.object({
   email: staffEmail,
@@ -22,11 +26,25 @@ const newPassword = z
 /** Where to go after signing in: only back into the staff console, never to another site. */
 const safeNext = (next: unknown) => (typeof next === 'string' && /^\/staff(\/[\w\-./?=&%]*)?$/.test(next) && !next.includes('//') ? next : '/staff');
 
-const minutesUntil = (date: Date) => Math.max(1, Math.ceil((date.getTime() - Date.now()) / 60_000));
+/**
+ * The one answer to every sign-in that fails: an unknown email, a wrong password, an account
+ * waiting after failed attempts. The same words, status and page for all, so that nobody can tell
+ * from them whether an account exists or is waiting; they tell the owner what to do either way.
+ */
+export const LOGIN_REFUSED =
+  'That email and password do not match an active account. After several failed sign-ins an account takes the next one only after a wait ' +
+  `(${FIRST_LOGIN_DELAY_SECONDS / 60} minute at first, up to ${MAX_LOGIN_DELAY_SECONDS / 60}): if you are sure of your password, try again in a few minutes, ` +
+  'or ask an admin to clear the failed sign-ins. A browser you have signed in from before does not wait.';
 
 /** Signing in and out, taking up an invitation, and changing one's own password. */
 export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
+  const trustedBrowsers = new TrustedBrowsers({
+    secret: ctx.config.secret,
+    redis: ctx.redis,
+    prefix: ctx.config.redisKeyPrefix,
+    https: ctx.config.publicUrl.startsWith('https:'),
+  });
   const loginLimit = ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:staff-login`,
@@ -35,7 +53,7 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     windowSeconds: 15 * 60,
     logger: ctx.logger,
     onLimited: (req, res, retryAfter) =>
-      renderLogin(req, res, { form: `Too many sign-in attempts from your network. Try again in ${minutesUntil(new Date(Date.now() + retryAfter * 1000))} minutes.` }, {}, 429),
+      renderLogin(req, res, { form: `Too many sign-in attempts from your network. Try again in ${Math.max(1, Math.ceil(retryAfter / 60))} minutes.` }, {}, 429),
   });
 
   const renderLogin = (req: Request, res: Response, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
@@ -58,17 +76,21 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     const values = { email: body.email, next: body.next };
     const parsed = loginForm.safeParse(body);
     if (!parsed.success) return renderLogin(req, res, fieldErrors(parsed.error), values, 400);
-    const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password);
+    const trustedFor = await trustedBrowsers.accountOf(req);
+    const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password, { trustedFor });
     if (!result.ok) {
-      // Only attempts on real accounts are recorded: what someone typed as an email may be a password.
-      if (result.account) await recordAudit(ctx.db, result.account, { action: result.locked ? 'account.locked' : 'login-failed' });
-      if (result.lockedUntil) {
-        return renderLogin(req, res, {
-          form: `This account is locked after too many failed sign-ins. Try again in ${minutesUntil(result.lockedUntil)} minutes, or ask an admin.`,
-        }, values, 423);
+      // Only wrong passwords for real accounts are recorded: what someone typed as an email may be a
+      // password, and an attempt refused while the account waits tried no password.
+      if (result.reason === 'wrong-password') {
+        if (result.failures === null) await trustedBrowsers.failed(req);
+        await recordAudit(ctx.db, result.account, {
+          action: 'login-failed',
+          details: result.failures === null ? { browser: 'trusted' } : { failures: result.failures, waitSeconds: loginDelaySeconds(result.failures) },
+        });
       }
-      return renderLogin(req, res, { form: 'That email and password do not match an active account.' }, values, 401);
+      return renderLogin(req, res, { form: LOGIN_REFUSED }, values, 401);
     }
+    trustedBrowsers.trust(res, result.account.id);
     await beginSession(req, result.account);
     await recordAudit(ctx.db, result.account, { action: 'login' });
     res.redirect(303, safeNext(parsed.data.next));
@@ -106,6 +128,7 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     if (!parsed.success) return renderInvitation(req, res, account.email, fieldErrors(parsed.error), { name: body.name }, 400);
     try {
       const active = await acceptInvitation(ctx.db, token, { name: parsed.data.name, password: parsed.data.password });
+      trustedBrowsers.trust(res, active.id);
       await beginSession(req, active);
       flash(req, 'Welcome. Your account is ready.');
       res.redirect(303, '/staff');

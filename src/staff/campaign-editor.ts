@@ -3,7 +3,9 @@ import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { campaigns, customTargets, letterTemplates, partners, type Campaign, type DeliveryMode, type Partner, type TargetOffice } from '../db/schema';
+import { CAMPAIGN_SLUG } from '../campaigns/directory';
 import type { FieldErrors } from '../petitions/signature-input';
+import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
 import { SUBJECT_MAX, TARGET_LEVELS, validateLetterTemplate, type TargetLevel } from '../letters/templates';
 import { recordAudit, type Actor } from './audit';
 
@@ -16,19 +18,20 @@ export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string
   { office: 'custom', label: "The campaign's own targets (uploaded lists)" },
 ];
 
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
-/** Unicode control characters other than line breaks and tabs, which long texts may hold. */
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/**
+ * A one-line name staff give (a campaign's title, a partner's): shown as typed on public pages,
+ * staff tables and letters, so invisible formatting is refused, not stripped (see text-safety/input.ts).
+ */
 const line = (label: string, max: number) =>
   z
     .string({ error: `Enter ${label}.` })
     .trim()
     .min(1, `Enter ${label}.`)
     .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line.`);
+    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line, without invisible control characters.`)
+    .refine((value) => !hiddenFormatting(value), `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`);
 const text = (label: string, max: number) =>
   z
     .string({ error: `Enter ${label}.` })
@@ -67,7 +70,7 @@ export const campaignForm = z
       .string({ error: 'Enter a web address name.' })
       .trim()
       .toLowerCase()
-      .regex(SLUG, 'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.'),
+      .regex(CAMPAIGN_SLUG, 'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.'),
     summary: text('a summary', 600),
     petitionText: text('the petition text', 10_000),
     goal: whole('the goal', 1, 100_000_000),
@@ -208,13 +211,22 @@ export const templateForm = z.object({
     .overwrite((value) => value.replace(/\r\n?/g, '\n'))
     .trim()
     .min(1, 'Write a subject template.')
-    .max(1000, 'Shorten the subject template to 1,000 characters.'),
+    .max(1000, 'Shorten the subject template to 1,000 characters.')
+    .refine((value) => !CONTROL_IN_TEXT.test(value), 'Remove invisible control characters from the subject template.')
+    .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the subject template.'),
   body: z
     .string({ error: 'Write a letter template.' })
     .overwrite((value) => value.replace(/\r\n?/g, '\n'))
     .trim()
     .min(1, 'Write a letter template.')
-    .max(30_000, 'Shorten the letter template to 30,000 characters.'),
+    .max(30_000, 'Shorten the letter template to 30,000 characters.')
+    .refine((value) => !CONTROL_IN_TEXT.test(value), 'Remove invisible control characters from the letter template.'),
+  /** The sample supporter's ZIP code of the preview; empty for the first one the data has. */
+  zip: z
+    .string()
+    .trim()
+    .regex(/^(\d{5})?$/, 'Enter a 5-digit ZIP code for the preview.')
+    .optional(),
 });
 
 /** Field errors for templates that would not compile; none when both are valid. */

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { RequestHandler, Response } from 'express';
 import type { AppContext } from '../context';
+import { isCampaignSlug } from '../campaigns/directory';
 import { campaigns, type Campaign } from '../db/schema';
 
 /**
@@ -9,7 +10,8 @@ import { campaigns, type Campaign } from '../db/schema';
  */
 export function loadStaffCampaign(ctx: Pick<AppContext, 'db'>): RequestHandler {
   return async (req, res, next) => {
-    const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.slug, String(req.params.slug)));
+    const slug = String(req.params.slug);
+    const [campaign] = isCampaignSlug(slug) ? await ctx.db.select().from(campaigns).where(eq(campaigns.slug, slug)) : [];
     if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'No such campaign', message: 'There is no campaign at this address.' });
     res.locals.campaign = campaign;
     next();

@@ -184,10 +184,10 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     const errors = templateErrors(parsed.data);
     if (Object.keys(errors).length > 0) return renderTemplates(req, res, level, parsed.data, errors, 400);
     if (action !== 'save') return renderTemplates(req, res, level, parsed.data);
-    await saveTemplate(ctx.db, campaign.id, level, parsed.data, staffOf(res));
+    await saveTemplate(ctx.db, campaign.id, level, { subject: parsed.data.subject, body: parsed.data.body }, staffOf(res));
     changed(campaign);
     flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template is saved; new letters use it within seconds.`);
-    res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}&zip=${encodeURIComponent(String(body.zip ?? ''))}`);
+    res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}&zip=${encodeURIComponent(parsed.data.zip ?? '')}`);
   });
 
   /** The live preview: the page's script posts the form here as the template is edited. */
@@ -196,8 +196,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     if (!parsed.success) return res.status(400).json({ errors: fieldErrors(parsed.error) });
     const errors = templateErrors(parsed.data);
     if (Object.keys(errors).length > 0) return res.status(400).json({ errors });
-    const zip = String((req.body as Record<string, unknown>).zip ?? '').trim();
-    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, zip));
+    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, parsed.data.zip ?? ''));
   });
 
   // --- Custom target lists ------------------------------------------------------------------------
@@ -250,7 +249,9 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
 
   router.post('/staff/campaigns/:slug/targets/delete', edit, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
-    const list = String((req.body as Record<string, unknown>)?.list ?? '');
+    const parsed = customTargetListName.safeParse((req.body as Record<string, unknown>)?.list);
+    if (!parsed.success) return renderTargets(res, { errors: { list: parsed.error.issues[0]!.message } }, 400);
+    const list = parsed.data;
     const removed = await deleteTargetList(ctx.db, campaign.id, list, staffOf(res));
     ctx.representatives.forgetCustomTargets(campaign.id);
     flash(req, removed > 0 ? `Removed the list "${list}" (${removed} targets).` : 'That list was already gone.');

@@ -13,6 +13,7 @@ import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '
 import type { FieldEncryption } from '../privacy/field-encryption';
 import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
+import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
 import { recordAudit } from './audit';
 import { targetNames } from './dashboard';
 import type { Permission } from './roles';
@@ -81,13 +82,8 @@ const integer = (value: number): string => {
 };
 const literal = (value: string) => pg.escapeLiteral(value);
 
-/**
- * A text cell that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`, `@`, a
- * tab or a carriage return, as OWASP lists them) gets a leading apostrophe. Done in SQL, so the
- * CSV stream is never parsed here. `ascii('')` is 0 and `ascii(NULL)` NULL: both left as they are.
- */
-export const neutralised = (expression: string) =>
-  `CASE WHEN ascii(${expression}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${expression} ELSE ${expression} END`;
+/** Formula neutralisation in SQL (see text-safety/csv.ts), so the CSV stream is never parsed here. */
+const neutralised = neutralisedSql;
 
 /** The USPS code of a GEOID's state (its first two digits), even for a district the active data lacks. */
 const FIPS_TO_USPS = literal(JSON.stringify(Object.fromEntries(uspsByFips)));
@@ -148,19 +144,14 @@ function signaturesQuery(campaignId: number, range?: { after: number; upTo: numb
     ORDER BY s.id`;
 }
 
-/** A CSV cell as PostgreSQL's COPY writes one: quoted when it holds a comma, a quote or a line break; NULL as nothing. */
-const csvCell = (value: string | null): string => (value === null ? '' : /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-
-/** The formula neutralisation of `neutralised`, for a cell opened here. */
-const neutralisedText = (value: string): string => (/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
-
 /** One binary COPY row of `signaturesQuery` as a CSV line, its name and email opened. */
 function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) => string {
   return (fields) => {
     if (fields.length !== SIGNATURE_COLUMNS.length) throw new Error(`a signature row of ${fields.length} fields, not ${SIGNATURE_COLUMNS.length}`);
-    let line = csvCell(neutralisedText(encryption.open('signatures.name', fields[0]!)));
-    line += ',' + (fields[1] ? csvCell(neutralisedText(encryption.open('signatures.email', fields[1]))) : '');
-    for (let index = 2; index < fields.length; index++) line += ',' + csvCell(fields[index]?.toString('utf8') ?? null);
+    let line = csvCell(encryption.open('signatures.name', fields[0]!));
+    line += ',' + (fields[1] ? csvCell(encryption.open('signatures.email', fields[1])) : '');
+    // Neutralised in the SQL already: only quoted here.
+    for (let index = 2; index < fields.length; index++) line += ',' + quotedCell(fields[index]?.toString('utf8') ?? null);
     return line + '\n';
   };
 }
@@ -282,6 +273,15 @@ function lettersQuery(campaignId: number, names: Map<string, { name: string; tit
     ORDER BY c.total DESC, c.key`;
 }
 
+/** The text columns of each count export: every value quoted (see text-safety/csv.ts); the counts not. */
+const COUNT_TEXT_COLUMNS: Record<Exclude<ExportKind, 'signatures' | 'letters'>, readonly string[]> = {
+  congressional: ['state', 'district', 'representative', 'party', 'geoid'],
+  'state-upper': ['state', 'district', 'legislators', 'party', 'geoid'],
+  'state-lower': ['state', 'district', 'legislators', 'party', 'geoid'],
+  state: ['state', 'state_name'],
+  source: ['source', 'partner'],
+};
+
 /** The SELECT an export runs (inside COPY). */
 export function exportQuery(kind: ExportKind, campaignId: number): string {
   switch (kind) {
@@ -323,7 +323,7 @@ export async function countExportRows(db: Database, kind: ExportKind, campaignId
  */
 export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
   if (kind === 'letters') return lettersCsv(database, campaignId);
-  if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
+  if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true, quote: COUNT_TEXT_COLUMNS[kind] });
   const page = (range?: { after: number; upTo: number | null }) => {
     const copy = database.copyOut(signaturesQuery(campaignId, range), { format: 'binary' });
     const lines = new BinaryCopyRows(signatureCsvLine(encryption), range && range.after > 0 ? '' : `${SIGNATURE_COLUMNS.join(',')}\n`);
@@ -345,7 +345,7 @@ function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
         sql`SELECT DISTINCT key FROM letter_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'target' AND count > 0`,
       );
       const names = await targetNames({ db: database.db }, campaignId, keys.map((row) => row.key));
-      const copied = database.copyOut(lettersQuery(campaignId, names), { header: true });
+      const copied = database.copyOut(lettersQuery(campaignId, names), { header: true, quote: ['office_holder', 'office', 'target'] });
       for await (const chunk of copied.stream) yield chunk as Buffer;
       settle!.resolve(await copied.rows);
     } catch (error) {

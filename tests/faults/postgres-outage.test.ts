@@ -66,6 +66,7 @@ async function converged(): Promise<boolean> {
 
 describe.each(['fast', 'immediate'] as const)('PostgreSQL stopped (%s shutdown) under the running platform', (mode) => {
   it('answers 503 while it is down, never 500 or a hang, and recovers by itself', async () => {
+    const logsBefore = t.logs().length;
     await sign(`before-${mode}@example.org`).expect(202);
     // The form's hidden fields (CSRF and fill-time tokens), taken while the page could be made.
     const formAgent = request.agent(base);
@@ -141,6 +142,23 @@ describe.each(['fast', 'immediate'] as const)('PostgreSQL stopped (%s shutdown) 
       transacting = false;
       await Promise.all(transactions);
     }
+
+    // The log: a line as the outage started and one per interval with a count, per kind of
+    // outage, not one per 503 (each 503's access line is at debug level, below the tests' info).
+    const answered503 = signers.outcomes.filter((outcome) => outcome.status === 503).length + 4;
+    const logLines = () =>
+      t
+        .logs()
+        .slice(logsBefore)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: number; msg: string; outage?: string; failed?: number; res?: { statusCode?: number } });
+    expect(logLines().filter((line) => line.res?.statusCode === 503)).toEqual([]);
+    // Every 503 is counted once the last interval's line is out.
+    const counted = () => logLines().reduce((sum, line) => sum + (line.outage ? (line.failed ?? 1) : 0), 0);
+    await eventually(async () => counted() >= answered503, 30_000);
+    const outageLines = logLines().filter((line) => line.outage);
+    expect(outageLines.length).toBeLessThan(answered503 / 5);
 
     expect(transactionErrors.length).toBeGreaterThan(0);
     expect(transactionErrors.filter((error) => !isServiceUnavailable(error)).map(String)).toEqual([]);

@@ -2,7 +2,8 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { auditLog, staffAccounts } from '../../src/db/schema';
-import { LOCK_MINUTES, MAX_FAILED_LOGINS } from '../../src/staff/accounts';
+import { createAccount, FIRST_LOGIN_DELAY_SECONDS, FREE_FAILED_LOGINS, loginDelaySeconds, MAX_LOGIN_DELAY_SECONDS } from '../../src/staff/accounts';
+import { TRUSTED_BROWSER_FAILURES } from '../../src/staff/trusted-browsers';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 import { csrfTokenOf, signInAs, STAFF_PASSWORD } from '../helpers/staff';
 
@@ -57,33 +58,6 @@ describe('signing in', () => {
     expect(invalid.text).toContain('Enter a valid email address.');
     await t.platform.db.update(staffAccounts).set({ failedLogins: 0 }).where(eq(staffAccounts.email, 'admin@staff.example.org'));
   });
-
-  test(`${MAX_FAILED_LOGINS} failures in a row lock the account, even against the right password, until the lock ends`, async () => {
-    await signInAs(t.app, t.platform.db, 'viewer', 'locked@staff.example.org');
-    const { agent, token } = await loginForm();
-    for (let attempt = 1; attempt < MAX_FAILED_LOGINS; attempt++) {
-      await agent.post('/staff/login').type('form').send({ _csrf: token, email: 'locked@staff.example.org', password: `guess number ${attempt}` }).expect(401);
-    }
-    const locking = await agent.post('/staff/login').type('form').send({ _csrf: token, email: 'locked@staff.example.org', password: 'the last guess' }).expect(423);
-    expect(locking.text).toContain(`Try again in ${LOCK_MINUTES} minutes`);
-    await agent.post('/staff/login').type('form').send({ _csrf: token, email: 'locked@staff.example.org', password: STAFF_PASSWORD }).expect(423);
-
-    // When the lock has run out, the right password works again and the count starts over.
-    await t.platform.db.update(staffAccounts).set({ lockedUntil: sql`now() - interval '1 second'` }).where(eq(staffAccounts.email, 'locked@staff.example.org'));
-    await agent.post('/staff/login').type('form').send({ _csrf: token, email: 'locked@staff.example.org', password: STAFF_PASSWORD }).expect(303);
-    const [account] = await t.platform.db.select().from(staffAccounts).where(eq(staffAccounts.email, 'locked@staff.example.org'));
-    expect(account).toMatchObject({ failedLogins: 0, lockedUntil: null });
-    const recorded = (await actions()).filter((action) => action.startsWith('locked@'));
-    expect(recorded).toEqual([
-      'locked@staff.example.org login',
-      ...Array(MAX_FAILED_LOGINS - 1).fill('locked@staff.example.org login-failed'),
-      'locked@staff.example.org account.locked',
-      'locked@staff.example.org login-failed',
-      'locked@staff.example.org login',
-    ]);
-    expect(await actions()).not.toEqual(expect.arrayContaining([expect.stringContaining('nobody@')]));
-  });
-
   test('after signing in, only a path inside the console is followed', async () => {
     for (const [next, expected] of [['/staff/audit', '/staff/audit'], ['https://evil.example/', '/staff'], ['//evil.example', '/staff'], ['/campaigns', '/staff']]) {
       const { agent, token } = await loginForm();
@@ -97,6 +71,164 @@ describe('signing in', () => {
     await agent.post('/staff/logout').type('form').send({ _csrf: token }).expect(303);
     await agent.get('/staff').expect(303);
     expect(await actions()).toContain('leaver@staff.example.org logout');
+  });
+});
+
+describe('the lock-out', () => {
+  /** Signs in (or tries to) with `password` from `agent`, a browser that has loaded the login page. */
+  const attempt = (agent: ReturnType<typeof request.agent>, token: string, email: string, password: string) =>
+    agent.post('/staff/login').type('form').send({ _csrf: token, email, password });
+  /** The page as anyone could compare it: without the form's token and the email typed back. */
+  const comparable = (answer: request.Response) => ({
+    status: answer.status,
+    type: answer.headers['content-type'],
+    page: answer.text.replace(/value="[^"]*"/g, 'value=""'),
+  });
+  const stateOf = async (email: string) => {
+    const [row] = await queryRows<{ failed_logins: number; waiting: boolean; wait_seconds: number | null }>(
+      t.platform.db,
+      sql`SELECT failed_logins, coalesce(locked_until > now(), false) AS waiting, extract(epoch FROM locked_until - now())::float AS wait_seconds
+          FROM staff_accounts WHERE email = ${email}`,
+    );
+    return row!;
+  };
+  /** The wait the account asks for, as if it had just started (the test makes time pass by moving it back). */
+  const timePasses = (email: string) => t.platform.db.update(staffAccounts).set({ lockedUntil: sql`now() - interval '1 second'` }).where(eq(staffAccounts.email, email));
+
+  test('answers a known and an unknown account the same, however many attempts', async () => {
+    await createAccount(t.platform.db, { email: 'known@staff.example.org', role: 'viewer', password: STAFF_PASSWORD }, 'command line');
+    const { agent, token } = await loginForm();
+    for (let round = 1; round <= FREE_FAILED_LOGINS + 3; round++) {
+      const known = await attempt(agent, token, 'known@staff.example.org', `guess ${round}`);
+      const unknown = await attempt(agent, token, 'unknown@staff.example.org', `guess ${round}`);
+      expect({ round, ...comparable(known) }).toEqual({ round, ...comparable(unknown) });
+      expect(known.status).toBe(401);
+      expect(known.text).toContain('That email and password do not match an active account.');
+    }
+    // The right password, while the account waits: the same answer again.
+    const waiting = await attempt(agent, token, 'known@staff.example.org', STAFF_PASSWORD);
+    expect(comparable(waiting)).toEqual(comparable(await attempt(agent, token, 'unknown@staff.example.org', STAFF_PASSWORD)));
+    expect(await actions()).not.toEqual(expect.arrayContaining([expect.stringContaining('unknown@')]));
+  });
+
+  test(`after ${FREE_FAILED_LOGINS} wrong passwords each attempt waits longer, the password unchecked meanwhile; the wait ends and the right password works`, async () => {
+    const email = 'slowed@staff.example.org';
+    await createAccount(t.platform.db, { email, role: 'viewer', password: STAFF_PASSWORD }, 'command line');
+    const { agent, token } = await loginForm();
+    for (let failure = 1; failure < FREE_FAILED_LOGINS; failure++) await attempt(agent, token, email, `guess ${failure}`).expect(401);
+    expect(await stateOf(email)).toMatchObject({ failed_logins: FREE_FAILED_LOGINS - 1, waiting: false });
+
+    // Each failure from here on asks for a wait twice as long as the one before, up to the most.
+    for (let failure = FREE_FAILED_LOGINS; failure <= FREE_FAILED_LOGINS + 5; failure++) {
+      await attempt(agent, token, email, `guess ${failure}`).expect(401);
+      const state = await stateOf(email);
+      const wait = loginDelaySeconds(failure);
+      expect(wait).toBe(Math.min(FIRST_LOGIN_DELAY_SECONDS * 2 ** (failure - FREE_FAILED_LOGINS), MAX_LOGIN_DELAY_SECONDS));
+      expect(state).toMatchObject({ failed_logins: failure, waiting: true });
+      expect(state.wait_seconds).toBeLessThanOrEqual(wait);
+      expect(state.wait_seconds).toBeGreaterThan(wait - 30);
+      // Meanwhile even the right password is refused, and not counted: hammering does not lengthen the wait.
+      await attempt(agent, token, email, STAFF_PASSWORD).expect(401);
+      await attempt(agent, token, email, 'another guess').expect(401);
+      expect((await stateOf(email)).failed_logins).toBe(failure);
+      await timePasses(email);
+    }
+    expect(loginDelaySeconds(FREE_FAILED_LOGINS + 5)).toBe(MAX_LOGIN_DELAY_SECONDS);
+
+    // The wait over, the right password signs in and the count starts again.
+    await attempt(agent, token, email, STAFF_PASSWORD).expect(303);
+    expect(await stateOf(email)).toMatchObject({ failed_logins: 0, waiting: false });
+    const recorded = (await actions()).filter((action) => action.startsWith(`${email} `));
+    expect(recorded).toEqual([...Array(FREE_FAILED_LOGINS + 5).fill(`${email} login-failed`), `${email} login`]);
+  });
+
+  test('guesses sent all at once get no more tries than one after another', async () => {
+    const email = 'parallel@staff.example.org';
+    await createAccount(t.platform.db, { email, role: 'viewer', password: STAFF_PASSWORD }, 'command line');
+    const { agent, token } = await loginForm();
+    const answers = await Promise.all(Array.from({ length: 3 * FREE_FAILED_LOGINS }, (_, i) => attempt(agent, token, email, `parallel guess ${i}`)));
+    expect(answers.every((answer) => answer.status === 401)).toBe(true);
+    // Only the attempts that got a turn had their password checked and were counted.
+    expect(await stateOf(email)).toMatchObject({ failed_logins: FREE_FAILED_LOGINS, waiting: true });
+    expect((await actions()).filter((action) => action === `${email} login-failed`)).toHaveLength(FREE_FAILED_LOGINS);
+  });
+
+  test('the owner, in a browser that signed in before, is not held by the wait someone else caused', async () => {
+    const owner = await signInAs(t.app, t.platform.db, 'organizer', 'owner@staff.example.org');
+    const cookies = (owner.agent as unknown as { jar: { getCookies: (access: object) => Array<{ name: string }> } }).jar;
+    expect(cookies.getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false }).map((cookie) => cookie.name)).toContain('staff-browser');
+    await owner.agent.post('/staff/logout').type('form').send({ _csrf: owner.token }).expect(303);
+
+    // Someone else guesses until the account waits.
+    const stranger = await loginForm();
+    for (let failure = 1; failure <= FREE_FAILED_LOGINS; failure++) await attempt(stranger.agent, stranger.token, owner.email, `guess ${failure}`).expect(401);
+    expect(await stateOf(owner.email)).toMatchObject({ waiting: true });
+    await attempt(stranger.agent, stranger.token, owner.email, STAFF_PASSWORD).expect(401);
+
+    // The owner's browser signs in at once.
+    const ownerToken = csrfTokenOf((await owner.agent.get('/staff/login').expect(200)).text);
+    await attempt(owner.agent, ownerToken, owner.email, STAFF_PASSWORD).expect(303);
+    await owner.agent.get('/staff').expect(200);
+
+    // Its own wrong passwords count against the browser, not the account; too many, and it waits like any other.
+    const again = csrfTokenOf((await owner.agent.get('/staff').expect(200)).text);
+    await owner.agent.post('/staff/logout').type('form').send({ _csrf: again }).expect(303);
+    const token = csrfTokenOf((await owner.agent.get('/staff/login').expect(200)).text);
+    const before = await stateOf(owner.email);
+    for (let failure = 1; failure <= TRUSTED_BROWSER_FAILURES; failure++) await attempt(owner.agent, token, owner.email, `typo ${failure}`).expect(401);
+    // (The owner's sign-in started the account's count afresh.)
+    expect(before.failed_logins).toBe(0);
+    expect((await stateOf(owner.email)).failed_logins).toBe(0);
+    for (let failure = 1; failure <= FREE_FAILED_LOGINS; failure++) await attempt(stranger.agent, stranger.token, owner.email, `more guesses ${failure}`).expect(401);
+    expect(await stateOf(owner.email)).toMatchObject({ waiting: true });
+    await attempt(owner.agent, token, owner.email, STAFF_PASSWORD).expect(401);
+    // A cookie that is not the platform's own is worth nothing.
+    const forged = request.agent(t.app);
+    const forgedToken = csrfTokenOf((await forged.get('/staff/login').expect(200)).text);
+    forged.jar.setCookie(`staff-browser=${(await t.platform.db.select().from(staffAccounts).where(eq(staffAccounts.email, owner.email)))[0]!.id}.${'A'.repeat(22)}.${'B'.repeat(43)}`, '127.0.0.1', '/');
+    await attempt(forged, forgedToken, owner.email, STAFF_PASSWORD).expect(401);
+  });
+
+  test('an admin clears the failed sign-ins (recorded); a disable, an enable or a role change clears them too', async () => {
+    const email = 'cleared@staff.example.org';
+    await createAccount(t.platform.db, { email, role: 'viewer', password: STAFF_PASSWORD }, 'command line');
+    const [{ id }] = (await t.platform.db.select({ id: staffAccounts.id }).from(staffAccounts).where(eq(staffAccounts.email, email))) as [{ id: number }];
+    const lockOut = async () => {
+      const { agent, token } = await loginForm();
+      for (let failure = 1; failure <= FREE_FAILED_LOGINS + 1; failure++) {
+        await attempt(agent, token, email, `guess ${failure}`).expect(401);
+        await timePasses(email);
+      }
+      await attempt(agent, token, email, 'last guess').expect(401);
+      expect(await stateOf(email)).toMatchObject({ waiting: true });
+    };
+    const admin = await signInAs(t.app, t.platform.db, 'admin');
+
+    await lockOut();
+    const page = await admin.agent.get('/staff/accounts').expect(200);
+    expect(page.text).toMatch(/\d+ failed sign-ins in a row; from a new browser, not before \d\d:\d\d UTC/);
+    expect(page.text).toContain(`Clear failed sign-ins<span class="visually-hidden"> of ${email}</span>`);
+    const organizer = await signInAs(t.app, t.platform.db, 'organizer');
+    await organizer.agent.post(`/staff/accounts/${id}`).type('form').send({ _csrf: organizer.token, action: 'unlock' }).expect(403);
+    await admin.agent.post(`/staff/accounts/${id}`).type('form').send({ _csrf: admin.token, action: 'unlock' }).expect(303);
+    expect(await stateOf(email)).toMatchObject({ failed_logins: 0, waiting: false });
+    const [audit] = await queryRows<{ actor: string; details: Record<string, unknown> }>(
+      t.platform.db,
+      sql`SELECT actor, details FROM audit_log WHERE action = 'account.unlock' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(audit).toEqual({ actor: 'admin@staff.example.org', details: { account: email, failures: FREE_FAILED_LOGINS + 2 } });
+    // The owner, in a new browser, signs in at once.
+    const fresh = await loginForm();
+    await attempt(fresh.agent, fresh.token, email, STAFF_PASSWORD).expect(303);
+
+    for (const change of [{ action: 'disable' }, { action: 'enable' }, { action: 'role', role: 'organizer' }]) {
+      // A disabled account takes no sign-in at all: its count is as it was left when it was disabled.
+      if (change.action === 'enable') {
+        await t.platform.db.update(staffAccounts).set({ failedLogins: FREE_FAILED_LOGINS + 1, lockedUntil: sql`now() + interval '10 minutes'` }).where(eq(staffAccounts.id, id));
+      } else await lockOut();
+      await admin.agent.post(`/staff/accounts/${id}`).type('form').send({ _csrf: admin.token, ...change }).expect(303);
+      expect({ change, ...(await stateOf(email)) }).toMatchObject({ change, failed_logins: 0, waiting: false });
+    }
   });
 });
 

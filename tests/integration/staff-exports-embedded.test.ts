@@ -24,7 +24,7 @@ import { openedSignatures, signatureValues } from '../helpers/sealed';
  */
 type Csv = Array<Record<string, string>>;
 const parseCsv = (text: string): Csv => parse(text, { columns: true }) as Csv;
-const neutral = (value: string | null) => (value === null ? '' : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+const neutral = (value: string | null) => (value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3"));
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-exports-embedded-'));
 let database: DatabaseHandle;

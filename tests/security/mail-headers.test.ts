@@ -134,10 +134,13 @@ describe('what staff type', () => {
     const csv = `name,title,email,represents\n"Ada\r\nBcc: ${VICTIM}",Council Member,council@headers.example,everyone\n`;
     const upload = (list: string) =>
       organizer.agent.post(`/staff/campaigns/${SLUG}/targets`).field('_csrf', csrfTokenOf(targets.text)).field('list', list).attach('file', Buffer.from(csv), 'council.csv');
-    // Cells and the list name are stored on one line (line breaks become spaces).
-    await upload(`Council\r\nBcc: ${VICTIM}`).expect(303);
+    // A list name with a line break is refused (typed in a form, it is shown to the person who typed it);
+    // cells of the file are stored on one line (line breaks become spaces).
+    const refused = await upload(`Council\r\nBcc: ${VICTIM}`).expect(400);
+    expect(refused.text).toContain('<a href="#field-list">Write the list name on one line, without invisible control characters.</a>');
+    await upload('Council').expect(303);
     const stored = await t.platform.db.select({ list: customTargets.list, name: customTargets.name }).from(customTargets);
-    expect(stored).toEqual([{ list: `Council Bcc: ${VICTIM}`, name: `Ada Bcc: ${VICTIM}` }]);
+    expect(stored).toEqual([{ list: 'Council', name: `Ada Bcc: ${VICTIM}` }]);
     const editor = await organizer.agent.get(`/staff/campaigns/${SLUG}/edit`).expect(200);
     const offices = ['us-senate', 'governor', 'state-upper', 'custom'];
     await organizer.agent

@@ -134,6 +134,33 @@ describe('CSRF', () => {
     expect(await t.platform.db.select().from(customTargets)).toEqual([]);
   });
 
+  it('refuses a multipart post to every other form, with or without a token: 403, nothing done', async () => {
+    // Only the CSV upload reads a multipart body (and checks its token once read); every other form
+    // must not be reachable by one, whatever it carries.
+    const multipart = forms().filter((route) => route !== '/staff/campaigns/:slug/targets');
+    expect(multipart).toEqual(expect.arrayContaining(['/staff/logout', '/staff/accounts', '/staff/accounts/:id', '/staff/account/password', '/campaigns/:slug/sign']));
+    const victim = await signInAs(t.app, t.platform.db, 'admin', 'multipart-victim@staff.example.org');
+    const refused: string[] = [];
+    for (const route of multipart) {
+      const agent = route.startsWith('/staff') ? victim.agent : request.agent(t.app);
+      for (const token of [undefined, victim.token]) {
+        let post = agent.post(concrete(route)).field('email', 'multipart@staff.example.org').field('role', 'admin').field('action', 'disable');
+        if (token) post = post.field('_csrf', token);
+        const answer = await post;
+        if (answer.status !== 403 || !answer.text.includes(CSRF_MESSAGE)) refused.push(`${route} ${token ? 'with' : 'without'} a token: ${answer.status}`);
+      }
+    }
+    expect(refused).toEqual([]);
+    // Still signed in (the logout did not happen), and no account was made or changed.
+    await victim.agent.get('/staff').expect(200);
+    const [row] = await queryRows<{ invited: number; disabled: number }>(
+      t.platform.db,
+      sql`SELECT (SELECT count(*) FROM staff_accounts WHERE email = 'multipart@staff.example.org')::int AS invited,
+                 (SELECT count(*) FROM staff_accounts WHERE status <> 'active')::int AS disabled`,
+    );
+    expect(row).toEqual({ invited: 0, disabled: 0 });
+  });
+
   it('puts a token in every form the pages show', async () => {
     const pages = [
       { agent: request(t.app), paths: ['/', `/campaigns/${SLUG}`, `/campaigns/${SLUG}/thanks`, `/campaigns/${SLUG}/representatives`, `/campaigns/${SLUG}/letters`, '/privacy/my-data', '/staff/login'] },

@@ -1,0 +1,67 @@
+import { signatureInput, fieldErrors } from '../../src/petitions/signature-input';
+import { csvCell, neutraliseFormulas, quotedCell } from '../../src/text-safety/csv';
+import { hiddenFormatting, stripInvisible } from '../../src/text-safety/input';
+
+describe('CSV cells', () => {
+  it.each([
+    ['=1+2', "'=1+2"],
+    ['Ana;=1+2;', "Ana;'=1+2;"],
+    ['Bo, +SUM(A1)', "Bo, '+SUM(A1)"],
+    ['Cy;"@x";-3', `Cy;"'@x";'-3`],
+    ['x;\t=y', "x;'\t=y"],
+    ['-2', "'-2"],
+    ['Jean-Luc Picard', 'Jean-Luc Picard'],
+    ['Ida "B." Wells, Jr.', 'Ida "B." Wells, Jr.'],
+    ['2026-12-07T10:00:00Z', '2026-12-07T10:00:00Z'],
+    ["'=already", "'=already"],
+  ])('%j is written %j', (value, expected) => {
+    expect(neutraliseFormulas(value)).toBe(expected);
+    // Neutralising twice changes nothing more.
+    expect(neutraliseFormulas(neutraliseFormulas(value))).toBe(expected);
+  });
+
+  it('quotes every text cell, and writes NULL as nothing', () => {
+    expect(csvCell('Ana;=1+2;')).toBe(`"Ana;'=1+2;"`);
+    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
+    expect(csvCell('')).toBe('""');
+    expect(csvCell(null)).toBe('');
+    expect(quotedCell('80010')).toBe('"80010"');
+    expect(quotedCell(null)).toBe('');
+  });
+});
+
+describe('invisible characters in text people type', () => {
+  const LRO = '\u202d';
+  const RLO = '\u202e';
+  const ZWSP = '\u200b';
+  const ZWJ = '\u200d';
+  const ZWNJ = '\u200c';
+
+  it('strips what shows nothing and keeps joiners where they join', () => {
+    expect(stripInvisible(`${ZWSP}Ada\u2060 Love\ufefflace\u200e`)).toBe('Ada Lovelace');
+    // A conjunct in Devanagari (ka, virama, ZWJ, ssa), a Persian word with its non-joiner, an emoji family.
+    for (const kept of [`क्${ZWJ}ष`, `می${ZWNJ}خواهم`, `👩${ZWJ}👩${ZWJ}👧`, `👩🏽${ZWJ}💻`]) expect(stripInvisible(kept)).toBe(kept);
+    // At an edge, next to a space or to another joiner, a joiner joins nothing.
+    expect(stripInvisible(`${ZWJ}Ada${ZWNJ}`)).toBe('Ada');
+    expect(stripInvisible(`Ada ${ZWJ}Lovelace`)).toBe('Ada Lovelace');
+    expect(stripInvisible(`A${ZWJ}${ZWJ}b`)).toBe('Ab');
+  });
+
+  it('finds direction controls and misplaced invisible characters, but not a joiner in its place', () => {
+    for (const hidden of [`Ada${RLO}ecalevol`, `${LRO}Ada`, `Ada\u2066x\u2069`, `Ada${ZWSP}`, `Ada\u200f`, `${ZWJ}Ada`]) expect(hiddenFormatting(hidden)).toBe(true);
+    for (const plain of ['Ada Lovelace', `क्${ZWJ}ष`, `می${ZWNJ}خواهم`, 'محمد', 'שלום']) expect(hiddenFormatting(plain)).toBe(false);
+  });
+
+  it("a supporter's name: invisible characters stripped, direction controls refused", () => {
+    const sign = (name: string) => signatureInput.safeParse({ name, email: 'ada@example.org', zip: '10001' });
+    expect(sign(`${ZWSP} Ada Lovelace\ufeff`).data?.name).toBe('Ada Lovelace');
+    expect(sign(`👩${ZWJ}👩${ZWJ}👧 Family`).data?.name).toBe(`👩${ZWJ}👩${ZWJ}👧 Family`);
+    const refused = sign(`Ada ${RLO}ecalevoL`);
+    expect(fieldErrors(refused.error!)).toEqual({ name: expect.stringMatching(/text-direction characters/) });
+    // Only invisible characters: no name at all.
+    expect(fieldErrors(sign(`${ZWSP}${ZWSP}`).error!)).toEqual({ name: 'Please enter your name.' });
+    expect(fieldErrors(signatureInput.safeParse({ name: 'Ada', email: 'ada@example.org', zip: '10001', address: `1 Main St${RLO}` }).error!)).toEqual({
+      address: expect.stringMatching(/text-direction/),
+    });
+  });
+});
