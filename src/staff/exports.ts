@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline as pipe, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { AppContext } from '../context';
@@ -250,14 +251,52 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
   }
 }
 
-/** How many rows an export will have (as of now). */
-export async function countExportRows(db: Database, kind: ExportKind, campaignId: number): Promise<number> {
-  const query =
-    kind === 'signatures'
-      ? `SELECT count(*)::bigint AS n FROM (${signaturesQuery(campaignId)}) AS q`
-      : `SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`;
-  const [row] = await queryRows<{ n: string | number }>(db, sql.raw(query));
-  return Number(row?.n ?? 0);
+/** On PGlite, where no statement can be cancelled, signatures are counted this many at a time (by id), other requests running between. */
+export const PGLITE_COUNT_PAGE_ROWS = 100_000;
+
+/**
+ * The signatures a signature export holds: the campaign's, and where it asks signers to confirm
+ * their address, the confirmed ones (the rule `signaturesQuery` applies; its district lookup
+ * matches at most one row, so counting needs no join). `after`: only those with a larger id.
+ */
+const exportedSignatures = (campaignId: number, after = 0) =>
+  `SELECT s.id FROM signatures s
+    WHERE s.campaign_id = ${integer(campaignId)} AND s.id > ${integer(after)}
+      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
+
+/**
+ * How many rows an export will have (as of now). A staff request waits for it, so it is bounded:
+ * on PostgreSQL by the staff statement timeout of the connection it runs on; on PGlite by counting
+ * signatures in pages of PGLITE_COUNT_PAGE_ROWS, letting other requests run between pages.
+ */
+export async function countExportRows(
+  database: { db: Database; driver: DatabaseHandle['driver'] },
+  kind: ExportKind,
+  campaignId: number,
+  pageRows = PGLITE_COUNT_PAGE_ROWS,
+): Promise<number> {
+  const { db } = database;
+  if (kind !== 'signatures') {
+    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`));
+    return Number(row?.n ?? 0);
+  }
+  if (database.driver === 'pg') {
+    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportedSignatures(campaignId)}) AS q`));
+    return Number(row?.n ?? 0);
+  }
+  let total = 0;
+  let after = 0;
+  for (;;) {
+    const [page] = await queryRows<{ n: string | number; last: string | number | null }>(
+      db,
+      sql.raw(`SELECT count(*)::bigint AS n, max(id) AS last FROM (${exportedSignatures(campaignId, after)} ORDER BY s.id LIMIT ${integer(pageRows)}) AS q`),
+    );
+    const counted = Number(page?.n ?? 0);
+    total += counted;
+    if (counted < pageRows || page?.last === null || page?.last === undefined) return total;
+    after = Number(page.last);
+    await nextTurn();
+  }
 }
 
 /**
@@ -353,7 +392,7 @@ export async function startExport(
   request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
 ): Promise<StartedExport> {
   const { campaignId, kind, staff } = request;
-  const rows = await countExportRows(ctx.db, kind, campaignId);
+  const rows = await countExportRows({ db: ctx.db, driver: ctx.database.driver }, kind, campaignId);
   const mode = kind !== 'signatures' || rows <= DIRECT_EXPORT_MAX_ROWS ? 'direct' : 'job';
   if (mode === 'job') {
     const [running] = await ctx.db
