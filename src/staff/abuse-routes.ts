@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { abuseControls, DISCARD_DAYS } from '../abuse/controls';
-import { findBursts, MAX_BURSTS, MAX_HOURS, parseBurstQuery, type Burst } from '../abuse/bursts';
+import { BURST_PAGE_ROWS, findBursts, MAX_BURSTS, MAX_HOURS, parseBurstQuery, type Burst } from '../abuse/bursts';
 import { isReadTimeout } from '../db/bounded-reads';
 import { tooLongMessage } from './bounded-pages';
 import { formErrors } from './forms';
@@ -69,7 +69,7 @@ export function abuseRoutes(ctx: AppContext): Router {
     const report = async (): Promise<{ bursts: Burst[]; tooLong: boolean }> => {
       if (!run) return { bursts: [], tooLong: false };
       try {
-        return { bursts: await findBursts(ctx, campaign.id, query.value, { timeoutMs, signal }), tooLong: false };
+        return { bursts: await findBursts(ctx, campaign.id, query.value, { timeoutMs, signal, pageRows: BURST_PAGE_ROWS[ctx.database.driver] }), tooLong: false };
       } catch (error) {
         if (signal.aborted) return { bursts: [], tooLong: false };
         if (!isReadTimeout(error)) throw error;

@@ -252,7 +252,7 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
 }
 
 /** On PGlite, where no statement can be cancelled, signatures are counted this many at a time (by id), other requests running between. */
-export const PGLITE_COUNT_PAGE_ROWS = 100_000;
+export const PGLITE_COUNT_PAGE_ROWS = 25_000;
 
 /**
  * The signatures a signature export holds: the campaign's, and where it asks signers to confirm

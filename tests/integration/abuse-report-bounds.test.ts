@@ -59,10 +59,10 @@ describe('a flood from one domain', () => {
       expect.objectContaining({ kind: 'domain', key: 'flood.example', signatures: 12_000, peak: 12_000, allInSpan: 12_000 }),
     ]);
 
-    // Every signature of the period read once, BURST_PAGE_ROWS at a time: linear in the period's signatures.
+    // Every signature of the period read once, BURST_PAGE_ROWS.pglite at a time: linear in the period's signatures.
     expect(pages.reduce((sum, rows) => sum + rows, 0)).toBe(15_000);
-    expect(pages.every((rows) => rows <= BURST_PAGE_ROWS)).toBe(true);
-    expect(pages.length).toBe(Math.floor(15_000 / BURST_PAGE_ROWS) + 1);
+    expect(pages.every((rows) => rows <= BURST_PAGE_ROWS.pglite)).toBe(true);
+    expect(pages.length).toBe(Math.floor(15_000 / BURST_PAGE_ROWS.pglite) + 1);
 
     // The first version took each window's end with max() over a frame sliding over the rows of the
     // key, which PostgreSQL aggregates again for every row: the rows it went through are the sum of
@@ -205,7 +205,7 @@ describe('what the report finds', () => {
     await expect(
       findBursts(t.platform, campaign!.id, { window: 10, ips: 10, domains: 100, hours: 24 }, { timeoutMs: 0, onPage: (rows) => pages.push(rows) }),
     ).rejects.toBeInstanceOf(ReadTimeoutError);
-    expect(pages).toEqual([BURST_PAGE_ROWS]);
+    expect(pages).toEqual([BURST_PAGE_ROWS.pglite]);
   });
 });
 

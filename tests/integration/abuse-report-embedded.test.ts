@@ -103,7 +103,7 @@ it('answers /healthz and signs while the report works through a flood, then show
   const page = await report;
   expect(page.status).toBe(200);
   expect(page.text).toMatch(/<tr><td>flood\.example<\/td><td class="num">50,000<\/td><td class="num">50,000<\/td>/);
-  // The report read FLOOD / BURST_PAGE_ROWS pages; between them the process answered the others.
+  // The report read FLOOD / BURST_PAGE_ROWS.pglite pages; between them the process answered the others.
   // As one statement (the first version), nothing could have been answered once it began.
   expect(events.indexOf('signed')).toBeGreaterThan(-1);
   expect(events.filter((event) => event === 'healthz').length).toBeGreaterThanOrEqual(3);
@@ -115,7 +115,7 @@ it('stops a report that runs out of time between two pages, and counts an export
   await expect(
     findBursts(platform, campaignId, { window: 10, ips: 10, domains: 100, hours: 168 }, { timeoutMs: 0, onPage: (rows) => pages.push(rows) }),
   ).rejects.toBeInstanceOf(ReadTimeoutError);
-  expect(pages).toEqual([BURST_PAGE_ROWS]);
+  expect(pages).toEqual([BURST_PAGE_ROWS.pglite]);
 
   const [stored] = await queryRows<{ count: number }>(platform.db, sql`SELECT count(*)::int AS count FROM signatures WHERE campaign_id = ${campaignId}::int`);
   expect(stored!.count).toBeGreaterThan(FLOOD);
