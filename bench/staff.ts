@@ -19,6 +19,7 @@ import { openPlatform, type Platform } from '../src/platform';
 import { FieldEncryption, formatKeyRing } from '../src/privacy/field-encryption';
 import { uspsByFips } from '../src/representatives/us-states';
 import { createAccount } from '../src/staff/accounts';
+import { writeExportFile } from '../src/staff/exports';
 
 /**
  * `npm run bench:staff [-- --rows 1000000 --flood 50000 --runs 5 --database <postgres-url> --redis <redis-url>]`
@@ -224,9 +225,9 @@ interface Timed {
   bytes: number;
 }
 
-/** Runs `task` once untimed, then `runs` times, timing each and watching the event loop. */
-async function time(runs: number, task: () => Promise<{ status: number; bytes: number }>): Promise<Timed> {
-  await task();
+/** Runs `task` once untimed (unless `warmUp` is false), then `runs` times, timing each and watching the event loop. */
+async function time(runs: number, task: () => Promise<{ status: number; bytes: number }>, warmUp = true): Promise<Timed> {
+  if (warmUp) await task();
   const times: number[] = [];
   let stall = 0;
   let answer = { status: 0, bytes: 0 };
@@ -349,6 +350,16 @@ runCli('bench:staff', async () => {
       await time(args.runs, () => asOrganizer.request(`${page}/exports`, { method: 'POST', form: { _csrf: asOrganizer.token, kind: 'signatures' } })),
     ]);
 
+    if (args.embedded) {
+      // In embedded mode the export job runs in this process too: its pages hold it like a page's statements.
+      const id = randomBytes(18).toString('base64url');
+      await opened.db.execute(sql`INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaign.id}, 'signatures', 'queued', ${args.rows})`);
+      results.push([
+        `Signature export job, ${int(args.rows)} rows (once)`,
+        await time(1, async () => ({ status: (await writeExportFile(opened, id)) === 'written' ? 200 : 500, bytes: 0 }), false),
+      ]);
+    }
+
     out(line(['', 52], ['status', 8], ['median ms', 11], ['slowest ms', 12], ['× baseline', 12], ['longest stall ms', 18], ['bytes', 10]));
     for (const [label, timed] of results) {
       out(
@@ -373,7 +384,7 @@ runCli('bench:staff', async () => {
     }
     const staffPages = results.slice(2);
     const worst = staffPages.reduce((a, b) => (b[1].stall > a[1].stall ? b : a));
-    out(target(`longest stall of any staff page (${worst[0]})`, `${ms(worst[1].stall)} ms`, `≤ ${TARGET_MS} ms`, worst[1].stall <= TARGET_MS));
+    out(target(`longest stall, any row (${worst[0]})`, `${ms(worst[1].stall)} ms`, `≤ ${TARGET_MS} ms`, worst[1].stall <= TARGET_MS));
     const stopped = staffPages.filter(([, timed]) => timed.status === 503);
     if (stopped.length > 0) out(`\nStopped at STAFF_STATEMENT_TIMEOUT_MS (503, "narrow the report"): ${stopped.map(([label]) => label).join(', ')}\n`);
     const failed = staffPages.filter(([, timed]) => ![200, 303, 503].includes(timed.status));

@@ -39,8 +39,12 @@ export const DIRECT_EXPORT_MAX_ROWS = 50_000;
 export const EXPORT_FILE_HOURS = 24;
 /** A job that has not finished after this long is marked failed (its worker and its retries are gone). */
 const STALE_JOB_HOURS = 24;
-/** On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). */
-export const PGLITE_PAGE_ROWS = 20_000;
+/**
+ * On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). Each page
+ * holds the embedded process while PGlite copies it and its names are opened: about 0.1 s on a
+ * quiet machine, several times that on a busy one (bench/README.md, bench:staff).
+ */
+export const PGLITE_PAGE_ROWS = 5000;
 /** How often a job records how many rows it has written, at most. */
 const PROGRESS_EVERY_MS = 1000;
 
@@ -304,8 +308,9 @@ export async function countExportRows(
  * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
  * export is copied in pages of PGLITE_PAGE_ROWS by id (keyset: each page ends at the id found
  * PGLITE_PAGE_ROWS rows further on), so memory stays bounded and other queries run between pages;
- * a signature made meanwhile appears if it falls in a page still to come. Count exports are
- * bounded by the number of districts and run as one COPY on both.
+ * a signature made meanwhile appears if it falls in a page still to come; other requests are
+ * answered between pages. Count exports are bounded by the number of districts and run as one
+ * COPY on both.
  */
 export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
   if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true });
@@ -338,6 +343,9 @@ function pagedSignatures(database: DatabaseHandle, campaignId: number, page: (ra
         total += await copied.rows;
         if (upTo === null) break;
         after = upTo;
+        // PGlite answers without I/O: without a turn here, a reader that waits on nothing (or a
+        // fast disk) would take page after page and answer no other request until the end.
+        await nextTurn();
       }
       settle!.resolve(total);
     } catch (error) {
