@@ -240,6 +240,7 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: `/staff/campaigns/${SLUG}/targets`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/partners`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/exports`, as: 'organizer', shows: true },
+    { path: `/staff/campaigns/${SLUG}/abuse`, as: 'organizer', shows: true },
     { path: '/staff/account', as: 'organizer', shows: false },
     { path: '/staff/accounts', as: 'admin', shows: true },
     { path: '/staff/audit', as: 'admin', shows: true },
