@@ -378,7 +378,8 @@ runCli('bench:staff', async () => {
     const byLabel = new Map(results.map(([label, timed]) => [label, timed]));
     const target = (label: string, value: string, limit: string, met: boolean) => line([`  ${label}`, 62], [value, 12], [limit, 12], [met ? 'PASS' : 'MISS', 6]);
     out('\nTargets (informational)\n');
-    for (const label of ['Dashboard', 'Abuse report, defaults (24 h)']) {
+    // The time targets are PostgreSQL's; embedded mode's is that the process keeps answering.
+    for (const label of args.embedded ? [] : ['Dashboard', 'Abuse report, defaults (24 h)']) {
       const timed = byLabel.get(label)!;
       out(target(`${label}, median`, `${ms(timed.median)} ms`, `≤ ${TARGET_MS} ms`, timed.median <= TARGET_MS));
     }
