@@ -103,7 +103,7 @@ export const configSchema = z.object({
   GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
   STAFF_LOGIN_RATE_LIMIT: wholeNumber(20, 1, 1_000_000_000),
-  STAFF_STATEMENT_TIMEOUT_MS: wholeNumber(10_000, 1, 600_000),
+  STAFF_STATEMENT_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000),
   MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
