@@ -16,8 +16,8 @@ import { emailDomain, type FieldEncryption } from '../privacy/field-encryption';
  *
  * Cost: one pass over the period's signatures in time order, read in pages (BURST_PAGE_ROWS)
  * along the (campaign, created_at) index (sorted by id only among those made at the same moment),
- * each signature entering and leaving its
- * keys' windows once: linear in the signatures of the period, however many come from one domain.
+ * each signature entering and leaving its keys' windows once: linear in the signatures of the
+ * period, however many come from one domain.
  * (The first version computed each window's end in SQL with `max() OVER` a sliding frame, which
  * PostgreSQL recomputes row by row: quadratic in one key's signatures per window, 200 s for
  * 50,000 from one domain in ten minutes, with the embedded process frozen meanwhile.) Between
