@@ -111,6 +111,7 @@ export const configSchema = z.object({
   GEOCODER_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
   STAFF_LOGIN_RATE_LIMIT: wholeNumber(20, 1, 1_000_000_000),
+  STAFF_STATEMENT_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000),
   MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
@@ -204,6 +205,12 @@ export interface Config {
   lookupRateLimit: number;
   /** Staff sign-in attempts allowed per IP address per 15 minutes (each account also locks itself). */
   staffLoginRateLimit: number;
+  /**
+   * How long one statement of the staff console may run on PostgreSQL before the server cancels
+   * it, and how long a report read in pages (the abuse report, on either database) may take in
+   * all: past it, the page answers 503 and asks for a narrower report.
+   */
+  staffStatementTimeoutMs: number;
   delivery: {
     /** The From of letters and confirmations, unless a campaign sets its own. */
     from: string;
@@ -283,6 +290,7 @@ export function loadConfig(env: Environment): Config {
     },
     lookupRateLimit: vars.LOOKUP_RATE_LIMIT,
     staffLoginRateLimit: vars.STAFF_LOGIN_RATE_LIMIT,
+    staffStatementTimeoutMs: vars.STAFF_STATEMENT_TIMEOUT_MS,
     delivery: {
       from: vars.MAIL_FROM,
       redirectTo: vars.DELIVERY_REDIRECT_TO,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { ReadDeadline } from '../db/bounded-reads';
 import { queryRows, type Database } from '../db/client';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
 import { emailDomain, type FieldEncryption } from '../privacy/field-encryption';
@@ -12,6 +13,16 @@ import { emailDomain, type FieldEncryption } from '../privacy/field-encryption';
  * on the page) and the part of an address after the `@`. Addresses are sealed in the database, so
  * signatures are grouped by the keyed hash of their domain, and a burst's domain is read from one
  * of its signatures' addresses.
+ *
+ * Cost: one pass over the period's signatures in time order, read in pages (BURST_PAGE_ROWS)
+ * along the (campaign, created_at) index (sorted by id only among those made at the same moment),
+ * each signature entering and leaving its keys' windows once: linear in the signatures of the
+ * period, however many come from one domain.
+ * (The first version computed each window's end in SQL with `max() OVER` a sliding frame, which
+ * PostgreSQL recomputes row by row: quadratic in one key's signatures per window, 200 s for
+ * 50,000 from one domain in ten minutes, with the embedded process frozen meanwhile.) Between
+ * pages other requests run, and the report stops at its deadline (STAFF_STATEMENT_TIMEOUT_MS) with
+ * a ReadTimeoutError, so neither the embedded process nor a PostgreSQL connection is held for long.
  */
 
 const whole = (label: string, min: number, max: number, fallback: number) =>
@@ -57,93 +68,90 @@ export interface Burst {
   allInSpan: number;
 }
 
+
 /**
- * The campaign's bursts within the last `hours` (the bound keeps the work proportional to that
- * period's signatures, not the campaign's: the scan is by `created_at`), biggest first.
+ * Signatures read per statement. On PGlite a statement holds the whole process: 2,000 rows take it
+ * about 30 ms on a quiet machine (measured in bench/README.md). On PostgreSQL the statement runs in
+ * the server and each page costs a round trip, so pages are larger; the rows are still parsed and
+ * scanned here, in the web process, a page at a time.
+ */
+export const BURST_PAGE_ROWS = { pglite: 2000, pg: 10_000 } as const;
+/** The report lists at most this many bursts, the biggest. */
+export const MAX_BURSTS = 200;
+
+export interface FindBurstsOptions {
+  now?: Date;
+  /** Signatures per statement (BURST_PAGE_ROWS, by database); PGlite's when not given. */
+  pageRows?: number;
+  limit?: number;
+  /** The whole report's budget (STAFF_STATEMENT_TIMEOUT_MS): past it, a ReadTimeoutError between two pages. */
+  timeoutMs?: number;
+  /** Stops the report between two pages (the browser went away). */
+  signal?: AbortSignal;
+  /** Told each page's number of signatures as it is read (tests and the benchmark count the work). */
+  onPage?: (rows: number) => void;
+}
+
+/**
+ * The campaign's bursts within the last `hours`, biggest first (at most `limit`). The bound keeps
+ * the work proportional to that period's signatures, not the campaign's: the pages are read by
+ * `created_at`.
  */
 export async function findBursts(
   ctx: { db: Database; encryption: FieldEncryption },
   campaignId: number,
   query: BurstQuery,
-  options: { now?: Date; limit?: number } = {},
+  options: FindBurstsOptions = {},
 ): Promise<Burst[]> {
-  const { db } = ctx;
   const until = options.now ?? new Date();
-  const since = new Date(until.getTime() - query.hours * 3_600_000);
-  const window = `${query.window} minutes`;
-  const rows = await db.transaction(async (tx) => {
-    // The sorts of a week of a day of action fit in memory with this; the setting ends with the transaction.
-    await tx.execute(sql`SET LOCAL work_mem = '32MB'`);
-    return queryRows<{
-      kind: 'ip' | 'domain';
-      key: string;
-      signatures: string | number;
-      peak: string | number;
-      first_at: string | Date;
-      last_at: string | Date;
-      all_in_span: string | number;
-      sample_id: string | number;
-    }>(
-      tx,
-      sql`WITH base AS (
-            SELECT id, created_at, ip_hash, encode(email_domain_hash, 'hex') AS domain,
-                   row_number() OVER (ORDER BY created_at, id) AS g
-            FROM signatures
-            WHERE campaign_id = ${campaignId}::int AND created_at >= ${since.toISOString()}::timestamptz AND created_at < ${until.toISOString()}::timestamptz
-          ), keyed AS (
-            SELECT 'ip'::text AS kind, ip_hash AS key, id, created_at, g FROM base WHERE ip_hash IS NOT NULL
-            UNION ALL
-            SELECT 'domain'::text, domain, id, created_at, g FROM base
-          ), heavy AS (
-            -- Only a key with more signatures in the whole period than the threshold can burst: most sign once.
-            SELECT kind, key FROM keyed
-            GROUP BY kind, key
-            HAVING count(*) > CASE kind WHEN 'ip' THEN ${query.ips}::int ELSE ${query.domains}::int END
-          ), numbered AS (
-            SELECT keyed.*, row_number() OVER (PARTITION BY keyed.kind, keyed.key ORDER BY keyed.created_at, keyed.id) AS r
-            FROM keyed JOIN heavy ON heavy.kind = keyed.kind AND heavy.key = keyed.key
-          ), windows AS (
-            SELECT kind, key, id, created_at, r, g,
-                   count(*) OVER w AS n,
-                   max(r) OVER w AS last_r,
-                   max(g) OVER w AS last_g,
-                   max(created_at) OVER w AS last_at
-            FROM numbered
-            WINDOW w AS (PARTITION BY kind, key ORDER BY created_at RANGE BETWEEN CURRENT ROW AND ${window}::interval FOLLOWING)
-          ), over AS (
-            SELECT * FROM windows
-            WHERE n > CASE kind WHEN 'ip' THEN ${query.ips}::int ELSE ${query.domains}::int END
-          ), marked AS (
-            SELECT *,
-                   CASE WHEN created_at <= max(last_at) OVER (PARTITION BY kind, key ORDER BY created_at, r ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-                        THEN 0 ELSE 1 END AS starts
-            FROM over
-          ), grouped AS (
-            SELECT *, sum(starts) OVER (PARTITION BY kind, key ORDER BY created_at, r ROWS UNBOUNDED PRECEDING) AS burst FROM marked
-          )
-          SELECT kind, key,
-                 max(last_r) - min(r) + 1 AS signatures,
-                 max(n) AS peak,
-                 min(created_at) AS first_at,
-                 max(last_at) AS last_at,
-                 max(last_g) - min(g) + 1 AS all_in_span,
-                 min(id) AS sample_id
-          FROM grouped
-          GROUP BY kind, key, burst
-          ORDER BY max(last_r) - min(r) + 1 DESC, min(created_at)
-          LIMIT ${options.limit ?? 200}::int`,
-    );
-  });
-  const domains = await burstDomains(ctx, rows.filter((row) => row.kind === 'domain').map((row) => Number(row.sample_id)));
-  return rows.map((row) => ({
-    kind: row.kind,
-    key: row.kind === 'domain' ? (domains.get(Number(row.sample_id)) ?? '') : row.key,
-    signatures: Number(row.signatures),
-    peak: Number(row.peak),
-    firstAt: new Date(row.first_at),
-    lastAt: new Date(row.last_at),
-    allInSpan: Number(row.all_in_span),
+  const untilMicros = until.getTime() * 1000;
+  const detector = new BurstDetector({ windowMicros: query.window * 60_000_000, ips: query.ips, domains: query.domains }, options.limit ?? MAX_BURSTS);
+  const deadline = new ReadDeadline(options.timeoutMs ?? Number.POSITIVE_INFINITY, options.signal);
+  // The keyset: the (created_at, id) of the last signature read; the first page starts at the period's start.
+  let after = { at: untilMicros - query.hours * 3_600_000_000, id: 0 };
+  const pageRows = options.pageRows ?? BURST_PAGE_ROWS.pglite;
+  for (;;) {
+    const rows = await signaturesPage(ctx.db, campaignId, after, untilMicros, pageRows);
+    options.onPage?.(rows.length);
+    for (const row of rows) detector.add(Number(row.id), Number(row.at), row.ip_hash, row.domain);
+    if (rows.length < pageRows) break;
+    const last = rows[rows.length - 1]!;
+    after = { at: Number(last.at), id: Number(last.id) };
+    await deadline.nextPage();
+  }
+  const found = detector.finish();
+  const domains = await burstDomains(ctx, [...new Set(found.filter((burst) => burst.kind === 'domain').map((burst) => burst.sampleId))]);
+  return found.map((burst) => ({
+    kind: burst.kind,
+    key: burst.kind === 'domain' ? (domains.get(burst.sampleId) ?? '') : burst.key,
+    signatures: burst.signatures,
+    peak: burst.peak,
+    // Microseconds to the milliseconds of a Date.
+    firstAt: new Date(Math.floor(burst.firstAt / 1000)),
+    lastAt: new Date(Math.floor(burst.lastAt / 1000)),
+    allInSpan: burst.allInSpan,
   }));
+}
+
+/** A timestamp given in microseconds since the epoch (exact: a Date holds milliseconds only). */
+const timestampAt = (micros: number) => sql`(timestamptz 'epoch' + ${String(micros)}::bigint * interval '1 microsecond')`;
+
+/**
+ * The next `limit` signatures of the period after `after`, in (created_at, id) order, with their
+ * time in microseconds (exact from PostgreSQL 14 on, where `extract` answers in numeric).
+ */
+async function signaturesPage(db: Database, campaignId: number, after: { at: number; id: number }, untilMicros: number, limit: number) {
+  const from = timestampAt(after.at);
+  return queryRows<{ id: string | number; at: string | number; ip_hash: string | null; domain: string }>(
+    db,
+    sql`SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint AS at, ip_hash, encode(email_domain_hash, 'base64') AS domain
+        FROM signatures
+        WHERE campaign_id = ${campaignId}::int
+          AND created_at >= ${from} AND (created_at > ${from} OR id > ${after.id}::bigint)
+          AND created_at < ${timestampAt(untilMicros)}
+        ORDER BY created_at, id
+        LIMIT ${limit}::int`,
+  );
 }
 
 /** The domain of each of these signatures' email addresses, by signature id. */
@@ -154,4 +162,177 @@ async function burstDomains(ctx: { db: Database; encryption: FieldEncryption }, 
     sql`SELECT id, email FROM signatures WHERE id IN (SELECT unnest(${`{${signatureIds.join(',')}}`}::bigint[]))`,
   );
   return new Map(rows.map((row) => [Number(row.id), emailDomain(ctx.encryption.open('signatures.email', row.email))]));
+}
+
+/** A burst as the detector finds it: times in microseconds, the domain still a hash (`key`) with one signature to name it by. */
+export interface DetectedBurst {
+  kind: 'ip' | 'domain';
+  key: string;
+  signatures: number;
+  peak: number;
+  firstAt: number;
+  lastAt: number;
+  allInSpan: number;
+  /** One of the burst's signatures (the lowest id of those whose window was over the threshold). */
+  sampleId: number;
+}
+
+/** One IP hash's or domain hash's signatures seen so far, while any of their windows is open. */
+interface KeyState {
+  kind: 'ip' | 'domain';
+  key: string;
+  /** Its signatures so far: the last one's position among them (1, 2, ...). */
+  count: number;
+  lastAt: number;
+  /** The last one's position among all the period's signatures. */
+  lastG: number;
+  /** The position of the first of the signatures at `lastAt` (same-time signatures share their window). */
+  lastRank: number;
+  /** Its signatures whose window is still open. */
+  open: number;
+  burst: OpenBurst | undefined;
+}
+
+/** A burst still growing: positions and times of its first window's signature and of its last window's end. */
+interface OpenBurst {
+  firstR: number;
+  firstG: number;
+  firstAt: number;
+  lastR: number;
+  lastG: number;
+  lastAt: number;
+  peak: number;
+  sampleId: number;
+}
+
+/**
+ * Finds bursts in signatures given in (created_at, id) order, in one pass. Each signature opens a
+ * window per key (its IP hash, its domain) reaching `windowMicros` ahead; a window closes when the
+ * first signature beyond its end arrives (or at the end), and then every signature of its key in
+ * it has been seen, so its count is known: the key's count so far, less those before it. A window
+ * over the key's threshold joins the key's current burst when it starts before that burst's last
+ * window ends, else starts a new one. The windows still open are the signatures of the last
+ * `windowMicros`; a key with none open is forgotten (no later window can join its burst).
+ * Positions (`r` among the key's signatures, `g` among all) give a burst's size and its share.
+ */
+export class BurstDetector {
+  private readonly keys = { ip: new Map<string, KeyState>(), domain: new Map<string, KeyState>() };
+  // The open windows, oldest first, one per signature and key, as columns (a burst of a million
+  // signatures in a day-long window is a million entries).
+  private readonly windowKey: KeyState[] = [];
+  private readonly windowAt: number[] = [];
+  private readonly windowR: number[] = [];
+  private readonly windowRank: number[] = [];
+  private readonly windowG: number[] = [];
+  private readonly windowId: number[] = [];
+  private head = 0;
+  private seen = 0;
+  private found: DetectedBurst[] = [];
+
+  constructor(
+    private readonly settings: { windowMicros: number; ips: number; domains: number },
+    private readonly limit: number,
+  ) {}
+
+  /** The next signature: `at` in microseconds, not before the previous one's. */
+  add(id: number, at: number, ipHash: string | null, domainHash: string): void {
+    this.closeBefore(at - this.settings.windowMicros);
+    this.seen++;
+    if (ipHash !== null) this.enter('ip', ipHash, id, at);
+    this.enter('domain', domainHash, id, at);
+  }
+
+  /** The bursts, biggest first, at most `limit`. */
+  finish(): DetectedBurst[] {
+    this.closeBefore(Number.POSITIVE_INFINITY);
+    this.trim();
+    return this.found;
+  }
+
+  private enter(kind: 'ip' | 'domain', key: string, id: number, at: number) {
+    const keys = this.keys[kind];
+    let state = keys.get(key);
+    if (!state) {
+      state = { kind, key, count: 0, lastAt: Number.NEGATIVE_INFINITY, lastG: 0, lastRank: 0, open: 0, burst: undefined };
+      keys.set(key, state);
+    }
+    state.count++;
+    state.lastRank = at === state.lastAt ? state.lastRank : state.count;
+    state.lastAt = at;
+    state.lastG = this.seen;
+    state.open++;
+    this.windowKey.push(state);
+    this.windowAt.push(at);
+    this.windowR.push(state.count);
+    this.windowRank.push(state.lastRank);
+    this.windowG.push(this.seen);
+    this.windowId.push(id);
+  }
+
+  /** Closes every open window of a signature made before `limit` (their ends are passed). */
+  private closeBefore(limit: number) {
+    const end = this.windowAt.length;
+    let index = this.head;
+    for (; index < end && this.windowAt[index]! < limit; index++) this.close(index);
+    this.head = index;
+    // Drops the closed entries now and then: each is moved at most once more.
+    if (this.head > 65_536 && this.head * 2 > end) {
+      for (const column of [this.windowKey, this.windowAt, this.windowR, this.windowRank, this.windowG, this.windowId]) column.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private close(index: number) {
+    const state = this.windowKey[index]!;
+    const at = this.windowAt[index]!;
+    // Every signature of the key seen so far is in this window: those from its first same-time one on.
+    const inWindow = state.count - this.windowRank[index]! + 1;
+    if (inWindow > (state.kind === 'ip' ? this.settings.ips : this.settings.domains)) {
+      const burst = state.burst;
+      if (burst && at <= burst.lastAt) {
+        burst.lastR = state.count;
+        burst.lastG = state.lastG;
+        burst.lastAt = state.lastAt;
+        burst.peak = Math.max(burst.peak, inWindow);
+        burst.sampleId = Math.min(burst.sampleId, this.windowId[index]!);
+      } else {
+        if (burst) this.emit(state, burst);
+        state.burst = {
+          firstR: this.windowR[index]!,
+          firstG: this.windowG[index]!,
+          firstAt: at,
+          lastR: state.count,
+          lastG: state.lastG,
+          lastAt: state.lastAt,
+          peak: inWindow,
+          sampleId: this.windowId[index]!,
+        };
+      }
+    }
+    state.open--;
+    if (state.open === 0) {
+      if (state.burst) this.emit(state, state.burst);
+      this.keys[state.kind].delete(state.key);
+    }
+  }
+
+  private emit(state: KeyState, burst: OpenBurst) {
+    this.found.push({
+      kind: state.kind,
+      key: state.key,
+      signatures: burst.lastR - burst.firstR + 1,
+      peak: burst.peak,
+      firstAt: burst.firstAt,
+      lastAt: burst.lastAt,
+      allInSpan: burst.lastG - burst.firstG + 1,
+      sampleId: burst.sampleId,
+    });
+    // Only the biggest `limit` are kept: a low threshold may find a burst in every other signature.
+    if (this.found.length >= 4 * this.limit + 1000) this.trim();
+  }
+
+  private trim() {
+    this.found.sort((a, b) => b.signatures - a.signatures || a.firstAt - b.firstAt || a.kind.localeCompare(b.kind) || a.key.localeCompare(b.key));
+    if (this.found.length > this.limit) this.found.length = this.limit;
+  }
 }

@@ -45,6 +45,13 @@ const copyFormat = (options: CopyOptions) =>
 
 export interface DatabaseHandle {
   db: Database;
+  /**
+   * What the staff console queries through. On PostgreSQL, a small pool of its own
+   * (STAFF_POOL_SIZE connections) on which the server cancels any statement that runs longer than
+   * STAFF_STATEMENT_TIMEOUT_MS (SQLSTATE 57014, see db/bounded-reads.ts). On PGlite, `db` itself:
+   * it cannot time a statement out, so staff reads that could grow are cut into short pages.
+   */
+  staffDb: Database;
   driver: 'pglite' | 'pg';
   /**
    * `COPY (<select>) TO STDOUT WITH (FORMAT csv)`: the rows as PostgreSQL writes them, never
@@ -96,10 +103,14 @@ export async function openDatabase(options: {
   dataDir: string;
   /** DATABASE_POOL_SIZE: connections per process. */
   databasePoolSize?: number;
+  /** STAFF_STATEMENT_TIMEOUT_MS: the longest a statement on `staffDb` may run (PostgreSQL). */
+  staffStatementTimeoutMs?: number;
   /** What migrating a database that holds plaintext personal data needs. */
   encryption?: EncryptionKeys;
 }): Promise<DatabaseHandle> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10, options.encryption);
+  if (options.databaseUrl) {
+    return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10, options.encryption, options.staffStatementTimeoutMs ?? DEFAULT_STAFF_STATEMENT_TIMEOUT_MS);
+  }
   return openPglite(path.join(options.dataDir, 'pg'), options.encryption);
 }
 
@@ -110,42 +121,26 @@ export async function openDatabase(options: {
  */
 export const DATABASE_CONNECT_TIMEOUT_MS = 5000;
 
-async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({
+/** STAFF_STATEMENT_TIMEOUT_MS's default, for the command-line tools that open a database without the config. */
+const DEFAULT_STAFF_STATEMENT_TIMEOUT_MS = 10_000;
+
+async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys | undefined, staffStatementTimeoutMs: number): Promise<DatabaseHandle> {
+  const pool = newPool({ connectionString: url, max: poolSize });
+  // A pool of its own for the staff console: staff reports cannot take connections from signing
+  // (nor signing from staff in a flood), and the server cancels any staff statement that runs past
+  // the timeout. node-postgres opens no connection until a query needs one, so a worker process,
+  // which serves no staff pages, opens none.
+  const staffPool = newPool({
     connectionString: url,
-    max: poolSize,
-    connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
-    // Notices a server that vanished without closing the connection (a failover, a dropped route).
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-  });
-  // An idle client that loses its server (restart, failover) must not crash the process.
-  pool.on('error', () => undefined);
-  // Nor one that is checked out (mid-transaction, between two statements): node-postgres emits the
-  // loss as an 'error' event, which with no listener would throw. The statement in progress fails
-  // with the same error.
-  //
-  // And a checked-out client whose connection ends goes back to the pool (which discards it) at
-  // once, whatever its holder does: Drizzle's transaction sends BEGIN before its try/finally, so a
-  // BEGIN that fails on a lost connection never releases its client, and the pool would count it
-  // as busy forever, one fewer connection after each outage until no request could get one. The
-  // holder's own release, if it comes, then does nothing.
-  const checkedOut = new WeakSet<pg.PoolClient>();
-  pool.on('acquire', (client) => checkedOut.add(client));
-  pool.on('release', (_error, client) => checkedOut.delete(client));
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-    client.on('end', () => {
-      const poolClient = client as pg.PoolClient;
-      if (!checkedOut.has(poolClient)) return;
-      const release = poolClient.release;
-      poolClient.release = () => undefined;
-      release(new Error('the connection to the database ended'));
-    });
+    max: Math.min(STAFF_POOL_SIZE, poolSize),
+    statement_timeout: staffStatementTimeoutMs,
+    // A transaction left open (a request that died between two statements) holds no locks for long.
+    idle_in_transaction_session_timeout: Math.max(staffStatementTimeoutMs, 10_000),
   });
   const db = drizzlePg(pool, { schema }) as unknown as Database;
   return {
     db,
+    staffDb: drizzlePg(staffPool, { schema }) as unknown as Database,
     driver: 'pg',
     async migrate(options = {}) {
       const client = await pool.connect();
@@ -203,9 +198,48 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
       await pool.query('SELECT 1');
     },
     async close() {
-      await pool.end();
+      await Promise.all([pool.end(), staffPool.end()]);
     },
   };
+}
+
+/** Connections the staff console may use at once, per web process, on top of DATABASE_POOL_SIZE. */
+export const STAFF_POOL_SIZE = 4;
+
+/** A node-postgres pool that survives connections lost under it (see the comments within). */
+function newPool(options: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({
+    connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
+    // Notices a server that vanished without closing the connection (a failover, a dropped route).
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...options,
+  });
+  // An idle client that loses its server (restart, failover) must not crash the process.
+  pool.on('error', () => undefined);
+  // Nor one that is checked out (mid-transaction, between two statements): node-postgres emits the
+  // loss as an 'error' event, which with no listener would throw. The statement in progress fails
+  // with the same error.
+  //
+  // And a checked-out client whose connection ends goes back to the pool (which discards it) at
+  // once, whatever its holder does: Drizzle's transaction sends BEGIN before its try/finally, so a
+  // BEGIN that fails on a lost connection never releases its client, and the pool would count it
+  // as busy forever, one fewer connection after each outage until no request could get one. The
+  // holder's own release, if it comes, then does nothing.
+  const checkedOut = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => checkedOut.add(client));
+  pool.on('release', (_error, client) => checkedOut.delete(client));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      const poolClient = client as pg.PoolClient;
+      if (!checkedOut.has(poolClient)) return;
+      const release = poolClient.release;
+      poolClient.release = () => undefined;
+      release(new Error('the connection to the database ended'));
+    });
+  });
+  return pool;
 }
 
 async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
@@ -222,6 +256,8 @@ async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promis
   const db = drizzlePglite(client, { schema }) as unknown as Database;
   return {
     db,
+    // One connection, and no timer that can stop a statement: staff reads bound their own work (db/bounded-reads.ts).
+    staffDb: db,
     driver: 'pglite',
     async migrate(options = {}) {
       const keysFile = await saveNewKeys(db, keys);

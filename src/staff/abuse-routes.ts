@@ -1,7 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { abuseControls, DISCARD_DAYS } from '../abuse/controls';
-import { findBursts, MAX_HOURS, parseBurstQuery, type Burst } from '../abuse/bursts';
+import { BURST_PAGE_ROWS, findBursts, MAX_BURSTS, MAX_HOURS, parseBurstQuery, type Burst } from '../abuse/bursts';
+import { isReadTimeout } from '../db/bounded-reads';
+import { tooLongMessage } from './bounded-pages';
 import { formErrors } from './forms';
 import { requirePermission } from './session';
 
@@ -28,9 +30,31 @@ const DOORS: Record<string, string> = {
 };
 
 /**
+ * Whether the browser says this request was started by another site (a link or a form there, or
+ * a script navigating the window): `Sec-Fetch-Site` of `cross-site` or `same-site` (a sibling
+ * subdomain is another site too). The staff cookie is SameSite=Lax, so such a top-level GET
+ * arrives signed in. Requests without the header (older browsers, scripts) cannot be told apart.
+ */
+const openedFromAnotherSite = (req: Request) => ['cross-site', 'same-site'].includes(req.get('sec-fetch-site') ?? '');
+
+/** Aborts when the browser goes away before the answer is sent, so a report nobody waits for stops. */
+function abandonedSignal(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/**
  * The abuse report (`/staff/campaigns/:slug/abuse`), for organizers and admins: bursts of signatures
  * from one IP hash or one email domain, and the submissions the abuse controls dropped. It names
  * no one: IP hashes are truncated, and emails are reduced to their domain.
+ *
+ * Its cost is bounded: it reads the period's signatures in pages (abuse/bursts.ts) and stops after
+ * STAFF_STATEMENT_TIMEOUT_MS with a 503 and its form, to be narrowed. It stays a GET (a report
+ * to bookmark and share among staff), so another site could open it in a signed-in organizer's
+ * browser: such a request (by `Sec-Fetch-Site`) gets the form with its settings, not the report.
  */
 export function abuseRoutes(ctx: AppContext): Router {
   const router = Router();
@@ -39,11 +63,23 @@ export function abuseRoutes(ctx: AppContext): Router {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'Campaign not found', message: 'There is no campaign at this address.' });
     const query = parseBurstQuery(req.query as Record<string, unknown>);
-    const [bursts, counts, recorded] = await Promise.all([
-      query.ok ? findBursts(ctx, campaign.id, query.value) : Promise.resolve([]),
-      ctx.stats.get(campaign.id),
-      abuseControls(ctx).recorded(campaign.id),
-    ]);
+    const run = query.ok && !openedFromAnotherSite(req);
+    const timeoutMs = ctx.config.staffStatementTimeoutMs;
+    const signal = abandonedSignal(res);
+    const report = async (): Promise<{ bursts: Burst[]; tooLong: boolean }> => {
+      if (!run) return { bursts: [], tooLong: false };
+      try {
+        return { bursts: await findBursts(ctx, campaign.id, query.value, { timeoutMs, signal, pageRows: BURST_PAGE_ROWS[ctx.database.driver] }), tooLong: false };
+      } catch (error) {
+        if (signal.aborted) return { bursts: [], tooLong: false };
+        if (!isReadTimeout(error)) throw error;
+        ctx.logger.warn({ campaign: campaign.slug, hours: query.value.hours, timeoutMs }, 'the abuse report took too long and was stopped');
+        return { bursts: [], tooLong: true };
+      }
+    };
+    const [{ bursts, tooLong }, counts, recorded] = await Promise.all([report(), ctx.stats.get(campaign.id), abuseControls(ctx).recorded(campaign.id)]);
+    // The browser went away: nobody to answer.
+    if (signal.aborted) return;
     const total = counts.signatures;
     const row = (burst: Burst) => ({
       key: burst.kind === 'ip' ? `${burst.key.slice(0, IP_HASH_SHOWN)}…` : burst.key,
@@ -64,13 +100,17 @@ export function abuseRoutes(ctx: AppContext): Router {
             return { day: day.day, door: DOORS[door] ?? door, reason: REASONS[reason] ?? reason, count };
           }),
       );
-    res.status(query.ok ? 200 : 400).render('staff/abuse', {
+    const errors = !query.ok ? query.errors : tooLong ? { hours: tooLongMessage(timeoutMs, 'Choose fewer hours (a shorter period) and show it again.') } : {};
+    if (tooLong) res.setHeader('Retry-After', '60');
+    res.status(!query.ok ? 400 : tooLong ? 503 : 200).render('staff/abuse', {
       layout: 'staff',
       title: `Abuse · ${campaign.title}`,
       campaign,
       values: query.ok ? query.value : { ...query.value, ...req.query },
-      ...formErrors(query.ok ? {} : query.errors),
-      checked: query.ok,
+      ...formErrors(errors),
+      checked: run && !tooLong,
+      notRun: query.ok && !run,
+      maxBursts: MAX_BURSTS,
       total,
       ipBursts: bursts.filter((burst) => burst.kind === 'ip').map(row),
       domainBursts: bursts.filter((burst) => burst.kind === 'domain').map(row),

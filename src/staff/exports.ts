@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline as pipe, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { AppContext } from '../context';
@@ -40,8 +41,12 @@ export const DIRECT_EXPORT_MAX_ROWS = 50_000;
 export const EXPORT_FILE_HOURS = 24;
 /** A job that has not finished after this long is marked failed (its worker and its retries are gone). */
 const STALE_JOB_HOURS = 24;
-/** On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). */
-export const PGLITE_PAGE_ROWS = 20_000;
+/**
+ * On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). Each page
+ * holds the embedded process while PGlite copies it and its names are opened: about 0.1 s on a
+ * quiet machine, several times that on a busy one (bench/README.md, bench:staff).
+ */
+export const PGLITE_PAGE_ROWS = 5000;
 /** How often a job records how many rows it has written, at most. */
 const PROGRESS_EVERY_MS = 1000;
 
@@ -303,14 +308,52 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
   }
 }
 
-/** How many rows an export will have (as of now). */
-export async function countExportRows(db: Database, kind: ExportKind, campaignId: number): Promise<number> {
-  const query =
-    kind === 'signatures'
-      ? `SELECT count(*)::bigint AS n FROM (${signaturesQuery(campaignId)}) AS q`
-      : `SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`;
-  const [row] = await queryRows<{ n: string | number }>(db, sql.raw(query));
-  return Number(row?.n ?? 0);
+/** On PGlite, where no statement can be cancelled, signatures are counted this many at a time (by id), other requests running between. */
+export const PGLITE_COUNT_PAGE_ROWS = 25_000;
+
+/**
+ * The signatures a signature export holds: the campaign's, and where it asks signers to confirm
+ * their address, the confirmed ones (the rule `signaturesQuery` applies; its district lookup
+ * matches at most one row, so counting needs no join). `after`: only those with a larger id.
+ */
+const exportedSignatures = (campaignId: number, after = 0) =>
+  `SELECT s.id FROM signatures s
+    WHERE s.campaign_id = ${integer(campaignId)} AND s.id > ${integer(after)}
+      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
+
+/**
+ * How many rows an export will have (as of now). A staff request waits for it, so it is bounded:
+ * on PostgreSQL by the staff statement timeout of the connection it runs on; on PGlite by counting
+ * signatures in pages of PGLITE_COUNT_PAGE_ROWS, letting other requests run between pages.
+ */
+export async function countExportRows(
+  database: { db: Database; driver: DatabaseHandle['driver'] },
+  kind: ExportKind,
+  campaignId: number,
+  pageRows = PGLITE_COUNT_PAGE_ROWS,
+): Promise<number> {
+  const { db } = database;
+  if (kind !== 'signatures') {
+    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`));
+    return Number(row?.n ?? 0);
+  }
+  if (database.driver === 'pg') {
+    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportedSignatures(campaignId)}) AS q`));
+    return Number(row?.n ?? 0);
+  }
+  let total = 0;
+  let after = 0;
+  for (;;) {
+    const [page] = await queryRows<{ n: string | number; last: string | number | null }>(
+      db,
+      sql.raw(`SELECT count(*)::bigint AS n, max(id) AS last FROM (${exportedSignatures(campaignId, after)} ORDER BY s.id LIMIT ${integer(pageRows)}) AS q`),
+    );
+    const counted = Number(page?.n ?? 0);
+    total += counted;
+    if (counted < pageRows || page?.last === null || page?.last === undefined) return total;
+    after = Number(page.last);
+    await nextTurn();
+  }
 }
 
 /**
@@ -318,8 +361,9 @@ export async function countExportRows(db: Database, kind: ExportKind, campaignId
  * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
  * export is copied in pages of PGLITE_PAGE_ROWS by id (keyset: each page ends at the id found
  * PGLITE_PAGE_ROWS rows further on), so memory stays bounded and other queries run between pages;
- * a signature made meanwhile appears if it falls in a page still to come. Count exports are
- * bounded by the number of districts and run as one COPY on both.
+ * a signature made meanwhile appears if it falls in a page still to come; other requests are
+ * answered between pages. Count exports are bounded by the number of districts and run as one
+ * COPY on both.
  */
 export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
   if (kind === 'letters') return lettersCsv(database, campaignId);
@@ -378,6 +422,9 @@ function pagedSignatures(database: DatabaseHandle, campaignId: number, page: (ra
         total += await copied.rows;
         if (upTo === null) break;
         after = upTo;
+        // PGlite answers without I/O: without a turn here, a reader that waits on nothing (or a
+        // fast disk) would take page after page and answer no other request until the end.
+        await nextTurn();
       }
       settle!.resolve(total);
     } catch (error) {
@@ -432,7 +479,7 @@ export async function startExport(
   request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
 ): Promise<StartedExport> {
   const { campaignId, kind, staff } = request;
-  const rows = await countExportRows(ctx.db, kind, campaignId);
+  const rows = await countExportRows({ db: ctx.db, driver: ctx.database.driver }, kind, campaignId);
   const mode = kind !== 'signatures' || rows <= DIRECT_EXPORT_MAX_ROWS ? 'direct' : 'job';
   if (mode === 'job') {
     const [running] = await ctx.db

@@ -2,6 +2,7 @@ import cookieParser from 'cookie-parser';
 import express, { Router, type Request } from 'express';
 import type { AppContext } from '../context';
 import { createCsrf } from '../http/csrf';
+import { staffReadTimeouts } from './bounded-pages';
 import { abuseRoutes } from './abuse-routes';
 import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
@@ -25,8 +26,11 @@ const readsMultipart = (req: Request) => req.method === 'POST' && MULTIPART_ROUT
 /**
  * The staff console under /staff: its own session cookie (data in Redis), CSRF tokens bound to the
  * session, no caching of its pages, then each part's routes. Every route checks its permission.
+ * Every query of the console goes through `staffDb` (on PostgreSQL, connections of its own whose
+ * statements time out); a page stopped for taking too long answers 503 (./bounded-pages.ts).
  */
-export function staffConsole(ctx: AppContext): Router {
+export function staffConsole(platform: AppContext): Router {
+  const ctx: AppContext = { ...platform, db: platform.database.staffDb };
   const https = ctx.config.publicUrl.startsWith('https:');
   const csrf = createCsrf({
     secret: ctx.config.secret,
@@ -63,5 +67,6 @@ export function staffConsole(ctx: AppContext): Router {
   router.use(deliveryRoutes(ctx));
   router.use(abuseRoutes(ctx));
   router.use(dataRoutes(ctx, csrf));
-  return router;
+  // After every route of the console, whatever is added above.
+  return Router().use(router).use('/staff', staffReadTimeouts(ctx));
 }

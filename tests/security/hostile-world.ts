@@ -270,6 +270,7 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: `/staff/campaigns/${SLUG}/exports`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/delivery`, as: 'organizer', shows: true },
     { path: world.packetPath, as: 'organizer', shows: true },
+    { path: `/staff/campaigns/${SLUG}/abuse`, as: 'organizer', shows: true },
     { path: '/staff/account', as: 'organizer', shows: false },
     { path: '/staff/data', as: 'organizer', shows: false },
     { path: '/staff/data', as: 'admin', shows: false },
