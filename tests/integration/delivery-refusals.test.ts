@@ -9,7 +9,7 @@ import { messageKey } from '../../src/delivery/deliver';
 import { classifyMailError, messageIdFor } from '../../src/delivery/mailer';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { startDeliveryWorker, type RunningDelivery } from '../../workers/delivery';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 
 /**
  * A relay that refuses for a while: greylisting (451 at RCPT TO), 451 at the greeting or after
@@ -80,6 +80,7 @@ beforeAll(async () => {
   t = await createTestPlatform({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   // The delivery worker alone: the signers' notices (another mailer) would take refusals meant for letters.
   delivery = startDeliveryWorker(t.platform);
 });
