@@ -379,9 +379,11 @@ export const letterActions = pgTable(
  * `hand-delivery`: waiting for staff to deliver it by hand; `held`: its office changed hands after it
  * was written, so it waits for staff (released or cancelled) rather than go to a departed member;
  * `self-sent`: the supporter reported sending it themselves (through the office's contact form or
- * their own mail), counted apart from the letters we delivered.
+ * their own mail), counted apart from the letters we delivered; `rehearsed`: written in a
+ * rehearsal, it went to the rehearsal address, CWC's validation endpoint or a file, never to the
+ * office, and is counted apart from the letters delivered.
  */
-export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
+export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'rehearsed' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
 export type DeliveryChannel = 'email' | 'cwc' | 'hand';
 /**
  * How a delivered letter was delivered: to the `office` (email or CWC), in a `rehearsal` (to the
@@ -438,6 +440,12 @@ export const letters = pgTable(
     packetId: bigint('packet_id', { mode: 'number' }).references(() => handPackets.id, { onDelete: 'set null' }),
     /** The office's own ways in, as the data had them when the letter was written, for the supporter to send it themselves. */
     selfSend: jsonb('self_send').$type<SelfSendOptions>(),
+    /**
+     * Written while its campaign rehearsed: it is sent as a rehearsal whatever the campaign's mode
+     * when it goes out, so going live never sends a test letter to an office, and going back to
+     * rehearsal never turns a real letter into a test.
+     */
+    rehearsal: boolean('rehearsal').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

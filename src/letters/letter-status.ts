@@ -128,17 +128,24 @@ export function statusWords(letter: Pick<SupporterLetter, 'status' | 'deliveredA
       return letter.cancelledByStaff
         ? { label: 'Cancelled', text: 'The campaign cancelled this letter: it will not be sent.', tone: 'problem' }
         : { label: 'Not delivered', text: 'It could not be delivered.', tone: 'problem' };
+    case 'rehearsed':
+      return {
+        label: 'Rehearsal',
+        text:
+          letter.channel === 'hand'
+            ? 'Not sent to the office: the campaign was rehearsing when you wrote, so this letter will not be delivered by hand.'
+            : letter.channel === 'cwc' && letter.deliveredAs !== 'file'
+              ? 'Not sent to the office: the campaign was rehearsing when you wrote, so Congress’s validation service checked it without delivering it.'
+              : letter.deliveredAs === 'file'
+                ? 'Not sent to the office: the campaign was rehearsing when you wrote, so it was kept on the server as a test.'
+                : 'Not sent to the office: the campaign was rehearsing when you wrote, so it went to the campaign’s own test address.',
+        tone: 'not-sent',
+      };
     case 'delivered':
       switch (letter.deliveredAs) {
         case 'rehearsal':
-          return {
-            label: 'Rehearsal',
-            text:
-              letter.channel === 'cwc'
-                ? 'Not sent to the office: the campaign is rehearsing, so Congress’s validation service checked it without delivering it.'
-                : 'Not sent to the office: the campaign is rehearsing, so it went to the campaign’s own test address.',
-            tone: 'not-sent',
-          };
+          // Letters sent while the whole platform redirected its mail (DELIVERY_REDIRECT_TO) before rehearsals were counted apart.
+          return { label: 'Rehearsal', text: 'Not sent to the office: it went to the campaign’s own test address.', tone: 'not-sent' };
         case 'file':
           return {
             label: 'Not sent',

@@ -83,7 +83,7 @@ export function lettersApi(ctx: AppContext): Router {
           channel: letter.channel,
           status: letter.status,
           // How a delivered letter was delivered: `office`, `rehearsal` and `file` (neither reached the office), or `hand`.
-          deliveredAs: letter.status === 'delivered' ? (letter.deliveredAs ?? 'office') : null,
+          deliveredAs: letter.status === 'delivered' || letter.status === 'rehearsed' ? (letter.deliveredAs ?? 'office') : null,
           statusText: statusWords(letter).text,
           subject: letter.subject,
           deliveredAt: letter.deliveredAt,

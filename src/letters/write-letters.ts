@@ -158,6 +158,17 @@ function cwcOfficeOf(official: Official): string | undefined {
   return undefined;
 }
 
+/**
+ * A new letter's status: queued for its channel; by hand waits for staff; but a rehearsal letter
+ * that would go by hand is done at once (there is nothing to rehearse electronically, and a test
+ * letter must never be printed into a real packet).
+ */
+function firstStatus(channel: DeliveryChannel, rehearsal: boolean) {
+  if (channel !== 'hand') return { status: 'queued' as const, countedStatus: 'queued' as const };
+  if (rehearsal) return { status: 'rehearsed' as const, countedStatus: 'rehearsed' as const, deliveredAs: 'rehearsal' as const, deliveredAt: new Date() };
+  return { status: 'hand-delivery' as const, countedStatus: 'hand-delivery' as const };
+}
+
 /** The office's own ways in (its web contact form, its email address), for a supporter who sends the letter themselves. */
 export function selfSendOptions(official: Official): SelfSendOptions | null {
   const form = official.channels.find((channel) => channel.type === 'contact-form');
@@ -277,6 +288,8 @@ export async function writeLetters(
     ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`).digest('hex')
     : null;
 
+  // A letter keeps the mode it was written in (see `letters.rehearsal`).
+  const rehearsal = campaign.deliveryMode === 'rehearsal';
   const reservation = request.reserve ? await request.reserve(input.email) : undefined;
   if (reservation?.limited) return { outcome: 'limited', retryAfterSeconds: reservation.retryAfterSeconds };
   const districts = lookup.districts;
@@ -316,9 +329,9 @@ export async function writeLetters(
           channelAddress: draft.channelAddress,
           selfSend: selfSendOptions(draft.official),
           ...sealedLetter(ctx.encryption, draft),
+          rehearsal,
           // Counted below, as it enters its first status.
-          status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
-          countedStatus: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
+          ...firstStatus(draft.channel, rehearsal),
         })),
       )
       .returning({ id: letters.id, status: letters.status });
