@@ -15,7 +15,7 @@ import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields, unescapeHtml } from '../helpers/html';
 import { pdfPages, pdfText } from '../helpers/pdf';
 import { runCommand } from '../helpers/command';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 import { letterActionValues, letterValues } from '../helpers/sealed';
 import { csrfTokenOf, signInAs } from '../helpers/staff';
 import { encryptionEnv } from '../helpers/worker-process';
@@ -47,6 +47,7 @@ beforeAll(async () => {
   campaignId = (await t.platform.campaigns.bySlug(SLUG))!.id;
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   organizer = await signInAs(t.app, t.platform.db, 'organizer');
 });
 afterAll(async () => {
@@ -476,14 +477,14 @@ describe('the status page says where each letter is', () => {
     expect(await page()).toContain('Waiting to be sent.');
     expect(await page()).toContain('The campaign will deliver it by hand');
     // As the delivery worker records a rehearsal; then how the other ways of delivery read.
-    expect(await changeLetterStatus(t.platform.db, governor!.id, 'queued', 'delivered', sql`, delivered_as = 'rehearsal', delivered_at = '2026-03-02T15:00:00Z'`)).toBe(true);
+    expect(await changeLetterStatus(t.platform.db, governor!.id, 'queued', 'rehearsed', sql`, delivered_as = 'rehearsal', delivered_at = '2026-03-02T15:00:00Z'`)).toBe(true);
     let text = await page();
     expect(text).toContain('Rehearsal');
-    expect(text).toContain('the campaign is rehearsing, so it went to the campaign’s own test address');
+    expect(text).toContain('the campaign was rehearsing when you wrote, so it went to the campaign’s own test address');
     expect(text).not.toMatch(/>Delivered</);
     await t.platform.db.update(lettersTable).set({ channel: 'cwc' }).where(eq(lettersTable.id, governor!.id));
     expect(await page()).toContain('Congress’s validation service checked it without delivering it');
-    await t.platform.db.update(lettersTable).set({ deliveredAs: 'file' }).where(eq(lettersTable.id, governor!.id));
+    expect(await changeLetterStatus(t.platform.db, governor!.id, 'rehearsed', 'delivered', sql`, delivered_as = 'file'`)).toBe(true);
     text = await page();
     expect(text).toContain('written to a file on the server and went nowhere');
     expect(text).not.toMatch(/>Delivered</);
@@ -547,6 +548,7 @@ describe('the letters export', () => {
                  count(*) FILTER (WHERE status = 'delivered' AND delivered_as IS DISTINCT FROM 'hand')::int AS delivered_by_us,
                  count(*) FILTER (WHERE status = 'delivered' AND delivered_as = 'hand')::int AS delivered_by_hand,
                  count(*) FILTER (WHERE status = 'self-sent')::int AS sent_by_supporter,
+                 count(*) FILTER (WHERE status = 'rehearsed')::int AS rehearsal_only,
                  count(*) FILTER (WHERE status IN ('queued', 'sending', 'retrying'))::int AS waiting_to_send,
                  count(*) FILTER (WHERE status = 'hand-delivery')::int AS waiting_for_hand_delivery,
                  count(*) FILTER (WHERE status = 'held')::int AS held,
@@ -554,7 +556,7 @@ describe('the letters export', () => {
                  count(*)::int AS total
           FROM letters WHERE campaign_id = ${campaignId} GROUP BY 1`,
     );
-    const numbers = ['delivered_by_us', 'delivered_by_hand', 'sent_by_supporter', 'waiting_to_send', 'waiting_for_hand_delivery', 'held', 'failed', 'total'];
+    const numbers = ['delivered_by_us', 'delivered_by_hand', 'sent_by_supporter', 'rehearsal_only', 'waiting_to_send', 'waiting_for_hand_delivery', 'held', 'failed', 'total'];
     const asRow = (row: Record<string, number | string>) => Object.fromEntries(['target', ...numbers].map((column) => [column, String(row[column])]));
     expect(rows.map((row) => asRow(row)).sort((a, b) => a.target!.localeCompare(b.target!))).toEqual(truth.map(asRow).sort((a, b) => a.target!.localeCompare(b.target!)));
     expect(Object.keys(rows[0]!)).toEqual(['office_holder', 'office', ...numbers, 'target']);
