@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CwcChannel, cwcDeliveryId, splitName } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
+import { abuseControls } from '../src/abuse/controls';
 import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
@@ -110,7 +111,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   const process = async (job: Job, token?: string) => {
     if (job.name === 'confirm-action') {
       const data = confirmJob.safeParse(job.data);
-      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId);
+      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId, abuseControls(platform).emailLimits.sign);
       return;
     }
     const data = letterJob.safeParse(job.data);

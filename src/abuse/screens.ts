@@ -2,6 +2,7 @@ import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
 import { abuseControls, CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
+import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';
 import type { Reservation } from './email-limit';
 
@@ -77,7 +78,8 @@ export async function letterScreen(ctx: AppContext, campaign: CampaignRef, door:
  */
 export function letterBudget(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', ip: string | undefined): (email: string) => Promise<Reservation> {
   return async (email) => {
-    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ip) : '');
+    // The asker as the per-IP limits count them: an IPv6 address by its /56 network, as one household holds many.
+    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ipKeyGenerator(ip)) : '');
     if (reservation.limited) abuseControls(ctx).record(campaign, door, 'email-limit');
     return reservation;
   };

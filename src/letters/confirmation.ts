@@ -3,13 +3,21 @@ import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import { messageIdFor, type Mailer } from '../delivery/mailer';
 import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
+import type { MailBudget } from '../privacy/notices';
 
 /**
  * The supporter's confirmation: whom their letters went to and the private link to follow them. Sent
  * at most once (claimed before the send, released if the send fails so that the job retries);
- * not at all when the supporter asked for no copy.
+ * not at all when the supporter asked for no copy. An address that has had its share of emails
+ * this window (`budget`, the same as signers' emails) waits: the confirmation is handed back, and
+ * the sweep sends it once the window has turned.
  */
-export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>, mailer: Mailer, actionId: number): Promise<void> {
+export async function sendConfirmation(
+  ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,
+  mailer: Mailer,
+  actionId: number,
+  budget?: MailBudget,
+): Promise<'sent' | 'later' | 'none'> {
   const [action] = await queryRows<{ email: Uint8Array; status_token: string; campaign_id: number; campaign_title: string }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
@@ -17,13 +25,19 @@ export async function sendConfirmation(ctx: Pick<AppContext, 'db' | 'encryption'
         WHERE a.id = ${actionId}::bigint AND c.id = a.campaign_id AND a.confirmation_sent_at IS NULL AND a.wants_copy
         RETURNING a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title`,
   );
-  if (!action) return;
+  if (!action) return 'none';
+  const release = () => ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
   // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
   try {
-    const { encryption } = ctx;
-    await send(ctx, mailer, actionId, { ...action, email: encryption.open('letter_actions.email', action.email) });
+    const email = ctx.encryption.open('letter_actions.email', action.email);
+    if (budget && (await budget.hit(email)).limited) {
+      await release();
+      return 'later';
+    }
+    await send(ctx, mailer, actionId, { ...action, email });
+    return 'sent';
   } catch (error) {
-    await ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
+    await release();
     throw error;
   }
 }
