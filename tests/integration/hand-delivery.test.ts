@@ -9,7 +9,7 @@ import { queryRows } from '../../src/db/client';
 import { auditLog, handPackets, letterActions, letters as lettersTable, type LetterStatus } from '../../src/db/schema';
 import { changeLetterStatus, countMoves } from '../../src/delivery/deliver';
 import { letterCounts } from '../../src/letters/counts';
-import { findPacket, PACKET_PAGE_LETTERS, packetSource } from '../../src/letters/hand-packets';
+import { findPacket, PACKET_MAX, PACKET_PAGE_LETTERS, packetSource } from '../../src/letters/hand-packets';
 import { writePacketPdf } from '../../src/letters/packet-documents';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields, unescapeHtml } from '../helpers/html';
@@ -241,7 +241,9 @@ const binary: Parameters<request.Test['parse']>[0] = (res, done) => {
 };
 
 describe('a packet of 5,000 letters', () => {
-  const total = 5000;
+  // 5,005 waiting: a packet takes the oldest PACKET_MAX (5,000), the next packet the rest.
+  const total = PACKET_MAX;
+  const waiting = total + 5;
   const office = 'custom:5000';
   let packetId: number;
 
@@ -250,9 +252,9 @@ describe('a packet of 5,000 letters', () => {
       .insert(letterActions)
       .values(letterActionValues(t.platform.encryption, { campaignId, statusToken: 'x'.repeat(32), name: 'Many Writers', email: 'many@example.org', zip: '80010', congressionalDistrict: '0801' }))
       .returning({ id: letterActions.id });
-    for (let first = 1; first <= total; first += 1000) {
+    for (let first = 1; first <= waiting; first += 1000) {
       await t.platform.db.insert(lettersTable).values(
-        Array.from({ length: Math.min(1000, total - first + 1) }, (_, index) => {
+        Array.from({ length: Math.min(1000, waiting - first + 1) }, (_, index) => {
           const n = first + index;
           return letterValues(t.platform.encryption, {
             actionId: action!.id,
@@ -276,6 +278,15 @@ describe('a packet of 5,000 letters', () => {
       ${countMoves('moved')}`);
     packetId = await preparePacketFor(office);
   }, 120_000);
+
+  it('takes at most PACKET_MAX letters, the oldest, and leaves the rest for the next packet', async () => {
+    const packet = (await findPacket(t.platform.db, campaignId, packetId))!;
+    expect(packet.letters).toBe(PACKET_MAX);
+    const [newest] = await queryRows<{ subject: Uint8Array }>(t.platform.db, sql`SELECT subject FROM letters WHERE packet_id = ${packetId}::bigint ORDER BY id DESC LIMIT 1`);
+    expect(t.platform.encryption.open('letters.subject', newest!.subject)).toBe(`Letter number ${PACKET_MAX}`);
+    const [rest] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE target_key = ${office} AND packet_id IS NULL`);
+    expect(rest!.n).toBe(waiting - PACKET_MAX);
+  });
 
   it('streams the PDF in chunks as it is written, every letter in it', async () => {
     let chunks = 0;
@@ -563,7 +574,7 @@ describe('the letters export', () => {
     const house = rows.find((row) => row.target === HOUSE)!;
     expect(house).toMatchObject({ office_holder: 'Ada Testwell', office: 'U.S. Representative, CO-1', delivered_by_hand: '3', delivered_by_us: '0' });
     expect(rows.find((row) => row.target === SENATOR_FORM)).toMatchObject({ office_holder: 'Cora Senatorial', sent_by_supporter: '1' });
-    expect(rows.find((row) => row.target === 'custom:5000')).toMatchObject({ office_holder: 'Big City Council', waiting_for_hand_delivery: '5000' });
+    expect(rows.find((row) => row.target === 'custom:5000')).toMatchObject({ office_holder: 'Big City Council', waiting_for_hand_delivery: '5005' });
     const [entry] = await audits('export.letters');
     expect(entry).toMatchObject({ actor: viewer.email, details: { rows: rows.length, delivery: 'download' } });
   });
