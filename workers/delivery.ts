@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CwcChannel, cwcDeliveryId, splitName } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
+import { streetOf } from '../src/representatives/lookup';
 import { abuseControls } from '../src/abuse/controls';
 import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
@@ -74,7 +75,8 @@ function cwcSender(settings: Platform['config']['delivery']['cwc']): DeliveryCon
           prefix: letter.supporter.prefix ?? undefined,
           firstName,
           lastName,
-          address1: letter.supporter.address ?? '',
+          // The street line alone: the city, state and ZIP have elements of their own.
+          address1: letter.supporter.address ? streetOf(letter.supporter.address) : '',
           city: letter.supporter.city ?? '',
           state: letter.supporter.state ?? '',
           zip: letter.supporter.zip,

@@ -344,7 +344,8 @@ export class CwcChannel {
       return endpoint;
     };
     this.endpoint = withKey(settings.url);
-    this.validationEndpoint = withKey(/\/message\/?$/.test(this.endpoint.pathname) ? cwcValidationUrl(settings.url) : settings.url);
+    // Never the message endpoint: a rehearsal must not be delivered. (The configuration refuses such a url too.)
+    this.validationEndpoint = withKey(cwcValidationUrl(settings.url));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CWC_TIMEOUT_MS;
   }
 

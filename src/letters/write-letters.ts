@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { CWC_PREFIXES } from '../delivery/cwc-schema';
+import { CWC_PREFIXES, MESSAGE_MAX_LENGTH as CWC_MESSAGE_MAX, SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
@@ -241,6 +241,16 @@ export async function draftLetters(
     }
     const { channel, address } = channelFor(official, cwcEnabled);
     const body = head ? `${head}\n\n${edited.letter.body}` : edited.letter.body;
+    // Congress's system takes no more than this: said now, not found out when the letter fails later.
+    if (channel === 'cwc') {
+      if ([...edited.letter.subject].length > CWC_SUBJECT_MAX) {
+        errors.subject = `Letters to Congress can have a subject of at most ${CWC_SUBJECT_MAX} characters: please shorten it.`;
+      }
+      if ([...body].length > CWC_MESSAGE_MAX) {
+        errors.body = `Letters to Congress can be at most ${CWC_MESSAGE_MAX.toLocaleString('en-US')} characters, greeting included: please shorten yours.`;
+      }
+      if (errors.subject || errors.body) break;
+    }
     drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body, text: edited.letter.body });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };

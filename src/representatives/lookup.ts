@@ -215,6 +215,22 @@ export function addressParts(address: string): { zip?: string; city?: string } {
 }
 
 /**
+ * The street line of a one-line US address, without its city, state and ZIP ("200 Main St, Apt 2"
+ * from "200 Main St, Apt 2, Springfield, IL 62701"); the address as given when its tail is not
+ * recognised.
+ */
+export function streetOf(address: string): string {
+  const parts = address.split(',').map((part) => part.trim()).filter(Boolean);
+  const last = parts[parts.length - 1] ?? '';
+  const tail = /(?:^|\s)(?:([A-Za-z]{2})\.?\s+)?(\d{5})(?:-\d{4})?$/.exec(last);
+  if (!tail || parts.length < 2) return address.trim();
+  // "…, Springfield IL 62701" holds the city in the last part; "…, Springfield, IL 62701" in the one before.
+  const cityInLast = last.slice(0, tail.index).trim() !== '' && Boolean(tail[1]);
+  const street = parts.slice(0, cityInLast ? -1 : -2);
+  return street.length > 0 ? street.join(', ') : address.trim();
+}
+
+/**
  * Combinations of the ZIP's districts, the default (its centre's) first. Each district of each
  * layer is in one of the first sets (the default with that one district changed), so the cap on
  * combinations never leaves a district out of the choices.

@@ -104,7 +104,9 @@ describe('Congress through CWC', () => {
       expect(xml).toContain('<Prefix>Dr.</Prefix>');
       expect(xml).toContain('<FirstName>Cal Q.</FirstName>');
       expect(xml).toContain('<LastName>Constituent</LastName>');
+      expect(xml).toContain('<Address1>12 Elm Street</Address1>');
       expect(xml).toContain('<City>Aurora</City>');
+      expect(xml).toContain('<Zip>80010</Zip>');
       expect(xml).toContain('<DeliveryAgentContactPhone>202-555-0100</DeliveryAgentContactPhone>');
       expect(xml).toContain('<CampaignId>ban-facial-recognition</CampaignId>');
     } finally {
@@ -126,6 +128,25 @@ describe('Congress through CWC', () => {
       const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
       const governor = `governor:${lookup.body.officials.find((o: { office: string }) => o.office === 'governor').ids.openstates}`;
       await request(t.app).post(API).send({ ...anonymous, targets: [governor], wantsCopy: false }).expect(202);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses, when it is written, a letter to Congress longer than CWC takes (not when it would fail later)', async () => {
+    const t = await platformWith({ ...HOUSE, ...CONTACT });
+    try {
+      await t.platform.db.execute(sql`UPDATE campaigns SET letter_limits = '{"subjectMax": 200, "bodyMax": 20000}'::jsonb WHERE slug = ${SLUG}`);
+      t.platform.campaigns.forget(SLUG);
+      const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+      const member = `us-house:${lookup.body.officials.find((o: { office: string }) => o.office === 'us-house').ids.bioguide}`;
+      const governor = `governor:${lookup.body.officials.find((o: { office: string }) => o.office === 'governor').ids.openstates}`;
+      const long = 'Ban it. '.repeat(1300);
+      const refused = await request(t.app).post(API).send({ ...supporter, targets: [member], body: long }).expect(400);
+      expect(refused.body.errors.body).toMatch(/Letters to Congress can be at most 10,000 characters/);
+      expect(await lettersOf(t)).toEqual([]);
+      // The same words to an office that takes email are fine.
+      await request(t.app).post(API).send({ ...supporter, targets: [governor], body: long, wantsCopy: false }).expect(202);
     } finally {
       await t.close();
     }
