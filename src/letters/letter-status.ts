@@ -119,7 +119,7 @@ export function statusWords(letter: Pick<SupporterLetter, 'status' | 'deliveredA
     case 'held':
       return {
         label: 'On hold',
-        text: 'Waiting for the campaign: the office changed hands after you wrote, so the campaign will decide whether it goes to the new office holder.',
+        text: 'Waiting for the campaign: the office changed hands after you wrote, so the campaign will decide whether to send it as written or not at all.',
         tone: 'waiting',
       };
     case 'self-sent':

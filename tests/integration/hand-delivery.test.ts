@@ -9,6 +9,7 @@ import { queryRows } from '../../src/db/client';
 import { auditLog, handPackets, letterActions, letters as lettersTable, type LetterStatus } from '../../src/db/schema';
 import { changeLetterStatus, countMoves } from '../../src/delivery/deliver';
 import { letterCounts } from '../../src/letters/counts';
+import { holdLettersToDeparted } from '../../src/letters/held-letters';
 import { findPacket, PACKET_MAX, PACKET_PAGE_LETTERS, packetSource } from '../../src/letters/hand-packets';
 import { writePacketPdf } from '../../src/letters/packet-documents';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -415,6 +416,18 @@ describe('held and failed letters', () => {
     // Nothing but the form's choices is taken.
     await organizer.agent.post(`${DELIVERY}/held`).type('form').send({ _csrf: token, letter: 'all', action: 'delete' }).expect(303);
     await organizer.agent.post(`${DELIVERY}/held`).type('form').send({ letter: String(released!.id), action: 'cancel' }).expect(403);
+  });
+
+  it('when an office changes hands, holds its letters waiting for hand delivery outside a packet, and leaves a prepared packet to staff', async () => {
+    const packed = await write('Pat Packed', [SENATOR_NONE]);
+    await preparePacketFor(SENATOR_NONE);
+    const loose = await write('Lou Loose', [SENATOR_NONE]);
+    const held = await t.platform.db.transaction((tx) =>
+      holdLettersToDeparted(tx, [{ targetKey: SENATOR_NONE, name: 'Dev Upperhouse', successor: null }]),
+    );
+    expect(held).toBe(1);
+    expect((await lettersOf(loose))[0]).toMatchObject({ status: 'held' });
+    expect((await lettersOf(packed))[0]).toMatchObject({ status: 'hand-delivery' });
   });
 });
 
