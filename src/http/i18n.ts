@@ -50,11 +50,12 @@ export function languages(options: { https: boolean }): RequestHandler {
 }
 
 /**
- * For the pages' forms: a form carries its page's language (`lng`, hidden), so its answer (errors,
- * the next step) is in the language it was filled in, even without the cookie. Runs after the body is parsed.
+ * For the pages' forms: a form carries its page's language (`language`, hidden; `lng` is a
+ * longitude to the lookups), so its answer (errors, the next step) is in the language it was
+ * filled in, even without the cookie. Runs after the body is parsed.
  */
 export const formLanguage: RequestHandler = (req, res, next) => {
-  const given = languageOf((req.body as Record<string, unknown> | undefined)?.lng);
+  const given = languageOf((req.body as Record<string, unknown> | undefined)?.language);
   if (given && given !== translatorOf(res).language) {
     setTranslator(res, translator(given));
     res.locals.languageLinks = LANGUAGES.filter((other) => other !== given).map((other) => ({ lng: other, name: LANGUAGE_NAMES[other], href: switchHref(req, other) }));

@@ -138,7 +138,7 @@ describe('form errors and the JSON API in the asker\'s language', () => {
       .post(`/campaigns/${SLUG}/sign`)
       .set('Cookie', ([] as string[]).concat(page.headers['set-cookie'] ?? []).filter((cookie) => cookie.startsWith('csrf')).map((cookie) => cookie.split(';')[0]).join('; '))
       .type('form')
-      .send({ _csrf, lng: 'es', name: '', email: 'nope', zip: '12' })
+      .send({ _csrf, language: 'es', name: '', email: 'nope', zip: '12' })
       .expect(400);
     const html = unescapeHtml(res.text);
     expect(htmlLang(html)).toBe('es');
@@ -236,7 +236,7 @@ describe('what a person signs and writes in, and the emails they get', () => {
   it('sends the "your data" link in the language it was asked for in', async () => {
     const agent = request.agent(t.app);
     const page = await agent.get('/privacy/my-data?lng=es').expect(200);
-    const done = await agent.post('/privacy/my-data').type('form').send({ _csrf: hiddenFields(page.text)._csrf, lng: 'es', email: 'lucia@example.org' }).expect(200);
+    const done = await agent.post('/privacy/my-data').type('form').send({ _csrf: hiddenFields(page.text)._csrf, language: 'es', email: 'lucia@example.org' }).expect(200);
     expect(unescapeHtml(done.text)).toContain('Gracias. Si guardamos algo sobre lucia@example.org');
     await eventually(async () => mailsTo('lucia@example.org').length === 2);
     const mail = mailsTo('lucia@example.org')[1]!;
