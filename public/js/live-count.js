@@ -21,6 +21,8 @@
       .then(function (res) { return res.ok ? res.json() : null; })
       .then(function (stats) {
         if (stats) {
+          // Hidden while it could only say "0" (just after signing): shown once there is a count.
+          if (box.hidden && stats.signatures > 0) box.hidden = false;
           countEl.textContent = format.format(stats.signatures);
           var form = plurals.select(stats.signatures);
           nounEl.textContent = box.getAttribute('data-noun-' + form) || box.getAttribute('data-noun-other');

@@ -51,8 +51,10 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
       campaign,
       texts,
       url: shared,
-      // Signatures are counted by a worker within seconds: a count that does not include this one yet is not shown as "0".
-      progress: count > 0 ? progress(count, campaign.goal) : undefined,
+      progress: progress(count, campaign.goal),
+      // Signatures are counted by a worker within seconds: a count that cannot include this one yet is not shown as "0"
+      // (the page's script shows it once it has counted one).
+      countPending: count === 0,
       // Everyone gets this page after signing (a repeat and a bot too): it asks all of them to check their inbox.
       checkEmail: campaign.requireVerification,
       statsUrl: `/api/v1/campaigns/${encodeURIComponent(campaign.slug)}/stats${language === 'en' ? '' : `?lng=${language}`}`,

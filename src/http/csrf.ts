@@ -29,7 +29,8 @@ export function createCsrf(options: { secret: string; https: boolean; cookie?: s
     protectOrConfirm(confirmable: (req: Request) => boolean): RequestHandler {
       return (req, res, next) =>
         doubleCsrfProtection(req, res, (error?: unknown) => {
-          if (error && (error as { code?: string }).code === 'EBADCSRFTOKEN' && confirmable(req)) {
+          // Only a form as a browser sends it (a multipart body is not read here, and so has nothing to show again).
+          if (error && (error as { code?: string }).code === 'EBADCSRFTOKEN' && req.is('application/x-www-form-urlencoded') && confirmable(req)) {
             res.locals.csrfFailed = true;
             return next();
           }

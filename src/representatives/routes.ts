@@ -100,6 +100,8 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('representatives', {
       geocoder: ctx.geocoder !== undefined,
+      // The address field: with a geocoder to place it, or when one was sent (its ZIP code places it), to show it with its error.
+      showAddress: ctx.geocoder !== undefined || (typeof (view.values as Record<string, unknown> | undefined)?.address === 'string' && (view.values as Record<string, string>).address !== ''),
       title: tr.t('representatives:pageTitle', { title: texts.title }),
       pageTitlePrefix: list.length > 0 ? tr.t('common:errorTitlePrefix') : undefined,
       campaign,
@@ -129,7 +131,7 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
     const outcome = await lookUp(ctx, body, campaign, tr);
     if (!outcome.ok) {
       const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
-      const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: lookupAnchor(field, ctx.geocoder !== undefined) }));
+      const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: lookupAnchor(field) }));
       render(req, res, campaign, { values, errors, errorList }, outcome.status);
       return;
     }
@@ -156,11 +158,9 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
   return router;
 }
 
-/** Where an error's field is on the lookup form (the address field only with a geocoder; the districts' radios under the results). */
-function lookupAnchor(field: string, geocoder: boolean): string | undefined {
-  if (field === 'zip' || field === 'city') return `field-${field}`;
-  if (field === 'address') return geocoder ? 'field-address' : 'field-zip';
-  return undefined;
+/** Where an error's field is on the lookup form (the districts' radios, under the results, are not there then). */
+function lookupAnchor(field: string): string | undefined {
+  return field === 'zip' || field === 'city' || field === 'address' ? `field-${field}` : undefined;
 }
 
 /** States with no U.S. senators (DC and the territories): said in words, rather than an empty place where they would be. */

@@ -94,8 +94,8 @@ describe('after signing', () => {
     // The tally worker has not counted it yet: the page does not show a count that leaves it out.
     const thanks = await agent.get(`/campaigns/${SLUG}/thanks`).expect(200);
     expect(thanks.text).toContain('Thank you for signing');
-    expect(thanks.text).not.toMatch(/data-live="count">0</);
-    expect(thanks.text).not.toContain('<progress');
+    expect(thanks.text).toMatch(/<div class="progress" hidden data-stats-url=/);
+    expect(thanks.text).toContain('New signatures join the count within a few seconds: yours may not show yet.');
   });
 });
 
