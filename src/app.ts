@@ -32,6 +32,7 @@ const loggedPath = (url: string) =>
   (url.split('?')[0] ?? '')
     .replace(/\/letters\/[^/]+/, '/letters/:token')
     .replace(/\/staff\/invitations\/[^/]+/, '/staff/invitations/:token')
+    .replace(/\/staff\/setup\/[^/]+/, '/staff/setup/:token')
     .replace(/^\/(verify|not-me|u)\/[^/]+/, '/$1/:token')
     .replace(/^\/privacy\/my-data\/[^/]+/, '/privacy/my-data/:token');
 

@@ -191,6 +191,7 @@ describe('the staff console (in English)', () => {
     };
     try {
       await visit(page, audit, '/staff/login', label('login'));
+      await visit(page, audit, `/staff/setup/${'A'.repeat(43)}`, label('setup link gone'));
       await page.fill('#field-email', 'organizer@staff.example.org');
       await page.fill('#field-password', 'not the password');
       await submit(page, 'form[action="/staff/login"] button[type=submit]');
