@@ -190,8 +190,8 @@ describe('the staff console (in English)', () => {
       await submit(page, 'form[action="/staff/login"] button[type=submit]');
     };
     try {
-      await visit(page, audit, '/staff/login', label('login'));
       await visit(page, audit, `/staff/setup/${'A'.repeat(43)}`, label('setup link gone'));
+      await visit(page, audit, '/staff/login', label('login'));
       await page.fill('#field-email', 'organizer@staff.example.org');
       await page.fill('#field-password', 'not the password');
       await submit(page, 'form[action="/staff/login"] button[type=submit]');
