@@ -2,10 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { PGlite } from '@electric-sql/pglite';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
@@ -18,13 +17,9 @@ import { forceQuote } from '../text-safety/csv';
 import * as schema from './schema';
 import { sealPlaintextBeforeMigration } from './seal-plaintext';
 
-export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+import { queryRows, type Database } from './query';
 
-/** Runs raw SQL and returns its rows; PGlite and node-postgres both answer with `rows`. */
-export async function queryRows<T>(db: Pick<Database, 'execute'>, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
-}
+export { queryRows, type Database };
 
 /** A query's rows as CSV, from PostgreSQL's COPY, and how many rows it wrote once it is done. */
 export interface CopyOut {

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { FieldEncryption, type EncryptionKeys } from '../privacy/field-encryption';
-import { queryRows, type Database } from './client';
+import { queryRows, type Database } from './query';
 import { SEALED_TABLES, sealedTables, type SealedTable as Table } from './sealed-rows';
 
 /**
