@@ -1,5 +1,5 @@
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,7 +89,24 @@ export async function startThrowawayRedis(options: { appendOnly?: boolean } = {}
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(`redis-server on port ${port}`, () => redisAnswers(port));
   };
-  await start();
+  // The free port found may be taken by another process before the server binds it (tests and
+  // other sessions start servers too): the first start tries another port then.
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      const log = (() => {
+        try {
+          return readFileSync(path.join(dir, 'server.log'), 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      if (tries >= 3 || !/could not (bind|create listen socket)|already in use/i.test(log)) throw error;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}/0`,
@@ -164,14 +181,14 @@ export async function startThrowawayPostgres(settings: { maxConnections?: number
   const asRoot = process.getuid?.() === 0;
   const command = (program: string, args: string[]): [string, string[]] =>
     asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args]] : [path.join(bin, program), args];
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'frb-pg-'));
   if (asRoot) {
     const { uid, gid } = postgresUser();
     chownSync(dir, uid, gid);
   }
   await run(...command('initdb', ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']));
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=${settings.maxConnections ?? 100}`;
+  const options = () => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=${settings.maxConnections ?? 100}`;
   const pgCtl = (args: string[]) => run(...command('pg_ctl', ['-D', dir, ...args]));
   let running = false;
   const stopOnExit = () => {
@@ -185,7 +202,7 @@ export async function startThrowawayPostgres(settings: { maxConnections?: number
   process.once('exit', stopOnExit);
 
   const start = async () => {
-    await pgCtl(['-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start']);
+    await pgCtl(['-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', options(), 'start']);
     running = true;
   };
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
