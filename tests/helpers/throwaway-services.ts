@@ -89,24 +89,7 @@ export async function startThrowawayRedis(options: { appendOnly?: boolean } = {}
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(`redis-server on port ${port}`, () => redisAnswers(port));
   };
-  // The free port found may be taken by another process before the server binds it (tests and
-  // other sessions start servers too): the first start tries another port then.
-  for (let tries = 1; ; tries++) {
-    try {
-      await start();
-      break;
-    } catch (error) {
-      const log = (() => {
-        try {
-          return readFileSync(path.join(dir, 'server.log'), 'utf8');
-        } catch {
-          return '';
-        }
-      })();
-      if (tries >= 3 || !/could not (bind|create listen socket)|already in use/i.test(log)) throw error;
-      port = await freePort();
-    }
-  }
+  await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}/0`,
@@ -209,7 +192,24 @@ export async function startThrowawayPostgres(settings: { maxConnections?: number
     await pgCtl(['-m', mode, '-w', '-t', '60', 'stop']);
     running = false;
   };
-  await start();
+  // The free port found may be taken by another process before the server binds it (tests and
+  // other sessions start servers too): the first start tries another port then.
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      const log = (() => {
+        try {
+          return readFileSync(path.join(dir, 'server.log'), 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      if (tries >= 3 || !/could not (bind|create listen socket)|already in use/i.test(log)) throw error;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
