@@ -18,6 +18,7 @@ import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResu
 import type { Reservation } from '../abuse/email-limit';
 import { BIDI_CONTROL, CONTROL_IN_LINE, CONTROL_IN_TEXT, stripInvisible } from '../text-safety/input';
 import type { LetterTemplateStore } from './template-store';
+import { raiseOutreachEvents } from '../webhooks/events';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 
 /**
@@ -94,7 +95,7 @@ export type WriteResult =
 
 export type WriteContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
   letterTemplates: LetterTemplateStore;
-};
+} & Partial<Pick<AppContext, 'webhookWakeups'>>;
 
 /** A stable id for a target across lookups: the office and the publisher's id. */
 export function targetKeyOf(official: Official): string | null {
@@ -354,7 +355,9 @@ export async function writeLetters(
       );
     }
     const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
-    return { actionId: id, queued, signed: signature.length > 0 };
+    // Last, so that a partner's webhook sees the consents just recorded.
+    const raised = await raiseOutreachEvents(tx, campaign.id, id);
+    return { actionId: id, queued, signed: signature.length > 0, raised };
   }).catch(async (error: unknown) => {
     await reservation?.release();
     throw error;
@@ -367,7 +370,8 @@ export async function writeLetters(
       .where(and(eq(letterActions.campaignId, campaign.id), eq(letterActions.requestKey, requestKey!)));
     return { outcome: 'sent', actionId: String(earlier!.id), statusToken: earlier!.statusToken, letters: summary };
   }
-  const { actionId, queued, signed } = written;
+  const { actionId, queued, signed, raised } = written;
+  if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
 
   if (signed) {
     ctx.tallyRequests.request(campaign.id);

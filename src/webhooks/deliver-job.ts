@@ -1,0 +1,372 @@
+import type { Job, JobsOptions } from 'bullmq';
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext } from '../context';
+import { queryRows } from '../db/client';
+import type { WebhookEvent, WebhookKind } from '../db/schema';
+import type { Mailer } from '../delivery/mailer';
+import { serializeError } from '../logger';
+import { signatureRef } from '../osdi/identifiers';
+import { personResource } from '../osdi/resources';
+import { signaturesById } from '../osdi/records';
+import type { Queues } from '../queue/jobs';
+import { describeFailure, sendOutbound, type OutboundResponse } from './outbound-http';
+import { batchPayload, campaignOf, openErased, type BatchItem } from './payloads';
+import { newMessageId, signedHeaders } from './signing';
+
+/**
+ * The `deliver-webhooks` job: sends one subscription's waiting events, oldest first. Its payload
+ * schema, options, `perform` and `onFailed` are here; workers/webhooks.ts wires it to BullMQ.
+ *
+ * Batching: a batch holds up to BATCH_SIZE events and goes as soon as it is full, or once its
+ * oldest event has waited BATCH_WINDOW_MS. Each batch gets a `webhook-id` that its retries keep.
+ * A receiver that answers anything but 2xx, or not within 5 s, is tried again after a back-off
+ * (RETRY_DELAYS_MS); once every attempt has failed for GIVE_UP_AFTER_MS (24 h) the subscription is
+ * disabled, its waiting events dropped, and the admins and the partner's accounts are told by
+ * email. Every attempt is logged (`webhook_attempts`) and shown in the console.
+ *
+ * Action Network pushes go one signature at a time (its record signature helper takes one), at
+ * most 4 a second (its limit), with the same retries; a signature it refuses as invalid (400) is
+ * logged and skipped, not retried. An erasure is forwarded by deleting the signatures it recorded.
+ *
+ * Only one worker sends for a subscription at a time: it holds a lease (`sending_until`), which
+ * lapses if the worker dies; the next job, or the sweep, takes over and sends the same batch again
+ * under the same `webhook-id`.
+ */
+
+export const DELIVER_WEBHOOKS = 'deliver-webhooks';
+export const deliverWebhooksPayload = z.object({ subscriptionId: z.number().int().positive() });
+export type DeliverWebhooksPayload = z.infer<typeof deliverWebhooksPayload>;
+
+export const BATCH_SIZE = 100;
+export const BATCH_WINDOW_MS = 2000;
+export const GIVE_UP_AFTER_MS = 24 * 60 * 60 * 1000;
+/** The wait after the 1st, 2nd, … failed attempt of a batch; the last repeats until the 24 hours are up. */
+export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000];
+/** Action Network allows 4 requests a second per key. */
+const ACTION_NETWORK_SPACING_MS = 260;
+/** Batches (or Action Network requests) one job sends before it hands over to a new job, so other subscriptions get their turn. */
+const ROUNDS_PER_JOB = 50;
+/** A sending worker's lease, renewed at each batch: longer than one attempt can take. */
+const LEASE_SECONDS = 60;
+
+export type DeliverContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger' | 'queues'> & { mailer: Mailer };
+
+/**
+ * The options of a delivery job: one per subscription waiting or delayed, and while one runs, one
+ * more kept to run after it (so an event committed meanwhile is never left behind). A wake-up
+ * brings a delayed job forward; the job then decides whether to send or wait.
+ */
+export const deliveryJobOptions = (subscriptionId: number, delayMs: number): JobsOptions => ({
+  delay: Math.max(0, Math.round(delayMs)),
+  deduplication: { id: `webhooks:${subscriptionId}`, keepLastIfActive: true, reschedule: true },
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+});
+
+export async function requestWebhookDelivery(queues: Pick<Queues, 'add'>, subscriptionId: number, delayMs = 0): Promise<void> {
+  await queues.add('webhooks', DELIVER_WEBHOOKS, { subscriptionId }, deliveryJobOptions(subscriptionId, delayMs));
+}
+
+interface LeasedSubscription {
+  id: number;
+  campaign_id: number;
+  partner_id: number | null;
+  kind: WebhookKind;
+  url: string;
+  events: WebhookEvent[];
+  secret: Uint8Array;
+  tags: string[];
+  message_id: string | null;
+  attempts: number;
+  failing_since: Date | string | null;
+  next_attempt_at: Date | string | null;
+}
+
+type Outcome =
+  | { delivered: true; status: number | null; skipped?: string }
+  | { delivered: false; status: number | null; error: string };
+
+const time = (value: Date | string | null) => (value === null ? null : new Date(value).getTime());
+
+/** Sends what the subscription has waiting (see above). */
+export async function performDelivery(ctx: DeliverContext, payload: DeliverWebhooksPayload): Promise<void> {
+  const { db } = ctx;
+  const id = payload.subscriptionId;
+  const [leased] = await queryRows<LeasedSubscription>(
+    db,
+    sql`UPDATE webhook_subscriptions SET sending_until = now() + make_interval(secs => ${LEASE_SECONDS}::int)
+        WHERE id = ${id}::int AND status = 'active' AND (sending_until IS NULL OR sending_until < now())
+        RETURNING id, campaign_id, partner_id, kind, url, events, secret, tags, message_id, attempts, failing_since, next_attempt_at`,
+  );
+  if (!leased) {
+    // Disabled or removed: nothing to do. Held by another worker: look again shortly, in case it is finishing.
+    const [active] = await queryRows<{ id: number }>(db, sql`SELECT id FROM webhook_subscriptions WHERE id = ${id}::int AND status = 'active'`);
+    if (active) await requestWebhookDelivery(ctx.queues, id, 1000);
+    return;
+  }
+  const campaign = await campaignOf(ctx, Number(leased.campaign_id));
+  if (!campaign) return;
+  const subscription = { ...leased, partner_id: leased.partner_id === null ? null : Number(leased.partner_id) };
+  const secret = ctx.encryption.open('webhook_subscriptions.secret', subscription.secret);
+  const audience = { campaign, partnerId: subscription.partner_id };
+  let next: number | null = null;
+  try {
+    for (let round = 0; round < ROUNDS_PER_JOB; round++) {
+      const due = time(subscription.next_attempt_at);
+      if (due !== null && due > Date.now()) {
+        next = due - Date.now();
+        return;
+      }
+      let batch = subscription.message_id ? await batchItems(ctx, id, subscription.message_id) : [];
+      if (batch.length === 0) {
+        const [waiting] = await queryRows<{ n: number; age_ms: number | null }>(
+          db,
+          sql`SELECT count(*)::int AS n, (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS age_ms
+              FROM (SELECT created_at FROM webhook_items WHERE subscription_id = ${id}::int AND message_id IS NULL ORDER BY id LIMIT ${BATCH_SIZE}::int) w`,
+        );
+        const count = Number(waiting?.n ?? 0);
+        if (count === 0) return;
+        const age = Number(waiting?.age_ms ?? 0);
+        if (subscription.kind === 'webhook' && count < BATCH_SIZE && age < BATCH_WINDOW_MS) {
+          next = BATCH_WINDOW_MS - age;
+          return;
+        }
+        const messageId = newMessageId();
+        batch = await formBatch(ctx, id, messageId, subscription.kind === 'webhook' ? BATCH_SIZE : 1);
+        subscription.message_id = messageId;
+        subscription.attempts = 0;
+        if (batch.length === 0) continue;
+      }
+      const started = Date.now();
+      const outcome =
+        subscription.kind === 'webhook'
+          ? await sendWebhookBatch(ctx, audience, subscription.url, secret, subscription.message_id!, batch)
+          : await pushToActionNetwork(ctx, audience, subscription, secret, batch[0]!);
+      await logAttempt(ctx, id, subscription.message_id!, batch.length, started, outcome);
+      if (outcome.delivered) {
+        await db.execute(sql`
+          WITH done AS (DELETE FROM webhook_items WHERE subscription_id = ${id}::int AND message_id = ${subscription.message_id})
+          UPDATE webhook_subscriptions SET message_id = NULL, attempts = 0, failing_since = NULL, next_attempt_at = NULL,
+            last_attempt_at = now(), last_status = ${outcome.status}::int, last_error = ${outcome.skipped ?? null}, last_success_at = now(),
+            sending_until = now() + make_interval(secs => ${LEASE_SECONDS}::int)
+          WHERE id = ${id}::int`);
+        Object.assign(subscription, { message_id: null, attempts: 0, failing_since: null, next_attempt_at: null });
+        if (subscription.kind === 'action-network') await new Promise((resolve) => setTimeout(resolve, ACTION_NETWORK_SPACING_MS));
+        continue;
+      }
+      const failingSince = time(subscription.failing_since) ?? started;
+      if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
+        await disable(ctx, subscription, campaign.title, outcome.error);
+        return;
+      }
+      const delay = RETRY_DELAYS_MS[Math.min(subscription.attempts, RETRY_DELAYS_MS.length - 1)]!;
+      await db.execute(sql`
+        UPDATE webhook_subscriptions SET attempts = attempts + 1, failing_since = coalesce(failing_since, ${new Date(failingSince).toISOString()}::timestamptz),
+          next_attempt_at = now() + make_interval(secs => ${delay / 1000}::float8),
+          last_attempt_at = now(), last_status = ${outcome.status}::int, last_error = ${outcome.error}
+        WHERE id = ${id}::int`);
+      next = delay;
+      return;
+    }
+    // More is waiting: a new job goes on with it, after other subscriptions' jobs have had their turn.
+    next = 0;
+  } finally {
+    await db.execute(sql`UPDATE webhook_subscriptions SET sending_until = NULL WHERE id = ${id}::int`);
+    if (next !== null) await requestWebhookDelivery(ctx.queues, id, next);
+  }
+}
+
+async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string): Promise<BatchItem[]> {
+  const rows = await queryRows<{ id: number; event: WebhookEvent; signature_id: number | null; letter_action_id: number | null; payload: Uint8Array | null }>(
+    ctx.db,
+    sql`SELECT id, event, signature_id, letter_action_id, payload FROM webhook_items
+        WHERE subscription_id = ${subscriptionId}::int AND message_id = ${messageId} ORDER BY id`,
+  );
+  return rows.map((row) => ({
+    id: Number(row.id),
+    event: row.event,
+    signatureId: row.signature_id === null ? null : Number(row.signature_id),
+    letterActionId: row.letter_action_id === null ? null : Number(row.letter_action_id),
+    payload: row.payload,
+  }));
+}
+
+/** Takes the oldest waiting events into a new batch, and records the batch on the subscription. */
+async function formBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string, size: number): Promise<BatchItem[]> {
+  await ctx.db.execute(sql`
+    WITH taken AS (
+      UPDATE webhook_items SET message_id = ${messageId}
+      WHERE id IN (SELECT id FROM webhook_items WHERE subscription_id = ${subscriptionId}::int AND message_id IS NULL ORDER BY id LIMIT ${size}::int)
+      RETURNING id
+    )
+    UPDATE webhook_subscriptions SET message_id = ${messageId}, attempts = 0 WHERE id = ${subscriptionId}::int`);
+  return batchItems(ctx, subscriptionId, messageId);
+}
+
+/** A receiver's answer as the attempt log shows it: the status, and a little of what it said. */
+const answerError = (response: OutboundResponse) => {
+  const said = response.body.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 200);
+  return `HTTP ${response.status}${said ? `: ${said}` : ''}`;
+};
+
+async function sendWebhookBatch(
+  ctx: DeliverContext,
+  audience: Parameters<typeof batchPayload>[1],
+  url: string,
+  secret: string,
+  messageId: string,
+  batch: BatchItem[],
+): Promise<Outcome> {
+  const { entries, dropped } = await batchPayload(ctx, audience, batch);
+  if (dropped.length > 0) await ctx.db.execute(sql`DELETE FROM webhook_items WHERE id IN (SELECT unnest(${`{${dropped.join(',')}}`}::bigint[]))`);
+  if (entries.length === 0) return { delivered: true, status: null, skipped: 'nothing left to send: the supporters withdrew their consent or were erased' };
+  const body = JSON.stringify(entries.map((entry) => entry.entry));
+  try {
+    const response = await sendOutbound(url, {
+      method: 'POST',
+      headers: { ...signedHeaders(secret, messageId, body), 'user-agent': 'BanFaceSurveillance-Webhooks/1' },
+      body,
+      allowPrivate: ctx.config.webhooks.allowPrivate,
+    });
+    if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
+    return { delivered: false, status: response.status, error: answerError(response) };
+  } catch (error) {
+    return { delivered: false, status: null, error: describeFailure(error) };
+  }
+}
+
+/** Action Network's address of the signature it recorded, from its answer. */
+function recordedAt(petitionUrl: string, body: string): string | null {
+  try {
+    const answer = JSON.parse(body) as { _links?: { self?: { href?: unknown } }; identifiers?: unknown };
+    if (typeof answer._links?.self?.href === 'string' && URL.canParse(answer._links.self.href)) return answer._links.self.href;
+    const id = Array.isArray(answer.identifiers) ? answer.identifiers.find((value): value is string => typeof value === 'string' && value.startsWith('action_network:')) : undefined;
+    return id ? `${petitionUrl.replace(/\/+$/, '')}/${encodeURIComponent(id.slice('action_network:'.length))}` : null;
+  } catch {
+    return null;
+  }
+}
+
+async function pushToActionNetwork(
+  ctx: DeliverContext,
+  audience: Parameters<typeof batchPayload>[1],
+  subscription: LeasedSubscription,
+  apiKey: string,
+  item: BatchItem,
+): Promise<Outcome> {
+  const headers = { 'content-type': 'application/json', 'OSDI-API-Token': apiKey, 'user-agent': 'BanFaceSurveillance-Sync/1' };
+  const allowPrivate = ctx.config.webhooks.allowPrivate;
+  try {
+    if (item.event === 'person.erased') {
+      const person = openErased(ctx, item.payload);
+      for (const remote of person?.remoteUrls ?? []) {
+        const response = await sendOutbound(remote, { method: 'DELETE', headers, allowPrivate });
+        if (response.status !== 404 && (response.status < 200 || response.status >= 300)) return { delivered: false, status: response.status, error: answerError(response) };
+      }
+      const refs = (person?.identifiers ?? []).map((identifier) => identifier.split(':signature-')[1]).filter((ref): ref is string => Boolean(ref));
+      if (refs.length > 0) {
+        await ctx.db.execute(sql`DELETE FROM action_network_records WHERE subscription_id = ${subscription.id}::int AND signature_ref IN (SELECT unnest(${`{${refs.join(',')}}`}::text[]))`);
+      }
+      return { delivered: true, status: 204 };
+    }
+    const signature = item.signatureId !== null ? (await signaturesById(ctx, audience, [item.signatureId])).get(item.signatureId) : undefined;
+    if (!signature || !signature.email) {
+      await ctx.db.execute(sql`DELETE FROM webhook_items WHERE id = ${item.id}::bigint`);
+      return { delivered: true, status: null, skipped: 'skipped a signature whose supporter withdrew their consent or was erased' };
+    }
+    const body = JSON.stringify({ person: personResource(signature), add_tags: subscription.tags });
+    const response = await sendOutbound(subscription.url, { method: 'POST', headers, body, allowPrivate });
+    if (response.status === 400 || response.status === 422) {
+      // This one signature is refused as it is: retrying cannot help, and must not hold up the others.
+      return { delivered: true, status: response.status, skipped: `Action Network refused one signature: ${answerError(response)}` };
+    }
+    if (response.status < 200 || response.status >= 300) return { delivered: false, status: response.status, error: answerError(response) };
+    const remote = recordedAt(subscription.url, response.body);
+    if (!remote) return { delivered: false, status: response.status, error: 'Action Network gave no signature back: check the API key and the petition id' };
+    const [emailHash] = await queryRows<{ email_hash: Uint8Array }>(ctx.db, sql`SELECT email_hash FROM signatures WHERE id = ${item.signatureId}::bigint`);
+    if (emailHash) {
+      const ref = signatureRef(ctx.config.secret, audience.campaign.id, emailHash.email_hash);
+      await ctx.db.execute(sql`
+        INSERT INTO action_network_records (subscription_id, signature_ref, remote_url) VALUES (${subscription.id}::int, ${ref}, ${remote})
+        ON CONFLICT (subscription_id, signature_ref) DO UPDATE SET remote_url = EXCLUDED.remote_url`);
+    }
+    return { delivered: true, status: response.status };
+  } catch (error) {
+    return { delivered: false, status: null, error: describeFailure(error) };
+  }
+}
+
+async function logAttempt(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string, items: number, started: number, outcome: Outcome): Promise<void> {
+  await ctx.db.execute(sql`
+    INSERT INTO webhook_attempts (subscription_id, message_id, items, started_at, duration_ms, status, outcome, error)
+    VALUES (${subscriptionId}::int, ${messageId}, ${items}::int, ${new Date(started).toISOString()}::timestamptz, ${Date.now() - started}::int,
+            ${outcome.status}::int, ${outcome.delivered ? 'delivered' : 'failed'}, ${outcome.delivered ? (outcome.skipped ?? null) : outcome.error})`);
+}
+
+/**
+ * Turns a subscription off after a day of failures: its waiting events are dropped (the receiver
+ * can catch up from the API's `modified_date` filter once it is back), the audit log records it,
+ * and the admins and the partner's own accounts are told by email.
+ */
+async function disable(ctx: DeliverContext, subscription: LeasedSubscription, campaignTitle: string, lastError: string): Promise<void> {
+  const reason = `Every attempt failed for 24 hours; the last: ${lastError}`;
+  const [dropped] = await queryRows<{ n: number }>(
+    ctx.db,
+    sql`WITH dropped AS (DELETE FROM webhook_items WHERE subscription_id = ${subscription.id}::int RETURNING 1),
+        off AS (
+          UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = ${reason}, message_id = NULL, attempts = 0,
+            failing_since = NULL, next_attempt_at = NULL, last_attempt_at = now(), last_error = ${lastError}
+          WHERE id = ${subscription.id}::int)
+        SELECT count(*)::int AS n FROM dropped`,
+  );
+  await ctx.db.execute(sql`
+    INSERT INTO audit_log (actor, action, campaign_id, details)
+    VALUES ('platform', 'webhook.disabled', ${Number(subscription.campaign_id)}::int,
+            ${JSON.stringify({ subscriptionId: subscription.id, kind: subscription.kind, url: subscription.url, droppedEvents: Number(dropped?.n ?? 0), lastError })}::jsonb)`);
+  ctx.logger.warn({ subscriptionId: subscription.id, kind: subscription.kind }, 'webhook subscription disabled after failing for 24 hours');
+  const recipients = await queryRows<{ email: string }>(
+    ctx.db,
+    sql`SELECT email FROM staff_accounts WHERE status = 'active'
+          AND (role = 'admin' OR (role = 'partner' AND partner_id = ${subscription.partner_id}::int))
+        ORDER BY email`,
+  );
+  const what = subscription.kind === 'webhook' ? `The webhook to ${subscription.url}` : 'The push of signatures to Action Network';
+  const text = [
+    `${what} for the campaign "${campaignTitle}" was turned off: every attempt to deliver to it failed for 24 hours.`,
+    '',
+    `The last attempt: ${lastError}`,
+    `Events it had not yet received (${Number(dropped?.n ?? 0)}) were dropped. Once the receiver works again, turn the subscription back on in the staff console; it can catch up on what it missed from the OSDI API with filter=modified_date gt '<the time it stopped>'.`,
+    '',
+    `${ctx.config.publicUrl}/staff`,
+  ].join('\n');
+  for (const { email } of recipients) {
+    const sent = await ctx.mailer.send({ from: ctx.config.delivery.from, to: email, subject: `Turned off after 24 hours of failures: ${subscription.kind === 'webhook' ? 'a webhook' : 'the Action Network push'}`, text });
+    if (sent.outcome !== 'delivered') ctx.logger.warn({ subscriptionId: subscription.id, reason: sent.error }, 'could not tell staff that a webhook was turned off');
+  }
+}
+
+/** BullMQ gave up on a job (our side failed: the database, say): the sweep asks again within a minute. */
+export function onDeliveryFailed(ctx: Pick<AppContext, 'logger'>, job: Job | undefined, error: Error): void {
+  ctx.logger.warn({ err: serializeError(error), subscriptionId: deliverWebhooksPayload.safeParse(job?.data).data?.subscriptionId, attempts: job?.attemptsMade }, 'webhook delivery job failed');
+}
+
+/** How long the attempt log is kept. */
+const ATTEMPT_LOG_DAYS = 30;
+
+/**
+ * The workers' sweep: asks again for the delivery of every subscription with events waiting (a
+ * wake-up lost with Redis, a worker that died holding a lease), and trims the attempt log.
+ */
+export async function sweepWebhooks(ctx: Pick<AppContext, 'db' | 'queues'>): Promise<number> {
+  const due = await queryRows<{ id: number; wait_ms: number }>(
+    ctx.db,
+    sql`SELECT w.id, greatest(0, extract(epoch FROM coalesce(w.next_attempt_at, now()) - now()) * 1000)::float8 AS wait_ms
+        FROM webhook_subscriptions w
+        WHERE w.status = 'active' AND (w.sending_until IS NULL OR w.sending_until < now())
+          AND EXISTS (SELECT 1 FROM webhook_items i WHERE i.subscription_id = w.id)`,
+  );
+  for (const row of due) await requestWebhookDelivery(ctx.queues, Number(row.id), Number(row.wait_ms));
+  await ctx.db.execute(sql`DELETE FROM webhook_attempts WHERE started_at < now() - make_interval(days => ${ATTEMPT_LOG_DAYS}::int)`);
+  return due.length;
+}
