@@ -15,6 +15,7 @@ import { securityHeaders } from './http/security';
 import { viewHelpers } from './http/view-helpers';
 import { serializeError } from './logger';
 import { publicDir, viewsDir } from './paths';
+import { osdiApi } from './osdi/routes';
 import { signingApi, signingForm } from './petitions/routes';
 import { consentApi, oneClickUnsubscribe, supporterPages } from './privacy/routes';
 import { staffConsole } from './staff/routes';
@@ -83,6 +84,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   api.use(lettersApi(ctx));
   api.use(consentApi(ctx));
   app.use('/api/v1', api);
+  // The OSDI API for partners' systems: tokens, no cookies, no CORS (src/osdi).
+  app.use('/api/osdi/v1', osdiApi(ctx));
 
   app.use(staffConsole(ctx));
 
