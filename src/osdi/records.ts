@@ -30,8 +30,27 @@ export interface DateCondition {
   value: Date;
 }
 
-const OPERATORS = { gt: '>', ge: '>=', lt: '<', le: '<=', eq: '=' } as const;
-const compare = (column: SQL, condition: DateCondition) => sql`${column} ${sql.raw(OPERATORS[condition.op])} ${condition.value.toISOString()}::timestamptz`;
+/**
+ * A date condition as the API shows dates: to the millisecond, while PostgreSQL keeps microseconds.
+ * `gt` the last date a sync saw must not return that row again, so each comparison is made on the
+ * date as shown, written so that an index on the column still serves it.
+ */
+function compare(column: SQL, condition: DateCondition): SQL {
+  const at = sql`${condition.value.toISOString()}::timestamptz`;
+  const after = sql`(${condition.value.toISOString()}::timestamptz + interval '1 millisecond')`;
+  switch (condition.op) {
+    case 'gt':
+      return sql`${column} >= ${after}`;
+    case 'ge':
+      return sql`${column} >= ${at}`;
+    case 'lt':
+      return sql`${column} < ${at}`;
+    case 'le':
+      return sql`${column} < ${after}`;
+    case 'eq':
+      return sql`(${column} >= ${at} AND ${column} < ${after})`;
+  }
+}
 
 const partnerConsent = (signature: string, partnerId: number) =>
   sql`EXISTS (SELECT 1 FROM consents k WHERE k.signature_id = ${sql.raw(signature)}.id AND k.scope = 'partner' AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL)`;

@@ -21,7 +21,8 @@ export const osdiBase = (publicUrl: string) => `${publicUrl}/api/osdi/v1`;
 /** The `osdi` curie every resource's links use, pointing at the specification. */
 export const curies = [{ name: 'osdi', href: 'https://opensupporter.github.io/osdi-docs/{rel}.html', templated: true }];
 
-const iso = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** With milliseconds: a sync that asks for `modified_date gt` the last date it saw must not skip what came in the same second. */
+const iso = (date: Date) => date.toISOString();
 
 /**
  * A name as OSDI wants it, given and family. The platform keeps one name as the supporter wrote

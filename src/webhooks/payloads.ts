@@ -64,7 +64,7 @@ export async function batchPayload(
           [ERASED_TYPE]: {
             identifiers: person.identifiers,
             ...(person.email ? { email_addresses: [{ address: person.email }] } : {}),
-            erased_date: person.erasedAt.replace(/\.\d{3}Z$/, 'Z'),
+            erased_date: person.erasedAt,
             _links: { 'osdi:petition': { href: `${base}/petitions/${audience.campaign.slug}` } },
           },
           idempotency_key: key,
