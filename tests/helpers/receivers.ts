@@ -118,6 +118,8 @@ export interface FakeActionNetwork {
   deleted: string[];
   /** Requests refused for a wrong key. */
   unauthorized: number;
+  /** Signatures posted (a repeat included). */
+  posts: number;
   /** The next `count` requests answer 500. */
   failNext(count: number): void;
   close(): Promise<void>;
@@ -139,6 +141,7 @@ export async function startFakeActionNetwork(apiKey = 'a1b2c3d4e5f60718293a4b5c6
     signatures,
     deleted,
     unauthorized: 0,
+    posts: 0,
     failNext(count) {
       failures = count;
     },
@@ -161,6 +164,7 @@ export async function startFakeActionNetwork(apiKey = 'a1b2c3d4e5f60718293a4b5c6
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const post = /^\/api\/v2\/petitions\/([A-Za-z0-9-]+)\/signatures\/?$/.exec(path);
     if (req.method === 'POST' && post) {
+      fake.posts++;
       const data = JSON.parse(body) as { person?: { email_addresses?: Array<{ address?: string }> } };
       const email = data.person?.email_addresses?.[0]?.address;
       if (!email) return json(400, { error: 'You must specify a valid person email' });
