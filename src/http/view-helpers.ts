@@ -7,4 +7,6 @@ export const viewHelpers = {
   checked: (value: unknown) => value === true || value === 'on' || value === 'true',
   year: () => new Date().getFullYear(),
   eq: (a: unknown, b: unknown) => a === b,
+  /** Whether a list (a form's checked boxes) holds a value. */
+  includes: (list: unknown, value: unknown) => Array.isArray(list) && list.includes(value),
 };

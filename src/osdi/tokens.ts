@@ -83,7 +83,7 @@ export async function revokeApiToken(db: Database, id: number, campaignId: numbe
 
 /** A campaign's tokens (and its partners'), newest first, with each partner's name. */
 export async function listApiTokens(db: Database, campaignId: number) {
-  return queryRows<{ id: number; name: string; hint: string; scopes: ApiScope[]; partner: string | null; created_at: Date; last_used_at: Date | null; revoked_at: Date | null }>(
+  return queryRows<{ id: number; name: string; hint: string; scopes: ApiScope[]; partner: string | null; created_at: Date | string; last_used_at: Date | string | null; revoked_at: Date | string | null }>(
     db,
     sql`SELECT t.id, t.name, t.hint, t.scopes, p.name AS partner, t.created_at, t.last_used_at, t.revoked_at
         FROM api_tokens t LEFT JOIN partners p ON p.id = t.partner_id
