@@ -127,7 +127,7 @@ export async function recordSignature(
 
   // The same answer for a first signature and a repeat: what was sent, and the identifier it has either way.
   const normalisedEmail = String(input.email).trim().toLowerCase();
-  const ref = signatureRef(ctx.config.secret, campaign.id, ctx.encryption.emailHash(normalisedEmail));
+  const ref = signatureRef(ctx.config.secret, campaign.id, normalisedEmail);
   const base = `${publicUrl}/api/osdi/v1`;
   return {
     outcome: 'signed',

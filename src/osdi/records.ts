@@ -77,7 +77,6 @@ interface SignatureRow {
   id: number;
   name: Uint8Array;
   email: Uint8Array;
-  email_hash: Uint8Array;
   zip: string;
   state: string | null;
   source: string | null;
@@ -86,16 +85,18 @@ interface SignatureRow {
   email_visible: boolean;
 }
 
-const signatureColumns = (audience: Audience) => sql`s.id, s.name, s.email, s.email_hash, s.zip, s.state, s.source, s.created_at,
+const signatureColumns = (audience: Audience) => sql`s.id, s.name, s.email, s.zip, s.state, s.source, s.created_at,
   ${signatureModified(audience.campaign)} AS modified_at,
   ${audience.partnerId !== null ? sql`true` : sql`s.opt_in`} AS email_visible`;
 
 function openSignature(ctx: ReadContext, audience: Audience, row: SignatureRow): SignatureFields & { id: number } {
+  // Opened for the identifier even where the holder may not see it.
+  const email = ctx.encryption.open('signatures.email', row.email);
   return {
     id: Number(row.id),
-    ref: signatureRef(ctx.config.secret, audience.campaign.id, row.email_hash),
+    ref: signatureRef(ctx.config.secret, audience.campaign.id, email),
     name: ctx.encryption.open('signatures.name', row.name),
-    email: row.email_visible ? ctx.encryption.open('signatures.email', row.email) : null,
+    email: row.email_visible ? email : null,
     zip: row.zip,
     state: row.state,
     source: row.source,

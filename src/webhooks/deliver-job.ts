@@ -6,7 +6,6 @@ import { queryRows } from '../db/client';
 import type { WebhookEvent, WebhookKind } from '../db/schema';
 import type { Mailer } from '../delivery/mailer';
 import { serializeError } from '../logger';
-import { signatureRef } from '../osdi/identifiers';
 import { personResource } from '../osdi/resources';
 import { signaturesById } from '../osdi/records';
 import type { Queues } from '../queue/jobs';
@@ -284,13 +283,9 @@ async function pushToActionNetwork(
     if (response.status < 200 || response.status >= 300) return { delivered: false, status: response.status, error: answerError(response) };
     const remote = recordedAt(subscription.url, response.body);
     if (!remote) return { delivered: false, status: response.status, error: 'Action Network gave no signature back: check the API key and the petition id' };
-    const [emailHash] = await queryRows<{ email_hash: Uint8Array }>(ctx.db, sql`SELECT email_hash FROM signatures WHERE id = ${item.signatureId}::bigint`);
-    if (emailHash) {
-      const ref = signatureRef(ctx.config.secret, audience.campaign.id, emailHash.email_hash);
-      await ctx.db.execute(sql`
-        INSERT INTO action_network_records (subscription_id, signature_ref, remote_url) VALUES (${subscription.id}::int, ${ref}, ${remote})
-        ON CONFLICT (subscription_id, signature_ref) DO UPDATE SET remote_url = EXCLUDED.remote_url`);
-    }
+    await ctx.db.execute(sql`
+      INSERT INTO action_network_records (subscription_id, signature_ref, remote_url) VALUES (${subscription.id}::int, ${signature.ref}, ${remote})
+      ON CONFLICT (subscription_id, signature_ref) DO UPDATE SET remote_url = EXCLUDED.remote_url`);
     return { delivered: true, status: response.status };
   } catch (error) {
     return { delivered: false, status: null, error: describeFailure(error) };

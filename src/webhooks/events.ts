@@ -132,7 +132,7 @@ export async function raisePersonErased(ctx: Pick<AppContext, 'db' | 'encryption
   const rows: Array<{ subscriptionId: number; payload: Buffer }> = [];
   for (const candidate of candidates) {
     const campaignId = Number(candidate.campaign_id);
-    const ref = signatureRef(ctx.config.secret, campaignId, hash);
+    const ref = signatureRef(ctx.config.secret, campaignId, email);
     const subscriptionId = Number(candidate.subscription_id);
     if (candidate.kind === 'action-network') {
       const records = await queryRows<{ remote_url: string }>(
