@@ -104,13 +104,14 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
     if (active) await requestWebhookDelivery(ctx.queues, id, 1000);
     return;
   }
-  const campaign = await campaignOf(ctx, Number(leased.campaign_id));
-  if (!campaign) return;
   const subscription = { ...leased, partner_id: leased.partner_id === null ? null : Number(leased.partner_id) };
-  const secret = ctx.encryption.open('webhook_subscriptions.secret', subscription.secret);
-  const audience = { campaign, partnerId: subscription.partner_id };
   let next: number | null = null;
   try {
+    const campaign = await campaignOf(ctx, Number(leased.campaign_id));
+    if (!campaign) return;
+    // A secret that does not open (a key missing from ENCRYPTION_KEYS) fails the job: BullMQ retries it, the sweep after that.
+    const secret = ctx.encryption.open('webhook_subscriptions.secret', subscription.secret);
+    const audience = { campaign, partnerId: subscription.partner_id };
     for (let round = 0; round < ROUNDS_PER_JOB; round++) {
       const due = time(subscription.next_attempt_at);
       if (due !== null && due > Date.now()) {
@@ -156,7 +157,7 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
       }
       const failingSince = time(subscription.failing_since) ?? started;
       if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
-        await disable(ctx, subscription, campaign.title, outcome.error);
+        await disable(ctx, subscription, audience.campaign.title, outcome.error);
         return;
       }
       const delay = RETRY_DELAYS_MS[Math.min(subscription.attempts, RETRY_DELAYS_MS.length - 1)]!;
