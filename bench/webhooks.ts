@@ -163,11 +163,25 @@ async function main() {
     const results: Array<{ label: string; perSecond: number; p50: number; p99: number; failed: number }> = [];
     let lagsDuringRuns: number[] = [];
     let signedWithHooks = 0;
+    // Where a delivery's lag comes from, sampled while the load runs: the oldest signature not yet
+    // counted (the tally, which raises the events), and the oldest event not yet delivered.
+    const stages = { untallied: [] as number[], undelivered: [] as number[] };
+    const sample = async () => {
+      const [row] = await queryRows<{ untallied: number | null; undelivered: number | null }>(
+        database.db,
+        sql`SELECT (SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM signatures WHERE NOT tallied)::float8 AS untallied,
+                   (SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM webhook_items)::float8 AS undelivered`,
+      );
+      stages.untallied.push(Number(row?.untallied ?? 0));
+      stages.undelivered.push(Number(row?.undelivered ?? 0));
+    };
     for (let round = 0; round < rounds; round++) {
       for (const active of [false, true]) {
         await setSubscriptions(active ? 'active' : 'disabled');
         const lagsBefore = receiver.lags.length;
+        const sampler = active ? setInterval(() => void sample(), 250) : undefined;
         const result = await load(duration);
+        clearInterval(sampler);
         await caughtUp();
         if (active) {
           lagsDuringRuns = lagsDuringRuns.concat(receiver.lags.slice(lagsBefore));
@@ -203,6 +217,10 @@ async function main() {
     process.stdout.write(
       `lag from commit to arrival during the flood: p50 ${quantile(lagsDuringRuns, 0.5)} ms, p99 ${quantile(lagsDuringRuns, 0.99)} ms, max ${Math.max(...lagsDuringRuns)} ms ` +
         `(batch window 2000 ms)\n`,
+    );
+    process.stdout.write(
+      `sampled every 250 ms during the flood: oldest signature not yet counted p50 ${quantile(stages.untallied, 0.5).toFixed(0)} ms, max ${Math.max(...stages.untallied).toFixed(0)} ms; ` +
+        `oldest event not yet delivered p50 ${quantile(stages.undelivered, 0.5).toFixed(0)} ms, max ${Math.max(...stages.undelivered).toFixed(0)} ms\n`,
     );
   } finally {
     await receiver.close();

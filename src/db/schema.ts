@@ -759,8 +759,9 @@ export const webhookSubscriptions = pgTable(
     disabledReason: text('disabled_reason'),
     createdBy: integer('created_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-    /** The `webhook-id` of the batch being sent (its items carry it), kept across its retries. */
+    /** The `webhook-id` of the batch being sent, kept across its retries, and the ids of its events. */
     messageId: text('message_id'),
+    batchItems: bigint('batch_items', { mode: 'number' }).array(),
     attempts: integer('attempts').notNull().default(0),
     /** Since when every attempt has failed; past 24 hours the subscription is disabled. */
     failingSince: timestamp('failing_since', { withTimezone: true }),
@@ -779,7 +780,10 @@ export type WebhookSubscription = typeof webhookSubscriptions.$inferSelect;
 
 /**
  * The outbox of each subscription: one row per event to send, written in the transaction that
- * made the event. A signature's or letter action's row goes with it when it is erased.
+ * made the event. A signature's or letter action's row refers to it without a foreign key: it is
+ * read when sent, and one erased meanwhile is simply not found (and not sent); the row holds nothing
+ * of the person itself. Rows are taken into a batch by their ids (the subscription's
+ * `batch_items`), so forming a batch writes one row, not a hundred.
  */
 export const webhookItems = pgTable(
   'webhook_items',
@@ -789,20 +793,13 @@ export const webhookItems = pgTable(
       .notNull()
       .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
     event: text('event').$type<WebhookEvent>().notNull(),
-    signatureId: bigint('signature_id', { mode: 'number' }).references(() => signatures.id, { onDelete: 'cascade' }),
-    letterActionId: bigint('letter_action_id', { mode: 'number' }).references(() => letterActions.id, { onDelete: 'cascade' }),
+    signatureId: bigint('signature_id', { mode: 'number' }),
+    letterActionId: bigint('letter_action_id', { mode: 'number' }),
     /** Sealed JSON, for `person.erased` (what the receiver may be told of the erased person). */
     payload: bytea('payload'),
-    /** The batch it is being sent in. */
-    messageId: text('message_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [
-    index('webhook_items_pending_idx').on(table.subscriptionId, table.id).where(sql`${table.messageId} IS NULL`),
-    index('webhook_items_batch_idx').on(table.subscriptionId, table.messageId).where(sql`${table.messageId} IS NOT NULL`),
-    index('webhook_items_signature_idx').on(table.signatureId).where(sql`${table.signatureId} IS NOT NULL`),
-    index('webhook_items_action_idx').on(table.letterActionId).where(sql`${table.letterActionId} IS NOT NULL`),
-  ],
+  (table) => [index('webhook_items_subscription_idx').on(table.subscriptionId, table.id)],
 );
 
 /** Every delivery attempt of a subscription: when, how many items, what the receiver answered. */

@@ -174,6 +174,7 @@ export function osdiApi(ctx: AppContext): Router {
       vendor_name: 'Ban Face Surveillance coalition',
       product_name: 'Ban Face Surveillance petition and letter platform',
       osdi_version: OSDI_VERSION,
+      // OSDI's table spells it `max_pagesize`; clients written against Action Network read `max_page_size`.
       max_page_size: MAX_PAGE_SIZE,
       max_pagesize: MAX_PAGE_SIZE,
       namespace: 'ban_face_surveillance',
@@ -202,7 +203,8 @@ export function osdiApi(ctx: AppContext): Router {
   router.get('/petitions/:id', async (req, res) => {
     const campaign = await campaignFor(req, res, 'read', 'osdi:petition');
     if (!campaign) return;
-    hal(res, 200, { ...petitionResource(base, ctx.config.publicUrl, campaign, publicSignatureCount(campaign, await ctx.stats.get(campaign.id))), _links: { curies, ...petitionResource(base, '', campaign, 0)._links } });
+    const resource = petitionResource(base, ctx.config.publicUrl, campaign, publicSignatureCount(campaign, await ctx.stats.get(campaign.id)));
+    hal(res, 200, { ...resource, _links: { curies, ...resource._links } });
   });
 
   router.get('/petitions/:id/signatures', async (req, res) => {

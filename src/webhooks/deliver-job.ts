@@ -77,6 +77,7 @@ interface LeasedSubscription {
   secret: Uint8Array;
   tags: string[];
   message_id: string | null;
+  batch_items: Array<number | string> | null;
   attempts: number;
   failing_since: Date | string | null;
   next_attempt_at: Date | string | null;
@@ -87,6 +88,8 @@ type Outcome =
   | { delivered: false; status: number | null; error: string };
 
 const time = (value: Date | string | null) => (value === null ? null : new Date(value).getTime());
+const idArray = (ids: number[]) => `{${ids.join(',')}}`;
+const LEASE = sql`now() + make_interval(secs => ${LEASE_SECONDS}::int)`;
 
 /** Sends what the subscription has waiting (see above). */
 export async function performDelivery(ctx: DeliverContext, payload: DeliverWebhooksPayload): Promise<void> {
@@ -94,9 +97,9 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
   const id = payload.subscriptionId;
   const [leased] = await queryRows<LeasedSubscription>(
     db,
-    sql`UPDATE webhook_subscriptions SET sending_until = now() + make_interval(secs => ${LEASE_SECONDS}::int)
+    sql`UPDATE webhook_subscriptions SET sending_until = ${LEASE}
         WHERE id = ${id}::int AND status = 'active' AND (sending_until IS NULL OR sending_until < now())
-        RETURNING id, campaign_id, partner_id, kind, url, events, secret, tags, message_id, attempts, failing_since, next_attempt_at`,
+        RETURNING id, campaign_id, partner_id, kind, url, events, secret, tags, message_id, batch_items, attempts, failing_since, next_attempt_at`,
   );
   if (!leased) {
     // Disabled or removed: nothing to do. Held by another worker: look again shortly, in case it is finishing.
@@ -112,56 +115,59 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
     // A secret that does not open (a key missing from ENCRYPTION_KEYS) fails the job: BullMQ retries it, the sweep after that.
     const secret = ctx.encryption.open('webhook_subscriptions.secret', subscription.secret);
     const audience = { campaign, partnerId: subscription.partner_id };
+    const size = subscription.kind === 'webhook' ? BATCH_SIZE : 1;
     for (let round = 0; round < ROUNDS_PER_JOB; round++) {
       const due = time(subscription.next_attempt_at);
       if (due !== null && due > Date.now()) {
         next = due - Date.now();
         return;
       }
-      let batch = subscription.message_id ? await batchItems(ctx, id, subscription.message_id) : [];
-      if (batch.length === 0) {
-        const [waiting] = await queryRows<{ n: number; age_ms: number | null }>(
-          db,
-          sql`SELECT count(*)::int AS n, (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS age_ms
-              FROM (SELECT created_at FROM webhook_items WHERE subscription_id = ${id}::int AND message_id IS NULL ORDER BY id LIMIT ${BATCH_SIZE}::int) w`,
-        );
-        const count = Number(waiting?.n ?? 0);
-        if (count === 0) return;
-        const age = Number(waiting?.age_ms ?? 0);
-        if (subscription.kind === 'webhook' && count < BATCH_SIZE && age < BATCH_WINDOW_MS) {
-          next = BATCH_WINDOW_MS - age;
+      // The batch in flight (being retried), or a new one when one is due.
+      let ids = (subscription.message_id && subscription.batch_items ? subscription.batch_items : []).map(Number);
+      if (ids.length === 0) {
+        const taken = await takeBatch(ctx, id, size, subscription.kind === 'webhook' ? BATCH_WINDOW_MS : 0);
+        if (taken.waiting === 0) return;
+        if (!taken.batch) {
+          next = BATCH_WINDOW_MS - taken.ageMs;
           return;
         }
-        const messageId = newMessageId();
-        batch = await formBatch(ctx, id, messageId, subscription.kind === 'webhook' ? BATCH_SIZE : 1);
-        subscription.message_id = messageId;
-        subscription.attempts = 0;
-        if (batch.length === 0) continue;
+        Object.assign(subscription, { message_id: taken.batch.messageId, batch_items: taken.batch.ids, attempts: 0 });
+        ids = taken.batch.ids;
       }
+      const batch = await batchItems(ctx, id, ids);
+      const messageId = subscription.message_id!;
       const started = Date.now();
       const outcome =
-        subscription.kind === 'webhook'
-          ? await sendWebhookBatch(ctx, audience, subscription.url, secret, subscription.message_id!, batch)
-          : await pushToActionNetwork(ctx, audience, subscription, secret, batch[0]!);
-      await logAttempt(ctx, id, subscription.message_id!, batch.length, started, outcome);
+        batch.length === 0
+          ? ({ delivered: true, status: null, skipped: 'nothing left to send' } as const)
+          : subscription.kind === 'webhook'
+            ? await sendWebhookBatch(ctx, audience, subscription.url, secret, messageId, batch)
+            : await pushToActionNetwork(ctx, audience, subscription, secret, batch[0]!);
+      const attempt = sql`INSERT INTO webhook_attempts (subscription_id, message_id, items, started_at, duration_ms, status, outcome, error)
+        VALUES (${id}::int, ${messageId}, ${ids.length}::int, ${new Date(started).toISOString()}::timestamptz, ${Date.now() - started}::int,
+                ${outcome.status}::int, ${outcome.delivered ? 'delivered' : 'failed'}, ${outcome.delivered ? (outcome.skipped ?? null) : outcome.error})`;
       if (outcome.delivered) {
+        // The batch's events go, the attempt is logged and the subscription is told, in one statement.
         await db.execute(sql`
-          WITH done AS (DELETE FROM webhook_items WHERE subscription_id = ${id}::int AND message_id = ${subscription.message_id})
-          UPDATE webhook_subscriptions SET message_id = NULL, attempts = 0, failing_since = NULL, next_attempt_at = NULL,
+          WITH done AS (DELETE FROM webhook_items WHERE subscription_id = ${id}::int AND id = ANY(${idArray(ids)}::bigint[])),
+               logged AS (${attempt})
+          UPDATE webhook_subscriptions SET message_id = NULL, batch_items = NULL, attempts = 0, failing_since = NULL, next_attempt_at = NULL,
             last_attempt_at = now(), last_status = ${outcome.status}::int, last_error = ${outcome.skipped ?? null}, last_success_at = now(),
-            sending_until = now() + make_interval(secs => ${LEASE_SECONDS}::int)
+            sending_until = ${LEASE}
           WHERE id = ${id}::int`);
-        Object.assign(subscription, { message_id: null, attempts: 0, failing_since: null, next_attempt_at: null });
+        Object.assign(subscription, { message_id: null, batch_items: null, attempts: 0, failing_since: null, next_attempt_at: null });
         if (subscription.kind === 'action-network') await new Promise((resolve) => setTimeout(resolve, ACTION_NETWORK_SPACING_MS));
         continue;
       }
       const failingSince = time(subscription.failing_since) ?? started;
       if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
+        await db.execute(attempt);
         await disable(ctx, subscription, audience.campaign.title, outcome.error);
         return;
       }
       const delay = RETRY_DELAYS_MS[Math.min(subscription.attempts, RETRY_DELAYS_MS.length - 1)]!;
       await db.execute(sql`
+        WITH logged AS (${attempt})
         UPDATE webhook_subscriptions SET attempts = attempts + 1, failing_since = coalesce(failing_since, ${new Date(failingSince).toISOString()}::timestamptz),
           next_attempt_at = now() + make_interval(secs => ${delay / 1000}::float8),
           last_attempt_at = now(), last_status = ${outcome.status}::int, last_error = ${outcome.error}
@@ -177,11 +183,36 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
   }
 }
 
-async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string): Promise<BatchItem[]> {
+/**
+ * In one statement: how many events wait (up to `size`) and how long the oldest has, and when a
+ * batch is due (full, or its oldest older than `windowMs`), the batch: a new `webhook-id` and the
+ * events' ids, recorded on the subscription.
+ */
+async function takeBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, size: number, windowMs: number) {
+  const messageId = newMessageId();
+  const [row] = await queryRows<{ waiting: number; age_ms: number | null; batch: Array<number | string> | null }>(
+    ctx.db,
+    sql`WITH pending AS (
+          SELECT id, created_at FROM webhook_items WHERE subscription_id = ${subscriptionId}::int ORDER BY id LIMIT ${size}::int
+        ), waiting AS (
+          SELECT count(*)::int AS n, (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS age_ms FROM pending
+        ), taken AS (
+          UPDATE webhook_subscriptions SET message_id = ${messageId}, batch_items = (SELECT array_agg(id ORDER BY id) FROM pending), attempts = 0
+          WHERE id = ${subscriptionId}::int AND (SELECT n FROM waiting) > 0
+            AND ((SELECT n FROM waiting) >= ${size}::int OR (SELECT age_ms FROM waiting) >= ${windowMs}::float8)
+          RETURNING batch_items
+        )
+        SELECT (SELECT n FROM waiting) AS waiting, (SELECT age_ms FROM waiting) AS age_ms, (SELECT batch_items FROM taken) AS batch`,
+  );
+  const batch = row?.batch ? { messageId, ids: row.batch.map(Number) } : null;
+  return { waiting: Number(row?.waiting ?? 0), ageMs: Number(row?.age_ms ?? 0), batch };
+}
+
+async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, ids: number[]): Promise<BatchItem[]> {
   const rows = await queryRows<{ id: number; event: WebhookEvent; signature_id: number | null; letter_action_id: number | null; payload: Uint8Array | null }>(
     ctx.db,
     sql`SELECT id, event, signature_id, letter_action_id, payload FROM webhook_items
-        WHERE subscription_id = ${subscriptionId}::int AND message_id = ${messageId} ORDER BY id`,
+        WHERE subscription_id = ${subscriptionId}::int AND id = ANY(${idArray(ids)}::bigint[]) ORDER BY id`,
   );
   return rows.map((row) => ({
     id: Number(row.id),
@@ -190,18 +221,6 @@ async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, m
     letterActionId: row.letter_action_id === null ? null : Number(row.letter_action_id),
     payload: row.payload,
   }));
-}
-
-/** Takes the oldest waiting events into a new batch, and records the batch on the subscription. */
-async function formBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string, size: number): Promise<BatchItem[]> {
-  await ctx.db.execute(sql`
-    WITH taken AS (
-      UPDATE webhook_items SET message_id = ${messageId}
-      WHERE id IN (SELECT id FROM webhook_items WHERE subscription_id = ${subscriptionId}::int AND message_id IS NULL ORDER BY id LIMIT ${size}::int)
-      RETURNING id
-    )
-    UPDATE webhook_subscriptions SET message_id = ${messageId}, attempts = 0 WHERE id = ${subscriptionId}::int`);
-  return batchItems(ctx, subscriptionId, messageId);
 }
 
 /** A receiver's answer as the attempt log shows it: the status, and a little of what it said. */
@@ -218,8 +237,8 @@ async function sendWebhookBatch(
   messageId: string,
   batch: BatchItem[],
 ): Promise<Outcome> {
-  const { entries, dropped } = await batchPayload(ctx, audience, batch);
-  if (dropped.length > 0) await ctx.db.execute(sql`DELETE FROM webhook_items WHERE id IN (SELECT unnest(${`{${dropped.join(',')}}`}::bigint[]))`);
+  // Events that can no longer be told are dropped with the batch once it is through.
+  const { entries } = await batchPayload(ctx, audience, batch);
   if (entries.length === 0) return { delivered: true, status: null, skipped: 'nothing left to send: the supporters withdrew their consent or were erased' };
   const body = JSON.stringify(entries.map((entry) => entry.entry));
   try {
@@ -271,10 +290,7 @@ async function pushToActionNetwork(
       return { delivered: true, status: 204 };
     }
     const signature = item.signatureId !== null ? (await signaturesById(ctx, audience, [item.signatureId])).get(item.signatureId) : undefined;
-    if (!signature || !signature.email) {
-      await ctx.db.execute(sql`DELETE FROM webhook_items WHERE id = ${item.id}::bigint`);
-      return { delivered: true, status: null, skipped: 'skipped a signature whose supporter withdrew their consent or was erased' };
-    }
+    if (!signature || !signature.email) return { delivered: true, status: null, skipped: 'skipped a signature whose supporter withdrew their consent or was erased' };
     const body = JSON.stringify({ person: personResource(signature), add_tags: subscription.tags });
     const response = await sendOutbound(subscription.url, { method: 'POST', headers, body, allowPrivate });
     if (response.status === 400 || response.status === 422) {
@@ -293,13 +309,6 @@ async function pushToActionNetwork(
   }
 }
 
-async function logAttempt(ctx: Pick<AppContext, 'db'>, subscriptionId: number, messageId: string, items: number, started: number, outcome: Outcome): Promise<void> {
-  await ctx.db.execute(sql`
-    INSERT INTO webhook_attempts (subscription_id, message_id, items, started_at, duration_ms, status, outcome, error)
-    VALUES (${subscriptionId}::int, ${messageId}, ${items}::int, ${new Date(started).toISOString()}::timestamptz, ${Date.now() - started}::int,
-            ${outcome.status}::int, ${outcome.delivered ? 'delivered' : 'failed'}, ${outcome.delivered ? (outcome.skipped ?? null) : outcome.error})`);
-}
-
 /**
  * Turns a subscription off after a day of failures: its waiting events are dropped (the receiver
  * can catch up from the API's `modified_date` filter once it is back), the audit log records it,
@@ -311,7 +320,7 @@ async function disable(ctx: DeliverContext, subscription: LeasedSubscription, ca
     ctx.db,
     sql`WITH dropped AS (DELETE FROM webhook_items WHERE subscription_id = ${subscription.id}::int RETURNING 1),
         off AS (
-          UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = ${reason}, message_id = NULL, attempts = 0,
+          UPDATE webhook_subscriptions SET status = 'disabled', disabled_reason = ${reason}, message_id = NULL, batch_items = NULL, attempts = 0,
             failing_since = NULL, next_attempt_at = NULL, last_attempt_at = now(), last_error = ${lastError}
           WHERE id = ${subscription.id}::int)
         SELECT count(*)::int AS n FROM dropped`,

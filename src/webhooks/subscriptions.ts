@@ -176,7 +176,7 @@ export async function changeSubscription(db: Database, id: number, scope: { camp
       await tx.execute(sql`DELETE FROM webhook_items WHERE subscription_id = ${id}::int`);
       await tx
         .update(webhookSubscriptions)
-        .set({ status: 'disabled', disabledReason: 'Turned off by staff.', messageId: null, attempts: 0, failingSince: null, nextAttemptAt: null })
+        .set({ status: 'disabled', disabledReason: 'Turned off by staff.', messageId: null, batchItems: null, attempts: 0, failingSince: null, nextAttemptAt: null })
         .where(eq(webhookSubscriptions.id, id));
     } else {
       await tx.update(webhookSubscriptions).set({ status: 'active', disabledReason: null, failingSince: null, nextAttemptAt: null, attempts: 0 }).where(eq(webhookSubscriptions.id, id));

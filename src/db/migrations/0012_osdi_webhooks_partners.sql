@@ -49,7 +49,6 @@ CREATE TABLE "webhook_items" (
 	"signature_id" bigint,
 	"letter_action_id" bigint,
 	"payload" "bytea",
-	"message_id" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -67,6 +66,7 @@ CREATE TABLE "webhook_subscriptions" (
 	"created_by" integer,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"message_id" text,
+	"batch_items" bigint[],
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"failing_since" timestamp with time zone,
 	"next_attempt_at" timestamp with time zone,
@@ -85,17 +85,12 @@ ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_partner_id_partners_id_fk" F
 ALTER TABLE "api_tokens" ADD CONSTRAINT "api_tokens_created_by_staff_accounts_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."staff_accounts"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_attempts" ADD CONSTRAINT "webhook_attempts_subscription_id_webhook_subscriptions_id_fk" FOREIGN KEY ("subscription_id") REFERENCES "public"."webhook_subscriptions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_items" ADD CONSTRAINT "webhook_items_subscription_id_webhook_subscriptions_id_fk" FOREIGN KEY ("subscription_id") REFERENCES "public"."webhook_subscriptions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "webhook_items" ADD CONSTRAINT "webhook_items_signature_id_signatures_id_fk" FOREIGN KEY ("signature_id") REFERENCES "public"."signatures"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "webhook_items" ADD CONSTRAINT "webhook_items_letter_action_id_letter_actions_id_fk" FOREIGN KEY ("letter_action_id") REFERENCES "public"."letter_actions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_subscriptions" ADD CONSTRAINT "webhook_subscriptions_campaign_id_campaigns_id_fk" FOREIGN KEY ("campaign_id") REFERENCES "public"."campaigns"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_subscriptions" ADD CONSTRAINT "webhook_subscriptions_partner_id_partners_id_fk" FOREIGN KEY ("partner_id") REFERENCES "public"."partners"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "webhook_subscriptions" ADD CONSTRAINT "webhook_subscriptions_created_by_staff_accounts_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."staff_accounts"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "api_tokens_campaign_idx" ON "api_tokens" USING btree ("campaign_id");--> statement-breakpoint
 CREATE INDEX "webhook_attempts_subscription_idx" ON "webhook_attempts" USING btree ("subscription_id","id");--> statement-breakpoint
-CREATE INDEX "webhook_items_pending_idx" ON "webhook_items" USING btree ("subscription_id","id") WHERE "webhook_items"."message_id" IS NULL;--> statement-breakpoint
-CREATE INDEX "webhook_items_batch_idx" ON "webhook_items" USING btree ("subscription_id","message_id") WHERE "webhook_items"."message_id" IS NOT NULL;--> statement-breakpoint
-CREATE INDEX "webhook_items_signature_idx" ON "webhook_items" USING btree ("signature_id") WHERE "webhook_items"."signature_id" IS NOT NULL;--> statement-breakpoint
-CREATE INDEX "webhook_items_action_idx" ON "webhook_items" USING btree ("letter_action_id") WHERE "webhook_items"."letter_action_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX "webhook_items_subscription_idx" ON "webhook_items" USING btree ("subscription_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_subscriptions_campaign_idx" ON "webhook_subscriptions" USING btree ("campaign_id","status");--> statement-breakpoint
 ALTER TABLE "staff_accounts" ADD CONSTRAINT "staff_accounts_partner_id_partners_id_fk" FOREIGN KEY ("partner_id") REFERENCES "public"."partners"("id") ON DELETE set null ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "letters_campaign_updated_idx" ON "letters" USING btree ("campaign_id","updated_at");--> statement-breakpoint
