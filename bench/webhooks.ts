@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
+    /** Writes V8 CPU profiles of the web and worker processes into this folder. */
+    profile: { type: 'string' },
   },
 });
 const duration = Number(args.duration);
@@ -82,8 +84,10 @@ async function startReceiver(secrets: Map<string, string>): Promise<Receiver> {
   return receiver;
 }
 
-function start(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [path.join(projectRoot, 'dist', script), ...argv], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+/** A process of the platform; only the web process's first line (its port) is read, so the worker's output is not piped. */
+function start(script: string, argv: string[], env: NodeJS.ProcessEnv, output: 'pipe' | 'ignore'): ChildProcess {
+  const profiling = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
+  return spawn(process.execPath, [...profiling, path.join(projectRoot, 'dist', script), ...argv], { env, stdio: ['ignore', output, 'inherit'] });
 }
 
 const quantile = (values: number[], q: number) => {
@@ -115,11 +119,14 @@ async function main() {
     SIGN_EMAIL_RATE_LIMIT: '100000000',
     WEBHOOK_ALLOW_PRIVATE: 'true',
     LOG_LEVEL: 'warn',
+    // No representative data import in the middle of the measurement.
+    REP_DATA_DIR: 'none',
+    REP_DATA_REFRESH: 'off',
   };
-  const web = start('bench/server.js', [], env);
+  const web = start('bench/server.js', [], env, 'pipe');
   const [line] = (await once(web.stdout!, 'data')) as [Buffer];
   const port = Number(/listening (\d+)/.exec(line.toString())?.[1]);
-  const worker = start('src/main.js', ['worker'], env);
+  const worker = start('src/main.js', ['worker'], env, 'ignore');
   const database = await openDatabase({ databaseUrl: databaseUrl.toString(), dataDir: '/tmp', encryption: keys });
   const encryption = new FieldEncryption(keys);
   const secrets = new Map<string, string>();
@@ -165,13 +172,17 @@ async function main() {
     let signedWithHooks = 0;
     // Where a delivery's lag comes from, sampled while the load runs: the oldest signature not yet
     // counted (the tally, which raises the events), and the oldest event not yet delivered.
-    const stages = { untallied: [] as number[], undelivered: [] as number[] };
-    const sample = async () => {
+    const stages = { untallied: [] as number[], undelivered: [] as number[], untalliedWithout: [] as number[] };
+    const sample = async (active: boolean) => {
       const [row] = await queryRows<{ untallied: number | null; undelivered: number | null }>(
         database.db,
         sql`SELECT (SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM signatures WHERE NOT tallied)::float8 AS untallied,
                    (SELECT extract(epoch FROM now() - min(created_at)) * 1000 FROM webhook_items)::float8 AS undelivered`,
       );
+      if (!active) {
+        stages.untalliedWithout.push(Number(row?.untallied ?? 0));
+        return;
+      }
       stages.untallied.push(Number(row?.untallied ?? 0));
       stages.undelivered.push(Number(row?.undelivered ?? 0));
     };
@@ -179,7 +190,7 @@ async function main() {
       for (const active of [false, true]) {
         await setSubscriptions(active ? 'active' : 'disabled');
         const lagsBefore = receiver.lags.length;
-        const sampler = active ? setInterval(() => void sample(), 250) : undefined;
+        const sampler = setInterval(() => void sample(active), 250);
         const result = await load(duration);
         clearInterval(sampler);
         await caughtUp();
@@ -219,7 +230,8 @@ async function main() {
         `(batch window 2000 ms)\n`,
     );
     process.stdout.write(
-      `sampled every 250 ms during the flood: oldest signature not yet counted p50 ${quantile(stages.untallied, 0.5).toFixed(0)} ms, max ${Math.max(...stages.untallied).toFixed(0)} ms; ` +
+      `sampled every 250 ms during the flood: oldest signature not yet counted p50 ${quantile(stages.untallied, 0.5).toFixed(0)} ms, max ${Math.max(...stages.untallied).toFixed(0)} ms ` +
+        `(with no subscription: p50 ${quantile(stages.untalliedWithout, 0.5).toFixed(0)} ms, max ${Math.max(...stages.untalliedWithout).toFixed(0)} ms); ` +
         `oldest event not yet delivered p50 ${quantile(stages.undelivered, 0.5).toFixed(0)} ms, max ${Math.max(...stages.undelivered).toFixed(0)} ms\n`,
     );
   } finally {

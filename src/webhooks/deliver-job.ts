@@ -124,17 +124,20 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
       }
       // The batch in flight (being retried), or a new one when one is due.
       let ids = (subscription.message_id && subscription.batch_items ? subscription.batch_items : []).map(Number);
-      if (ids.length === 0) {
+      let batch: BatchItem[];
+      if (ids.length > 0) {
+        batch = await batchItems(ctx, id, ids);
+      } else {
         const taken = await takeBatch(ctx, id, size, subscription.kind === 'webhook' ? BATCH_WINDOW_MS : 0);
         if (taken.waiting === 0) return;
         if (!taken.batch) {
           next = BATCH_WINDOW_MS - taken.ageMs;
           return;
         }
-        Object.assign(subscription, { message_id: taken.batch.messageId, batch_items: taken.batch.ids, attempts: 0 });
-        ids = taken.batch.ids;
+        batch = taken.batch.items;
+        ids = batch.map((item) => item.id);
+        Object.assign(subscription, { message_id: taken.batch.messageId, batch_items: ids, attempts: 0 });
       }
-      const batch = await batchItems(ctx, id, ids);
       const messageId = subscription.message_id!;
       const started = Date.now();
       const outcome =
@@ -186,11 +189,11 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
 /**
  * In one statement: how many events wait (up to `size`) and how long the oldest has, and when a
  * batch is due (full, or its oldest older than `windowMs`), the batch: a new `webhook-id` and the
- * events' ids, recorded on the subscription.
+ * events' ids, recorded on the subscription, and the events themselves.
  */
 async function takeBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, size: number, windowMs: number) {
   const messageId = newMessageId();
-  const [row] = await queryRows<{ waiting: number; age_ms: number | null; batch: Array<number | string> | null }>(
+  const rows = await queryRows<{ waiting: number; age_ms: number | null } & Partial<ItemRow>>(
     ctx.db,
     sql`WITH pending AS (
           SELECT id, created_at FROM webhook_items WHERE subscription_id = ${subscriptionId}::int ORDER BY id LIMIT ${size}::int
@@ -200,27 +203,42 @@ async function takeBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, si
           UPDATE webhook_subscriptions SET message_id = ${messageId}, batch_items = (SELECT array_agg(id ORDER BY id) FROM pending), attempts = 0
           WHERE id = ${subscriptionId}::int AND (SELECT n FROM waiting) > 0
             AND ((SELECT n FROM waiting) >= ${size}::int OR (SELECT age_ms FROM waiting) >= ${windowMs}::float8)
-          RETURNING batch_items
+          RETURNING id
         )
-        SELECT (SELECT n FROM waiting) AS waiting, (SELECT age_ms FROM waiting) AS age_ms, (SELECT batch_items FROM taken) AS batch`,
+        SELECT w.n AS waiting, w.age_ms, i.id, i.event, i.signature_id, i.letter_action_id, i.payload
+        FROM waiting w
+        LEFT JOIN webhook_items i ON EXISTS (SELECT 1 FROM taken) AND i.id IN (SELECT id FROM pending)
+        ORDER BY i.id`,
   );
-  const batch = row?.batch ? { messageId, ids: row.batch.map(Number) } : null;
-  return { waiting: Number(row?.waiting ?? 0), ageMs: Number(row?.age_ms ?? 0), batch };
+  const [first] = rows;
+  const items = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => itemOf(row as ItemRow));
+  return { waiting: Number(first?.waiting ?? 0), ageMs: Number(first?.age_ms ?? 0), batch: items.length > 0 ? { messageId, items } : null };
 }
 
+interface ItemRow {
+  id: number;
+  event: WebhookEvent;
+  signature_id: number | null;
+  letter_action_id: number | null;
+  payload: Uint8Array | null;
+}
+
+const itemOf = (row: ItemRow): BatchItem => ({
+  id: Number(row.id),
+  event: row.event,
+  signatureId: row.signature_id === null ? null : Number(row.signature_id),
+  letterActionId: row.letter_action_id === null ? null : Number(row.letter_action_id),
+  payload: row.payload,
+});
+
+/** The events of the batch in flight, for its retry. */
 async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, ids: number[]): Promise<BatchItem[]> {
-  const rows = await queryRows<{ id: number; event: WebhookEvent; signature_id: number | null; letter_action_id: number | null; payload: Uint8Array | null }>(
+  const rows = await queryRows<ItemRow>(
     ctx.db,
     sql`SELECT id, event, signature_id, letter_action_id, payload FROM webhook_items
         WHERE subscription_id = ${subscriptionId}::int AND id = ANY(${idArray(ids)}::bigint[]) ORDER BY id`,
   );
-  return rows.map((row) => ({
-    id: Number(row.id),
-    event: row.event,
-    signatureId: row.signature_id === null ? null : Number(row.signature_id),
-    letterActionId: row.letter_action_id === null ? null : Number(row.letter_action_id),
-    payload: row.payload,
-  }));
+  return rows.map(itemOf);
 }
 
 /** A receiver's answer as the attempt log shows it: the status, and a little of what it said. */
