@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '15' },
     connections: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
+    /** The paced run's signatures per second: a flood the machine can take, to see the lag when the workers keep up. */
+    rate: { type: 'string', default: '150' },
     database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
     /** Writes V8 CPU profiles of the web and worker processes into this folder. */
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
 const duration = Number(args.duration);
 const connections = Number(args.connections);
 const rounds = Number(args.rounds);
+const rate = Number(args.rate);
 const runId = randomBytes(4).toString('hex');
 const SLUG = 'ban-facial-recognition';
 const SUBSCRIPTIONS = 3;
@@ -142,12 +145,13 @@ async function main() {
     const setSubscriptions = (status: 'active' | 'disabled') => database.db.update(webhookSubscriptions).set({ status });
 
     let n = 0;
-    const load = (seconds: number) =>
+    const load = (seconds: number, paced?: number) =>
       autocannon({
         url: `http://127.0.0.1:${port}/api/v1/campaigns/${SLUG}/signatures`,
         method: 'POST',
         connections,
         duration: seconds,
+        ...(paced ? { overallRate: paced } : {}),
         headers: { 'content-type': 'application/json' },
         requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: `Bench Signer ${n}`, email: `bench-${runId}-${n++}@example.org`, zip: '94110', optIn: true }) }) }],
       });
@@ -207,6 +211,12 @@ async function main() {
         });
       }
     }
+    // A paced flood, at a rate the machine takes with room to spare: the lag when the workers keep up.
+    await setSubscriptions('active');
+    const pacedBefore = receiver.lags.length;
+    const paced = await load(duration, rate);
+    await caughtUp();
+    const pacedLags = receiver.lags.slice(pacedBefore);
     await setSubscriptions('disabled');
 
     process.stdout.write(`\n${'run'.padEnd(26)}${'signatures/s'.padStart(14)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'failed'.padStart(8)}\n`);
@@ -228,6 +238,10 @@ async function main() {
     process.stdout.write(
       `lag from commit to arrival during the flood: p50 ${quantile(lagsDuringRuns, 0.5)} ms, p99 ${quantile(lagsDuringRuns, 0.99)} ms, max ${Math.max(...lagsDuringRuns)} ms ` +
         `(batch window 2000 ms)\n`,
+    );
+    process.stdout.write(
+      `paced at ${rate} signatures/s (${(paced['2xx'] / duration).toFixed(0)} acknowledged per second) with ${SUBSCRIPTIONS} subscriptions: lag p50 ${quantile(pacedLags, 0.5)} ms, ` +
+        `p99 ${quantile(pacedLags, 0.99)} ms, max ${Math.max(...pacedLags)} ms\n`,
     );
     process.stdout.write(
       `sampled every 250 ms during the flood: oldest signature not yet counted p50 ${quantile(stages.untallied, 0.5).toFixed(0)} ms, max ${Math.max(...stages.untallied).toFixed(0)} ms ` +
