@@ -113,7 +113,8 @@ export function osdiApi(ctx: AppContext): Router {
   const router = Router();
   const base = osdiBase(ctx.config.publicUrl);
 
-  router.use(express.json({ limit: '64kb', type: ['application/json', 'application/hal+json', 'application/*+json'] }));
+  // As small as the public JSON API's: a signature with its person is well under 4 KB.
+  router.use(express.json({ limit: '16kb', type: ['application/json', 'application/hal+json', 'application/*+json'] }));
 
   // The token: looked up on every request, so a revoked one is refused from the next request on.
   router.use(async (req, res, next) => {
@@ -259,7 +260,7 @@ export function osdiApi(ctx: AppContext): Router {
   const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number }, _req, res, next) => {
     if (res.headersSent) return next(error);
     if (error.type === 'entity.parse.failed') return osdiError(res, 400, 'INVALID_JSON', [{ description: 'The request body is not valid JSON.' }]);
-    if (error.type === 'entity.too.large') return osdiError(res, 413, 'TOO_LARGE', [{ description: 'The request body is larger than 64 KB.' }]);
+    if (error.type === 'entity.too.large') return osdiError(res, 413, 'TOO_LARGE', [{ description: 'The request body is larger than 16 KB.' }]);
     if (error.status === 415 || error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
       return osdiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', [{ description: 'Send JSON (application/json or application/hal+json) in UTF-8.' }]);
     }
