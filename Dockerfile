@@ -19,6 +19,7 @@ COPY src/db/migrations src/db/migrations
 COPY views views
 COPY public public
 COPY templates templates
+COPY locales locales
 # Export files are written by workers and served by web processes: a volume shared by both.
 RUN mkdir -p /app/data/exports && chown -R node:node /app/data
 USER node

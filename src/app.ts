@@ -11,6 +11,8 @@ import type { AppContext } from './context';
 import { createCsrf } from './http/csrf';
 import { accessLogLevel, errorHandler, notFound } from './http/errors';
 import { healthRoutes } from './http/health';
+import { formLanguage, languages, setTranslator } from './http/i18n';
+import { english } from './i18n/translations';
 import { securityHeaders } from './http/security';
 import { viewHelpers } from './http/view-helpers';
 import { serializeError } from './logger';
@@ -31,8 +33,12 @@ const loggedPath = (url: string) =>
   (url.split('?')[0] ?? '')
     .replace(/\/letters\/[^/]+/, '/letters/:token')
     .replace(/\/staff\/invitations\/[^/]+/, '/staff/invitations/:token')
+    .replace(/\/staff\/setup\/[^/]+/, '/staff/setup/:token')
     .replace(/^\/(verify|not-me|u)\/[^/]+/, '/$1/:token')
     .replace(/^\/privacy\/my-data\/[^/]+/, '/privacy/my-data/:token');
+
+/** The forms whose routes handle a failed CSRF check themselves (see `csrfFailed`). */
+const CONFIRMABLE_FORMS = /^\/(campaigns\/[^/]+\/(sign|letters|representatives)|privacy\/my-data)$/;
 
 export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const { config } = ctx;
@@ -74,6 +80,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   });
   app.use('/static', express.static(publicDir, { index: false, maxAge: config.env === 'production' ? '1d' : 0 }));
   app.use(healthRoutes(ctx));
+  // Everything below answers in the asker's language (see http/i18n.ts).
+  app.use(languages({ https }));
 
   const api = express.Router();
   api.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && ctx.partnerOrigins.allows(origin)), methods: ['GET', 'POST'], credentials: false, maxAge: 600 }));
@@ -87,6 +95,12 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   // The OSDI API for partners' systems: tokens, no cookies, no CORS (src/osdi).
   app.use('/api/osdi/v1', osdiApi(ctx));
 
+  // The staff console is in English; campaigns' texts for supporters are given in each language there.
+  app.use('/staff', (_req, res, next) => {
+    setTranslator(res, english());
+    res.locals.languageLinks = [];
+    next();
+  });
   app.use(staffConsole(ctx));
 
   // One-click unsubscribe (RFC 8058): mail providers post without cookies; the link's token is the authority.
@@ -96,13 +110,18 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   const pages = express.Router();
   pages.use(cookieParser());
   pages.use(express.urlencoded({ extended: false, limit: '16kb' }));
-  pages.use(csrf.protect);
+  pages.use(formLanguage);
+  // A form whose CSRF check fails is never a dead end: these forms come back with what was typed,
+  // for their sender to confirm (lookups, which change nothing, are answered); any other is
+  // offered again, its fields kept, by `resubmitPage`.
+  pages.use(csrf.protectOrConfirm((req) => CONFIRMABLE_FORMS.test(req.path)));
   pages.use(campaignPages(ctx, csrf));
   pages.use(signingForm(ctx, csrf));
   pages.use(representativesPages(ctx, csrf));
   pages.use(letterPages(ctx, csrf));
   pages.use(letterStatusPage(ctx, csrf));
   pages.use(supporterPages(ctx, csrf));
+  pages.use(csrf.resubmitPage());
   app.use(pages);
 
   app.use(notFound());

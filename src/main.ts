@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { startWorkers, type RunningWorkers } from '../workers';
 import { buildApp } from './app';
 import { configFromProcess, ConfigError, type Config } from './config';
-import { staffAccounts } from './db/schema';
 import { createLogger, type Logger } from './logger';
 import { openPlatform, type Platform, type PlatformOptions } from './platform';
 import { LockedError } from './process-lock';
 import { RedisServerMissingError } from './queue/redis-server';
+import { offerFirstAccountSetup } from './staff/first-account';
 
 export type Role = 'all' | 'web' | 'worker';
 
@@ -128,11 +128,16 @@ async function main(): Promise<void> {
   if (running.url) {
     const address = config.publicUrl === `http://localhost:${config.port}` ? running.url : config.publicUrl;
     process.stdout.write(`\nThe platform is running: ${address}\n`);
-    const [staff] = await running.platform.db.select({ id: staffAccounts.id }).from(staffAccounts).limit(1);
+    // No staff account yet: a one-time link (an hour, once) to make the first admin in the browser.
+    const setup = await offerFirstAccountSetup(running.platform).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not make the first account setup link; npm run staff:create still works');
+      return undefined;
+    });
+    const setupLink = setup?.replace(config.publicUrl, address);
     process.stdout.write(
-      staff
-        ? `Staff console: ${address}/staff\n\n`
-        : `Staff console: ${address}/staff (no accounts yet: stop the platform and run npm run staff:create -- --email <you> --role admin)\n\n`,
+      setupLink
+        ? `Staff console: no staff account yet. Make the first admin account here (the link works once, for an hour):\n  ${setupLink}\n\n`
+        : `Staff console: ${address}/staff\n\n`,
     );
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'));

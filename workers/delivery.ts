@@ -8,6 +8,8 @@ import path from 'node:path';
 import { CwcChannel, cwcDeliveryId, splitName } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
 import { sendConfirmation } from '../src/letters/confirmation';
+import { streetOf } from '../src/representatives/lookup';
+import { abuseControls } from '../src/abuse/controls';
 import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
@@ -73,7 +75,8 @@ function cwcSender(settings: Platform['config']['delivery']['cwc']): DeliveryCon
           prefix: letter.supporter.prefix ?? undefined,
           firstName,
           lastName,
-          address1: letter.supporter.address ?? '',
+          // The street line alone: the city, state and ZIP have elements of their own.
+          address1: letter.supporter.address ? streetOf(letter.supporter.address) : '',
           city: letter.supporter.city ?? '',
           state: letter.supporter.state ?? '',
           zip: letter.supporter.zip,
@@ -110,7 +113,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   const process = async (job: Job, token?: string) => {
     if (job.name === 'confirm-action') {
       const data = confirmJob.safeParse(job.data);
-      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId);
+      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId, abuseControls(platform).emailLimits.sign);
       return;
     }
     const data = letterJob.safeParse(job.data);

@@ -17,7 +17,7 @@ import { withTimeout } from '../src/time-limit';
 export const RETENTION_EVERY_MS = 3600_000;
 
 const noticesJob = z.object({ campaignId: z.number().int().positive() });
-const dataLinkJob = z.object({ request: z.string().min(1).max(1000) });
+const dataLinkJob = z.object({ request: z.string().min(1).max(1000), language: z.string().max(10).optional() });
 
 export interface RunningSupporters {
   worker: Worker;
@@ -59,7 +59,7 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
       logger.debug({ campaignId: data.data.campaignId, sent }, 'signer emails sent');
     } else if (name === 'send-data-link') {
       const data = dataLinkJob.safeParse(payload);
-      if (data.success) await sendDataLink(platform, mailer, data.data.request);
+      if (data.success) await sendDataLink(platform, mailer, data.data.request, data.data.language);
     } else if (name === 'purge-expired') {
       await runRetentionPurge(platform);
     } else {

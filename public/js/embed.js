@@ -1,9 +1,14 @@
 // The petition form for partner sites. A partner pastes
-//   <div data-petition="<campaign>" data-source="<partner code>"></div>
+//   <div data-petition="<campaign>" data-source="<partner code>" data-lang="es"></div>
 //   <script src="<platform>/static/js/embed.js" data-platform="<platform>" async></script>
 // and this script draws the form into the div and sends signatures to the platform's JSON API
 // (no cookies; the platform allows the partner's site by CORS). Without JavaScript the div stays
 // empty, so partners add a plain link to the campaign page inside it.
+// Its language: the div's (or the script's) data-lang, else the partner page's <html lang>, else
+// the browser's; the platform answers in it (English where it has no translation), and the
+// signature records it.
+// For screen readers and keyboards: field errors are tied to their fields, a summary is announced
+// and focus goes to the first field to correct; success is announced and takes the focus.
 // When the platform has a CAPTCHA turned on, the stats answer names it: the form then loads the
 // provider's script on the partner's page (the partner's CSP must allow it) and sends its token.
 (function () {
@@ -11,6 +16,7 @@
   var script = document.currentScript;
   var platform = (script && script.getAttribute('data-platform')) || (script ? new URL(script.src).origin : '');
   if (!platform || !window.fetch) return;
+  var scriptLang = script && script.getAttribute('data-lang');
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -19,16 +25,21 @@
     return node;
   }
 
+  function languageOf(box) {
+    var lang = box.getAttribute('data-lang') || scriptLang || document.documentElement.lang || navigator.language || 'en';
+    return String(lang).slice(0, 2).toLowerCase();
+  }
+
   function field(form, id, label, type, autocomplete) {
     var wrap = el('p', { class: 'petition-embed-field' });
     wrap.appendChild(el('label', { for: id }, label));
     wrap.appendChild(el('br', {}));
     var input = el('input', { id: id, name: id.split('-').pop(), type: type, autocomplete: autocomplete, required: 'required' });
     wrap.appendChild(input);
-    var error = el('span', { class: 'petition-embed-error', role: 'alert' });
+    var error = el('span', { class: 'petition-embed-error', id: id + '-error' });
     wrap.appendChild(error);
     form.appendChild(wrap);
-    return error;
+    return { input: input, error: error };
   }
 
   var captchaLoads = {};
@@ -52,14 +63,14 @@
   }
 
   /** The provider's widget in the form; returns how to read its token and to ask again. */
-  function captchaIn(form, captcha) {
+  function captchaIn(form, captcha, lang) {
     var holder = el('div', { class: 'petition-embed-captcha' });
     form.appendChild(holder);
     var api = null;
     var widget = null;
     withCaptchaApi(captcha, function (loaded) {
       api = loaded;
-      widget = api.render(holder, { sitekey: captcha.siteKey });
+      widget = api.render(holder, { sitekey: captcha.siteKey, hl: lang, language: lang });
     });
     return {
       token: function () { return api && widget !== null ? api.getResponse(widget) || '' : ''; },
@@ -70,29 +81,41 @@
   function mount(box, index) {
     var slug = box.getAttribute('data-petition');
     var source = box.getAttribute('data-source') || '';
+    var lang = languageOf(box);
     var api = platform + '/api/v1/campaigns/' + encodeURIComponent(slug);
+    var query = function (extra) { return '?lng=' + encodeURIComponent(lang) + (extra || ''); };
     var getJson = function (url) {
       return fetch(url, { credentials: 'omit' }).then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('not found')); });
     };
     // The consent boxes show the platform's own words, which it records with each signature.
-    Promise.all([getJson(api + '/stats'), getJson(api + '/consent' + (source ? '?source=' + encodeURIComponent(source) : ''))])
+    Promise.all([
+      getJson(api + '/stats' + query()),
+      getJson(api + '/consent' + query(source ? '&source=' + encodeURIComponent(source) : '')),
+      getJson(platform + '/api/v1/embed/texts' + query()),
+    ])
       .then(function (answers) {
         var campaign = answers[0];
         var consent = answers[1];
+        var texts = answers[2].texts;
+        var locale = answers[2].locale;
+        var number = function (value) { return Number(value).toLocaleString(locale); };
+        var plural = new Intl.PluralRules(locale).select(campaign.signatures);
         box.textContent = '';
         box.classList.add('petition-embed');
+        box.setAttribute('lang', answers[2].language);
         box.appendChild(el('h3', {}, campaign.title));
-        box.appendChild(el('p', { class: 'petition-embed-count' }, campaign.signatures.toLocaleString('en-US') + ' of ' + campaign.goal.toLocaleString('en-US') + ' signatures'));
+        box.appendChild(el('p', { class: 'petition-embed-count' },
+          (texts['count_' + plural] || texts.count_other).replace('{{n}}', number(campaign.signatures)).replace('{{goal}}', number(campaign.goal))));
         if (!campaign.open) {
-          box.appendChild(el('p', {}, 'This petition is closed. Thank you to everyone who signed.'));
+          box.appendChild(el('p', {}, texts.closed));
           return;
         }
         var form = el('form', { novalidate: 'novalidate' });
         var prefix = 'petition-' + index + '-';
-        var errors = {
-          name: field(form, prefix + 'name', 'Your name', 'text', 'name'),
-          email: field(form, prefix + 'email', 'Email', 'email', 'email'),
-          zip: field(form, prefix + 'zip', 'ZIP code', 'text', 'postal-code'),
+        var fields = {
+          name: field(form, prefix + 'name', texts.name, 'text', 'name'),
+          email: field(form, prefix + 'email', texts.email, 'email', 'email'),
+          zip: field(form, prefix + 'zip', texts.zip, 'text', 'postal-code'),
         };
         function consentBox(name, wording) {
           var line = el('p', { class: 'petition-embed-field' });
@@ -104,22 +127,34 @@
         }
         var box2 = consentBox('optIn', consent.optIn);
         var partnerBox = consent.partnerOptIn ? consentBox('partnerOptIn', consent.partnerOptIn.wording) : null;
-        var captcha = campaign.captcha ? captchaIn(form, campaign.captcha) : null;
-        var button = el('button', { type: 'submit' }, 'Sign the petition');
+        var captcha = campaign.captcha ? captchaIn(form, campaign.captcha, lang) : null;
+        var button = el('button', { type: 'submit' }, texts.button);
         form.appendChild(button);
-        var status = el('p', { class: 'petition-embed-status', role: 'status' });
+        // Announced as it changes: "Sending…", and what went wrong.
+        var status = el('p', { class: 'petition-embed-status', role: 'status', 'aria-live': 'polite' });
         form.appendChild(status);
+        var problem = el('p', { class: 'petition-embed-problem', role: 'alert' });
+        form.appendChild(problem);
         var more = el('p', { class: 'petition-embed-privacy' });
-        var link = el('a', { href: campaign.url + (source ? '?source=' + encodeURIComponent(source) : ''), target: '_blank', rel: 'noopener' }, 'Read the full petition and how your data is used');
+        var link = el('a', { href: campaign.url + (source ? (campaign.url.indexOf('?') === -1 ? '?' : '&') + 'source=' + encodeURIComponent(source) : ''), target: '_blank', rel: 'noopener' }, texts.more);
         more.appendChild(link);
         form.appendChild(more);
         box.appendChild(form);
 
+        function clearErrors() {
+          for (var key in fields) {
+            fields[key].error.textContent = '';
+            fields[key].input.removeAttribute('aria-invalid');
+            fields[key].input.removeAttribute('aria-describedby');
+          }
+          problem.textContent = '';
+        }
+
         form.addEventListener('submit', function (event) {
           event.preventDefault();
-          for (var key in errors) errors[key].textContent = '';
+          clearErrors();
           button.disabled = true;
-          status.textContent = 'Sending…';
+          status.textContent = texts.sending;
           var body = {
             name: form.elements.name.value,
             email: form.elements.email.value,
@@ -129,7 +164,7 @@
             source: source || undefined,
             captchaToken: captcha ? captcha.token() : undefined,
           };
-          fetch(api + '/signatures', {
+          fetch(api + '/signatures' + query(), {
             method: 'POST',
             credentials: 'omit',
             headers: { 'Content-Type': 'application/json' },
@@ -138,25 +173,34 @@
             .then(function (res) { return res.json().then(function (data) { return { status: res.status, data: data }; }); })
             .then(function (answer) {
               button.disabled = false;
+              status.textContent = '';
               // A token is good for one try.
               if (captcha && answer.status !== 202) captcha.reset();
               if (answer.status === 202) {
-                form.textContent = '';
-                form.appendChild(el('p', { class: 'petition-embed-thanks' }, campaign.verificationRequired
-                  ? 'Thank you. Please check your inbox: your signature counts once you confirm it with the link we sent you.'
-                  : 'Thank you for signing.'));
+                // The form goes; the thanks takes its place and the focus, and is announced.
+                var thanks = el('p', { class: 'petition-embed-thanks', role: 'status', tabindex: '-1' },
+                  campaign.verificationRequired ? texts.thanksCheckEmail : texts.thanks);
+                box.replaceChild(thanks, form);
+                thanks.focus();
                 return;
               }
               var fieldErrors = (answer.data && answer.data.errors) || {};
-              var shown = false;
+              var first = null;
               for (var name in fieldErrors) {
-                if (errors[name]) { errors[name].textContent = ' ' + fieldErrors[name]; shown = true; }
+                var known = fields[name];
+                if (!known) continue;
+                known.error.textContent = ' ' + fieldErrors[name];
+                known.input.setAttribute('aria-invalid', 'true');
+                known.input.setAttribute('aria-describedby', known.error.id);
+                if (!first) first = known.input;
               }
-              status.textContent = fieldErrors.captchaToken ? fieldErrors.captchaToken : shown ? 'Please check the form.' : (answer.data && answer.data.message) || 'Something went wrong. Please try again.';
+              problem.textContent = fieldErrors.captchaToken ? fieldErrors.captchaToken : first ? texts.checkForm : (answer.data && answer.data.message) || texts.failed;
+              if (first) first.focus();
             })
             .catch(function () {
               button.disabled = false;
-              status.textContent = 'We could not reach the petition. Please try again in a moment.';
+              status.textContent = '';
+              problem.textContent = texts.unreachable;
             });
         });
       })

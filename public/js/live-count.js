@@ -9,7 +9,10 @@
   var goalEl = box.querySelector('[data-live="goal"]');
   var nounEl = box.querySelector('[data-live="noun"]');
   var bar = box.querySelector('[data-live="bar"]');
-  var format = new Intl.NumberFormat('en-US');
+  // In the page's language: its number format, and the noun's plural forms the page gives.
+  var locale = document.documentElement.lang === 'es' ? 'es-US' : 'en-US';
+  var format = new Intl.NumberFormat(locale);
+  var plurals = new Intl.PluralRules(locale);
   var delay = 5000;
 
   function refresh() {
@@ -18,8 +21,11 @@
       .then(function (res) { return res.ok ? res.json() : null; })
       .then(function (stats) {
         if (stats) {
+          // Hidden while it could only say "0" (just after signing): shown once there is a count.
+          if (box.hidden && stats.signatures > 0) box.hidden = false;
           countEl.textContent = format.format(stats.signatures);
-          nounEl.textContent = stats.signatures === 1 ? 'signature' : 'signatures';
+          var form = plurals.select(stats.signatures);
+          nounEl.textContent = box.getAttribute('data-noun-' + form) || box.getAttribute('data-noun-other');
           goalEl.textContent = format.format(stats.goal);
           bar.max = stats.goal;
           bar.value = Math.min(stats.signatures, stats.goal);

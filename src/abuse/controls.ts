@@ -110,7 +110,8 @@ export function protectForm(ctx: AppContext, res: Response, purpose: FormPurpose
 
 /**
  * The fill-time check of a submitted form: true when it looks filled in by a person (or the check
- * is off). A submission that fails it is recorded; the caller answers it like a success.
+ * is off). A submission that fails it is recorded; the caller shows the form again, with its
+ * values, for its sender to confirm (autofill and a click is a person too).
  */
 export function filledByPerson(ctx: AppContext, campaign: { id: number; slug: string }, door: Door, purpose: FormPurpose, token: unknown): boolean {
   const controls = abuseControls(ctx);
@@ -122,12 +123,13 @@ export function filledByPerson(ctx: AppContext, campaign: { id: number; slug: st
 }
 
 const MAX_CAPTCHA_TOKEN = 8192;
-export const CAPTCHA_MESSAGE = 'Please complete the check that you are not a robot.';
+/** The key of the message asking for the CAPTCHA (locales/<lng>/errors.json). */
+export const CAPTCHA_MESSAGE = 'errors:captcha.required';
 const unavailableWarning = new WeakMap<AppContext, (error: unknown) => void>();
 
 /**
  * Checks a CAPTCHA token when a provider is configured: undefined when it passes (or none is
- * configured), else the message for the field. The provider being unreachable lets the submission
+ * configured), else the key of the message for the field. The provider being unreachable lets the submission
  * through (logged): the other controls still apply, and an outage must not stop a day of action.
  */
 export async function captchaError(ctx: AppContext, campaign: { id: number; slug: string }, door: Door, token: unknown, ip: string | undefined): Promise<string | undefined> {

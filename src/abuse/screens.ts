@@ -2,14 +2,18 @@ import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
 import { abuseControls, CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
+import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';
 import type { Reservation } from './email-limit';
+import { english, type Translate } from '../i18n/translations';
 
 /**
  * The abuse checks of each door, in one order: the honeypot (in the services), then, on valid
  * input, the fill-time token (HTML forms only), the CAPTCHA when it is on, and the per-email limit.
- * A bot caught by the first two is answered like a success and nothing is kept; a missing or
- * refused CAPTCHA is a field error; the per-email limit answers as each door's comment says.
+ * A bot caught by the honeypot is answered like a success and nothing is kept; a form that fails
+ * the fill-time check is shown again with its values for its sender to confirm (nothing is kept
+ * until they do: a person using autofill must not lose their action); a missing or refused
+ * CAPTCHA is a field error; the per-email limit answers as each door's comment says.
  */
 
 type CampaignRef = { id: number; slug: string };
@@ -33,11 +37,18 @@ export function noteHoneypot(ctx: AppContext, campaign: CampaignRef, door: Door,
  * address would drop that person's own signature. What the address receives is limited instead:
  * the emails sent to one address (privacy/notices.ts) wait for the next window once over it.
  */
-export function signingScreen(ctx: AppContext, campaign: CampaignRef, door: 'sign-form' | 'sign-api', body: Record<string, unknown>, ip: string | undefined): SignScreen {
+export function signingScreen(
+  ctx: AppContext,
+  campaign: CampaignRef,
+  door: 'sign-form' | 'sign-api',
+  body: Record<string, unknown>,
+  ip: string | undefined,
+  t: Translate = english().t,
+): SignScreen {
   return async () => {
-    if (door === 'sign-form' && !filledByPerson(ctx, campaign, door, 'sign', body.formToken)) return { outcome: 'discard' };
+    if (door === 'sign-form' && !filledByPerson(ctx, campaign, door, 'sign', body.formToken)) return { outcome: 'confirm' };
     const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
-    if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: refused } };
+    if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: t(refused) } };
     return { outcome: 'pass' };
   };
 }
@@ -46,24 +57,31 @@ export function signingScreen(ctx: AppContext, campaign: CampaignRef, door: 'sig
  * Field errors for a form sent back with errors, plus the CAPTCHA's when it is on and the form came
  * without its token (the token itself is checked only once the rest of the form is valid).
  */
-export function withCaptchaPrompt(ctx: AppContext, door: Door, body: Record<string, unknown>, errors: FieldErrors): FieldErrors {
+export function withCaptchaPrompt(ctx: AppContext, door: Door, body: Record<string, unknown>, errors: FieldErrors, t: Translate = english().t): FieldErrors {
   if (!abuseControls(ctx).captcha) return errors;
   const token = body[captchaField(ctx, door)];
   if (typeof token === 'string' && token.trim() !== '') return errors;
-  return { ...errors, [captchaErrorKey(door)]: CAPTCHA_MESSAGE };
+  return { ...errors, [captchaErrorKey(door)]: t(CAPTCHA_MESSAGE) };
 }
 
 export type LetterScreen =
   | { outcome: 'pass' }
-  /** Treated as a bot: answered like a success, nothing written or sent. */
-  | { outcome: 'discard' }
+  /** Sent faster than a person fills the form in: shown again for its sender to confirm, nothing written or sent. */
+  | { outcome: 'confirm' }
   | { outcome: 'invalid'; errors: FieldErrors };
 
 /** The letter doors' checks, on a submission whose letters are valid, before they are written. */
-export async function letterScreen(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', body: Record<string, unknown>, ip: string | undefined): Promise<LetterScreen> {
-  if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken)) return { outcome: 'discard' };
+export async function letterScreen(
+  ctx: AppContext,
+  campaign: CampaignRef,
+  door: 'letters-form' | 'letters-api',
+  body: Record<string, unknown>,
+  ip: string | undefined,
+  t: Translate = english().t,
+): Promise<LetterScreen> {
+  if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken)) return { outcome: 'confirm' };
   const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
-  if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: refused } };
+  if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: t(refused) } };
   return { outcome: 'pass' };
 }
 
@@ -77,7 +95,8 @@ export async function letterScreen(ctx: AppContext, campaign: CampaignRef, door:
  */
 export function letterBudget(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', ip: string | undefined): (email: string) => Promise<Reservation> {
   return async (email) => {
-    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ip) : '');
+    // The asker as the per-IP limits count them: an IPv6 address by its /56 network, as one household holds many.
+    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ipKeyGenerator(ip)) : '');
     if (reservation.limited) abuseControls(ctx).record(campaign, door, 'email-limit');
     return reservation;
   };

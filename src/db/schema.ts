@@ -16,6 +16,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { Language } from '../i18n/translations';
 
 const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
@@ -48,11 +49,25 @@ export const campaigns = pgTable('campaigns', {
   deliveryMode: text('delivery_mode').$type<DeliveryMode>().notNull().default('rehearsal'),
   /** Where a rehearsal's email letters go; without one they are written to files under DATA_DIR/mail. */
   rehearsalTo: text('rehearsal_to'),
+  /**
+   * The supporter-facing texts in other languages than English (`{ "es": { "title": … } }`); a
+   * text missing there is shown in English.
+   */
+  translations: jsonb('translations').$type<CampaignTranslations>().notNull().default({}),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export type DeliveryMode = 'rehearsal' | 'live';
+
+/** A campaign's title, summary and petition text in one language. */
+export interface CampaignTexts {
+  title?: string;
+  summary?: string;
+  petitionText?: string;
+}
+
+export type CampaignTranslations = Partial<Record<Exclude<Language, 'en'>, CampaignTexts>>;
 
 export type TargetOffice = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor' | 'custom';
 
@@ -93,6 +108,8 @@ export const signatures = pgTable(
     verifiedAt: timestamp('verified_at', { withTimezone: true }),
     /** The signer is owed an email (the signing confirmation, or the verification link): the workers send it. */
     noticePending: boolean('notice_pending').notNull().default(false),
+    /** The language the signer signed in: their emails are written in it. */
+    language: text('language').$type<Language>().notNull().default('en'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
@@ -368,6 +385,8 @@ export const letterActions = pgTable(
      * answers with this action instead of writing again; only the holder of the id can get it.
      */
     requestKey: text('request_key'),
+    /** The language the supporter wrote in: their letters' template and their emails are in it. */
+    language: text('language').$type<Language>().notNull().default('en'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
@@ -381,9 +400,11 @@ export const letterActions = pgTable(
  * `hand-delivery`: waiting for staff to deliver it by hand; `held`: its office changed hands after it
  * was written, so it waits for staff (released or cancelled) rather than go to a departed member;
  * `self-sent`: the supporter reported sending it themselves (through the office's contact form or
- * their own mail), counted apart from the letters we delivered.
+ * their own mail), counted apart from the letters we delivered; `rehearsed`: written in a
+ * rehearsal, it went to the rehearsal address, CWC's validation endpoint or a file, never to the
+ * office, and is counted apart from the letters delivered.
  */
-export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
+export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'rehearsed' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
 export type DeliveryChannel = 'email' | 'cwc' | 'hand';
 /**
  * How a delivered letter was delivered: to the `office` (email or CWC), in a `rehearsal` (to the
@@ -440,6 +461,12 @@ export const letters = pgTable(
     packetId: bigint('packet_id', { mode: 'number' }).references(() => handPackets.id, { onDelete: 'set null' }),
     /** The office's own ways in, as the data had them when the letter was written, for the supporter to send it themselves. */
     selfSend: jsonb('self_send').$type<SelfSendOptions>(),
+    /**
+     * Written while its campaign rehearsed: it is sent as a rehearsal whatever the campaign's mode
+     * when it goes out, so going live never sends a test letter to an office, and going back to
+     * rehearsal never turns a real letter into a test.
+     */
+    rehearsal: boolean('rehearsal').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -514,7 +541,7 @@ export const letterCounts = pgTable(
   (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key, table.status] })],
 );
 
-/** A campaign's own letter template for one target level, in place of the one in `templates/letters`. */
+/** A campaign's own letter template for one target level and language, in place of the one in `templates/letters`. */
 export const letterTemplates = pgTable(
   'letter_templates',
   {
@@ -522,11 +549,12 @@ export const letterTemplates = pgTable(
       .notNull()
       .references(() => campaigns.id, { onDelete: 'cascade' }),
     level: text('level', { enum: ['federal', 'state', 'local'] }).notNull(),
+    language: text('language').$type<Language>().notNull().default('en'),
     subject: text('subject').notNull(),
     body: text('body').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [primaryKey({ columns: [table.campaignId, table.level] })],
+  (table) => [primaryKey({ columns: [table.campaignId, table.level, table.language] })],
 );
 
 /**

@@ -344,7 +344,8 @@ export class CwcChannel {
       return endpoint;
     };
     this.endpoint = withKey(settings.url);
-    this.validationEndpoint = withKey(/\/message\/?$/.test(this.endpoint.pathname) ? cwcValidationUrl(settings.url) : settings.url);
+    // Never the message endpoint: a rehearsal must not be delivered. (The configuration refuses such a url too.)
+    this.validationEndpoint = withKey(cwcValidationUrl(settings.url));
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CWC_TIMEOUT_MS;
   }
 
@@ -385,6 +386,11 @@ export class CwcChannel {
       return { outcome: 'failed', error: `CWC answered with a redirect (HTTP ${status}); check the CWC url` };
     }
     const lines = await errorLines(response, letter, this.settings.apiKey);
+    // CWC knows this DeliveryId already: an earlier attempt reached it and its answer was lost (a
+    // timeout, a dropped connection). The letter is there; failing it now would invite a second copy.
+    if (status < 500 && lines.some((line) => /duplicate/i.test(line))) {
+      return { outcome: 'delivered', receipt: cwcDeliveryId(singleLine(letter.deliveryId)) };
+    }
     const said = lines.length > 0 ? `: ${lines.join('; ')}` : '';
     if (status === 401 || status === 403) return { outcome: 'failed', error: `CWC refused the API key (HTTP ${status})${said}` };
     return { outcome: 'failed', error: `CWC rejected the document (HTTP ${status})${said}` };

@@ -3,7 +3,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
-import type { DeliveredAs, DeliveryMode, LetterStatus } from '../db/schema';
+import type { DeliveredAs, LetterStatus } from '../db/schema';
 import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
 import { Batcher } from './batcher';
 import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
@@ -50,7 +50,9 @@ export interface LetterToSend {
   from: string;
   /** The office it is written to, as the letter names it (for a rehearsal copy's note). */
   target: { name: string; title: string };
-  campaign: { mode: DeliveryMode; rehearsalTo: string | null };
+  /** Written while its campaign rehearsed: sent as a rehearsal, whatever the campaign's mode now. */
+  rehearsal: boolean;
+  campaign: { rehearsalTo: string | null };
   supporter: {
     name: string;
     /** The honorific given for CWC, one of CWC's list. */
@@ -66,7 +68,7 @@ export interface LetterToSend {
 /** A send's outcome, and how a delivered letter went (to the office, in a rehearsal, to a file). */
 type SendResult = SendOutcome & { as?: DeliveredAs };
 
-export type DeliveryResult = 'delivered' | 'retrying' | 'failed' | 'skipped';
+export type DeliveryResult = 'delivered' | 'rehearsed' | 'retrying' | 'failed' | 'skipped';
 
 type Tx = Pick<Database, 'execute'>;
 
@@ -136,7 +138,7 @@ interface ClaimedRow {
   target_name: string;
   target_title: string;
   slug: string;
-  delivery_mode: DeliveryMode;
+  rehearsal: boolean;
   rehearsal_to: string | null;
   name: Uint8Array;
   prefix: Uint8Array | null;
@@ -157,7 +159,7 @@ interface Claim {
 /** A claim's answer, from its `moved` letters and their `attempt`s. */
 const CLAIMED = sql.raw(`
   SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
-         m.target_name, m.target_title, c.letter_from, c.slug, c.delivery_mode, c.rehearsal_to,
+         m.target_name, m.target_title, m.rehearsal, c.letter_from, c.slug, c.rehearsal_to,
          a.name, a.prefix, a.email, a.zip, a.city, a.state, a.address
   FROM moved m JOIN attempt ON attempt.letter_id = m.id JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
 
@@ -179,7 +181,7 @@ async function claimWaiting(ctx: DeliveryContext, letterIds: number[]): Promise<
         UPDATE letters l SET status = 'sending', attempts = l.attempts + 1, updated_at = now()
         FROM waiting w WHERE l.id = w.id
         RETURNING l.id, l.attempts, l.action_id, l.campaign_id, l.idempotency_key, l.channel, l.channel_address, l.subject, l.body,
-                  l.target_name, l.target_title
+                  l.target_name, l.target_title, l.rehearsal
       ), attempt AS (
         INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
       )
@@ -213,7 +215,8 @@ function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
         body: encryption.open('letters.body', row.body),
         from: row.letter_from ?? '',
         target: { name: row.target_name, title: row.target_title },
-        campaign: { mode: row.delivery_mode, rehearsalTo: row.rehearsal_to },
+        rehearsal: row.rehearsal,
+        campaign: { rehearsalTo: row.rehearsal_to },
         supporter: {
           name: encryption.open('letter_actions.name', row.name),
           prefix: encryption.openOptional('letter_actions.prefix', row.prefix),
@@ -269,7 +272,7 @@ async function claimLeftOver(ctx: DeliveryContext, letterId: number, interrupted
       sql`
         WITH moved AS (
           UPDATE letters SET attempts = attempts + 1, updated_at = now() WHERE id = ${letterId}::bigint
-          RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body, target_name, target_title
+          RETURNING id, attempts, action_id, campaign_id, idempotency_key, channel, channel_address, subject, body, target_name, target_title, rehearsal
         ), attempt AS (
           INSERT INTO delivery_attempts (letter_id) SELECT id FROM moved RETURNING id, letter_id
         )
@@ -309,8 +312,8 @@ async function recordResults(db: Database, results: AttemptResult[]): Promise<vo
         RETURNING d.letter_id, r.status, r.error, r.delivered_as
       ), moved AS (
         UPDATE letters l SET status = c.status, counted_status = c.status, updated_at = now(), last_error = c.error,
-               delivered_at = CASE WHEN c.status = 'delivered' THEN now() END,
-               delivered_as = CASE WHEN c.status = 'delivered' THEN c.delivered_as END
+               delivered_at = CASE WHEN c.status IN ('delivered', 'rehearsed') THEN now() END,
+               delivered_as = CASE WHEN c.status IN ('delivered', 'rehearsed') THEN c.delivered_as END
         FROM closed c, letters old WHERE l.id = c.letter_id AND old.id = l.id AND l.status = 'sending'
         RETURNING l.id, old.counted_status AS previous, l.counted_status AS next
       )
@@ -342,7 +345,10 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
     } catch (error) {
       sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
     }
-    const status: LetterStatus = sent.outcome === 'delivered' ? 'delivered' : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
+    // A letter that went anywhere but the office (a rehearsal, DELIVERY_REDIRECT_TO) is counted apart from those delivered.
+    const rehearsed = sent.outcome === 'delivered' && ('unreadable' in letter ? false : letter.rehearsal || sent.as === 'rehearsal');
+    const status: LetterStatus =
+      sent.outcome === 'delivered' ? (rehearsed ? 'rehearsed' : 'delivered') : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
     const result: AttemptResult = {
       attemptId,
       outcome: sent.outcome,
@@ -365,19 +371,20 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
 }
 
 /**
- * Sends a letter where its campaign's delivery mode says (DESIGN invariant 7: nothing reaches an
- * office by accident):
+ * Sends a letter as the mode it was written in says (DESIGN invariant 7: nothing reaches an office
+ * by accident):
  * - DELIVERY_REDIRECT_TO set: every letter of every campaign, whatever its channel, by email to that address;
- * - a campaign in rehearsal: email letters to its rehearsal address (or, without one, to a file),
- *   CWC letters to CWC's validation endpoint, which checks them and delivers nothing;
- * - a live campaign: to the office.
+ * - a letter written while its campaign rehearsed: email letters to the campaign's rehearsal
+ *   address (or, without one, to a file), CWC letters to CWC's validation endpoint, which checks
+ *   them and delivers nothing;
+ * - any other letter: to the office.
  * Mail written to a file (no SMTP_URL) is said to be so, never delivered.
  */
 async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendResult> {
   const { redirectTo } = ctx.config.delivery;
   if (letter.channel === 'hand') return { outcome: 'failed', error: 'no electronic channel' };
   if (redirectTo) return rehearse(ctx, ctx.mailer, redirectTo, letter);
-  const live = letter.campaign.mode === 'live';
+  const live = !letter.rehearsal;
   if (letter.channel === 'cwc') {
     if (!ctx.cwc) return { outcome: 'failed', error: 'CWC is no longer configured' };
     const sent = await ctx.cwc(letter, { validateOnly: !live });

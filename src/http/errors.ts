@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from '../logger';
 import { TimeoutError } from '../time-limit';
 import type { OutageKind, OutageLog } from './outage-log';
+import { translatorOf } from './i18n';
 
 const wantsJson = (req: Request) => req.originalUrl.startsWith('/api/');
 
@@ -93,30 +94,27 @@ interface HttpishError {
   expose?: boolean;
 }
 
-/** Answers for the errors a client can cause; anything else is ours, logged and answered 500. */
+/** Answers for the errors a client can cause (the message's key in locales/<lng>/common.json); anything else is ours, logged and answered 500. */
 function describe(error: HttpishError): { status: number; message: string; outage?: OutageKind; refusedText?: boolean } {
   const outage = unavailableService(error);
-  if (outage) return { status: 503, message: 'The site is briefly unavailable. Please try again in a minute.', outage };
-  if (error.type === 'entity.parse.failed') return { status: 400, message: 'The request body is not valid JSON.' };
-  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? '')) {
-    return { status: 400, message: 'The request holds characters that cannot be stored, such as invisible control characters. Please remove them.', refusedText: true };
-  }
-  if (error.type === 'entity.too.large') return { status: 413, message: 'The request body is too large.' };
-  if (error.code === 'EBADCSRFTOKEN') {
-    return { status: 403, message: 'This form has expired or was sent from another site. Please reload the page and try again.' };
-  }
+  if (outage) return { status: 503, message: 'common:errors.unavailable', outage };
+  if (error.type === 'entity.parse.failed') return { status: 400, message: 'common:errors.badJson' };
+  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? '')) return { status: 400, message: 'common:errors.refusedText', refusedText: true };
+  if (error.type === 'entity.too.large') return { status: 413, message: 'common:errors.tooLarge' };
+  if (error.code === 'EBADCSRFTOKEN') return { status: 403, message: 'common:errors.csrf' };
   const status = error.status ?? error.statusCode;
-  if (status === 415) return { status, message: 'Send the request body as JSON (content-type: application/json) in UTF-8.' };
-  if (status && status >= 400 && status < 500) return { status, message: 'The request could not be understood.' };
-  return { status: 500, message: 'Something went wrong on our side. Please try again in a moment.' };
+  if (status === 415) return { status, message: 'common:errors.json' };
+  if (status && status >= 400 && status < 500) return { status, message: 'common:errors.badRequest' };
+  return { status: 500, message: 'common:errors.ours' };
 }
 
 export function notFound(): RequestHandler {
   return (req, res) => {
+    const { t } = translatorOf(res);
     if (wantsJson(req)) {
-      res.status(404).json({ error: 'not_found', message: 'There is nothing at this address.' });
+      res.status(404).json({ error: 'not_found', message: t('common:errors.notFound') });
     } else {
-      res.status(404).render('error', { title: 'Page not found', message: 'There is nothing at this address.' });
+      res.status(404).render('error', { title: t('common:errors.notFoundTitle'), message: t('common:errors.notFound') });
     }
   };
 }
@@ -129,7 +127,10 @@ export function notFound(): RequestHandler {
 export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): ErrorRequestHandler {
   const { logger, outages } = ctx;
   return (error: HttpishError & Error, req, res, _next) => {
-    const { status, message, outage, refusedText } = describe(error);
+    const described = describe(error);
+    const { status, outage, refusedText } = described;
+    const { t } = translatorOf(res);
+    const message = t(described.message);
     if (outage) {
       outages.failed(outage, error);
       res.locals.outage = outage;
@@ -145,7 +146,7 @@ export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): Error
     if (wantsJson(req)) {
       res.status(status).json({ error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'bad_request'), message });
     } else {
-      const title = status === 503 ? 'Briefly unavailable' : status >= 500 ? 'Something went wrong' : 'We could not do that';
+      const title = t(status === 503 ? 'common:errors.unavailableTitle' : status >= 500 ? 'common:errors.oursTitle' : 'common:errors.refusedTitle');
       res.status(status).render('error', { title, message });
     }
   };

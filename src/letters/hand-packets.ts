@@ -158,8 +158,15 @@ export async function findPacket(db: Database, campaignId: number, packetId: num
 export type PrepareResult = { outcome: 'prepared'; packet: HandPacket } | { outcome: 'empty' };
 
 /**
- * Prepares a packet for one office: it takes every letter waiting for hand delivery to that office
- * that is in no packet still to be delivered, as of now. Two staff preparing at once cannot take
+ * The most letters one packet takes, oldest first: what one person can print and carry, and what
+ * one statement marks delivered well within the staff statement timeout. An office with more
+ * waiting gets its next packet from the rest.
+ */
+export const PACKET_MAX = 5000;
+
+/**
+ * Prepares a packet for one office: it takes the letters waiting for hand delivery to that office
+ * that are in no packet still to be delivered, as of now, oldest first, up to PACKET_MAX. Two staff preparing at once cannot take
  * the same letter: the second waits for the first's row locks and then finds those letters taken.
  * A letter written afterwards goes in the next packet.
  */
@@ -182,9 +189,12 @@ export async function preparePacket(ctx: Pick<AppContext, 'db'>, campaignId: num
     const [taken] = await queryRows<{ n: number }>(
       tx,
       sql`WITH taken AS (
-            UPDATE letters l SET packet_id = ${packetId}::bigint, updated_at = now()
-            WHERE l.campaign_id = ${campaignId}::int AND l.status = 'hand-delivery' AND l.target_key = ${targetKey} AND ${UNPACKED}
-            RETURNING l.id
+            UPDATE letters SET packet_id = ${packetId}::bigint, updated_at = now()
+            WHERE id IN (
+              SELECT l.id FROM letters l
+              WHERE l.campaign_id = ${campaignId}::int AND l.status = 'hand-delivery' AND l.target_key = ${targetKey} AND ${UNPACKED}
+              ORDER BY l.id LIMIT ${PACKET_MAX}::int FOR UPDATE)
+            RETURNING id
           )
           SELECT count(*)::int AS n FROM taken`,
     );

@@ -12,8 +12,8 @@ export function heldReason(departed: DepartedOfficial, day: string): string {
 }
 
 /**
- * Holds the letters still waiting to go (`queued` or `retrying`) to officials who are no longer in
- * that office, so that none is sent to a departed member; staff release or cancel them from the
+ * Holds the letters still waiting to go (`queued` or `retrying`, or by hand and not yet in a
+ * packet) to officials who are no longer in that office, so that none is sent to a departed member; staff release or cancel them from the
  * campaign's Delivery page. Runs in the transaction that switches to the new representative data.
  *
  * A letter that a delivery worker is claiming at the same moment is moved once or not at all: the
@@ -32,8 +32,10 @@ export async function holdLettersToDeparted(tx: Tx, departed: DepartedOfficial[]
       WITH departed AS (
         SELECT d.key, d.reason FROM jsonb_to_recordset(${JSON.stringify(targets)}::jsonb) AS d(key text, reason text)
       ), waiting AS (
+        -- Letters waiting to be sent, and those waiting for hand delivery outside any packet (a
+        -- packet already prepared is the staff's to hand over or not).
         SELECT l.id, l.counted_status, d.reason FROM letters l JOIN departed d ON d.key = l.target_key
-        WHERE l.status IN ('queued', 'retrying')
+        WHERE l.status IN ('queued', 'retrying') OR (l.status = 'hand-delivery' AND l.packet_id IS NULL)
         ORDER BY l.id FOR UPDATE OF l
       ), moved AS (
         UPDATE letters l SET status = 'held', counted_status = 'held', last_error = w.reason, updated_at = now()

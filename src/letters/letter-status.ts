@@ -1,10 +1,11 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import type { DeliveredAs, DeliveryChannel, LetterStatus, SelfSendOptions } from '../db/schema';
+import type { CampaignTranslations, DeliveredAs, DeliveryChannel, LetterStatus, SelfSendOptions } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
 import { changeLetterStatus } from '../delivery/deliver';
 import { CANCELLED_BY_STAFF } from './held-and-failed';
+import { english, type Translator } from '../i18n/translations';
 
 /**
  * A supporter's letters as their private status page (`/letters/<token>`) and its JSON twin show
@@ -20,6 +21,8 @@ export interface SupporterLetter {
   targetName: string;
   targetTitle: string;
   office: string;
+  targetState: string | null;
+  targetDistrict: string | null;
   channel: DeliveryChannel;
   status: LetterStatus;
   deliveredAs: DeliveredAs | null;
@@ -32,7 +35,7 @@ export interface SupporterLetter {
 }
 
 export interface SupporterLetters {
-  campaign: { title: string; slug: string };
+  campaign: { title: string; slug: string; translations: CampaignTranslations };
   writtenAt: Date;
   letters: SupporterLetter[];
 }
@@ -44,10 +47,13 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
     created_at: Date | string;
     campaign_title: string;
     campaign_slug: string;
+    campaign_translations: CampaignTranslations | null;
     target_key: string;
     target_name: string;
     target_title: string;
     office: string;
+    target_state: string | null;
+    target_district: string | null;
     channel: DeliveryChannel;
     status: LetterStatus;
     delivered_as: DeliveredAs | null;
@@ -58,7 +64,7 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
     last_error: string | null;
   }>(
     ctx.db,
-    sql`SELECT a.created_at, c.title AS campaign_title, c.slug AS campaign_slug, l.target_key, l.target_name, l.target_title, l.office,
+    sql`SELECT a.created_at, c.title AS campaign_title, c.slug AS campaign_slug, c.translations AS campaign_translations, l.target_key, l.target_name, l.target_title, l.office, l.target_state, l.target_district,
                l.channel, l.status, l.delivered_as, l.delivered_at, l.subject, l.body, l.self_send, l.last_error
         FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id JOIN letters l ON l.action_id = a.id
         WHERE a.status_token = ${statusToken} ORDER BY l.id`,
@@ -66,7 +72,7 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
   const first = rows[0];
   if (!first) return null;
   return {
-    campaign: { title: first.campaign_title, slug: first.campaign_slug },
+    campaign: { title: first.campaign_title, slug: first.campaign_slug, translations: first.campaign_translations ?? {} },
     writtenAt: new Date(first.created_at),
     letters: rows.map((sealed) => {
       const row = openedLetter(ctx.encryption, sealed);
@@ -75,6 +81,8 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
         targetName: row.target_name,
         targetTitle: row.target_title,
         office: row.office,
+        targetState: row.target_state,
+        targetDistrict: row.target_district,
         channel: row.channel,
         status: row.status,
         deliveredAs: row.delivered_as,
@@ -91,9 +99,6 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
 // ---------------------------------------------------------------------------------------------
 // Words
 
-const dateFormat = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' });
-const onDate = (date: Date | null) => (date ? ` on ${dateFormat.format(date)}` : '');
-
 /** A letter's status for people: a short label (one line on a phone) and a sentence. */
 export interface StatusWords {
   label: string;
@@ -102,57 +107,57 @@ export interface StatusWords {
   tone: 'done' | 'sent' | 'waiting' | 'problem' | 'not-sent';
 }
 
-/**
- * What each state means, honestly: a letter sent in a rehearsal or written to a file has not
- * reached the office, and is never called delivered.
- */
-export function statusWords(letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'deliveredAt' | 'channel' | 'cancelledByStaff'>): StatusWords {
+/** The key under `letters:status.` of a letter's state. */
+function statusKey(letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'channel' | 'cancelledByStaff'>): { key: string; tone: StatusWords['tone']; dated?: boolean } {
   switch (letter.status) {
     case 'queued':
-      return { label: 'Waiting', text: 'Waiting to be sent.', tone: 'waiting' };
+      return { key: 'queued', tone: 'waiting' };
     case 'sending':
-      return { label: 'Sending', text: 'Being sent.', tone: 'waiting' };
+      return { key: 'sending', tone: 'waiting' };
     case 'retrying':
-      return { label: 'Retrying', text: 'Not through yet: we keep trying.', tone: 'waiting' };
+      return { key: 'retrying', tone: 'waiting' };
     case 'hand-delivery':
-      return { label: 'By hand', text: 'The campaign will deliver it by hand: it cannot go to this office electronically.', tone: 'waiting' };
+      return { key: 'handDelivery', tone: 'waiting' };
     case 'held':
-      return {
-        label: 'On hold',
-        text: 'Waiting for the campaign: the office changed hands after you wrote, so the campaign will decide whether it goes to the new office holder.',
-        tone: 'waiting',
-      };
+      return { key: 'held', tone: 'waiting' };
     case 'self-sent':
-      return { label: 'Sent by you', text: `You sent it yourself${onDate(letter.deliveredAt)}.`, tone: 'sent' };
+      return { key: 'selfSent', tone: 'sent', dated: true };
     case 'failed':
-      return letter.cancelledByStaff
-        ? { label: 'Cancelled', text: 'The campaign cancelled this letter: it will not be sent.', tone: 'problem' }
-        : { label: 'Not delivered', text: 'It could not be delivered.', tone: 'problem' };
+      return letter.cancelledByStaff ? { key: 'cancelled', tone: 'problem' } : { key: 'failed', tone: 'problem' };
+    case 'rehearsed':
+      // Written while the campaign rehearsed: it went to the rehearsal address, CWC's validation service or a file, never the office.
+      if (letter.channel === 'hand') return { key: 'rehearsedHand', tone: 'not-sent' };
+      if (letter.deliveredAs === 'file') return { key: 'rehearsedFile', tone: 'not-sent' };
+      return { key: letter.channel === 'cwc' ? 'rehearsalCwc' : 'rehearsal', tone: 'not-sent' };
     case 'delivered':
       switch (letter.deliveredAs) {
         case 'rehearsal':
-          return {
-            label: 'Rehearsal',
-            text:
-              letter.channel === 'cwc'
-                ? 'Not sent to the office: the campaign is rehearsing, so Congress’s validation service checked it without delivering it.'
-                : 'Not sent to the office: the campaign is rehearsing, so it went to the campaign’s own test address.',
-            tone: 'not-sent',
-          };
+          // Sent while the whole platform redirected its mail (DELIVERY_REDIRECT_TO), before rehearsals were counted apart.
+          return { key: letter.channel === 'cwc' ? 'rehearsalCwc' : 'rehearsal', tone: 'not-sent' };
         case 'file':
-          return {
-            label: 'Not sent',
-            text: 'Not sent to the office: this platform has no mail server set up, so the letter was written to a file on the server and went nowhere.',
-            tone: 'not-sent',
-          };
+          return { key: 'file', tone: 'not-sent' };
         case 'hand':
-          return { label: 'Delivered by hand', text: `Delivered by hand${onDate(letter.deliveredAt)}.`, tone: 'done' };
+          return { key: 'deliveredByHand', tone: 'done', dated: true };
         default:
-          return { label: 'Delivered', text: `Delivered${onDate(letter.deliveredAt)}.`, tone: 'done' };
+          return { key: 'delivered', tone: 'done', dated: true };
       }
     default:
-      return { label: String(letter.status), text: '', tone: 'waiting' };
+      return { key: '', tone: 'waiting' };
   }
+}
+
+/**
+ * What each state means, honestly, in the supporter's language: a letter sent in a rehearsal or
+ * written to a file has not reached the office, and is never called delivered.
+ */
+export function statusWords(
+  letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'deliveredAt' | 'channel' | 'cancelledByStaff'>,
+  tr: Translator = english(),
+): StatusWords {
+  const { key, tone, dated } = statusKey(letter);
+  if (!key) return { label: String(letter.status), text: '', tone };
+  const when = dated && letter.deliveredAt ? { context: 'dated', date: tr.date(letter.deliveredAt) } : {};
+  return { label: tr.t(`letters:status.${key}.label`), text: tr.t(`letters:status.${key}.text`, when), tone };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
-import { CAMPAIGN_CONSENT_WORDING } from '../privacy/consent';
+import { campaignConsentWording } from '../privacy/consent';
 import type { Campaign, DeliveryChannel } from '../db/schema';
-import type { createCsrf } from '../http/csrf';
+import { csrfFailed, type createCsrf } from '../http/csrf';
+import { translatorOf } from '../http/i18n';
+import { campaignTexts } from '../campaigns/texts';
+import { LANGUAGE_NAMES, LANGUAGES, type Translator } from '../i18n/translations';
 import { fieldErrors, honeypotFilled, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
 import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
@@ -33,7 +36,9 @@ import {
  * `GET /campaigns/:slug/letters` asks where the supporter lives and who they are; each button
  * then posts the whole form back with a `step`: `lookup` (their representatives, as checkboxes),
  * `preview` (each letter, and the text to edit), `send` (write, then off to the private status
- * page). Everything the supporter typed travels in the form bodies, never in a URL.
+ * page). Everything the supporter typed travels in the form bodies, never in a URL. A sending
+ * that cannot be taken as it came (its CSRF cookie gone, sent faster than a person could) is
+ * never dropped: the letters come back, as edited, to be confirmed with one press.
  */
 
 type Step = 'start' | 'lookup' | 'choose' | 'preview' | 'send';
@@ -41,7 +46,7 @@ const STEPS: readonly Step[] = ['start', 'lookup', 'choose', 'preview', 'send'];
 
 const SCALAR_FIELDS = [
   'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip', 'prefix',
-  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website', 'formToken', 'requestId',
+  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website', 'formToken', 'requestId', 'letterLanguage',
 ] as const;
 type ScalarField = (typeof SCALAR_FIELDS)[number];
 
@@ -63,7 +68,7 @@ function readForm(body: unknown): Form {
 }
 
 /** Where the supporter lives and who they are: what every step after the first carries along. */
-const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'prefix'] as const;
+const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'prefix', 'letterLanguage'] as const;
 
 function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }): Partial<Record<(typeof DETAIL_FIELDS)[number], string>> {
   const picked: Partial<Record<(typeof DETAIL_FIELDS)[number], string>> = {};
@@ -80,7 +85,7 @@ function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }
 
 /** Which step shows a field, so an error is shown next to the field it is about. */
 const START_FIELDS = new Set(['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'lat', 'lng']);
-const TARGET_FIELDS = new Set(['targets', 'note']);
+const TARGET_FIELDS = new Set(['targets', 'note', 'letterLanguage']);
 
 function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
   const fields = Object.keys(errors);
@@ -89,26 +94,20 @@ function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
   return 'preview';
 }
 
-const CHANNEL_TEXT: Record<DeliveryChannel, string> = {
-  email: 'Sent by email to the office.',
-  cwc: "Sent through Communicating with Congress, Congress's own system for mail from constituents.",
-  hand: 'This office takes no email from us: the campaign will deliver it by hand, with the other letters to this office.',
-};
-
-/** For a letter we cannot send electronically: how the supporter can send it sooner themselves, when the office has a way in. */
-const SELF_SEND_TEXT = "You can also send it yourself through the office's contact form: your private status page will give you the letter ready to copy and the link.";
+/** How a letter travels, for the supporter (`letters:channel.email`, …). */
+const channelText = (tr: Translator, channel: DeliveryChannel) => tr.t(`letters:channel.${channel}`);
 
 /** The supporter's representatives that can be written to, for the checkboxes. */
-function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: CwcReach) {
+function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: CwcReach, tr: Translator) {
   return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
     const { channel } = channelFor(official, cwc);
-    return { key, name: official.name ?? '', role: officeDescription(official), channelText: CHANNEL_TEXT[channel], hand: channel === 'hand',
+    return { key, name: official.name ?? '', role: officeDescription(official, tr), channelText: channelText(tr, channel), hand: channel === 'hand',
       checked: selected ? selected.includes(key) : channel !== 'hand' };
   });
 }
 
 /** The same lookup `draftLetters` makes, for when it answers with an error but the targets are still to be shown. */
-async function lookUp(ctx: AppContext, campaign: Campaign, input: Pick<LetterInput, 'zip' | 'address' | 'city' | 'cd' | 'sldu' | 'sldl'>) {
+async function lookUp(ctx: AppContext, campaign: Campaign, input: Partial<Pick<LetterInput, 'zip' | 'address' | 'city' | 'cd' | 'sldu' | 'sldl'>>, tr: Translator) {
   const { zip, address, city, cd, sldu, sldl } = input;
   const fields = Object.entries({ zip, address, city, cd, sldu, sldl }).filter(([, value]) => value !== undefined && value !== '');
   const query = lookupQuerySchema.safeParse(Object.fromEntries(fields));
@@ -118,6 +117,7 @@ async function lookUp(ctx: AppContext, campaign: Campaign, input: Pick<LetterInp
       data: ctx.representatives.current,
       geocoder: ctx.geocoder,
       onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
+      t: tr.t,
     },
     query.data,
     await ctx.representatives.customTargets(campaign.id),
@@ -152,11 +152,21 @@ const hiddenFields = (fields: Record<string, string | string[] | undefined>) =>
 
 export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
-  const tooMany = (what: string) => (_req: Request, res: Response, retryAfter: number) => {
+  // Over the network's budget: the same fields, kept, with one button to send them again once the wait is over.
+  const tooMany = (what: 'lookups' | 'letters') => (req: Request, res: Response, retryAfter: number) => {
+    const { t } = translatorOf(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const fields = Object.entries(body).flatMap(([name, value]) =>
+      name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((item) => typeof item === 'string').map((item) => ({ name, value: item as string })),
+    );
     res.setHeader('Cache-Control', 'no-store');
-    res.status(429).render('error', {
-      title: `Too many ${what} from your network`,
-      message: `Please wait ${retryAfter} seconds and try again.`,
+    res.status(429).render('confirm-again', {
+      title: t(`letters:tooMany.${what}`),
+      message: t('common:rateLimited.wait', { count: retryAfter }),
+      button: t('common:rateLimited.again'),
+      action: req.originalUrl,
+      fields,
+      csrfToken: csrf.token(req, res),
     });
   };
   // The same budgets as the lookup page and the JSON door for letters.
@@ -167,6 +177,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   const geocoder = ctx.geocoder !== undefined || ctx.config.delivery.cwc !== undefined;
 
   const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
+    const tr = translatorOf(res);
+    const texts = campaignTexts(campaign, tr.language);
     const errors = (view.errors ?? {}) as FieldErrors;
     const shown = (view.step ?? {}) as Record<string, boolean>;
     // Link each message to its field when the field is on this page.
@@ -176,7 +188,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       if (shown.start && START_FIELDS.has(field) && field !== 'source') {
         return field === 'address' && !geocoder ? undefined : `field-${field}`;
       }
-      if (shown.targets && TARGET_FIELDS.has(field)) return `field-${field}`;
+      if (shown.targets && TARGET_FIELDS.has(field)) return field === 'letterLanguage' ? 'letter-language' : `field-${field}`;
       if (shown.preview && (field === 'subject' || field === 'body' || field === 'captcha' || field === 'prefix')) return `field-${field}`;
       return undefined;
     };
@@ -184,10 +196,12 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     // The pages echo names, addresses and letters: keep them out of every cache.
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('letters', {
-      title: `Write to your representatives — ${campaign.title}`,
+      title: tr.t('letters:pageTitle', { title: texts.title }),
+      pageTitlePrefix: errorList.length > 0 ? tr.t('common:errorTitlePrefix') : view.confirm ? tr.t('common:confirmTitlePrefix') : undefined,
       campaign,
+      texts,
       action: `/campaigns/${encodeURIComponent(campaign.slug)}/letters`,
-      consentWording: CAMPAIGN_CONSENT_WORDING,
+      consentWording: campaignConsentWording(tr.t),
       csrfToken: csrf.token(req, res),
       // The fill-time token travels through every step from the first; the CAPTCHA is on the step that sends.
       ...protectForm(ctx, res, 'letters', readForm(req.body).formToken, { captcha: shown.preview === true }),
@@ -202,6 +216,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     });
   };
 
+  /** The first step; with the districts a split ZIP asks for, when `choices` are given. */
   const renderStart = (req: Request, res: Response, campaign: Campaign, form: Form, extra: Record<string, unknown>, status = 200) =>
     render(req, res, campaign, { step: { start: true }, values: { ...details(form, { geocoder, keepChoice: false }) }, ...extra }, status);
 
@@ -215,18 +230,23 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     extra: { errors?: FieldErrors; selected?: string[]; noElectronic?: boolean },
     status = 200,
   ) => {
-    const targets = targetOptions(campaign, lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)));
+    const tr = translatorOf(res);
+    const targets = targetOptions(campaign, lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)), tr);
+    const { letterLanguage: _chosen, ...carried } = details(form, { geocoder, keepChoice: true });
+    const letterLanguage = input.letterLanguage ?? tr.language;
     render(
       req,
       res,
       campaign,
       {
         step: { targets: true },
-        hidden: hiddenFields(details(form, { geocoder, keepChoice: true })),
-        place: placeLabel(lookup.districts),
+        hidden: hiddenFields(carried),
+        place: placeLabel(lookup.districts, tr),
         byZip: lookup.precision === 'zip',
         targets,
         noElectronic: extra.noElectronic ?? !targets.some((target) => !target.hand),
+        // The letters' language: the page's, or another the supporter prefers their representatives to read.
+        letterLanguages: LANGUAGES.map((language) => ({ value: language, name: LANGUAGE_NAMES[language], checked: language === letterLanguage })),
         values: { note: form.note ?? input.note ?? '' },
         errors: extra.errors ?? {},
       },
@@ -240,9 +260,10 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     campaign: Campaign,
     form: Form,
     shown: LetterDraft[],
-    extra: { errors?: FieldErrors; edited: boolean },
+    extra: { errors?: FieldErrors; edited: boolean; confirm?: 'csrf' | 'too-fast' },
     status = 200,
   ) => {
+    const tr = translatorOf(res);
     const first = shown[0];
     // First time here (from the targets): the letter as drafted, a copy by email, no updates unless asked.
     const returning = form.subject !== undefined || form.body !== undefined;
@@ -252,12 +273,14 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       ? { options: CWC_PREFIXES.map((value) => ({ value, selected: value === form.prefix })) }
       : undefined;
     const { prefix: _asked, ...carried } = details(form, { geocoder, keepChoice: true });
+    const letterLanguage = (form.letterLanguage && LANGUAGES.find((language) => language === form.letterLanguage)) || tr.language;
     render(
       req,
       res,
       campaign,
       {
         step: { preview: true },
+        confirm: extra.confirm,
         prefix,
         hidden: hiddenFields({
           ...(prefix ? carried : details(form, { geocoder, keepChoice: true })),
@@ -266,14 +289,17 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           // Names this sending: a double click or a resent form writes the letters once.
           requestId: form.requestId || randomBytes(18).toString('base64url'),
         }),
+        letterLang: letterLanguage === tr.language ? undefined : letterLanguage,
         letters: shown.map((draft) => ({
           name: draft.official.name ?? '',
-          role: officeDescription(draft.official),
-          channelText: CHANNEL_TEXT[draft.channel],
-          selfSendText: draft.channel === 'hand' && selfSendOptions(draft.official)?.contactForm ? SELF_SEND_TEXT : undefined,
+          role: officeDescription(draft.official, tr),
+          channel: draft.channel,
+          channelText: channelText(tr, draft.channel),
+          selfSendText: draft.channel === 'hand' && selfSendOptions(draft.official)?.contactForm ? tr.t('letters:selfSendLater') : undefined,
           subject: draft.subject,
           body: draft.body,
         })),
+        count: shown.length,
         several: shown.length > 1,
         edited: extra.edited,
         limits: {
@@ -296,15 +322,16 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
 
   /** Shows the step an error belongs to, with the form as it was sent. */
   const renderErrors = async (req: Request, res: Response, campaign: Campaign, form: Form, errors: FieldErrors, shown?: LetterDraft[]) => {
+    const tr = translatorOf(res);
     const where = stepFor(errors);
     // Without the note, which may be what is wrong: the targets step shows it with its error.
-    const input = letterInput.safeParse({ ...inputOf(form, { targets: undefined }), note: undefined });
+    const input = letterInput.safeParse({ ...inputOf(form, { targets: undefined }), note: undefined, letterLanguage: undefined });
     if (where === 'targets' && input.success) {
-      const lookup = await lookUp(ctx, campaign, input.data);
+      const lookup = await lookUp(ctx, campaign, input.data, tr);
       if (lookup) return renderTargets(req, res, campaign, form, input.data, lookup, { errors, selected: form.targets ?? [] }, 400);
     }
     if (where === 'preview' && input.success) {
-      const drafts = shown ?? (await draftsOf(campaign, form, {}));
+      const drafts = shown ?? (await draftsOf(campaign, form, {}, tr));
       if (drafts && !('outcome' in drafts)) return renderPreview(req, res, campaign, form, drafts, { errors, edited: false }, 400);
     }
     renderStart(req, res, campaign, form, { errors }, 400);
@@ -317,11 +344,19 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   });
 
   /** The letters for the chosen targets, with the given edits. */
-  const draftsOf = async (campaign: Campaign, form: Form, edits: { subject?: string; body?: string }) => {
+  const draftsOf = async (campaign: Campaign, form: Form, edits: { subject?: string; body?: string }, tr: Translator) => {
     const parsed = letterInput.safeParse(inputOf(form, { targets: form.targets ?? [], ...edits }));
-    if (!parsed.success) return { outcome: 'invalid' as const, errors: fieldErrors(parsed.error) };
-    const drafted = await draftLetters(ctx, campaign, parsed.data);
+    if (!parsed.success) return { outcome: 'invalid' as const, errors: fieldErrors(parsed.error, tr.t) };
+    const drafted = await draftLetters(ctx, campaign, parsed.data, tr);
     return 'ok' in drafted ? drafted.drafts : drafted;
+  };
+
+  /** The district choice for a split ZIP: one radio group per layer with more than one district, the chosen ones ticked. */
+  const choicesFor = async (campaign: Campaign, input: Pick<LetterInput, 'zip' | 'cd' | 'sldu' | 'sldl'>, tr: Translator) => {
+    const lookup = await lookUp(ctx, campaign, { zip: input.zip }, tr);
+    if (!lookup?.ambiguous) return undefined;
+    const choices = districtChoices(lookup.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl }, tr);
+    return choices.length > 0 ? choices : undefined;
   };
 
   router.get('/campaigns/:slug/letters', async (req, res, next) => {
@@ -341,37 +376,46 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     async (req, res, next) => {
       const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
       if (!campaign) return next();
+      const tr = translatorOf(res);
       const form = readForm(req.body);
       if (campaign.status !== 'open') return render(req, res, campaign, { step: {} }, 409);
       if (!ctx.representatives.current) return render(req, res, campaign, { step: {} }, 503);
 
       switch (form.step) {
-        case 'start':
-          // Back to the first step, or arriving from the lookup page with a ZIP: the district choice is asked again.
+        case 'start': {
+          // Back to the first step, or arriving from the lookup page with a ZIP (and, for a split ZIP,
+          // the districts chosen there): the choice is shown again, ticked, and kept for this ZIP.
+          const chosen = form.cd || form.sldu || form.sldl;
+          const zip = form.zip?.trim();
+          if (chosen && zip && (form.choiceZip === undefined || form.choiceZip.trim() === zip)) {
+            const choices = await choicesFor(campaign, { zip, cd: form.cd?.trim() || undefined, sldu: form.sldu?.trim() || undefined, sldl: form.sldl?.trim() || undefined }, tr);
+            if (choices) return renderStart(req, res, campaign, form, { choices, choiceZip: zip, carriedChoice: true });
+          }
           return renderStart(req, res, campaign, form, {});
+        }
 
         case 'lookup':
         case 'choose': {
           // A district choice counts only for the ZIP it was made for: a changed ZIP asks again.
           const keepChoice = form.step === 'choose' || (form.choiceZip !== undefined && form.choiceZip.trim() === form.zip?.trim());
           const parsed = letterInput.safeParse({ ...details(form, { geocoder, keepChoice }), note: form.note });
-          if (!parsed.success) return renderStart(req, res, campaign, form, { errors: fieldErrors(parsed.error) }, 400);
+          if (!parsed.success) return renderStart(req, res, campaign, form, { errors: fieldErrors(parsed.error, tr.t) }, 400);
           const input = parsed.data;
           const selected = form.step === 'choose' ? (form.targets ?? []) : undefined;
-          const drafted = await draftLetters(ctx, campaign, input);
+          const drafted = await draftLetters(ctx, campaign, input, tr);
           const formWithChoice = { ...form, ...(keepChoice ? {} : { cd: undefined, sldu: undefined, sldl: undefined }) };
           if ('ok' in drafted) return renderTargets(req, res, campaign, formWithChoice, input, drafted.lookup, { selected });
           if (drafted.outcome === 'unavailable') return renderStart(req, res, campaign, form, { errors: { form: drafted.message } }, 503);
           if (drafted.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
           if (drafted.candidates) {
-            // Not a mistake: the ZIP is shared between districts, so we ask which are theirs.
-            const choices = districtChoices(drafted.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl });
+            // Not a mistake: the ZIP is shared between districts, so we ask which are theirs, as a step of its own.
+            const choices = districtChoices(drafted.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl }, tr);
             return renderStart(req, res, campaign, form, { choices, choiceZip: input.zip });
           }
           const errors = drafted.errors;
           if (Object.keys(errors).length === 1 && errors.targets) {
             // None of their representatives takes letters electronically: they may still choose hand delivery.
-            const lookup = await lookUp(ctx, campaign, input);
+            const lookup = await lookUp(ctx, campaign, input, tr);
             const extra = { selected: selected ?? [], noElectronic: true };
             if (lookup) return renderTargets(req, res, campaign, formWithChoice, input, lookup, extra);
           }
@@ -380,7 +424,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
 
         case 'preview':
         case 'send': {
-          const drafts = await draftsOf(campaign, form, {});
+          const drafts = await draftsOf(campaign, form, {}, tr);
           if ('outcome' in drafts) {
             if (drafts.outcome === 'invalid') return renderErrors(req, res, campaign, form, drafts.errors);
             if (drafts.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
@@ -388,18 +432,22 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           }
           const edits = editsOf(form, drafts[0]);
           const edited = edits.subject !== undefined || edits.body !== undefined;
-          const withEdits = edited ? await draftsOf(campaign, form, edits) : drafts;
+          const withEdits = edited ? await draftsOf(campaign, form, edits, tr) : drafts;
           if ('outcome' in withEdits) {
             if (withEdits.outcome === 'invalid') return renderErrors(req, res, campaign, form, withEdits.errors, drafts);
-            const message = withEdits.outcome === 'closed' ? 'This campaign is closed.' : withEdits.message;
+            const message = withEdits.outcome === 'closed' ? tr.t('letters:closedError') : withEdits.message;
             return renderStart(req, res, campaign, form, { errors: { form: message } }, 503);
           }
           if (form.step === 'preview') return renderPreview(req, res, campaign, form, withEdits, { edited });
+          // The sending's CSRF check failed (its cookie is gone, as in a restored tab): the letters, as edited, to confirm.
+          if (csrfFailed(res)) return renderPreview(req, res, campaign, form, withEdits, { edited, confirm: 'csrf' }, 403);
 
           noteHoneypot(ctx, campaign, 'letters-form', form);
           const email = honeypotFilled(form) ? undefined : normalisedEmail(form.email);
-          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, req.ip) : undefined;
+          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, req.ip, tr.t) : undefined;
           if (screened?.outcome === 'invalid') return renderPreview(req, res, campaign, form, withEdits, { errors: screened.errors, edited }, 400);
+          // Sent faster than a person could: nothing is written until its sender confirms.
+          if (screened?.outcome === 'confirm') return renderPreview(req, res, campaign, form, withEdits, { edited, confirm: 'too-fast' });
           const result = await writeLetters(
             ctx,
             campaign,
@@ -408,20 +456,18 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
               // An unticked checkbox sends nothing; "nothing" would mean the default (a copy) to the JSON door.
               wantsCopy: form.wantsCopy === 'on' ? 'on' : 'false',
               optIn: form.optIn === 'on' ? 'on' : 'false',
-              // A bot caught by the fill-time check takes the honeypot's path: answered like a success, nothing written or sent.
-              website: screened?.outcome === 'discard' ? 'filled in too fast' : form.website,
+              website: form.website,
               requestId: form.requestId,
             },
-            { ip: req.ip, channel: 'form', reserve: letterBudget(ctx, campaign, 'letters-form', req.ip) },
+            { ip: req.ip, channel: 'form', reserve: letterBudget(ctx, campaign, 'letters-form', req.ip), language: tr.language },
           );
-          if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}`);
+          if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}?sent=1`);
           if (result.outcome === 'limited') {
             res.setHeader('Retry-After', String(result.retryAfterSeconds));
-            res.setHeader('Cache-Control', 'no-store');
-            return res.status(429).render('error', {
-              title: 'Too many letters from this email address',
-              message: `Please wait ${Math.ceil(result.retryAfterSeconds / 60)} minutes and try again.`,
-            });
+            return renderPreview(req, res, campaign, form, withEdits, {
+              errors: { form: tr.t('letters:tooMany.fromEmail', { count: Math.ceil(result.retryAfterSeconds / 60) }) },
+              edited,
+            }, 429);
           }
           if (result.outcome === 'invalid') return renderErrors(req, res, campaign, form, result.errors, drafts);
           if (result.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);

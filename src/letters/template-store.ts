@@ -1,57 +1,84 @@
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { letterTemplates } from '../db/schema';
+import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/translations';
 import type { Logger } from '../logger';
-import { compileLetterTemplates, loadLetterTemplates, TARGET_LEVELS, validateLetterTemplate, type LetterRenderer, type LetterTemplate, type TargetLevel } from './templates';
+import {
+  compileLetterTemplates,
+  lettersDirFor,
+  loadLetterTemplates,
+  TARGET_LEVELS,
+  validateLetterTemplate,
+  type LetterRenderer,
+  type LetterTemplate,
+  type TargetLevel,
+} from './templates';
 
 const TTL_MS = 10_000;
 
+type Sources = Record<TargetLevel, LetterTemplate>;
+
 /**
- * The letter templates each campaign writes with: its own, from the database, where it has them,
- * and the project's `templates/letters` otherwise. Compiled once per campaign and kept a few
- * seconds, so staff edits show within moments. A stored template that does not validate is set
- * aside for the file's (and logged), so a bad edit cannot stop letters.
+ * The letter templates each campaign writes with, per language: its own, from the database, where
+ * it has them, and the project's `templates/letters` (`templates/letters/<lng>`) otherwise. In a
+ * language other than English, a level the campaign wrote only in English uses the campaign's
+ * English text: a translation missing shows the English one, never the project's words in place
+ * of the campaign's. Compiled once per campaign and language and kept a few seconds, so staff
+ * edits show within moments. A stored template that does not validate is set aside for the next
+ * in that order (and logged), so a bad edit cannot stop letters.
  */
 export class LetterTemplateStore {
-  /** The project's own templates, from `templates/letters`. */
-  readonly files: Record<TargetLevel, LetterTemplate>;
+  /** The project's own templates, from `templates/letters`, in English. */
+  readonly files: Sources;
+  /** The project's own templates in each language. */
+  readonly filesByLanguage: Record<Language, Sources>;
   readonly defaults: LetterRenderer;
-  private readonly cache = new Map<number, { at: number; renderer: Promise<LetterRenderer> }>();
+  private readonly defaultsByLanguage: Record<Language, LetterRenderer>;
+  private readonly cache = new Map<string, { at: number; renderer: Promise<LetterRenderer> }>();
 
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
-    files: Record<TargetLevel, LetterTemplate> = loadLetterTemplates(),
+    files?: Partial<Record<Language, Sources>>,
   ) {
-    this.files = files;
-    this.defaults = compileLetterTemplates(files);
+    this.filesByLanguage = Object.fromEntries(LANGUAGES.map((language) => [language, files?.[language] ?? loadLetterTemplates(lettersDirFor(language))])) as Record<Language, Sources>;
+    this.files = this.filesByLanguage[DEFAULT_LANGUAGE];
+    this.defaultsByLanguage = Object.fromEntries(LANGUAGES.map((language) => [language, compileLetterTemplates(this.filesByLanguage[language])])) as Record<Language, LetterRenderer>;
+    this.defaults = this.defaultsByLanguage[DEFAULT_LANGUAGE];
   }
 
-  forCampaign(campaignId: number): Promise<LetterRenderer> {
-    const cached = this.cache.get(campaignId);
+  forCampaign(campaignId: number, language: Language = DEFAULT_LANGUAGE): Promise<LetterRenderer> {
+    const key = `${campaignId}:${language}`;
+    const cached = this.cache.get(key);
     if (cached && Date.now() - cached.at < TTL_MS) return cached.renderer;
-    const renderer = this.compile(campaignId);
-    this.cache.set(campaignId, { at: Date.now(), renderer });
-    renderer.catch(() => this.cache.delete(campaignId));
+    const renderer = this.compile(campaignId, language);
+    this.cache.set(key, { at: Date.now(), renderer });
+    renderer.catch(() => this.cache.delete(key));
     return renderer;
   }
 
   /** Forgets a campaign's compiled templates, after they were edited. */
   invalidate(campaignId: number): void {
-    this.cache.delete(campaignId);
+    for (const language of LANGUAGES) this.cache.delete(`${campaignId}:${language}`);
   }
 
-  private async compile(campaignId: number): Promise<LetterRenderer> {
+  private async compile(campaignId: number, language: Language): Promise<LetterRenderer> {
     const stored = await this.db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId));
-    if (stored.length === 0) return this.defaults;
-    const sources = { ...this.files };
-    for (const template of stored) {
+    if (stored.length === 0) return this.defaultsByLanguage[language];
+    const usable = (level: TargetLevel, inLanguage: Language) => {
+      const template = stored.find((each) => each.level === level && each.language === inLanguage);
+      if (!template) return undefined;
       const problem = validateLetterTemplate(template.subject) ?? validateLetterTemplate(template.body);
-      if (problem || !TARGET_LEVELS.includes(template.level)) {
-        this.logger.warn({ campaignId, level: template.level, problem }, 'a stored letter template is invalid; using the default one');
-        continue;
+      if (problem) {
+        this.logger.warn({ campaignId, level, language: inLanguage, problem }, 'a stored letter template is invalid; using the default one');
+        return undefined;
       }
-      sources[template.level] = { subject: template.subject, body: template.body };
+      return { subject: template.subject, body: template.body };
+    };
+    const sources = { ...this.filesByLanguage[language] };
+    for (const level of TARGET_LEVELS) {
+      const own = usable(level, language) ?? (language === DEFAULT_LANGUAGE ? undefined : usable(level, DEFAULT_LANGUAGE));
+      if (own) sources[level] = own;
     }
     return compileLetterTemplates(sources);
   }

@@ -4,6 +4,7 @@ import Handlebars from 'handlebars';
 import type { LetterLimits } from '../db/schema';
 import { projectRoot } from '../paths';
 import type { Official } from '../representatives/districts';
+import { DEFAULT_LANGUAGE, english, type Language, type Translate } from '../i18n/translations';
 
 /**
  * Letter templates: a subject and a body per target level, written in Handlebars with a fixed set
@@ -73,6 +74,9 @@ const NOTE_MAX_BLANK_LINES = 1;
 const BODY_MAX_BLANK_LINES = 3;
 
 export const defaultLettersDir = path.join(projectRoot, 'templates', 'letters');
+
+/** The project's own templates in a language: `templates/letters` for English, `templates/letters/<lng>` for the others. */
+export const lettersDirFor = (language: Language) => (language === DEFAULT_LANGUAGE ? defaultLettersDir : path.join(defaultLettersDir, language));
 
 export function loadLetterTemplates(dir = defaultLettersDir): Record<TargetLevel, LetterTemplate> {
   const read = (file: string): string => {
@@ -311,17 +315,14 @@ export function compileLetterTemplates(sources: Record<TargetLevel, LetterTempla
 // ---------------------------------------------------------------------------------------------
 // Supporter input
 
-const FIELD_LABELS: Record<string, string> = { name: 'your name', subject: 'the subject' };
-
 /**
  * For a value that becomes part of a mail header (the supporter's name, the subject): a message
  * when it holds a line break or another control character, null when it is fine. Such input is
  * refused rather than cleaned, so the supporter sees exactly what will be sent.
  */
-export function headerFieldError(value: string, field: string): string | null {
-  const label = FIELD_LABELS[field] ?? `the ${field}`;
-  if (/[\r\n\u0085\u2028\u2029]/.test(value)) return `Please remove line breaks from ${label}.`;
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return `Please remove tabs and other invisible control characters from ${label}.`;
+export function headerFieldError(value: string, field: 'name' | 'subject', t: Translate = english().t): string | null {
+  if (/[\r\n\u0085\u2028\u2029]/.test(value)) return t(`errors:${field}.lineBreaks`);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return t(`errors:${field}.controls`);
   return null;
 }
 
@@ -329,27 +330,27 @@ export type { LetterLimits };
 
 export type LetterEditResult = { ok: true; letter: RenderedLetter } | { ok: false; errors: Partial<Record<'subject' | 'body', string>> };
 
-function lockedLineError(locked: string | undefined, body: string, where: 'first' | 'last'): string | null {
+function lockedLineError(locked: string | undefined, body: string, where: 'first' | 'last', t: Translate): string | null {
   const required = locked === undefined ? '' : cleanBody(locked);
   if (!required) return null;
   const kept = where === 'first' ? body.startsWith(required) : body.endsWith(required);
   if (kept) return null;
-  const what = required.includes('\n') ? `${where === 'first' ? 'opening' : 'closing'} lines` : `${where} line`;
-  return `Please keep the letter's ${what}: "${required}"`;
+  const what = `${where === 'first' ? 'opening' : 'closing'}${required.includes('\n') ? 'Lines' : 'Line'}`;
+  return t(`errors:body.keep.${what}`, { text: required });
 }
 
-function subjectError(subject: string, max: number): string | null {
-  if (!subject) return 'Please write a subject.';
+function subjectError(subject: string, max: number, t: Translate): string | null {
+  if (!subject) return t('errors:subject.required');
   const length = characterCount(subject);
-  if (length > max) return `Please shorten the subject to ${max} characters or fewer (it has ${length}).`;
+  if (length > max) return t('errors:subject.tooLongFor', { max, length });
   return null;
 }
 
-function bodyError(body: string, limits: LetterLimits): string | null {
-  if (!body) return 'Please write your letter before sending it.';
+function bodyError(body: string, limits: LetterLimits, t: Translate): string | null {
+  if (!body) return t('errors:body.required');
   const length = characterCount(body);
-  if (length > limits.bodyMax) return `Please shorten the letter to ${limits.bodyMax} characters or fewer (it has ${length}).`;
-  const locked = [lockedLineError(limits.lockedOpening, body, 'first'), lockedLineError(limits.lockedClosing, body, 'last')];
+  if (length > limits.bodyMax) return t('errors:body.tooLongFor', { max: limits.bodyMax, length });
+  const locked = [lockedLineError(limits.lockedOpening, body, 'first', t), lockedLineError(limits.lockedClosing, body, 'last', t)];
   const errors = locked.filter((error): error is string => error !== null);
   return errors.length > 0 ? errors.join(' ') : null;
 }
@@ -363,21 +364,25 @@ export function applySupporterEdits(
   rendered: RenderedLetter,
   edits: { subject?: string; body?: string },
   limits: LetterLimits,
+  t: Translate = english().t,
 ): LetterEditResult {
   const subject = edits.subject === undefined ? rendered.subject : oneLine(edits.subject);
   const body = edits.body === undefined ? rendered.body : cleanBody(edits.body);
   const errors: Partial<Record<'subject' | 'body', string>> = {};
   if (edits.subject !== undefined) {
-    const error = headerFieldError(edits.subject, 'subject') ?? subjectError(subject, limits.subjectMax);
+    const error = headerFieldError(edits.subject, 'subject', t) ?? subjectError(subject, limits.subjectMax, t);
     if (error) errors.subject = error;
   }
   if (edits.body !== undefined) {
-    const error = bodyError(body, limits);
+    const error = bodyError(body, limits, t);
     if (error) errors.body = error;
   }
   if (errors.subject || errors.body) return { ok: false, errors };
   return { ok: true, letter: { subject, body } };
 }
+
+/** A greeting line: "Dear Senator Doe," in English; "Honorable …:" or "Estimado/a …:" in Spanish. */
+const GREETING = /^(?:Dear\b.*,|(?:Honorable|Estimad[oa]s?|Distinguid[oa]s?)\b.*[:,])\s*$/;
 
 /**
  * A letter in two parts: its head (the address block and the greeting, "Dear Senator Doe,"), which
@@ -386,7 +391,7 @@ export function applySupporterEdits(
  */
 export function splitGreeting(body: string): { head: string; text: string } {
   const lines = body.split('\n');
-  const greeting = lines.findIndex((line) => /^Dear\b.*,\s*$/.test(line));
+  const greeting = lines.findIndex((line) => GREETING.test(line));
   if (greeting < 0) return { head: '', text: body };
   return { head: lines.slice(0, greeting + 1).join('\n'), text: lines.slice(greeting + 1).join('\n').replace(/^\n+/, '') };
 }

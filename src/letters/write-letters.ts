@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { CWC_PREFIXES } from '../delivery/cwc-schema';
+import { CWC_PREFIXES, MESSAGE_MAX_LENGTH as CWC_MESSAGE_MAX, SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
@@ -20,6 +20,8 @@ import { BIDI_CONTROL, CONTROL_IN_LINE, CONTROL_IN_TEXT, stripInvisible } from '
 import type { LetterTemplateStore } from './template-store';
 import { raiseOutreachEvents } from '../webhooks/events';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
+import { campaignTitle } from '../campaigns/texts';
+import { DEFAULT_LANGUAGE, english, LANGUAGES, translator, type Language, type Translator } from '../i18n/translations';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -31,42 +33,51 @@ import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from '.
 
 /** A line of the subject the supporter wrote: as a header, with no line break or control character, nor direction controls (text-safety/input.ts). */
 const subjectLine = (value: string, ctx: z.RefinementCtx) => {
-  const problem = headerFieldError(value, 'subject') ?? (BIDI_CONTROL.test(value) ? 'Please remove the text-direction characters from the subject.' : null);
+  const lineBreak = /[\r\n\u0085\u2028\u2029]/.test(value);
+  const control = /[\u0000-\u001f\u007f-\u009f]/.test(value);
+  const problem = lineBreak ? 'errors:subject.lineBreaks' : control ? 'errors:subject.controls' : BIDI_CONTROL.test(value) ? 'errors:subject.direction' : null;
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 
 export const letterInput = signatureInput.extend({
   /** The honorific CWC requires for letters to Congress through it: one of CWC's own list, never guessed. */
-  prefix: z.preprocess((value) => (value === '' ? undefined : value), z.enum(CWC_PREFIXES, { error: 'Please choose an honorific from the list.' }).optional()),
-  city: supporterLine(z.string(), { control: 'Please write the city on one line.', direction: 'Please remove the text-direction characters from the city.' })
-    .max(100, 'Please shorten the city name.')
+  prefix: z.preprocess((value) => (value === '' ? undefined : value), z.enum(CWC_PREFIXES, { error: 'errors:prefix.invalid' }).optional()),
+  city: supporterLine(z.string({ error: 'errors:city.invalid' }), { control: 'errors:city.oneLine', direction: 'errors:city.direction' })
+    .max(100, 'errors:city.tooLong')
     .optional(),
-  lat: z.coerce.number({ error: 'Latitude must be a number.' }).min(-90).max(90).optional(),
-  lng: z.coerce.number({ error: 'Longitude must be a number.' }).min(-180).max(180).optional(),
-  cd: z.string().optional(),
-  sldu: z.string().optional(),
-  sldl: z.string().optional(),
+  lat: z.coerce.number({ error: 'errors:lat.invalid' }).min(-90, 'errors:lat.invalid').max(90, 'errors:lat.invalid').optional(),
+  lng: z.coerce.number({ error: 'errors:lng.invalid' }).min(-180, 'errors:lng.invalid').max(180, 'errors:lng.invalid').optional(),
+  cd: z.string({ error: 'errors:district.invalid' }).optional(),
+  sldu: z.string({ error: 'errors:district.invalid' }).optional(),
+  sldl: z.string({ error: 'errors:district.invalid' }).optional(),
   targets: z
-    .array(z.string().max(200).refine((id) => !CONTROL_IN_LINE.test(id), 'targets must be a list of target ids.'), { error: 'targets must be a list of target ids.' })
-    .max(30, 'Choose at most 30 targets.')
+    .array(z.string({ error: 'errors:targets.invalid' }).max(200, 'errors:targets.invalid').refine((id) => !CONTROL_IN_LINE.test(id), 'errors:targets.invalid'), {
+      error: 'errors:targets.invalid',
+    })
+    .max(30, 'errors:targets.tooMany')
     .optional(),
-  subject: z.string({ error: 'The subject must be text.' }).max(1000, 'Please shorten the subject.').overwrite(stripInvisible).superRefine(subjectLine).optional(),
+  subject: z.string({ error: 'errors:subject.notText' }).max(1000, 'errors:subject.tooLong').overwrite(stripInvisible).superRefine(subjectLine).optional(),
   body: z
-    .string({ error: 'The letter must be text.' })
-    .max(50_000, 'Please shorten the letter.')
-    .refine((body) => !CONTROL_IN_TEXT.test(body), 'Please remove invisible control characters from the letter.')
+    .string({ error: 'errors:body.notText' })
+    .max(50_000, 'errors:body.tooLong')
+    .refine((body) => !CONTROL_IN_TEXT.test(body), 'errors:body.controls')
     .optional(),
   note: z
-    .string({ error: 'The note must be text.' })
-    .max(1000, 'Please shorten your note to 1,000 characters.')
-    .refine((note) => !CONTROL_IN_TEXT.test(note), 'Please remove invisible control characters from your note.')
+    .string({ error: 'errors:note.notText' })
+    .max(1000, 'errors:note.tooLong')
+    .refine((note) => !CONTROL_IN_TEXT.test(note), 'errors:note.controls')
     .transform((note) => note.trim() || undefined)
     .optional(),
-  wantsCopy: z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])]).transform((v) => v === true || v === 'on' || v === 'true').optional(),
+  wantsCopy: z
+    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'errors:wantsCopy.invalid' })
+    .transform((v) => v === true || v === 'on' || v === 'true')
+    .optional(),
+  /** The language of the letters to the officials (the templates'); the supporter's page language when not given. */
+  letterLanguage: z.preprocess((value) => (value === '' ? undefined : value), z.enum(LANGUAGES, { error: 'errors:letterLanguage.invalid' }).optional()),
   /** The client's own id for this request: sent again (a retry, a double click), it writes nothing new. */
   requestId: z
-    .string({ error: 'requestId must be text.' })
-    .regex(/^[A-Za-z0-9_-]{16,100}$/, 'requestId must be 16 to 100 letters, digits, - or _.')
+    .string({ error: 'errors:requestId.invalid' })
+    .regex(/^[A-Za-z0-9_-]{16,100}$/, 'errors:requestId.invalid')
     .optional(),
 });
 
@@ -127,9 +138,8 @@ export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | u
   return { house: located && cwc?.house !== undefined, senate: located && cwc?.senate !== undefined };
 }
 
-/** The message that asks for an honorific, on the form and from the JSON door. */
-export const PREFIX_REQUIRED =
-  "Congress's system for letters from constituents (Communicating with Congress) requires an honorific: please choose one from the list.";
+/** The key of the message that asks for an honorific, on the form and from the JSON door. */
+export const PREFIX_REQUIRED = 'errors:prefix.required';
 
 /** The supporter's city: as given, or read from their address. */
 export function cityOf(input: Pick<LetterInput, 'city' | 'address'>): string | undefined {
@@ -159,6 +169,17 @@ function cwcOfficeOf(official: Official): string | undefined {
   return undefined;
 }
 
+/**
+ * A new letter's status: queued for its channel; by hand waits for staff; but a rehearsal letter
+ * that would go by hand is done at once (there is nothing to rehearse electronically, and a test
+ * letter must never be printed into a real packet).
+ */
+function firstStatus(channel: DeliveryChannel, rehearsal: boolean) {
+  if (channel !== 'hand') return { status: 'queued' as const, countedStatus: 'queued' as const };
+  if (rehearsal) return { status: 'rehearsed' as const, countedStatus: 'rehearsed' as const, deliveredAs: 'rehearsal' as const, deliveredAt: new Date() };
+  return { status: 'hand-delivery' as const, countedStatus: 'hand-delivery' as const };
+}
+
 /** The office's own ways in (its web contact form, its email address), for a supporter who sends the letter themselves. */
 export function selfSendOptions(official: Official): SelfSendOptions | null {
   const form = official.channels.find((channel) => channel.type === 'contact-form');
@@ -170,21 +191,26 @@ export function selfSendOptions(official: Official): SelfSendOptions | null {
   return Object.keys(options).length > 0 ? options : null;
 }
 
-/** Looks the supporter up and drafts one letter per target; nothing is written. */
+/**
+ * Looks the supporter up and drafts one letter per target; nothing is written. `tr` is the
+ * supporter's language (the messages); the letters are in `input.letterLanguage`, else in it.
+ */
 export async function draftLetters(
   ctx: WriteContext,
   campaign: Campaign,
   input: LetterInput,
+  tr: Translator = english(),
 ): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' | 'limited' }>> {
+  const { t } = tr;
   const city = cityOf(input);
-  const nameError = headerFieldError(input.name, 'name');
+  const nameError = headerFieldError(input.name, 'name', t);
   if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
   const query = lookupQuerySchema.safeParse(
     Object.fromEntries(Object.entries({ zip: input.zip, address: input.address, city: input.city, lat: input.lat, lng: input.lng, cd: input.cd, sldu: input.sldu, sldl: input.sldl }).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])),
   );
-  if (!query.success) return { outcome: 'invalid', errors: fieldErrors(query.error) };
+  if (!query.success) return { outcome: 'invalid', errors: fieldErrors(query.error, t) };
   const found = await lookupRepresentatives(
-    { data: ctx.representatives.current, geocoder: ctx.geocoder, onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP') },
+    { data: ctx.representatives.current, geocoder: ctx.geocoder, onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'), t },
     query.data,
     await ctx.representatives.customTargets(campaign.id),
   );
@@ -198,7 +224,7 @@ export async function draftLetters(
   if (lookup.ambiguous && lookup.precision === 'zip' && !chosen) {
     return {
       outcome: 'invalid',
-      errors: { zip: 'Your ZIP code spans more than one district: please add your street address, or choose your districts.' },
+      errors: { zip: t('errors:zip.spansDistricts') },
       candidates: lookup.candidates,
     };
   }
@@ -208,29 +234,41 @@ export async function draftLetters(
   const wanted = input.targets ? new Set(input.targets) : undefined;
   if (wanted) {
     const unknown = [...wanted].filter((key) => !available.some((target) => target.key === key));
-    if (unknown.length > 0) return { outcome: 'invalid', errors: { targets: `Not among your representatives: ${unknown.join(', ')}.` } };
+    if (unknown.length > 0) return { outcome: 'invalid', errors: { targets: t('errors:targets.unknown', { targets: unknown.join(', ') }) } };
   }
   const selected = available.filter((target) => (wanted ? wanted.has(target.key) : channelFor(target.official, cwcEnabled).channel !== 'hand'));
-  if (selected.length === 0) return { outcome: 'invalid', errors: { targets: 'Please choose at least one representative to write to.' } };
+  if (selected.length === 0) return { outcome: 'invalid', errors: { targets: t('errors:targets.none') } };
 
-  const templates = await ctx.letterTemplates.forCampaign(campaign.id);
+  const letterLanguage = input.letterLanguage ?? tr.language;
+  const inLetter = translator(letterLanguage);
+  const templates = await ctx.letterTemplates.forCampaign(campaign.id, letterLanguage);
   const drafts: LetterDraft[] = [];
   const errors: FieldErrors = {};
   for (const { key, official } of selected) {
     const rendered = templates.render(levelOf(official.office), {
       supporter: { name: input.name, city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
-      target: { title: salutationTitle(official), name: official.name ?? '', office: officeDescription(official), district: official.district ?? undefined },
-      campaign: { title: campaign.title },
+      target: { title: salutationTitle(official, inLetter), name: official.name ?? '', office: officeDescription(official, inLetter), district: official.district ?? undefined },
+      campaign: { title: campaignTitle(campaign, letterLanguage) },
     });
     // The supporter edits the text after the greeting; each recipient keeps their own address block and greeting.
     const { head, text } = splitGreeting(rendered.body);
-    const edited = applySupporterEdits({ subject: rendered.subject, body: text }, { subject: input.subject, body: input.body }, campaign.letterLimits);
+    const edited = applySupporterEdits({ subject: rendered.subject, body: text }, { subject: input.subject, body: input.body }, campaign.letterLimits, t);
     if (!edited.ok) {
       Object.assign(errors, edited.errors);
       break;
     }
     const { channel, address } = channelFor(official, cwcEnabled);
     const body = head ? `${head}\n\n${edited.letter.body}` : edited.letter.body;
+    // Congress's system takes no more than this: said now, not found out when the letter fails later.
+    if (channel === 'cwc') {
+      if ([...edited.letter.subject].length > CWC_SUBJECT_MAX) {
+        errors.subject = `Letters to Congress can have a subject of at most ${CWC_SUBJECT_MAX} characters: please shorten it.`;
+      }
+      if ([...body].length > CWC_MESSAGE_MAX) {
+        errors.body = `Letters to Congress can be at most ${CWC_MESSAGE_MAX.toLocaleString('en-US')} characters, greeting included: please shorten yours.`;
+      }
+      if (errors.subject || errors.body) break;
+    }
     drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body, text: edited.letter.body });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
@@ -247,17 +285,22 @@ export async function writeLetters(
     channel?: 'form' | 'api';
     /** Takes a use of the writer's letters budget before writing (handed back when nothing is written): only what is written counts. */
     reserve?: (email: string) => Promise<Reservation>;
+    /** The supporter's language: their messages, the confirmation email, and their letters unless they chose another. */
+    language?: Language;
   },
 ): Promise<WriteResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
+  const language = request.language ?? DEFAULT_LANGUAGE;
+  const tr = translator(language);
+  const { t } = tr;
   const parsed = letterInput.safeParse(raw);
-  if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
+  if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error, t) };
   const input = parsed.data;
-  const drafted = await draftLetters(ctx, campaign, input);
+  const drafted = await draftLetters(ctx, campaign, input, tr);
   if (!('ok' in drafted)) return drafted;
   const { lookup, drafts, city } = drafted;
   // CWC requires an honorific from its list; none is guessed for the supporter.
-  if (!input.prefix && drafts.some((draft) => draft.channel === 'cwc')) return { outcome: 'invalid', errors: { prefix: PREFIX_REQUIRED } };
+  if (!input.prefix && drafts.some((draft) => draft.channel === 'cwc')) return { outcome: 'invalid', errors: { prefix: t(PREFIX_REQUIRED) } };
   const statusToken = randomBytes(24).toString('base64url');
 
   const summary = drafts.map((draft) => ({ target: draft.targetKey, to: draft.official.name ?? '', channel: draft.channel }));
@@ -269,15 +312,17 @@ export async function writeLetters(
   // The signature that comes with the letters records the consents given, in the words shown.
   const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
   if (input.partnerOptIn && !partner) {
-    return { outcome: 'invalid', errors: { partnerOptIn: "Updates from a partner need the source code of one of this campaign's partners." } };
+    return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
   }
-  const consentsToRecord = consentsGiven(input, partner);
+  const consentsToRecord = consentsGiven(input, partner, t);
   // Bound to the writer's email too: a requestId someone else learned, sent with another address,
   // is a new submission of its own and never answers with the first writer's status link.
   const requestKey = input.requestId
     ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`).digest('hex')
     : null;
 
+  // A letter keeps the mode it was written in (see `letters.rehearsal`).
+  const rehearsal = campaign.deliveryMode === 'rehearsal';
   const reservation = request.reserve ? await request.reserve(input.email) : undefined;
   if (reservation?.limited) return { outcome: 'limited', retryAfterSeconds: reservation.retryAfterSeconds };
   const districts = lookup.districts;
@@ -295,6 +340,7 @@ export async function writeLetters(
         stateLowerDistrict: districts.stateLower?.geoid ?? null,
         wantsCopy: input.wantsCopy ?? true,
         requestKey,
+        language,
       })
       .onConflictDoNothing({ target: [letterActions.campaignId, letterActions.requestKey] })
       .returning({ id: letterActions.id });
@@ -317,9 +363,9 @@ export async function writeLetters(
           channelAddress: draft.channelAddress,
           selfSend: selfSendOptions(draft.official),
           ...sealedLetter(ctx.encryption, draft),
+          rehearsal,
           // Counted below, as it enters its first status.
-          status: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
-          countedStatus: draft.channel === 'hand' ? ('hand-delivery' as const) : ('queued' as const),
+          ...firstStatus(draft.channel, rehearsal),
         })),
       )
       .returning({ id: letters.id, status: letters.status });
@@ -339,6 +385,7 @@ export async function writeLetters(
         ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
         // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
         noticePending: campaign.requireVerification,
+        language,
       })
       .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
       .returning({ id: signatures.id });

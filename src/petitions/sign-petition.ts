@@ -8,16 +8,26 @@ import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
 import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors, type SignatureInput } from './signature-input';
 import { stateForZip } from './zip-state';
+import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
-export type SignResult = { outcome: 'signed' } | { outcome: 'invalid'; errors: FieldErrors } | { outcome: 'closed' };
+export type SignResult =
+  | { outcome: 'signed' }
+  | { outcome: 'invalid'; errors: FieldErrors }
+  | { outcome: 'closed' }
+  /** Nothing written: the form is shown again, with its values, for its sender to confirm (see SignScreen). */
+  | { outcome: 'confirm' };
 
 export type SignContext = Pick<AppContext, 'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'>;
 
 /**
  * A door's abuse checks (src/abuse), run on valid input before anything is written or sent:
- * `discard` is answered like a signature and changes nothing; `invalid` is a 400 with field errors.
+ * `discard` is answered like a signature and changes nothing; `confirm` changes nothing and asks
+ * the sender to confirm (a form sent faster than a person fills one in: autofill and a click can
+ * be a person, who must not lose their signature to a thank-you page); `invalid` is a 400 with field errors.
  */
-export type SignScreen = (input: SignatureInput) => Promise<{ outcome: 'pass' } | { outcome: 'discard' } | { outcome: 'invalid'; errors: FieldErrors }>;
+export type SignScreen = (
+  input: SignatureInput,
+) => Promise<{ outcome: 'pass' } | { outcome: 'discard' } | { outcome: 'confirm' } | { outcome: 'invalid'; errors: FieldErrors }>;
 
 /**
  * Signs a campaign's petition. A first signature, a repeat by the same email, and a bot caught by
@@ -31,25 +41,27 @@ export async function signPetition(
   ctx: SignContext,
   campaign: Campaign,
   raw: unknown,
-  request: { ip: string | undefined; channel?: 'form' | 'api'; screen?: SignScreen },
+  /** `language`: the one the signer signed in (their messages, and their emails later); English when not given. */
+  request: { ip: string | undefined; channel?: 'form' | 'api'; screen?: SignScreen; language?: Language },
 ): Promise<SignResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
   if (honeypotFilled(raw)) return { outcome: 'signed' };
+  const language = request.language ?? DEFAULT_LANGUAGE;
+  const { t } = translator(language);
 
   const parsed = signatureInput.safeParse(raw);
-  if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
+  if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error, t) };
   const input = parsed.data;
   const screened = request.screen ? await request.screen(input) : undefined;
   if (screened?.outcome === 'discard') return { outcome: 'signed' };
-  if (screened?.outcome === 'invalid') return screened;
+  if (screened?.outcome === 'confirm' || screened?.outcome === 'invalid') return screened;
 
   let consents: ConsentToRecord[] = [];
   if (input.optIn || input.partnerOptIn) {
     const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
-    if (input.partnerOptIn && !partner) {
-      return { outcome: 'invalid', errors: { partnerOptIn: 'Updates from a partner need the source code of one of this campaign\'s partners.' } };
-    }
-    consents = consentsGiven(input, partner);
+    if (input.partnerOptIn && !partner) return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
+    // In the words the signer was shown, in their language.
+    consents = consentsGiven(input, partner, t);
   }
 
   const values = {
@@ -60,6 +72,7 @@ export async function signPetition(
     source: input.source ?? null,
     optIn: input.optIn,
     ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+    language,
   };
   const inserted = consents.length === 0 ? await insertSignature(ctx.db).execute(values) : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
 
@@ -81,6 +94,7 @@ type SignatureValues = ReturnType<typeof sealedSignature> & {
   source: string | null;
   optIn: boolean;
   ipHash: string | null;
+  language: Language;
 };
 
 /** The signature and its consents in one statement: both are written, or (a repeat) neither. */
@@ -88,9 +102,9 @@ async function insertWithConsents(db: Database, values: SignatureValues, consent
   return queryRows<{ id: number }>(
     db,
     sql`WITH signed AS (
-          INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, address, state, source, opt_in, ip_hash, notice_pending)
+          INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, address, state, source, opt_in, ip_hash, notice_pending, language)
           VALUES (${values.campaignId}::int, ${values.email}::bytea, ${values.emailHash}::bytea, ${values.emailDomainHash}::bytea, ${values.name}::bytea,
-                  ${values.zip}, ${values.address}::bytea, ${values.state}, ${values.source}, ${values.optIn}, ${values.ipHash}, true)
+                  ${values.zip}, ${values.address}::bytea, ${values.state}, ${values.source}, ${values.optIn}, ${values.ipHash}, true, ${values.language})
           ON CONFLICT (campaign_id, email_hash) DO NOTHING
           RETURNING id
         ), consented AS (
@@ -128,6 +142,7 @@ function prepareInsert(db: Database) {
       source: p('source'),
       optIn: p('optIn'),
       ipHash: p('ipHash'),
+      language: p('language'),
       noticePending: true,
     })
     .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { english, type Translate } from '../i18n/translations';
 import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
 
 export type FieldErrors = Record<string, string>;
@@ -17,10 +18,10 @@ export const supporterLine = (schema: z.ZodString, messages: { control: string; 
     .refine((value) => !CONTROL_IN_LINE.test(value), messages.control)
     .refine((value) => !BIDI_CONTROL.test(value), messages.direction);
 
-const DIRECTION_MESSAGE = 'Please remove the text-direction characters: they make text read differently from how it is written.';
+const DIRECTION_MESSAGE = 'errors:text.direction';
 
 const requiredText = (message: string, max: number, tooLong: string) =>
-  supporterLine(z.string({ error: message }), { control: 'Please remove line breaks and special characters.', direction: DIRECTION_MESSAGE })
+  supporterLine(z.string({ error: message }), { control: 'errors:text.control', direction: DIRECTION_MESSAGE })
     .min(1, message)
     .max(max, tooLong);
 
@@ -28,44 +29,45 @@ const requiredText = (message: string, max: number, tooLong: string) =>
 const SOURCE_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** A JSON boolean, or what an HTML checkbox sends ("on" when ticked, nothing when not). */
-const checkbox = z
-  .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'optIn must be true or false.' })
-  .transform((value) => value === true || value === 'on' || value === 'true');
+const checkbox = (message: string) =>
+  z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: message }).transform((value) => value === true || value === 'on' || value === 'true');
+
+/**
+ * An email address, normalised (trimmed, lower-cased). The messages of the supporters' schemas
+ * are keys of `locales/<lng>/errors.json`, translated where the answer is written (`fieldErrors`).
+ */
+export const emailAddress = z
+  .string({ error: 'errors:email.required' })
+  .trim()
+  .toLowerCase()
+  .min(1, 'errors:email.required')
+  .max(254, 'errors:email.tooLong')
+  .pipe(z.email({ error: 'errors:email.invalid' }));
 
 /** What a supporter gives to sign; the same schema serves the HTML form and the JSON API. */
 export const signatureInput = z.object({
-  name: requiredText('Please enter your name.', 100, 'Please shorten your name to 100 characters.'),
-  email: z
-    .string({ error: 'Please enter your email address.' })
-    .trim()
-    .toLowerCase()
-    .min(1, 'Please enter your email address.')
-    .max(254, 'That email address is too long.')
-    .pipe(z.email({ error: 'Please enter a valid email address, like name@example.org.' })),
+  name: requiredText('errors:name.required', 100, 'errors:name.tooLong'),
+  email: emailAddress,
   zip: z
-    .string({ error: 'Please enter your ZIP code.' })
+    .string({ error: 'errors:zip.required' })
     .trim()
-    .regex(/^\d{5}(-\d{4})?$/, 'Please enter a 5-digit ZIP code.')
+    .regex(/^\d{5}(-\d{4})?$/, 'errors:zip.invalid')
     .transform((zip) => zip.slice(0, 5)),
-  address: supporterLine(z.string({ error: 'Please enter your street address as text.' }), {
-    control: 'Please write the address on one line.',
+  address: supporterLine(z.string({ error: 'errors:address.notText' }), {
+    control: 'errors:address.oneLine',
     direction: DIRECTION_MESSAGE,
   })
-    .max(200, 'Please shorten the address to 200 characters.')
+    .max(200, 'errors:address.tooLong')
     .optional()
     .transform((value) => value || undefined),
-  optIn: checkbox.optional().default(false),
+  optIn: checkbox('errors:optIn.invalid').optional().default(false),
   /** Updates from the partner organisation whose source code the signature carries. */
-  partnerOptIn: z
-    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'partnerOptIn must be true or false.' })
-    .transform((value) => value === true || value === 'on' || value === 'true')
-    .optional()
-    .default(false),
+  partnerOptIn: checkbox('errors:partnerOptIn.invalid').optional().default(false),
   source: z
-    .string({ error: 'The source code must be text.' })
+    .string({ error: 'errors:source.invalid' })
     .trim()
     .toLowerCase()
-    .regex(SOURCE_CODE, 'The source code may use letters, digits, - and _ (up to 64).')
+    .regex(SOURCE_CODE, 'errors:source.invalid')
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Honeypot: hidden from people, filled in by naive bots. */
@@ -74,12 +76,22 @@ export const signatureInput = z.object({
 
 export type SignatureInput = z.output<typeof signatureInput>;
 
-/** Turns zod issues into one message per field (the first one), keyed by field name. */
-export function fieldErrors(error: z.ZodError): FieldErrors {
+/** A message of the supporters' schemas: a key of `locales/<lng>/errors.json` (`errors:zip.invalid`). */
+const MESSAGE_KEY = /^errors:[A-Za-z0-9_.-]+$/;
+
+/**
+ * Turns zod issues into one message per field (the first one), keyed by field name. The supporters'
+ * schemas give message keys, translated here by `t` (every check of theirs names one); the staff
+ * console's schemas give English sentences, kept as they are.
+ */
+export function fieldErrors(error: z.ZodError, t: Translate = english().t): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of error.issues) {
     const field = issue.path.length > 0 ? String(issue.path[0]) : 'body';
-    errors[field] ??= field === 'body' ? 'Please send a JSON object with the signature fields.' : issue.message;
+    if (errors[field] !== undefined) continue;
+    if (field === 'body') errors[field] = t('errors:body.notObject');
+    else if (MESSAGE_KEY.test(issue.message)) errors[field] = t(issue.message);
+    else errors[field] = issue.message;
   }
   return errors;
 }

@@ -1,18 +1,21 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import type { ConsentScope } from '../db/schema';
+import { english, type Translate } from '../i18n/translations';
 import type { FieldEncryption } from './field-encryption';
 
 /**
  * Consent to updates: from the campaign itself, and from the partner organisation that brought the
- * signer (its source code). The words are made here, once, for the signing form and the JSON API;
- * each consent records the words exactly as they were shown.
+ * signer (its source code). The words are made here, once, for the signing form and the JSON API,
+ * in the signer's language; each consent records the words exactly as they were shown.
  */
 
-export const CAMPAIGN_CONSENT_WORDING = 'Email me updates about this campaign. I can unsubscribe at any time.';
+export const campaignConsentWording = (t: Translate = english().t) => t('petition:consent.campaign');
 
-export const partnerConsentWording = (partnerName: string) =>
-  `Email me news from ${partnerName}, the partner organisation that shared this petition. I can unsubscribe at any time.`;
+/** The campaign's consent words in English (as a signature in English records them). */
+export const CAMPAIGN_CONSENT_WORDING = campaignConsentWording();
+
+export const partnerConsentWording = (partnerName: string, t: Translate = english().t) => t('petition:consent.partner', { partner: partnerName });
 
 export interface PartnerRef {
   id: number;
@@ -49,15 +52,15 @@ export async function partnerBySource(db: Database, campaignId: number, source: 
 }
 
 /** The consent boxes a signing form shows: the campaign's, and the partner's when a partner brought the signer. */
-export function consentChoices(partner: PartnerRef | undefined) {
-  return { campaign: CAMPAIGN_CONSENT_WORDING, partner: partner ? { name: partner.name, wording: partnerConsentWording(partner.name) } : null };
+export function consentChoices(partner: PartnerRef | undefined, t: Translate = english().t) {
+  return { campaign: campaignConsentWording(t), partner: partner ? { name: partner.name, wording: partnerConsentWording(partner.name, t) } : null };
 }
 
-/** The consents a signer gave by ticking the boxes, in the words the boxes showed. */
-export function consentsGiven(choices: { optIn: boolean; partnerOptIn: boolean }, partner: PartnerRef | undefined): ConsentToRecord[] {
+/** The consents a signer gave by ticking the boxes, in the words the boxes showed (in their language). */
+export function consentsGiven(choices: { optIn: boolean; partnerOptIn: boolean }, partner: PartnerRef | undefined, t: Translate = english().t): ConsentToRecord[] {
   const given: ConsentToRecord[] = [];
-  if (choices.optIn) given.push({ scope: 'campaign', partnerId: null, wording: CAMPAIGN_CONSENT_WORDING });
-  if (choices.partnerOptIn && partner) given.push({ scope: 'partner', partnerId: partner.id, wording: partnerConsentWording(partner.name) });
+  if (choices.optIn) given.push({ scope: 'campaign', partnerId: null, wording: campaignConsentWording(t) });
+  if (choices.partnerOptIn && partner) given.push({ scope: 'partner', partnerId: partner.id, wording: partnerConsentWording(partner.name, t) });
   return given;
 }
 

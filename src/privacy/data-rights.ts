@@ -4,6 +4,8 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import { renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
+import { emailAddress } from '../petitions/signature-input';
+import { DEFAULT_LANGUAGE, languageOf, type Language } from '../i18n/translations';
 import type { FieldEncryption } from './field-encryption';
 import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
 
@@ -16,26 +18,18 @@ import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
 /** How often one address may be sent a "your data" link. */
 export const DATA_LINK_EVERY_SECONDS = 300;
 
-export const dataRequestInput = z.object({
-  email: z
-    .string({ error: 'Please enter your email address.' })
-    .trim()
-    .toLowerCase()
-    .min(1, 'Please enter your email address.')
-    .max(254, 'That email address is too long.')
-    .pipe(z.email({ error: 'Please enter a valid email address, like name@example.org.' })),
-});
+export const dataRequestInput = z.object({ email: emailAddress });
 
 /**
  * Queues the "your data" email for an address, at most once per DATA_LINK_EVERY_SECONDS. The job
  * carries the address sealed (Redis never holds it in clear) and is removed once done.
  */
-export async function requestDataLink(ctx: Pick<AppContext, 'redis' | 'config' | 'queues' | 'logger'>, email: string): Promise<void> {
+export async function requestDataLink(ctx: Pick<AppContext, 'redis' | 'config' | 'queues' | 'logger'>, email: string, language: Language = DEFAULT_LANGUAGE): Promise<void> {
   const allowed = await ctx.redis
     .set(`${ctx.config.redisKeyPrefix}:privacy:data-link:${emailKey(ctx.config.secret, email)}`, '1', 'EX', DATA_LINK_EVERY_SECONDS, 'NX')
     .catch(() => 'OK');
   if (allowed !== 'OK') return;
-  await ctx.queues.requestDataLink(sealLink(ctx.config.secret, 'data-request', email));
+  await ctx.queues.requestDataLink(sealLink(ctx.config.secret, 'data-request', email), language);
 }
 
 type LookupContext = { db: Database; encryption: FieldEncryption };
@@ -52,16 +46,23 @@ export async function holdsDataAbout(ctx: LookupContext, email: string): Promise
 }
 
 /** The worker's side: mails the link when we hold something about the address, and nothing otherwise. */
-export async function sendDataLink(ctx: Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger'>, mailer: Mailer, request: string): Promise<'sent' | 'nothing-held' | 'expired'> {
+export async function sendDataLink(
+  ctx: Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger'>,
+  mailer: Mailer,
+  request: string,
+  /** The language the link was asked for in (the page's): the email is written in it. */
+  language?: string,
+): Promise<'sent' | 'nothing-held' | 'expired'> {
   const opened = openLink(ctx.config.secret, 'data-request', request);
   if (!opened.ok) return 'expired';
   const email = opened.subject;
   if (!(await holdsDataAbout(ctx, email))) return 'nothing-held';
   const { config } = ctx;
   const unsubscribe = unsubscribeUrl(config, email, null);
-  const { subject, text } = renderSupporterEmail('data-link', {
+  const lng = languageOf(language) ?? DEFAULT_LANGUAGE;
+  const { subject, text } = renderSupporterEmail('data-link', lng, {
     hours: Math.round((LINK_LIFETIME_SECONDS['my-data'] ?? 0) / 3600),
-    links: { myData: `${config.publicUrl}/privacy/my-data/${sealLink(config.secret, 'my-data', email)}`, unsubscribe },
+    links: { myData: `${config.publicUrl}/privacy/my-data/${sealLink(config.secret, 'my-data', email)}${lng === DEFAULT_LANGUAGE ? '' : `?lng=${lng}`}`, unsubscribe },
   });
   const outcome = await mailer.send({ from: config.delivery.from, to: email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
   if (outcome.outcome === 'retry') throw new Error(`data link not sent yet: ${outcome.error}`);

@@ -3,12 +3,15 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import type { Config } from '../config';
 import { projectRoot } from '../paths';
+import { translator, type Language } from '../i18n/translations';
 import { LINK_LIFETIME_SECONDS, sealLink, unsubscribeSubject } from './links';
 
 /**
  * The emails supporters get from the platform: the signing confirmation, the verification link
  * and the "your data" link. Plain text from `templates/email/` (no HTML escaping: nothing here is
- * read as HTML), each with one-click unsubscribe headers (RFC 2369 and RFC 8058).
+ * read as HTML), each with one-click unsubscribe headers (RFC 2369 and RFC 8058). Their words are
+ * in `locales/<lng>/emails.json`, through a `t` helper: each email is written in the language its
+ * reader signed (or asked) in.
  */
 
 export const SITE_NAME = 'Ban Face Surveillance';
@@ -17,23 +20,26 @@ export type SupporterEmail = 'verify' | 'confirm' | 'data-link';
 
 const templatesDir = path.join(projectRoot, 'templates', 'email');
 const handlebars = Handlebars.create();
+handlebars.registerHelper('t', (key: string, options: { hash?: Record<string, unknown>; data?: { root?: { lng?: string } } }) =>
+  translator(options.data?.root?.lng).t(key, options.hash),
+);
 const compiled = new Map<SupporterEmail, { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate }>();
 
 function template(name: SupporterEmail) {
   let found = compiled.get(name);
   if (!found) {
     const read = (part: string) => readFileSync(path.join(templatesDir, `${name}.${part}.hbs`), 'utf8');
-    const options = { noEscape: true, strict: false, knownHelpersOnly: true } as const;
+    const options = { noEscape: true, strict: false, knownHelpers: { t: true }, knownHelpersOnly: true } as const;
     found = { subject: handlebars.compile(read('subject').trim(), options), body: handlebars.compile(read('body'), options) };
     compiled.set(name, found);
   }
   return found;
 }
 
-/** Renders an email; the subject is one line whatever a title holds. */
-export function renderSupporterEmail(name: SupporterEmail, data: Record<string, unknown>): { subject: string; text: string } {
+/** Renders an email in a language; the subject is one line whatever a title holds. */
+export function renderSupporterEmail(name: SupporterEmail, language: Language, data: Record<string, unknown>): { subject: string; text: string } {
   const { subject, body } = template(name);
-  const context = { siteName: SITE_NAME, ...data };
+  const context = { siteName: SITE_NAME, ...data, lng: language };
   return { subject: subject(context).replace(/[\r\n\u2028\u2029]+/g, ' ').trim().slice(0, 200), text: body(context) };
 }
 

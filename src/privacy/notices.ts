@@ -7,6 +7,9 @@ import type { Queues } from '../queue/jobs';
 import { linkLifetimeDays, renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
 import { SealedValueError, UnknownKeyError } from './field-encryption';
 import { sealLink } from './links';
+import { campaignTitle } from '../campaigns/texts';
+import type { CampaignTranslations } from '../db/schema';
+import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';
 
 /**
  * The email each new signer is owed: the verification link when the campaign asks signers to
@@ -84,6 +87,9 @@ interface ClaimedNotice {
   campaign_id: number;
   verified: boolean;
   title: string;
+  translations: CampaignTranslations | null;
+  /** The language the signer signed in: their email is written in it. */
+  language: string;
   slug: string;
   require_verification: boolean;
 }
@@ -116,7 +122,7 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
                     AND id <> ALL(${`{${waiting.join(',')}}`}::bigint[])
                   ORDER BY id LIMIT ${BATCH_SIZE}::int FOR UPDATE)
             AND c.id = s.campaign_id
-          RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification`,
+          RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, s.language, c.slug, c.require_verification`,
     );
     if (claimed.length === 0) return sent;
     const consents = await queryRows<{ signature_id: number; wording: string }>(
@@ -171,15 +177,16 @@ async function sendNotice(
   const kind = notice.require_verification && !notice.verified ? 'verify' : 'confirm';
   // Only the platform's words: the address may not be the signer's (anyone can type any), so
   // nothing they typed, their name included, is relayed to it.
-  const { subject, text } = renderSupporterEmail(kind, {
-    campaign: { title: notice.title },
+  const language = languageOf(notice.language) ?? DEFAULT_LANGUAGE;
+  const { subject, text } = renderSupporterEmail(kind, language, {
+    campaign: { title: campaignTitle({ title: notice.title, translations: notice.translations ?? {} }, language) },
     consents,
     verifyDays: linkLifetimeDays('verify'),
     links: {
-      campaign: `${config.publicUrl}/campaigns/${encodeURIComponent(notice.slug)}`,
+      campaign: `${config.publicUrl}/campaigns/${encodeURIComponent(notice.slug)}${language === DEFAULT_LANGUAGE ? '' : `?lng=${language}`}`,
       verify: `${config.publicUrl}/verify/${sealLink(config.secret, 'verify', id)}`,
       notMe: `${config.publicUrl}/not-me/${sealLink(config.secret, 'not-me', id)}`,
-      myData: `${config.publicUrl}/privacy/my-data`,
+      myData: `${config.publicUrl}/privacy/my-data${language === DEFAULT_LANGUAGE ? '' : `?lng=${language}`}`,
       unsubscribe,
     },
   });

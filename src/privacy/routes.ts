@@ -2,7 +2,11 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import type { createCsrf } from '../http/csrf';
+import { csrfFailed, type createCsrf } from '../http/csrf';
+import { translatorOf } from '../http/i18n';
+import { campaignTitle } from '../campaigns/texts';
+import type { CampaignTranslations } from '../db/schema';
+import type { Translate } from '../i18n/translations';
 import { ipRateLimit } from '../http/rate-limit';
 import { fieldErrors, sourceFromQuery } from '../petitions/signature-input';
 import { activeConsents, consentChoices, partnerBySource, withdrawConsents } from './consent';
@@ -10,6 +14,7 @@ import { dataRequestInput, personalData, requestDataLink } from './data-rights';
 import { erasePerson, removeSignature, verifySignature } from './erasure';
 import { openLink, parseUnsubscribeSubject, type LinkPurpose, type OpenedLink } from './links';
 import { resendVerification } from './notices';
+import { noCampaign } from '../petitions/routes';
 
 /**
  * The supporters' links: confirm a signature (`/verify/<token>`), "this wasn't me"
@@ -27,11 +32,11 @@ const privateLinkHeaders: RequestHandler = (_req, res, next) => {
 };
 
 const PAGE_TITLES: Record<LinkPurpose, string> = {
-  verify: 'Confirm your signature',
-  'not-me': 'Remove a signature',
-  unsubscribe: 'Unsubscribe',
-  'my-data': 'Your data',
-  'data-request': 'Your data',
+  verify: 'privacy:titles.verify',
+  'not-me': 'privacy:titles.notMe',
+  unsubscribe: 'privacy:titles.unsubscribe',
+  'my-data': 'privacy:titles.myData',
+  'data-request': 'privacy:titles.myData',
 };
 
 type Page = {
@@ -43,18 +48,16 @@ type Page = {
 };
 
 function page(res: Response, status: number, purpose: LinkPurpose, content: Page): void {
-  res.status(status).render('supporter-action', { title: PAGE_TITLES[purpose], ...content });
+  res.status(status).render('supporter-action', { title: translatorOf(res).t(PAGE_TITLES[purpose]), ...content });
 }
 
 /** The page for a link that cannot be used: 400 when it is not one of ours (or altered), 410 when it has expired. */
 function refuse(res: Response, purpose: LinkPurpose, opened: Exclude<OpenedLink, { ok: true }>, extra: Partial<Page> = {}): void {
+  const { t } = translatorOf(res);
   if (opened.reason === 'invalid') {
-    page(res, 400, purpose, {
-      heading: 'This link does not work',
-      paragraphs: ['The link is incomplete or has been changed. Please open it again from the email, or copy the whole address.'],
-    });
+    page(res, 400, purpose, { heading: t('privacy:link.invalidHeading'), paragraphs: [t('privacy:link.invalidText')] });
   } else {
-    page(res, 410, purpose, { heading: 'This link has expired', paragraphs: ['For your safety, the links we email only work for a while.'], ...extra });
+    page(res, 410, purpose, { heading: t('privacy:link.expiredHeading'), paragraphs: [t('privacy:link.expiredText')], ...extra });
   }
 }
 
@@ -64,20 +67,24 @@ const signatureIdOf = (subject: string) => (/^\d{1,18}$/.test(subject) ? Number(
 async function signatureFor(ctx: AppContext, subject: string) {
   const id = signatureIdOf(subject);
   if (id === null) return undefined;
-  const [row] = await queryRows<{ id: number; verified: boolean; title: string; slug: string; require_verification: boolean }>(
+  const [row] = await queryRows<{ id: number; verified: boolean; title: string; translations: CampaignTranslations | null; slug: string; require_verification: boolean }>(
     ctx.db,
-    sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.slug, c.require_verification
+    sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, c.slug, c.require_verification
         FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${id}::bigint`,
   );
   return row;
 }
 
-const campaignLink = (slug: string) => ({ href: `/campaigns/${encodeURIComponent(slug)}`, label: 'Go to the petition' });
-const noLongerHeld = (purpose: LinkPurpose, res: Response) =>
-  page(res, 410, purpose, {
-    heading: 'There is no such signature',
-    paragraphs: ['We no longer hold this signature: it was removed, or deleted with its signer\'s data.'],
-  });
+/** A signature's campaign title in the page's language. */
+const titleOf = (res: Response, signature: { title: string; translations: CampaignTranslations | null }) =>
+  campaignTitle({ title: signature.title, translations: signature.translations ?? {} }, translatorOf(res).language);
+
+const campaignLink = (t: Translate, slug: string) => ({ href: `/campaigns/${encodeURIComponent(slug)}`, label: t('privacy:goToPetition') });
+const noLongerHeld = (purpose: LinkPurpose, res: Response) => {
+  const { t } = translatorOf(res);
+  page(res, 410, purpose, { heading: t('privacy:noSignature.heading'), paragraphs: [t('privacy:noSignature.text')] });
+};
+const expiredNotMe = (t: Translate): Partial<Page> => ({ paragraphs: [t('privacy:notMe.expired')], back: { href: '/privacy/my-data', label: t('privacy:titles.myData') } });
 
 /** POST /u/:token: one-click unsubscribe (RFC 8058) and the unsubscribe page's button. The token is the authority: no CSRF token can exist here. */
 export function oneClickUnsubscribe(ctx: AppContext): Router {
@@ -87,10 +94,8 @@ export function oneClickUnsubscribe(ctx: AppContext): Router {
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
     if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
     await withdrawConsents(ctx, target.email, target.campaignId);
-    page(res, 200, 'unsubscribe', {
-      heading: 'You are unsubscribed',
-      paragraphs: ['You will receive no more updates from us or our partners through this address. Your signature still counts.'],
-    });
+    const { t } = translatorOf(res);
+    page(res, 200, 'unsubscribe', { heading: t('privacy:unsubscribe.doneHeading'), paragraphs: [t('privacy:unsubscribe.doneText')] });
   });
   return router;
 }
@@ -101,23 +106,28 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
 
   // --- Confirming a signature ---------------------------------------------------------------
 
-  const resendOffer = (req: Request, res: Response): Partial<Page> => ({
-    paragraphs: ['For your safety, the links we email only work for a while. We can send you a new one.'],
-    action: { url: `/verify/${tokenOf(req)}/resend`, label: 'Send me a new link', csrfToken: csrf.token(req, res) },
-  });
+  const resendOffer = (req: Request, res: Response): Partial<Page> => {
+    const { t } = translatorOf(res);
+    return {
+      paragraphs: [t('privacy:verify.expired')],
+      action: { url: `/verify/${tokenOf(req)}/resend`, label: t('privacy:verify.resendButton'), csrfToken: csrf.token(req, res) },
+    };
+  };
 
   router.get('/verify/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'verify', tokenOf(req));
     if (!opened.ok) return refuse(res, 'verify', opened, resendOffer(req, res));
     const signature = await signatureFor(ctx, opened.subject);
     if (!signature) return noLongerHeld('verify', res);
+    const { t } = translatorOf(res);
+    const title = titleOf(res, signature);
     if (signature.verified) {
-      return page(res, 200, 'verify', { heading: 'Your signature is confirmed', paragraphs: [`Your signature on “${signature.title}” counts. Thank you.`], back: campaignLink(signature.slug) });
+      return page(res, 200, 'verify', { heading: t('privacy:verify.alreadyHeading'), paragraphs: [t('privacy:verify.alreadyText', { title })], back: campaignLink(t, signature.slug) });
     }
     page(res, 200, 'verify', {
-      heading: 'Confirm your signature',
-      paragraphs: [`Press the button to confirm that you signed “${signature.title}”. Your signature then counts publicly.`],
-      action: { url: `/verify/${tokenOf(req)}`, label: 'Yes, I signed: confirm it', csrfToken: csrf.token(req, res) },
+      heading: t('privacy:titles.verify'),
+      paragraphs: [t('privacy:verify.askText', { title })],
+      action: { url: `/verify/${tokenOf(req)}`, label: t('privacy:verify.button'), csrfToken: csrf.token(req, res) },
     });
   });
 
@@ -126,10 +136,11 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     if (!opened.ok) return refuse(res, 'verify', opened, resendOffer(req, res));
     const signature = await signatureFor(ctx, opened.subject);
     if (!signature || (await verifySignature(ctx, Number(signature.id))) === 'gone') return noLongerHeld('verify', res);
+    const { t } = translatorOf(res);
     page(res, 200, 'verify', {
-      heading: 'Thank you: your signature is confirmed',
-      paragraphs: [`Your signature on “${signature.title}” now counts. One more step multiplies it: ask a friend to sign too.`],
-      back: campaignLink(signature.slug),
+      heading: t('privacy:verify.doneHeading'),
+      paragraphs: [t('privacy:verify.doneText', { title: titleOf(res, signature) })],
+      back: campaignLink(t, signature.slug),
     });
   });
 
@@ -139,38 +150,33 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     if (!opened.ok && opened.reason === 'invalid') return refuse(res, 'verify', opened);
     const id = signatureIdOf(opened.ok ? opened.subject : (opened as { subject: string }).subject);
     if (id !== null) await resendVerification(ctx, id);
-    page(res, 200, 'verify', {
-      heading: 'Check your inbox',
-      paragraphs: ['If your signature still needs confirming, a new link is on its way. We send at most one every ten minutes.'],
-    });
+    const { t } = translatorOf(res);
+    page(res, 200, 'verify', { heading: t('petition:thanks.checkEmailHeading'), paragraphs: [t('privacy:verify.resentText')] });
   });
 
   // --- "This wasn't me" ---------------------------------------------------------------------
 
   router.get('/not-me/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'not-me', tokenOf(req));
-    if (!opened.ok) return refuse(res, 'not-me', opened, { paragraphs: ['This link has expired. To remove your address from everything we hold, use “Your data”.'], back: { href: '/privacy/my-data', label: 'Your data' } });
+    if (!opened.ok) return refuse(res, 'not-me', opened, expiredNotMe(translatorOf(res).t));
     const signature = await signatureFor(ctx, opened.subject);
     if (!signature) return noLongerHeld('not-me', res);
+    const { t } = translatorOf(res);
     page(res, 200, 'not-me', {
-      heading: 'Did someone sign with your address?',
-      paragraphs: [
-        `Someone signed “${signature.title}” with your email address. If it was not you, remove the signature: it will no longer count, and we keep nothing of it.`,
-      ],
-      action: { url: `/not-me/${tokenOf(req)}`, label: 'It was not me: remove the signature', csrfToken: csrf.token(req, res) },
+      heading: t('privacy:notMe.heading'),
+      paragraphs: [t('privacy:notMe.text', { title: titleOf(res, signature) })],
+      action: { url: `/not-me/${tokenOf(req)}`, label: t('privacy:notMe.button'), csrfToken: csrf.token(req, res) },
     });
   });
 
   router.post('/not-me/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'not-me', tokenOf(req));
-    if (!opened.ok) return refuse(res, 'not-me', opened, { paragraphs: ['This link has expired. To remove your address from everything we hold, use “Your data”.'], back: { href: '/privacy/my-data', label: 'Your data' } });
+    if (!opened.ok) return refuse(res, 'not-me', opened, expiredNotMe(translatorOf(res).t));
     const id = signatureIdOf(opened.subject);
     const removed = id === null ? null : await removeSignature(ctx, id);
     if (removed === null) return noLongerHeld('not-me', res);
-    page(res, 200, 'not-me', {
-      heading: 'The signature is removed',
-      paragraphs: ['It no longer counts, and we hold nothing of it. Sorry for the trouble.'],
-    });
+    const { t } = translatorOf(res);
+    page(res, 200, 'not-me', { heading: t('privacy:notMe.doneHeading'), paragraphs: [t('privacy:notMe.doneText')] });
   });
 
   // --- Unsubscribe (the page; its button posts to the one-click address) -------------------------
@@ -180,14 +186,17 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
     if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
     const consents = await activeConsents(ctx, target.email, target.campaignId);
+    const { t } = translatorOf(res);
     if (consents.length === 0) {
-      return page(res, 200, 'unsubscribe', { heading: 'You receive no updates', paragraphs: ['This address is not on any of our update lists, nor our partners\'.'] });
+      return page(res, 200, 'unsubscribe', { heading: t('privacy:unsubscribe.noneHeading'), paragraphs: [t('privacy:unsubscribe.noneText')] });
     }
     page(res, 200, 'unsubscribe', {
-      heading: 'Unsubscribe',
-      paragraphs: ['You agreed to receive updates from:'],
-      items: consents.map((consent) => `${consent.scope === 'campaign' ? consent.campaign : (consent.partner ?? 'a former partner organisation')}: “${consent.wording}”`),
-      action: { url: `/u/${tokenOf(req)}`, label: 'Unsubscribe from all of them' },
+      heading: t('privacy:titles.unsubscribe'),
+      paragraphs: [t('privacy:unsubscribe.agreed')],
+      items: consents.map((consent) =>
+        t('privacy:unsubscribe.item', { from: consent.scope === 'campaign' ? consent.campaign : (consent.partner ?? t('privacy:unsubscribe.formerPartner')), wording: consent.wording }),
+      ),
+      action: { url: `/u/${tokenOf(req)}`, label: t('privacy:unsubscribe.button') },
     });
   });
 
@@ -200,51 +209,62 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     limit: ctx.config.signRateLimit.limit,
     windowSeconds: ctx.config.signRateLimit.windowSeconds,
     logger: ctx.logger,
-    onLimited: (_req, res, retryAfter) =>
-      res.status(429).render('error', { title: 'Too many requests from your network', message: `Please wait ${retryAfter} seconds and try again.` }),
+    onLimited: (req, res, retryAfter) => {
+      const { t } = translatorOf(res);
+      // The address typed comes back with the message, to send again after the wait.
+      const given = (req.body as Record<string, unknown> | undefined)?.email;
+      requestPage(req, res, { email: typeof given === 'string' ? given.slice(0, 254) : '', errors: { form: t('common:rateLimited.wait', { count: retryAfter }) } }, 429);
+    },
   });
 
-  const requestPage = (req: Request, res: Response, values: Record<string, unknown>, status = 200) =>
-    res.status(status).render('my-data-request', {
-      title: 'Your data',
+  const requestPage = (req: Request, res: Response, values: Record<string, unknown>, status = 200) => {
+    const { t } = translatorOf(res);
+    const errors = (values.errors ?? {}) as Record<string, string>;
+    return res.status(status).render('my-data-request', {
+      title: t('privacy:titles.myData'),
+      pageTitlePrefix: Object.keys(errors).length > 0 ? t('common:errorTitlePrefix') : values.confirm ? t('common:confirmTitlePrefix') : undefined,
+      errorList: Object.entries(errors).map(([field, message]) => ({ field, message, anchor: field === 'form' ? undefined : `field-${field}` })),
       csrfToken: csrf.token(req, res),
       ipHashDays: ctx.config.ipHashRetentionDays,
       retentionDays: ctx.config.retentionDaysAfterClose,
       ...values,
     });
+  };
 
   router.get('/privacy/my-data', (req, res) => requestPage(req, res, {}));
 
   router.post('/privacy/my-data', limited, async (req, res) => {
+    const { t, language } = translatorOf(res);
+    const given = (req.body as Record<string, unknown> | undefined)?.email;
+    const typed = typeof given === 'string' ? given.slice(0, 254) : '';
+    // The form's CSRF check failed (its cookie gone, a page open for days): nothing is sent until its sender confirms.
+    if (csrfFailed(res)) return requestPage(req, res, { email: typed, confirm: true }, 403);
     const parsed = dataRequestInput.safeParse(req.body ?? {});
-    if (!parsed.success) {
-      const given = (req.body as Record<string, unknown> | undefined)?.email;
-      return requestPage(req, res, { email: typeof given === 'string' ? given.slice(0, 254) : '', errors: fieldErrors(parsed.error) }, 400);
-    }
+    if (!parsed.success) return requestPage(req, res, { email: typed, errors: fieldErrors(parsed.error, t) }, 400);
     try {
-      await requestDataLink(ctx, parsed.data.email);
+      await requestDataLink(ctx, parsed.data.email, language);
     } catch (error) {
       ctx.logger.warn({ err: error }, 'could not queue a data link');
-      return res.status(503).render('error', { title: 'Please try again', message: 'We could not send the email just now. Please try again in a few minutes.' });
+      return requestPage(req, res, { email: typed, errors: { form: t('privacy:dataRequest.unavailable') } }, 503);
     }
     requestPage(req, res, { sent: true, email: parsed.data.email });
   });
 
-  const expiredDataLink: Partial<Page> = {
-    paragraphs: ['The link works for 24 hours. Ask for a new one: it takes a moment.'],
-    back: { href: '/privacy/my-data', label: 'Ask for a new link' },
-  };
+  const expiredDataLink = (t: Translate): Partial<Page> => ({
+    paragraphs: [t('privacy:dataLink.expired')],
+    back: { href: '/privacy/my-data', label: t('privacy:dataLink.askAgain') },
+  });
 
   router.get('/privacy/my-data/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
-    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink);
+    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink(translatorOf(res).t));
     const data = await personalData(ctx, opened.subject);
-    const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '');
+    const tr = translatorOf(res);
+    const day = (iso: string | null) => (iso ? tr.date(iso) : '');
     res.render('my-data', {
-      title: 'Your data',
+      title: tr.t('privacy:titles.myData'),
       email: data.email,
       token: tokenOf(req),
-      csrfToken: csrf.token(req, res),
       empty: data.signatures.length === 0 && data.letters.length === 0,
       signatures: data.signatures.map((signature) => ({ ...signature, signedOn: day(signature.signedAt) })),
       letters: data.letters.map((action) => ({ ...action, writtenOn: day(action.writtenAt) })),
@@ -253,24 +273,39 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
 
   router.get('/privacy/my-data/:token/download', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
-    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink);
+    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink(translatorOf(res).t));
     const data = await personalData(ctx, opened.subject);
     res.setHeader('Content-Disposition', 'attachment; filename="my-data.json"');
     res.type('application/json').send(JSON.stringify(data, null, 2));
   });
 
+  /** Deleting is asked twice: this page says what goes, and the box must be ticked before anything is deleted. */
+  const deletePage = (req: Request, res: Response, status = 200, error?: string) => {
+    const { t } = translatorOf(res);
+    res.status(status).render('my-data-delete', {
+      title: t('privacy:delete.title'),
+      pageTitlePrefix: error ? t('common:errorTitlePrefix') : undefined,
+      token: tokenOf(req),
+      csrfToken: csrf.token(req, res),
+      errors: error ? { confirm: error } : {},
+      errorList: error ? [{ field: 'confirm', message: error, anchor: 'field-confirm' }] : [],
+    });
+  };
+
+  router.get('/privacy/my-data/:token/delete', privateLinkHeaders, (req, res) => {
+    const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
+    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink(translatorOf(res).t));
+    deletePage(req, res);
+  });
+
   router.post('/privacy/my-data/:token/delete', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
-    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink);
+    if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink(translatorOf(res).t));
+    const { t } = translatorOf(res);
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') return deletePage(req, res, 400, t('privacy:delete.confirmRequired'));
     const erased = await erasePerson({ ...ctx, districtsOf: (zip) => ctx.representatives.districtsOfZip(zip) }, opened.subject);
     ctx.logger.info({ signatures: erased.signatures, letterActions: erased.letterActions }, 'personal data erased at its owner\'s request');
-    page(res, 200, 'my-data', {
-      heading: 'Your data is deleted',
-      paragraphs: [
-        'We no longer hold your name, email address, addresses, letters or consents. Your signatures stay in the counts, as numbers that name nobody.',
-        'Emails already on their way may still arrive in the next few minutes.',
-      ],
-    });
+    page(res, 200, 'my-data', { heading: t('privacy:delete.doneHeading'), paragraphs: [t('privacy:delete.doneText'), t('privacy:delete.doneMail')] });
   });
 
   return router;
@@ -281,9 +316,10 @@ export function consentApi(ctx: AppContext): Router {
   const router = Router();
   router.get('/campaigns/:slug/consent', async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
-    if (!campaign) return res.status(404).json({ error: 'not_found', message: 'No campaign with this name.' });
+    if (!campaign) return noCampaign(res);
     const partner = await partnerBySource(ctx.db, campaign.id, sourceFromQuery(req.query.source));
-    const choices = consentChoices(partner);
+    // In the asker's language (`?lng=`, else Accept-Language): the embed shows these words, and the signature records them.
+    const choices = consentChoices(partner, translatorOf(res).t);
     res.setHeader('Cache-Control', 'public, max-age=60');
     res.json({
       optIn: choices.campaign,

@@ -36,7 +36,7 @@ export interface JobPayloads {
     /** Send the signers of one campaign the emails they are owed (confirmation or verification link). */
     'send-notices': { campaignId: number };
     /** Mail a "your data" link, if we hold anything for the address sealed in `request`. */
-    'send-data-link': { request: string };
+    'send-data-link': { request: string; language?: string };
     /** The retention purge: erase personal data of campaigns closed long enough ago (repeats hourly). */
     'purge-expired': Record<string, never>;
   };
@@ -141,8 +141,8 @@ export class Queues {
   }
 
   /** Queues a "your data" email; the job (a sealed address) is removed from Redis once done or given up. */
-  async requestDataLink(request: string): Promise<void> {
-    await this.add('supporters', 'send-data-link', { request }, { attempts: 5, removeOnComplete: true, removeOnFail: true });
+  async requestDataLink(request: string, language?: string): Promise<void> {
+    await this.add('supporters', 'send-data-link', { request, ...(language ? { language } : {}) }, { attempts: 5, removeOnComplete: true, removeOnFail: true });
   }
 
   /** Schedules the retention purge every `everyMs` (kept in Redis; set again at each worker start). */

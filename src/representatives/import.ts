@@ -4,7 +4,7 @@ import type { RepChangeKind } from '../db/schema';
 import { compareOfficials, countChanges, type DepartedOfficial } from './changes';
 import { closeInterruptedRefreshes, recordChanges } from './history';
 import { buildSnapshot, type ProgressReporter } from './snapshot';
-import { findSourceFiles, hashSourceFiles, type SourceFiles } from './sources';
+import { DataError, findSourceFiles, hashSourceFiles, type SourceFiles } from './sources';
 import { deleteAbandonedSnapshots, IMPORT_LOCK, saveSnapshot, snapshotOfficials, type Tx } from './store';
 
 export interface ImportOutcome {
@@ -58,6 +58,10 @@ export async function importSourceFiles(db: Database, files: SourceFiles, option
     if (active) return { snapshotId: Number(active.id), unchanged: true, counts: active.counts, changes: nothing, held: 0, seconds: seconds() };
   }
   const snapshot = await buildSnapshot(files, { asOf: options.asOf, progress: options.progress });
+  if (!options.force) {
+    const [active] = await queryRows<{ counts: Record<string, number> }>(db, sql`SELECT counts FROM rep_snapshots WHERE active`);
+    if (active) refuseImplausible(files.congress, active.counts, snapshot.counts);
+  }
   options.progress?.('saving', 1, 1);
   let changes = nothing;
   let held = 0;
@@ -70,6 +74,33 @@ export async function importSourceFiles(db: Database, files: SourceFiles, option
     if (options.onDeparted && compared.departed.length > 0) held = await options.onDeparted(tx, compared.departed);
   });
   return { ...saved, counts: snapshot.counts, changes: saved.unchanged ? nothing : changes, held, seconds: seconds() };
+}
+
+/** The offices whose number of officials an import may not cut by much without `--force`. */
+const GUARDED_COUNTS: Array<[key: string, what: string]> = [
+  ['usHouse', 'members of the House'],
+  ['usSenate', 'senators'],
+  ['stateUpper', 'state senators'],
+  ['stateLower', 'state representatives'],
+  ['governors', 'governors'],
+];
+
+/**
+ * Refuses new data that would drop a tenth or more of any office's officials at once (and at least
+ * three): a truncated download, an empty mirror, or a publisher that has not yet added
+ * the terms that began today would otherwise leave hundreds of seats "vacant" and hold every
+ * letter to them. Real turnover is far smaller between refreshes; a deliberate import of such
+ * data takes `--force`.
+ */
+function refuseImplausible(file: string, before: Record<string, number>, after: Record<string, number>): void {
+  const cuts = GUARDED_COUNTS.flatMap(([key, what]) => {
+    const was = before[key] ?? 0;
+    const now = after[key] ?? 0;
+    return was - now >= Math.max(3, Math.ceil(was * 0.1)) ? [`${what} from ${was} to ${now}`] : [];
+  });
+  if (cuts.length > 0) {
+    throw new DataError(file, 'officials', `would cut ${cuts.join(', ')} at once; nothing was imported (import with --force if the data is right)`);
+  }
 }
 
 /**

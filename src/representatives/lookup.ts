@@ -5,6 +5,7 @@ import { matchCustomTargets } from './custom-targets';
 import type { DistrictKeys, DistrictSet, Official, RepresentativeData } from './districts';
 import { GeocoderUnavailableError, type Geocoder } from './geocoder';
 import { isStateCode } from './us-states';
+import { english, type Translate } from '../i18n/translations';
 
 /**
  * Finds a constituent's districts and representatives, from (best first) a point, an address
@@ -44,50 +45,51 @@ export type LookupOutcome =
 const ZIP = /^(\d{5})(?:-\d{4})?$/;
 const MAX_CANDIDATES = 64;
 
-const coordinate = (min: number, max: number, what: string) =>
-  z.coerce.number({ error: `${what} must be a number` }).min(min, `${what} must be from ${min} to ${max}`).max(max, `${what} must be from ${min} to ${max}`);
+const coordinate = (min: number, max: number, key: string) => z.coerce.number({ error: key }).min(min, key).max(max, key);
 
 export const lookupQuerySchema = z
   .object({
-    zip: z.string().trim().regex(ZIP, 'Please enter a 5-digit ZIP code.').optional(),
+    zip: z.string({ error: 'errors:zip.invalid' }).trim().regex(ZIP, 'errors:zip.invalid').optional(),
     // As the signature's address: invisible characters stripped, control and direction characters refused (text-safety/input.ts).
     address: z
-      .string()
+      .string({ error: 'errors:address.notText' })
       .overwrite(stripInvisible)
       .trim()
-      .refine((value) => !CONTROL_IN_LINE.test(value), 'Please write the address on one line.')
-      .refine((value) => !BIDI_CONTROL.test(value), 'Please remove the text-direction characters from the address.')
-      .min(5, 'Please enter a street address with its city or ZIP code.')
-      .max(200, 'That address is too long.')
+      .refine((value) => !CONTROL_IN_LINE.test(value), 'errors:address.oneLine')
+      .refine((value) => !BIDI_CONTROL.test(value), 'errors:address.direction')
+      .min(5, 'errors:address.tooShort')
+      .max(200, 'errors:address.tooLong')
       .optional(),
-    lat: coordinate(-90, 90, 'Latitude').optional(),
-    lng: coordinate(-180, 180, 'Longitude').optional(),
+    lat: coordinate(-90, 90, 'errors:lat.invalid').optional(),
+    lng: coordinate(-180, 180, 'errors:lng.invalid').optional(),
+    // Any script's letters: San José, Cataño, Mayagüez.
     city: z
-      .string()
+      .string({ error: 'errors:city.invalid' })
       .trim()
-      .max(100, 'That city name is too long.')
-      .regex(/^[A-Za-z][A-Za-z .,'-]*$/, 'Please enter a city name, like Oakland, CA.')
+      .max(100, 'errors:city.tooLong')
+      .regex(/^\p{L}[\p{L}\p{M} .,'’-]*$/u, 'errors:city.invalid')
       .transform((city) => city.split(',')[0]!.trim())
       .optional(),
-    cd: z.string().regex(/^\d{4}$/, 'Not a congressional district.').optional(),
-    sldu: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state senate district.').optional(),
-    sldl: z.string().regex(/^\d{2}[0-9A-Z-]{3}$/, 'Not a state house district.').optional(),
+    cd: z.string({ error: 'errors:district.cd' }).regex(/^\d{4}$/, 'errors:district.cd').optional(),
+    sldu: z.string({ error: 'errors:district.sldu' }).regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldu').optional(),
+    sldl: z.string({ error: 'errors:district.sldl' }).regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldl').optional(),
   })
   .superRefine((query, ctx) => {
     if ((query.lat === undefined) !== (query.lng === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [query.lat === undefined ? 'lat' : 'lng'], message: 'Give both latitude and longitude.' });
+      ctx.addIssue({ code: 'custom', path: [query.lat === undefined ? 'lat' : 'lng'], message: 'errors:coordinates.both' });
     }
     if (query.zip === undefined && query.address === undefined && query.lat === undefined && query.lng === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['zip'], message: 'Please enter your ZIP code or street address.' });
+      ctx.addIssue({ code: 'custom', path: ['zip'], message: 'errors:zip.orAddress' });
     }
   })
   .transform(({ cd, sldu, sldl, ...query }): LookupQuery => ({ ...query, choice: { cd, sldu, sldl } }));
 
-export const queryErrors = (error: z.ZodError): Record<string, string> => {
+/** One message per field, in the asker's language (the schema's messages are keys of locales/<lng>/errors.json). */
+export const queryErrors = (error: z.ZodError, t: Translate = english().t): Record<string, string> => {
   const errors: Record<string, string> = {};
   for (const issue of error.issues) {
     const field = String(issue.path[0] ?? 'query');
-    errors[field] ??= issue.message;
+    errors[field] ??= t(issue.message);
   }
   return errors;
 };
@@ -97,6 +99,8 @@ export interface LookupDependencies {
   geocoder?: Geocoder;
   /** Called when the geocoder fails, to log it (without the address). */
   onGeocoderError?: (error: GeocoderUnavailableError) => void;
+  /** The asker's language, for the messages; English when not given. */
+  t?: Translate;
 }
 
 export async function lookupRepresentatives(
@@ -105,16 +109,8 @@ export async function lookupRepresentatives(
   customTargets: CustomTarget[] = [],
 ): Promise<LookupOutcome> {
   const { data } = deps;
-  if (!data) {
-    return {
-      ok: false,
-      status: 503,
-      error: 'data_unavailable',
-      message:
-        'Representative data is not loaded yet. If it is being imported, try again in a minute; ' +
-        'otherwise the site needs `npm run data:import` (see the README).',
-    };
-  }
+  const t = deps.t ?? english().t;
+  if (!data) return { ok: false, status: 503, error: 'data_unavailable', message: t('representatives:errors.dataMissing') };
 
   let point: { lat: number; lng: number } | undefined;
   let zip = query.zip ? ZIP.exec(query.zip)?.[1] : undefined;
@@ -133,7 +129,7 @@ export async function lookupRepresentatives(
       const written = addressParts(query.address);
       zip ??= written.zip;
       if (!zip) {
-        return { ok: false, status: 400, errors: { address: 'We could not place that address. Please add its ZIP code, or enter the ZIP code alone.' } };
+        return { ok: false, status: 400, errors: { address: t('errors:address.notPlaced') } };
       }
       geocoding = 'zip-in-address';
       city ??= written.city;
@@ -144,7 +140,7 @@ export async function lookupRepresentatives(
   let result: Omit<LookupResult, 'officials' | 'districts' | 'data'>;
   if (point) {
     const found = data.districtsAt(point.lng, point.lat);
-    if (!found) return { ok: false, status: 404, error: 'not_found', message: 'That place is not inside any US congressional district.' };
+    if (!found) return { ok: false, status: 404, error: 'not_found', message: t('representatives:errors.outsideDistricts') };
     keys = found;
     result = { precision: 'point', ambiguous: false, candidates: [] };
   } else {
@@ -154,9 +150,7 @@ export async function lookupRepresentatives(
         ok: false,
         status: 404,
         error: 'not_found',
-        message: `We have no districts for ZIP code ${zip ?? ''}. It may be a PO-box or business ZIP: please enter ${
-          deps.geocoder ? 'your street address or ' : ''
-        }the ZIP code of your home.`,
+        message: t(deps.geocoder ? 'representatives:errors.unknownZipOrAddress' : 'representatives:errors.unknownZip', { zip: zip ?? '' }),
       };
     }
     const foreign = (['cd', 'sldu', 'sldl'] as const).filter((layer) => {
@@ -164,7 +158,7 @@ export async function lookupRepresentatives(
       return typeof wanted === 'string' && !entry[layer].includes(wanted);
     });
     if (foreign.length > 0) {
-      return { ok: false, status: 400, errors: Object.fromEntries(foreign.map((layer) => [layer, `That district is not one of ZIP code ${entry.zcta}'s.`])) };
+      return { ok: false, status: 400, errors: Object.fromEntries(foreign.map((layer) => [layer, t('errors:district.notInZip', { zip: entry.zcta })])) };
     }
     const chosen = (layer: keyof DistrictKeys): string | null => query.choice?.[layer] ?? entry.primary[layer];
     keys = { cd: chosen('cd'), sldu: chosen('sldu'), sldl: chosen('sldl') };
@@ -212,6 +206,22 @@ export function addressParts(address: string): { zip?: string; city?: string } {
   const state = tail[1] && isStateCode(tail[1].toUpperCase());
   const city = state ? before || (parts.length >= 3 ? parts[parts.length - 2] : undefined) : undefined;
   return { zip: tail[2], city: city && /^[A-Za-z][A-Za-z .'-]{0,60}$/.test(city) ? city : undefined };
+}
+
+/**
+ * The street line of a one-line US address, without its city, state and ZIP ("200 Main St, Apt 2"
+ * from "200 Main St, Apt 2, Springfield, IL 62701"); the address as given when its tail is not
+ * recognised.
+ */
+export function streetOf(address: string): string {
+  const parts = address.split(',').map((part) => part.trim()).filter(Boolean);
+  const last = parts[parts.length - 1] ?? '';
+  const tail = /(?:^|\s)(?:([A-Za-z]{2})\.?\s+)?(\d{5})(?:-\d{4})?$/.exec(last);
+  if (!tail || parts.length < 2) return address.trim();
+  // "…, Springfield IL 62701" holds the city in the last part; "…, Springfield, IL 62701" in the one before.
+  const cityInLast = last.slice(0, tail.index).trim() !== '' && Boolean(tail[1]);
+  const street = parts.slice(0, cityInLast ? -1 : -2);
+  return street.length > 0 ? street.join(', ') : address.trim();
 }
 
 /**

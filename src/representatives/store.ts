@@ -71,7 +71,10 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
       const [previous] = await queryRows<{ id: number }>(tx, sql`SELECT id FROM rep_snapshots WHERE active`);
       await onSwitch?.(tx, { previousId: previous ? Number(previous.id) : null, snapshotId });
       await tx.execute(sql`DELETE FROM rep_snapshots WHERE active`);
-      await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId));
+      // The new snapshot must still be there (nothing else may have removed it as abandoned):
+      // otherwise the transaction is undone, and the data in use stays.
+      const switched = await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId)).returning({ id: repSnapshots.id });
+      if (switched.length === 0) throw new Error('the new representative data snapshot was removed while it was written; the data in use is unchanged');
     });
   } catch (error) {
     await db.delete(repSnapshots).where(eq(repSnapshots.id, snapshotId)).catch(() => undefined);

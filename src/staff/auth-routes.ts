@@ -9,6 +9,7 @@ import {
   staffName, staffPassword,
 } from './accounts';
 import { recordAudit } from './audit';
+import { createFirstAdmin, setupLinkValid } from './first-account';
 import { formErrors } from './forms';
 import { beginSession, currentStaff, endSession, flash } from './session';
 import { TrustedBrowsers } from './trusted-browsers';
@@ -101,6 +102,40 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     if (staff) await recordAudit(ctx.db, staff, { action: 'logout' });
     await endSession(req);
     res.redirect(303, '/staff/login');
+  });
+
+  // --- The first account, from the setup link `npm start` prints (./first-account.ts) ---------------
+
+  const renderSetup = (req: Request, res: Response, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
+    res.status(status).render('staff/setup', { layout: 'staff', title: 'Set up the first admin account', csrfToken: csrf.token(req, res), ...formErrors(errors), values });
+  const setupGone = (res: Response) =>
+    res.status(410).render('error', {
+      layout: 'staff',
+      title: 'This setup link does not work',
+      message:
+        'It was used already, it is over an hour old, or the platform has a staff account now. Sign in, or ask an admin for an invitation. ' +
+        'With no account yet, restarting the platform prints a new link (or run npm run staff:create).',
+    });
+
+  router.get('/staff/setup/:token', async (req, res) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!(await setupLinkValid(ctx, String(req.params.token)))) return setupGone(res);
+    renderSetup(req, res, {}, {});
+  });
+
+  router.post('/staff/setup/:token', async (req, res) => {
+    const token = String(req.params.token);
+    if (!(await setupLinkValid(ctx, token))) return setupGone(res);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = newPassword.and(z.object({ email: staffEmail, name: staffName })).safeParse(body);
+    if (!parsed.success) return renderSetup(req, res, fieldErrors(parsed.error), { email: body.email, name: body.name }, 400);
+    const created = await createFirstAdmin(ctx, token, { email: parsed.data.email, name: parsed.data.name, password: parsed.data.password });
+    if (!created.ok) return setupGone(res);
+    trustedBrowsers.trust(res, created.account.id);
+    await beginSession(req, created.account);
+    ctx.logger.info({ staffId: created.account.id }, 'the first staff account was made from the setup link');
+    flash(req, 'Welcome. Your admin account is ready: invite your colleagues from Accounts.');
+    res.redirect(303, '/staff');
   });
 
   const renderInvitation = (req: Request, res: Response, email: string, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>

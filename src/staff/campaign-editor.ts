@@ -2,12 +2,23 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
-import { campaigns, customTargets, letterTemplates, partners, type Campaign, type DeliveryMode, type Partner, type TargetOffice } from '../db/schema';
+import {
+  campaigns,
+  customTargets,
+  letterTemplates,
+  partners,
+  type Campaign,
+  type CampaignTranslations,
+  type DeliveryMode,
+  type Partner,
+  type TargetOffice,
+} from '../db/schema';
 import { CAMPAIGN_SLUG } from '../campaigns/directory';
 import type { FieldErrors } from '../petitions/signature-input';
 import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
 import { SUBJECT_MAX, TARGET_LEVELS, validateLetterTemplate, type TargetLevel } from '../letters/templates';
 import { recordAudit, type Actor } from './audit';
+import { DEFAULT_LANGUAGE, type Language } from '../i18n/translations';
 
 export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string }> = [
   { office: 'us-house', label: 'U.S. Representative' },
@@ -47,6 +58,15 @@ const optionalText = (label: string, max: number) =>
     .trim()
     .max(max, `Shorten ${label} to ${max} characters.`)
     .refine((value) => !CONTROL_IN_TEXT.test(value), `Remove invisible control characters from ${label}.`)
+    .optional()
+    .transform((value) => value || undefined);
+const optionalLine = (label: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max, `Shorten ${label} to ${max} characters.`)
+    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line, without invisible control characters.`)
+    .refine((value) => !hiddenFormatting(value), `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`)
     .optional()
     .transform((value) => value || undefined);
 const whole = (label: string, min: number, max: number) =>
@@ -102,6 +122,10 @@ export const campaignForm = z
       TARGET_OFFICES.map((target) => target.office),
       'Choose offices from the list.',
     ),
+    // The supporter-facing texts in Spanish: each optional; a text left empty shows in English.
+    title_es: optionalLine('the Spanish title', 200),
+    summary_es: optionalText('the Spanish summary', 600),
+    petitionText_es: optionalText('the Spanish petition text', 10_000),
   })
   .refine((form) => form.targetOffices.length > 0, { path: ['targetOffices'], message: 'Choose at least one office to write to.' });
 
@@ -123,7 +147,18 @@ export const campaignFormValues = (campaign: Campaign) => ({
   lockedOpening: campaign.letterLimits.lockedOpening ?? '',
   lockedClosing: campaign.letterLimits.lockedClosing ?? '',
   targetOffices: campaign.targetOffices,
+  title_es: campaign.translations.es?.title ?? '',
+  summary_es: campaign.translations.es?.summary ?? '',
+  petitionText_es: campaign.translations.es?.petitionText ?? '',
 });
+
+/** The texts given in other languages, without the empty ones. */
+function translationsOf(form: CampaignForm): CampaignTranslations {
+  const es = Object.fromEntries(
+    Object.entries({ title: form.title_es, summary: form.summary_es, petitionText: form.petitionText_es }).filter(([, text]) => text !== undefined),
+  );
+  return Object.keys(es).length > 0 ? { es } : {};
+}
 
 const columns = (form: CampaignForm) => ({
   title: form.title,
@@ -142,6 +177,7 @@ const columns = (form: CampaignForm) => ({
     ...(form.lockedClosing ? { lockedClosing: form.lockedClosing } : {}),
   },
   targetOffices: form.targetOffices,
+  translations: translationsOf(form),
 });
 
 const SLUG_TAKEN: FieldErrors = { slug: 'Another campaign already uses this web address.' };
@@ -246,21 +282,30 @@ export async function storedTemplates(db: Database, campaignId: number) {
   return db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId));
 }
 
-export async function saveTemplate(db: Database, campaignId: number, level: TargetLevel, template: { subject: string; body: string }, actor: Actor) {
+export async function saveTemplate(
+  db: Database,
+  campaignId: number,
+  level: TargetLevel,
+  template: { subject: string; body: string },
+  actor: Actor,
+  language: Language = DEFAULT_LANGUAGE,
+) {
   await db.transaction(async (tx) => {
     await tx
       .insert(letterTemplates)
-      .values({ campaignId, level, ...template })
-      .onConflictDoUpdate({ target: [letterTemplates.campaignId, letterTemplates.level], set: { ...template, updatedAt: new Date() } });
-    await recordAudit(tx, actor, { action: 'template.update', campaignId, details: { level } });
+      .values({ campaignId, level, language, ...template })
+      .onConflictDoUpdate({ target: [letterTemplates.campaignId, letterTemplates.level, letterTemplates.language], set: { ...template, updatedAt: new Date() } });
+    await recordAudit(tx, actor, { action: 'template.update', campaignId, details: { level, language } });
   });
 }
 
-/** Goes back to the project's template for the level. */
-export async function resetTemplate(db: Database, campaignId: number, level: TargetLevel, actor: Actor) {
+/** Goes back to the project's template for the level and language (or, in another language than English, to the campaign's English one). */
+export async function resetTemplate(db: Database, campaignId: number, level: TargetLevel, actor: Actor, language: Language = DEFAULT_LANGUAGE) {
   await db.transaction(async (tx) => {
-    await tx.delete(letterTemplates).where(and(eq(letterTemplates.campaignId, campaignId), eq(letterTemplates.level, level)));
-    await recordAudit(tx, actor, { action: 'template.reset', campaignId, details: { level } });
+    await tx
+      .delete(letterTemplates)
+      .where(and(eq(letterTemplates.campaignId, campaignId), eq(letterTemplates.level, level), eq(letterTemplates.language, language)));
+    await recordAudit(tx, actor, { action: 'template.reset', campaignId, details: { level, language } });
   });
 }
 

@@ -28,6 +28,7 @@ import {
   updateCampaign,
 } from './campaign-editor';
 import { formErrors } from './forms';
+import { DEFAULT_LANGUAGE, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../i18n/translations';
 import { can } from './roles';
 import { campaignOf, loadStaffCampaign } from './campaign-param';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
@@ -130,12 +131,15 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     status = 200,
   ) => {
     const campaign = campaignOf(res);
+    const language = res.locals.templateLanguage as Language;
     const stored = await storedTemplates(ctx.db, campaign.id);
-    const own = stored.find((template) => template.level === level);
-    const template = draft ?? own ?? ctx.letterTemplates.files[level];
+    const own = stored.find((template) => template.level === level && template.language === language);
+    // What letters in this language use now: the campaign's own, its English one (a missing translation), or the project's.
+    const english = language === DEFAULT_LANGUAGE ? undefined : stored.find((template) => template.level === level && template.language === DEFAULT_LANGUAGE);
+    const template = draft ?? own ?? english ?? ctx.letterTemplates.filesByLanguage[language][level];
     const given = typeof req.body?.zip === 'string' ? req.body.zip : req.query.zip;
     const zip = typeof given === 'string' && given.trim() ? given.trim() : await sampleZip(ctx, campaign, level);
-    const preview = Object.keys(errors).length > 0 ? { problem: 'Fix the template to see the preview.' } : await previewTemplate(ctx, campaign, level, template, zip);
+    const preview = Object.keys(errors).length > 0 ? { problem: 'Fix the template to see the preview.' } : await previewTemplate(ctx, campaign, level, template, zip, language);
     res.status(status).render('staff/campaign-templates', {
       layout: 'staff',
       title: `Letter templates · ${campaign.title}`,
@@ -145,8 +149,18 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
         level: each,
         label: LEVEL_LABELS[each],
         current: each === level,
-        custom: stored.some((template) => template.level === each),
+        custom: stored.some((template) => template.level === each && template.language === language),
       })),
+      languages: LANGUAGES.map((each) => ({
+        language: each,
+        name: LANGUAGE_NAMES[each],
+        current: each === language,
+        custom: stored.some((template) => template.level === level && template.language === each),
+      })),
+      language,
+      languageName: LANGUAGE_NAMES[language],
+      english: language === DEFAULT_LANGUAGE,
+      usesEnglish: own === undefined && english !== undefined,
       level,
       levelLabel: LEVEL_LABELS[level],
       custom: own !== undefined,
@@ -161,21 +175,27 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const levelParam = (req: Request, res: Response, next: NextFunction) => {
     const level = req.params.level ?? req.query.level ?? 'federal';
     if (!isTargetLevel(level)) return res.status(404).render('error', { layout: 'staff', title: 'No such template', message: 'Templates are for Congress, state or local targets.' });
+    const given = req.query.language ?? (req.body as Record<string, unknown> | undefined)?.language ?? DEFAULT_LANGUAGE;
+    if (!isLanguage(given)) return res.status(404).render('error', { layout: 'staff', title: 'No such template', message: 'Templates are in English or Spanish.' });
     res.locals.level = level;
+    res.locals.templateLanguage = given;
     next();
   };
+  const templatesPath = (campaign: Campaign, level: TargetLevel, language: Language) =>
+    `/staff/campaigns/${campaign.slug}/templates?level=${level}${language === DEFAULT_LANGUAGE ? '' : `&language=${language}`}`;
 
   router.get('/staff/campaigns/:slug/templates', edit, loadCampaign, levelParam, (req, res) => renderTemplates(req, res, res.locals.level as TargetLevel));
 
   router.post('/staff/campaigns/:slug/templates/:level', edit, loadCampaign, levelParam, async (req, res) => {
     const campaign = campaignOf(res);
     const level = res.locals.level as TargetLevel;
+    const language = res.locals.templateLanguage as Language;
     const action = (req.body as Record<string, unknown>)?.action;
     if (action === 'reset') {
-      await resetTemplate(ctx.db, campaign.id, level, staffOf(res));
+      await resetTemplate(ctx.db, campaign.id, level, staffOf(res), language);
       changed(campaign);
-      flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template is back to the project's own.`);
-      return res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}`);
+      flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template in ${LANGUAGE_NAMES[language]} is back to the ${language === DEFAULT_LANGUAGE ? "project's own" : "campaign's English one, or the project's"}.`);
+      return res.redirect(303, templatesPath(campaign, level, language));
     }
     const parsed = templateForm.safeParse(req.body ?? {});
     const body = (req.body ?? {}) as Record<string, string>;
@@ -184,10 +204,10 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     const errors = templateErrors(parsed.data);
     if (Object.keys(errors).length > 0) return renderTemplates(req, res, level, parsed.data, errors, 400);
     if (action !== 'save') return renderTemplates(req, res, level, parsed.data);
-    await saveTemplate(ctx.db, campaign.id, level, { subject: parsed.data.subject, body: parsed.data.body }, staffOf(res));
+    await saveTemplate(ctx.db, campaign.id, level, { subject: parsed.data.subject, body: parsed.data.body }, staffOf(res), language);
     changed(campaign);
-    flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template is saved; new letters use it within seconds.`);
-    res.redirect(303, `/staff/campaigns/${campaign.slug}/templates?level=${level}&zip=${encodeURIComponent(parsed.data.zip ?? '')}`);
+    flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template${language === DEFAULT_LANGUAGE ? '' : ` in ${LANGUAGE_NAMES[language]}`} is saved; new letters use it within seconds.`);
+    res.redirect(303, `${templatesPath(campaign, level, language)}&zip=${encodeURIComponent(parsed.data.zip ?? '')}`);
   });
 
   /** The live preview: the page's script posts the form here as the template is edited. */
@@ -196,7 +216,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     if (!parsed.success) return res.status(400).json({ errors: fieldErrors(parsed.error) });
     const errors = templateErrors(parsed.data);
     if (Object.keys(errors).length > 0) return res.status(400).json({ errors });
-    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, parsed.data.zip ?? ''));
+    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, parsed.data.zip ?? '', res.locals.templateLanguage as Language));
   });
 
   // --- Custom target lists ------------------------------------------------------------------------

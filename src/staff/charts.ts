@@ -294,11 +294,13 @@ function labelledBuckets(points: SeriesPoint[], bucket: Bucket, plotWidth: numbe
 // ---------------------------------------------------------------------------------------------
 // Top-N horizontal bar charts
 
+/**
+ * A bar. No link: a chart is one image to assistive technology (`role="img"`), so nothing in it may
+ * be focusable; the table next to it is the way in, row by row, for keyboards and screen readers.
+ */
 export interface BarDatum {
   label: string;
   value: number;
-  /** A link for the row: its row in the table next to the chart. */
-  href?: string;
 }
 
 /** Longest label drawn in full; longer ones are cut with an ellipsis (the row's title has it whole). */
@@ -351,7 +353,7 @@ export function barChart(data: BarDatum[], options: ChartOptions & { limit?: num
       `<text x="${n(labelWidth - 8)}" y="${y + 16}" text-anchor="end">${escapeXml(truncate(row.label))}</text>` +
       `<rect x="${n(labelWidth)}" y="${y + 4}" width="${n(barLength)}" height="${rowHeight - 8}" fill="${COLOURS.bar}"/>` +
       `<text x="${n(labelWidth + barLength + 5)}" y="${y + 16}" fill="${COLOURS.muted}">${formatNumber(row.value)}</text>`;
-    out.push(row.href ? `<a href="${escapeXml(row.href)}" class="chart-row">${body}</a>` : `<g class="chart-row">${body}</g>`);
+    out.push(`<g class="chart-row">${body}</g>`);
   });
   out.push('</svg>');
   return out.join('');

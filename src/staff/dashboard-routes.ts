@@ -64,7 +64,6 @@ const timestamp = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T'
 export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, memberOf: (geoid: string) => string | null = () => null) {
   const { signatures, series, letters } = dashboard;
   const districtAnchor = (geoid: string) => `cd-${safeId(geoid)}`;
-  const listedDistricts = new Set(dashboard.byDistrict.map((row) => row.geoid));
   const districtNames = new Map(dashboard.byDistrict.map((row) => [row.geoid, row.member ? `${row.label} · ${row.member}` : row.label]));
   const sourceLabel = (row: Dashboard['bySource'][number]) => (row.partner ? `${row.partner} (${row.code})` : row.code);
 
@@ -84,24 +83,21 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
           id: 'map-districts',
           title: `Signatures by congressional district: ${dashboard.campaign.title}`,
           counts: Object.fromEntries(dashboard.byDistrict.map((row) => [row.geoid, row.signatures])),
-          describe: (geoid) => ({
-            label: districtNames.get(geoid) ?? [districtLabel(geoid), memberOf(geoid)].filter(Boolean).join(' · '),
-            href: listedDistricts.has(geoid) ? `#${districtAnchor(geoid)}` : undefined,
-          }),
+          describe: (geoid) => ({ label: districtNames.get(geoid) ?? [districtLabel(geoid), memberOf(geoid)].filter(Boolean).join(' · ') }),
         })
       : null,
     districtChart: barChart(
-      dashboard.byDistrict.map((row) => ({ label: districtNames.get(row.geoid)!, value: row.signatures, href: `#${districtAnchor(row.geoid)}` })),
+      dashboard.byDistrict.map((row) => ({ label: districtNames.get(row.geoid)!, value: row.signatures })),
       { id: 'chart-districts', title: 'Congressional districts with the most signatures' },
     ),
     districtRows: dashboard.byDistrict.map((row) => ({ ...row, anchor: districtAnchor(row.geoid) })),
     stateChart: barChart(
-      dashboard.byState.map((row) => ({ label: row.name, value: row.signatures, href: `#state-${safeId(row.code)}` })),
+      dashboard.byState.map((row) => ({ label: row.name, value: row.signatures })),
       { id: 'chart-states', title: 'States with the most signatures' },
     ),
     stateRows: dashboard.byState.map((row) => ({ ...row, anchor: `state-${safeId(row.code)}` })),
     sourceChart: barChart(
-      dashboard.bySource.map((row) => ({ label: sourceLabel(row), value: row.signatures, href: `#source-${safeId(row.code)}` })),
+      dashboard.bySource.map((row) => ({ label: sourceLabel(row), value: row.signatures })),
       { id: 'chart-sources', title: 'Sources and partners that brought the most signatures' },
     ),
     sourceRows: dashboard.bySource.map((row) => ({ ...row, anchor: `source-${safeId(row.code)}` })),

@@ -29,6 +29,8 @@ export interface LetterStatusCounts {
   held: number;
   /** Sent by the supporter themselves (as they reported), not by us. */
   selfSent: number;
+  /** Written in a rehearsal: they went to the rehearsal address, CWC's validation endpoint or files, not to the office. */
+  rehearsed: number;
   total: number;
 }
 
@@ -222,10 +224,11 @@ const STATUS_FIELD: Record<LetterStatus, Exclude<keyof LetterStatusCounts, 'tota
   'hand-delivery': 'handDelivery',
   held: 'held',
   'self-sent': 'selfSent',
+  rehearsed: 'rehearsed',
 };
 
 export function letterStatusCounts(statuses: Partial<Record<LetterStatus, number>> | undefined): LetterStatusCounts {
-  const counts: LetterStatusCounts = { delivered: 0, queued: 0, retrying: 0, failed: 0, handDelivery: 0, held: 0, selfSent: 0, total: 0 };
+  const counts: LetterStatusCounts = { delivered: 0, queued: 0, retrying: 0, failed: 0, handDelivery: 0, held: 0, selfSent: 0, rehearsed: 0, total: 0 };
   for (const [status, count] of Object.entries(statuses ?? {}) as Array<[LetterStatus, number]>) {
     const field = STATUS_FIELD[status];
     if (!field || !(count > 0)) continue;
@@ -244,6 +247,7 @@ function addCounts(a: LetterStatusCounts, b: LetterStatusCounts): LetterStatusCo
     handDelivery: a.handDelivery + b.handDelivery,
     held: a.held + b.held,
     selfSent: a.selfSent + b.selfSent,
+    rehearsed: a.rehearsed + b.rehearsed,
     total: a.total + b.total,
   };
 }

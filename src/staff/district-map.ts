@@ -455,8 +455,12 @@ export interface MapOptions {
   title: string;
   /** Signatures per district GEOID. */
   counts: Record<string, number>;
-  /** How a district is named in its title ("CO-1 · Ada Testwell"), and where it links to (its table row). */
-  describe: (geoid: string) => { label: string; href?: string };
+  /**
+   * How a district is named in its title ("CO-1 · Ada Testwell"). No links: the map is one image
+   * (`role="img"`), and hundreds of tab stops on tiny districts helped nobody; the table below it
+   * is the way in for keyboards and screen readers.
+   */
+  describe: (geoid: string) => { label: string };
 }
 
 export interface RenderedMap {
@@ -467,7 +471,7 @@ export interface RenderedMap {
   classes: ColourClass[];
 }
 
-/** The outline coloured by the counts: each district with its title (name and count) and link, and the inset frames. */
+/** The outline coloured by the counts: each district with its title (name and count), and the inset frames. */
 export function renderDistrictMap(outline: MapOutline, options: MapOptions): RenderedMap {
   const classes = colourClasses(outline.districts.map((district) => options.counts[district.geoid] ?? 0));
   const withSignatures = outline.districts.filter((district) => (options.counts[district.geoid] ?? 0) > 0).length;
@@ -491,10 +495,9 @@ export function renderDistrictMap(outline: MapOutline, options: MapOptions): Ren
   out.push('<g class="districts" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round" fill-rule="evenodd">');
   for (const district of outline.districts) {
     const count = options.counts[district.geoid] ?? 0;
-    const { label, href } = options.describe(district.geoid);
+    const { label } = options.describe(district.geoid);
     const title = `${label}: ${formatNumber(count)} ${count === 1 ? 'signature' : 'signatures'}`;
-    const path = `<path d="${district.d}" fill="${colourOf(count, classes)}" data-geoid="${escapeXml(district.geoid)}"><title>${escapeXml(title)}</title></path>`;
-    out.push(href ? `<a href="${escapeXml(href)}">${path}</a>` : path);
+    out.push(`<path d="${district.d}" fill="${colourOf(count, classes)}" data-geoid="${escapeXml(district.geoid)}"><title>${escapeXml(title)}</title></path>`);
   }
   out.push('</g></svg>');
   return { map: out.join(''), legend: mapLegend(classes, `${base}-legend`), classes };

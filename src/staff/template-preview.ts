@@ -4,6 +4,8 @@ import { compileLetterTemplates, levelOf, type RenderedLetter, type TargetLevel 
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { lookupRepresentatives } from '../representatives/lookup';
+import { campaignTitle } from '../campaigns/texts';
+import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
 /** Which office stands for each level in a preview, in order of preference. */
 const PREVIEW_OFFICES: Record<TargetLevel, Array<Official['office']>> = {
@@ -45,7 +47,10 @@ export async function previewTemplate(
   level: TargetLevel,
   template: { subject: string; body: string },
   zip: string,
+  /** The template's language: titles, offices and the campaign's title are merged in it. */
+  language: Language = DEFAULT_LANGUAGE,
 ): Promise<TemplatePreview> {
+  const inLetter = translator(language);
   let renderer;
   try {
     renderer = compileLetterTemplates({ federal: template, state: template, local: template });
@@ -62,8 +67,8 @@ export async function previewTemplate(
   if (!official) return { problem: `There is no ${level} representative for ZIP ${zip} in the data. Try another ZIP code.` };
   const letter = renderer.render(levelOf(official.office), {
     supporter: { name: 'Jordan Sample', city: 'Sampleton', state, zip, note: 'I have lived here for twelve years and I do not want to be tracked.' },
-    target: { title: salutationTitle(official), name: official.name ?? '', office: officeDescription(official), district: official.district ?? undefined },
-    campaign: { title: campaign.title },
+    target: { title: salutationTitle(official, inLetter), name: official.name ?? '', office: officeDescription(official, inLetter), district: official.district ?? undefined },
+    campaign: { title: campaignTitle(campaign, language) },
   });
   return { letter, target: `${salutationTitle(official)} ${official.name ?? ''}`.trim(), place: `ZIP ${zip}${state ? `, ${state}` : ''}` };
 }

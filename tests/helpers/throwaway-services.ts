@@ -113,13 +113,42 @@ export interface ThrowawayPostgres {
   close(): Promise<void>;
 }
 
-/** The newest PostgreSQL server binaries Debian installed. */
-function postgresBin(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((version) => existsSync(path.join(root, version, 'bin', 'initdb'))) : [];
-  const newest = versions.sort((a, b) => Number(a) - Number(b)).at(-1);
-  const bin = newest && path.join(root, newest, 'bin');
-  if (!bin) throw new Error('No PostgreSQL server binaries under /usr/lib/postgresql (apt-get install postgresql; bash .ci/run does it).');
+/**
+ * The newest PostgreSQL server binaries installed: Debian's and Ubuntu's (`/usr/lib/postgresql/<v>/bin`),
+ * Homebrew's (`postgresql@<v>`, kept off the PATH), else those on the PATH (`pg_config --bindir`, `initdb`).
+ */
+export function postgresBin(): string {
+  const newestIn = (root: string, pattern: RegExp, bin: (dir: string) => string) => {
+    const found = existsSync(root)
+      ? readdirSync(root)
+          .filter((name) => pattern.test(name) && existsSync(path.join(bin(name), 'initdb')))
+          .sort((a, b) => Number(a.replace(/\D+/g, '')) - Number(b.replace(/\D+/g, '')))
+      : [];
+    const newest = found.at(-1);
+    return newest ? bin(newest) : undefined;
+  };
+  const fromPath = () => {
+    for (const [program, args] of [['pg_config', ['--bindir']], ['sh', ['-c', 'dirname "$(command -v initdb)"']]] as const) {
+      try {
+        const dir = execFileSync(program, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+        if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
+      } catch {
+        // Not there: try the next way.
+      }
+    }
+    return undefined;
+  };
+  const bin =
+    newestIn('/usr/lib/postgresql', /^\d+$/, (version) => path.join('/usr/lib/postgresql', version, 'bin')) ??
+    newestIn('/opt/homebrew/opt', /^postgresql(@\d+)?$/, (name) => path.join('/opt/homebrew/opt', name, 'bin')) ??
+    newestIn('/usr/local/opt', /^postgresql(@\d+)?$/, (name) => path.join('/usr/local/opt', name, 'bin')) ??
+    fromPath();
+  if (!bin) {
+    throw new Error(
+      'No PostgreSQL server binaries found. Install them: sudo apt-get install -y postgresql redis-server chromium (Debian, Ubuntu), ' +
+        'or brew install postgresql@17 redis (macOS); bash .ci/run does it on Debian.',
+    );
+  }
   return bin;
 }
 
@@ -130,7 +159,7 @@ function postgresBin(): string {
  * as a real one does; only a crash of the machine could lose them.
  * `initdb` refuses to run as root: as root, the cluster belongs to the `postgres` user.
  */
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(settings: { maxConnections?: number } = {}): Promise<ThrowawayPostgres> {
   const bin = postgresBin();
   const asRoot = process.getuid?.() === 0;
   const command = (program: string, args: string[]): [string, string[]] =>
@@ -142,7 +171,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     chownSync(dir, uid, gid);
   }
   await run(...command('initdb', ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']));
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=100`;
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=${settings.maxConnections ?? 100}`;
   const pgCtl = (args: string[]) => run(...command('pg_ctl', ['-D', dir, ...args]));
   let running = false;
   const stopOnExit = () => {

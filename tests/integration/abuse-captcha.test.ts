@@ -102,7 +102,7 @@ describe.each(PROVIDERS)('with $provider', ({ provider, field, className, script
 
   it('shows the widget on the signing form, and the page allows exactly the provider\'s origins', async () => {
     const page = await request(t.app).get(PAGE).expect(200);
-    expect(page.text).toContain(`<div class="${className}" data-sitekey="site-key-${provider}"></div>`);
+    expect(page.text).toContain(`<div class="${className}" data-sitekey="site-key-${provider}" data-language="en" data-hl="en"></div>`);
     expect(page.text).toContain(`<script src="${script}" async defer></script>`);
     expect(page.text).toMatch(/loads its script from\s+another site/);
     // The footer no longer claims that nothing comes from other servers.
@@ -195,7 +195,7 @@ describe.each(PROVIDERS)('with $provider', ({ provider, field, className, script
 
   it('shows the widget on the letter step that sends, and checks it there', async () => {
     const { agent, preview, fields } = await letterPreview(t.app, { name: 'Page Cap', email: 'pagecap@example.org' });
-    expect(preview.text).toContain(`<div class="${className}" data-sitekey="site-key-${provider}"></div>`);
+    expect(preview.text).toContain(`<div class="${className}" data-sitekey="site-key-${provider}" data-language="en" data-hl="en"></div>`);
     const widened = policy(preview.headers['content-security-policy']);
     for (const directive of directives) expect(widened[directive]).toEqual(expect.arrayContaining([...origins]));
 
@@ -205,6 +205,6 @@ describe.each(PROVIDERS)('with $provider', ({ provider, field, className, script
     const missing = await postLetters(agent, [...replaceField(fields, field, undefined), ['step', 'send']]).expect(400);
     expect(missing.text).toContain('not a robot');
     const sent = await postLetters(agent, [...fields, [field, 'good'], ['step', 'send']]).expect(303);
-    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
   });
 });

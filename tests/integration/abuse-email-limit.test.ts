@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
+import { hashEmail } from '../../src/abuse/email-limit';
 import { queryRows } from '../../src/db/client';
 import { campaigns } from '../../src/db/schema';
 import { letterPreview, loadRepresentatives, postLetters, SLUG } from '../helpers/abuse';
@@ -122,6 +123,24 @@ describe('letters: only what is written counts, each asker with a budget of thei
     expect(over.text).toContain('Too many letters from this email address');
     expect(over.headers['retry-after']).toBeDefined();
     expect(await actionsOf(email)).toBe(actions);
+  });
+
+  it('sends an address no more emails than its share, whoever writes in its name from however many networks: the rest wait', async () => {
+    const email = 'many-networks@example.org';
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      await request(t.app).post(LETTERS_API).set('X-Forwarded-For', ip).send({ name: 'Lou Letters', zip: '80010', email }).expect(202);
+    }
+    await eventually(async () => mailTo(email).length === 2);
+    const waiting = async () =>
+      (await queryRows<{ n: number }>(
+        t.platform.db,
+        sql`SELECT count(*)::int AS n FROM letter_actions WHERE email_hash = ${hashOf(email)}::bytea AND confirmation_sent_at IS NULL`,
+      ))[0]!.n;
+    // The third was tried against the address's budget (every try counts), found it spent, and handed back.
+    const budget = `${t.platform.config.redisKeyPrefix}:rl:email:sign:${hashEmail(t.platform.config.secret, email)}`;
+    await eventually(async () => Number(await t.platform.redis.get(budget)) >= 3);
+    await eventually(async () => (await waiting()) === 1);
+    expect(mailTo(email)).toHaveLength(2);
   });
 
   it('counts under keyed hashes, never the address, with the window as their expiry', async () => {

@@ -4,14 +4,15 @@ import { abuseControls } from '../../src/abuse/controls';
 import { queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
 import { formTokenAged, formTokenOf, letterPreview, loadRepresentatives, postLetters, replaceField, SLUG } from '../helpers/abuse';
-import { formFields } from '../helpers/html';
+import { formFields, unescapeHtml } from '../helpers/html';
 import { openSigningForm, validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 
 /**
  * The forms' minimum fill time (3 s here). Tokens are made with the platform's key at a chosen age
- * instead of waiting: a form sent at once, or with a missing, forged or expired token, gets the same
- * answer as a real one and changes nothing.
+ * instead of waiting. A form sent at once, or with a missing, forged or expired token, changes
+ * nothing and is shown again, with everything typed, for its sender to confirm: browser autofill
+ * and one click is a person, who must not lose their signature or letters to a thank-you page.
  */
 const ACTION = `/campaigns/${SLUG}/sign`;
 let t: TestPlatform;
@@ -51,15 +52,19 @@ describe('the signing form', () => {
     ['with an expired token', () => formTokenAged(t, 'sign', 3_601_000)],
   ];
 
-  it.each(bots)('answers a form %s like a signature, keeps nothing, and counts it without personal data', async (_label, tokenFor) => {
+  it.each(bots)('shows a form %s again, its values kept, to confirm; keeps nothing till then, and counts it without personal data', async (_label, tokenFor) => {
     const { agent, token, page } = await openSigningForm(t.app);
     const formToken = tokenFor(page.text);
     const res = await agent
       .post(ACTION)
       .type('form')
       .send({ _csrf: token, ...(formToken ? { formToken } : {}), ...validSignature({ email: 'bot@example.org', name: 'Botty McBotface' }) })
-      .expect(303);
-    expect(res.headers.location).toBe(`/campaigns/${SLUG}/thanks`);
+      .expect(200);
+    expect(res.text).toContain('Please confirm your signature');
+    expect(res.text).toContain('value="Botty McBotface"');
+    expect(res.text).toContain('value="bot@example.org"');
+    expect(res.text).toContain('>Confirm and sign</button>');
+    expect(res.text).toMatch(/<title>Please confirm: /);
     expect(await rows()).toHaveLength(0);
     const logs = t.logs();
     expect(logs).toContain('"event":"abuse.discarded"');
@@ -67,10 +72,21 @@ describe('the signing form', () => {
     expect(logs).not.toContain('Botty');
   });
 
-  it('counts what it drops, by door and reason, for the staff report', async () => {
+  it('keeps the page\'s own token on the confirmation (the time spent reading counts), and signs once confirmed', async () => {
+    const { agent, token, page } = await openSigningForm(t.app);
+    const shown = formTokenOf(page.text)!;
+    const confirm = await agent.post(ACTION).type('form').send({ _csrf: token, formToken: shown, ...validSignature() }).expect(200);
+    expect(formTokenOf(confirm.text)).toBe(shown);
+    // The press on "Confirm and sign", seconds later (the token made as old as that, rather than waiting).
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(confirm.text)![1]!;
+    await agent.post(ACTION).type('form').send({ _csrf: csrf, formToken: formTokenAged(t, 'sign', 5_000), ...validSignature() }).expect(303);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  it('counts what it held back, by door and reason, for the staff report', async () => {
     const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
     const [today] = await abuseControls(t.platform).recorded(campaign.id);
-    expect(today!.counts).toMatchObject({ 'sign-form.too-fast': 1, 'sign-form.missing': 1, 'sign-form.forged': 2, 'sign-form.expired': 1 });
+    expect(today!.counts).toMatchObject({ 'sign-form.too-fast': 2, 'sign-form.missing': 1, 'sign-form.forged': 2, 'sign-form.expired': 1 });
   });
 
   it('answers invalid input with its errors first, and keeps the genuine token on the form shown again', async () => {
@@ -103,7 +119,7 @@ describe('the letter pages', () => {
   it('send the letters when the first step was shown long enough ago', async () => {
     const { agent, fields } = await letterPreview(t.app, { name: 'Lena Letter', email: 'lena@example.org' });
     const sent = await postLetters(agent, [...replaceField(fields, 'formToken', formTokenAged(t, 'letters', 60_000)), ['step', 'send']]).expect(303);
-    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
     expect(await letterRows()).toBe(2);
     expect(await rows()).toHaveLength(1);
   });
@@ -113,13 +129,20 @@ describe('the letter pages', () => {
     ['with no token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', undefined)],
     ['with a forged token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', 'v1.abc.AAAAAAAAAAAAAAAAAAAAAA')],
     ['with an expired token', (fields: ReturnType<typeof formFields>) => replaceField(fields, 'formToken', formTokenAged(t, 'letters', 3_601_000))],
-  ])('answer letters %s like sent letters, and write and send nothing', async (_label, tamper) => {
+  ])('show letters %s again, as edited, to confirm; write and send nothing till then', async (_label, tamper) => {
     const { agent, fields } = await letterPreview(t.app, { name: 'Bot Letter', email: 'botletter@example.org' });
     const queued = await t.platform.queues.get('delivery').count();
-    const sent = await postLetters(agent, [...tamper(fields), ['step', 'send']]).expect(303);
-    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    const edited = 'My own words, which must not be lost.\n\nSincerely,\nBot Letter';
+    const confirm = await postLetters(agent, [...replaceField(tamper(fields), 'body', edited), ['step', 'send']]).expect(200);
+    expect(confirm.text).toContain('Please confirm your letters');
+    expect(unescapeHtml(confirm.text)).toContain(edited);
     expect(await letterRows()).toBe(0);
     expect(await rows()).toHaveLength(0);
     expect(await t.platform.queues.get('delivery').count()).toBe(queued);
+    // Confirmed, with the form as shown (its token now old enough), the letters go.
+    const again = replaceField(replaceField(formFields(confirm.text), 'formToken', formTokenAged(t, 'letters', 60_000)), 'body', edited);
+    const sent = await postLetters(agent, [...again, ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
+    expect(await letterRows()).toBe(2);
   });
 });

@@ -510,6 +510,11 @@ describe('CwcChannel', () => {
     expectSafe(refused);
   });
 
+  it('takes an answer that CWC already has this DeliveryId as delivered: an earlier attempt got there', async () => {
+    handler = (_req, res) => void res.writeHead(400).end('<Errors><Error>Duplicate DeliveryId</Error></Errors>');
+    await expect(channel().send(letter())).resolves.toEqual({ outcome: 'delivered', receipt: '5f0c6a1e8d2b4c1f9a7e3b2d1c0e9f8a' });
+  });
+
   it('posts a rehearsal to the validation endpoint beside the message endpoint', async () => {
     const result = await channel().send(letter(), { validateOnly: true });
 

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config';
 import { queryRows } from '../../src/db/client';
 import { letterCounts } from '../../src/letters/counts';
 import { createLogger } from '../../src/logger';
+import { goLive } from '../helpers/platform';
 import { openPlatform, type Platform } from '../../src/platform';
 import { formatKeyRing } from '../../src/privacy/field-encryption';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -50,6 +51,7 @@ beforeAll(async () => {
   expect(platform.database.driver).toBe('pglite');
   await importRepresentativeData(platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await platform.representatives.refresh();
+  await goLive(platform);
   app = buildApp(platform);
 }, 120_000);
 

@@ -9,13 +9,14 @@ import { queryRows } from '../../src/db/client';
 import { auditLog, handPackets, letterActions, letters as lettersTable, type LetterStatus } from '../../src/db/schema';
 import { changeLetterStatus, countMoves } from '../../src/delivery/deliver';
 import { letterCounts } from '../../src/letters/counts';
-import { findPacket, PACKET_PAGE_LETTERS, packetSource } from '../../src/letters/hand-packets';
+import { holdLettersToDeparted } from '../../src/letters/held-letters';
+import { findPacket, PACKET_MAX, PACKET_PAGE_LETTERS, packetSource } from '../../src/letters/hand-packets';
 import { writePacketPdf } from '../../src/letters/packet-documents';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields, unescapeHtml } from '../helpers/html';
 import { pdfPages, pdfText } from '../helpers/pdf';
 import { runCommand } from '../helpers/command';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 import { letterActionValues, letterValues } from '../helpers/sealed';
 import { csrfTokenOf, signInAs } from '../helpers/staff';
 import { encryptionEnv } from '../helpers/worker-process';
@@ -47,6 +48,7 @@ beforeAll(async () => {
   campaignId = (await t.platform.campaigns.bySlug(SLUG))!.id;
   await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
   await t.platform.representatives.refresh();
+  await goLive(t.platform);
   organizer = await signInAs(t.app, t.platform.db, 'organizer');
 });
 afterAll(async () => {
@@ -240,7 +242,9 @@ const binary: Parameters<request.Test['parse']>[0] = (res, done) => {
 };
 
 describe('a packet of 5,000 letters', () => {
-  const total = 5000;
+  // 5,005 waiting: a packet takes the oldest PACKET_MAX (5,000), the next packet the rest.
+  const total = PACKET_MAX;
+  const waiting = total + 5;
   const office = 'custom:5000';
   let packetId: number;
 
@@ -249,9 +253,9 @@ describe('a packet of 5,000 letters', () => {
       .insert(letterActions)
       .values(letterActionValues(t.platform.encryption, { campaignId, statusToken: 'x'.repeat(32), name: 'Many Writers', email: 'many@example.org', zip: '80010', congressionalDistrict: '0801' }))
       .returning({ id: letterActions.id });
-    for (let first = 1; first <= total; first += 1000) {
+    for (let first = 1; first <= waiting; first += 1000) {
       await t.platform.db.insert(lettersTable).values(
-        Array.from({ length: Math.min(1000, total - first + 1) }, (_, index) => {
+        Array.from({ length: Math.min(1000, waiting - first + 1) }, (_, index) => {
           const n = first + index;
           return letterValues(t.platform.encryption, {
             actionId: action!.id,
@@ -275,6 +279,15 @@ describe('a packet of 5,000 letters', () => {
       ${countMoves('moved')}`);
     packetId = await preparePacketFor(office);
   }, 120_000);
+
+  it('takes at most PACKET_MAX letters, the oldest, and leaves the rest for the next packet', async () => {
+    const packet = (await findPacket(t.platform.db, campaignId, packetId))!;
+    expect(packet.letters).toBe(PACKET_MAX);
+    const [newest] = await queryRows<{ subject: Uint8Array }>(t.platform.db, sql`SELECT subject FROM letters WHERE packet_id = ${packetId}::bigint ORDER BY id DESC LIMIT 1`);
+    expect(t.platform.encryption.open('letters.subject', newest!.subject)).toBe(`Letter number ${PACKET_MAX}`);
+    const [rest] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE target_key = ${office} AND packet_id IS NULL`);
+    expect(rest!.n).toBe(waiting - PACKET_MAX);
+  });
 
   it('streams the PDF in chunks as it is written, every letter in it', async () => {
     let chunks = 0;
@@ -404,6 +417,18 @@ describe('held and failed letters', () => {
     await organizer.agent.post(`${DELIVERY}/held`).type('form').send({ _csrf: token, letter: 'all', action: 'delete' }).expect(303);
     await organizer.agent.post(`${DELIVERY}/held`).type('form').send({ letter: String(released!.id), action: 'cancel' }).expect(403);
   });
+
+  it('when an office changes hands, holds its letters waiting for hand delivery outside a packet, and leaves a prepared packet to staff', async () => {
+    const packed = await write('Pat Packed', [SENATOR_NONE]);
+    await preparePacketFor(SENATOR_NONE);
+    const loose = await write('Lou Loose', [SENATOR_NONE]);
+    const held = await t.platform.db.transaction((tx) =>
+      holdLettersToDeparted(tx, [{ targetKey: SENATOR_NONE, name: 'Dev Upperhouse', successor: null }]),
+    );
+    expect(held).toBe(1);
+    expect((await lettersOf(loose))[0]).toMatchObject({ status: 'held' });
+    expect((await lettersOf(packed))[0]).toMatchObject({ status: 'hand-delivery' });
+  });
 });
 
 describe('send it yourself', () => {
@@ -476,14 +501,14 @@ describe('the status page says where each letter is', () => {
     expect(await page()).toContain('Waiting to be sent.');
     expect(await page()).toContain('The campaign will deliver it by hand');
     // As the delivery worker records a rehearsal; then how the other ways of delivery read.
-    expect(await changeLetterStatus(t.platform.db, governor!.id, 'queued', 'delivered', sql`, delivered_as = 'rehearsal', delivered_at = '2026-03-02T15:00:00Z'`)).toBe(true);
+    expect(await changeLetterStatus(t.platform.db, governor!.id, 'queued', 'rehearsed', sql`, delivered_as = 'rehearsal', delivered_at = '2026-03-02T15:00:00Z'`)).toBe(true);
     let text = await page();
     expect(text).toContain('Rehearsal');
-    expect(text).toContain('the campaign is rehearsing, so it went to the campaign’s own test address');
+    expect(text).toContain('the campaign was rehearsing when you wrote, so it went to the campaign’s own test address');
     expect(text).not.toMatch(/>Delivered</);
     await t.platform.db.update(lettersTable).set({ channel: 'cwc' }).where(eq(lettersTable.id, governor!.id));
     expect(await page()).toContain('Congress’s validation service checked it without delivering it');
-    await t.platform.db.update(lettersTable).set({ deliveredAs: 'file' }).where(eq(lettersTable.id, governor!.id));
+    expect(await changeLetterStatus(t.platform.db, governor!.id, 'rehearsed', 'delivered', sql`, delivered_as = 'file'`)).toBe(true);
     text = await page();
     expect(text).toContain('written to a file on the server and went nowhere');
     expect(text).not.toMatch(/>Delivered</);
@@ -547,6 +572,7 @@ describe('the letters export', () => {
                  count(*) FILTER (WHERE status = 'delivered' AND delivered_as IS DISTINCT FROM 'hand')::int AS delivered_by_us,
                  count(*) FILTER (WHERE status = 'delivered' AND delivered_as = 'hand')::int AS delivered_by_hand,
                  count(*) FILTER (WHERE status = 'self-sent')::int AS sent_by_supporter,
+                 count(*) FILTER (WHERE status = 'rehearsed')::int AS rehearsal_only,
                  count(*) FILTER (WHERE status IN ('queued', 'sending', 'retrying'))::int AS waiting_to_send,
                  count(*) FILTER (WHERE status = 'hand-delivery')::int AS waiting_for_hand_delivery,
                  count(*) FILTER (WHERE status = 'held')::int AS held,
@@ -554,14 +580,14 @@ describe('the letters export', () => {
                  count(*)::int AS total
           FROM letters WHERE campaign_id = ${campaignId} GROUP BY 1`,
     );
-    const numbers = ['delivered_by_us', 'delivered_by_hand', 'sent_by_supporter', 'waiting_to_send', 'waiting_for_hand_delivery', 'held', 'failed', 'total'];
+    const numbers = ['delivered_by_us', 'delivered_by_hand', 'sent_by_supporter', 'rehearsal_only', 'waiting_to_send', 'waiting_for_hand_delivery', 'held', 'failed', 'total'];
     const asRow = (row: Record<string, number | string>) => Object.fromEntries(['target', ...numbers].map((column) => [column, String(row[column])]));
     expect(rows.map((row) => asRow(row)).sort((a, b) => a.target!.localeCompare(b.target!))).toEqual(truth.map(asRow).sort((a, b) => a.target!.localeCompare(b.target!)));
     expect(Object.keys(rows[0]!)).toEqual(['office_holder', 'office', ...numbers, 'target']);
     const house = rows.find((row) => row.target === HOUSE)!;
     expect(house).toMatchObject({ office_holder: 'Ada Testwell', office: 'U.S. Representative, CO-1', delivered_by_hand: '3', delivered_by_us: '0' });
     expect(rows.find((row) => row.target === SENATOR_FORM)).toMatchObject({ office_holder: 'Cora Senatorial', sent_by_supporter: '1' });
-    expect(rows.find((row) => row.target === 'custom:5000')).toMatchObject({ office_holder: 'Big City Council', waiting_for_hand_delivery: '5000' });
+    expect(rows.find((row) => row.target === 'custom:5000')).toMatchObject({ office_holder: 'Big City Council', waiting_for_hand_delivery: '5005' });
     const [entry] = await audits('export.letters');
     expect(entry).toMatchObject({ actor: viewer.email, details: { rows: rows.length, delivery: 'download' } });
   });

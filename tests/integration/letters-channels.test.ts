@@ -104,7 +104,9 @@ describe('Congress through CWC', () => {
       expect(xml).toContain('<Prefix>Dr.</Prefix>');
       expect(xml).toContain('<FirstName>Cal Q.</FirstName>');
       expect(xml).toContain('<LastName>Constituent</LastName>');
+      expect(xml).toContain('<Address1>12 Elm Street</Address1>');
       expect(xml).toContain('<City>Aurora</City>');
+      expect(xml).toContain('<Zip>80010</Zip>');
       expect(xml).toContain('<DeliveryAgentContactPhone>202-555-0100</DeliveryAgentContactPhone>');
       expect(xml).toContain('<CampaignId>ban-facial-recognition</CampaignId>');
     } finally {
@@ -126,6 +128,25 @@ describe('Congress through CWC', () => {
       const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
       const governor = `governor:${lookup.body.officials.find((o: { office: string }) => o.office === 'governor').ids.openstates}`;
       await request(t.app).post(API).send({ ...anonymous, targets: [governor], wantsCopy: false }).expect(202);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses, when it is written, a letter to Congress longer than CWC takes (not when it would fail later)', async () => {
+    const t = await platformWith({ ...HOUSE, ...CONTACT });
+    try {
+      await t.platform.db.execute(sql`UPDATE campaigns SET letter_limits = '{"subjectMax": 200, "bodyMax": 20000}'::jsonb WHERE slug = ${SLUG}`);
+      t.platform.campaigns.forget(SLUG);
+      const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+      const member = `us-house:${lookup.body.officials.find((o: { office: string }) => o.office === 'us-house').ids.bioguide}`;
+      const governor = `governor:${lookup.body.officials.find((o: { office: string }) => o.office === 'governor').ids.openstates}`;
+      const long = 'Ban it. '.repeat(1300);
+      const refused = await request(t.app).post(API).send({ ...supporter, targets: [member], body: long }).expect(400);
+      expect(refused.body.errors.body).toMatch(/Letters to Congress can be at most 10,000 characters/);
+      expect(await lettersOf(t)).toEqual([]);
+      // The same words to an office that takes email are fine.
+      await request(t.app).post(API).send({ ...supporter, targets: [governor], body: long, wantsCopy: false }).expect(202);
     } finally {
       await t.close();
     }
@@ -196,7 +217,7 @@ describe('rehearsal and live', () => {
       await settled(t);
 
       const letters = await lettersOf(t);
-      expect(letters.every((l) => l.status === 'delivered' && l.delivered_as === 'rehearsal')).toBe(true);
+      expect(letters.every((l) => l.status === 'rehearsed' && l.delivered_as === 'rehearsal')).toBe(true);
       expect([...house.requests, ...senate.requests].map((r) => r.endpoint)).toEqual(['validate', 'validate', 'validate']);
       const mails = sink.messages.filter((m) => m.replyTo?.value[0]?.address === 'rehearsing@example.org');
       expect(mails).toHaveLength(letters.filter((l) => l.channel === 'email').length);
@@ -219,7 +240,7 @@ describe('rehearsal and live', () => {
       await settled(t);
       const letters = (await lettersOf(t)).filter((l) => l.channel === 'email');
       expect(letters.length).toBeGreaterThan(0);
-      expect(letters.every((l) => l.status === 'delivered' && l.delivered_as === 'file')).toBe(true);
+      expect(letters.every((l) => l.status === 'rehearsed' && l.delivered_as === 'file')).toBe(true);
       expect(sink.messages.length).toBe(before);
       const files = readdirSync(path.join(t.platform.config.dataDir, 'mail'));
       expect(files.filter((file) => readFileSync(path.join(t.platform.config.dataDir, 'mail', file), 'utf8').includes('[Rehearsal]'))).toHaveLength(letters.length);
@@ -240,6 +261,43 @@ describe('rehearsal and live', () => {
       const letters = await lettersOf(t);
       expect(letters.filter((l) => l.channel === 'email').map((l) => l.delivered_as)).toEqual(expect.arrayContaining(['file']));
       expect(letters.every((l) => l.delivered_as !== 'office')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('sends each letter in the mode it was written in, whatever the campaign switched to before it went', async () => {
+    const t = await platformWith({ ...HOUSE, ...CONTACT }, { live: false, workers: false });
+    try {
+      await t.platform.db.execute(sql`UPDATE campaigns SET rehearsal_to = 'rehearsal@coalition.example' WHERE slug = ${SLUG}`);
+      const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
+      const member = `us-house:${lookup.body.officials.find((o: { office: string }) => o.office === 'us-house').ids.bioguide}`;
+      const senator = `us-senate:${lookup.body.officials.find((o: { office: string }) => o.office === 'us-senate').ids.bioguide}`;
+      // Written in rehearsal, still waiting when the campaign goes live: a test letter never reaches the office.
+      await request(t.app).post(API).send({ ...supporter, email: 'test-writer@example.org', targets: [member, senator], wantsCopy: false }).expect(202);
+      await goLive(t.platform);
+      // Written live, still waiting when the campaign goes back to rehearsal: a real letter is still delivered.
+      await request(t.app).post(API).send({ ...supporter, email: 'real-writer@example.org', targets: [member], wantsCopy: false }).expect(202);
+      await t.platform.db.execute(sql`UPDATE campaigns SET delivery_mode = 'rehearsal' WHERE slug = ${SLUG}`);
+      t.platform.campaigns.forget(SLUG);
+      await t.startWorkers();
+      await settled(t);
+
+      const rows = await queryRows<{ rehearsal: boolean; channel: string; status: string; delivered_as: string | null }>(
+        t.platform.db,
+        sql`SELECT rehearsal, channel, status, delivered_as FROM letters ORDER BY id`,
+      );
+      expect(rows).toEqual([
+        { rehearsal: true, channel: 'cwc', status: 'rehearsed', delivered_as: 'rehearsal' },
+        // A rehearsal letter that would go by hand is done at once: never printed into a real packet.
+        { rehearsal: true, channel: 'hand', status: 'rehearsed', delivered_as: 'rehearsal' },
+        { rehearsal: false, channel: 'cwc', status: 'delivered', delivered_as: 'office' },
+      ]);
+      expect(house.requests.map((r) => r.endpoint)).toEqual(['validate', 'message']);
+      // The dashboard counts the rehearsal apart from what was delivered.
+      const admin = await signInAs(t.app, t.platform.db, 'admin');
+      const dashboard = await admin.agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200);
+      expect(dashboard.body.letters.totals).toMatchObject({ delivered: 1, rehearsed: 2 });
     } finally {
       await t.close();
     }
@@ -284,7 +342,7 @@ describe('rehearsal and live', () => {
       expect(letters.length).toBe(res.body.letters.length);
       for (const mail of letters) expect(mail.to && 'value' in mail.to ? mail.to.value.map((v) => v.address) : []).toEqual(['redirect@coalition.example']);
       expect(house.requests.length + senate.requests.length).toBe(0);
-      expect((await lettersOf(t)).every((l) => l.delivered_as === 'rehearsal')).toBe(true);
+      expect((await lettersOf(t)).every((l) => l.status === 'rehearsed' && l.delivered_as === 'rehearsal')).toBe(true);
     } finally {
       await t.close();
     }

@@ -136,7 +136,7 @@ describe('writing letters through the pages', () => {
     const form = formFields(preview.text);
     const before = await letterCount();
     const sent = await post(agent, [...form, ['subject', subject], ['body', body], ['step', 'send']]).expect(303);
-    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
     expect(await letterCount()).toBe(before + 2);
 
     const status = await agent.get(sent.headers.location!).expect(200);
@@ -146,14 +146,14 @@ describe('writing letters through the pages', () => {
     expect(status.text).toContain('Ana &lt;b&gt;O&#x27;Neil&lt;/b&gt;');
 
     // Each representative got their own letter (the text was not changed), and the supporter a copy.
-    const statusToken = sent.headers.location!.split('/').pop()!;
+    const statusToken = sent.headers.location!.split('/').pop()!.replace('?sent=1', '');
     const keys = await queryRows<{ idempotency_key: string }>(
       t.platform.db,
       sql`SELECT l.idempotency_key FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.status_token = ${statusToken}`,
     );
     const ids = new Set(keys.map((key) => messageKey(key.idempotency_key)));
     const mine = () => sink.messages.filter((mail) => ids.has(String(mail.headers.get('x-letter-id') ?? '')));
-    await eventually(async () => mine().length === 2 && sink.messages.some((mail) => mail.text?.includes(sent.headers.location!)));
+    await eventually(async () => mine().length === 2 && sink.messages.some((mail) => mail.text?.includes(`/letters/${statusToken}`)));
     firstLetters = mine();
     expect(mine().map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : '')).sort()).toEqual([
       'governor@state.co.example.gov',
@@ -231,7 +231,7 @@ describe('writing letters through the pages', () => {
     const preview = await post(agent, [...formFields(chosen.text), ['step', 'preview']]).expect(200);
     expect(preview.text).toContain('Dear Senator Hana Senate');
     const sent = await post(agent, [...formFields(preview.text), ['step', 'send']]).expect(303);
-    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}$/);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
 
     // A choice made for another ZIP is not held against a new one: the new ZIP is looked up afresh.
     const moved = await post(agent, [...without(fields, 'zip'), ['zip', '80010']]).expect(200);
@@ -279,12 +279,23 @@ describe('writing letters through the pages', () => {
     expect(await letterCount()).toBe(before);
   });
 
-  it('refuses a post without a valid CSRF token (403), and a closed campaign (409)', async () => {
+  it('answers a lookup whose CSRF token is gone, asks to confirm a sending whose token is gone (writing nothing till then), and refuses a closed campaign (409)', async () => {
     const { agent, token } = await start();
     const details: Fields = [['step', 'lookup'], ['name', 'X'], ['email', 'x@example.org'], ['zip', '80010']];
-    const refused = await post(agent, [['_csrf', 'not-the-token'], ...details]).expect(403);
-    expect(refused.text).toContain('This form has expired or was sent from another site.');
-    await request(t.app).post(PAGE).type('form').send({ _csrf: token, step: 'lookup', zip: '80010' }).expect(403);
+    // A lookup changes nothing: a restored tab whose cookie is gone goes on.
+    const looked = await post(agent, [['_csrf', 'not-the-token'], ...details]).expect(200);
+    expect(looked.text).toContain('Who should get a letter?');
+    const preview = await post(agent, [...formFields(looked.text), ['step', 'preview']]).expect(200);
+    const edited = 'My own words, kept through a lost cookie.\n\nSincerely,\nX';
+    const before = await letterCount();
+    const stale: Fields = [...formFields(preview.text).map(([name, value]): [string, string] => [name, name === '_csrf' ? 'stale' : value]), ['body', edited], ['step', 'send']];
+    const confirm = await post(agent, stale).expect(403);
+    expect(confirm.text).toContain('Please confirm your letters');
+    expect(decode(confirm.text)).toContain(edited);
+    expect(await letterCount()).toBe(before);
+    const sent = await post(agent, [...formFields(confirm.text), ['body', edited], ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
+    expect(await letterCount()).toBeGreaterThan(before);
 
     const slug = 'closed-letters';
     await t.platform.db.insert(campaigns).values({ slug, title: 'Closed', summary: 's', petitionText: 'p', goal: 10, status: 'closed' });
@@ -361,7 +372,7 @@ describe('letters to Congress through CWC, through the pages', () => {
     );
     const preview = await agent.post(PAGE).type('form').send(new URLSearchParams([...formFields(targets.text), ['step', 'preview']]).toString()).expect(200);
     expect(preview.text).toContain('<label for="field-prefix">Honorific</label>');
-    expect(preview.text).toContain("Congress's system for letters from constituents requires one");
+    expect(decode(preview.text)).toContain("Congress's system for letters from constituents requires one");
     expect(preview.text).toContain('<option value="Reverend">Reverend</option>');
     expect(preview.text).not.toContain('Mx.');
 

@@ -137,7 +137,7 @@ describe('POST /api/v1/campaigns/:slug/letters', () => {
       });
       const federal = written.find((l) => l.office === 'us-house')!;
       expect(federal.subject).not.toContain('Broken');
-      expect(federal.body).toContain('federal moratorium');
+      expect(federal.body).toContain('federal ban');
       expect(t.logs()).toContain('a stored letter template is invalid; using the default one');
     } finally {
       await t.platform.db.delete(letterTemplates);

@@ -30,13 +30,22 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
     ]);
   });
 
-  it('rejects a form without its CSRF token with 403 and stores nothing', async () => {
-    const res = await request(t.app).post(action).type('form').send(validSignature()).expect(403);
-    expect(res.text).toMatch(/reload the page/);
+  it('answers a form whose CSRF cookie is gone (a restored tab) with the form and its values, to confirm: nothing is stored until then', async () => {
+    const agent = request.agent(t.app);
+    const res = await agent.post(action).type('form').send(validSignature({ address: '20 W 34th St' })).expect(403);
+    expect(res.text).toContain('Please confirm your signature');
+    expect(res.text).toContain('value="Grace Hopper"');
+    expect(res.text).toContain('value="20 W 34th St"');
+    expect(res.text).toContain('>Confirm and sign</button>');
+    expect(res.text).toMatch(/<title>Please confirm: /);
     expect(await rows()).toHaveLength(0);
+    // One press, with the fresh token the page carries, and the signature is in.
+    const token = /name="_csrf" value="([^"]+)"/.exec(res.text)![1];
+    await agent.post(action).type('form').send({ _csrf: token, ...validSignature({ address: '20 W 34th St' }) }).expect(303);
+    expect(await rows()).toEqual([expect.objectContaining({ email: 'grace@example.org', address: '20 W 34th St' })]);
   });
 
-  it('rejects a forged CSRF token with 403', async () => {
+  it('stores nothing from a forged CSRF token', async () => {
     const { agent } = await openSigningForm(t.app);
     await agent.post(action).type('form').send({ _csrf: 'forged', ...validSignature() }).expect(403);
     expect(await rows()).toHaveLength(0);

@@ -388,7 +388,8 @@ describe('a large signature export (a job, into a file)', () => {
       const batch = Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) => bigSigner(first + index));
       await t.platform.db.insert(signatures).values(batch);
     }
-  });
+    // 50,001 rows sealed one by one: on two shared, busy cores this has taken over a minute.
+  }, 240_000);
 
   it('is queued, written by the worker with its progress, then downloaded as the database holds it', async () => {
     const started = await postExport(organizer.agent, organizer.token, 'signatures', bigPage).expect(303);

@@ -21,6 +21,8 @@ const matrix: Array<{ method: 'get' | 'post'; route: string; path: string; acces
   { method: 'post', route: '/staff/logout', path: '/staff/logout', access: 'anyone' },
   { method: 'get', route: '/staff/invitations/:token', path: '/staff/invitations/not-a-token', access: 'anyone' },
   { method: 'post', route: '/staff/invitations/:token', path: '/staff/invitations/not-a-token', access: 'anyone' },
+  { method: 'get', route: '/staff/setup/:token', path: '/staff/setup/not-a-token', access: 'anyone' },
+  { method: 'post', route: '/staff/setup/:token', path: '/staff/setup/not-a-token', access: 'anyone' },
   { method: 'get', route: '/staff/account', path: '/staff/account', access: 'signed-in' },
   { method: 'post', route: '/staff/account/password', path: '/staff/account/password', access: 'signed-in' },
   { method: 'get', route: '/staff', path: '/staff', access: 'dashboard.view' },

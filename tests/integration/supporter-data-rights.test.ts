@@ -46,7 +46,7 @@ beforeAll(async () => {
   await eventually(async () => {
     const [pending] = await queryRows<{ n: number }>(
       t.platform.db,
-      sql`SELECT (SELECT count(*) FROM letters WHERE status <> 'delivered') + (SELECT count(*) FROM signatures WHERE NOT tallied OR notice_pending) AS n`,
+      sql`SELECT (SELECT count(*) FROM letters WHERE status NOT IN ('delivered', 'rehearsed')) + (SELECT count(*) FROM signatures WHERE NOT tallied OR notice_pending) AS n`,
     );
     return Number(pending!.n) === 0 && mailsTo(kim.email).length === 3 && mailsTo(lou.email).length === 2;
   });
@@ -198,7 +198,7 @@ describe('the link', () => {
     expect(data.letters[0].letters).toHaveLength(2);
     for (const letter of data.letters[0].letters) {
       expect(letter.body).toContain('my secret reason');
-      expect(letter.status).toBe('delivered');
+      expect(letter.status).toBe('rehearsed');
       expect(letter.deliveryAttempts).toEqual([expect.objectContaining({ outcome: 'delivered' })]);
     }
     expect(res.text).not.toContain('lou');
@@ -226,10 +226,18 @@ describe('deleting', () => {
 
     const agent = request.agent(t.app);
     const page = await agent.get(dataPath).expect(200);
+    // Deleting is asked twice: the data page leads to a page that says what goes, whose box must be ticked.
+    expect(page.text).toContain(`href="${dataPath}/delete"`);
+    expect(page.text).not.toContain(`action="${dataPath}/delete"`);
+    const ask = await agent.get(`${dataPath}/delete`).expect(200);
     // The button, not the page, deletes: without its form token nothing happens.
-    await agent.post(`${dataPath}/delete`).type('form').send({}).expect(403);
+    await agent.post(`${dataPath}/delete`).type('form').send({ confirm: 'yes' }).expect(403);
     expect(await rowsMentioning(['kim.private'])).not.toEqual([]);
-    const done = await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(page.text) }).expect(200);
+    // Nor without the box ticked.
+    const unticked = await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text) }).expect(400);
+    expect(unticked.text).toContain('Please tick the box to confirm that you want to delete your data.');
+    expect(await rowsMentioning(['kim.private'])).not.toEqual([]);
+    const done = await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text), confirm: 'yes' }).expect(200);
     expect(done.text).toContain('Your data is deleted');
 
     expect(await rowsMentioning(KIM_TRACES)).toEqual([]);
@@ -245,7 +253,7 @@ describe('deleting', () => {
 
     // The link now finds nothing, and deleting again changes nothing.
     expect((await request(t.app).get(dataPath).expect(200)).text).toContain('We hold nothing about');
-    await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(page.text) }).expect(200);
+    await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text), confirm: 'yes' }).expect(200);
     expect(strip(await counts())).toEqual(before);
   });
 

@@ -213,7 +213,7 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       ['body', `${HOSTILE}\n\nBan police facial recognition.\n\n${CLOSING}`],
       ['step', 'send'],
     ]).expect(303);
-    const statusPath = String(sent.headers.location);
+    const statusPath = String(sent.headers.location).replace('?sent=1', '');
 
     // Everything delivered (letters to the offices with email, the supporter's copy), and counted.
     await eventually(async () => {

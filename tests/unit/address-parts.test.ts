@@ -1,4 +1,4 @@
-import { addressParts } from '../../src/representatives/lookup';
+import { addressParts, streetOf } from '../../src/representatives/lookup';
 
 describe('addressParts', () => {
   it.each([
@@ -21,5 +21,20 @@ describe('addressParts', () => {
     for (const address of [`80010,${' '.repeat(193)}!`, `${' '.repeat(190)}1111111111`, `a,${' ,'.repeat(98)}`]) {
       expect(addressParts(address)).toEqual({});
     }
+  });
+});
+
+describe('streetOf', () => {
+  it.each([
+    ['12 Main St, Oakland, CA 94612', '12 Main St'],
+    ['200 Main St, Apt 2, Springfield, IL 62701', '200 Main St, Apt 2'],
+    ['1 Main St, Denver CO 80202-1234', '1 Main St'],
+    ['12 Elm Street, Aurora, CO 80010', '12 Elm Street'],
+    // Not a recognisable US tail: the address as given.
+    ['12 Elm Street', '12 Elm Street'],
+    ['80010 Elm Street, Springfield, IL', '80010 Elm Street, Springfield, IL'],
+    ['Springfield, IL 62701', 'Springfield, IL 62701'],
+  ])('reads the street line of %j', (address, street) => {
+    expect(streetOf(address)).toBe(street);
   });
 });

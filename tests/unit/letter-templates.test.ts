@@ -94,7 +94,7 @@ describe('the shipped letter templates', () => {
   it('write the subject differently per level', () => {
     const subjects = LEVELS.map((level) => renderer().render(level, full).subject);
     expect(new Set(subjects).size).toBe(3);
-    expect(subjects[0]).toMatch(/federal moratorium/);
+    expect(subjects[0]).toMatch(/federal ban/);
     expect(subjects[1]).toMatch(/statewide ban/);
     expect(subjects[2]).toMatch(/ordinance/);
   });

@@ -1,0 +1,1 @@
+ALTER TABLE "letters" ADD COLUMN "rehearsal" boolean DEFAULT false NOT NULL;
