@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Campaign } from '../db/schema';
+import { isLanguage } from '../i18n/translations';
 import type { FieldErrors } from '../petitions/signature-input';
 import { signPetition, type SignContext } from '../petitions/sign-petition';
 import { signatureIdentifier, signatureRef, OSDI_NAMESPACE } from './identifiers';
@@ -15,7 +16,9 @@ import type { TokenHolder } from './tokens';
  * postal address's postal code and street lines; `referrer_data.source` is the source code. An
  * email address with `"status": "subscribed"` is the person's agreement to hear from the token's
  * partner (a partner's token) or from the campaign (the coalition's own token), as Action Network
- * reads it: subscribed to the list of whoever holds the key. Other fields are ignored, as OSDI asks.
+ * reads it: subscribed to the list of whoever holds the key. The first of `languages_spoken` the
+ * platform speaks (`en`, `es`) is the signer's language, for their emails. Other fields are
+ * ignored, as OSDI asks.
  */
 
 const text = (max: number) => z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
@@ -41,6 +44,7 @@ const helperBody = z.looseObject({
       family_name: text(100).optional(),
       email_addresses: z.array(emailAddress, { error: 'must be a list of email addresses' }).min(1, 'must hold an email address').max(10, 'must be at most 10'),
       postal_addresses: z.array(postalAddress, { error: 'must be a list of postal addresses' }).max(10, 'must be at most 10').optional(),
+      languages_spoken: z.array(text(20), { error: 'must be a list of language codes' }).max(10, 'must be at most 10').optional(),
     },
     { error: 'is required: the person who signs' },
   ),
@@ -120,8 +124,9 @@ export async function recordSignature(
     partnerOptIn: Boolean(holder.partner) && subscribed,
   };
 
+  const language = person.languages_spoken?.map((code) => code.trim().toLowerCase().slice(0, 2)).find(isLanguage);
   // No IP: the request comes from the partner's server, not from the person.
-  const result = await signPetition(ctx, campaign, input, { ip: undefined, channel: 'api' });
+  const result = await signPetition(ctx, campaign, input, { ip: undefined, channel: 'api', language });
   if (result.outcome === 'closed') return result;
   if (result.outcome === 'invalid') return { outcome: 'invalid', errors: mapErrors(result.errors, properties) };
 

@@ -246,6 +246,12 @@ describe('the record signature helper', () => {
     expect(listed.body._embedded['osdi:signatures'].map((s: any) => s.identifiers[0])).toContain(first.body.identifiers[0]);
   });
 
+  it('takes the signer\'s language from languages_spoken, for their emails', async () => {
+    await post(url, person('hablante@example.org', { languages_spoken: ['fr', 'es-MX'] })).expect(200);
+    const [row] = await queryRows<{ language: string }>(t.platform.db, sql`SELECT language FROM signatures WHERE email_hash = ${t.platform.encryption.emailHash('hablante@example.org')}::bytea`);
+    expect(row!.language).toBe('es');
+  });
+
   it('records a partner\'s subscribed person as consent to hear from that partner, under its own source code', async () => {
     await post(url, person('subscribed@example.org', { email_addresses: [{ address: 'subscribed@example.org', status: 'subscribed' }] }), tokens.partnerSigner).expect(200);
     const [row] = await queryRows<{ source: string; scope: string; partner_id: number; channel: string; wording: string }>(
