@@ -17,6 +17,7 @@ import { securityHeaders } from './http/security';
 import { viewHelpers } from './http/view-helpers';
 import { serializeError } from './logger';
 import { publicDir, viewsDir } from './paths';
+import { osdiApi } from './osdi/routes';
 import { signingApi, signingForm } from './petitions/routes';
 import { consentApi, oneClickUnsubscribe, supporterPages } from './privacy/routes';
 import { staffConsole } from './staff/routes';
@@ -91,6 +92,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   api.use(lettersApi(ctx));
   api.use(consentApi(ctx));
   app.use('/api/v1', api);
+  // The OSDI API for partners' systems: tokens, no cookies, no CORS (src/osdi).
+  app.use('/api/osdi/v1', osdiApi(ctx));
 
   // The staff console is in English; campaigns' texts for supporters are given in each language there.
   app.use('/staff', (_req, res, next) => {

@@ -116,6 +116,9 @@ export const configSchema = z.object({
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
   DELIVERY_LOCK_SECONDS: wholeNumber(30, 1, 3600),
+  OSDI_RATE_LIMIT: wholeNumber(600, 1, 1_000_000_000),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  ACTION_NETWORK_URL: urlWithScheme(['http:', 'https:'], 'https://actionnetwork.org'),
   CWC_URL: cwcMessageUrl,
   CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CWC_SENATE_URL: cwcMessageUrl,
@@ -211,6 +214,18 @@ export interface Config {
    * all: past it, the page answers 503 and asks for a narrower report.
    */
   staffStatementTimeoutMs: number;
+  /** The OSDI API (`/api/osdi/v1`): requests per token per minute (OSDI_RATE_LIMIT). */
+  osdiRateLimit: number;
+  /** Webhooks and the push to Action Network. */
+  webhooks: {
+    /**
+     * WEBHOOK_ALLOW_PRIVATE: let webhooks (and Action Network pushes) reach private and loopback
+     * addresses, and plain http://; for tests and local development only.
+     */
+    allowPrivate: boolean;
+    /** ACTION_NETWORK_URL: where partners' Action Network lives (its API is under `/api/v2`). */
+    actionNetworkUrl: string;
+  };
   delivery: {
     /** The From of letters and confirmations, unless a campaign sets its own. */
     from: string;
@@ -291,6 +306,11 @@ export function loadConfig(env: Environment): Config {
     lookupRateLimit: vars.LOOKUP_RATE_LIMIT,
     staffLoginRateLimit: vars.STAFF_LOGIN_RATE_LIMIT,
     staffStatementTimeoutMs: vars.STAFF_STATEMENT_TIMEOUT_MS,
+    osdiRateLimit: vars.OSDI_RATE_LIMIT,
+    webhooks: {
+      allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE === 'true',
+      actionNetworkUrl: (vars.ACTION_NETWORK_URL ?? 'https://actionnetwork.org').replace(/\/+$/, ''),
+    },
     delivery: {
       from: vars.MAIL_FROM,
       redirectTo: vars.DELIVERY_REDIRECT_TO,

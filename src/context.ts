@@ -12,6 +12,8 @@ import type { Queues } from './queue/jobs';
 import type { RepresentativeDirectory } from './representatives/directory';
 import type { Geocoder } from './representatives/geocoder';
 import type { LetterTemplateStore } from './letters/template-store';
+import type { ApiTokenUsage } from './osdi/tokens';
+import type { WebhookWakeups } from './webhooks/wakeups';
 
 /** What services, routes and workers need; built once by `openPlatform`, passed to each. */
 export interface AppContext {
@@ -35,4 +37,8 @@ export interface AppContext {
   letterTemplates: LetterTemplateStore;
   /** The origins allowed to call the JSON API from a browser (CORS). */
   partnerOrigins: PartnerOrigins;
+  /** OSDI API tokens' use, counted in memory and written every few seconds. */
+  apiTokenUsage: ApiTokenUsage;
+  /** Asks the webhook worker to send the events just committed (src/webhooks). */
+  webhookWakeups: WebhookWakeups;
 }

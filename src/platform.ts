@@ -24,6 +24,8 @@ import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
+import { ApiTokenUsage } from './osdi/tokens';
+import { WebhookWakeups } from './webhooks/wakeups';
 
 /**
  * Every Redis connection (ours, the queues', the workers') tries again within 2 s once Redis is
@@ -101,6 +103,10 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     const tallyRequests = new TallyRequests(queues, logger);
     closers.push(['tally requests', () => tallyRequests.flush()]);
     closers.push(['signer email requests', () => flushNoticeRequests(queues)]);
+    const webhookWakeups = new WebhookWakeups(queues, logger);
+    closers.push(['webhook wake-ups', () => webhookWakeups.flush()]);
+    const apiTokenUsage = new ApiTokenUsage(database.db, logger);
+    closers.push(['API token use', () => apiTokenUsage.close()]);
     // Tally requests fail while Redis is away (their signatures are committed all the same), and a
     // Redis that lost its data lost the jobs queued before: each time the queue's connection is
     // (back) up, ask again for every campaign that has signatures not yet counted.
@@ -153,6 +159,8 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       geocoder: createGeocoder(config.geocoder),
       letterTemplates: new LetterTemplateStore(database.db, logger),
       partnerOrigins,
+      apiTokenUsage,
+      webhookWakeups,
       close,
     };
   } catch (error) {

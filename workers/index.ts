@@ -8,6 +8,7 @@ import { startExportWorker } from './exports';
 import { expireExports, requeueExports } from '../src/staff/exports';
 import { startTallyWorker, sweepTallies } from './tally';
 import { startSupportersWorker } from './supporters';
+import { startWebhooksWorker } from './webhooks';
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -38,7 +39,8 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   const supporters = startSupportersWorker(platform);
   // Resumes an import left by a process that died before it takes jobs, so it awaits that.
   const representatives = await startRepresentativesWorker(platform);
-  const workers = [startTallyWorker(platform), representatives.worker, delivery.worker, startExportWorker(platform), supporters.worker];
+  const webhooks = startWebhooksWorker(platform);
+  const workers = [startTallyWorker(platform), representatives.worker, delivery.worker, startExportWorker(platform), supporters.worker, webhooks.worker];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
@@ -46,6 +48,7 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       await sweepTallies(platform);
       await delivery.sweep();
       await supporters.sweep();
+      await webhooks.sweep();
       // The retention purge is a repeatable BullMQ job (hourly, across all worker processes); set once per process.
       await supporters.scheduleRetention();
       // So is the representative data refresh (REP_DATA_REFRESH); and imports whose worker died are resumed.
@@ -84,6 +87,7 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       // Letters and signer emails whose jobs failed to queue meanwhile go now, not at the next sweep.
       .then(() => delivery.sweep())
       .then(() => supporters.sweep())
+      .then(() => webhooks.sweep())
       .catch((error: unknown) => logger.error({ err: error }, 'catching up after Redis returned failed'));
   };
   platform.redis.on('ready', catchUpAfterReconnect);
@@ -107,6 +111,7 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning, catchingUp]);
       delivery.mailer.close();
       supporters.mailer.close();
+      webhooks.mailer.close();
     },
   };
 }

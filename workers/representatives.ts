@@ -174,7 +174,7 @@ export async function assignDistrictsToSignatures(platform: Platform): Promise<v
   if (!platform.representatives.current) return;
   const districtsOf = (zip: string) => platform.representatives.districtsOfZip(zip);
   for (const campaign of await platform.campaigns.list()) {
-    const filled = await assignMissingDistricts(platform.db, campaign.id, districtsOf);
+    const filled = await assignMissingDistricts(platform.db, campaign.id, districtsOf, (raised) => platform.webhookWakeups.wake(raised));
     if (filled > 0) {
       await platform.stats.refresh(campaign.id);
       platform.logger.info({ campaign: campaign.slug, filled }, 'districts filled in for earlier signatures');

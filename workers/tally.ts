@@ -7,7 +7,11 @@ import { bullConnection } from '../src/queue/jobs';
 
 /** Adds a campaign's untallied signatures to its counts, then refreshes its public counter. */
 async function tally(platform: Platform, campaignId: number): Promise<number> {
-  const added = await tallyCampaign(platform.db, campaignId, { districtsOf: (zip) => platform.representatives.districtsOfZip(zip) });
+  const added = await tallyCampaign(platform.db, campaignId, {
+    districtsOf: (zip) => platform.representatives.districtsOfZip(zip),
+    // Signatures counted now raise their webhook events: their delivery is woken once committed.
+    onRaised: (raised) => platform.webhookWakeups.wake(raised),
+  });
   if (added > 0) await platform.stats.refresh(campaignId);
   return added;
 }

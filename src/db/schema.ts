@@ -119,6 +119,8 @@ export const signatures = pgTable(
     index('signatures_notice_pending_idx').on(table.campaignId, table.id).where(sql`${table.noticePending}`),
     // The staff burst report reads one campaign's signatures in a time range.
     index('signatures_campaign_created_idx').on(table.campaignId, table.createdAt),
+    // The partner API's incremental sync in a campaign that asks signers to confirm (`modified_date gt`): untouched by inserts.
+    index('signatures_campaign_verified_idx').on(table.campaignId, table.verifiedAt).where(sql`${table.verifiedAt} IS NOT NULL`),
   ],
 );
 
@@ -476,6 +478,8 @@ export const letters = pgTable(
       .on(table.campaignId, table.status, table.targetKey, table.id)
       .where(sql`${table.status} IN ('hand-delivery', 'held', 'failed')`),
     index('letters_packet_idx').on(table.packetId).where(sql`${table.packetId} IS NOT NULL`),
+    // The partner API's incremental sync of outreaches (`modified_date gt`): letters whose status changed.
+    index('letters_campaign_updated_idx').on(table.campaignId, table.updatedAt),
   ],
 );
 
@@ -590,7 +594,8 @@ export const encryptionKeyChecks = pgTable('encryption_key_checks', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export type StaffRole = 'admin' | 'organizer' | 'viewer';
+/** `partner`: a partner organisation's own account, bound to that partner (`partner_id`); it sees only that partner's supporters. */
+export type StaffRole = 'admin' | 'organizer' | 'viewer' | 'partner';
 export type StaffStatus = 'invited' | 'active' | 'disabled';
 
 /** A campaign staff account. An invited account has no password until its invitation is taken up. */
@@ -613,6 +618,8 @@ export const staffAccounts = pgTable('staff_accounts', {
   sessionsValidAfter: timestamp('sessions_valid_after', { withTimezone: true }).notNull().defaultNow(),
   lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  /** The partner organisation a `partner` account belongs to (none for other roles; none once staff removed the partner: it then sees nothing). */
+  partnerId: integer('partner_id').references(() => partners.id, { onDelete: 'set null' }),
 });
 
 export type StaffAccount = typeof staffAccounts.$inferSelect;
@@ -703,4 +710,161 @@ export const repRefreshes = pgTable(
     error: text('error'),
   },
   (table) => [index('rep_refreshes_started_idx').on(table.startedAt)],
+);
+
+export type ApiScope = 'read' | 'sign';
+
+/**
+ * A token for the OSDI API (`OSDI-API-Token`). Only its SHA-256 is kept; the token is shown once.
+ * Bound to a campaign (or to every campaign, for none) and, for a partner's token, to the partner:
+ * it then sees only the supporters who agreed to hear from that partner.
+ */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull().unique(),
+    /** The token's first characters, to tell tokens apart in lists (far too few to use it). */
+    hint: text('hint').notNull(),
+    campaignId: integer('campaign_id').references(() => campaigns.id, { onDelete: 'cascade' }),
+    partnerId: integer('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
+    scopes: text('scopes').array().$type<ApiScope[]>().notNull(),
+    createdBy: integer('created_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [index('api_tokens_campaign_idx').on(table.campaignId)],
+);
+
+export type ApiToken = typeof apiTokens.$inferSelect;
+
+/** Requests per token and UTC day, added up by each web process; summarised into the audit log once the day is over. */
+export const apiTokenUsage = pgTable(
+  'api_token_usage',
+  {
+    tokenId: integer('token_id')
+      .notNull()
+      .references(() => apiTokens.id, { onDelete: 'cascade' }),
+    /** `YYYY-MM-DD`, UTC. */
+    day: text('day').notNull(),
+    requests: bigint('requests', { mode: 'number' }).notNull().default(0),
+    /** Signatures the token's holder sent through the record signature helper (each answered like a signature). */
+    signatures: bigint('signatures', { mode: 'number' }).notNull().default(0),
+    summarized: boolean('summarized').notNull().default(false),
+  },
+  (table) => [primaryKey({ columns: [table.tokenId, table.day] })],
+);
+
+export type WebhookEvent = 'signature' | 'outreach' | 'person.erased';
+/** `webhook`: signed POSTs to a receiver's URL; `action-network`: each signature posted to a partner's Action Network petition. */
+export type WebhookKind = 'webhook' | 'action-network';
+
+/**
+ * Where a campaign's (or one partner's) supporters' actions go as they happen: a webhook receiver,
+ * or a partner's Action Network petition. Also the delivery state: the batch in flight (its
+ * `webhook-id`), its attempts, when the next is due, and how the last one went.
+ */
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: serial('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    /** A partner's subscription sees only the supporters who agreed to hear from that partner. */
+    partnerId: integer('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<WebhookKind>().notNull(),
+    /** The receiver's URL; for Action Network, its record signature helper for the partner's petition. */
+    url: text('url').notNull(),
+    events: text('events').array().$type<WebhookEvent[]>().notNull(),
+    /** Sealed: the signing secret (`whsec_…`), or the partner's Action Network API key. */
+    secret: bytea('secret').notNull(),
+    /** Action Network: the tags added to each person posted. */
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    status: text('status').$type<'active' | 'disabled'>().notNull().default('active'),
+    disabledReason: text('disabled_reason'),
+    createdBy: integer('created_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The `webhook-id` of the batch being sent, kept across its retries, and the ids of its events. */
+    messageId: text('message_id'),
+    batchItems: bigint('batch_items', { mode: 'number' }).array(),
+    attempts: integer('attempts').notNull().default(0),
+    /** Since when every attempt has failed; past 24 hours the subscription is disabled. */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    /** A worker is sending until then (its lease); another takes over after. */
+    sendingUntil: timestamp('sending_until', { withTimezone: true }),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+  },
+  (table) => [index('webhook_subscriptions_campaign_idx').on(table.campaignId, table.status)],
+);
+
+export type WebhookSubscription = typeof webhookSubscriptions.$inferSelect;
+
+/**
+ * The outbox of each subscription: one row per event to send, written in the transaction that
+ * made the event. A signature's or letter action's row refers to it without a foreign key: it is
+ * read when sent, and one erased meanwhile is simply not found (and not sent); the row holds nothing
+ * of the person itself. Rows are taken into a batch by their ids (the subscription's
+ * `batch_items`), so forming a batch writes one row, not a hundred.
+ */
+export const webhookItems = pgTable(
+  'webhook_items',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    subscriptionId: integer('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    event: text('event').$type<WebhookEvent>().notNull(),
+    signatureId: bigint('signature_id', { mode: 'number' }),
+    letterActionId: bigint('letter_action_id', { mode: 'number' }),
+    /** Sealed JSON, for `person.erased` (what the receiver may be told of the erased person). */
+    payload: bytea('payload'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('webhook_items_subscription_idx').on(table.subscriptionId, table.id)],
+);
+
+/** Every delivery attempt of a subscription: when, how many items, what the receiver answered. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    subscriptionId: integer('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    messageId: text('message_id').notNull(),
+    items: integer('items').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    durationMs: integer('duration_ms').notNull(),
+    /** The receiver's HTTP status; none when no answer came (refused, timed out, blocked address). */
+    status: integer('status'),
+    outcome: text('outcome').$type<'delivered' | 'failed'>().notNull(),
+    error: text('error'),
+  },
+  (table) => [index('webhook_attempts_subscription_idx').on(table.subscriptionId, table.id)],
+);
+
+/**
+ * The signatures a partner's Action Network petition holds from us: our signature's identifier and
+ * Action Network's address for it, so an erasure can be forwarded (see README, "Push to Action Network").
+ */
+export const actionNetworkRecords = pgTable(
+  'action_network_records',
+  {
+    subscriptionId: integer('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    /** Our identifier of the signature (see src/osdi/identifiers.ts): it names no one. */
+    signatureRef: text('signature_ref').notNull(),
+    /** Action Network's URL of the signature it recorded. */
+    remoteUrl: text('remote_url').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.subscriptionId, table.signatureRef] })],
 );

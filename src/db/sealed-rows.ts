@@ -6,7 +6,7 @@ import type { FieldEncryption, SealedColumn } from '../privacy/field-encryption'
  * these tables goes through here; so do the key rotation and the sealing of an older database.
  */
 
-export type SealedTable = 'signatures' | 'letter_actions' | 'letters';
+export type SealedTable = 'signatures' | 'letter_actions' | 'letters' | 'webhook_subscriptions' | 'webhook_items';
 
 type HashOf = (encryption: FieldEncryption, email: string) => Buffer;
 
@@ -36,6 +36,16 @@ export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string
       ['subject', 'letters.subject'],
       ['body', 'letters.body'],
     ],
+    hashes: {},
+  },
+  // Not supporters' data but secrets sealed with the same keys: a rotation must reseal them too, or
+  // an old key would look unused while webhook secrets still need it.
+  webhook_subscriptions: {
+    columns: [['secret', 'webhook_subscriptions.secret']],
+    hashes: {},
+  },
+  webhook_items: {
+    columns: [['payload', 'webhook_items.payload']],
     hashes: {},
   },
 };

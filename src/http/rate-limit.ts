@@ -19,6 +19,8 @@ export function ipRateLimit(options: {
   windowSeconds: number;
   logger: Logger;
   onLimited: (req: Request, res: Response, retryAfterSeconds: number) => void;
+  /** Counts per something else than the IP address (the OSDI API counts per token). */
+  keyOf?: (req: Request, res: Response) => string;
 }): RequestHandler {
   return rateLimit({
     windowMs: options.windowSeconds * 1000,
@@ -31,7 +33,7 @@ export function ipRateLimit(options: {
       error: throttledWarning(options.logger, options.prefix, 'rate limit store unreachable; letting requests through'),
     },
     // IPv6 addresses count per /56 network, as one household or phone can hold many of them.
-    keyGenerator: (req) => hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown')),
+    keyGenerator: (req, res) => (options.keyOf ? options.keyOf(req, res) : hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown'))),
     store: new RedisStore({ prefix: `${options.prefix}:`, sendCommand: scriptTolerantSender(options.redis) }),
     handler: (req, res) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime();

@@ -26,6 +26,8 @@ export const viewHelpers = {
   checked: (value: unknown) => value === true || value === 'on' || value === 'true',
   year: () => new Date().getFullYear(),
   eq: (a: unknown, b: unknown) => a === b,
+  /** Whether a list (a form's checked boxes) holds a value. */
+  includes: (list: unknown, value: unknown) => Array.isArray(list) && list.includes(value),
   /** `{{concat "a" b}}`: one string, for a key built from a value (`letters:status.{{tone}}`). */
   concat: (...parts: unknown[]) => parts.slice(0, -1).map(String).join(''),
 };

@@ -18,6 +18,7 @@ import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResu
 import type { Reservation } from '../abuse/email-limit';
 import { BIDI_CONTROL, CONTROL_IN_LINE, CONTROL_IN_TEXT, stripInvisible } from '../text-safety/input';
 import type { LetterTemplateStore } from './template-store';
+import { raiseOutreachEvents } from '../webhooks/events';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 import { campaignTitle } from '../campaigns/texts';
 import { DEFAULT_LANGUAGE, english, LANGUAGES, translator, type Language, type Translator } from '../i18n/translations';
@@ -105,7 +106,7 @@ export type WriteResult =
 
 export type WriteContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
   letterTemplates: LetterTemplateStore;
-};
+} & Partial<Pick<AppContext, 'webhookWakeups'>>;
 
 /** A stable id for a target across lookups: the office and the publisher's id. */
 export function targetKeyOf(official: Official): string | null {
@@ -401,7 +402,9 @@ export async function writeLetters(
       );
     }
     const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
-    return { actionId: id, queued, signed: signature.length > 0 };
+    // Last, so that a partner's webhook sees the consents just recorded.
+    const raised = await raiseOutreachEvents(tx, campaign.id, id);
+    return { actionId: id, queued, signed: signature.length > 0, raised };
   }).catch(async (error: unknown) => {
     await reservation?.release();
     throw error;
@@ -414,7 +417,8 @@ export async function writeLetters(
       .where(and(eq(letterActions.campaignId, campaign.id), eq(letterActions.requestKey, requestKey!)));
     return { outcome: 'sent', actionId: String(earlier!.id), statusToken: earlier!.statusToken, letters: summary };
   }
-  const { actionId, queued, signed } = written;
+  const { actionId, queued, signed, raised } = written;
+  if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
 
   if (signed) {
     ctx.tallyRequests.request(campaign.id);

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
+import { raiseSignatureEvents, type Raised } from '../webhooks/events';
 
 export const TALLY_BATCH_SIZE = 2000;
 
@@ -38,27 +39,34 @@ export async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: nu
   return rows.length > 0;
 }
 
+/** Told, after each commit, which webhook subscriptions got events (so their delivery can be woken). */
+export type OnRaised = (raised: Raised) => void;
+
+/** The ids of an array as a subquery. */
+const idList = (ids: number[]) => sql`SELECT unnest(${`{${ids.join(',')}}`}::bigint[])`;
+
 /**
  * Adds one campaign's untallied signatures to its counts, in batches. Each batch marks its
  * signatures tallied, fills their districts from their ZIP codes (when representative data is
- * loaded) and adds them to the counts in one transaction, so a signature is counted exactly once
- * however often jobs run, fail or overlap. Returns how many were added.
+ * loaded), adds them to the counts and raises their webhook events (webhooks/events.ts) in one
+ * transaction, so a signature is counted, and announced, exactly once however often jobs run,
+ * fail or overlap. Returns how many were added.
  */
 export async function tallyCampaign(
   db: Database,
   campaignId: number,
-  options: { batchSize?: number; districtsOf?: DistrictsOfZip } = {},
+  options: { batchSize?: number; districtsOf?: DistrictsOfZip; onRaised?: OnRaised } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? TALLY_BATCH_SIZE;
   let total = 0;
   for (;;) {
     const batch = await db.transaction(async (tx) => {
-      if (!(await lockCampaign(tx, campaignId))) return { picked: 0, added: 0 };
+      if (!(await lockCampaign(tx, campaignId))) return { picked: 0, added: 0, raised: new Map() as Raised };
       const picked = await queryRows<{ id: number; zip: string }>(tx, sql`
         SELECT id, zip FROM signatures
         WHERE campaign_id = ${campaignId}::int AND NOT tallied
         ORDER BY id LIMIT ${batchSize}::int`);
-      if (picked.length === 0) return { picked: 0, added: 0 };
+      if (picked.length === 0) return { picked: 0, added: 0, raised: new Map() as Raised };
       const [result] = await queryRows<{ added: number }>(tx, sql`
         WITH batch AS (
           UPDATE signatures s SET tallied = true,
@@ -79,8 +87,10 @@ export async function tallyCampaign(
           RETURNING 1
         )
         SELECT (SELECT count(*) FROM batch)::int AS added, (SELECT count(*) FROM applied)::int AS rows`);
-      return { picked: picked.length, added: Number(result?.added ?? 0) };
+      const raised = await raiseSignatureEvents(tx, campaignId, idList(picked.map((row) => Number(row.id))));
+      return { picked: picked.length, added: Number(result?.added ?? 0), raised };
     });
+    if (batch.raised.size > 0) options.onRaised?.(batch.raised);
     total += batch.added;
     if (batch.picked < batchSize) return total;
   }
@@ -92,13 +102,14 @@ export async function tallyCampaign(
  * in one transaction: a crash in between cannot leave districts filled but not counted.
  * Returns how many signatures got districts.
  */
-export async function assignMissingDistricts(db: Database, campaignId: number, districtsOf: DistrictsOfZip): Promise<number> {
-  return db.transaction(async (tx) => {
-    if (!(await lockCampaign(tx, campaignId))) return 0;
+export async function assignMissingDistricts(db: Database, campaignId: number, districtsOf: DistrictsOfZip, onRaised?: OnRaised): Promise<number> {
+  const { filled, raised } = await db.transaction(async (tx) => {
+    if (!(await lockCampaign(tx, campaignId))) return { filled: 0, raised: new Map() as Raised };
     const filled = await fillDistricts(tx, campaignId, districtsOf, 'all');
-    if (filled > 0) await recount(tx, campaignId);
-    return filled;
+    return { filled, raised: filled > 0 ? (await recount(tx, campaignId)).raised : (new Map() as Raised) };
   });
+  if (raised.size > 0) onRaised?.(raised);
+  return filled;
 }
 
 /** Gives districts to the campaign's signatures that have none: all of them, or only those not yet counted. */
@@ -136,17 +147,23 @@ export async function campaignsWithUntallied(db: Database): Promise<number[]> {
  * erased signatures had contributed (`erased_signature_counts`): an erasure never lowers a count.
  * With `districtsOf`, signatures it is about to count for the first time get their districts too.
  */
-export async function rebuildTallies(db: Database, campaignId: number, options: { districtsOf?: DistrictsOfZip } = {}): Promise<number> {
-  return db.transaction(async (tx) => {
-    if (!(await lockCampaign(tx, campaignId))) return 0;
+export async function rebuildTallies(db: Database, campaignId: number, options: { districtsOf?: DistrictsOfZip; onRaised?: OnRaised } = {}): Promise<number> {
+  const { total, raised } = await db.transaction(async (tx) => {
+    if (!(await lockCampaign(tx, campaignId))) return { total: 0, raised: new Map() as Raised };
     if (options.districtsOf) await fillDistricts(tx, campaignId, options.districtsOf, 'untallied');
     return recount(tx, campaignId);
   });
+  if (raised.size > 0) options.onRaised?.(raised);
+  return total;
 }
 
-/** Marks every signature tallied and counts them all again; the caller holds the campaign lock. */
-async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promise<number> {
-  await tx.execute(sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied`);
+/**
+ * Marks every signature tallied and counts them all again; the caller holds the campaign lock.
+ * Signatures counted here for the first time raise their webhook events, as a tally batch does.
+ */
+async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promise<{ total: number; raised: Raised }> {
+  const marked = await queryRows<{ id: number }>(tx, sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied RETURNING id`);
+  const raised = marked.length > 0 ? await raiseSignatureEvents(tx, campaignId, idList(marked.map((row) => Number(row.id)))) : (new Map() as Raised);
   await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
   // Only signatures marked above: one committed since then is left to the next batch, which
   // would otherwise count it a second time.
@@ -171,5 +188,5 @@ async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promi
     tx,
     sql`SELECT count FROM signature_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'total'`,
   );
-  return Number(total?.count ?? 0);
+  return { total: Number(total?.count ?? 0), raised };
 }

@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { countMoves } from '../delivery/deliver';
 import { dimensionsOf, lockCampaign, tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
+import { raiseConfirmedSignature, raisePersonErased } from '../webhooks/events';
 
 /**
  * Removing supporters' personal data. Two different acts:
@@ -22,7 +23,7 @@ import { dimensionsOf, lockCampaign, tallyCampaign, type DistrictsOfZip } from '
  * so it is applied exactly once whatever runs alongside.
  */
 
-export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & { districtsOf?: DistrictsOfZip };
+export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & { districtsOf?: DistrictsOfZip } & Partial<Pick<AppContext, 'webhookWakeups'>>;
 
 /** Signatures erased per statement, and letter actions. */
 const ERASE_BATCH = 2000;
@@ -96,7 +97,7 @@ async function eraseSignatureBatch(tx: Tx, campaignId: number, filter: SQL): Pro
 /** Erases a campaign's signatures matching `filter`, batch by batch, each batch its own transaction. */
 async function eraseSignatures(ctx: ErasureContext, campaignId: number, filter: SQL): Promise<number> {
   // Signatures still waiting for the tally worker are counted first, with their districts.
-  await tallyCampaign(ctx.db, campaignId, { districtsOf: ctx.districtsOf });
+  await tallyCampaign(ctx.db, campaignId, { districtsOf: ctx.districtsOf, onRaised: (raised) => ctx.webhookWakeups?.wake(raised) });
   let erased = 0;
   for (;;) {
     const batch = await ctx.db.transaction(async (tx) => ((await lockCampaign(tx, campaignId)) ? eraseSignatureBatch(tx, campaignId, filter) : 0));
@@ -150,9 +151,15 @@ export interface Erased {
   letterActions: number;
 }
 
-/** Erases everything held about an email address, in every campaign; the counts stay as they were. */
-export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryption'>, email: string): Promise<Erased> {
+/**
+ * Erases everything held about an email address, in every campaign; the counts stay as they were.
+ * First, every webhook that was told of the person is told of the erasure, and every Action Network
+ * petition that recorded their signature gets it deleted (webhooks/events.ts): written before the
+ * erasure, so that it cannot be lost after it.
+ */
+export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryption' | 'config'>, email: string): Promise<Erased> {
   const hash = ctx.encryption.emailHash(email);
+  const raised = await raisePersonErased(ctx, email);
   const campaigns = await queryRows<{ id: number }>(
     ctx.db,
     sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email_hash = ${hash}::bytea) ORDER BY c.id`,
@@ -160,6 +167,7 @@ export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryp
   let signatures = 0;
   for (const campaign of campaigns) signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email_hash = ${hash}::bytea`);
   const letterActions = await eraseLetterActions(ctx.db, sql`a.email_hash = ${hash}::bytea`);
+  if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
   return { signatures, letterActions };
 }
 
@@ -194,7 +202,7 @@ export async function purgeExpiredCampaigns(ctx: ErasureContext, days: number, n
  * already counted, the count raised in the same transaction, under the campaign lock (a signature
  * not yet counted is counted as verified by the tally batch that picks it up).
  */
-export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'>, signatureId: number): Promise<'verified' | 'already' | 'gone'> {
+export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'> & Partial<Pick<AppContext, 'webhookWakeups'>>, signatureId: number): Promise<'verified' | 'already' | 'gone'> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const [found] = await queryRows<{ campaign_id: number; verified: boolean }>(
       tx,
@@ -216,8 +224,13 @@ export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'>, sig
         ON CONFLICT (campaign_id, dimension, key)
         DO UPDATE SET count = c.count + 1, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
     }
-    return { result: 'verified' as const, campaignId };
+    // In a campaign that asks signers to confirm, a counted signature is announced once confirmed (an uncounted one, when counted).
+    const raised = marked.tallied ? await raiseConfirmedSignature(tx, campaignId, signatureId) : new Map<number, number>();
+    return { result: 'verified' as const, campaignId, raised };
   });
-  if (outcome.result === 'verified') await ctx.stats.refresh(outcome.campaignId);
+  if (outcome.result === 'verified') {
+    if (outcome.raised.size > 0) ctx.webhookWakeups?.wake(outcome.raised);
+    await ctx.stats.refresh(outcome.campaignId);
+  }
   return outcome.result;
 }

@@ -55,7 +55,11 @@ export type SealedColumn =
   | 'letter_actions.note'
   | 'letter_actions.prefix'
   | 'letters.subject'
-  | 'letters.body';
+  | 'letters.body'
+  /** A webhook's signing secret, or a partner's Action Network API key. */
+  | 'webhook_subscriptions.secret'
+  /** What a `person.erased` webhook may tell its receiver of the person (JSON). */
+  | 'webhook_items.payload';
 
 export const KEY_BYTES = 32;
 const FORMAT = 1;

@@ -40,6 +40,10 @@ export interface JobPayloads {
     /** The retention purge: erase personal data of campaigns closed long enough ago (repeats hourly). */
     'purge-expired': Record<string, never>;
   };
+  webhooks: {
+    /** Send a subscription's waiting events (src/webhooks/deliver-job.ts, which owns this job's schema and options). */
+    'deliver-webhooks': { subscriptionId: number };
+  };
 }
 
 export type QueueName = keyof JobPayloads;
@@ -49,7 +53,7 @@ export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[
 /** The job scheduler of the representative data refresh (REP_DATA_REFRESH). */
 export const DATA_REFRESH_SCHEDULE = 'rep-data-refresh';
 
-export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery', 'exports', 'supporters'];
+export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery', 'exports', 'supporters', 'webhooks'];
 
 /** Tries of an export job before it is marked failed: each starts the file again from the beginning. */
 export const EXPORT_ATTEMPTS = 3;
@@ -75,6 +79,8 @@ export class Queues {
       delivery: new Queue('delivery', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
       exports: new Queue('exports', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: EXPORT_ATTEMPTS, backoff: { type: 'exponential', delay: 10_000 } } }),
       supporters: new Queue('supporters', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
+      // Retries of a delivery are the job's own (deliver-job.ts): BullMQ's retry only a job that failed on our side.
+      webhooks: new Queue('webhooks', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 5, removeOnComplete: true, removeOnFail: { count: 1000 } } }),
     };
   }
 

@@ -3,12 +3,19 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { AccountError, INVITE_DAYS, clearFailedLogins, inviteAccount, listAccounts, staffEmail, staffName, staffRole, updateAccount } from './accounts';
+import { partnerChoices } from '../partners/partner-accounts';
+import { AccountError, INVITE_DAYS, clearFailedLogins, inviteAccount, inviteRole, listAccounts, staffEmail, staffName, staffRole, updateAccount } from './accounts';
 import { AUDIT_PAGE_SIZE, listAudit } from './audit';
 import { formErrors } from './forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
 
-const inviteForm = z.object({ email: staffEmail, name: staffName, role: staffRole });
+const inviteForm = z.object({
+  email: staffEmail,
+  name: staffName,
+  role: inviteRole,
+  /** For a partner's account: the partner it belongs to. */
+  partner: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number({ error: 'Choose the partner organisation.' }).int().positive().optional()),
+});
 const accountChange = z.discriminatedUnion('action', [
   z.object({ action: z.literal('disable') }),
   z.object({ action: z.literal('enable') }),
@@ -23,6 +30,8 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
 
   const renderAccounts = async (req: Request, res: Response, extra: { errors?: FieldErrors; values?: Record<string, unknown>; invitation?: { email: string; url: string } } = {}, status = 200) => {
     const me = currentStaff(res)!;
+    const partners = await partnerChoices(ctx.db);
+    const partnerNames = new Map(partners.map((partner) => [partner.id, partner.label]));
     const accounts = (await listAccounts(ctx.db)).map((account) => ({
       id: account.id,
       email: account.email,
@@ -35,6 +44,7 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       lastLoginAt: account.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' '),
       invitationExpired: account.status === 'invited' && (account.inviteExpiresAt ?? new Date(0)) <= new Date(),
       self: account.id === me.id,
+      partner: account.role === 'partner' ? (account.partnerId !== null ? partnerNames.get(account.partnerId) ?? '' : 'no partner (removed)') : undefined,
     }));
     res.status(status).render('staff/accounts', {
       layout: 'staff',
@@ -43,6 +53,7 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       accounts,
       inviteDays: INVITE_DAYS,
       values: extra.values ?? { role: 'organizer' },
+      partners: partners.map((partner) => ({ ...partner, selected: String(partner.id) === String(extra.values?.partner ?? '') })),
       invitation: extra.invitation,
       ...formErrors(extra.errors ?? {}),
     });
@@ -52,11 +63,12 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
 
   router.post('/staff/accounts', admin, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const values = { email: body.email, name: body.name, role: body.role };
+    const values = { email: body.email, name: body.name, role: body.role, partner: body.partner };
     const parsed = inviteForm.safeParse(body);
     if (!parsed.success) return renderAccounts(req, res, { errors: fieldErrors(parsed.error), values }, 400);
     try {
-      const { account, token } = await inviteAccount(ctx.db, parsed.data, currentStaff(res) as StaffUser);
+      const { email, name, role, partner } = parsed.data;
+      const { account, token } = await inviteAccount(ctx.db, { email, name, role, partnerId: partner ?? null }, currentStaff(res) as StaffUser);
       // Shown once, to the admin who passes it on; only its hash is stored.
       const url = `${ctx.config.publicUrl}/staff/invitations/${token}`;
       res.setHeader('Cache-Control', 'no-store');

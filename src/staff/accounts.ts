@@ -36,7 +36,10 @@ export const staffName = z
   .refine((value) => !CONTROL_IN_LINE.test(value), 'Write the name on one line, without invisible control characters.')
   .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the name.')
   .default('');
-export const staffRole = z.enum(staffRoles as [StaffRole, ...StaffRole[]], { error: 'Choose admin, organizer or viewer.' });
+/** The roles of the coalition's own staff (the command line, role changes); a partner's account is invited, bound to its partner. */
+export const staffRole = z.enum(staffRoles.filter((role) => role !== 'partner') as [StaffRole, ...StaffRole[]], { error: 'Choose admin, organizer or viewer.' });
+/** Every role an admin may invite someone to. */
+export const inviteRole = z.enum(staffRoles as [StaffRole, ...StaffRole[]], { error: 'Choose admin, organizer, viewer or partner.' });
 
 export class AccountError extends Error {
   constructor(
@@ -175,15 +178,25 @@ export async function changePassword(db: Database, account: { id: number; email:
 /** Invites someone: an account without a password, and a link (returned once) to choose one. */
 export async function inviteAccount(
   db: Database,
-  input: { email: string; name: string; role: StaffRole },
+  input: { email: string; name: string; role: StaffRole; partnerId?: number | null },
   actor: { id: number; email: string },
 ): Promise<{ account: StaffAccount; token: string }> {
+  // A partner's account is bound to its partner, and only a partner's account is.
+  if (input.role === 'partner' && !input.partnerId) throw new AccountError('partner', 'Choose the partner organisation this account belongs to.');
+  const partnerId = input.role === 'partner' ? input.partnerId! : null;
   const token = randomBytes(24).toString('base64url');
   return db.transaction(async (tx) => {
+    if (partnerId !== null) {
+      const [partner] = await queryRows<{ id: number }>(tx, sql`SELECT id FROM partners WHERE id = ${partnerId}::int`);
+      if (!partner) throw new AccountError('partner', 'There is no such partner organisation.');
+    }
     const [account] = await tx
       .insert(staffAccounts)
       .values({
-        ...input,
+        email: input.email,
+        name: input.name,
+        role: input.role,
+        partnerId,
         status: 'invited',
         inviteTokenHash: tokenHash(token),
         inviteExpiresAt: sql`now() + make_interval(days => ${INVITE_DAYS}::int)`,
@@ -191,7 +204,7 @@ export async function inviteAccount(
       .onConflictDoNothing()
       .returning();
     if (!account) throw new AccountError('email', 'An account with this email address already exists.');
-    await recordAudit(tx, actor, { action: 'account.invite', details: { account: account.email, role: account.role } });
+    await recordAudit(tx, actor, { action: 'account.invite', details: { account: account.email, role: account.role, ...(partnerId !== null ? { partnerId } : {}) } });
     return { account, token };
   });
 }
@@ -237,6 +250,10 @@ export async function updateAccount(
     await tx.execute(sql`LOCK TABLE staff_accounts IN SHARE ROW EXCLUSIVE MODE`);
     const [before] = await tx.select().from(staffAccounts).where(eq(staffAccounts.id, id));
     if (!before) throw new AccountError('account', 'There is no such account.');
+    // A partner's account is bound to its partner: it never becomes staff, nor staff a partner.
+    if ('role' in change && (before.role === 'partner') !== (change.role === 'partner')) {
+      throw new AccountError('account', 'A partner organisation\'s account cannot take a staff role, nor a staff account the partner role: invite a new account instead.');
+    }
     const [account] = await tx
       .update(staffAccounts)
       // A disable, an enable or a role change also starts the failed sign-ins afresh.

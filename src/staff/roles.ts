@@ -1,11 +1,12 @@
 import type { StaffRole } from '../db/schema';
 
-export const staffRoles: readonly StaffRole[] = ['admin', 'organizer', 'viewer'];
+export const staffRoles: readonly StaffRole[] = ['admin', 'organizer', 'viewer', 'partner'];
 
 /**
  * What each role may do. Viewers watch: dashboards and counts, which name no one. Organizers run
  * campaigns: they edit them and export signatures, which carry personal data. Admins also manage
- * accounts and read the audit log. README's "Staff roles" table says the same in words.
+ * accounts and read the audit log. A partner organisation's account sees nothing of the above: only
+ * its own partner page (src/partners). README's "Staff roles" table says the same in words.
  */
 const allowed = {
   'dashboard.view': ['admin', 'organizer', 'viewer'],
@@ -24,6 +25,10 @@ const allowed = {
   'data.refresh': ['admin'],
   'accounts.manage': ['admin'],
   'audit.view': ['admin'],
+  // API tokens, webhooks and Action Network pushes send supporters' data out of the platform.
+  'integrations.manage': ['admin'],
+  // A partner's own page: its numbers, embed code, webhooks and its consenting supporters' export.
+  'partner.portal': ['partner'],
 } as const satisfies Record<string, readonly StaffRole[]>;
 
 export type Permission = keyof typeof allowed;

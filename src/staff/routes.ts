@@ -11,6 +11,8 @@ import { dashboardRoutes } from './dashboard-routes';
 import { deliveryRoutes } from './delivery-routes';
 import { dataRoutes } from './data-routes';
 import { exportRoutes } from './export-routes';
+import { partnerPortal } from '../partners/portal-routes';
+import { integrationRoutes } from '../webhooks/console-routes';
 import { staffSession } from './session';
 
 /**
@@ -60,6 +62,8 @@ export function staffConsole(platform: AppContext): Router {
     },
   );
   router.use(authRoutes(ctx, csrf));
+  // Before the campaigns list: a partner's account lands on its own page.
+  router.use(partnerPortal(ctx, csrf));
   router.use(accountRoutes(ctx, csrf));
   router.use(campaignRoutes(ctx, csrf));
   router.use(dashboardRoutes(ctx));
@@ -67,6 +71,7 @@ export function staffConsole(platform: AppContext): Router {
   router.use(deliveryRoutes(ctx));
   router.use(abuseRoutes(ctx));
   router.use(dataRoutes(ctx, csrf));
+  router.use(integrationRoutes(ctx, csrf));
   // After every route of the console, whatever is added above.
   return Router().use(router).use('/staff', staffReadTimeouts(ctx));
 }

@@ -219,11 +219,32 @@ describe('the staff console (in English)', () => {
       await page.fill('#field-email', 'not an email');
       await submit(page, 'form[action="/staff/accounts"] button[type=submit]');
       await audited(page, audit, label('accounts: errors'));
+      await visit(page, audit, `/staff/campaigns/${SLUG}/integrations`, label('integrations'));
+      await submit(page, `form[action="/staff/campaigns/${SLUG}/integrations/tokens"] button[type=submit]`);
+      await audited(page, audit, label('integrations: token errors'));
+      await page.fill('#field-webhookUrl', 'http://10.0.0.1/hooks');
+      await submit(page, `form[action="/staff/campaigns/${SLUG}/integrations/webhooks"] button[type=submit]`);
+      await audited(page, audit, label('integrations: webhook errors'));
+      await page.fill('#field-tokenName', 'Accessible token');
+      await page.check('#scope-read');
+      await submit(page, `form[action="/staff/campaigns/${SLUG}/integrations/tokens"] button[type=submit]`);
+      await audited(page, audit, label('integrations: a token shown once'));
+      await page.click('form[action="/staff/logout"] button[type=submit]');
+
+      // A partner organisation's own pages.
+      await signIn('partner@staff.example.org');
+      for (const { path: url } of pagesOf(world).filter((entry) => entry.as === 'partner')) await visit(page, audit, url, label(url));
+      await visit(page, audit, '/staff/partner/webhooks', label('partner webhooks'));
+      await page.fill('#field-webhookUrl', 'not a url');
+      await submit(page, 'form[action="/staff/partner/webhooks"] button[type=submit]');
+      await audited(page, audit, label('partner webhooks: errors'));
+      await submit(page, 'form[action="/staff/partner/action-network"] button[type=submit]');
+      await audited(page, audit, label('partner Action Network: errors'));
       await page.click('form[action="/staff/logout"] button[type=submit]');
     } finally {
       await page.close();
     }
     expect(audit.findings).toEqual([]);
-    expect(audit.pages).toBeGreaterThanOrEqual(25);
+    expect(audit.pages).toBeGreaterThanOrEqual(35);
   }, 600_000);
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { openDatabase, queryRows } from '../../src/db/client';
-import { signatures } from '../../src/db/schema';
+import { signatures, webhookSubscriptions } from '../../src/db/schema';
 import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
 import { countMoves } from '../../src/delivery/deliver';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
@@ -15,6 +15,7 @@ import { runCommand } from '../helpers/command';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions, openedLetters, openedSignatures, signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { addWebhook } from '../../src/webhooks/subscriptions';
 
 /**
  * Supporters' personal data at rest: nothing readable in the database, everything readable by the
@@ -219,14 +220,22 @@ describe('key rotation', () => {
     // Two signatures (the signer's, the letter writer's): each an email, a name and a street address.
     expect(census.signatures.get(oldKey.id)).toBe(6);
 
+    // A webhook's secret is sealed with the same keys: the rotation takes it too, or the old key would seem unused.
+    const campaign = await t.platform.campaigns.bySlug('ban-facial-recognition');
+    const { secret } = await addWebhook(t.platform, { campaignId: campaign!.id, partnerId: null, url: 'https://hooks.example.org/in', events: ['signature'] }, 'command line');
+    expect([...census.webhook_subscriptions.keys()]).toEqual([]);
+
     const rotated = new FieldEncryption({ keys: [newKey, oldKey], lookupKey });
-    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 2, letter_actions: 1, letters: 2 });
+    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 2, letter_actions: 1, letters: 2, webhook_subscriptions: 1, webhook_items: 0 });
     const after = await keyCensus(t.platform.db);
-    for (const table of ['signatures', 'letter_actions', 'letters'] as const) expect([...after[table].keys()]).toEqual([newKey.id]);
+    for (const table of ['signatures', 'letter_actions', 'letters', 'webhook_subscriptions'] as const) expect([...after[table].keys()]).toEqual([newKey.id]);
+    const [subscription] = await t.platform.db.select().from(webhookSubscriptions);
+    expect(new FieldEncryption({ keys: [newKey], lookupKey }).open('webhook_subscriptions.secret', subscription!.secret)).toBe(secret);
+    await t.platform.db.delete(webhookSubscriptions);
     // As `keys:rotate` does after its census: processes may now run without the old key.
     await retireUnusedKeys(t.platform.db, after);
     // Nothing left to do: a second run changes nothing.
-    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 0, letter_actions: 0, letters: 0 });
+    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 0, letter_actions: 0, letters: 0, webhook_subscriptions: 0, webhook_items: 0 });
 
     // The new key alone opens everything, as it was; the old key alone opens nothing.
     const onlyNew = new FieldEncryption({ keys: [newKey], lookupKey });
@@ -271,7 +280,7 @@ describe('key rotation', () => {
 
     const rotated = await keysRotate([], env);
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
-    expect(rotated.stdout).toMatch(/Rows sealed again under key 9 in [\d.]+ s: signatures 2, letter_actions 1, letters 2\./);
+    expect(rotated.stdout).toMatch(/Rows sealed again under key 9 in [\d.]+ s: signatures 2, letter_actions 1, letters 2, webhook_subscriptions 0, webhook_items 0\./);
     expect(rotated.stdout).toContain('signatures: key 9: 6');
     expect(rotated.stdout).toContain(`No value is sealed with key ${old.id}: it can be removed from ENCRYPTION_KEYS.`);
     expect(await openedSignatures({ db: t.platform.db, encryption: new FieldEncryption({ keys: [forward], lookupKey }) })).toEqual(
@@ -289,7 +298,7 @@ describe('key rotation', () => {
     expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(false);
     const reindexed = await keysRotate(['--reindex'], { ENCRYPTION_KEYS: formatKeyRing(ring), LOOKUP_HASH_KEY: newLookup.toString('base64') });
     expect(reindexed).toMatchObject({ code: 0, stderr: '' });
-    expect(reindexed.stdout).toMatch(/Rows sealed under key 9 and hashed again in [\d.]+ s: signatures 2, letter_actions 1, letters 0\./);
+    expect(reindexed.stdout).toMatch(/Rows sealed under key 9 and hashed again in [\d.]+ s: signatures 2, letter_actions 1, letters 0, webhook_subscriptions 0, webhook_items 0\./);
     expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(true);
     expect((await personalData({ db: t.platform.db, encryption: changed }, writer.email)).letters).toHaveLength(1);
     const [row] = await queryRows<{ n: number }>(

@@ -61,6 +61,20 @@ const matrix: Array<{ method: 'get' | 'post'; route: string; path: string; acces
   { method: 'post', route: '/staff/accounts', path: '/staff/accounts', access: 'accounts.manage' },
   { method: 'post', route: '/staff/accounts/:id', path: '/staff/accounts/999', access: 'accounts.manage' },
   { method: 'get', route: '/staff/audit', path: '/staff/audit', access: 'audit.view' },
+  { method: 'get', route: '/staff/campaigns/:slug/integrations', path: `/staff/campaigns/${SLUG}/integrations`, access: 'integrations.manage' },
+  { method: 'post', route: '/staff/campaigns/:slug/integrations/tokens', path: `/staff/campaigns/${SLUG}/integrations/tokens`, access: 'integrations.manage' },
+  { method: 'post', route: '/staff/campaigns/:slug/integrations/tokens/:id/revoke', path: `/staff/campaigns/${SLUG}/integrations/tokens/999/revoke`, access: 'integrations.manage' },
+  { method: 'post', route: '/staff/campaigns/:slug/integrations/webhooks', path: `/staff/campaigns/${SLUG}/integrations/webhooks`, access: 'integrations.manage' },
+  { method: 'post', route: '/staff/campaigns/:slug/integrations/action-network', path: `/staff/campaigns/${SLUG}/integrations/action-network`, access: 'integrations.manage' },
+  { method: 'post', route: '/staff/campaigns/:slug/integrations/webhooks/:id', path: `/staff/campaigns/${SLUG}/integrations/webhooks/999`, access: 'integrations.manage', body: { action: 'disable' } },
+  { method: 'get', route: '/staff/campaigns/:slug/integrations/webhooks/:id', path: `/staff/campaigns/${SLUG}/integrations/webhooks/999`, access: 'integrations.manage' },
+  { method: 'get', route: '/staff/partner', path: '/staff/partner', access: 'partner.portal' },
+  { method: 'post', route: '/staff/partner/export', path: '/staff/partner/export', access: 'partner.portal' },
+  { method: 'get', route: '/staff/partner/webhooks', path: '/staff/partner/webhooks', access: 'partner.portal' },
+  { method: 'post', route: '/staff/partner/webhooks', path: '/staff/partner/webhooks', access: 'partner.portal' },
+  { method: 'post', route: '/staff/partner/action-network', path: '/staff/partner/action-network', access: 'partner.portal' },
+  { method: 'post', route: '/staff/partner/webhooks/:id', path: '/staff/partner/webhooks/999', access: 'partner.portal', body: { action: 'disable' } },
+  { method: 'get', route: '/staff/partner/webhooks/:id', path: '/staff/partner/webhooks/999', access: 'partner.portal' },
 ];
 
 let t: TestPlatform;
@@ -121,7 +135,11 @@ describe.each(matrix)('$method $path ($access)', (row) => {
     const { agent, token } = row.path === '/staff/logout' ? await signInAs(t.app, t.platform.db, role) : agents[role];
     const answer = await send(agent, row, token);
     const allowed = row.access === 'anyone' || row.access === 'signed-in' || can(role, row.access);
-    if (allowed) {
+    if (role === 'partner' && row.path === '/staff') {
+      // A partner's account is sent to its own page instead of the campaigns list.
+      expect(answer.status).toBe(303);
+      expect(answer.headers.location).toBe('/staff/partner');
+    } else if (allowed) {
       expect(answer.status).not.toBe(403);
       expect(answer.status).not.toBe(401);
       expect(answer.status).toBeLessThan(500);

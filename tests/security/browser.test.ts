@@ -71,11 +71,11 @@ async function visit(page: Page, url: string): Promise<void> {
   await inspect(page);
 }
 
-async function signIn(page: Page, email: string): Promise<void> {
+async function signIn(page: Page, email: string, landing = '/staff'): Promise<void> {
   await page.goto(`${base}/staff/login`);
   await page.fill('#field-email', email);
   await page.fill('#field-password', STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(`${base}/staff`), page.click('form[action="/staff/login"] button[type=submit]')]);
+  await Promise.all([page.waitForURL(`${base}${landing}`), page.click('form[action="/staff/login"] button[type=submit]')]);
   await inspect(page);
 }
 
@@ -128,7 +128,11 @@ it('loads nothing from other origins and breaks no rule of the policy on any pag
   await signOut(page);
   await signIn(page, 'admin@staff.example.org');
   for (const { path: url } of pages.filter((entry) => entry.as === 'admin')) await visit(page, url);
+  await signOut(page);
+  // A partner organisation's account lands on its own page.
+  await signIn(page, 'partner@staff.example.org', '/staff/partner');
+  for (const { path: url } of pages.filter((entry) => entry.as === 'partner')) await visit(page, url);
 
-  expect(visited).toBeGreaterThanOrEqual(pages.length + 6);
+  expect(visited).toBeGreaterThanOrEqual(pages.length + 7);
   expect(findings).toEqual({ foreign: [], policy: [], dialogs: [], scriptErrors: [], inline: [] });
 }, 180_000);

@@ -42,7 +42,7 @@ describe('pages', () => {
   });
 
   it('every page, public and staff, shows the hostile text as text', async () => {
-    const agents = { visitor: request(world.t.app), organizer: world.organizer.agent, admin: world.admin.agent };
+    const agents = { visitor: request(world.t.app), organizer: world.organizer.agent, admin: world.admin.agent, partner: world.partner.agent };
     for (const page of pagesOf(world)) {
       const answer = await agents[page.as].get(page.path);
       expect({ page: page.path, status: answer.status }).toEqual({ page: page.path, status: page.status ?? 200 });

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { partners, webhookAttempts, webhookSubscriptions } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { formFields, hiddenFields, unescapeHtml } from '../helpers/html';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -40,6 +41,11 @@ export interface HostileWorld {
   sink: SmtpSink;
   admin: Awaited<ReturnType<typeof signInAs>>;
   organizer: Awaited<ReturnType<typeof signInAs>>;
+  /** The hostile partner's own account. */
+  partner: Awaited<ReturnType<typeof signInAs>>;
+  /** The delivery log of a webhook whose receiver answered with hostile text, as the admins see it and as its partner does. */
+  webhookLogPath: string;
+  partnerWebhookLogPath: string;
   /** Pages answered to a form (not reachable by a plain GET), as they were sent. */
   formPages: Record<'representatives' | 'representativesErrors' | 'letterTargets' | 'letterPreview' | 'signingErrors' | 'letterErrors', string>;
   /** The supporter's private status page. */
@@ -137,6 +143,22 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .attach('file', Buffer.from(csv), 'targets.csv')
       .expect(303);
 
+    // The partner's own account, an API token and a webhook named with it, and a receiver that answered with it.
+    const [hostilePartner] = await t.platform.db.select().from(partners).where(eq(partners.sourceCode, 'hostile-partner'));
+    const partner = await signInAs(t.app, t.platform.db, 'partner', 'partner@staff.example.org', { partnerId: hostilePartner!.id });
+    const integrations = await admin.agent.get(`/staff/campaigns/${SLUG}/integrations`).expect(200);
+    await admin.agent
+      .post(`/staff/campaigns/${SLUG}/integrations/tokens`)
+      .type('form')
+      .send({ _csrf: csrfTokenOf(integrations.text), name: HOSTILE, partner: String(hostilePartner!.id), scopes: 'read' })
+      .expect(200);
+    await partner.agent.post('/staff/partner/webhooks').type('form').send({ _csrf: partner.token, url: 'https://hooks.hostile.example/in', events: 'signature' }).expect(200);
+    const [hook] = await t.platform.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.partnerId, hostilePartner!.id));
+    await t.platform.db.update(webhookSubscriptions).set({ lastError: `HTTP 500: ${HOSTILE}`, lastStatus: 500, lastAttemptAt: new Date() }).where(eq(webhookSubscriptions.id, hook!.id));
+    await t.platform.db.insert(webhookAttempts).values({ subscriptionId: hook!.id, messageId: 'msg_hostile', items: 1, durationMs: 12, status: 500, outcome: 'failed', error: `HTTP 500: ${HOSTILE}` });
+    const webhookLogPath = `/staff/campaigns/${SLUG}/integrations/webhooks/${hook!.id}`;
+    const partnerWebhookLogPath = `/staff/partner/webhooks/${hook!.id}`;
+
     // A staff member's name, in an invitation.
     const invited = await admin.agent
       .post('/staff/accounts')
@@ -233,6 +255,9 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       },
       statusPath,
       invitationPath,
+      partner,
+      webhookLogPath,
+      partnerWebhookLogPath,
       async close() {
         await t.close();
         await sink.close();
@@ -246,7 +271,7 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
 }
 
 /** The pages to read back, each with who reads it and whether the hostile text is on it. */
-export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor' | 'organizer' | 'admin'; shows: boolean; status?: number }> {
+export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor' | 'organizer' | 'admin' | 'partner'; shows: boolean; status?: number }> {
   return [
     { path: '/', as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}`, as: 'visitor', shows: true },
@@ -276,5 +301,11 @@ export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor
     { path: '/staff/data', as: 'admin', shows: false },
     { path: '/staff/accounts', as: 'admin', shows: true },
     { path: '/staff/audit', as: 'admin', shows: true },
+    { path: `/staff/campaigns/${SLUG}/integrations`, as: 'admin', shows: true },
+    { path: world.webhookLogPath, as: 'admin', shows: true },
+    { path: '/staff/partner', as: 'partner', shows: true },
+    { path: '/staff/partner/webhooks', as: 'partner', shows: true },
+    { path: world.partnerWebhookLogPath, as: 'partner', shows: true },
+    { path: '/staff/account', as: 'partner', shows: false },
   ];
 }

@@ -202,10 +202,16 @@ describe('CSRF', () => {
 describe('bodies', () => {
   const big = (bytes: number) => 'x'.repeat(bytes);
 
+  /** The OSDI API answers with OSDI's error object, as its specification asks. */
+  const osdiError = (status: number, code: string) => ({
+    'osdi:error': { request_type: 'atomic', response_code: status, resource_status: [expect.objectContaining({ response_code: status, error_descriptions: [expect.objectContaining({ error_code: code })] })] },
+  });
+
   it('answers 413 to an oversized JSON body, before any work', async () => {
     for (const route of routes(t.app, 'post').filter((path) => path.startsWith('/api/'))) {
       const answer = await request(t.app).post(concrete(route)).set('content-type', 'application/json').send(JSON.stringify({ name: big(20_000) }));
-      expect({ route, status: answer.status, body: answer.body }).toEqual({ route, status: 413, body: { error: 'payload_too_large', message: expect.any(String) } });
+      const expected = route.startsWith('/api/osdi/') ? osdiError(413, 'TOO_LARGE') : { error: 'payload_too_large', message: expect.any(String) };
+      expect({ route, status: answer.status, body: answer.body }).toEqual({ route, status: 413, body: expected });
     }
   });
 
@@ -236,6 +242,10 @@ describe('bodies', () => {
     for (const route of routesSeen) {
       for (const text of ['{"name": "Ida', '{name: 1}', '[1,]', '\u0000']) {
         const answer = await request(t.app).post(concrete(route)).set('content-type', 'application/json').send(text);
+        if (route.startsWith('/api/osdi/')) {
+          expect({ route, text, status: answer.status, body: answer.body }).toEqual({ route, text, status: 400, body: osdiError(400, 'INVALID_JSON') });
+          continue;
+        }
         expect({ route, text, status: answer.status, error: answer.body.error }).toEqual({ route, text, status: 400, error: 'bad_request' });
         expect(answer.body.message).toMatch(/not valid JSON/);
       }

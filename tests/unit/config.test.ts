@@ -172,3 +172,24 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('the data flows\' settings', () => {
+  it('defaults to Action Network, public receivers only, and 600 API requests a minute per token', () => {
+    const config = loadConfig({ DATA_DIR: tmp() });
+    expect(config.webhooks).toEqual({ allowPrivate: false, actionNetworkUrl: 'https://actionnetwork.org' });
+    expect(config.osdiRateLimit).toBe(600);
+    expect(loadConfig({ DATA_DIR: tmp(), WEBHOOK_ALLOW_PRIVATE: 'true', ACTION_NETWORK_URL: 'http://127.0.0.1:8080/' }).webhooks).toEqual({
+      allowPrivate: true,
+      actionNetworkUrl: 'http://127.0.0.1:8080',
+    });
+  });
+
+  it.each([
+    [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE: must be true or false'],
+    [{ ACTION_NETWORK_URL: 'actionnetwork.org' }, 'ACTION_NETWORK_URL: must be a URL'],
+    [{ OSDI_RATE_LIMIT: '0' }, 'OSDI_RATE_LIMIT: must be a whole number'],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(message);
+  });
+});

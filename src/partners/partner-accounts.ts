@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import { queryRows, type Database } from '../db/client';
+
+/** A partner organisation as a partner's account sees it: itself and its campaign. */
+export interface PartnerScope {
+  partnerId: number;
+  partnerName: string;
+  sourceCode: string;
+  campaignId: number;
+  campaignSlug: string;
+  campaignTitle: string;
+}
+
+/** Every partner of every campaign, for the invitation form's choice: "Partner (campaign)". */
+export async function partnerChoices(db: Database): Promise<Array<{ id: number; label: string }>> {
+  const rows = await queryRows<{ id: number; name: string; title: string }>(
+    db,
+    sql`SELECT p.id, p.name, c.title FROM partners p JOIN campaigns c ON c.id = p.campaign_id ORDER BY c.title, p.name, p.id`,
+  );
+  return rows.map((row) => ({ id: Number(row.id), label: `${row.name} (${row.title})` }));
+}
+
+/** The partner a staff account belongs to, with its campaign; none for a staff role, or once the partner was removed. */
+export async function partnerOfAccount(db: Database, staffId: number): Promise<PartnerScope | undefined> {
+  const [row] = await queryRows<{ partner_id: number; name: string; source_code: string; campaign_id: number; slug: string; title: string }>(
+    db,
+    sql`SELECT p.id AS partner_id, p.name, p.source_code, c.id AS campaign_id, c.slug, c.title
+        FROM staff_accounts a JOIN partners p ON p.id = a.partner_id JOIN campaigns c ON c.id = p.campaign_id
+        WHERE a.id = ${staffId}::int AND a.role = 'partner'`,
+  );
+  return row
+    ? { partnerId: Number(row.partner_id), partnerName: row.name, sourceCode: row.source_code, campaignId: Number(row.campaign_id), campaignSlug: row.slug, campaignTitle: row.title }
+    : undefined;
+}

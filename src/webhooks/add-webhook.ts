@@ -1,0 +1,58 @@
+import { parseArgs } from 'node:util';
+import { and, eq } from 'drizzle-orm';
+import { UsageError, runCli } from '../cli';
+import { configFromProcess } from '../config';
+import { openDatabase } from '../db/client';
+import { campaigns, partners } from '../db/schema';
+import { FieldEncryption } from '../privacy/field-encryption';
+import { addWebhook, eventList, receiverUrl } from './subscriptions';
+
+const USAGE = 'Usage: npm run webhooks:add -- --campaign <slug> [--partner <source code>] --url <https://…> [--events signature,outreach,person.erased]';
+
+/**
+ * `npm run webhooks:add -- --campaign … [--partner …] --url … [--events …]`: subscribes a receiver
+ * to a campaign's events (a partner's receiver hears only of that partner's consenting
+ * supporters) and prints its signing secret once, alone on standard output. Every event unless
+ * --events says otherwise. In embedded mode stop the platform first.
+ */
+runCli('webhooks:add', async () => {
+  let values: { campaign?: string; partner?: string; url?: string; events?: string };
+  try {
+    ({ values } = parseArgs({ options: { campaign: { type: 'string' }, partner: { type: 'string' }, url: { type: 'string' }, events: { type: 'string' } } }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
+  }
+  if (values.campaign === undefined) throw new UsageError(`--campaign is required. ${USAGE}`);
+  if (values.url === undefined) throw new UsageError(`--url is required. ${USAGE}`);
+  const config = configFromProcess();
+  const url = receiverUrl(config.webhooks.allowPrivate).safeParse(values.url);
+  if (!url.success) throw new UsageError(`--url: ${url.error.issues[0]!.message}`);
+  const events = eventList.safeParse(values.events ?? 'signature,outreach,person.erased');
+  if (!events.success) throw new UsageError(`--events: ${events.error.issues[0]!.message}`);
+
+  const database = await openDatabase(config);
+  try {
+    await database.migrate();
+    const [campaign] = await database.db.select().from(campaigns).where(eq(campaigns.slug, values.campaign)).limit(1);
+    if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${values.campaign}"`);
+    let partnerId: number | null = null;
+    if (values.partner !== undefined) {
+      const code = values.partner.trim().toLowerCase();
+      const [partner] = await database.db.select().from(partners).where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code))).limit(1);
+      if (!partner) throw new UsageError(`--partner: ${campaign.slug} has no partner with source code "${values.partner}"`);
+      partnerId = partner.id;
+    }
+    const { secret } = await addWebhook(
+      { db: database.db, encryption: new FieldEncryption(config.encryption) },
+      { campaignId: campaign.id, partnerId, url: url.data, events: events.data },
+      'command line',
+    );
+    process.stderr.write(
+      `Subscribed ${url.data} to ${events.data.join(', ')} of ${campaign.slug}${values.partner ? ` (partner ${values.partner})` : ''}. ` +
+        'Its signing secret is shown once, below: give it to the receiver, which checks each delivery with it.\n',
+    );
+    process.stdout.write(`${secret}\n`);
+  } finally {
+    await database.close();
+  }
+});
