@@ -32,9 +32,14 @@ export interface CwcStandIn {
   close(): Promise<void>;
 }
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export async function startCwcStandIn(options: { apiKey: string; path?: string; keepDocuments?: boolean }): Promise<CwcStandIn> {
+export async function startCwcStandIn(options: {
+  apiKey: string;
+  path?: string;
+  keepDocuments?: boolean;
+}): Promise<CwcStandIn> {
   const base = (options.path ?? '').replace(/\/+$/, '');
   const sockets = new Set<Socket>();
   const standIn: CwcStandIn = {
@@ -48,7 +53,10 @@ export async function startCwcStandIn(options: { apiKey: string; path?: string; 
     },
   };
   const reply = (res: ServerResponse, status: number, errors: string[] = []) => {
-    const body = errors.length > 0 ? `<Errors>${errors.map((error) => `<Error>${escape(error)}</Error>`).join('')}</Errors>` : '<Response><Status>Success</Status></Response>';
+    const body =
+      errors.length > 0
+        ? `<Errors>${errors.map((error) => `<Error>${escape(error)}</Error>`).join('')}</Errors>`
+        : '<Response><Status>Success</Status></Response>';
     res.writeHead(status, { 'content-type': 'application/xml' }).end(body);
   };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -57,7 +65,12 @@ export async function startCwcStandIn(options: { apiKey: string; path?: string; 
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://stand-in');
       const body = Buffer.concat(chunks).toString('utf8');
-      const endpoint = url.pathname === `${base}/v2/message` ? 'message' : url.pathname === `${base}/v2/validate` ? 'validate' : 'other';
+      const endpoint =
+        url.pathname === `${base}/v2/message`
+          ? 'message'
+          : url.pathname === `${base}/v2/validate`
+            ? 'validate'
+            : 'other';
       const request: CwcRequest = {
         endpoint,
         apiKey: url.searchParams.get('apikey'),
@@ -68,7 +81,8 @@ export async function startCwcStandIn(options: { apiKey: string; path?: string; 
       const special = standIn.answer?.(request);
       if (special === 'hang') return;
       if (special) return reply(res, special.status, special.errors);
-      if (req.method !== 'POST' || endpoint === 'other') return reply(res, 404, ['No such endpoint']);
+      if (req.method !== 'POST' || endpoint === 'other')
+        return reply(res, 404, ['No such endpoint']);
       if (request.apiKey !== options.apiKey) return reply(res, 401, ['Invalid API key']);
       const problems = checkCwcDocument(body);
       if (problems.length > 0) return reply(res, 400, describeProblems(problems).split('; '));

@@ -35,7 +35,8 @@ import { startCwcStandIn, type CwcStandIn } from './cwc-stand-in';
  * prefix of its own (deleted at the end). The letters are written straight into the database
  * before any clock runs.
  */
-const USAGE = 'Usage: npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]';
+const USAGE =
+  'Usage: npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]';
 const TARGETS = { lettersPerSecond: 500, ratio: 0.5 };
 /** The delivery mailer's pool (src/delivery/mailer.ts), matched by the baseline. */
 const MAILER_POOL = { maxConnections: 5, maxMessages: 500 };
@@ -71,9 +72,12 @@ function parseArguments() {
   }
   const letters = Number(values.letters);
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(letters) || letters < 1) throw new UsageError(`--letters must be a positive whole number, not "${values.letters}"`);
+  if (!Number.isInteger(letters) || letters < 1)
+    throw new UsageError(`--letters must be a positive whole number, not "${values.letters}"`);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new UsageError(`--concurrency must be a positive whole number, not "${values.concurrency}"`);
+    throw new UsageError(
+      `--concurrency must be a positive whole number, not "${values.concurrency}"`,
+    );
   }
   return { letters, concurrency, database: values.database, redis: values.redis };
 }
@@ -91,7 +95,12 @@ async function withAdmin<T>(url: string, task: (client: pg.Client) => Promise<T>
 /** Busy and total jiffies of the whole machine (Linux), to tell a run bound by CPU from one that waits. */
 function machineTicks(): { busy: number; total: number } | undefined {
   if (!existsSync('/proc/stat')) return undefined;
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const fields = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
   const total = fields.reduce((sum, value) => sum + value, 0);
   return { busy: total - fields[3]! - fields[4]!, total };
 }
@@ -108,7 +117,8 @@ function processCpu(pid: number): number | undefined {
 }
 
 /** Whether a server's processes are this machine's, to be read from /proc. */
-const isLocal = (url: string) => existsSync('/proc') && ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
+const isLocal = (url: string) =>
+  existsSync('/proc') && ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(new URL(url).hostname);
 
 /** The local redis-server listening on the port of `url`, when there is one to read from /proc. */
 function localRedisPid(url: string): number | undefined {
@@ -118,7 +128,8 @@ function localRedisPid(url: string): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'redis-server') continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`:${port || '6379'}`)) return Number(entry);
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`:${port || '6379'}`))
+        return Number(entry);
     } catch {
       // The process has gone, or is not ours to read.
     }
@@ -129,10 +140,17 @@ function localRedisPid(url: string): number | undefined {
 /** CPU seconds so far of the other processes that do the work: this database's backends, and redis-server. */
 type CpuSample = Map<string, number>;
 
-async function sampleServers(platform: Platform, databaseLocal: boolean, redisPid: number | undefined): Promise<CpuSample> {
+async function sampleServers(
+  platform: Platform,
+  databaseLocal: boolean,
+  redisPid: number | undefined,
+): Promise<CpuSample> {
   const sample: CpuSample = new Map();
   const backends = databaseLocal
-    ? await queryRows<{ pid: number }>(platform.db, sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`)
+    ? await queryRows<{ pid: number }>(
+        platform.db,
+        sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`,
+      )
     : [];
   for (const { pid } of backends) {
     const cpu = processCpu(Number(pid));
@@ -144,8 +162,14 @@ async function sampleServers(platform: Platform, databaseLocal: boolean, redisPi
 }
 
 /** CPU seconds per server between two samples; a backend that started in between counts from zero. */
-function serverCpu(before: CpuSample, after: CpuSample): { postgres: number | undefined; redis: number | undefined } {
-  const used: { postgres: number | undefined; redis: number | undefined } = { postgres: undefined, redis: undefined };
+function serverCpu(
+  before: CpuSample,
+  after: CpuSample,
+): { postgres: number | undefined; redis: number | undefined } {
+  const used: { postgres: number | undefined; redis: number | undefined } = {
+    postgres: undefined,
+    redis: undefined,
+  };
   for (const [key, cpu] of after) {
     const server = key.startsWith('postgres:') ? 'postgres' : 'redis';
     used[server] = (used[server] ?? 0) + cpu - (before.get(key) ?? 0);
@@ -164,7 +188,10 @@ interface Phase {
   machineBusy: number | undefined;
 }
 
-async function measure(sample: () => Promise<CpuSample>, task: () => Promise<void>): Promise<Phase> {
+async function measure(
+  sample: () => Promise<CpuSample>,
+  task: () => Promise<void>,
+): Promise<Phase> {
   const servers = await sample();
   const ticks = machineTicks();
   const cpu = process.cpuUsage();
@@ -174,8 +201,17 @@ async function measure(sample: () => Promise<CpuSample>, task: () => Promise<voi
   const used = process.cpuUsage(cpu);
   const after = machineTicks();
   const { postgres, redis } = serverCpu(servers, await sample());
-  const machineBusy = ticks && after && after.total > ticks.total ? (after.busy - ticks.busy) / (after.total - ticks.total) : undefined;
-  return { seconds, nodeCpu: (used.user + used.system) / 1e6, postgresCpu: postgres, redisCpu: redis, machineBusy };
+  const machineBusy =
+    ticks && after && after.total > ticks.total
+      ? (after.busy - ticks.busy) / (after.total - ticks.total)
+      : undefined;
+  return {
+    seconds,
+    nodeCpu: (used.user + used.system) / 1e6,
+    postgresCpu: postgres,
+    redisCpu: redis,
+    machineBusy,
+  };
 }
 
 /** The letter every row gets: the federal template rendered once, so every message has the same size. */
@@ -199,9 +235,17 @@ interface SeededLetter {
  * letters, each letter to its own target (TARGET_COUNT addresses in turn), and the count rows
  * that writing them counts (see `countMoves`).
  */
-async function seed(platform: Platform, n: number, letter: { subject: string; body: string }, channel: 'email' | 'cwc'): Promise<SeededLetter[]> {
+async function seed(
+  platform: Platform,
+  n: number,
+  letter: { subject: string; body: string },
+  channel: 'email' | 'cwc',
+): Promise<SeededLetter[]> {
   const { db } = platform;
-  const [campaign] = await queryRows<{ id: number }>(db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+  const [campaign] = await queryRows<{ id: number }>(
+    db,
+    sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`,
+  );
   if (!campaign) throw new Error('the demo campaign is missing');
   const actions = Math.ceil(n / LETTERS_PER_ACTION);
   // Each supporter's details sealed as the platform seals them; every letter the same text, sealed once.
@@ -247,7 +291,13 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
     GROUP BY 1, 2, 3, 4`);
   // As autovacuum would have by the time a real backlog is sent.
   await db.execute(sql`ANALYZE letter_actions, letters, letter_counts, delivery_attempts`);
-  const rows = await queryRows<{ id: string; idempotency_key: string; channel_address: string; name: Uint8Array; email: Uint8Array }>(
+  const rows = await queryRows<{
+    id: string;
+    idempotency_key: string;
+    channel_address: string;
+    name: Uint8Array;
+    email: Uint8Array;
+  }>(
     db,
     sql`SELECT l.id, l.idempotency_key, l.channel_address, a.name, a.email
         FROM letters l JOIN letter_actions a ON a.id = l.action_id ORDER BY l.id`,
@@ -256,19 +306,35 @@ async function seed(platform: Platform, n: number, letter: { subject: string; bo
     id: Number(row.id),
     key: row.idempotency_key,
     address: row.channel_address,
-    replyTo: { name: platform.encryption.open('letter_actions.name', row.name), address: platform.encryption.open('letter_actions.email', row.email) },
+    replyTo: {
+      name: platform.encryption.open('letter_actions.name', row.name),
+      address: platform.encryption.open('letter_actions.email', row.email),
+    },
   }));
 }
 
 /** Raw pooled nodemailer: `concurrency` senders in turn, each awaiting its send, as the worker's jobs do. */
-async function sendRaw(sink: CountingSink, n: number, concurrency: number, message: (i: number) => MailMessage): Promise<void> {
-  const transport = nodemailer.createTransport({ url: sink.url, pool: true, ...MAILER_POOL } as SMTPTransport.Options);
+async function sendRaw(
+  sink: CountingSink,
+  n: number,
+  concurrency: number,
+  message: (i: number) => MailMessage,
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    url: sink.url,
+    pool: true,
+    ...MAILER_POOL,
+  } as SMTPTransport.Options);
   try {
     let next = 0;
     const sender = async () => {
       while (next < n) {
         const i = next++;
-        await transport.sendMail({ ...message(i), disableFileAccess: true, disableUrlAccess: true });
+        await transport.sendMail({
+          ...message(i),
+          disableFileAccess: true,
+          disableUrlAccess: true,
+        });
       }
     };
     await Promise.all(Array.from({ length: concurrency }, sender));
@@ -278,7 +344,11 @@ async function sendRaw(sink: CountingSink, n: number, concurrency: number, messa
 }
 
 /** Polls (what arrived, in memory, then the database) until every letter has arrived and is recorded as delivered. */
-async function waitForDelivery(platform: Platform, arrived: () => number, n: number): Promise<void> {
+async function waitForDelivery(
+  platform: Platform,
+  arrived: () => number,
+  n: number,
+): Promise<void> {
   let lastProgress = Date.now();
   let seen = 0;
   for (;;) {
@@ -338,7 +408,14 @@ async function latencies(platform: Platform, enqueuedAt: Map<number, number>) {
  * and how many statements claimed and recorded them (one `now()` per statement's transaction).
  */
 async function check(platform: Platform, n: number) {
-  const [row] = await queryRows<{ delivered: string; attempts: string; counted: string; pending: string; claims: string; records: string }>(
+  const [row] = await queryRows<{
+    delivered: string;
+    attempts: string;
+    counted: string;
+    pending: string;
+    claims: string;
+    records: string;
+  }>(
     platform.db,
     sql`SELECT (SELECT count(*) FROM letters WHERE status = 'delivered') AS delivered,
                (SELECT count(*) FROM delivery_attempts) AS attempts,
@@ -355,30 +432,52 @@ async function check(platform: Platform, n: number) {
     claimStatements: Number(row!.claims),
     recordStatements: Number(row!.records),
   };
-  return { ...figures, ok: figures.delivered === n && figures.attempts === n && figures.counted === n && figures.pending === 0 };
+  return {
+    ...figures,
+    ok:
+      figures.delivered === n &&
+      figures.attempts === n &&
+      figures.counted === n &&
+      figures.pending === 0,
+  };
 }
 
 async function deleteKeys(platform: Platform): Promise<void> {
   if (platform.redis.status !== 'ready') return;
   let cursor = '0';
   do {
-    const [next, keys] = await platform.redis.scan(cursor, 'MATCH', `${platform.config.redisKeyPrefix}:*`, 'COUNT', 1000);
+    const [next, keys] = await platform.redis.scan(
+      cursor,
+      'MATCH',
+      `${platform.config.redisKeyPrefix}:*`,
+      'COUNT',
+      1000,
+    );
     if (keys.length > 0) await platform.redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
 }
 
 /** Raw `fetch`: `concurrency` senders in turn, each POSTing its document to the stand-in and awaiting the answer, as the worker's jobs do. */
-async function postRaw(standIn: CwcStandIn, documents: string[], concurrency: number): Promise<void> {
+async function postRaw(
+  standIn: CwcStandIn,
+  documents: string[],
+  concurrency: number,
+): Promise<void> {
   const url = new URL(standIn.messageUrl);
   url.searchParams.set('apikey', CWC_API_KEY);
   let next = 0;
   const sender = async () => {
     while (next < documents.length) {
       const body = documents[next++]!;
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/xml' },
+        body,
+      });
       await response.arrayBuffer();
-      if (!response.ok) throw new Error(`the stand-in refused a raw document (HTTP ${response.status})`);
+      if (!response.ok)
+        throw new Error(`the stand-in refused a raw document (HTTP ${response.status})`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, sender));
@@ -386,7 +485,9 @@ async function postRaw(standIn: CwcStandIn, documents: string[], concurrency: nu
 
 /** Starts afresh: no letters, supporters, attempts or letter counts (between the email and the CWC runs). */
 async function clearLetters(platform: Platform): Promise<void> {
-  await platform.db.execute(sql`TRUNCATE delivery_attempts, letters, letter_actions, letter_counts`);
+  await platform.db.execute(
+    sql`TRUNCATE delivery_attempts, letters, letter_actions, letter_counts`,
+  );
 }
 
 interface PhaseResult {
@@ -447,7 +548,9 @@ runCli('bench:deliver', async () => {
     platform = await openPlatform(config, createLogger(config.logLevel));
     const opened = platform;
     // Letters to the offices themselves (new campaigns rehearse), as after an admin sent the campaign live.
-    await opened.db.execute(sql`UPDATE campaigns SET delivery_mode = 'live' WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+    await opened.db.execute(
+      sql`UPDATE campaigns SET delivery_mode = 'live' WHERE slug = ${DEMO_CAMPAIGN_SLUG}`,
+    );
     const letter = sampleLetter(opened);
     const redisPid = localRedisPid(args.redis);
     const databaseLocal = isLocal(args.database);
@@ -458,7 +561,12 @@ runCli('bench:deliver', async () => {
       apiKey: CWC_API_KEY,
       organization: 'Bench Coalition',
       campaignId: DEMO_CAMPAIGN_SLUG,
-      deliveryAgent: { name: 'Bench Coalition', email: 'cwc@bench.example.org', phone: '202-555-0100', ackEmail: 'cwc@bench.example.org' },
+      deliveryAgent: {
+        name: 'Bench Coalition',
+        email: 'cwc@bench.example.org',
+        phone: '202-555-0100',
+        ackEmail: 'cwc@bench.example.org',
+      },
     };
 
     /** Seeds n letters on `channel`, runs the baseline, then queue → worker, and checks what the run left. */
@@ -466,8 +574,10 @@ runCli('bench:deliver', async () => {
       const began = performance.now();
       const seeded = await seed(opened, n, letter, channel);
       if (seeded.length !== n) throw new Error(`seeded ${seeded.length} letters, not ${n}`);
-      out(`Seeded ${int(n)} queued ${channel === 'cwc' ? 'CWC' : 'email'} letters in ${int(Math.ceil(n / LETTERS_PER_ACTION))} actions ` +
-        `(${((performance.now() - began) / 1000).toFixed(1)} s, not timed)\n`);
+      out(
+        `Seeded ${int(n)} queued ${channel === 'cwc' ? 'CWC' : 'email'} letters in ${int(Math.ceil(n / LETTERS_PER_ACTION))} actions ` +
+          `(${((performance.now() - began) / 1000).toFixed(1)} s, not timed)\n`,
+      );
 
       let arrived: () => number;
       let bytes: () => number;
@@ -498,20 +608,32 @@ runCli('bench:deliver', async () => {
               deliveryId: cwcDeliveryId(key),
               date: new Date(),
               office: address,
-              constituent: { prefix: 'Ms.', ...splitName(replyTo.name), address1: '1 Mission St', city: 'San Francisco', state: 'CA', zip: '94110', email: replyTo.address },
+              constituent: {
+                prefix: 'Ms.',
+                ...splitName(replyTo.name),
+                address1: '1 Mission St',
+                city: 'San Francisco',
+                state: 'CA',
+                zip: '94110',
+                email: replyTo.address,
+              },
               subject: letter.subject,
               message: letter.body,
             },
             cwcSettings,
           ),
         );
-        const documentBytes = documents.reduce((sum, document) => sum + Buffer.byteLength(document), 0);
+        const documentBytes = documents.reduce(
+          (sum, document) => sum + Buffer.byteLength(document),
+          0,
+        );
         baseline = await measure(sample, () => postRaw(standIn!, documents, args.concurrency));
         arrived = () => standIn!.accepted.message;
         bytes = () => (documentBytes * standIn!.accepted.message) / n;
       }
       const baselineBytes = bytes();
-      if (arrived() !== n) throw new Error(`the baseline delivered ${arrived()} messages, not ${n}`);
+      if (arrived() !== n)
+        throw new Error(`the baseline delivered ${arrived()} messages, not ${n}`);
       sink!.reset();
       standIn!.accepted.message = 0;
       standIn!.requests.length = 0;
@@ -559,8 +681,10 @@ runCli('bench:deliver', async () => {
     const cwc = await runPhase('cwc');
 
     // Report.
-    const busy = (phase: Phase) => (phase.machineBusy === undefined ? '—' : `${(phase.machineBusy * 100).toFixed(0)} %`);
-    const perItem = (value: number | undefined) => (value === undefined ? '—' : `${((1000 * value) / n).toFixed(2)} ms`);
+    const busy = (phase: Phase) =>
+      phase.machineBusy === undefined ? '—' : `${(phase.machineBusy * 100).toFixed(0)} %`;
+    const perItem = (value: number | undefined) =>
+      value === undefined ? '—' : `${((1000 * value) / n).toFixed(2)} ms`;
     const row = (label: string, phase: Phase, bytes: number) =>
       line(
         [label, 40],
@@ -573,13 +697,24 @@ runCli('bench:deliver', async () => {
         [busy(phase), 14],
       );
     out('\n');
-    out(line(['', 40], ['per s', 8], ['elapsed s', 11], ['message', 9], ['node CPU', 11], ['pg CPU', 11], ['redis CPU', 11], ['machine busy', 14]));
+    out(
+      line(
+        ['', 40],
+        ['per s', 8],
+        ['elapsed s', 11],
+        ['message', 9],
+        ['node CPU', 11],
+        ['pg CPU', 11],
+        ['redis CPU', 11],
+        ['machine busy', 14],
+      ),
+    );
     out(row('raw pooled nodemailer (baseline)', email.baseline, email.baselineBytes));
     out(row('queue → delivery worker → SMTP sink', email.ours, email.oursBytes));
     out(row('raw fetch POSTs to CWC stand-in (baseline)', cwc.baseline, cwc.baselineBytes));
     out(row('queue → delivery worker → CWC stand-in', cwc.ours, cwc.oursBytes));
     out(
-      '  CPU per message: this process (the sink and the stand-in included), this database\'s PostgreSQL backends, redis-server;\n' +
+      "  CPU per message: this process (the sink and the stand-in included), this database's PostgreSQL backends, redis-server;\n" +
         `  machine busy: all ${os.cpus().length} cores, whatever else runs\n`,
     );
     const ratios: Record<string, number> = {};
@@ -608,9 +743,23 @@ runCli('bench:deliver', async () => {
     const target = (label: string, value: string, limit: string, met: boolean) =>
       line([`  ${label}`, 30], [value, 12], [`≥ ${limit}`, 10], [met ? 'PASS' : 'MISS', 6]);
     const emailRate = n / email.ours.seconds;
-    out('\nTargets (informational; the email row\'s)\n');
-    out(target('email letters/s', int(emailRate), int(TARGETS.lettersPerSecond), emailRate >= TARGETS.lettersPerSecond));
-    out(target('email ratio to raw sends', ratios.email!.toFixed(2), TARGETS.ratio.toFixed(1), ratios.email! >= TARGETS.ratio));
+    out("\nTargets (informational; the email row's)\n");
+    out(
+      target(
+        'email letters/s',
+        int(emailRate),
+        int(TARGETS.lettersPerSecond),
+        emailRate >= TARGETS.lettersPerSecond,
+      ),
+    );
+    out(
+      target(
+        'email ratio to raw sends',
+        ratios.email!.toFixed(2),
+        TARGETS.ratio.toFixed(1),
+        ratios.email! >= TARGETS.ratio,
+      ),
+    );
   } finally {
     if (platform) {
       await deleteKeys(platform).catch(() => undefined);
@@ -618,7 +767,9 @@ runCli('bench:deliver', async () => {
     }
     await sink?.close();
     await standIn?.close();
-    await withAdmin(args.database, (client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
+    await withAdmin(args.database, (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

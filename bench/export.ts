@@ -56,8 +56,10 @@ function parseArguments() {
   }
   const rows = Number(values.rows);
   const runs = Number(values.runs);
-  if (!Number.isInteger(rows) || rows < 10) throw new UsageError(`--rows must be a whole number of at least 10, not "${values.rows}"`);
-  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive whole number, not "${values.runs}"`);
+  if (!Number.isInteger(rows) || rows < 10)
+    throw new UsageError(`--rows must be a whole number of at least 10, not "${values.rows}"`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new UsageError(`--runs must be a positive whole number, not "${values.runs}"`);
   return { rows, runs, database: values.database };
 }
 
@@ -126,19 +128,34 @@ const SEALED_VARIANTS = 1000;
  * are sealed as the platform seals them, SEALED_VARIANTS of each taken in turn: opening one costs
  * the same whatever it holds. The email hashes are unique stand-ins.
  */
-async function seed(database: DatabaseHandle, encryption: FieldEncryption, campaignId: number, n: number, snapshot: boolean): Promise<void> {
+async function seed(
+  database: DatabaseHandle,
+  encryption: FieldEncryption,
+  campaignId: number,
+  n: number,
+  snapshot: boolean,
+): Promise<void> {
   const { db } = database;
-  await db.execute(sql`CREATE TABLE IF NOT EXISTS bench_sealed (i int PRIMARY KEY, name bytea NOT NULL, email bytea NOT NULL)`);
+  await db.execute(
+    sql`CREATE TABLE IF NOT EXISTS bench_sealed (i int PRIMARY KEY, name bytea NOT NULL, email bytea NOT NULL)`,
+  );
   await db.execute(sql`TRUNCATE bench_sealed`);
   const variants = Array.from({ length: SEALED_VARIANTS }, (_, i) => {
-    const sealed = sealedSignature(encryption, { email: `supporter-${i}@example.org`, name: i % 11 === 0 ? `=HYPERLINK("x",${i})` : `Supporter Number ${i}` });
+    const sealed = sealedSignature(encryption, {
+      email: `supporter-${i}@example.org`,
+      name: i % 11 === 0 ? `=HYPERLINK("x",${i})` : `Supporter Number ${i}`,
+    });
     return sql`(${i}, ${sealed.name}::bytea, ${sealed.email}::bytea)`;
   });
-  await db.execute(sql`INSERT INTO bench_sealed (i, name, email) VALUES ${sql.join(variants, sql`, `)}`);
+  await db.execute(
+    sql`INSERT INTO bench_sealed (i, name, email) VALUES ${sql.join(variants, sql`, `)}`,
+  );
   const fips = [...uspsByFips.keys()].filter((code) => Number(code) < 60 && code !== '11');
   const fipsArray = `ARRAY[${fips.map((code) => `'${code}'`).join(',')}]`;
   if (snapshot) {
-    await db.execute(sql`INSERT INTO rep_snapshots (active, content_hash, sources, counts) VALUES (true, 'bench', '[]'::jsonb, '{}'::jsonb)`);
+    await db.execute(
+      sql`INSERT INTO rep_snapshots (active, content_hash, sources, counts) VALUES (true, 'bench', '[]'::jsonb, '{}'::jsonb)`,
+    );
     await db.execute(
       sql.raw(`
       INSERT INTO rep_districts (snapshot_id, layer, geoid, state, name, seats)
@@ -167,18 +184,32 @@ async function seed(database: DatabaseHandle, encryption: FieldEncryption, campa
 }
 
 /** Our export: the job's body, as the worker runs it, for a `staff_exports` row made for it. */
-async function ours(database: DatabaseHandle, encryption: FieldEncryption, dataDir: string, campaignId: number, rows: number): Promise<number> {
+async function ours(
+  database: DatabaseHandle,
+  encryption: FieldEncryption,
+  dataDir: string,
+  campaignId: number,
+  rows: number,
+): Promise<number> {
   const id = randomBytes(18).toString('base64url');
   await database.db.execute(
     sql`INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaignId}, 'signatures', 'queued', ${rows})`,
   );
-  const outcome = await writeExportFile({ db: database.db, database, encryption, config: { dataDir } }, id);
+  const outcome = await writeExportFile(
+    { db: database.db, database, encryption, config: { dataDir } },
+    id,
+  );
   if (outcome !== 'written') throw new Error(`the export was ${outcome}`);
-  const [row] = await queryRows<{ rows_written: string; bytes: string }>(database.db, sql`SELECT rows_written, bytes FROM staff_exports WHERE id = ${id}`);
-  if (Number(row!.rows_written) !== rows) throw new Error(`our export wrote ${row!.rows_written} rows, not ${rows}`);
+  const [row] = await queryRows<{ rows_written: string; bytes: string }>(
+    database.db,
+    sql`SELECT rows_written, bytes FROM staff_exports WHERE id = ${id}`,
+  );
+  if (Number(row!.rows_written) !== rows)
+    throw new Error(`our export wrote ${row!.rows_written} rows, not ${rows}`);
   const file = exportFilePath(dataDir, id);
   const bytes = statSync(file).size;
-  if (bytes !== Number(row!.bytes)) throw new Error(`the file has ${bytes} bytes, the record says ${row!.bytes}`);
+  if (bytes !== Number(row!.bytes))
+    throw new Error(`the file has ${bytes} bytes, the record says ${row!.bytes}`);
   rmSync(file);
   return bytes;
 }
@@ -189,10 +220,13 @@ async function raw(pool: pg.Pool, dir: string, campaignId: number, rows: number)
   const file = path.join(dir, `raw-${randomBytes(4).toString('hex')}.csv`);
   try {
     const copy = client.query(
-      copyTo(`COPY (SELECT * FROM signatures WHERE campaign_id = ${campaignId} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`),
+      copyTo(
+        `COPY (SELECT * FROM signatures WHERE campaign_id = ${campaignId} ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER)`,
+      ),
     );
     await pipeline(copy, createWriteStream(file));
-    if (copy.rowCount !== rows) throw new Error(`raw COPY wrote ${copy.rowCount} rows, not ${rows}`);
+    if (copy.rowCount !== rows)
+      throw new Error(`raw COPY wrote ${copy.rowCount} rows, not ${rows}`);
     return statSync(file).size;
   } finally {
     client.release();
@@ -204,16 +238,30 @@ async function raw(pool: pg.Pool, dir: string, campaignId: number, rows: number)
  * The part of the work encryption at rest adds, alone: opening as many sealed cells as the export
  * opens (every name, the email of each signer who opted in), in a loop, no I/O.
  */
-async function openCells(database: DatabaseHandle, encryption: FieldEncryption, campaignId: number, rows: number): Promise<number> {
-  const variants = await queryRows<{ name: Uint8Array; email: Uint8Array }>(database.db, sql`SELECT name, email FROM bench_sealed ORDER BY i`);
-  const [optedIn] = await queryRows<{ n: string }>(database.db, sql`SELECT count(*) AS n FROM signatures WHERE campaign_id = ${campaignId} AND opt_in`);
+async function openCells(
+  database: DatabaseHandle,
+  encryption: FieldEncryption,
+  campaignId: number,
+  rows: number,
+): Promise<number> {
+  const variants = await queryRows<{ name: Uint8Array; email: Uint8Array }>(
+    database.db,
+    sql`SELECT name, email FROM bench_sealed ORDER BY i`,
+  );
+  const [optedIn] = await queryRows<{ n: string }>(
+    database.db,
+    sql`SELECT count(*) AS n FROM signatures WHERE campaign_id = ${campaignId} AND opt_in`,
+  );
   let bytes = 0;
-  for (let i = 0; i < rows; i++) bytes += encryption.open('signatures.name', variants[i % variants.length]!.name).length;
-  for (let i = 0; i < Number(optedIn!.n); i++) bytes += encryption.open('signatures.email', variants[i % variants.length]!.email).length;
+  for (let i = 0; i < rows; i++)
+    bytes += encryption.open('signatures.name', variants[i % variants.length]!.name).length;
+  for (let i = 0; i < Number(optedIn!.n); i++)
+    bytes += encryption.open('signatures.email', variants[i % variants.length]!.email).length;
   return bytes;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 runCli('bench:export', async () => {
   const args = parseArguments();
@@ -225,25 +273,41 @@ runCli('bench:export', async () => {
   databaseUrl.pathname = `/${databaseName}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-bench-export-'));
   const cpus = os.cpus();
-  if (!(globalThis as { gc?: unknown }).gc) out('(run with node --expose-gc, as `npm run bench:export` does, for memory figures after a full GC)\n');
+  if (!(globalThis as { gc?: unknown }).gc)
+    out(
+      '(run with node --expose-gc, as `npm run bench:export` does, for memory figures after a full GC)\n',
+    );
   out(
     `Export benchmark, ${new Date().toISOString().slice(0, 10)}: node ${process.version}, ` +
       `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}\n` +
       `${int(n)} signatures (and a campaign of ${int(small)} for the memory check), ${args.runs} runs of each; ` +
-      `load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')}\n\n`,
+      `load average ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}\n\n`,
   );
 
   await withAdmin(args.database, (client) => client.query(`CREATE DATABASE ${databaseName}`));
   let database: DatabaseHandle | undefined;
   const pool = new pg.Pool({ connectionString: databaseUrl.toString(), max: 2 });
   try {
-    database = await openDatabase({ databaseUrl: databaseUrl.toString(), dataDir, databasePoolSize: 4 });
+    database = await openDatabase({
+      databaseUrl: databaseUrl.toString(),
+      dataDir,
+      databasePoolSize: 4,
+    });
     // Keys of its own, as a deployment's would be.
-    const encryption = new FieldEncryption({ keys: [{ id: 1, key: randomBytes(32) }], lookupKey: randomBytes(32) });
+    const encryption = new FieldEncryption({
+      keys: [{ id: 1, key: randomBytes(32) }],
+      lookupKey: randomBytes(32),
+    });
     await database.migrate();
     await ensureDemoCampaign(database.db);
     const opened = database;
-    const [campaign] = await queryRows<{ id: number }>(opened.db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+    const [campaign] = await queryRows<{ id: number }>(
+      opened.db,
+      sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`,
+    );
     const [smaller] = await queryRows<{ id: number }>(
       opened.db,
       sql`INSERT INTO campaigns (slug, title, summary, petition_text, goal) VALUES ('bench-small', 'Small', 'Small.', 'Small.', 1) RETURNING id`,
@@ -257,8 +321,10 @@ runCli('bench:export', async () => {
     // As autovacuum would have by then: statistics, the visibility map and hint bits set.
     await opened.db.execute(sql`VACUUM (ANALYZE) signatures`);
     await opened.db.execute(sql`ANALYZE rep_districts`);
-    out(`Seeded ${int(n + small)} signatures and ${int((await queryRows(opened.db, sql`SELECT 1 FROM rep_districts`)).length)} districts in ` +
-      `${((performance.now() - seeding) / 1000).toFixed(1)} s (not timed)\n`);
+    out(
+      `Seeded ${int(n + small)} signatures and ${int((await queryRows(opened.db, sql`SELECT 1 FROM rep_districts`)).length)} districts in ` +
+        `${((performance.now() - seeding) / 1000).toFixed(1)} s (not timed)\n`,
+    );
 
     // One untimed pass of each: the table in the page cache, the code compiled.
     await raw(pool, dataDir, bigId, n);
@@ -275,7 +341,18 @@ runCli('bench:export', async () => {
     const smallRun = await measure(() => ours(opened, encryption, dataDir, smallId, small));
 
     out('\n');
-    out(line(['', 38], ['rows/s', 12], ['elapsed s', 11], ['file', 11], ['node CPU s', 12], ['peak RSS', 11], ['RSS growth', 12], ['heap growth', 13]));
+    out(
+      line(
+        ['', 38],
+        ['rows/s', 12],
+        ['elapsed s', 11],
+        ['file', 11],
+        ['node CPU s', 12],
+        ['peak RSS', 11],
+        ['RSS growth', 12],
+        ['heap growth', 13],
+      ),
+    );
     const row = (label: string, m: Measured, rows: number) =>
       line(
         [label, 38],
@@ -290,7 +367,10 @@ runCli('bench:export', async () => {
     rawRuns.forEach((m, i) => {
       out(row(`raw COPY SELECT *, run ${i + 1}`, m, n));
       out(row(`opening the sealed cells alone, run ${i + 1}`, openRuns[i]!, n));
-      out(row(`our export (writeExportFile), run ${i + 1}`, ourRuns[i]!, n).trimEnd() + `   × ${(ourRuns[i]!.seconds / m.seconds).toFixed(2)}\n`);
+      out(
+        row(`our export (writeExportFile), run ${i + 1}`, ourRuns[i]!, n).trimEnd() +
+          `   × ${(ourRuns[i]!.seconds / m.seconds).toFixed(2)}\n`,
+      );
     });
     out(row(`our export, ${int(small)} rows`, smallRun, small));
 
@@ -311,13 +391,36 @@ runCli('bench:export', async () => {
     const target = (label: string, value: string, limit: string, met: boolean) =>
       line([`  ${label}`, 40], [value, 12], [limit, 12], [met ? 'PASS' : 'MISS', 6]);
     out('Targets (informational)\n');
-    out(target('time ÷ raw COPY time', ratio.toFixed(2), `≤ ${TARGETS.ratio}`, ratio <= TARGETS.ratio));
-    out(target('time ÷ (raw COPY + opening the cells)', floorRatio.toFixed(2), `≤ ${TARGETS.ratio}`, floorRatio <= TARGETS.ratio));
-    out(target(`peak RSS growth, ${int(n)} rows`, mb(growth), `≤ ${TARGETS.rssGrowthMb} MB`, growth <= TARGETS.rssGrowthMb * 1024 * 1024));
+    out(
+      target(
+        'time ÷ raw COPY time',
+        ratio.toFixed(2),
+        `≤ ${TARGETS.ratio}`,
+        ratio <= TARGETS.ratio,
+      ),
+    );
+    out(
+      target(
+        'time ÷ (raw COPY + opening the cells)',
+        floorRatio.toFixed(2),
+        `≤ ${TARGETS.ratio}`,
+        floorRatio <= TARGETS.ratio,
+      ),
+    );
+    out(
+      target(
+        `peak RSS growth, ${int(n)} rows`,
+        mb(growth),
+        `≤ ${TARGETS.rssGrowthMb} MB`,
+        growth <= TARGETS.rssGrowthMb * 1024 * 1024,
+      ),
+    );
   } finally {
     await pool.end();
     await database?.close();
-    await withAdmin(args.database, (client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
+    await withAdmin(args.database, (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`),
+    );
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -25,7 +25,8 @@ import { loadActiveSnapshot } from '../src/representatives/store';
  * it, it migrates and imports into that database and creates none: give it a scratch one, since
  * the import replaces the active snapshot there.
  */
-const USAGE = 'Usage: npm run bench:lookup [-- --from <dir> --lookups 100000 --database <postgres-url> --seed 1]';
+const USAGE =
+  'Usage: npm run bench:lookup [-- --from <dir> --lookups 100000 --database <postgres-url> --seed 1]';
 const TARGETS = { importSeconds: 60, zipMedianMs: 0.05, pointMedianMs: 0.5 };
 /** Points are ZCTA centroids moved by up to this much in latitude and in longitude. */
 const JITTER_DEGREES = 0.05;
@@ -53,8 +54,10 @@ type Cell = [text: string, width: number];
 
 const out = (text: string) => process.stdout.write(text);
 /** One table line: the first cell left-aligned in its width, the others right-aligned in theirs. */
-const line = ([first, width]: Cell, ...rest: Cell[]) => `${first.padEnd(width)}${rest.map(([text, w]) => text.padStart(w)).join('')}\n`;
-const ms = (value: number) => value.toFixed(value >= 100 ? 0 : value >= 1 ? 2 : value >= 0.01 ? 4 : 5);
+const line = ([first, width]: Cell, ...rest: Cell[]) =>
+  `${first.padEnd(width)}${rest.map(([text, w]) => text.padStart(w)).join('')}\n`;
+const ms = (value: number) =>
+  value.toFixed(value >= 100 ? 0 : value >= 1 ? 2 : value >= 0.01 ? 4 : 5);
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -95,7 +98,11 @@ function timeSync(label: string, n: number, call: (i: number) => unknown): Timin
   return { label, ns, wallNs: Number(process.hrtime.bigint() - began) };
 }
 
-async function timeAsync(label: string, n: number, call: (i: number) => Promise<unknown>): Promise<Timing> {
+async function timeAsync(
+  label: string,
+  n: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<Timing> {
   for (let i = 0; i < Math.min(n, WARM_UP); i++) await call(i);
   collect();
   const ns = new Float64Array(n);
@@ -110,13 +117,30 @@ async function timeAsync(label: string, n: number, call: (i: number) => Promise<
 
 function summary(timing: Timing) {
   const sorted = Float64Array.from(timing.ns).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! / 1e6;
-  return { median: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), perSecond: timing.ns.length / (timing.wallNs / 1e9) };
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]! / 1e6;
+  return {
+    median: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: at(1),
+    perSecond: timing.ns.length / (timing.wallNs / 1e9),
+  };
 }
 
 function printTimings(title: string, rows: Timing[], baseline: Timing): void {
   const base = summary(baseline).median;
-  out(line([title, 42], ['median ms', 11], ['p90 ms', 10], ['p99 ms', 10], ['max ms', 9], ['calls/s', 12], ['÷ baseline', 12]));
+  out(
+    line(
+      [title, 42],
+      ['median ms', 11],
+      ['p90 ms', 10],
+      ['p99 ms', 10],
+      ['max ms', 9],
+      ['calls/s', 12],
+      ['÷ baseline', 12],
+    ),
+  );
   for (const timing of rows) {
     const s = summary(timing);
     const ratio = s.median / base;
@@ -176,11 +200,16 @@ function scanBoxes(boxes: Int32Array, lng: number, lat: number): number {
  * The ZIPs and the centroids to draw from, in ZIP order: the rows come from the database in no set
  * order, and the seeded draws must pick the same ZIPs and points on every run and either driver.
  */
-function drawingPools(zctas: readonly ZctaRecord[]): { zips: string[]; centroids: Array<readonly [lat: number, lng: number]> } {
+function drawingPools(zctas: readonly ZctaRecord[]): {
+  zips: string[];
+  centroids: Array<readonly [lat: number, lng: number]>;
+} {
   const sorted = zctas.slice().sort((a, b) => (a.zcta < b.zcta ? -1 : a.zcta > b.zcta ? 1 : 0));
   return {
     zips: sorted.map((zcta) => zcta.zcta),
-    centroids: sorted.flatMap((zcta) => (zcta.lat !== null && zcta.lng !== null ? [[zcta.lat, zcta.lng] as const] : [])),
+    centroids: sorted.flatMap((zcta) =>
+      zcta.lat !== null && zcta.lng !== null ? [[zcta.lat, zcta.lng] as const] : [],
+    ),
   };
 }
 
@@ -198,14 +227,20 @@ function parseArguments() {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
-  const dir = values.from ? path.resolve(values.from) : (configFromProcess().repDataDir ?? path.resolve(projectRoot, '..', 'shared', 'data'));
+  const dir = values.from
+    ? path.resolve(values.from)
+    : (configFromProcess().repDataDir ?? path.resolve(projectRoot, '..', 'shared', 'data'));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`no representative data folder at ${dir}: give one with --from <dir>. ${USAGE}`);
+    throw new UsageError(
+      `no representative data folder at ${dir}: give one with --from <dir>. ${USAGE}`,
+    );
   }
   const lookups = Number(values.lookups);
   const seed = Number(values.seed);
-  if (!Number.isInteger(lookups) || lookups < 1) throw new UsageError(`--lookups must be a positive whole number, not "${values.lookups}"`);
-  if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, not "${values.seed}"`);
+  if (!Number.isInteger(lookups) || lookups < 1)
+    throw new UsageError(`--lookups must be a positive whole number, not "${values.lookups}"`);
+  if (!Number.isInteger(seed))
+    throw new UsageError(`--seed must be a whole number, not "${values.seed}"`);
   return { dir, lookups, seed, database: values.database };
 }
 
@@ -225,16 +260,25 @@ async function timeImport(database: DatabaseHandle, dir: string): Promise<number
   const marks: Array<[string, number]> = [['finding and hashing the files', performance.now()]];
   const began = performance.now();
   const progress = (step: string) => marks.push([step, performance.now()]);
-  const outcome = await importRepresentativeData(database.db, dir, { force: true, progress }).catch((error: unknown) => {
-    throw error instanceof DataError ? new UsageError(`${error.message}. Nothing was imported.`) : error;
-  });
+  const outcome = await importRepresentativeData(database.db, dir, { force: true, progress }).catch(
+    (error: unknown) => {
+      throw error instanceof DataError
+        ? new UsageError(`${error.message}. Nothing was imported.`)
+        : error;
+    },
+  );
   const took = seconds(began);
   marks.push(['end', performance.now()]);
   out(`Import into ${database.driver === 'pg' ? 'PostgreSQL' : 'PGlite'}: ${took.toFixed(1)} s\n`);
   for (let m = 0; m + 1 < marks.length; m++) {
     const [step, at] = marks[m]!;
     if (step === 'done') continue;
-    const phase = step === 'saving' ? 'writing to the database' : step.startsWith('finding') ? step : `reading ${step}`;
+    const phase =
+      step === 'saving'
+        ? 'writing to the database'
+        : step.startsWith('finding')
+          ? step
+          : `reading ${step}`;
     out(line([`  ${phase}`, 40], [`${((marks[m + 1]![1] - at) / 1000).toFixed(1)} s`, 9]));
   }
   const counts = Object.entries(outcome.counts).map(([name, count]) => `${name} ${int(count)}`);
@@ -250,12 +294,34 @@ function printMemory(atStart: Memory, loaded: Memory, layers: Record<string, Lay
     total.points += s.points;
     total.bytes += s.bytes;
   }
-  out(line(['Polygon layers', 20], ['districts', 11], ['parts', 9], ['points', 12], ['compact size', 14]));
+  out(
+    line(
+      ['Polygon layers', 20],
+      ['districts', 11],
+      ['parts', 9],
+      ['points', 12],
+      ['compact size', 14],
+    ),
+  );
   for (const [layer, s] of [...Object.entries(layers), ['total', total] as const]) {
-    out(line([`  ${layer}`, 20], [int(s.districts), 11], [int(s.parts), 9], [int(s.points), 12], [mb(s.bytes), 14]));
+    out(
+      line(
+        [`  ${layer}`, 20],
+        [int(s.districts), 11],
+        [int(s.parts), 9],
+        [int(s.points), 12],
+        [mb(s.bytes), 14],
+      ),
+    );
   }
   const row = (label: string, m: Memory) =>
-    line([`  ${label}`, 36], [mb(m.rss), 10], [mb(m.heapUsed), 10], [mb(m.arrayBuffers), 14], [mb(m.external), 10]);
+    line(
+      [`  ${label}`, 36],
+      [mb(m.rss), 10],
+      [mb(m.heapUsed), 10],
+      [mb(m.arrayBuffers), 14],
+      [mb(m.external), 10],
+    );
   const title = `Process memory${global.gc ? ', after a full GC' : ' (no --expose-gc: garbage included)'}`;
   out(line([title, 36], ['rss', 10], ['heapUsed', 10], ['arrayBuffers', 14], ['external', 10]));
   out(row('at start (baseline)', atStart));
@@ -269,7 +335,9 @@ function printMemory(atStart: Memory, loaded: Memory, layers: Record<string, Lay
     }),
   );
   const kept = loaded.heapUsed + loaded.arrayBuffers - atStart.heapUsed - atStart.arrayBuffers;
-  out(`  the data keeps ${mb(kept)} (heapUsed + arrayBuffers); rss also holds what the import used and V8 has not returned\n\n`);
+  out(
+    `  the data keeps ${mb(kept)} (heapUsed + arrayBuffers); rss also holds what the import used and V8 has not returned\n\n`,
+  );
 }
 
 runCli('bench:lookup', async () => {
@@ -284,7 +352,9 @@ runCli('bench:lookup', async () => {
   );
   const atStart = await memory();
 
-  const scratch = args.database ? undefined : mkdtempSync(path.join(os.tmpdir(), 'frb-bench-lookup-'));
+  const scratch = args.database
+    ? undefined
+    : mkdtempSync(path.join(os.tmpdir(), 'frb-bench-lookup-'));
   let database: DatabaseHandle | undefined;
   try {
     // 1. The full import, into an empty database.
@@ -293,7 +363,9 @@ runCli('bench:lookup', async () => {
     await database.migrate();
     const migrateSeconds = seconds(began);
     const importSeconds = await timeImport(database, args.dir);
-    out(`  (opening the database and migrating it, not counted: ${migrateSeconds.toFixed(1)} s)\n\n`);
+    out(
+      `  (opening the database and migrating it, not counted: ${migrateSeconds.toFixed(1)} s)\n\n`,
+    );
 
     // 2. Loading the active snapshot, as the platform does at start and after each import.
     began = performance.now();
@@ -302,8 +374,12 @@ runCli('bench:lookup', async () => {
     if (!snapshot) throw new Error('no active snapshot after the import');
     const { zips, centroids } = drawingPools(snapshot.zctas);
     // The constructor moves the polygons into its layers and drops them from the records: take the boxes first.
-    const cdBoxes = districtBoxes(snapshot.districts.flatMap((d) => (d.layer === 'cd' && d.geometry ? [d.geometry] : [])));
-    const allBoxes = districtBoxes(snapshot.districts.flatMap((d) => (d.geometry ? [d.geometry] : [])));
+    const cdBoxes = districtBoxes(
+      snapshot.districts.flatMap((d) => (d.layer === 'cd' && d.geometry ? [d.geometry] : [])),
+    );
+    const allBoxes = districtBoxes(
+      snapshot.districts.flatMap((d) => (d.geometry ? [d.geometry] : [])),
+    );
     began = performance.now();
     const data = new RepresentativeData(snapshot);
     const buildSeconds = seconds(began);
@@ -335,8 +411,16 @@ runCli('bench:lookup', async () => {
 
     // 4. By ZIP.
     const timer = timeSync('timer alone (hrtime pair, empty call)', n, () => undefined);
-    const zipBaseline = timeSync('Map.get of the ZIP (baseline)', n, (i) => (sink += plainMap.get(zipInputs[i]!) ?? 0));
-    const zipRaw = timeSync('data.zip()', n, (i) => (sink += data.zip(zipInputs[i]!)?.cd.length ?? 0));
+    const zipBaseline = timeSync(
+      'Map.get of the ZIP (baseline)',
+      n,
+      (i) => (sink += plainMap.get(zipInputs[i]!) ?? 0),
+    );
+    const zipRaw = timeSync(
+      'data.zip()',
+      n,
+      (i) => (sink += data.zip(zipInputs[i]!)?.cd.length ?? 0),
+    );
     const zipLookup = await timeAsync('lookupRepresentatives({ zip })', n, async (i) => {
       const answer = await lookupRepresentatives(deps, { zip: zipInputs[i]! });
       if (answer.ok) sink += answer.result.officials.length;
@@ -347,17 +431,30 @@ runCli('bench:lookup', async () => {
       if (!answer.ok) zipCounts.notFound++;
       else zipCounts[answer.result.ambiguous ? 'ambiguous' : 'found']++;
     }
-    printTimings(`By ZIP: ${int(n)} of ${int(zips.length)} ZCTAs`, [timer, zipBaseline, zipRaw, zipLookup], zipBaseline);
+    printTimings(
+      `By ZIP: ${int(n)} of ${int(zips.length)} ZCTAs`,
+      [timer, zipBaseline, zipRaw, zipLookup],
+      zipBaseline,
+    );
     out(
       `  one district set ${int(zipCounts.found)}, several (answered with candidates) ${int(zipCounts.ambiguous)}, ` +
         `no district ${int(zipCounts.notFound)}\n\n`,
     );
 
     // 5. By point.
-    const scan = (boxes: Int32Array) => (i: number) => (sink += scanBoxes(boxes, lngs[i]!, lats[i]!));
-    const scanCd = timeSync(`box scan, ${cdBoxes.length / 4} CD boxes (baseline)`, n, scan(cdBoxes));
+    const scan = (boxes: Int32Array) => (i: number) =>
+      (sink += scanBoxes(boxes, lngs[i]!, lats[i]!));
+    const scanCd = timeSync(
+      `box scan, ${cdBoxes.length / 4} CD boxes (baseline)`,
+      n,
+      scan(cdBoxes),
+    );
     const scanAll = timeSync(`box scan, all ${int(allBoxes.length / 4)} boxes`, n, scan(allBoxes));
-    const pointRaw = timeSync('data.districtsAt()', n, (i) => (sink += data.districtsAt(lngs[i]!, lats[i]!) ? 1 : 0));
+    const pointRaw = timeSync(
+      'data.districtsAt()',
+      n,
+      (i) => (sink += data.districtsAt(lngs[i]!, lats[i]!) ? 1 : 0),
+    );
     const pointLookup = await timeAsync('lookupRepresentatives({ lat, lng })', n, async (i) => {
       const answer = await lookupRepresentatives(deps, { lat: lats[i]!, lng: lngs[i]! });
       if (answer.ok) sink += answer.result.officials.length;
@@ -372,7 +469,11 @@ runCli('bench:lookup', async () => {
         if (!answer.result.districts.stateLower) pointCounts.noLower++;
       }
     }
-    printTimings(`By point: ${int(n)} ZCTA centroids ± ${JITTER_DEGREES}°`, [timer, scanCd, scanAll, pointRaw, pointLookup], scanCd);
+    printTimings(
+      `By point: ${int(n)} ZCTA centroids ± ${JITTER_DEGREES}°`,
+      [timer, scanCd, scanAll, pointRaw, pointLookup],
+      scanCd,
+    );
     out(
       `  no district found (404) ${int(pointCounts.noDistrict)}; answered without a state senate district ` +
         `${int(pointCounts.noUpper)}, without a state house district ${int(pointCounts.noLower)}\n` +
@@ -385,9 +486,30 @@ runCli('bench:lookup', async () => {
     const target = (label: string, value: string, limit: string, met: boolean) =>
       line([`  ${label}`, 24], [value, 12], [`≤ ${limit}`, 12], [met ? 'PASS' : 'MISS', 6]);
     out('Targets (informational)\n');
-    out(target('full import', `${importSeconds.toFixed(1)} s`, `${TARGETS.importSeconds} s`, importSeconds <= TARGETS.importSeconds));
-    out(target('ZIP lookup median', `${ms(zipMedian)} ms`, `${TARGETS.zipMedianMs} ms`, zipMedian <= TARGETS.zipMedianMs));
-    out(target('point lookup median', `${ms(pointMedian)} ms`, `${TARGETS.pointMedianMs} ms`, pointMedian <= TARGETS.pointMedianMs));
+    out(
+      target(
+        'full import',
+        `${importSeconds.toFixed(1)} s`,
+        `${TARGETS.importSeconds} s`,
+        importSeconds <= TARGETS.importSeconds,
+      ),
+    );
+    out(
+      target(
+        'ZIP lookup median',
+        `${ms(zipMedian)} ms`,
+        `${TARGETS.zipMedianMs} ms`,
+        zipMedian <= TARGETS.zipMedianMs,
+      ),
+    );
+    out(
+      target(
+        'point lookup median',
+        `${ms(pointMedian)} ms`,
+        `${TARGETS.pointMedianMs} ms`,
+        pointMedian <= TARGETS.pointMedianMs,
+      ),
+    );
     if (sink < 0) out('\n');
   } finally {
     await database?.close();

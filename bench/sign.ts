@@ -39,7 +39,9 @@ async function withAdmin<T>(task: (client: pg.Client) => Promise<T>): Promise<T>
 }
 
 function start(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const profiling = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
+  const profiling = args.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`]
+    : [];
   return spawn(process.execPath, [...profiling, path.join(projectRoot, 'dist', script), ...argv], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -47,7 +49,10 @@ function start(script: string, argv: string[], env: NodeJS.ProcessEnv): ChildPro
 }
 
 /** A 2 s warm-up (JIT, pools, query plans), then the measured run. */
-async function load(url: string, body: (n: number) => string): Promise<{ warmUp: autocannon.Result; run: autocannon.Result }> {
+async function load(
+  url: string,
+  body: (n: number) => string,
+): Promise<{ warmUp: autocannon.Result; run: autocannon.Result }> {
   let n = 0;
   const run = (seconds: number) =>
     autocannon({
@@ -111,10 +116,17 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
 
   try {
-    process.stdout.write(`Load: ${connections} connections, ${duration} s per run, after a 2 s warm-up\n`);
+    process.stdout.write(
+      `Load: ${connections} connections, ${duration} s per run, after a 2 s warm-up\n`,
+    );
     const bare = (await load(`${base}/api/v1/bench/bare`, () => '{"ok":true}')).run;
     const sign = await load(`${base}${signPath}`, (n) =>
-      JSON.stringify({ name: `Bench Signer ${n}`, email: `bench-${runId}-${n}@example.org`, zip: '94110', source: 'bench' }),
+      JSON.stringify({
+        name: `Bench Signer ${n}`,
+        email: `bench-${runId}-${n}@example.org`,
+        zip: '94110',
+        source: 'bench',
+      }),
     );
     const acknowledged = sign.warmUp['2xx'] + sign.run['2xx'];
     const { stored, tallied } = await countRows(databaseUrl.toString());
@@ -131,10 +143,14 @@ async function main() {
     const row = (label: string, f: ReturnType<typeof figures>) =>
       `${label.padEnd(24)}${f.perSecond.toFixed(0).padStart(8)}${String(f.p50).padStart(10)}${String(f.p99).padStart(10)}` +
       `${String(f.ok).padStart(9)}${String(f.failed).padStart(9)}\n`;
-    process.stdout.write(`\n${''.padEnd(24)}${'req/s'.padStart(8)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'2xx'.padStart(9)}${'failed'.padStart(9)}\n`);
+    process.stdout.write(
+      `\n${''.padEnd(24)}${'req/s'.padStart(8)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'2xx'.padStart(9)}${'failed'.padStart(9)}\n`,
+    );
     process.stdout.write(row('bare route (baseline)', b));
     process.stdout.write(row('signing endpoint', s));
-    process.stdout.write(`\nsignatures/s ÷ bare route requests/s = ${(s.perSecond / b.perSecond).toFixed(2)}\n`);
+    process.stdout.write(
+      `\nsignatures/s ÷ bare route requests/s = ${(s.perSecond / b.perSecond).toFixed(2)}\n`,
+    );
     process.stdout.write(
       `acknowledged ${acknowledged} (warm-up + run), rows stored ${stored}, tallied ${tallied}: ` +
         (stored >= acknowledged && tallied === stored
@@ -145,7 +161,9 @@ async function main() {
     web.kill('SIGTERM');
     worker.kill('SIGTERM');
     await Promise.all([once(web, 'exit'), once(worker, 'exit')]);
-    await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
+    await withAdmin((client) =>
+      client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`),
+    );
   }
 }
 

@@ -49,13 +49,23 @@ const TICK_MS = 5;
 
 const out = (text: string) => process.stdout.write(text);
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
-const ms = (value: number) => (value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0));
+const ms = (value: number) =>
+  value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
 const line = (first: [string, number], ...rest: Array<[string, number]>) =>
   `${first[0].padEnd(first[1])}${rest.map(([text, width]) => text.padStart(width)).join('')}\n`;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 
 function parseArguments() {
-  let values: { rows: string; flood: string; runs: string; database: string; redis: string; embedded: boolean; keep: boolean };
+  let values: {
+    rows: string;
+    flood: string;
+    runs: string;
+    database: string;
+    redis: string;
+    embedded: boolean;
+    keep: boolean;
+  };
   try {
     values = parseArgs({
       options: {
@@ -75,10 +85,21 @@ function parseArguments() {
   const rows = Number(values.rows);
   const flood = Number(values.flood);
   const runs = Number(values.runs);
-  if (!Number.isInteger(rows) || rows < 1000) throw new UsageError(`--rows must be a whole number of at least 1000, not "${values.rows}"`);
-  if (!Number.isInteger(flood) || flood < 0 || flood >= rows) throw new UsageError(`--flood must be a whole number below --rows, not "${values.flood}"`);
-  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a positive whole number, not "${values.runs}"`);
-  return { rows, flood, runs, database: values.database, redis: values.redis, embedded: values.embedded, keep: values.keep };
+  if (!Number.isInteger(rows) || rows < 1000)
+    throw new UsageError(`--rows must be a whole number of at least 1000, not "${values.rows}"`);
+  if (!Number.isInteger(flood) || flood < 0 || flood >= rows)
+    throw new UsageError(`--flood must be a whole number below --rows, not "${values.flood}"`);
+  if (!Number.isInteger(runs) || runs < 1)
+    throw new UsageError(`--runs must be a positive whole number, not "${values.runs}"`);
+  return {
+    rows,
+    flood,
+    runs,
+    database: values.database,
+    redis: values.redis,
+    embedded: values.embedded,
+    keep: values.keep,
+  };
 }
 
 async function withAdmin<T>(url: string, task: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -102,15 +123,32 @@ const FLOOD_NETWORKS = 2000;
  * `normal` signatures over the last 30 days and `flood` from one domain in ten minutes two hours
  * ago, then the counts, letter counts, partners, audit entries and exports the pages read.
  */
-async function seed(db: Database, encryption: FieldEncryption, campaignId: number, staffId: number, normal: number, flood: number): Promise<void> {
-  await db.execute(sql`CREATE TABLE bench_sealed (i int PRIMARY KEY, email bytea NOT NULL, email_domain_hash bytea NOT NULL, name bytea NOT NULL)`);
+async function seed(
+  db: Database,
+  encryption: FieldEncryption,
+  campaignId: number,
+  staffId: number,
+  normal: number,
+  flood: number,
+): Promise<void> {
+  await db.execute(
+    sql`CREATE TABLE bench_sealed (i int PRIMARY KEY, email bytea NOT NULL, email_domain_hash bytea NOT NULL, name bytea NOT NULL)`,
+  );
   const variants = Array.from({ length: SEALED_VARIANTS + 1 }, (_, i) => {
     // Variant SEALED_VARIANTS is the flood's; the others' domains are skewed: d0 is the biggest.
-    const domain = i === SEALED_VARIANTS ? FLOOD_DOMAIN : `d${Math.floor(DOMAINS * (i / SEALED_VARIANTS) ** 3)}.example`;
-    const sealed = sealedSignature(encryption, { email: `supporter-${i}@${domain}`, name: `Supporter Number ${i}` });
+    const domain =
+      i === SEALED_VARIANTS
+        ? FLOOD_DOMAIN
+        : `d${Math.floor(DOMAINS * (i / SEALED_VARIANTS) ** 3)}.example`;
+    const sealed = sealedSignature(encryption, {
+      email: `supporter-${i}@${domain}`,
+      name: `Supporter Number ${i}`,
+    });
     return sql`(${i}, ${sealed.email}::bytea, ${sealed.emailDomainHash}::bytea, ${sealed.name}::bytea)`;
   });
-  await db.execute(sql`INSERT INTO bench_sealed (i, email, email_domain_hash, name) VALUES ${sql.join(variants, sql`, `)}`);
+  await db.execute(
+    sql`INSERT INTO bench_sealed (i, email, email_domain_hash, name) VALUES ${sql.join(variants, sql`, `)}`,
+  );
   const fips = [...uspsByFips.keys()].filter((code) => Number(code) < 60 && code !== '11');
   const fipsArray = `ARRAY[${fips.map((code) => `'${code}'`).join(',')}]`;
   // In slices, so that PGlite (one process) never writes more than this in one statement.
@@ -158,7 +196,9 @@ async function seed(db: Database, encryption: FieldEncryption, campaignId: numbe
     FROM generate_series(1, 441) AS n CROSS JOIN unnest(ARRAY['delivered', 'queued', 'retrying', 'failed']) AS st`),
   );
   await db.execute(
-    sql.raw(`INSERT INTO partners (campaign_id, name, source_code) SELECT ${campaignId}, 'Partner ' || n, 'partner-' || n FROM generate_series(0, 6) AS n`),
+    sql.raw(
+      `INSERT INTO partners (campaign_id, name, source_code) SELECT ${campaignId}, 'Partner ' || n, 'partner-' || n FROM generate_series(0, 6) AS n`,
+    ),
   );
   await db.execute(
     sql.raw(`
@@ -185,7 +225,10 @@ class StaffSession {
 
   constructor(private readonly base: string) {}
 
-  async request(pathAndQuery: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; bytes: number }> {
+  async request(
+    pathAndQuery: string,
+    init: { method?: string; form?: Record<string, string> } = {},
+  ): Promise<{ status: number; bytes: number }> {
     const response = await fetch(`${this.base}${pathAndQuery}`, {
       method: init.method ?? 'GET',
       redirect: 'manual',
@@ -210,7 +253,10 @@ class StaffSession {
 
   async signIn(email: string, password: string): Promise<void> {
     await this.request('/staff/login');
-    const answer = await this.request('/staff/login', { method: 'POST', form: { _csrf: this.token, email, password } });
+    const answer = await this.request('/staff/login', {
+      method: 'POST',
+      form: { _csrf: this.token, email, password },
+    });
     if (answer.status !== 303) throw new Error(`signing in as ${email} answered ${answer.status}`);
     await this.request('/staff');
   }
@@ -226,7 +272,11 @@ interface Timed {
 }
 
 /** Runs `task` once untimed (unless `warmUp` is false), then `runs` times, timing each and watching the event loop. */
-async function time(runs: number, task: () => Promise<{ status: number; bytes: number }>, warmUp = true): Promise<Timed> {
+async function time(
+  runs: number,
+  task: () => Promise<{ status: number; bytes: number }>,
+  warmUp = true,
+): Promise<Timed> {
   if (warmUp) await task();
   const times: number[] = [];
   let stall = 0;
@@ -263,10 +313,14 @@ runCli('bench:staff', async () => {
     `Staff pages benchmark, ${new Date().toISOString().slice(0, 10)}: node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ` +
       `${args.embedded ? 'embedded (PGlite, in this process)' : 'PostgreSQL'}\n` +
       `${int(args.rows)} signatures, ${int(args.flood)} of them from one domain in ten minutes; ${args.runs} runs of each; ` +
-      `load average ${os.loadavg().map((load) => load.toFixed(1)).join(' ')}\n\n`,
+      `load average ${os
+        .loadavg()
+        .map((load) => load.toFixed(1))
+        .join(' ')}\n\n`,
   );
 
-  if (!args.embedded) await withAdmin(args.database, (client) => client.query(`CREATE DATABASE ${databaseName}`));
+  if (!args.embedded)
+    await withAdmin(args.database, (client) => client.query(`CREATE DATABASE ${databaseName}`));
   let platform: Platform | undefined;
   let server: Server | undefined;
   const password = randomBytes(12).toString('base64url');
@@ -289,11 +343,26 @@ runCli('bench:staff', async () => {
     const opened = platform;
     const campaign = await opened.campaigns.bySlug(DEMO_CAMPAIGN_SLUG);
     if (!campaign) throw new Error('the demo campaign is missing');
-    const organizer = await createAccount(opened.db, { email: 'organizer@bench.example', name: 'Organizer', role: 'organizer', password }, 'command line');
-    await createAccount(opened.db, { email: 'admin@bench.example', name: 'Admin', role: 'admin', password }, 'command line');
+    const organizer = await createAccount(
+      opened.db,
+      { email: 'organizer@bench.example', name: 'Organizer', role: 'organizer', password },
+      'command line',
+    );
+    await createAccount(
+      opened.db,
+      { email: 'admin@bench.example', name: 'Admin', role: 'admin', password },
+      'command line',
+    );
 
     const seeding = performance.now();
-    await seed(opened.db, opened.encryption, campaign.id, organizer.id, args.rows - args.flood, args.flood);
+    await seed(
+      opened.db,
+      opened.encryption,
+      campaign.id,
+      organizer.id,
+      args.rows - args.flood,
+      args.flood,
+    );
     const [inPeriods] = await queryRows<{ day: string; week: string }>(
       opened.db,
       sql`SELECT count(*) FILTER (WHERE created_at > now() - interval '24 hours') AS day, count(*) FILTER (WHERE created_at > now() - interval '168 hours') AS week
@@ -323,14 +392,21 @@ runCli('bench:staff', async () => {
       return { status: rows.length === 1 ? 200 : 500, bytes: 0 };
     });
     results.push(['baseline: SELECT of the count row', baseline]);
-    results.push(['/healthz (HTTP, the web stack)', await time(args.runs, () => asOrganizer.request('/healthz'))]);
+    results.push([
+      '/healthz (HTTP, the web stack)',
+      await time(args.runs, () => asOrganizer.request('/healthz')),
+    ]);
     const pages: Array<[string, StaffSession, string, number?]> = [
       ['Campaigns (/staff)', asOrganizer, '/staff'],
       ['Dashboard', asOrganizer, page],
       ['Dashboard JSON', asOrganizer, `${page}/dashboard.json`],
       ['Abuse report, defaults (24 h)', asOrganizer, `${page}/abuse`],
       ['Abuse report, 168 h', asOrganizer, `${page}/abuse?window=10&ips=10&domains=100&hours=168`],
-      ['Abuse report, 168 h, 60-min window, low thresholds', asOrganizer, `${page}/abuse?window=60&ips=2&domains=5&hours=168`],
+      [
+        'Abuse report, 168 h, 60-min window, low thresholds',
+        asOrganizer,
+        `${page}/abuse?window=60&ips=2&domains=5&hours=168`,
+      ],
       ['Exports', asOrganizer, `${page}/exports`],
       ['Exports progress JSON', asOrganizer, `${page}/exports/progress`],
       ['Settings', asOrganizer, `${page}/edit`],
@@ -341,26 +417,51 @@ runCli('bench:staff', async () => {
       ['Accounts (admin)', asAdmin, '/staff/accounts'],
       ['Audit log (admin)', asAdmin, '/staff/audit'],
     ];
-    for (const [label, session, url] of pages) results.push([label, await time(args.runs, () => session.request(url))]);
+    for (const [label, session, url] of pages)
+      results.push([label, await time(args.runs, () => session.request(url))]);
     // Starting an export counts its rows first (then queues a job for this many: no worker runs
     // here, and a second start finds the first in progress, after counting).
     await asOrganizer.request(`${page}/exports`);
     results.push([
       'Start a signature export (POST: counts rows)',
-      await time(args.runs, () => asOrganizer.request(`${page}/exports`, { method: 'POST', form: { _csrf: asOrganizer.token, kind: 'signatures' } })),
+      await time(args.runs, () =>
+        asOrganizer.request(`${page}/exports`, {
+          method: 'POST',
+          form: { _csrf: asOrganizer.token, kind: 'signatures' },
+        }),
+      ),
     ]);
 
     if (args.embedded) {
       // In embedded mode the export job runs in this process too: its pages hold it like a page's statements.
       const id = randomBytes(18).toString('base64url');
-      await opened.db.execute(sql`INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaign.id}, 'signatures', 'queued', ${args.rows})`);
+      await opened.db.execute(
+        sql`INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${id}, ${campaign.id}, 'signatures', 'queued', ${args.rows})`,
+      );
       results.push([
         `Signature export job, ${int(args.rows)} rows (once)`,
-        await time(1, async () => ({ status: (await writeExportFile(opened, id)) === 'written' ? 200 : 500, bytes: 0 }), false),
+        await time(
+          1,
+          async () => ({
+            status: (await writeExportFile(opened, id)) === 'written' ? 200 : 500,
+            bytes: 0,
+          }),
+          false,
+        ),
       ]);
     }
 
-    out(line(['', 52], ['status', 8], ['median ms', 11], ['slowest ms', 12], ['× baseline', 12], ['longest stall ms', 18], ['bytes', 10]));
+    out(
+      line(
+        ['', 52],
+        ['status', 8],
+        ['median ms', 11],
+        ['slowest ms', 12],
+        ['× baseline', 12],
+        ['longest stall ms', 18],
+        ['bytes', 10],
+      ),
+    );
     for (const [label, timed] of results) {
       out(
         line(
@@ -376,29 +477,55 @@ runCli('bench:staff', async () => {
     }
 
     const byLabel = new Map(results.map(([label, timed]) => [label, timed]));
-    const target = (label: string, value: string, limit: string, met: boolean) => line([`  ${label}`, 62], [value, 12], [limit, 12], [met ? 'PASS' : 'MISS', 6]);
+    const target = (label: string, value: string, limit: string, met: boolean) =>
+      line([`  ${label}`, 62], [value, 12], [limit, 12], [met ? 'PASS' : 'MISS', 6]);
     out('\nTargets (informational)\n');
     // The time targets are PostgreSQL's; embedded mode's is that the process keeps answering.
     for (const label of args.embedded ? [] : ['Dashboard', 'Abuse report, defaults (24 h)']) {
       const timed = byLabel.get(label)!;
-      out(target(`${label}, median`, `${ms(timed.median)} ms`, `≤ ${TARGET_MS} ms`, timed.median <= TARGET_MS));
+      out(
+        target(
+          `${label}, median`,
+          `${ms(timed.median)} ms`,
+          `≤ ${TARGET_MS} ms`,
+          timed.median <= TARGET_MS,
+        ),
+      );
     }
     const staffPages = results.slice(2);
     const worst = staffPages.reduce((a, b) => (b[1].stall > a[1].stall ? b : a));
-    out(target(`longest stall, any row (${worst[0]})`, `${ms(worst[1].stall)} ms`, `≤ ${TARGET_MS} ms`, worst[1].stall <= TARGET_MS));
+    out(
+      target(
+        `longest stall, any row (${worst[0]})`,
+        `${ms(worst[1].stall)} ms`,
+        `≤ ${TARGET_MS} ms`,
+        worst[1].stall <= TARGET_MS,
+      ),
+    );
     const stopped = staffPages.filter(([, timed]) => timed.status === 503);
-    if (stopped.length > 0) out(`\nStopped at STAFF_STATEMENT_TIMEOUT_MS (503, "narrow the report"): ${stopped.map(([label]) => label).join(', ')}\n`);
+    if (stopped.length > 0)
+      out(
+        `\nStopped at STAFF_STATEMENT_TIMEOUT_MS (503, "narrow the report"): ${stopped.map(([label]) => label).join(', ')}\n`,
+      );
     const failed = staffPages.filter(([, timed]) => ![200, 303, 503].includes(timed.status));
-    if (failed.length > 0) out(`\nNot answered as expected: ${failed.map(([label, timed]) => `${label} (${timed.status})`).join(', ')}\n`);
+    if (failed.length > 0)
+      out(
+        `\nNot answered as expected: ${failed.map(([label, timed]) => `${label} (${timed.status})`).join(', ')}\n`,
+      );
   } finally {
     server?.closeAllConnections();
     await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
     if (platform) {
-      const keys = await platform.redis.keys(`${platform.config.redisKeyPrefix}:*`).catch(() => [] as string[]);
+      const keys = await platform.redis
+        .keys(`${platform.config.redisKeyPrefix}:*`)
+        .catch(() => [] as string[]);
       if (keys.length > 0) await platform.redis.del(...keys).catch(() => undefined);
       await platform.close();
     }
-    if (!args.embedded && !args.keep) await withAdmin(args.database, (client) => client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`));
+    if (!args.embedded && !args.keep)
+      await withAdmin(args.database, (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`),
+      );
     if (!args.embedded && args.keep) out(`\nKept the database ${databaseName}.\n`);
     rmSync(dataDir, { recursive: true, force: true });
   }

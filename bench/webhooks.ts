@@ -54,7 +54,14 @@ interface Receiver {
 }
 
 async function startReceiver(secrets: Map<string, string>): Promise<Receiver> {
-  const receiver: Receiver = { url: '', seen: new Map(), batches: [], lags: [], unverified: 0, close: async () => undefined };
+  const receiver: Receiver = {
+    url: '',
+    seen: new Map(),
+    batches: [],
+    lags: [],
+    unverified: 0,
+    close: async () => undefined,
+  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -63,15 +70,24 @@ async function startReceiver(secrets: Map<string, string>): Promise<Receiver> {
       const body = Buffer.concat(chunks).toString('utf8');
       const secret = secrets.get(req.url ?? '');
       const id = String(req.headers['webhook-id']);
-      const expected = secret ? createHmac('sha256', Buffer.from(secret.slice(6), 'base64')).update(`${id}.${String(req.headers['webhook-timestamp'])}.${body}`).digest() : Buffer.alloc(0);
+      const expected = secret
+        ? createHmac('sha256', Buffer.from(secret.slice(6), 'base64'))
+            .update(`${id}.${String(req.headers['webhook-timestamp'])}.${body}`)
+            .digest()
+        : Buffer.alloc(0);
       const given = Buffer.from(String(req.headers['webhook-signature'] ?? '').slice(3), 'base64');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) receiver.unverified++;
-      const items = JSON.parse(body) as Array<{ idempotency_key: string; 'osdi:signature'?: { created_date: string } }>;
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        receiver.unverified++;
+      const items = JSON.parse(body) as Array<{
+        idempotency_key: string;
+        'osdi:signature'?: { created_date: string };
+      }>;
       receiver.batches.push(items.length);
       const seen = receiver.seen.get(req.url ?? '') ?? new Set<string>();
       for (const item of items) {
         seen.add(item.idempotency_key);
-        if (item['osdi:signature']) receiver.lags.push(arrived - new Date(item['osdi:signature'].created_date).getTime());
+        if (item['osdi:signature'])
+          receiver.lags.push(arrived - new Date(item['osdi:signature'].created_date).getTime());
       }
       receiver.seen.set(req.url ?? '', seen);
       res.writeHead(204).end();
@@ -80,17 +96,28 @@ async function startReceiver(secrets: Map<string, string>): Promise<Receiver> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  receiver.close = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return receiver;
 }
 
 /** A process of the platform; only the web process's first line (its port) is read, so the worker's output is not piped. */
-function start(script: string, argv: string[], env: NodeJS.ProcessEnv, output: 'pipe' | 'ignore'): ChildProcess {
-  const profiling = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
-  return spawn(process.execPath, [...profiling, path.join(projectRoot, 'dist', script), ...argv], { env, stdio: ['ignore', output, 'inherit'] });
+function start(
+  script: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  output: 'pipe' | 'ignore',
+): ChildProcess {
+  const profiling = args.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`]
+    : [];
+  return spawn(process.execPath, [...profiling, path.join(projectRoot, 'dist', script), ...argv], {
+    env,
+    stdio: ['ignore', output, 'inherit'],
+  });
 }
 
 const quantile = (values: number[], q: number) => {
@@ -130,19 +157,36 @@ async function main() {
   const [line] = (await once(web.stdout!, 'data')) as [Buffer];
   const port = Number(/listening (\d+)/.exec(line.toString())?.[1]);
   const worker = start('src/main.js', ['worker'], env, 'ignore');
-  const database = await openDatabase({ databaseUrl: databaseUrl.toString(), dataDir: '/tmp', encryption: keys });
+  const database = await openDatabase({
+    databaseUrl: databaseUrl.toString(),
+    dataDir: '/tmp',
+    encryption: keys,
+  });
   const encryption = new FieldEncryption(keys);
   const secrets = new Map<string, string>();
   const receiver = await startReceiver(secrets);
 
   try {
-    const [campaign] = await queryRows<{ id: number }>(database.db, sql`SELECT id FROM campaigns WHERE slug = ${SLUG}`);
+    const [campaign] = await queryRows<{ id: number }>(
+      database.db,
+      sql`SELECT id FROM campaigns WHERE slug = ${SLUG}`,
+    );
     for (let i = 0; i < SUBSCRIPTIONS; i++) {
       const hookPath = `/hooks/${i}`;
-      const { secret } = await addWebhook({ db: database.db, encryption }, { campaignId: Number(campaign!.id), partnerId: null, url: `${receiver.url}${hookPath}`, events: ['signature', 'outreach', 'person.erased'] }, 'command line');
+      const { secret } = await addWebhook(
+        { db: database.db, encryption },
+        {
+          campaignId: Number(campaign!.id),
+          partnerId: null,
+          url: `${receiver.url}${hookPath}`,
+          events: ['signature', 'outreach', 'person.erased'],
+        },
+        'command line',
+      );
       secrets.set(hookPath, secret);
     }
-    const setSubscriptions = (status: 'active' | 'disabled') => database.db.update(webhookSubscriptions).set({ status });
+    const setSubscriptions = (status: 'active' | 'disabled') =>
+      database.db.update(webhookSubscriptions).set({ status });
 
     let n = 0;
     const load = (seconds: number, paced?: number) =>
@@ -153,7 +197,19 @@ async function main() {
         duration: seconds,
         ...(paced ? { overallRate: paced } : {}),
         headers: { 'content-type': 'application/json' },
-        requests: [{ setupRequest: (req) => ({ ...req, body: JSON.stringify({ name: `Bench Signer ${n}`, email: `bench-${runId}-${n++}@example.org`, zip: '94110', optIn: true }) }) }],
+        requests: [
+          {
+            setupRequest: (req) => ({
+              ...req,
+              body: JSON.stringify({
+                name: `Bench Signer ${n}`,
+                email: `bench-${runId}-${n++}@example.org`,
+                zip: '94110',
+                optIn: true,
+              }),
+            }),
+          },
+        ],
       });
     const caughtUp = async () => {
       for (let i = 0; i < 1200; i++) {
@@ -167,16 +223,28 @@ async function main() {
       throw new Error('the workers did not catch up within 2 minutes');
     };
 
-    process.stdout.write(`Load: ${connections} connections, ${duration} s per run, ${rounds} rounds of (none, ${SUBSCRIPTIONS} subscriptions), after a 3 s warm-up\n`);
+    process.stdout.write(
+      `Load: ${connections} connections, ${duration} s per run, ${rounds} rounds of (none, ${SUBSCRIPTIONS} subscriptions), after a 3 s warm-up\n`,
+    );
     await setSubscriptions('disabled');
     await load(3);
     await caughtUp();
-    const results: Array<{ label: string; perSecond: number; p50: number; p99: number; failed: number }> = [];
+    const results: Array<{
+      label: string;
+      perSecond: number;
+      p50: number;
+      p99: number;
+      failed: number;
+    }> = [];
     let lagsDuringRuns: number[] = [];
     let signedWithHooks = 0;
     // Where a delivery's lag comes from, sampled while the load runs: the oldest signature not yet
     // counted (the tally, which raises the events), and the oldest event not yet delivered.
-    const stages = { untallied: [] as number[], undelivered: [] as number[], untalliedWithout: [] as number[] };
+    const stages = {
+      untallied: [] as number[],
+      undelivered: [] as number[],
+      untalliedWithout: [] as number[],
+    };
     const sample = async (active: boolean) => {
       const [row] = await queryRows<{ untallied: number | null; undelivered: number | null }>(
         database.db,
@@ -219,9 +287,13 @@ async function main() {
     const pacedLags = receiver.lags.slice(pacedBefore);
     await setSubscriptions('disabled');
 
-    process.stdout.write(`\n${'run'.padEnd(26)}${'signatures/s'.padStart(14)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'failed'.padStart(8)}\n`);
+    process.stdout.write(
+      `\n${'run'.padEnd(26)}${'signatures/s'.padStart(14)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'failed'.padStart(8)}\n`,
+    );
     results.forEach((row, index) =>
-      process.stdout.write(`${`${Math.floor(index / 2) + 1}. ${row.label}`.padEnd(26)}${row.perSecond.toFixed(0).padStart(14)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${String(row.failed).padStart(8)}\n`),
+      process.stdout.write(
+        `${`${Math.floor(index / 2) + 1}. ${row.label}`.padEnd(26)}${row.perSecond.toFixed(0).padStart(14)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${String(row.failed).padStart(8)}\n`,
+      ),
     );
     const mean = (label: string) => {
       const rows = results.filter((row) => row.label === label);
@@ -229,7 +301,9 @@ async function main() {
     };
     const none = mean('no subscription');
     const withHooks = mean(`${SUBSCRIPTIONS} subscriptions`);
-    process.stdout.write(`\nmean signatures/s: none ${none.toFixed(0)}, with ${SUBSCRIPTIONS} subscriptions ${withHooks.toFixed(0)}; ratio ${(withHooks / none).toFixed(2)} (target ≥ 0.8)\n`);
+    process.stdout.write(
+      `\nmean signatures/s: none ${none.toFixed(0)}, with ${SUBSCRIPTIONS} subscriptions ${withHooks.toFixed(0)}; ratio ${(withHooks / none).toFixed(2)} (target ≥ 0.8)\n`,
+    );
     const perSubscription = [...receiver.seen.values()].map((set) => set.size);
     process.stdout.write(
       `deliveries: ${receiver.batches.length} batches, at most ${Math.max(...receiver.batches)} events each (mean ${(receiver.batches.reduce((a, b) => a + b, 0) / receiver.batches.length).toFixed(1)}); ` +

@@ -50,7 +50,12 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   app.locals.siteName = 'Ban Face Surveillance';
   // The footer's promise that nothing comes from other servers holds only without a CAPTCHA provider.
   const captcha = config.abuse.captcha?.provider;
-  app.locals.captchaProvider = captcha === undefined ? undefined : captcha === 'hcaptcha' ? 'hCaptcha' : 'Cloudflare Turnstile';
+  app.locals.captchaProvider =
+    captcha === undefined
+      ? undefined
+      : captcha === 'hcaptcha'
+        ? 'hCaptcha'
+        : 'Cloudflare Turnstile';
   app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers }));
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);
@@ -64,13 +69,26 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
       quietReqLogger: true,
       // Paths only: query strings and bodies may carry personal data.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, path: loggedPath(req.url) }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: loggedPath(req.url),
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
         err: serializeError,
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url?.startsWith('/static/') === true },
+      autoLogging: {
+        ignore: (req) =>
+          req.url === '/healthz' ||
+          req.url === '/readyz' ||
+          req.url?.startsWith('/static/') === true,
+      },
       // An outage's 503s are counted by `ctx.outages`, one line per interval, not one each.
-      customLogLevel: (_req, res, error) => accessLogLevel(res as unknown as { statusCode: number; locals?: Record<string, unknown> }, error),
+      customLogLevel: (_req, res, error) =>
+        accessLogLevel(
+          res as unknown as { statusCode: number; locals?: Record<string, unknown> },
+          error,
+        ),
     }),
   );
   // Partner sites load the embed script from their own pages.
@@ -78,13 +96,24 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
     res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
     next();
   });
-  app.use('/static', express.static(publicDir, { index: false, maxAge: config.env === 'production' ? '1d' : 0 }));
+  app.use(
+    '/static',
+    express.static(publicDir, { index: false, maxAge: config.env === 'production' ? '1d' : 0 }),
+  );
   app.use(healthRoutes(ctx));
   // Everything below answers in the asker's language (see http/i18n.ts).
   app.use(languages({ https }));
 
   const api = express.Router();
-  api.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && ctx.partnerOrigins.allows(origin)), methods: ['GET', 'POST'], credentials: false, maxAge: 600 }));
+  api.use(
+    cors({
+      origin: (origin, allow) =>
+        allow(null, origin !== undefined && ctx.partnerOrigins.allows(origin)),
+      methods: ['GET', 'POST'],
+      credentials: false,
+      maxAge: 600,
+    }),
+  );
   api.use(express.json({ limit: '16kb', strict: false }));
   options.extendApi?.(api);
   api.use(signingApi(ctx));

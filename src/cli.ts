@@ -11,7 +11,11 @@ export function runCli(name: string, task: (logger: Logger) => Promise<void>): v
   task(logger).then(
     () => process.exit(0),
     (error: unknown) => {
-      if (error instanceof ConfigError || error instanceof UsageError || error instanceof LockedError) {
+      if (
+        error instanceof ConfigError ||
+        error instanceof UsageError ||
+        error instanceof LockedError
+      ) {
         process.stderr.write(`${name}: ${error.message}\n`);
         process.exit(2);
       }

@@ -5,7 +5,12 @@ import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { projectRoot } from './paths';
-import { newKey, parseKeyRing, parseLookupKey, type EncryptionKeys } from './privacy/field-encryption';
+import {
+  newKey,
+  parseKeyRing,
+  parseLookupKey,
+  type EncryptionKeys,
+} from './privacy/field-encryption';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.
@@ -32,13 +37,16 @@ const wholeNumber = (fallback: number, min: number, max: number) =>
 const urlWithScheme = (schemes: string[], example: string) =>
   z
     .url({ error: `must be a URL like ${example}` })
-    .refine((url) => URL.canParse(url) && schemes.includes(new URL(url).protocol), `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`)
+    .refine(
+      (url) => URL.canParse(url) && schemes.includes(new URL(url).protocol),
+      `must start with ${schemes.map((s) => `${s}//`).join(' or ')}`,
+    )
     .optional();
 
 /** CWC's message endpoint: rehearsals use its validation endpoint beside it, so it must end in /message. */
 const cwcMessageUrl = urlWithScheme(['http:', 'https:'], 'https://cwc.example/v2/message').refine(
   (url) => url === undefined || /\/message\/?$/.test(new URL(url).pathname),
-  'must be CWC\'s message endpoint, ending in /message (rehearsals use /validate beside it)',
+  "must be CWC's message endpoint, ending in /message (rehearsals use /validate beside it)",
 );
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -60,13 +68,20 @@ const trustProxy = z
     if (value === 'true') return true;
     if (value === 'false') return false;
     if (/^\d+$/.test(value)) return Number(value);
-    const list = value.split(',').map((item) => item.trim()).filter(Boolean);
+    const list = value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
     const invalid = list.filter((entry) => !isProxyEntry(entry));
     try {
-      if (invalid.length > 0) throw new Error(`not an address, subnet or proxy name: ${invalid.join(', ')}`);
+      if (invalid.length > 0)
+        throw new Error(`not an address, subnet or proxy name: ${invalid.join(', ')}`);
       proxyaddr.compile(list);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `${(error as Error).message} (use true, false, a hop count, or addresses/subnets)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${(error as Error).message} (use true, false, a hop count, or addresses/subnets)`,
+      });
       return z.NEVER;
     }
     return list;
@@ -81,12 +96,19 @@ export const configSchema = z.object({
   DATABASE_URL: urlWithScheme(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db'),
   DATABASE_POOL_SIZE: wholeNumber(10, 1, 1000),
   REDIS_URL: urlWithScheme(['redis:', 'rediss:'], 'redis://host:6379/0'),
-  REDIS_KEY_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i, 'may use letters, digits, - and _').default('frb'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/i, 'may use letters, digits, - and _')
+    .default('frb'),
   SMTP_URL: urlWithScheme(['smtp:', 'smtps:'], 'smtp://user:pass@smtp.example.org:587'),
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ENCRYPTION_KEYS: z.string().optional(),
   LOOKUP_HASH_KEY: z.string().optional(),
-  PARTNER_ORIGINS: commaList.pipe(z.array(z.url({ error: 'must be a comma-separated list of origins like https://partner.example' }))),
+  PARTNER_ORIGINS: commaList.pipe(
+    z.array(
+      z.url({ error: 'must be a comma-separated list of origins like https://partner.example' }),
+    ),
+  ),
   TRUST_PROXY: trustProxy,
   SIGN_RATE_LIMIT: wholeNumber(30, 1, 1_000_000_000),
   SIGN_RATE_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
@@ -96,15 +118,23 @@ export const configSchema = z.object({
   FORM_MIN_FILL_SECONDS: wholeNumber(3, 0, 3600),
   FORM_TOKEN_MAX_AGE_SECONDS: wholeNumber(86_400, 60, 2_592_000),
   CAPTCHA_PROVIDER: z.enum(['none', 'hcaptcha', 'turnstile']).default('none'),
-  CAPTCHA_SITE_KEY: z.string().regex(/^[\w.-]{1,200}$/, 'must be the site key the provider gave you').optional(),
-  CAPTCHA_SECRET: z.string().regex(/^[^\s]{8,500}$/, 'must be the secret key the provider gave you (no spaces)').optional(),
+  CAPTCHA_SITE_KEY: z
+    .string()
+    .regex(/^[\w.-]{1,200}$/, 'must be the site key the provider gave you')
+    .optional(),
+  CAPTCHA_SECRET: z
+    .string()
+    .regex(/^[^\s]{8,500}$/, 'must be the secret key the provider gave you (no spaces)')
+    .optional(),
   CAPTCHA_VERIFY_URL: urlWithScheme(['http:', 'https:'], 'https://api.hcaptcha.com/siteverify'),
   CAPTCHA_TIMEOUT_MS: wholeNumber(3000, 100, 60_000),
   IP_HASH_RETENTION_DAYS: wholeNumber(7, 0, 3650),
   RETENTION_DAYS_AFTER_CLOSE: wholeNumber(90, 0, 36500),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REP_DATA_DIR: z.string().optional(),
-  REP_DATA_REFRESH: z.enum(['off', 'daily', 'weekly'], { error: 'must be off, daily or weekly' }).default('daily'),
+  REP_DATA_REFRESH: z
+    .enum(['off', 'daily', 'weekly'], { error: 'must be off, daily or weekly' })
+    .default('daily'),
   REP_DATA_MIRROR: urlWithScheme(['http:', 'https:'], 'https://mirror.example.org/rep-data'),
   GEOCODER: z.enum(['none', 'census']).default('none'),
   GEOCODER_URL: urlWithScheme(['http:', 'https:'], 'https://geocoding.geo.census.gov'),
@@ -112,18 +142,26 @@ export const configSchema = z.object({
   LOOKUP_RATE_LIMIT: wholeNumber(60, 1, 1_000_000_000),
   STAFF_LOGIN_RATE_LIMIT: wholeNumber(20, 1, 1_000_000_000),
   STAFF_STATEMENT_TIMEOUT_MS: wholeNumber(10_000, 100, 600_000),
-  MAIL_FROM: z.string().regex(/^[^\r\n]+$/, 'must be one line').default('Ban Face Surveillance <letters@localhost>'),
+  MAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]+$/, 'must be one line')
+    .default('Ban Face Surveillance <letters@localhost>'),
   DELIVERY_REDIRECT_TO: z.email({ error: 'must be an email address' }).optional(),
   DELIVERY_PER_RECIPIENT_PER_MINUTE: wholeNumber(30, 1, 1_000_000),
   DELIVERY_LOCK_SECONDS: wholeNumber(30, 1, 3600),
   OSDI_RATE_LIMIT: wholeNumber(600, 1, 1_000_000_000),
-  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false'),
   ACTION_NETWORK_URL: urlWithScheme(['http:', 'https:'], 'https://actionnetwork.org'),
   CWC_URL: cwcMessageUrl,
   CWC_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CWC_SENATE_URL: cwcMessageUrl,
   CWC_SENATE_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
-  CWC_ORGANIZATION: z.string().regex(/^[^\r\n]+$/, 'must be one line').optional(),
+  CWC_ORGANIZATION: z
+    .string()
+    .regex(/^[^\r\n]+$/, 'must be one line')
+    .optional(),
   CWC_CONTACT_EMAIL: z.email({ error: 'must be an email address' }).optional(),
   CWC_CONTACT_PHONE: z
     .string()
@@ -131,8 +169,12 @@ export const configSchema = z.object({
     .transform((phone, ctx) => {
       // CWC takes a US number written xxx-xxx-xxxx; a leading country code 1 is dropped.
       const digits = phone.replace(/\D/g, '').replace(/^1(?=\d{10}$)/, '');
-      if (digits.length === 10) return `${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`;
-      ctx.addIssue({ code: 'custom', message: 'must be a US phone number of 10 digits, like 202-555-0100 (CWC requires one)' });
+      if (digits.length === 10)
+        return `${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`;
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a US phone number of 10 digits, like 202-555-0100 (CWC requires one)',
+      });
       return z.NEVER;
     })
     .optional(),
@@ -182,7 +224,15 @@ export interface Config {
     /** A form token older than this is treated as automated. */
     formTokenMaxAgeSeconds: number;
     /** Off when undefined. */
-    captcha: { provider: 'hcaptcha' | 'turnstile'; siteKey: string; secret: string; verifyUrl: string | undefined; timeoutMs: number } | undefined;
+    captcha:
+      | {
+          provider: 'hcaptcha' | 'turnstile';
+          siteKey: string;
+          secret: string;
+          verifyUrl: string | undefined;
+          timeoutMs: number;
+        }
+      | undefined;
   };
   /** IP hashes are erased from signatures this many days after signing (0: at the next sweep). */
   ipHashRetentionDays: number;
@@ -255,18 +305,25 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: Environment): Config {
   // A variable set to nothing (`PORT=`) means the default, as if it were not set.
-  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
   const parsed = configSchema.safeParse(given);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
   }
   const vars = parsed.data;
   const dataDir = path.resolve(vars.DATA_DIR);
   if (vars.NODE_ENV === 'production') {
     const missing = [
-      !vars.APP_SECRET && 'APP_SECRET: required when NODE_ENV=production (e.g. `openssl rand -hex 32`)',
-      !vars.ENCRYPTION_KEYS && 'ENCRYPTION_KEYS: required when NODE_ENV=production (`npm run keys:new` makes one)',
-      !vars.LOOKUP_HASH_KEY && 'LOOKUP_HASH_KEY: required when NODE_ENV=production (`npm run keys:new` makes one)',
+      !vars.APP_SECRET &&
+        'APP_SECRET: required when NODE_ENV=production (e.g. `openssl rand -hex 32`)',
+      !vars.ENCRYPTION_KEYS &&
+        'ENCRYPTION_KEYS: required when NODE_ENV=production (`npm run keys:new` makes one)',
+      !vars.LOOKUP_HASH_KEY &&
+        'LOOKUP_HASH_KEY: required when NODE_ENV=production (`npm run keys:new` makes one)',
     ].filter((issue): issue is string => Boolean(issue));
     if (missing.length > 0) throw new ConfigError(missing);
   }
@@ -287,7 +344,11 @@ export function loadConfig(env: Environment): Config {
     trustProxy: vars.TRUST_PROXY,
     signRateLimit: { limit: vars.SIGN_RATE_LIMIT, windowSeconds: vars.SIGN_RATE_WINDOW_SECONDS },
     abuse: {
-      emailRateLimit: { sign: vars.SIGN_EMAIL_RATE_LIMIT, letters: vars.LETTER_EMAIL_RATE_LIMIT, windowSeconds: vars.EMAIL_RATE_WINDOW_SECONDS },
+      emailRateLimit: {
+        sign: vars.SIGN_EMAIL_RATE_LIMIT,
+        letters: vars.LETTER_EMAIL_RATE_LIMIT,
+        windowSeconds: vars.EMAIL_RATE_WINDOW_SECONDS,
+      },
       formMinFillSeconds: vars.FORM_MIN_FILL_SECONDS,
       formTokenMaxAgeSeconds: vars.FORM_TOKEN_MAX_AGE_SECONDS,
       captcha: captchaSettings(vars),
@@ -295,7 +356,12 @@ export function loadConfig(env: Environment): Config {
     ipHashRetentionDays: vars.IP_HASH_RETENTION_DAYS,
     retentionDaysAfterClose: vars.RETENTION_DAYS_AFTER_CLOSE,
     logLevel: vars.LOG_LEVEL,
-    repDataDir: vars.REP_DATA_DIR === 'none' ? undefined : vars.REP_DATA_DIR ? path.resolve(vars.REP_DATA_DIR) : bundledRepData(),
+    repDataDir:
+      vars.REP_DATA_DIR === 'none'
+        ? undefined
+        : vars.REP_DATA_DIR
+          ? path.resolve(vars.REP_DATA_DIR)
+          : bundledRepData(),
     repDataRefresh: vars.REP_DATA_REFRESH,
     repDataMirror: vars.REP_DATA_MIRROR?.replace(/\/+$/, ''),
     geocoder: {
@@ -309,7 +375,10 @@ export function loadConfig(env: Environment): Config {
     osdiRateLimit: vars.OSDI_RATE_LIMIT,
     webhooks: {
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE === 'true',
-      actionNetworkUrl: (vars.ACTION_NETWORK_URL ?? 'https://actionnetwork.org').replace(/\/+$/, ''),
+      actionNetworkUrl: (vars.ACTION_NETWORK_URL ?? 'https://actionnetwork.org').replace(
+        /\/+$/,
+        '',
+      ),
     },
     delivery: {
       from: vars.MAIL_FROM,
@@ -338,12 +407,18 @@ export function configFromProcess(): Config {
  */
 export function configuredKeyIds(env: Environment = processEnvironment()): number[] {
   const file = path.join(path.resolve(env.DATA_DIR?.trim() || './data'), 'keys.json');
-  const ring = env.ENCRYPTION_KEYS?.trim() || (existsSync(file) ? readKeysFile(file).encryptionKeys : '');
+  const ring =
+    env.ENCRYPTION_KEYS?.trim() || (existsSync(file) ? readKeysFile(file).encryptionKeys : '');
   return ring ? parseKeyRing(ring).map((key) => key.id) : [];
 }
 
 function cwcSettings(vars: z.output<typeof configSchema>): CwcConfig | undefined {
-  const chamber = (name: string, url: string | undefined, apiKey: string | undefined, issues: string[]) => {
+  const chamber = (
+    name: string,
+    url: string | undefined,
+    apiKey: string | undefined,
+    issues: string[],
+  ) => {
     if (!url && !apiKey) return undefined;
     if (!url) issues.push(`${name}_URL: required when ${name}_API_KEY is set`);
     if (!apiKey) issues.push(`${name}_API_KEY: required when ${name}_URL is set`);
@@ -353,18 +428,35 @@ function cwcSettings(vars: z.output<typeof configSchema>): CwcConfig | undefined
   const house = chamber('CWC', vars.CWC_URL, vars.CWC_API_KEY, issues);
   const senate = chamber('CWC_SENATE', vars.CWC_SENATE_URL, vars.CWC_SENATE_API_KEY, issues);
   if (issues.length === 0 && !house && !senate) return undefined;
-  const contact = { CWC_ORGANIZATION: vars.CWC_ORGANIZATION, CWC_CONTACT_EMAIL: vars.CWC_CONTACT_EMAIL, CWC_CONTACT_PHONE: vars.CWC_CONTACT_PHONE };
-  for (const [name, value] of Object.entries(contact)) if (!value) issues.push(`${name}: required when CWC is on (CWC_URL or CWC_SENATE_URL)`);
+  const contact = {
+    CWC_ORGANIZATION: vars.CWC_ORGANIZATION,
+    CWC_CONTACT_EMAIL: vars.CWC_CONTACT_EMAIL,
+    CWC_CONTACT_PHONE: vars.CWC_CONTACT_PHONE,
+  };
+  for (const [name, value] of Object.entries(contact))
+    if (!value) issues.push(`${name}: required when CWC is on (CWC_URL or CWC_SENATE_URL)`);
   if (issues.length > 0) throw new ConfigError(issues);
-  return { house, senate, organization: contact.CWC_ORGANIZATION!, contactEmail: contact.CWC_CONTACT_EMAIL!, contactPhone: contact.CWC_CONTACT_PHONE! };
+  return {
+    house,
+    senate,
+    organization: contact.CWC_ORGANIZATION!,
+    contactEmail: contact.CWC_CONTACT_EMAIL!,
+    contactPhone: contact.CWC_CONTACT_PHONE!,
+  };
 }
 
 function captchaSettings(vars: z.output<typeof configSchema>): Config['abuse']['captcha'] {
   if (vars.CAPTCHA_PROVIDER === 'none') return undefined;
-  const missing = Object.entries({ CAPTCHA_SITE_KEY: vars.CAPTCHA_SITE_KEY, CAPTCHA_SECRET: vars.CAPTCHA_SECRET })
+  const missing = Object.entries({
+    CAPTCHA_SITE_KEY: vars.CAPTCHA_SITE_KEY,
+    CAPTCHA_SECRET: vars.CAPTCHA_SECRET,
+  })
     .filter(([, value]) => !value)
     .map(([name]) => name);
-  if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name}: required when CAPTCHA_PROVIDER is ${vars.CAPTCHA_PROVIDER}`));
+  if (missing.length > 0)
+    throw new ConfigError(
+      missing.map((name) => `${name}: required when CAPTCHA_PROVIDER is ${vars.CAPTCHA_PROVIDER}`),
+    );
   return {
     provider: vars.CAPTCHA_PROVIDER,
     siteKey: vars.CAPTCHA_SITE_KEY!,
@@ -391,13 +483,26 @@ function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): E
   if (vars.DATABASE_URL) {
     const missing = (['ENCRYPTION_KEYS', 'LOOKUP_HASH_KEY'] as const).filter((name) => !vars[name]);
     if (missing.length > 0) {
-      throw new ConfigError(missing.map((name) => `${name}: required with DATABASE_URL, the same in every process that uses the database (\`npm run keys:new\` makes one)`));
+      throw new ConfigError(
+        missing.map(
+          (name) =>
+            `${name}: required with DATABASE_URL, the same in every process that uses the database (\`npm run keys:new\` makes one)`,
+        ),
+      );
     }
   }
   const stored = vars.ENCRYPTION_KEYS && vars.LOOKUP_HASH_KEY ? undefined : embeddedKeys(dataDir);
   const keys = parseEncryptionKeys(
-    { ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey },
-    { ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ? 'ENCRYPTION_KEYS' : `${stored!.file} (encryptionKeys)`, LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ? 'LOOKUP_HASH_KEY' : `${stored!.file} (lookupHashKey)` },
+    {
+      ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS ?? stored!.encryptionKeys,
+      LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ?? stored!.lookupHashKey,
+    },
+    {
+      ENCRYPTION_KEYS: vars.ENCRYPTION_KEYS
+        ? 'ENCRYPTION_KEYS'
+        : `${stored!.file} (encryptionKeys)`,
+      LOOKUP_HASH_KEY: vars.LOOKUP_HASH_KEY ? 'LOOKUP_HASH_KEY' : `${stored!.file} (lookupHashKey)`,
+    },
   );
   return stored?.save ? { ...keys, unsaved: { file: stored.file, save: stored.save } } : keys;
 }
@@ -405,7 +510,10 @@ function encryptionKeys(vars: z.output<typeof configSchema>, dataDir: string): E
 /** Both keys from their variables' text, checked; a ConfigError names each variable that is wrong, never a key. */
 export function parseEncryptionKeys(
   values: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string },
-  names: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string } = { ENCRYPTION_KEYS: 'ENCRYPTION_KEYS', LOOKUP_HASH_KEY: 'LOOKUP_HASH_KEY' },
+  names: { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string } = {
+    ENCRYPTION_KEYS: 'ENCRYPTION_KEYS',
+    LOOKUP_HASH_KEY: 'LOOKUP_HASH_KEY',
+  },
 ): EncryptionKeys {
   const issues: string[] = [];
   const parse = <T>(name: string, parser: (value: string) => T, value: string): T | undefined => {
@@ -419,7 +527,9 @@ export function parseEncryptionKeys(
   const keys = parse(names.ENCRYPTION_KEYS, parseKeyRing, values.ENCRYPTION_KEYS);
   const lookupKey = parse(names.LOOKUP_HASH_KEY, parseLookupKey, values.LOOKUP_HASH_KEY);
   if (keys && lookupKey && keys.some((entry) => entry.key.equals(lookupKey))) {
-    issues.push(`${names.LOOKUP_HASH_KEY}: must be a key of its own, not one of ${names.ENCRYPTION_KEYS}`);
+    issues.push(
+      `${names.LOOKUP_HASH_KEY}: must be a key of its own, not one of ${names.ENCRYPTION_KEYS}`,
+    );
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { keys: keys!, lookupKey: lookupKey! };
@@ -430,7 +540,12 @@ export function parseEncryptionKeys(
  * and how to write them there (the first migration does, once it has seen the database has no
  * keys of its own: a lost file must be restored, not replaced).
  */
-function embeddedKeys(dataDir: string): { file: string; encryptionKeys: string; lookupHashKey: string; save?: () => void } {
+function embeddedKeys(dataDir: string): {
+  file: string;
+  encryptionKeys: string;
+  lookupHashKey: string;
+  save?: () => void;
+} {
   const file = path.join(dataDir, 'keys.json');
   if (existsSync(file)) return { file, ...readKeysFile(file) };
   const generated = { encryptionKeys: `1:${newKey()}`, lookupHashKey: newKey() };
@@ -442,7 +557,8 @@ function embeddedKeys(dataDir: string): { file: string; encryptionKeys: string; 
     try {
       linkSync(part, file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError([`${file}: made by another process meanwhile; start again`]);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new ConfigError([`${file}: made by another process meanwhile; start again`]);
       throw error;
     } finally {
       unlinkSync(part);
@@ -453,14 +569,19 @@ function embeddedKeys(dataDir: string): { file: string; encryptionKeys: string; 
 
 function readKeysFile(file: string): { encryptionKeys: string; lookupHashKey: string } {
   try {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { encryptionKeys?: unknown; lookupHashKey?: unknown };
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as {
+      encryptionKeys?: unknown;
+      lookupHashKey?: unknown;
+    };
     if (typeof stored.encryptionKeys === 'string' && typeof stored.lookupHashKey === 'string') {
       return { encryptionKeys: stored.encryptionKeys, lookupHashKey: stored.lookupHashKey };
     }
   } catch {
     // Reported below, without quoting the file: it holds keys.
   }
-  throw new ConfigError([`${file}: not the keys file this platform writes; restore it from your backup (without it the embedded data cannot be read)`]);
+  throw new ConfigError([
+    `${file}: not the keys file this platform writes; restore it from your backup (without it the embedded data cannot be read)`,
+  ]);
 }
 
 /** A secret generated on first start and kept under DATA_DIR, so embedded mode needs no setup. */

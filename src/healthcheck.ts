@@ -13,13 +13,22 @@ runCli('healthcheck', async () => {
   const role = process.argv[2] ?? 'web';
   const config = configFromProcess();
   if (role === 'web') {
-    const res = await fetch(`http://127.0.0.1:${config.port}/readyz`, { signal: AbortSignal.timeout(4000) });
+    const res = await fetch(`http://127.0.0.1:${config.port}/readyz`, {
+      signal: AbortSignal.timeout(4000),
+    });
     if (!res.ok) throw new Error(`readyz answered ${res.status}`);
     return;
   }
-  if (!config.redisUrl || !config.databaseUrl) throw new Error('the worker role needs DATABASE_URL and REDIS_URL');
+  if (!config.redisUrl || !config.databaseUrl)
+    throw new Error('the worker role needs DATABASE_URL and REDIS_URL');
   const database = await openDatabase(config);
-  const queue = new Queue('tallies', { connection: bullConnection({ ...redisOptionsFromUrl(config.redisUrl), maxRetriesPerRequest: 1 }), prefix: `${config.redisKeyPrefix}:bull` });
+  const queue = new Queue('tallies', {
+    connection: bullConnection({
+      ...redisOptionsFromUrl(config.redisUrl),
+      maxRetriesPerRequest: 1,
+    }),
+    prefix: `${config.redisKeyPrefix}:bull`,
+  });
   try {
     await database.ping();
     if ((await queue.getWorkersCount()) === 0) throw new Error('no tally worker is connected');

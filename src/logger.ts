@@ -11,7 +11,8 @@ interface ErrorLike {
 }
 
 /** Query parameters (Drizzle appends them to its messages) are signers' names and emails. */
-const scrub = (text: string | undefined) => text?.replace(/\nparams:[\s\S]*?(?=\n\s+at |$)/, '\nparams: [redacted]');
+const scrub = (text: string | undefined) =>
+  text?.replace(/\nparams:[\s\S]*?(?=\n\s+at |$)/, '\nparams: [redacted]');
 
 /**
  * Errors as logs may hold them: type, message, code, stack and cause, with query parameters cut

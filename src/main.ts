@@ -30,7 +30,9 @@ export async function startPlatform(
   options: PlatformOptions = {},
 ): Promise<RunningPlatform> {
   if (role !== 'all' && !config.databaseUrl) {
-    throw new ConfigError([`DATABASE_URL: required to run the ${role} role alone (the embedded database lives inside one process; use \`npm start\`)`]);
+    throw new ConfigError([
+      `DATABASE_URL: required to run the ${role} role alone (the embedded database lives inside one process; use \`npm start\`)`,
+    ]);
   }
   const platform = await openPlatform(config, logger, options);
   let workers: RunningWorkers | undefined;
@@ -38,7 +40,10 @@ export async function startPlatform(
   try {
     if (role !== 'worker') {
       server = buildApp(platform).listen(config.port, config.host);
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+      await Promise.race([
+        once(server, 'listening'),
+        once(server, 'error').then(([error]) => Promise.reject(error)),
+      ]);
     }
     if (role !== 'web') workers = await startWorkers(platform);
   } catch (error) {
@@ -114,23 +119,33 @@ async function main(): Promise<void> {
   try {
     running = await startPlatform(config, role, logger, { onFatal });
   } catch (error) {
-    if (error instanceof RedisServerMissingError || error instanceof ConfigError || error instanceof LockedError) {
+    if (
+      error instanceof RedisServerMissingError ||
+      error instanceof ConfigError ||
+      error instanceof LockedError
+    ) {
       process.stderr.write(`${error.message}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      process.stderr.write(`Port ${config.port} is already in use: stop what uses it, or set PORT to another port.\n`);
+      process.stderr.write(
+        `Port ${config.port} is already in use: stop what uses it, or set PORT to another port.\n`,
+      );
       process.exit(1);
     }
     logger.fatal({ err: error }, 'platform failed to start');
     process.exit(1);
   }
   if (running.url) {
-    const address = config.publicUrl === `http://localhost:${config.port}` ? running.url : config.publicUrl;
+    const address =
+      config.publicUrl === `http://localhost:${config.port}` ? running.url : config.publicUrl;
     process.stdout.write(`\nThe platform is running: ${address}\n`);
     // No staff account yet: a one-time link (an hour, once) to make the first admin in the browser.
     const setup = await offerFirstAccountSetup(running.platform).catch((error: unknown) => {
-      logger.warn({ err: error }, 'could not make the first account setup link; npm run staff:create still works');
+      logger.warn(
+        { err: error },
+        'could not make the first account setup link; npm run staff:create still works',
+      );
       return undefined;
     });
     const setupLink = setup?.replace(config.publicUrl, address);

@@ -54,12 +54,18 @@ export interface PlatformOptions {
  * Opens everything the platform runs on: the database (migrated, with the demo campaign), Redis
  * (the configured one, or a private redis-server in embedded mode) and the queues.
  */
-export async function openPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
+export async function openPlatform(
+  config: Config,
+  logger: Logger,
+  options: PlatformOptions = {},
+): Promise<Platform> {
   const closers: Array<[string, () => Promise<unknown>]> = [];
   const close = async () => {
     for (const [name, closer] of closers.reverse()) {
       logger.debug({ closing: name }, 'closing');
-      await withTimeout(closer(), 10_000).catch((error: unknown) => logger.warn({ err: error, closing: name }, 'close failed'));
+      await withTimeout(closer(), 10_000).catch((error: unknown) =>
+        logger.warn({ err: error, closing: name }, 'close failed'),
+      );
     }
   };
   try {
@@ -70,10 +76,14 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       const dir = path.join(config.dataDir, 'redis');
       mkdirSync(config.dataDir, { recursive: true });
       // Taken first: a second start on the same DATA_DIR must stop here, not touch our redis-server.
-      const lock = acquirePidLock(path.join(config.dataDir, 'redis.lock'), `The embedded Redis in ${dir}`);
+      const lock = acquirePidLock(
+        path.join(config.dataDir, 'redis.lock'),
+        `The embedded Redis in ${dir}`,
+      );
       closers.push(['redis lock', async () => lock.release()]);
       const embedded = await startEmbeddedRedis(dir, logger, {
-        onUnexpectedExit: (code) => options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
+        onUnexpectedExit: (code) =>
+          options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
       });
       closers.push(['embedded redis-server', () => embedded.stop()]);
       redisConnection = { path: embedded.socketPath, retryStrategy: reconnectDelay };
@@ -83,21 +93,37 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
     closers.push(['database', () => database.close()]);
     const migrated = await database.migrate();
     if (migrated.keysFile) {
-      logger.warn({ file: migrated.keysFile }, 'made the keys that encrypt supporters\' data: keep a copy of this file apart from the database backups; without it the data cannot be read');
+      logger.warn(
+        { file: migrated.keysFile },
+        "made the keys that encrypt supporters' data: keep a copy of this file apart from the database backups; without it the data cannot be read",
+      );
     }
-    if (migrated.sealedRows > 0) logger.info({ rows: migrated.sealedRows }, 'encrypted the personal data written before encryption at rest');
+    if (migrated.sealedRows > 0)
+      logger.info(
+        { rows: migrated.sealedRows },
+        'encrypted the personal data written before encryption at rest',
+      );
     await ensureDemoCampaign(database.db);
 
     // Fail fast while Redis is away: rate limits let requests through and counts catch up later,
     // rather than requests waiting on a reconnect.
-    const redis = new Redis({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    const redis = new Redis({
+      ...redisConnection,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
     closers.push(['redis', () => redis.quit().catch(() => redis.disconnect())]);
     logConnectionErrors(redis, logger, 'app');
     await withTimeout(once(redis, 'ready'), 5000).catch(() =>
-      logger.warn('Redis is not reachable yet; signing goes on and counts catch up when it is back'),
+      logger.warn(
+        'Redis is not reachable yet; signing goes on and counts catch up when it is back',
+      ),
     );
 
-    const queues = new Queues({ ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false }, `${config.redisKeyPrefix}:bull`);
+    const queues = new Queues(
+      { ...redisConnection, maxRetriesPerRequest: 1, enableOfflineQueue: false },
+      `${config.redisKeyPrefix}:bull`,
+    );
     closers.push(['queues', () => queues.close()]);
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
     const tallyRequests = new TallyRequests(queues, logger);
@@ -115,33 +141,46 @@ export async function openPlatform(config: Config, logger: Logger, options: Plat
       if (closing) return;
       campaignsWithUntallied(database.db).then(
         (campaignIds) => campaignIds.forEach((campaignId) => tallyRequests.request(campaignId)),
-        (error: unknown) => logger.warn({ err: error }, 'could not look for signatures left uncounted'),
+        (error: unknown) =>
+          logger.warn({ err: error }, 'could not look for signatures left uncounted'),
       );
     };
     queues.get('tallies').getBackend().on('ready', requestMissedTallies);
-    closers.push(['missed tally requests', async () => {
-      closing = true;
-      queues.get('tallies').getBackend().off('ready', requestMissedTallies);
-    }]);
+    closers.push([
+      'missed tally requests',
+      async () => {
+        closing = true;
+        queues.get('tallies').getBackend().off('ready', requestMissedTallies);
+      },
+    ]);
 
     const representatives = new RepresentativeDirectory(database.db, logger);
     await representatives.refresh();
     const refreshTimer = setInterval(() => {
-      representatives.refresh().catch((error: unknown) => logger.error({ err: error }, 'representative data refresh failed'));
+      representatives
+        .refresh()
+        .catch((error: unknown) =>
+          logger.error({ err: error }, 'representative data refresh failed'),
+        );
     }, REPRESENTATIVES_REFRESH_MS).unref();
     closers.push(['representative data refresh', async () => clearInterval(refreshTimer)]);
 
     const partnerOrigins = new PartnerOrigins(database.db, config.partnerOrigins);
     await partnerOrigins.refresh();
     const partnerTimer = setInterval(() => {
-      partnerOrigins.refresh().catch((error: unknown) => logger.error({ err: error }, 'partner origins refresh failed'));
+      partnerOrigins
+        .refresh()
+        .catch((error: unknown) => logger.error({ err: error }, 'partner origins refresh failed'));
     }, PARTNER_ORIGINS_REFRESH_MS).unref();
     closers.push(['partner origins refresh', async () => clearInterval(partnerTimer)]);
 
     const outages = new OutageLog(logger);
     closers.push(['outage log', async () => outages.close()]);
 
-    logger.info({ database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' }, 'platform opened');
+    logger.info(
+      { database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' },
+      'platform opened',
+    );
     return {
       config,
       logger,

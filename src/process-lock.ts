@@ -21,7 +21,9 @@ const held = new Set<string>();
  */
 export function acquirePidLock(file: string, what: string): { release(): void } {
   const inUse = (holder: number) =>
-    new LockedError(`${what} is in use by process ${holder}. Stop it first (Ctrl-C in the terminal running \`npm start\`).`);
+    new LockedError(
+      `${what} is in use by process ${holder}. Stop it first (Ctrl-C in the terminal running \`npm start\`).`,
+    );
   const path = resolve(file);
   if (held.has(path)) throw inUse(process.pid);
   try {
@@ -29,7 +31,8 @@ export function acquirePidLock(file: string, what: string): { release(): void } 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(readFileSync(path, 'utf8').trim());
-    if (holder !== process.pid && Number.isInteger(holder) && holder > 0 && isProcessAlive(holder)) throw inUse(holder);
+    if (holder !== process.pid && Number.isInteger(holder) && holder > 0 && isProcessAlive(holder))
+      throw inUse(holder);
     writeFileSync(path, String(process.pid));
   }
   held.add(path);

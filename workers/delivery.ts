@@ -3,7 +3,12 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows } from '../src/db/client';
 import { Batcher } from '../src/delivery/batcher';
-import { actionsAwaitingConfirmation, letterDelivery, lettersAwaitingDelivery, type DeliveryContext } from '../src/delivery/deliver';
+import {
+  actionsAwaitingConfirmation,
+  letterDelivery,
+  lettersAwaitingDelivery,
+  type DeliveryContext,
+} from '../src/delivery/deliver';
 import path from 'node:path';
 import { CwcChannel, cwcDeliveryId, splitName } from '../src/delivery/cwc';
 import { Mailer } from '../src/delivery/mailer';
@@ -14,7 +19,11 @@ import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 
-const letterJob = z.object({ letterId: z.number().int().positive(), to: z.string().nullish(), minute: z.number().int().optional() });
+const letterJob = z.object({
+  letterId: z.number().int().positive(),
+  to: z.string().nullish(),
+  minute: z.number().int().optional(),
+});
 const confirmJob = z.object({ actionId: z.number().int().positive() });
 
 /**
@@ -38,11 +47,23 @@ return slots`;
  * The minute each letter may go in, per recipient address, in one round trip for all of them.
  * Fails open when Redis does not answer (the queue itself needs Redis anyway).
  */
-async function reserveMinutes(platform: Platform, addresses: string[], limit: number): Promise<number[]> {
+async function reserveMinutes(
+  platform: Platform,
+  addresses: string[],
+  limit: number,
+): Promise<number[]> {
   const now = Math.floor(Date.now() / 60_000);
   try {
-    const keys = addresses.map((address) => `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}`);
-    const slots = (await platform.redis.eval(RESERVE_SLOTS, keys.length, ...keys, String(now), String(limit))) as number[];
+    const keys = addresses.map(
+      (address) => `${platform.config.redisKeyPrefix}:throttle:${address.toLowerCase()}`,
+    );
+    const slots = (await platform.redis.eval(
+      RESERVE_SLOTS,
+      keys.length,
+      ...keys,
+      String(now),
+      String(limit),
+    )) as number[];
     return slots.map((slot) => Math.floor(Number(slot) / limit));
   } catch {
     return addresses.map(() => now);
@@ -57,13 +78,22 @@ function cwcSender(settings: Platform['config']['delivery']['cwc']): DeliveryCon
   if (!settings) return undefined;
   return (letter, options) => {
     const chamber = letter.channelAddress?.startsWith('S') ? settings.senate : settings.house;
-    if (!chamber) return Promise.resolve({ outcome: 'failed', error: `CWC for the ${letter.channelAddress?.startsWith('S') ? 'Senate' : 'House'} is no longer configured` });
+    if (!chamber)
+      return Promise.resolve({
+        outcome: 'failed',
+        error: `CWC for the ${letter.channelAddress?.startsWith('S') ? 'Senate' : 'House'} is no longer configured`,
+      });
     const channel = new CwcChannel({
       url: chamber.url,
       apiKey: chamber.apiKey,
       organization: settings.organization,
       campaignId: letter.campaignSlug,
-      deliveryAgent: { name: settings.organization, email: settings.contactEmail, phone: settings.contactPhone, ackEmail: settings.contactEmail },
+      deliveryAgent: {
+        name: settings.organization,
+        email: settings.contactEmail,
+        phone: settings.contactPhone,
+        ackEmail: settings.contactEmail,
+      },
     });
     const { firstName, lastName } = splitName(letter.supporter.name);
     return channel.send(
@@ -98,22 +128,45 @@ export interface RunningDelivery {
 }
 
 /** The delivery queue's worker: sends letters through their channels, and supporters their confirmations. */
-export function startDeliveryWorker(platform: Platform, options: { concurrency?: number } = {}): RunningDelivery {
+export function startDeliveryWorker(
+  platform: Platform,
+  options: { concurrency?: number } = {},
+): RunningDelivery {
   const { logger, config } = platform;
   const mailer = Mailer.fromConfig(config);
   if (mailer.kind === 'files' && config.env === 'production') {
-    logger.warn('SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody');
+    logger.warn(
+      'SMTP_URL is not set: letters and confirmations are written to files under DATA_DIR/mail and reach nobody',
+    );
   }
-  const rehearsalFiles = mailer.kind === 'files' ? mailer : new Mailer({ smtpUrl: undefined, mailDir: path.join(config.dataDir, 'mail') });
-  const ctx: DeliveryContext = { db: platform.db, encryption: platform.encryption, mailer, rehearsalFiles, config, cwc: cwcSender(config.delivery.cwc) };
+  const rehearsalFiles =
+    mailer.kind === 'files'
+      ? mailer
+      : new Mailer({ smtpUrl: undefined, mailDir: path.join(config.dataDir, 'mail') });
+  const ctx: DeliveryContext = {
+    db: platform.db,
+    encryption: platform.encryption,
+    mailer,
+    rehearsalFiles,
+    config,
+    cwc: cwcSender(config.delivery.cwc),
+  };
   const deliverLetter = letterDelivery(ctx);
   // The jobs running at the same time reserve their slots together.
-  const throttle = new Batcher((addresses: string[]) => reserveMinutes(platform, addresses, config.delivery.perRecipientPerMinute));
+  const throttle = new Batcher((addresses: string[]) =>
+    reserveMinutes(platform, addresses, config.delivery.perRecipientPerMinute),
+  );
 
   const process = async (job: Job, token?: string) => {
     if (job.name === 'confirm-action') {
       const data = confirmJob.safeParse(job.data);
-      if (data.success) await sendConfirmation(platform, mailer, data.data.actionId, abuseControls(platform).emailLimits.sign);
+      if (data.success)
+        await sendConfirmation(
+          platform,
+          mailer,
+          data.data.actionId,
+          abuseControls(platform).emailLimits.sign,
+        );
       return;
     }
     const data = letterJob.safeParse(job.data);
@@ -126,11 +179,19 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
       // Where the letter goes, from the job when its producer knew it (no query), else from the letter.
       let to = data.data.to;
       if (to === undefined) {
-        const [target] = await queryRows<{ channel: string; channel_address: string | null; status: string }>(
+        const [target] = await queryRows<{
+          channel: string;
+          channel_address: string | null;
+          status: string;
+        }>(
           platform.db,
           sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`,
         );
-        to = target?.channel === 'email' && (target.status === 'queued' || target.status === 'retrying') ? target.channel_address : null;
+        to =
+          target?.channel === 'email' &&
+          (target.status === 'queued' || target.status === 'retrying')
+            ? target.channel_address
+            : null;
       }
       const recipient = to ? (config.delivery.redirectTo ?? to) : config.delivery.redirectTo;
       if (recipient) {
@@ -159,7 +220,10 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
   });
   worker.on('failed', (job, error) => {
     if (error instanceof DelayedError) return;
-    logger.warn({ job: job?.name, attempts: job?.attemptsMade, reason: error.message }, 'delivery job failed');
+    logger.warn(
+      { job: job?.name, attempts: job?.attemptsMade, reason: error.message },
+      'delivery job failed',
+    );
   });
   logConnectionErrors(worker, logger, 'worker:delivery');
 
@@ -168,7 +232,7 @@ export function startDeliveryWorker(platform: Platform, options: { concurrency?:
     mailer,
     async sweep() {
       const olderThanMs = 4 * config.delivery.lockSeconds * 1000;
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const page = await lettersAwaitingDelivery(platform.db, olderThanMs, after);
         if (page.length === 0) break;
         await Promise.all(page.map((letterId) => platform.queues.requestDelivery(letterId)));

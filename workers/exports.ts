@@ -26,15 +26,23 @@ export function startExportWorker(platform: Platform): Worker {
       logger.info({ exportId: data.data.exportId, outcome }, 'export job done');
     },
     // One export at a time per process: each is one long COPY.
-    { connection: bullConnection(platform.redisConnection), prefix: platform.queues.prefix, concurrency: 1 },
+    {
+      connection: bullConnection(platform.redisConnection),
+      prefix: platform.queues.prefix,
+      concurrency: 1,
+    },
   );
   worker.on('failed', (job, error) => {
     const exportId = exportJob.safeParse(job?.data).data?.exportId;
     const attempts = job?.opts.attempts ?? EXPORT_ATTEMPTS;
     logger.error({ err: error, exportId, attempts: job?.attemptsMade }, 'export job failed');
     if (exportId && job && job.attemptsMade >= attempts) {
-      markExportFailed(platform.db, exportId, 'The export could not be written. Please try again, or ask an admin to look at the logs.').catch(
-        (markError: unknown) => logger.error({ err: markError, exportId }, 'could not mark the export failed'),
+      markExportFailed(
+        platform.db,
+        exportId,
+        'The export could not be written. Please try again, or ask an admin to look at the logs.',
+      ).catch((markError: unknown) =>
+        logger.error({ err: markError, exportId }, 'could not mark the export failed'),
       );
     }
   });

@@ -2,7 +2,11 @@ import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
 import type { Platform } from '../src/platform';
 import type { Worker } from 'bullmq';
 import { withTimeout } from '../src/time-limit';
-import { assignDistrictsToSignatures, importOnFirstStart, startRepresentativesWorker } from './representatives';
+import {
+  assignDistrictsToSignatures,
+  importOnFirstStart,
+  startRepresentativesWorker,
+} from './representatives';
 import { startDeliveryWorker } from './delivery';
 import { startExportWorker } from './exports';
 import { expireExports, requeueExports } from '../src/staff/exports';
@@ -40,7 +44,14 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   // Resumes an import left by a process that died before it takes jobs, so it awaits that.
   const representatives = await startRepresentativesWorker(platform);
   const webhooks = startWebhooksWorker(platform);
-  const workers = [startTallyWorker(platform), representatives.worker, delivery.worker, startExportWorker(platform), supporters.worker, webhooks.worker];
+  const workers = [
+    startTallyWorker(platform),
+    representatives.worker,
+    delivery.worker,
+    startExportWorker(platform),
+    supporters.worker,
+    webhooks.worker,
+  ];
 
   let maintenance: Promise<void> | undefined;
   const maintain = () =>
@@ -66,7 +77,8 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
 
   // Every public counter from the count table (the sweep refreshes only the campaigns it tallied).
   const refreshCounters = async () => {
-    for (const campaign of await platform.campaigns.list()) await platform.stats.refresh(campaign.id);
+    for (const campaign of await platform.campaigns.list())
+      await platform.stats.refresh(campaign.id);
   };
 
   // Signatures may have been left untallied, or counts rebuilt, while no worker ran: catch up,
@@ -88,7 +100,9 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
       .then(() => delivery.sweep())
       .then(() => supporters.sweep())
       .then(() => webhooks.sweep())
-      .catch((error: unknown) => logger.error({ err: error }, 'catching up after Redis returned failed'));
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'catching up after Redis returned failed'),
+      );
   };
   platform.redis.on('ready', catchUpAfterReconnect);
 
@@ -97,18 +111,30 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   const assignDistricts = () =>
     (assigning = assigning
       .then(() => assignDistrictsToSignatures(platform))
-      .catch((error: unknown) => logger.error({ err: error }, 'filling in signature districts failed')));
+      .catch((error: unknown) =>
+        logger.error({ err: error }, 'filling in signature districts failed'),
+      ));
   platform.representatives.onChange(assignDistricts);
   void assignDistricts();
-  await importOnFirstStart(platform).catch((error: unknown) => logger.error({ err: error }, 'could not queue the first data import'));
+  await importOnFirstStart(platform).catch((error: unknown) =>
+    logger.error({ err: error }, 'could not queue the first data import'),
+  );
 
   return {
     async close() {
       clearInterval(timer);
       platform.redis.off('ready', catchUpAfterReconnect);
-      const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(() => true, () => false);
+      const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(
+        () => true,
+        () => false,
+      );
       // Waits for the jobs and the maintenance in progress to finish.
-      await Promise.all([...workers.map((worker) => closeWorker(worker, redisAnswers)), maintenance, assigning, catchingUp]);
+      await Promise.all([
+        ...workers.map((worker) => closeWorker(worker, redisAnswers)),
+        maintenance,
+        assigning,
+        catchingUp,
+      ]);
       delivery.mailer.close();
       supporters.mailer.close();
       webhooks.mailer.close();

@@ -5,7 +5,11 @@ import { assignMissingDistricts } from '../src/petitions/tallies';
 import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
-import { importRepresentativeData, withImportLock, type ImportOptions } from '../src/representatives/import';
+import {
+  importRepresentativeData,
+  withImportLock,
+  type ImportOptions,
+} from '../src/representatives/import';
 import { refreshRepresentativeData } from '../src/representatives/refresh';
 import { DataError } from '../src/representatives/sources';
 import { IMPORT_LOCK } from '../src/representatives/store';
@@ -34,7 +38,8 @@ const ORPHANED_AFTER_MS = 30_000;
 const REDIS_WAIT_MS = 3000;
 
 /** Letters still waiting for officials who left are held in the import's own transaction. */
-const holdingLetters: ImportOptions['onDeparted'] = (tx, departed) => holdLettersToDeparted(tx, departed);
+const holdingLetters: ImportOptions['onDeparted'] = (tx, departed) =>
+  holdLettersToDeparted(tx, departed);
 
 export interface RunningRepresentatives {
   worker: Worker;
@@ -52,7 +57,9 @@ export interface RunningRepresentatives {
  * active by a worker that died (a crash during the first-start import, say) is put back in the
  * queue, to run at once rather than when its lock lapses.
  */
-export async function startRepresentativesWorker(platform: Platform): Promise<RunningRepresentatives> {
+export async function startRepresentativesWorker(
+  platform: Platform,
+): Promise<RunningRepresentatives> {
   const { logger } = platform;
   const worker = new Worker(
     'representatives',
@@ -74,11 +81,20 @@ export async function startRepresentativesWorker(platform: Platform): Promise<Ru
       autorun: false,
     },
   );
-  worker.on('failed', (job, error) => logger.error({ err: error, job: job?.name }, 'representative data import failed'));
+  worker.on('failed', (job, error) =>
+    logger.error({ err: error, job: job?.name }, 'representative data import failed'),
+  );
   logConnectionErrors(worker, logger, 'worker:representatives');
 
-  await resumeInterruptedImports(platform, 0).catch((error: unknown) => logger.warn({ err: error }, 'could not look for interrupted imports; BullMQ will find them when their lock lapses'));
-  worker.run().catch((error: unknown) => logger.error({ err: error }, 'the representatives worker stopped'));
+  await resumeInterruptedImports(platform, 0).catch((error: unknown) =>
+    logger.warn(
+      { err: error },
+      'could not look for interrupted imports; BullMQ will find them when their lock lapses',
+    ),
+  );
+  worker
+    .run()
+    .catch((error: unknown) => logger.error({ err: error }, 'the representatives worker stopped'));
 
   let scheduled = false;
   return {
@@ -87,14 +103,23 @@ export async function startRepresentativesWorker(platform: Platform): Promise<Ru
       if (platform.redis.status !== 'ready') return;
       if (!scheduled) {
         try {
-          await withTimeout(platform.queues.scheduleDataRefresh(REFRESH_EVERY_MS[platform.config.repDataRefresh]), REDIS_WAIT_MS);
+          await withTimeout(
+            platform.queues.scheduleDataRefresh(REFRESH_EVERY_MS[platform.config.repDataRefresh]),
+            REDIS_WAIT_MS,
+          );
           scheduled = true;
         } catch (error) {
-          logger.warn({ err: error }, 'could not set the representative data refresh schedule yet; the next maintenance will');
+          logger.warn(
+            { err: error },
+            'could not set the representative data refresh schedule yet; the next maintenance will',
+          );
         }
       }
       await resumeInterruptedImports(platform, ORPHANED_AFTER_MS).catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not look for interrupted imports; the next maintenance will'),
+        logger.warn(
+          { err: error },
+          'could not look for interrupted imports; the next maintenance will',
+        ),
       );
     },
   };
@@ -106,12 +131,19 @@ async function importDirectory(platform: Platform, data: z.infer<typeof importJo
     const outcome = await withImportLock(platform.database, () =>
       importRepresentativeData(platform.db, data.dir, {
         force: data.force,
-        progress: (step, done, total) => logger.info({ step, done, total }, 'importing representative data'),
+        progress: (step, done, total) =>
+          logger.info({ step, done, total }, 'importing representative data'),
         onDeparted: holdingLetters,
       }),
     );
     logger.info(
-      { snapshot: outcome.snapshotId, unchanged: outcome.unchanged, seconds: outcome.seconds, ...outcome.counts, held: outcome.held },
+      {
+        snapshot: outcome.snapshotId,
+        unchanged: outcome.unchanged,
+        seconds: outcome.seconds,
+        ...outcome.counts,
+        held: outcome.held,
+      },
       'representative data imported',
     );
     await platform.representatives.refresh();
@@ -135,9 +167,14 @@ async function refreshData(platform: Platform): Promise<void> {
  * the moment its process dies. (Embedded, there is only this process.) Only jobs active for
  * `minAgeMs` or more are considered, leaving a job just taken the moment it needs to take the lock.
  */
-export async function resumeInterruptedImports(platform: Platform, minAgeMs: number): Promise<number> {
+export async function resumeInterruptedImports(
+  platform: Platform,
+  minAgeMs: number,
+): Promise<number> {
   const queue = platform.queues.get('representatives');
-  const active = (await withTimeout(queue.getActive(), REDIS_WAIT_MS)).filter((job) => Date.now() - (job.processedOn ?? 0) >= minAgeMs);
+  const active = (await withTimeout(queue.getActive(), REDIS_WAIT_MS)).filter(
+    (job) => Date.now() - (job.processedOn ?? 0) >= minAgeMs,
+  );
   if (active.length === 0) return 0;
   const lock = await platform.database.lock(IMPORT_LOCK, { wait: false });
   // An import is running in a live process: its job is not orphaned.
@@ -155,7 +192,10 @@ async function requeue(platform: Platform, job: Job): Promise<void> {
   // With the dead worker's token its lock goes too; without one (it lapsed meanwhile), the job alone.
   const token = await platform.redis.get(`${queue.toKey(job.id!)}:lock`);
   await job.moveToWait(token ?? '0').catch(() => job.moveToWait('0'));
-  platform.logger.warn({ job: job.name, id: job.id }, 'resuming a representative data import whose worker stopped');
+  platform.logger.warn(
+    { job: job.name, id: job.id },
+    'resuming a representative data import whose worker stopped',
+  );
 }
 
 /** On a first start with data at hand (REP_DATA_DIR, or ../shared/data), imports it in the background. */
@@ -163,7 +203,12 @@ export async function importOnFirstStart(platform: Platform): Promise<void> {
   const dir = platform.config.repDataDir;
   if (platform.representatives.current || !dir) return;
   platform.logger.info({ dir }, 'no representative data yet: importing it in the background');
-  await platform.queues.add('representatives', 'import-data', { dir }, { attempts: 1, deduplication: { id: 'import-data' } });
+  await platform.queues.add(
+    'representatives',
+    'import-data',
+    { dir },
+    { attempts: 1, deduplication: { id: 'import-data' } },
+  );
 }
 
 /**
@@ -174,10 +219,15 @@ export async function assignDistrictsToSignatures(platform: Platform): Promise<v
   if (!platform.representatives.current) return;
   const districtsOf = (zip: string) => platform.representatives.districtsOfZip(zip);
   for (const campaign of await platform.campaigns.list()) {
-    const filled = await assignMissingDistricts(platform.db, campaign.id, districtsOf, (raised) => platform.webhookWakeups.wake(raised));
+    const filled = await assignMissingDistricts(platform.db, campaign.id, districtsOf, (raised) =>
+      platform.webhookWakeups.wake(raised),
+    );
     if (filled > 0) {
       await platform.stats.refresh(campaign.id);
-      platform.logger.info({ campaign: campaign.slug, filled }, 'districts filled in for earlier signatures');
+      platform.logger.info(
+        { campaign: campaign.slug, filled },
+        'districts filled in for earlier signatures',
+      );
     }
   }
 }

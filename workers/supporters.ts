@@ -17,7 +17,10 @@ import { withTimeout } from '../src/time-limit';
 export const RETENTION_EVERY_MS = 3600_000;
 
 const noticesJob = z.object({ campaignId: z.number().int().positive() });
-const dataLinkJob = z.object({ request: z.string().min(1).max(1000), language: z.string().max(10).optional() });
+const dataLinkJob = z.object({
+  request: z.string().min(1).max(1000),
+  language: z.string().max(10).optional(),
+});
 
 export interface RunningSupporters {
   worker: Worker;
@@ -34,11 +37,22 @@ const REDIS_WAIT_MS = 3000;
 /** Erases the personal data of campaigns closed RETENTION_DAYS_AFTER_CLOSE days ago or more. */
 export async function runRetentionPurge(platform: Platform): Promise<void> {
   const purged = await purgeExpiredCampaigns(
-    { db: platform.db, stats: platform.stats, districtsOf: (zip) => platform.representatives.districtsOfZip(zip) },
+    {
+      db: platform.db,
+      stats: platform.stats,
+      districtsOf: (zip) => platform.representatives.districtsOfZip(zip),
+    },
     platform.config.retentionDaysAfterClose,
   );
   for (const campaign of purged) {
-    platform.logger.info({ campaign: campaign.slug, signatures: campaign.signatures, letterActions: campaign.letterActions }, 'retention: personal data erased');
+    platform.logger.info(
+      {
+        campaign: campaign.slug,
+        signatures: campaign.signatures,
+        letterActions: campaign.letterActions,
+      },
+      'retention: personal data erased',
+    );
   }
 }
 
@@ -55,7 +69,12 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
     if (name === 'send-notices') {
       const data = noticesJob.safeParse(payload);
       if (!data.success) return;
-      const sent = await sendPendingNotices(platform, mailer, data.data.campaignId, abuseControls(platform).emailLimits.sign);
+      const sent = await sendPendingNotices(
+        platform,
+        mailer,
+        data.data.campaignId,
+        abuseControls(platform).emailLimits.sign,
+      );
       logger.debug({ campaignId: data.data.campaignId, sent }, 'signer emails sent');
     } else if (name === 'send-data-link') {
       const data = dataLinkJob.safeParse(payload);
@@ -77,10 +96,19 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
         throw Object.assign(new Error(String(serializeError(error).message)), { cause: error });
       }
     },
-    { connection: bullConnection(platform.redisConnection), prefix: platform.queues.prefix, concurrency: 4 },
+    {
+      connection: bullConnection(platform.redisConnection),
+      prefix: platform.queues.prefix,
+      concurrency: 4,
+    },
   );
   // `err` goes through the logger's serializer, which cuts query parameters (addresses) out of database errors.
-  worker.on('failed', (job, error) => logger.warn({ err: error, job: job?.name, attempts: job?.attemptsMade }, 'supporters job failed'));
+  worker.on('failed', (job, error) =>
+    logger.warn(
+      { err: error, job: job?.name, attempts: job?.attemptsMade },
+      'supporters job failed',
+    ),
+  );
   logConnectionErrors(worker, logger, 'worker:supporters');
 
   let scheduled = false;
@@ -90,9 +118,13 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
     async sweep() {
       // With Redis away the emails stay owed in the database; a sweep after it is back asks for them.
       if (platform.redis.status !== 'ready') return;
-      const campaigns = await queryRows<{ campaign_id: number }>(platform.db, sql`SELECT DISTINCT campaign_id FROM signatures WHERE notice_pending`);
+      const campaigns = await queryRows<{ campaign_id: number }>(
+        platform.db,
+        sql`SELECT DISTINCT campaign_id FROM signatures WHERE notice_pending`,
+      );
       try {
-        for (const { campaign_id } of campaigns) await withTimeout(platform.queues.requestNotices(Number(campaign_id)), REDIS_WAIT_MS);
+        for (const { campaign_id } of campaigns)
+          await withTimeout(platform.queues.requestNotices(Number(campaign_id)), REDIS_WAIT_MS);
       } catch (error) {
         // Redis is away: the emails stay owed in the database, and the next sweep asks again.
         logger.warn({ err: error }, 'could not ask for owed signer emails; the next sweep will');
@@ -104,7 +136,10 @@ export function startSupportersWorker(platform: Platform): RunningSupporters {
         await withTimeout(platform.queues.scheduleRetention(RETENTION_EVERY_MS), REDIS_WAIT_MS);
         scheduled = true;
       } catch (error) {
-        logger.warn({ err: error }, 'could not schedule the retention purge yet; the next maintenance will');
+        logger.warn(
+          { err: error },
+          'could not schedule the retention purge yet; the next maintenance will',
+        );
       }
     },
   };

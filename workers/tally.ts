@@ -18,7 +18,8 @@ async function tally(platform: Platform, campaignId: number): Promise<number> {
 
 /** Tallies every campaign that has untallied signatures, e.g. after tally requests were lost with Redis. */
 export async function sweepTallies(platform: Platform): Promise<void> {
-  for (const campaignId of await campaignsWithUntallied(platform.db)) await tally(platform, campaignId);
+  for (const campaignId of await campaignsWithUntallied(platform.db))
+    await tally(platform, campaignId);
 }
 
 const tallyJob = z.object({ campaignId: z.number().int().positive() });
@@ -38,10 +39,17 @@ export function startTallyWorker(platform: Platform): Worker {
       const added = await tally(platform, campaignId);
       platform.logger.debug({ campaignId, added }, 'tally applied');
     },
-    { connection: bullConnection(platform.redisConnection), prefix: platform.queues.prefix, concurrency: 4 },
+    {
+      connection: bullConnection(platform.redisConnection),
+      prefix: platform.queues.prefix,
+      concurrency: 4,
+    },
   );
   worker.on('failed', (job, error) =>
-    platform.logger.error({ err: error, job: job?.name, attempts: job?.attemptsMade }, 'tally job failed'),
+    platform.logger.error(
+      { err: error, job: job?.name, attempts: job?.attemptsMade },
+      'tally job failed',
+    ),
   );
   logConnectionErrors(worker, platform.logger, 'worker:tallies');
   return worker;

@@ -5,7 +5,13 @@ import type { Platform } from '../src/platform';
 import { logConnectionErrors } from '../src/queue/connection-errors';
 import { bullConnection } from '../src/queue/jobs';
 import { summariseTokenUse } from '../src/osdi/tokens';
-import { DELIVER_WEBHOOKS, deliverWebhooksPayload, onDeliveryFailed, performDelivery, sweepWebhooks } from '../src/webhooks/deliver-job';
+import {
+  DELIVER_WEBHOOKS,
+  deliverWebhooksPayload,
+  onDeliveryFailed,
+  performDelivery,
+  sweepWebhooks,
+} from '../src/webhooks/deliver-job';
 
 export interface RunningWebhooks {
   worker: Worker;
@@ -37,7 +43,11 @@ export function startWebhooksWorker(platform: Platform): RunningWebhooks {
         throw Object.assign(new Error(String(serializeError(error).message)), { cause: error });
       }
     },
-    { connection: bullConnection(platform.redisConnection), prefix: platform.queues.prefix, concurrency: CONCURRENCY },
+    {
+      connection: bullConnection(platform.redisConnection),
+      prefix: platform.queues.prefix,
+      concurrency: CONCURRENCY,
+    },
   );
   worker.on('failed', (job, error) => onDeliveryFailed(platform, job, error));
   logConnectionErrors(worker, logger, 'worker:webhooks');
@@ -46,9 +56,12 @@ export function startWebhooksWorker(platform: Platform): RunningWebhooks {
     mailer,
     async sweep() {
       const summarised = await summariseTokenUse(platform.db);
-      if (summarised > 0) logger.info({ days: summarised }, 'API token use summarised in the audit log');
+      if (summarised > 0)
+        logger.info({ days: summarised }, 'API token use summarised in the audit log');
       if (platform.redis.status !== 'ready') return;
-      await sweepWebhooks(platform).catch((error: unknown) => logger.warn({ err: error }, 'could not ask for waiting webhooks; the next sweep will'));
+      await sweepWebhooks(platform).catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not ask for waiting webhooks; the next sweep will'),
+      );
     },
   };
 }

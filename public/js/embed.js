@@ -14,7 +14,8 @@
 (function () {
   'use strict';
   var script = document.currentScript;
-  var platform = (script && script.getAttribute('data-platform')) || (script ? new URL(script.src).origin : '');
+  var platform =
+    (script && script.getAttribute('data-platform')) || (script ? new URL(script.src).origin : '');
   if (!platform || !window.fetch) return;
   var scriptLang = script && script.getAttribute('data-lang');
 
@@ -26,7 +27,12 @@
   }
 
   function languageOf(box) {
-    var lang = box.getAttribute('data-lang') || scriptLang || document.documentElement.lang || navigator.language || 'en';
+    var lang =
+      box.getAttribute('data-lang') ||
+      scriptLang ||
+      document.documentElement.lang ||
+      navigator.language ||
+      'en';
     return String(lang).slice(0, 2).toLowerCase();
   }
 
@@ -34,7 +40,13 @@
     var wrap = el('p', { class: 'petition-embed-field' });
     wrap.appendChild(el('label', { for: id }, label));
     wrap.appendChild(el('br', {}));
-    var input = el('input', { id: id, name: id.split('-').pop(), type: type, autocomplete: autocomplete, required: 'required' });
+    var input = el('input', {
+      id: id,
+      name: id.split('-').pop(),
+      type: type,
+      autocomplete: autocomplete,
+      required: 'required',
+    });
     wrap.appendChild(input);
     var error = el('span', { class: 'petition-embed-error', id: id + '-error' });
     wrap.appendChild(error);
@@ -56,7 +68,13 @@
         load.waiting = [];
       };
       var separator = captcha.scriptUrl.indexOf('?') === -1 ? '?' : '&';
-      document.head.appendChild(el('script', { src: captcha.scriptUrl + separator + 'render=explicit&onload=' + callback, async: 'async', defer: 'defer' }));
+      document.head.appendChild(
+        el('script', {
+          src: captcha.scriptUrl + separator + 'render=explicit&onload=' + callback,
+          async: 'async',
+          defer: 'defer',
+        }),
+      );
     }
     if (load.api) ready(load.api);
     else load.waiting.push(ready);
@@ -73,8 +91,12 @@
       widget = api.render(holder, { sitekey: captcha.siteKey, hl: lang, language: lang });
     });
     return {
-      token: function () { return api && widget !== null ? api.getResponse(widget) || '' : ''; },
-      reset: function () { if (api && widget !== null) api.reset(widget); },
+      token: function () {
+        return api && widget !== null ? api.getResponse(widget) || '' : '';
+      },
+      reset: function () {
+        if (api && widget !== null) api.reset(widget);
+      },
     };
   }
 
@@ -83,9 +105,13 @@
     var source = box.getAttribute('data-source') || '';
     var lang = languageOf(box);
     var api = platform + '/api/v1/campaigns/' + encodeURIComponent(slug);
-    var query = function (extra) { return '?lng=' + encodeURIComponent(lang) + (extra || ''); };
+    var query = function (extra) {
+      return '?lng=' + encodeURIComponent(lang) + (extra || '');
+    };
     var getJson = function (url) {
-      return fetch(url, { credentials: 'omit' }).then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('not found')); });
+      return fetch(url, { credentials: 'omit' }).then(function (res) {
+        return res.ok ? res.json() : Promise.reject(new Error('not found'));
+      });
     };
     // The consent boxes show the platform's own words, which it records with each signature.
     Promise.all([
@@ -98,14 +124,23 @@
         var consent = answers[1];
         var texts = answers[2].texts;
         var locale = answers[2].locale;
-        var number = function (value) { return Number(value).toLocaleString(locale); };
+        var number = function (value) {
+          return Number(value).toLocaleString(locale);
+        };
         var plural = new Intl.PluralRules(locale).select(campaign.signatures);
         box.textContent = '';
         box.classList.add('petition-embed');
         box.setAttribute('lang', answers[2].language);
         box.appendChild(el('h3', {}, campaign.title));
-        box.appendChild(el('p', { class: 'petition-embed-count' },
-          (texts['count_' + plural] || texts.count_other).replace('{{n}}', number(campaign.signatures)).replace('{{goal}}', number(campaign.goal))));
+        box.appendChild(
+          el(
+            'p',
+            { class: 'petition-embed-count' },
+            (texts['count_' + plural] || texts.count_other)
+              .replace('{{n}}', number(campaign.signatures))
+              .replace('{{goal}}', number(campaign.goal)),
+          ),
+        );
         if (!campaign.open) {
           box.appendChild(el('p', {}, texts.closed));
           return;
@@ -126,17 +161,37 @@
           return input;
         }
         var box2 = consentBox('optIn', consent.optIn);
-        var partnerBox = consent.partnerOptIn ? consentBox('partnerOptIn', consent.partnerOptIn.wording) : null;
+        var partnerBox = consent.partnerOptIn
+          ? consentBox('partnerOptIn', consent.partnerOptIn.wording)
+          : null;
         var captcha = campaign.captcha ? captchaIn(form, campaign.captcha, lang) : null;
         var button = el('button', { type: 'submit' }, texts.button);
         form.appendChild(button);
         // Announced as it changes: "Sending…", and what went wrong.
-        var status = el('p', { class: 'petition-embed-status', role: 'status', 'aria-live': 'polite' });
+        var status = el('p', {
+          class: 'petition-embed-status',
+          role: 'status',
+          'aria-live': 'polite',
+        });
         form.appendChild(status);
         var problem = el('p', { class: 'petition-embed-problem', role: 'alert' });
         form.appendChild(problem);
         var more = el('p', { class: 'petition-embed-privacy' });
-        var link = el('a', { href: campaign.url + (source ? (campaign.url.indexOf('?') === -1 ? '?' : '&') + 'source=' + encodeURIComponent(source) : ''), target: '_blank', rel: 'noopener' }, texts.more);
+        var link = el(
+          'a',
+          {
+            href:
+              campaign.url +
+              (source
+                ? (campaign.url.indexOf('?') === -1 ? '?' : '&') +
+                  'source=' +
+                  encodeURIComponent(source)
+                : ''),
+            target: '_blank',
+            rel: 'noopener',
+          },
+          texts.more,
+        );
         more.appendChild(link);
         form.appendChild(more);
         box.appendChild(form);
@@ -170,7 +225,11 @@
             headers: { 'Content-Type': 'application/json' },
             body: JSON.stringify(body),
           })
-            .then(function (res) { return res.json().then(function (data) { return { status: res.status, data: data }; }); })
+            .then(function (res) {
+              return res.json().then(function (data) {
+                return { status: res.status, data: data };
+              });
+            })
             .then(function (answer) {
               button.disabled = false;
               status.textContent = '';
@@ -178,8 +237,11 @@
               if (captcha && answer.status !== 202) captcha.reset();
               if (answer.status === 202) {
                 // The form goes; the thanks takes its place and the focus, and is announced.
-                var thanks = el('p', { class: 'petition-embed-thanks', role: 'status', tabindex: '-1' },
-                  campaign.verificationRequired ? texts.thanksCheckEmail : texts.thanks);
+                var thanks = el(
+                  'p',
+                  { class: 'petition-embed-thanks', role: 'status', tabindex: '-1' },
+                  campaign.verificationRequired ? texts.thanksCheckEmail : texts.thanks,
+                );
                 box.replaceChild(thanks, form);
                 thanks.focus();
                 return;
@@ -194,7 +256,11 @@
                 known.input.setAttribute('aria-describedby', known.error.id);
                 if (!first) first = known.input;
               }
-              problem.textContent = fieldErrors.captchaToken ? fieldErrors.captchaToken : first ? texts.checkForm : (answer.data && answer.data.message) || texts.failed;
+              problem.textContent = fieldErrors.captchaToken
+                ? fieldErrors.captchaToken
+                : first
+                  ? texts.checkForm
+                  : (answer.data && answer.data.message) || texts.failed;
               if (first) first.focus();
             })
             .catch(function () {
@@ -204,7 +270,9 @@
             });
         });
       })
-      .catch(function () { /* leave the partner's fallback content in place */ });
+      .catch(function () {
+        /* leave the partner's fallback content in place */
+      });
   }
 
   var boxes = document.querySelectorAll('[data-petition]');

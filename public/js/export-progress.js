@@ -9,7 +9,9 @@
   var format = new Intl.NumberFormat('en-US');
   var delay = 2000;
 
-  function isPending(status) { return status === 'queued' || status === 'running'; }
+  function isPending(status) {
+    return status === 'queued' || status === 'running';
+  }
   function pendingRows() {
     return Array.prototype.filter.call(table.querySelectorAll('[data-export-id]'), function (row) {
       return isPending(row.getAttribute('data-status'));
@@ -28,18 +30,26 @@
       bar.textContent = Math.min(100, Math.floor((100 * written) / total)) + '%';
     }
     if (rows) rows.textContent = format.format(written) + ' of ' + format.format(total) + ' rows';
-    if (item.status === 'running') row.querySelector('[data-live="status"]').textContent = 'Being written';
+    if (item.status === 'running')
+      row.querySelector('[data-live="status"]').textContent = 'Being written';
   }
 
   function refresh() {
     if (document.hidden) return schedule();
     fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
-      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
       .then(function (body) {
-        if (!body) { delay = Math.min(delay * 2, 60000); return schedule(); }
+        if (!body) {
+          delay = Math.min(delay * 2, 60000);
+          return schedule();
+        }
         var finished = false;
         body.exports.forEach(function (item) {
-          var row = pendingRows().filter(function (r) { return r.getAttribute('data-export-id') === item.id; })[0];
+          var row = pendingRows().filter(function (r) {
+            return r.getAttribute('data-export-id') === item.id;
+          })[0];
           if (!row) return;
           if (isPending(item.status)) update(row, item);
           else finished = true;
@@ -48,8 +58,13 @@
         delay = 2000;
         schedule();
       })
-      .catch(function () { delay = Math.min(delay * 2, 60000); schedule(); });
+      .catch(function () {
+        delay = Math.min(delay * 2, 60000);
+        schedule();
+      });
   }
-  function schedule() { setTimeout(refresh, delay); }
+  function schedule() {
+    setTimeout(refresh, delay);
+  }
   schedule();
 })();

@@ -3,7 +3,8 @@
 // step's heading, a confirmation). Pages are complete without it: the summary is also an alert.
 (function () {
   'use strict';
-  var target = document.querySelector('.error-summary') || document.querySelector('[data-focus-here]');
+  var target =
+    document.querySelector('.error-summary') || document.querySelector('[data-focus-here]');
   if (!target) return;
   if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
   target.focus();

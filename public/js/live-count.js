@@ -18,14 +18,17 @@
   function refresh() {
     if (document.hidden) return schedule();
     fetch(url, { headers: { Accept: 'application/json' }, credentials: 'omit' })
-      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (res) {
+        return res.ok ? res.json() : null;
+      })
       .then(function (stats) {
         if (stats) {
           // Hidden while it could only say "0" (just after signing): shown once there is a count.
           if (box.hidden && stats.signatures > 0) box.hidden = false;
           countEl.textContent = format.format(stats.signatures);
           var form = plurals.select(stats.signatures);
-          nounEl.textContent = box.getAttribute('data-noun-' + form) || box.getAttribute('data-noun-other');
+          nounEl.textContent =
+            box.getAttribute('data-noun-' + form) || box.getAttribute('data-noun-other');
           goalEl.textContent = format.format(stats.goal);
           bar.max = stats.goal;
           bar.value = Math.min(stats.signatures, stats.goal);
@@ -33,9 +36,13 @@
           delay = 5000;
         }
       })
-      .catch(function () { delay = Math.min(delay * 2, 60000); })
+      .catch(function () {
+        delay = Math.min(delay * 2, 60000);
+      })
       .then(schedule);
   }
-  function schedule() { setTimeout(refresh, delay); }
+  function schedule() {
+    setTimeout(refresh, delay);
+  }
   schedule();
 })();

@@ -13,14 +13,18 @@
   var sequence = 0;
 
   function show(answer) {
-    var problem = answer.problem || (answer.errors && (answer.errors.subject || answer.errors.body || answer.errors.form)) || '';
+    var problem =
+      answer.problem ||
+      (answer.errors && (answer.errors.subject || answer.errors.body || answer.errors.form)) ||
+      '';
     parts.problem.textContent = problem;
     parts.problem.hidden = !problem;
     parts.letter.hidden = !answer.letter;
     if (answer.letter) {
       parts.subject.textContent = answer.letter.subject;
       parts.body.textContent = answer.letter.body;
-      parts.about.textContent = 'To ' + answer.target + ', from a sample supporter in ' + answer.place + '.';
+      parts.about.textContent =
+        'To ' + answer.target + ', from a sample supporter in ' + answer.place + '.';
     }
   }
 
@@ -28,10 +32,21 @@
     var mine = ++sequence;
     var body = new URLSearchParams(new FormData(form));
     body.delete('action');
-    fetch(url, { method: 'POST', credentials: 'same-origin', body: body, headers: { Accept: 'application/json' } })
-      .then(function (res) { return res.json(); })
-      .then(function (answer) { if (mine === sequence) show(answer); })
-      .catch(function () { /* keep the last preview */ });
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      body: body,
+      headers: { Accept: 'application/json' },
+    })
+      .then(function (res) {
+        return res.json();
+      })
+      .then(function (answer) {
+        if (mine === sequence) show(answer);
+      })
+      .catch(function () {
+        /* keep the last preview */
+      });
   }
 
   form.addEventListener('input', function () {

@@ -47,8 +47,15 @@ export const burstQuery = z.object({
 
 export type BurstQuery = z.output<typeof burstQuery>;
 
-export function parseBurstQuery(query: Record<string, unknown>): { ok: true; value: BurstQuery } | { ok: false; errors: FieldErrors; value: BurstQuery } {
-  const single = Object.fromEntries(['window', 'ips', 'domains', 'hours'].map((name) => [name, Array.isArray(query[name]) ? 'not one value' : query[name]]));
+export function parseBurstQuery(
+  query: Record<string, unknown>,
+): { ok: true; value: BurstQuery } | { ok: false; errors: FieldErrors; value: BurstQuery } {
+  const single = Object.fromEntries(
+    ['window', 'ips', 'domains', 'hours'].map((name) => [
+      name,
+      Array.isArray(query[name]) ? 'not one value' : query[name],
+    ]),
+  );
   const parsed = burstQuery.safeParse(single);
   if (parsed.success) return { ok: true, value: parsed.data };
   return { ok: false, errors: fieldErrors(parsed.error), value: burstQuery.parse({}) };
@@ -67,7 +74,6 @@ export interface Burst {
   /** Every signature of the campaign between the burst's first and last: how much of that time's traffic it was. */
   allInSpan: number;
 }
-
 
 /**
  * Signatures read per statement. On PGlite a statement holds the whole process: 2,000 rows take it
@@ -105,7 +111,10 @@ export async function findBursts(
 ): Promise<Burst[]> {
   const until = options.now ?? new Date();
   const untilMicros = until.getTime() * 1000;
-  const detector = new BurstDetector({ windowMicros: query.window * 60_000_000, ips: query.ips, domains: query.domains }, options.limit ?? MAX_BURSTS);
+  const detector = new BurstDetector(
+    { windowMicros: query.window * 60_000_000, ips: query.ips, domains: query.domains },
+    options.limit ?? MAX_BURSTS,
+  );
   const deadline = new ReadDeadline(options.timeoutMs ?? Number.POSITIVE_INFINITY, options.signal);
   // The keyset: the (created_at, id) of the last signature read; the first page starts at the period's start.
   let after = { at: untilMicros - query.hours * 3_600_000_000, id: 0 };
@@ -120,7 +129,9 @@ export async function findBursts(
     await deadline.nextPage();
   }
   const found = detector.finish();
-  const domains = await burstDomains(ctx, [...new Set(found.filter((burst) => burst.kind === 'domain').map((burst) => burst.sampleId))]);
+  const domains = await burstDomains(ctx, [
+    ...new Set(found.filter((burst) => burst.kind === 'domain').map((burst) => burst.sampleId)),
+  ]);
   return found.map((burst) => ({
     kind: burst.kind,
     key: burst.kind === 'domain' ? (domains.get(burst.sampleId) ?? '') : burst.key,
@@ -134,15 +145,27 @@ export async function findBursts(
 }
 
 /** A timestamp given in microseconds since the epoch (exact: a Date holds milliseconds only). */
-const timestampAt = (micros: number) => sql`(timestamptz 'epoch' + ${String(micros)}::bigint * interval '1 microsecond')`;
+const timestampAt = (micros: number) =>
+  sql`(timestamptz 'epoch' + ${String(micros)}::bigint * interval '1 microsecond')`;
 
 /**
  * The next `limit` signatures of the period after `after`, in (created_at, id) order, with their
  * time in microseconds (exact from PostgreSQL 14 on, where `extract` answers in numeric).
  */
-async function signaturesPage(db: Database, campaignId: number, after: { at: number; id: number }, untilMicros: number, limit: number) {
+async function signaturesPage(
+  db: Database,
+  campaignId: number,
+  after: { at: number; id: number },
+  untilMicros: number,
+  limit: number,
+) {
   const from = timestampAt(after.at);
-  return queryRows<{ id: string | number; at: string | number; ip_hash: string | null; domain: string }>(
+  return queryRows<{
+    id: string | number;
+    at: string | number;
+    ip_hash: string | null;
+    domain: string;
+  }>(
     db,
     sql`SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint AS at, ip_hash, encode(email_domain_hash, 'base64') AS domain
         FROM signatures
@@ -155,13 +178,21 @@ async function signaturesPage(db: Database, campaignId: number, after: { at: num
 }
 
 /** The domain of each of these signatures' email addresses, by signature id. */
-async function burstDomains(ctx: { db: Database; encryption: FieldEncryption }, signatureIds: number[]): Promise<Map<number, string>> {
+async function burstDomains(
+  ctx: { db: Database; encryption: FieldEncryption },
+  signatureIds: number[],
+): Promise<Map<number, string>> {
   if (signatureIds.length === 0) return new Map();
   const rows = await queryRows<{ id: string | number; email: Uint8Array }>(
     ctx.db,
     sql`SELECT id, email FROM signatures WHERE id IN (SELECT unnest(${`{${signatureIds.join(',')}}`}::bigint[]))`,
   );
-  return new Map(rows.map((row) => [Number(row.id), emailDomain(ctx.encryption.open('signatures.email', row.email))]));
+  return new Map(
+    rows.map((row) => [
+      Number(row.id),
+      emailDomain(ctx.encryption.open('signatures.email', row.email)),
+    ]),
+  );
 }
 
 /** A burst as the detector finds it: times in microseconds, the domain still a hash (`key`) with one signature to name it by. */
@@ -253,7 +284,16 @@ export class BurstDetector {
     const keys = this.keys[kind];
     let state = keys.get(key);
     if (!state) {
-      state = { kind, key, count: 0, lastAt: Number.NEGATIVE_INFINITY, lastG: 0, lastRank: 0, open: 0, burst: undefined };
+      state = {
+        kind,
+        key,
+        count: 0,
+        lastAt: Number.NEGATIVE_INFINITY,
+        lastG: 0,
+        lastRank: 0,
+        open: 0,
+        burst: undefined,
+      };
       keys.set(key, state);
     }
     state.count++;
@@ -277,7 +317,15 @@ export class BurstDetector {
     this.head = index;
     // Drops the closed entries now and then: each is moved at most once more.
     if (this.head > 65_536 && this.head * 2 > end) {
-      for (const column of [this.windowKey, this.windowAt, this.windowR, this.windowRank, this.windowG, this.windowId]) column.splice(0, this.head);
+      for (const column of [
+        this.windowKey,
+        this.windowAt,
+        this.windowR,
+        this.windowRank,
+        this.windowG,
+        this.windowId,
+      ])
+        column.splice(0, this.head);
       this.head = 0;
     }
   }
@@ -332,7 +380,13 @@ export class BurstDetector {
   }
 
   private trim() {
-    this.found.sort((a, b) => b.signatures - a.signatures || a.firstAt - b.firstAt || a.kind.localeCompare(b.kind) || a.key.localeCompare(b.key));
+    this.found.sort(
+      (a, b) =>
+        b.signatures - a.signatures ||
+        a.firstAt - b.firstAt ||
+        a.kind.localeCompare(b.kind) ||
+        a.key.localeCompare(b.key),
+    );
     if (this.found.length > this.limit) this.found.length = this.limit;
   }
 }

@@ -14,7 +14,9 @@ export type CaptchaVerdict =
   | { outcome: 'unavailable'; reason: string };
 
 /** CSP directives a widget needs, with the sources to add to each. */
-export type CaptchaSources = Partial<Record<'script-src' | 'frame-src' | 'style-src' | 'connect-src', string[]>>;
+export type CaptchaSources = Partial<
+  Record<'script-src' | 'frame-src' | 'style-src' | 'connect-src', string[]>
+>;
 
 export interface CaptchaWidget {
   /** Which provider: also the name of its script's global object (`window.hcaptcha`, `window.turnstile`). */
@@ -50,7 +52,11 @@ const OUR_MISTAKES = new Set([
 ]);
 
 /** Both providers' siteverify: a form POST of secret and response, answered with `{ success, "error-codes" }`. */
-async function siteverify(url: string, fields: Record<string, string>, timeoutMs: number): Promise<CaptchaVerdict> {
+async function siteverify(
+  url: string,
+  fields: Record<string, string>,
+  timeoutMs: number,
+): Promise<CaptchaVerdict> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -62,7 +68,11 @@ async function siteverify(url: string, fields: Record<string, string>, timeoutMs
     });
   } catch (error) {
     const name = (error as Error).name;
-    return { outcome: 'unavailable', reason: name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `request failed (${name})` };
+    return {
+      outcome: 'unavailable',
+      reason:
+        name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `request failed (${name})`,
+    };
   }
   let answer: unknown;
   try {
@@ -70,14 +80,24 @@ async function siteverify(url: string, fields: Record<string, string>, timeoutMs
   } catch {
     return { outcome: 'unavailable', reason: `HTTP ${response.status}, not JSON` };
   }
-  if (typeof answer !== 'object' || answer === null || typeof (answer as { success?: unknown }).success !== 'boolean') {
+  if (
+    typeof answer !== 'object' ||
+    answer === null ||
+    typeof (answer as { success?: unknown }).success !== 'boolean'
+  ) {
     return { outcome: 'unavailable', reason: `HTTP ${response.status}, no verdict` };
   }
-  const { success, 'error-codes': rawCodes } = answer as { success: boolean; 'error-codes'?: unknown };
-  const codes = Array.isArray(rawCodes) ? rawCodes.filter((code): code is string => typeof code === 'string') : [];
+  const { success, 'error-codes': rawCodes } = answer as {
+    success: boolean;
+    'error-codes'?: unknown;
+  };
+  const codes = Array.isArray(rawCodes)
+    ? rawCodes.filter((code): code is string => typeof code === 'string')
+    : [];
   if (success) return { outcome: 'pass' };
   const ours = codes.filter((code) => OUR_MISTAKES.has(code));
-  if (ours.length > 0) return { outcome: 'unavailable', reason: `provider refused our settings: ${ours.join(', ')}` };
+  if (ours.length > 0)
+    return { outcome: 'unavailable', reason: `provider refused our settings: ${ours.join(', ')}` };
   return { outcome: 'fail', codes };
 }
 
@@ -93,7 +113,14 @@ export class HCaptchaProvider implements CaptchaProvider {
     'connect-src': ['https://hcaptcha.com', 'https://*.hcaptcha.com'],
   };
 
-  constructor(private readonly settings: { siteKey: string; secret: string; verifyUrl?: string; timeoutMs: number }) {
+  constructor(
+    private readonly settings: {
+      siteKey: string;
+      secret: string;
+      verifyUrl?: string;
+      timeoutMs: number;
+    },
+  ) {
     this.widget = {
       provider: 'hcaptcha',
       providerName: 'hCaptcha',
@@ -106,7 +133,11 @@ export class HCaptchaProvider implements CaptchaProvider {
 
   verify(token: string): Promise<CaptchaVerdict> {
     const { secret, siteKey, verifyUrl, timeoutMs } = this.settings;
-    return siteverify(verifyUrl ?? HCaptchaProvider.defaultVerifyUrl, { secret, response: token, sitekey: siteKey }, timeoutMs);
+    return siteverify(
+      verifyUrl ?? HCaptchaProvider.defaultVerifyUrl,
+      { secret, response: token, sitekey: siteKey },
+      timeoutMs,
+    );
   }
 }
 
@@ -119,7 +150,14 @@ export class TurnstileProvider implements CaptchaProvider {
     'frame-src': ['https://challenges.cloudflare.com'],
   };
 
-  constructor(private readonly settings: { siteKey: string; secret: string; verifyUrl?: string; timeoutMs: number }) {
+  constructor(
+    private readonly settings: {
+      siteKey: string;
+      secret: string;
+      verifyUrl?: string;
+      timeoutMs: number;
+    },
+  ) {
     this.widget = {
       provider: 'turnstile',
       providerName: 'Cloudflare Turnstile',
@@ -132,7 +170,11 @@ export class TurnstileProvider implements CaptchaProvider {
 
   verify(token: string): Promise<CaptchaVerdict> {
     const { secret, verifyUrl, timeoutMs } = this.settings;
-    return siteverify(verifyUrl ?? TurnstileProvider.defaultVerifyUrl, { secret, response: token }, timeoutMs);
+    return siteverify(
+      verifyUrl ?? TurnstileProvider.defaultVerifyUrl,
+      { secret, response: token },
+      timeoutMs,
+    );
   }
 }
 

@@ -5,7 +5,13 @@ import { hashIp } from '../http/ip-hash';
 import { throttledWarning } from '../queue/connection-errors';
 import { captchaProvider, type CaptchaProvider, type CaptchaWidget } from './captcha';
 import { EmailRateLimit } from './email-limit';
-import { checkFormToken, formTokenKey, tokenForForm, type FormPurpose, type FormTokenPolicy } from './form-token';
+import {
+  checkFormToken,
+  formTokenKey,
+  tokenForForm,
+  type FormPurpose,
+  type FormTokenPolicy,
+} from './form-token';
 
 /**
  * The abuse controls every door shares, built once per platform: the forms' fill-time tokens, the
@@ -16,7 +22,8 @@ import { checkFormToken, formTokenKey, tokenForForm, type FormPurpose, type Form
 export type Door = 'sign-form' | 'sign-api' | 'letters-form' | 'letters-api';
 
 /** Why a submission was answered like a success and dropped, or refused. */
-export type DiscardReason = 'honeypot' | 'missing' | 'forged' | 'expired' | 'too-fast' | 'email-limit' | 'captcha';
+export type DiscardReason =
+  'honeypot' | 'missing' | 'forged' | 'expired' | 'too-fast' | 'email-limit' | 'captcha';
 
 export const DISCARD_DAYS = 7;
 
@@ -47,20 +54,43 @@ function buildControls(ctx: AppContext): AbuseControls {
   const { abuse } = config;
   const prefix = config.redisKeyPrefix;
   const emailLimit = (door: 'sign' | 'letters', limit: number) =>
-    new EmailRateLimit({ redis, prefix: `${prefix}:rl:email:${door}`, secret: config.secret, limit, windowSeconds: abuse.emailRateLimit.windowSeconds, logger });
-  const countsKey = (campaignId: number, day: string) => `${prefix}:abuse:discarded:${campaignId}:${day}`;
-  const warn = throttledWarning(logger, `${prefix}:abuse`, 'abuse counters unreachable; not counted');
+    new EmailRateLimit({
+      redis,
+      prefix: `${prefix}:rl:email:${door}`,
+      secret: config.secret,
+      limit,
+      windowSeconds: abuse.emailRateLimit.windowSeconds,
+      logger,
+    });
+  const countsKey = (campaignId: number, day: string) =>
+    `${prefix}:abuse:discarded:${campaignId}:${day}`;
+  const warn = throttledWarning(
+    logger,
+    `${prefix}:abuse`,
+    'abuse counters unreachable; not counted',
+  );
 
   return {
     formTokens:
       abuse.formMinFillSeconds > 0
-        ? { key: formTokenKey(config.secret), minFillSeconds: abuse.formMinFillSeconds, maxAgeSeconds: abuse.formTokenMaxAgeSeconds, now: Date.now }
+        ? {
+            key: formTokenKey(config.secret),
+            minFillSeconds: abuse.formMinFillSeconds,
+            maxAgeSeconds: abuse.formTokenMaxAgeSeconds,
+            now: Date.now,
+          }
         : undefined,
     captcha: captchaProvider(abuse.captcha),
-    emailLimits: { sign: emailLimit('sign', abuse.emailRateLimit.sign), letters: emailLimit('letters', abuse.emailRateLimit.letters) },
+    emailLimits: {
+      sign: emailLimit('sign', abuse.emailRateLimit.sign),
+      letters: emailLimit('letters', abuse.emailRateLimit.letters),
+    },
 
     record(campaign, door, reason) {
-      logger.info({ event: 'abuse.discarded', campaign: campaign.slug, door, reason }, 'submission dropped by an abuse control');
+      logger.info(
+        { event: 'abuse.discarded', campaign: campaign.slug, door, reason },
+        'submission dropped by an abuse control',
+      );
       const key = countsKey(campaign.id, utcDay(Date.now()));
       redis
         .multi()
@@ -71,14 +101,21 @@ function buildControls(ctx: AppContext): AbuseControls {
     },
 
     async recorded(campaignId) {
-      const days = Array.from({ length: DISCARD_DAYS }, (_, index) => utcDay(Date.now() - index * 86_400_000));
+      const days = Array.from({ length: DISCARD_DAYS }, (_, index) =>
+        utcDay(Date.now() - index * 86_400_000),
+      );
       try {
         const pipeline = redis.pipeline();
         for (const day of days) pipeline.hgetall(countsKey(campaignId, day));
         const results = (await pipeline.exec()) ?? [];
         return days.map((day, index) => {
           const raw = (results[index]?.[1] ?? {}) as Record<string, string>;
-          return { day, counts: Object.fromEntries(Object.entries(raw).map(([field, value]) => [field, Number(value)])) };
+          return {
+            day,
+            counts: Object.fromEntries(
+              Object.entries(raw).map(([field, value]) => [field, Number(value)]),
+            ),
+          };
         });
       } catch (error) {
         warn(error);
@@ -98,12 +135,20 @@ export interface FormProtection {
  * The protection of a form about to be shown. With `captcha` and a provider configured, the page's
  * Content-Security-Policy is widened by exactly that provider's origins, on this response only.
  */
-export function protectForm(ctx: AppContext, res: Response, purpose: FormPurpose, submittedToken: unknown, options: { captcha: boolean }): FormProtection {
+export function protectForm(
+  ctx: AppContext,
+  res: Response,
+  purpose: FormPurpose,
+  submittedToken: unknown,
+  options: { captcha: boolean },
+): FormProtection {
   const controls = abuseControls(ctx);
   const provider = options.captcha ? controls.captcha : undefined;
   if (provider) addContentSecuritySources(res, provider.sources);
   return {
-    formToken: controls.formTokens ? tokenForForm(controls.formTokens, purpose, submittedToken) : undefined,
+    formToken: controls.formTokens
+      ? tokenForForm(controls.formTokens, purpose, submittedToken)
+      : undefined,
     captcha: provider?.widget,
   };
 }
@@ -113,7 +158,13 @@ export function protectForm(ctx: AppContext, res: Response, purpose: FormPurpose
  * is off). A submission that fails it is recorded; the caller shows the form again, with its
  * values, for its sender to confirm (autofill and a click is a person too).
  */
-export function filledByPerson(ctx: AppContext, campaign: { id: number; slug: string }, door: Door, purpose: FormPurpose, token: unknown): boolean {
+export function filledByPerson(
+  ctx: AppContext,
+  campaign: { id: number; slug: string },
+  door: Door,
+  purpose: FormPurpose,
+  token: unknown,
+): boolean {
   const controls = abuseControls(ctx);
   if (!controls.formTokens) return true;
   const check = checkFormToken(controls.formTokens, purpose, token);
@@ -132,7 +183,13 @@ const unavailableWarning = new WeakMap<AppContext, (error: unknown) => void>();
  * configured), else the key of the message for the field. The provider being unreachable lets the submission
  * through (logged): the other controls still apply, and an outage must not stop a day of action.
  */
-export async function captchaError(ctx: AppContext, campaign: { id: number; slug: string }, door: Door, token: unknown, ip: string | undefined): Promise<string | undefined> {
+export async function captchaError(
+  ctx: AppContext,
+  campaign: { id: number; slug: string },
+  door: Door,
+  token: unknown,
+  ip: string | undefined,
+): Promise<string | undefined> {
   const controls = abuseControls(ctx);
   const provider = controls.captcha;
   if (!provider) return undefined;
@@ -140,11 +197,22 @@ export async function captchaError(ctx: AppContext, campaign: { id: number; slug
     controls.record(campaign, door, 'captcha');
     return CAPTCHA_MESSAGE;
   }
-  const verdict = await provider.verify(token.trim(), ip ? hashIp(ctx.config.secret, ip) : undefined);
+  const verdict = await provider.verify(
+    token.trim(),
+    ip ? hashIp(ctx.config.secret, ip) : undefined,
+  );
   if (verdict.outcome === 'pass') return undefined;
   if (verdict.outcome === 'unavailable') {
     let warn = unavailableWarning.get(ctx);
-    if (!warn) unavailableWarning.set(ctx, (warn = throttledWarning(ctx.logger, 'captcha', 'CAPTCHA provider unavailable; letting submissions through')));
+    if (!warn)
+      unavailableWarning.set(
+        ctx,
+        (warn = throttledWarning(
+          ctx.logger,
+          'captcha',
+          'CAPTCHA provider unavailable; letting submissions through',
+        )),
+      );
     warn(new Error(verdict.reason));
     return undefined;
   }
@@ -153,4 +221,5 @@ export async function captchaError(ctx: AppContext, campaign: { id: number; slug
 }
 
 /** The CAPTCHA widget's settings when it is on (public: the site key is meant for browsers). */
-export const captchaWidget = (ctx: AppContext): CaptchaWidget | undefined => abuseControls(ctx).captcha?.widget;
+export const captchaWidget = (ctx: AppContext): CaptchaWidget | undefined =>
+  abuseControls(ctx).captcha?.widget;

@@ -18,7 +18,8 @@ export function hashEmail(secret: string, email: string): string {
 export type EmailLimitAnswer = { limited: false } | { limited: true; retryAfterSeconds: number };
 
 /** A use of a budget taken before writing: handed back when nothing was written after all. */
-export type Reservation = { limited: false; release(): Promise<void> } | { limited: true; retryAfterSeconds: number };
+export type Reservation =
+  { limited: false; release(): Promise<void> } | { limited: true; retryAfterSeconds: number };
 
 /** Takes one use if the budget has one left (an atomic check and count); answers [taken, ms left in the window]. */
 const RESERVE = `
@@ -43,9 +44,20 @@ export class EmailRateLimit {
   private readonly warn: (error: unknown) => void;
 
   constructor(
-    private readonly options: { redis: Redis; prefix: string; secret: string; limit: number; windowSeconds: number; logger: Logger },
+    private readonly options: {
+      redis: Redis;
+      prefix: string;
+      secret: string;
+      limit: number;
+      windowSeconds: number;
+      logger: Logger;
+    },
   ) {
-    this.warn = throttledWarning(options.logger, options.prefix, 'email rate limit store unreachable; letting requests through');
+    this.warn = throttledWarning(
+      options.logger,
+      options.prefix,
+      'email rate limit store unreachable; letting requests through',
+    );
   }
 
   /** Counts one use of `email` (already normalised) and says whether it is over the limit. */
@@ -53,9 +65,18 @@ export class EmailRateLimit {
     const { redis, prefix, secret, limit, windowSeconds } = this.options;
     const key = `${prefix}:${hashEmail(secret, email)}`;
     try {
-      const results = await redis.multi().set(key, '0', 'EX', windowSeconds, 'NX').incr(key).pttl(key).exec();
+      const results = await redis
+        .multi()
+        .set(key, '0', 'EX', windowSeconds, 'NX')
+        .incr(key)
+        .pttl(key)
+        .exec();
       if (!results) return { limited: false };
-      const [, [incrError, count], [, ttl]] = results as [unknown, [Error | null, number], [Error | null, number]];
+      const [, [incrError, count], [, ttl]] = results as [
+        unknown,
+        [Error | null, number],
+        [Error | null, number],
+      ];
       if (incrError) throw incrError;
       if (count <= limit) return { limited: false };
       return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
@@ -76,8 +97,15 @@ export class EmailRateLimit {
     const key = `${prefix}:${hashEmail(secret, `${email}\n${requester}`)}`;
     const released = { limited: false as const, release: async () => undefined };
     try {
-      const [taken, ttl] = (await redis.eval(RESERVE, 1, key, String(limit), String(windowSeconds * 1000))) as [number, number];
-      if (Number(taken) !== 1) return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
+      const [taken, ttl] = (await redis.eval(
+        RESERVE,
+        1,
+        key,
+        String(limit),
+        String(windowSeconds * 1000),
+      )) as [number, number];
+      if (Number(taken) !== 1)
+        return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
       return {
         limited: false,
         release: async () => {

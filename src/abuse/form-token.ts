@@ -9,7 +9,9 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 export type FormPurpose = 'sign' | 'letters';
 
-export type FormTokenCheck = { ok: true; issuedAt: number } | { ok: false; reason: 'missing' | 'forged' | 'expired' | 'too-fast' };
+export type FormTokenCheck =
+  | { ok: true; issuedAt: number }
+  | { ok: false; reason: 'missing' | 'forged' | 'expired' | 'too-fast' };
 
 const VERSION = 'v1';
 const TOKEN = /^v1\.([0-9a-z]{1,12})\.([A-Za-z0-9_-]{22})$/;
@@ -20,7 +22,10 @@ export function formTokenKey(secret: string): Buffer {
 }
 
 function mac(key: Buffer, purpose: FormPurpose, issuedAt: string): string {
-  return createHmac('sha256', key).update(`${purpose}.${issuedAt}`).digest('base64url').slice(0, 22);
+  return createHmac('sha256', key)
+    .update(`${purpose}.${issuedAt}`)
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /** A token for a form of `purpose` shown at `issuedAt` (ms since the epoch). */
@@ -30,7 +35,11 @@ export function signFormToken(key: Buffer, purpose: FormPurpose, issuedAt: numbe
 }
 
 /** Reads a token: genuine (made by `signFormToken` for this purpose) and when it was issued, or why not. */
-export function readFormToken(key: Buffer, purpose: FormPurpose, token: unknown): { issuedAt: number } | { reason: 'missing' | 'forged' } {
+export function readFormToken(
+  key: Buffer,
+  purpose: FormPurpose,
+  token: unknown,
+): { issuedAt: number } | { reason: 'missing' | 'forged' } {
   if (typeof token !== 'string' || token === '') return { reason: 'missing' };
   const match = TOKEN.exec(token);
   if (!match) return { reason: 'forged' };
@@ -49,7 +58,11 @@ export interface FormTokenPolicy {
 }
 
 /** Whether a submitted token shows a form that was filled in by a person: not too fast, not too old. */
-export function checkFormToken(policy: FormTokenPolicy, purpose: FormPurpose, token: unknown): FormTokenCheck {
+export function checkFormToken(
+  policy: FormTokenPolicy,
+  purpose: FormPurpose,
+  token: unknown,
+): FormTokenCheck {
   const read = readFormToken(policy.key, purpose, token);
   if ('reason' in read) return { ok: false, reason: read.reason };
   const age = policy.now() - read.issuedAt;
@@ -63,9 +76,18 @@ export function checkFormToken(policy: FormTokenPolicy, purpose: FormPurpose, to
  * The token a re-shown form carries: the one it was sent with while that one is genuine and not
  * expired (so a person correcting a field is not timed again from zero), else a new one.
  */
-export function tokenForForm(policy: FormTokenPolicy, purpose: FormPurpose, submitted: unknown): string {
+export function tokenForForm(
+  policy: FormTokenPolicy,
+  purpose: FormPurpose,
+  submitted: unknown,
+): string {
   const read = readFormToken(policy.key, purpose, submitted);
   const now = policy.now();
-  if ('issuedAt' in read && read.issuedAt <= now && now - read.issuedAt <= policy.maxAgeSeconds * 1000) return submitted as string;
+  if (
+    'issuedAt' in read &&
+    read.issuedAt <= now &&
+    now - read.issuedAt <= policy.maxAgeSeconds * 1000
+  )
+    return submitted as string;
   return signFormToken(policy.key, purpose, now);
 }

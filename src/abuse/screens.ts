@@ -1,7 +1,13 @@
 import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
-import { abuseControls, CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
+import {
+  abuseControls,
+  CAPTCHA_MESSAGE,
+  captchaError,
+  filledByPerson,
+  type Door,
+} from './controls';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';
 import type { Reservation } from './email-limit';
@@ -20,14 +26,22 @@ type CampaignRef = { id: number; slug: string };
 
 /** The field a door's CAPTCHA token comes in: the provider's own in an HTML form, `captchaToken` in JSON. */
 export function captchaField(ctx: AppContext, door: Door): string {
-  return door === 'sign-api' || door === 'letters-api' ? 'captchaToken' : (abuseControls(ctx).captcha?.widget.responseField ?? 'captcha');
+  return door === 'sign-api' || door === 'letters-api'
+    ? 'captchaToken'
+    : (abuseControls(ctx).captcha?.widget.responseField ?? 'captcha');
 }
 
 /** The key of a CAPTCHA message among a door's field errors (`captcha` on the pages, where the widget has that anchor). */
-const captchaErrorKey = (door: Door) => (door === 'sign-api' || door === 'letters-api' ? 'captchaToken' : 'captcha');
+const captchaErrorKey = (door: Door) =>
+  door === 'sign-api' || door === 'letters-api' ? 'captchaToken' : 'captcha';
 
 /** Counts a filled honeypot (the services answer it like a success). */
-export function noteHoneypot(ctx: AppContext, campaign: CampaignRef, door: Door, body: unknown): void {
+export function noteHoneypot(
+  ctx: AppContext,
+  campaign: CampaignRef,
+  door: Door,
+  body: unknown,
+): void {
   if (honeypotFilled(body)) abuseControls(ctx).record(campaign, door, 'honeypot');
 }
 
@@ -46,7 +60,8 @@ export function signingScreen(
   t: Translate = english().t,
 ): SignScreen {
   return async () => {
-    if (door === 'sign-form' && !filledByPerson(ctx, campaign, door, 'sign', body.formToken)) return { outcome: 'confirm' };
+    if (door === 'sign-form' && !filledByPerson(ctx, campaign, door, 'sign', body.formToken))
+      return { outcome: 'confirm' };
     const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
     if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: t(refused) } };
     return { outcome: 'pass' };
@@ -57,7 +72,13 @@ export function signingScreen(
  * Field errors for a form sent back with errors, plus the CAPTCHA's when it is on and the form came
  * without its token (the token itself is checked only once the rest of the form is valid).
  */
-export function withCaptchaPrompt(ctx: AppContext, door: Door, body: Record<string, unknown>, errors: FieldErrors, t: Translate = english().t): FieldErrors {
+export function withCaptchaPrompt(
+  ctx: AppContext,
+  door: Door,
+  body: Record<string, unknown>,
+  errors: FieldErrors,
+  t: Translate = english().t,
+): FieldErrors {
   if (!abuseControls(ctx).captcha) return errors;
   const token = body[captchaField(ctx, door)];
   if (typeof token === 'string' && token.trim() !== '') return errors;
@@ -79,7 +100,8 @@ export async function letterScreen(
   ip: string | undefined,
   t: Translate = english().t,
 ): Promise<LetterScreen> {
-  if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken)) return { outcome: 'confirm' };
+  if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken))
+    return { outcome: 'confirm' };
   const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
   if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: t(refused) } };
   return { outcome: 'pass' };
@@ -93,10 +115,18 @@ export async function letterScreen(
  * (honest to the asker about their own submissions: a faked success would be told apart by its
  * dead status link, and would tell a real writer their letters went when they did not).
  */
-export function letterBudget(ctx: AppContext, campaign: CampaignRef, door: 'letters-form' | 'letters-api', ip: string | undefined): (email: string) => Promise<Reservation> {
+export function letterBudget(
+  ctx: AppContext,
+  campaign: CampaignRef,
+  door: 'letters-form' | 'letters-api',
+  ip: string | undefined,
+): (email: string) => Promise<Reservation> {
   return async (email) => {
     // The asker as the per-IP limits count them: an IPv6 address by its /56 network, as one household holds many.
-    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(email, ip ? hashIp(ctx.config.secret, ipKeyGenerator(ip)) : '');
+    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(
+      email,
+      ip ? hashIp(ctx.config.secret, ipKeyGenerator(ip)) : '',
+    );
     if (reservation.limited) abuseControls(ctx).record(campaign, door, 'email-limit');
     return reservation;
   };

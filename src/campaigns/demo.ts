@@ -27,7 +27,7 @@ const demoCampaign = {
       'databases of driver licence and ID photos.',
     '• Members of Congress: stop federal funding of police facial recognition and ban its use by ' +
       'federal agencies.',
-    'Our faces are not evidence waiting to be collected. Protect everyone\'s right to move, speak and ' +
+    "Our faces are not evidence waiting to be collected. Protect everyone's right to move, speak and " +
       'gather without being tracked.',
   ].join('\n\n'),
   goal: 100_000,

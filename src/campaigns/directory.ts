@@ -9,7 +9,8 @@ export const CAMPAIGN_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
  * Whether `value` can be a campaign's slug. An address that cannot be one is no campaign, and is
  * not looked up: a NUL in it would reach PostgreSQL, which refuses NUL in text.
  */
-export const isCampaignSlug = (value: unknown): value is string => typeof value === 'string' && CAMPAIGN_SLUG.test(value);
+export const isCampaignSlug = (value: unknown): value is string =>
+  typeof value === 'string' && CAMPAIGN_SLUG.test(value);
 
 /**
  * Campaigns by slug, held for a few seconds: every page view and signature needs its campaign,
@@ -28,7 +29,11 @@ export class CampaignDirectory {
     const now = Date.now();
     const hit = this.cache.get(slug);
     if (hit && hit.expires > now) return hit.campaign;
-    const [campaign] = await this.db.select().from(campaigns).where(eq(campaigns.slug, slug)).limit(1);
+    const [campaign] = await this.db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.slug, slug))
+      .limit(1);
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(slug, { campaign, expires: now + this.ttlMs });
     return campaign;

@@ -25,7 +25,12 @@ export function progress(count: number, goal: number) {
 }
 
 /** The error summary's entries: each message with the field it is about (`form` for the whole form). */
-export const errorList = (errors: FieldErrors) => Object.entries(errors).map(([field, message]) => ({ field, message, anchor: field === 'form' ? undefined : `field-${field}` }));
+export const errorList = (errors: FieldErrors) =>
+  Object.entries(errors).map(([field, message]) => ({
+    field,
+    message,
+    anchor: field === 'form' ? undefined : `field-${field}`,
+  }));
 
 /** The campaign page: used for a first view and to return the form with its errors. */
 export async function renderCampaignPage(
@@ -37,11 +42,19 @@ export async function renderCampaignPage(
 ): Promise<void> {
   const tr = translatorOf(res);
   const texts = campaignTexts(campaign, tr.language);
-  const [counts, partner] = await Promise.all([ctx.stats.get(campaign.id), partnerBySource(ctx.db, campaign.id, form.source)]);
+  const [counts, partner] = await Promise.all([
+    ctx.stats.get(campaign.id),
+    partnerBySource(ctx.db, campaign.id, form.source),
+  ]);
   const list = errorList(form.errors);
   res.status(status).render('campaign', {
     title: texts.title,
-    pageTitlePrefix: list.length > 0 ? tr.t('common:errorTitlePrefix') : form.confirm ? tr.t('common:confirmTitlePrefix') : undefined,
+    pageTitlePrefix:
+      list.length > 0
+        ? tr.t('common:errorTitlePrefix')
+        : form.confirm
+          ? tr.t('common:confirmTitlePrefix')
+          : undefined,
     description: texts.summary,
     campaign,
     texts,
@@ -52,6 +65,13 @@ export async function renderCampaignPage(
     statsUrl: `/api/v1/campaigns/${encodeURIComponent(campaign.slug)}/stats${tr.language === 'en' ? '' : `?lng=${tr.language}`}`,
     closed: campaign.status !== 'open',
     // The fill-time token and, when on, the CAPTCHA widget (which widens this page's CSP).
-    form: { ...form, errorList: list, hasErrors: list.length > 0, ...protectForm(ctx, res, 'sign', form.values.formToken, { captcha: campaign.status === 'open' }) },
+    form: {
+      ...form,
+      errorList: list,
+      hasErrors: list.length > 0,
+      ...protectForm(ctx, res, 'sign', form.values.formToken, {
+        captcha: campaign.status === 'open',
+      }),
+    },
   });
 }

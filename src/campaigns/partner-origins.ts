@@ -19,7 +19,10 @@ export class PartnerOrigins {
   }
 
   async refresh(): Promise<void> {
-    const rows = await queryRows<{ origin: string }>(this.db, sql`SELECT DISTINCT unnest(origins) AS origin FROM partners`);
+    const rows = await queryRows<{ origin: string }>(
+      this.db,
+      sql`SELECT DISTINCT unnest(origins) AS origin FROM partners`,
+    );
     this.fromPartners = new Set(rows.map((row) => row.origin));
   }
 }

@@ -18,7 +18,10 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
       campaigns.map(async (campaign) => ({
         campaign,
         texts: campaignTexts(campaign, language),
-        progress: progress(publicSignatureCount(campaign, await ctx.stats.get(campaign.id)), campaign.goal),
+        progress: progress(
+          publicSignatureCount(campaign, await ctx.stats.get(campaign.id)),
+          campaign.goal,
+        ),
         closed: campaign.status !== 'open',
       })),
     );
@@ -44,7 +47,9 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const counts = await ctx.stats.get(campaign.id);
     const url = `${ctx.config.publicUrl}/campaigns/${encodeURIComponent(campaign.slug)}`;
     const shared = language === 'en' ? url : `${url}?lng=${language}`;
-    const text = encodeURIComponent(`${t('petition:thanks.shareMessage', { title: texts.title })} ${shared}`);
+    const text = encodeURIComponent(
+      `${t('petition:thanks.shareMessage', { title: texts.title })} ${shared}`,
+    );
     const count = publicSignatureCount(campaign, counts);
     res.render('thanks', {
       title: t('petition:thanks.pageTitle', { title: texts.title }),
@@ -59,11 +64,17 @@ export function campaignPages(ctx: AppContext, csrf: ReturnType<typeof createCsr
       checkEmail: campaign.requireVerification,
       statsUrl: `/api/v1/campaigns/${encodeURIComponent(campaign.slug)}/stats${language === 'en' ? '' : `?lng=${language}`}`,
       share: [
-        { label: t('petition:thanks.shareEmail'), href: `mailto:?subject=${encodeURIComponent(texts.title)}&body=${text}` },
+        {
+          label: t('petition:thanks.shareEmail'),
+          href: `mailto:?subject=${encodeURIComponent(texts.title)}&body=${text}`,
+        },
         { label: 'Bluesky', href: `https://bsky.app/intent/compose?text=${text}` },
         { label: 'Mastodon', href: `https://mastodonshare.com/?text=${text}` },
         { label: 'X', href: `https://x.com/intent/post?text=${text}` },
-        { label: 'Facebook', href: `https://www.facebook.com/sharer/sharer.php?u=${encodeURIComponent(shared)}` },
+        {
+          label: 'Facebook',
+          href: `https://www.facebook.com/sharer/sharer.php?u=${encodeURIComponent(shared)}`,
+        },
         { label: 'WhatsApp', href: `https://wa.me/?text=${text}` },
       ],
     });

@@ -15,11 +15,22 @@ export interface LocalizedCampaign {
   petitionTextLang?: Language;
 }
 
-export function campaignTexts(campaign: Pick<Campaign, 'title' | 'summary' | 'petitionText' | 'translations'>, language: Language): LocalizedCampaign {
-  const given: CampaignTexts = language === DEFAULT_LANGUAGE ? {} : (campaign.translations?.[language as Exclude<Language, 'en'>] ?? {});
+export function campaignTexts(
+  campaign: Pick<Campaign, 'title' | 'summary' | 'petitionText' | 'translations'>,
+  language: Language,
+): LocalizedCampaign {
+  const given: CampaignTexts =
+    language === DEFAULT_LANGUAGE
+      ? {}
+      : (campaign.translations?.[language as Exclude<Language, 'en'>] ?? {});
   const pick = (field: keyof CampaignTexts) => {
     const text = given[field]?.trim();
-    return text ? { text } : { text: campaign[field], lang: language === DEFAULT_LANGUAGE ? undefined : DEFAULT_LANGUAGE };
+    return text
+      ? { text }
+      : {
+          text: campaign[field],
+          lang: language === DEFAULT_LANGUAGE ? undefined : DEFAULT_LANGUAGE,
+        };
   };
   const title = pick('title');
   const summary = pick('summary');
@@ -35,5 +46,11 @@ export function campaignTexts(campaign: Pick<Campaign, 'title' | 'summary' | 'pe
 }
 
 /** The campaign's title in a language (English when not given in it): for emails, letters and page titles. */
-export const campaignTitle = (campaign: Pick<Campaign, 'title' | 'translations'>, language: Language): string =>
-  (language === DEFAULT_LANGUAGE ? undefined : campaign.translations?.[language as Exclude<Language, 'en'>]?.title?.trim()) || campaign.title;
+export const campaignTitle = (
+  campaign: Pick<Campaign, 'title' | 'translations'>,
+  language: Language,
+): string =>
+  (language === DEFAULT_LANGUAGE
+    ? undefined
+    : campaign.translations?.[language as Exclude<Language, 'en'>]?.title?.trim()) ||
+  campaign.title;

@@ -36,7 +36,8 @@ export class BinaryCopyRows extends Transform {
         this.pending = data;
         return done();
       }
-      if (!data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) return done(new Error('not the output of a binary COPY'));
+      if (!data.subarray(0, SIGNATURE.length).equals(SIGNATURE))
+        return done(new Error('not the output of a binary COPY'));
       const extension = data.readInt32BE(SIGNATURE.length + 4);
       if (data.length < HEADER_BYTES + extension) {
         this.pending = data;
@@ -69,7 +70,8 @@ export class BinaryCopyRows extends Transform {
             fields[index] = null;
             continue;
           }
-          if (length < 0) throw new Error('not the output of a binary COPY: a negative field length');
+          if (length < 0)
+            throw new Error('not the output of a binary COPY: a negative field length');
           if (at + length > data.length) {
             complete = false;
             break;
@@ -91,6 +93,10 @@ export class BinaryCopyRows extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    done(this.ended && !this.pending ? null : new Error('the COPY output ended in the middle of a row'));
+    done(
+      this.ended && !this.pending
+        ? null
+        : new Error('the COPY output ended in the middle of a row'),
+    );
   }
 }

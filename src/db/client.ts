@@ -36,7 +36,9 @@ export type MigrateOptions = { reindexing?: boolean; record?: boolean };
 export type Migrated = { sealedRows: number; keysFile: string | null };
 
 const copyFormat = (options: CopyOptions) =>
-  'format' in options ? 'FORMAT binary' : `FORMAT csv, HEADER ${options.header}${options.quote?.length ? `, ${forceQuote(options.quote)}` : ''}`;
+  'format' in options
+    ? 'FORMAT binary'
+    : `FORMAT csv, HEADER ${options.header}${options.quote?.length ? `, ${forceQuote(options.quote)}` : ''}`;
 
 export interface DatabaseHandle {
   db: Database;
@@ -104,7 +106,12 @@ export async function openDatabase(options: {
   encryption?: EncryptionKeys;
 }): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
-    return openPostgres(options.databaseUrl, options.databasePoolSize ?? 10, options.encryption, options.staffStatementTimeoutMs ?? DEFAULT_STAFF_STATEMENT_TIMEOUT_MS);
+    return openPostgres(
+      options.databaseUrl,
+      options.databasePoolSize ?? 10,
+      options.encryption,
+      options.staffStatementTimeoutMs ?? DEFAULT_STAFF_STATEMENT_TIMEOUT_MS,
+    );
   }
   return openPglite(path.join(options.dataDir, 'pg'), options.encryption);
 }
@@ -119,7 +126,12 @@ export const DATABASE_CONNECT_TIMEOUT_MS = 5000;
 /** STAFF_STATEMENT_TIMEOUT_MS's default, for the command-line tools that open a database without the config. */
 const DEFAULT_STAFF_STATEMENT_TIMEOUT_MS = 10_000;
 
-async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys | undefined, staffStatementTimeoutMs: number): Promise<DatabaseHandle> {
+async function openPostgres(
+  url: string,
+  poolSize: number,
+  keys: EncryptionKeys | undefined,
+  staffStatementTimeoutMs: number,
+): Promise<DatabaseHandle> {
   const pool = newPool({ connectionString: url, max: poolSize });
   // A pool of its own for the staff console: staff reports cannot take connections from signing
   // (nor signing from staff in a flood), and the server cancels any staff statement that runs past
@@ -152,7 +164,9 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
         failure = error as Error;
         throw error;
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+        await client
+          .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+          .catch(() => undefined);
         // After a failure the connection is closed, not pooled: nothing it made (a temporary table of sealed values) lingers.
         client.release(failure);
       }
@@ -166,7 +180,10 @@ async function openPostgres(url: string, poolSize: number, keys: EncryptionKeys 
         if (wait) {
           await client.query('SELECT pg_advisory_lock($1)', [key]);
         } else {
-          const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+          const { rows } = await client.query<{ locked: boolean }>(
+            'SELECT pg_try_advisory_lock($1) AS locked',
+            [key],
+          );
           if (!rows[0]?.locked) {
             client.release();
             return null;
@@ -330,7 +347,9 @@ function copyOutOfPool(pool: pg.Pool, statement: string): CopyOut {
           release();
           return reject(abandoned());
         }
-        const copy = client.query(copyTo(statement)) as ReturnType<typeof copyTo> & { handleReadyForQuery(): void };
+        const copy = client.query(copyTo(statement)) as ReturnType<typeof copyTo> & {
+          handleReadyForQuery(): void;
+        };
         let copied = false;
         let failed = false;
         // node-postgres calls this when the server is ready for the next query: the COPY is over.

@@ -27,20 +27,27 @@ export const campaigns = pgTable('campaigns', {
   summary: text('summary').notNull(),
   petitionText: text('petition_text').notNull(),
   goal: integer('goal').notNull(),
-  status: text('status', { enum: ['open', 'closed'] }).notNull().default('open'),
+  status: text('status', { enum: ['open', 'closed'] })
+    .notNull()
+    .default('open'),
   /** When staff last closed the campaign (none while open): supporters' data is purged a set time after. */
   closedAt: timestamp('closed_at', { withTimezone: true }),
   /** Double opt-in: a signature counts publicly once its email address is confirmed. */
   requireVerification: boolean('require_verification').notNull().default(false),
   /** Campaign-wide letter settings: the sender, and how far supporters may edit their letters. */
   letterFrom: text('letter_from'),
-  letterLimits: jsonb('letter_limits').$type<LetterLimits>().notNull().default({ subjectMax: 150, bodyMax: 5000 }),
+  letterLimits: jsonb('letter_limits')
+    .$type<LetterLimits>()
+    .notNull()
+    .default({ subjectMax: 150, bodyMax: 5000 }),
   /** Which offices the letter flow offers supporters; `custom` is the campaign's own target lists. */
   targetOffices: text('target_offices')
     .array()
     .$type<TargetOffice[]>()
     .notNull()
-    .default(sql`ARRAY['us-house','us-senate','state-upper','state-lower','governor','custom']::text[]`),
+    .default(
+      sql`ARRAY['us-house','us-senate','state-upper','state-lower','governor','custom']::text[]`,
+    ),
   /**
    * `rehearsal` (new campaigns, the demo): email letters go to the rehearsal address (or to files),
    * CWC documents to CWC's validation endpoint; nothing reaches an office. `live`: letters go to
@@ -69,7 +76,8 @@ export interface CampaignTexts {
 
 export type CampaignTranslations = Partial<Record<Exclude<Language, 'en'>, CampaignTexts>>;
 
-export type TargetOffice = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor' | 'custom';
+export type TargetOffice =
+  'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor' | 'custom';
 
 export const signatures = pgTable(
   'signatures',
@@ -114,13 +122,21 @@ export const signatures = pgTable(
   },
   (table) => [
     uniqueIndex('signatures_campaign_email_key').on(table.campaignId, table.emailHash),
-    index('signatures_untallied_idx').on(table.campaignId, table.id).where(sql`NOT ${table.tallied}`),
-    index('signatures_ip_hash_expiry_idx').on(table.createdAt).where(sql`${table.ipHash} IS NOT NULL`),
-    index('signatures_notice_pending_idx').on(table.campaignId, table.id).where(sql`${table.noticePending}`),
+    index('signatures_untallied_idx')
+      .on(table.campaignId, table.id)
+      .where(sql`NOT ${table.tallied}`),
+    index('signatures_ip_hash_expiry_idx')
+      .on(table.createdAt)
+      .where(sql`${table.ipHash} IS NOT NULL`),
+    index('signatures_notice_pending_idx')
+      .on(table.campaignId, table.id)
+      .where(sql`${table.noticePending}`),
     // The staff burst report reads one campaign's signatures in a time range.
     index('signatures_campaign_created_idx').on(table.campaignId, table.createdAt),
     // The partner API's incremental sync in a campaign that asks signers to confirm (`modified_date gt`): untouched by inserts.
-    index('signatures_campaign_verified_idx').on(table.campaignId, table.verifiedAt).where(sql`${table.verifiedAt} IS NOT NULL`),
+    index('signatures_campaign_verified_idx')
+      .on(table.campaignId, table.verifiedAt)
+      .where(sql`${table.verifiedAt} IS NOT NULL`),
   ],
 );
 
@@ -149,7 +165,10 @@ export const consents = pgTable(
     givenAt: timestamp('given_at', { withTimezone: true }).notNull().defaultNow(),
     withdrawnAt: timestamp('withdrawn_at', { withTimezone: true }),
   },
-  (table) => [index('consents_signature_idx').on(table.signatureId), index('consents_campaign_idx').on(table.campaignId, table.scope, table.partnerId)],
+  (table) => [
+    index('consents_signature_idx').on(table.signatureId),
+    index('consents_campaign_idx').on(table.campaignId, table.scope, table.partnerId),
+  ],
 );
 
 /**
@@ -159,7 +178,16 @@ export const consents = pgTable(
  */
 export const countsVersion = pgSequence('signature_counts_version_seq');
 
-export const COUNT_DIMENSIONS = ['total', 'verified', 'state', 'congressional', 'state-upper', 'state-lower', 'source', 'day'] as const;
+export const COUNT_DIMENSIONS = [
+  'total',
+  'verified',
+  'state',
+  'congressional',
+  'state-upper',
+  'state-lower',
+  'source',
+  'day',
+] as const;
 
 /**
  * Signature counts per campaign along one dimension: `total` (key ''), `verified` (key '': signers
@@ -226,7 +254,11 @@ export const repSnapshots = pgTable(
     counts: jsonb('counts').$type<Record<string, number>>().notNull(),
     importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [uniqueIndex('rep_snapshots_one_active').on(table.active).where(sql`${table.active}`)],
+  (table) => [
+    uniqueIndex('rep_snapshots_one_active')
+      .on(table.active)
+      .where(sql`${table.active}`),
+  ],
 );
 
 export type OfficeKind = 'us-house' | 'us-senate' | 'state-upper' | 'state-lower' | 'governor';
@@ -404,7 +436,16 @@ export const letterActions = pgTable(
  * rehearsal, it went to the rehearsal address, CWC's validation endpoint or a file, never to the
  * office, and is counted apart from the letters delivered.
  */
-export type LetterStatus = 'queued' | 'sending' | 'retrying' | 'delivered' | 'rehearsed' | 'failed' | 'hand-delivery' | 'held' | 'self-sent';
+export type LetterStatus =
+  | 'queued'
+  | 'sending'
+  | 'retrying'
+  | 'delivered'
+  | 'rehearsed'
+  | 'failed'
+  | 'hand-delivery'
+  | 'held'
+  | 'self-sent';
 export type DeliveryChannel = 'email' | 'cwc' | 'hand';
 /**
  * How a delivered letter was delivered: to the `office` (email or CWC), in a `rehearsal` (to the
@@ -458,7 +499,9 @@ export const letters = pgTable(
     /** How it was delivered, once it is (see DeliveredAs). */
     deliveredAs: text('delivered_as').$type<DeliveredAs>(),
     /** The hand-delivery packet it was printed in, once staff prepared one for its office. */
-    packetId: bigint('packet_id', { mode: 'number' }).references(() => handPackets.id, { onDelete: 'set null' }),
+    packetId: bigint('packet_id', { mode: 'number' }).references(() => handPackets.id, {
+      onDelete: 'set null',
+    }),
     /** The office's own ways in, as the data had them when the letter was written, for the supporter to send it themselves. */
     selfSend: jsonb('self_send').$type<SelfSendOptions>(),
     /**
@@ -472,12 +515,16 @@ export const letters = pgTable(
   },
   (table) => [
     index('letters_action_idx').on(table.actionId),
-    index('letters_pending_idx').on(table.status, table.updatedAt).where(sql`${table.status} IN ('queued', 'sending', 'retrying')`),
+    index('letters_pending_idx')
+      .on(table.status, table.updatedAt)
+      .where(sql`${table.status} IN ('queued', 'sending', 'retrying')`),
     // The staff delivery page: letters waiting for hand delivery, held or failed, by office.
     index('letters_staff_attention_idx')
       .on(table.campaignId, table.status, table.targetKey, table.id)
       .where(sql`${table.status} IN ('hand-delivery', 'held', 'failed')`),
-    index('letters_packet_idx').on(table.packetId).where(sql`${table.packetId} IS NOT NULL`),
+    index('letters_packet_idx')
+      .on(table.packetId)
+      .where(sql`${table.packetId} IS NOT NULL`),
     // The partner API's incremental sync of outreaches (`modified_date gt`): letters whose status changed.
     index('letters_campaign_updated_idx').on(table.campaignId, table.updatedAt),
   ],
@@ -503,7 +550,9 @@ export const handPackets = pgTable(
     /** The day staff say the packet was handed to the office. */
     deliveredOn: text('delivered_on'),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
-    deliveredBy: integer('delivered_by').references(() => staffAccounts.id, { onDelete: 'set null' }),
+    deliveredBy: integer('delivered_by').references(() => staffAccounts.id, {
+      onDelete: 'set null',
+    }),
     note: text('note'),
   },
   (table) => [index('hand_packets_campaign_idx').on(table.campaignId, table.targetKey, table.id)],
@@ -538,7 +587,9 @@ export const letterCounts = pgTable(
     status: text('status').$type<LetterStatus>().notNull(),
     count: bigint('count', { mode: 'number' }).notNull(),
   },
-  (table) => [primaryKey({ columns: [table.campaignId, table.dimension, table.key, table.status] })],
+  (table) => [
+    primaryKey({ columns: [table.campaignId, table.dimension, table.key, table.status] }),
+  ],
 );
 
 /** A campaign's own letter template for one target level and language, in place of the one in `templates/letters`. */
@@ -570,7 +621,10 @@ export const partners = pgTable(
       .references(() => campaigns.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     sourceCode: text('source_code').notNull(),
-    origins: text('origins').array().notNull().default(sql`'{}'::text[]`),
+    origins: text('origins')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -615,7 +669,9 @@ export const staffAccounts = pgTable('staff_accounts', {
   failedLogins: integer('failed_logins').notNull().default(0),
   lockedUntil: timestamp('locked_until', { withTimezone: true }),
   /** Sessions begun before this end: set on a password change, a disable or a role change. */
-  sessionsValidAfter: timestamp('sessions_valid_after', { withTimezone: true }).notNull().defaultNow(),
+  sessionsValidAfter: timestamp('sessions_valid_after', { withTimezone: true })
+    .notNull()
+    .defaultNow(),
   lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   /** The partner organisation a `partner` account belongs to (none for other roles; none once staff removed the partner: it then sees nothing). */
@@ -641,7 +697,8 @@ export const auditLog = pgTable(
   (table) => [index('audit_log_at_idx').on(table.at)],
 );
 
-export type ExportKind = 'signatures' | 'congressional' | 'state-upper' | 'state-lower' | 'state' | 'source' | 'letters';
+export type ExportKind =
+  'signatures' | 'congressional' | 'state-upper' | 'state-lower' | 'state' | 'source' | 'letters';
 export type ExportStatus = 'queued' | 'running' | 'ready' | 'failed' | 'expired';
 
 /** A staff export: streamed at once when small, otherwise built by a job into a file that expires. */
@@ -782,7 +839,10 @@ export const webhookSubscriptions = pgTable(
     /** Sealed: the signing secret (`whsec_…`), or the partner's Action Network API key. */
     secret: bytea('secret').notNull(),
     /** Action Network: the tags added to each person posted. */
-    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     status: text('status').$type<'active' | 'disabled'>().notNull().default('active'),
     disabledReason: text('disabled_reason'),
     createdBy: integer('created_by').references(() => staffAccounts.id, { onDelete: 'set null' }),

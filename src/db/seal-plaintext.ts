@@ -24,7 +24,10 @@ export class PlaintextNeedsKeysError extends Error {}
  * Run just before the migrations, on the connection (and under the lock) that runs them: the table
  * is that connection's. Returns how many rows it sealed.
  */
-export async function sealPlaintextBeforeMigration(db: Database, keys: EncryptionKeys | undefined): Promise<number> {
+export async function sealPlaintextBeforeMigration(
+  db: Database,
+  keys: EncryptionKeys | undefined,
+): Promise<number> {
   const types = await queryRows<{ table_name: Table; data_type: string }>(
     db,
     sql`SELECT table_name, data_type FROM information_schema.columns
@@ -43,7 +46,9 @@ export async function sealPlaintextBeforeMigration(db: Database, keys: Encryptio
   if (tables.length === 0) return 0;
   const [held] = await queryRows<{ any: boolean }>(
     db,
-    sql.raw(`SELECT ${tables.map((table) => `EXISTS (SELECT 1 FROM ${table})`).join(' OR ')} AS any`),
+    sql.raw(
+      `SELECT ${tables.map((table) => `EXISTS (SELECT 1 FROM ${table})`).join(' OR ')} AS any`,
+    ),
   );
   if (!held?.any) return 0;
   if (!keys) {
@@ -62,19 +67,26 @@ async function sealTable(db: Database, encryption: FieldEncryption, table: Table
   const columns = SEALED_TABLES[table].columns.filter(([column]) => PLAINTEXT_COLUMNS.has(column));
   const targets = [...columns.map(([column]) => column), ...Object.keys(hashes)];
   let sealed = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = await queryRows<Record<string, string | null> & { id: string | number }>(
       db,
-      sql.raw(`SELECT id, ${columns.map(([column]) => column).join(', ')} FROM ${table} WHERE id > ${after} ORDER BY id LIMIT ${BATCH}`),
+      sql.raw(
+        `SELECT id, ${columns.map(([column]) => column).join(', ')} FROM ${table} WHERE id > ${after} ORDER BY id LIMIT ${BATCH}`,
+      ),
     );
     if (rows.length === 0) return sealed;
     sealed += rows.length;
     const values = rows.map((row) => {
       const sealed = columns.map(([column, as]) => encryption.sealOptional(as, row[column]));
       const hashed = Object.values(hashes).map((hash) => hash(encryption, row.email!));
-      return sql`(${table}, ${Number(row.id)}::bigint, ${sql.join([...sealed, ...hashed].map((value) => sql`${value}::bytea`), sql`, `)})`;
+      return sql`(${table}, ${Number(row.id)}::bigint, ${sql.join(
+        [...sealed, ...hashed].map((value) => sql`${value}::bytea`),
+        sql`, `,
+      )})`;
     });
-    await db.execute(sql`INSERT INTO personal_data_sealed (table_name, id, ${sql.raw(targets.join(', '))}) VALUES ${sql.join(values, sql`, `)}`);
+    await db.execute(
+      sql`INSERT INTO personal_data_sealed (table_name, id, ${sql.raw(targets.join(', '))}) VALUES ${sql.join(values, sql`, `)}`,
+    );
     after = Number(rows[rows.length - 1]!.id);
   }
 }

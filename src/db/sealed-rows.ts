@@ -6,19 +6,26 @@ import type { FieldEncryption, SealedColumn } from '../privacy/field-encryption'
  * these tables goes through here; so do the key rotation and the sealing of an older database.
  */
 
-export type SealedTable = 'signatures' | 'letter_actions' | 'letters' | 'webhook_subscriptions' | 'webhook_items';
+export type SealedTable =
+  'signatures' | 'letter_actions' | 'letters' | 'webhook_subscriptions' | 'webhook_items';
 
 type HashOf = (encryption: FieldEncryption, email: string) => Buffer;
 
 /** Each table's sealed columns (SQL name, and the name its values are sealed under), and its keyed hashes of the email (by SQL name). */
-export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string, sealedAs: SealedColumn]>; hashes: Record<string, HashOf> }> = {
+export const SEALED_TABLES: Record<
+  SealedTable,
+  { columns: Array<[column: string, sealedAs: SealedColumn]>; hashes: Record<string, HashOf> }
+> = {
   signatures: {
     columns: [
       ['email', 'signatures.email'],
       ['name', 'signatures.name'],
       ['address', 'signatures.address'],
     ],
-    hashes: { email_hash: (encryption, email) => encryption.emailHash(email), email_domain_hash: (encryption, email) => encryption.domainHash(email) },
+    hashes: {
+      email_hash: (encryption, email) => encryption.emailHash(email),
+      email_domain_hash: (encryption, email) => encryption.domainHash(email),
+    },
   },
   letter_actions: {
     columns: [
@@ -53,7 +60,10 @@ export const SEALED_TABLES: Record<SealedTable, { columns: Array<[column: string
 export const sealedTables = Object.keys(SEALED_TABLES) as SealedTable[];
 
 /** A signer's email (normalised), name and street address, as `signatures` holds them. */
-export function sealedSignature(encryption: FieldEncryption, person: { email: string; name: string; address?: string | null }) {
+export function sealedSignature(
+  encryption: FieldEncryption,
+  person: { email: string; name: string; address?: string | null },
+) {
   return {
     email: encryption.seal('signatures.email', person.email),
     emailHash: encryption.emailHash(person.email),
@@ -66,7 +76,14 @@ export function sealedSignature(encryption: FieldEncryption, person: { email: st
 /** A letter writer's details, as `letter_actions` holds them. */
 export function sealedLetterAction(
   encryption: FieldEncryption,
-  person: { email: string; name: string; prefix?: string | null; city?: string | null; address?: string | null; note?: string | null },
+  person: {
+    email: string;
+    name: string;
+    prefix?: string | null;
+    city?: string | null;
+    address?: string | null;
+    note?: string | null;
+  },
 ) {
   return {
     email: encryption.seal('letter_actions.email', person.email),
@@ -80,11 +97,24 @@ export function sealedLetterAction(
 }
 
 /** A letter's subject and text, as `letters` holds them. */
-export function sealedLetter(encryption: FieldEncryption, letter: { subject: string; body: string }) {
-  return { subject: encryption.seal('letters.subject', letter.subject), body: encryption.seal('letters.body', letter.body) };
+export function sealedLetter(
+  encryption: FieldEncryption,
+  letter: { subject: string; body: string },
+) {
+  return {
+    subject: encryption.seal('letters.subject', letter.subject),
+    body: encryption.seal('letters.body', letter.body),
+  };
 }
 
 /** A letter row as read, with its subject and text opened. */
-export function openedLetter<T extends { subject: Uint8Array; body: Uint8Array }>(encryption: FieldEncryption, letter: T): Omit<T, 'subject' | 'body'> & { subject: string; body: string } {
-  return { ...letter, subject: encryption.open('letters.subject', letter.subject), body: encryption.open('letters.body', letter.body) };
+export function openedLetter<T extends { subject: Uint8Array; body: Uint8Array }>(
+  encryption: FieldEncryption,
+  letter: T,
+): Omit<T, 'subject' | 'body'> & { subject: string; body: string } {
+  return {
+    ...letter,
+    subject: encryption.open('letters.subject', letter.subject),
+    body: encryption.open('letters.body', letter.body),
+  };
 }

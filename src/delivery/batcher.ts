@@ -5,7 +5,11 @@
  * the number of callers waiting (a worker's concurrency), and a lone call goes at once.
  */
 export class Batcher<Item, Result> {
-  private waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
+  private waiting: Array<{
+    item: Item;
+    resolve: (result: Result) => void;
+    reject: (error: unknown) => void;
+  }> = [];
   private busy = false;
 
   /** `run` answers with one result per item, in the items' order (or nothing, when `Result` is void). */

@@ -103,7 +103,10 @@ const text = (max = FIELD_MAX_LENGTH): ValueRule => ({
   expects: `text of 1 to ${max.toLocaleString('en-US')} characters`,
   test: (value) => value.trim() !== '' && length(value) <= max,
 });
-const pattern = (regex: RegExp, expects: string): ValueRule => ({ expects, test: (value) => regex.test(value) });
+const pattern = (regex: RegExp, expects: string): ValueRule => ({
+  expects,
+  test: (value) => regex.test(value),
+});
 const oneOf = (values: readonly string[], expects: string): ValueRule => {
   const set = new Set(values);
   return { expects, test: (value) => set.has(value) };
@@ -119,7 +122,11 @@ const DATE: ValueRule = {
     if (!match) return false;
     const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
     const date = new Date(Date.UTC(year, month - 1, day));
-    return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+    return (
+      date.getUTCFullYear() === year &&
+      date.getUTCMonth() === month - 1 &&
+      date.getUTCDate() === day
+    );
   },
 };
 /** `H` or `S`, a USPS state code, two digits: `HCA12` (a House district), `SCA01` (a Senate seat, by class). */
@@ -127,7 +134,10 @@ const MEMBER_OFFICE: ValueRule = {
   expects: 'an office code: H or S, a state code and two digits (HCA12, SCA01)',
   test: (value) => /^[HS][A-Z]{2}\d{2}$/.test(value) && isStateCode(value.slice(1, 3)),
 };
-const STATE: ValueRule = { expects: 'a two-letter USPS state code', test: (value) => /^[A-Z]{2}$/.test(value) && isStateCode(value) };
+const STATE: ValueRule = {
+  expects: 'a two-letter USPS state code',
+  test: (value) => /^[A-Z]{2}$/.test(value) && isStateCode(value),
+};
 
 const optional = (rule: ElementRule): ElementRule => ({ ...rule, occurs: [0, 1] });
 
@@ -175,7 +185,13 @@ export const CWC_DOCUMENT: ElementRule = {
     {
       name: 'Constituent',
       children: [
-        { name: 'Prefix', value: oneOf(CWC_PREFIXES, `one of CWC's honorifics (${CWC_PREFIXES.slice(0, 4).join(', ')}, …)`) },
+        {
+          name: 'Prefix',
+          value: oneOf(
+            CWC_PREFIXES,
+            `one of CWC's honorifics (${CWC_PREFIXES.slice(0, 4).join(', ')}, …)`,
+          ),
+        },
         { name: 'FirstName', value: text() },
         optional({ name: 'MiddleName', value: text() }),
         { name: 'LastName', value: text() },
@@ -200,14 +216,23 @@ export const CWC_DOCUMENT: ElementRule = {
         { name: 'Subject', value: text(SUBJECT_MAX_LENGTH) },
         {
           name: 'LibraryOfCongressTopics',
-          children: [{ name: 'LibraryOfCongressTopic', occurs: [1, 3], value: oneOf(LIBRARY_OF_CONGRESS_TOPICS, 'a Library of Congress policy area') }],
+          children: [
+            {
+              name: 'LibraryOfCongressTopic',
+              occurs: [1, 3],
+              value: oneOf(LIBRARY_OF_CONGRESS_TOPICS, 'a Library of Congress policy area'),
+            },
+          ],
         },
         {
           name: 'Bill',
           occurs: [0, 20],
           children: [
             optional({ name: 'BillCongress', value: pattern(/^\d{1,3}$/, 'a Congress number') }),
-            { name: 'BillTypeAbbreviation', value: pattern(/^[A-Za-z.]{1,10}$/, 'a bill type like HR or S') },
+            {
+              name: 'BillTypeAbbreviation',
+              value: pattern(/^[A-Za-z.]{1,10}$/, 'a bill type like HR or S'),
+            },
             { name: 'BillNumber', value: pattern(/^\d{1,5}$/, 'a bill number') },
           ],
         },
@@ -244,16 +269,26 @@ const nodeName = (node: ParsedNode) => Object.keys(node).find((key) => key !== '
 /** Checks a whole document against CWC_DOCUMENT: every problem found, or none. */
 export function checkCwcDocument(xml: string): CwcProblem[] {
   const wellFormed = XMLValidator.validate(xml);
-  if (wellFormed !== true) return [{ path: '', problem: `not well-formed XML (line ${wellFormed.err.line})` }];
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return [{ path: '', problem: 'a document type declaration is not allowed' }];
-  const nodes = (parser.parse(xml) as ParsedNode[]).filter((node) => nodeName(node) !== '#text' || String(node['#text']).trim() !== '');
-  if (nodes.length !== 1 || nodeName(nodes[0]!) !== CWC_DOCUMENT.name) return [{ path: '', problem: 'the document must have one CWC element' }];
+  if (wellFormed !== true)
+    return [{ path: '', problem: `not well-formed XML (line ${wellFormed.err.line})` }];
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml))
+    return [{ path: '', problem: 'a document type declaration is not allowed' }];
+  const nodes = (parser.parse(xml) as ParsedNode[]).filter(
+    (node) => nodeName(node) !== '#text' || String(node['#text']).trim() !== '',
+  );
+  if (nodes.length !== 1 || nodeName(nodes[0]!) !== CWC_DOCUMENT.name)
+    return [{ path: '', problem: 'the document must have one CWC element' }];
   const problems: CwcProblem[] = [];
   checkElement(CWC_DOCUMENT, nodes[0]!, CWC_DOCUMENT.name, problems);
   return problems;
 }
 
-function checkElement(rule: ElementRule, node: ParsedNode, path: string, problems: CwcProblem[]): void {
+function checkElement(
+  rule: ElementRule,
+  node: ParsedNode,
+  path: string,
+  problems: CwcProblem[],
+): void {
   if (node[':@'] !== undefined) problems.push({ path, problem: 'attributes are not allowed' });
   const content = (node[rule.name] ?? []) as ParsedNode[];
   const texts = content.filter((child) => nodeName(child) === '#text');
@@ -262,7 +297,8 @@ function checkElement(rule: ElementRule, node: ParsedNode, path: string, problem
   if (!rule.children) {
     if (elements.length > 0) problems.push({ path, problem: 'must hold text, not elements' });
     const value = texts.map((child) => String(child['#text'])).join('');
-    if (rule.value && !rule.value.test(value)) problems.push({ path, problem: `must be ${rule.value.expects}` });
+    if (rule.value && !rule.value.test(value))
+      problems.push({ path, problem: `must be ${rule.value.expects}` });
     return;
   }
   if (texts.length > 0) problems.push({ path, problem: 'must hold elements, not text' });
@@ -277,18 +313,35 @@ function checkElement(rule: ElementRule, node: ParsedNode, path: string, problem
       if (count <= max) checkElement(child, elements[next]!, `${path}/${child.name}`, problems);
       next++;
     }
-    if (count < min) problems.push({ path: `${path}/${child.name}`, problem: min === 1 ? 'is required' : `must appear at least ${min} times` });
-    if (count > max) problems.push({ path: `${path}/${child.name}`, problem: max === 1 ? 'must appear once' : `must appear at most ${max} times` });
+    if (count < min)
+      problems.push({
+        path: `${path}/${child.name}`,
+        problem: min === 1 ? 'is required' : `must appear at least ${min} times`,
+      });
+    if (count > max)
+      problems.push({
+        path: `${path}/${child.name}`,
+        problem: max === 1 ? 'must appear once' : `must appear at most ${max} times`,
+      });
   }
   if (next < elements.length) {
     const name = nodeName(elements[next]!);
     const known = rule.children.some((child) => child.name === name);
-    problems.push({ path: `${path}/${name}`, problem: known ? 'is out of order' : 'is not an element of CWC 2.0 here' });
+    problems.push({
+      path: `${path}/${name}`,
+      problem: known ? 'is out of order' : 'is not an element of CWC 2.0 here',
+    });
   }
-  if (rule.name === 'Message' && !elements.some((child) => ['OrganizationStatement', 'ConstituentMessage'].includes(nodeName(child)))) {
+  if (
+    rule.name === 'Message' &&
+    !elements.some((child) =>
+      ['OrganizationStatement', 'ConstituentMessage'].includes(nodeName(child)),
+    )
+  ) {
     problems.push({ path, problem: 'needs a ConstituentMessage or an OrganizationStatement' });
   }
 }
 
 /** The problems in one line each, as a letter's failure reason. */
-export const describeProblems = (problems: CwcProblem[]): string => problems.map((p) => (p.path ? `${p.path} ${p.problem}` : p.problem)).join('; ');
+export const describeProblems = (problems: CwcProblem[]): string =>
+  problems.map((p) => (p.path ? `${p.path} ${p.problem}` : p.problem)).join('; ');

@@ -70,7 +70,8 @@ export type CwcSendResult =
 
 export const CWC_VERSION = '2.0';
 
-export const DEFAULT_TOPIC: (typeof LIBRARY_OF_CONGRESS_TOPICS)[number] = 'Civil Rights and Liberties, Minority Issues';
+export const DEFAULT_TOPIC: (typeof LIBRARY_OF_CONGRESS_TOPICS)[number] =
+  'Civil Rights and Liberties, Minority Issues';
 
 /** CWC dates a delivery by the calendar day in Washington. */
 const DELIVERY_TIME_ZONE = 'America/New_York';
@@ -138,7 +139,9 @@ function documentTree(doc: CleanDocument, settings: CwcSettings): XmlNode {
         [
           ['Subject', doc.subject],
           ['LibraryOfCongressTopics', [['LibraryOfCongressTopic', doc.topic]]],
-          doc.organizationStatement ? ['OrganizationStatement', doc.organizationStatement] : undefined,
+          doc.organizationStatement
+            ? ['OrganizationStatement', doc.organizationStatement]
+            : undefined,
           ['ConstituentMessage', doc.message],
         ],
       ],
@@ -193,7 +196,13 @@ function multiLine(value: string): string {
     .trim();
 }
 
-const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+const ENTITIES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+};
 
 /** Escapes text for an XML text node (removing, again, what XML cannot hold: this is the last line of defence). */
 function escapeText(text: string): string {
@@ -202,15 +211,22 @@ function escapeText(text: string): string {
 
 function renderNode([name, content]: XmlNode, indent: string): string {
   if (typeof content === 'string') return `${indent}<${name}>${escapeText(content)}</${name}>`;
-  const children = content.filter((child): child is XmlNode => child !== undefined).map((child) => renderNode(child, `${indent}  `));
+  const children = content
+    .filter((child): child is XmlNode => child !== undefined)
+    .map((child) => renderNode(child, `${indent}  `));
   return [`${indent}<${name}>`, ...children, `${indent}</${name}>`].join('\n');
 }
 
 /** The calendar day of `date` in Washington, as YYYYMMDD. */
 function deliveryDate(date: Date): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: DELIVERY_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .formatToParts(date);
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: DELIVERY_TIME_ZONE,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(date);
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    parts.find((p) => p.type === type)?.value ?? '';
   return `${part('year')}${part('month')}${part('day')}`;
 }
 
@@ -218,7 +234,10 @@ function deliveryDate(date: Date): string {
 // Checking and building.
 // ---------------------------------------------------------------------------------------------------------------------
 
-type CleanDocument = Omit<CwcDocumentInput, 'constituent' | 'topic'> & { constituent: CwcConstituent; topic: string };
+type CleanDocument = Omit<CwcDocumentInput, 'constituent' | 'topic'> & {
+  constituent: CwcConstituent;
+  topic: string;
+};
 
 /** The input as it will be sent: every field cleaned, codes upper-cased. */
 function clean(input: CwcDocumentInput): CleanDocument {
@@ -240,7 +259,10 @@ function clean(input: CwcDocumentInput): CleanDocument {
     subject: singleLine(input.subject),
     message: multiLine(input.message),
     topic: input.topic === undefined ? DEFAULT_TOPIC : singleLine(input.topic),
-    organizationStatement: input.organizationStatement === undefined ? undefined : multiLine(input.organizationStatement),
+    organizationStatement:
+      input.organizationStatement === undefined
+        ? undefined
+        : multiLine(input.organizationStatement),
     responseRequested: input.responseRequested,
     newsletterOptIn: input.newsletterOptIn,
   };
@@ -273,7 +295,8 @@ const FIELD_OF_PATH: Readonly<Record<string, string>> = {
  */
 export function validateCwcDocument(input: CwcDocumentInput, settings: CwcSettings): FieldErrors {
   const errors: FieldErrors = {};
-  if (!(input.date instanceof Date) || Number.isNaN(input.date.getTime())) return { date: 'Must be a valid date.' };
+  if (!(input.date instanceof Date) || Number.isNaN(input.date.getTime()))
+    return { date: 'Must be a valid date.' };
   for (const { path, problem } of checkCwcDocument(buildCwcDocument(input, settings))) {
     const field = FIELD_OF_PATH[path] ?? path;
     errors[field] ??= `${path.split('/').pop() || 'The document'} ${problem}.`;
@@ -289,7 +312,10 @@ export function buildCwcDocument(input: CwcDocumentInput, settings: CwcSettings)
 /** CWC's validation endpoint beside its message endpoint: `…/v2/message` → `…/v2/validate`. */
 export function cwcValidationUrl(messageUrl: string): string {
   const url = new URL(messageUrl);
-  if (!/\/message\/?$/.test(url.pathname)) throw new TypeError('cwcValidationUrl: the CWC url must be its message endpoint, ending in /message');
+  if (!/\/message\/?$/.test(url.pathname))
+    throw new TypeError(
+      'cwcValidationUrl: the CWC url must be its message endpoint, ending in /message',
+    );
   url.pathname = url.pathname.replace(/\/message\/?$/, '/validate');
   return url.toString();
 }
@@ -324,7 +350,10 @@ export class CwcChannel {
     private readonly settings: CwcSettings,
     options: { timeoutMs?: number } = {},
   ) {
-    if (!URL.canParse(settings.url) || !['http:', 'https:'].includes(new URL(settings.url).protocol)) {
+    if (
+      !URL.canParse(settings.url) ||
+      !['http:', 'https:'].includes(new URL(settings.url).protocol)
+    ) {
       throw new TypeError('CwcChannel: url must be an http(s) URL');
     }
     const agent = settings.deliveryAgent;
@@ -337,7 +366,10 @@ export class CwcChannel {
       'deliveryAgent.phone': agent.phone,
       'deliveryAgent.ackEmail': agent.ackEmail,
     }).filter(([, value]) => singleLine(value) === '');
-    if (missing.length > 0) throw new TypeError(`CwcChannel: required settings missing: ${missing.map(([key]) => key).join(', ')}`);
+    if (missing.length > 0)
+      throw new TypeError(
+        `CwcChannel: required settings missing: ${missing.map(([key]) => key).join(', ')}`,
+      );
     const withKey = (url: string) => {
       const endpoint = new URL(url);
       endpoint.searchParams.set('apikey', settings.apiKey);
@@ -356,7 +388,11 @@ export class CwcChannel {
   async send(letter: CwcLetter, options: { validateOnly?: boolean } = {}): Promise<CwcSendResult> {
     const document = buildCwcDocument(letter, this.settings);
     const problems = checkCwcDocument(document);
-    if (problems.length > 0) return { outcome: 'failed', error: `not sent: the CWC document fails its check: ${describeProblems(problems)}` };
+    if (problems.length > 0)
+      return {
+        outcome: 'failed',
+        error: `not sent: the CWC document fails its check: ${describeProblems(problems)}`,
+      };
 
     let response: Response;
     try {
@@ -383,7 +419,10 @@ export class CwcChannel {
     }
     if (status >= 300 && status < 400) {
       await response.body?.cancel().catch(() => undefined);
-      return { outcome: 'failed', error: `CWC answered with a redirect (HTTP ${status}); check the CWC url` };
+      return {
+        outcome: 'failed',
+        error: `CWC answered with a redirect (HTTP ${status}); check the CWC url`,
+      };
     }
     const lines = await errorLines(response, letter, this.settings.apiKey);
     // CWC knows this DeliveryId already: an earlier attempt reached it and its answer was lost (a
@@ -392,29 +431,45 @@ export class CwcChannel {
       return { outcome: 'delivered', receipt: cwcDeliveryId(singleLine(letter.deliveryId)) };
     }
     const said = lines.length > 0 ? `: ${lines.join('; ')}` : '';
-    if (status === 401 || status === 403) return { outcome: 'failed', error: `CWC refused the API key (HTTP ${status})${said}` };
+    if (status === 401 || status === 403)
+      return { outcome: 'failed', error: `CWC refused the API key (HTTP ${status})${said}` };
     return { outcome: 'failed', error: `CWC rejected the document (HTTP ${status})${said}` };
   }
 
   private describe(error: unknown): string {
     // By name, not instanceof: fetch's DOMException may come from another realm.
-    const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
+    const name =
+      typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
     if (name === 'TimeoutError') return `CWC did not answer within ${this.timeoutMs} ms`;
-    const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
-    const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+    const cause =
+      typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
+    const code =
+      typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
     // Only an error code such as ECONNREFUSED: messages may name the URL, and with it the API key.
-    return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? `CWC could not be reached (${code})` : 'CWC could not be reached';
+    return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code)
+      ? `CWC could not be reached (${code})`
+      : 'CWC could not be reached';
   }
 }
 
-const XML_ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const XML_ENTITIES: Readonly<Record<string, string>> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+};
 
 /**
  * The `<Error>` lines of a refusal, for staff to read: at most a few, each shortened, with
  * everything the letter told CWC about its writer (and the API key) taken out, since CWC may quote
  * what it received.
  */
-async function errorLines(response: Response, letter: CwcLetter, apiKey: string): Promise<string[]> {
+async function errorLines(
+  response: Response,
+  letter: CwcLetter,
+  apiKey: string,
+): Promise<string[]> {
   let body = '';
   try {
     const reader = response.body?.getReader();
@@ -429,7 +484,17 @@ async function errorLines(response: Response, letter: CwcLetter, apiKey: string)
     return [];
   }
   const c = letter.constituent;
-  const known = [apiKey, encodeURIComponent(apiKey), c.firstName, c.lastName, c.address1, c.city, c.zip, c.email, c.prefix ?? '']
+  const known = [
+    apiKey,
+    encodeURIComponent(apiKey),
+    c.firstName,
+    c.lastName,
+    c.address1,
+    c.city,
+    c.zip,
+    c.email,
+    c.prefix ?? '',
+  ]
     .map((value) => singleLine(value))
     .filter((value) => value.length >= 2)
     .sort((a, b) => b.length - a.length);
@@ -439,11 +504,20 @@ async function errorLines(response: Response, letter: CwcLetter, apiKey: string)
       .replace(/[^\s@<>]+@[^\s@<>]+/g, '…')
       .replace(/\b\d{5}(-\d{4})?\b/g, '…');
   return [...body.slice(0, ERROR_BODY_LIMIT).matchAll(/<Error>([\s\S]*?)<\/Error>/g)]
-    .map((match) => singleLine((match[1] ?? '').replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => XML_ENTITIES[name] ?? '')))
+    .map((match) =>
+      singleLine(
+        (match[1] ?? '').replace(
+          /&(amp|lt|gt|quot|apos);/g,
+          (_, name: string) => XML_ENTITIES[name] ?? '',
+        ),
+      ),
+    )
     .filter(Boolean)
     .slice(0, ERROR_LINES_KEPT)
     .map((line) => {
       const redacted = redact(line);
-      return [...redacted].length > ERROR_LINE_LENGTH ? `${[...redacted].slice(0, ERROR_LINE_LENGTH).join('')}…` : redacted;
+      return [...redacted].length > ERROR_LINE_LENGTH
+        ? `${[...redacted].slice(0, ERROR_LINE_LENGTH).join('')}…`
+        : redacted;
     });
 }

@@ -4,7 +4,11 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
-import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../privacy/field-encryption';
+import {
+  SealedValueError,
+  UnknownKeyError,
+  type FieldEncryption,
+} from '../privacy/field-encryption';
 import { Batcher } from './batcher';
 import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
 
@@ -79,7 +83,8 @@ type Tx = Pick<Database, 'execute'>;
  * no counts and a result moves them once. The rows are upserted in key order, so that two
  * statements moving several of the same rows lock them in the same order and cannot deadlock.
  */
-export const countMoves = (moved: string) => sql.raw(`
+export const countMoves = (moved: string) =>
+  sql.raw(`
   INSERT INTO letter_counts AS c (campaign_id, dimension, key, status, count)
   SELECT l.campaign_id, d.dimension, d.key, s.status, sum(s.delta)
   FROM ${moved} m JOIN letters l ON l.id = m.id JOIN letter_actions a ON a.id = l.action_id
@@ -95,7 +100,13 @@ export const countMoves = (moved: string) => sql.raw(`
  * the status given: when the letter has moved on meanwhile (another worker took it over), nothing
  * changes and it says so.
  */
-export async function changeLetterStatus(tx: Tx, letterId: number, from: LetterStatus, to: LetterStatus, extra = sql``): Promise<boolean> {
+export async function changeLetterStatus(
+  tx: Tx,
+  letterId: number,
+  from: LetterStatus,
+  to: LetterStatus,
+  extra = sql``,
+): Promise<boolean> {
   const moved = await queryRows<{ id: number }>(
     tx,
     sql`
@@ -169,7 +180,10 @@ const CLAIMED = sql.raw(`
  * (its counts stay as they are until the result). Answers per id given, in order: its claim, or
  * null when the letter is in any other state (or the same id came earlier in the list).
  */
-async function claimWaiting(ctx: DeliveryContext, letterIds: number[]): Promise<Array<Claim | null>> {
+async function claimWaiting(
+  ctx: DeliveryContext,
+  letterIds: number[],
+): Promise<Array<Claim | null>> {
   const rows = await runPrepared<ClaimedRow>(
     ctx.db,
     'delivery-claim-waiting',
@@ -230,7 +244,15 @@ function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
     };
   } catch (error) {
     if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
-    return { ...attempt, letter: { unreadable: { outcome: error instanceof UnknownKeyError ? 'retry' : 'failed', error: error.message } } };
+    return {
+      ...attempt,
+      letter: {
+        unreadable: {
+          outcome: error instanceof UnknownKeyError ? 'retry' : 'failed',
+          error: error.message,
+        },
+      },
+    };
   }
 }
 
@@ -239,7 +261,11 @@ function claimed(encryption: FieldEncryption, row: ClaimedRow): Claim {
  * worker (its attempt closed as interrupted), or says why not. In a transaction of its own, as it
  * is rare and decides from what it reads.
  */
-async function claimLeftOver(ctx: DeliveryContext, letterId: number, interruptedAfterMs: number): Promise<Claim | null> {
+async function claimLeftOver(
+  ctx: DeliveryContext,
+  letterId: number,
+  interruptedAfterMs: number,
+): Promise<Claim | null> {
   return ctx.db.transaction(async (tx) => {
     // Times are the database's, so that workers' clocks do not matter.
     const [row] = await queryRows<{ status: LetterStatus; attempts: number; in_flight: boolean }>(
@@ -259,7 +285,13 @@ async function claimLeftOver(ctx: DeliveryContext, letterId: number, interrupted
         WHERE letter_id = ${letterId}::bigint AND outcome IS NULL`);
       // A letter whose sends keep killing their worker stops here rather than going round for ever.
       if (Number(row.attempts) >= MAX_ATTEMPTS) {
-        await changeLetterStatus(tx, letterId, 'sending', 'failed', sql`, last_error = 'every attempt was interrupted'`);
+        await changeLetterStatus(
+          tx,
+          letterId,
+          'sending',
+          'failed',
+          sql`, last_error = 'every attempt was interrupted'`,
+        );
         return null;
       }
     } else if (row.status === 'queued' || row.status === 'retrying') {
@@ -327,7 +359,9 @@ async function recordResults(db: Database, results: AttemptResult[]): Promise<vo
  * together, one statement each: the attempts of a batch are committed before any of its sends,
  * and a result is recorded before its call returns.
  */
-export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Promise<DeliveryResult> {
+export function letterDelivery(
+  ctx: DeliveryContext,
+): (letterId: number) => Promise<DeliveryResult> {
   const claims = new Batcher((letterIds: number[]) => claimWaiting(ctx, letterIds));
   const records = new Batcher((results: AttemptResult[]) => recordResults(ctx.db, results));
   // BullMQ renews a job's lock every half lock; a job comes back only after its lock lapsed, so
@@ -335,7 +369,8 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
   const interruptedAfterMs = ctx.config.delivery.lockSeconds * 500;
 
   return async (letterId) => {
-    const claim = (await claims.submit(letterId)) ?? (await claimLeftOver(ctx, letterId, interruptedAfterMs));
+    const claim =
+      (await claims.submit(letterId)) ?? (await claimLeftOver(ctx, letterId, interruptedAfterMs));
     if (!claim) return 'skipped';
     const { letter, attemptId, attempts } = claim;
 
@@ -346,9 +381,17 @@ export function letterDelivery(ctx: DeliveryContext): (letterId: number) => Prom
       sent = { outcome: 'retry', error: error instanceof Error ? error.name : 'send failed' };
     }
     // A letter that went anywhere but the office (a rehearsal, DELIVERY_REDIRECT_TO) is counted apart from those delivered.
-    const rehearsed = sent.outcome === 'delivered' && ('unreadable' in letter ? false : letter.rehearsal || sent.as === 'rehearsal');
+    const rehearsed =
+      sent.outcome === 'delivered' &&
+      ('unreadable' in letter ? false : letter.rehearsal || sent.as === 'rehearsal');
     const status: LetterStatus =
-      sent.outcome === 'delivered' ? (rehearsed ? 'rehearsed' : 'delivered') : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS ? 'failed' : 'retrying';
+      sent.outcome === 'delivered'
+        ? rehearsed
+          ? 'rehearsed'
+          : 'delivered'
+        : sent.outcome === 'failed' || attempts >= MAX_ATTEMPTS
+          ? 'failed'
+          : 'retrying';
     const result: AttemptResult = {
       attemptId,
       outcome: sent.outcome,
@@ -393,21 +436,43 @@ async function send(ctx: DeliveryContext, letter: LetterToSend): Promise<SendRes
   if (!letter.channelAddress) return { outcome: 'failed', error: 'no electronic channel' };
   if (!live) {
     const to = letter.campaign.rehearsalTo;
-    return to ? rehearse(ctx, ctx.mailer, to, letter) : rehearse(ctx, ctx.rehearsalFiles, 'rehearsal@localhost', letter);
+    return to
+      ? rehearse(ctx, ctx.mailer, to, letter)
+      : rehearse(ctx, ctx.rehearsalFiles, 'rehearsal@localhost', letter);
   }
-  const sent = await ctx.mailer.send(letterMail(ctx, letter, letter.channelAddress, { subject: letter.subject, text: letter.body }));
+  const sent = await ctx.mailer.send(
+    letterMail(ctx, letter, letter.channelAddress, { subject: letter.subject, text: letter.body }),
+  );
   return { ...sent, as: ctx.mailer.kind === 'files' ? 'file' : 'office' };
 }
 
 /** A rehearsal copy: to the rehearsal address, saying where it would have gone. */
-async function rehearse(ctx: DeliveryContext, mailer: Mailer, to: string, letter: LetterToSend): Promise<SendResult> {
-  const destination = letter.channel === 'cwc' ? `through Communicating with Congress (office ${letter.channelAddress})` : `to ${letter.channelAddress}`;
+async function rehearse(
+  ctx: DeliveryContext,
+  mailer: Mailer,
+  to: string,
+  letter: LetterToSend,
+): Promise<SendResult> {
+  const destination =
+    letter.channel === 'cwc'
+      ? `through Communicating with Congress (office ${letter.channelAddress})`
+      : `to ${letter.channelAddress}`;
   const note = `Rehearsal: live, this letter would go to ${letter.target.name}, ${letter.target.title}, ${destination}.`;
-  const sent = await mailer.send(letterMail(ctx, letter, to, { subject: `[Rehearsal] ${letter.subject}`, text: `${note}\n\n${letter.body}` }));
+  const sent = await mailer.send(
+    letterMail(ctx, letter, to, {
+      subject: `[Rehearsal] ${letter.subject}`,
+      text: `${note}\n\n${letter.body}`,
+    }),
+  );
   return { ...sent, as: mailer.kind === 'files' ? 'file' : 'rehearsal' };
 }
 
-function letterMail(ctx: DeliveryContext, letter: LetterToSend, to: string, content: { subject: string; text: string }): MailMessage {
+function letterMail(
+  ctx: DeliveryContext,
+  letter: LetterToSend,
+  to: string,
+  content: { subject: string; text: string },
+): MailMessage {
   return {
     from: letter.from || ctx.config.delivery.from,
     to,
@@ -419,13 +484,19 @@ function letterMail(ctx: DeliveryContext, letter: LetterToSend, to: string, cont
 }
 
 /** A letter's idempotency key as an opaque token fit for a Message-ID (it reveals no sequential ids). */
-export const messageKey = (idempotencyKey: string): string => createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
+export const messageKey = (idempotencyKey: string): string =>
+  createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32);
 
 /**
  * Letters waiting for a send whose job may have been lost (Redis restarted, say), page by page
  * after `afterId`: the sweep queues them again (a letter whose job still waits is not queued twice).
  */
-export async function lettersAwaitingDelivery(db: Database, olderThanMs: number, afterId = 0, limit = 1000): Promise<number[]> {
+export async function lettersAwaitingDelivery(
+  db: Database,
+  olderThanMs: number,
+  afterId = 0,
+  limit = 1000,
+): Promise<number[]> {
   const rows = await queryRows<{ id: number }>(
     db,
     sql`SELECT id FROM letters
@@ -437,7 +508,10 @@ export async function lettersAwaitingDelivery(db: Database, olderThanMs: number,
 }
 
 /** Supporters' confirmations not sent yet (their job lost, or every attempt failed), for the sweep. */
-export async function actionsAwaitingConfirmation(db: Database, olderThanMs: number): Promise<number[]> {
+export async function actionsAwaitingConfirmation(
+  db: Database,
+  olderThanMs: number,
+): Promise<number[]> {
   const rows = await queryRows<{ id: number }>(
     db,
     sql`SELECT id FROM letter_actions

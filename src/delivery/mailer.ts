@@ -16,7 +16,10 @@ export interface MailMessage {
   headers?: Record<string, string>;
 }
 
-export type SendOutcome = { outcome: 'delivered'; receipt?: string } | { outcome: 'retry'; error: string } | { outcome: 'failed'; error: string };
+export type SendOutcome =
+  | { outcome: 'delivered'; receipt?: string }
+  | { outcome: 'retry'; error: string }
+  | { outcome: 'failed'; error: string };
 
 /**
  * Outgoing mail. With SMTP_URL: a pooled SMTP transport. Without it, every message is written to
@@ -30,10 +33,19 @@ export class Mailer {
   constructor(private readonly options: { smtpUrl: string | undefined; mailDir: string }) {
     if (options.smtpUrl) {
       this.kind = 'smtp';
-      this.transport = nodemailer.createTransport({ url: options.smtpUrl, pool: true, maxConnections: 5, maxMessages: 500 } as SMTPTransport.Options);
+      this.transport = nodemailer.createTransport({
+        url: options.smtpUrl,
+        pool: true,
+        maxConnections: 5,
+        maxMessages: 500,
+      } as SMTPTransport.Options);
     } else {
       this.kind = 'files';
-      this.transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+      this.transport = nodemailer.createTransport({
+        streamTransport: true,
+        buffer: true,
+        newline: 'unix',
+      });
       mkdirSync(options.mailDir, { recursive: true });
     }
   }
@@ -45,12 +57,22 @@ export class Mailer {
   /** Sends one message; says whether a retry may help. Errors name no recipient or content. */
   async send(message: MailMessage): Promise<SendOutcome> {
     try {
-      const info = (await this.transport.sendMail({ ...message, disableFileAccess: true, disableUrlAccess: true })) as {
+      const info = (await this.transport.sendMail({
+        ...message,
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      })) as {
         messageId: string;
         message?: Buffer;
       };
       if (this.kind === 'files' && info.message) {
-        writeFileSync(path.join(this.options.mailDir, `${Date.now()}-${info.messageId.replace(/[^\w.-]/g, '_')}.eml`), info.message);
+        writeFileSync(
+          path.join(
+            this.options.mailDir,
+            `${Date.now()}-${info.messageId.replace(/[^\w.-]/g, '_')}.eml`,
+          ),
+          info.message,
+        );
       }
       return { outcome: 'delivered', receipt: info.messageId };
     } catch (error) {
@@ -76,7 +98,8 @@ export function classifyMailError(error: unknown): SendOutcome {
   const e = error as { responseCode?: number; code?: string; message?: string };
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const reason = code ? `SMTP ${code}` : (e.code ?? 'send failed');
-  if (code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH') return { outcome: 'failed', error: reason };
+  if (code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH')
+    return { outcome: 'failed', error: reason };
   if (code === undefined && e.code === 'EENVELOPE') return { outcome: 'failed', error: reason };
   return { outcome: 'retry', error: reason };
 }
@@ -88,7 +111,13 @@ export function classifyMailError(error: unknown): SendOutcome {
  */
 export function messageIdFor(key: string, from: string): string {
   const address = /<([^<>]*)>\s*$/.exec(from)?.[1] ?? from;
-  const domain = address.slice(address.lastIndexOf('@') + 1).trim().toLowerCase();
-  const safe = address.includes('@') && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(domain) ? domain : 'localhost';
+  const domain = address
+    .slice(address.lastIndexOf('@') + 1)
+    .trim()
+    .toLowerCase();
+  const safe =
+    address.includes('@') && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(domain)
+      ? domain
+      : 'localhost';
   return `<${key.replace(/[^\w.-]/g, '')}@${safe}>`;
 }

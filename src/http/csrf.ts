@@ -8,14 +8,20 @@ import { translatorOf } from './i18n';
  * bind it to the staff session too (`sessionOf`), under a cookie of their own. The cookie is
  * `__Host-` prefixed over HTTPS so no sibling domain can plant one.
  */
-export function createCsrf(options: { secret: string; https: boolean; cookie?: string; sessionOf?: (req: Request) => string }) {
+export function createCsrf(options: {
+  secret: string;
+  https: boolean;
+  cookie?: string;
+  sessionOf?: (req: Request) => string;
+}) {
   const cookie = options.cookie ?? 'csrf';
   const { doubleCsrfProtection, generateCsrfToken } = doubleCsrf({
     getSecret: () => options.secret,
     getSessionIdentifier: options.sessionOf ?? (() => ''),
     cookieName: options.https ? `__Host-${cookie}` : cookie,
     cookieOptions: { sameSite: 'lax', secure: options.https, httpOnly: true, path: '/' },
-    getCsrfTokenFromRequest: (req: Request) => (req.body as Record<string, unknown> | undefined)?._csrf as string,
+    getCsrfTokenFromRequest: (req: Request) =>
+      (req.body as Record<string, unknown> | undefined)?._csrf as string,
   });
   return {
     protect: doubleCsrfProtection,
@@ -30,7 +36,12 @@ export function createCsrf(options: { secret: string; https: boolean; cookie?: s
       return (req, res, next) =>
         doubleCsrfProtection(req, res, (error?: unknown) => {
           // Only a form as a browser sends it (a multipart body is not read here, and so has nothing to show again).
-          if (error && (error as { code?: string }).code === 'EBADCSRFTOKEN' && req.is('application/x-www-form-urlencoded') && confirmable(req)) {
+          if (
+            error &&
+            (error as { code?: string }).code === 'EBADCSRFTOKEN' &&
+            req.is('application/x-www-form-urlencoded') &&
+            confirmable(req)
+          ) {
             res.locals.csrfFailed = true;
             return next();
           }
@@ -40,11 +51,16 @@ export function createCsrf(options: { secret: string; https: boolean; cookie?: s
     /** After the routes: a failed check answered with the form's own fields, hidden, and one button to send them again. */
     resubmitPage(): ErrorRequestHandler {
       return (error: { code?: string }, req, res, next) => {
-        if (error?.code !== 'EBADCSRFTOKEN' || req.method !== 'POST' || res.headersSent) return next(error);
+        if (error?.code !== 'EBADCSRFTOKEN' || req.method !== 'POST' || res.headersSent)
+          return next(error);
         const { t } = translatorOf(res);
         const body = (req.body ?? {}) as Record<string, unknown>;
         const fields = Object.entries(body).flatMap(([name, value]) =>
-          name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((item) => typeof item === 'string').map((item) => ({ name, value: item as string })),
+          name === '_csrf'
+            ? []
+            : (Array.isArray(value) ? value : [value])
+                .filter((item) => typeof item === 'string')
+                .map((item) => ({ name, value: item as string })),
         );
         res.setHeader('Cache-Control', 'no-store');
         res.status(403).render('confirm-again', {

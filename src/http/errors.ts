@@ -27,7 +27,16 @@ const RETRY_AFTER_SECONDS = 10;
  */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
 /** Network failures reaching PostgreSQL or Redis. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 /**
  * What node-postgres, its pool and ioredis say, without a code, when the connection is gone, cannot
  * be made in time, or (Redis, with the offline queue off) is down.
@@ -50,9 +59,16 @@ const UNAVAILABLE_MESSAGES: ReadonlyArray<[RegExp, OutageKind]> = [
 export function unavailableService(error: unknown, depth = 0): OutageKind | undefined {
   if (typeof error !== 'object' || error === null || depth > 5) return undefined;
   if (error instanceof TimeoutError) return 'timeout';
-  const e = error as { code?: unknown; message?: unknown; name?: unknown; cause?: unknown; errors?: unknown };
+  const e = error as {
+    code?: unknown;
+    message?: unknown;
+    name?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+  };
   const code = typeof e.code === 'string' ? e.code : '';
-  if ((code.startsWith('08') && code.length === 5) || UNAVAILABLE_SQLSTATES.has(code)) return 'database';
+  if ((code.startsWith('08') && code.length === 5) || UNAVAILABLE_SQLSTATES.has(code))
+    return 'database';
   if (NETWORK_CODES.has(code)) return 'network';
   if (e.name === 'MaxRetriesPerRequestError') return 'redis';
   const message = typeof e.message === 'string' ? e.message : '';
@@ -70,7 +86,8 @@ export function unavailableService(error: unknown, depth = 0): OutageKind | unde
 }
 
 /** Whether an error means a service the request needs is unavailable (see `unavailableService`). */
-export const isServiceUnavailable = (error: unknown): boolean => unavailableService(error) !== undefined;
+export const isServiceUnavailable = (error: unknown): boolean =>
+  unavailableService(error) !== undefined;
 
 /**
  * SQLSTATEs of text PostgreSQL refuses to store: a NUL (22021, character_not_in_repertoire) or a
@@ -95,16 +112,24 @@ interface HttpishError {
 }
 
 /** Answers for the errors a client can cause (the message's key in locales/<lng>/common.json); anything else is ours, logged and answered 500. */
-function describe(error: HttpishError): { status: number; message: string; outage?: OutageKind; refusedText?: boolean } {
+function describe(error: HttpishError): {
+  status: number;
+  message: string;
+  outage?: OutageKind;
+  refusedText?: boolean;
+} {
   const outage = unavailableService(error);
   if (outage) return { status: 503, message: 'common:errors.unavailable', outage };
-  if (error.type === 'entity.parse.failed') return { status: 400, message: 'common:errors.badJson' };
-  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? '')) return { status: 400, message: 'common:errors.refusedText', refusedText: true };
+  if (error.type === 'entity.parse.failed')
+    return { status: 400, message: 'common:errors.badJson' };
+  if (REFUSED_TEXT_SQLSTATES.has(sqlStateOf(error) ?? ''))
+    return { status: 400, message: 'common:errors.refusedText', refusedText: true };
   if (error.type === 'entity.too.large') return { status: 413, message: 'common:errors.tooLarge' };
   if (error.code === 'EBADCSRFTOKEN') return { status: 403, message: 'common:errors.csrf' };
   const status = error.status ?? error.statusCode;
   if (status === 415) return { status, message: 'common:errors.json' };
-  if (status && status >= 400 && status < 500) return { status, message: 'common:errors.badRequest' };
+  if (status && status >= 400 && status < 500)
+    return { status, message: 'common:errors.badRequest' };
   return { status: 500, message: 'common:errors.ours' };
 }
 
@@ -114,7 +139,12 @@ export function notFound(): RequestHandler {
     if (wantsJson(req)) {
       res.status(404).json({ error: 'not_found', message: t('common:errors.notFound') });
     } else {
-      res.status(404).render('error', { title: t('common:errors.notFoundTitle'), message: t('common:errors.notFound') });
+      res
+        .status(404)
+        .render('error', {
+          title: t('common:errors.notFoundTitle'),
+          message: t('common:errors.notFound'),
+        });
     }
   };
 }
@@ -136,17 +166,32 @@ export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): Error
       res.locals.outage = outage;
     } else if (refusedText) {
       // Not the client's fault alone: some schema let such text through. No stack, no input.
-      logger.warn({ code: sqlStateOf(error), method: req.method, path: req.path }, 'text PostgreSQL refuses reached a query: an input schema lets control characters through');
-    } else if (status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+      logger.warn(
+        { code: sqlStateOf(error), method: req.method, path: req.path },
+        'text PostgreSQL refuses reached a query: an input schema lets control characters through',
+      );
+    } else if (status >= 500)
+      logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return;
     if (status === 503) {
       res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
       res.setHeader('Cache-Control', 'no-store');
     }
     if (wantsJson(req)) {
-      res.status(status).json({ error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'bad_request'), message });
+      res
+        .status(status)
+        .json({
+          error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'bad_request'),
+          message,
+        });
     } else {
-      const title = t(status === 503 ? 'common:errors.unavailableTitle' : status >= 500 ? 'common:errors.oursTitle' : 'common:errors.refusedTitle');
+      const title = t(
+        status === 503
+          ? 'common:errors.unavailableTitle'
+          : status >= 500
+            ? 'common:errors.oursTitle'
+            : 'common:errors.refusedTitle',
+      );
       res.status(status).render('error', { title, message });
     }
   };
@@ -156,7 +201,10 @@ export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): Error
  * The level of a request's access line: error for a 5xx or an error, except a 503 that an outage
  * caused, which `OutageLog` has counted (debug, so an outage is one line per interval); info otherwise.
  */
-export function accessLogLevel(res: { statusCode: number; locals?: Record<string, unknown> }, error: unknown): 'debug' | 'info' | 'error' {
+export function accessLogLevel(
+  res: { statusCode: number; locals?: Record<string, unknown> },
+  error: unknown,
+): 'debug' | 'info' | 'error' {
   if (res.statusCode === 503 && res.locals?.outage) return 'debug';
   return error || res.statusCode >= 500 ? 'error' : 'info';
 }

@@ -10,11 +10,19 @@ export function healthRoutes(ctx: AppContext): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const [database, redis] = await Promise.all([
-      withTimeout(ctx.database.ping(), 2000).then(() => 'ok', () => 'unreachable'),
-      withTimeout(ctx.redis.ping(), 2000).then(() => 'ok', () => 'unreachable'),
+      withTimeout(ctx.database.ping(), 2000).then(
+        () => 'ok',
+        () => 'unreachable',
+      ),
+      withTimeout(ctx.redis.ping(), 2000).then(
+        () => 'ok',
+        () => 'unreachable',
+      ),
     ]);
     const ready = database === 'ok' && redis === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database, redis });
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'unavailable', database, redis });
   });
   return router;
 }

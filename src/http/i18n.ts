@@ -1,6 +1,15 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { LanguageDetector } from 'i18next-http-middleware';
-import { DEFAULT_LANGUAGE, i18nInstance, LANGUAGE_NAMES, LANGUAGES, languageOf, translator, type Language, type Translator } from '../i18n/translations';
+import {
+  DEFAULT_LANGUAGE,
+  i18nInstance,
+  LANGUAGE_NAMES,
+  LANGUAGES,
+  languageOf,
+  translator,
+  type Language,
+  type Translator,
+} from '../i18n/translations';
 
 /**
  * Each request's language: `?lng=` (a person's choice, kept in a `lng` cookie for the pages that
@@ -19,7 +28,10 @@ const ACTION_SUFFIX = /\/(sign|resend|delete|self-sent)$/;
 /** The address of this page in another language (a GET: a POST's answer links to the page of its form). */
 function switchHref(req: Request, lng: Language): string {
   const get = req.method === 'GET' || req.method === 'HEAD';
-  const url = new URL(get ? req.originalUrl : (req.originalUrl.split('?')[0] ?? '/').replace(ACTION_SUFFIX, ''), 'http://localhost');
+  const url = new URL(
+    get ? req.originalUrl : (req.originalUrl.split('?')[0] ?? '/').replace(ACTION_SUFFIX, ''),
+    'http://localhost',
+  );
   url.searchParams.set('lng', lng);
   return `${url.pathname}${url.search}`;
 }
@@ -30,21 +42,39 @@ export function setTranslator(res: Response, tr: Translator): void {
 }
 
 /** The translator of this answer's language (English before the middleware ran). */
-export const translatorOf = (res: Response): Translator => (res.locals.translator as Translator | undefined) ?? translator(DEFAULT_LANGUAGE);
+export const translatorOf = (res: Response): Translator =>
+  (res.locals.translator as Translator | undefined) ?? translator(DEFAULT_LANGUAGE);
 
 export function languages(options: { https: boolean }): RequestHandler {
   const detector = i18nInstance().services.languageDetector as LanguageDetector;
   return (req, res, next) => {
     const chosen = languageOf(req.query.lng);
-    const lng = chosen ?? languageOf(detector.detect(req, res, DETECTION_ORDER) as unknown as string | undefined) ?? DEFAULT_LANGUAGE;
-    if (chosen && !req.path.startsWith('/api/') && !new RegExp(`(^|;\\s*)${COOKIE}=${chosen}(;|$)`).test(req.headers.cookie ?? '')) {
-      res.cookie(COOKIE, chosen, { maxAge: YEAR_MS, sameSite: 'lax', secure: options.https, httpOnly: true, path: '/' });
+    const lng =
+      chosen ??
+      languageOf(detector.detect(req, res, DETECTION_ORDER) as unknown as string | undefined) ??
+      DEFAULT_LANGUAGE;
+    if (
+      chosen &&
+      !req.path.startsWith('/api/') &&
+      !new RegExp(`(^|;\\s*)${COOKIE}=${chosen}(;|$)`).test(req.headers.cookie ?? '')
+    ) {
+      res.cookie(COOKIE, chosen, {
+        maxAge: YEAR_MS,
+        sameSite: 'lax',
+        secure: options.https,
+        httpOnly: true,
+        path: '/',
+      });
     }
     // Caches keep one answer per language.
     res.vary('Accept-Language');
     res.setHeader('Content-Language', lng);
     setTranslator(res, translator(lng));
-    res.locals.languageLinks = LANGUAGES.filter((other) => other !== lng).map((other) => ({ lng: other, name: LANGUAGE_NAMES[other], href: switchHref(req, other) }));
+    res.locals.languageLinks = LANGUAGES.filter((other) => other !== lng).map((other) => ({
+      lng: other,
+      name: LANGUAGE_NAMES[other],
+      href: switchHref(req, other),
+    }));
     next();
   };
 }
@@ -58,7 +88,11 @@ export const formLanguage: RequestHandler = (req, res, next) => {
   const given = languageOf((req.body as Record<string, unknown> | undefined)?.language);
   if (given && given !== translatorOf(res).language) {
     setTranslator(res, translator(given));
-    res.locals.languageLinks = LANGUAGES.filter((other) => other !== given).map((other) => ({ lng: other, name: LANGUAGE_NAMES[other], href: switchHref(req, other) }));
+    res.locals.languageLinks = LANGUAGES.filter((other) => other !== given).map((other) => ({
+      lng: other,
+      name: LANGUAGE_NAMES[other],
+      href: switchHref(req, other),
+    }));
   }
   next();
 };

@@ -48,7 +48,12 @@ export class OutageLog {
       return;
     }
     this.logger.warn({ err: error, outage: kind }, `requests are failing: ${WHAT[kind]}`);
-    this.outages.set(kind, { since: Date.now(), failed: 0, code: undefined, timer: this.schedule(kind) });
+    this.outages.set(kind, {
+      since: Date.now(),
+      failed: 0,
+      code: undefined,
+      timer: this.schedule(kind),
+    });
   }
 
   /** Writes what is counted and not yet logged, and stops the timers (the platform closing). */

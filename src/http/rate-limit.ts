@@ -29,15 +29,30 @@ export function ipRateLimit(options: {
     legacyHeaders: false,
     passOnStoreError: true,
     logger: {
-      warn: (error: unknown) => options.logger.warn({ err: error, source: options.prefix }, 'rate limiter warning'),
-      error: throttledWarning(options.logger, options.prefix, 'rate limit store unreachable; letting requests through'),
+      warn: (error: unknown) =>
+        options.logger.warn({ err: error, source: options.prefix }, 'rate limiter warning'),
+      error: throttledWarning(
+        options.logger,
+        options.prefix,
+        'rate limit store unreachable; letting requests through',
+      ),
     },
     // IPv6 addresses count per /56 network, as one household or phone can hold many of them.
-    keyGenerator: (req, res) => (options.keyOf ? options.keyOf(req, res) : hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown'))),
-    store: new RedisStore({ prefix: `${options.prefix}:`, sendCommand: scriptTolerantSender(options.redis) }),
+    keyGenerator: (req, res) =>
+      options.keyOf
+        ? options.keyOf(req, res)
+        : hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown')),
+    store: new RedisStore({
+      prefix: `${options.prefix}:`,
+      sendCommand: scriptTolerantSender(options.redis),
+    }),
     handler: (req, res) => {
-      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime?.getTime();
-      const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime - Date.now()) / 1000)) : options.windowSeconds;
+      const resetTime = (
+        req as Request & { rateLimit?: { resetTime?: Date } }
+      ).rateLimit?.resetTime?.getTime();
+      const retryAfter = resetTime
+        ? Math.max(1, Math.ceil((resetTime - Date.now()) / 1000))
+        : options.windowSeconds;
       res.setHeader('Retry-After', String(retryAfter));
       options.onLimited(req, res, retryAfter);
     },

@@ -24,7 +24,9 @@ export function securityHeaders(options: { https: boolean }) {
         ...(options.https ? { upgradeInsecureRequests: [] } : {}),
       },
     },
-    strictTransportSecurity: options.https ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    strictTransportSecurity: options.https
+      ? { maxAge: 31_536_000, includeSubDomains: true }
+      : false,
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginEmbedderPolicy: false,
   });
@@ -35,7 +37,10 @@ export function securityHeaders(options: { https: boolean }) {
  * `securityHeaders`), for one page that needs a third party (the optional CAPTCHA widget). Every
  * other page keeps the strict policy.
  */
-export function addContentSecuritySources(res: Response, sources: Partial<Record<string, string[]>>): void {
+export function addContentSecuritySources(
+  res: Response,
+  sources: Partial<Record<string, string[]>>,
+): void {
   const header = res.getHeader('Content-Security-Policy');
   if (typeof header !== 'string') return;
   const directives = header

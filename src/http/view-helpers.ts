@@ -12,14 +12,21 @@ const pageTranslator = (options: HelperOptions | undefined) => translator(option
  */
 export const viewHelpers = {
   /** A number in the page's locale: 1,204. */
-  number: (value: unknown, options?: HelperOptions) => pageTranslator(options).number(Number(value) || 0),
+  number: (value: unknown, options?: HelperOptions) =>
+    pageTranslator(options).number(Number(value) || 0),
   /** A day in the page's locale. */
-  date: (value: unknown, options?: HelperOptions) => (value ? pageTranslator(options).date(value as string) : ''),
+  date: (value: unknown, options?: HelperOptions) =>
+    value ? pageTranslator(options).date(value as string) : '',
   /** `{{t "ns:key" name=value count=n}}`: the text in the page's language. */
   t: (key: string, options: HelperOptions) => pageTranslator(options).t(key, options.hash),
   /** `{{tHtml "ns:key" …}}`: a translation that holds links or emphasis; the values are escaped. */
   tHtml: (key: string, options: HelperOptions) => {
-    const values = Object.fromEntries(Object.entries(options.hash ?? {}).map(([name, value]) => [name, typeof value === 'number' ? value : Handlebars.escapeExpression(String(value ?? ''))]));
+    const values = Object.fromEntries(
+      Object.entries(options.hash ?? {}).map(([name, value]) => [
+        name,
+        typeof value === 'number' ? value : Handlebars.escapeExpression(String(value ?? '')),
+      ]),
+    );
     return new Handlebars.SafeString(pageTranslator(options).t(key, values));
   },
   plural: (count: unknown, one: string, many: string) => (Number(count) === 1 ? one : many),

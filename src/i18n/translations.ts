@@ -25,7 +25,8 @@ export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', es: 'Es
 /** The Intl locale of each language: the United States' English and Spanish (1,234.5 in both). */
 export const LOCALES: Record<Language, string> = { en: 'en-US', es: 'es-US' };
 
-export const isLanguage = (value: unknown): value is Language => typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
+export const isLanguage = (value: unknown): value is Language =>
+  typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
 
 /** A language code as browsers and clients send it (`es-MX`, `ES`), or nothing when it is not one of ours. */
 export function languageOf(value: unknown): Language | undefined {
@@ -34,7 +35,16 @@ export function languageOf(value: unknown): Language | undefined {
   return isLanguage(code) ? code : undefined;
 }
 
-export const NAMESPACES = ['common', 'errors', 'petition', 'letters', 'representatives', 'privacy', 'emails', 'embed'] as const;
+export const NAMESPACES = [
+  'common',
+  'errors',
+  'petition',
+  'letters',
+  'representatives',
+  'privacy',
+  'emails',
+  'embed',
+] as const;
 
 export const localesDir = path.join(projectRoot, 'locales');
 
@@ -103,7 +113,14 @@ export function translator(language: Language | string | undefined = DEFAULT_LAN
     locale: LOCALES[lng],
     // `count` picks the plural form; `n` is the same number written for this locale ("1,204").
     t: (key, values) =>
-      String(fixed(key, (typeof values?.count === 'number' && values.n === undefined ? { ...values, n: numbers.format(values.count) } : values) as never)),
+      String(
+        fixed(
+          key,
+          (typeof values?.count === 'number' && values.n === undefined
+            ? { ...values, n: numbers.format(values.count) }
+            : values) as never,
+        ),
+      ),
     has: (key) => i18n.exists(key, { lng }),
     number: (value) => numbers.format(value),
     date: (value) => dates.format(new Date(value)),
@@ -119,5 +136,7 @@ export const english = (): Translator => translator(DEFAULT_LANGUAGE);
 export function embedTexts(language: Language): Record<string, string> {
   const i18n = i18nInstance();
   const base = (i18n.getResourceBundle(DEFAULT_LANGUAGE, 'embed') ?? {}) as Record<string, string>;
-  return language === DEFAULT_LANGUAGE ? { ...base } : { ...base, ...((i18n.getResourceBundle(language, 'embed') ?? {}) as Record<string, string>) };
+  return language === DEFAULT_LANGUAGE
+    ? { ...base }
+    : { ...base, ...((i18n.getResourceBundle(language, 'embed') ?? {}) as Record<string, string>) };
 }

@@ -22,7 +22,14 @@ export async function sendConfirmation(
   actionId: number,
   budget?: MailBudget,
 ): Promise<'sent' | 'later' | 'none'> {
-  const [action] = await queryRows<{ email: Uint8Array; status_token: string; campaign_id: number; campaign_title: string; translations: CampaignTranslations | null; language: string }>(
+  const [action] = await queryRows<{
+    email: Uint8Array;
+    status_token: string;
+    campaign_id: number;
+    campaign_title: string;
+    translations: CampaignTranslations | null;
+    language: string;
+  }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
         FROM campaigns c
@@ -30,7 +37,10 @@ export async function sendConfirmation(
         RETURNING a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title, c.translations, a.language`,
   );
   if (!action) return 'none';
-  const release = () => ctx.db.execute(sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`);
+  const release = () =>
+    ctx.db.execute(
+      sql`UPDATE letter_actions SET confirmation_sent_at = NULL WHERE id = ${actionId}::bigint`,
+    );
   // Claimed above; released if anything below fails, so that a retry (or the sweep) sends it.
   try {
     const email = ctx.encryption.open('letter_actions.email', action.email);
@@ -56,15 +66,32 @@ async function send(
   ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,
   mailer: Mailer,
   actionId: number,
-  action: { email: string; status_token: string; campaign_id: number; campaign_title: string; translations: CampaignTranslations | null; language: string },
+  action: {
+    email: string;
+    status_token: string;
+    campaign_id: number;
+    campaign_title: string;
+    translations: CampaignTranslations | null;
+    language: string;
+  },
 ): Promise<void> {
-  const sent = await queryRows<{ target_title: string; target_name: string; channel: string; office: string; target_state: string | null; target_district: string | null }>(
+  const sent = await queryRows<{
+    target_title: string;
+    target_name: string;
+    channel: string;
+    office: string;
+    target_state: string | null;
+    target_district: string | null;
+  }>(
     ctx.db,
     sql`SELECT target_title, target_name, channel, office, target_state, target_district FROM letters WHERE action_id = ${actionId}::bigint ORDER BY id`,
   );
   // In the language the supporter wrote in.
   const tr = translator(languageOf(action.language) ?? DEFAULT_LANGUAGE);
-  const title = campaignTitle({ title: action.campaign_title, translations: action.translations ?? {} }, tr.language);
+  const title = campaignTitle(
+    { title: action.campaign_title, translations: action.translations ?? {} },
+    tr.language,
+  );
   const statusUrl = `${ctx.config.publicUrl}/letters/${action.status_token}${tr.language === DEFAULT_LANGUAGE ? '' : `?lng=${tr.language}`}`;
   const text = [
     tr.t('emails:hello'),
@@ -72,7 +99,15 @@ async function send(
     tr.t('emails:letters.intro', { title, count: sent.length }),
     '',
     ...sent.map((letter) => {
-      const office = describeOffice({ office: letter.office, targetTitle: letter.target_title, targetState: letter.target_state, targetDistrict: letter.target_district }, tr);
+      const office = describeOffice(
+        {
+          office: letter.office,
+          targetTitle: letter.target_title,
+          targetState: letter.target_state,
+          targetDistrict: letter.target_district,
+        },
+        tr,
+      );
       return `- ${letter.target_name}, ${office}${letter.channel === 'hand' ? ` ${tr.t('emails:letters.byHand')}` : ''}`;
     }),
     '',
@@ -84,11 +119,17 @@ async function send(
   const outcome = await mailer.send({
     from: ctx.config.delivery.from,
     to: action.email,
-    subject: tr.t('emails:letters.subject', { title }).replace(/[\r\n\u2028\u2029]+/g, ' ').slice(0, 200),
+    subject: tr
+      .t('emails:letters.subject', { title })
+      .replace(/[\r\n\u2028\u2029]+/g, ' ')
+      .slice(0, 200),
     text,
     messageId: messageIdFor(`confirm-${actionId}`, ctx.config.delivery.from),
     // One-click unsubscribe from the campaign's updates (and its partners'), as on every email to a supporter.
-    headers: unsubscribeHeaders(ctx.config, unsubscribeUrl(ctx.config, action.email, Number(action.campaign_id))),
+    headers: unsubscribeHeaders(
+      ctx.config,
+      unsubscribeUrl(ctx.config, action.email, Number(action.campaign_id)),
+    ),
   });
   if (outcome.outcome !== 'delivered') throw new Error(`confirmation not sent: ${outcome.error}`);
 }

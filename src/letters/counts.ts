@@ -11,7 +11,12 @@ export interface LetterCounts {
 
 /** A campaign's letters by target and by district, from the counts the workers keep (never a scan of the letters). */
 export async function letterCounts(db: Database, campaignId: number): Promise<LetterCounts> {
-  const rows = await queryRows<{ dimension: string; key: string; status: LetterStatus; count: number }>(
+  const rows = await queryRows<{
+    dimension: string;
+    key: string;
+    status: LetterStatus;
+    count: number;
+  }>(
     db,
     sql`SELECT dimension, key, status, count FROM letter_counts WHERE campaign_id = ${campaignId}::int AND count > 0`,
   );

@@ -10,7 +10,8 @@ import { FieldEncryption } from '../privacy/field-encryption';
 import { findPacket, officesWaiting, packetSource, type PacketSelection } from './hand-packets';
 import { writePacketPdf, writePacketText } from './packet-documents';
 
-const USAGE = 'Usage: npm run letters:hand-delivery -- --campaign <slug> [--packet <id>] [--pdf] [--out <dir>]';
+const USAGE =
+  'Usage: npm run letters:hand-delivery -- --campaign <slug> [--packet <id>] [--pdf] [--out <dir>]';
 
 /**
  * `npm run letters:hand-delivery -- --campaign <slug>`: for scripts. Writes, per office, the
@@ -21,43 +22,70 @@ const USAGE = 'Usage: npm run letters:hand-delivery -- --campaign <slug> [--pack
 runCli('letters:hand-delivery', async () => {
   let values: { campaign?: string; out?: string; packet?: string; pdf?: boolean };
   try {
-    values = parseArgs({ options: { campaign: { type: 'string' }, out: { type: 'string' }, packet: { type: 'string' }, pdf: { type: 'boolean' } } }).values;
+    values = parseArgs({
+      options: {
+        campaign: { type: 'string' },
+        out: { type: 'string' },
+        packet: { type: 'string' },
+        pdf: { type: 'boolean' },
+      },
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
   if (!values.campaign) throw new UsageError(`--campaign is required. ${USAGE}`);
-  if (values.packet !== undefined && !/^\d{1,15}$/.test(values.packet)) throw new UsageError(`--packet takes a packet number. ${USAGE}`);
+  if (values.packet !== undefined && !/^\d{1,15}$/.test(values.packet))
+    throw new UsageError(`--packet takes a packet number. ${USAGE}`);
   const config = configFromProcess();
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db.select().from(campaigns).where(eq(campaigns.slug, values.campaign));
+    const [campaign] = await database.db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.slug, values.campaign));
     if (!campaign) throw new UsageError(`no campaign with slug "${values.campaign}"`);
     const ctx = { db: database.db, encryption: new FieldEncryption(config.encryption) };
 
     const selections: Array<{ file: string; selection: PacketSelection }> = [];
     if (values.packet !== undefined) {
       const packet = await findPacket(ctx.db, campaign.id, Number(values.packet));
-      if (!packet) throw new UsageError(`campaign "${campaign.slug}" has no packet ${values.packet}`);
+      if (!packet)
+        throw new UsageError(`campaign "${campaign.slug}" has no packet ${values.packet}`);
       selections.push({ file: `packet-${packet.id}`, selection: { packet } });
     } else {
       for (let page = 0; ; page++) {
         const { offices, more } = await officesWaiting(ctx.db, campaign.id, page);
-        for (const office of offices) selections.push({ file: office.targetKey.replace(/[^\w.-]+/g, '_'), selection: { campaignId: campaign.id, targetKey: office.targetKey } });
+        for (const office of offices)
+          selections.push({
+            file: office.targetKey.replace(/[^\w.-]+/g, '_'),
+            selection: { campaignId: campaign.id, targetKey: office.targetKey },
+          });
         if (!more) break;
       }
     }
 
-    const out = path.resolve(values.out ?? path.join(config.dataDir, 'hand-delivery', campaign.slug));
+    const out = path.resolve(
+      values.out ?? path.join(config.dataDir, 'hand-delivery', campaign.slug),
+    );
     mkdirSync(out, { recursive: true });
     let letters = 0;
     for (const { file, selection } of selections) {
       // Owner-only: the letters carry their writers' names.
-      const text = await writePacketText(await packetSource(ctx, selection), createWriteStream(path.join(out, `${file}.txt`), { mode: 0o600 }));
+      const text = await writePacketText(
+        await packetSource(ctx, selection),
+        createWriteStream(path.join(out, `${file}.txt`), { mode: 0o600 }),
+      );
       letters += text.letters;
-      if (values.pdf) await writePacketPdf(await packetSource(ctx, selection), createWriteStream(path.join(out, `${file}.pdf`), { mode: 0o600 }));
+      if (values.pdf)
+        await writePacketPdf(
+          await packetSource(ctx, selection),
+          createWriteStream(path.join(out, `${file}.pdf`), { mode: 0o600 }),
+        );
     }
-    process.stdout.write(`${letters} letters for ${selections.length} ${selections.length === 1 ? 'office' : 'offices'} written to ${out}.\n`);
+    process.stdout.write(
+      `${letters} letters for ${selections.length} ${selections.length === 1 ? 'office' : 'offices'} written to ${out}.\n`,
+    );
   } finally {
     await database.close();
   }

@@ -23,14 +23,18 @@ import { uspsByFips } from '../representatives/us-states';
 export type HandDeliveryContext = Pick<AppContext, 'db' | 'encryption'>;
 
 /** A letter in a packet counts as a packet letter while it waits, and once it was delivered by hand. */
-const IN_PACKET = sql.raw(`(l.status = 'hand-delivery' OR (l.status = 'delivered' AND l.delivered_as = 'hand'))`);
+const IN_PACKET = sql.raw(
+  `(l.status = 'hand-delivery' OR (l.status = 'delivered' AND l.delivered_as = 'hand'))`,
+);
 
 /**
  * A letter that waits for hand delivery and is in no packet still to be delivered. Said as "in no
  * packet, or in one delivered": a packet another transaction has just made (and this statement's
  * snapshot cannot see) then counts as open, so two staff preparing at once never take one letter twice.
  */
-const UNPACKED = sql.raw(`(l.packet_id IS NULL OR EXISTS (SELECT 1 FROM hand_packets done WHERE done.id = l.packet_id AND done.delivered_at IS NOT NULL))`);
+const UNPACKED = sql.raw(
+  `(l.packet_id IS NULL OR EXISTS (SELECT 1 FROM hand_packets done WHERE done.id = l.packet_id AND done.delivered_at IS NOT NULL))`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Offices waiting, and packets
@@ -55,8 +59,19 @@ export const OFFICES_PAGE = 50;
  * letters of its open packets (bounded by those packets) and its oldest waiting letter (the first
  * entry of the staff index past the packed ones).
  */
-export async function officesWaiting(db: Database, campaignId: number, page = 0): Promise<{ offices: WaitingOffice[]; more: boolean }> {
-  const rows = await queryRows<{ target_key: string; total: string | number; packed: string | number; oldest: Date | string; target_name: string; target_title: string }>(
+export async function officesWaiting(
+  db: Database,
+  campaignId: number,
+  page = 0,
+): Promise<{ offices: WaitingOffice[]; more: boolean }> {
+  const rows = await queryRows<{
+    target_key: string;
+    total: string | number;
+    packed: string | number;
+    oldest: Date | string;
+    target_name: string;
+    target_title: string;
+  }>(
     db,
     sql`SELECT c.key AS target_key, c.count AS total, packed.n AS packed, first.created_at AS oldest, first.target_name, first.target_title
         FROM letter_counts c
@@ -116,7 +131,8 @@ interface PacketRow {
   note: string | null;
 }
 
-const PACKET_COLUMNS = sql.raw(`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
+const PACKET_COLUMNS =
+  sql.raw(`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
   creator.email AS created_by, p.delivered_on, p.delivered_at, deliverer.email AS delivered_by, p.note
   FROM hand_packets p LEFT JOIN staff_accounts creator ON creator.id = p.created_by LEFT JOIN staff_accounts deliverer ON deliverer.id = p.delivered_by`);
 
@@ -138,9 +154,15 @@ const packetOf = (row: PacketRow): HandPacket => ({
 export const RECENT_PACKETS = 20;
 
 /** The campaign's packets not yet delivered (oldest first), and the last RECENT_PACKETS delivered. */
-export async function listPackets(db: Database, campaignId: number): Promise<{ open: HandPacket[]; delivered: HandPacket[] }> {
+export async function listPackets(
+  db: Database,
+  campaignId: number,
+): Promise<{ open: HandPacket[]; delivered: HandPacket[] }> {
   const [open, delivered] = await Promise.all([
-    queryRows<PacketRow>(db, sql`SELECT ${PACKET_COLUMNS} WHERE p.campaign_id = ${campaignId}::int AND p.delivered_at IS NULL ORDER BY p.id LIMIT 500`),
+    queryRows<PacketRow>(
+      db,
+      sql`SELECT ${PACKET_COLUMNS} WHERE p.campaign_id = ${campaignId}::int AND p.delivered_at IS NULL ORDER BY p.id LIMIT 500`,
+    ),
     queryRows<PacketRow>(
       db,
       sql`SELECT ${PACKET_COLUMNS} WHERE p.campaign_id = ${campaignId}::int AND p.delivered_at IS NOT NULL ORDER BY p.delivered_at DESC, p.id DESC LIMIT ${RECENT_PACKETS}::int`,
@@ -149,9 +171,16 @@ export async function listPackets(db: Database, campaignId: number): Promise<{ o
   return { open: open.map(packetOf), delivered: delivered.map(packetOf) };
 }
 
-export async function findPacket(db: Database, campaignId: number, packetId: number): Promise<HandPacket | undefined> {
+export async function findPacket(
+  db: Database,
+  campaignId: number,
+  packetId: number,
+): Promise<HandPacket | undefined> {
   if (!Number.isSafeInteger(packetId) || packetId <= 0) return undefined;
-  const [row] = await queryRows<PacketRow>(db, sql`SELECT ${PACKET_COLUMNS} WHERE p.id = ${packetId}::bigint AND p.campaign_id = ${campaignId}::int`);
+  const [row] = await queryRows<PacketRow>(
+    db,
+    sql`SELECT ${PACKET_COLUMNS} WHERE p.id = ${packetId}::bigint AND p.campaign_id = ${campaignId}::int`,
+  );
   return row && packetOf(row);
 }
 
@@ -170,7 +199,12 @@ export const PACKET_MAX = 5000;
  * the same letter: the second waits for the first's row locks and then finds those letters taken.
  * A letter written afterwards goes in the next packet.
  */
-export async function preparePacket(ctx: Pick<AppContext, 'db'>, campaignId: number, targetKey: string, staff: Actor): Promise<PrepareResult> {
+export async function preparePacket(
+  ctx: Pick<AppContext, 'db'>,
+  campaignId: number,
+  targetKey: string,
+  staff: Actor,
+): Promise<PrepareResult> {
   const prepared = await ctx.db.transaction(async (tx) => {
     const [office] = await queryRows<{ target_name: string; target_title: string }>(
       tx,
@@ -203,8 +237,14 @@ export async function preparePacket(ctx: Pick<AppContext, 'db'>, campaignId: num
       await tx.execute(sql`DELETE FROM hand_packets WHERE id = ${packetId}::bigint`);
       return null;
     }
-    await tx.execute(sql`UPDATE hand_packets SET letters = ${letters}::int WHERE id = ${packetId}::bigint`);
-    await recordAudit(tx, staff, { action: 'packet.prepare', campaignId, details: { packetId, target: targetKey, letters } });
+    await tx.execute(
+      sql`UPDATE hand_packets SET letters = ${letters}::int WHERE id = ${packetId}::bigint`,
+    );
+    await recordAudit(tx, staff, {
+      action: 'packet.prepare',
+      campaignId,
+      details: { packetId, target: targetKey, letters },
+    });
     return packetId;
   });
   if (prepared === null) return { outcome: 'empty' };
@@ -218,7 +258,8 @@ const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 export const NOTE_MAX = 500;
 
 /** The last calendar day anywhere on Earth (UTC+14): a delivery date after it is in the future for everyone. */
-export const latestDayNow = (now: Date) => new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
+export const latestDayNow = (now: Date) =>
+  new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
 /** Today in UTC, the form's default. */
 export const utcDay = (date: Date) => date.toISOString().slice(0, 10);
 
@@ -230,14 +271,20 @@ export const deliveredForm = z.object({
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'Enter the date as YYYY-MM-DD, for example 2026-03-02.')
     .refine((value) => {
       const day = new Date(`${value}T12:00:00Z`);
-      return !/^\d{4}-\d{2}-\d{2}$/.test(value) || (!Number.isNaN(day.getTime()) && utcDay(day) === value);
+      return (
+        !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+        (!Number.isNaN(day.getTime()) && utcDay(day) === value)
+      );
     }, 'That date does not exist.'),
   note: z
     .string({ error: 'The note must be text.' })
     .overwrite((value) => value.replace(/\r\n?/g, '\n'))
     .trim()
     .max(NOTE_MAX, `Shorten the note to ${NOTE_MAX} characters.`)
-    .refine((value) => !CONTROL_IN_TEXT.test(value), 'Remove invisible control characters from the note.')
+    .refine(
+      (value) => !CONTROL_IN_TEXT.test(value),
+      'Remove invisible control characters from the note.',
+    )
     .optional()
     .transform((value) => value || null),
 });
@@ -270,10 +317,22 @@ export async function markPacketDelivered(
   const parsed = deliveredForm.safeParse(raw);
   if (!parsed.success) return { outcome: 'invalid', errors: fieldErrors(parsed.error) };
   const { deliveredOn, note } = parsed.data;
-  if (deliveredOn > latestDayNow(now)) return { outcome: 'invalid', errors: { deliveredOn: 'The date is in the future: give the day the packet was handed over.' } };
+  if (deliveredOn > latestDayNow(now))
+    return {
+      outcome: 'invalid',
+      errors: {
+        deliveredOn: 'The date is in the future: give the day the packet was handed over.',
+      },
+    };
   // Prepared late in the day somewhere west of UTC may be the next day in UTC: a day's leeway.
   const earliest = utcDay(new Date(packet.createdAt.getTime() - 14 * 3_600_000));
-  if (deliveredOn < earliest) return { outcome: 'invalid', errors: { deliveredOn: `The packet was prepared on ${utcDay(packet.createdAt)}: give a day from then on.` } };
+  if (deliveredOn < earliest)
+    return {
+      outcome: 'invalid',
+      errors: {
+        deliveredOn: `The packet was prepared on ${utcDay(packet.createdAt)}: give a day from then on.`,
+      },
+    };
 
   const moved = await ctx.db.transaction(async (tx) => {
     const [result] = await queryRows<{ packets: number; letters: number }>(
@@ -296,12 +355,20 @@ export async function markPacketDelivered(
       action: 'packet.deliver',
       campaignId,
       // The note is staff's own words about the hand-over; the log says only that there is one.
-      details: { packetId, target: packet.targetKey, deliveredOn, letters: Number(result.letters), note: note !== null },
+      details: {
+        packetId,
+        target: packet.targetKey,
+        deliveredOn,
+        letters: Number(result.letters),
+        note: note !== null,
+      },
     });
     return Number(result.letters);
   });
   const current = (await findPacket(ctx.db, campaignId, packetId))!;
-  return moved === null ? { outcome: 'already', packet: current } : { outcome: 'delivered', letters: moved, packet: current };
+  return moved === null
+    ? { outcome: 'already', packet: current }
+    : { outcome: 'delivered', letters: moved, packet: current };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,18 +440,36 @@ function congressionalLabel(geoid: string): string {
   return `${state}-${Number(code)}`;
 }
 
-const LAYER_OF_OFFICE: Record<string, { column: string; layer: 'cd' | 'sldu' | 'sldl'; heading: string }> = {
-  'state-upper': { column: 'state_upper_district', layer: 'sldu', heading: 'By state senate district' },
-  'state-lower': { column: 'state_lower_district', layer: 'sldl', heading: 'By state house district' },
+const LAYER_OF_OFFICE: Record<
+  string,
+  { column: string; layer: 'cd' | 'sldu' | 'sldl'; heading: string }
+> = {
+  'state-upper': {
+    column: 'state_upper_district',
+    layer: 'sldu',
+    heading: 'By state senate district',
+  },
+  'state-lower': {
+    column: 'state_lower_district',
+    layer: 'sldl',
+    heading: 'By state house district',
+  },
 };
-const CONGRESSIONAL = { column: 'congressional_district', layer: 'cd' as const, heading: 'By congressional district' };
+const CONGRESSIONAL = {
+  column: 'congressional_district',
+  layer: 'cd' as const,
+  heading: 'By congressional district',
+};
 
 /** Keeps the first COVER_AREAS and sums the rest up in one line. */
 function capped(rows: AreaCount[], rest: (count: number) => string): AreaCount[] {
   if (rows.length <= COVER_AREAS) return rows;
   const kept = rows.slice(0, COVER_AREAS - 1);
   const others = rows.slice(COVER_AREAS - 1);
-  return [...kept, { label: rest(others.length), letters: others.reduce((sum, row) => sum + row.letters, 0) }];
+  return [
+    ...kept,
+    { label: rest(others.length), letters: others.reduce((sum, row) => sum + row.letters, 0) },
+  ];
 }
 
 /**
@@ -392,15 +477,27 @@ function capped(rows: AreaCount[], rest: (count: number) => string): AreaCount[]
  * counts are one grouped query over the packet's letters; the letters are read PACKET_PAGE_LETTERS
  * at a time by the documents as they write, and opened then.
  */
-export async function packetSource(ctx: HandDeliveryContext, selection: PacketSelection): Promise<PacketSource> {
+export async function packetSource(
+  ctx: HandDeliveryContext,
+  selection: PacketSelection,
+): Promise<PacketSource> {
   const where = selectionSql(selection);
   const targetKey = 'packet' in selection ? selection.packet.targetKey : selection.targetKey;
   const campaignId = 'packet' in selection ? selection.packet.campaignId : selection.campaignId;
   const office = targetKey.split(':')[0]!;
   const layer = LAYER_OF_OFFICE[office] ?? CONGRESSIONAL;
 
-  const [campaign] = await queryRows<{ title: string }>(ctx.db, sql`SELECT title FROM campaigns WHERE id = ${campaignId}::int`);
-  const [summary] = await queryRows<{ n: number; first: Date | string | null; last: Date | string | null; target_name: string | null; target_title: string | null }>(
+  const [campaign] = await queryRows<{ title: string }>(
+    ctx.db,
+    sql`SELECT title FROM campaigns WHERE id = ${campaignId}::int`,
+  );
+  const [summary] = await queryRows<{
+    n: number;
+    first: Date | string | null;
+    last: Date | string | null;
+    target_name: string | null;
+    target_title: string | null;
+  }>(
     ctx.db,
     sql`SELECT count(*)::int AS n, min(l.created_at) AS first, max(l.created_at) AS last,
                (array_agg(l.target_name ORDER BY l.id DESC))[1] AS target_name, (array_agg(l.target_title ORDER BY l.id DESC))[1] AS target_title
@@ -437,13 +534,22 @@ export async function packetSource(ctx: HandDeliveryContext, selection: PacketSe
     districtHeading: layer.heading,
     byDistrict: capped(
       districts.map((row) => ({
-        label: row.geoid === null ? 'District not known' : layer.layer === 'cd' ? congressionalLabel(row.geoid) : (row.name ?? row.geoid),
+        label:
+          row.geoid === null
+            ? 'District not known'
+            : layer.layer === 'cd'
+              ? congressionalLabel(row.geoid)
+              : (row.name ?? row.geoid),
         letters: Number(row.n),
       })),
       (count) => `${count} other districts`,
     ),
     byZipArea: capped(
-      zips.map((row) => ({ label: row.area && /^\d{3}$/.test(row.area) ? `ZIP codes ${row.area}xx` : 'ZIP code not known', letters: Number(row.n) })),
+      zips.map((row) => ({
+        label:
+          row.area && /^\d{3}$/.test(row.area) ? `ZIP codes ${row.area}xx` : 'ZIP code not known',
+        letters: Number(row.n),
+      })),
       (count) => `${count} other ZIP areas`,
     ),
   };
@@ -451,14 +557,24 @@ export async function packetSource(ctx: HandDeliveryContext, selection: PacketSe
   return {
     cover,
     async letters(afterId, limit) {
-      const rows = await queryRows<{ id: string | number; created_at: Date | string; subject: Uint8Array; body: Uint8Array }>(
+      const rows = await queryRows<{
+        id: string | number;
+        created_at: Date | string;
+        subject: Uint8Array;
+        body: Uint8Array;
+      }>(
         ctx.db,
         sql`SELECT l.id, l.created_at, l.subject, l.body FROM letters l
             WHERE ${where} AND l.id > ${afterId}::bigint ORDER BY l.id LIMIT ${limit}::int`,
       );
       return rows.map((row) => {
         const opened = openedLetter(ctx.encryption, row);
-        return { id: Number(row.id), writtenAt: new Date(row.created_at), subject: opened.subject, body: opened.body };
+        return {
+          id: Number(row.id),
+          writtenAt: new Date(row.created_at),
+          subject: opened.subject,
+          body: opened.body,
+        };
       });
     },
   };
@@ -468,7 +584,11 @@ export async function packetSource(ctx: HandDeliveryContext, selection: PacketSe
  * The office's postal addresses: from the active representative data (the publishers' `postal`
  * channels), or a custom target's own. None when the office is no longer in the data.
  */
-async function postalAddresses(db: Database, campaignId: number, targetKey: string): Promise<Array<{ label: string | null; address: string }>> {
+async function postalAddresses(
+  db: Database,
+  campaignId: number,
+  targetKey: string,
+): Promise<Array<{ label: string | null; address: string }>> {
   const colon = targetKey.indexOf(':');
   const office = targetKey.slice(0, colon);
   const id = targetKey.slice(colon + 1);
@@ -485,5 +605,7 @@ async function postalAddresses(db: Database, campaignId: number, targetKey: stri
     sql`SELECT o.channels FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
         WHERE o.office = ${office} AND o.person_id = ${id} LIMIT 1`,
   );
-  return (official?.channels ?? []).flatMap((channel) => (channel.type === 'postal' ? [{ label: channel.label ?? null, address: channel.address }] : []));
+  return (official?.channels ?? []).flatMap((channel) =>
+    channel.type === 'postal' ? [{ label: channel.label ?? null, address: channel.address }] : [],
+  );
 }

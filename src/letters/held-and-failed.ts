@@ -21,8 +21,18 @@ export interface AttentionOffice {
 }
 
 /** Offices with held (or failed) letters and how many, from the count table (a row per office), most first. */
-export async function attentionOffices(db: Database, campaignId: number, status: AttentionStatus, limit = 100): Promise<AttentionOffice[]> {
-  const rows = await queryRows<{ key: string; count: string | number; target_name: string | null; target_title: string | null }>(
+export async function attentionOffices(
+  db: Database,
+  campaignId: number,
+  status: AttentionStatus,
+  limit = 100,
+): Promise<AttentionOffice[]> {
+  const rows = await queryRows<{
+    key: string;
+    count: string | number;
+    target_name: string | null;
+    target_title: string | null;
+  }>(
     db,
     sql`SELECT c.key, c.count, named.target_name, named.target_title FROM letter_counts c
         LEFT JOIN LATERAL (
@@ -32,7 +42,12 @@ export async function attentionOffices(db: Database, campaignId: number, status:
         WHERE c.campaign_id = ${campaignId}::int AND c.dimension = 'target' AND c.status = ${status} AND c.count > 0
         ORDER BY c.count DESC, c.key LIMIT ${limit}::int`,
   );
-  return rows.map((row) => ({ targetKey: row.key, name: row.target_name ?? row.key, title: row.target_title ?? '', letters: Number(row.count) }));
+  return rows.map((row) => ({
+    targetKey: row.key,
+    name: row.target_name ?? row.key,
+    title: row.target_title ?? '',
+    letters: Number(row.count),
+  }));
 }
 
 export interface AttentionLetter {
@@ -56,12 +71,14 @@ export interface LetterCursor {
 export const ATTENTION_PAGE = 50;
 
 /** Encodes a cursor for a link; `parseCursor` reads it back (anything else is no cursor). */
-export const formatCursor = (cursor: LetterCursor) => Buffer.from(JSON.stringify([cursor.targetKey, cursor.id])).toString('base64url');
+export const formatCursor = (cursor: LetterCursor) =>
+  Buffer.from(JSON.stringify([cursor.targetKey, cursor.id])).toString('base64url');
 export function parseCursor(value: unknown): LetterCursor | undefined {
   if (typeof value !== 'string' || value.length > 400) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
-    if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || !Number.isSafeInteger(parsed[1])) return undefined;
+    if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || !Number.isSafeInteger(parsed[1]))
+      return undefined;
     return { targetKey: parsed[0], id: parsed[1] as number };
   } catch {
     return undefined;
@@ -79,7 +96,9 @@ export async function attentionLetters(
   status: AttentionStatus,
   after?: LetterCursor,
 ): Promise<{ letters: AttentionLetter[]; next: LetterCursor | null }> {
-  const resume = after ? sql`AND (l.target_key, l.id) > (${after.targetKey}, ${after.id}::bigint)` : sql``;
+  const resume = after
+    ? sql`AND (l.target_key, l.id) > (${after.targetKey}, ${after.id}::bigint)`
+    : sql``;
   const rows = await queryRows<{
     id: string | number;
     target_key: string;
@@ -106,7 +125,10 @@ export async function attentionLetters(
     reason: row.last_error,
   }));
   const last = letters[letters.length - 1];
-  return { letters, next: rows.length > ATTENTION_PAGE && last ? { targetKey: last.targetKey, id: last.id } : null };
+  return {
+    letters,
+    next: rows.length > ATTENTION_PAGE && last ? { targetKey: last.targetKey, id: last.id } : null,
+  };
 }
 
 /** Why staff cancelled a held letter, as its status page and the failed list show it. */
@@ -117,7 +139,8 @@ export const HELD_BATCH = 1000;
 export type HeldSelection = { letterId: number } | { targetKey: string };
 export type HeldAction = 'release' | 'cancel';
 
-export type HeldResult = { outcome: 'moved'; letters: number; remaining: number } | { outcome: 'none' };
+export type HeldResult =
+  { outcome: 'moved'; letters: number; remaining: number } | { outcome: 'none' };
 
 /**
  * Releases held letters (back to `queued`, and their delivery queued; a letter that travels by
@@ -153,18 +176,33 @@ export async function moveHeldLetters(
           SELECT id, channel FROM moved ORDER BY id`,
     );
     if (letters.length === 0) return null;
-    const [left] = await queryRows<{ n: number }>(tx, 'letterId' in selection ? sql`SELECT 0 AS n` : sql`SELECT count(*)::int AS n FROM letters l WHERE ${picked}`);
+    const [left] = await queryRows<{ n: number }>(
+      tx,
+      'letterId' in selection
+        ? sql`SELECT 0 AS n`
+        : sql`SELECT count(*)::int AS n FROM letters l WHERE ${picked}`,
+    );
     await recordAudit(tx, staff, {
       action: cancel ? 'letters.cancel' : 'letters.release',
       campaignId,
-      details: 'letterId' in selection ? { letterId: selection.letterId } : { target: selection.targetKey, letters: letters.length },
+      details:
+        'letterId' in selection
+          ? { letterId: selection.letterId }
+          : { target: selection.targetKey, letters: letters.length },
     });
-    return { letters: letters.map((row) => ({ id: Number(row.id), channel: row.channel })), remaining: Number(left?.n ?? 0) };
+    return {
+      letters: letters.map((row) => ({ id: Number(row.id), channel: row.channel })),
+      remaining: Number(left?.n ?? 0),
+    };
   });
   if (!moved) return { outcome: 'none' };
   if (action === 'release') {
     // After the commit; a request lost here (Redis away) is made again by the delivery sweep.
-    await Promise.all(moved.letters.filter((letter) => letter.channel !== 'hand').map((letter) => ctx.queues.requestDelivery(letter.id))).catch((error: unknown) =>
+    await Promise.all(
+      moved.letters
+        .filter((letter) => letter.channel !== 'hand')
+        .map((letter) => ctx.queues.requestDelivery(letter.id)),
+    ).catch((error: unknown) =>
       ctx.logger.warn({ err: error }, 'could not queue released letters now; the sweep will'),
     );
   }

@@ -7,7 +7,9 @@ type Tx = Pick<Database, 'execute'>;
 
 /** Why a letter was held, for staff: who left, when the data said so, and who holds the seat now. */
 export function heldReason(departed: DepartedOfficial, day: string): string {
-  const now = departed.successor ? `${departed.successor} holds the seat now` : 'the seat is vacant';
+  const now = departed.successor
+    ? `${departed.successor} holds the seat now`
+    : 'the seat is vacant';
   return `Held: the representative data of ${day} no longer has ${departed.name} in this office (${now}). Release it to send it anyway, or cancel it.`;
 }
 
@@ -22,10 +24,17 @@ export function heldReason(departed: DepartedOfficial, day: string): string {
  * each letter had when it was locked. A letter being sent (`sending`) is not held: its send is
  * already on its way.
  */
-export async function holdLettersToDeparted(tx: Tx, departed: DepartedOfficial[], now = new Date()): Promise<number> {
+export async function holdLettersToDeparted(
+  tx: Tx,
+  departed: DepartedOfficial[],
+  now = new Date(),
+): Promise<number> {
   if (departed.length === 0) return 0;
   const day = now.toISOString().slice(0, 10);
-  const targets = departed.map((official) => ({ key: official.targetKey, reason: heldReason(official, day) }));
+  const targets = departed.map((official) => ({
+    key: official.targetKey,
+    reason: heldReason(official, day),
+  }));
   const moved = await queryRows<{ id: number }>(
     tx,
     sql`
@@ -48,7 +57,9 @@ export async function holdLettersToDeparted(tx: Tx, departed: DepartedOfficial[]
 }
 
 /** The campaigns with held letters, and how many each has (from the count table). */
-export async function heldLetterCounts(db: Database): Promise<Array<{ campaignId: number; slug: string; title: string; held: number }>> {
+export async function heldLetterCounts(
+  db: Database,
+): Promise<Array<{ campaignId: number; slug: string; title: string; held: number }>> {
   const rows = await queryRows<{ id: number; slug: string; title: string; held: number | string }>(
     db,
     sql`SELECT c.id, c.slug, c.title, sum(lc.count) AS held
@@ -57,5 +68,10 @@ export async function heldLetterCounts(db: Database): Promise<Array<{ campaignId
         GROUP BY c.id, c.slug, c.title HAVING sum(lc.count) > 0
         ORDER BY c.title`,
   );
-  return rows.map((row) => ({ campaignId: Number(row.id), slug: row.slug, title: row.title, held: Number(row.held) }));
+  return rows.map((row) => ({
+    campaignId: Number(row.id),
+    slug: row.slug,
+    title: row.title,
+    held: Number(row.held),
+  }));
 }

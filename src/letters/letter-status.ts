@@ -1,7 +1,13 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
-import type { CampaignTranslations, DeliveredAs, DeliveryChannel, LetterStatus, SelfSendOptions } from '../db/schema';
+import type {
+  CampaignTranslations,
+  DeliveredAs,
+  DeliveryChannel,
+  LetterStatus,
+  SelfSendOptions,
+} from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
 import { changeLetterStatus } from '../delivery/deliver';
 import { CANCELLED_BY_STAFF } from './held-and-failed';
@@ -41,7 +47,10 @@ export interface SupporterLetters {
 }
 
 /** The letters of the action whose status token this is, opened; null when there is none. */
-export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'>, statusToken: string): Promise<SupporterLetters | null> {
+export async function supporterLetters(
+  ctx: Pick<AppContext, 'db' | 'encryption'>,
+  statusToken: string,
+): Promise<SupporterLetters | null> {
   if (!isStatusToken(statusToken)) return null;
   const rows = await queryRows<{
     created_at: Date | string;
@@ -72,7 +81,11 @@ export async function supporterLetters(ctx: Pick<AppContext, 'db' | 'encryption'
   const first = rows[0];
   if (!first) return null;
   return {
-    campaign: { title: first.campaign_title, slug: first.campaign_slug, translations: first.campaign_translations ?? {} },
+    campaign: {
+      title: first.campaign_title,
+      slug: first.campaign_slug,
+      translations: first.campaign_translations ?? {},
+    },
     writtenAt: new Date(first.created_at),
     letters: rows.map((sealed) => {
       const row = openedLetter(ctx.encryption, sealed);
@@ -108,7 +121,9 @@ export interface StatusWords {
 }
 
 /** The key under `letters:status.` of a letter's state. */
-function statusKey(letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'channel' | 'cancelledByStaff'>): { key: string; tone: StatusWords['tone']; dated?: boolean } {
+function statusKey(
+  letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'channel' | 'cancelledByStaff'>,
+): { key: string; tone: StatusWords['tone']; dated?: boolean } {
   switch (letter.status) {
     case 'queued':
       return { key: 'queued', tone: 'waiting' };
@@ -123,7 +138,9 @@ function statusKey(letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'cha
     case 'self-sent':
       return { key: 'selfSent', tone: 'sent', dated: true };
     case 'failed':
-      return letter.cancelledByStaff ? { key: 'cancelled', tone: 'problem' } : { key: 'failed', tone: 'problem' };
+      return letter.cancelledByStaff
+        ? { key: 'cancelled', tone: 'problem' }
+        : { key: 'failed', tone: 'problem' };
     case 'rehearsed':
       // Written while the campaign rehearsed: it went to the rehearsal address, CWC's validation service or a file, never the office.
       if (letter.channel === 'hand') return { key: 'rehearsedHand', tone: 'not-sent' };
@@ -151,13 +168,21 @@ function statusKey(letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'cha
  * written to a file has not reached the office, and is never called delivered.
  */
 export function statusWords(
-  letter: Pick<SupporterLetter, 'status' | 'deliveredAs' | 'deliveredAt' | 'channel' | 'cancelledByStaff'>,
+  letter: Pick<
+    SupporterLetter,
+    'status' | 'deliveredAs' | 'deliveredAt' | 'channel' | 'cancelledByStaff'
+  >,
   tr: Translator = english(),
 ): StatusWords {
   const { key, tone, dated } = statusKey(letter);
   if (!key) return { label: String(letter.status), text: '', tone };
-  const when = dated && letter.deliveredAt ? { context: 'dated', date: tr.date(letter.deliveredAt) } : {};
-  return { label: tr.t(`letters:status.${key}.label`), text: tr.t(`letters:status.${key}.text`, when), tone };
+  const when =
+    dated && letter.deliveredAt ? { context: 'dated', date: tr.date(letter.deliveredAt) } : {};
+  return {
+    label: tr.t(`letters:status.${key}.label`),
+    text: tr.t(`letters:status.${key}.text`, when),
+    tone,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,14 +205,28 @@ export interface SelfSendOffer {
  * where we cannot (or did not) deliver it, and the office publishes a web contact form or an
  * email address. A letter the campaign cancelled is not offered.
  */
-export function selfSendOffer(letter: Pick<SupporterLetter, 'status' | 'selfSend' | 'subject' | 'body' | 'cancelledByStaff'>): SelfSendOffer | null {
+export function selfSendOffer(
+  letter: Pick<SupporterLetter, 'status' | 'selfSend' | 'subject' | 'body' | 'cancelledByStaff'>,
+): SelfSendOffer | null {
   if (!SELF_SENDABLE.includes(letter.status) || letter.cancelledByStaff) return null;
-  const contactForm = letter.selfSend?.contactForm && /^https?:\/\/[^\s"<>]+$/i.test(letter.selfSend.contactForm) ? letter.selfSend.contactForm : null;
-  const email = letter.selfSend?.email && USABLE_EMAIL.test(letter.selfSend.email) ? letter.selfSend.email : null;
+  const contactForm =
+    letter.selfSend?.contactForm && /^https?:\/\/[^\s"<>]+$/i.test(letter.selfSend.contactForm)
+      ? letter.selfSend.contactForm
+      : null;
+  const email =
+    letter.selfSend?.email && USABLE_EMAIL.test(letter.selfSend.email)
+      ? letter.selfSend.email
+      : null;
   if (!contactForm && !email) return null;
   // RFC 6068: line breaks in a mailto body are CRLF, percent-encoded.
   const encode = (text: string) => encodeURIComponent(text.replace(/\r?\n/g, '\r\n'));
-  return { contactForm, email, mailto: email ? `mailto:${email}?subject=${encode(letter.subject)}&body=${encode(letter.body)}` : null };
+  return {
+    contactForm,
+    email,
+    mailto: email
+      ? `mailto:${email}?subject=${encode(letter.subject)}&body=${encode(letter.body)}`
+      : null,
+  };
 }
 
 export type SelfSentResult =
@@ -204,11 +243,20 @@ export type SelfSentResult =
  * `self-sent` (counted as sent by the supporter, apart from the letters we delivered), once:
  * from a status where they may, only; a second report, or one racing the first, changes nothing.
  */
-export async function reportSelfSent(ctx: Pick<AppContext, 'db' | 'encryption'>, statusToken: string, targetKey: string): Promise<SelfSentResult> {
+export async function reportSelfSent(
+  ctx: Pick<AppContext, 'db' | 'encryption'>,
+  statusToken: string,
+  targetKey: string,
+): Promise<SelfSentResult> {
   if (!isStatusToken(statusToken) || targetKey.length > 200) return { outcome: 'not-found' };
   let status: LetterStatus = 'sending';
   for (let tries = 0; tries < 3; tries++) {
-    const [letter] = await queryRows<{ id: string | number; status: LetterStatus; self_send: SelfSendOptions | null; last_error: string | null }>(
+    const [letter] = await queryRows<{
+      id: string | number;
+      status: LetterStatus;
+      self_send: SelfSendOptions | null;
+      last_error: string | null;
+    }>(
       ctx.db,
       sql`SELECT l.id, l.status, l.self_send, l.last_error FROM letters l JOIN letter_actions a ON a.id = l.action_id
           WHERE a.status_token = ${statusToken} AND l.target_key = ${targetKey}`,
@@ -224,7 +272,16 @@ export async function reportSelfSent(ctx: Pick<AppContext, 'db' | 'encryption'>,
       cancelledByStaff: letter.status === 'failed' && letter.last_error === CANCELLED_BY_STAFF,
     });
     if (!offer) return { outcome: 'not-allowed', status: letter.status };
-    if (await changeLetterStatus(ctx.db, Number(letter.id), letter.status, 'self-sent', sql`, delivered_at = now()`)) return { outcome: 'reported' };
+    if (
+      await changeLetterStatus(
+        ctx.db,
+        Number(letter.id),
+        letter.status,
+        'self-sent',
+        sql`, delivered_at = now()`,
+      )
+    )
+      return { outcome: 'reported' };
     // It moved meanwhile (staff delivered its packet, another report): look again.
   }
   return { outcome: 'not-allowed', status };

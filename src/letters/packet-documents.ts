@@ -1,7 +1,13 @@
 import type { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import PDFDocument from 'pdfkit';
-import { PACKET_PAGE_LETTERS, type AreaCount, type PacketCover, type PacketSource, type PrintedLetter } from './hand-packets';
+import {
+  PACKET_PAGE_LETTERS,
+  type AreaCount,
+  type PacketCover,
+  type PacketSource,
+  type PrintedLetter,
+} from './hand-packets';
 
 /**
  * A hand-delivery packet as documents to print or hand over: a PDF (pdfkit) and plain text. Both
@@ -29,7 +35,8 @@ const AHEAD_BYTES = 256 * 1024;
 /** Waits until `destination` has taken what `source` (piped into it) holds beyond AHEAD_BYTES. */
 async function caughtUp(source: Readable | null, destination: Writable): Promise<void> {
   for (;;) {
-    if (destination.destroyed || destination.writableEnded || source?.destroyed) throw new DocumentAbandonedError('the destination closed before the end');
+    if (destination.destroyed || destination.writableEnded || source?.destroyed)
+      throw new DocumentAbandonedError('the destination closed before the end');
     if (destination.writableNeedDrain) {
       await new Promise<void>((resolve) => {
         const done = () => {
@@ -50,7 +57,11 @@ async function caughtUp(source: Readable | null, destination: Writable): Promise
 }
 
 /** Reads the packet's letters a page at a time, waiting for the destination between pages. */
-async function* letterPages(source: PacketSource, wait: () => Promise<void>, pageSize: number): AsyncGenerator<PrintedLetter> {
+async function* letterPages(
+  source: PacketSource,
+  wait: () => Promise<void>,
+  pageSize: number,
+): AsyncGenerator<PrintedLetter> {
   let after = 0;
   for (;;) {
     await wait();
@@ -76,13 +87,16 @@ const coverLines = (cover: PacketCover): { lead: string[]; written: string } => 
 
 const packetLine = (cover: PacketCover) =>
   [
-    cover.packetId !== null ? `Packet ${cover.packetId}, prepared ${longDate(cover.preparedAt)}` : `Prepared ${longDate(cover.preparedAt)}`,
+    cover.packetId !== null
+      ? `Packet ${cover.packetId}, prepared ${longDate(cover.preparedAt)}`
+      : `Prepared ${longDate(cover.preparedAt)}`,
     cover.deliveredOn ? `delivered ${dayOf(cover.deliveredOn)}` : '',
   ]
     .filter(Boolean)
     .join('; ');
 
-const areaLines = (areas: AreaCount[]) => areas.map((area) => `${area.label}: ${numberFormat.format(area.letters)}`);
+const areaLines = (areas: AreaCount[]) =>
+  areas.map((area) => `${area.label}: ${numberFormat.format(area.letters)}`);
 
 // ---------------------------------------------------------------------------------------------
 // Plain text
@@ -90,7 +104,11 @@ const areaLines = (areas: AreaCount[]) => areas.map((area) => `${area.label}: ${
 const RULE = '-'.repeat(72);
 
 /** The packet as plain text (UTF-8): the cover, then each letter after a rule and a page break (form feed). */
-export async function writePacketText(source: PacketSource, destination: Writable, options: { pageSize?: number } = {}): Promise<{ letters: number }> {
+export async function writePacketText(
+  source: PacketSource,
+  destination: Writable,
+  options: { pageSize?: number } = {},
+): Promise<{ letters: number }> {
   const { cover } = source;
   const write = (text: string) => void destination.write(text);
   const lines = coverLines(cover);
@@ -102,7 +120,12 @@ export async function writePacketText(source: PacketSource, destination: Writabl
       cover.targetTitle ? `    ${cover.targetTitle}` : '',
       '',
       ...(cover.postalAddresses.length > 0
-        ? ['Postal address:', ...cover.postalAddresses.map((postal) => `    ${postal.label ? `${postal.label}: ` : ''}${postal.address}`)]
+        ? [
+            'Postal address:',
+            ...cover.postalAddresses.map(
+              (postal) => `    ${postal.label ? `${postal.label}: ` : ''}${postal.address}`,
+            ),
+          ]
         : ['Postal address: not in the representative data.']),
       '',
       ...lines.lead,
@@ -121,7 +144,11 @@ export async function writePacketText(source: PacketSource, destination: Writabl
       .join('\n'),
   );
   let count = 0;
-  for await (const letter of letterPages(source, () => caughtUp(null, destination), options.pageSize ?? PACKET_PAGE_LETTERS)) {
+  for await (const letter of letterPages(
+    source,
+    () => caughtUp(null, destination),
+    options.pageSize ?? PACKET_PAGE_LETTERS,
+  )) {
     count++;
     write(
       `\n${RULE}\n\f\nLetter ${numberFormat.format(count)} of ${numberFormat.format(cover.letters)}, written ${longDate(letter.writtenAt)}\n\nSubject: ${letter.subject}\n\n${letter.body.replace(/\r\n?/g, '\n')}\n`,
@@ -141,7 +168,10 @@ export async function writePacketText(source: PacketSource, destination: Writabl
  * Latin-1, and the few others WinAnsi adds (curly quotes, dashes, the euro sign…). Embedding a
  * font with every script would make each packet megabytes larger; the plain text has them all.
  */
-const WIN_ANSI_EXTRA = new Set([402, 8211, 8212, 8216, 8217, 8218, 8220, 8221, 8222, 8224, 8225, 8226, 8230, 8364, 8240, 8249, 8250, 710, 8482, 338, 339, 732, 352, 353, 376, 381, 382]);
+const WIN_ANSI_EXTRA = new Set([
+  402, 8211, 8212, 8216, 8217, 8218, 8220, 8221, 8222, 8224, 8225, 8226, 8230, 8364, 8240, 8249,
+  8250, 710, 8482, 338, 339, 732, 352, 353, 376, 381, 382,
+]);
 
 /** Text the built-in font can show: other characters become `?`, and are counted. */
 export function printable(text: string): { text: string; replaced: number } {
@@ -152,7 +182,12 @@ export function printable(text: string): { text: string; replaced: number } {
     .replace(/\t/g, '    ')
     .replace(/[^\n]/gu, (char) => {
       const code = char.codePointAt(0)!;
-      if ((code >= 0x20 && code <= 0x7e) || (code >= 0xa0 && code <= 0xff) || WIN_ANSI_EXTRA.has(code)) return char;
+      if (
+        (code >= 0x20 && code <= 0x7e) ||
+        (code >= 0xa0 && code <= 0xff) ||
+        WIN_ANSI_EXTRA.has(code)
+      )
+        return char;
       replaced++;
       return '?';
     });
@@ -180,7 +215,9 @@ export async function writePacketPdf(
     lang: 'en-US',
     displayTitle: true,
     info: {
-      Title: printable(`Letters to ${cover.targetName}${cover.targetTitle ? `, ${cover.targetTitle}` : ''}`).text,
+      Title: printable(
+        `Letters to ${cover.targetName}${cover.targetTitle ? `, ${cover.targetTitle}` : ''}`,
+      ).text,
       Subject: printable(cover.campaignTitle).text,
       Creator: 'Ban Face Surveillance letter platform',
     },
@@ -188,7 +225,10 @@ export async function writePacketPdf(
   const piped = pipeline(doc, destination);
   piped.catch(() => undefined);
   let replaced = 0;
-  const text = (value: string, style: { font?: string; size?: number; color?: string; gap?: number } = {}) => {
+  const text = (
+    value: string,
+    style: { font?: string; size?: number; color?: string; gap?: number } = {},
+  ) => {
     const shown = printable(value);
     replaced += shown.replaced;
     doc
@@ -213,7 +253,10 @@ export async function writePacketPdf(
         text(postal.address, { gap: 0.5 });
       }
     } else {
-      text('No postal address for this office in the representative data.', { color: MUTED, gap: 0.5 });
+      text('No postal address for this office in the representative data.', {
+        color: MUTED,
+        gap: 0.5,
+      });
     }
     doc.moveDown(0.5);
     text(numberFormat.format(cover.letters), { font: 'Helvetica-Bold', size: 40 });
@@ -226,20 +269,30 @@ export async function writePacketPdf(
     };
     areas(cover.districtHeading, cover.byDistrict);
     areas('By ZIP area', cover.byZipArea);
-    text(`${packetLine(cover)}. Each letter follows on its own page. The letters carry their writers' names; this page names no one.`, {
-      size: 9,
-      color: MUTED,
-    });
-
-    // The letters.
-    for await (const letter of letterPages(source, () => caughtUp(doc, destination), options.pageSize ?? PACKET_PAGE_LETTERS)) {
-      count++;
-      doc.addPage();
-      text(`Letter ${numberFormat.format(count)} of ${numberFormat.format(cover.letters)} · written ${longDate(letter.writtenAt)}`, {
+    text(
+      `${packetLine(cover)}. Each letter follows on its own page. The letters carry their writers' names; this page names no one.`,
+      {
         size: 9,
         color: MUTED,
-        gap: 1,
-      });
+      },
+    );
+
+    // The letters.
+    for await (const letter of letterPages(
+      source,
+      () => caughtUp(doc, destination),
+      options.pageSize ?? PACKET_PAGE_LETTERS,
+    )) {
+      count++;
+      doc.addPage();
+      text(
+        `Letter ${numberFormat.format(count)} of ${numberFormat.format(cover.letters)} · written ${longDate(letter.writtenAt)}`,
+        {
+          size: 9,
+          color: MUTED,
+          gap: 1,
+        },
+      );
       text(`Subject: ${letter.subject}`, { font: 'Helvetica-Bold', size: 12, gap: 1 });
       text(letter.body, { size: 11 });
     }

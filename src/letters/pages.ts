@@ -7,7 +7,12 @@ import { csrfFailed, type createCsrf } from '../http/csrf';
 import { translatorOf } from '../http/i18n';
 import { campaignTexts } from '../campaigns/texts';
 import { LANGUAGE_NAMES, LANGUAGES, type Translator } from '../i18n/translations';
-import { fieldErrors, honeypotFilled, sourceFromQuery, type FieldErrors } from '../petitions/signature-input';
+import {
+  fieldErrors,
+  honeypotFilled,
+  sourceFromQuery,
+  type FieldErrors,
+} from '../petitions/signature-input';
 import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
@@ -15,7 +20,11 @@ import { letterRateLimit } from './routes';
 import { protectForm } from '../abuse/controls';
 import { normalisedEmail } from '../abuse/email-limit';
 import { letterBudget, letterScreen, noteHoneypot } from '../abuse/screens';
-import { lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import {
+  lookupQuerySchema,
+  lookupRepresentatives,
+  type LookupResult,
+} from '../representatives/lookup';
 import { CWC_PREFIXES } from '../delivery/cwc-schema';
 import {
   channelFor,
@@ -45,8 +54,26 @@ type Step = 'start' | 'lookup' | 'choose' | 'preview' | 'send';
 const STEPS: readonly Step[] = ['start', 'lookup', 'choose', 'preview', 'send'];
 
 const SCALAR_FIELDS = [
-  'name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'choiceZip', 'prefix',
-  'note', 'subject', 'body', 'source', 'optIn', 'wantsCopy', 'website', 'formToken', 'requestId', 'letterLanguage',
+  'name',
+  'email',
+  'zip',
+  'city',
+  'address',
+  'cd',
+  'sldu',
+  'sldl',
+  'choiceZip',
+  'prefix',
+  'note',
+  'subject',
+  'body',
+  'source',
+  'optIn',
+  'wantsCopy',
+  'website',
+  'formToken',
+  'requestId',
+  'letterLanguage',
 ] as const;
 type ScalarField = (typeof SCALAR_FIELDS)[number];
 
@@ -55,7 +82,10 @@ type Form = Partial<Record<ScalarField, string>> & { step: Step; targets: string
 
 function readForm(body: unknown): Form {
   const raw = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const form: Form = { step: STEPS.find((step) => step === raw.step) ?? 'lookup', targets: undefined };
+  const form: Form = {
+    step: STEPS.find((step) => step === raw.step) ?? 'lookup',
+    targets: undefined,
+  };
   for (const field of SCALAR_FIELDS) {
     const value = raw[field];
     if (typeof value === 'string') form[field] = value;
@@ -63,14 +93,30 @@ function readForm(body: unknown): Form {
   // `extended: false` gives one checkbox as a string and several as an array.
   const targets = raw.targets;
   if (typeof targets === 'string') form.targets = [targets];
-  else if (Array.isArray(targets)) form.targets = targets.filter((target): target is string => typeof target === 'string');
+  else if (Array.isArray(targets))
+    form.targets = targets.filter((target): target is string => typeof target === 'string');
   return form;
 }
 
 /** Where the supporter lives and who they are: what every step after the first carries along. */
-const DETAIL_FIELDS = ['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'prefix', 'letterLanguage'] as const;
+const DETAIL_FIELDS = [
+  'name',
+  'email',
+  'zip',
+  'city',
+  'address',
+  'cd',
+  'sldu',
+  'sldl',
+  'source',
+  'prefix',
+  'letterLanguage',
+] as const;
 
-function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }): Partial<Record<(typeof DETAIL_FIELDS)[number], string>> {
+function details(
+  form: Form,
+  options: { geocoder: boolean; keepChoice: boolean },
+): Partial<Record<(typeof DETAIL_FIELDS)[number], string>> {
   const picked: Partial<Record<(typeof DETAIL_FIELDS)[number], string>> = {};
   for (const field of DETAIL_FIELDS) {
     const value = form[field]?.trim();
@@ -84,7 +130,19 @@ function details(form: Form, options: { geocoder: boolean; keepChoice: boolean }
 }
 
 /** Which step shows a field, so an error is shown next to the field it is about. */
-const START_FIELDS = new Set(['name', 'email', 'zip', 'city', 'address', 'cd', 'sldu', 'sldl', 'source', 'lat', 'lng']);
+const START_FIELDS = new Set([
+  'name',
+  'email',
+  'zip',
+  'city',
+  'address',
+  'cd',
+  'sldu',
+  'sldl',
+  'source',
+  'lat',
+  'lng',
+]);
 const TARGET_FIELDS = new Set(['targets', 'note', 'letterLanguage']);
 
 function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
@@ -95,28 +153,49 @@ function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
 }
 
 /** How a letter travels, for the supporter (`letters:channel.email`, …). */
-const channelText = (tr: Translator, channel: DeliveryChannel) => tr.t(`letters:channel.${channel}`);
+const channelText = (tr: Translator, channel: DeliveryChannel) =>
+  tr.t(`letters:channel.${channel}`);
 
 /** The supporter's representatives that can be written to, for the checkboxes. */
-function targetOptions(campaign: Campaign, lookup: LookupResult, selected: string[] | undefined, cwc: CwcReach, tr: Translator) {
+function targetOptions(
+  campaign: Campaign,
+  lookup: LookupResult,
+  selected: string[] | undefined,
+  cwc: CwcReach,
+  tr: Translator,
+) {
   return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
     const { channel } = channelFor(official, cwc);
-    return { key, name: official.name ?? '', role: officeDescription(official, tr), channelText: channelText(tr, channel), hand: channel === 'hand',
-      checked: selected ? selected.includes(key) : channel !== 'hand' };
+    return {
+      key,
+      name: official.name ?? '',
+      role: officeDescription(official, tr),
+      channelText: channelText(tr, channel),
+      hand: channel === 'hand',
+      checked: selected ? selected.includes(key) : channel !== 'hand',
+    };
   });
 }
 
 /** The same lookup `draftLetters` makes, for when it answers with an error but the targets are still to be shown. */
-async function lookUp(ctx: AppContext, campaign: Campaign, input: Partial<Pick<LetterInput, 'zip' | 'address' | 'city' | 'cd' | 'sldu' | 'sldl'>>, tr: Translator) {
+async function lookUp(
+  ctx: AppContext,
+  campaign: Campaign,
+  input: Partial<Pick<LetterInput, 'zip' | 'address' | 'city' | 'cd' | 'sldu' | 'sldl'>>,
+  tr: Translator,
+) {
   const { zip, address, city, cd, sldu, sldl } = input;
-  const fields = Object.entries({ zip, address, city, cd, sldu, sldl }).filter(([, value]) => value !== undefined && value !== '');
+  const fields = Object.entries({ zip, address, city, cd, sldu, sldl }).filter(
+    ([, value]) => value !== undefined && value !== '',
+  );
   const query = lookupQuerySchema.safeParse(Object.fromEntries(fields));
   if (!query.success) return undefined;
   const found = await lookupRepresentatives(
     {
       data: ctx.representatives.current,
       geocoder: ctx.geocoder,
-      onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
+      onGeocoderError: (error) =>
+        ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
       t: tr.t,
     },
     query.data,
@@ -147,28 +226,35 @@ function editsOf(form: Form, first: LetterDraft | undefined): { subject?: string
 
 const hiddenFields = (fields: Record<string, string | string[] | undefined>) =>
   Object.entries(fields).flatMap(([name, value]) =>
-    value === undefined || value === '' ? [] : (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: item })),
+    value === undefined || value === ''
+      ? []
+      : (Array.isArray(value) ? value : [value]).map((item) => ({ name, value: item })),
   );
 
 export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   // Over the network's budget: the same fields, kept, with one button to send them again once the wait is over.
-  const tooMany = (what: 'lookups' | 'letters') => (req: Request, res: Response, retryAfter: number) => {
-    const { t } = translatorOf(res);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const fields = Object.entries(body).flatMap(([name, value]) =>
-      name === '_csrf' ? [] : (Array.isArray(value) ? value : [value]).filter((item) => typeof item === 'string').map((item) => ({ name, value: item as string })),
-    );
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(429).render('confirm-again', {
-      title: t(`letters:tooMany.${what}`),
-      message: t('common:rateLimited.wait', { count: retryAfter }),
-      button: t('common:rateLimited.again'),
-      action: req.originalUrl,
-      fields,
-      csrfToken: csrf.token(req, res),
-    });
-  };
+  const tooMany =
+    (what: 'lookups' | 'letters') => (req: Request, res: Response, retryAfter: number) => {
+      const { t } = translatorOf(res);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const fields = Object.entries(body).flatMap(([name, value]) =>
+        name === '_csrf'
+          ? []
+          : (Array.isArray(value) ? value : [value])
+              .filter((item) => typeof item === 'string')
+              .map((item) => ({ name, value: item as string })),
+      );
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(429).render('confirm-again', {
+        title: t(`letters:tooMany.${what}`),
+        message: t('common:rateLimited.wait', { count: retryAfter }),
+        button: t('common:rateLimited.again'),
+        action: req.originalUrl,
+        fields,
+        csrfToken: csrf.token(req, res),
+      });
+    };
   // The same budgets as the lookup page and the JSON door for letters.
   const lookupLimited = lookupRateLimit(ctx, tooMany('lookups'));
   const sendLimited = letterRateLimit(ctx, tooMany('letters'));
@@ -176,7 +262,13 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   // A street address is asked for when something uses it: a geocoder to place it, or CWC, which needs it.
   const geocoder = ctx.geocoder !== undefined || ctx.config.delivery.cwc !== undefined;
 
-  const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
+  const render = (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    view: Record<string, unknown>,
+    status = 200,
+  ) => {
     const tr = translatorOf(res);
     const texts = campaignTexts(campaign, tr.language);
     const errors = (view.errors ?? {}) as FieldErrors;
@@ -184,27 +276,44 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     // Link each message to its field when the field is on this page.
     const anchor = (field: string) => {
       if (field === 'form') return undefined;
-      if (shown.start && (field === 'cd' || field === 'sldu' || field === 'sldl')) return view.choices ? `choice-${field}` : undefined;
+      if (shown.start && (field === 'cd' || field === 'sldu' || field === 'sldl'))
+        return view.choices ? `choice-${field}` : undefined;
       if (shown.start && START_FIELDS.has(field) && field !== 'source') {
         return field === 'address' && !geocoder ? undefined : `field-${field}`;
       }
-      if (shown.targets && TARGET_FIELDS.has(field)) return field === 'letterLanguage' ? 'letter-language' : `field-${field}`;
-      if (shown.preview && (field === 'subject' || field === 'body' || field === 'captcha' || field === 'prefix')) return `field-${field}`;
+      if (shown.targets && TARGET_FIELDS.has(field))
+        return field === 'letterLanguage' ? 'letter-language' : `field-${field}`;
+      if (
+        shown.preview &&
+        (field === 'subject' || field === 'body' || field === 'captcha' || field === 'prefix')
+      )
+        return `field-${field}`;
       return undefined;
     };
-    const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: anchor(field) }));
+    const errorList = Object.entries(errors).map(([field, message]) => ({
+      field,
+      message,
+      anchor: anchor(field),
+    }));
     // The pages echo names, addresses and letters: keep them out of every cache.
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('letters', {
       title: tr.t('letters:pageTitle', { title: texts.title }),
-      pageTitlePrefix: errorList.length > 0 ? tr.t('common:errorTitlePrefix') : view.confirm ? tr.t('common:confirmTitlePrefix') : undefined,
+      pageTitlePrefix:
+        errorList.length > 0
+          ? tr.t('common:errorTitlePrefix')
+          : view.confirm
+            ? tr.t('common:confirmTitlePrefix')
+            : undefined,
       campaign,
       texts,
       action: `/campaigns/${encodeURIComponent(campaign.slug)}/letters`,
       consentWording: campaignConsentWording(tr.t),
       csrfToken: csrf.token(req, res),
       // The fill-time token travels through every step from the first; the CAPTCHA is on the step that sends.
-      ...protectForm(ctx, res, 'letters', readForm(req.body).formToken, { captcha: shown.preview === true }),
+      ...protectForm(ctx, res, 'letters', readForm(req.body).formToken, {
+        captcha: shown.preview === true,
+      }),
       geocoder,
       closed: campaign.status !== 'open',
       rehearsal: campaign.deliveryMode === 'rehearsal',
@@ -217,8 +326,25 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   };
 
   /** The first step; with the districts a split ZIP asks for, when `choices` are given. */
-  const renderStart = (req: Request, res: Response, campaign: Campaign, form: Form, extra: Record<string, unknown>, status = 200) =>
-    render(req, res, campaign, { step: { start: true }, values: { ...details(form, { geocoder, keepChoice: false }) }, ...extra }, status);
+  const renderStart = (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    form: Form,
+    extra: Record<string, unknown>,
+    status = 200,
+  ) =>
+    render(
+      req,
+      res,
+      campaign,
+      {
+        step: { start: true },
+        values: { ...details(form, { geocoder, keepChoice: false }) },
+        ...extra,
+      },
+      status,
+    );
 
   const renderTargets = (
     req: Request,
@@ -231,7 +357,13 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     status = 200,
   ) => {
     const tr = translatorOf(res);
-    const targets = targetOptions(campaign, lookup, extra.selected, cwcUsable(ctx, input.address, cityOf(input)), tr);
+    const targets = targetOptions(
+      campaign,
+      lookup,
+      extra.selected,
+      cwcUsable(ctx, input.address, cityOf(input)),
+      tr,
+    );
     const { letterLanguage: _chosen, ...carried } = details(form, { geocoder, keepChoice: true });
     const letterLanguage = input.letterLanguage ?? tr.language;
     render(
@@ -246,7 +378,11 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         targets,
         noElectronic: extra.noElectronic ?? !targets.some((target) => !target.hand),
         // The letters' language: the page's, or another the supporter prefers their representatives to read.
-        letterLanguages: LANGUAGES.map((language) => ({ value: language, name: LANGUAGE_NAMES[language], checked: language === letterLanguage })),
+        letterLanguages: LANGUAGES.map((language) => ({
+          value: language,
+          name: LANGUAGE_NAMES[language],
+          checked: language === letterLanguage,
+        })),
         values: { note: form.note ?? input.note ?? '' },
         errors: extra.errors ?? {},
       },
@@ -273,7 +409,9 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       ? { options: CWC_PREFIXES.map((value) => ({ value, selected: value === form.prefix })) }
       : undefined;
     const { prefix: _asked, ...carried } = details(form, { geocoder, keepChoice: true });
-    const letterLanguage = (form.letterLanguage && LANGUAGES.find((language) => language === form.letterLanguage)) || tr.language;
+    const letterLanguage =
+      (form.letterLanguage && LANGUAGES.find((language) => language === form.letterLanguage)) ||
+      tr.language;
     render(
       req,
       res,
@@ -295,7 +433,10 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           role: officeDescription(draft.official, tr),
           channel: draft.channel,
           channelText: channelText(tr, draft.channel),
-          selfSendText: draft.channel === 'hand' && selfSendOptions(draft.official)?.contactForm ? tr.t('letters:selfSendLater') : undefined,
+          selfSendText:
+            draft.channel === 'hand' && selfSendOptions(draft.official)?.contactForm
+              ? tr.t('letters:selfSendLater')
+              : undefined,
           subject: draft.subject,
           body: draft.body,
         })),
@@ -321,48 +462,90 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   };
 
   /** Shows the step an error belongs to, with the form as it was sent. */
-  const renderErrors = async (req: Request, res: Response, campaign: Campaign, form: Form, errors: FieldErrors, shown?: LetterDraft[]) => {
+  const renderErrors = async (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    form: Form,
+    errors: FieldErrors,
+    shown?: LetterDraft[],
+  ) => {
     const tr = translatorOf(res);
     const where = stepFor(errors);
     // Without the note, which may be what is wrong: the targets step shows it with its error.
-    const input = letterInput.safeParse({ ...inputOf(form, { targets: undefined }), note: undefined, letterLanguage: undefined });
+    const input = letterInput.safeParse({
+      ...inputOf(form, { targets: undefined }),
+      note: undefined,
+      letterLanguage: undefined,
+    });
     if (where === 'targets' && input.success) {
       const lookup = await lookUp(ctx, campaign, input.data, tr);
-      if (lookup) return renderTargets(req, res, campaign, form, input.data, lookup, { errors, selected: form.targets ?? [] }, 400);
+      if (lookup)
+        return renderTargets(
+          req,
+          res,
+          campaign,
+          form,
+          input.data,
+          lookup,
+          { errors, selected: form.targets ?? [] },
+          400,
+        );
     }
     if (where === 'preview' && input.success) {
       const drafts = shown ?? (await draftsOf(campaign, form, {}, tr));
-      if (drafts && !('outcome' in drafts)) return renderPreview(req, res, campaign, form, drafts, { errors, edited: false }, 400);
+      if (drafts && !('outcome' in drafts))
+        return renderPreview(req, res, campaign, form, drafts, { errors, edited: false }, 400);
     }
     renderStart(req, res, campaign, form, { errors }, 400);
   };
 
-  const inputOf = (form: Form, extra: { targets: string[] | undefined; subject?: string; body?: string }) => ({
+  const inputOf = (
+    form: Form,
+    extra: { targets: string[] | undefined; subject?: string; body?: string },
+  ) => ({
     ...details(form, { geocoder, keepChoice: true }),
     note: form.note,
     ...extra,
   });
 
   /** The letters for the chosen targets, with the given edits. */
-  const draftsOf = async (campaign: Campaign, form: Form, edits: { subject?: string; body?: string }, tr: Translator) => {
+  const draftsOf = async (
+    campaign: Campaign,
+    form: Form,
+    edits: { subject?: string; body?: string },
+    tr: Translator,
+  ) => {
     const parsed = letterInput.safeParse(inputOf(form, { targets: form.targets ?? [], ...edits }));
-    if (!parsed.success) return { outcome: 'invalid' as const, errors: fieldErrors(parsed.error, tr.t) };
+    if (!parsed.success)
+      return { outcome: 'invalid' as const, errors: fieldErrors(parsed.error, tr.t) };
     const drafted = await draftLetters(ctx, campaign, parsed.data, tr);
     return 'ok' in drafted ? drafted.drafts : drafted;
   };
 
   /** The district choice for a split ZIP: one radio group per layer with more than one district, the chosen ones ticked. */
-  const choicesFor = async (campaign: Campaign, input: Pick<LetterInput, 'zip' | 'cd' | 'sldu' | 'sldl'>, tr: Translator) => {
+  const choicesFor = async (
+    campaign: Campaign,
+    input: Pick<LetterInput, 'zip' | 'cd' | 'sldu' | 'sldl'>,
+    tr: Translator,
+  ) => {
     const lookup = await lookUp(ctx, campaign, { zip: input.zip }, tr);
     if (!lookup?.ambiguous) return undefined;
-    const choices = districtChoices(lookup.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl }, tr);
+    const choices = districtChoices(
+      lookup.candidates,
+      { cd: input.cd, sldu: input.sldu, sldl: input.sldl },
+      tr,
+    );
     return choices.length > 0 ? choices : undefined;
   };
 
   router.get('/campaigns/:slug/letters', async (req, res, next) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
-    render(req, res, campaign, { step: { start: true }, values: { source: sourceFromQuery(req.query.source) } });
+    render(req, res, campaign, {
+      step: { start: true },
+      values: { source: sourceFromQuery(req.query.source) },
+    });
   });
 
   router.post(
@@ -388,8 +571,22 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           const chosen = form.cd || form.sldu || form.sldl;
           const zip = form.zip?.trim();
           if (chosen && zip && (form.choiceZip === undefined || form.choiceZip.trim() === zip)) {
-            const choices = await choicesFor(campaign, { zip, cd: form.cd?.trim() || undefined, sldu: form.sldu?.trim() || undefined, sldl: form.sldl?.trim() || undefined }, tr);
-            if (choices) return renderStart(req, res, campaign, form, { choices, choiceZip: zip, carriedChoice: true });
+            const choices = await choicesFor(
+              campaign,
+              {
+                zip,
+                cd: form.cd?.trim() || undefined,
+                sldu: form.sldu?.trim() || undefined,
+                sldl: form.sldl?.trim() || undefined,
+              },
+              tr,
+            );
+            if (choices)
+              return renderStart(req, res, campaign, form, {
+                choices,
+                choiceZip: zip,
+                carriedChoice: true,
+              });
           }
           return renderStart(req, res, campaign, form, {});
         }
@@ -397,19 +594,50 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         case 'lookup':
         case 'choose': {
           // A district choice counts only for the ZIP it was made for: a changed ZIP asks again.
-          const keepChoice = form.step === 'choose' || (form.choiceZip !== undefined && form.choiceZip.trim() === form.zip?.trim());
-          const parsed = letterInput.safeParse({ ...details(form, { geocoder, keepChoice }), note: form.note });
-          if (!parsed.success) return renderStart(req, res, campaign, form, { errors: fieldErrors(parsed.error, tr.t) }, 400);
+          const keepChoice =
+            form.step === 'choose' ||
+            (form.choiceZip !== undefined && form.choiceZip.trim() === form.zip?.trim());
+          const parsed = letterInput.safeParse({
+            ...details(form, { geocoder, keepChoice }),
+            note: form.note,
+          });
+          if (!parsed.success)
+            return renderStart(
+              req,
+              res,
+              campaign,
+              form,
+              { errors: fieldErrors(parsed.error, tr.t) },
+              400,
+            );
           const input = parsed.data;
           const selected = form.step === 'choose' ? (form.targets ?? []) : undefined;
           const drafted = await draftLetters(ctx, campaign, input, tr);
-          const formWithChoice = { ...form, ...(keepChoice ? {} : { cd: undefined, sldu: undefined, sldl: undefined }) };
-          if ('ok' in drafted) return renderTargets(req, res, campaign, formWithChoice, input, drafted.lookup, { selected });
-          if (drafted.outcome === 'unavailable') return renderStart(req, res, campaign, form, { errors: { form: drafted.message } }, 503);
+          const formWithChoice = {
+            ...form,
+            ...(keepChoice ? {} : { cd: undefined, sldu: undefined, sldl: undefined }),
+          };
+          if ('ok' in drafted)
+            return renderTargets(req, res, campaign, formWithChoice, input, drafted.lookup, {
+              selected,
+            });
+          if (drafted.outcome === 'unavailable')
+            return renderStart(
+              req,
+              res,
+              campaign,
+              form,
+              { errors: { form: drafted.message } },
+              503,
+            );
           if (drafted.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
           if (drafted.candidates) {
             // Not a mistake: the ZIP is shared between districts, so we ask which are theirs, as a step of its own.
-            const choices = districtChoices(drafted.candidates, { cd: input.cd, sldu: input.sldu, sldl: input.sldl }, tr);
+            const choices = districtChoices(
+              drafted.candidates,
+              { cd: input.cd, sldu: input.sldu, sldl: input.sldl },
+              tr,
+            );
             return renderStart(req, res, campaign, form, { choices, choiceZip: input.zip });
           }
           const errors = drafted.errors;
@@ -417,7 +645,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
             // None of their representatives takes letters electronically: they may still choose hand delivery.
             const lookup = await lookUp(ctx, campaign, input, tr);
             const extra = { selected: selected ?? [], noElectronic: true };
-            if (lookup) return renderTargets(req, res, campaign, formWithChoice, input, lookup, extra);
+            if (lookup)
+              return renderTargets(req, res, campaign, formWithChoice, input, lookup, extra);
           }
           return renderStart(req, res, campaign, form, { errors }, 400);
         }
@@ -426,7 +655,8 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         case 'send': {
           const drafts = await draftsOf(campaign, form, {}, tr);
           if ('outcome' in drafts) {
-            if (drafts.outcome === 'invalid') return renderErrors(req, res, campaign, form, drafts.errors);
+            if (drafts.outcome === 'invalid')
+              return renderErrors(req, res, campaign, form, drafts.errors);
             if (drafts.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
             return renderStart(req, res, campaign, form, { errors: { form: drafts.message } }, 503);
           }
@@ -434,20 +664,54 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           const edited = edits.subject !== undefined || edits.body !== undefined;
           const withEdits = edited ? await draftsOf(campaign, form, edits, tr) : drafts;
           if ('outcome' in withEdits) {
-            if (withEdits.outcome === 'invalid') return renderErrors(req, res, campaign, form, withEdits.errors, drafts);
-            const message = withEdits.outcome === 'closed' ? tr.t('letters:closedError') : withEdits.message;
+            if (withEdits.outcome === 'invalid')
+              return renderErrors(req, res, campaign, form, withEdits.errors, drafts);
+            const message =
+              withEdits.outcome === 'closed' ? tr.t('letters:closedError') : withEdits.message;
             return renderStart(req, res, campaign, form, { errors: { form: message } }, 503);
           }
-          if (form.step === 'preview') return renderPreview(req, res, campaign, form, withEdits, { edited });
+          if (form.step === 'preview')
+            return renderPreview(req, res, campaign, form, withEdits, { edited });
           // The sending's CSRF check failed (its cookie is gone, as in a restored tab): the letters, as edited, to confirm.
-          if (csrfFailed(res)) return renderPreview(req, res, campaign, form, withEdits, { edited, confirm: 'csrf' }, 403);
+          if (csrfFailed(res))
+            return renderPreview(
+              req,
+              res,
+              campaign,
+              form,
+              withEdits,
+              { edited, confirm: 'csrf' },
+              403,
+            );
 
           noteHoneypot(ctx, campaign, 'letters-form', form);
           const email = honeypotFilled(form) ? undefined : normalisedEmail(form.email);
-          const screened = email ? await letterScreen(ctx, campaign, 'letters-form', req.body as Record<string, unknown>, req.ip, tr.t) : undefined;
-          if (screened?.outcome === 'invalid') return renderPreview(req, res, campaign, form, withEdits, { errors: screened.errors, edited }, 400);
+          const screened = email
+            ? await letterScreen(
+                ctx,
+                campaign,
+                'letters-form',
+                req.body as Record<string, unknown>,
+                req.ip,
+                tr.t,
+              )
+            : undefined;
+          if (screened?.outcome === 'invalid')
+            return renderPreview(
+              req,
+              res,
+              campaign,
+              form,
+              withEdits,
+              { errors: screened.errors, edited },
+              400,
+            );
           // Sent faster than a person could: nothing is written until its sender confirms.
-          if (screened?.outcome === 'confirm') return renderPreview(req, res, campaign, form, withEdits, { edited, confirm: 'too-fast' });
+          if (screened?.outcome === 'confirm')
+            return renderPreview(req, res, campaign, form, withEdits, {
+              edited,
+              confirm: 'too-fast',
+            });
           const result = await writeLetters(
             ctx,
             campaign,
@@ -459,19 +723,46 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
               website: form.website,
               requestId: form.requestId,
             },
-            { ip: req.ip, channel: 'form', reserve: letterBudget(ctx, campaign, 'letters-form', req.ip), language: tr.language },
+            {
+              ip: req.ip,
+              channel: 'form',
+              reserve: letterBudget(ctx, campaign, 'letters-form', req.ip),
+              language: tr.language,
+            },
           );
-          if (result.outcome === 'sent') return res.redirect(303, `/letters/${result.statusToken}?sent=1`);
+          if (result.outcome === 'sent')
+            return res.redirect(303, `/letters/${result.statusToken}?sent=1`);
           if (result.outcome === 'limited') {
             res.setHeader('Retry-After', String(result.retryAfterSeconds));
-            return renderPreview(req, res, campaign, form, withEdits, {
-              errors: { form: tr.t('letters:tooMany.fromEmail', { count: Math.ceil(result.retryAfterSeconds / 60) }) },
-              edited,
-            }, 429);
+            return renderPreview(
+              req,
+              res,
+              campaign,
+              form,
+              withEdits,
+              {
+                errors: {
+                  form: tr.t('letters:tooMany.fromEmail', {
+                    count: Math.ceil(result.retryAfterSeconds / 60),
+                  }),
+                },
+                edited,
+              },
+              429,
+            );
           }
-          if (result.outcome === 'invalid') return renderErrors(req, res, campaign, form, result.errors, drafts);
+          if (result.outcome === 'invalid')
+            return renderErrors(req, res, campaign, form, result.errors, drafts);
           if (result.outcome === 'closed') return render(req, res, campaign, { step: {} }, 409);
-          return renderPreview(req, res, campaign, form, withEdits, { errors: { form: result.message }, edited }, 503);
+          return renderPreview(
+            req,
+            res,
+            campaign,
+            form,
+            withEdits,
+            { errors: { form: result.message }, edited },
+            503,
+          );
         }
       }
     },

@@ -13,7 +13,10 @@ import type { Translator } from '../i18n/translations';
 import { reportSelfSent, selfSendOffer, statusWords, supporterLetters } from './letter-status';
 import { letterInput, writeLetters, type WriteResult } from './write-letters';
 
-export function letterRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+export function letterRateLimit(
+  ctx: AppContext,
+  onLimited: (req: Request, res: Response, retryAfter: number) => void,
+) {
   return ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:letters`,
@@ -31,14 +34,30 @@ function answer(ctx: AppContext, res: Response, result: WriteResult): void {
   const { t } = translatorOf(res);
   if (result.outcome === 'sent') {
     // Each letter and how it travels: a supporter is told honestly which ones the campaign delivers by hand.
-    res.status(202).json({ actionId: result.actionId, statusUrl: `${ctx.config.publicUrl}${statusPath(result.statusToken)}`, letters: result.letters });
+    res
+      .status(202)
+      .json({
+        actionId: result.actionId,
+        statusUrl: `${ctx.config.publicUrl}${statusPath(result.statusToken)}`,
+        letters: result.letters,
+      });
   } else if (result.outcome === 'invalid') {
-    res.status(400).json({ errors: result.errors, ...(result.candidates ? { candidates: result.candidates } : {}) });
+    res
+      .status(400)
+      .json({
+        errors: result.errors,
+        ...(result.candidates ? { candidates: result.candidates } : {}),
+      });
   } else if (result.outcome === 'closed') {
     res.status(409).json({ error: 'closed', message: t('letters:closedError') });
   } else if (result.outcome === 'limited') {
     res.setHeader('Retry-After', String(result.retryAfterSeconds));
-    res.status(429).json({ error: 'rate_limited', message: t('letters:tooMany.fromEmailSeconds', { count: result.retryAfterSeconds }) });
+    res
+      .status(429)
+      .json({
+        error: 'rate_limited',
+        message: t('letters:tooMany.fromEmailSeconds', { count: result.retryAfterSeconds }),
+      });
   } else {
     res.status(503).json({ error: 'unavailable', message: result.message });
   }
@@ -48,7 +67,12 @@ function answer(ctx: AppContext, res: Response, result: WriteResult): void {
 export function lettersApi(ctx: AppContext): Router {
   const router = Router();
   const limited = letterRateLimit(ctx, (_req, res, retryAfter) => {
-    res.status(429).json({ error: 'rate_limited', message: translatorOf(res).t('letters:tooMany.fromNetwork', { count: retryAfter }) });
+    res
+      .status(429)
+      .json({
+        error: 'rate_limited',
+        message: translatorOf(res).t('letters:tooMany.fromNetwork', { count: retryAfter }),
+      });
   });
 
   router.post('/campaigns/:slug/letters', limited, async (req, res) => {
@@ -56,16 +80,30 @@ export function lettersApi(ctx: AppContext): Router {
     if (!campaign) return void noCampaign(res);
     const { t, language } = translatorOf(res);
     const body = req.body as unknown;
-    const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const fields =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>)
+        : {};
     noteHoneypot(ctx, campaign, 'letters-api', fields);
     // The abuse checks see only a valid submission that would be written (a bot's honeypot is answered by writeLetters).
     const parsed = letterInput.safeParse(body);
     if (parsed.success && campaign.status === 'open' && !honeypotFilled(body)) {
       const screened = await letterScreen(ctx, campaign, 'letters-api', fields, req.ip, t);
-      if (screened.outcome === 'invalid') return void res.status(400).json({ errors: screened.errors });
+      if (screened.outcome === 'invalid')
+        return void res.status(400).json({ errors: screened.errors });
     }
-    const result = await writeLetters(ctx, campaign, body, { ip: req.ip, reserve: letterBudget(ctx, campaign, 'letters-api', req.ip), language });
-    answer(ctx, res, result.outcome === 'invalid' ? { ...result, errors: withCaptchaPrompt(ctx, 'letters-api', fields, result.errors, t) } : result);
+    const result = await writeLetters(ctx, campaign, body, {
+      ip: req.ip,
+      reserve: letterBudget(ctx, campaign, 'letters-api', req.ip),
+      language,
+    });
+    answer(
+      ctx,
+      res,
+      result.outcome === 'invalid'
+        ? { ...result, errors: withCaptchaPrompt(ctx, 'letters-api', fields, result.errors, t) }
+        : result,
+    );
   });
 
   router.get('/letters/:token', async (req, res) => {
@@ -88,7 +126,10 @@ export function lettersApi(ctx: AppContext): Router {
           channel: letter.channel,
           status: letter.status,
           // How a delivered letter was delivered: `office`, `rehearsal` and `file` (neither reached the office), or `hand`.
-          deliveredAs: letter.status === 'delivered' || letter.status === 'rehearsed' ? (letter.deliveredAs ?? 'office') : null,
+          deliveredAs:
+            letter.status === 'delivered' || letter.status === 'rehearsed'
+              ? (letter.deliveredAs ?? 'office')
+              : null,
           statusText: statusWords(letter, tr).text,
           subject: letter.subject,
           deliveredAt: letter.deliveredAt,
@@ -100,17 +141,30 @@ export function lettersApi(ctx: AppContext): Router {
   return router;
 }
 
-const statusLabel = (status: LetterStatus, tr: Translator) => statusWords({ status, deliveredAs: null, deliveredAt: null, channel: 'email', cancelledByStaff: false }, tr).label;
+const statusLabel = (status: LetterStatus, tr: Translator) =>
+  statusWords(
+    { status, deliveredAs: null, deliveredAt: null, channel: 'email', cancelledByStaff: false },
+    tr,
+  ).label;
 
 /** How the supporter may send a letter themselves, in one sentence: now or rather than wait, by the office's form, email, or either. */
-function selfSendText(letter: Parameters<typeof selfSendOffer>[0], tr: Translator): string | undefined {
+function selfSendText(
+  letter: Parameters<typeof selfSendOffer>[0],
+  tr: Translator,
+): string | undefined {
   const offer = selfSendOffer(letter);
   if (!offer) return undefined;
-  const way = offer.contactForm && offer.mailto ? 'formOrEmail' : offer.contactForm ? 'form' : 'email';
-  return tr.t(`letters:selfSend.${letter.status === 'hand-delivery' ? 'ratherNotWait' : 'youCan'}.${way}`);
+  const way =
+    offer.contactForm && offer.mailto ? 'formOrEmail' : offer.contactForm ? 'form' : 'email';
+  return tr.t(
+    `letters:selfSend.${letter.status === 'hand-delivery' ? 'ratherNotWait' : 'youCan'}.${way}`,
+  );
 }
 
-const SELF_SENT_NOTICE: Record<string, string> = { reported: 'letters:statusPage.reported', already: 'letters:statusPage.already' };
+const SELF_SENT_NOTICE: Record<string, string> = {
+  reported: 'letters:statusPage.reported',
+  already: 'letters:statusPage.already',
+};
 
 /**
  * The supporter's private status page (its address is the capability: keep it out of logs,
@@ -119,7 +173,12 @@ const SELF_SENT_NOTICE: Record<string, string> = { reported: 'letters:statusPage
 export function letterStatusPage(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
 
-  const render = async (req: Request, res: Response, notice?: { text: string; problem?: boolean }, status = 200) => {
+  const render = async (
+    req: Request,
+    res: Response,
+    notice?: { text: string; problem?: boolean },
+    status = 200,
+  ) => {
     const found = await supporterLetters(ctx, String(req.params.token));
     if (!found) return false;
     res.setHeader('Cache-Control', 'no-store');
@@ -151,23 +210,34 @@ export function letterStatusPage(ctx: AppContext, csrf: ReturnType<typeof create
   };
 
   router.get('/letters/:token', async (req, res, next) => {
-    const reported = typeof req.query.reported === 'string' ? SELF_SENT_NOTICE[req.query.reported] : undefined;
-    if (!(await render(req, res, reported ? { text: translatorOf(res).t(reported) } : undefined))) next();
+    const reported =
+      typeof req.query.reported === 'string' ? SELF_SENT_NOTICE[req.query.reported] : undefined;
+    if (!(await render(req, res, reported ? { text: translatorOf(res).t(reported) } : undefined)))
+      next();
   });
 
   router.post('/letters/:token/self-sent', async (req, res, next) => {
     const token = String(req.params.token);
     const target = (req.body as Record<string, unknown> | undefined)?.target;
-    const result = typeof target === 'string' ? await reportSelfSent(ctx, token, target) : ({ outcome: 'not-found' } as const);
+    const result =
+      typeof target === 'string'
+        ? await reportSelfSent(ctx, token, target)
+        : ({ outcome: 'not-found' } as const);
     if (result.outcome === 'reported' || result.outcome === 'already') {
       const found = await supporterLetters(ctx, token);
       const index = found?.letters.findIndex((letter) => letter.targetKey === target) ?? -1;
-      return res.redirect(303, `/letters/${token}?reported=${result.outcome}${index >= 0 ? `#letter-${index + 1}` : ''}`);
+      return res.redirect(
+        303,
+        `/letters/${token}?reported=${result.outcome}${index >= 0 ? `#letter-${index + 1}` : ''}`,
+      );
     }
     const tr = translatorOf(res);
     const notice =
       result.outcome === 'not-allowed'
-        ? { text: tr.t('letters:statusPage.notAllowed', { status: statusLabel(result.status, tr) }), problem: true }
+        ? {
+            text: tr.t('letters:statusPage.notAllowed', { status: statusLabel(result.status, tr) }),
+            problem: true,
+          }
         : { text: tr.t('letters:statusPage.noSuchLetter'), problem: true };
     if (!(await render(req, res, notice, result.outcome === 'not-allowed' ? 409 : 400))) next();
   });

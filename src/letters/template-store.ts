@@ -41,9 +41,19 @@ export class LetterTemplateStore {
     private readonly logger: Logger,
     files?: Partial<Record<Language, Sources>>,
   ) {
-    this.filesByLanguage = Object.fromEntries(LANGUAGES.map((language) => [language, files?.[language] ?? loadLetterTemplates(lettersDirFor(language))])) as Record<Language, Sources>;
+    this.filesByLanguage = Object.fromEntries(
+      LANGUAGES.map((language) => [
+        language,
+        files?.[language] ?? loadLetterTemplates(lettersDirFor(language)),
+      ]),
+    ) as Record<Language, Sources>;
     this.files = this.filesByLanguage[DEFAULT_LANGUAGE];
-    this.defaultsByLanguage = Object.fromEntries(LANGUAGES.map((language) => [language, compileLetterTemplates(this.filesByLanguage[language])])) as Record<Language, LetterRenderer>;
+    this.defaultsByLanguage = Object.fromEntries(
+      LANGUAGES.map((language) => [
+        language,
+        compileLetterTemplates(this.filesByLanguage[language]),
+      ]),
+    ) as Record<Language, LetterRenderer>;
     this.defaults = this.defaultsByLanguage[DEFAULT_LANGUAGE];
   }
 
@@ -63,21 +73,30 @@ export class LetterTemplateStore {
   }
 
   private async compile(campaignId: number, language: Language): Promise<LetterRenderer> {
-    const stored = await this.db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId));
+    const stored = await this.db
+      .select()
+      .from(letterTemplates)
+      .where(eq(letterTemplates.campaignId, campaignId));
     if (stored.length === 0) return this.defaultsByLanguage[language];
     const usable = (level: TargetLevel, inLanguage: Language) => {
       const template = stored.find((each) => each.level === level && each.language === inLanguage);
       if (!template) return undefined;
-      const problem = validateLetterTemplate(template.subject) ?? validateLetterTemplate(template.body);
+      const problem =
+        validateLetterTemplate(template.subject) ?? validateLetterTemplate(template.body);
       if (problem) {
-        this.logger.warn({ campaignId, level, language: inLanguage, problem }, 'a stored letter template is invalid; using the default one');
+        this.logger.warn(
+          { campaignId, level, language: inLanguage, problem },
+          'a stored letter template is invalid; using the default one',
+        );
         return undefined;
       }
       return { subject: template.subject, body: template.body };
     };
     const sources = { ...this.filesByLanguage[language] };
     for (const level of TARGET_LEVELS) {
-      const own = usable(level, language) ?? (language === DEFAULT_LANGUAGE ? undefined : usable(level, DEFAULT_LANGUAGE));
+      const own =
+        usable(level, language) ??
+        (language === DEFAULT_LANGUAGE ? undefined : usable(level, DEFAULT_LANGUAGE));
       if (own) sources[level] = own;
     }
     return compileLetterTemplates(sources);

@@ -76,7 +76,8 @@ const BODY_MAX_BLANK_LINES = 3;
 export const defaultLettersDir = path.join(projectRoot, 'templates', 'letters');
 
 /** The project's own templates in a language: `templates/letters` for English, `templates/letters/<lng>` for the others. */
-export const lettersDirFor = (language: Language) => (language === DEFAULT_LANGUAGE ? defaultLettersDir : path.join(defaultLettersDir, language));
+export const lettersDirFor = (language: Language) =>
+  language === DEFAULT_LANGUAGE ? defaultLettersDir : path.join(defaultLettersDir, language);
 
 export function loadLetterTemplates(dir = defaultLettersDir): Record<TargetLevel, LetterTemplate> {
   const read = (file: string): string => {
@@ -84,11 +85,15 @@ export function loadLetterTemplates(dir = defaultLettersDir): Record<TargetLevel
     try {
       return readFileSync(full, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`Letter template ${file} is missing (looked for ${full})`);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(`Letter template ${file} is missing (looked for ${full})`);
       throw error;
     }
   };
-  const load = (level: TargetLevel): LetterTemplate => ({ subject: read(`${level}.subject.hbs`), body: read(`${level}.body.hbs`) });
+  const load = (level: TargetLevel): LetterTemplate => ({
+    subject: read(`${level}.subject.hbs`),
+    body: read(`${level}.body.hbs`),
+  });
   return { federal: load('federal'), state: load('state'), local: load('local') };
 }
 
@@ -121,7 +126,11 @@ function editDistance(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + cost,
+      );
     }
     previous = current;
   }
@@ -129,8 +138,12 @@ function editDistance(a: string, b: string): number {
 }
 
 function unknownFieldMessage(name: string): string {
-  if (isMergeField(name)) return `write {{${name}}} as a plain merge field, without brackets, ../ or @.`;
-  const closest = MERGE_FIELDS.map((field) => ({ field, distance: editDistance(name, field) })).sort((x, y) => x.distance - y.distance)[0];
+  if (isMergeField(name))
+    return `write {{${name}}} as a plain merge field, without brackets, ../ or @.`;
+  const closest = MERGE_FIELDS.map((field) => ({
+    field,
+    distance: editDistance(name, field),
+  })).sort((x, y) => x.distance - y.distance)[0];
   const hint = closest && closest.distance <= 3 ? ` Did you mean {{${closest.field}}}?` : '';
   return `unknown merge field {{${name}}}.${hint} The merge fields are: ${MERGE_FIELDS.join(', ')}.`;
 }
@@ -166,8 +179,10 @@ function checkStatement(node: AstNode): string | null {
         return `${at}{{#if}} takes exactly one merge field, like {{#if supporter.note}}.`;
       }
       const [condition] = block.params;
-      if (condition?.type === 'SubExpression') return `${at}{{#if (…)}} calls a helper; templates can only use merge fields and {{#if}}.`;
-      if (!mergeFieldOf(condition)) return at + unknownFieldMessage(condition ? describePath(condition) : '');
+      if (condition?.type === 'SubExpression')
+        return `${at}{{#if (…)}} calls a helper; templates can only use merge fields and {{#if}}.`;
+      if (!mergeFieldOf(condition))
+        return at + unknownFieldMessage(condition ? describePath(condition) : '');
       return checkProgram(block.program) ?? (block.inverse ? checkProgram(block.inverse) : null);
     }
     case 'PartialStatement':
@@ -231,11 +246,19 @@ export function characterCount(value: string): number {
 }
 
 function oneLine(value: string): string {
-  return value.replace(/[\s\u0085]+/g, ' ').replace(CONTROL, '').replace(/ {2,}/g, ' ').trim();
+  return value
+    .replace(/[\s\u0085]+/g, ' ')
+    .replace(CONTROL, '')
+    .replace(/ {2,}/g, ' ')
+    .trim();
 }
 
 function cleanMultiline(value: string, maxBlankLines: number): string {
-  const lines = value.replace(LINE_BREAK, '\n').replace(/[\t\v\f]/g, ' ').replace(CONTROL_EXCEPT_LF, '').split('\n');
+  const lines = value
+    .replace(LINE_BREAK, '\n')
+    .replace(/[\t\v\f]/g, ' ')
+    .replace(CONTROL_EXCEPT_LF, '')
+    .split('\n');
   const tooManyBlank = new RegExp(`\\n{${maxBlankLines + 2},}`, 'g');
   return lines
     .map((line) => line.trimEnd())
@@ -287,10 +310,15 @@ function cleanContext(context: LetterContext): LetterContext {
 const COMPILE_OPTIONS = { noEscape: true, strict: false, knownHelpersOnly: true } as const;
 
 /** Compiles all six templates, or throws an Error saying which one is wrong and why. */
-export function compileLetterTemplates(sources: Record<TargetLevel, LetterTemplate>): LetterRenderer {
+export function compileLetterTemplates(
+  sources: Record<TargetLevel, LetterTemplate>,
+): LetterRenderer {
   // An environment of our own, so a helper or partial registered elsewhere in the process can't reach letters.
   const handlebars = Handlebars.create();
-  const compiled = {} as Record<TargetLevel, { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate }>;
+  const compiled = {} as Record<
+    TargetLevel,
+    { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate }
+  >;
   for (const level of TARGET_LEVELS) {
     const source = sources[level];
     if (!source) throw new Error(`No ${level} letter template`);
@@ -307,7 +335,10 @@ export function compileLetterTemplates(sources: Record<TargetLevel, LetterTempla
     render(level, context) {
       const templates = compiled[level];
       const data = cleanContext(context);
-      return { subject: cleanSubject(templates.subject(data)), body: cleanBody(templates.body(data)) };
+      return {
+        subject: cleanSubject(templates.subject(data)),
+        body: cleanBody(templates.body(data)),
+      };
     },
   };
 }
@@ -320,7 +351,11 @@ export function compileLetterTemplates(sources: Record<TargetLevel, LetterTempla
  * when it holds a line break or another control character, null when it is fine. Such input is
  * refused rather than cleaned, so the supporter sees exactly what will be sent.
  */
-export function headerFieldError(value: string, field: 'name' | 'subject', t: Translate = english().t): string | null {
+export function headerFieldError(
+  value: string,
+  field: 'name' | 'subject',
+  t: Translate = english().t,
+): string | null {
   if (/[\r\n\u0085\u2028\u2029]/.test(value)) return t(`errors:${field}.lineBreaks`);
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return t(`errors:${field}.controls`);
   return null;
@@ -328,9 +363,16 @@ export function headerFieldError(value: string, field: 'name' | 'subject', t: Tr
 
 export type { LetterLimits };
 
-export type LetterEditResult = { ok: true; letter: RenderedLetter } | { ok: false; errors: Partial<Record<'subject' | 'body', string>> };
+export type LetterEditResult =
+  | { ok: true; letter: RenderedLetter }
+  | { ok: false; errors: Partial<Record<'subject' | 'body', string>> };
 
-function lockedLineError(locked: string | undefined, body: string, where: 'first' | 'last', t: Translate): string | null {
+function lockedLineError(
+  locked: string | undefined,
+  body: string,
+  where: 'first' | 'last',
+  t: Translate,
+): string | null {
   const required = locked === undefined ? '' : cleanBody(locked);
   if (!required) return null;
   const kept = where === 'first' ? body.startsWith(required) : body.endsWith(required);
@@ -350,7 +392,10 @@ function bodyError(body: string, limits: LetterLimits, t: Translate): string | n
   if (!body) return t('errors:body.required');
   const length = characterCount(body);
   if (length > limits.bodyMax) return t('errors:body.tooLongFor', { max: limits.bodyMax, length });
-  const locked = [lockedLineError(limits.lockedOpening, body, 'first', t), lockedLineError(limits.lockedClosing, body, 'last', t)];
+  const locked = [
+    lockedLineError(limits.lockedOpening, body, 'first', t),
+    lockedLineError(limits.lockedClosing, body, 'last', t),
+  ];
   const errors = locked.filter((error): error is string => error !== null);
   return errors.length > 0 ? errors.join(' ') : null;
 }
@@ -370,7 +415,8 @@ export function applySupporterEdits(
   const body = edits.body === undefined ? rendered.body : cleanBody(edits.body);
   const errors: Partial<Record<'subject' | 'body', string>> = {};
   if (edits.subject !== undefined) {
-    const error = headerFieldError(edits.subject, 'subject', t) ?? subjectError(subject, limits.subjectMax, t);
+    const error =
+      headerFieldError(edits.subject, 'subject', t) ?? subjectError(subject, limits.subjectMax, t);
     if (error) errors.subject = error;
   }
   if (edits.body !== undefined) {
@@ -393,5 +439,11 @@ export function splitGreeting(body: string): { head: string; text: string } {
   const lines = body.split('\n');
   const greeting = lines.findIndex((line) => GREETING.test(line));
   if (greeting < 0) return { head: '', text: body };
-  return { head: lines.slice(0, greeting + 1).join('\n'), text: lines.slice(greeting + 1).join('\n').replace(/^\n+/, '') };
+  return {
+    head: lines.slice(0, greeting + 1).join('\n'),
+    text: lines
+      .slice(greeting + 1)
+      .join('\n')
+      .replace(/^\n+/, ''),
+  };
 }

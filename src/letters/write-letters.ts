@@ -2,26 +2,61 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { CWC_PREFIXES, MESSAGE_MAX_LENGTH as CWC_MESSAGE_MAX, SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX } from '../delivery/cwc-schema';
+import {
+  CWC_PREFIXES,
+  MESSAGE_MAX_LENGTH as CWC_MESSAGE_MAX,
+  SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX,
+} from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from '../delivery/deliver';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
-import { consents, letterActions, letters, signatures, type Campaign, type DeliveryChannel, type SelfSendOptions } from '../db/schema';
+import {
+  consents,
+  letterActions,
+  letters,
+  signatures,
+  type Campaign,
+  type DeliveryChannel,
+  type SelfSendOptions,
+} from '../db/schema';
 import { hashIp } from '../http/ip-hash';
-import { fieldErrors, honeypotFilled, signatureInput, supporterLine, type FieldErrors } from '../petitions/signature-input';
+import {
+  fieldErrors,
+  honeypotFilled,
+  signatureInput,
+  supporterLine,
+  type FieldErrors,
+} from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
 import { consentsGiven, partnerBySource } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
-import { addressParts, lookupQuerySchema, lookupRepresentatives, type LookupResult } from '../representatives/lookup';
+import {
+  addressParts,
+  lookupQuerySchema,
+  lookupRepresentatives,
+  type LookupResult,
+} from '../representatives/lookup';
 import type { Reservation } from '../abuse/email-limit';
-import { BIDI_CONTROL, CONTROL_IN_LINE, CONTROL_IN_TEXT, stripInvisible } from '../text-safety/input';
+import {
+  BIDI_CONTROL,
+  CONTROL_IN_LINE,
+  CONTROL_IN_TEXT,
+  stripInvisible,
+} from '../text-safety/input';
 import type { LetterTemplateStore } from './template-store';
 import { raiseOutreachEvents } from '../webhooks/events';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
 import { campaignTitle } from '../campaigns/texts';
-import { DEFAULT_LANGUAGE, english, LANGUAGES, translator, type Language, type Translator } from '../i18n/translations';
+import {
+  DEFAULT_LANGUAGE,
+  english,
+  LANGUAGES,
+  translator,
+  type Language,
+  type Translator,
+} from '../i18n/translations';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -35,28 +70,59 @@ import { DEFAULT_LANGUAGE, english, LANGUAGES, translator, type Language, type T
 const subjectLine = (value: string, ctx: z.RefinementCtx) => {
   const lineBreak = /[\r\n\u0085\u2028\u2029]/.test(value);
   const control = /[\u0000-\u001f\u007f-\u009f]/.test(value);
-  const problem = lineBreak ? 'errors:subject.lineBreaks' : control ? 'errors:subject.controls' : BIDI_CONTROL.test(value) ? 'errors:subject.direction' : null;
+  const problem = lineBreak
+    ? 'errors:subject.lineBreaks'
+    : control
+      ? 'errors:subject.controls'
+      : BIDI_CONTROL.test(value)
+        ? 'errors:subject.direction'
+        : null;
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 
 export const letterInput = signatureInput.extend({
   /** The honorific CWC requires for letters to Congress through it: one of CWC's own list, never guessed. */
-  prefix: z.preprocess((value) => (value === '' ? undefined : value), z.enum(CWC_PREFIXES, { error: 'errors:prefix.invalid' }).optional()),
-  city: supporterLine(z.string({ error: 'errors:city.invalid' }), { control: 'errors:city.oneLine', direction: 'errors:city.direction' })
+  prefix: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.enum(CWC_PREFIXES, { error: 'errors:prefix.invalid' }).optional(),
+  ),
+  city: supporterLine(z.string({ error: 'errors:city.invalid' }), {
+    control: 'errors:city.oneLine',
+    direction: 'errors:city.direction',
+  })
     .max(100, 'errors:city.tooLong')
     .optional(),
-  lat: z.coerce.number({ error: 'errors:lat.invalid' }).min(-90, 'errors:lat.invalid').max(90, 'errors:lat.invalid').optional(),
-  lng: z.coerce.number({ error: 'errors:lng.invalid' }).min(-180, 'errors:lng.invalid').max(180, 'errors:lng.invalid').optional(),
+  lat: z.coerce
+    .number({ error: 'errors:lat.invalid' })
+    .min(-90, 'errors:lat.invalid')
+    .max(90, 'errors:lat.invalid')
+    .optional(),
+  lng: z.coerce
+    .number({ error: 'errors:lng.invalid' })
+    .min(-180, 'errors:lng.invalid')
+    .max(180, 'errors:lng.invalid')
+    .optional(),
   cd: z.string({ error: 'errors:district.invalid' }).optional(),
   sldu: z.string({ error: 'errors:district.invalid' }).optional(),
   sldl: z.string({ error: 'errors:district.invalid' }).optional(),
   targets: z
-    .array(z.string({ error: 'errors:targets.invalid' }).max(200, 'errors:targets.invalid').refine((id) => !CONTROL_IN_LINE.test(id), 'errors:targets.invalid'), {
-      error: 'errors:targets.invalid',
-    })
+    .array(
+      z
+        .string({ error: 'errors:targets.invalid' })
+        .max(200, 'errors:targets.invalid')
+        .refine((id) => !CONTROL_IN_LINE.test(id), 'errors:targets.invalid'),
+      {
+        error: 'errors:targets.invalid',
+      },
+    )
     .max(30, 'errors:targets.tooMany')
     .optional(),
-  subject: z.string({ error: 'errors:subject.notText' }).max(1000, 'errors:subject.tooLong').overwrite(stripInvisible).superRefine(subjectLine).optional(),
+  subject: z
+    .string({ error: 'errors:subject.notText' })
+    .max(1000, 'errors:subject.tooLong')
+    .overwrite(stripInvisible)
+    .superRefine(subjectLine)
+    .optional(),
   body: z
     .string({ error: 'errors:body.notText' })
     .max(50_000, 'errors:body.tooLong')
@@ -69,11 +135,16 @@ export const letterInput = signatureInput.extend({
     .transform((note) => note.trim() || undefined)
     .optional(),
   wantsCopy: z
-    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: 'errors:wantsCopy.invalid' })
+    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], {
+      error: 'errors:wantsCopy.invalid',
+    })
     .transform((v) => v === true || v === 'on' || v === 'true')
     .optional(),
   /** The language of the letters to the officials (the templates'); the supporter's page language when not given. */
-  letterLanguage: z.preprocess((value) => (value === '' ? undefined : value), z.enum(LANGUAGES, { error: 'errors:letterLanguage.invalid' }).optional()),
+  letterLanguage: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.enum(LANGUAGES, { error: 'errors:letterLanguage.invalid' }).optional(),
+  ),
   /** The client's own id for this request: sent again (a retry, a double click), it writes nothing new. */
   requestId: z
     .string({ error: 'errors:requestId.invalid' })
@@ -97,14 +168,29 @@ export interface LetterDraft {
 }
 
 export type WriteResult =
-  | { outcome: 'sent'; actionId: string; statusToken: string; letters: Array<{ target: string; to: string; channel: DeliveryChannel }> }
+  | {
+      outcome: 'sent';
+      actionId: string;
+      statusToken: string;
+      letters: Array<{ target: string; to: string; channel: DeliveryChannel }>;
+    }
   | { outcome: 'invalid'; errors: FieldErrors; candidates?: LookupResult['candidates'] }
   | { outcome: 'closed' }
   /** Over the asker's per-email letters budget: nothing written. */
   | { outcome: 'limited'; retryAfterSeconds: number }
   | { outcome: 'unavailable'; message: string };
 
-export type WriteContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'representatives' | 'geocoder' | 'logger' | 'queues' | 'tallyRequests'> & {
+export type WriteContext = Pick<
+  AppContext,
+  | 'db'
+  | 'encryption'
+  | 'config'
+  | 'representatives'
+  | 'geocoder'
+  | 'logger'
+  | 'queues'
+  | 'tallyRequests'
+> & {
   letterTemplates: LetterTemplateStore;
 } & Partial<Pick<AppContext, 'webhookWakeups'>>;
 
@@ -115,7 +201,10 @@ export function targetKeyOf(official: Official): string | null {
 }
 
 /** The supporter's officials this campaign's letters may go to (its target offices), each with its key. */
-export function writableTargets(campaign: Pick<Campaign, 'targetOffices'>, officials: Official[]): Array<{ key: string; official: Official }> {
+export function writableTargets(
+  campaign: Pick<Campaign, 'targetOffices'>,
+  officials: Official[],
+): Array<{ key: string; official: Official }> {
   return officials.flatMap((official) => {
     const key = campaign.targetOffices.includes(official.office) ? targetKeyOf(official) : null;
     return key ? [{ key, official }] : [];
@@ -132,10 +221,17 @@ export interface CwcReach {
  * CWC documents need the constituent's street address and city: without them, or where the
  * chamber's CWC is not configured, letters to Congress go by hand.
  */
-export function cwcUsable(ctx: Pick<WriteContext, 'config'>, address: string | undefined, city: string | undefined): CwcReach {
+export function cwcUsable(
+  ctx: Pick<WriteContext, 'config'>,
+  address: string | undefined,
+  city: string | undefined,
+): CwcReach {
   const cwc = ctx.config.delivery.cwc;
   const located = Boolean(address && city);
-  return { house: located && cwc?.house !== undefined, senate: located && cwc?.senate !== undefined };
+  return {
+    house: located && cwc?.house !== undefined,
+    senate: located && cwc?.senate !== undefined,
+  };
 }
 
 /** The key of the message that asks for an honorific, on the form and from the JSON door. */
@@ -143,7 +239,10 @@ export const PREFIX_REQUIRED = 'errors:prefix.required';
 
 /** The supporter's city: as given, or read from their address. */
 export function cityOf(input: Pick<LetterInput, 'city' | 'address'>): string | undefined {
-  return input.city?.split(',')[0]?.trim() || (input.address ? addressParts(input.address).city : undefined);
+  return (
+    input.city?.split(',')[0]?.trim() ||
+    (input.address ? addressParts(input.address).city : undefined)
+  );
 }
 
 /**
@@ -152,10 +251,15 @@ export function cityOf(input: Pick<LetterInput, 'city' | 'address'>): string | u
  * office code (from the data; for a House member in data imported before it carried them, worked
  * out from the district); else by hand.
  */
-export function channelFor(official: Official, cwc: CwcReach): { channel: DeliveryChannel; address: string | null } {
+export function channelFor(
+  official: Official,
+  cwc: CwcReach,
+): { channel: DeliveryChannel; address: string | null } {
   const email = official.channels.find((channel) => channel.type === 'email');
   if (email && email.type === 'email') return { channel: 'email', address: email.address };
-  const usable = (official.office === 'us-house' && cwc.house) || (official.office === 'us-senate' && cwc.senate);
+  const usable =
+    (official.office === 'us-house' && cwc.house) ||
+    (official.office === 'us-senate' && cwc.senate);
   const office = usable ? cwcOfficeOf(official) : undefined;
   return office ? { channel: 'cwc', address: office } : { channel: 'hand', address: null };
 }
@@ -163,7 +267,11 @@ export function channelFor(official: Official, cwc: CwcReach): { channel: Delive
 function cwcOfficeOf(official: Official): string | undefined {
   const listed = official.channels.find((channel) => channel.type === 'cwc');
   if (listed?.type === 'cwc') return listed.office;
-  if (official.office === 'us-house' && official.district !== null && /^\d+$/.test(official.district)) {
+  if (
+    official.office === 'us-house' &&
+    official.district !== null &&
+    /^\d+$/.test(official.district)
+  ) {
     return houseOfficeCode(official.state, Number(official.district));
   }
   return undefined;
@@ -176,7 +284,13 @@ function cwcOfficeOf(official: Official): string | undefined {
  */
 function firstStatus(channel: DeliveryChannel, rehearsal: boolean) {
   if (channel !== 'hand') return { status: 'queued' as const, countedStatus: 'queued' as const };
-  if (rehearsal) return { status: 'rehearsed' as const, countedStatus: 'rehearsed' as const, deliveredAs: 'rehearsal' as const, deliveredAt: new Date() };
+  if (rehearsal)
+    return {
+      status: 'rehearsed' as const,
+      countedStatus: 'rehearsed' as const,
+      deliveredAs: 'rehearsal' as const,
+      deliveredAt: new Date(),
+    };
   return { status: 'hand-delivery' as const, countedStatus: 'hand-delivery' as const };
 }
 
@@ -185,7 +299,9 @@ export function selfSendOptions(official: Official): SelfSendOptions | null {
   const form = official.channels.find((channel) => channel.type === 'contact-form');
   const email = official.channels.find((channel) => channel.type === 'email');
   const options: SelfSendOptions = {
-    ...(form?.type === 'contact-form' && /^https?:\/\//i.test(form.url) ? { contactForm: form.url } : {}),
+    ...(form?.type === 'contact-form' && /^https?:\/\//i.test(form.url)
+      ? { contactForm: form.url }
+      : {}),
     ...(email?.type === 'email' ? { email: email.address } : {}),
   };
   return Object.keys(options).length > 0 ? options : null;
@@ -200,17 +316,39 @@ export async function draftLetters(
   campaign: Campaign,
   input: LetterInput,
   tr: Translator = english(),
-): Promise<{ ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined } | Exclude<WriteResult, { outcome: 'sent' | 'limited' }>> {
+): Promise<
+  | { ok: true; lookup: LookupResult; drafts: LetterDraft[]; city: string | undefined }
+  | Exclude<WriteResult, { outcome: 'sent' | 'limited' }>
+> {
   const { t } = tr;
   const city = cityOf(input);
   const nameError = headerFieldError(input.name, 'name', t);
   if (nameError) return { outcome: 'invalid', errors: { name: nameError } };
   const query = lookupQuerySchema.safeParse(
-    Object.fromEntries(Object.entries({ zip: input.zip, address: input.address, city: input.city, lat: input.lat, lng: input.lng, cd: input.cd, sldu: input.sldu, sldl: input.sldl }).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])),
+    Object.fromEntries(
+      Object.entries({
+        zip: input.zip,
+        address: input.address,
+        city: input.city,
+        lat: input.lat,
+        lng: input.lng,
+        cd: input.cd,
+        sldu: input.sldu,
+        sldl: input.sldl,
+      })
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => [k, String(v)]),
+    ),
   );
   if (!query.success) return { outcome: 'invalid', errors: fieldErrors(query.error, t) };
   const found = await lookupRepresentatives(
-    { data: ctx.representatives.current, geocoder: ctx.geocoder, onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'), t },
+    {
+      data: ctx.representatives.current,
+      geocoder: ctx.geocoder,
+      onGeocoderError: (error) =>
+        ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
+      t,
+    },
     query.data,
     await ctx.representatives.customTargets(campaign.id),
   );
@@ -234,10 +372,17 @@ export async function draftLetters(
   const wanted = input.targets ? new Set(input.targets) : undefined;
   if (wanted) {
     const unknown = [...wanted].filter((key) => !available.some((target) => target.key === key));
-    if (unknown.length > 0) return { outcome: 'invalid', errors: { targets: t('errors:targets.unknown', { targets: unknown.join(', ') }) } };
+    if (unknown.length > 0)
+      return {
+        outcome: 'invalid',
+        errors: { targets: t('errors:targets.unknown', { targets: unknown.join(', ') }) },
+      };
   }
-  const selected = available.filter((target) => (wanted ? wanted.has(target.key) : channelFor(target.official, cwcEnabled).channel !== 'hand'));
-  if (selected.length === 0) return { outcome: 'invalid', errors: { targets: t('errors:targets.none') } };
+  const selected = available.filter((target) =>
+    wanted ? wanted.has(target.key) : channelFor(target.official, cwcEnabled).channel !== 'hand',
+  );
+  if (selected.length === 0)
+    return { outcome: 'invalid', errors: { targets: t('errors:targets.none') } };
 
   const letterLanguage = input.letterLanguage ?? tr.language;
   const inLetter = translator(letterLanguage);
@@ -246,13 +391,29 @@ export async function draftLetters(
   const errors: FieldErrors = {};
   for (const { key, official } of selected) {
     const rendered = templates.render(levelOf(official.office), {
-      supporter: { name: input.name, city, state: lookup.districts.congressional?.state, zip: input.zip, note: input.note },
-      target: { title: salutationTitle(official, inLetter), name: official.name ?? '', office: officeDescription(official, inLetter), district: official.district ?? undefined },
+      supporter: {
+        name: input.name,
+        city,
+        state: lookup.districts.congressional?.state,
+        zip: input.zip,
+        note: input.note,
+      },
+      target: {
+        title: salutationTitle(official, inLetter),
+        name: official.name ?? '',
+        office: officeDescription(official, inLetter),
+        district: official.district ?? undefined,
+      },
       campaign: { title: campaignTitle(campaign, letterLanguage) },
     });
     // The supporter edits the text after the greeting; each recipient keeps their own address block and greeting.
     const { head, text } = splitGreeting(rendered.body);
-    const edited = applySupporterEdits({ subject: rendered.subject, body: text }, { subject: input.subject, body: input.body }, campaign.letterLimits, t);
+    const edited = applySupporterEdits(
+      { subject: rendered.subject, body: text },
+      { subject: input.subject, body: input.body },
+      campaign.letterLimits,
+      t,
+    );
     if (!edited.ok) {
       Object.assign(errors, edited.errors);
       break;
@@ -269,7 +430,15 @@ export async function draftLetters(
       }
       if (errors.subject || errors.body) break;
     }
-    drafts.push({ targetKey: key, official, channel, channelAddress: address, subject: edited.letter.subject, body, text: edited.letter.body });
+    drafts.push({
+      targetKey: key,
+      official,
+      channel,
+      channelAddress: address,
+      subject: edited.letter.subject,
+      body,
+      text: edited.letter.body,
+    });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
   return { ok: true, lookup, drafts, city };
@@ -300,17 +469,24 @@ export async function writeLetters(
   if (!('ok' in drafted)) return drafted;
   const { lookup, drafts, city } = drafted;
   // CWC requires an honorific from its list; none is guessed for the supporter.
-  if (!input.prefix && drafts.some((draft) => draft.channel === 'cwc')) return { outcome: 'invalid', errors: { prefix: t(PREFIX_REQUIRED) } };
+  if (!input.prefix && drafts.some((draft) => draft.channel === 'cwc'))
+    return { outcome: 'invalid', errors: { prefix: t(PREFIX_REQUIRED) } };
   const statusToken = randomBytes(24).toString('base64url');
 
-  const summary = drafts.map((draft) => ({ target: draft.targetKey, to: draft.official.name ?? '', channel: draft.channel }));
+  const summary = drafts.map((draft) => ({
+    target: draft.targetKey,
+    to: draft.official.name ?? '',
+    channel: draft.channel,
+  }));
   // A bot caught by the honeypot gets the same answer, and nothing is written or sent.
   if (honeypotFilled(raw)) return { outcome: 'sent', actionId: '0', statusToken, letters: summary };
 
   // A retried request (the same requestId) answers with the action it wrote and writes nothing more.
   // Keyed by the client's secret id, never by who wrote: knowing someone's email must not open their letters.
   // The signature that comes with the letters records the consents given, in the words shown.
-  const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
+  const partner = input.partnerOptIn
+    ? await partnerBySource(ctx.db, campaign.id, input.source)
+    : undefined;
   if (input.partnerOptIn && !partner) {
     return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
   }
@@ -318,104 +494,120 @@ export async function writeLetters(
   // Bound to the writer's email too: a requestId someone else learned, sent with another address,
   // is a new submission of its own and never answers with the first writer's status link.
   const requestKey = input.requestId
-    ? createHmac('sha256', ctx.config.secret).update(`letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`).digest('hex')
+    ? createHmac('sha256', ctx.config.secret)
+        .update(
+          `letters:${input.requestId}:${ctx.encryption.emailHash(input.email).toString('hex')}`,
+        )
+        .digest('hex')
     : null;
 
   // A letter keeps the mode it was written in (see `letters.rehearsal`).
   const rehearsal = campaign.deliveryMode === 'rehearsal';
   const reservation = request.reserve ? await request.reserve(input.email) : undefined;
-  if (reservation?.limited) return { outcome: 'limited', retryAfterSeconds: reservation.retryAfterSeconds };
+  if (reservation?.limited)
+    return { outcome: 'limited', retryAfterSeconds: reservation.retryAfterSeconds };
   const districts = lookup.districts;
-  const written = await ctx.db.transaction(async (tx) => {
-    const [action] = await tx
-      .insert(letterActions)
-      .values({
-        campaignId: campaign.id,
-        statusToken,
-        ...sealedLetterAction(ctx.encryption, { ...input, city }),
-        zip: input.zip,
-        state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
-        congressionalDistrict: districts.congressional?.geoid ?? null,
-        stateUpperDistrict: districts.stateUpper?.geoid ?? null,
-        stateLowerDistrict: districts.stateLower?.geoid ?? null,
-        wantsCopy: input.wantsCopy ?? true,
-        requestKey,
-        language,
-      })
-      .onConflictDoNothing({ target: [letterActions.campaignId, letterActions.requestKey] })
-      .returning({ id: letterActions.id });
-    if (!action) return { repeated: true as const };
-    const id = action.id;
-    const inserted = await tx
-      .insert(letters)
-      .values(
-        drafts.map((draft) => ({
-          actionId: id,
+  const written = await ctx.db
+    .transaction(async (tx) => {
+      const [action] = await tx
+        .insert(letterActions)
+        .values({
           campaignId: campaign.id,
-          idempotencyKey: `${id}:${draft.targetKey}`,
-          targetKey: draft.targetKey,
-          office: draft.official.office,
-          targetName: draft.official.name ?? '',
-          targetTitle: officeDescription(draft.official),
-          targetState: draft.official.state || null,
-          targetDistrict: draft.official.district,
-          channel: draft.channel,
-          channelAddress: draft.channelAddress,
-          selfSend: selfSendOptions(draft.official),
-          ...sealedLetter(ctx.encryption, draft),
-          rehearsal,
-          // Counted below, as it enters its first status.
-          ...firstStatus(draft.channel, rehearsal),
-        })),
-      )
-      .returning({ id: letters.id, status: letters.status });
-    await tx.execute(sql`
+          statusToken,
+          ...sealedLetterAction(ctx.encryption, { ...input, city }),
+          zip: input.zip,
+          state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
+          congressionalDistrict: districts.congressional?.geoid ?? null,
+          stateUpperDistrict: districts.stateUpper?.geoid ?? null,
+          stateLowerDistrict: districts.stateLower?.geoid ?? null,
+          wantsCopy: input.wantsCopy ?? true,
+          requestKey,
+          language,
+        })
+        .onConflictDoNothing({ target: [letterActions.campaignId, letterActions.requestKey] })
+        .returning({ id: letterActions.id });
+      if (!action) return { repeated: true as const };
+      const id = action.id;
+      const inserted = await tx
+        .insert(letters)
+        .values(
+          drafts.map((draft) => ({
+            actionId: id,
+            campaignId: campaign.id,
+            idempotencyKey: `${id}:${draft.targetKey}`,
+            targetKey: draft.targetKey,
+            office: draft.official.office,
+            targetName: draft.official.name ?? '',
+            targetTitle: officeDescription(draft.official),
+            targetState: draft.official.state || null,
+            targetDistrict: draft.official.district,
+            channel: draft.channel,
+            channelAddress: draft.channelAddress,
+            selfSend: selfSendOptions(draft.official),
+            ...sealedLetter(ctx.encryption, draft),
+            rehearsal,
+            // Counted below, as it enters its first status.
+            ...firstStatus(draft.channel, rehearsal),
+          })),
+        )
+        .returning({ id: letters.id, status: letters.status });
+      await tx.execute(sql`
       WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE action_id = ${id}::bigint)
       ${countMoves('moved')}`);
-    // Writing signs the petition too; a supporter who already signed is not counted again.
-    const signature = await tx
-      .insert(signatures)
-      .values({
-        campaignId: campaign.id,
-        ...sealedSignature(ctx.encryption, input),
-        zip: input.zip,
-        state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
-        source: input.source ?? null,
-        optIn: input.optIn,
-        ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
-        // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
-        noticePending: campaign.requireVerification,
-        language,
-      })
-      .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
-      .returning({ id: signatures.id });
-    if (signature[0] && consentsToRecord.length > 0) {
-      await tx.insert(consents).values(
-        consentsToRecord.map((consent) => ({
-          signatureId: signature[0]!.id,
+      // Writing signs the petition too; a supporter who already signed is not counted again.
+      const signature = await tx
+        .insert(signatures)
+        .values({
           campaignId: campaign.id,
-          scope: consent.scope,
-          partnerId: consent.partnerId,
-          wording: consent.wording,
-          channel: request.channel ?? 'api',
-        })),
+          ...sealedSignature(ctx.encryption, input),
+          zip: input.zip,
+          state: districts.congressional?.state ?? stateForZip(input.zip) ?? null,
+          source: input.source ?? null,
+          optIn: input.optIn,
+          ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
+          // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
+          noticePending: campaign.requireVerification,
+          language,
+        })
+        .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
+        .returning({ id: signatures.id });
+      if (signature[0] && consentsToRecord.length > 0) {
+        await tx.insert(consents).values(
+          consentsToRecord.map((consent) => ({
+            signatureId: signature[0]!.id,
+            campaignId: campaign.id,
+            scope: consent.scope,
+            partnerId: consent.partnerId,
+            wording: consent.wording,
+            channel: request.channel ?? 'api',
+          })),
+        );
+      }
+      const queued = inserted.flatMap((letter, index) =>
+        letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : [],
       );
-    }
-    const queued = inserted.flatMap((letter, index) => (letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : []));
-    // Last, so that a partner's webhook sees the consents just recorded.
-    const raised = await raiseOutreachEvents(tx, campaign.id, id);
-    return { actionId: id, queued, signed: signature.length > 0, raised };
-  }).catch(async (error: unknown) => {
-    await reservation?.release();
-    throw error;
-  });
+      // Last, so that a partner's webhook sees the consents just recorded.
+      const raised = await raiseOutreachEvents(tx, campaign.id, id);
+      return { actionId: id, queued, signed: signature.length > 0, raised };
+    })
+    .catch(async (error: unknown) => {
+      await reservation?.release();
+      throw error;
+    });
   if ('repeated' in written) {
     await reservation?.release();
     const [earlier] = await ctx.db
       .select({ id: letterActions.id, statusToken: letterActions.statusToken })
       .from(letterActions)
-      .where(and(eq(letterActions.campaignId, campaign.id), eq(letterActions.requestKey, requestKey!)));
-    return { outcome: 'sent', actionId: String(earlier!.id), statusToken: earlier!.statusToken, letters: summary };
+      .where(
+        and(eq(letterActions.campaignId, campaign.id), eq(letterActions.requestKey, requestKey!)),
+      );
+    return {
+      outcome: 'sent',
+      actionId: String(earlier!.id),
+      statusToken: earlier!.statusToken,
+      letters: summary,
+    };
   }
   const { actionId, queued, signed, raised } = written;
   if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
@@ -426,8 +618,12 @@ export async function writeLetters(
   }
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
-    ...queued.map(({ id, draft }) => ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null)),
+    ...queued.map(({ id, draft }) =>
+      ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null),
+    ),
     ctx.queues.requestConfirmation(actionId),
-  ]).catch((error: unknown) => ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'));
+  ]).catch((error: unknown) =>
+    ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'),
+  );
   return { outcome: 'sent', actionId: String(actionId), statusToken, letters: summary };
 }

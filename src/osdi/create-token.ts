@@ -6,7 +6,8 @@ import { openDatabase } from '../db/client';
 import { campaigns, partners } from '../db/schema';
 import { createApiToken, tokenName, tokenScopes } from './tokens';
 
-const USAGE = 'Usage: npm run api:token -- --name "<label>" [--campaign <slug>] [--partner <source code>] [--scope read|sign|read,sign]';
+const USAGE =
+  'Usage: npm run api:token -- --name "<label>" [--campaign <slug>] [--partner <source code>] [--scope read|sign|read,sign]';
 
 /**
  * `npm run api:token -- --name … [--campaign …] [--partner …] [--scope …]`: creates an OSDI API
@@ -18,7 +19,14 @@ const USAGE = 'Usage: npm run api:token -- --name "<label>" [--campaign <slug>] 
 runCli('api:token', async () => {
   let values: { name?: string; campaign?: string; partner?: string; scope?: string };
   try {
-    ({ values } = parseArgs({ options: { name: { type: 'string' }, campaign: { type: 'string' }, partner: { type: 'string' }, scope: { type: 'string' } } }));
+    ({ values } = parseArgs({
+      options: {
+        name: { type: 'string' },
+        campaign: { type: 'string' },
+        partner: { type: 'string' },
+        scope: { type: 'string' },
+      },
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
@@ -27,7 +35,8 @@ runCli('api:token', async () => {
   if (!name.success) throw new UsageError(`--name: ${name.error.issues[0]!.message}`);
   const scopes = tokenScopes.safeParse(values.scope ?? 'read');
   if (!scopes.success) throw new UsageError(`--scope: ${scopes.error.issues[0]!.message}`);
-  if (values.partner !== undefined && values.campaign === undefined) throw new UsageError(`--partner needs --campaign: a partner belongs to one campaign. ${USAGE}`);
+  if (values.partner !== undefined && values.campaign === undefined)
+    throw new UsageError(`--partner needs --campaign: a partner belongs to one campaign. ${USAGE}`);
 
   const database = await openDatabase(configFromProcess());
   try {
@@ -35,17 +44,32 @@ runCli('api:token', async () => {
     let campaignId: number | null = null;
     let partnerId: number | null = null;
     if (values.campaign !== undefined) {
-      const [campaign] = await database.db.select().from(campaigns).where(eq(campaigns.slug, values.campaign)).limit(1);
+      const [campaign] = await database.db
+        .select()
+        .from(campaigns)
+        .where(eq(campaigns.slug, values.campaign))
+        .limit(1);
       if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${values.campaign}"`);
       campaignId = campaign.id;
       if (values.partner !== undefined) {
         const code = values.partner.trim().toLowerCase();
-        const [partner] = await database.db.select().from(partners).where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code))).limit(1);
-        if (!partner) throw new UsageError(`--partner: ${campaign.slug} has no partner with source code "${values.partner}"`);
+        const [partner] = await database.db
+          .select()
+          .from(partners)
+          .where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code)))
+          .limit(1);
+        if (!partner)
+          throw new UsageError(
+            `--partner: ${campaign.slug} has no partner with source code "${values.partner}"`,
+          );
         partnerId = partner.id;
       }
     }
-    const { token } = await createApiToken(database.db, { name: name.data, scopes: scopes.data, campaignId, partnerId }, 'command line');
+    const { token } = await createApiToken(
+      database.db,
+      { name: name.data, scopes: scopes.data, campaignId, partnerId },
+      'command line',
+    );
     process.stderr.write(
       `Created the API token "${name.data}" (${scopes.data.join(', ')}) for ${values.campaign ?? 'every campaign'}${values.partner ? `, partner ${values.partner}` : ''}. ` +
         'It is shown once, below; keep it secret (send it as the OSDI-API-Token header).\n',

@@ -12,10 +12,15 @@ export const OSDI_NAMESPACE = 'ban_face_surveillance';
 
 /** The part after the namespace of a signature's identifier. */
 export function signatureRef(secret: string, campaignId: number, email: string): string {
-  return createHmac('sha256', secret).update(`osdi-signature:${campaignId}:${email}`).digest('base64url').slice(0, 22);
+  return createHmac('sha256', secret)
+    .update(`osdi-signature:${campaignId}:${email}`)
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 export const signatureIdentifier = (ref: string) => `${OSDI_NAMESPACE}:signature-${ref}`;
-export const outreachIdentifier = (letterActionId: number) => `${OSDI_NAMESPACE}:outreach-${letterActionId}`;
+export const outreachIdentifier = (letterActionId: number) =>
+  `${OSDI_NAMESPACE}:outreach-${letterActionId}`;
 export const petitionIdentifier = (slug: string) => `${OSDI_NAMESPACE}:petition-${slug}`;
-export const advocacyCampaignIdentifier = (slug: string) => `${OSDI_NAMESPACE}:advocacy_campaign-${slug}`;
+export const advocacyCampaignIdentifier = (slug: string) =>
+  `${OSDI_NAMESPACE}:advocacy_campaign-${slug}`;

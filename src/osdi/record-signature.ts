@@ -21,7 +21,8 @@ import type { TokenHolder } from './tokens';
  * ignored, as OSDI asks.
  */
 
-const text = (max: number) => z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+  z.string({ error: 'must be text' }).max(max, `must be at most ${max} characters`);
 
 const emailAddress = z.looseObject({
   address: z.unknown().optional(),
@@ -32,7 +33,10 @@ const emailAddress = z.looseObject({
 const postalAddress = z.looseObject({
   primary: z.boolean({ error: 'must be true or false' }).optional(),
   postal_code: z.unknown().optional(),
-  address_lines: z.array(text(200), { error: 'must be a list of lines' }).max(4, 'must be at most 4 lines').optional(),
+  address_lines: z
+    .array(text(200), { error: 'must be a list of lines' })
+    .max(4, 'must be at most 4 lines')
+    .optional(),
   locality: text(100).optional(),
   region: text(100).optional(),
 });
@@ -42,14 +46,28 @@ const helperBody = z.looseObject({
     {
       given_name: text(100).optional(),
       family_name: text(100).optional(),
-      email_addresses: z.array(emailAddress, { error: 'must be a list of email addresses' }).min(1, 'must hold an email address').max(10, 'must be at most 10'),
-      postal_addresses: z.array(postalAddress, { error: 'must be a list of postal addresses' }).max(10, 'must be at most 10').optional(),
-      languages_spoken: z.array(text(20), { error: 'must be a list of language codes' }).max(10, 'must be at most 10').optional(),
+      email_addresses: z
+        .array(emailAddress, { error: 'must be a list of email addresses' })
+        .min(1, 'must hold an email address')
+        .max(10, 'must be at most 10'),
+      postal_addresses: z
+        .array(postalAddress, { error: 'must be a list of postal addresses' })
+        .max(10, 'must be at most 10')
+        .optional(),
+      languages_spoken: z
+        .array(text(20), { error: 'must be a list of language codes' })
+        .max(10, 'must be at most 10')
+        .optional(),
     },
     { error: 'is required: the person who signs' },
   ),
-  referrer_data: z.looseObject({ source: z.unknown().optional() }, { error: 'must be an object' }).optional(),
-  add_tags: z.array(text(100), { error: 'must be a list of tags' }).max(50, 'must be at most 50 tags').optional(),
+  referrer_data: z
+    .looseObject({ source: z.unknown().optional() }, { error: 'must be an object' })
+    .optional(),
+  add_tags: z
+    .array(text(100), { error: 'must be a list of tags' })
+    .max(50, 'must be at most 50 tags')
+    .optional(),
 });
 
 /** An OSDI error description: the property it is about, and why. */
@@ -63,9 +81,14 @@ export type RecordResult =
   | { outcome: 'invalid'; errors: OsdiFieldError[] }
   | { outcome: 'closed' };
 
-const primary = <T extends { primary?: boolean }>(list: T[] | undefined): { item: T; index: number } | undefined => {
+const primary = <T extends { primary?: boolean }>(
+  list: T[] | undefined,
+): { item: T; index: number } | undefined => {
   if (!list || list.length === 0) return undefined;
-  const index = Math.max(0, list.findIndex((item) => item.primary === true));
+  const index = Math.max(
+    0,
+    list.findIndex((item) => item.primary === true),
+  );
   return { item: list[index]!, index };
 };
 
@@ -86,10 +109,27 @@ function propertiesOf(emailIndex: number, postalIndex: number): Record<string, s
 const zodErrors = (error: z.ZodError): OsdiFieldError[] => {
   const seen = new Set<string>();
   return error.issues.flatMap((issue) => {
-    const property = issue.path.reduce<string>((path, part) => (typeof part === 'number' ? `${path}[${part}]` : path ? `${path}.${String(part)}` : String(part)), '') || 'body';
+    const property =
+      issue.path.reduce<string>(
+        (path, part) =>
+          typeof part === 'number'
+            ? `${path}[${part}]`
+            : path
+              ? `${path}.${String(part)}`
+              : String(part),
+        '',
+      ) || 'body';
     if (seen.has(property)) return [];
     seen.add(property);
-    return [{ property, message: property === 'body' ? 'Send a JSON object: an OSDI signature with its person.' : `${property} ${issue.message}` }];
+    return [
+      {
+        property,
+        message:
+          property === 'body'
+            ? 'Send a JSON object: an OSDI signature with its person.'
+            : `${property} ${issue.message}`,
+      },
+    ];
   });
 };
 
@@ -109,26 +149,50 @@ export async function recordSignature(
 
   // A partner's token signs under its own source code only: it cannot credit, or record consent for, another partner.
   const given = referrer?.source;
-  if (holder.partner && given !== undefined && (typeof given !== 'string' || given.trim().toLowerCase() !== holder.partner.sourceCode)) {
-    return { outcome: 'invalid', errors: [{ property: 'referrer_data.source', message: `referrer_data.source must be your own source code (${holder.partner.sourceCode}), or left out.` }] };
+  if (
+    holder.partner &&
+    given !== undefined &&
+    (typeof given !== 'string' || given.trim().toLowerCase() !== holder.partner.sourceCode)
+  ) {
+    return {
+      outcome: 'invalid',
+      errors: [
+        {
+          property: 'referrer_data.source',
+          message: `referrer_data.source must be your own source code (${holder.partner.sourceCode}), or left out.`,
+        },
+      ],
+    };
   }
-  const subscribed = typeof email.item.status === 'string' && email.item.status.trim().toLowerCase() === 'subscribed';
-  const name = [person.given_name, person.family_name].filter((part) => typeof part === 'string' && part.trim() !== '').join(' ');
+  const subscribed =
+    typeof email.item.status === 'string' &&
+    email.item.status.trim().toLowerCase() === 'subscribed';
+  const name = [person.given_name, person.family_name]
+    .filter((part) => typeof part === 'string' && part.trim() !== '')
+    .join(' ');
   const input = {
     name,
     email: email.item.address,
     zip: postal?.item.postal_code ?? '',
-    address: postal?.item.address_lines?.filter((line) => line.trim() !== '').join(', ') || undefined,
+    address:
+      postal?.item.address_lines?.filter((line) => line.trim() !== '').join(', ') || undefined,
     source: holder.partner ? holder.partner.sourceCode : given,
     optIn: !holder.partner && subscribed,
     partnerOptIn: Boolean(holder.partner) && subscribed,
   };
 
-  const language = person.languages_spoken?.map((code) => code.trim().toLowerCase().slice(0, 2)).find(isLanguage);
+  const language = person.languages_spoken
+    ?.map((code) => code.trim().toLowerCase().slice(0, 2))
+    .find(isLanguage);
   // No IP: the request comes from the partner's server, not from the person.
-  const result = await signPetition(ctx, campaign, input, { ip: undefined, channel: 'api', language });
+  const result = await signPetition(ctx, campaign, input, {
+    ip: undefined,
+    channel: 'api',
+    language,
+  });
   if (result.outcome === 'closed') return result;
-  if (result.outcome === 'invalid') return { outcome: 'invalid', errors: mapErrors(result.errors, properties) };
+  if (result.outcome === 'invalid')
+    return { outcome: 'invalid', errors: mapErrors(result.errors, properties) };
 
   // The same answer for a first signature and a repeat: what was sent, and the identifier it has either way.
   const normalisedEmail = String(input.email).trim().toLowerCase();
@@ -143,8 +207,16 @@ export async function recordSignature(
       person: {
         ...(person.given_name ? { given_name: person.given_name.trim() } : {}),
         ...(person.family_name ? { family_name: person.family_name.trim() } : {}),
-        email_addresses: [{ primary: true, address: normalisedEmail, ...(subscribed ? { status: 'subscribed' } : {}) }],
-        postal_addresses: [{ primary: true, postal_code: String(input.zip).trim().slice(0, 5), country: 'US' }],
+        email_addresses: [
+          {
+            primary: true,
+            address: normalisedEmail,
+            ...(subscribed ? { status: 'subscribed' } : {}),
+          },
+        ],
+        postal_addresses: [
+          { primary: true, postal_code: String(input.zip).trim().slice(0, 5), country: 'US' },
+        ],
       },
       ...(campaign.requireVerification ? { [`${OSDI_NAMESPACE}:check_email`]: true } : {}),
       _links: { curies, 'osdi:petition': { href: `${base}/petitions/${campaign.slug}` } },
@@ -153,5 +225,8 @@ export async function recordSignature(
 }
 
 function mapErrors(errors: FieldErrors, properties: Record<string, string>): OsdiFieldError[] {
-  return Object.entries(errors).map(([field, message]) => ({ property: properties[field] ?? field, message }));
+  return Object.entries(errors).map(([field, message]) => ({
+    property: properties[field] ?? field,
+    message,
+  }));
 }

@@ -59,7 +59,8 @@ const partnerConsent = (signature: string, partnerId: number) =>
 // Signatures
 
 /** When a signature shows to the API: made, or in a campaign that asks signers to confirm, confirmed. */
-const signatureModified = (campaign: Campaign) => sql.raw(campaign.requireVerification ? 's.verified_at' : 's.created_at');
+const signatureModified = (campaign: Campaign) =>
+  sql.raw(campaign.requireVerification ? 's.verified_at' : 's.created_at');
 
 function signatureScope(audience: Audience): SQL {
   const { campaign, partnerId } = audience;
@@ -85,11 +86,17 @@ interface SignatureRow {
   email_visible: boolean;
 }
 
-const signatureColumns = (audience: Audience) => sql`s.id, s.name, s.email, s.zip, s.state, s.source, s.created_at,
+const signatureColumns = (
+  audience: Audience,
+) => sql`s.id, s.name, s.email, s.zip, s.state, s.source, s.created_at,
   ${signatureModified(audience.campaign)} AS modified_at,
   ${audience.partnerId !== null ? sql`true` : sql`s.opt_in`} AS email_visible`;
 
-function openSignature(ctx: ReadContext, audience: Audience, row: SignatureRow): SignatureFields & { id: number } {
+function openSignature(
+  ctx: ReadContext,
+  audience: Audience,
+  row: SignatureRow,
+): SignatureFields & { id: number } {
   // Opened for the identifier even where the holder may not see it.
   const email = ctx.encryption.open('signatures.email', row.email);
   return {
@@ -107,7 +114,14 @@ function openSignature(ctx: ReadContext, audience: Audience, row: SignatureRow):
 }
 
 const signatureFilter = (audience: Audience, conditions: DateCondition[]) =>
-  conditions.map((condition) => compare(condition.field === 'created_date' ? sql.raw('s.created_at') : signatureModified(audience.campaign), condition));
+  conditions.map((condition) =>
+    compare(
+      condition.field === 'created_date'
+        ? sql.raw('s.created_at')
+        : signatureModified(audience.campaign),
+      condition,
+    ),
+  );
 
 /** A page of the signatures the audience may see, in the order they showed, and how many there are in all. */
 export async function pageOfSignatures(
@@ -115,8 +129,14 @@ export async function pageOfSignatures(
   audience: Audience,
   page: { offset: number; limit: number; conditions: DateCondition[] },
 ): Promise<{ total: number; signatures: SignatureFields[] }> {
-  const where = sql.join([signatureScope(audience), ...signatureFilter(audience, page.conditions)], sql` AND `);
-  const [counted] = await queryRows<{ n: number | string }>(ctx.db, sql`SELECT count(*) AS n FROM signatures s WHERE ${where}`);
+  const where = sql.join(
+    [signatureScope(audience), ...signatureFilter(audience, page.conditions)],
+    sql` AND `,
+  );
+  const [counted] = await queryRows<{ n: number | string }>(
+    ctx.db,
+    sql`SELECT count(*) AS n FROM signatures s WHERE ${where}`,
+  );
   const total = Number(counted?.n ?? 0);
   if (page.offset >= total) return { total, signatures: [] };
   const rows = await queryRows<SignatureRow>(
@@ -128,7 +148,11 @@ export async function pageOfSignatures(
 }
 
 /** The signatures of `ids` the audience may see (now: a consent withdrawn since drops one), by id. */
-export async function signaturesById(ctx: ReadContext, audience: Audience, ids: number[]): Promise<Map<number, SignatureFields>> {
+export async function signaturesById(
+  ctx: ReadContext,
+  audience: Audience,
+  ids: number[],
+): Promise<Map<number, SignatureFields>> {
   if (ids.length === 0) return new Map();
   const rows = await queryRows<SignatureRow>(
     ctx.db,
@@ -155,7 +179,13 @@ interface OutreachRow {
 
 function outreachScope(audience: Audience): SQL {
   const { campaign, partnerId } = audience;
-  return sql.join([sql`a.campaign_id = ${campaign.id}::int`, ...(partnerId !== null ? [partnerConsent('s', partnerId)] : [])], sql` AND `);
+  return sql.join(
+    [
+      sql`a.campaign_id = ${campaign.id}::int`,
+      ...(partnerId !== null ? [partnerConsent('s', partnerId)] : []),
+    ],
+    sql` AND `,
+  );
 }
 
 /** The writer's signature (writing signs the petition too), for their consents and confirmation. */
@@ -165,7 +195,9 @@ const outreachFrom = sql`letter_actions a
 
 const outreachColumns = (audience: Audience) => {
   const consented = audience.partnerId !== null ? sql`true` : sql`coalesce(s.opt_in, false)`;
-  const confirmed = audience.campaign.requireVerification ? sql`s.verified_at IS NOT NULL` : sql`true`;
+  const confirmed = audience.campaign.requireVerification
+    ? sql`s.verified_at IS NOT NULL`
+    : sql`true`;
   return sql`a.id, a.name, a.email, a.zip, a.state, s.source, a.created_at,
     greatest(a.created_at, lm.updated) AS modified_at, (${consented} AND ${confirmed}) AS email_visible`;
 };
@@ -182,7 +214,11 @@ function outreachFilter(audience: Audience, conditions: DateCondition[]): SQL[] 
   });
 }
 
-async function withTargets(ctx: ReadContext, audience: Audience, rows: OutreachRow[]): Promise<Array<OutreachFields & { id: number }>> {
+async function withTargets(
+  ctx: ReadContext,
+  audience: Audience,
+  rows: OutreachRow[],
+): Promise<Array<OutreachFields & { id: number }>> {
   if (rows.length === 0) return [];
   const letters = await queryRows<{
     action_id: number;
@@ -200,7 +236,10 @@ async function withTargets(ctx: ReadContext, audience: Audience, rows: OutreachR
   );
   const byAction = new Map<number, { targets: OutreachTarget[]; subject: Uint8Array | null }>();
   for (const letter of letters) {
-    const entry = byAction.get(Number(letter.action_id)) ?? { targets: [], subject: letter.subject };
+    const entry = byAction.get(Number(letter.action_id)) ?? {
+      targets: [],
+      subject: letter.subject,
+    };
     entry.targets.push({
       name: letter.target_name,
       title: letter.target_title,
@@ -235,8 +274,14 @@ export async function pageOfOutreaches(
   audience: Audience,
   page: { offset: number; limit: number; conditions: DateCondition[] },
 ): Promise<{ total: number; outreaches: OutreachFields[] }> {
-  const where = sql.join([outreachScope(audience), ...outreachFilter(audience, page.conditions)], sql` AND `);
-  const [counted] = await queryRows<{ n: number | string }>(ctx.db, sql`SELECT count(*) AS n FROM ${outreachFrom} WHERE ${where}`);
+  const where = sql.join(
+    [outreachScope(audience), ...outreachFilter(audience, page.conditions)],
+    sql` AND `,
+  );
+  const [counted] = await queryRows<{ n: number | string }>(
+    ctx.db,
+    sql`SELECT count(*) AS n FROM ${outreachFrom} WHERE ${where}`,
+  );
   const total = Number(counted?.n ?? 0);
   if (page.offset >= total) return { total, outreaches: [] };
   const rows = await queryRows<OutreachRow>(
@@ -247,18 +292,27 @@ export async function pageOfOutreaches(
 }
 
 /** The outreaches of `ids` the audience may see, by id. */
-export async function outreachesById(ctx: ReadContext, audience: Audience, ids: number[]): Promise<Map<number, OutreachFields>> {
+export async function outreachesById(
+  ctx: ReadContext,
+  audience: Audience,
+  ids: number[],
+): Promise<Map<number, OutreachFields>> {
   if (ids.length === 0) return new Map();
   const rows = await queryRows<OutreachRow>(
     ctx.db,
     sql`SELECT ${outreachColumns(audience)} FROM ${outreachFrom}
         WHERE ${outreachScope(audience)} AND a.id IN (SELECT unnest(${`{${ids.join(',')}}`}::bigint[]))`,
   );
-  return new Map((await withTargets(ctx, audience, rows)).map((outreach) => [outreach.id, outreach]));
+  return new Map(
+    (await withTargets(ctx, audience, rows)).map((outreach) => [outreach.id, outreach]),
+  );
 }
 
 /** Letter actions of a campaign, for `total_outreaches`. */
 export async function countOutreaches(db: Database, campaignId: number): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(db, sql`SELECT count(*) AS n FROM letter_actions WHERE campaign_id = ${campaignId}::int`);
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`SELECT count(*) AS n FROM letter_actions WHERE campaign_id = ${campaignId}::int`,
+  );
   return Number(row?.n ?? 0);
 }

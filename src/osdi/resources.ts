@@ -1,6 +1,12 @@
 import type { Campaign, LetterStatus, TargetOffice } from '../db/schema';
 import { stateNames } from '../representatives/us-states';
-import { advocacyCampaignIdentifier, OSDI_NAMESPACE, outreachIdentifier, petitionIdentifier, signatureIdentifier } from './identifiers';
+import {
+  advocacyCampaignIdentifier,
+  OSDI_NAMESPACE,
+  outreachIdentifier,
+  petitionIdentifier,
+  signatureIdentifier,
+} from './identifiers';
 
 /**
  * The OSDI 1.1.1 resources the platform serves (HAL+JSON), built in one place for the API
@@ -19,7 +25,9 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const osdiBase = (publicUrl: string) => `${publicUrl}/api/osdi/v1`;
 
 /** The `osdi` curie every resource's links use, pointing at the specification. */
-export const curies = [{ name: 'osdi', href: 'https://opensupporter.github.io/osdi-docs/{rel}.html', templated: true }];
+export const curies = [
+  { name: 'osdi', href: 'https://opensupporter.github.io/osdi-docs/{rel}.html', templated: true },
+];
 
 /** With milliseconds: a sync that asks for `modified_date gt` the last date it saw must not skip what came in the same second. */
 const iso = (date: Date) => date.toISOString();
@@ -45,8 +53,17 @@ export interface PersonFields {
 export function personResource(person: PersonFields) {
   return {
     ...splitName(person.name),
-    postal_addresses: [{ primary: true, postal_code: person.zip, ...(person.state ? { region: person.state } : {}), country: 'US' }],
-    ...(person.email ? { email_addresses: [{ primary: true, address: person.email, status: 'subscribed' }] } : {}),
+    postal_addresses: [
+      {
+        primary: true,
+        postal_code: person.zip,
+        ...(person.state ? { region: person.state } : {}),
+        country: 'US',
+      },
+    ],
+    ...(person.email
+      ? { email_addresses: [{ primary: true, address: person.email, status: 'subscribed' }] }
+      : {}),
   };
 }
 
@@ -65,7 +82,12 @@ const petitionLinks = (base: string, slug: string) => ({
   'osdi:record_signature_helper': { href: `${base}/petitions/${slug}/signatures` },
 });
 
-export function petitionResource(base: string, publicUrl: string, campaign: Campaign, totalSignatures: number) {
+export function petitionResource(
+  base: string,
+  publicUrl: string,
+  campaign: Campaign,
+  totalSignatures: number,
+) {
   return {
     identifiers: [petitionIdentifier(campaign.slug)],
     origin_system: ORIGIN_SYSTEM,
@@ -82,7 +104,12 @@ export function petitionResource(base: string, publicUrl: string, campaign: Camp
   };
 }
 
-export function advocacyCampaignResource(base: string, publicUrl: string, campaign: Campaign, totalOutreaches: number) {
+export function advocacyCampaignResource(
+  base: string,
+  publicUrl: string,
+  campaign: Campaign,
+  totalOutreaches: number,
+) {
   return {
     identifiers: [advocacyCampaignIdentifier(campaign.slug)],
     origin_system: ORIGIN_SYSTEM,
@@ -168,17 +195,29 @@ export function outreachResource(base: string, outreach: OutreachFields) {
     created_date: iso(outreach.createdAt),
     modified_date: iso(outreach.modifiedAt),
     action_date: iso(outreach.createdAt),
-    type: outreach.targets.length > 0 && outreach.targets.every((target) => target.status === 'hand-delivery' || target.status === 'held') ? 'in-person' : 'email',
+    type:
+      outreach.targets.length > 0 &&
+      outreach.targets.every(
+        (target) => target.status === 'hand-delivery' || target.status === 'held',
+      )
+        ? 'in-person'
+        : 'email',
     ...(outreach.subject !== null ? { subject: outreach.subject } : {}),
     targets: outreach.targets.map((target) => ({
       title: target.title,
-      ...(organization(target.office, target.state) ? { organization: organization(target.office, target.state) } : {}),
+      ...(organization(target.office, target.state)
+        ? { organization: organization(target.office, target.state) }
+        : {}),
       ...splitName(target.name),
       [`${OSDI_NAMESPACE}:status`]: target.status,
-      ...(target.deliveredAt ? { [`${OSDI_NAMESPACE}:delivered_date`]: iso(target.deliveredAt) } : {}),
+      ...(target.deliveredAt
+        ? { [`${OSDI_NAMESPACE}:delivered_date`]: iso(target.deliveredAt) }
+        : {}),
     })),
     referrer_data: outreach.source ? { source: outreach.source } : {},
     person: personResource(outreach),
-    _links: { 'osdi:advocacy_campaign': { href: `${base}/advocacy_campaigns/${outreach.campaignSlug}` } },
+    _links: {
+      'osdi:advocacy_campaign': { href: `${base}/advocacy_campaigns/${outreach.campaignSlug}` },
+    },
   };
 }

@@ -1,4 +1,10 @@
-import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  Router,
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
@@ -8,7 +14,15 @@ import { parseFilter, type ParsedFilter } from './filter';
 import { countOutreaches, pageOfOutreaches, pageOfSignatures, type Audience } from './records';
 import { recordSignature, type OsdiFieldError } from './record-signature';
 import {
-  DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OSDI_VERSION, advocacyCampaignResource, curies, osdiBase, outreachResource, petitionResource, signatureResource,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  OSDI_VERSION,
+  advocacyCampaignResource,
+  curies,
+  osdiBase,
+  outreachResource,
+  petitionResource,
+  signatureResource,
 } from './resources';
 import { findTokenHolder, type TokenHolder } from './tokens';
 
@@ -29,7 +43,13 @@ function hal(res: Response, status: number, body: unknown): void {
 }
 
 /** An OSDI error object: one resource status with one description per problem. */
-export function osdiError(res: Response, status: number, code: string, errors: Array<{ description: string; properties?: string[] }>, resource = 'osdi:signature'): void {
+export function osdiError(
+  res: Response,
+  status: number,
+  code: string,
+  errors: Array<{ description: string; properties?: string[] }>,
+  resource = 'osdi:signature',
+): void {
   hal(res, status, {
     'osdi:error': {
       request_type: 'atomic',
@@ -38,7 +58,11 @@ export function osdiError(res: Response, status: number, code: string, errors: A
         {
           resource,
           response_code: status,
-          error_descriptions: errors.map((error) => ({ error_code: code, description: error.description, ...(error.properties ? { properties: error.properties } : {}) })),
+          error_descriptions: errors.map((error) => ({
+            error_code: code,
+            description: error.description,
+            ...(error.properties ? { properties: error.properties } : {}),
+          })),
         },
       ],
     },
@@ -48,7 +72,12 @@ export function osdiError(res: Response, status: number, code: string, errors: A
 const holderOf = (res: Response) => res.locals.osdiHolder as TokenHolder;
 
 const pageQuery = z.object({
-  page: z.coerce.number({ error: 'page must be a whole number from 1' }).int('page must be a whole number from 1').min(1, 'page must be a whole number from 1').max(1_000_000, 'page must be at most 1000000').default(1),
+  page: z.coerce
+    .number({ error: 'page must be a whole number from 1' })
+    .int('page must be a whole number from 1')
+    .min(1, 'page must be a whole number from 1')
+    .max(1_000_000, 'page must be at most 1000000')
+    .default(1),
   per_page: z.coerce
     .number({ error: `per_page must be a whole number from 1 to ${MAX_PAGE_SIZE}` })
     .int(`per_page must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
@@ -59,10 +88,23 @@ const pageQuery = z.object({
 
 /** The paging and filter of a collection request, or a 400 already sent. */
 function collectionQuery(req: Request, res: Response, resource: string, filtered: boolean) {
-  const single = (value: unknown) => (Array.isArray(value) ? '\u0000' : value === '' ? undefined : value);
-  const paging = pageQuery.safeParse({ page: single(req.query.page), per_page: single(req.query.per_page) });
+  const single = (value: unknown) =>
+    Array.isArray(value) ? '\u0000' : value === '' ? undefined : value;
+  const paging = pageQuery.safeParse({
+    page: single(req.query.page),
+    per_page: single(req.query.per_page),
+  });
   if (!paging.success) {
-    osdiError(res, 400, 'INVALID_PAGING', paging.error.issues.map((issue) => ({ description: issue.message, properties: [String(issue.path[0])] })), resource);
+    osdiError(
+      res,
+      400,
+      'INVALID_PAGING',
+      paging.error.issues.map((issue) => ({
+        description: issue.message,
+        properties: [String(issue.path[0])],
+      })),
+      resource,
+    );
     return undefined;
   }
   const filter: ParsedFilter = filtered
@@ -71,10 +113,20 @@ function collectionQuery(req: Request, res: Response, resource: string, filtered
       ? { ok: true, conditions: [] }
       : { ok: false, message: 'This collection takes no filter.' };
   if (!filter.ok) {
-    osdiError(res, 400, 'INVALID_FILTER', [{ description: filter.message, properties: ['filter'] }], resource);
+    osdiError(
+      res,
+      400,
+      'INVALID_FILTER',
+      [{ description: filter.message, properties: ['filter'] }],
+      resource,
+    );
     return undefined;
   }
-  return { ...paging.data, conditions: filter.conditions, filter: filtered && typeof req.query.filter === 'string' ? req.query.filter : undefined };
+  return {
+    ...paging.data,
+    conditions: filter.conditions,
+    filter: filtered && typeof req.query.filter === 'string' ? req.query.filter : undefined,
+  };
 }
 
 /** A collection's HAL page: counts, navigation links (keeping the filter), the items embedded and linked. */
@@ -87,7 +139,11 @@ function collection(
 ) {
   const totalPages = Math.ceil(total / query.per_page);
   const link = (page: number) => {
-    const params = new URLSearchParams({ page: String(page), per_page: String(query.per_page), ...(query.filter ? { filter: query.filter } : {}) });
+    const params = new URLSearchParams({
+      page: String(page),
+      per_page: String(query.per_page),
+      ...(query.filter ? { filter: query.filter } : {}),
+    });
     return { href: `${self}?${params.toString()}` };
   };
   return {
@@ -99,7 +155,9 @@ function collection(
       curies,
       self: link(query.page),
       ...(query.page < totalPages ? { next: link(query.page + 1) } : {}),
-      ...(query.page > 1 ? { previous: link(Math.min(query.page - 1, Math.max(totalPages, 1))) } : {}),
+      ...(query.page > 1
+        ? { previous: link(Math.min(query.page - 1, Math.max(totalPages, 1))) }
+        : {}),
       [rel]: items.flatMap((item) => {
         const self = (item._links as { self?: { href: string } } | undefined)?.self;
         return self ? [{ href: self.href }] : [];
@@ -114,14 +172,33 @@ export function osdiApi(ctx: AppContext): Router {
   const base = osdiBase(ctx.config.publicUrl);
 
   // As small as the public JSON API's: a signature with its person is well under 4 KB.
-  router.use(express.json({ limit: '16kb', type: ['application/json', 'application/hal+json', 'application/*+json'] }));
+  router.use(
+    express.json({
+      limit: '16kb',
+      type: ['application/json', 'application/hal+json', 'application/*+json'],
+    }),
+  );
 
   // The token: looked up on every request, so a revoked one is refused from the next request on.
   router.use(async (req, res, next) => {
     const header = req.get('OSDI-API-Token');
-    if (!header) return osdiError(res, 401, 'UNAUTHORIZED', [{ description: 'Send your API token in the OSDI-API-Token header.' }], 'osdi:aep');
+    if (!header)
+      return osdiError(
+        res,
+        401,
+        'UNAUTHORIZED',
+        [{ description: 'Send your API token in the OSDI-API-Token header.' }],
+        'osdi:aep',
+      );
     const holder = await findTokenHolder(ctx.db, header.trim());
-    if (!holder) return osdiError(res, 401, 'UNAUTHORIZED', [{ description: 'This API token is not valid, or has been revoked.' }], 'osdi:aep');
+    if (!holder)
+      return osdiError(
+        res,
+        401,
+        'UNAUTHORIZED',
+        [{ description: 'This API token is not valid, or has been revoked.' }],
+        'osdi:aep',
+      );
     res.locals.osdiHolder = holder;
     ctx.apiTokenUsage.record(holder.id, 'request');
     next();
@@ -137,12 +214,27 @@ export function osdiApi(ctx: AppContext): Router {
       logger: ctx.logger,
       keyOf: (_req, res) => `token-${holderOf(res).id}`,
       onLimited: (_req, res, retryAfter) =>
-        osdiError(res, 429, 'RATE_LIMITED', [{ description: `This token has made too many requests. Try again in ${retryAfter} seconds.` }], 'osdi:aep'),
+        osdiError(
+          res,
+          429,
+          'RATE_LIMITED',
+          [
+            {
+              description: `This token has made too many requests. Try again in ${retryAfter} seconds.`,
+            },
+          ],
+          'osdi:aep',
+        ),
     }),
   );
 
   /** The campaign named in the path, if the token may reach it with `scope`; otherwise the answer is sent. */
-  const campaignFor = async (req: Request, res: Response, scope: 'read' | 'sign', resource: string): Promise<Campaign | undefined> => {
+  const campaignFor = async (
+    req: Request,
+    res: Response,
+    scope: 'read' | 'sign',
+    resource: string,
+  ): Promise<Campaign | undefined> => {
     const holder = holderOf(res);
     const campaign = await ctx.campaigns.bySlug(String(req.params.id));
     if (!campaign) {
@@ -150,23 +242,49 @@ export function osdiApi(ctx: AppContext): Router {
       return undefined;
     }
     if (holder.campaignId !== null && holder.campaignId !== campaign.id) {
-      osdiError(res, 403, 'OUT_OF_SCOPE', [{ description: 'This token is for another campaign.' }], resource);
+      osdiError(
+        res,
+        403,
+        'OUT_OF_SCOPE',
+        [{ description: 'This token is for another campaign.' }],
+        resource,
+      );
       return undefined;
     }
     if (!holder.scopes.includes(scope)) {
-      osdiError(res, 403, 'OUT_OF_SCOPE', [{ description: `This token does not have the ${scope} scope.` }], resource);
+      osdiError(
+        res,
+        403,
+        'OUT_OF_SCOPE',
+        [{ description: `This token does not have the ${scope} scope.` }],
+        resource,
+      );
       return undefined;
     }
     return campaign;
   };
 
   const requireRead = (resource: string) => (_req: Request, res: Response, next: NextFunction) =>
-    holderOf(res).scopes.includes('read') ? next() : osdiError(res, 403, 'OUT_OF_SCOPE', [{ description: 'This token does not have the read scope.' }], resource);
+    holderOf(res).scopes.includes('read')
+      ? next()
+      : osdiError(
+          res,
+          403,
+          'OUT_OF_SCOPE',
+          [{ description: 'This token does not have the read scope.' }],
+          resource,
+        );
 
   /** The campaigns a token sees: its own, or every one. */
-  const visibleCampaigns = async (holder: TokenHolder) => (await ctx.campaigns.list()).filter((campaign) => holder.campaignId === null || campaign.id === holder.campaignId);
+  const visibleCampaigns = async (holder: TokenHolder) =>
+    (await ctx.campaigns.list()).filter(
+      (campaign) => holder.campaignId === null || campaign.id === holder.campaignId,
+    );
 
-  const audienceOf = (campaign: Campaign, holder: TokenHolder): Audience => ({ campaign, partnerId: holder.partner?.id ?? null });
+  const audienceOf = (campaign: Campaign, holder: TokenHolder): Audience => ({
+    campaign,
+    partnerId: holder.partner?.id ?? null,
+  });
 
   router.get('/', (_req, res) => {
     const holder = holderOf(res);
@@ -184,8 +302,14 @@ export function osdiApi(ctx: AppContext): Router {
         self: { href: `${base}/`, title: 'This API entry point' },
         ...(holder.scopes.includes('read')
           ? {
-              'osdi:petitions': { href: `${base}/petitions`, title: 'The petitions this token may read' },
-              'osdi:advocacy_campaigns': { href: `${base}/advocacy_campaigns`, title: 'The letter campaigns this token may read' },
+              'osdi:petitions': {
+                href: `${base}/petitions`,
+                title: 'The petitions this token may read',
+              },
+              'osdi:advocacy_campaigns': {
+                href: `${base}/advocacy_campaigns`,
+                title: 'The letter campaigns this token may read',
+              },
             }
           : {}),
       },
@@ -197,14 +321,32 @@ export function osdiApi(ctx: AppContext): Router {
     if (!query) return;
     const campaigns = await visibleCampaigns(holderOf(res));
     const page = campaigns.slice((query.page - 1) * query.per_page, query.page * query.per_page);
-    const items = await Promise.all(page.map(async (campaign) => petitionResource(base, ctx.config.publicUrl, campaign, publicSignatureCount(campaign, await ctx.stats.get(campaign.id)))));
-    hal(res, 200, collection(`${base}/petitions`, 'osdi:petitions', query, campaigns.length, items));
+    const items = await Promise.all(
+      page.map(async (campaign) =>
+        petitionResource(
+          base,
+          ctx.config.publicUrl,
+          campaign,
+          publicSignatureCount(campaign, await ctx.stats.get(campaign.id)),
+        ),
+      ),
+    );
+    hal(
+      res,
+      200,
+      collection(`${base}/petitions`, 'osdi:petitions', query, campaigns.length, items),
+    );
   });
 
   router.get('/petitions/:id', async (req, res) => {
     const campaign = await campaignFor(req, res, 'read', 'osdi:petition');
     if (!campaign) return;
-    const resource = petitionResource(base, ctx.config.publicUrl, campaign, publicSignatureCount(campaign, await ctx.stats.get(campaign.id)));
+    const resource = petitionResource(
+      base,
+      ctx.config.publicUrl,
+      campaign,
+      publicSignatureCount(campaign, await ctx.stats.get(campaign.id)),
+    );
     hal(res, 200, { ...resource, _links: { curies, ...resource._links } });
   });
 
@@ -213,8 +355,22 @@ export function osdiApi(ctx: AppContext): Router {
     if (!campaign) return;
     const query = collectionQuery(req, res, 'osdi:signature', true);
     if (!query) return;
-    const { total, signatures } = await pageOfSignatures(ctx, audienceOf(campaign, holderOf(res)), { offset: (query.page - 1) * query.per_page, limit: query.per_page, conditions: query.conditions });
-    hal(res, 200, collection(`${base}/petitions/${campaign.slug}/signatures`, 'osdi:signatures', query, total, signatures.map((signature) => signatureResource(base, signature))));
+    const { total, signatures } = await pageOfSignatures(ctx, audienceOf(campaign, holderOf(res)), {
+      offset: (query.page - 1) * query.per_page,
+      limit: query.per_page,
+      conditions: query.conditions,
+    });
+    hal(
+      res,
+      200,
+      collection(
+        `${base}/petitions/${campaign.slug}/signatures`,
+        'osdi:signatures',
+        query,
+        total,
+        signatures.map((signature) => signatureResource(base, signature)),
+      ),
+    );
   });
 
   const record = async (req: Request, res: Response) => {
@@ -222,8 +378,18 @@ export function osdiApi(ctx: AppContext): Router {
     if (!campaign) return;
     const holder = holderOf(res);
     const result = await recordSignature(ctx, campaign, req.body, holder, ctx.config.publicUrl);
-    if (result.outcome === 'closed') return osdiError(res, 409, 'PETITION_CLOSED', [{ description: 'This petition is closed.' }]);
-    if (result.outcome === 'invalid') return osdiError(res, 400, 'INVALID_FIELD', result.errors.map((error: OsdiFieldError) => ({ description: error.message, properties: [error.property] })));
+    if (result.outcome === 'closed')
+      return osdiError(res, 409, 'PETITION_CLOSED', [{ description: 'This petition is closed.' }]);
+    if (result.outcome === 'invalid')
+      return osdiError(
+        res,
+        400,
+        'INVALID_FIELD',
+        result.errors.map((error: OsdiFieldError) => ({
+          description: error.message,
+          properties: [error.property],
+        })),
+      );
     ctx.apiTokenUsage.record(holder.id, 'signature');
     hal(res, 200, result.body);
   };
@@ -235,14 +401,38 @@ export function osdiApi(ctx: AppContext): Router {
     if (!query) return;
     const campaigns = await visibleCampaigns(holderOf(res));
     const page = campaigns.slice((query.page - 1) * query.per_page, query.page * query.per_page);
-    const items = await Promise.all(page.map(async (campaign) => advocacyCampaignResource(base, ctx.config.publicUrl, campaign, await countOutreaches(ctx.db, campaign.id))));
-    hal(res, 200, collection(`${base}/advocacy_campaigns`, 'osdi:advocacy_campaigns', query, campaigns.length, items));
+    const items = await Promise.all(
+      page.map(async (campaign) =>
+        advocacyCampaignResource(
+          base,
+          ctx.config.publicUrl,
+          campaign,
+          await countOutreaches(ctx.db, campaign.id),
+        ),
+      ),
+    );
+    hal(
+      res,
+      200,
+      collection(
+        `${base}/advocacy_campaigns`,
+        'osdi:advocacy_campaigns',
+        query,
+        campaigns.length,
+        items,
+      ),
+    );
   });
 
   router.get('/advocacy_campaigns/:id', async (req, res) => {
     const campaign = await campaignFor(req, res, 'read', 'osdi:advocacy_campaign');
     if (!campaign) return;
-    const resource = advocacyCampaignResource(base, ctx.config.publicUrl, campaign, await countOutreaches(ctx.db, campaign.id));
+    const resource = advocacyCampaignResource(
+      base,
+      ctx.config.publicUrl,
+      campaign,
+      await countOutreaches(ctx.db, campaign.id),
+    );
     hal(res, 200, { ...resource, _links: { curies, ...resource._links } });
   });
 
@@ -251,18 +441,62 @@ export function osdiApi(ctx: AppContext): Router {
     if (!campaign) return;
     const query = collectionQuery(req, res, 'osdi:outreach', true);
     if (!query) return;
-    const { total, outreaches } = await pageOfOutreaches(ctx, audienceOf(campaign, holderOf(res)), { offset: (query.page - 1) * query.per_page, limit: query.per_page, conditions: query.conditions });
-    hal(res, 200, collection(`${base}/advocacy_campaigns/${campaign.slug}/outreaches`, 'osdi:outreaches', query, total, outreaches.map((outreach) => outreachResource(base, outreach))));
+    const { total, outreaches } = await pageOfOutreaches(ctx, audienceOf(campaign, holderOf(res)), {
+      offset: (query.page - 1) * query.per_page,
+      limit: query.per_page,
+      conditions: query.conditions,
+    });
+    hal(
+      res,
+      200,
+      collection(
+        `${base}/advocacy_campaigns/${campaign.slug}/outreaches`,
+        'osdi:outreaches',
+        query,
+        total,
+        outreaches.map((outreach) => outreachResource(base, outreach)),
+      ),
+    );
   });
 
-  router.use((_req, res) => osdiError(res, 404, 'NOT_FOUND', [{ description: 'There is nothing at this address. Start from the entry point, /api/osdi/v1/.' }], 'osdi:aep'));
+  router.use((_req, res) =>
+    osdiError(
+      res,
+      404,
+      'NOT_FOUND',
+      [
+        {
+          description:
+            'There is nothing at this address. Start from the entry point, /api/osdi/v1/.',
+        },
+      ],
+      'osdi:aep',
+    ),
+  );
 
-  const bodyErrors: ErrorRequestHandler = (error: { type?: string; status?: number }, _req, res, next) => {
+  const bodyErrors: ErrorRequestHandler = (
+    error: { type?: string; status?: number },
+    _req,
+    res,
+    next,
+  ) => {
     if (res.headersSent) return next(error);
-    if (error.type === 'entity.parse.failed') return osdiError(res, 400, 'INVALID_JSON', [{ description: 'The request body is not valid JSON.' }]);
-    if (error.type === 'entity.too.large') return osdiError(res, 413, 'TOO_LARGE', [{ description: 'The request body is larger than 16 KB.' }]);
-    if (error.status === 415 || error.type === 'charset.unsupported' || error.type === 'encoding.unsupported') {
-      return osdiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', [{ description: 'Send JSON (application/json or application/hal+json) in UTF-8.' }]);
+    if (error.type === 'entity.parse.failed')
+      return osdiError(res, 400, 'INVALID_JSON', [
+        { description: 'The request body is not valid JSON.' },
+      ]);
+    if (error.type === 'entity.too.large')
+      return osdiError(res, 413, 'TOO_LARGE', [
+        { description: 'The request body is larger than 16 KB.' },
+      ]);
+    if (
+      error.status === 415 ||
+      error.type === 'charset.unsupported' ||
+      error.type === 'encoding.unsupported'
+    ) {
+      return osdiError(res, 415, 'UNSUPPORTED_MEDIA_TYPE', [
+        { description: 'Send JSON (application/json or application/hal+json) in UTF-8.' },
+      ]);
     }
     next(error);
   };

@@ -23,13 +23,26 @@ export const tokenName = z
   .trim()
   .min(1, 'Give the token a name, like "ACLU-NC CRM sync".')
   .max(100, 'Use at most 100 characters.')
-  .refine((value) => !CONTROL_IN_LINE.test(value) && !hiddenFormatting(value), 'Write the name on one line, without invisible characters.');
+  .refine(
+    (value) => !CONTROL_IN_LINE.test(value) && !hiddenFormatting(value),
+    'Write the name on one line, without invisible characters.',
+  );
 
 /** `read`, `sign` or `read,sign` (a form's checkboxes send an array). */
 export const tokenScopes = z
   .union([z.string(), z.array(z.string())], { error: 'Choose read, sign or both.' })
-  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((scope) => scope.trim()).filter(Boolean))
-  .pipe(z.array(z.enum(apiScopes as [ApiScope, ...ApiScope[]], { error: 'Scopes are read, sign, or read,sign.' })).min(1, 'Choose read, sign or both.'))
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(',')).map((scope) => scope.trim()).filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(
+        z.enum(apiScopes as [ApiScope, ...ApiScope[]], {
+          error: 'Scopes are read, sign, or read,sign.',
+        }),
+      )
+      .min(1, 'Choose read, sign or both.'),
+  )
   .transform((scopes) => apiScopes.filter((scope) => scopes.includes(scope)));
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -43,7 +56,11 @@ export interface NewToken {
 }
 
 /** Creates a token; the token itself is returned once and never stored. */
-export async function createApiToken(db: Database, input: NewToken, actor: Actor): Promise<{ token: string; record: ApiToken }> {
+export async function createApiToken(
+  db: Database,
+  input: NewToken,
+  actor: Actor,
+): Promise<{ token: string; record: ApiToken }> {
   const token = `osdi_${randomBytes(32).toString('base64url')}`;
   return db.transaction(async (tx) => {
     const [record] = await tx
@@ -61,29 +78,58 @@ export async function createApiToken(db: Database, input: NewToken, actor: Actor
     await recordAudit(tx, actor, {
       action: 'api-token.create',
       campaignId: input.campaignId,
-      details: { tokenId: record!.id, name: input.name, scopes: input.scopes, ...(input.partnerId !== null ? { partnerId: input.partnerId } : {}) },
+      details: {
+        tokenId: record!.id,
+        name: input.name,
+        scopes: input.scopes,
+        ...(input.partnerId !== null ? { partnerId: input.partnerId } : {}),
+      },
     });
     return { token, record: record! };
   });
 }
 
 /** Revokes a token (at once: the next request with it is refused). Returns false when it was revoked already or is not this campaign's. */
-export async function revokeApiToken(db: Database, id: number, campaignId: number | null, actor: Actor): Promise<boolean> {
+export async function revokeApiToken(
+  db: Database,
+  id: number,
+  campaignId: number | null,
+  actor: Actor,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const [revoked] = await tx
       .update(apiTokens)
       .set({ revokedAt: new Date() })
-      .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt), campaignId === null ? undefined : eq(apiTokens.campaignId, campaignId)))
+      .where(
+        and(
+          eq(apiTokens.id, id),
+          isNull(apiTokens.revokedAt),
+          campaignId === null ? undefined : eq(apiTokens.campaignId, campaignId),
+        ),
+      )
       .returning();
     if (!revoked) return false;
-    await recordAudit(tx, actor, { action: 'api-token.revoke', campaignId: revoked.campaignId, details: { tokenId: revoked.id, name: revoked.name } });
+    await recordAudit(tx, actor, {
+      action: 'api-token.revoke',
+      campaignId: revoked.campaignId,
+      details: { tokenId: revoked.id, name: revoked.name },
+    });
     return true;
   });
 }
 
 /** A campaign's tokens (and its partners'), newest first, with each partner's name. */
 export async function listApiTokens(db: Database, campaignId: number) {
-  return queryRows<{ id: number; name: string; hint: string; scopes: ApiScope[]; partner: string | null; created_at: Date | string; last_used_at: Date | string | null; revoked_at: Date | string | null }>(
+  return queryRows<{
+    id: number;
+    name: string;
+    hint: string;
+    scopes: ApiScope[];
+    partner: string | null;
+    created_at: Date | string;
+    last_used_at: Date | string | null;
+    revoked_at: Date | string | null;
+  }>(
     db,
     sql`SELECT t.id, t.name, t.hint, t.scopes, p.name AS partner, t.created_at, t.last_used_at, t.revoked_at
         FROM api_tokens t LEFT JOIN partners p ON p.id = t.partner_id
@@ -101,9 +147,20 @@ export interface TokenHolder {
 }
 
 /** The holder of a token, or undefined for a token that is unknown or revoked. */
-export async function findTokenHolder(db: Database, token: string): Promise<TokenHolder | undefined> {
+export async function findTokenHolder(
+  db: Database,
+  token: string,
+): Promise<TokenHolder | undefined> {
   if (!isTokenShaped(token)) return undefined;
-  const [row] = await queryRows<{ id: number; name: string; scopes: ApiScope[]; campaign_id: number | null; partner_id: number | null; source_code: string | null; partner_name: string | null }>(
+  const [row] = await queryRows<{
+    id: number;
+    name: string;
+    scopes: ApiScope[];
+    campaign_id: number | null;
+    partner_id: number | null;
+    source_code: string | null;
+    partner_name: string | null;
+  }>(
     db,
     sql`SELECT t.id, t.name, t.scopes, t.campaign_id, t.partner_id, p.source_code, p.name AS partner_name
         FROM api_tokens t LEFT JOIN partners p ON p.id = t.partner_id
@@ -115,7 +172,10 @@ export async function findTokenHolder(db: Database, token: string): Promise<Toke
     name: row.name,
     scopes: row.scopes,
     campaignId: row.campaign_id === null ? null : Number(row.campaign_id),
-    partner: row.partner_id === null ? null : { id: Number(row.partner_id), sourceCode: row.source_code!, name: row.partner_name! },
+    partner:
+      row.partner_id === null
+        ? null
+        : { id: Number(row.partner_id), sourceCode: row.source_code!, name: row.partner_name! },
   };
 }
 
@@ -130,7 +190,10 @@ const FLUSH_EVERY_MS = 10_000;
  * writes one audit entry per token for each day that is over.
  */
 export class ApiTokenUsage {
-  private counts = new Map<string, { tokenId: number; day: string; requests: number; signatures: number }>();
+  private counts = new Map<
+    string,
+    { tokenId: number; day: string; requests: number; signatures: number }
+  >();
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -171,7 +234,11 @@ export class ApiTokenUsage {
         for (const entry of taken) {
           const key = `${entry.tokenId}:${entry.day}`;
           const now = this.counts.get(key) ?? { ...entry, requests: 0, signatures: 0 };
-          this.counts.set(key, { ...now, requests: now.requests + entry.requests, signatures: now.signatures + entry.signatures });
+          this.counts.set(key, {
+            ...now,
+            requests: now.requests + entry.requests,
+            signatures: now.signatures + entry.signatures,
+          });
         }
         this.logger.warn({ err: error }, 'could not record API token use; trying again later');
       }
@@ -191,7 +258,14 @@ export class ApiTokenUsage {
  */
 export async function summariseTokenUse(db: Database, now = new Date()): Promise<number> {
   return db.transaction(async (tx) => {
-    const days = await queryRows<{ token_id: number; day: string; requests: number | string; signatures: number | string; name: string; campaign_id: number | null }>(
+    const days = await queryRows<{
+      token_id: number;
+      day: string;
+      requests: number | string;
+      signatures: number | string;
+      name: string;
+      campaign_id: number | null;
+    }>(
       tx,
       sql`UPDATE api_token_usage u SET summarized = true FROM api_tokens t
           WHERE t.id = u.token_id AND NOT u.summarized AND u.day < ${today(now)}
@@ -204,7 +278,13 @@ export async function summariseTokenUse(db: Database, now = new Date()): Promise
           actor: 'platform',
           action: 'api-token.used',
           campaignId: day.campaign_id === null ? null : Number(day.campaign_id),
-          details: { tokenId: Number(day.token_id), name: day.name, day: day.day, requests: Number(day.requests), signatures: Number(day.signatures) },
+          details: {
+            tokenId: Number(day.token_id),
+            name: day.name,
+            day: day.day,
+            requests: Number(day.requests),
+            signatures: Number(day.signatures),
+          },
         })),
       );
     }

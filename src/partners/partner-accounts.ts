@@ -21,14 +21,31 @@ export async function partnerChoices(db: Database): Promise<Array<{ id: number; 
 }
 
 /** The partner a staff account belongs to, with its campaign; none for a staff role, or once the partner was removed. */
-export async function partnerOfAccount(db: Database, staffId: number): Promise<PartnerScope | undefined> {
-  const [row] = await queryRows<{ partner_id: number; name: string; source_code: string; campaign_id: number; slug: string; title: string }>(
+export async function partnerOfAccount(
+  db: Database,
+  staffId: number,
+): Promise<PartnerScope | undefined> {
+  const [row] = await queryRows<{
+    partner_id: number;
+    name: string;
+    source_code: string;
+    campaign_id: number;
+    slug: string;
+    title: string;
+  }>(
     db,
     sql`SELECT p.id AS partner_id, p.name, p.source_code, c.id AS campaign_id, c.slug, c.title
         FROM staff_accounts a JOIN partners p ON p.id = a.partner_id JOIN campaigns c ON c.id = p.campaign_id
         WHERE a.id = ${staffId}::int AND a.role = 'partner'`,
   );
   return row
-    ? { partnerId: Number(row.partner_id), partnerName: row.name, sourceCode: row.source_code, campaignId: Number(row.campaign_id), campaignSlug: row.slug, campaignTitle: row.title }
+    ? {
+        partnerId: Number(row.partner_id),
+        partnerName: row.name,
+        sourceCode: row.source_code,
+        campaignId: Number(row.campaign_id),
+        campaignSlug: row.slug,
+        campaignTitle: row.title,
+      }
     : undefined;
 }

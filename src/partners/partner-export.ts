@@ -37,13 +37,20 @@ export async function startPartnerExport(
   const where = sql`s.campaign_id = ${scope.campaignId}::int
     AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${scope.campaignId}::int))`;
   const consented = sql`JOIN consents k ON k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = ${scope.partnerId}::int AND k.withdrawn_at IS NULL`;
-  const [count] = await queryRows<{ n: number }>(ctx.db, sql`SELECT count(DISTINCT s.id)::int AS n FROM signatures s ${consented} WHERE ${where}`);
+  const [count] = await queryRows<{ n: number }>(
+    ctx.db,
+    sql`SELECT count(DISTINCT s.id)::int AS n FROM signatures s ${consented} WHERE ${where}`,
+  );
   const rows = Number(count?.n ?? 0);
-  await recordAudit(ctx.db, actor, { action: 'export.partner-supporters', campaignId: scope.campaignId, details: { partnerId: scope.partnerId, rows } });
+  await recordAudit(ctx.db, actor, {
+    action: 'export.partner-supporters',
+    campaignId: scope.campaignId,
+    details: { partnerId: scope.partnerId, rows },
+  });
 
   async function* csv(): AsyncGenerator<string> {
     yield `${COLUMNS.join(',')}\n`;
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await queryRows<ConsentingRow>(
         ctx.db,
         sql`SELECT DISTINCT ON (s.id) s.id, s.name, s.email, s.zip, s.state, s.created_at AS signed_at, k.given_at AS agreed_at, k.wording
@@ -52,21 +59,23 @@ export async function startPartnerExport(
       );
       if (page.length === 0) return;
       after = Number(page[page.length - 1]!.id);
-      yield page
-        .map((row) =>
-          [
-            ctx.encryption.open('signatures.name', row.name),
-            ctx.encryption.open('signatures.email', row.email),
-            row.zip,
-            row.state ?? '',
-            new Date(row.signed_at).toISOString(),
-            new Date(row.agreed_at).toISOString(),
-            row.wording,
-          ]
-            .map((value) => csvCell(value))
-            .join(','),
-        )
-        .join('\n') + '\n';
+      yield (
+        page
+          .map((row) =>
+            [
+              ctx.encryption.open('signatures.name', row.name),
+              ctx.encryption.open('signatures.email', row.email),
+              row.zip,
+              row.state ?? '',
+              new Date(row.signed_at).toISOString(),
+              new Date(row.agreed_at).toISOString(),
+              row.wording,
+            ]
+              .map((value) => csvCell(value))
+              .join(','),
+          )
+          .join('\n') + '\n'
+      );
       if (page.length < PAGE_ROWS) return;
     }
   }

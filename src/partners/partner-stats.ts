@@ -18,7 +18,11 @@ export interface PartnerNumbers {
   byDistrict: Array<{ geoid: string; label: string; signatures: number }>;
 }
 
-export async function partnerNumbers(db: Database, scope: PartnerScope, now = new Date()): Promise<PartnerNumbers> {
+export async function partnerNumbers(
+  db: Database,
+  scope: PartnerScope,
+  now = new Date(),
+): Promise<PartnerNumbers> {
   const mine = sql`s.campaign_id = ${scope.campaignId}::int AND s.source = ${scope.sourceCode}`;
   const [totals] = await queryRows<{ brought: number; consenting: number }>(
     db,
@@ -43,8 +47,19 @@ export async function partnerNumbers(db: Database, scope: PartnerScope, now = ne
   return {
     brought: Number(totals?.brought ?? 0),
     consenting: Number(totals?.consenting ?? 0),
-    series: signatureSeries(Object.fromEntries(days.map((row) => [row.day, Number(row.n)])), utcDay(now)),
-    byState: states.map((row) => ({ code: row.state, name: stateNames.get(row.state) ?? row.state, signatures: Number(row.n) })),
-    byDistrict: districts.map((row) => ({ geoid: row.geoid, label: districtLabel(row.geoid), signatures: Number(row.n) })),
+    series: signatureSeries(
+      Object.fromEntries(days.map((row) => [row.day, Number(row.n)])),
+      utcDay(now),
+    ),
+    byState: states.map((row) => ({
+      code: row.state,
+      name: stateNames.get(row.state) ?? row.state,
+      signatures: Number(row.n),
+    })),
+    byDistrict: districts.map((row) => ({
+      geoid: row.geoid,
+      label: districtLabel(row.geoid),
+      signatures: Number(row.n),
+    })),
   };
 }

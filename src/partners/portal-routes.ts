@@ -10,7 +10,15 @@ import { formErrors } from '../staff/forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { attemptRows, subscriptionRow, subscriptionTitle } from '../webhooks/console-view';
 import {
-  actionNetworkForm, addWebhook, changeSubscription, eventList, findSubscription, listSubscriptions, recentAttempts, receiverUrl, saveActionNetworkPush,
+  actionNetworkForm,
+  addWebhook,
+  changeSubscription,
+  eventList,
+  findSubscription,
+  listSubscriptions,
+  recentAttempts,
+  receiverUrl,
+  saveActionNetworkPush,
 } from '../webhooks/subscriptions';
 import { partnerOfAccount, type PartnerScope } from './partner-accounts';
 import { partnerNumbers } from './partner-stats';
@@ -23,8 +31,11 @@ import { startPartnerExport } from './partner-export';
  * Nothing else of the campaign: every query is bound to the account's partner.
  */
 
-const webhookForm = (allowPrivate: boolean) => z.object({ url: receiverUrl(allowPrivate), events: eventList });
-const subscriptionChange = z.object({ action: z.enum(['enable', 'disable', 'delete'], { error: 'Choose what to change.' }) });
+const webhookForm = (allowPrivate: boolean) =>
+  z.object({ url: receiverUrl(allowPrivate), events: eventList });
+const subscriptionChange = z.object({
+  action: z.enum(['enable', 'disable', 'delete'], { error: 'Choose what to change.' }),
+});
 
 export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
@@ -34,7 +45,8 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
 
   // A partner's account lands on its own page: the campaigns list is not for it.
   router.use((req, res, next) => {
-    if (req.method === 'GET' && req.path === '/staff' && currentStaff(res)?.role === 'partner') return res.redirect(303, '/staff/partner');
+    if (req.method === 'GET' && req.path === '/staff' && currentStaff(res)?.role === 'partner')
+      return res.redirect(303, '/staff/partner');
     next();
   });
 
@@ -42,7 +54,14 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
   const loadPartner = async (_req: Request, res: Response, next: NextFunction) => {
     const scope = await partnerOfAccount(ctx.db, staffOf(res).id);
     if (!scope) {
-      return res.status(404).render('error', { layout: 'staff', title: 'No partner organisation', message: 'This account no longer belongs to a partner organisation. Ask the coalition\'s admins.' });
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No partner organisation',
+          message:
+            "This account no longer belongs to a partner organisation. Ask the coalition's admins.",
+        });
     }
     res.locals.partnerScope = scope;
     next();
@@ -60,10 +79,29 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
       scope,
       brought: formatNumber(numbers.brought),
       consenting: formatNumber(numbers.consenting),
-      timeChart: timeSeriesChart(numbers.series, { id: 'chart-partner', title: `Signatures ${scope.partnerName} brought, over time`, width: 960, height: 320 }),
-      timeChartNarrow: timeSeriesChart(numbers.series, { id: 'chart-partner-narrow', title: `Signatures ${scope.partnerName} brought, over time`, width: 360, height: 260 }),
-      seriesRows: [...numbers.series.points].reverse().map((point) => ({ label: bucketLabel(point, numbers.series.bucket), count: point.count, cumulative: point.cumulative })),
-      stateChart: barChart(numbers.byState.map((row) => ({ label: row.name, value: row.signatures })), { id: 'chart-partner-states', title: 'States with the most signatures' }),
+      timeChart: timeSeriesChart(numbers.series, {
+        id: 'chart-partner',
+        title: `Signatures ${scope.partnerName} brought, over time`,
+        width: 960,
+        height: 320,
+      }),
+      timeChartNarrow: timeSeriesChart(numbers.series, {
+        id: 'chart-partner-narrow',
+        title: `Signatures ${scope.partnerName} brought, over time`,
+        width: 360,
+        height: 260,
+      }),
+      seriesRows: [...numbers.series.points]
+        .reverse()
+        .map((point) => ({
+          label: bucketLabel(point, numbers.series.bucket),
+          count: point.count,
+          cumulative: point.cumulative,
+        })),
+      stateChart: barChart(
+        numbers.byState.map((row) => ({ label: row.name, value: row.signatures })),
+        { id: 'chart-partner-states', title: 'States with the most signatures' },
+      ),
       stateRows: numbers.byState,
       districtRows: numbers.byDistrict,
       link: `${ctx.config.publicUrl}/campaigns/${scope.campaignSlug}?source=${encodeURIComponent(scope.sourceCode)}`,
@@ -75,13 +113,27 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const scope = scopeOf(res);
     const { stream } = await startPartnerExport(ctx, scope, staffOf(res));
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="${scope.campaignSlug}-${scope.sourceCode}-supporters-${new Date().toISOString().slice(0, 10)}.csv"`);
+    res.setHeader(
+      'Content-Disposition',
+      `attachment; filename="${scope.campaignSlug}-${scope.sourceCode}-supporters-${new Date().toISOString().slice(0, 10)}.csv"`,
+    );
     await pipeline(stream, res);
   });
 
-  const renderWebhooks = async (req: Request, res: Response, extra: { errors?: FieldErrors; values?: Record<string, unknown>; shown?: { label: string; value: string; note: string } } = {}, status = 200) => {
+  const renderWebhooks = async (
+    req: Request,
+    res: Response,
+    extra: {
+      errors?: FieldErrors;
+      values?: Record<string, unknown>;
+      shown?: { label: string; value: string; note: string };
+    } = {},
+    status = 200,
+  ) => {
     const scope = scopeOf(res);
-    const rows = (await listSubscriptions(ctx.db, { campaignId: scope.campaignId, partnerId: scope.partnerId })).map((subscription) =>
+    const rows = (
+      await listSubscriptions(ctx.db, { campaignId: scope.campaignId, partnerId: scope.partnerId })
+    ).map((subscription) =>
       subscriptionRow(subscription, `/staff/partner/webhooks/${subscription.id}`),
     );
     res.status(status).render('staff/partner-webhooks', {
@@ -98,20 +150,50 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
     });
   };
 
-  const prefixed = (errors: FieldErrors, prefix: string) => Object.fromEntries(Object.entries(errors).map(([field, message]) => [`${prefix}${field[0]!.toUpperCase()}${field.slice(1)}`, message]));
+  const prefixed = (errors: FieldErrors, prefix: string) =>
+    Object.fromEntries(
+      Object.entries(errors).map(([field, message]) => [
+        `${prefix}${field[0]!.toUpperCase()}${field.slice(1)}`,
+        message,
+      ]),
+    );
 
-  router.get('/staff/partner/webhooks', partnerOnly, loadPartner, (req, res) => renderWebhooks(req, res));
+  router.get('/staff/partner/webhooks', partnerOnly, loadPartner, (req, res) =>
+    renderWebhooks(req, res),
+  );
 
   router.post('/staff/partner/webhooks', partnerOnly, loadPartner, async (req, res) => {
     const scope = scopeOf(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const values = { webhookUrl: body.url, webhookEvents: ([] as unknown[]).concat(body.events ?? []) };
+    const values = {
+      webhookUrl: body.url,
+      webhookEvents: ([] as unknown[]).concat(body.events ?? []),
+    };
     const parsed = webhookForm(ctx.config.webhooks.allowPrivate).safeParse(body);
-    if (!parsed.success) return renderWebhooks(req, res, { errors: prefixed(fieldErrors(parsed.error), 'webhook'), values }, 400);
-    const { secret } = await addWebhook(ctx, { campaignId: scope.campaignId, partnerId: scope.partnerId, url: parsed.data.url, events: parsed.data.events }, staffOf(res));
+    if (!parsed.success)
+      return renderWebhooks(
+        req,
+        res,
+        { errors: prefixed(fieldErrors(parsed.error), 'webhook'), values },
+        400,
+      );
+    const { secret } = await addWebhook(
+      ctx,
+      {
+        campaignId: scope.campaignId,
+        partnerId: scope.partnerId,
+        url: parsed.data.url,
+        events: parsed.data.events,
+      },
+      staffOf(res),
+    );
     res.setHeader('Cache-Control', 'no-store');
     return renderWebhooks(req, res, {
-      shown: { label: `The signing secret of the webhook to ${parsed.data.url}`, value: secret, note: 'Give it to your receiver now: it is shown once. Your receiver checks each delivery\'s webhook-signature with it.' },
+      shown: {
+        label: `The signing secret of the webhook to ${parsed.data.url}`,
+        value: secret,
+        note: "Give it to your receiver now: it is shown once. Your receiver checks each delivery's webhook-signature with it.",
+      },
     });
   });
 
@@ -120,9 +202,22 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const body = (req.body ?? {}) as Record<string, unknown>;
     const values = { pushPetition: body.petition, pushTags: body.tags };
     const parsed = actionNetworkForm.safeParse(body);
-    if (!parsed.success) return renderWebhooks(req, res, { errors: prefixed(fieldErrors(parsed.error), 'push'), values }, 400);
-    await saveActionNetworkPush(ctx, { campaignId: scope.campaignId, partnerId: scope.partnerId, ...parsed.data }, staffOf(res));
-    flash(req, 'Saved: each signature that agrees to hear from you now goes to your Action Network petition.');
+    if (!parsed.success)
+      return renderWebhooks(
+        req,
+        res,
+        { errors: prefixed(fieldErrors(parsed.error), 'push'), values },
+        400,
+      );
+    await saveActionNetworkPush(
+      ctx,
+      { campaignId: scope.campaignId, partnerId: scope.partnerId, ...parsed.data },
+      staffOf(res),
+    );
+    flash(
+      req,
+      'Saved: each signature that agrees to hear from you now goes to your Action Network petition.',
+    );
     res.redirect(303, '/staff/partner/webhooks');
   });
 
@@ -130,20 +225,61 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const scope = scopeOf(res);
     const id = Number(req.params.id);
     const parsed = subscriptionChange.safeParse(req.body ?? {});
-    if (!Number.isSafeInteger(id) || !parsed.success) return renderWebhooks(req, res, { errors: { form: 'Choose a webhook and what to change.' } }, 400);
-    const changed = await changeSubscription(ctx.db, id, { campaignId: scope.campaignId, partnerId: scope.partnerId }, parsed.data.action, staffOf(res));
-    if (!changed) return renderWebhooks(req, res, { errors: { form: 'There is no such webhook of yours.' } }, 400);
+    if (!Number.isSafeInteger(id) || !parsed.success)
+      return renderWebhooks(
+        req,
+        res,
+        { errors: { form: 'Choose a webhook and what to change.' } },
+        400,
+      );
+    const changed = await changeSubscription(
+      ctx.db,
+      id,
+      { campaignId: scope.campaignId, partnerId: scope.partnerId },
+      parsed.data.action,
+      staffOf(res),
+    );
+    if (!changed)
+      return renderWebhooks(
+        req,
+        res,
+        { errors: { form: 'There is no such webhook of yours.' } },
+        400,
+      );
     if (parsed.data.action === 'enable') ctx.webhookWakeups.wake([id]);
-    flash(req, { enable: 'Turned on: it receives events from now.', disable: 'Turned off: its waiting events were dropped.', delete: 'Removed.' }[parsed.data.action]);
+    flash(
+      req,
+      {
+        enable: 'Turned on: it receives events from now.',
+        disable: 'Turned off: its waiting events were dropped.',
+        delete: 'Removed.',
+      }[parsed.data.action],
+    );
     res.redirect(303, '/staff/partner/webhooks');
   });
 
   router.get('/staff/partner/webhooks/:id', partnerOnly, loadPartner, async (req, res) => {
     const scope = scopeOf(res);
     const id = Number(req.params.id);
-    const subscription = Number.isSafeInteger(id) ? await findSubscription(ctx.db, id, { campaignId: scope.campaignId, partnerId: scope.partnerId }) : undefined;
-    if (!subscription) return res.status(404).render('error', { layout: 'staff', title: 'No such webhook', message: 'There is no such webhook of yours.' });
-    const [row] = (await listSubscriptions(ctx.db, { campaignId: scope.campaignId, partnerId: scope.partnerId })).filter((entry) => entry.id === id).map((entry) => subscriptionRow(entry, ''));
+    const subscription = Number.isSafeInteger(id)
+      ? await findSubscription(ctx.db, id, {
+          campaignId: scope.campaignId,
+          partnerId: scope.partnerId,
+        })
+      : undefined;
+    if (!subscription)
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such webhook',
+          message: 'There is no such webhook of yours.',
+        });
+    const [row] = (
+      await listSubscriptions(ctx.db, { campaignId: scope.campaignId, partnerId: scope.partnerId })
+    )
+      .filter((entry) => entry.id === id)
+      .map((entry) => subscriptionRow(entry, ''));
     res.render('staff/webhook-log', {
       layout: 'staff',
       title: `Delivery log · ${subscriptionTitle(subscription)}`,

@@ -20,11 +20,15 @@ runCli('tallies:rebuild', async (logger) => {
   try {
     slug = parseArgs({ options: { campaign: { type: 'string' } } }).values.campaign;
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Usage: npm run tallies:rebuild [-- --campaign <slug>]`);
+    throw new UsageError(
+      `${(error as Error).message}. Usage: npm run tallies:rebuild [-- --campaign <slug>]`,
+    );
   }
   const config = configFromProcess();
   const database = await openDatabase(config);
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 3 })
+    : undefined;
   try {
     await database.migrate();
     const selected = slug

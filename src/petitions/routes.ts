@@ -13,7 +13,10 @@ import { signPetition } from './sign-petition';
 import { sourceFromQuery, type FieldErrors } from './signature-input';
 import { publicSignatureCount } from './stats';
 
-function signingRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+function signingRateLimit(
+  ctx: AppContext,
+  onLimited: (req: Request, res: Response, retryAfter: number) => void,
+) {
   return ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:sign`,
@@ -29,13 +32,25 @@ function signingRateLimit(ctx: AppContext, onLimited: (req: Request, res: Respon
 export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   /** Shows the form again with what was typed, and a message or a "please confirm" (nothing was kept). */
-  const again = async (req: Request, res: Response, campaign: Campaign, extra: { errors?: FieldErrors; confirm?: 'csrf' | 'too-fast' }, status: number) => {
+  const again = async (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    extra: { errors?: FieldErrors; confirm?: 'csrf' | 'too-fast' },
+    status: number,
+  ) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     await renderCampaignPage(
       ctx,
       res,
       campaign,
-      { values: body, errors: extra.errors ?? {}, confirm: extra.confirm, csrfToken: csrf.token(req, res), source: sourceFromQuery(body.source) },
+      {
+        values: body,
+        errors: extra.errors ?? {},
+        confirm: extra.confirm,
+        csrfToken: csrf.token(req, res),
+        source: sourceFromQuery(body.source),
+      },
       status,
     );
   };
@@ -44,8 +59,20 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     void (async () => {
       const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
       const { t } = translatorOf(res);
-      if (!campaign) return res.status(429).render('error', { title: t('common:rateLimited.title'), message: t('common:rateLimited.wait', { count: retryAfter }) });
-      await again(req, res, campaign, { errors: { form: t('common:rateLimited.signatures', { count: retryAfter }) } }, 429);
+      if (!campaign)
+        return res
+          .status(429)
+          .render('error', {
+            title: t('common:rateLimited.title'),
+            message: t('common:rateLimited.wait', { count: retryAfter }),
+          });
+      await again(
+        req,
+        res,
+        campaign,
+        { errors: { form: t('common:rateLimited.signatures', { count: retryAfter }) } },
+        429,
+      );
     })().catch((error: unknown) => {
       ctx.logger.warn({ err: error }, 'could not show the signing form again');
       if (!res.headersSent) res.status(429).end();
@@ -61,13 +88,22 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     const body = (req.body ?? {}) as Record<string, unknown>;
     noteHoneypot(ctx, campaign, 'sign-form', body);
     const screen = signingScreen(ctx, campaign, 'sign-form', body, req.ip, t);
-    const result = await signPetition(ctx, campaign, body, { ip: req.ip, channel: 'form', screen, language });
+    const result = await signPetition(ctx, campaign, body, {
+      ip: req.ip,
+      channel: 'form',
+      screen,
+      language,
+    });
     if (result.outcome === 'signed') {
       res.redirect(303, `/campaigns/${encodeURIComponent(campaign.slug)}/thanks`);
       return;
     }
-    if (result.outcome === 'confirm') return again(req, res, campaign, { confirm: 'too-fast' }, 200);
-    const errors = result.outcome === 'closed' ? { form: t('petition:sign.closedError') } : withCaptchaPrompt(ctx, 'sign-form', body, result.errors, t);
+    if (result.outcome === 'confirm')
+      return again(req, res, campaign, { confirm: 'too-fast' }, 200);
+    const errors =
+      result.outcome === 'closed'
+        ? { form: t('petition:sign.closedError') }
+        : withCaptchaPrompt(ctx, 'sign-form', body, result.errors, t);
     await again(req, res, campaign, { errors }, result.outcome === 'closed' ? 409 : 400);
   });
 
@@ -77,12 +113,20 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
 /** The JSON door's rate limit (also put in front of the benchmark's baseline route). */
 export function signingApiRateLimit(ctx: AppContext) {
   return signingRateLimit(ctx, (_req, res, retryAfter) => {
-    res.status(429).json({ error: 'rate_limited', message: translatorOf(res).t('common:rateLimited.signaturesApi', { count: retryAfter }) });
+    res
+      .status(429)
+      .json({
+        error: 'rate_limited',
+        message: translatorOf(res).t('common:rateLimited.signaturesApi', { count: retryAfter }),
+      });
   });
 }
 
 /** The JSON API's "no such campaign". */
-export const noCampaign = (res: Response) => res.status(404).json({ error: 'not_found', message: translatorOf(res).t('common:api.noCampaign') });
+export const noCampaign = (res: Response) =>
+  res
+    .status(404)
+    .json({ error: 'not_found', message: translatorOf(res).t('common:api.noCampaign') });
 
 /** The JSON door, for embeds on partner sites: no cookies, CORS for partner origins. */
 export function signingApi(ctx: AppContext): Router {
@@ -98,14 +142,29 @@ export function signingApi(ctx: AppContext): Router {
       typeof body === 'object' && body !== null && !Array.isArray(body)
         ? { source: req.query.source, ...(body as Record<string, unknown>) }
         : body;
-    const fields = typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+    const fields =
+      typeof input === 'object' && input !== null && !Array.isArray(input)
+        ? (input as Record<string, unknown>)
+        : {};
     noteHoneypot(ctx, campaign, 'sign-api', fields);
     const screen = signingScreen(ctx, campaign, 'sign-api', fields, req.ip, t);
-    const result = await signPetition(ctx, campaign, input, { ip: req.ip, channel: 'api', screen, language });
+    const result = await signPetition(ctx, campaign, input, {
+      ip: req.ip,
+      channel: 'api',
+      screen,
+      language,
+    });
     // The same answer for every signature; `checkEmail` (the same for all of a campaign's) asks the embed to say so.
-    if (result.outcome === 'signed' || result.outcome === 'confirm') res.status(202).json(campaign.requireVerification ? { ok: true, checkEmail: true } : { ok: true });
-    else if (result.outcome === 'closed') res.status(409).json({ error: 'closed', message: t('petition:sign.closedError') });
-    else res.status(400).json({ errors: withCaptchaPrompt(ctx, 'sign-api', fields, result.errors, t) });
+    if (result.outcome === 'signed' || result.outcome === 'confirm')
+      res
+        .status(202)
+        .json(campaign.requireVerification ? { ok: true, checkEmail: true } : { ok: true });
+    else if (result.outcome === 'closed')
+      res.status(409).json({ error: 'closed', message: t('petition:sign.closedError') });
+    else
+      res
+        .status(400)
+        .json({ errors: withCaptchaPrompt(ctx, 'sign-api', fields, result.errors, t) });
   });
 
   /** The partner embed's words (public/js/embed.js), in the asker's language, English where a text is not translated. */

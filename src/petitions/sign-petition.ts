@@ -6,7 +6,13 @@ import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
 import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
-import { fieldErrors, honeypotFilled, signatureInput, type FieldErrors, type SignatureInput } from './signature-input';
+import {
+  fieldErrors,
+  honeypotFilled,
+  signatureInput,
+  type FieldErrors,
+  type SignatureInput,
+} from './signature-input';
 import { stateForZip } from './zip-state';
 import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
@@ -17,7 +23,10 @@ export type SignResult =
   /** Nothing written: the form is shown again, with its values, for its sender to confirm (see SignScreen). */
   | { outcome: 'confirm' };
 
-export type SignContext = Pick<AppContext, 'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'>;
+export type SignContext = Pick<
+  AppContext,
+  'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'
+>;
 
 /**
  * A door's abuse checks (src/abuse), run on valid input before anything is written or sent:
@@ -27,7 +36,12 @@ export type SignContext = Pick<AppContext, 'db' | 'encryption' | 'tallyRequests'
  */
 export type SignScreen = (
   input: SignatureInput,
-) => Promise<{ outcome: 'pass' } | { outcome: 'discard' } | { outcome: 'confirm' } | { outcome: 'invalid'; errors: FieldErrors }>;
+) => Promise<
+  | { outcome: 'pass' }
+  | { outcome: 'discard' }
+  | { outcome: 'confirm' }
+  | { outcome: 'invalid'; errors: FieldErrors }
+>;
 
 /**
  * Signs a campaign's petition. A first signature, a repeat by the same email, and a bot caught by
@@ -42,7 +56,12 @@ export async function signPetition(
   campaign: Campaign,
   raw: unknown,
   /** `language`: the one the signer signed in (their messages, and their emails later); English when not given. */
-  request: { ip: string | undefined; channel?: 'form' | 'api'; screen?: SignScreen; language?: Language },
+  request: {
+    ip: string | undefined;
+    channel?: 'form' | 'api';
+    screen?: SignScreen;
+    language?: Language;
+  },
 ): Promise<SignResult> {
   if (campaign.status !== 'open') return { outcome: 'closed' };
   if (honeypotFilled(raw)) return { outcome: 'signed' };
@@ -58,8 +77,11 @@ export async function signPetition(
 
   let consents: ConsentToRecord[] = [];
   if (input.optIn || input.partnerOptIn) {
-    const partner = input.partnerOptIn ? await partnerBySource(ctx.db, campaign.id, input.source) : undefined;
-    if (input.partnerOptIn && !partner) return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
+    const partner = input.partnerOptIn
+      ? await partnerBySource(ctx.db, campaign.id, input.source)
+      : undefined;
+    if (input.partnerOptIn && !partner)
+      return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
     // In the words the signer was shown, in their language.
     consents = consentsGiven(input, partner, t);
   }
@@ -74,7 +96,10 @@ export async function signPetition(
     ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
     language,
   };
-  const inserted = consents.length === 0 ? await insertSignature(ctx.db).execute(values) : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
+  const inserted =
+    consents.length === 0
+      ? await insertSignature(ctx.db).execute(values)
+      : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
 
   if (inserted.length > 0) {
     ctx.tallyRequests.request(campaign.id);
@@ -98,7 +123,12 @@ type SignatureValues = ReturnType<typeof sealedSignature> & {
 };
 
 /** The signature and its consents in one statement: both are written, or (a repeat) neither. */
-async function insertWithConsents(db: Database, values: SignatureValues, consents: ConsentToRecord[], channel: 'form' | 'api') {
+async function insertWithConsents(
+  db: Database,
+  values: SignatureValues,
+  consents: ConsentToRecord[],
+  channel: 'form' | 'api',
+) {
   return queryRows<{ id: number }>(
     db,
     sql`WITH signed AS (

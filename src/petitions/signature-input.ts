@@ -11,7 +11,10 @@ export type FieldErrors = Record<string, string>;
  * direction controls, which reorder what staff and officials would read, are refused. See
  * text-safety/input.ts.
  */
-export const supporterLine = (schema: z.ZodString, messages: { control: string; direction: string }) =>
+export const supporterLine = (
+  schema: z.ZodString,
+  messages: { control: string; direction: string },
+) =>
   schema
     .overwrite(stripInvisible)
     .trim()
@@ -21,7 +24,10 @@ export const supporterLine = (schema: z.ZodString, messages: { control: string; 
 const DIRECTION_MESSAGE = 'errors:text.direction';
 
 const requiredText = (message: string, max: number, tooLong: string) =>
-  supporterLine(z.string({ error: message }), { control: 'errors:text.control', direction: DIRECTION_MESSAGE })
+  supporterLine(z.string({ error: message }), {
+    control: 'errors:text.control',
+    direction: DIRECTION_MESSAGE,
+  })
     .min(1, message)
     .max(max, tooLong);
 
@@ -30,7 +36,9 @@ const SOURCE_CODE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** A JSON boolean, or what an HTML checkbox sends ("on" when ticked, nothing when not). */
 const checkbox = (message: string) =>
-  z.union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: message }).transform((value) => value === true || value === 'on' || value === 'true');
+  z
+    .union([z.boolean(), z.enum(['on', 'true', 'false', ''])], { error: message })
+    .transform((value) => value === true || value === 'on' || value === 'true');
 
 /**
  * An email address, normalised (trimmed, lower-cased). The messages of the supporters' schemas

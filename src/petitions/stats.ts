@@ -28,7 +28,15 @@ export async function readCounts(db: Database, campaignId: number): Promise<Coun
     })
     .from(signatureCounts)
     .where(eq(signatureCounts.campaignId, campaignId));
-  const counts: Counts = { signatures: 0, verified: 0, byState: {}, byDistrict: {}, bySource: {}, updatedAt: null, version: 0 };
+  const counts: Counts = {
+    signatures: 0,
+    verified: 0,
+    byState: {},
+    byDistrict: {},
+    bySource: {},
+    updatedAt: null,
+    version: 0,
+  };
   let latest = 0;
   let version = 0;
   for (const row of rows) {
@@ -94,7 +102,15 @@ export class StatsCache {
   private async load(campaignId: number, mode: 'fill' | 'refresh'): Promise<Counts> {
     const counts = await readCounts(this.db, campaignId);
     await this.redis
-      .eval(SET_IF_NEWER, 1, this.key(campaignId), JSON.stringify(counts), counts.version, StatsCache.TTL_SECONDS, mode)
+      .eval(
+        SET_IF_NEWER,
+        1,
+        this.key(campaignId),
+        JSON.stringify(counts),
+        counts.version,
+        StatsCache.TTL_SECONDS,
+        mode,
+      )
       .catch(() => undefined);
     return counts;
   }
@@ -104,6 +120,9 @@ export class StatsCache {
  * The number a campaign shows the public: in a campaign that asks signers to confirm their email,
  * only confirmed signatures; otherwise every signature.
  */
-export function publicSignatureCount(campaign: { requireVerification: boolean }, counts: Pick<Counts, 'signatures' | 'verified'>): number {
+export function publicSignatureCount(
+  campaign: { requireVerification: boolean },
+  counts: Pick<Counts, 'signatures' | 'verified'>,
+): number {
   return campaign.requireVerification ? counts.verified : counts.signatures;
 }

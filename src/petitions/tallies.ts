@@ -9,7 +9,8 @@ export const TALLY_BATCH_SIZE = 2000;
  * privacy actions (src/privacy/erasure.ts). Signatures with no value for a dimension (no state,
  * no district, no source, not verified) add nothing to it; `day` is the UTC date of signing.
  */
-export const dimensionsOf = (row: string) => sql.raw(`
+export const dimensionsOf = (row: string) =>
+  sql.raw(`
   (VALUES ('total', ''), ('verified', CASE WHEN ${row}.verified_at IS NOT NULL THEN '' END),
           ('state', ${row}.state), ('congressional', ${row}.congressional_district),
           ('state-upper', ${row}.state_upper_district), ('state-lower', ${row}.state_lower_district),
@@ -17,14 +18,24 @@ export const dimensionsOf = (row: string) => sql.raw(`
           ('day', to_char(${row}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'))) AS d(dimension, key)`);
 
 /** The districts (Census GEOIDs) of a ZIP code, from the representative data; undefined without it. */
-export type DistrictsOfZip = (zip: string) => { cd: string | null; sldu: string | null; sldl: string | null } | undefined;
+export type DistrictsOfZip = (
+  zip: string,
+) => { cd: string | null; sldu: string | null; sldl: string | null } | undefined;
 
 /** Each signature's districts as a JSON list for `jsonb_to_recordset`, which PGlite and PostgreSQL both read. */
-function assignments(rows: Array<{ id: number; zip: string }>, districtsOf: DistrictsOfZip | undefined): string {
+function assignments(
+  rows: Array<{ id: number; zip: string }>,
+  districtsOf: DistrictsOfZip | undefined,
+): string {
   return JSON.stringify(
     rows.map(({ id, zip }) => {
       const districts = districtsOf?.(zip.slice(0, 5));
-      return { id, cd: districts?.cd ?? null, sldu: districts?.sldu ?? null, sldl: districts?.sldl ?? null };
+      return {
+        id,
+        cd: districts?.cd ?? null,
+        sldu: districts?.sldu ?? null,
+        sldl: districts?.sldl ?? null,
+      };
     }),
   );
 }
@@ -34,8 +45,14 @@ function assignments(rows: Array<{ id: number; zip: string }>, districtsOf: Dist
  * UPDATE does not conflict with the KEY SHARE lock each signature insert's foreign key takes, so
  * signing goes on while a batch or a rebuild runs.
  */
-export async function lockCampaign(tx: Pick<Database, 'execute'>, campaignId: number): Promise<boolean> {
-  const rows = await queryRows(tx, sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`);
+export async function lockCampaign(
+  tx: Pick<Database, 'execute'>,
+  campaignId: number,
+): Promise<boolean> {
+  const rows = await queryRows(
+    tx,
+    sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`,
+  );
   return rows.length > 0;
 }
 
@@ -61,13 +78,19 @@ export async function tallyCampaign(
   let total = 0;
   for (;;) {
     const batch = await db.transaction(async (tx) => {
-      if (!(await lockCampaign(tx, campaignId))) return { picked: 0, added: 0, raised: new Map() as Raised };
-      const picked = await queryRows<{ id: number; zip: string }>(tx, sql`
+      if (!(await lockCampaign(tx, campaignId)))
+        return { picked: 0, added: 0, raised: new Map() as Raised };
+      const picked = await queryRows<{ id: number; zip: string }>(
+        tx,
+        sql`
         SELECT id, zip FROM signatures
         WHERE campaign_id = ${campaignId}::int AND NOT tallied
-        ORDER BY id LIMIT ${batchSize}::int`);
+        ORDER BY id LIMIT ${batchSize}::int`,
+      );
       if (picked.length === 0) return { picked: 0, added: 0, raised: new Map() as Raised };
-      const [result] = await queryRows<{ added: number }>(tx, sql`
+      const [result] = await queryRows<{ added: number }>(
+        tx,
+        sql`
         WITH batch AS (
           UPDATE signatures s SET tallied = true,
             congressional_district = COALESCE(s.congressional_district, a.cd),
@@ -86,8 +109,13 @@ export async function tallyCampaign(
           DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
           RETURNING 1
         )
-        SELECT (SELECT count(*) FROM batch)::int AS added, (SELECT count(*) FROM applied)::int AS rows`);
-      const raised = await raiseSignatureEvents(tx, campaignId, idList(picked.map((row) => Number(row.id))));
+        SELECT (SELECT count(*) FROM batch)::int AS added, (SELECT count(*) FROM applied)::int AS rows`,
+      );
+      const raised = await raiseSignatureEvents(
+        tx,
+        campaignId,
+        idList(picked.map((row) => Number(row.id))),
+      );
       return { picked: picked.length, added: Number(result?.added ?? 0), raised };
     });
     if (batch.raised.size > 0) options.onRaised?.(batch.raised);
@@ -102,43 +130,65 @@ export async function tallyCampaign(
  * in one transaction: a crash in between cannot leave districts filled but not counted.
  * Returns how many signatures got districts.
  */
-export async function assignMissingDistricts(db: Database, campaignId: number, districtsOf: DistrictsOfZip, onRaised?: OnRaised): Promise<number> {
+export async function assignMissingDistricts(
+  db: Database,
+  campaignId: number,
+  districtsOf: DistrictsOfZip,
+  onRaised?: OnRaised,
+): Promise<number> {
   const { filled, raised } = await db.transaction(async (tx) => {
     if (!(await lockCampaign(tx, campaignId))) return { filled: 0, raised: new Map() as Raised };
     const filled = await fillDistricts(tx, campaignId, districtsOf, 'all');
-    return { filled, raised: filled > 0 ? (await recount(tx, campaignId)).raised : (new Map() as Raised) };
+    return {
+      filled,
+      raised: filled > 0 ? (await recount(tx, campaignId)).raised : (new Map() as Raised),
+    };
   });
   if (raised.size > 0) onRaised?.(raised);
   return filled;
 }
 
 /** Gives districts to the campaign's signatures that have none: all of them, or only those not yet counted. */
-async function fillDistricts(tx: Pick<Database, 'execute'>, campaignId: number, districtsOf: DistrictsOfZip, which: 'all' | 'untallied') {
+async function fillDistricts(
+  tx: Pick<Database, 'execute'>,
+  campaignId: number,
+  districtsOf: DistrictsOfZip,
+  which: 'all' | 'untallied',
+) {
   const onlyUntallied = which === 'untallied' ? sql`AND NOT tallied` : sql``;
   let filled = 0;
   let after = 0;
   for (;;) {
-    const rows = await queryRows<{ id: number; zip: string }>(tx, sql`
+    const rows = await queryRows<{ id: number; zip: string }>(
+      tx,
+      sql`
       SELECT id, zip FROM signatures
       WHERE campaign_id = ${campaignId}::int AND congressional_district IS NULL ${onlyUntallied} AND id > ${after}::bigint
-      ORDER BY id LIMIT ${TALLY_BATCH_SIZE}::int`);
+      ORDER BY id LIMIT ${TALLY_BATCH_SIZE}::int`,
+    );
     if (rows.length === 0) return filled;
     after = Number(rows[rows.length - 1]!.id);
-    const [result] = await queryRows<{ filled: number }>(tx, sql`
+    const [result] = await queryRows<{ filled: number }>(
+      tx,
+      sql`
       WITH updated AS (
         UPDATE signatures s SET congressional_district = a.cd, state_upper_district = a.sldu, state_lower_district = a.sldl
         FROM jsonb_to_recordset(${assignments(rows, districtsOf)}::jsonb) AS a(id bigint, cd text, sldu text, sldl text)
         WHERE s.id = a.id AND a.cd IS NOT NULL AND s.congressional_district IS NULL
         RETURNING 1
       )
-      SELECT count(*)::int AS filled FROM updated`);
+      SELECT count(*)::int AS filled FROM updated`,
+    );
     filled += Number(result?.filled ?? 0);
   }
 }
 
 /** Campaigns that have signatures not yet in their counts. */
 export async function campaignsWithUntallied(db: Database): Promise<number[]> {
-  const rows = await queryRows<{ campaign_id: number }>(db, sql`SELECT DISTINCT campaign_id FROM signatures WHERE NOT tallied`);
+  const rows = await queryRows<{ campaign_id: number }>(
+    db,
+    sql`SELECT DISTINCT campaign_id FROM signatures WHERE NOT tallied`,
+  );
   return rows.map((row) => Number(row.campaign_id));
 }
 
@@ -147,7 +197,11 @@ export async function campaignsWithUntallied(db: Database): Promise<number[]> {
  * erased signatures had contributed (`erased_signature_counts`): an erasure never lowers a count.
  * With `districtsOf`, signatures it is about to count for the first time get their districts too.
  */
-export async function rebuildTallies(db: Database, campaignId: number, options: { districtsOf?: DistrictsOfZip; onRaised?: OnRaised } = {}): Promise<number> {
+export async function rebuildTallies(
+  db: Database,
+  campaignId: number,
+  options: { districtsOf?: DistrictsOfZip; onRaised?: OnRaised } = {},
+): Promise<number> {
   const { total, raised } = await db.transaction(async (tx) => {
     if (!(await lockCampaign(tx, campaignId))) return { total: 0, raised: new Map() as Raised };
     if (options.districtsOf) await fillDistricts(tx, campaignId, options.districtsOf, 'untallied');
@@ -161,9 +215,18 @@ export async function rebuildTallies(db: Database, campaignId: number, options: 
  * Marks every signature tallied and counts them all again; the caller holds the campaign lock.
  * Signatures counted here for the first time raise their webhook events, as a tally batch does.
  */
-async function recount(tx: Pick<Database, 'execute'>, campaignId: number): Promise<{ total: number; raised: Raised }> {
-  const marked = await queryRows<{ id: number }>(tx, sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied RETURNING id`);
-  const raised = marked.length > 0 ? await raiseSignatureEvents(tx, campaignId, idList(marked.map((row) => Number(row.id)))) : (new Map() as Raised);
+async function recount(
+  tx: Pick<Database, 'execute'>,
+  campaignId: number,
+): Promise<{ total: number; raised: Raised }> {
+  const marked = await queryRows<{ id: number }>(
+    tx,
+    sql`UPDATE signatures SET tallied = true WHERE campaign_id = ${campaignId}::int AND NOT tallied RETURNING id`,
+  );
+  const raised =
+    marked.length > 0
+      ? await raiseSignatureEvents(tx, campaignId, idList(marked.map((row) => Number(row.id))))
+      : (new Map() as Raised);
   await tx.execute(sql`DELETE FROM signature_counts WHERE campaign_id = ${campaignId}::int`);
   // Only signatures marked above: one committed since then is left to the next batch, which
   // would otherwise count it a second time.

@@ -42,7 +42,10 @@ export class CampaignRequests {
   private enqueue(campaignId: number): void {
     const sent = this.enqueueJob(campaignId).catch((error: unknown) => {
       // The signature is durable; the workers' periodic sweep finds it if this request is lost.
-      this.logger.warn({ err: error, campaignId }, `${this.what} request failed; the sweep will catch up`);
+      this.logger.warn(
+        { err: error, campaignId },
+        `${this.what} request failed; the sweep will catch up`,
+      );
     });
     this.inFlight.add(sent);
     void sent.finally(() => this.inFlight.delete(sent));

@@ -10,12 +10,14 @@ import type { FieldEncryption } from './field-encryption';
  * in the signer's language; each consent records the words exactly as they were shown.
  */
 
-export const campaignConsentWording = (t: Translate = english().t) => t('petition:consent.campaign');
+export const campaignConsentWording = (t: Translate = english().t) =>
+  t('petition:consent.campaign');
 
 /** The campaign's consent words in English (as a signature in English records them). */
 export const CAMPAIGN_CONSENT_WORDING = campaignConsentWording();
 
-export const partnerConsentWording = (partnerName: string, t: Translate = english().t) => t('petition:consent.partner', { partner: partnerName });
+export const partnerConsentWording = (partnerName: string, t: Translate = english().t) =>
+  t('petition:consent.partner', { partner: partnerName });
 
 export interface PartnerRef {
   id: number;
@@ -30,10 +32,17 @@ export interface ConsentToRecord {
 }
 
 const PARTNER_TTL_MS = 5000;
-const partnerCache = new WeakMap<Database, Map<string, { partner: PartnerRef | undefined; expires: number }>>();
+const partnerCache = new WeakMap<
+  Database,
+  Map<string, { partner: PartnerRef | undefined; expires: number }>
+>();
 
 /** The campaign's partner with this source code, held a few seconds (every page view with `?source=` asks). */
-export async function partnerBySource(db: Database, campaignId: number, source: string | undefined): Promise<PartnerRef | undefined> {
+export async function partnerBySource(
+  db: Database,
+  campaignId: number,
+  source: string | undefined,
+): Promise<PartnerRef | undefined> {
   if (!source) return undefined;
   let cache = partnerCache.get(db);
   if (!cache) partnerCache.set(db, (cache = new Map()));
@@ -45,7 +54,11 @@ export async function partnerBySource(db: Database, campaignId: number, source: 
     db,
     sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${source}`,
   );
-  const found = partner && { id: Number(partner.id), name: partner.name, sourceCode: partner.source_code };
+  const found = partner && {
+    id: Number(partner.id),
+    name: partner.name,
+    sourceCode: partner.source_code,
+  };
   if (cache.size > 1000) cache.clear();
   cache.set(key, { partner: found, expires: now + PARTNER_TTL_MS });
   return found;
@@ -53,14 +66,29 @@ export async function partnerBySource(db: Database, campaignId: number, source: 
 
 /** The consent boxes a signing form shows: the campaign's, and the partner's when a partner brought the signer. */
 export function consentChoices(partner: PartnerRef | undefined, t: Translate = english().t) {
-  return { campaign: campaignConsentWording(t), partner: partner ? { name: partner.name, wording: partnerConsentWording(partner.name, t) } : null };
+  return {
+    campaign: campaignConsentWording(t),
+    partner: partner
+      ? { name: partner.name, wording: partnerConsentWording(partner.name, t) }
+      : null,
+  };
 }
 
 /** The consents a signer gave by ticking the boxes, in the words the boxes showed (in their language). */
-export function consentsGiven(choices: { optIn: boolean; partnerOptIn: boolean }, partner: PartnerRef | undefined, t: Translate = english().t): ConsentToRecord[] {
+export function consentsGiven(
+  choices: { optIn: boolean; partnerOptIn: boolean },
+  partner: PartnerRef | undefined,
+  t: Translate = english().t,
+): ConsentToRecord[] {
   const given: ConsentToRecord[] = [];
-  if (choices.optIn) given.push({ scope: 'campaign', partnerId: null, wording: campaignConsentWording(t) });
-  if (choices.partnerOptIn && partner) given.push({ scope: 'partner', partnerId: partner.id, wording: partnerConsentWording(partner.name, t) });
+  if (choices.optIn)
+    given.push({ scope: 'campaign', partnerId: null, wording: campaignConsentWording(t) });
+  if (choices.partnerOptIn && partner)
+    given.push({
+      scope: 'partner',
+      partnerId: partner.id,
+      wording: partnerConsentWording(partner.name, t),
+    });
   return given;
 }
 
@@ -76,7 +104,12 @@ const signaturesOf = (encryption: FieldEncryption, email: string, campaignId: nu
 
 /** The updates an address currently receives: whom from, and the words agreed to. */
 export async function activeConsents(ctx: LookupContext, email: string, campaignId: number | null) {
-  return queryRows<{ campaign: string; scope: ConsentScope; partner: string | null; wording: string }>(
+  return queryRows<{
+    campaign: string;
+    scope: ConsentScope;
+    partner: string | null;
+    wording: string;
+  }>(
     ctx.db,
     sql`SELECT c.title AS campaign, k.scope, p.name AS partner, k.wording
         FROM consents k JOIN campaigns c ON c.id = k.campaign_id LEFT JOIN partners p ON p.id = k.partner_id
@@ -90,7 +123,11 @@ export async function activeConsents(ctx: LookupContext, email: string, campaign
  * and the signatures' `opt_in` (the campaign's own list) is cleared with them. Returns how many
  * consents were withdrawn; doing it again changes nothing.
  */
-export async function withdrawConsents(ctx: LookupContext, email: string, campaignId: number | null): Promise<number> {
+export async function withdrawConsents(
+  ctx: LookupContext,
+  email: string,
+  campaignId: number | null,
+): Promise<number> {
   const signatures = signaturesOf(ctx.encryption, email, campaignId);
   return ctx.db.transaction(async (tx) => {
     const withdrawn = await queryRows<{ id: number }>(
@@ -99,7 +136,9 @@ export async function withdrawConsents(ctx: LookupContext, email: string, campai
           WHERE withdrawn_at IS NULL AND signature_id IN (${signatures})
           RETURNING id`,
     );
-    await tx.execute(sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatures})`);
+    await tx.execute(
+      sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatures})`,
+    );
     return withdrawn.length;
   });
 }

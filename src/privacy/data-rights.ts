@@ -24,9 +24,19 @@ export const dataRequestInput = z.object({ email: emailAddress });
  * Queues the "your data" email for an address, at most once per DATA_LINK_EVERY_SECONDS. The job
  * carries the address sealed (Redis never holds it in clear) and is removed once done.
  */
-export async function requestDataLink(ctx: Pick<AppContext, 'redis' | 'config' | 'queues' | 'logger'>, email: string, language: Language = DEFAULT_LANGUAGE): Promise<void> {
+export async function requestDataLink(
+  ctx: Pick<AppContext, 'redis' | 'config' | 'queues' | 'logger'>,
+  email: string,
+  language: Language = DEFAULT_LANGUAGE,
+): Promise<void> {
   const allowed = await ctx.redis
-    .set(`${ctx.config.redisKeyPrefix}:privacy:data-link:${emailKey(ctx.config.secret, email)}`, '1', 'EX', DATA_LINK_EVERY_SECONDS, 'NX')
+    .set(
+      `${ctx.config.redisKeyPrefix}:privacy:data-link:${emailKey(ctx.config.secret, email)}`,
+      '1',
+      'EX',
+      DATA_LINK_EVERY_SECONDS,
+      'NX',
+    )
     .catch(() => 'OK');
   if (allowed !== 'OK') return;
   await ctx.queues.requestDataLink(sealLink(ctx.config.secret, 'data-request', email), language);
@@ -62,15 +72,26 @@ export async function sendDataLink(
   const lng = languageOf(language) ?? DEFAULT_LANGUAGE;
   const { subject, text } = renderSupporterEmail('data-link', lng, {
     hours: Math.round((LINK_LIFETIME_SECONDS['my-data'] ?? 0) / 3600),
-    links: { myData: `${config.publicUrl}/privacy/my-data/${sealLink(config.secret, 'my-data', email)}${lng === DEFAULT_LANGUAGE ? '' : `?lng=${lng}`}`, unsubscribe },
+    links: {
+      myData: `${config.publicUrl}/privacy/my-data/${sealLink(config.secret, 'my-data', email)}${lng === DEFAULT_LANGUAGE ? '' : `?lng=${lng}`}`,
+      unsubscribe,
+    },
   });
-  const outcome = await mailer.send({ from: config.delivery.from, to: email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
+  const outcome = await mailer.send({
+    from: config.delivery.from,
+    to: email,
+    subject,
+    text,
+    headers: unsubscribeHeaders(config, unsubscribe),
+  });
   if (outcome.outcome === 'retry') throw new Error(`data link not sent yet: ${outcome.error}`);
-  if (outcome.outcome === 'failed') ctx.logger.warn({ reason: outcome.error }, 'data link refused by the mail server');
+  if (outcome.outcome === 'failed')
+    ctx.logger.warn({ reason: outcome.error }, 'data link refused by the mail server');
   return 'sent';
 }
 
-const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+const iso = (value: Date | string | null) =>
+  value === null ? null : new Date(value).toISOString();
 
 /**
  * Everything held about an email address, across campaigns: signatures with their consents, and
@@ -104,7 +125,15 @@ export async function personalData(ctx: LookupContext, email: string) {
         FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
         ORDER BY s.created_at, s.id`,
   );
-  const consentRows = await queryRows<{ signature_id: number; scope: string; partner: string | null; wording: string; channel: string; given_at: string; withdrawn_at: string | null }>(
+  const consentRows = await queryRows<{
+    signature_id: number;
+    scope: string;
+    partner: string | null;
+    wording: string;
+    channel: string;
+    given_at: string;
+    withdrawn_at: string | null;
+  }>(
     db,
     sql`SELECT k.signature_id, k.scope, p.name AS partner, k.wording, k.channel, k.given_at, k.withdrawn_at
         FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
@@ -155,7 +184,12 @@ export async function personalData(ctx: LookupContext, email: string) {
         FROM letter_actions a JOIN letters l ON l.action_id = a.id
         WHERE a.email_hash = ${hash}::bytea ORDER BY l.id`,
   );
-  const attemptRows = await queryRows<{ letter_id: number; started_at: string; finished_at: string | null; outcome: string | null }>(
+  const attemptRows = await queryRows<{
+    letter_id: number;
+    started_at: string;
+    finished_at: string | null;
+    outcome: string | null;
+  }>(
     db,
     sql`SELECT d.letter_id, d.started_at, d.finished_at, d.outcome
         FROM letter_actions a JOIN letters l ON l.action_id = a.id JOIN delivery_attempts d ON d.letter_id = l.id
@@ -175,7 +209,11 @@ export async function personalData(ctx: LookupContext, email: string) {
       zip: row.zip,
       address: encryption.openOptional('signatures.address', row.address),
       state: row.state,
-      districts: { congressional: row.congressional_district, stateUpper: row.state_upper_district, stateLower: row.state_lower_district },
+      districts: {
+        congressional: row.congressional_district,
+        stateUpper: row.state_upper_district,
+        stateLower: row.state_lower_district,
+      },
       source: row.source,
       campaignUpdates: row.opt_in,
       ipHash: row.ip_hash,
@@ -184,7 +222,10 @@ export async function personalData(ctx: LookupContext, email: string) {
       consents: consentRows
         .filter((consent) => Number(consent.signature_id) === Number(row.id))
         .map((consent) => ({
-          to: consent.scope === 'campaign' ? 'the campaign' : (consent.partner ?? 'a former partner organisation'),
+          to:
+            consent.scope === 'campaign'
+              ? 'the campaign'
+              : (consent.partner ?? 'a former partner organisation'),
           wording: consent.wording,
           channel: consent.channel,
           givenAt: iso(consent.given_at),
@@ -201,7 +242,11 @@ export async function personalData(ctx: LookupContext, email: string) {
       state: action.state,
       address: encryption.openOptional('letter_actions.address', action.address),
       note: encryption.openOptional('letter_actions.note', action.note),
-      districts: { congressional: action.congressional_district, stateUpper: action.state_upper_district, stateLower: action.state_lower_district },
+      districts: {
+        congressional: action.congressional_district,
+        stateUpper: action.state_upper_district,
+        stateLower: action.state_lower_district,
+      },
       wantsCopy: action.wants_copy,
       copySentAt: iso(action.confirmation_sent_at),
       writtenAt: iso(action.created_at),
@@ -219,7 +264,11 @@ export async function personalData(ctx: LookupContext, email: string) {
           deliveredAt: iso(letter.delivered_at),
           deliveryAttempts: attemptRows
             .filter((attempt) => Number(attempt.letter_id) === Number(letter.id))
-            .map((attempt) => ({ startedAt: iso(attempt.started_at), finishedAt: iso(attempt.finished_at), outcome: attempt.outcome })),
+            .map((attempt) => ({
+              startedAt: iso(attempt.started_at),
+              finishedAt: iso(attempt.finished_at),
+              outcome: attempt.outcome,
+            })),
         })),
     })),
   };

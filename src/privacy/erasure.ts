@@ -2,7 +2,12 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { countMoves } from '../delivery/deliver';
-import { dimensionsOf, lockCampaign, tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
+import {
+  dimensionsOf,
+  lockCampaign,
+  tallyCampaign,
+  type DistrictsOfZip,
+} from '../petitions/tallies';
 import { raiseConfirmedSignature, raisePersonErased } from '../webhooks/events';
 
 /**
@@ -23,7 +28,9 @@ import { raiseConfirmedSignature, raisePersonErased } from '../webhooks/events';
  * so it is applied exactly once whatever runs alongside.
  */
 
-export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & { districtsOf?: DistrictsOfZip } & Partial<Pick<AppContext, 'webhookWakeups'>>;
+export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & {
+  districtsOf?: DistrictsOfZip;
+} & Partial<Pick<AppContext, 'webhookWakeups'>>;
 
 /** Signatures erased per statement, and letter actions. */
 const ERASE_BATCH = 2000;
@@ -31,9 +38,15 @@ const ERASE_BATCH = 2000;
 type Tx = Pick<Database, 'execute'>;
 
 /** Deletes a signature ("this wasn't me") and takes it out of the counts. Returns its campaign, or null when it is gone already. */
-export async function removeSignature(ctx: Pick<AppContext, 'db' | 'stats'>, signatureId: number): Promise<number | null> {
+export async function removeSignature(
+  ctx: Pick<AppContext, 'db' | 'stats'>,
+  signatureId: number,
+): Promise<number | null> {
   const campaignId = await ctx.db.transaction(async (tx) => {
-    const [found] = await queryRows<{ campaign_id: number }>(tx, sql`SELECT campaign_id FROM signatures WHERE id = ${signatureId}::bigint`);
+    const [found] = await queryRows<{ campaign_id: number }>(
+      tx,
+      sql`SELECT campaign_id FROM signatures WHERE id = ${signatureId}::bigint`,
+    );
     if (!found) return null;
     const campaign = Number(found.campaign_id);
     await lockCampaign(tx, campaign);
@@ -95,12 +108,21 @@ async function eraseSignatureBatch(tx: Tx, campaignId: number, filter: SQL): Pro
 }
 
 /** Erases a campaign's signatures matching `filter`, batch by batch, each batch its own transaction. */
-async function eraseSignatures(ctx: ErasureContext, campaignId: number, filter: SQL): Promise<number> {
+async function eraseSignatures(
+  ctx: ErasureContext,
+  campaignId: number,
+  filter: SQL,
+): Promise<number> {
   // Signatures still waiting for the tally worker are counted first, with their districts.
-  await tallyCampaign(ctx.db, campaignId, { districtsOf: ctx.districtsOf, onRaised: (raised) => ctx.webhookWakeups?.wake(raised) });
+  await tallyCampaign(ctx.db, campaignId, {
+    districtsOf: ctx.districtsOf,
+    onRaised: (raised) => ctx.webhookWakeups?.wake(raised),
+  });
   let erased = 0;
   for (;;) {
-    const batch = await ctx.db.transaction(async (tx) => ((await lockCampaign(tx, campaignId)) ? eraseSignatureBatch(tx, campaignId, filter) : 0));
+    const batch = await ctx.db.transaction(async (tx) =>
+      (await lockCampaign(tx, campaignId)) ? eraseSignatureBatch(tx, campaignId, filter) : 0,
+    );
     erased += batch;
     if (batch < ERASE_BATCH) break;
   }
@@ -121,7 +143,9 @@ async function eraseLetterActionBatch(db: Database, filter: SQL): Promise<number
     if (actions.length === 0) return 0;
     const ids = sql`(SELECT unnest(${`{${actions.map((action) => Number(action.id)).join(',')}}`}::bigint[]))`;
     // Hold the letters still to be sent, so that no delivery worker records a result for them meanwhile.
-    await tx.execute(sql`SELECT id FROM letters WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying') ORDER BY id FOR UPDATE`);
+    await tx.execute(
+      sql`SELECT id FROM letters WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying') ORDER BY id FOR UPDATE`,
+    );
     const [result] = await queryRows<{ erased: number }>(
       tx,
       sql`WITH moved AS (
@@ -157,7 +181,10 @@ export interface Erased {
  * petition that recorded their signature gets it deleted (webhooks/events.ts): written before the
  * erasure, so that it cannot be lost after it.
  */
-export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryption' | 'config'>, email: string): Promise<Erased> {
+export async function erasePerson(
+  ctx: ErasureContext & Pick<AppContext, 'encryption' | 'config'>,
+  email: string,
+): Promise<Erased> {
   const hash = ctx.encryption.emailHash(email);
   const raised = await raisePersonErased(ctx, email);
   const campaigns = await queryRows<{ id: number }>(
@@ -165,7 +192,8 @@ export async function erasePerson(ctx: ErasureContext & Pick<AppContext, 'encryp
     sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email_hash = ${hash}::bytea) ORDER BY c.id`,
   );
   let signatures = 0;
-  for (const campaign of campaigns) signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email_hash = ${hash}::bytea`);
+  for (const campaign of campaigns)
+    signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email_hash = ${hash}::bytea`);
   const letterActions = await eraseLetterActions(ctx.db, sql`a.email_hash = ${hash}::bytea`);
   if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
   return { signatures, letterActions };
@@ -182,7 +210,11 @@ export async function purgeCampaign(ctx: ErasureContext, campaignId: number): Pr
  * The retention rule: campaigns closed at least `days` days ago that still hold supporters'
  * personal data are purged. Returns what was erased, per campaign slug.
  */
-export async function purgeExpiredCampaigns(ctx: ErasureContext, days: number, now = new Date()): Promise<Array<{ slug: string } & Erased>> {
+export async function purgeExpiredCampaigns(
+  ctx: ErasureContext,
+  days: number,
+  now = new Date(),
+): Promise<Array<{ slug: string } & Erased>> {
   const due = await queryRows<{ id: number; slug: string }>(
     ctx.db,
     sql`SELECT c.id, c.slug FROM campaigns c
@@ -192,7 +224,8 @@ export async function purgeExpiredCampaigns(ctx: ErasureContext, days: number, n
         ORDER BY c.id`,
   );
   const purged: Array<{ slug: string } & Erased> = [];
-  for (const campaign of due) purged.push({ slug: campaign.slug, ...(await purgeCampaign(ctx, Number(campaign.id))) });
+  for (const campaign of due)
+    purged.push({ slug: campaign.slug, ...(await purgeCampaign(ctx, Number(campaign.id))) });
   return purged;
 }
 
@@ -202,7 +235,10 @@ export async function purgeExpiredCampaigns(ctx: ErasureContext, days: number, n
  * already counted, the count raised in the same transaction, under the campaign lock (a signature
  * not yet counted is counted as verified by the tally batch that picks it up).
  */
-export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'> & Partial<Pick<AppContext, 'webhookWakeups'>>, signatureId: number): Promise<'verified' | 'already' | 'gone'> {
+export async function verifySignature(
+  ctx: Pick<AppContext, 'db' | 'stats'> & Partial<Pick<AppContext, 'webhookWakeups'>>,
+  signatureId: number,
+): Promise<'verified' | 'already' | 'gone'> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const [found] = await queryRows<{ campaign_id: number; verified: boolean }>(
       tx,
@@ -225,7 +261,9 @@ export async function verifySignature(ctx: Pick<AppContext, 'db' | 'stats'> & Pa
         DO UPDATE SET count = c.count + 1, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
     }
     // In a campaign that asks signers to confirm, a counted signature is announced once confirmed (an uncounted one, when counted).
-    const raised = marked.tallied ? await raiseConfirmedSignature(tx, campaignId, signatureId) : new Map<number, number>();
+    const raised = marked.tallied
+      ? await raiseConfirmedSignature(tx, campaignId, signatureId)
+      : new Map<number, number>();
     return { result: 'verified' as const, campaignId, raised };
   });
   if (outcome.result === 'verified') {

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomBytes,
+  randomFillSync,
+} from 'node:crypto';
 
 /**
  * Encryption at rest of supporters' personal data: the names, email addresses, street addresses,
@@ -75,20 +81,29 @@ export const newKey = (): string => randomBytes(KEY_BYTES).toString('base64');
 function decodeKey(text: string): Buffer {
   const trimmed = text.trim();
   // Node reads both alphabets (standard and URL-safe); anything else is not a key.
-  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, 'base64') : Buffer.alloc(0);
-  if (key.length !== KEY_BYTES) throw new Error(`a key must be ${KEY_BYTES} random bytes in base64 (\`npm run keys:new\` makes one)`);
+  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'base64')
+    : Buffer.alloc(0);
+  if (key.length !== KEY_BYTES)
+    throw new Error(
+      `a key must be ${KEY_BYTES} random bytes in base64 (\`npm run keys:new\` makes one)`,
+    );
   return key;
 }
 
 /** `ENCRYPTION_KEYS`: `<id>:<base64 key>`, comma-separated, the newest (the one that seals) first. Messages never quote a key. */
 export function parseKeyRing(value: string): DataKey[] {
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new Error('must list at least one key, as <id>:<base64 key>');
   const ring: DataKey[] = [];
   entries.forEach((entry, index) => {
     const match = /^(\d{1,3}):(.*)$/s.exec(entry);
     const id = match ? Number(match[1]) : NaN;
-    if (!match || id < 1 || id > 255) throw new Error(`entry ${index + 1} must be <id>:<base64 key>, with an id from 1 to 255`);
+    if (!match || id < 1 || id > 255)
+      throw new Error(`entry ${index + 1} must be <id>:<base64 key>, with an id from 1 to 255`);
     if (ring.some((key) => key.id === id)) throw new Error(`key id ${id} is listed twice`);
     let key: Buffer;
     try {
@@ -109,7 +124,8 @@ export const parseLookupKey = (value: string): Buffer => decodeKey(value);
 export const emailDomain = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
 
 /** A ring as ENCRYPTION_KEYS writes it (for a process that must share it). */
-export const formatKeyRing = (keys: DataKey[]): string => keys.map(({ id, key }) => `${id}:${key.toString('base64')}`).join(',');
+export const formatKeyRing = (keys: DataKey[]): string =>
+  keys.map(({ id, key }) => `${id}:${key.toString('base64')}`).join(',');
 
 /** A sealed value names a key the ring does not hold: it was removed before `keys:rotate` had sealed everything again. */
 export class UnknownKeyError extends Error {
@@ -117,7 +133,9 @@ export class UnknownKeyError extends Error {
     readonly keyId: number,
     readonly column: SealedColumn,
   ) {
-    super(`a value in ${column} was sealed with key ${keyId}, which ENCRYPTION_KEYS does not hold: add that key back (after the current one)`);
+    super(
+      `a value in ${column} was sealed with key ${keyId}, which ENCRYPTION_KEYS does not hold: add that key back (after the current one)`,
+    );
   }
 }
 
@@ -151,11 +169,18 @@ export class FieldEncryption {
 
   seal(column: SealedColumn, text: string): Buffer {
     const nonce = this.nextNonce();
-    const cipher = createCipheriv('aes-256-gcm', this.sealing.key, nonce, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', this.sealing.key, nonce, {
+      authTagLength: TAG_BYTES,
+    });
     cipher.setAAD(this.authenticatedData(this.sealing.id, column));
     const encrypted = cipher.update(text, 'utf8');
     cipher.final();
-    return Buffer.concat([Buffer.of(FORMAT, this.sealing.id), nonce, encrypted, cipher.getAuthTag()]);
+    return Buffer.concat([
+      Buffer.of(FORMAT, this.sealing.id),
+      nonce,
+      encrypted,
+      cipher.getAuthTag(),
+    ]);
   }
 
   sealOptional(column: SealedColumn, text: string | null | undefined): Buffer | null {
@@ -164,20 +189,34 @@ export class FieldEncryption {
 
   /** The text of a sealed value. Throws UnknownKeyError or SealedValueError when it cannot be opened. */
   open(column: SealedColumn, value: Uint8Array): string {
-    const data = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    if (data.length < HEADER_BYTES + NONCE_BYTES + TAG_BYTES || data[0] !== FORMAT) throw new SealedValueError(`a value in ${column} is not sealed in a format this version reads`);
+    const data = Buffer.isBuffer(value)
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    if (data.length < HEADER_BYTES + NONCE_BYTES + TAG_BYTES || data[0] !== FORMAT)
+      throw new SealedValueError(
+        `a value in ${column} is not sealed in a format this version reads`,
+      );
     const keyId = data[1]!;
     const key = this.ring.get(keyId);
     if (!key) throw new UnknownKeyError(keyId, column);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv(
+        'aes-256-gcm',
+        key,
+        data.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES),
+        { authTagLength: TAG_BYTES },
+      );
       decipher.setAAD(this.authenticatedData(keyId, column));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const text = decipher.update(data.subarray(HEADER_BYTES + NONCE_BYTES, data.length - TAG_BYTES));
+      const text = decipher.update(
+        data.subarray(HEADER_BYTES + NONCE_BYTES, data.length - TAG_BYTES),
+      );
       decipher.final();
       return text.toString('utf8');
     } catch {
-      throw new SealedValueError(`a value in ${column} does not open with key ${keyId}: it was altered, or sealed under a different key with that id`);
+      throw new SealedValueError(
+        `a value in ${column} does not open with key ${keyId}: it was altered, or sealed under a different key with that id`,
+      );
     }
   }
 
@@ -200,13 +239,20 @@ export class FieldEncryption {
 
   /** The keyed hash of an address's domain, for the burst report: 16 bytes are plenty to group by. */
   domainHash(email: string): Buffer {
-    return createHmac('sha256', this.lookupKey).update(`domain:${emailDomain(email)}`).digest().subarray(0, 16);
+    return createHmac('sha256', this.lookupKey)
+      .update(`domain:${emailDomain(email)}`)
+      .digest()
+      .subarray(0, 16);
   }
 
   private authenticatedData(keyId: number, column: SealedColumn): Buffer {
     const name = `${keyId}:${column}`;
     let data = this.additionalData.get(name);
-    if (!data) this.additionalData.set(name, (data = Buffer.concat([Buffer.of(FORMAT, keyId), Buffer.from(column, 'utf8')])));
+    if (!data)
+      this.additionalData.set(
+        name,
+        (data = Buffer.concat([Buffer.of(FORMAT, keyId), Buffer.from(column, 'utf8')])),
+      );
     return data;
   }
 

@@ -19,7 +19,8 @@ import type { KeyCensus } from './key-rotation';
  */
 
 const CHECK_TEXT = 'ban-face-surveillance key check v1';
-const checkValue = (key: Buffer) => createHmac('sha256', key).update(CHECK_TEXT).digest().subarray(0, 16);
+const checkValue = (key: Buffer) =>
+  createHmac('sha256', key).update(CHECK_TEXT).digest().subarray(0, 16);
 
 /** The lookup hash key's row; encryption keys have their own ids, from 1. */
 const LOOKUP_KEY_ID = 0;
@@ -34,9 +35,15 @@ interface StoredCheck {
 }
 
 const hasKeyChecks = async (db: Database): Promise<boolean> => {
-  const [table] = await queryRows<{ exists: boolean }>(db, sql`SELECT to_regclass('encryption_key_checks') IS NOT NULL AS exists`);
+  const [table] = await queryRows<{ exists: boolean }>(
+    db,
+    sql`SELECT to_regclass('encryption_key_checks') IS NOT NULL AS exists`,
+  );
   if (!table?.exists) return false;
-  const [row] = await queryRows<{ any: boolean }>(db, sql`SELECT EXISTS (SELECT 1 FROM encryption_key_checks) AS any`);
+  const [row] = await queryRows<{ any: boolean }>(
+    db,
+    sql`SELECT EXISTS (SELECT 1 FROM encryption_key_checks) AS any`,
+  );
   return Boolean(row?.any);
 };
 
@@ -46,7 +53,10 @@ const hasKeyChecks = async (db: Database): Promise<boolean> => {
  * encryption at rest). A database that has keys means the file was lost: nothing is written, and
  * the message says to restore it. Returns the file written, if any.
  */
-export async function saveNewKeys(db: Database, keys: EncryptionKeys | undefined): Promise<string | null> {
+export async function saveNewKeys(
+  db: Database,
+  keys: EncryptionKeys | undefined,
+): Promise<string | null> {
   const unsaved = keys?.unsaved;
   if (!unsaved) return null;
   if (await hasKeyChecks(db)) {
@@ -64,38 +74,70 @@ export async function saveNewKeys(db: Database, keys: EncryptionKeys | undefined
  * and the key that seals where the database has none for them yet. `reindexing`: the lookup key
  * is about to change (`keys:rotate --reindex`), so only the encryption keys are checked.
  */
-export async function checkKeys(db: Database, keys: EncryptionKeys, options: { reindexing?: boolean; record?: boolean } = {}): Promise<void> {
+export async function checkKeys(
+  db: Database,
+  keys: EncryptionKeys,
+  options: { reindexing?: boolean; record?: boolean } = {},
+): Promise<void> {
   await verify(db, keys, options);
   if (options.record === false) return;
-  const recorded = [...(options.reindexing ? [] : [{ id: LOOKUP_KEY_ID, key: keys.lookupKey }]), keys.keys[0]!];
+  const recorded = [
+    ...(options.reindexing ? [] : [{ id: LOOKUP_KEY_ID, key: keys.lookupKey }]),
+    keys.keys[0]!,
+  ];
   // Only where none is yet (several processes may start at once); a retired key that seals again is in use again.
   await db.execute(sql`INSERT INTO encryption_key_checks (key_id, check_value)
-                       VALUES ${sql.join(recorded.map((key) => sql`(${key.id}::int, ${checkValue(key.key)}::bytea)`), sql`, `)}
+                       VALUES ${sql.join(
+                         recorded.map(
+                           (key) => sql`(${key.id}::int, ${checkValue(key.key)}::bytea)`,
+                         ),
+                         sql`, `,
+                       )}
                        ON CONFLICT (key_id) DO UPDATE SET retired = false WHERE encryption_key_checks.retired`);
   // Another process may have recorded other keys at the same moment.
   await verify(db, keys, options);
 }
 
-async function verify(db: Database, keys: EncryptionKeys, options: { reindexing?: boolean }): Promise<void> {
-  const stored = await queryRows<StoredCheck>(db, sql`SELECT key_id, check_value, reindexing, retired FROM encryption_key_checks ORDER BY key_id`);
+async function verify(
+  db: Database,
+  keys: EncryptionKeys,
+  options: { reindexing?: boolean },
+): Promise<void> {
+  const stored = await queryRows<StoredCheck>(
+    db,
+    sql`SELECT key_id, check_value, reindexing, retired FROM encryption_key_checks ORDER BY key_id`,
+  );
   const byId = new Map(stored.map((row) => [Number(row.key_id), row]));
   const issues: string[] = [];
   const lookup = byId.get(LOOKUP_KEY_ID);
   if (lookup?.reindexing && !options.reindexing) {
-    issues.push('LOOKUP_HASH_KEY: the email hashes are being made again (`npm run keys:rotate -- --reindex`); start once it has finished');
-  } else if (lookup && !lookup.reindexing && !options.reindexing && !matches(lookup, keys.lookupKey)) {
-    issues.push("LOOKUP_HASH_KEY: not the key this database's email hashes were made with (to change it, see `npm run keys:rotate -- --reindex`)");
+    issues.push(
+      'LOOKUP_HASH_KEY: the email hashes are being made again (`npm run keys:rotate -- --reindex`); start once it has finished',
+    );
+  } else if (
+    lookup &&
+    !lookup.reindexing &&
+    !options.reindexing &&
+    !matches(lookup, keys.lookupKey)
+  ) {
+    issues.push(
+      "LOOKUP_HASH_KEY: not the key this database's email hashes were made with (to change it, see `npm run keys:rotate -- --reindex`)",
+    );
   }
   for (const key of keys.keys) {
     const row = byId.get(key.id);
     if (row && !matches(row, key.key)) {
-      issues.push(`ENCRYPTION_KEYS: key ${key.id} is not the key ${key.id} this database's data was sealed with (a new key needs a new id)`);
+      issues.push(
+        `ENCRYPTION_KEYS: key ${key.id} is not the key ${key.id} this database's data was sealed with (a new key needs a new id)`,
+      );
     }
   }
   for (const row of stored) {
     const id = Number(row.key_id);
     if (id === LOOKUP_KEY_ID || row.retired || keys.keys.some((key) => key.id === id)) continue;
-    issues.push(`ENCRYPTION_KEYS: lacks key ${id}, which has sealed data in this database: add it back after the others (it can go once \`npm run keys:rotate\` says no value uses it)`);
+    issues.push(
+      `ENCRYPTION_KEYS: lacks key ${id}, which has sealed data in this database: add it back after the others (it can go once \`npm run keys:rotate\` says no value uses it)`,
+    );
   }
   if (issues.length > 0) throw new KeyMismatchError(issues);
 }
@@ -120,5 +162,7 @@ export async function startReindexing(db: Database): Promise<void> {
 }
 
 export async function finishReindexing(db: Database, lookupKey: Buffer): Promise<void> {
-  await db.execute(sql`UPDATE encryption_key_checks SET check_value = ${checkValue(lookupKey)}::bytea, reindexing = false WHERE key_id = ${LOOKUP_KEY_ID}::int`);
+  await db.execute(
+    sql`UPDATE encryption_key_checks SET check_value = ${checkValue(lookupKey)}::bytea, reindexing = false WHERE key_id = ${LOOKUP_KEY_ID}::int`,
+  );
 }

@@ -74,9 +74,11 @@ async function resealTable(
   const reindex = Boolean(options.reindex) && email !== undefined;
   const sealing = encryption.sealingKeyId;
   // Without reindexing, only rows with a value under another key are read.
-  const stale = reindex ? 'true' : columns.map(([column]) => `get_byte(${column}, 1) <> ${sealing}`).join(' OR ');
+  const stale = reindex
+    ? 'true'
+    : columns.map(([column]) => `get_byte(${column}, 1) <> ${sealing}`).join(' OR ');
   let changed = 0;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const found = await queryRows<Record<string, Uint8Array | null> & { id: string | number }>(
       db,
       sql.raw(`SELECT id, ${columns.map(([column]) => column).join(', ')} FROM ${table}
@@ -87,11 +89,16 @@ async function resealTable(
     const values = found.map((row) => {
       const sealed = columns.map(([column, as]) => {
         const value = row[column] ?? null;
-        return value === null || value[1] === sealing ? value : encryption.seal(as, encryption.open(as, value));
+        return value === null || value[1] === sealing
+          ? value
+          : encryption.seal(as, encryption.open(as, value));
       });
       const opened = reindex ? encryption.open(email!, row.email!) : '';
       const hashed = reindex ? Object.values(hashes).map((hash) => hash(encryption, opened)) : [];
-      return sql`(${Number(row.id)}::bigint, ${sql.join([...sealed, ...hashed].map((value) => sql`${value}::bytea`), sql`, `)})`;
+      return sql`(${Number(row.id)}::bigint, ${sql.join(
+        [...sealed, ...hashed].map((value) => sql`${value}::bytea`),
+        sql`, `,
+      )})`;
     });
     const targets = [...columns.map(([column]) => column), ...(reindex ? hashNames : [])];
     await db.execute(sql`

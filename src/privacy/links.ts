@@ -21,7 +21,10 @@ export const LINK_LIFETIME_SECONDS: Record<LinkPurpose, number | null> = {
   'data-request': 3600,
 };
 
-export type OpenedLink = { ok: true; subject: string } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'expired'; subject: string };
+export type OpenedLink =
+  | { ok: true; subject: string }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'expired'; subject: string };
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -33,35 +36,60 @@ const keys = new Map<string, { seal: Buffer; hash: Buffer }>();
 function keysFor(secret: string) {
   let found = keys.get(secret);
   if (!found) {
-    const derive = (info: string) => Buffer.from(hkdfSync('sha256', secret, 'ban-face-surveillance', info, 32));
-    found = { seal: derive('supporter capability links v1'), hash: derive('supporter email keys v1') };
+    const derive = (info: string) =>
+      Buffer.from(hkdfSync('sha256', secret, 'ban-face-surveillance', info, 32));
+    found = {
+      seal: derive('supporter capability links v1'),
+      hash: derive('supporter email keys v1'),
+    };
     keys.set(secret, found);
   }
   return found;
 }
 
-export function sealLink(secret: string, purpose: LinkPurpose, subject: string, now = Date.now()): string {
+export function sealLink(
+  secret: string,
+  purpose: LinkPurpose,
+  subject: string,
+  now = Date.now(),
+): string {
   const lifetime = LINK_LIFETIME_SECONDS[purpose];
   const expires = lifetime === null ? 0 : Math.floor(now / 1000) + lifetime;
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keysFor(secret).seal, iv);
   cipher.setAAD(Buffer.from(purpose));
-  const sealed = Buffer.concat([cipher.update(`${expires.toString(36)}|${subject}`, 'utf8'), cipher.final()]);
+  const sealed = Buffer.concat([
+    cipher.update(`${expires.toString(36)}|${subject}`, 'utf8'),
+    cipher.final(),
+  ]);
   return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
 }
 
 /** Opens a token for `purpose`; an expired one still names its subject (for "send me a new link"). */
-export function openLink(secret: string, purpose: LinkPurpose, token: string, now = Date.now()): OpenedLink {
+export function openLink(
+  secret: string,
+  purpose: LinkPurpose,
+  token: string,
+  now = Date.now(),
+): OpenedLink {
   if (!TOKEN_SHAPE.test(token)) return { ok: false, reason: 'invalid' };
   const raw = Buffer.from(token, 'base64url');
   // Only the one encoding we write: no two different links open the same token.
-  if (raw.length < IV_BYTES + TAG_BYTES + 3 || raw.toString('base64url') !== token) return { ok: false, reason: 'invalid' };
+  if (raw.length < IV_BYTES + TAG_BYTES + 3 || raw.toString('base64url') !== token)
+    return { ok: false, reason: 'invalid' };
   let text: string;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keysFor(secret).seal, raw.subarray(0, IV_BYTES));
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      keysFor(secret).seal,
+      raw.subarray(0, IV_BYTES),
+    );
     decipher.setAAD(Buffer.from(purpose));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    text = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    text = Buffer.concat([
+      decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]).toString('utf8');
   } catch {
     return { ok: false, reason: 'invalid' };
   }
@@ -79,9 +107,12 @@ export function emailKey(secret: string, email: string): string {
 }
 
 /** The subject of an unsubscribe link: an email address, in one campaign or (no campaign) in all of them. */
-export const unsubscribeSubject = (email: string, campaignId: number | null) => `${campaignId ?? '*'}:${email}`;
+export const unsubscribeSubject = (email: string, campaignId: number | null) =>
+  `${campaignId ?? '*'}:${email}`;
 
-export function parseUnsubscribeSubject(subject: string): { email: string; campaignId: number | null } | null {
+export function parseUnsubscribeSubject(
+  subject: string,
+): { email: string; campaignId: number | null } | null {
   const match = /^(\*|\d{1,10}):(.+)$/s.exec(subject);
   if (!match) return null;
   return { campaignId: match[1] === '*' ? null : Number(match[1]), email: match[2]! };

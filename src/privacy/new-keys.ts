@@ -13,7 +13,10 @@ runCli('keys:new', async () => {
   // The keys there now, if any (a new installation has none: its first key is 1).
   const used = configuredKeyIds();
   const newest = Math.max(0, ...used);
-  const nextId = newest < 255 ? newest + 1 : Array.from({ length: 255 }, (_, index) => index + 1).find((id) => !used.includes(id))!;
+  const nextId =
+    newest < 255
+      ? newest + 1
+      : Array.from({ length: 255 }, (_, index) => index + 1).find((id) => !used.includes(id))!;
   process.stdout.write(
     [
       `ENCRYPTION_KEYS=${nextId}:${newKey()}`,

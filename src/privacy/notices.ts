@@ -4,7 +4,12 @@ import { queryRows } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import { CampaignRequests } from '../petitions/tally-requests';
 import type { Queues } from '../queue/jobs';
-import { linkLifetimeDays, renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
+import {
+  linkLifetimeDays,
+  renderSupporterEmail,
+  unsubscribeHeaders,
+  unsubscribeUrl,
+} from './emails';
 import { SealedValueError, UnknownKeyError } from './field-encryption';
 import { sealLink } from './links';
 import { campaignTitle } from '../campaigns/texts';
@@ -28,7 +33,10 @@ const BATCH_SIZE = 100;
 const requesters = new WeakMap<Queues, CampaignRequests>();
 
 /** Asks the workers to send a campaign's pending notices; throttled per campaign like tally requests. */
-export function requestNotices(ctx: Pick<AppContext, 'queues' | 'logger'>, campaignId: number): void {
+export function requestNotices(
+  ctx: Pick<AppContext, 'queues' | 'logger'>,
+  campaignId: number,
+): void {
   let requester = requesters.get(ctx.queues);
   if (!requester) {
     const queues = ctx.queues;
@@ -53,7 +61,13 @@ export async function resendVerification(
   signatureId: number,
 ): Promise<boolean> {
   const allowed = await ctx.redis
-    .set(`${ctx.config.redisKeyPrefix}:privacy:resend:${signatureId}`, '1', 'EX', RESEND_EVERY_SECONDS, 'NX')
+    .set(
+      `${ctx.config.redisKeyPrefix}:privacy:resend:${signatureId}`,
+      '1',
+      'EX',
+      RESEND_EVERY_SECONDS,
+      'NX',
+    )
     .catch(() => null);
   if (allowed !== 'OK') return false;
   const [pending] = await queryRows<{ campaign_id: number }>(
@@ -106,7 +120,12 @@ export interface MailBudget {
  * this window (`budget`) waits, pending, for a later run: anyone may type anyone's address, so the
  * emails are what is limited, never the signatures. Returns how many were sent.
  */
-export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, campaignId: number, budget?: MailBudget): Promise<number> {
+export async function sendPendingNotices(
+  ctx: NoticeContext,
+  mailer: Mailer,
+  campaignId: number,
+  budget?: MailBudget,
+): Promise<number> {
   let sent = 0;
   const waiting: number[] = [];
   for (;;) {
@@ -133,18 +152,34 @@ export async function sendPendingNotices(ctx: NoticeContext, mailer: Mailer, cam
     );
     const outcomes = await Promise.all(
       claimed.map((notice) =>
-        sendNotice(ctx, mailer, notice, consents.filter((consent) => Number(consent.signature_id) === Number(notice.id)).map((consent) => consent.wording), budget),
+        sendNotice(
+          ctx,
+          mailer,
+          notice,
+          consents
+            .filter((consent) => Number(consent.signature_id) === Number(notice.id))
+            .map((consent) => consent.wording),
+          budget,
+        ),
       ),
     );
-    const later = claimed.filter((_, index) => outcomes[index] === 'later').map((notice) => Number(notice.id));
+    const later = claimed
+      .filter((_, index) => outcomes[index] === 'later')
+      .map((notice) => Number(notice.id));
     if (later.length > 0) {
       waiting.push(...later);
-      await ctx.db.execute(sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${later.join(',')}}`}::bigint[]))`);
+      await ctx.db.execute(
+        sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${later.join(',')}}`}::bigint[]))`,
+      );
     }
-    const retry = claimed.filter((_, index) => outcomes[index] === 'retry').map((notice) => Number(notice.id));
+    const retry = claimed
+      .filter((_, index) => outcomes[index] === 'retry')
+      .map((notice) => Number(notice.id));
     sent += outcomes.filter((outcome) => outcome === 'delivered').length;
     if (retry.length > 0) {
-      await ctx.db.execute(sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${retry.join(',')}}`}::bigint[]))`);
+      await ctx.db.execute(
+        sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${retry.join(',')}}`}::bigint[]))`,
+      );
       throw new Error(`${retry.length} signer emails could not be sent yet; they will be retried`);
     }
     if (claimed.length < BATCH_SIZE) return sent;
@@ -166,11 +201,17 @@ async function sendNotice(
   } catch (error) {
     // This signer's alone, not the batch's: again later when a key is missing (it may be added back), never when altered.
     if (!(error instanceof UnknownKeyError || error instanceof SealedValueError)) throw error;
-    ctx.logger.error({ signatureId: notice.id, reason: error.message }, 'signer email not sent: the signature does not open');
+    ctx.logger.error(
+      { signatureId: notice.id, reason: error.message },
+      'signer email not sent: the signature does not open',
+    );
     return error instanceof UnknownKeyError ? 'retry' : 'failed';
   }
   if (budget && (await budget.hit(email)).limited) {
-    ctx.logger.info({ signatureId: notice.id }, 'signer email waits: its address had its share of emails this window');
+    ctx.logger.info(
+      { signatureId: notice.id },
+      'signer email waits: its address had its share of emails this window',
+    );
     return 'later';
   }
   const unsubscribe = unsubscribeUrl(config, email, Number(notice.campaign_id));
@@ -179,7 +220,12 @@ async function sendNotice(
   // nothing they typed, their name included, is relayed to it.
   const language = languageOf(notice.language) ?? DEFAULT_LANGUAGE;
   const { subject, text } = renderSupporterEmail(kind, language, {
-    campaign: { title: campaignTitle({ title: notice.title, translations: notice.translations ?? {} }, language) },
+    campaign: {
+      title: campaignTitle(
+        { title: notice.title, translations: notice.translations ?? {} },
+        language,
+      ),
+    },
     consents,
     verifyDays: linkLifetimeDays('verify'),
     links: {
@@ -190,7 +236,17 @@ async function sendNotice(
       unsubscribe,
     },
   });
-  const outcome = await mailer.send({ from: config.delivery.from, to: email, subject, text, headers: unsubscribeHeaders(config, unsubscribe) });
-  if (outcome.outcome !== 'delivered') ctx.logger.warn({ signatureId: notice.id, kind, reason: outcome.error }, 'signer email not sent');
+  const outcome = await mailer.send({
+    from: config.delivery.from,
+    to: email,
+    subject,
+    text,
+    headers: unsubscribeHeaders(config, unsubscribe),
+  });
+  if (outcome.outcome !== 'delivered')
+    ctx.logger.warn(
+      { signatureId: notice.id, kind, reason: outcome.error },
+      'signer email not sent',
+    );
   return outcome.outcome;
 }

@@ -20,11 +20,14 @@ const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
 runCli('keys:rotate', async () => {
   let values: { check?: boolean; reindex?: boolean };
   try {
-    ({ values } = parseArgs({ options: { check: { type: 'boolean' }, reindex: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      options: { check: { type: 'boolean' }, reindex: { type: 'boolean' } },
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
-  if (values.check && values.reindex) throw new UsageError(`--check and --reindex do not go together. ${USAGE}`);
+  if (values.check && values.reindex)
+    throw new UsageError(`--check and --reindex do not go together. ${USAGE}`);
   const config = configFromProcess();
   const encryption = new FieldEncryption(config.encryption);
   const database = await openDatabase(config);
@@ -46,29 +49,46 @@ runCli('keys:rotate', async () => {
       const started = Date.now();
       // No process starts while the hashes are being made again (one already running is the operator's to stop).
       if (values.reindex) await startReindexing(database.db);
-      const { rows } = await resealAll({ db: database.db, encryption }, {
-        reindex: values.reindex,
-        onProgress: (table, done) => {
-          if (done % 10_000 === 0) say(`  ${table}: ${done.toLocaleString('en-US')} rows so far`);
+      const { rows } = await resealAll(
+        { db: database.db, encryption },
+        {
+          reindex: values.reindex,
+          onProgress: (table, done) => {
+            if (done % 10_000 === 0) say(`  ${table}: ${done.toLocaleString('en-US')} rows so far`);
+          },
         },
-      }).catch((error: unknown) => {
+      ).catch((error: unknown) => {
         if ((error as { code?: string }).code !== '23505') throw error;
         throw new Error(
           'two signatures of one campaign now have the same email hash: a process still running signed during the reindex. Stop every process; the duplicate must be removed by hand before this can finish',
         );
       });
       if (values.reindex) await finishReindexing(database.db, config.encryption.lookupKey);
-      const verb = values.reindex ? 'sealed under key ' + encryption.sealingKeyId + ' and hashed again' : 'sealed again under key ' + encryption.sealingKeyId;
-      say(`Rows ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sealedTables.map((table) => `${table} ${rows[table].toLocaleString('en-US')}`).join(', ')}.`);
+      const verb = values.reindex
+        ? 'sealed under key ' + encryption.sealingKeyId + ' and hashed again'
+        : 'sealed again under key ' + encryption.sealingKeyId;
+      say(
+        `Rows ${verb} in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sealedTables.map((table) => `${table} ${rows[table].toLocaleString('en-US')}`).join(', ')}.`,
+      );
     }
     const after = values.check ? before : await keyCensus(database.db);
     // Processes may now run without the keys no value uses (and not without those still used).
     if (!values.check) await retireUnusedKeys(database.db, after);
     say(describe(after));
-    const unused = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !sealedTables.some((table) => after[table].has(id)));
-    const stillUsed = encryption.keyIds.filter((id) => id !== encryption.sealingKeyId && !unused.includes(id));
-    if (unused.length > 0) say(`No value is sealed with key ${unused.join(', ')}: it can be removed from ENCRYPTION_KEYS.`);
-    if (stillUsed.length > 0) say(`Key ${stillUsed.join(', ')} is still in use: run \`npm run keys:rotate\` to seal those values under key ${encryption.sealingKeyId}.`);
+    const unused = encryption.keyIds.filter(
+      (id) => id !== encryption.sealingKeyId && !sealedTables.some((table) => after[table].has(id)),
+    );
+    const stillUsed = encryption.keyIds.filter(
+      (id) => id !== encryption.sealingKeyId && !unused.includes(id),
+    );
+    if (unused.length > 0)
+      say(
+        `No value is sealed with key ${unused.join(', ')}: it can be removed from ENCRYPTION_KEYS.`,
+      );
+    if (stillUsed.length > 0)
+      say(
+        `Key ${stillUsed.join(', ')} is still in use: run \`npm run keys:rotate\` to seal those values under key ${encryption.sealingKeyId}.`,
+      );
   } finally {
     await database.close();
   }
@@ -78,7 +98,9 @@ function describe(census: KeyCensus): string {
   return [
     'Values sealed, by key:',
     ...sealedTables.map((table) => {
-      const counts = [...census[table]].map(([id, count]) => `key ${id}: ${count.toLocaleString('en-US')}`);
+      const counts = [...census[table]].map(
+        ([id, count]) => `key ${id}: ${count.toLocaleString('en-US')}`,
+      );
       return `  ${table}: ${counts.length > 0 ? counts.join(', ') : 'none'}`;
     }),
   ].join('\n');

@@ -48,16 +48,30 @@ type Page = {
 };
 
 function page(res: Response, status: number, purpose: LinkPurpose, content: Page): void {
-  res.status(status).render('supporter-action', { title: translatorOf(res).t(PAGE_TITLES[purpose]), ...content });
+  res
+    .status(status)
+    .render('supporter-action', { title: translatorOf(res).t(PAGE_TITLES[purpose]), ...content });
 }
 
 /** The page for a link that cannot be used: 400 when it is not one of ours (or altered), 410 when it has expired. */
-function refuse(res: Response, purpose: LinkPurpose, opened: Exclude<OpenedLink, { ok: true }>, extra: Partial<Page> = {}): void {
+function refuse(
+  res: Response,
+  purpose: LinkPurpose,
+  opened: Exclude<OpenedLink, { ok: true }>,
+  extra: Partial<Page> = {},
+): void {
   const { t } = translatorOf(res);
   if (opened.reason === 'invalid') {
-    page(res, 400, purpose, { heading: t('privacy:link.invalidHeading'), paragraphs: [t('privacy:link.invalidText')] });
+    page(res, 400, purpose, {
+      heading: t('privacy:link.invalidHeading'),
+      paragraphs: [t('privacy:link.invalidText')],
+    });
   } else {
-    page(res, 410, purpose, { heading: t('privacy:link.expiredHeading'), paragraphs: [t('privacy:link.expiredText')], ...extra });
+    page(res, 410, purpose, {
+      heading: t('privacy:link.expiredHeading'),
+      paragraphs: [t('privacy:link.expiredText')],
+      ...extra,
+    });
   }
 }
 
@@ -67,7 +81,14 @@ const signatureIdOf = (subject: string) => (/^\d{1,18}$/.test(subject) ? Number(
 async function signatureFor(ctx: AppContext, subject: string) {
   const id = signatureIdOf(subject);
   if (id === null) return undefined;
-  const [row] = await queryRows<{ id: number; verified: boolean; title: string; translations: CampaignTranslations | null; slug: string; require_verification: boolean }>(
+  const [row] = await queryRows<{
+    id: number;
+    verified: boolean;
+    title: string;
+    translations: CampaignTranslations | null;
+    slug: string;
+    require_verification: boolean;
+  }>(
     ctx.db,
     sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, c.slug, c.require_verification
         FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${id}::bigint`,
@@ -76,15 +97,30 @@ async function signatureFor(ctx: AppContext, subject: string) {
 }
 
 /** A signature's campaign title in the page's language. */
-const titleOf = (res: Response, signature: { title: string; translations: CampaignTranslations | null }) =>
-  campaignTitle({ title: signature.title, translations: signature.translations ?? {} }, translatorOf(res).language);
+const titleOf = (
+  res: Response,
+  signature: { title: string; translations: CampaignTranslations | null },
+) =>
+  campaignTitle(
+    { title: signature.title, translations: signature.translations ?? {} },
+    translatorOf(res).language,
+  );
 
-const campaignLink = (t: Translate, slug: string) => ({ href: `/campaigns/${encodeURIComponent(slug)}`, label: t('privacy:goToPetition') });
+const campaignLink = (t: Translate, slug: string) => ({
+  href: `/campaigns/${encodeURIComponent(slug)}`,
+  label: t('privacy:goToPetition'),
+});
 const noLongerHeld = (purpose: LinkPurpose, res: Response) => {
   const { t } = translatorOf(res);
-  page(res, 410, purpose, { heading: t('privacy:noSignature.heading'), paragraphs: [t('privacy:noSignature.text')] });
+  page(res, 410, purpose, {
+    heading: t('privacy:noSignature.heading'),
+    paragraphs: [t('privacy:noSignature.text')],
+  });
 };
-const expiredNotMe = (t: Translate): Partial<Page> => ({ paragraphs: [t('privacy:notMe.expired')], back: { href: '/privacy/my-data', label: t('privacy:titles.myData') } });
+const expiredNotMe = (t: Translate): Partial<Page> => ({
+  paragraphs: [t('privacy:notMe.expired')],
+  back: { href: '/privacy/my-data', label: t('privacy:titles.myData') },
+});
 
 /** POST /u/:token: one-click unsubscribe (RFC 8058) and the unsubscribe page's button. The token is the authority: no CSRF token can exist here. */
 export function oneClickUnsubscribe(ctx: AppContext): Router {
@@ -92,10 +128,14 @@ export function oneClickUnsubscribe(ctx: AppContext): Router {
   router.post('/u/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'unsubscribe', tokenOf(req));
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
-    if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
+    if (!opened.ok || !target)
+      return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
     await withdrawConsents(ctx, target.email, target.campaignId);
     const { t } = translatorOf(res);
-    page(res, 200, 'unsubscribe', { heading: t('privacy:unsubscribe.doneHeading'), paragraphs: [t('privacy:unsubscribe.doneText')] });
+    page(res, 200, 'unsubscribe', {
+      heading: t('privacy:unsubscribe.doneHeading'),
+      paragraphs: [t('privacy:unsubscribe.doneText')],
+    });
   });
   return router;
 }
@@ -110,7 +150,11 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const { t } = translatorOf(res);
     return {
       paragraphs: [t('privacy:verify.expired')],
-      action: { url: `/verify/${tokenOf(req)}/resend`, label: t('privacy:verify.resendButton'), csrfToken: csrf.token(req, res) },
+      action: {
+        url: `/verify/${tokenOf(req)}/resend`,
+        label: t('privacy:verify.resendButton'),
+        csrfToken: csrf.token(req, res),
+      },
     };
   };
 
@@ -122,12 +166,20 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const { t } = translatorOf(res);
     const title = titleOf(res, signature);
     if (signature.verified) {
-      return page(res, 200, 'verify', { heading: t('privacy:verify.alreadyHeading'), paragraphs: [t('privacy:verify.alreadyText', { title })], back: campaignLink(t, signature.slug) });
+      return page(res, 200, 'verify', {
+        heading: t('privacy:verify.alreadyHeading'),
+        paragraphs: [t('privacy:verify.alreadyText', { title })],
+        back: campaignLink(t, signature.slug),
+      });
     }
     page(res, 200, 'verify', {
       heading: t('privacy:titles.verify'),
       paragraphs: [t('privacy:verify.askText', { title })],
-      action: { url: `/verify/${tokenOf(req)}`, label: t('privacy:verify.button'), csrfToken: csrf.token(req, res) },
+      action: {
+        url: `/verify/${tokenOf(req)}`,
+        label: t('privacy:verify.button'),
+        csrfToken: csrf.token(req, res),
+      },
     });
   });
 
@@ -135,7 +187,8 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const opened = openLink(ctx.config.secret, 'verify', tokenOf(req));
     if (!opened.ok) return refuse(res, 'verify', opened, resendOffer(req, res));
     const signature = await signatureFor(ctx, opened.subject);
-    if (!signature || (await verifySignature(ctx, Number(signature.id))) === 'gone') return noLongerHeld('verify', res);
+    if (!signature || (await verifySignature(ctx, Number(signature.id))) === 'gone')
+      return noLongerHeld('verify', res);
     const { t } = translatorOf(res);
     page(res, 200, 'verify', {
       heading: t('privacy:verify.doneHeading'),
@@ -151,7 +204,10 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const id = signatureIdOf(opened.ok ? opened.subject : (opened as { subject: string }).subject);
     if (id !== null) await resendVerification(ctx, id);
     const { t } = translatorOf(res);
-    page(res, 200, 'verify', { heading: t('petition:thanks.checkEmailHeading'), paragraphs: [t('privacy:verify.resentText')] });
+    page(res, 200, 'verify', {
+      heading: t('petition:thanks.checkEmailHeading'),
+      paragraphs: [t('privacy:verify.resentText')],
+    });
   });
 
   // --- "This wasn't me" ---------------------------------------------------------------------
@@ -165,7 +221,11 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     page(res, 200, 'not-me', {
       heading: t('privacy:notMe.heading'),
       paragraphs: [t('privacy:notMe.text', { title: titleOf(res, signature) })],
-      action: { url: `/not-me/${tokenOf(req)}`, label: t('privacy:notMe.button'), csrfToken: csrf.token(req, res) },
+      action: {
+        url: `/not-me/${tokenOf(req)}`,
+        label: t('privacy:notMe.button'),
+        csrfToken: csrf.token(req, res),
+      },
     });
   });
 
@@ -176,7 +236,10 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const removed = id === null ? null : await removeSignature(ctx, id);
     if (removed === null) return noLongerHeld('not-me', res);
     const { t } = translatorOf(res);
-    page(res, 200, 'not-me', { heading: t('privacy:notMe.doneHeading'), paragraphs: [t('privacy:notMe.doneText')] });
+    page(res, 200, 'not-me', {
+      heading: t('privacy:notMe.doneHeading'),
+      paragraphs: [t('privacy:notMe.doneText')],
+    });
   });
 
   // --- Unsubscribe (the page; its button posts to the one-click address) -------------------------
@@ -184,17 +247,27 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
   router.get('/u/:token', privateLinkHeaders, async (req, res) => {
     const opened = openLink(ctx.config.secret, 'unsubscribe', tokenOf(req));
     const target = opened.ok ? parseUnsubscribeSubject(opened.subject) : null;
-    if (!opened.ok || !target) return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
+    if (!opened.ok || !target)
+      return refuse(res, 'unsubscribe', opened.ok ? { ok: false, reason: 'invalid' } : opened);
     const consents = await activeConsents(ctx, target.email, target.campaignId);
     const { t } = translatorOf(res);
     if (consents.length === 0) {
-      return page(res, 200, 'unsubscribe', { heading: t('privacy:unsubscribe.noneHeading'), paragraphs: [t('privacy:unsubscribe.noneText')] });
+      return page(res, 200, 'unsubscribe', {
+        heading: t('privacy:unsubscribe.noneHeading'),
+        paragraphs: [t('privacy:unsubscribe.noneText')],
+      });
     }
     page(res, 200, 'unsubscribe', {
       heading: t('privacy:titles.unsubscribe'),
       paragraphs: [t('privacy:unsubscribe.agreed')],
       items: consents.map((consent) =>
-        t('privacy:unsubscribe.item', { from: consent.scope === 'campaign' ? consent.campaign : (consent.partner ?? t('privacy:unsubscribe.formerPartner')), wording: consent.wording }),
+        t('privacy:unsubscribe.item', {
+          from:
+            consent.scope === 'campaign'
+              ? consent.campaign
+              : (consent.partner ?? t('privacy:unsubscribe.formerPartner')),
+          wording: consent.wording,
+        }),
       ),
       action: { url: `/u/${tokenOf(req)}`, label: t('privacy:unsubscribe.button') },
     });
@@ -213,17 +286,39 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
       const { t } = translatorOf(res);
       // The address typed comes back with the message, to send again after the wait.
       const given = (req.body as Record<string, unknown> | undefined)?.email;
-      requestPage(req, res, { email: typeof given === 'string' ? given.slice(0, 254) : '', errors: { form: t('common:rateLimited.wait', { count: retryAfter }) } }, 429);
+      requestPage(
+        req,
+        res,
+        {
+          email: typeof given === 'string' ? given.slice(0, 254) : '',
+          errors: { form: t('common:rateLimited.wait', { count: retryAfter }) },
+        },
+        429,
+      );
     },
   });
 
-  const requestPage = (req: Request, res: Response, values: Record<string, unknown>, status = 200) => {
+  const requestPage = (
+    req: Request,
+    res: Response,
+    values: Record<string, unknown>,
+    status = 200,
+  ) => {
     const { t } = translatorOf(res);
     const errors = (values.errors ?? {}) as Record<string, string>;
     return res.status(status).render('my-data-request', {
       title: t('privacy:titles.myData'),
-      pageTitlePrefix: Object.keys(errors).length > 0 ? t('common:errorTitlePrefix') : values.confirm ? t('common:confirmTitlePrefix') : undefined,
-      errorList: Object.entries(errors).map(([field, message]) => ({ field, message, anchor: field === 'form' ? undefined : `field-${field}` })),
+      pageTitlePrefix:
+        Object.keys(errors).length > 0
+          ? t('common:errorTitlePrefix')
+          : values.confirm
+            ? t('common:confirmTitlePrefix')
+            : undefined,
+      errorList: Object.entries(errors).map(([field, message]) => ({
+        field,
+        message,
+        anchor: field === 'form' ? undefined : `field-${field}`,
+      })),
       csrfToken: csrf.token(req, res),
       ipHashDays: ctx.config.ipHashRetentionDays,
       retentionDays: ctx.config.retentionDaysAfterClose,
@@ -240,12 +335,18 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     // The form's CSRF check failed (its cookie gone, a page open for days): nothing is sent until its sender confirms.
     if (csrfFailed(res)) return requestPage(req, res, { email: typed, confirm: true }, 403);
     const parsed = dataRequestInput.safeParse(req.body ?? {});
-    if (!parsed.success) return requestPage(req, res, { email: typed, errors: fieldErrors(parsed.error, t) }, 400);
+    if (!parsed.success)
+      return requestPage(req, res, { email: typed, errors: fieldErrors(parsed.error, t) }, 400);
     try {
       await requestDataLink(ctx, parsed.data.email, language);
     } catch (error) {
       ctx.logger.warn({ err: error }, 'could not queue a data link');
-      return requestPage(req, res, { email: typed, errors: { form: t('privacy:dataRequest.unavailable') } }, 503);
+      return requestPage(
+        req,
+        res,
+        { email: typed, errors: { form: t('privacy:dataRequest.unavailable') } },
+        503,
+      );
     }
     requestPage(req, res, { sent: true, email: parsed.data.email });
   });
@@ -266,7 +367,10 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
       email: data.email,
       token: tokenOf(req),
       empty: data.signatures.length === 0 && data.letters.length === 0,
-      signatures: data.signatures.map((signature) => ({ ...signature, signedOn: day(signature.signedAt) })),
+      signatures: data.signatures.map((signature) => ({
+        ...signature,
+        signedOn: day(signature.signedAt),
+      })),
       letters: data.letters.map((action) => ({ ...action, writtenOn: day(action.writtenAt) })),
     });
   });
@@ -302,10 +406,20 @@ export function supporterPages(ctx: AppContext, csrf: ReturnType<typeof createCs
     const opened = openLink(ctx.config.secret, 'my-data', tokenOf(req));
     if (!opened.ok) return refuse(res, 'my-data', opened, expiredDataLink(translatorOf(res).t));
     const { t } = translatorOf(res);
-    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes') return deletePage(req, res, 400, t('privacy:delete.confirmRequired'));
-    const erased = await erasePerson({ ...ctx, districtsOf: (zip) => ctx.representatives.districtsOfZip(zip) }, opened.subject);
-    ctx.logger.info({ signatures: erased.signatures, letterActions: erased.letterActions }, 'personal data erased at its owner\'s request');
-    page(res, 200, 'my-data', { heading: t('privacy:delete.doneHeading'), paragraphs: [t('privacy:delete.doneText'), t('privacy:delete.doneMail')] });
+    if ((req.body as Record<string, unknown> | undefined)?.confirm !== 'yes')
+      return deletePage(req, res, 400, t('privacy:delete.confirmRequired'));
+    const erased = await erasePerson(
+      { ...ctx, districtsOf: (zip) => ctx.representatives.districtsOfZip(zip) },
+      opened.subject,
+    );
+    ctx.logger.info(
+      { signatures: erased.signatures, letterActions: erased.letterActions },
+      "personal data erased at its owner's request",
+    );
+    page(res, 200, 'my-data', {
+      heading: t('privacy:delete.doneHeading'),
+      paragraphs: [t('privacy:delete.doneText'), t('privacy:delete.doneMail')],
+    });
   });
 
   return router;
@@ -323,7 +437,10 @@ export function consentApi(ctx: AppContext): Router {
     res.setHeader('Cache-Control', 'public, max-age=60');
     res.json({
       optIn: choices.campaign,
-      partnerOptIn: choices.partner && partner ? { partner: partner.name, source: partner.sourceCode, wording: choices.partner.wording } : null,
+      partnerOptIn:
+        choices.partner && partner
+          ? { partner: partner.name, source: partner.sourceCode, wording: choices.partner.wording }
+          : null,
     });
   });
   return router;

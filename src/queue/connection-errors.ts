@@ -8,7 +8,12 @@ interface ErrorEmitter {
  * A warning logger for one source of Redis errors that writes at most one line per `intervalMs`,
  * with a count of those left out: an outage must not flood the log, nor reach stderr as raw dumps.
  */
-export function throttledWarning(logger: Logger, source: string, message: string, intervalMs = 30_000) {
+export function throttledWarning(
+  logger: Logger,
+  source: string,
+  message: string,
+  intervalMs = 30_000,
+) {
   let last = 0;
   let suppressed = 0;
   return (error: unknown) => {

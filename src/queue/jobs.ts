@@ -4,7 +4,8 @@ import { MAX_ATTEMPTS } from '../delivery/deliver';
 import { withTimeout } from '../time-limit';
 
 /** BullMQ takes ioredis options; its own type only differs by an index signature. */
-export const bullConnection = (options: RedisOptions): ConnectionOptions => ({ ...options }) as ConnectionOptions;
+export const bullConnection = (options: RedisOptions): ConnectionOptions =>
+  ({ ...options }) as ConnectionOptions;
 
 /**
  * Every queue, its job names and their payloads, in one place. Workers in `workers/` wire a
@@ -53,7 +54,14 @@ export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[
 /** The job scheduler of the representative data refresh (REP_DATA_REFRESH). */
 export const DATA_REFRESH_SCHEDULE = 'rep-data-refresh';
 
-export const queueNames: readonly QueueName[] = ['tallies', 'representatives', 'delivery', 'exports', 'supporters', 'webhooks'];
+export const queueNames: readonly QueueName[] = [
+  'tallies',
+  'representatives',
+  'delivery',
+  'exports',
+  'supporters',
+  'webhooks',
+];
 
 /** Tries of an export job before it is marked failed: each starts the file again from the beginning. */
 export const EXPORT_ATTEMPTS = 3;
@@ -71,16 +79,44 @@ const defaultJobOptions: JobsOptions = {
 export class Queues {
   private readonly queues: { [Q in QueueName]: Queue };
 
-  constructor(redis: RedisOptions, readonly prefix: string) {
+  constructor(
+    redis: RedisOptions,
+    readonly prefix: string,
+  ) {
     const connection = bullConnection(redis);
     this.queues = {
       tallies: new Queue('tallies', { connection, prefix, defaultJobOptions }),
       representatives: new Queue('representatives', { connection, prefix, defaultJobOptions }),
-      delivery: new Queue('delivery', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
-      exports: new Queue('exports', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: EXPORT_ATTEMPTS, backoff: { type: 'exponential', delay: 10_000 } } }),
-      supporters: new Queue('supporters', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } } }),
+      delivery: new Queue('delivery', {
+        connection,
+        prefix,
+        defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } },
+      }),
+      exports: new Queue('exports', {
+        connection,
+        prefix,
+        defaultJobOptions: {
+          ...defaultJobOptions,
+          attempts: EXPORT_ATTEMPTS,
+          backoff: { type: 'exponential', delay: 10_000 },
+        },
+      }),
+      supporters: new Queue('supporters', {
+        connection,
+        prefix,
+        defaultJobOptions: { ...defaultJobOptions, backoff: { type: 'exponential', delay: 5000 } },
+      }),
       // Retries of a delivery are the job's own (deliver-job.ts): BullMQ's retry only a job that failed on our side.
-      webhooks: new Queue('webhooks', { connection, prefix, defaultJobOptions: { ...defaultJobOptions, attempts: 5, removeOnComplete: true, removeOnFail: { count: 1000 } } }),
+      webhooks: new Queue('webhooks', {
+        connection,
+        prefix,
+        defaultJobOptions: {
+          ...defaultJobOptions,
+          attempts: 5,
+          removeOnComplete: true,
+          removeOnFail: { count: 1000 },
+        },
+      }),
     };
   }
 
@@ -113,19 +149,34 @@ export class Queues {
    * committed signature is picked up by a job that starts after its commit.
    */
   async requestTally(campaignId: number): Promise<void> {
-    await this.add('tallies', 'tally-campaign', { campaignId }, {
-      deduplication: { id: `tally-campaign:${campaignId}`, keepLastIfActive: true },
-    });
+    await this.add(
+      'tallies',
+      'tally-campaign',
+      { campaignId },
+      {
+        deduplication: { id: `tally-campaign:${campaignId}`, keepLastIfActive: true },
+      },
+    );
   }
 
   /** Queues a letter for delivery; a letter already waiting is not queued twice. */
   async requestDelivery(letterId: number, to?: string | null): Promise<void> {
-    await this.add('delivery', 'deliver-letter', { letterId, to }, { attempts: MAX_ATTEMPTS, deduplication: { id: `letter:${letterId}` } });
+    await this.add(
+      'delivery',
+      'deliver-letter',
+      { letterId, to },
+      { attempts: MAX_ATTEMPTS, deduplication: { id: `letter:${letterId}` } },
+    );
   }
 
   /** Queues a supporter's confirmation email. */
   async requestConfirmation(actionId: number): Promise<void> {
-    await this.add('delivery', 'confirm-action', { actionId }, { attempts: 5, deduplication: { id: `confirm:${actionId}` } });
+    await this.add(
+      'delivery',
+      'confirm-action',
+      { actionId },
+      { attempts: 5, deduplication: { id: `confirm:${actionId}` } },
+    );
   }
 
   /** Queues the job that writes a large export's file; the export's id is the job's, so it is queued once. */
@@ -135,19 +186,33 @@ export class Queues {
 
   /** Asks for a campaign's owed signer emails to be sent; coalesces like tally requests. */
   async requestNotices(campaignId: number): Promise<void> {
-    await this.add('supporters', 'send-notices', { campaignId }, {
-      deduplication: { id: `send-notices:${campaignId}`, keepLastIfActive: true },
-    });
+    await this.add(
+      'supporters',
+      'send-notices',
+      { campaignId },
+      {
+        deduplication: { id: `send-notices:${campaignId}`, keepLastIfActive: true },
+      },
+    );
   }
 
   /** Queues a "your data" email; the job (a sealed address) is removed from Redis once done or given up. */
   async requestDataLink(request: string, language?: string): Promise<void> {
-    await this.add('supporters', 'send-data-link', { request, ...(language ? { language } : {}) }, { attempts: 5, removeOnComplete: true, removeOnFail: true });
+    await this.add(
+      'supporters',
+      'send-data-link',
+      { request, ...(language ? { language } : {}) },
+      { attempts: 5, removeOnComplete: true, removeOnFail: true },
+    );
   }
 
   /** Schedules the retention purge every `everyMs` (kept in Redis; set again at each worker start). */
   async scheduleRetention(everyMs: number): Promise<void> {
-    await this.queues.supporters.upsertJobScheduler('retention-purge', { every: everyMs }, { name: 'purge-expired', data: {} });
+    await this.queues.supporters.upsertJobScheduler(
+      'retention-purge',
+      { every: everyMs },
+      { name: 'purge-expired', data: {} },
+    );
   }
 
   /**
@@ -170,13 +235,21 @@ export class Queues {
 
   /** Asks for a refresh of the representative data now; while one is waiting, asking again adds none. */
   async requestDataRefresh(): Promise<void> {
-    await this.add('representatives', 'refresh-data', { trigger: 'staff' }, { attempts: 1, deduplication: { id: 'refresh-data-now' } });
+    await this.add(
+      'representatives',
+      'refresh-data',
+      { trigger: 'staff' },
+      { attempts: 1, deduplication: { id: 'refresh-data-now' } },
+    );
   }
 
   /** Closes the queues; with Redis away, gives up after `timeoutMs` and drops the connections. */
   async close(timeoutMs = 3000): Promise<void> {
     const queues = Object.values(this.queues);
-    const timedOut = await withTimeout(Promise.all(queues.map((queue) => queue.close())), timeoutMs).then(
+    const timedOut = await withTimeout(
+      Promise.all(queues.map((queue) => queue.close())),
+      timeoutMs,
+    ).then(
       () => false,
       () => true,
     );

@@ -49,21 +49,34 @@ export async function startEmbeddedRedis(
   const child = spawn(
     options.binary ?? 'redis-server',
     [
-      '--port', '0',
-      '--unixsocket', socketPath,
-      '--unixsocketperm', '700',
-      '--dir', dir,
-      '--pidfile', pidFile,
-      '--appendonly', 'yes',
-      '--appendfsync', 'everysec',
-      '--save', '',
-      '--daemonize', 'no',
-      '--logfile', '',
-      '--loglevel', 'warning',
+      '--port',
+      '0',
+      '--unixsocket',
+      socketPath,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--pidfile',
+      pidFile,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'everysec',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+      '--loglevel',
+      'warning',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new RedisServerMissingError() : error),
@@ -82,7 +95,9 @@ export async function startEmbeddedRedis(
     waitForSocket(socketPath, child),
     spawnError,
     exited.then((code) => {
-      throw new Error(`redis-server exited with code ${code} before it was ready: ${stderr.trim()}`);
+      throw new Error(
+        `redis-server exited with code ${code} before it was ready: ${stderr.trim()}`,
+      );
     }),
   ]);
   logger.info({ dir }, 'embedded redis-server started');
@@ -108,7 +123,12 @@ export async function startEmbeddedRedis(
 async function waitForSocket(socketPath: string, child: ChildProcess): Promise<void> {
   for (let attempt = 0; attempt < 200 && child.exitCode === null; attempt++) {
     if (existsSync(socketPath)) {
-      const probe = new Redis({ path: socketPath, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis({
+        path: socketPath,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       try {
         await probe.connect();
         // Loading a large AOF answers LOADING until done.
@@ -130,7 +150,9 @@ async function stopLeftover(pidFile: string): Promise<void> {
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return;
   const cmdline = `/proc/${pid}/cmdline`;
-  const isRedis = existsSync(cmdline) ? readFileSync(cmdline, 'utf8').includes('redis-server') : isProcessAlive(pid);
+  const isRedis = existsSync(cmdline)
+    ? readFileSync(cmdline, 'utf8').includes('redis-server')
+    : isProcessAlive(pid);
   if (!isRedis) return;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && isProcessAlive(pid); i++) await sleep(50);

@@ -46,9 +46,14 @@ export interface DepartedOfficial {
 /** The channel types a contact change is recorded for: those letters and supporters use. */
 const CONTACT_TYPES = ['email', 'phone', 'contact-form', 'cwc'] as const;
 
-const targetKey = (official: Pick<ComparedOfficial, 'office' | 'personId'>) => `${official.office}:${official.personId}`;
-const seatKey = (official: ComparedOfficial) => `${official.office}:${official.state}:${official.district ?? ''}`;
-const person = (official: ComparedOfficial) => ({ personId: official.personId, name: official.name });
+const targetKey = (official: Pick<ComparedOfficial, 'office' | 'personId'>) =>
+  `${official.office}:${official.personId}`;
+const seatKey = (official: ComparedOfficial) =>
+  `${official.office}:${official.state}:${official.district ?? ''}`;
+const person = (official: ComparedOfficial) => ({
+  personId: official.personId,
+  name: official.name,
+});
 
 function contactValues(channels: Channel[], type: (typeof CONTACT_TYPES)[number]): string[] {
   const values = channels.flatMap((channel): string[] => {
@@ -62,11 +67,18 @@ function contactValues(channels: Channel[], type: (typeof CONTACT_TYPES)[number]
   return [...new Set(values)].sort();
 }
 
-export function compareOfficials(before: ComparedOfficial[], after: ComparedOfficial[]): { changes: OfficialChange[]; departed: DepartedOfficial[] } {
+export function compareOfficials(
+  before: ComparedOfficial[],
+  after: ComparedOfficial[],
+): { changes: OfficialChange[]; departed: DepartedOfficial[] } {
   const beforeByKey = new Map(before.map((official) => [targetKey(official), official]));
   const afterByKey = new Map(after.map((official) => [targetKey(official), official]));
   const changes: OfficialChange[] = [];
-  const row = (kind: RepChangeKind, official: ComparedOfficial, details: Record<string, unknown> = {}): OfficialChange => ({
+  const row = (
+    kind: RepChangeKind,
+    official: ComparedOfficial,
+    details: Record<string, unknown> = {},
+  ): OfficialChange => ({
     kind,
     office: official.office,
     state: official.state,
@@ -84,19 +96,33 @@ export function compareOfficials(before: ComparedOfficial[], after: ComparedOffi
     if (!entry) seats.set(key, (entry = { left: [], arrived: [] }));
     return entry;
   };
-  for (const official of before) if (!afterByKey.has(targetKey(official))) seat(official).left.push(official);
-  for (const official of after) if (!beforeByKey.has(targetKey(official))) seat(official).arrived.push(official);
+  for (const official of before)
+    if (!afterByKey.has(targetKey(official))) seat(official).left.push(official);
+  for (const official of after)
+    if (!beforeByKey.has(targetKey(official))) seat(official).arrived.push(official);
 
   const departed: DepartedOfficial[] = [];
   for (const { left, arrived } of seats.values()) {
     left.forEach((official, index) => {
       const successor = arrived[index];
-      changes.push(successor ? row('gone', official, { replacedBy: person(successor) }) : row('vacant', official));
-      departed.push({ targetKey: targetKey(official), name: official.name, successor: successor?.name ?? null });
+      changes.push(
+        successor
+          ? row('gone', official, { replacedBy: person(successor) })
+          : row('vacant', official),
+      );
+      departed.push({
+        targetKey: targetKey(official),
+        name: official.name,
+        successor: successor?.name ?? null,
+      });
     });
     arrived.forEach((official, index) => {
       const predecessor = left[index];
-      changes.push(predecessor ? row('added', official, { replaces: person(predecessor) }) : row('filled', official));
+      changes.push(
+        predecessor
+          ? row('added', official, { replaces: person(predecessor) })
+          : row('filled', official),
+      );
     });
   }
 
@@ -112,14 +138,32 @@ export function compareOfficials(before: ComparedOfficial[], after: ComparedOffi
     if (Object.keys(details).length > 0) changes.push(row('contact', official, details));
   }
 
-  const order: Record<RepChangeKind, number> = { vacant: 0, gone: 1, added: 2, filled: 3, contact: 4 };
-  changes.sort((a, b) => order[a.kind] - order[b.kind] || a.state.localeCompare(b.state) || a.office.localeCompare(b.office) || a.name.localeCompare(b.name));
+  const order: Record<RepChangeKind, number> = {
+    vacant: 0,
+    gone: 1,
+    added: 2,
+    filled: 3,
+    contact: 4,
+  };
+  changes.sort(
+    (a, b) =>
+      order[a.kind] - order[b.kind] ||
+      a.state.localeCompare(b.state) ||
+      a.office.localeCompare(b.office) ||
+      a.name.localeCompare(b.name),
+  );
   return { changes, departed };
 }
 
 /** How many changes of each kind. */
 export function countChanges(changes: OfficialChange[]): Record<RepChangeKind, number> {
-  const counts: Record<RepChangeKind, number> = { added: 0, gone: 0, vacant: 0, filled: 0, contact: 0 };
+  const counts: Record<RepChangeKind, number> = {
+    added: 0,
+    gone: 0,
+    vacant: 0,
+    filled: 0,
+    contact: 0,
+  };
   for (const change of changes) counts[change.kind]++;
   return counts;
 }

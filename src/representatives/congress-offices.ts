@@ -14,13 +14,15 @@ import { isStateCode } from './us-states';
 export function houseOfficeCode(state: string, district: number): string {
   const code = state.trim().toUpperCase();
   if (!isStateCode(code)) throw new RangeError('houseOfficeCode: not a USPS state code');
-  if (!Number.isInteger(district) || district < 0 || district > 99) throw new RangeError('houseOfficeCode: district must be 0 to 99');
+  if (!Number.isInteger(district) || district < 0 || district > 99)
+    throw new RangeError('houseOfficeCode: district must be 0 to 99');
   return `H${code}${String(district).padStart(2, '0')}`;
 }
 
 export function senateOfficeCode(state: string, senateClass: number): string {
   const code = state.trim().toUpperCase();
   if (!isStateCode(code)) throw new RangeError('senateOfficeCode: not a USPS state code');
-  if (senateClass !== 1 && senateClass !== 2 && senateClass !== 3) throw new RangeError('senateOfficeCode: the class must be 1, 2 or 3');
+  if (senateClass !== 1 && senateClass !== 2 && senateClass !== 3)
+    throw new RangeError('senateOfficeCode: the class must be 1, 2 or 3');
   return `S${code}${String(senateClass - 1).padStart(2, '0')}`;
 }

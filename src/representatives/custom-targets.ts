@@ -21,13 +21,22 @@ export interface CustomTargetCsvError {
 }
 
 /** Who a target represents, as stored in the `scope*` columns. */
-export type TargetScope = Pick<CustomTarget, 'scope' | 'scopeState' | 'scopeCity' | 'scopeZips' | 'scopeLayer' | 'scopeGeoid'>;
+export type TargetScope = Pick<
+  CustomTarget,
+  'scope' | 'scopeState' | 'scopeCity' | 'scopeZips' | 'scopeLayer' | 'scopeGeoid'
+>;
 
 /** One valid CSV row, in the table's columns. */
-export type CustomTargetRow = Pick<CustomTarget, 'name' | 'title' | 'email' | 'phone' | 'postalAddress'> & TargetScope;
+export type CustomTargetRow = Pick<
+  CustomTarget,
+  'name' | 'title' | 'email' | 'phone' | 'postalAddress'
+> &
+  TargetScope;
 
-export type CustomTargetCsvResult = { ok: true; rows: CustomTargetRow[] } | { ok: false; errors: CustomTargetCsvError[] };
-export type CustomTargetImportResult = { ok: true; imported: number } | { ok: false; errors: CustomTargetCsvError[] };
+export type CustomTargetCsvResult =
+  { ok: true; rows: CustomTargetRow[] } | { ok: false; errors: CustomTargetCsvError[] };
+export type CustomTargetImportResult =
+  { ok: true; imported: number } | { ok: false; errors: CustomTargetCsvError[] };
 
 export const MAX_CUSTOM_TARGETS_PER_LIST = 5000;
 /** Far more than 5,000 rows need; keeps a wrong file (a database dump, a video) from being parsed at all. */
@@ -40,7 +49,9 @@ type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof CONTACT_COLUMNS)[numbe
 
 /** The 50 states, DC, Puerto Rico and the inhabited territories. */
 
-const DISTRICT_KINDS: Readonly<Record<string, { layer: DistrictLayer; geoid: RegExp; example: string }>> = {
+const DISTRICT_KINDS: Readonly<
+  Record<string, { layer: DistrictLayer; geoid: RegExp; example: string }>
+> = {
   congressional: { layer: 'cd', geoid: /^\d{4}$/, example: 'congressional:0612' },
   'state-upper': { layer: 'sldu', geoid: /^\d{2}[0-9A-Z-]{3}$/, example: 'state-upper:06010' },
   'state-lower': { layer: 'sldl', geoid: /^\d{2}[0-9A-Z-]{3}$/, example: 'state-lower:25D25' },
@@ -83,13 +94,19 @@ const customTargetCsvRow = z
     name: requiredText('name', 200),
     title: requiredText('title', 200),
     email: cell
-      .refine((value) => value.length <= 254 && (value === '' || emailAddress.safeParse(value).success), {
-        error: 'Write a valid email address, like clerk@example.org.',
-      })
+      .refine(
+        (value) => value.length <= 254 && (value === '' || emailAddress.safeParse(value).success),
+        {
+          error: 'Write a valid email address, like clerk@example.org.',
+        },
+      )
       .transform((value) => value || null),
-    phone: optionalText('phone', 50).refine((value) => value === null || (value.match(/\d/g)?.length ?? 0) >= 7, {
-      error: 'Write a phone number with its area code, like (510) 555-0123.',
-    }),
+    phone: optionalText('phone', 50).refine(
+      (value) => value === null || (value.match(/\d/g)?.length ?? 0) >= 7,
+      {
+        error: 'Write a phone number with its area code, like (510) 555-0123.',
+      },
+    ),
     postal_address: optionalText('postal_address', 500),
     represents: cell.transform((value, ctx): TargetScope => {
       const scope = parseRepresents(value);
@@ -109,7 +126,14 @@ const customTargetCsvRow = z
     ...row.represents,
   }));
 
-const noScope: TargetScope = { scope: 'everyone', scopeState: null, scopeCity: null, scopeZips: null, scopeLayer: null, scopeGeoid: null };
+const noScope: TargetScope = {
+  scope: 'everyone',
+  scopeState: null,
+  scopeCity: null,
+  scopeZips: null,
+  scopeLayer: null,
+  scopeGeoid: null,
+};
 
 /** A city name as stored and compared: lower-cased, single spaces. */
 function normaliseCity(city: string): string {
@@ -126,17 +150,22 @@ function parseRepresents(value: string): TargetScope | string {
 
   if (kind === 'state') {
     const state = argument.toUpperCase();
-    if (!isStateCode(state)) return `"${argument}" is not a state's two-letter postal code (write state:CA).`;
+    if (!isStateCode(state))
+      return `"${argument}" is not a state's two-letter postal code (write state:CA).`;
     return { ...noScope, scope: 'state', scopeState: state };
   }
   if (kind === 'city') {
     const comma = argument.lastIndexOf(',');
     if (comma < 0) return 'Write the city, a comma and its state code, like city:Oakland, CA.';
     const city = normaliseCity(argument.slice(0, comma));
-    const state = argument.slice(comma + 1).trim().toUpperCase();
+    const state = argument
+      .slice(comma + 1)
+      .trim()
+      .toUpperCase();
     if (!/\p{L}/u.test(city)) return 'Write the city name before the comma, like city:Oakland, CA.';
     if (city.length > 100) return 'Shorten the city name to 100 characters.';
-    if (!isStateCode(state)) return `"${state}" is not a state's two-letter postal code (write city:Oakland, CA).`;
+    if (!isStateCode(state))
+      return `"${state}" is not a state's two-letter postal code (write city:Oakland, CA).`;
     return { ...noScope, scope: 'city', scopeState: state, scopeCity: city };
   }
   if (kind === 'zips') {
@@ -149,7 +178,8 @@ function parseRepresents(value: string): TargetScope | string {
   const district = DISTRICT_KINDS[kind];
   if (district) {
     const geoid = argument.toUpperCase();
-    if (!district.geoid.test(geoid)) return `"${argument}" is not a Census district GEOID (write ${district.example}).`;
+    if (!district.geoid.test(geoid))
+      return `"${argument}" is not a Census district GEOID (write ${district.example}).`;
     return { ...noScope, scope: 'district', scopeLayer: district.layer, scopeGeoid: geoid };
   }
   return `"${value}" is not one of the forms ${REPRESENTS_FORMS}.`;
@@ -157,7 +187,10 @@ function parseRepresents(value: string): TargetScope | string {
 
 /** `Postal Address`, ` EMAIL ` and `postal-address` all name the `postal_address`/`email` columns. */
 function normaliseHeader(name: string): string {
-  return name.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 }
 
 interface CsvRecord {
@@ -166,7 +199,9 @@ interface CsvRecord {
   line: number;
 }
 
-function readCsvRecords(text: string): { ok: true; records: CsvRecord[] } | { ok: false; error: CustomTargetCsvError } {
+function readCsvRecords(
+  text: string,
+): { ok: true; records: CsvRecord[] } | { ok: false; error: CustomTargetCsvError } {
   // csv-parse miscounts lines for CRLF files with blank lines; with LF only its count is exact.
   const normalised = text.replace(/\r\n?/g, '\n');
   const records: CsvRecord[] = [];
@@ -179,7 +214,10 @@ function readCsvRecords(text: string): { ok: true; records: CsvRecord[] } | { ok
       relax_column_count: true,
       skip_empty_lines: true,
       on_record: (cells: string[], context) => {
-        const lineBreaksInside = cells.reduce((count, value) => count + value.split('\n').length - 1, 0);
+        const lineBreaksInside = cells.reduce(
+          (count, value) => count + value.split('\n').length - 1,
+          0,
+        );
         records.push({ cells, line: context.lines - lineBreaksInside });
         lastLineRead = context.lines;
         return null;
@@ -188,7 +226,14 @@ function readCsvRecords(text: string): { ok: true; records: CsvRecord[] } | { ok
   } catch (error) {
     const { code, lines, message } = error as { code?: string; lines?: number; message: string };
     if (code !== 'CSV_QUOTE_NOT_CLOSED') {
-      return { ok: false, error: { row: lines ?? 1, field: 'file', message: `The file cannot be read as CSV (${message}).` } };
+      return {
+        ok: false,
+        error: {
+          row: lines ?? 1,
+          field: 'file',
+          message: `The file cannot be read as CSV (${message}).`,
+        },
+      };
     }
     // The parser stops at the end of the file; the quote opened on the first line after the last whole record.
     const fileLines = normalised.split('\n');
@@ -196,28 +241,48 @@ function readCsvRecords(text: string): { ok: true; records: CsvRecord[] } | { ok
     while (opened < fileLines.length && fileLines[opened - 1]!.trim() === '') opened++;
     return {
       ok: false,
-      error: { row: opened, field: 'file', message: 'A quoted cell starting on this line is never closed: look for a stray ".' },
+      error: {
+        row: opened,
+        field: 'file',
+        message: 'A quoted cell starting on this line is never closed: look for a stray ".',
+      },
     };
   }
   // A spreadsheet's empty rows come out as `,,,,`: not targets, and not errors either.
-  return { ok: true, records: records.filter((record) => record.cells.some((value) => value.trim() !== '')) };
+  return {
+    ok: true,
+    records: records.filter((record) => record.cells.some((value) => value.trim() !== '')),
+  };
 }
 
 /** Reads and validates a custom target list; reports every problem found, each with its line. */
 export function parseCustomTargetsCsv(text: string): CustomTargetCsvResult {
-  const fail = (row: number, field: string, message: string): CustomTargetCsvResult => ({ ok: false, errors: [{ row, field, message }] });
-  if (text.length > MAX_CSV_CHARACTERS) return fail(1, 'file', 'The file is too large for a target list.');
+  const fail = (row: number, field: string, message: string): CustomTargetCsvResult => ({
+    ok: false,
+    errors: [{ row, field, message }],
+  });
+  if (text.length > MAX_CSV_CHARACTERS)
+    return fail(1, 'file', 'The file is too large for a target list.');
   const read = readCsvRecords(text);
   if (!read.ok) return { ok: false, errors: [read.error] };
   const [header, ...dataRecords] = read.records;
   if (!header) {
-    return fail(1, 'file', `The file is empty: it needs a header row (${KNOWN_COLUMNS.join(',')}) and one row per target.`);
+    return fail(
+      1,
+      'file',
+      `The file is empty: it needs a header row (${KNOWN_COLUMNS.join(',')}) and one row per target.`,
+    );
   }
 
   const columns = header.cells.map(normaliseHeader);
   const headerErrors: CustomTargetCsvError[] = [];
   columns.forEach((column, index) => {
-    if (column === '') headerErrors.push({ row: header.line, field: `column ${index + 1}`, message: 'This column has no name.' });
+    if (column === '')
+      headerErrors.push({
+        row: header.line,
+        field: `column ${index + 1}`,
+        message: 'This column has no name.',
+      });
     else if (!KNOWN_COLUMNS.includes(column)) {
       const message = `Unknown column; the columns are ${KNOWN_COLUMNS.join(', ')}.`;
       headerErrors.push({ row: header.line, field: header.cells[index]!.trim(), message });
@@ -226,14 +291,24 @@ export function parseCustomTargetsCsv(text: string): CustomTargetCsvResult {
     }
   });
   for (const column of REQUIRED_COLUMNS) {
-    if (!columns.includes(column)) headerErrors.push({ row: header.line, field: column, message: `The ${column} column is missing.` });
+    if (!columns.includes(column))
+      headerErrors.push({
+        row: header.line,
+        field: column,
+        message: `The ${column} column is missing.`,
+      });
   }
   if (!CONTACT_COLUMNS.some((column) => columns.includes(column))) {
-    headerErrors.push({ row: header.line, field: 'email', message: 'Add at least one of the columns email, phone or postal_address.' });
+    headerErrors.push({
+      row: header.line,
+      field: 'email',
+      message: 'Add at least one of the columns email, phone or postal_address.',
+    });
   }
   if (headerErrors.length > 0) return { ok: false, errors: headerErrors };
 
-  if (dataRecords.length === 0) return fail(header.line + 1, 'file', 'The file has a header but no targets.');
+  if (dataRecords.length === 0)
+    return fail(header.line + 1, 'file', 'The file has a header but no targets.');
   if (dataRecords.length > MAX_CUSTOM_TARGETS_PER_LIST) {
     const count = (n: number) => n.toLocaleString('en-US');
     const firstRowOver = dataRecords[MAX_CUSTOM_TARGETS_PER_LIST]!.line;
@@ -261,14 +336,19 @@ export function parseCustomTargetsCsv(text: string): CustomTargetCsvResult {
     });
     const rowErrors: CustomTargetCsvError[] = [];
     if (CONTACT_COLUMNS.every((column) => cleanCell(cells[column]!) === '')) {
-      rowErrors.push({ row: record.line, field: 'email', message: 'Give at least one of email, phone or postal_address.' });
+      rowErrors.push({
+        row: record.line,
+        field: 'email',
+        message: 'Give at least one of email, phone or postal_address.',
+      });
     }
     const result = customTargetCsvRow.safeParse(cells);
     if (!result.success) {
       for (const issue of result.error.issues) {
         const field = String(issue.path[0] ?? 'file');
         // One message per cell: the first thing to fix.
-        if (!rowErrors.some((error) => error.field === field)) rowErrors.push({ row: record.line, field, message: issue.message });
+        if (!rowErrors.some((error) => error.field === field))
+          rowErrors.push({ row: record.line, field, message: issue.message });
       }
     }
     if (rowErrors.length > 0) errors.push(...rowErrors);
@@ -284,10 +364,21 @@ export function parseCustomTargetsCsv(text: string): CustomTargetCsvResult {
  */
 export const customTargetListName = z
   .string({ error: 'The list needs a name.' })
-  .refine((value) => !CONTROL_IN_LINE.test(value), 'Write the list name on one line, without invisible control characters.')
-  .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the list name.')
+  .refine(
+    (value) => !CONTROL_IN_LINE.test(value),
+    'Write the list name on one line, without invisible control characters.',
+  )
+  .refine(
+    (value) => !hiddenFormatting(value),
+    'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the list name.',
+  )
   .transform(cleanCell)
-  .pipe(z.string().min(1, 'The list needs a name.').max(100, 'Shorten the list name to 100 characters.'));
+  .pipe(
+    z
+      .string()
+      .min(1, 'The list needs a name.')
+      .max(100, 'Shorten the list name to 100 characters.'),
+  );
 
 /** Two ints for `pg_advisory_xact_lock(int, int)`: this namespace, then the campaign id. */
 const CUSTOM_TARGET_IMPORT_LOCK = 4_216_003;
@@ -305,15 +396,23 @@ export async function importCustomTargets(
   csvText: string,
 ): Promise<CustomTargetImportResult> {
   const name = customTargetListName.safeParse(listName);
-  if (!name.success) return { ok: false, errors: [{ row: 0, field: 'list', message: name.error.issues[0]!.message }] };
+  if (!name.success)
+    return {
+      ok: false,
+      errors: [{ row: 0, field: 'list', message: name.error.issues[0]!.message }],
+    };
   const parsed = parseCustomTargetsCsv(csvText);
   if (!parsed.ok) return parsed;
 
   const list = name.data;
   await db.transaction(async (tx) => {
     // Two imports of one list at once would otherwise both delete the old rows and both insert.
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(${CUSTOM_TARGET_IMPORT_LOCK}::int, ${campaignId}::int)`);
-    await tx.delete(customTargets).where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)));
+    await tx.execute(
+      sql`SELECT pg_advisory_xact_lock(${CUSTOM_TARGET_IMPORT_LOCK}::int, ${campaignId}::int)`,
+    );
+    await tx
+      .delete(customTargets)
+      .where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)));
     for (let start = 0; start < parsed.rows.length; start += INSERT_BATCH_SIZE) {
       const batch = parsed.rows.slice(start, start + INSERT_BATCH_SIZE);
       await tx.insert(customTargets).values(batch.map((row) => ({ ...row, campaignId, list })));
@@ -340,7 +439,10 @@ export interface ConstituentPlace {
 }
 
 /** The targets that represent someone at `place`; an unknown part of the place matches nothing that needs it. */
-export function matchCustomTargets<Target extends TargetScope>(targets: Target[], place: ConstituentPlace): Target[] {
+export function matchCustomTargets<Target extends TargetScope>(
+  targets: Target[],
+  place: ConstituentPlace,
+): Target[] {
   const state = place.state?.trim().toUpperCase() || undefined;
   const city = place.city ? normaliseCity(place.city) : undefined;
   const zip = place.zip?.trim().slice(0, 5) || undefined;
@@ -351,11 +453,18 @@ export function matchCustomTargets<Target extends TargetScope>(targets: Target[]
       case 'state':
         return state !== undefined && target.scopeState === state;
       case 'city':
-        return state !== undefined && city !== undefined && target.scopeState === state && target.scopeCity === city;
+        return (
+          state !== undefined &&
+          city !== undefined &&
+          target.scopeState === state &&
+          target.scopeCity === city
+        );
       case 'zips':
         return zip !== undefined && (target.scopeZips ?? []).includes(zip);
       case 'district': {
-        const geoid = target.scopeLayer ? place.districts[target.scopeLayer]?.trim().toUpperCase() || undefined : undefined;
+        const geoid = target.scopeLayer
+          ? place.districts[target.scopeLayer]?.trim().toUpperCase() || undefined
+          : undefined;
         return geoid !== undefined && target.scopeGeoid === geoid;
       }
       default:

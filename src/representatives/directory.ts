@@ -42,7 +42,10 @@ export class RepresentativeDirectory {
     const snapshot = await loadActiveSnapshot(this.db);
     this.data = snapshot ? new RepresentativeData(snapshot) : null;
     if (this.data) {
-      this.logger.info({ snapshot: this.data.snapshotId, ms: Math.round(performance.now() - started) }, 'representative data loaded');
+      this.logger.info(
+        { snapshot: this.data.snapshotId, ms: Math.round(performance.now() - started) },
+        'representative data loaded',
+      );
       for (const listener of this.listeners) listener(this.data);
     }
     return this.data;

@@ -67,8 +67,8 @@ export interface ZipEntry {
   primary: DistrictKeys;
 }
 
-
-const seatKey = (office: OfficeKind, state: string, district: string | null) => `${office}:${state}:${district ?? ''}`;
+const seatKey = (office: OfficeKind, state: string, district: string | null) =>
+  `${office}:${state}:${district ?? ''}`;
 const districtKey = (layer: DistrictLayer, geoid: string) => `${layer}:${geoid}`;
 const STATEWIDE_SEAT = /^(at-large|chairman)$/i;
 
@@ -106,13 +106,27 @@ export class RepresentativeData {
     for (const zcta of snapshot.zctas) this.zips.set(zcta.zcta, zipEntry(zcta));
     const seated = new Set(
       [...byLayer.sldu, ...byLayer.sldl].flatMap((district) =>
-        district.seats.map((seat) => seatKey(seat.chamber === 'lower' ? 'state-lower' : 'state-upper', district.state, seat.district)),
+        district.seats.map((seat) =>
+          seatKey(
+            seat.chamber === 'lower' ? 'state-lower' : 'state-upper',
+            district.state,
+            seat.district,
+          ),
+        ),
       ),
     );
     for (const record of snapshot.officials) {
       const official = this.official(record);
-      const key = seatKey(record.office, record.state, record.office === 'us-house' || record.office.startsWith('state-') ? record.district : null);
-      if (record.office.startsWith('state-') && !seated.has(key) && STATEWIDE_SEAT.test(record.district ?? '')) {
+      const key = seatKey(
+        record.office,
+        record.state,
+        record.office === 'us-house' || record.office.startsWith('state-') ? record.district : null,
+      );
+      if (
+        record.office.startsWith('state-') &&
+        !seated.has(key) &&
+        STATEWIDE_SEAT.test(record.district ?? '')
+      ) {
         push(this.statewide, record.state, official);
       } else {
         push(this.seats, key, official);
@@ -126,7 +140,9 @@ export class RepresentativeData {
 
   /** The oldest date among the sources of officials: how old the data may be. */
   get dataAsOf(): string | null {
-    return this.sources.map((source) => source.snapshotDate).reduce<string | null>((a, b) => (a && (!b || a < b) ? a : b), null);
+    return this.sources
+      .map((source) => source.snapshotDate)
+      .reduce<string | null>((a, b) => (a && (!b || a < b) ? a : b), null);
   }
 
   zip(zcta: string): ZipEntry | undefined {
@@ -148,7 +164,8 @@ export class RepresentativeData {
   districtsAt(lng: number, lat: number): DistrictKeys | null {
     const cd = this.layers.cd.find(lng, lat) ?? this.layers.cd.nearest(lng, lat, 5);
     if (!cd) return null;
-    const inState = (geoid: string | undefined) => (geoid && geoid.startsWith(cd.slice(0, 2)) ? geoid : null);
+    const inState = (geoid: string | undefined) =>
+      geoid && geoid.startsWith(cd.slice(0, 2)) ? geoid : null;
     return {
       cd,
       sldu: inState(this.layers.sldu.find(lng, lat) ?? this.layers.sldu.nearest(lng, lat, 2)),
@@ -164,7 +181,14 @@ export class RepresentativeData {
     const cd = keys.cd ? this.districts.get(districtKey('cd', keys.cd)) : undefined;
     const state = (layer: DistrictLayer, geoid: string | null): StateDistrict | null => {
       const district = geoid ? this.districts.get(districtKey(layer, geoid)) : undefined;
-      return district ? { geoid: district.geoid, state: district.state, name: district.name, seats: district.seats.map((seat) => seat.district) } : null;
+      return district
+        ? {
+            geoid: district.geoid,
+            state: district.state,
+            name: district.name,
+            seats: district.seats.map((seat) => seat.district),
+          }
+        : null;
     };
     return {
       congressional: cd ? congressional(cd) : null,
@@ -180,13 +204,15 @@ export class RepresentativeData {
    */
   officialsFor(keys: DistrictKeys): Official[] {
     const districts = this.describe(keys);
-    const state = districts.congressional?.state ?? districts.stateUpper?.state ?? districts.stateLower?.state;
+    const state =
+      districts.congressional?.state ?? districts.stateUpper?.state ?? districts.stateLower?.state;
     if (!state) return [];
     const found: Official[] = [];
     const fill = (office: OfficeKind, district: string | null, expected: number) => {
       const holders = this.seats.get(seatKey(office, state, district)) ?? [];
       found.push(...holders);
-      for (let missing = holders.length; missing < expected; missing++) found.push(vacancy(office, state, district, VACANCY_NOTE[office]));
+      for (let missing = holders.length; missing < expected; missing++)
+        found.push(vacancy(office, state, district, VACANCY_NOTE[office]));
     };
     if (districts.congressional) fill('us-house', String(districts.congressional.district), 1);
     fill('us-senate', null, fiftyStates.has(state) ? 2 : 0);
@@ -218,13 +244,18 @@ export class RepresentativeData {
 }
 
 function zipEntry(zcta: ZctaRecord): ZipEntry {
-  const pick = (list: string[], centroid: string | null) => (centroid && list.includes(centroid) ? centroid : (list[0] ?? null));
+  const pick = (list: string[], centroid: string | null) =>
+    centroid && list.includes(centroid) ? centroid : (list[0] ?? null);
   return {
     zcta: zcta.zcta,
     cd: zcta.cd,
     sldu: zcta.sldu,
     sldl: zcta.sldl,
-    primary: { cd: pick(zcta.cd, zcta.centroidCd), sldu: pick(zcta.sldu, zcta.centroidSldu), sldl: pick(zcta.sldl, zcta.centroidSldl) },
+    primary: {
+      cd: pick(zcta.cd, zcta.centroidCd),
+      sldu: pick(zcta.sldu, zcta.centroidSldu),
+      sldl: pick(zcta.sldl, zcta.centroidSldl),
+    },
   };
 }
 
@@ -249,11 +280,28 @@ const VACANCY_NOTE: Record<OfficeKind, string> = {
   'us-senate': 'The seat is vacant in our data.',
   'state-upper': 'The seat is vacant in our data.',
   'state-lower': 'The seat is vacant in our data.',
-  governor: 'Our data has no current record for this office; it may not have been updated since the last election.',
+  governor:
+    'Our data has no current record for this office; it may not have been updated since the last election.',
 };
 
-function vacancy(office: OfficeKind, state: string, district: string | null, note: string): Official {
-  return { office, name: null, party: null, state, district, vacant: true, note, ids: {}, channels: [], source: null };
+function vacancy(
+  office: OfficeKind,
+  state: string,
+  district: string | null,
+  note: string,
+): Official {
+  return {
+    office,
+    name: null,
+    party: null,
+    state,
+    district,
+    vacant: true,
+    note,
+    ids: {},
+    channels: [],
+    source: null,
+  };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

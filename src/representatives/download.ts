@@ -25,15 +25,30 @@ export interface Download {
 }
 
 export const DOWNLOADS: readonly Download[] = [
-  { url: 'https://unitedstates.github.io/congress-legislators/legislators-current.yaml', to: 'congress/legislators-current.yaml' },
-  { url: 'https://unitedstates.github.io/congress-legislators/legislators-district-offices.yaml', to: 'congress/legislators-district-offices.yaml' },
-  { url: 'https://github.com/openstates/people/archive/refs/heads/main.tar.gz', to: 'state_legislators/openstates-people-main.tar.gz' },
+  {
+    url: 'https://unitedstates.github.io/congress-legislators/legislators-current.yaml',
+    to: 'congress/legislators-current.yaml',
+  },
+  {
+    url: 'https://unitedstates.github.io/congress-legislators/legislators-district-offices.yaml',
+    to: 'congress/legislators-district-offices.yaml',
+  },
+  {
+    url: 'https://github.com/openstates/people/archive/refs/heads/main.tar.gz',
+    to: 'state_legislators/openstates-people-main.tar.gz',
+  },
   {
     url: `${RAW}/rivie13/TrackAmerica/787de5738bd972c3abe5ca0a3704010c9907fef4/assets/maps/districts/us-congressional-districts-119.topojson`,
     to: 'boundaries/cd119_500k.topojson',
   },
-  ...STATES.map((state) => ({ url: `${SLD_SHAPES}/${state}_upper.json`, to: `boundaries/sldu/${state}_upper.json` })),
-  ...STATES.filter((state) => state !== 'NE').map((state) => ({ url: `${SLD_SHAPES}/${state}_lower.json`, to: `boundaries/sldl/${state}_lower.json` })),
+  ...STATES.map((state) => ({
+    url: `${SLD_SHAPES}/${state}_upper.json`,
+    to: `boundaries/sldu/${state}_upper.json`,
+  })),
+  ...STATES.filter((state) => state !== 'NE').map((state) => ({
+    url: `${SLD_SHAPES}/${state}_lower.json`,
+    to: `boundaries/sldl/${state}_lower.json`,
+  })),
   {
     url: `${RAW}/OpenSourceActivismTech/us-zipcodes-congress/1335b61ff36b6835a25fc63c754070a6148110e7/zccd.csv`,
     to: 'zip_to_district/zccd.csv',
@@ -49,7 +64,9 @@ export const DOWNLOADS: readonly Download[] = [
 ];
 
 /** The officials' files (congress-legislators and Open States): what a refresh fetches again. */
-export const OFFICIALS_DOWNLOADS: readonly Download[] = DOWNLOADS.filter(({ to }) => to.startsWith('congress/') || to.startsWith('state_legislators/'));
+export const OFFICIALS_DOWNLOADS: readonly Download[] = DOWNLOADS.filter(
+  ({ to }) => to.startsWith('congress/') || to.startsWith('state_legislators/'),
+);
 
 /** A download that failed; its message names the URL without any credentials it carried. */
 export class DownloadError extends Error {}
@@ -73,7 +90,10 @@ function requestFor(url: string): { url: string; headers: Record<string, string>
   const parsed = new URL(url);
   if (!parsed.username && !parsed.password) return { url, headers: {} };
   const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
-  return { url: redactUrl(url), headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` } };
+  return {
+    url: redactUrl(url),
+    headers: { authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+  };
 }
 
 /** With a mirror, `https://host/path` is fetched from `<mirror>/host/path` (for networks that reach the publishers through one). */
@@ -89,7 +109,12 @@ export function sourceUrl(url: string, mirror: string | undefined): string {
  */
 export async function downloadRepresentativeData(
   dir: string,
-  options: { mirror?: string; files?: readonly Download[]; timeoutMs?: number; progress?: (file: string, done: number, total: number) => void } = {},
+  options: {
+    mirror?: string;
+    files?: readonly Download[];
+    timeoutMs?: number;
+    progress?: (file: string, done: number, total: number) => void;
+  } = {},
 ): Promise<void> {
   const files = options.files ?? DOWNLOADS;
   let done = 0;
@@ -100,7 +125,11 @@ export async function downloadRepresentativeData(
     mkdirSync(path.dirname(target), { recursive: true });
     let response: Response;
     try {
-      response = await fetch(request.url, { headers: request.headers, signal: AbortSignal.timeout(options.timeoutMs ?? 300_000), redirect: 'follow' });
+      response = await fetch(request.url, {
+        headers: request.headers,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 300_000),
+        redirect: 'follow',
+      });
     } catch (error) {
       throw new DownloadError(`${request.url}: ${(error as Error).message}`);
     }
@@ -110,7 +139,10 @@ export async function downloadRepresentativeData(
     }
     const partial = `${target}.part`;
     try {
-      await pipeline(Readable.fromWeb(response.body as ReadableStream<Uint8Array>), createWriteStream(partial));
+      await pipeline(
+        Readable.fromWeb(response.body as ReadableStream<Uint8Array>),
+        createWriteStream(partial),
+      );
       renameSync(partial, target);
     } catch (error) {
       rmSync(partial, { force: true });

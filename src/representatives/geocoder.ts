@@ -30,7 +30,9 @@ const censusResponse = z.object({
       z.object({
         matchedAddress: z.string(),
         coordinates: z.object({ x: z.number().min(-180).max(180), y: z.number().min(-90).max(90) }),
-        addressComponents: z.object({ city: component, state: component, zip: component }).nullish(),
+        addressComponents: z
+          .object({ city: component, state: component, zip: component })
+          .nullish(),
       }),
     ),
   }),
@@ -51,11 +53,18 @@ export class CensusGeocoder implements Geocoder {
     // Census answers a blank address with HTTP 400, which would otherwise read as an outage.
     if (address.trim() === '') return null;
     const url = new URL(`${this.url}/geocoder/locations/onelineaddress`);
-    url.search = new URLSearchParams({ address, benchmark: 'Public_AR_Current', format: 'json' }).toString();
+    url.search = new URLSearchParams({
+      address,
+      benchmark: 'Public_AR_Current',
+      format: 'json',
+    }).toString();
 
     let body: unknown;
     try {
-      const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.timeoutMs) });
+      const response = await fetch(url, {
+        headers: { accept: 'application/json' },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
       if (!response.ok) {
         await response.body?.cancel();
         throw new GeocoderUnavailableError(`the Census Geocoder answered HTTP ${response.status}`);
@@ -67,7 +76,10 @@ export class CensusGeocoder implements Geocoder {
     }
 
     const parsed = censusResponse.safeParse(body);
-    if (!parsed.success) throw new GeocoderUnavailableError('the Census Geocoder answered in an unexpected shape', { cause: parsed.error });
+    if (!parsed.success)
+      throw new GeocoderUnavailableError('the Census Geocoder answered in an unexpected shape', {
+        cause: parsed.error,
+      });
     const match = parsed.data.result.addressMatches[0];
     if (!match) return null;
     const components = match.addressComponents;
@@ -84,14 +96,21 @@ export class CensusGeocoder implements Geocoder {
 
   private describe(error: unknown): string {
     // By name, not instanceof: fetch's DOMException and SyntaxError may come from another realm.
-    const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
-    if (name === 'TimeoutError') return `the Census Geocoder did not answer within ${this.timeoutMs} ms`;
-    if (name === 'SyntaxError') return 'the Census Geocoder answered with something other than JSON';
+    const name =
+      typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
+    if (name === 'TimeoutError')
+      return `the Census Geocoder did not answer within ${this.timeoutMs} ms`;
+    if (name === 'SyntaxError')
+      return 'the Census Geocoder answered with something other than JSON';
     return 'the Census Geocoder could not be reached';
   }
 }
 
-export function createGeocoder(config: { provider: 'none' | 'census'; url: string; timeoutMs: number }): Geocoder | undefined {
+export function createGeocoder(config: {
+  provider: 'none' | 'census';
+  url: string;
+  timeoutMs: number;
+}): Geocoder | undefined {
   switch (config.provider) {
     case 'none':
       return undefined;

@@ -10,24 +10,40 @@ import RBush from 'rbush';
 const SCALE = 1e6;
 
 type Ring = number[][];
-export type GeoJsonGeometry = { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] };
+export type GeoJsonGeometry =
+  { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] };
 
 export class GeometryError extends Error {}
 
 export function encodeGeometry(geometry: GeoJsonGeometry): Int32Array {
-  const polygons = geometry?.type === 'Polygon' ? [geometry.coordinates] : geometry?.type === 'MultiPolygon' ? geometry.coordinates : null;
-  if (!Array.isArray(polygons) || polygons.length === 0) throw new GeometryError('geometry must be a non-empty Polygon or MultiPolygon');
+  const polygons =
+    geometry?.type === 'Polygon'
+      ? [geometry.coordinates]
+      : geometry?.type === 'MultiPolygon'
+        ? geometry.coordinates
+        : null;
+  if (!Array.isArray(polygons) || polygons.length === 0)
+    throw new GeometryError('geometry must be a non-empty Polygon or MultiPolygon');
   const out: number[] = [polygons.length];
   for (const polygon of polygons) {
-    if (!Array.isArray(polygon) || polygon.length === 0) throw new GeometryError('a polygon has no rings');
+    if (!Array.isArray(polygon) || polygon.length === 0)
+      throw new GeometryError('a polygon has no rings');
     out.push(polygon.length);
     for (const ring of polygon) {
-      if (!Array.isArray(ring) || ring.length < 4) throw new GeometryError('a ring has fewer than 4 positions');
+      if (!Array.isArray(ring) || ring.length < 4)
+        throw new GeometryError('a ring has fewer than 4 positions');
       out.push(ring.length);
       for (const position of ring) {
         const [lng, lat] = (Array.isArray(position) ? position : []) as [unknown, unknown];
-        if (typeof lng !== 'number' || typeof lat !== 'number' || !(Math.abs(lng) <= 180) || !(Math.abs(lat) <= 90)) {
-          throw new GeometryError(`a position is not a longitude/latitude pair: ${JSON.stringify(position).slice(0, 60)}`);
+        if (
+          typeof lng !== 'number' ||
+          typeof lat !== 'number' ||
+          !(Math.abs(lng) <= 180) ||
+          !(Math.abs(lat) <= 90)
+        ) {
+          throw new GeometryError(
+            `a position is not a longitude/latitude pair: ${JSON.stringify(position).slice(0, 60)}`,
+          );
         }
         out.push(Math.round(lng * SCALE), Math.round(lat * SCALE));
       }
@@ -84,7 +100,10 @@ export class PolygonLayer {
   private readonly partDistrict: Int32Array;
   private readonly tree = new RBush<PartBox>();
 
-  constructor(readonly keys: readonly string[], geometries: ReadonlyArray<Int32Array | null>) {
+  constructor(
+    readonly keys: readonly string[],
+    geometries: ReadonlyArray<Int32Array | null>,
+  ) {
     let points = 0;
     let rings = 0;
     let parts = 0;
@@ -156,7 +175,16 @@ export class PolygonLayer {
   }
 
   get stats(): LayerStats {
-    const typed = [this.coords, this.ringStart, this.ringEnd, this.ringChunk, this.chunks, this.partRingStart, this.partRingEnd, this.partDistrict];
+    const typed = [
+      this.coords,
+      this.ringStart,
+      this.ringEnd,
+      this.ringChunk,
+      this.chunks,
+      this.partRingStart,
+      this.partRingEnd,
+      this.partDistrict,
+    ];
     return {
       districts: this.keys.length,
       parts: this.partDistrict.length,
@@ -188,7 +216,12 @@ export class PolygonLayer {
     const reachY = maxKm / kmPerUnitY;
     let best: number | undefined;
     let bestKm = maxKm;
-    for (const box of this.tree.search({ minX: x - reachX, minY: y - reachY, maxX: x + reachX, maxY: y + reachY })) {
+    for (const box of this.tree.search({
+      minX: x - reachX,
+      minY: y - reachY,
+      maxX: x + reachX,
+      maxY: y + reachY,
+    })) {
       for (let ring = this.partRingStart[box.part]!; ring < this.partRingEnd[box.part]!; ring++) {
         const end = this.ringEnd[ring]! - 1;
         for (let p = this.ringStart[ring]!; p < end; p++) {
@@ -229,7 +262,8 @@ export class PolygonLayer {
       const last = this.ringEnd[ring]! - 1;
       let chunk = this.ringChunk[ring]!;
       for (let first = start; first < last; first += CHUNK, chunk++) {
-        if (y < chunks[chunk * 3]! || y > chunks[chunk * 3 + 1]! || x > chunks[chunk * 3 + 2]!) continue;
+        if (y < chunks[chunk * 3]! || y > chunks[chunk * 3 + 1]! || x > chunks[chunk * 3 + 2]!)
+          continue;
         const end = Math.min(first + CHUNK, last);
         for (let p = first; p < end; p++) {
           const yi = coords[p * 2 + 1]!;
@@ -262,7 +296,14 @@ function walk(
   }
 }
 
-function segmentDistanceKm(x: number, y: number, coords: Int32Array, p: number, kx: number, ky: number): number {
+function segmentDistanceKm(
+  x: number,
+  y: number,
+  coords: Int32Array,
+  p: number,
+  kx: number,
+  ky: number,
+): number {
   const ax = coords[p * 2]! * kx;
   const ay = coords[p * 2 + 1]! * ky;
   const bx = coords[p * 2 + 2]! * kx;
@@ -272,6 +313,9 @@ function segmentDistanceKm(x: number, y: number, coords: Int32Array, p: number, 
   const dx = bx - ax;
   const dy = by - ay;
   const lengthSquared = dx * dx + dy * dy;
-  const t = lengthSquared === 0 ? 0 : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / lengthSquared));
+  const t =
+    lengthSquared === 0
+      ? 0
+      : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / lengthSquared));
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
 }

@@ -36,7 +36,11 @@ export interface ChangeRecord {
 }
 
 /** Writes an import's changes, in its switch transaction. */
-export async function recordChanges(tx: Tx, snapshotId: number, changes: OfficialChange[]): Promise<void> {
+export async function recordChanges(
+  tx: Tx,
+  snapshotId: number,
+  changes: OfficialChange[],
+): Promise<void> {
   for (const rows of chunks(changes, 500)) {
     await tx.execute(sql`
       INSERT INTO rep_changes (snapshot_id, kind, office, state, district, person_id, name, details)
@@ -57,7 +61,10 @@ export async function recordChanges(tx: Tx, snapshotId: number, changes: Officia
 
 /** Records that a refresh has started; returns its id. */
 export async function startRefresh(db: Database, source: string): Promise<number> {
-  const [row] = await queryRows<{ id: number }>(db, sql`INSERT INTO rep_refreshes (source) VALUES (${source}) RETURNING id`);
+  const [row] = await queryRows<{ id: number }>(
+    db,
+    sql`INSERT INTO rep_refreshes (source) VALUES (${source}) RETURNING id`,
+  );
   return Number(row!.id);
 }
 
@@ -93,7 +100,10 @@ export async function recentRefreshes(db: Database, limit: number): Promise<Refr
     source: string;
     snapshot_id: number | null;
     error: string | null;
-  }>(db, sql`SELECT id, started_at, finished_at, outcome, source, snapshot_id, error FROM rep_refreshes ORDER BY started_at DESC, id DESC LIMIT ${limit}::int`);
+  }>(
+    db,
+    sql`SELECT id, started_at, finished_at, outcome, source, snapshot_id, error FROM rep_refreshes ORDER BY started_at DESC, id DESC LIMIT ${limit}::int`,
+  );
   return rows.map((row) => ({
     id: Number(row.id),
     startedAt: new Date(row.started_at),
@@ -126,7 +136,10 @@ export async function recentChanges(db: Database, limit: number): Promise<Change
     person_id: string | null;
     name: string | null;
     details: Record<string, unknown>;
-  }>(db, sql`SELECT id, at, snapshot_id, kind, office, state, district, person_id, name, details FROM rep_changes ORDER BY at DESC, id ASC LIMIT ${limit}::int`);
+  }>(
+    db,
+    sql`SELECT id, at, snapshot_id, kind, office, state, district, person_id, name, details FROM rep_changes ORDER BY at DESC, id ASC LIMIT ${limit}::int`,
+  );
   return rows.map((row) => ({
     id: Number(row.id),
     at: new Date(row.at),

@@ -10,7 +10,8 @@ import { importRepresentativeData, withImportLock } from './import';
 import type { ProgressReporter } from './snapshot';
 import { DataError } from './sources';
 
-const USAGE = 'Usage: npm run data:import -- [--from <dir> | --download [--to <dir>] [--mirror <url>]] [--force]';
+const USAGE =
+  'Usage: npm run data:import -- [--from <dir> | --download [--to <dir>] [--mirror <url>]] [--force]';
 
 /**
  * `npm run data:import -- --from <dir>` (or `--download`, from the publishers): imports the public representative data as the new
@@ -35,21 +36,30 @@ runCli('data:import', async () => {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
-  if (values.download && values.from) throw new UsageError(`give --from or --download, not both. ${USAGE}`);
-  if ((values.to || values.mirror) && !values.download) throw new UsageError(`--to and --mirror go with --download. ${USAGE}`);
-  if (values.mirror && !/^https?:\/\//.test(values.mirror)) throw new UsageError('--mirror must be an http:// or https:// URL');
+  if (values.download && values.from)
+    throw new UsageError(`give --from or --download, not both. ${USAGE}`);
+  if ((values.to || values.mirror) && !values.download)
+    throw new UsageError(`--to and --mirror go with --download. ${USAGE}`);
+  if (values.mirror && !/^https?:\/\//.test(values.mirror))
+    throw new UsageError('--mirror must be an http:// or https:// URL');
   const config = configFromProcess();
   const dir = values.download
     ? path.resolve(values.to ?? path.join(config.dataDir, 'rep-data'))
     : values.from
       ? path.resolve(values.from)
       : config.repDataDir;
-  if (!dir) throw new UsageError(`--from is required (no REP_DATA_DIR is set and ../shared/data does not exist). ${USAGE}`);
+  if (!dir)
+    throw new UsageError(
+      `--from is required (no REP_DATA_DIR is set and ../shared/data does not exist). ${USAGE}`,
+    );
 
   if (values.download) {
     const fetching = progressReporter('Downloading');
     try {
-      await downloadRepresentativeData(dir, { mirror: values.mirror ?? config.repDataMirror, progress: fetching.report });
+      await downloadRepresentativeData(dir, {
+        mirror: values.mirror ?? config.repDataMirror,
+        progress: fetching.report,
+      });
     } finally {
       fetching.stop();
     }
@@ -96,7 +106,12 @@ runCli('data:import', async () => {
 /** A bar on a terminal; one line per step otherwise (logs, CI). */
 function progressReporter(label: string): { report: ProgressReporter; stop(): void } {
   if (process.stderr.isTTY) {
-    const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {step}`, stream: process.stderr, hideCursor: true, clearOnComplete: true });
+    const bar = new SingleBar({
+      format: `${label} [{bar}] {value}/{total} {step}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    });
     let started = false;
     return {
       report: (step, done, total) => {
@@ -109,7 +124,10 @@ function progressReporter(label: string): { report: ProgressReporter; stop(): vo
   }
   const began = performance.now();
   return {
-    report: (step, done, total) => process.stderr.write(`[${((performance.now() - began) / 1000).toFixed(1)} s] ${label} ${done}/${total} ${step}\n`),
+    report: (step, done, total) =>
+      process.stderr.write(
+        `[${((performance.now() - began) / 1000).toFixed(1)} s] ${label} ${done}/${total} ${step}\n`,
+      ),
     stop: () => undefined,
   };
 }

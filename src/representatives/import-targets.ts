@@ -40,15 +40,24 @@ runCli('targets:import', async () => {
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db.select().from(campaigns).where(eq(campaigns.slug, values.campaign)).limit(1);
+    const [campaign] = await database.db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.slug, values.campaign))
+      .limit(1);
     if (!campaign) throw new UsageError(`no campaign with slug "${values.campaign}"`);
     const result = await importCustomTargets(database.db, campaign.id, listName.data, csvText);
     if (!result.ok) {
-      for (const error of result.errors) process.stderr.write(`${file}:${error.row}: ${error.field}: ${error.message}\n`);
+      for (const error of result.errors)
+        process.stderr.write(`${file}:${error.row}: ${error.field}: ${error.message}\n`);
       const count = result.errors.length;
-      throw new UsageError(`nothing imported: ${count} ${count === 1 ? 'error' : 'errors'} in ${file}`);
+      throw new UsageError(
+        `nothing imported: ${count} ${count === 1 ? 'error' : 'errors'} in ${file}`,
+      );
     }
-    process.stdout.write(`Imported ${result.imported} targets into list "${listName.data}" of ${campaign.slug}.\n`);
+    process.stdout.write(
+      `Imported ${result.imported} targets into list "${listName.data}" of ${campaign.slug}.\n`,
+    );
   } finally {
     await database.close();
   }

@@ -5,7 +5,13 @@ import { compareOfficials, countChanges, type DepartedOfficial } from './changes
 import { closeInterruptedRefreshes, recordChanges } from './history';
 import { buildSnapshot, type ProgressReporter } from './snapshot';
 import { DataError, findSourceFiles, hashSourceFiles, type SourceFiles } from './sources';
-import { deleteAbandonedSnapshots, IMPORT_LOCK, saveSnapshot, snapshotOfficials, type Tx } from './store';
+import {
+  deleteAbandonedSnapshots,
+  IMPORT_LOCK,
+  saveSnapshot,
+  snapshotOfficials,
+  type Tx,
+} from './store';
 
 export interface ImportOutcome {
   snapshotId: number;
@@ -36,7 +42,11 @@ export interface ImportOptions {
  * new active snapshot. Everything is read and checked before anything is written; a bad file
  * stops the import with a `DataError` and leaves the previous snapshot as it was.
  */
-export async function importRepresentativeData(db: Database, dir: string, options: ImportOptions = {}): Promise<ImportOutcome> {
+export async function importRepresentativeData(
+  db: Database,
+  dir: string,
+  options: ImportOptions = {},
+): Promise<ImportOutcome> {
   return importSourceFiles(db, findSourceFiles(dir), options);
 }
 
@@ -45,7 +55,11 @@ export async function importRepresentativeData(db: Database, dir: string, option
  * transaction as the switch, what changed against the snapshot it replaces is recorded
  * (`rep_changes`, see changes.ts), and `onDeparted` holds the letters to officials who left.
  */
-export async function importSourceFiles(db: Database, files: SourceFiles, options: ImportOptions = {}): Promise<ImportOutcome> {
+export async function importSourceFiles(
+  db: Database,
+  files: SourceFiles,
+  options: ImportOptions = {},
+): Promise<ImportOutcome> {
   const started = performance.now();
   const contentHash = await hashSourceFiles(files);
   const seconds = () => (performance.now() - started) / 1000;
@@ -55,25 +69,52 @@ export async function importSourceFiles(db: Database, files: SourceFiles, option
       db,
       sql`SELECT id, counts FROM rep_snapshots WHERE active AND content_hash = ${contentHash}`,
     );
-    if (active) return { snapshotId: Number(active.id), unchanged: true, counts: active.counts, changes: nothing, held: 0, seconds: seconds() };
+    if (active)
+      return {
+        snapshotId: Number(active.id),
+        unchanged: true,
+        counts: active.counts,
+        changes: nothing,
+        held: 0,
+        seconds: seconds(),
+      };
   }
   const snapshot = await buildSnapshot(files, { asOf: options.asOf, progress: options.progress });
   if (!options.force) {
-    const [active] = await queryRows<{ counts: Record<string, number> }>(db, sql`SELECT counts FROM rep_snapshots WHERE active`);
+    const [active] = await queryRows<{ counts: Record<string, number> }>(
+      db,
+      sql`SELECT counts FROM rep_snapshots WHERE active`,
+    );
     if (active) refuseImplausible(files.congress, active.counts, snapshot.counts);
   }
   options.progress?.('saving', 1, 1);
   let changes = nothing;
   let held = 0;
-  const saved = await saveSnapshot(db, snapshot, contentHash, options.force, async (tx, { previousId, snapshotId }) => {
-    // A first import has nothing to compare with: everyone would be "added".
-    if (previousId === null) return;
-    const compared = compareOfficials(await snapshotOfficials(tx, previousId), snapshot.officials);
-    await recordChanges(tx, snapshotId, compared.changes);
-    changes = countChanges(compared.changes);
-    if (options.onDeparted && compared.departed.length > 0) held = await options.onDeparted(tx, compared.departed);
-  });
-  return { ...saved, counts: snapshot.counts, changes: saved.unchanged ? nothing : changes, held, seconds: seconds() };
+  const saved = await saveSnapshot(
+    db,
+    snapshot,
+    contentHash,
+    options.force,
+    async (tx, { previousId, snapshotId }) => {
+      // A first import has nothing to compare with: everyone would be "added".
+      if (previousId === null) return;
+      const compared = compareOfficials(
+        await snapshotOfficials(tx, previousId),
+        snapshot.officials,
+      );
+      await recordChanges(tx, snapshotId, compared.changes);
+      changes = countChanges(compared.changes);
+      if (options.onDeparted && compared.departed.length > 0)
+        held = await options.onDeparted(tx, compared.departed);
+    },
+  );
+  return {
+    ...saved,
+    counts: snapshot.counts,
+    changes: saved.unchanged ? nothing : changes,
+    held,
+    seconds: seconds(),
+  };
 }
 
 /** The offices whose number of officials an import may not cut by much without `--force`. */
@@ -92,14 +133,22 @@ const GUARDED_COUNTS: Array<[key: string, what: string]> = [
  * letter to them. Real turnover is far smaller between refreshes; a deliberate import of such
  * data takes `--force`.
  */
-function refuseImplausible(file: string, before: Record<string, number>, after: Record<string, number>): void {
+function refuseImplausible(
+  file: string,
+  before: Record<string, number>,
+  after: Record<string, number>,
+): void {
   const cuts = GUARDED_COUNTS.flatMap(([key, what]) => {
     const was = before[key] ?? 0;
     const now = after[key] ?? 0;
     return was - now >= Math.max(3, Math.ceil(was * 0.1)) ? [`${what} from ${was} to ${now}`] : [];
   });
   if (cuts.length > 0) {
-    throw new DataError(file, 'officials', `would cut ${cuts.join(', ')} at once; nothing was imported (import with --force if the data is right)`);
+    throw new DataError(
+      file,
+      'officials',
+      `would cut ${cuts.join(', ')} at once; nothing was imported (import with --force if the data is right)`,
+    );
   }
 }
 
@@ -109,7 +158,10 @@ function refuseImplausible(file: string, before: Record<string, number>, after: 
  * what an import left when its process died is cleared first: its unfinished snapshot, and its
  * refresh record, which is closed as interrupted.
  */
-export async function withImportLock<T>(database: Pick<DatabaseHandle, 'db' | 'lock'>, work: () => Promise<T>): Promise<T> {
+export async function withImportLock<T>(
+  database: Pick<DatabaseHandle, 'db' | 'lock'>,
+  work: () => Promise<T>,
+): Promise<T> {
   const lock = await database.lock(IMPORT_LOCK, { wait: true });
   try {
     await deleteAbandonedSnapshots(database.db);

@@ -22,14 +22,22 @@ const ASSEMBLY_STATES = new Set(['CA', 'NV', 'NJ', 'NY', 'WI']);
 const DELEGATE_STATES = new Set(['MD', 'VA', 'WV']);
 
 /** The kind of seat, for the translation keys: the office, or the title some seats have of their own. */
-type SeatKind = Official['office'] | 'dc-council' | 'assembly' | 'house-of-delegates' | 'resident-commissioner' | 'house-delegate';
+type SeatKind =
+  | Official['office']
+  | 'dc-council'
+  | 'assembly'
+  | 'house-of-delegates'
+  | 'resident-commissioner'
+  | 'house-delegate';
 
 function seatKind(official: Official): SeatKind {
   if (official.state === 'DC' && official.office === 'state-upper') return 'dc-council';
   if (official.office === 'state-lower' && ASSEMBLY_STATES.has(official.state)) return 'assembly';
-  if (official.office === 'state-lower' && DELEGATE_STATES.has(official.state)) return 'house-of-delegates';
+  if (official.office === 'state-lower' && DELEGATE_STATES.has(official.state))
+    return 'house-of-delegates';
   if (official.office === 'us-house' && official.state === 'PR') return 'resident-commissioner';
-  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'house-delegate';
+  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state))
+    return 'house-delegate';
   return official.office;
 }
 
@@ -49,12 +57,16 @@ export function officeLabel(official: Official): string {
 
 function seatLabel(official: Official): string {
   if (official.state === 'DC' && official.office !== 'state-upper') return '';
-  if (official.state === 'DC') return official.district === 'Chairman' ? ' (Chairman)' : ` (${official.district})`;
-  if (official.office === 'us-senate' || official.office === 'governor') return `, ${official.state}`;
-  if (official.office === 'us-house') return official.district === '0' ? `, ${official.state} at-large` : `, ${official.state}-${official.district}`;
+  if (official.state === 'DC')
+    return official.district === 'Chairman' ? ' (Chairman)' : ` (${official.district})`;
+  if (official.office === 'us-senate' || official.office === 'governor')
+    return `, ${official.state}`;
+  if (official.office === 'us-house')
+    return official.district === '0'
+      ? `, ${official.state} at-large`
+      : `, ${official.state}-${official.district}`;
   return `, ${official.state} district ${official.district}`;
 }
-
 
 /**
  * The office in full: "U.S. Senator, CO", "State Representative, CO district 3", or a custom
@@ -67,7 +79,9 @@ export function officeDescription(official: Official, tr: Translator = english()
   const district = official.district ?? '';
   if (kind === 'dc-council') return tr.t('representatives:seat.dc-council', { seat: district });
   if (kind === 'us-house') {
-    return district === '0' ? tr.t('representatives:seat.us-house-at-large', { state: official.state }) : tr.t('representatives:seat.us-house', { state: official.state, district });
+    return district === '0'
+      ? tr.t('representatives:seat.us-house-at-large', { state: official.state })
+      : tr.t('representatives:seat.us-house', { state: official.state, district });
   }
   return tr.t(`representatives:seat.${kind}`, { state: official.state, district });
 }
@@ -88,14 +102,23 @@ export function salutationTitle(official: Official, tr: Translator = english()):
   if (tr.language !== 'en') return tr.t(`representatives:title.${seatKind(official)}`);
   if (official.state === 'DC' && official.office === 'state-upper') return 'Councilmember';
   if (official.office === 'us-house' && official.state === 'PR') return 'Commissioner';
-  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state)) return 'Delegate';
+  if (official.office === 'us-house' && ['DC', 'AS', 'GU', 'MP', 'VI'].includes(official.state))
+    return 'Delegate';
   const label = officeLabel(official);
-  return label === 'Assembly Member' ? 'Assemblymember' : label === 'Delegate' ? 'Delegate' : SALUTATION[official.office];
+  return label === 'Assembly Member'
+    ? 'Assemblymember'
+    : label === 'Delegate'
+      ? 'Delegate'
+      : SALUTATION[official.office];
 }
 
 /** A state district's name: as the Census writes it in English, else from the legislature's seat names. */
 const stateDistrictName = (district: StateDistrict, layer: 'upper' | 'lower', tr: Translator) =>
-  tr.language === 'en' ? district.name : tr.t(`representatives:district.${layer}`, { seats: district.seats.length > 0 ? district.seats.join(', ') : district.name });
+  tr.language === 'en'
+    ? district.name
+    : tr.t(`representatives:district.${layer}`, {
+        seats: district.seats.length > 0 ? district.seats.join(', ') : district.name,
+      });
 
 /** A congressional district for people: "CO-1", "WY at-large", "DC (delegate seat)". */
 function congressionalLabel(cd: NonNullable<DistrictSet['congressional']>, tr: Translator): string {
@@ -126,7 +149,11 @@ export const chosenGeoids = (districts: DistrictSet): Partial<Record<Layer, stri
  * For a ZIP that spans districts: one radio group (`cd`, `sldu`, `sldl`) per layer that has more
  * than one district, with the chosen one (or the ZIP's centre's) ticked.
  */
-export function districtChoices(candidates: Array<DistrictSet & { default: boolean }>, chosen: Partial<Record<Layer, string | undefined>>, tr: Translator = english()) {
+export function districtChoices(
+  candidates: Array<DistrictSet & { default: boolean }>,
+  chosen: Partial<Record<Layer, string | undefined>>,
+  tr: Translator = english(),
+) {
   const centre = candidates.find((candidate) => candidate.default) ?? candidates[0];
   const layers = [
     { key: 'congressional', name: 'cd' },
@@ -138,15 +165,25 @@ export function districtChoices(candidates: Array<DistrictSet & { default: boole
       const seen = new Map<string, string>();
       for (const candidate of candidates) {
         if (key === 'congressional') {
-          if (candidate.congressional) seen.set(candidate.congressional.geoid, congressionalLabel(candidate.congressional, tr));
+          if (candidate.congressional)
+            seen.set(
+              candidate.congressional.geoid,
+              congressionalLabel(candidate.congressional, tr),
+            );
         } else {
           const district = candidate[key];
-          if (district) seen.set(district.geoid, stateDistrictName(district, key === 'stateUpper' ? 'upper' : 'lower', tr));
+          if (district)
+            seen.set(
+              district.geoid,
+              stateDistrictName(district, key === 'stateUpper' ? 'upper' : 'lower', tr),
+            );
         }
       }
       const wanted = chosen[name];
       const ticked = wanted && seen.has(wanted) ? wanted : centre?.[key]?.geoid;
-      const options = [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([value, label]) => ({ value, label, checked: value === ticked }));
+      const options = [...seen]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([value, label]) => ({ value, label, checked: value === ticked }));
       return { name, legend: tr.t(`representatives:choice.${name}`), options };
     })
     .filter((layer) => layer.options.length > 1);
@@ -157,12 +194,33 @@ export function districtChoices(candidates: Array<DistrictSet & { default: boole
  * as staff read it) in English and for a campaign's own targets, else the seat in that language.
  */
 export function describeOffice(
-  letter: { office: string; targetTitle: string; targetState: string | null; targetDistrict: string | null },
+  letter: {
+    office: string;
+    targetTitle: string;
+    targetState: string | null;
+    targetDistrict: string | null;
+  },
   tr: Translator = english(),
 ): string {
-  if (tr.language === 'en' || letter.office === 'custom' || !letter.targetState || !(letter.office in OFFICE_LABEL)) return letter.targetTitle;
+  if (
+    tr.language === 'en' ||
+    letter.office === 'custom' ||
+    !letter.targetState ||
+    !(letter.office in OFFICE_LABEL)
+  )
+    return letter.targetTitle;
   return officeDescription(
-    { office: letter.office as Official['office'], state: letter.targetState, district: letter.targetDistrict, name: null, party: null, vacant: false, ids: {}, channels: [], source: null },
+    {
+      office: letter.office as Official['office'],
+      state: letter.targetState,
+      district: letter.targetDistrict,
+      name: null,
+      party: null,
+      vacant: false,
+      ids: {},
+      channels: [],
+      source: null,
+    },
     tr,
   );
 }

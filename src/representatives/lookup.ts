@@ -45,11 +45,16 @@ export type LookupOutcome =
 const ZIP = /^(\d{5})(?:-\d{4})?$/;
 const MAX_CANDIDATES = 64;
 
-const coordinate = (min: number, max: number, key: string) => z.coerce.number({ error: key }).min(min, key).max(max, key);
+const coordinate = (min: number, max: number, key: string) =>
+  z.coerce.number({ error: key }).min(min, key).max(max, key);
 
 export const lookupQuerySchema = z
   .object({
-    zip: z.string({ error: 'errors:zip.invalid' }).trim().regex(ZIP, 'errors:zip.invalid').optional(),
+    zip: z
+      .string({ error: 'errors:zip.invalid' })
+      .trim()
+      .regex(ZIP, 'errors:zip.invalid')
+      .optional(),
     // As the signature's address: invisible characters stripped, control and direction characters refused (text-safety/input.ts).
     address: z
       .string({ error: 'errors:address.notText' })
@@ -70,22 +75,46 @@ export const lookupQuerySchema = z
       .regex(/^\p{L}[\p{L}\p{M} .,'’-]*$/u, 'errors:city.invalid')
       .transform((city) => city.split(',')[0]!.trim())
       .optional(),
-    cd: z.string({ error: 'errors:district.cd' }).regex(/^\d{4}$/, 'errors:district.cd').optional(),
-    sldu: z.string({ error: 'errors:district.sldu' }).regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldu').optional(),
-    sldl: z.string({ error: 'errors:district.sldl' }).regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldl').optional(),
+    cd: z
+      .string({ error: 'errors:district.cd' })
+      .regex(/^\d{4}$/, 'errors:district.cd')
+      .optional(),
+    sldu: z
+      .string({ error: 'errors:district.sldu' })
+      .regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldu')
+      .optional(),
+    sldl: z
+      .string({ error: 'errors:district.sldl' })
+      .regex(/^\d{2}[0-9A-Z-]{3}$/, 'errors:district.sldl')
+      .optional(),
   })
   .superRefine((query, ctx) => {
     if ((query.lat === undefined) !== (query.lng === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [query.lat === undefined ? 'lat' : 'lng'], message: 'errors:coordinates.both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [query.lat === undefined ? 'lat' : 'lng'],
+        message: 'errors:coordinates.both',
+      });
     }
-    if (query.zip === undefined && query.address === undefined && query.lat === undefined && query.lng === undefined) {
+    if (
+      query.zip === undefined &&
+      query.address === undefined &&
+      query.lat === undefined &&
+      query.lng === undefined
+    ) {
       ctx.addIssue({ code: 'custom', path: ['zip'], message: 'errors:zip.orAddress' });
     }
   })
-  .transform(({ cd, sldu, sldl, ...query }): LookupQuery => ({ ...query, choice: { cd, sldu, sldl } }));
+  .transform(({ cd, sldu, sldl, ...query }): LookupQuery => ({
+    ...query,
+    choice: { cd, sldu, sldl },
+  }));
 
 /** One message per field, in the asker's language (the schema's messages are keys of locales/<lng>/errors.json). */
-export const queryErrors = (error: z.ZodError, t: Translate = english().t): Record<string, string> => {
+export const queryErrors = (
+  error: z.ZodError,
+  t: Translate = english().t,
+): Record<string, string> => {
   const errors: Record<string, string> = {};
   for (const issue of error.issues) {
     const field = String(issue.path[0] ?? 'query');
@@ -110,7 +139,13 @@ export async function lookupRepresentatives(
 ): Promise<LookupOutcome> {
   const { data } = deps;
   const t = deps.t ?? english().t;
-  if (!data) return { ok: false, status: 503, error: 'data_unavailable', message: t('representatives:errors.dataMissing') };
+  if (!data)
+    return {
+      ok: false,
+      status: 503,
+      error: 'data_unavailable',
+      message: t('representatives:errors.dataMissing'),
+    };
 
   let point: { lat: number; lng: number } | undefined;
   let zip = query.zip ? ZIP.exec(query.zip)?.[1] : undefined;
@@ -140,7 +175,13 @@ export async function lookupRepresentatives(
   let result: Omit<LookupResult, 'officials' | 'districts' | 'data'>;
   if (point) {
     const found = data.districtsAt(point.lng, point.lat);
-    if (!found) return { ok: false, status: 404, error: 'not_found', message: t('representatives:errors.outsideDistricts') };
+    if (!found)
+      return {
+        ok: false,
+        status: 404,
+        error: 'not_found',
+        message: t('representatives:errors.outsideDistricts'),
+      };
     keys = found;
     result = { precision: 'point', ambiguous: false, candidates: [] };
   } else {
@@ -150,7 +191,12 @@ export async function lookupRepresentatives(
         ok: false,
         status: 404,
         error: 'not_found',
-        message: t(deps.geocoder ? 'representatives:errors.unknownZipOrAddress' : 'representatives:errors.unknownZip', { zip: zip ?? '' }),
+        message: t(
+          deps.geocoder
+            ? 'representatives:errors.unknownZipOrAddress'
+            : 'representatives:errors.unknownZip',
+          { zip: zip ?? '' },
+        ),
       };
     }
     const foreign = (['cd', 'sldu', 'sldl'] as const).filter((layer) => {
@@ -158,18 +204,40 @@ export async function lookupRepresentatives(
       return typeof wanted === 'string' && !entry[layer].includes(wanted);
     });
     if (foreign.length > 0) {
-      return { ok: false, status: 400, errors: Object.fromEntries(foreign.map((layer) => [layer, t('errors:district.notInZip', { zip: entry.zcta })])) };
+      return {
+        ok: false,
+        status: 400,
+        errors: Object.fromEntries(
+          foreign.map((layer) => [layer, t('errors:district.notInZip', { zip: entry.zcta })]),
+        ),
+      };
     }
-    const chosen = (layer: keyof DistrictKeys): string | null => query.choice?.[layer] ?? entry.primary[layer];
+    const chosen = (layer: keyof DistrictKeys): string | null =>
+      query.choice?.[layer] ?? entry.primary[layer];
     keys = { cd: chosen('cd'), sldu: chosen('sldu'), sldl: chosen('sldl') };
     const ambiguous = entry.cd.length > 1 || entry.sldu.length > 1 || entry.sldl.length > 1;
-    result = { precision: 'zip', ambiguous, candidates: ambiguous ? candidateSets(data, entry) : [] };
+    result = {
+      precision: 'zip',
+      ambiguous,
+      candidates: ambiguous ? candidateSets(data, entry) : [],
+    };
   }
 
   const districts = data.describe(keys);
   const state = districts.congressional?.state;
-  const place = { state, city, zip, districts: { cd: keys.cd ?? undefined, sldu: keys.sldu ?? undefined, sldl: keys.sldl ?? undefined } };
-  const custom = matchCustomTargets(customTargets, place).map((target) => customOfficial(target, state));
+  const place = {
+    state,
+    city,
+    zip,
+    districts: {
+      cd: keys.cd ?? undefined,
+      sldu: keys.sldu ?? undefined,
+      sldl: keys.sldl ?? undefined,
+    },
+  };
+  const custom = matchCustomTargets(customTargets, place).map((target) =>
+    customOfficial(target, state),
+  );
   return {
     ok: true,
     result: {
@@ -204,8 +272,13 @@ export function addressParts(address: string): { zip?: string; city?: string } {
   if (!tail) return {};
   const before = last.slice(0, tail.index).trim();
   const state = tail[1] && isStateCode(tail[1].toUpperCase());
-  const city = state ? before || (parts.length >= 3 ? parts[parts.length - 2] : undefined) : undefined;
-  return { zip: tail[2], city: city && /^[A-Za-z][A-Za-z .'-]{0,60}$/.test(city) ? city : undefined };
+  const city = state
+    ? before || (parts.length >= 3 ? parts[parts.length - 2] : undefined)
+    : undefined;
+  return {
+    zip: tail[2],
+    city: city && /^[A-Za-z][A-Za-z .'-]{0,60}$/.test(city) ? city : undefined,
+  };
 }
 
 /**
@@ -214,7 +287,10 @@ export function addressParts(address: string): { zip?: string; city?: string } {
  * recognised.
  */
 export function streetOf(address: string): string {
-  const parts = address.split(',').map((part) => part.trim()).filter(Boolean);
+  const parts = address
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   const last = parts[parts.length - 1] ?? '';
   const tail = /(?:^|\s)(?:([A-Za-z]{2})\.?\s+)?(\d{5})(?:-\d{4})?$/.exec(last);
   if (!tail || parts.length < 2) return address.trim();
@@ -229,8 +305,12 @@ export function streetOf(address: string): string {
  * layer is in one of the first sets (the default with that one district changed), so the cap on
  * combinations never leaves a district out of the choices.
  */
-function candidateSets(data: RepresentativeData, entry: NonNullable<ReturnType<RepresentativeData['zip']>>) {
-  const options = (list: string[], primary: string | null) => (list.length === 0 ? [null] : [primary, ...list.filter((geoid) => geoid !== primary)]);
+function candidateSets(
+  data: RepresentativeData,
+  entry: NonNullable<ReturnType<RepresentativeData['zip']>>,
+) {
+  const options = (list: string[], primary: string | null) =>
+    list.length === 0 ? [null] : [primary, ...list.filter((geoid) => geoid !== primary)];
   const cds = options(entry.cd, entry.primary.cd);
   const sldus = options(entry.sldu, entry.primary.sldu);
   const sldls = options(entry.sldl, entry.primary.sldl);

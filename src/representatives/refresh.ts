@@ -3,10 +3,22 @@ import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AppContext } from '../context';
 import type { RepChangeKind } from '../db/schema';
-import { DOWNLOADS, DownloadError, downloadRepresentativeData, OFFICIALS_DOWNLOADS, redactUrl } from './download';
+import {
+  DOWNLOADS,
+  DownloadError,
+  downloadRepresentativeData,
+  OFFICIALS_DOWNLOADS,
+  redactUrl,
+} from './download';
 import { finishRefresh, startRefresh, type RefreshOutcome } from './history';
 import { importSourceFiles, withImportLock, type ImportOptions } from './import';
-import { DataError, DISTRICT_FILES, findSourceFiles, OFFICIALS_FILES, type SourceFiles } from './sources';
+import {
+  DataError,
+  DISTRICT_FILES,
+  findSourceFiles,
+  OFFICIALS_FILES,
+  type SourceFiles,
+} from './sources';
 
 /**
  * Keeping the officials current: a refresh fetches the officials' files again (congress-legislators
@@ -49,30 +61,65 @@ export async function refreshRepresentativeData(
   return withImportLock(ctx.database, async () => {
     const db = ctx.database.db;
     const refreshId = await startRefresh(db, source);
-    const dir = path.join(root, `officials-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`);
+    const dir = path.join(
+      root,
+      `officials-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
+    );
     try {
       const districts = await districtFiles(ctx, root, options.timeoutMs);
-      await downloadRepresentativeData(dir, { mirror, files: OFFICIALS_DOWNLOADS, timeoutMs: options.timeoutMs });
+      await downloadRepresentativeData(dir, {
+        mirror,
+        files: OFFICIALS_DOWNLOADS,
+        timeoutMs: options.timeoutMs,
+      });
       const officials = findSourceFiles(dir, OFFICIALS_FILES);
-      const imported = await importSourceFiles(db, { ...districts, ...officials }, { onDeparted: options.onDeparted });
+      const imported = await importSourceFiles(
+        db,
+        { ...districts, ...officials },
+        { onDeparted: options.onDeparted },
+      );
       const outcome = imported.unchanged ? 'unchanged' : 'imported';
       await finishRefresh(db, refreshId, { outcome, snapshotId: imported.snapshotId });
       // The files of the last refresh stay, to look at; older ones go.
       removeOlderDownloads(root, path.basename(dir));
       ctx.logger.info(
-        { refresh: refreshId, outcome, snapshot: imported.snapshotId, ...imported.changes, held: imported.held, seconds: Math.round(imported.seconds) },
+        {
+          refresh: refreshId,
+          outcome,
+          snapshot: imported.snapshotId,
+          ...imported.changes,
+          held: imported.held,
+          seconds: Math.round(imported.seconds),
+        },
         'representative data refreshed',
       );
-      return { refreshId, outcome, snapshotId: imported.snapshotId, changes: imported.changes, held: imported.held, error: null };
+      return {
+        refreshId,
+        outcome,
+        snapshotId: imported.snapshotId,
+        changes: imported.changes,
+        held: imported.held,
+        error: null,
+      };
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       const reason = failureReason(error, mirror);
       await finishRefresh(db, refreshId, { outcome: 'failed', error: reason });
-      ctx.logger.warn({ refresh: refreshId, source, reason }, 'representative data refresh failed; the data in use is unchanged');
+      ctx.logger.warn(
+        { refresh: refreshId, source, reason },
+        'representative data refresh failed; the data in use is unchanged',
+      );
       // A failed download or a bad file is the refresh's outcome; anything else (the database
       // gone, say) is the job's failure as well.
       if (!(error instanceof DownloadError || error instanceof DataError)) throw error;
-      return { refreshId, outcome: 'failed', snapshotId: null, changes: null, held: 0, error: reason };
+      return {
+        refreshId,
+        outcome: 'failed',
+        snapshotId: null,
+        changes: null,
+        held: 0,
+        error: reason,
+      };
     }
   });
 }
@@ -84,7 +131,11 @@ function failureReason(error: unknown, mirror: string | undefined): string {
 }
 
 /** The district shapes and ZIP tables to import the officials with (see the top of this file). */
-async function districtFiles(ctx: RefreshContext, root: string, timeoutMs: number | undefined): Promise<DistrictFiles> {
+async function districtFiles(
+  ctx: RefreshContext,
+  root: string,
+  timeoutMs: number | undefined,
+): Promise<DistrictFiles> {
   const fetched = path.join(root, 'districts');
   for (const dir of [ctx.config.repDataDir, path.join(ctx.config.dataDir, 'rep-data'), fetched]) {
     if (!dir || !existsSync(dir)) continue;
@@ -98,7 +149,11 @@ async function districtFiles(ctx: RefreshContext, root: string, timeoutMs: numbe
   const partial = `${fetched}.part-${randomBytes(3).toString('hex')}`;
   try {
     const files = DOWNLOADS.filter((download) => !OFFICIALS_DOWNLOADS.includes(download));
-    await downloadRepresentativeData(partial, { mirror: ctx.config.repDataMirror, files, timeoutMs });
+    await downloadRepresentativeData(partial, {
+      mirror: ctx.config.repDataMirror,
+      files,
+      timeoutMs,
+    });
     rmSync(fetched, { recursive: true, force: true });
     renameSync(partial, fetched);
   } finally {
@@ -109,6 +164,7 @@ async function districtFiles(ctx: RefreshContext, root: string, timeoutMs: numbe
 
 function removeOlderDownloads(root: string, keep: string): void {
   for (const entry of readdirSync(root)) {
-    if (OFFICIALS_DIR.test(entry) && entry !== keep) rmSync(path.join(root, entry), { recursive: true, force: true });
+    if (OFFICIALS_DIR.test(entry) && entry !== keep)
+      rmSync(path.join(root, entry), { recursive: true, force: true });
   }
 }

@@ -9,9 +9,19 @@ import type { Translator } from '../i18n/translations';
 import { ipRateLimit } from '../http/rate-limit';
 import type { DistrictSet, Official } from './districts';
 import { chosenGeoids, districtChoices, officeDescription, placeLabel } from './labels';
-import { lookupQuerySchema, lookupRepresentatives, queryErrors, type LookupOutcome, type LookupQuery, type LookupResult } from './lookup';
+import {
+  lookupQuerySchema,
+  lookupRepresentatives,
+  queryErrors,
+  type LookupOutcome,
+  type LookupQuery,
+  type LookupResult,
+} from './lookup';
 
-export function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: Response, retryAfter: number) => void) {
+export function lookupRateLimit(
+  ctx: AppContext,
+  onLimited: (req: Request, res: Response, retryAfter: number) => void,
+) {
   return ipRateLimit({
     redis: ctx.redis,
     prefix: `${ctx.config.redisKeyPrefix}:rl:lookup`,
@@ -24,7 +34,12 @@ export function lookupRateLimit(ctx: AppContext, onLimited: (req: Request, res: 
 }
 
 /** Parses a query (from the URL or a form) and looks it up, with the campaign's own targets when one is given. */
-async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: Campaign | undefined, tr: Translator): Promise<LookupOutcome> {
+async function lookUp(
+  ctx: AppContext,
+  raw: Record<string, unknown>,
+  campaign: Campaign | undefined,
+  tr: Translator,
+): Promise<LookupOutcome> {
   const fields = Object.fromEntries(
     ['zip', 'address', 'city', 'lat', 'lng', 'cd', 'sldu', 'sldl'].flatMap((name) => {
       const value = raw[name];
@@ -39,7 +54,8 @@ async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: C
       data: ctx.representatives.current,
       geocoder: ctx.geocoder,
       // The reason only: the request the error came from carries the address.
-      onGeocoderError: (error) => ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
+      onGeocoderError: (error) =>
+        ctx.logger.warn({ reason: error.message }, 'geocoder unavailable; looking up by ZIP'),
       t: tr.t,
     },
     query,
@@ -55,7 +71,12 @@ async function lookUp(ctx: AppContext, raw: Record<string, unknown>, campaign: C
 export function representativesApi(ctx: AppContext): Router {
   const router = Router();
   const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
-    res.status(429).json({ error: 'rate_limited', message: translatorOf(res).t('representatives:tooMany', { count: retryAfter }) });
+    res
+      .status(429)
+      .json({
+        error: 'rate_limited',
+        message: translatorOf(res).t('representatives:tooMany', { count: retryAfter }),
+      });
   });
 
   const answer = async (res: Response, input: Record<string, unknown>) => {
@@ -69,7 +90,9 @@ export function representativesApi(ctx: AppContext): Router {
     else res.status(outcome.status).json({ error: outcome.error, message: outcome.message });
   };
 
-  router.get('/representatives', limited, (req, res) => answer(res, req.query as Record<string, unknown>));
+  router.get('/representatives', limited, (req, res) =>
+    answer(res, req.query as Record<string, unknown>),
+  );
   router.post('/representatives', limited, async (req, res) => {
     const body = req.body as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -77,7 +100,12 @@ export function representativesApi(ctx: AppContext): Router {
       return;
     }
     // Numbers are welcome in JSON; the query schema reads text, as from a URL.
-    const input = Object.fromEntries(Object.entries(body).map(([key, value]) => [key, typeof value === 'number' ? String(value) : value]));
+    const input = Object.fromEntries(
+      Object.entries(body).map(([key, value]) => [
+        key,
+        typeof value === 'number' ? String(value) : value,
+      ]),
+    );
     await answer(res, input);
   });
   return router;
@@ -88,10 +116,21 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
   const router = Router();
   const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
     const { t } = translatorOf(res);
-    res.status(429).render('error', { title: t('representatives:tooManyTitle'), message: t('common:rateLimited.wait', { count: retryAfter }) });
+    res
+      .status(429)
+      .render('error', {
+        title: t('representatives:tooManyTitle'),
+        message: t('common:rateLimited.wait', { count: retryAfter }),
+      });
   });
 
-  const render = (req: Request, res: Response, campaign: Campaign, view: Record<string, unknown>, status = 200) => {
+  const render = (
+    req: Request,
+    res: Response,
+    campaign: Campaign,
+    view: Record<string, unknown>,
+    status = 200,
+  ) => {
     const tr = translatorOf(res);
     const texts = campaignTexts(campaign, tr.language);
     const data = ctx.representatives.current;
@@ -101,7 +140,10 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
     res.status(status).render('representatives', {
       geocoder: ctx.geocoder !== undefined,
       // The address field: with a geocoder to place it, or when one was sent (its ZIP code places it), to show it with its error.
-      showAddress: ctx.geocoder !== undefined || (typeof (view.values as Record<string, unknown> | undefined)?.address === 'string' && (view.values as Record<string, string>).address !== ''),
+      showAddress:
+        ctx.geocoder !== undefined ||
+        (typeof (view.values as Record<string, unknown> | undefined)?.address === 'string' &&
+          (view.values as Record<string, string>).address !== ''),
       title: tr.t('representatives:pageTitle', { title: texts.title }),
       pageTitlePrefix: list.length > 0 ? tr.t('common:errorTitlePrefix') : undefined,
       campaign,
@@ -131,7 +173,11 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
     const outcome = await lookUp(ctx, body, campaign, tr);
     if (!outcome.ok) {
       const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
-      const errorList = Object.entries(errors).map(([field, message]) => ({ field, message, anchor: lookupAnchor(field) }));
+      const errorList = Object.entries(errors).map(([field, message]) => ({
+        field,
+        message,
+        anchor: lookupAnchor(field),
+      }));
       render(req, res, campaign, { values, errors, errorList }, outcome.status);
       return;
     }
@@ -168,7 +214,10 @@ function noSenatorsNote(result: LookupResult, tr: Translator): string | undefine
   const state = result.districts.congressional?.state;
   if (!state || !['DC', 'PR', 'GU', 'VI', 'AS', 'MP'].includes(state)) return undefined;
   if (result.officials.some((official) => official.office === 'us-senate')) return undefined;
-  return tr.t(state === 'DC' ? 'representatives:noSenators.dc' : 'representatives:noSenators.territory', { state });
+  return tr.t(
+    state === 'DC' ? 'representatives:noSenators.dc' : 'representatives:noSenators.territory',
+    { state },
+  );
 }
 
 function officialGroups(officials: Official[], tr: Translator) {
@@ -177,17 +226,25 @@ function officialGroups(officials: Official[], tr: Translator) {
     role: officeDescription(official, tr),
     phones: official.channels.filter((channel) => channel.type === 'phone'),
     emails: official.channels.filter((channel) => channel.type === 'email'),
-    links: official.channels.filter((channel) => channel.type === 'contact-form' || channel.type === 'website'),
+    links: official.channels.filter(
+      (channel) => channel.type === 'contact-form' || channel.type === 'website',
+    ),
     addresses: official.channels.filter((channel) => channel.type === 'postal'),
   });
   // The District of Columbia is no state: its mayor and council are "in the District".
   const dc = officials.some((official) => official.state === 'DC' && official.office !== 'custom');
   const groups = [
     { heading: tr.t('representatives:groups.congress'), offices: ['us-house', 'us-senate'] },
-    { heading: tr.t(dc ? 'representatives:groups.district' : 'representatives:groups.state'), offices: ['governor', 'state-upper', 'state-lower'] },
+    {
+      heading: tr.t(dc ? 'representatives:groups.district' : 'representatives:groups.state'),
+      offices: ['governor', 'state-upper', 'state-lower'],
+    },
     { heading: tr.t('representatives:groups.local'), offices: ['custom'] },
   ];
   return groups
-    .map((group) => ({ heading: group.heading, officials: officials.filter((official) => group.offices.includes(official.office)).map(card) }))
+    .map((group) => ({
+      heading: group.heading,
+      officials: officials.filter((official) => group.offices.includes(official.office)).map(card),
+    }))
     .filter((group) => group.officials.length > 0);
 }

@@ -29,14 +29,24 @@ export interface Snapshot {
 
 export type ProgressReporter = (step: string, done: number, total: number) => void;
 
-const STEPS = ['Congress', 'Open States people', 'congressional districts', 'state senate districts', 'state house districts', 'ZIP tables'];
+const STEPS = [
+  'Congress',
+  'Open States people',
+  'congressional districts',
+  'state senate districts',
+  'state house districts',
+  'ZIP tables',
+];
 
 /**
  * Reads every source file into one snapshot, with the officials in office on `asOf` (today by
  * default). Nothing is written: a malformed file stops it here,
  * with the file, the record and the reason.
  */
-export async function buildSnapshot(files: SourceFiles, options: { asOf?: string; progress?: ProgressReporter }): Promise<Snapshot> {
+export async function buildSnapshot(
+  files: SourceFiles,
+  options: { asOf?: string; progress?: ProgressReporter },
+): Promise<Snapshot> {
   const progress = options.progress ?? (() => undefined);
   let step = 0;
   // Each step reads a file at once; between steps the process serves requests and jobs.
@@ -57,10 +67,13 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   const upper = files.sldu ? readDistrictPolygons(files.sldu, 'sldu') : [];
   await next('state house districts');
   const lower = files.sldl ? readDistrictPolygons(files.sldl, 'sldl') : [];
-  const crosswalk = files.crosswalk ? readCrosswalk(files.crosswalk) : new Map<string, Array<{ chamber: string; district: string }>>();
+  const crosswalk = files.crosswalk
+    ? readCrosswalk(files.crosswalk)
+    : new Map<string, Array<{ chamber: string; district: string }>>();
   const seatNames = seatsByState(states.officials);
   for (const district of [...upper, ...lower]) {
-    district.seats = crosswalk.get(`${district.layer}:${district.geoid}`) ?? guessSeats(district, seatNames);
+    district.seats =
+      crosswalk.get(`${district.layer}:${district.geoid}`) ?? guessSeats(district, seatNames);
   }
   districts.push(...upper, ...lower);
 
@@ -69,11 +82,22 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
   progress('done', STEPS.length, STEPS.length);
 
   const officials = [...congress.officials, ...states.officials];
-  const count = (office: string) => officials.filter((official) => official.office === office).length;
+  const count = (office: string) =>
+    officials.filter((official) => official.office === office).length;
   return {
     sources: [
-      dataSource('congress-legislators', 'unitedstates/congress-legislators', 'https://github.com/unitedstates/congress-legislators', congress.newestChange),
-      dataSource('openstates-people', 'Open States (openstates/people)', 'https://github.com/openstates/people', states.newestChange),
+      dataSource(
+        'congress-legislators',
+        'unitedstates/congress-legislators',
+        'https://github.com/unitedstates/congress-legislators',
+        congress.newestChange,
+      ),
+      dataSource(
+        'openstates-people',
+        'Open States (openstates/people)',
+        'https://github.com/openstates/people',
+        states.newestChange,
+      ),
     ],
     officials,
     districts,
@@ -94,8 +118,13 @@ export async function buildSnapshot(files: SourceFiles, options: { asOf?: string
 }
 
 function readZctas(files: SourceFiles, districts: DistrictRecord[]): ZctaRecord[] {
-  const cd = readZctaCd(files.zctaCd, new Set(districts.filter((d) => d.layer === 'cd').map((d) => d.geoid)));
-  const sld = files.zctaSld ? readZctaSld(files.zctaSld) : { sldu: new Map<string, string[]>(), sldl: new Map<string, string[]>() };
+  const cd = readZctaCd(
+    files.zctaCd,
+    new Set(districts.filter((d) => d.layer === 'cd').map((d) => d.geoid)),
+  );
+  const sld = files.zctaSld
+    ? readZctaSld(files.zctaSld)
+    : { sldu: new Map<string, string[]>(), sldl: new Map<string, string[]>() };
   const centroids = files.centroids
     ? readCentroids(files.centroids)
     : files.zctaCentroids
@@ -119,7 +148,10 @@ function readZctas(files: SourceFiles, districts: DistrictRecord[]): ZctaRecord[
 }
 
 /** The districts at each ZIP's centre point, found in the polygons just read (when no lookup table was given). */
-function centroidDistricts(points: Map<string, { lat: number; lng: number }>, districts: DistrictRecord[]): Map<string, Centroid> {
+function centroidDistricts(
+  points: Map<string, { lat: number; lng: number }>,
+  districts: DistrictRecord[],
+): Map<string, Centroid> {
   const layer = (name: DistrictLayer) => {
     const records = districts.filter((district) => district.layer === name);
     return new PolygonLayer(
@@ -147,7 +179,11 @@ type SeatNames = Map<string, string[]>;
 function seatsByState(officials: OfficialRecord[]): SeatNames {
   const names: SeatNames = new Map();
   for (const official of officials) {
-    if (!official.district || (official.office !== 'state-upper' && official.office !== 'state-lower')) continue;
+    if (
+      !official.district ||
+      (official.office !== 'state-upper' && official.office !== 'state-lower')
+    )
+      continue;
     const key = `${official.state}:${official.office === 'state-lower' ? 'lower' : 'upper'}`;
     const list = names.get(key) ?? [];
     if (!list.includes(official.district)) list.push(official.district);
@@ -159,7 +195,10 @@ function seatsByState(officials: OfficialRecord[]): SeatNames {
 const comparable = (name: string) =>
   name
     .toLowerCase()
-    .replace(/\b(state|senate|senatorial|house|assembly|representative|legislative|district|and)\b/g, ' ')
+    .replace(
+      /\b(state|senate|senatorial|house|assembly|representative|legislative|district|and)\b/g,
+      ' ',
+    )
     .replace(/\b0+(\d)/g, '$1')
     .replace(/[^a-z0-9]+/g, '');
 
@@ -168,12 +207,18 @@ const comparable = (name: string) =>
  * number ("007" → "7", or "7A" and "7B") or, for named districts, the same name once punctuation
  * and filler words are set aside; failing both, the number.
  */
-function guessSeats(district: DistrictRecord, seatNames: SeatNames): Array<{ chamber: string; district: string }> {
+function guessSeats(
+  district: DistrictRecord,
+  seatNames: SeatNames,
+): Array<{ chamber: string; district: string }> {
   const chamber = district.layer === 'sldu' ? 'upper' : 'lower';
   const number = district.geoid.slice(2).replace(/^0+(?=.)/, '');
   const known = seatNames.get(`${district.state}:${chamber}`) ?? [];
   // Idaho elects two representatives per district, as seats "7A" and "7B".
-  const numbered = known.filter((name) => name === number || (/^\d+$/.test(number) && new RegExp(`^${number}[A-Z]$`).test(name)));
+  const numbered = known.filter(
+    (name) =>
+      name === number || (/^\d+$/.test(number) && new RegExp(`^${number}[A-Z]$`).test(name)),
+  );
   if (numbered.length > 0) return numbered.sort().map((seat) => ({ chamber, district: seat }));
   const byName = known.find((name) => comparable(name) === comparable(district.name));
   return [{ chamber, district: byName ?? number }];

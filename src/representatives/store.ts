@@ -23,7 +23,10 @@ export type Tx = Pick<Database, 'execute'>;
  * Work done in the switch's transaction, before the new snapshot becomes the active one (with the
  * id of the one it replaces, if any): it is committed with the switch or not at all.
  */
-export type SwitchHook = (tx: Tx, snapshots: { previousId: number | null; snapshotId: number }) => Promise<void>;
+export type SwitchHook = (
+  tx: Tx,
+  snapshots: { previousId: number | null; snapshotId: number },
+) => Promise<void>;
 
 /**
  * Writes a snapshot and makes it the active one. Its rows are written as an inactive snapshot in
@@ -33,10 +36,22 @@ export type SwitchHook = (tx: Tx, snapshots: { previousId: number | null; snapsh
  * half of each; a failure deletes what was written and leaves the old one in place. Importing the
  * files of the active snapshot again changes nothing unless `force` is set.
  */
-export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash: string, force = false, onSwitch?: SwitchHook): Promise<SaveResult> {
-  const [active] = await db.select({ id: repSnapshots.id, contentHash: repSnapshots.contentHash }).from(repSnapshots).where(eq(repSnapshots.active, true));
-  if (active && active.contentHash === contentHash && !force) return { snapshotId: active.id, unchanged: true };
-  await db.execute(sql`DELETE FROM rep_snapshots WHERE NOT active AND imported_at < now() - ${ABANDONED_AFTER}`);
+export async function saveSnapshot(
+  db: Database,
+  snapshot: Snapshot,
+  contentHash: string,
+  force = false,
+  onSwitch?: SwitchHook,
+): Promise<SaveResult> {
+  const [active] = await db
+    .select({ id: repSnapshots.id, contentHash: repSnapshots.contentHash })
+    .from(repSnapshots)
+    .where(eq(repSnapshots.active, true));
+  if (active && active.contentHash === contentHash && !force)
+    return { snapshotId: active.id, unchanged: true };
+  await db.execute(
+    sql`DELETE FROM rep_snapshots WHERE NOT active AND imported_at < now() - ${ABANDONED_AFTER}`,
+  );
 
   const [created] = await db
     .insert(repSnapshots)
@@ -68,16 +83,29 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
     }
     await db.transaction(async (tx) => {
       await tx.execute(sql`SELECT pg_advisory_xact_lock(${SWITCH_LOCK}::bigint)`);
-      const [previous] = await queryRows<{ id: number }>(tx, sql`SELECT id FROM rep_snapshots WHERE active`);
+      const [previous] = await queryRows<{ id: number }>(
+        tx,
+        sql`SELECT id FROM rep_snapshots WHERE active`,
+      );
       await onSwitch?.(tx, { previousId: previous ? Number(previous.id) : null, snapshotId });
       await tx.execute(sql`DELETE FROM rep_snapshots WHERE active`);
       // The new snapshot must still be there (nothing else may have removed it as abandoned):
       // otherwise the transaction is undone, and the data in use stays.
-      const switched = await tx.update(repSnapshots).set({ active: true }).where(eq(repSnapshots.id, snapshotId)).returning({ id: repSnapshots.id });
-      if (switched.length === 0) throw new Error('the new representative data snapshot was removed while it was written; the data in use is unchanged');
+      const switched = await tx
+        .update(repSnapshots)
+        .set({ active: true })
+        .where(eq(repSnapshots.id, snapshotId))
+        .returning({ id: repSnapshots.id });
+      if (switched.length === 0)
+        throw new Error(
+          'the new representative data snapshot was removed while it was written; the data in use is unchanged',
+        );
     });
   } catch (error) {
-    await db.delete(repSnapshots).where(eq(repSnapshots.id, snapshotId)).catch(() => undefined);
+    await db
+      .delete(repSnapshots)
+      .where(eq(repSnapshots.id, snapshotId))
+      .catch(() => undefined);
     throw error;
   }
   return { snapshotId, unchanged: false };
@@ -88,17 +116,39 @@ export async function saveSnapshot(db: Database, snapshot: Snapshot, contentHash
  * IMPORT_LOCK, when no import can be writing one.
  */
 export async function deleteAbandonedSnapshots(db: Database): Promise<number> {
-  const deleted = await queryRows<{ id: number }>(db, sql`DELETE FROM rep_snapshots WHERE NOT active RETURNING id`);
+  const deleted = await queryRows<{ id: number }>(
+    db,
+    sql`DELETE FROM rep_snapshots WHERE NOT active RETURNING id`,
+  );
   return deleted.length;
 }
 
 /** The officials of a snapshot, as a comparison with the next one needs them. */
-export async function snapshotOfficials(tx: Tx, snapshotId: number): Promise<Array<Pick<OfficialRecord, 'personId' | 'office' | 'state' | 'district' | 'name' | 'channels'>>> {
-  const rows = await queryRows<{ person_id: string; office: OfficialRecord['office']; state: string; district: string | null; name: string; channels: OfficialRecord['channels'] }>(
+export async function snapshotOfficials(
+  tx: Tx,
+  snapshotId: number,
+): Promise<
+  Array<Pick<OfficialRecord, 'personId' | 'office' | 'state' | 'district' | 'name' | 'channels'>>
+> {
+  const rows = await queryRows<{
+    person_id: string;
+    office: OfficialRecord['office'];
+    state: string;
+    district: string | null;
+    name: string;
+    channels: OfficialRecord['channels'];
+  }>(
     tx,
     sql`SELECT person_id, office, state, district, name, channels FROM rep_officials WHERE snapshot_id = ${snapshotId}::int`,
   );
-  return rows.map((row) => ({ personId: row.person_id, office: row.office, state: row.state, district: row.district, name: row.name, channels: row.channels }));
+  return rows.map((row) => ({
+    personId: row.person_id,
+    office: row.office,
+    state: row.state,
+    district: row.district,
+    name: row.name,
+    channels: row.channels,
+  }));
 }
 
 export function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -132,10 +182,21 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
       const rows = await db
         .select()
         .from(repDistricts)
-        .where(and(eq(repDistricts.snapshotId, id), gt(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`, after)))
+        .where(
+          and(
+            eq(repDistricts.snapshotId, id),
+            gt(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`, after),
+          ),
+        )
         .orderBy(asc(sql`${repDistricts.layer} || ':' || ${repDistricts.geoid}`))
         .limit(limit);
-      return { rows, last: rows.length > 0 ? `${rows[rows.length - 1]!.layer}:${rows[rows.length - 1]!.geoid}` : after };
+      return {
+        rows,
+        last:
+          rows.length > 0
+            ? `${rows[rows.length - 1]!.layer}:${rows[rows.length - 1]!.geoid}`
+            : after,
+      };
     }, 100);
     const zctas = await readPages(async (after, limit) => {
       const rows = await db
@@ -146,7 +207,10 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
         .limit(limit);
       return { rows, last: rows[rows.length - 1]?.zcta ?? after };
     }, 5000);
-    const [stillThere] = await queryRows<{ id: number }>(db, sql`SELECT id FROM rep_snapshots WHERE id = ${id}::int`);
+    const [stillThere] = await queryRows<{ id: number }>(
+      db,
+      sql`SELECT id FROM rep_snapshots WHERE id = ${id}::int`,
+    );
     if (!stillThere) continue;
     return {
       id,
@@ -154,15 +218,19 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
       sources: snapshot.sources as DataSource[],
       counts: snapshot.counts,
       officials: officials.map(({ snapshotId: _, ...official }): OfficialRecord => official),
-      districts: districts.map(
-        ({ snapshotId: _, geometry, ...district }): DistrictRecord => ({ ...district, geometry: geometry ? geometryFromBytes(geometry) : null }),
-      ),
+      districts: districts.map(({ snapshotId: _, geometry, ...district }): DistrictRecord => ({
+        ...district,
+        geometry: geometry ? geometryFromBytes(geometry) : null,
+      })),
       zctas: zctas.map(({ snapshotId: _, ...zcta }): ZctaRecord => zcta),
     };
   }
 }
 
-async function readPages<T>(page: (after: string, limit: number) => Promise<{ rows: T[]; last: string }>, limit: number): Promise<T[]> {
+async function readPages<T>(
+  page: (after: string, limit: number) => Promise<{ rows: T[]; last: string }>,
+  limit: number,
+): Promise<T[]> {
   const all: T[] = [];
   let after = '';
   for (;;) {

@@ -2,7 +2,9 @@
  * US states, DC and the territories: Census FIPS code, USPS code, name, and whether it is a state. The district files
  * name states by FIPS code, the officials files by USPS code.
  */
-const STATES: ReadonlyArray<readonly [fips: string, usps: string, name: string, kind: 'state' | 'other']> = [
+const STATES: ReadonlyArray<
+  readonly [fips: string, usps: string, name: string, kind: 'state' | 'other']
+> = [
   ['01', 'AL', 'Alabama', 'state'],
   ['02', 'AK', 'Alaska', 'state'],
   ['04', 'AZ', 'Arizona', 'state'],
@@ -61,10 +63,16 @@ const STATES: ReadonlyArray<readonly [fips: string, usps: string, name: string, 
   ['78', 'VI', 'Virgin Islands', 'other'],
 ];
 
-export const uspsByFips: ReadonlyMap<string, string> = new Map(STATES.map(([fips, usps]) => [fips, usps]));
-export const stateNames: ReadonlyMap<string, string> = new Map(STATES.map(([, usps, name]) => [usps, name]));
+export const uspsByFips: ReadonlyMap<string, string> = new Map(
+  STATES.map(([fips, usps]) => [fips, usps]),
+);
+export const stateNames: ReadonlyMap<string, string> = new Map(
+  STATES.map(([, usps, name]) => [usps, name]),
+);
 
 export const isStateCode = (code: string): boolean => stateNames.has(code);
 
 /** The fifty states: each has two senators, a governor and (but Nebraska) two legislative chambers. */
-export const fiftyStates: ReadonlySet<string> = new Set(STATES.filter(([, , , kind]) => kind === 'state').map(([, usps]) => usps));
+export const fiftyStates: ReadonlySet<string> = new Set(
+  STATES.filter(([, , , kind]) => kind === 'state').map(([, usps]) => usps),
+);

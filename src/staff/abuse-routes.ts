@@ -1,7 +1,14 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { abuseControls, DISCARD_DAYS } from '../abuse/controls';
-import { BURST_PAGE_ROWS, findBursts, MAX_BURSTS, MAX_HOURS, parseBurstQuery, type Burst } from '../abuse/bursts';
+import {
+  BURST_PAGE_ROWS,
+  findBursts,
+  MAX_BURSTS,
+  MAX_HOURS,
+  parseBurstQuery,
+  type Burst,
+} from '../abuse/bursts';
 import { isReadTimeout } from '../db/bounded-reads';
 import { tooLongMessage } from './bounded-pages';
 import { formErrors } from './forms';
@@ -11,7 +18,8 @@ import { requirePermission } from './session';
 const IP_HASH_SHOWN = 8;
 
 const utc = (date: Date) => `${date.toISOString().slice(0, 19).replace('T', ' ')}`;
-const percent = (part: number, whole: number) => (whole > 0 ? `${Math.min(100, (part / whole) * 100).toFixed(part / whole < 0.001 ? 2 : 1)}%` : '–');
+const percent = (part: number, whole: number) =>
+  whole > 0 ? `${Math.min(100, (part / whole) * 100).toFixed(part / whole < 0.001 ? 2 : 1)}%` : '–';
 
 const REASONS: Record<string, string> = {
   honeypot: 'filled the hidden field',
@@ -35,7 +43,8 @@ const DOORS: Record<string, string> = {
  * subdomain is another site too). The staff cookie is SameSite=Lax, so such a top-level GET
  * arrives signed in. Requests without the header (older browsers, scripts) cannot be told apart.
  */
-const openedFromAnotherSite = (req: Request) => ['cross-site', 'same-site'].includes(req.get('sec-fetch-site') ?? '');
+const openedFromAnotherSite = (req: Request) =>
+  ['cross-site', 'same-site'].includes(req.get('sec-fetch-site') ?? '');
 
 /** Aborts when the browser goes away before the answer is sent, so a report nobody waits for stops. */
 function abandonedSignal(res: Response): AbortSignal {
@@ -61,7 +70,14 @@ export function abuseRoutes(ctx: AppContext): Router {
 
   router.get('/staff/campaigns/:slug/abuse', requirePermission('abuse.view'), async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
-    if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'Campaign not found', message: 'There is no campaign at this address.' });
+    if (!campaign)
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'Campaign not found',
+          message: 'There is no campaign at this address.',
+        });
     const query = parseBurstQuery(req.query as Record<string, unknown>);
     const run = query.ok && !openedFromAnotherSite(req);
     const timeoutMs = ctx.config.staffStatementTimeoutMs;
@@ -69,15 +85,29 @@ export function abuseRoutes(ctx: AppContext): Router {
     const report = async (): Promise<{ bursts: Burst[]; tooLong: boolean }> => {
       if (!run) return { bursts: [], tooLong: false };
       try {
-        return { bursts: await findBursts(ctx, campaign.id, query.value, { timeoutMs, signal, pageRows: BURST_PAGE_ROWS[ctx.database.driver] }), tooLong: false };
+        return {
+          bursts: await findBursts(ctx, campaign.id, query.value, {
+            timeoutMs,
+            signal,
+            pageRows: BURST_PAGE_ROWS[ctx.database.driver],
+          }),
+          tooLong: false,
+        };
       } catch (error) {
         if (signal.aborted) return { bursts: [], tooLong: false };
         if (!isReadTimeout(error)) throw error;
-        ctx.logger.warn({ campaign: campaign.slug, hours: query.value.hours, timeoutMs }, 'the abuse report took too long and was stopped');
+        ctx.logger.warn(
+          { campaign: campaign.slug, hours: query.value.hours, timeoutMs },
+          'the abuse report took too long and was stopped',
+        );
         return { bursts: [], tooLong: true };
       }
     };
-    const [{ bursts, tooLong }, counts, recorded] = await Promise.all([report(), ctx.stats.get(campaign.id), abuseControls(ctx).recorded(campaign.id)]);
+    const [{ bursts, tooLong }, counts, recorded] = await Promise.all([
+      report(),
+      ctx.stats.get(campaign.id),
+      abuseControls(ctx).recorded(campaign.id),
+    ]);
     // The browser went away: nobody to answer.
     if (signal.aborted) return;
     const total = counts.signatures;
@@ -97,10 +127,24 @@ export function abuseRoutes(ctx: AppContext): Router {
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([field, count]) => {
             const [door = '', reason = ''] = field.split('.');
-            return { day: day.day, door: DOORS[door] ?? door, reason: REASONS[reason] ?? reason, count };
+            return {
+              day: day.day,
+              door: DOORS[door] ?? door,
+              reason: REASONS[reason] ?? reason,
+              count,
+            };
           }),
       );
-    const errors = !query.ok ? query.errors : tooLong ? { hours: tooLongMessage(timeoutMs, 'Choose fewer hours (a shorter period) and show it again.') } : {};
+    const errors = !query.ok
+      ? query.errors
+      : tooLong
+        ? {
+            hours: tooLongMessage(
+              timeoutMs,
+              'Choose fewer hours (a shorter period) and show it again.',
+            ),
+          }
+        : {};
     if (tooLong) res.setHeader('Retry-After', '60');
     res.status(!query.ok ? 400 : tooLong ? 503 : 200).render('staff/abuse', {
       layout: 'staff',

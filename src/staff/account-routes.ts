@@ -4,7 +4,18 @@ import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
 import { partnerChoices } from '../partners/partner-accounts';
-import { AccountError, INVITE_DAYS, clearFailedLogins, inviteAccount, inviteRole, listAccounts, staffEmail, staffName, staffRole, updateAccount } from './accounts';
+import {
+  AccountError,
+  INVITE_DAYS,
+  clearFailedLogins,
+  inviteAccount,
+  inviteRole,
+  listAccounts,
+  staffEmail,
+  staffName,
+  staffRole,
+  updateAccount,
+} from './accounts';
 import { AUDIT_PAGE_SIZE, listAudit } from './audit';
 import { formErrors } from './forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
@@ -14,21 +25,37 @@ const inviteForm = z.object({
   name: staffName,
   role: inviteRole,
   /** For a partner's account: the partner it belongs to. */
-  partner: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number({ error: 'Choose the partner organisation.' }).int().positive().optional()),
+  partner: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number({ error: 'Choose the partner organisation.' }).int().positive().optional(),
+  ),
 });
-const accountChange = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('disable') }),
-  z.object({ action: z.literal('enable') }),
-  z.object({ action: z.literal('role'), role: staffRole }),
-  z.object({ action: z.literal('unlock') }),
-], { error: 'Choose what to change.' });
+const accountChange = z.discriminatedUnion(
+  'action',
+  [
+    z.object({ action: z.literal('disable') }),
+    z.object({ action: z.literal('enable') }),
+    z.object({ action: z.literal('role'), role: staffRole }),
+    z.object({ action: z.literal('unlock') }),
+  ],
+  { error: 'Choose what to change.' },
+);
 
 /** Admins: the accounts (invite, disable, enable, change role, clear failed sign-ins) and the audit log. */
 export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   const admin = requirePermission('accounts.manage');
 
-  const renderAccounts = async (req: Request, res: Response, extra: { errors?: FieldErrors; values?: Record<string, unknown>; invitation?: { email: string; url: string } } = {}, status = 200) => {
+  const renderAccounts = async (
+    req: Request,
+    res: Response,
+    extra: {
+      errors?: FieldErrors;
+      values?: Record<string, unknown>;
+      invitation?: { email: string; url: string };
+    } = {},
+    status = 200,
+  ) => {
     const me = currentStaff(res)!;
     const partners = await partnerChoices(ctx.db);
     const partnerNames = new Map(partners.map((partner) => [partner.id, partner.label]));
@@ -40,11 +67,20 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       status: account.status,
       // Failed sign-ins in a row, and until when the account takes none from a new browser.
       failedLogins: account.failedLogins,
-      waitingUntil: account.lockedUntil !== null && account.lockedUntil > new Date() ? account.lockedUntil.toISOString().slice(11, 16) : undefined,
+      waitingUntil:
+        account.lockedUntil !== null && account.lockedUntil > new Date()
+          ? account.lockedUntil.toISOString().slice(11, 16)
+          : undefined,
       lastLoginAt: account.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' '),
-      invitationExpired: account.status === 'invited' && (account.inviteExpiresAt ?? new Date(0)) <= new Date(),
+      invitationExpired:
+        account.status === 'invited' && (account.inviteExpiresAt ?? new Date(0)) <= new Date(),
       self: account.id === me.id,
-      partner: account.role === 'partner' ? (account.partnerId !== null ? partnerNames.get(account.partnerId) ?? '' : 'no partner (removed)') : undefined,
+      partner:
+        account.role === 'partner'
+          ? account.partnerId !== null
+            ? (partnerNames.get(account.partnerId) ?? '')
+            : 'no partner (removed)'
+          : undefined,
     }));
     res.status(status).render('staff/accounts', {
       layout: 'staff',
@@ -53,7 +89,10 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       accounts,
       inviteDays: INVITE_DAYS,
       values: extra.values ?? { role: 'organizer' },
-      partners: partners.map((partner) => ({ ...partner, selected: String(partner.id) === String(extra.values?.partner ?? '') })),
+      partners: partners.map((partner) => ({
+        ...partner,
+        selected: String(partner.id) === String(extra.values?.partner ?? ''),
+      })),
       invitation: extra.invitation,
       ...formErrors(extra.errors ?? {}),
     });
@@ -65,16 +104,22 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const body = (req.body ?? {}) as Record<string, unknown>;
     const values = { email: body.email, name: body.name, role: body.role, partner: body.partner };
     const parsed = inviteForm.safeParse(body);
-    if (!parsed.success) return renderAccounts(req, res, { errors: fieldErrors(parsed.error), values }, 400);
+    if (!parsed.success)
+      return renderAccounts(req, res, { errors: fieldErrors(parsed.error), values }, 400);
     try {
       const { email, name, role, partner } = parsed.data;
-      const { account, token } = await inviteAccount(ctx.db, { email, name, role, partnerId: partner ?? null }, currentStaff(res) as StaffUser);
+      const { account, token } = await inviteAccount(
+        ctx.db,
+        { email, name, role, partnerId: partner ?? null },
+        currentStaff(res) as StaffUser,
+      );
       // Shown once, to the admin who passes it on; only its hash is stored.
       const url = `${ctx.config.publicUrl}/staff/invitations/${token}`;
       res.setHeader('Cache-Control', 'no-store');
       return renderAccounts(req, res, { invitation: { email: account.email, url } });
     } catch (error) {
-      if (error instanceof AccountError) return renderAccounts(req, res, { errors: { [error.field]: error.message }, values }, 400);
+      if (error instanceof AccountError)
+        return renderAccounts(req, res, { errors: { [error.field]: error.message }, values }, 400);
       throw error;
     }
   });
@@ -83,7 +128,12 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
     const id = Number(req.params.id);
     const parsed = accountChange.safeParse(req.body ?? {});
     if (!Number.isSafeInteger(id) || !parsed.success) {
-      return renderAccounts(req, res, { errors: { account: 'Choose an account and what to change.' } }, 400);
+      return renderAccounts(
+        req,
+        res,
+        { errors: { account: 'Choose an account and what to change.' } },
+        400,
+      );
     }
     if (parsed.data.action === 'unlock') {
       try {
@@ -91,23 +141,40 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
         flash(req, `The failed sign-ins of ${account.email} are cleared: it can sign in at once.`);
         return res.redirect(303, '/staff/accounts');
       } catch (error) {
-        if (error instanceof AccountError) return renderAccounts(req, res, { errors: { account: error.message } }, 400);
+        if (error instanceof AccountError)
+          return renderAccounts(req, res, { errors: { account: error.message } }, 400);
         throw error;
       }
     }
-    const change = parsed.data.action === 'role' ? { role: parsed.data.role } : { status: parsed.data.action === 'disable' ? 'disabled' as const : 'active' as const };
+    const change =
+      parsed.data.action === 'role'
+        ? { role: parsed.data.role }
+        : {
+            status: parsed.data.action === 'disable' ? ('disabled' as const) : ('active' as const),
+          };
     try {
       const account = await updateAccount(ctx.db, id, change, currentStaff(res) as StaffUser);
-      flash(req, parsed.data.action === 'role' ? `${account.email} is now ${account.role}.` : `${account.email} is ${account.status === 'disabled' ? 'disabled' : 'enabled'}.`);
+      flash(
+        req,
+        parsed.data.action === 'role'
+          ? `${account.email} is now ${account.role}.`
+          : `${account.email} is ${account.status === 'disabled' ? 'disabled' : 'enabled'}.`,
+      );
       res.redirect(303, '/staff/accounts');
     } catch (error) {
-      if (error instanceof AccountError) return renderAccounts(req, res, { errors: { account: error.message } }, 400);
+      if (error instanceof AccountError)
+        return renderAccounts(req, res, { errors: { account: error.message } }, 400);
       throw error;
     }
   });
 
   router.get('/staff/audit', requirePermission('audit.view'), async (req, res) => {
-    const before = z.coerce.number().int().positive().optional().safeParse(req.query.before || undefined);
+    const before = z.coerce
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .safeParse(req.query.before || undefined);
     const entries = await listAudit(ctx.db, { before: before.success ? before.data : undefined });
     res.render('staff/audit', {
       layout: 'staff',

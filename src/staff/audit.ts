@@ -12,7 +12,11 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-export async function recordAudit(db: Pick<Database, 'insert'>, actor: Actor, entry: AuditEntry): Promise<void> {
+export async function recordAudit(
+  db: Pick<Database, 'insert'>,
+  actor: Actor,
+  entry: AuditEntry,
+): Promise<void> {
   await db.insert(auditLog).values({
     staffId: actor === 'command line' ? null : actor.id,
     actor: actor === 'command line' ? actor : actor.email,

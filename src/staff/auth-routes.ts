@@ -5,8 +5,18 @@ import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
 import {
-  AccountError, FIRST_LOGIN_DELAY_SECONDS, MAX_LOGIN_DELAY_SECONDS, acceptInvitation, loginDelaySeconds, authenticate, changePassword, findActiveAccount, findInvitation, staffEmail,
-  staffName, staffPassword,
+  AccountError,
+  FIRST_LOGIN_DELAY_SECONDS,
+  MAX_LOGIN_DELAY_SECONDS,
+  acceptInvitation,
+  loginDelaySeconds,
+  authenticate,
+  changePassword,
+  findActiveAccount,
+  findInvitation,
+  staffEmail,
+  staffName,
+  staffPassword,
 } from './accounts';
 import { recordAudit } from './audit';
 import { createFirstAdmin, setupLinkValid } from './first-account';
@@ -16,16 +26,25 @@ import { TrustedBrowsers } from './trusted-browsers';
 
 const loginForm = z.object({
   email: staffEmail,
-  password: z.string({ error: 'Enter your password.' }).min(1, 'Enter your password.').max(256, 'Enter your password.'),
+  password: z
+    .string({ error: 'Enter your password.' })
+    .min(1, 'Enter your password.')
+    .max(256, 'Enter your password.'),
   next: z.string().optional(),
 });
 
 const newPassword = z
   .object({ password: staffPassword, confirm: z.string().optional() })
-  .refine((form) => form.password === form.confirm, { path: ['confirm'], message: 'The two passwords differ.' });
+  .refine((form) => form.password === form.confirm, {
+    path: ['confirm'],
+    message: 'The two passwords differ.',
+  });
 
 /** Where to go after signing in: only back into the staff console, never to another site. */
-const safeNext = (next: unknown) => (typeof next === 'string' && /^\/staff(\/[\w\-./?=&%]*)?$/.test(next) && !next.includes('//') ? next : '/staff');
+const safeNext = (next: unknown) =>
+  typeof next === 'string' && /^\/staff(\/[\w\-./?=&%]*)?$/.test(next) && !next.includes('//')
+    ? next
+    : '/staff';
 
 /**
  * The one answer to every sign-in that fails: an unknown email, a wrong password, an account
@@ -54,10 +73,24 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     windowSeconds: 15 * 60,
     logger: ctx.logger,
     onLimited: (req, res, retryAfter) =>
-      renderLogin(req, res, { form: `Too many sign-in attempts from your network. Try again in ${Math.max(1, Math.ceil(retryAfter / 60))} minutes.` }, {}, 429),
+      renderLogin(
+        req,
+        res,
+        {
+          form: `Too many sign-in attempts from your network. Try again in ${Math.max(1, Math.ceil(retryAfter / 60))} minutes.`,
+        },
+        {},
+        429,
+      ),
   });
 
-  const renderLogin = (req: Request, res: Response, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
+  const renderLogin = (
+    req: Request,
+    res: Response,
+    errors: FieldErrors,
+    values: Record<string, unknown>,
+    status = 200,
+  ) =>
     res.status(status).render('staff/login', {
       layout: 'staff',
       title: 'Sign in',
@@ -78,7 +111,9 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     const parsed = loginForm.safeParse(body);
     if (!parsed.success) return renderLogin(req, res, fieldErrors(parsed.error), values, 400);
     const trustedFor = await trustedBrowsers.accountOf(req);
-    const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password, { trustedFor });
+    const result = await authenticate(ctx.db, parsed.data.email, parsed.data.password, {
+      trustedFor,
+    });
     if (!result.ok) {
       // Only wrong passwords for real accounts are recorded: what someone typed as an email may be a
       // password, and an attempt refused while the account waits tried no password.
@@ -86,7 +121,10 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
         if (result.failures === null) await trustedBrowsers.failed(req);
         await recordAudit(ctx.db, result.account, {
           action: 'login-failed',
-          details: result.failures === null ? { browser: 'trusted' } : { failures: result.failures, waitSeconds: loginDelaySeconds(result.failures) },
+          details:
+            result.failures === null
+              ? { browser: 'trusted' }
+              : { failures: result.failures, waitSeconds: loginDelaySeconds(result.failures) },
         });
       }
       return renderLogin(req, res, { form: LOGIN_REFUSED }, values, 401);
@@ -106,8 +144,22 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
 
   // --- The first account, from the setup link `npm start` prints (./first-account.ts) ---------------
 
-  const renderSetup = (req: Request, res: Response, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
-    res.status(status).render('staff/setup', { layout: 'staff', title: 'Set up the first admin account', csrfToken: csrf.token(req, res), ...formErrors(errors), values });
+  const renderSetup = (
+    req: Request,
+    res: Response,
+    errors: FieldErrors,
+    values: Record<string, unknown>,
+    status = 200,
+  ) =>
+    res
+      .status(status)
+      .render('staff/setup', {
+        layout: 'staff',
+        title: 'Set up the first admin account',
+        csrfToken: csrf.token(req, res),
+        ...formErrors(errors),
+        values,
+      });
   const setupGone = (res: Response) =>
     res.status(410).render('error', {
       layout: 'staff',
@@ -127,18 +179,41 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     const token = String(req.params.token);
     if (!(await setupLinkValid(ctx, token))) return setupGone(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const parsed = newPassword.and(z.object({ email: staffEmail, name: staffName })).safeParse(body);
-    if (!parsed.success) return renderSetup(req, res, fieldErrors(parsed.error), { email: body.email, name: body.name }, 400);
-    const created = await createFirstAdmin(ctx, token, { email: parsed.data.email, name: parsed.data.name, password: parsed.data.password });
+    const parsed = newPassword
+      .and(z.object({ email: staffEmail, name: staffName }))
+      .safeParse(body);
+    if (!parsed.success)
+      return renderSetup(
+        req,
+        res,
+        fieldErrors(parsed.error),
+        { email: body.email, name: body.name },
+        400,
+      );
+    const created = await createFirstAdmin(ctx, token, {
+      email: parsed.data.email,
+      name: parsed.data.name,
+      password: parsed.data.password,
+    });
     if (!created.ok) return setupGone(res);
     trustedBrowsers.trust(res, created.account.id);
     await beginSession(req, created.account);
-    ctx.logger.info({ staffId: created.account.id }, 'the first staff account was made from the setup link');
+    ctx.logger.info(
+      { staffId: created.account.id },
+      'the first staff account was made from the setup link',
+    );
     flash(req, 'Welcome. Your admin account is ready: invite your colleagues from Accounts.');
     res.redirect(303, '/staff');
   });
 
-  const renderInvitation = (req: Request, res: Response, email: string, errors: FieldErrors, values: Record<string, unknown>, status = 200) =>
+  const renderInvitation = (
+    req: Request,
+    res: Response,
+    email: string,
+    errors: FieldErrors,
+    values: Record<string, unknown>,
+    status = 200,
+  ) =>
     res.status(status).render('staff/invitation', {
       layout: 'staff',
       title: 'Set up your account',
@@ -160,9 +235,20 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     if (!account) return invitationGone(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const parsed = newPassword.and(z.object({ name: staffName })).safeParse(body);
-    if (!parsed.success) return renderInvitation(req, res, account.email, fieldErrors(parsed.error), { name: body.name }, 400);
+    if (!parsed.success)
+      return renderInvitation(
+        req,
+        res,
+        account.email,
+        fieldErrors(parsed.error),
+        { name: body.name },
+        400,
+      );
     try {
-      const active = await acceptInvitation(ctx.db, token, { name: parsed.data.name, password: parsed.data.password });
+      const active = await acceptInvitation(ctx.db, token, {
+        name: parsed.data.name,
+        password: parsed.data.password,
+      });
       trustedBrowsers.trust(res, active.id);
       await beginSession(req, active);
       flash(req, 'Welcome. Your account is ready.');
@@ -190,12 +276,15 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     const staff = currentStaff(res);
     if (!staff) return res.redirect(303, '/staff/login?next=/staff/account');
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const parsed = newPassword.and(z.object({ current: z.string().min(1, 'Enter your current password.') })).safeParse(body);
+    const parsed = newPassword
+      .and(z.object({ current: z.string().min(1, 'Enter your current password.') }))
+      .safeParse(body);
     if (!parsed.success) return renderAccount(req, res, fieldErrors(parsed.error), 400);
     try {
       await changePassword(ctx.db, staff, parsed.data.current, parsed.data.password);
     } catch (error) {
-      if (error instanceof AccountError) return renderAccount(req, res, { [error.field]: error.message }, 400);
+      if (error instanceof AccountError)
+        return renderAccount(req, res, { [error.field]: error.message }, 400);
       throw error;
     }
     // Every other session of the account has ended; this one goes on under a new id.

@@ -16,7 +16,12 @@ import {
 import { CAMPAIGN_SLUG } from '../campaigns/directory';
 import type { FieldErrors } from '../petitions/signature-input';
 import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
-import { SUBJECT_MAX, TARGET_LEVELS, validateLetterTemplate, type TargetLevel } from '../letters/templates';
+import {
+  SUBJECT_MAX,
+  TARGET_LEVELS,
+  validateLetterTemplate,
+  type TargetLevel,
+} from '../letters/templates';
 import { recordAudit, type Actor } from './audit';
 import { DEFAULT_LANGUAGE, type Language } from '../i18n/translations';
 
@@ -41,8 +46,14 @@ const line = (label: string, max: number) =>
     .trim()
     .min(1, `Enter ${label}.`)
     .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line, without invisible control characters.`)
-    .refine((value) => !hiddenFormatting(value), `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`);
+    .refine(
+      (value) => !CONTROL_IN_LINE.test(value),
+      `Write ${label} on one line, without invisible control characters.`,
+    )
+    .refine(
+      (value) => !hiddenFormatting(value),
+      `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`,
+    );
 const text = (label: string, max: number) =>
   z
     .string({ error: `Enter ${label}.` })
@@ -50,14 +61,20 @@ const text = (label: string, max: number) =>
     .trim()
     .min(1, `Enter ${label}.`)
     .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine((value) => !CONTROL_IN_TEXT.test(value), `Remove invisible control characters from ${label}.`);
+    .refine(
+      (value) => !CONTROL_IN_TEXT.test(value),
+      `Remove invisible control characters from ${label}.`,
+    );
 const optionalText = (label: string, max: number) =>
   z
     .string()
     .overwrite((value) => value.replace(/\r\n?/g, '\n'))
     .trim()
     .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine((value) => !CONTROL_IN_TEXT.test(value), `Remove invisible control characters from ${label}.`)
+    .refine(
+      (value) => !CONTROL_IN_TEXT.test(value),
+      `Remove invisible control characters from ${label}.`,
+    )
     .optional()
     .transform((value) => value || undefined);
 const optionalLine = (label: string, max: number) =>
@@ -65,8 +82,14 @@ const optionalLine = (label: string, max: number) =>
     .string()
     .trim()
     .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine((value) => !CONTROL_IN_LINE.test(value), `Write ${label} on one line, without invisible control characters.`)
-    .refine((value) => !hiddenFormatting(value), `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`)
+    .refine(
+      (value) => !CONTROL_IN_LINE.test(value),
+      `Write ${label} on one line, without invisible control characters.`,
+    )
+    .refine(
+      (value) => !hiddenFormatting(value),
+      `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`,
+    )
     .optional()
     .transform((value) => value || undefined);
 const whole = (label: string, min: number, max: number) =>
@@ -74,7 +97,10 @@ const whole = (label: string, min: number, max: number) =>
     .number({ error: `Enter ${label} as a number.` })
     .int(`Enter ${label} as a whole number.`)
     .min(min, `${label[0]!.toUpperCase()}${label.slice(1)} must be at least ${min}.`)
-    .max(max, `${label[0]!.toUpperCase()}${label.slice(1)} must be at most ${max.toLocaleString('en-US')}.`);
+    .max(
+      max,
+      `${label[0]!.toUpperCase()}${label.slice(1)} must be at most ${max.toLocaleString('en-US')}.`,
+    );
 /** A form's checkboxes: absent, one value, or several. */
 const checkboxes = <T extends string>(values: readonly T[], message: string) =>
   z
@@ -90,14 +116,19 @@ export const campaignForm = z
       .string({ error: 'Enter a web address name.' })
       .trim()
       .toLowerCase()
-      .regex(CAMPAIGN_SLUG, 'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.'),
+      .regex(
+        CAMPAIGN_SLUG,
+        'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.',
+      ),
     summary: text('a summary', 600),
     petitionText: text('the petition text', 10_000),
     goal: whole('the goal', 1, 100_000_000),
     status: z.enum(['open', 'closed'], { error: 'Choose open or closed.' }),
     /** A checkbox: "on" when ticked, absent when not. */
     requireVerification: z
-      .union([z.literal('on'), z.literal('true'), z.literal('false'), z.literal('')], { error: 'Tick the box or leave it empty.' })
+      .union([z.literal('on'), z.literal('true'), z.literal('false'), z.literal('')], {
+        error: 'Tick the box or leave it empty.',
+      })
       .optional()
       .transform((value) => value === 'on' || value === 'true'),
     letterFrom: z
@@ -106,14 +137,24 @@ export const campaignForm = z
       .max(254)
       .optional()
       .transform((value) => value || undefined)
-      .pipe(z.email({ error: 'Enter the sender as an email address, like letters@example.org.' }).optional()),
+      .pipe(
+        z
+          .email({ error: 'Enter the sender as an email address, like letters@example.org.' })
+          .optional(),
+      ),
     rehearsalTo: z
       .string()
       .trim()
       .max(254)
       .optional()
       .transform((value) => value || undefined)
-      .pipe(z.email({ error: 'Enter the rehearsal address as an email address, like rehearsal@example.org.' }).optional()),
+      .pipe(
+        z
+          .email({
+            error: 'Enter the rehearsal address as an email address, like rehearsal@example.org.',
+          })
+          .optional(),
+      ),
     subjectMax: whole('the subject limit', 20, SUBJECT_MAX),
     bodyMax: whole('the letter limit', 200, 20_000),
     lockedOpening: optionalText('the locked opening', 1000),
@@ -127,7 +168,10 @@ export const campaignForm = z
     summary_es: optionalText('the Spanish summary', 600),
     petitionText_es: optionalText('the Spanish petition text', 10_000),
   })
-  .refine((form) => form.targetOffices.length > 0, { path: ['targetOffices'], message: 'Choose at least one office to write to.' });
+  .refine((form) => form.targetOffices.length > 0, {
+    path: ['targetOffices'],
+    message: 'Choose at least one office to write to.',
+  });
 
 export type CampaignForm = z.output<typeof campaignForm>;
 
@@ -155,7 +199,11 @@ export const campaignFormValues = (campaign: Campaign) => ({
 /** The texts given in other languages, without the empty ones. */
 function translationsOf(form: CampaignForm): CampaignTranslations {
   const es = Object.fromEntries(
-    Object.entries({ title: form.title_es, summary: form.summary_es, petitionText: form.petitionText_es }).filter(([, text]) => text !== undefined),
+    Object.entries({
+      title: form.title_es,
+      summary: form.summary_es,
+      petitionText: form.petitionText_es,
+    }).filter(([, text]) => text !== undefined),
   );
   return Object.keys(es).length > 0 ? { es } : {};
 }
@@ -184,7 +232,11 @@ const SLUG_TAKEN: FieldErrors = { slug: 'Another campaign already uses this web 
 
 export type SaveResult = { ok: true; campaign: Campaign } | { ok: false; errors: FieldErrors };
 
-export async function createCampaign(db: Database, form: CampaignForm, actor: Actor): Promise<SaveResult> {
+export async function createCampaign(
+  db: Database,
+  form: CampaignForm,
+  actor: Actor,
+): Promise<SaveResult> {
   return db.transaction(async (tx) => {
     const [campaign] = await tx
       .insert(campaigns)
@@ -192,29 +244,50 @@ export async function createCampaign(db: Database, form: CampaignForm, actor: Ac
       .onConflictDoNothing({ target: campaigns.slug })
       .returning();
     if (!campaign) return { ok: false, errors: SLUG_TAKEN };
-    await recordAudit(tx, actor, { action: 'campaign.create', campaignId: campaign.id, details: { slug: campaign.slug } });
+    await recordAudit(tx, actor, {
+      action: 'campaign.create',
+      campaignId: campaign.id,
+      details: { slug: campaign.slug },
+    });
     return { ok: true, campaign };
   });
 }
 
 /** Saves the form over the campaign; the audit entry names the fields that changed. */
-export async function updateCampaign(db: Database, campaign: Campaign, form: CampaignForm, actor: Actor): Promise<SaveResult> {
+export async function updateCampaign(
+  db: Database,
+  campaign: Campaign,
+  form: CampaignForm,
+  actor: Actor,
+): Promise<SaveResult> {
   const next = columns(form);
-  const changed = Object.keys(next).filter((key) => !isDeepStrictEqual(next[key as keyof typeof next], campaign[key as keyof Campaign]));
+  const changed = Object.keys(next).filter(
+    (key) => !isDeepStrictEqual(next[key as keyof typeof next], campaign[key as keyof Campaign]),
+  );
   if (changed.length === 0) return { ok: true, campaign };
   return db.transaction(async (tx) => {
     if (next.slug !== campaign.slug) {
-      const [taken] = await tx.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.slug, next.slug));
+      const [taken] = await tx
+        .select({ id: campaigns.id })
+        .from(campaigns)
+        .where(eq(campaigns.slug, next.slug));
       if (taken) return { ok: false, errors: SLUG_TAKEN };
     }
     // Closing dates the campaign: supporters' personal data is erased RETENTION_DAYS_AFTER_CLOSE days later.
-    const closing = next.status === campaign.status ? {} : { closedAt: next.status === 'closed' ? new Date() : null };
+    const closing =
+      next.status === campaign.status
+        ? {}
+        : { closedAt: next.status === 'closed' ? new Date() : null };
     const [updated] = await tx
       .update(campaigns)
       .set({ ...next, ...closing, updatedAt: new Date() })
       .where(eq(campaigns.id, campaign.id))
       .returning();
-    await recordAudit(tx, actor, { action: 'campaign.update', campaignId: campaign.id, details: { changed } });
+    await recordAudit(tx, actor, {
+      action: 'campaign.update',
+      campaignId: campaign.id,
+      details: { changed },
+    });
     return { ok: true, campaign: updated! };
   });
 }
@@ -225,7 +298,12 @@ export async function updateCampaign(db: Database, campaign: Campaign, form: Cam
  * decision in the console. Letters already written are sent in the mode their campaign is in when
  * they go out. Says whether anything changed.
  */
-export async function setDeliveryMode(db: Database, campaign: Pick<Campaign, 'id' | 'deliveryMode'>, mode: DeliveryMode, actor: Actor): Promise<boolean> {
+export async function setDeliveryMode(
+  db: Database,
+  campaign: Pick<Campaign, 'id' | 'deliveryMode'>,
+  mode: DeliveryMode,
+  actor: Actor,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     const changed = await tx
       .update(campaigns)
@@ -233,7 +311,11 @@ export async function setDeliveryMode(db: Database, campaign: Pick<Campaign, 'id
       .where(and(eq(campaigns.id, campaign.id), ne(campaigns.deliveryMode, mode)))
       .returning({ id: campaigns.id });
     if (changed.length === 0) return false;
-    await recordAudit(tx, actor, { action: 'campaign.delivery-mode', campaignId: campaign.id, details: { from: campaign.deliveryMode, to: mode } });
+    await recordAudit(tx, actor, {
+      action: 'campaign.delivery-mode',
+      campaignId: campaign.id,
+      details: { from: campaign.deliveryMode, to: mode },
+    });
     return true;
   });
 }
@@ -248,15 +330,24 @@ export const templateForm = z.object({
     .trim()
     .min(1, 'Write a subject template.')
     .max(1000, 'Shorten the subject template to 1,000 characters.')
-    .refine((value) => !CONTROL_IN_TEXT.test(value), 'Remove invisible control characters from the subject template.')
-    .refine((value) => !hiddenFormatting(value), 'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the subject template.'),
+    .refine(
+      (value) => !CONTROL_IN_TEXT.test(value),
+      'Remove invisible control characters from the subject template.',
+    )
+    .refine(
+      (value) => !hiddenFormatting(value),
+      'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the subject template.',
+    ),
   body: z
     .string({ error: 'Write a letter template.' })
     .overwrite((value) => value.replace(/\r\n?/g, '\n'))
     .trim()
     .min(1, 'Write a letter template.')
     .max(30_000, 'Shorten the letter template to 30,000 characters.')
-    .refine((value) => !CONTROL_IN_TEXT.test(value), 'Remove invisible control characters from the letter template.'),
+    .refine(
+      (value) => !CONTROL_IN_TEXT.test(value),
+      'Remove invisible control characters from the letter template.',
+    ),
   /** The sample supporter's ZIP code of the preview; empty for the first one the data has. */
   zip: z
     .string()
@@ -276,7 +367,8 @@ export function templateErrors(template: { subject: string; body: string }): Fie
   return errors;
 }
 
-export const isTargetLevel = (value: unknown): value is TargetLevel => TARGET_LEVELS.includes(value as TargetLevel);
+export const isTargetLevel = (value: unknown): value is TargetLevel =>
+  TARGET_LEVELS.includes(value as TargetLevel);
 
 export async function storedTemplates(db: Database, campaignId: number) {
   return db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId));
@@ -294,18 +386,41 @@ export async function saveTemplate(
     await tx
       .insert(letterTemplates)
       .values({ campaignId, level, language, ...template })
-      .onConflictDoUpdate({ target: [letterTemplates.campaignId, letterTemplates.level, letterTemplates.language], set: { ...template, updatedAt: new Date() } });
-    await recordAudit(tx, actor, { action: 'template.update', campaignId, details: { level, language } });
+      .onConflictDoUpdate({
+        target: [letterTemplates.campaignId, letterTemplates.level, letterTemplates.language],
+        set: { ...template, updatedAt: new Date() },
+      });
+    await recordAudit(tx, actor, {
+      action: 'template.update',
+      campaignId,
+      details: { level, language },
+    });
   });
 }
 
 /** Goes back to the project's template for the level and language (or, in another language than English, to the campaign's English one). */
-export async function resetTemplate(db: Database, campaignId: number, level: TargetLevel, actor: Actor, language: Language = DEFAULT_LANGUAGE) {
+export async function resetTemplate(
+  db: Database,
+  campaignId: number,
+  level: TargetLevel,
+  actor: Actor,
+  language: Language = DEFAULT_LANGUAGE,
+) {
   await db.transaction(async (tx) => {
     await tx
       .delete(letterTemplates)
-      .where(and(eq(letterTemplates.campaignId, campaignId), eq(letterTemplates.level, level), eq(letterTemplates.language, language)));
-    await recordAudit(tx, actor, { action: 'template.reset', campaignId, details: { level, language } });
+      .where(
+        and(
+          eq(letterTemplates.campaignId, campaignId),
+          eq(letterTemplates.level, level),
+          eq(letterTemplates.language, language),
+        ),
+      );
+    await recordAudit(tx, actor, {
+      action: 'template.reset',
+      campaignId,
+      details: { level, language },
+    });
   });
 }
 
@@ -322,8 +437,18 @@ export const partnerForm = z.object({
   origins: z
     .string()
     .optional()
-    .transform((value) => [...new Set((value ?? '').split(/[\s,]+/).map((origin) => origin.trim().toLowerCase().replace(/\/+$/, '')).filter(Boolean))])
-    .refine((origins) => origins.every((origin) => ORIGIN.test(origin)), 'List each site as an origin, like https://www.example.org (no path).')
+    .transform((value) => [
+      ...new Set(
+        (value ?? '')
+          .split(/[\s,]+/)
+          .map((origin) => origin.trim().toLowerCase().replace(/\/+$/, ''))
+          .filter(Boolean),
+      ),
+    ])
+    .refine(
+      (origins) => origins.every((origin) => ORIGIN.test(origin)),
+      'List each site as an origin, like https://www.example.org (no path).',
+    )
     .refine((origins) => origins.length <= 20, 'List at most 20 sites.'),
 });
 
@@ -332,7 +457,9 @@ export type PartnerForm = z.output<typeof partnerForm>;
 export const listPartners = (db: Database, campaignId: number) =>
   db.select().from(partners).where(eq(partners.campaignId, campaignId)).orderBy(asc(partners.name));
 
-const CODE_TAKEN: FieldErrors = { sourceCode: 'Another partner of this campaign uses this source code.' };
+const CODE_TAKEN: FieldErrors = {
+  sourceCode: 'Another partner of this campaign uses this source code.',
+};
 
 /** Adds a partner (no `id`) or saves one. */
 export async function savePartner(
@@ -346,11 +473,20 @@ export async function savePartner(
     const [clash] = await tx
       .select({ id: partners.id })
       .from(partners)
-      .where(and(eq(partners.campaignId, campaignId), eq(partners.sourceCode, form.sourceCode), id === undefined ? undefined : sql`${partners.id} <> ${id}`));
+      .where(
+        and(
+          eq(partners.campaignId, campaignId),
+          eq(partners.sourceCode, form.sourceCode),
+          id === undefined ? undefined : sql`${partners.id} <> ${id}`,
+        ),
+      );
     if (clash) return { ok: false, errors: CODE_TAKEN };
     const [partner] =
       id === undefined
-        ? await tx.insert(partners).values({ campaignId, ...form }).returning()
+        ? await tx
+            .insert(partners)
+            .values({ campaignId, ...form })
+            .returning()
         : await tx
             .update(partners)
             .set({ ...form, updatedAt: new Date() })
@@ -366,11 +502,23 @@ export async function savePartner(
   });
 }
 
-export async function deletePartner(db: Database, campaignId: number, id: number, actor: Actor): Promise<boolean> {
+export async function deletePartner(
+  db: Database,
+  campaignId: number,
+  id: number,
+  actor: Actor,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const [partner] = await tx.delete(partners).where(and(eq(partners.id, id), eq(partners.campaignId, campaignId))).returning();
+    const [partner] = await tx
+      .delete(partners)
+      .where(and(eq(partners.id, id), eq(partners.campaignId, campaignId)))
+      .returning();
     if (!partner) return false;
-    await recordAudit(tx, actor, { action: 'partner.delete', campaignId, details: { partner: partner.name, sourceCode: partner.sourceCode } });
+    await recordAudit(tx, actor, {
+      action: 'partner.delete',
+      campaignId,
+      details: { partner: partner.name, sourceCode: partner.sourceCode },
+    });
     return true;
   });
 }
@@ -392,13 +540,23 @@ export async function targetLists(db: Database, campaignId: number) {
     .orderBy(asc(customTargets.list));
 }
 
-export async function deleteTargetList(db: Database, campaignId: number, list: string, actor: Actor): Promise<number> {
+export async function deleteTargetList(
+  db: Database,
+  campaignId: number,
+  list: string,
+  actor: Actor,
+): Promise<number> {
   return db.transaction(async (tx) => {
     const removed = await tx
       .delete(customTargets)
       .where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)))
       .returning({ id: customTargets.id });
-    if (removed.length > 0) await recordAudit(tx, actor, { action: 'targets.delete-list', campaignId, details: { list, targets: removed.length } });
+    if (removed.length > 0)
+      await recordAudit(tx, actor, {
+        action: 'targets.delete-list',
+        campaignId,
+        details: { list, targets: removed.length },
+      });
     return removed.length;
   });
 }

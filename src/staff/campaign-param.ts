@@ -11,8 +11,17 @@ import { campaigns, type Campaign } from '../db/schema';
 export function loadStaffCampaign(ctx: Pick<AppContext, 'db'>): RequestHandler {
   return async (req, res, next) => {
     const slug = String(req.params.slug);
-    const [campaign] = isCampaignSlug(slug) ? await ctx.db.select().from(campaigns).where(eq(campaigns.slug, slug)) : [];
-    if (!campaign) return res.status(404).render('error', { layout: 'staff', title: 'No such campaign', message: 'There is no campaign at this address.' });
+    const [campaign] = isCampaignSlug(slug)
+      ? await ctx.db.select().from(campaigns).where(eq(campaigns.slug, slug))
+      : [];
+    if (!campaign)
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such campaign',
+          message: 'There is no campaign at this address.',
+        });
     res.locals.campaign = campaign;
     next();
   };

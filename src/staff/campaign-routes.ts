@@ -1,11 +1,22 @@
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import {
+  Router,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import multer from 'multer';
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { customTargetListName, importCustomTargets, MAX_CUSTOM_TARGETS_PER_LIST, type CustomTargetCsvError } from '../representatives/custom-targets';
+import {
+  customTargetListName,
+  importCustomTargets,
+  MAX_CUSTOM_TARGETS_PER_LIST,
+  type CustomTargetCsvError,
+} from '../representatives/custom-targets';
 import { recordAudit } from './audit';
 import {
   campaignForm,
@@ -28,20 +39,33 @@ import {
   updateCampaign,
 } from './campaign-editor';
 import { formErrors } from './forms';
-import { DEFAULT_LANGUAGE, isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../i18n/translations';
+import {
+  DEFAULT_LANGUAGE,
+  isLanguage,
+  LANGUAGE_NAMES,
+  LANGUAGES,
+  type Language,
+} from '../i18n/translations';
 import { can } from './roles';
 import { campaignOf, loadStaffCampaign } from './campaign-param';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
 import { previewTemplate, sampleZip } from './template-preview';
 
-const LEVEL_LABELS: Record<TargetLevel, string> = { federal: 'Congress', state: 'State', local: 'Local' };
+const LEVEL_LABELS: Record<TargetLevel, string> = {
+  federal: 'Congress',
+  state: 'State',
+  local: 'Local',
+};
 const MAX_CSV_BYTES = 2 * 1024 * 1024;
 
 /** Campaigns: the list, and for organizers and admins the editor (settings, templates, targets, partners). */
 export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   const edit = requirePermission('campaigns.edit');
-  const csv = multer({ storage: multer.memoryStorage(), limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 10 } });
+  const csv = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 10 },
+  });
 
   const loadCampaign = loadStaffCampaign(ctx);
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
@@ -53,15 +77,31 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   router.get('/staff', requirePermission('dashboard.view'), async (_req, res) => {
     const list = await ctx.campaigns.list();
     const rows = await Promise.all(
-      list.map(async (campaign) => ({ campaign, signatures: (await ctx.stats.get(campaign.id)).signatures })),
+      list.map(async (campaign) => ({
+        campaign,
+        signatures: (await ctx.stats.get(campaign.id)).signatures,
+      })),
     );
-    res.render('staff/campaigns', { layout: 'staff', title: 'Campaigns', rows, canEdit: can(staffOf(res).role, 'campaigns.edit') });
+    res.render('staff/campaigns', {
+      layout: 'staff',
+      title: 'Campaigns',
+      rows,
+      canEdit: can(staffOf(res).role, 'campaigns.edit'),
+    });
   });
 
   // --- Settings -----------------------------------------------------------------------------------
 
-  const renderSettings = (res: Response, campaign: Campaign | undefined, values: Record<string, unknown>, errors: FieldErrors = {}, status = 200) => {
-    const offices = new Set(Array.isArray(values.targetOffices) ? values.targetOffices : [values.targetOffices]);
+  const renderSettings = (
+    res: Response,
+    campaign: Campaign | undefined,
+    values: Record<string, unknown>,
+    errors: FieldErrors = {},
+    status = 200,
+  ) => {
+    const offices = new Set(
+      Array.isArray(values.targetOffices) ? values.targetOffices : [values.targetOffices],
+    );
     res.status(status).render('staff/campaign-settings', {
       layout: 'staff',
       title: campaign ? `Settings · ${campaign.title}` : 'New campaign',
@@ -76,13 +116,20 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   };
 
   router.get('/staff/campaigns/new', edit, (_req, res) =>
-    renderSettings(res, undefined, { status: 'open', goal: 10_000, subjectMax: 150, bodyMax: 5000, targetOffices: TARGET_OFFICES.map((target) => target.office) }),
+    renderSettings(res, undefined, {
+      status: 'open',
+      goal: 10_000,
+      subjectMax: 150,
+      bodyMax: 5000,
+      targetOffices: TARGET_OFFICES.map((target) => target.office),
+    }),
   );
 
   router.post('/staff/campaigns', edit, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const parsed = campaignForm.safeParse(body);
-    if (!parsed.success) return renderSettings(res, undefined, body, fieldErrors(parsed.error), 400);
+    if (!parsed.success)
+      return renderSettings(res, undefined, body, fieldErrors(parsed.error), 400);
     const result = await createCampaign(ctx.db, parsed.data, staffOf(res));
     if (!result.ok) return renderSettings(res, undefined, body, result.errors, 400);
     flash(req, 'Campaign created. Next: its letter templates, targets and partners.');
@@ -106,19 +153,45 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     res.redirect(303, `/staff/campaigns/${result.campaign.slug}/edit`);
   });
 
-  router.post('/staff/campaigns/:slug/delivery-mode', requirePermission('campaigns.deliveryMode'), loadCampaign, async (req, res) => {
-    const campaign = campaignOf(res);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    const mode = body.mode === 'live' ? 'live' : body.mode === 'rehearsal' ? 'rehearsal' : undefined;
-    if (!mode) return renderSettings(res, campaign, campaignFormValues(campaign), { form: 'Choose rehearsal or live.' }, 400);
-    if (mode === 'live' && body.confirm !== 'on') {
-      return renderSettings(res, campaign, campaignFormValues(campaign), { confirm: 'Tick the box to confirm that letters may now go to real offices.' }, 400);
-    }
-    const changed = await setDeliveryMode(ctx.db, campaign, mode, staffOf(res));
-    ctx.campaigns.forget(campaign.slug);
-    flash(req, !changed ? `The campaign was already ${mode}.` : mode === 'live' ? 'The campaign is live: letters now go to the offices.' : 'The campaign is rehearsing: no letter reaches an office.');
-    res.redirect(303, `/staff/campaigns/${campaign.slug}/edit`);
-  });
+  router.post(
+    '/staff/campaigns/:slug/delivery-mode',
+    requirePermission('campaigns.deliveryMode'),
+    loadCampaign,
+    async (req, res) => {
+      const campaign = campaignOf(res);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const mode =
+        body.mode === 'live' ? 'live' : body.mode === 'rehearsal' ? 'rehearsal' : undefined;
+      if (!mode)
+        return renderSettings(
+          res,
+          campaign,
+          campaignFormValues(campaign),
+          { form: 'Choose rehearsal or live.' },
+          400,
+        );
+      if (mode === 'live' && body.confirm !== 'on') {
+        return renderSettings(
+          res,
+          campaign,
+          campaignFormValues(campaign),
+          { confirm: 'Tick the box to confirm that letters may now go to real offices.' },
+          400,
+        );
+      }
+      const changed = await setDeliveryMode(ctx.db, campaign, mode, staffOf(res));
+      ctx.campaigns.forget(campaign.slug);
+      flash(
+        req,
+        !changed
+          ? `The campaign was already ${mode}.`
+          : mode === 'live'
+            ? 'The campaign is live: letters now go to the offices.'
+            : 'The campaign is rehearsing: no letter reaches an office.',
+      );
+      res.redirect(303, `/staff/campaigns/${campaign.slug}/edit`);
+    },
+  );
 
   // --- Letter templates -------------------------------------------------------------------------
 
@@ -133,13 +206,27 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     const campaign = campaignOf(res);
     const language = res.locals.templateLanguage as Language;
     const stored = await storedTemplates(ctx.db, campaign.id);
-    const own = stored.find((template) => template.level === level && template.language === language);
+    const own = stored.find(
+      (template) => template.level === level && template.language === language,
+    );
     // What letters in this language use now: the campaign's own, its English one (a missing translation), or the project's.
-    const english = language === DEFAULT_LANGUAGE ? undefined : stored.find((template) => template.level === level && template.language === DEFAULT_LANGUAGE);
-    const template = draft ?? own ?? english ?? ctx.letterTemplates.filesByLanguage[language][level];
+    const english =
+      language === DEFAULT_LANGUAGE
+        ? undefined
+        : stored.find(
+            (template) => template.level === level && template.language === DEFAULT_LANGUAGE,
+          );
+    const template =
+      draft ?? own ?? english ?? ctx.letterTemplates.filesByLanguage[language][level];
     const given = typeof req.body?.zip === 'string' ? req.body.zip : req.query.zip;
-    const zip = typeof given === 'string' && given.trim() ? given.trim() : await sampleZip(ctx, campaign, level);
-    const preview = Object.keys(errors).length > 0 ? { problem: 'Fix the template to see the preview.' } : await previewTemplate(ctx, campaign, level, template, zip, language);
+    const zip =
+      typeof given === 'string' && given.trim()
+        ? given.trim()
+        : await sampleZip(ctx, campaign, level);
+    const preview =
+      Object.keys(errors).length > 0
+        ? { problem: 'Fix the template to see the preview.' }
+        : await previewTemplate(ctx, campaign, level, template, zip, language);
     res.status(status).render('staff/campaign-templates', {
       layout: 'staff',
       title: `Letter templates · ${campaign.title}`,
@@ -149,7 +236,9 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
         level: each,
         label: LEVEL_LABELS[each],
         current: each === level,
-        custom: stored.some((template) => template.level === each && template.language === language),
+        custom: stored.some(
+          (template) => template.level === each && template.language === language,
+        ),
       })),
       languages: LANGUAGES.map((each) => ({
         language: each,
@@ -174,9 +263,26 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
 
   const levelParam = (req: Request, res: Response, next: NextFunction) => {
     const level = req.params.level ?? req.query.level ?? 'federal';
-    if (!isTargetLevel(level)) return res.status(404).render('error', { layout: 'staff', title: 'No such template', message: 'Templates are for Congress, state or local targets.' });
-    const given = req.query.language ?? (req.body as Record<string, unknown> | undefined)?.language ?? DEFAULT_LANGUAGE;
-    if (!isLanguage(given)) return res.status(404).render('error', { layout: 'staff', title: 'No such template', message: 'Templates are in English or Spanish.' });
+    if (!isTargetLevel(level))
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such template',
+          message: 'Templates are for Congress, state or local targets.',
+        });
+    const given =
+      req.query.language ??
+      (req.body as Record<string, unknown> | undefined)?.language ??
+      DEFAULT_LANGUAGE;
+    if (!isLanguage(given))
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such template',
+          message: 'Templates are in English or Spanish.',
+        });
     res.locals.level = level;
     res.locals.templateLanguage = given;
     next();
@@ -184,44 +290,93 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const templatesPath = (campaign: Campaign, level: TargetLevel, language: Language) =>
     `/staff/campaigns/${campaign.slug}/templates?level=${level}${language === DEFAULT_LANGUAGE ? '' : `&language=${language}`}`;
 
-  router.get('/staff/campaigns/:slug/templates', edit, loadCampaign, levelParam, (req, res) => renderTemplates(req, res, res.locals.level as TargetLevel));
+  router.get('/staff/campaigns/:slug/templates', edit, loadCampaign, levelParam, (req, res) =>
+    renderTemplates(req, res, res.locals.level as TargetLevel),
+  );
 
-  router.post('/staff/campaigns/:slug/templates/:level', edit, loadCampaign, levelParam, async (req, res) => {
-    const campaign = campaignOf(res);
-    const level = res.locals.level as TargetLevel;
-    const language = res.locals.templateLanguage as Language;
-    const action = (req.body as Record<string, unknown>)?.action;
-    if (action === 'reset') {
-      await resetTemplate(ctx.db, campaign.id, level, staffOf(res), language);
+  router.post(
+    '/staff/campaigns/:slug/templates/:level',
+    edit,
+    loadCampaign,
+    levelParam,
+    async (req, res) => {
+      const campaign = campaignOf(res);
+      const level = res.locals.level as TargetLevel;
+      const language = res.locals.templateLanguage as Language;
+      const action = (req.body as Record<string, unknown>)?.action;
+      if (action === 'reset') {
+        await resetTemplate(ctx.db, campaign.id, level, staffOf(res), language);
+        changed(campaign);
+        flash(
+          req,
+          `The ${LEVEL_LABELS[level].toLowerCase()} template in ${LANGUAGE_NAMES[language]} is back to the ${language === DEFAULT_LANGUAGE ? "project's own" : "campaign's English one, or the project's"}.`,
+        );
+        return res.redirect(303, templatesPath(campaign, level, language));
+      }
+      const parsed = templateForm.safeParse(req.body ?? {});
+      const body = (req.body ?? {}) as Record<string, string>;
+      const draft = { subject: String(body.subject ?? ''), body: String(body.body ?? '') };
+      if (!parsed.success)
+        return renderTemplates(req, res, level, draft, fieldErrors(parsed.error), 400);
+      const errors = templateErrors(parsed.data);
+      if (Object.keys(errors).length > 0)
+        return renderTemplates(req, res, level, parsed.data, errors, 400);
+      if (action !== 'save') return renderTemplates(req, res, level, parsed.data);
+      await saveTemplate(
+        ctx.db,
+        campaign.id,
+        level,
+        { subject: parsed.data.subject, body: parsed.data.body },
+        staffOf(res),
+        language,
+      );
       changed(campaign);
-      flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template in ${LANGUAGE_NAMES[language]} is back to the ${language === DEFAULT_LANGUAGE ? "project's own" : "campaign's English one, or the project's"}.`);
-      return res.redirect(303, templatesPath(campaign, level, language));
-    }
-    const parsed = templateForm.safeParse(req.body ?? {});
-    const body = (req.body ?? {}) as Record<string, string>;
-    const draft = { subject: String(body.subject ?? ''), body: String(body.body ?? '') };
-    if (!parsed.success) return renderTemplates(req, res, level, draft, fieldErrors(parsed.error), 400);
-    const errors = templateErrors(parsed.data);
-    if (Object.keys(errors).length > 0) return renderTemplates(req, res, level, parsed.data, errors, 400);
-    if (action !== 'save') return renderTemplates(req, res, level, parsed.data);
-    await saveTemplate(ctx.db, campaign.id, level, { subject: parsed.data.subject, body: parsed.data.body }, staffOf(res), language);
-    changed(campaign);
-    flash(req, `The ${LEVEL_LABELS[level].toLowerCase()} template${language === DEFAULT_LANGUAGE ? '' : ` in ${LANGUAGE_NAMES[language]}`} is saved; new letters use it within seconds.`);
-    res.redirect(303, `${templatesPath(campaign, level, language)}&zip=${encodeURIComponent(parsed.data.zip ?? '')}`);
-  });
+      flash(
+        req,
+        `The ${LEVEL_LABELS[level].toLowerCase()} template${language === DEFAULT_LANGUAGE ? '' : ` in ${LANGUAGE_NAMES[language]}`} is saved; new letters use it within seconds.`,
+      );
+      res.redirect(
+        303,
+        `${templatesPath(campaign, level, language)}&zip=${encodeURIComponent(parsed.data.zip ?? '')}`,
+      );
+    },
+  );
 
   /** The live preview: the page's script posts the form here as the template is edited. */
-  router.post('/staff/campaigns/:slug/templates/:level/preview', edit, loadCampaign, levelParam, async (req, res) => {
-    const parsed = templateForm.safeParse(req.body ?? {});
-    if (!parsed.success) return res.status(400).json({ errors: fieldErrors(parsed.error) });
-    const errors = templateErrors(parsed.data);
-    if (Object.keys(errors).length > 0) return res.status(400).json({ errors });
-    res.json(await previewTemplate(ctx, campaignOf(res), res.locals.level as TargetLevel, parsed.data, parsed.data.zip ?? '', res.locals.templateLanguage as Language));
-  });
+  router.post(
+    '/staff/campaigns/:slug/templates/:level/preview',
+    edit,
+    loadCampaign,
+    levelParam,
+    async (req, res) => {
+      const parsed = templateForm.safeParse(req.body ?? {});
+      if (!parsed.success) return res.status(400).json({ errors: fieldErrors(parsed.error) });
+      const errors = templateErrors(parsed.data);
+      if (Object.keys(errors).length > 0) return res.status(400).json({ errors });
+      res.json(
+        await previewTemplate(
+          ctx,
+          campaignOf(res),
+          res.locals.level as TargetLevel,
+          parsed.data,
+          parsed.data.zip ?? '',
+          res.locals.templateLanguage as Language,
+        ),
+      );
+    },
+  );
 
   // --- Custom target lists ------------------------------------------------------------------------
 
-  const renderTargets = async (res: Response, extra: { errors?: FieldErrors; rowErrors?: CustomTargetCsvError[]; values?: Record<string, unknown> } = {}, status = 200) => {
+  const renderTargets = async (
+    res: Response,
+    extra: {
+      errors?: FieldErrors;
+      rowErrors?: CustomTargetCsvError[];
+      values?: Record<string, unknown>;
+    } = {},
+    status = 200,
+  ) => {
     const campaign = campaignOf(res);
     res.status(status).render('staff/campaign-targets', {
       layout: 'staff',
@@ -238,49 +393,93 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     });
   };
 
-  router.get('/staff/campaigns/:slug/targets', edit, loadCampaign, (_req, res) => renderTargets(res));
+  router.get('/staff/campaigns/:slug/targets', edit, loadCampaign, (_req, res) =>
+    renderTargets(res),
+  );
 
   const receiveCsv: RequestHandler = (req, res, next) =>
     csv.single('file')(req, res, (error: unknown) => {
       if (!error) return next();
-      const message = (error as { code?: string }).code === 'LIMIT_FILE_SIZE' ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.` : 'Upload one CSV file with the form.';
+      const message =
+        (error as { code?: string }).code === 'LIMIT_FILE_SIZE'
+          ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.`
+          : 'Upload one CSV file with the form.';
       // The CSRF check comes first, so a cross-site upload is refused as such.
-      csrf.protect(req, res, (csrfError?: unknown) => (csrfError ? next(csrfError) : renderTargets(res, { errors: { file: message } }, 400)));
+      csrf.protect(req, res, (csrfError?: unknown) =>
+        csrfError ? next(csrfError) : renderTargets(res, { errors: { file: message } }, 400),
+      );
     });
 
   // A multipart form: the CSRF token is in the body, so it is checked once the body is read.
-  router.post('/staff/campaigns/:slug/targets', edit, loadCampaign, receiveCsv, csrf.protect, async (req, res) => {
-    const campaign = campaignOf(res);
-    const values = { list: (req.body as Record<string, unknown>)?.list };
-    const list = customTargetListName.safeParse(values.list);
-    if (!list.success) return renderTargets(res, { errors: { list: list.error.issues[0]!.message }, values }, 400);
-    const file = req.file;
-    if (!file || file.size === 0) return renderTargets(res, { errors: { file: 'Choose a CSV file to upload.' }, values }, 400);
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(file.buffer);
-    const result = await importCustomTargets(ctx.db, campaign.id, list.data, text);
-    if (!result.ok) {
-      return renderTargets(res, { errors: { file: `Nothing was imported: the file has ${result.errors.length} ${result.errors.length === 1 ? 'problem' : 'problems'}, listed below.` }, rowErrors: result.errors, values }, 400);
-    }
-    await recordAudit(ctx.db, staffOf(res), { action: 'targets.import', campaignId: campaign.id, details: { list: list.data, targets: result.imported } });
-    ctx.representatives.forgetCustomTargets(campaign.id);
-    flash(req, `Imported ${result.imported} targets into "${list.data}".`);
-    res.redirect(303, `/staff/campaigns/${campaign.slug}/targets`);
-  });
+  router.post(
+    '/staff/campaigns/:slug/targets',
+    edit,
+    loadCampaign,
+    receiveCsv,
+    csrf.protect,
+    async (req, res) => {
+      const campaign = campaignOf(res);
+      const values = { list: (req.body as Record<string, unknown>)?.list };
+      const list = customTargetListName.safeParse(values.list);
+      if (!list.success)
+        return renderTargets(res, { errors: { list: list.error.issues[0]!.message }, values }, 400);
+      const file = req.file;
+      if (!file || file.size === 0)
+        return renderTargets(
+          res,
+          { errors: { file: 'Choose a CSV file to upload.' }, values },
+          400,
+        );
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(file.buffer);
+      const result = await importCustomTargets(ctx.db, campaign.id, list.data, text);
+      if (!result.ok) {
+        return renderTargets(
+          res,
+          {
+            errors: {
+              file: `Nothing was imported: the file has ${result.errors.length} ${result.errors.length === 1 ? 'problem' : 'problems'}, listed below.`,
+            },
+            rowErrors: result.errors,
+            values,
+          },
+          400,
+        );
+      }
+      await recordAudit(ctx.db, staffOf(res), {
+        action: 'targets.import',
+        campaignId: campaign.id,
+        details: { list: list.data, targets: result.imported },
+      });
+      ctx.representatives.forgetCustomTargets(campaign.id);
+      flash(req, `Imported ${result.imported} targets into "${list.data}".`);
+      res.redirect(303, `/staff/campaigns/${campaign.slug}/targets`);
+    },
+  );
 
   router.post('/staff/campaigns/:slug/targets/delete', edit, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
     const parsed = customTargetListName.safeParse((req.body as Record<string, unknown>)?.list);
-    if (!parsed.success) return renderTargets(res, { errors: { list: parsed.error.issues[0]!.message } }, 400);
+    if (!parsed.success)
+      return renderTargets(res, { errors: { list: parsed.error.issues[0]!.message } }, 400);
     const list = parsed.data;
     const removed = await deleteTargetList(ctx.db, campaign.id, list, staffOf(res));
     ctx.representatives.forgetCustomTargets(campaign.id);
-    flash(req, removed > 0 ? `Removed the list "${list}" (${removed} targets).` : 'That list was already gone.');
+    flash(
+      req,
+      removed > 0
+        ? `Removed the list "${list}" (${removed} targets).`
+        : 'That list was already gone.',
+    );
     res.redirect(303, `/staff/campaigns/${campaign.slug}/targets`);
   });
 
   // --- Partners -----------------------------------------------------------------------------------
 
-  const renderPartners = async (res: Response, extra: { errors?: FieldErrors; values?: Record<string, unknown>; editing?: number } = {}, status = 200) => {
+  const renderPartners = async (
+    res: Response,
+    extra: { errors?: FieldErrors; values?: Record<string, unknown>; editing?: number } = {},
+    status = 200,
+  ) => {
     const campaign = campaignOf(res);
     const counts = await ctx.stats.get(campaign.id);
     const base = ctx.config.publicUrl;
@@ -302,13 +501,22 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     });
   };
 
-  router.get('/staff/campaigns/:slug/partners', edit, loadCampaign, (_req, res) => renderPartners(res));
+  router.get('/staff/campaigns/:slug/partners', edit, loadCampaign, (_req, res) =>
+    renderPartners(res),
+  );
 
   router.post('/staff/campaigns/:slug/partners', edit, loadCampaign, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const parsed = partnerForm.safeParse(body);
-    if (!parsed.success) return renderPartners(res, { errors: fieldErrors(parsed.error), values: body }, 400);
-    const result = await savePartner(ctx.db, campaignOf(res).id, undefined, parsed.data, staffOf(res));
+    if (!parsed.success)
+      return renderPartners(res, { errors: fieldErrors(parsed.error), values: body }, 400);
+    const result = await savePartner(
+      ctx.db,
+      campaignOf(res).id,
+      undefined,
+      parsed.data,
+      staffOf(res),
+    );
     if (!result.ok) return renderPartners(res, { errors: result.errors, values: body }, 400);
     await ctx.partnerOrigins.refresh();
     flash(req, `Added ${result.partner.name}.`);
@@ -319,15 +527,22 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     const campaign = campaignOf(res);
     const id = Number(req.params.id);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!Number.isSafeInteger(id)) return renderPartners(res, { errors: { form: 'There is no such partner.' } }, 400);
+    if (!Number.isSafeInteger(id))
+      return renderPartners(res, { errors: { form: 'There is no such partner.' } }, 400);
     if (body.action === 'delete') {
       const removed = await deletePartner(ctx.db, campaign.id, id, staffOf(res));
       await ctx.partnerOrigins.refresh();
-      flash(req, removed ? 'Partner removed. Its signatures keep their source code.' : 'That partner was already gone.');
+      flash(
+        req,
+        removed
+          ? 'Partner removed. Its signatures keep their source code.'
+          : 'That partner was already gone.',
+      );
       return res.redirect(303, `/staff/campaigns/${campaign.slug}/partners`);
     }
     const parsed = partnerForm.safeParse(body);
-    if (!parsed.success) return renderPartners(res, { errors: fieldErrors(parsed.error), editing: id }, 400);
+    if (!parsed.success)
+      return renderPartners(res, { errors: fieldErrors(parsed.error), editing: id }, 400);
     const result = await savePartner(ctx.db, campaign.id, id, parsed.data, staffOf(res));
     if (!result.ok) return renderPartners(res, { errors: result.errors, editing: id }, 400);
     await ctx.partnerOrigins.refresh();
@@ -339,7 +554,11 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
 }
 
 /** What a partner pastes into its page: a placeholder and our embed script, which draws the form. */
-export function embedSnippet(publicUrl: string, campaign: Pick<Campaign, 'slug' | 'title'>, sourceCode: string): string {
+export function embedSnippet(
+  publicUrl: string,
+  campaign: Pick<Campaign, 'slug' | 'title'>,
+  sourceCode: string,
+): string {
   const page = `${publicUrl}/campaigns/${campaign.slug}?source=${sourceCode}`;
   const title = campaign.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   return [

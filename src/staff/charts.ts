@@ -10,8 +10,15 @@ export const formatNumber = (value: number): string => numberFormat.format(value
 
 /** Characters XML does not allow at all (C0 controls but tab and line breaks, lone surrogates, U+FFFE/F). */
 // eslint-disable-next-line no-control-regex
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const NOT_XML =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const ENTITY: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** Text made safe for SVG (and HTML) text and attribute values. */
 export function escapeXml(value: unknown): string {
@@ -36,7 +43,14 @@ export const COLOURS = {
 };
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif';
 
-function svgOpen(id: string, width: number, height: number, title: string, description: string, className: string): string {
+function svgOpen(
+  id: string,
+  width: number,
+  height: number,
+  title: string,
+  description: string,
+  className: string,
+): string {
   const base = safeId(id);
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" class="${className}" id="${base}" viewBox="0 0 ${width} ${height}" ` +
@@ -54,7 +68,10 @@ export function niceTicks(max: number, count = 5): number[] {
   const rough = max / count;
   const power = 10 ** Math.floor(Math.log10(rough));
   // Counts are whole numbers: steps of at least 1.
-  const whole = Math.max(1, [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough) ?? 10 * power);
+  const whole = Math.max(
+    1,
+    [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough) ?? 10 * power,
+  );
   const top = Math.ceil(max / whole) * whole;
   const ticks: number[] = [];
   for (let value = 0; value <= top + whole / 2; value += whole) ticks.push(value);
@@ -168,7 +185,9 @@ export function dateLabel(date: string, form: 'full' | 'short' | 'month' = 'full
 export function bucketLabel(point: SeriesPoint, bucket: Bucket): string {
   if (bucket === 'day') return dateLabel(point.start);
   if (bucket === 'month') return dateLabel(point.start, 'month');
-  return point.start === point.end ? dateLabel(point.start) : `${dateLabel(point.start, 'short')} – ${dateLabel(point.end)}`;
+  return point.start === point.end
+    ? dateLabel(point.start)
+    : `${dateLabel(point.start, 'short')} – ${dateLabel(point.end)}`;
 }
 
 const PER: Record<Bucket, string> = { day: 'per day', week: 'per week', month: 'per month' };
@@ -184,14 +203,20 @@ export interface ChartOptions {
  * Signatures per bucket as bars (left axis) and the running total as a line (right axis), with
  * gridlines, ticks and date labels.
  */
-export function timeSeriesChart(series: TimeSeries, options: ChartOptions & { height?: number }): string {
+export function timeSeriesChart(
+  series: TimeSeries,
+  options: ChartOptions & { height?: number },
+): string {
   const width = options.width ?? 720;
   const height = options.height ?? 300;
   const margin = { top: 34, right: 58, bottom: 44, left: 50 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const points = series.points;
-  const busiest = points.reduce<SeriesPoint | undefined>((best, point) => (!best || point.count > best.count ? point : best), undefined);
+  const busiest = points.reduce<SeriesPoint | undefined>(
+    (best, point) => (!best || point.count > best.count ? point : best),
+    undefined,
+  );
   const description =
     `Signatures ${PER[series.bucket]} from ${dateLabel(series.from)} to ${dateLabel(series.to)}: ${formatNumber(series.total)} in all` +
     (busiest && busiest.count > 0
@@ -208,7 +233,9 @@ export function timeSeriesChart(series: TimeSeries, options: ChartOptions & { he
   const yLeft = (value: number) => margin.top + plotHeight - (value / leftMax) * plotHeight;
   const yRight = (value: number) => margin.top + plotHeight - (value / rightMax) * plotHeight;
 
-  const out: string[] = [svgOpen(options.id, width, height, options.title, description, 'chart chart-time')];
+  const out: string[] = [
+    svgOpen(options.id, width, height, options.title, description, 'chart chart-time'),
+  ];
   // Legend
   out.push(
     `<g class="chart-legend" font-size="12">` +
@@ -221,12 +248,18 @@ export function timeSeriesChart(series: TimeSeries, options: ChartOptions & { he
   out.push(`<g class="chart-axis" fill="${COLOURS.muted}" font-size="11">`);
   for (const tick of leftTicks) {
     const y = n(yLeft(tick));
-    out.push(`<line x1="${margin.left}" y1="${y}" x2="${margin.left + plotWidth}" y2="${y}" stroke="${COLOURS.grid}"/>`);
-    out.push(`<text x="${margin.left - 6}" y="${y}" dy="4" text-anchor="end">${compactNumber(tick)}</text>`);
+    out.push(
+      `<line x1="${margin.left}" y1="${y}" x2="${margin.left + plotWidth}" y2="${y}" stroke="${COLOURS.grid}"/>`,
+    );
+    out.push(
+      `<text x="${margin.left - 6}" y="${y}" dy="4" text-anchor="end">${compactNumber(tick)}</text>`,
+    );
   }
   // The right axis (running total)
   for (const tick of rightTicks) {
-    out.push(`<text x="${margin.left + plotWidth + 6}" y="${n(yRight(tick))}" dy="4" fill="${COLOURS.line}">${compactNumber(tick)}</text>`);
+    out.push(
+      `<text x="${margin.left + plotWidth + 6}" y="${n(yRight(tick))}" dy="4" fill="${COLOURS.line}">${compactNumber(tick)}</text>`,
+    );
   }
   out.push('</g>');
   // Bars
@@ -243,22 +276,38 @@ export function timeSeriesChart(series: TimeSeries, options: ChartOptions & { he
   out.push('</g>');
   // Cumulative line, through the end of each bucket
   if (points.length > 0) {
-    const path = points.map((point, index) => `${index === 0 ? 'M' : 'L'}${n(x(index) + band / 2)} ${n(yRight(point.cumulative))}`).join('');
-    out.push(`<path class="chart-line" d="${path}" fill="none" stroke="${COLOURS.line}" stroke-width="2.5" stroke-linejoin="round"/>`);
+    const path = points
+      .map(
+        (point, index) =>
+          `${index === 0 ? 'M' : 'L'}${n(x(index) + band / 2)} ${n(yRight(point.cumulative))}`,
+      )
+      .join('');
+    out.push(
+      `<path class="chart-line" d="${path}" fill="none" stroke="${COLOURS.line}" stroke-width="2.5" stroke-linejoin="round"/>`,
+    );
     const lastIndex = points.length - 1;
-    out.push(`<circle cx="${n(x(lastIndex) + band / 2)}" cy="${n(yRight(points[lastIndex]!.cumulative))}" r="3.5" fill="${COLOURS.line}"/>`);
+    out.push(
+      `<circle cx="${n(x(lastIndex) + band / 2)}" cy="${n(yRight(points[lastIndex]!.cumulative))}" r="3.5" fill="${COLOURS.line}"/>`,
+    );
   }
   // The x axis: a baseline, and labels at round intervals
   const baseline = margin.top + plotHeight;
   out.push(`<g class="chart-axis" fill="${COLOURS.muted}" font-size="11" text-anchor="middle">`);
-  out.push(`<line x1="${margin.left}" y1="${baseline}" x2="${margin.left + plotWidth}" y2="${baseline}" stroke="${COLOURS.axis}"/>`);
+  out.push(
+    `<line x1="${margin.left}" y1="${baseline}" x2="${margin.left + plotWidth}" y2="${baseline}" stroke="${COLOURS.axis}"/>`,
+  );
   let lastYear = '';
   for (const index of labelledBuckets(points, series.bucket, plotWidth)) {
     const point = points[index]!;
     const cx = n(x(index) + band / 2);
     const year = point.start.slice(0, 4);
-    const text = series.bucket === 'month' ? MONTHS[Number(point.start.slice(5, 7)) - 1]! : dateLabel(point.start, 'short');
-    out.push(`<line x1="${cx}" y1="${baseline}" x2="${cx}" y2="${baseline + 4}" stroke="${COLOURS.axis}"/>`);
+    const text =
+      series.bucket === 'month'
+        ? MONTHS[Number(point.start.slice(5, 7)) - 1]!
+        : dateLabel(point.start, 'short');
+    out.push(
+      `<line x1="${cx}" y1="${baseline}" x2="${cx}" y2="${baseline + 4}" stroke="${COLOURS.axis}"/>`,
+    );
     out.push(`<text x="${cx}" y="${baseline + 17}">${escapeXml(text)}</text>`);
     if (year !== lastYear) out.push(`<text x="${cx}" y="${baseline + 31}">${year}</text>`);
     lastYear = year;
@@ -276,15 +325,26 @@ export function timeSeriesChart(series: TimeSeries, options: ChartOptions & { he
 function labelledBuckets(points: SeriesPoint[], bucket: Bucket, plotWidth: number): number[] {
   if (points.length === 0) return [];
   const most = Math.max(2, Math.floor(plotWidth / 75));
-  const steps = bucket === 'day' ? [1, 2, 7, 14, 28] : bucket === 'week' ? [1, 2, 4, 8, 13, 26, 52] : [1, 2, 3, 6, 12, 24];
-  const step = steps.find((candidate) => Math.ceil(points.length / candidate) <= most) ?? Math.ceil(points.length / most);
+  const steps =
+    bucket === 'day'
+      ? [1, 2, 7, 14, 28]
+      : bucket === 'week'
+        ? [1, 2, 4, 8, 13, 26, 52]
+        : [1, 2, 3, 6, 12, 24];
+  const step =
+    steps.find((candidate) => Math.ceil(points.length / candidate) <= most) ??
+    Math.ceil(points.length / most);
   const indexes: number[] = [];
   if (bucket === 'day' && step >= 7) {
     // Mondays, so labels fall on the same weekday.
-    const firstMonday = points.findIndex((point) => new Date(`${point.start}T00:00:00Z`).getUTCDay() === 1);
-    for (let index = Math.max(0, firstMonday); index < points.length; index += step) indexes.push(index);
+    const firstMonday = points.findIndex(
+      (point) => new Date(`${point.start}T00:00:00Z`).getUTCDay() === 1,
+    );
+    for (let index = Math.max(0, firstMonday); index < points.length; index += step)
+      indexes.push(index);
   } else if (bucket === 'month' && step > 1) {
-    for (let index = 0; index < points.length; index++) if ((Number(points[index]!.start.slice(5, 7)) - 1) % step === 0) indexes.push(index);
+    for (let index = 0; index < points.length; index++)
+      if ((Number(points[index]!.start.slice(5, 7)) - 1) % step === 0) indexes.push(index);
   } else {
     for (let index = 0; index < points.length; index += step) indexes.push(index);
   }
@@ -310,11 +370,19 @@ const CHAR_WIDTH = 7.2;
 
 export function truncate(label: string, max = LABEL_CHARS): string {
   const chars = [...label];
-  return chars.length <= max ? label : `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+  return chars.length <= max
+    ? label
+    : `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`;
 }
 
 /** The `limit` largest values as horizontal bars, largest first, each with its value at its end. */
-export function barChart(data: BarDatum[], options: ChartOptions & { limit?: number; unit?: [one: string, many: string] }): string {
+export function barChart(
+  data: BarDatum[],
+  options: ChartOptions & { limit?: number; unit?: [one: string, many: string] },
+): string {
   const width = options.width ?? 360;
   const limit = options.limit ?? 10;
   const [one, many] = options.unit ?? ['signature', 'signatures'];
@@ -334,12 +402,18 @@ export function barChart(data: BarDatum[], options: ChartOptions & { limit?: num
   const top = 6;
   const height = top + Math.max(1, shown) * rowHeight + 6;
   // Room for the longest label, at a generous average width per character (no text measuring here).
-  const labelWidth = Math.min(LABEL_CHARS * CHAR_WIDTH, Math.max(40, ...rows.map((row) => [...truncate(row.label)].length * CHAR_WIDTH))) + 8;
+  const labelWidth =
+    Math.min(
+      LABEL_CHARS * CHAR_WIDTH,
+      Math.max(40, ...rows.map((row) => [...truncate(row.label)].length * CHAR_WIDTH)),
+    ) + 8;
   const valueWidth = Math.max(36, ...rows.map((row) => formatNumber(row.value).length * 7.2 + 10));
   const barSpace = width - labelWidth - valueWidth;
   const max = rows[0]?.value ?? 1;
 
-  const out: string[] = [svgOpen(options.id, width, height, options.title, description, 'chart chart-bars-h')];
+  const out: string[] = [
+    svgOpen(options.id, width, height, options.title, description, 'chart chart-bars-h'),
+  ];
   if (shown === 0) {
     out.push(`<text x="0" y="${top + 16}" fill="${COLOURS.muted}">No data yet</text></svg>`);
     return out.join('');

@@ -3,9 +3,17 @@ import { parseArgs } from 'node:util';
 import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { AccountError, createAccount, staffEmail, staffName, staffPassword, staffRole } from './accounts';
+import {
+  AccountError,
+  createAccount,
+  staffEmail,
+  staffName,
+  staffPassword,
+  staffRole,
+} from './accounts';
 
-const USAGE = 'Usage: npm run staff:create -- --email <address> --role admin|organizer|viewer [--name "<name>"] (password from the terminal prompt or standard input)';
+const USAGE =
+  'Usage: npm run staff:create -- --email <address> --role admin|organizer|viewer [--name "<name>"] (password from the terminal prompt or standard input)';
 
 /**
  * `npm run staff:create -- --email … --role admin`: creates a staff account. On a terminal it asks
@@ -16,7 +24,9 @@ const USAGE = 'Usage: npm run staff:create -- --email <address> --role admin|org
 runCli('staff:create', async () => {
   let values: { email?: string; role?: string; name?: string };
   try {
-    ({ values } = parseArgs({ options: { email: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } } }));
+    ({ values } = parseArgs({
+      options: { email: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
@@ -35,8 +45,14 @@ runCli('staff:create', async () => {
   const database = await openDatabase(configFromProcess());
   try {
     await database.migrate();
-    const account = await createAccount(database.db, { email: email.data, name: name.data, role: role.data, password: checked.data }, 'command line');
-    process.stdout.write(`Created ${account.role} account ${account.email}. Sign in at /staff/login.\n`);
+    const account = await createAccount(
+      database.db,
+      { email: email.data, name: name.data, role: role.data, password: checked.data },
+      'command line',
+    );
+    process.stdout.write(
+      `Created ${account.role} account ${account.email}. Sign in at /staff/login.\n`,
+    );
   } catch (error) {
     if (error instanceof AccountError) throw new UsageError(error.message);
     throw error;

@@ -38,7 +38,10 @@ export function dashboardRoutes(ctx: AppContext): Router {
 
   router.get('/staff/campaigns/:slug/dashboard.json', allowed, async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
-    if (!campaign) return res.status(404).json({ error: 'not_found', message: 'There is no campaign at this address.' });
+    if (!campaign)
+      return res
+        .status(404)
+        .json({ error: 'not_found', message: 'There is no campaign at this address.' });
     res.json(await campaignDashboard(ctx, campaign));
   });
 
@@ -46,26 +49,45 @@ export function dashboardRoutes(ctx: AppContext): Router {
 }
 
 function notFound(res: Response) {
-  res.status(404).render('error', { layout: 'staff', title: 'Campaign not found', message: 'There is no campaign at this address.' });
+  res
+    .status(404)
+    .render('error', {
+      layout: 'staff',
+      title: 'Campaign not found',
+      message: 'There is no campaign at this address.',
+    });
 }
 
 /** The dashboard's line about the representative data, when it needs attention (details on /staff/data). */
 function dataWarning(data: Dashboard['representativeData']): string | null {
   const parts = [
     data.stale ? `The representative data was last checked ${data.ageDays} days ago.` : '',
-    data.endedTerms > 0 ? `${data.endedTerms} of this campaign's targets ${data.endedTerms === 1 ? 'has' : 'have'} a recorded term that has ended.` : '',
+    data.endedTerms > 0
+      ? `${data.endedTerms} of this campaign's targets ${data.endedTerms === 1 ? 'has' : 'have'} a recorded term that has ended.`
+      : '',
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : null;
 }
 
-const timestamp = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null);
+const timestamp = (iso: string | null) =>
+  iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null;
 
 /** What the page shows: the dashboard's numbers, its charts and map as SVG, and the rows of its tables. */
-export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, memberOf: (geoid: string) => string | null = () => null) {
+export function dashboardView(
+  dashboard: Dashboard,
+  outline: MapOutline | null,
+  memberOf: (geoid: string) => string | null = () => null,
+) {
   const { signatures, series, letters } = dashboard;
   const districtAnchor = (geoid: string) => `cd-${safeId(geoid)}`;
-  const districtNames = new Map(dashboard.byDistrict.map((row) => [row.geoid, row.member ? `${row.label} · ${row.member}` : row.label]));
-  const sourceLabel = (row: Dashboard['bySource'][number]) => (row.partner ? `${row.partner} (${row.code})` : row.code);
+  const districtNames = new Map(
+    dashboard.byDistrict.map((row) => [
+      row.geoid,
+      row.member ? `${row.label} · ${row.member}` : row.label,
+    ]),
+  );
+  const sourceLabel = (row: Dashboard['bySource'][number]) =>
+    row.partner ? `${row.partner} (${row.code})` : row.code;
 
   return {
     campaign: dashboard.campaign,
@@ -74,23 +96,51 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
     signatures,
     letterTotals: letters.totals,
     // Drawn twice: wide for laptops, narrow (fewer labels, larger text for its size) for phones; CSS shows one.
-    timeChart: timeSeriesChart(series, { id: 'chart-signatures', title: `Signatures over time: ${dashboard.campaign.title}`, width: 960, height: 320 }),
-    timeChartNarrow: timeSeriesChart(series, { id: 'chart-signatures-narrow', title: `Signatures over time: ${dashboard.campaign.title}`, width: 360, height: 260 }),
+    timeChart: timeSeriesChart(series, {
+      id: 'chart-signatures',
+      title: `Signatures over time: ${dashboard.campaign.title}`,
+      width: 960,
+      height: 320,
+    }),
+    timeChartNarrow: timeSeriesChart(series, {
+      id: 'chart-signatures-narrow',
+      title: `Signatures over time: ${dashboard.campaign.title}`,
+      width: 360,
+      height: 260,
+    }),
     bucket: series.bucket,
-    seriesRows: [...series.points].reverse().map((point) => ({ label: bucketLabel(point, series.bucket), count: point.count, cumulative: point.cumulative })),
+    seriesRows: [...series.points]
+      .reverse()
+      .map((point) => ({
+        label: bucketLabel(point, series.bucket),
+        count: point.count,
+        cumulative: point.cumulative,
+      })),
     districtMap: outline
       ? renderDistrictMap(outline, {
           id: 'map-districts',
           title: `Signatures by congressional district: ${dashboard.campaign.title}`,
-          counts: Object.fromEntries(dashboard.byDistrict.map((row) => [row.geoid, row.signatures])),
-          describe: (geoid) => ({ label: districtNames.get(geoid) ?? [districtLabel(geoid), memberOf(geoid)].filter(Boolean).join(' · ') }),
+          counts: Object.fromEntries(
+            dashboard.byDistrict.map((row) => [row.geoid, row.signatures]),
+          ),
+          describe: (geoid) => ({
+            label:
+              districtNames.get(geoid) ??
+              [districtLabel(geoid), memberOf(geoid)].filter(Boolean).join(' · '),
+          }),
         })
       : null,
     districtChart: barChart(
-      dashboard.byDistrict.map((row) => ({ label: districtNames.get(row.geoid)!, value: row.signatures })),
+      dashboard.byDistrict.map((row) => ({
+        label: districtNames.get(row.geoid)!,
+        value: row.signatures,
+      })),
       { id: 'chart-districts', title: 'Congressional districts with the most signatures' },
     ),
-    districtRows: dashboard.byDistrict.map((row) => ({ ...row, anchor: districtAnchor(row.geoid) })),
+    districtRows: dashboard.byDistrict.map((row) => ({
+      ...row,
+      anchor: districtAnchor(row.geoid),
+    })),
     stateChart: barChart(
       dashboard.byState.map((row) => ({ label: row.name, value: row.signatures })),
       { id: 'chart-states', title: 'States with the most signatures' },
@@ -112,7 +162,11 @@ export function dashboardView(dashboard: Dashboard, outline: MapOutline | null, 
         value: formatNumber(signatures.total),
         note: `${formatNumber(signatures.verified)} verified${signatures.verificationRequired ? ' (the public count)' : ''} · ${signatures.percent}% of the ${formatNumber(signatures.goal)} goal`,
       },
-      { label: 'Last 7 days', value: formatNumber(signatures.lastSevenDays), note: `${formatNumber(signatures.today)} today (UTC)` },
+      {
+        label: 'Last 7 days',
+        value: formatNumber(signatures.lastSevenDays),
+        note: `${formatNumber(signatures.today)} today (UTC)`,
+      },
       {
         label: 'Letters delivered',
         value: formatNumber(letters.totals.delivered),

@@ -54,7 +54,15 @@ export interface TargetRow {
 }
 
 export type QueueHealth =
-  | { name: QueueName; available: true; waiting: number; active: number; delayed: number; failed: number; completed: number }
+  | {
+      name: QueueName;
+      available: true;
+      waiting: number;
+      active: number;
+      delayed: number;
+      failed: number;
+      completed: number;
+    }
   | { name: QueueName; available: false };
 
 export interface Dashboard {
@@ -84,7 +92,13 @@ export interface Dashboard {
   letters: { totals: LetterStatusCounts; byTarget: TargetRow[] };
   queues: QueueHealth[];
   /** `stale`: not checked against its publishers for over 30 days; `endedTerms`: the campaign's targets whose recorded term has ended. */
-  representativeData: { loaded: boolean; asOf: string | null; stale: boolean; ageDays: number | null; endedTerms: number };
+  representativeData: {
+    loaded: boolean;
+    asOf: string | null;
+    stale: boolean;
+    ageDays: number | null;
+    endedTerms: number;
+  };
 }
 
 export type DashboardContext = Pick<AppContext, 'db' | 'queues' | 'representatives'>;
@@ -92,7 +106,11 @@ export type DashboardContext = Pick<AppContext, 'db' | 'queues' | 'representativ
 /** How long a queue may take to answer before it is shown as unavailable. */
 export const QUEUE_TIMEOUT_MS = 1500;
 
-export async function campaignDashboard(ctx: DashboardContext, campaign: Campaign, now = new Date()): Promise<Dashboard> {
+export async function campaignDashboard(
+  ctx: DashboardContext,
+  campaign: Campaign,
+  now = new Date(),
+): Promise<Dashboard> {
   const [counts, letters, partners, queues, dataCheck] = await Promise.all([
     readSignatureCounts(ctx, campaign.id),
     letterCounts(ctx.db, campaign.id),
@@ -115,7 +133,10 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
     .map(([code, signatures]) => ({ code, name: stateNames.get(code) ?? code, signatures }))
     .sort((a, b) => b.signatures - a.signatures || a.name.localeCompare(b.name));
 
-  const districtKeys = new Set([...Object.keys(counts.congressional), ...Object.keys(letters.byDistrict)]);
+  const districtKeys = new Set([
+    ...Object.keys(counts.congressional),
+    ...Object.keys(letters.byDistrict),
+  ]);
   const byDistrict = [...districtKeys]
     .map((geoid): DistrictRow => {
       const { member, vacant } = houseMember(data, geoid);
@@ -129,23 +150,46 @@ export async function campaignDashboard(ctx: DashboardContext, campaign: Campaig
         letters: letterStatusCounts(letters.byDistrict[geoid]),
       };
     })
-    .sort((a, b) => b.signatures - a.signatures || b.letters.total - a.letters.total || a.geoid.localeCompare(b.geoid));
+    .sort(
+      (a, b) =>
+        b.signatures - a.signatures ||
+        b.letters.total - a.letters.total ||
+        a.geoid.localeCompare(b.geoid),
+    );
 
   const partnerBySource = new Map(partners.map((partner) => [partner.source_code, partner.name]));
   const bySource = [...new Set([...Object.keys(counts.source), ...partnerBySource.keys()])]
-    .map((code) => ({ code, partner: partnerBySource.get(code) ?? null, signatures: counts.source[code] ?? 0 }))
+    .map((code) => ({
+      code,
+      partner: partnerBySource.get(code) ?? null,
+      signatures: counts.source[code] ?? 0,
+    }))
     .sort((a, b) => b.signatures - a.signatures || a.code.localeCompare(b.code));
 
   const names = await targetNames(ctx, campaign.id, Object.keys(letters.byTarget));
   const byTarget = Object.entries(letters.byTarget)
-    .map(([key, statuses]): TargetRow => ({ key, ...(names.get(key) ?? { name: key, title: '' }), letters: letterStatusCounts(statuses) }))
+    .map(([key, statuses]): TargetRow => ({
+      key,
+      ...(names.get(key) ?? { name: key, title: '' }),
+      letters: letterStatusCounts(statuses),
+    }))
     .sort((a, b) => b.letters.total - a.letters.total || a.name.localeCompare(b.name));
-  const totals = byTarget.reduce((sum, row) => addCounts(sum, row.letters), letterStatusCounts(undefined));
+  const totals = byTarget.reduce(
+    (sum, row) => addCounts(sum, row.letters),
+    letterStatusCounts(undefined),
+  );
 
-  const sum = (record: Record<string, number>) => Object.values(record).reduce((total, count) => total + count, 0);
+  const sum = (record: Record<string, number>) =>
+    Object.values(record).reduce((total, count) => total + count, 0);
   const goal = progress(counts.total, campaign.goal);
   return {
-    campaign: { id: campaign.id, slug: campaign.slug, title: campaign.title, status: campaign.status, goal: campaign.goal },
+    campaign: {
+      id: campaign.id,
+      slug: campaign.slug,
+      title: campaign.title,
+      status: campaign.status,
+      goal: campaign.goal,
+    },
     generatedAt: now.toISOString(),
     signatures: {
       total: counts.total,
@@ -180,20 +224,37 @@ interface SignatureCountRows {
 }
 
 /** The campaign's rows of the count table (a primary-key range read). */
-async function readSignatureCounts(ctx: DashboardContext, campaignId: number): Promise<SignatureCountRows> {
-  const rows = await queryRows<{ dimension: string; key: string; count: string | number; updated_at: Date | string }>(
+async function readSignatureCounts(
+  ctx: DashboardContext,
+  campaignId: number,
+): Promise<SignatureCountRows> {
+  const rows = await queryRows<{
+    dimension: string;
+    key: string;
+    count: string | number;
+    updated_at: Date | string;
+  }>(
     ctx.db,
     sql`SELECT dimension, key, count, updated_at FROM signature_counts
         WHERE campaign_id = ${campaignId}::int AND dimension IN ('total', 'verified', 'state', 'congressional', 'source', 'day')`,
   );
-  const counts: SignatureCountRows = { total: 0, verified: 0, state: {}, congressional: {}, source: {}, day: {}, updatedAt: null };
+  const counts: SignatureCountRows = {
+    total: 0,
+    verified: 0,
+    state: {},
+    congressional: {},
+    source: {},
+    day: {},
+    updatedAt: null,
+  };
   let latest = 0;
   for (const row of rows) {
     const count = Number(row.count);
     latest = Math.max(latest, new Date(row.updated_at).getTime());
     if (row.dimension === 'total') counts.total = count;
     else if (row.dimension === 'verified') counts.verified = count;
-    else if (count > 0) (counts[row.dimension as 'state' | 'congressional' | 'source' | 'day'][row.key] = count);
+    else if (count > 0)
+      counts[row.dimension as 'state' | 'congressional' | 'source' | 'day'][row.key] = count;
   }
   counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
   return counts;
@@ -209,9 +270,14 @@ export function districtLabel(geoid: string): string {
   return `${state}-${Number(code)}`;
 }
 
-export function houseMember(data: RepresentativeData | null, geoid: string): { member: string | null; vacant: boolean } {
+export function houseMember(
+  data: RepresentativeData | null,
+  geoid: string,
+): { member: string | null; vacant: boolean } {
   if (!data?.hasDistrict('cd', geoid)) return { member: null, vacant: false };
-  const seat = data.officialsFor({ cd: geoid, sldu: null, sldl: null }).find((official) => official.office === 'us-house');
+  const seat = data
+    .officialsFor({ cd: geoid, sldu: null, sldl: null })
+    .find((official) => official.office === 'us-house');
   return { member: seat?.name ?? null, vacant: seat?.vacant ?? false };
 }
 
@@ -227,8 +293,20 @@ const STATUS_FIELD: Record<LetterStatus, Exclude<keyof LetterStatusCounts, 'tota
   rehearsed: 'rehearsed',
 };
 
-export function letterStatusCounts(statuses: Partial<Record<LetterStatus, number>> | undefined): LetterStatusCounts {
-  const counts: LetterStatusCounts = { delivered: 0, queued: 0, retrying: 0, failed: 0, handDelivery: 0, held: 0, selfSent: 0, rehearsed: 0, total: 0 };
+export function letterStatusCounts(
+  statuses: Partial<Record<LetterStatus, number>> | undefined,
+): LetterStatusCounts {
+  const counts: LetterStatusCounts = {
+    delivered: 0,
+    queued: 0,
+    retrying: 0,
+    failed: 0,
+    handDelivery: 0,
+    held: 0,
+    selfSent: 0,
+    rehearsed: 0,
+    total: 0,
+  };
   for (const [status, count] of Object.entries(statuses ?? {}) as Array<[LetterStatus, number]>) {
     const field = STATUS_FIELD[status];
     if (!field || !(count > 0)) continue;
@@ -257,10 +335,21 @@ function addCounts(a: LetterStatusCounts, b: LetterStatusCounts): LetterStatusCo
  * targets from the campaign's lists, and for anyone no longer in either (after an election and a
  * new import), the name their letters were written to.
  */
-export async function targetNames(ctx: Pick<AppContext, 'db'>, campaignId: number, keys: string[]): Promise<Map<string, { name: string; title: string }>> {
+export async function targetNames(
+  ctx: Pick<AppContext, 'db'>,
+  campaignId: number,
+  keys: string[],
+): Promise<Map<string, { name: string; title: string }>> {
   const names = new Map<string, { name: string; title: string }>();
   if (keys.length === 0) return names;
-  const officials = await queryRows<{ office: OfficeKind; person_id: string; name: string; state: string; district: string | null; party: string | null }>(
+  const officials = await queryRows<{
+    office: OfficeKind;
+    person_id: string;
+    name: string;
+    state: string;
+    district: string | null;
+    party: string | null;
+  }>(
     ctx.db,
     sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
         FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
@@ -279,7 +368,10 @@ export async function targetNames(ctx: Pick<AppContext, 'db'>, campaignId: numbe
       channels: [] as Channel[],
       source: null,
     };
-    names.set(`${row.office}:${row.person_id}`, { name: row.name, title: officeDescription(official) });
+    names.set(`${row.office}:${row.person_id}`, {
+      name: row.name,
+      title: officeDescription(official),
+    });
   }
   const customIds = keys
     .filter((key) => key.startsWith('custom:'))
@@ -291,7 +383,8 @@ export async function targetNames(ctx: Pick<AppContext, 'db'>, campaignId: numbe
       sql`SELECT id, name, title, list FROM custom_targets
           WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${customIds.join(',')}}`}::int[])`,
     );
-    for (const row of custom) names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
+    for (const row of custom)
+      names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
   }
   const missing = keys.filter((key) => !names.has(key));
   const unknown: string[] = [];
@@ -301,7 +394,11 @@ export async function targetNames(ctx: Pick<AppContext, 'db'>, campaignId: numbe
     else unknown.push(key);
   }
   if (unknown.length > 0) {
-    const written = await queryRows<{ target_key: string; target_name: string; target_title: string }>(
+    const written = await queryRows<{
+      target_key: string;
+      target_name: string;
+      target_title: string;
+    }>(
       ctx.db,
       sql`SELECT DISTINCT ON (target_key) target_key, target_name, target_title FROM letters
           WHERE campaign_id = ${campaignId}::int AND target_key = ANY(${`{${unknown.map(arrayItem).join(',')}}`}::text[])
@@ -332,7 +429,9 @@ export async function queueHealth(ctx: Pick<AppContext, 'queues'>): Promise<Queu
     queueNames.map(async (name): Promise<QueueHealth> => {
       try {
         const counts = await withTimeout(
-          ctx.queues.get(name).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
+          ctx.queues
+            .get(name)
+            .getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
           QUEUE_TIMEOUT_MS,
         );
         return {

@@ -4,9 +4,19 @@ import type { OfficeKind, RepChangeKind } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { heldLetterCounts } from '../letters/held-letters';
 import { DATA_REFRESH_SCHEDULE } from '../queue/jobs';
-import { dataFreshness, endedTerms, seatTitle, STALE_AFTER_DAYS } from '../representatives/data-status';
+import {
+  dataFreshness,
+  endedTerms,
+  seatTitle,
+  STALE_AFTER_DAYS,
+} from '../representatives/data-status';
 import { redactUrl } from '../representatives/download';
-import { recentChanges, recentRefreshes, type ChangeRecord, type RefreshRecord } from '../representatives/history';
+import {
+  recentChanges,
+  recentRefreshes,
+  type ChangeRecord,
+  type RefreshRecord,
+} from '../representatives/history';
 import { withTimeout } from '../time-limit';
 import { recordAudit } from './audit';
 import { can } from './roles';
@@ -18,7 +28,8 @@ const CHANGES_SHOWN = 50;
 /** How long the page waits for the queue to say when the next refresh is due. */
 const QUEUE_TIMEOUT_MS = 1500;
 
-const utc = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : null);
+const utc = (date: Date | null) =>
+  date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : null;
 
 const KIND_LABEL: Record<RepChangeKind, string> = {
   vacant: 'Seat vacant',
@@ -28,12 +39,20 @@ const KIND_LABEL: Record<RepChangeKind, string> = {
   contact: 'Contact changed',
 };
 
-const CHANNEL_LABEL: Record<string, string> = { email: 'email', phone: 'phone', 'contact-form': 'contact form', cwc: 'CWC office' };
+const CHANNEL_LABEL: Record<string, string> = {
+  email: 'email',
+  phone: 'phone',
+  'contact-form': 'contact form',
+  cwc: 'CWC office',
+};
 
 /** What changed, in a few words. */
 function changeSummary(change: ChangeRecord): string {
   const details = change.details as Record<string, unknown>;
-  const nameOf = (value: unknown) => (value && typeof value === 'object' && 'name' in value ? String((value as { name: unknown }).name) : '');
+  const nameOf = (value: unknown) =>
+    value && typeof value === 'object' && 'name' in value
+      ? String((value as { name: unknown }).name)
+      : '';
   if (change.kind === 'gone') return `Replaced by ${nameOf(details.replacedBy)}`;
   if (change.kind === 'added') return `Replaces ${nameOf(details.replaces)}`;
   if (change.kind === 'vacant') return 'Left the office; nobody holds the seat in the data';
@@ -53,7 +72,9 @@ function refreshRow(refresh: RefreshRecord) {
     startedAt: utc(refresh.startedAt),
     finishedAt: utc(refresh.finishedAt),
     outcome,
-    label: { imported: 'Imported', unchanged: 'Unchanged', failed: 'Failed', running: 'Running' }[outcome],
+    label: { imported: 'Imported', unchanged: 'Unchanged', failed: 'Failed', running: 'Running' }[
+      outcome
+    ],
     source: refresh.source,
     snapshotId: refresh.snapshotId,
     error: refresh.error,
@@ -72,7 +93,9 @@ export function dataRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
   router.get('/staff/data', requirePermission('data.view'), async (req, res) => {
     const now = new Date();
     const campaigns = (await ctx.campaigns.list()).filter((campaign) => campaign.status === 'open');
-    const offices = [...new Set(campaigns.flatMap((campaign) => campaign.targetOffices))].filter((office): office is OfficeKind => office !== 'custom');
+    const offices = [...new Set(campaigns.flatMap((campaign) => campaign.targetOffices))].filter(
+      (office): office is OfficeKind => office !== 'custom',
+    );
     const [freshness, refreshes, changes, ended, held, nextRefresh] = await Promise.all([
       dataFreshness(ctx.db, now),
       recentRefreshes(ctx.db, REFRESHES_SHOWN),
@@ -93,7 +116,11 @@ export function dataRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
       styles: ['/static/css/staff-dashboard.css'],
       csrfToken: csrf.token(req, res),
       loaded: freshness.snapshotId !== null,
-      freshness: { ...freshness, importedAt: utc(freshness.importedAt), checkedAt: utc(freshness.checkedAt) },
+      freshness: {
+        ...freshness,
+        importedAt: utc(freshness.importedAt),
+        checkedAt: utc(freshness.checkedAt),
+      },
       staleAfterDays: STALE_AFTER_DAYS,
       sources: freshness.sources,
       schedule: ctx.config.repDataRefresh,
@@ -121,11 +148,17 @@ export function dataRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
       await withTimeout(ctx.queues.requestDataRefresh(), QUEUE_TIMEOUT_MS * 2);
     } catch (error) {
       ctx.logger.warn({ err: error }, 'could not queue a representative data refresh');
-      flash(req, 'The refresh could not be queued: the job queue did not answer. Try again in a moment.');
+      flash(
+        req,
+        'The refresh could not be queued: the job queue did not answer. Try again in a moment.',
+      );
       return res.redirect(303, '/staff/data');
     }
     await recordAudit(ctx.db, staff, { action: 'data.refresh' });
-    flash(req, 'A refresh has been queued. This page shows its outcome once it is done (a minute or two).');
+    flash(
+      req,
+      'A refresh has been queued. This page shows its outcome once it is done (a minute or two).',
+    );
     res.redirect(303, '/staff/data');
   });
 
@@ -133,10 +166,15 @@ export function dataRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
 }
 
 /** When the scheduled refresh runs next, if it is on and the queue answers. */
-async function nextScheduledRefresh(ctx: Pick<AppContext, 'config' | 'queues'>): Promise<Date | null> {
+async function nextScheduledRefresh(
+  ctx: Pick<AppContext, 'config' | 'queues'>,
+): Promise<Date | null> {
   if (ctx.config.repDataRefresh === 'off') return null;
   try {
-    const scheduler = await withTimeout(ctx.queues.get('representatives').getJobScheduler(DATA_REFRESH_SCHEDULE), QUEUE_TIMEOUT_MS);
+    const scheduler = await withTimeout(
+      ctx.queues.get('representatives').getJobScheduler(DATA_REFRESH_SCHEDULE),
+      QUEUE_TIMEOUT_MS,
+    );
     return scheduler?.next ? new Date(scheduler.next) : null;
   } catch {
     return null;

@@ -39,8 +39,10 @@ import { currentStaff, flash, requirePermission, type StaffUser } from './sessio
  * dashboard gives them the counts.
  */
 
-const utc = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '');
-const plural = (count: number, one: string, many: string) => `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+const utc = (date: Date | null) =>
+  date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+const plural = (count: number, one: string, many: string) =>
+  `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 /** A file name part from an office's name: letters, digits and dashes. */
 const fileSlug = (text: string) =>
   text
@@ -57,8 +59,10 @@ export function deliveryRoutes(ctx: AppContext): Router {
   const loadCampaign = loadStaffCampaign(ctx);
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
   const base = '/staff/campaigns/:slug/delivery';
-  const pageUrl = (campaign: Campaign) => `/staff/campaigns/${encodeURIComponent(campaign.slug)}/delivery`;
-  const packetUrl = (campaign: Campaign, packet: Pick<HandPacket, 'id'>) => `${pageUrl(campaign)}/packets/${packet.id}`;
+  const pageUrl = (campaign: Campaign) =>
+    `/staff/campaigns/${encodeURIComponent(campaign.slug)}/delivery`;
+  const packetUrl = (campaign: Campaign, packet: Pick<HandPacket, 'id'>) =>
+    `${pageUrl(campaign)}/packets/${packet.id}`;
 
   const packetView = (campaign: Campaign, packet: HandPacket) => ({
     ...packet,
@@ -69,11 +73,18 @@ export function deliveryRoutes(ctx: AppContext): Router {
     delivered: packet.deliveredOn ? longDate(new Date(`${packet.deliveredOn}T12:00:00Z`)) : null,
   });
 
-  const letterView = (letter: AttentionLetter) => ({ ...letter, written: utc(letter.writtenAt), changed: utc(letter.updatedAt) });
+  const letterView = (letter: AttentionLetter) => ({
+    ...letter,
+    written: utc(letter.writtenAt),
+    changed: utc(letter.updatedAt),
+  });
 
   router.get(base, allowed, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
-    const officePage = Math.min(Math.max(Number.parseInt(String(req.query.offices ?? '0'), 10) || 0, 0), 10_000);
+    const officePage = Math.min(
+      Math.max(Number.parseInt(String(req.query.offices ?? '0'), 10) || 0, 0),
+      10_000,
+    );
     const heldAfter = parseCursor(req.query.held);
     const failedAfter = parseCursor(req.query.failed);
     const [waiting, packets, heldOffices, held, failed] = await Promise.all([
@@ -84,7 +95,9 @@ export function deliveryRoutes(ctx: AppContext): Router {
       attentionLetters(ctx.db, campaign.id, 'failed', failedAfter),
     ]);
     const link = (query: Record<string, string | undefined>) => {
-      const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+      const params = new URLSearchParams(
+        Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
       const text = params.toString();
       return `${pageUrl(campaign)}${text ? `?${text}` : ''}`;
     };
@@ -95,7 +108,10 @@ export function deliveryRoutes(ctx: AppContext): Router {
       offices: waiting.offices.map((office) => ({ ...office, oldestText: utc(office.oldest) })),
       officesPage: officePage,
       moreOffices: waiting.more ? link({ offices: String(officePage + 1) }) : null,
-      earlierOffices: officePage > 0 ? link({ offices: officePage > 1 ? String(officePage - 1) : undefined }) : null,
+      earlierOffices:
+        officePage > 0
+          ? link({ offices: officePage > 1 ? String(officePage - 1) : undefined })
+          : null,
       openPackets: packets.open.map((packet) => packetView(campaign, packet)),
       deliveredPackets: packets.delivered.map((packet) => packetView(campaign, packet)),
       heldOffices,
@@ -121,17 +137,33 @@ export function deliveryRoutes(ctx: AppContext): Router {
       flash(req, 'No letters are waiting for that office outside a packet: nothing was prepared.');
       return res.redirect(303, pageUrl(campaign));
     }
-    flash(req, `Packet ${result.packet.id} prepared for ${result.packet.targetName}: ${plural(result.packet.letters, 'letter', 'letters')}. Print it, deliver it, then mark it delivered here.`);
+    flash(
+      req,
+      `Packet ${result.packet.id} prepared for ${result.packet.targetName}: ${plural(result.packet.letters, 'letter', 'letters')}. Print it, deliver it, then mark it delivered here.`,
+    );
     res.redirect(303, packetUrl(campaign, result.packet));
   });
 
   const loadPacket = async (req: Request, res: Response) => {
     const packet = await findPacket(ctx.db, campaignOf(res).id, Number(req.params.id));
-    if (!packet) res.status(404).render('error', { layout: 'staff', title: 'No such packet', message: 'This campaign has no packet at this address.' });
+    if (!packet)
+      res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such packet',
+          message: 'This campaign has no packet at this address.',
+        });
     return packet;
   };
 
-  const renderPacket = (res: Response, packet: HandPacket, values: Record<string, unknown> = {}, errors: FieldErrors = {}, status = 200) => {
+  const renderPacket = (
+    res: Response,
+    packet: HandPacket,
+    values: Record<string, unknown> = {},
+    errors: FieldErrors = {},
+    status = 200,
+  ) => {
     const campaign = campaignOf(res);
     const now = new Date();
     res.status(status).render('staff/packet', {
@@ -158,12 +190,25 @@ export function deliveryRoutes(ctx: AppContext): Router {
     if (!packet) return;
     const body = (req.body ?? {}) as Record<string, unknown>;
     const result = await markPacketDelivered(ctx, campaign.id, packet.id, body, staffOf(res));
-    if (result.outcome === 'not-found') return res.status(404).render('error', { layout: 'staff', title: 'No such packet', message: 'This campaign has no packet at this address.' });
+    if (result.outcome === 'not-found')
+      return res
+        .status(404)
+        .render('error', {
+          layout: 'staff',
+          title: 'No such packet',
+          message: 'This campaign has no packet at this address.',
+        });
     if (result.outcome === 'invalid') return renderPacket(res, packet, body, result.errors, 400);
     if (result.outcome === 'already') {
-      flash(req, `Packet ${packet.id} was already marked delivered${result.packet.deliveredOn ? ` (${result.packet.deliveredOn})` : ''}: nothing changed.`);
+      flash(
+        req,
+        `Packet ${packet.id} was already marked delivered${result.packet.deliveredOn ? ` (${result.packet.deliveredOn})` : ''}: nothing changed.`,
+      );
     } else {
-      flash(req, `Packet ${packet.id} marked delivered on ${result.packet.deliveredOn}: ${plural(result.letters, 'letter', 'letters')} delivered by hand.`);
+      flash(
+        req,
+        `Packet ${packet.id} marked delivered on ${result.packet.deliveredOn}: ${plural(result.letters, 'letter', 'letters')} delivered by hand.`,
+      );
     }
     res.redirect(303, packetUrl(campaign, packet));
   });
@@ -175,17 +220,27 @@ export function deliveryRoutes(ctx: AppContext): Router {
       if (!packet) return;
       const source = await packetSource(ctx, { packet });
       // The documents hold letters with their writers' names: who took them is recorded, as for exports.
-      await recordAudit(ctx.db, staffOf(res), { action: 'packet.download', campaignId: campaign.id, details: { packetId: packet.id, format, letters: source.cover.letters } });
+      await recordAudit(ctx.db, staffOf(res), {
+        action: 'packet.download',
+        campaignId: campaign.id,
+        details: { packetId: packet.id, format, letters: source.cover.letters },
+      });
       res.status(200);
       res.type(format === 'pdf' ? 'application/pdf' : 'text/plain; charset=utf-8');
-      res.attachment(`${campaign.slug}-packet-${packet.id}-${fileSlug(packet.targetName)}.${format}`);
+      res.attachment(
+        `${campaign.slug}-packet-${packet.id}-${fileSlug(packet.targetName)}.${format}`,
+      );
       res.setHeader('Cache-Control', 'no-store');
       try {
-        const written = format === 'pdf' ? await writePacketPdf(source, res) : await writePacketText(source, res);
+        const written =
+          format === 'pdf' ? await writePacketPdf(source, res) : await writePacketText(source, res);
         ctx.logger.info({ packetId: packet.id, format, letters: written.letters }, 'packet sent');
       } catch (error) {
         // The response is under way (and now cut off): nothing else can be sent.
-        ctx.logger.warn({ err: error, packetId: packet.id, format }, 'packet download did not complete');
+        ctx.logger.warn(
+          { err: error, packetId: packet.id, format },
+          'packet download did not complete',
+        );
         res.destroy();
       }
     });
@@ -194,10 +249,18 @@ export function deliveryRoutes(ctx: AppContext): Router {
   router.post(`${base}/held`, allowed, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const action: HeldAction | undefined = body.action === 'release' || body.action === 'cancel' ? body.action : undefined;
-    const letterId = typeof body.letter === 'string' && /^\d{1,18}$/.test(body.letter) ? Number(body.letter) : undefined;
-    const targetKey = typeof body.target === 'string' && body.target.length > 0 && body.target.length <= 200 ? body.target : undefined;
-    const selection: HeldSelection | undefined = letterId !== undefined ? { letterId } : targetKey !== undefined ? { targetKey } : undefined;
+    const action: HeldAction | undefined =
+      body.action === 'release' || body.action === 'cancel' ? body.action : undefined;
+    const letterId =
+      typeof body.letter === 'string' && /^\d{1,18}$/.test(body.letter)
+        ? Number(body.letter)
+        : undefined;
+    const targetKey =
+      typeof body.target === 'string' && body.target.length > 0 && body.target.length <= 200
+        ? body.target
+        : undefined;
+    const selection: HeldSelection | undefined =
+      letterId !== undefined ? { letterId } : targetKey !== undefined ? { targetKey } : undefined;
     if (!action || !selection) {
       flash(req, 'Choose a held letter (or an office) and what to do with it.');
       return res.redirect(303, `${pageUrl(campaign)}#held`);
@@ -207,7 +270,10 @@ export function deliveryRoutes(ctx: AppContext): Router {
       flash(req, 'Nothing changed: no such letter is held any more.');
     } else {
       const done = action === 'release' ? 'released' : 'cancelled';
-      const remaining = result.remaining > 0 ? ` ${plural(result.remaining, 'letter is', 'letters are')} still held for that office: do it again for the next ${HELD_BATCH.toLocaleString('en-US')}.` : '';
+      const remaining =
+        result.remaining > 0
+          ? ` ${plural(result.remaining, 'letter is', 'letters are')} still held for that office: do it again for the next ${HELD_BATCH.toLocaleString('en-US')}.`
+          : '';
       flash(req, `${plural(result.letters, 'held letter', 'held letters')} ${done}.${remaining}`);
     }
     res.redirect(303, `${pageUrl(campaign)}#held`);

@@ -32,7 +32,12 @@ const RADIANS = Math.PI / 180;
  * the central meridian, wrapped to ±180°, so Alaska's Aleutians west of the antimeridian sit
  * next to the rest of Alaska.
  */
-export function albers({ lng0, lat0, lat1, lat2 }: ConicParameters): (lng: number, lat: number) => [number, number] {
+export function albers({
+  lng0,
+  lat0,
+  lat1,
+  lat2,
+}: ConicParameters): (lng: number, lat: number) => [number, number] {
   const phi1 = lat1 * RADIANS;
   const phi2 = lat2 * RADIANS;
   const cone = (Math.sin(phi1) + Math.sin(phi2)) / 2;
@@ -72,36 +77,100 @@ export interface Inset {
   framed: boolean;
 }
 
-const insetBox = (column: number): [number, number, number, number] => [440 + column * 86, 560, 78, 58];
+const insetBox = (column: number): [number, number, number, number] => [
+  440 + column * 86,
+  560,
+  78,
+  58,
+];
 
 export const INSETS: readonly Inset[] = [
   {
-    key: 'conus', label: 'Lower 48 states', states: [], framed: false,
-    bounds: [-124.8, 24.4, -66.9, 49.4], box: [8, 6, 944, 540],
+    key: 'conus',
+    label: 'Lower 48 states',
+    states: [],
+    framed: false,
+    bounds: [-124.8, 24.4, -66.9, 49.4],
+    box: [8, 6, 944, 540],
     projection: { lng0: -96, lat0: 37.5, lat1: 29.5, lat2: 45.5 },
   },
   {
-    key: 'ak', label: 'Alaska', states: ['02'], framed: true,
-    bounds: [-188, 51.2, -129.9, 71.5], box: [8, 436, 240, 172],
+    key: 'ak',
+    label: 'Alaska',
+    states: ['02'],
+    framed: true,
+    bounds: [-188, 51.2, -129.9, 71.5],
+    box: [8, 436, 240, 172],
     projection: { lng0: -154, lat0: 50, lat1: 55, lat2: 65 },
   },
   {
-    key: 'hi', label: 'Hawaii', states: ['15'], framed: true,
-    bounds: [-160.3, 18.9, -154.8, 22.3], box: [258, 520, 150, 88],
+    key: 'hi',
+    label: 'Hawaii',
+    states: ['15'],
+    framed: true,
+    bounds: [-160.3, 18.9, -154.8, 22.3],
+    box: [258, 520, 150, 88],
     projection: { lng0: -157, lat0: 3, lat1: 8, lat2: 18 },
   },
-  { key: 'dc', label: 'D.C.', states: ['11'], framed: true, bounds: [-77.12, 38.79, -76.91, 39.0], box: insetBox(0) },
-  { key: 'pr', label: 'Puerto Rico', states: ['72'], framed: true, bounds: [-67.3, 17.88, -65.22, 18.53], box: insetBox(1) },
-  { key: 'vi', label: 'Virgin Is.', states: ['78'], framed: true, bounds: [-65.09, 17.67, -64.56, 18.42], box: insetBox(2) },
-  { key: 'gu', label: 'Guam', states: ['66'], framed: true, bounds: [144.6, 13.23, 144.97, 13.66], box: insetBox(3) },
-  { key: 'mp', label: 'N. Mariana Is.', states: ['69'], framed: true, bounds: [145.1, 14.1, 145.85, 15.3], box: insetBox(4) },
-  { key: 'as', label: 'Am. Samoa', states: ['60'], framed: true, bounds: [-170.85, -14.38, -169.42, -14.15], box: insetBox(5) },
+  {
+    key: 'dc',
+    label: 'D.C.',
+    states: ['11'],
+    framed: true,
+    bounds: [-77.12, 38.79, -76.91, 39.0],
+    box: insetBox(0),
+  },
+  {
+    key: 'pr',
+    label: 'Puerto Rico',
+    states: ['72'],
+    framed: true,
+    bounds: [-67.3, 17.88, -65.22, 18.53],
+    box: insetBox(1),
+  },
+  {
+    key: 'vi',
+    label: 'Virgin Is.',
+    states: ['78'],
+    framed: true,
+    bounds: [-65.09, 17.67, -64.56, 18.42],
+    box: insetBox(2),
+  },
+  {
+    key: 'gu',
+    label: 'Guam',
+    states: ['66'],
+    framed: true,
+    bounds: [144.6, 13.23, 144.97, 13.66],
+    box: insetBox(3),
+  },
+  {
+    key: 'mp',
+    label: 'N. Mariana Is.',
+    states: ['69'],
+    framed: true,
+    bounds: [145.1, 14.1, 145.85, 15.3],
+    box: insetBox(4),
+  },
+  {
+    key: 'as',
+    label: 'Am. Samoa',
+    states: ['60'],
+    framed: true,
+    bounds: [-170.85, -14.38, -169.42, -14.15],
+    box: insetBox(5),
+  },
 ];
 
 /** Standard parallels at a sixth of the way in from each edge, the usual rule for a small area. */
 function parametersFor([west, south, east, north]: Inset['bounds']): ConicParameters {
   const span = north - south;
-  return { lng0: (west + east) / 2, lat0: (south + north) / 2, lat1: south + span / 6, lat2: north - span / 6 };
+  return {
+    lng0: (west + east) / 2,
+    lat0: (south + north) / 2,
+    lat1: south + span / 6,
+    lat2: north - span / 6,
+  };
 }
 
 export interface FittedInset {
@@ -122,7 +191,12 @@ export function fitInset(inset: Inset): FittedInset {
   for (let i = 0; i <= STEPS; i++) {
     const lng = west + ((east - west) * i) / STEPS;
     const lat = south + ((north - south) * i) / STEPS;
-    for (const [x, y] of [projection(lng, south), projection(lng, north), projection(west, lat), projection(east, lat)]) {
+    for (const [x, y] of [
+      projection(lng, south),
+      projection(lng, north),
+      projection(west, lat),
+      projection(east, lat),
+    ]) {
       minX = Math.min(minX, x);
       maxX = Math.max(maxX, x);
       minY = Math.min(minY, y);
@@ -131,7 +205,10 @@ export function fitInset(inset: Inset): FittedInset {
   }
   const [boxX, boxY, boxWidth, boxHeight] = inset.box;
   const pad = inset.framed ? 3 : 0;
-  const scale = Math.min((boxWidth - 2 * pad) / (maxX - minX), (boxHeight - 2 * pad) / (maxY - minY));
+  const scale = Math.min(
+    (boxWidth - 2 * pad) / (maxX - minX),
+    (boxHeight - 2 * pad) / (maxY - minY),
+  );
   const offsetX = boxX + (boxWidth - scale * (maxX - minX)) / 2;
   const offsetY = boxY + (boxHeight - scale * (maxY - minY)) / 2;
   return {
@@ -143,7 +220,9 @@ export function fitInset(inset: Inset): FittedInset {
   };
 }
 
-const insetByState = new Map(INSETS.flatMap((inset) => inset.states.map((state) => [state, inset.key] as const)));
+const insetByState = new Map(
+  INSETS.flatMap((inset) => inset.states.map((state) => [state, inset.key] as const)),
+);
 
 /** The inset a district is drawn in, from its GEOID's state FIPS code. */
 export const insetOf = (geoid: string): string => insetByState.get(geoid.slice(0, 2)) ?? 'conus';
@@ -162,7 +241,11 @@ export const TOLERANCE_PX = 0.5;
  * within `tolerance` of the line through their neighbours (Douglas–Peucker). The result is closed
  * too; it has fewer than 4 points when the ring shrank to nothing at this scale.
  */
-export function simplifyRing(points: ArrayLike<number>, minStep = MIN_STEP_PX, tolerance = TOLERANCE_PX): number[] {
+export function simplifyRing(
+  points: ArrayLike<number>,
+  minStep = MIN_STEP_PX,
+  tolerance = TOLERANCE_PX,
+): number[] {
   const count = points.length >> 1;
   if (count < 2) return Array.from(points);
   // Radial distance
@@ -296,7 +379,10 @@ export class MapOutlineBuilder {
         let maxX = -Infinity;
         let maxY = -Infinity;
         for (let p = 0; p < count; p++) {
-          const [x, y] = fit.project(geometry[i + p * 2]! * MICRODEGREES, geometry[i + p * 2 + 1]! * MICRODEGREES);
+          const [x, y] = fit.project(
+            geometry[i + p * 2]! * MICRODEGREES,
+            geometry[i + p * 2 + 1]! * MICRODEGREES,
+          );
           projected[p * 2] = x;
           projected[p * 2 + 1] = y;
           if (x < minX) minX = x;
@@ -306,7 +392,13 @@ export class MapOutlineBuilder {
         }
         i += count * 2;
         // Parts wholly outside the inset's box (Hawaii's far north-western islets) are left out.
-        if (maxX < frameX || minX > frameX + frameWidth || maxY < frameY || minY > frameY + frameHeight) continue;
+        if (
+          maxX < frameX ||
+          minX > frameX + frameWidth ||
+          maxY < frameY ||
+          minY > frameY + frameHeight
+        )
+          continue;
         const size = Math.max(maxX - minX, maxY - minY);
         if (size > largestSize) {
           largestSize = size;
@@ -347,7 +439,9 @@ export class MapOutlineBuilder {
   }
 }
 
-export function buildMapOutline(shapes: Iterable<{ geoid: string; geometry: Int32Array | null }>): MapOutline {
+export function buildMapOutline(
+  shapes: Iterable<{ geoid: string; geometry: Int32Array | null }>,
+): MapOutline {
   const builder = new MapOutlineBuilder();
   for (const shape of shapes) if (shape.geometry) builder.add(shape.geoid, shape.geometry);
   return builder.finish();
@@ -392,7 +486,8 @@ function decimal(tenths: number): string {
   const abs = Math.abs(tenths);
   const whole = Math.floor(abs / PRECISION);
   const fraction = abs % PRECISION;
-  const text = fraction === 0 ? String(whole) : whole === 0 ? `.${fraction}` : `${whole}.${fraction}`;
+  const text =
+    fraction === 0 ? String(whole) : whole === 0 ? `.${fraction}` : `${whole}.${fraction}`;
   return tenths < 0 ? `-${text}` : text;
 }
 
@@ -431,7 +526,11 @@ export function colourClasses(values: number[], classes = PALETTE.length): Colou
   }
   uppers.push(max);
   const colours = paletteFor(uppers.length);
-  return uppers.map((upper, index) => ({ min: index === 0 ? 1 : uppers[index - 1]! + 1, max: upper, colour: colours[index]! }));
+  return uppers.map((upper, index) => ({
+    min: index === 0 ? 1 : uppers[index - 1]! + 1,
+    max: upper,
+    colour: colours[index]!,
+  }));
 }
 
 function roundTwoFigures(value: number): number {
@@ -443,11 +542,17 @@ function roundTwoFigures(value: number): number {
 /** `count` colours spread over the palette, always ending on its darkest. */
 function paletteFor(count: number): string[] {
   if (count === 1) return [PALETTE[3]!];
-  return Array.from({ length: count }, (_, index) => PALETTE[Math.round((index * (PALETTE.length - 1)) / (count - 1))]!);
+  return Array.from(
+    { length: count },
+    (_, index) => PALETTE[Math.round((index * (PALETTE.length - 1)) / (count - 1))]!,
+  );
 }
 
 export const colourOf = (count: number, classes: ColourClass[]): string =>
-  count > 0 ? (classes.find((range) => count <= range.max) ?? classes[classes.length - 1])?.colour ?? NO_DATA : NO_DATA;
+  count > 0
+    ? ((classes.find((range) => count <= range.max) ?? classes[classes.length - 1])?.colour ??
+      NO_DATA)
+    : NO_DATA;
 
 export interface MapOptions {
   /** Unique on the page. */
@@ -473,12 +578,18 @@ export interface RenderedMap {
 
 /** The outline coloured by the counts: each district with its title (name and count), and the inset frames. */
 export function renderDistrictMap(outline: MapOutline, options: MapOptions): RenderedMap {
-  const classes = colourClasses(outline.districts.map((district) => options.counts[district.geoid] ?? 0));
-  const withSignatures = outline.districts.filter((district) => (options.counts[district.geoid] ?? 0) > 0).length;
+  const classes = colourClasses(
+    outline.districts.map((district) => options.counts[district.geoid] ?? 0),
+  );
+  const withSignatures = outline.districts.filter(
+    (district) => (options.counts[district.geoid] ?? 0) > 0,
+  ).length;
   const base = safeId(options.id);
   const description =
     `${outline.districts.length} congressional districts, ${withSignatures} with signatures. ` +
-    (classes.length > 0 ? `Darker is more: ${classes.map((range) => rangeText(range)).join('; ')}. ` : '') +
+    (classes.length > 0
+      ? `Darker is more: ${classes.map((range) => rangeText(range)).join('; ')}. `
+      : '') +
     'The table below lists the same counts.';
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="district-map" id="${base}" viewBox="0 0 ${outline.width} ${outline.height}" ` +
@@ -492,19 +603,25 @@ export function renderDistrictMap(outline: MapOutline, options: MapOptions): Ren
         `<text x="${x + 3}" y="${y + height + 12}" font-size="11" fill="#4a5866">${escapeXml(inset.label)}</text>`,
     );
   }
-  out.push('<g class="districts" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round" fill-rule="evenodd">');
+  out.push(
+    '<g class="districts" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round" fill-rule="evenodd">',
+  );
   for (const district of outline.districts) {
     const count = options.counts[district.geoid] ?? 0;
     const { label } = options.describe(district.geoid);
     const title = `${label}: ${formatNumber(count)} ${count === 1 ? 'signature' : 'signatures'}`;
-    out.push(`<path d="${district.d}" fill="${colourOf(count, classes)}" data-geoid="${escapeXml(district.geoid)}"><title>${escapeXml(title)}</title></path>`);
+    out.push(
+      `<path d="${district.d}" fill="${colourOf(count, classes)}" data-geoid="${escapeXml(district.geoid)}"><title>${escapeXml(title)}</title></path>`,
+    );
   }
   out.push('</g></svg>');
   return { map: out.join(''), legend: mapLegend(classes, `${base}-legend`), classes };
 }
 
 const rangeText = (range: ColourClass) =>
-  range.min === range.max ? formatNumber(range.min) : `${formatNumber(range.min)}–${formatNumber(range.max)}`;
+  range.min === range.max
+    ? formatNumber(range.min)
+    : `${formatNumber(range.min)}–${formatNumber(range.max)}`;
 
 /**
  * The classes as a list of swatches (HTML, each swatch a tiny SVG with its colour as an attribute,
@@ -512,7 +629,10 @@ const rangeText = (range: ColourClass) =>
  * and keeps its text size on a phone, where the map itself is drawn small.
  */
 export function mapLegend(classes: ColourClass[], id: string): string {
-  const items = [{ colour: NO_DATA, text: 'None' }, ...classes.map((range) => ({ colour: range.colour, text: rangeText(range) }))];
+  const items = [
+    { colour: NO_DATA, text: 'None' },
+    ...classes.map((range) => ({ colour: range.colour, text: rangeText(range) })),
+  ];
   return (
     `<div class="map-legend" id="${safeId(id)}"><p class="map-legend-title">Signatures per district</p><ul>` +
     items
@@ -537,7 +657,13 @@ export async function loadMapOutline(db: Database, snapshotId: number): Promise<
     const rows = await db
       .select({ geoid: repDistricts.geoid, geometry: repDistricts.geometry })
       .from(repDistricts)
-      .where(and(eq(repDistricts.snapshotId, snapshotId), eq(repDistricts.layer, 'cd'), gt(repDistricts.geoid, after)))
+      .where(
+        and(
+          eq(repDistricts.snapshotId, snapshotId),
+          eq(repDistricts.layer, 'cd'),
+          gt(repDistricts.geoid, after),
+        ),
+      )
       .orderBy(asc(repDistricts.geoid))
       .limit(50);
     for (const row of rows) {
@@ -573,7 +699,12 @@ export class DistrictMapCache {
       const started = performance.now();
       const outline = loadMapOutline(this.db, snapshotId).then((built) => {
         this.logger?.info(
-          { snapshot: snapshotId, districts: built.districts.length, points: built.points, ms: Math.round(performance.now() - started) },
+          {
+            snapshot: snapshotId,
+            districts: built.districts.length,
+            points: built.points,
+            ms: Math.round(performance.now() - started),
+          },
           'district map built',
         );
         return built;

@@ -37,7 +37,8 @@ const STATUS_LABEL: Record<StaffExport['status'], string> = {
   expired: 'Expired',
 };
 
-const utc = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '');
+const utc = (date: Date | null) =>
+  date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
 const pending = (record: StaffExport) => record.status === 'queued' || record.status === 'running';
 
 /**
@@ -52,7 +53,8 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
 
   const loadCampaign = loadStaffCampaign(ctx);
-  const pageUrl = (campaign: Campaign) => `/staff/campaigns/${encodeURIComponent(campaign.slug)}/exports`;
+  const pageUrl = (campaign: Campaign) =>
+    `/staff/campaigns/${encodeURIComponent(campaign.slug)}/exports`;
 
   const exportView = (record: ExportListing, staff: StaffUser) => {
     const state = downloadState(record);
@@ -70,14 +72,22 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
       // Rows are counted as the job starts; a few signed meanwhile may take it past 100 %.
       percent: total > 0 ? Math.min(100, Math.floor((100 * record.rowsWritten) / total)) : 0,
       rows: record.status === 'ready' ? record.rowsWritten : null,
-      downloadUrl: state === 'ready' && can(staff.role, exportPermission(record.kind)) ? `/staff/exports/${record.id}/download` : null,
+      downloadUrl:
+        state === 'ready' && can(staff.role, exportPermission(record.kind))
+          ? `/staff/exports/${record.id}/download`
+          : null,
       expiresAt: state === 'ready' ? utc(record.expiresAt) : null,
       direct: state === 'direct',
       error: record.status === 'failed' ? record.error : null,
     };
   };
 
-  const renderPage = async (res: Response, campaign: Campaign, errors: Record<string, string> = {}, status = 200) => {
+  const renderPage = async (
+    res: Response,
+    campaign: Campaign,
+    errors: Record<string, string> = {},
+    status = 200,
+  ) => {
     const staff = staffOf(res);
     const listing = await listExports(ctx.db, campaign.id);
     res.status(status).render('staff/exports', {
@@ -86,7 +96,12 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
       campaign,
       scripts: ['/static/js/export-progress.js'],
       // "Constituents of each office" is what most lobby visits need, and every role may export it.
-      kinds: exportKinds.map((kind) => ({ kind, ...exportKindInfo[kind], allowed: can(staff.role, exportPermission(kind)), preselected: kind === 'congressional' })),
+      kinds: exportKinds.map((kind) => ({
+        kind,
+        ...exportKindInfo[kind],
+        allowed: can(staff.role, exportPermission(kind)),
+        preselected: kind === 'congressional',
+      })),
       mayExportSignatures: can(staff.role, 'exports.signatures'),
       exports: listing.map((record) => exportView(record, staff)),
       anyPending: listing.some(pending),
@@ -104,7 +119,12 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
   router.get(`${page}/progress`, anyExport, loadCampaign, async (_req, res) => {
     const listing = await listExports(ctx.db, campaignOf(res).id);
     res.json({
-      exports: listing.map((record) => ({ id: record.id, status: record.status, rowsWritten: record.rowsWritten, rowsTotal: record.rowsTotal })),
+      exports: listing.map((record) => ({
+        id: record.id,
+        status: record.status,
+        rowsWritten: record.rowsWritten,
+        rowsTotal: record.rowsTotal,
+      })),
     });
   });
 
@@ -112,13 +132,20 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
     const campaign = campaignOf(res);
     const staff = staffOf(res);
     const parsed = kindField.safeParse((req.body as Record<string, unknown> | undefined)?.kind);
-    if (!parsed.success) return renderPage(res, campaign, { kind: parsed.error.issues[0]?.message ?? 'Choose what to export.' }, 400);
+    if (!parsed.success)
+      return renderPage(
+        res,
+        campaign,
+        { kind: parsed.error.issues[0]?.message ?? 'Choose what to export.' },
+        400,
+      );
     const kind: ExportKind = parsed.data;
     if (!can(staff.role, exportPermission(kind))) {
       return res.status(403).render('error', {
         layout: 'staff',
         title: 'Not allowed',
-        message: 'Your role may export counts only: signatures name people. An admin can change your role.',
+        message:
+          'Your role may export counts only: signatures name people. An admin can change your role.',
       });
     }
 
@@ -128,14 +155,25 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
     } catch (error) {
       if (!(error instanceof ExportQueueUnavailableError)) throw error;
       ctx.logger.error({ err: error.cause }, 'could not queue an export');
-      return renderPage(res, campaign, { form: 'The export could not be started just now. Please try again in a moment.' }, 503);
+      return renderPage(
+        res,
+        campaign,
+        { form: 'The export could not be started just now. Please try again in a moment.' },
+        503,
+      );
     }
     if (started.mode === 'in-progress') {
-      flash(req, `This ${exportKindInfo[kind].title.toLowerCase()} export is already being written; it is listed below.`);
+      flash(
+        req,
+        `This ${exportKindInfo[kind].title.toLowerCase()} export is already being written; it is listed below.`,
+      );
       return res.redirect(303, `${pageUrl(campaign)}#export-${started.record.id}`);
     }
     if (started.mode === 'job') {
-      flash(req, `The export is being written (${(started.record.rowsTotal ?? 0).toLocaleString('en-US')} rows). Its download link appears below when it is ready.`);
+      flash(
+        req,
+        `The export is being written (${(started.record.rowsTotal ?? 0).toLocaleString('en-US')} rows). Its download link appears below when it is ready.`,
+      );
       return res.redirect(303, `${pageUrl(campaign)}#export-${started.record.id}`);
     }
 
@@ -145,34 +183,69 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
     res.setHeader('Cache-Control', 'no-store');
     try {
       const sent = await sendExport(ctx, started.record, res);
-      ctx.logger.info({ exportId: started.record.id, kind, rows: sent.rows, bytes: sent.bytes }, 'export sent');
+      ctx.logger.info(
+        { exportId: started.record.id, kind, rows: sent.rows, bytes: sent.bytes },
+        'export sent',
+      );
     } catch (error) {
       // The response is already under way (and now cut off): nothing else can be sent.
-      ctx.logger.warn({ err: error, exportId: started.record.id, kind }, 'export download did not complete');
+      ctx.logger.warn(
+        { err: error, exportId: started.record.id, kind },
+        'export download did not complete',
+      );
     }
   });
 
   router.get('/staff/exports/:id/download', anyExport, async (req, res) => {
     const staff = staffOf(res);
-    const gone = (status: number, message: string) => res.status(status).render('error', { layout: 'staff', title: 'Export not available', message });
+    const gone = (status: number, message: string) =>
+      res
+        .status(status)
+        .render('error', { layout: 'staff', title: 'Export not available', message });
     const record = await findExport(ctx.db, String(req.params.id));
     if (!record) return gone(404, 'There is no export at this address.');
     if (!can(staff.role, exportPermission(record.kind))) {
-      return res.status(403).render('error', { layout: 'staff', title: 'Not allowed', message: 'Your role may download count exports only.' });
+      return res
+        .status(403)
+        .render('error', {
+          layout: 'staff',
+          title: 'Not allowed',
+          message: 'Your role may download count exports only.',
+        });
     }
     const state = downloadState(record);
-    if (state === 'pending') return gone(409, 'This export is still being written. Its page shows its progress.');
-    if (state === 'failed') return gone(410, 'This export failed. Start it again from the campaign\'s export page.');
-    if (state === 'direct') return gone(410, 'This export was downloaded as it was made; no copy is kept. Start it again to download it.');
-    if (state === 'expired') return gone(410, `Export files are removed ${EXPORT_FILE_HOURS} hours after they are made. Start it again to download it.`);
+    if (state === 'pending')
+      return gone(409, 'This export is still being written. Its page shows its progress.');
+    if (state === 'failed')
+      return gone(410, "This export failed. Start it again from the campaign's export page.");
+    if (state === 'direct')
+      return gone(
+        410,
+        'This export was downloaded as it was made; no copy is kept. Start it again to download it.',
+      );
+    if (state === 'expired')
+      return gone(
+        410,
+        `Export files are removed ${EXPORT_FILE_HOURS} hours after they are made. Start it again to download it.`,
+      );
     const file = exportFilePath(ctx.config.dataDir, record.id);
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) {
-      ctx.logger.error({ exportId: record.id }, 'an export marked ready has no file (is DATA_DIR shared between web and worker processes?)');
+      ctx.logger.error(
+        { exportId: record.id },
+        'an export marked ready has no file (is DATA_DIR shared between web and worker processes?)',
+      );
       return gone(410, 'The file of this export is missing. Start it again.');
     }
-    const [campaign] = await ctx.db.select({ slug: campaigns.slug }).from(campaigns).where(eq(campaigns.id, record.campaignId));
-    await recordAudit(ctx.db, staff, { action: 'export.download', campaignId: record.campaignId, details: { exportId: record.id, kind: record.kind, rows: record.rowsWritten } });
+    const [campaign] = await ctx.db
+      .select({ slug: campaigns.slug })
+      .from(campaigns)
+      .where(eq(campaigns.id, record.campaignId));
+    await recordAudit(ctx.db, staff, {
+      action: 'export.download',
+      campaignId: record.campaignId,
+      details: { exportId: record.id, kind: record.kind, rows: record.rowsWritten },
+    });
     res.setHeader('Cache-Control', 'no-store');
     await new Promise<void>((resolve) => {
       res.download(

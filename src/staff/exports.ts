@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline as pipe, Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import {
+  pipeline as pipe,
+  Readable,
+  Transform,
+  type TransformCallback,
+  type Writable,
+} from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
@@ -33,7 +39,15 @@ import type { Permission } from './roles';
  * maintenance. Every export is recorded in `staff_exports` and in the audit log as it starts.
  */
 
-export const exportKinds = ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source', 'letters'] as const satisfies readonly ExportKind[];
+export const exportKinds = [
+  'signatures',
+  'congressional',
+  'state-upper',
+  'state-lower',
+  'state',
+  'source',
+  'letters',
+] as const satisfies readonly ExportKind[];
 
 /** Signature exports with more rows than this are written by a job instead of streamed at once. */
 export const DIRECT_EXPORT_MAX_ROWS = 50_000;
@@ -58,12 +72,22 @@ export const exportKindInfo: Record<ExportKind, { title: string; description: st
   },
   congressional: {
     title: 'By congressional district',
-    description: 'Signatures per U.S. House district, with the member who holds it: the constituents of each office.',
+    description:
+      'Signatures per U.S. House district, with the member who holds it: the constituents of each office.',
   },
-  'state-upper': { title: 'By state senate district', description: 'Signatures per state senate district, with its senator or senators.' },
-  'state-lower': { title: 'By state house district', description: 'Signatures per state house district, with its representative or representatives.' },
+  'state-upper': {
+    title: 'By state senate district',
+    description: 'Signatures per state senate district, with its senator or senators.',
+  },
+  'state-lower': {
+    title: 'By state house district',
+    description: 'Signatures per state house district, with its representative or representatives.',
+  },
   state: { title: 'By state', description: 'Signatures per state.' },
-  source: { title: 'By source', description: 'Signatures per partner source code, and those that came with none.' },
+  source: {
+    title: 'By source',
+    description: 'Signatures per partner source code, and those that came with none.',
+  },
   letters: {
     title: 'Letters by office',
     description:
@@ -71,7 +95,8 @@ export const exportKindInfo: Record<ExportKind, { title: string; description: st
   },
 };
 
-export const isExportKind = (value: unknown): value is ExportKind => exportKinds.includes(value as ExportKind);
+export const isExportKind = (value: unknown): value is ExportKind =>
+  exportKinds.includes(value as ExportKind);
 
 /** Signatures name people; counts name no one. A kind this version does not know needs the stricter. */
 export const exportPermission = (kind: ExportKind): Permission =>
@@ -106,14 +131,26 @@ const congressionalLabel = (geoid: string, usps: string) => `CASE
     ELSE ${usps} || '-' || ltrim(substr(${geoid}, 3), '0') END`;
 
 /** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
-const houseSeat = (geoid: string) => `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
+const houseSeat = (geoid: string) =>
+  `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
 
 /** One campaign's counts along a dimension, the rows with a count above zero. */
 const countsOf = (campaignId: number, dimension: string) =>
   `c.campaign_id = ${integer(campaignId)} AND c.dimension = ${literal(dimension)} AND c.count > 0`;
 
 /** The signature export's columns, in order. */
-const SIGNATURE_COLUMNS = ['name', 'email', 'zip', 'state', 'congressional_district', 'state_senate_geoid', 'state_house_geoid', 'source', 'opted_in', 'signed_at'];
+const SIGNATURE_COLUMNS = [
+  'name',
+  'email',
+  'zip',
+  'state',
+  'congressional_district',
+  'state_senate_geoid',
+  'state_house_geoid',
+  'source',
+  'opted_in',
+  'signed_at',
+];
 
 /**
  * The signature export. Consent: the email address only where the supporter opted in; name, ZIP
@@ -128,8 +165,13 @@ const SIGNATURE_COLUMNS = ['name', 'email', 'zip', 'state', 'congressional_distr
  * the active representative data, through a LATERAL subquery that PostgreSQL caches per district
  * (Memoize) while it reads the signatures in id order: no sort, and the first rows go out at once.
  */
-function signaturesQuery(campaignId: number, range?: { after: number; upTo: number | null }): string {
-  const bounds = range ? ` AND s.id > ${integer(range.after)}${range.upTo === null ? '' : ` AND s.id <= ${integer(range.upTo)}`}` : '';
+function signaturesQuery(
+  campaignId: number,
+  range?: { after: number; upTo: number | null },
+): string {
+  const bounds = range
+    ? ` AND s.id > ${integer(range.after)}${range.upTo === null ? '' : ` AND s.id <= ${integer(range.upTo)}`}`
+    : '';
   return `SELECT s.name,
       CASE WHEN s.opt_in THEN s.email END AS email,
       ${neutralised('s.zip')} AS zip,
@@ -152,11 +194,15 @@ function signaturesQuery(campaignId: number, range?: { after: number; upTo: numb
 /** One binary COPY row of `signaturesQuery` as a CSV line, its name and email opened. */
 function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) => string {
   return (fields) => {
-    if (fields.length !== SIGNATURE_COLUMNS.length) throw new Error(`a signature row of ${fields.length} fields, not ${SIGNATURE_COLUMNS.length}`);
+    if (fields.length !== SIGNATURE_COLUMNS.length)
+      throw new Error(
+        `a signature row of ${fields.length} fields, not ${SIGNATURE_COLUMNS.length}`,
+      );
     let line = csvCell(encryption.open('signatures.name', fields[0]!));
     line += ',' + (fields[1] ? csvCell(encryption.open('signatures.email', fields[1])) : '');
     // Neutralised in the SQL already: only quoted here.
-    for (let index = 2; index < fields.length; index++) line += ',' + quotedCell(fields[index]?.toString('utf8') ?? null);
+    for (let index = 2; index < fields.length; index++)
+      line += ',' + quotedCell(fields[index]?.toString('utf8') ?? null);
     return line + '\n';
   };
 }
@@ -240,7 +286,10 @@ function sourceQuery(campaignId: number): string {
  * dashboard names targets: from the representative data, the campaign's lists, or the letters.
  * "Delivered by us" is every delivered letter not delivered by hand.
  */
-function lettersQuery(campaignId: number, names: Map<string, { name: string; title: string }> = new Map()): string {
+function lettersQuery(
+  campaignId: number,
+  names: Map<string, { name: string; title: string }> = new Map(),
+): string {
   const id = integer(campaignId);
   const named =
     names.size > 0
@@ -281,7 +330,10 @@ function lettersQuery(campaignId: number, names: Map<string, { name: string; tit
 }
 
 /** The text columns of each count export: every value quoted (see text-safety/csv.ts); the counts not. */
-const COUNT_TEXT_COLUMNS: Record<Exclude<ExportKind, 'signatures' | 'letters'>, readonly string[]> = {
+const COUNT_TEXT_COLUMNS: Record<
+  Exclude<ExportKind, 'signatures' | 'letters'>,
+  readonly string[]
+> = {
   congressional: ['state', 'district', 'representative', 'party', 'geoid'],
   'state-upper': ['state', 'district', 'legislators', 'party', 'geoid'],
   'state-lower': ['state', 'district', 'legislators', 'party', 'geoid'],
@@ -336,11 +388,17 @@ export async function countExportRows(
 ): Promise<number> {
   const { db } = database;
   if (kind !== 'signatures') {
-    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`));
+    const [row] = await queryRows<{ n: string | number }>(
+      db,
+      sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`),
+    );
     return Number(row?.n ?? 0);
   }
   if (database.driver === 'pg') {
-    const [row] = await queryRows<{ n: string | number }>(db, sql.raw(`SELECT count(*)::bigint AS n FROM (${exportedSignatures(campaignId)}) AS q`));
+    const [row] = await queryRows<{ n: string | number }>(
+      db,
+      sql.raw(`SELECT count(*)::bigint AS n FROM (${exportedSignatures(campaignId)}) AS q`),
+    );
     return Number(row?.n ?? 0);
   }
   let total = 0;
@@ -348,7 +406,9 @@ export async function countExportRows(
   for (;;) {
     const [page] = await queryRows<{ n: string | number; last: string | number | null }>(
       db,
-      sql.raw(`SELECT count(*)::bigint AS n, max(id) AS last FROM (${exportedSignatures(campaignId, after)} ORDER BY s.id LIMIT ${integer(pageRows)}) AS q`),
+      sql.raw(
+        `SELECT count(*)::bigint AS n, max(id) AS last FROM (${exportedSignatures(campaignId, after)} ORDER BY s.id LIMIT ${integer(pageRows)}) AS q`,
+      ),
     );
     const counted = Number(page?.n ?? 0);
     total += counted;
@@ -367,12 +427,24 @@ export async function countExportRows(
  * answered between pages. Count exports are bounded by the number of districts and run as one
  * COPY on both.
  */
-export function exportCsv(database: DatabaseHandle, encryption: FieldEncryption, kind: ExportKind, campaignId: number): CopyOut {
+export function exportCsv(
+  database: DatabaseHandle,
+  encryption: FieldEncryption,
+  kind: ExportKind,
+  campaignId: number,
+): CopyOut {
   if (kind === 'letters') return lettersCsv(database, campaignId);
-  if (kind !== 'signatures') return database.copyOut(exportQuery(kind, campaignId), { header: true, quote: COUNT_TEXT_COLUMNS[kind] });
+  if (kind !== 'signatures')
+    return database.copyOut(exportQuery(kind, campaignId), {
+      header: true,
+      quote: COUNT_TEXT_COLUMNS[kind],
+    });
   const page = (range?: { after: number; upTo: number | null }) => {
     const copy = database.copyOut(signaturesQuery(campaignId, range), { format: 'binary' });
-    const lines = new BinaryCopyRows(signatureCsvLine(encryption), range && range.after > 0 ? '' : `${SIGNATURE_COLUMNS.join(',')}\n`);
+    const lines = new BinaryCopyRows(
+      signatureCsvLine(encryption),
+      range && range.after > 0 ? '' : `${SIGNATURE_COLUMNS.join(',')}\n`,
+    );
     // An error on either side, or a reader that gives up, ends both (and the COPY).
     return { stream: pipe(copy.stream, lines, () => undefined), rows: copy.rows };
   };
@@ -390,8 +462,15 @@ function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
         database.db,
         sql`SELECT DISTINCT key FROM letter_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'target' AND count > 0`,
       );
-      const names = await targetNames({ db: database.db }, campaignId, keys.map((row) => row.key));
-      const copied = database.copyOut(lettersQuery(campaignId, names), { header: true, quote: ['office_holder', 'office', 'target'] });
+      const names = await targetNames(
+        { db: database.db },
+        campaignId,
+        keys.map((row) => row.key),
+      );
+      const copied = database.copyOut(lettersQuery(campaignId, names), {
+        header: true,
+        quote: ['office_holder', 'office', 'target'],
+      });
       for await (const chunk of copied.stream) yield chunk as Buffer;
       settle!.resolve(await copied.rows);
     } catch (error) {
@@ -404,7 +483,11 @@ function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
   return { stream: Readable.from(csv(), { objectMode: false }), rows };
 }
 
-function pagedSignatures(database: DatabaseHandle, campaignId: number, page: (range: { after: number; upTo: number | null }) => CopyOut): CopyOut {
+function pagedSignatures(
+  database: DatabaseHandle,
+  campaignId: number,
+  page: (range: { after: number; upTo: number | null }) => CopyOut,
+): CopyOut {
   let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
   const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   rows.catch(() => undefined);
@@ -487,7 +570,13 @@ export async function startExport(
     const [running] = await ctx.db
       .select()
       .from(staffExports)
-      .where(and(eq(staffExports.campaignId, campaignId), eq(staffExports.kind, kind), inArray(staffExports.status, ['queued', 'running'])))
+      .where(
+        and(
+          eq(staffExports.campaignId, campaignId),
+          eq(staffExports.kind, kind),
+          inArray(staffExports.status, ['queued', 'running']),
+        ),
+      )
       .orderBy(desc(staffExports.createdAt))
       .limit(1);
     if (running) return { mode: 'in-progress', record: running };
@@ -495,16 +584,31 @@ export async function startExport(
   const record = await ctx.db.transaction(async (tx) => {
     const [created] = await tx
       .insert(staffExports)
-      .values({ id: newExportId(), campaignId, staffId: staff.id, kind, status: mode === 'direct' ? 'running' : 'queued', rowsTotal: rows })
+      .values({
+        id: newExportId(),
+        campaignId,
+        staffId: staff.id,
+        kind,
+        status: mode === 'direct' ? 'running' : 'queued',
+        rowsTotal: rows,
+      })
       .returning();
-    await recordAudit(tx, staff, { action: `export.${kind}`, campaignId, details: { exportId: created!.id, rows, delivery: mode === 'direct' ? 'download' : 'file' } });
+    await recordAudit(tx, staff, {
+      action: `export.${kind}`,
+      campaignId,
+      details: { exportId: created!.id, rows, delivery: mode === 'direct' ? 'download' : 'file' },
+    });
     return created!;
   });
   if (mode === 'job') {
     try {
       await ctx.queues.requestExport(record.id);
     } catch (error) {
-      await markExportFailed(ctx.db, record.id, 'The export could not be queued. Please try again in a moment.');
+      await markExportFailed(
+        ctx.db,
+        record.id,
+        'The export could not be queued. Please try again in a moment.',
+      );
       throw new ExportQueueUnavailableError('the export queue is not reachable', { cause: error });
     }
   }
@@ -516,7 +620,11 @@ export async function startExport(
  * then records it as done, with no file kept. On failure (the database, or the browser that went
  * away) it is recorded as failed, `destination` is destroyed, and the error is thrown.
  */
-export async function sendExport(ctx: ExportContext, record: StaffExport, destination: Writable): Promise<{ rows: number; bytes: number }> {
+export async function sendExport(
+  ctx: ExportContext,
+  record: StaffExport,
+  destination: Writable,
+): Promise<{ rows: number; bytes: number }> {
   const copy = exportCsv(ctx.database, ctx.encryption, record.kind, record.campaignId);
   const meter = new CsvMeter();
   try {
@@ -528,13 +636,16 @@ export async function sendExport(ctx: ExportContext, record: StaffExport, destin
       .where(eq(staffExports.id, record.id));
     return { rows, bytes: meter.bytes };
   } catch (error) {
-    await markExportFailed(ctx.db, record.id, 'The download did not complete.').catch(() => undefined);
+    await markExportFailed(ctx.db, record.id, 'The download did not complete.').catch(
+      () => undefined,
+    );
     throw error;
   }
 }
 
 export const exportsDir = (dataDir: string) => path.join(dataDir, 'exports');
-export const exportFilePath = (dataDir: string, id: string) => path.join(exportsDir(dataDir), `${id}.csv`);
+export const exportFilePath = (dataDir: string, id: string) =>
+  path.join(exportsDir(dataDir), `${id}.csv`);
 
 /**
  * The export job: writes the CSV to a temporary file of its own, renames it into place, and marks
@@ -610,7 +721,10 @@ const REQUEUE_AFTER_MINUTES = 5;
  * the export's, so an export whose job is still in the queue (waiting, running or retrying) is
  * not queued twice; one whose job was lost with Redis gets a new one. Returns how many it asked for.
  */
-export async function requeueExports(ctx: { db: Database; queues: Pick<Queues, 'requestExport'> }): Promise<number> {
+export async function requeueExports(ctx: {
+  db: Database;
+  queues: Pick<Queues, 'requestExport'>;
+}): Promise<number> {
   const waiting = await queryRows<{ id: string }>(
     ctx.db,
     sql`SELECT id FROM staff_exports
@@ -620,7 +734,11 @@ export async function requeueExports(ctx: { db: Database; queues: Pick<Queues, '
   return waiting.length;
 }
 
-export async function markExportFailed(db: Database, exportId: string, message: string): Promise<void> {
+export async function markExportFailed(
+  db: Database,
+  exportId: string,
+  message: string,
+): Promise<void> {
   await db
     .update(staffExports)
     .set({ status: 'failed', error: message, finishedAt: sql`now()` })
@@ -633,7 +751,10 @@ export async function markExportFailed(db: Database, exportId: string, message: 
  * its campaign, a temporary file left by a crash) are removed once they are an hour old.
  * Returns how many files were removed.
  */
-export async function expireExports(ctx: { db: Database; config: { dataDir: string } }): Promise<number> {
+export async function expireExports(ctx: {
+  db: Database;
+  config: { dataDir: string };
+}): Promise<number> {
   const { db } = ctx;
   const expired = await queryRows<{ id: string }>(
     db,
@@ -653,7 +774,12 @@ export async function expireExports(ctx: { db: Database; config: { dataDir: stri
   const names = await readdir(dir).catch(() => [] as string[]);
   if (names.length === 0) return removed;
   const kept = new Set(
-    (await queryRows<{ id: string }>(db, sql`SELECT id FROM staff_exports WHERE status IN ('queued', 'running', 'ready')`)).map((row) => row.id),
+    (
+      await queryRows<{ id: string }>(
+        db,
+        sql`SELECT id FROM staff_exports WHERE status IN ('queued', 'running', 'ready')`,
+      )
+    ).map((row) => row.id),
   );
   const hourAgo = Date.now() - 60 * 60 * 1000;
   for (const name of names) {
@@ -698,10 +824,14 @@ export async function findExport(db: Database, id: string): Promise<StaffExport 
 }
 
 /** Streamed straight to the browser: nothing kept to download later. */
-export const isDirectExport = (record: StaffExport) => record.status === 'ready' && record.expiresAt === null;
+export const isDirectExport = (record: StaffExport) =>
+  record.status === 'ready' && record.expiresAt === null;
 
 /** Whether an export's file can be downloaded now, and if not, why. */
-export function downloadState(record: StaffExport, now = new Date()): 'ready' | 'pending' | 'failed' | 'expired' | 'direct' {
+export function downloadState(
+  record: StaffExport,
+  now = new Date(),
+): 'ready' | 'pending' | 'failed' | 'expired' | 'direct' {
   if (record.status === 'queued' || record.status === 'running') return 'pending';
   if (record.status === 'failed') return 'failed';
   if (isDirectExport(record)) return 'direct';

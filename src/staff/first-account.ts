@@ -27,7 +27,10 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const TAKE_IF_EQUAL = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
 export async function hasStaffAccount(ctx: Pick<AppContext, 'db'>): Promise<boolean> {
-  const [row] = await queryRows<{ any: boolean }>(ctx.db, sql`SELECT EXISTS (SELECT 1 FROM staff_accounts) AS any`);
+  const [row] = await queryRows<{ any: boolean }>(
+    ctx.db,
+    sql`SELECT EXISTS (SELECT 1 FROM staff_accounts) AS any`,
+  );
   return Boolean(row?.any);
 }
 
@@ -72,7 +75,14 @@ export async function createFirstAdmin(
           RETURNING id`,
     );
     if (!created) return undefined;
-    await recordAudit(tx, { id: Number(created.id), email: input.email }, { action: 'account.create', details: { account: input.email, role: 'admin', by: 'setup link' } });
+    await recordAudit(
+      tx,
+      { id: Number(created.id), email: input.email },
+      {
+        action: 'account.create',
+        details: { account: input.email, role: 'admin', by: 'setup link' },
+      },
+    );
     return Number(created.id);
   });
   const account = id === undefined ? undefined : await findActiveAccount(ctx.db, id);

@@ -36,4 +36,5 @@ export type Permission = keyof typeof allowed;
 export const can = (role: StaffRole, permission: Permission): boolean =>
   (allowed[permission] as readonly StaffRole[]).includes(role);
 
-export const isStaffRole = (value: unknown): value is StaffRole => staffRoles.includes(value as StaffRole);
+export const isStaffRole = (value: unknown): value is StaffRole =>
+  staffRoles.includes(value as StaffRole);

@@ -23,7 +23,8 @@ import { staffSession } from './session';
  */
 const MULTIPART_ROUTES: readonly RegExp[] = [/^\/campaigns\/[a-z0-9-]+\/targets$/];
 
-const readsMultipart = (req: Request) => req.method === 'POST' && MULTIPART_ROUTES.some((route) => route.test(req.path));
+const readsMultipart = (req: Request) =>
+  req.method === 'POST' && MULTIPART_ROUTES.some((route) => route.test(req.path));
 
 /**
  * The staff console under /staff: its own session cookie (data in Redis), CSRF tokens bound to the
@@ -55,7 +56,8 @@ export function staffConsole(platform: AppContext): Router {
     // that route, which makes it once the body is read. Only the routes listed in MULTIPART_ROUTES
     // read such a body; a multipart request to any other route is checked here, where its token
     // cannot be found: 403.
-    (req, res, next) => (req.is('multipart/form-data') && readsMultipart(req) ? next() : csrf.protect(req, res, next)),
+    (req, res, next) =>
+      req.is('multipart/form-data') && readsMultipart(req) ? next() : csrf.protect(req, res, next),
     (req, res, next) => {
       res.locals.csrfToken = csrf.token(req, res);
       next();

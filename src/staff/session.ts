@@ -40,7 +40,10 @@ export class RedisSessionStore extends session.Store {
     return `${this.prefix}${sid}`;
   }
 
-  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+  override get(
+    sid: string,
+    callback: (error: unknown, data?: session.SessionData | null) => void,
+  ): void {
     this.redis.get(this.key(sid)).then(
       (value) => callback(null, value ? (JSON.parse(value) as session.SessionData) : null),
       (error: unknown) => callback(error),
@@ -48,15 +51,28 @@ export class RedisSessionStore extends session.Store {
   }
 
   override set(sid: string, data: session.SessionData, callback?: (error?: unknown) => void): void {
-    this.redis.set(this.key(sid), JSON.stringify(data), 'EX', SESSION_IDLE_SECONDS).then(() => callback?.(), (error: unknown) => callback?.(error));
+    this.redis.set(this.key(sid), JSON.stringify(data), 'EX', SESSION_IDLE_SECONDS).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
   }
 
-  override touch(sid: string, _data: session.SessionData, callback?: (error?: unknown) => void): void {
-    this.redis.expire(this.key(sid), SESSION_IDLE_SECONDS).then(() => callback?.(), (error: unknown) => callback?.(error));
+  override touch(
+    sid: string,
+    _data: session.SessionData,
+    callback?: (error?: unknown) => void,
+  ): void {
+    this.redis.expire(this.key(sid), SESSION_IDLE_SECONDS).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
   }
 
   override destroy(sid: string, callback?: (error?: unknown) => void): void {
-    this.redis.del(this.key(sid)).then(() => callback?.(), (error: unknown) => callback?.(error));
+    this.redis.del(this.key(sid)).then(
+      () => callback?.(),
+      (error: unknown) => callback?.(error),
+    );
   }
 }
 
@@ -74,7 +90,13 @@ export function staffSession(ctx: AppContext): RequestHandler[] {
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: https, path: '/', maxAge: SESSION_IDLE_SECONDS * 1000 },
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: https,
+      path: '/',
+      maxAge: SESSION_IDLE_SECONDS * 1000,
+    },
   });
   const loadStaff: RequestHandler = async (req, res, next) => {
     const { staffId, signedInAt } = req.session;
@@ -94,7 +116,12 @@ export function staffSession(ctx: AppContext): RequestHandler[] {
   return [sessions, loadStaff];
 }
 
-export const staffUser = (account: StaffAccount): StaffUser => ({ id: account.id, email: account.email, name: account.name, role: account.role });
+export const staffUser = (account: StaffAccount): StaffUser => ({
+  id: account.id,
+  email: account.email,
+  name: account.name,
+  role: account.role,
+});
 
 export function currentStaff(res: Response): StaffUser | undefined {
   return res.locals.staff as StaffUser | undefined;
@@ -102,10 +129,14 @@ export function currentStaff(res: Response): StaffUser | undefined {
 
 /** Starts a fresh session for the account (a new id, so a planted cookie is worth nothing). */
 export async function beginSession(req: Request, account: StaffAccount): Promise<void> {
-  await new Promise<void>((resolve, reject) => req.session.regenerate((error) => (error ? reject(error as Error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    req.session.regenerate((error) => (error ? reject(error as Error) : resolve())),
+  );
   req.session.staffId = account.id;
   req.session.signedInAt = Date.now();
-  await new Promise<void>((resolve, reject) => req.session.save((error) => (error ? reject(error as Error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    req.session.save((error) => (error ? reject(error as Error) : resolve())),
+  );
 }
 
 /** Shows `message` on the next page the staff member sees (after a redirect). */
@@ -125,11 +156,24 @@ export function requirePermission(permission: Permission): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const staff = currentStaff(res);
     if (!staff) {
-      if (req.method === 'GET') return res.redirect(303, `/staff/login?next=${encodeURIComponent(req.originalUrl)}`);
-      return res.status(401).render('error', { layout: 'staff', title: 'Please sign in', message: 'Your session has ended. Please sign in again.' });
+      if (req.method === 'GET')
+        return res.redirect(303, `/staff/login?next=${encodeURIComponent(req.originalUrl)}`);
+      return res
+        .status(401)
+        .render('error', {
+          layout: 'staff',
+          title: 'Please sign in',
+          message: 'Your session has ended. Please sign in again.',
+        });
     }
     if (!can(staff.role, permission)) {
-      return res.status(403).render('error', { layout: 'staff', title: 'Not allowed', message: 'Your role does not allow this. An admin can change your role.' });
+      return res
+        .status(403)
+        .render('error', {
+          layout: 'staff',
+          title: 'Not allowed',
+          message: 'Your role does not allow this. An admin can change your role.',
+        });
     }
     next();
   };

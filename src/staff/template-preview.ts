@@ -1,6 +1,11 @@
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
-import { compileLetterTemplates, levelOf, type RenderedLetter, type TargetLevel } from '../letters/templates';
+import {
+  compileLetterTemplates,
+  levelOf,
+  type RenderedLetter,
+  type TargetLevel,
+} from '../letters/templates';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { lookupRepresentatives } from '../representatives/lookup';
@@ -57,20 +62,45 @@ export async function previewTemplate(
   } catch (error) {
     return { problem: (error as Error).message.replace(/^The federal letter /, 'The ') };
   }
-  const found = await lookupRepresentatives({ data: ctx.representatives.current }, { zip }, await ctx.representatives.customTargets(campaign.id));
+  const found = await lookupRepresentatives(
+    { data: ctx.representatives.current },
+    { zip },
+    await ctx.representatives.customTargets(campaign.id),
+  );
   if (!found.ok) {
-    return { problem: found.status === 400 ? 'Enter a 5-digit ZIP code for the sample supporter.' : found.message };
+    return {
+      problem:
+        found.status === 400 ? 'Enter a 5-digit ZIP code for the sample supporter.' : found.message,
+    };
   }
   const { officials, districts } = found.result;
   const official = previewOfficial(campaign, level, officials);
   const state = districts.congressional?.state;
-  if (!official) return { problem: `There is no ${level} representative for ZIP ${zip} in the data. Try another ZIP code.` };
+  if (!official)
+    return {
+      problem: `There is no ${level} representative for ZIP ${zip} in the data. Try another ZIP code.`,
+    };
   const letter = renderer.render(levelOf(official.office), {
-    supporter: { name: 'Jordan Sample', city: 'Sampleton', state, zip, note: 'I have lived here for twelve years and I do not want to be tracked.' },
-    target: { title: salutationTitle(official, inLetter), name: official.name ?? '', office: officeDescription(official, inLetter), district: official.district ?? undefined },
+    supporter: {
+      name: 'Jordan Sample',
+      city: 'Sampleton',
+      state,
+      zip,
+      note: 'I have lived here for twelve years and I do not want to be tracked.',
+    },
+    target: {
+      title: salutationTitle(official, inLetter),
+      name: official.name ?? '',
+      office: officeDescription(official, inLetter),
+      district: official.district ?? undefined,
+    },
     campaign: { title: campaignTitle(campaign, language) },
   });
-  return { letter, target: `${salutationTitle(official)} ${official.name ?? ''}`.trim(), place: `ZIP ${zip}${state ? `, ${state}` : ''}` };
+  return {
+    letter,
+    target: `${salutationTitle(official)} ${official.name ?? ''}`.trim(),
+    place: `ZIP ${zip}${state ? `, ${state}` : ''}`,
+  };
 }
 
 /** ZIP codes tried for a first preview before giving up on finding a representative at the level. */
@@ -80,7 +110,11 @@ const SAMPLE_ZIPS_TRIED = 200;
  * A ZIP code the preview can start with: one where the data has a representative at the level
  * (an office the campaign writes to, if any), so staff see a real letter at once.
  */
-export async function sampleZip(ctx: Pick<AppContext, 'representatives'>, campaign: Campaign, level: TargetLevel): Promise<string> {
+export async function sampleZip(
+  ctx: Pick<AppContext, 'representatives'>,
+  campaign: Campaign,
+  level: TargetLevel,
+): Promise<string> {
   const data = ctx.representatives.current;
   if (!data) return '';
   const targets = await ctx.representatives.customTargets(campaign.id);
@@ -96,10 +130,19 @@ export async function sampleZip(ctx: Pick<AppContext, 'representatives'>, campai
 }
 
 /** Whom a preview at `level` is addressed to: someone the campaign's letters really go to, where possible. */
-function previewOfficial(campaign: Campaign, level: TargetLevel, officials: Official[], sampleLocal = true): Official | undefined {
-  const offices = [...PREVIEW_OFFICES[level]].sort((a, b) => Number(!campaign.targetOffices.includes(a)) - Number(!campaign.targetOffices.includes(b)));
+function previewOfficial(
+  campaign: Campaign,
+  level: TargetLevel,
+  officials: Official[],
+  sampleLocal = true,
+): Official | undefined {
+  const offices = [...PREVIEW_OFFICES[level]].sort(
+    (a, b) =>
+      Number(!campaign.targetOffices.includes(a)) - Number(!campaign.targetOffices.includes(b)),
+  );
   return (
-    offices.flatMap((office) => officials.filter((candidate) => candidate.office === office && !candidate.vacant))[0] ??
-    (level === 'local' && sampleLocal ? SAMPLE_LOCAL : undefined)
+    offices.flatMap((office) =>
+      officials.filter((candidate) => candidate.office === office && !candidate.vacant),
+    )[0] ?? (level === 'local' && sampleLocal ? SAMPLE_LOCAL : undefined)
   );
 }

@@ -27,7 +27,9 @@ export class TrustedBrowsers {
   }
 
   private mac(accountId: number, nonce: string): Buffer {
-    return createHmac('sha256', this.options.secret).update(`staff-trusted-browser\n${accountId}.${nonce}`).digest();
+    return createHmac('sha256', this.options.secret)
+      .update(`staff-trusted-browser\n${accountId}.${nonce}`)
+      .digest();
   }
 
   private failuresKey(nonce: string): string {
@@ -42,7 +44,9 @@ export class TrustedBrowsers {
     const accountId = Number(match[1]);
     const given = Buffer.from(match[3]!, 'base64url');
     const expected = this.mac(accountId, match[2]!);
-    return given.length === expected.length && timingSafeEqual(given, expected) ? { accountId, nonce: match[2]! } : undefined;
+    return given.length === expected.length && timingSafeEqual(given, expected)
+      ? { accountId, nonce: match[2]! }
+      : undefined;
   }
 
   /**
@@ -52,7 +56,9 @@ export class TrustedBrowsers {
   async accountOf(req: Request): Promise<number | undefined> {
     const cookie = this.read(req);
     if (!cookie) return undefined;
-    const failures = await this.options.redis.get(this.failuresKey(cookie.nonce)).catch(() => String(TRUSTED_BROWSER_FAILURES));
+    const failures = await this.options.redis
+      .get(this.failuresKey(cookie.nonce))
+      .catch(() => String(TRUSTED_BROWSER_FAILURES));
     return Number(failures ?? 0) < TRUSTED_BROWSER_FAILURES ? cookie.accountId : undefined;
   }
 
@@ -73,12 +79,16 @@ export class TrustedBrowsers {
   /** Trusts this browser for `accountId` from now on (after a successful sign-in). */
   trust(res: Response, accountId: number): void {
     const nonce = randomBytes(16).toString('base64url');
-    res.cookie(this.cookieName, `${accountId}.${nonce}.${this.mac(accountId, nonce).toString('base64url')}`, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.options.https,
-      path: '/',
-      maxAge: TRUSTED_BROWSER_DAYS * 24 * 60 * 60 * 1000,
-    });
+    res.cookie(
+      this.cookieName,
+      `${accountId}.${nonce}.${this.mac(accountId, nonce).toString('base64url')}`,
+      {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: this.options.https,
+        path: '/',
+        maxAge: TRUSTED_BROWSER_DAYS * 24 * 60 * 60 * 1000,
+      },
+    );
   }
 }

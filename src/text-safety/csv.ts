@@ -17,13 +17,16 @@
 const FORMULA_FRAGMENT = /(^|[,;])([ "]*)([=+\-@\t\r])/g;
 
 /** `value` with a `'` before each formula character that starts a cell or a `,`/`;` fragment of it. */
-export const neutraliseFormulas = (value: string): string => value.replace(FORMULA_FRAGMENT, "$1$2'$3");
+export const neutraliseFormulas = (value: string): string =>
+  value.replace(FORMULA_FRAGMENT, "$1$2'$3");
 
 /** A text cell as the exports write it: neutralised and always quoted; NULL as nothing. */
-export const csvCell = (value: string | null): string => (value === null ? '' : `"${neutraliseFormulas(value).replace(/"/g, '""')}"`);
+export const csvCell = (value: string | null): string =>
+  value === null ? '' : `"${neutraliseFormulas(value).replace(/"/g, '""')}"`;
 
 /** A text cell neutralised already (by `neutralisedSql`), quoted; NULL as nothing. */
-export const quotedCell = (value: string | null): string => (value === null ? '' : `"${value.includes('"') ? value.replace(/"/g, '""') : value}"`);
+export const quotedCell = (value: string | null): string =>
+  value === null ? '' : `"${value.includes('"') ? value.replace(/"/g, '""') : value}"`;
 
 /**
  * `neutraliseFormulas` as an SQL expression over `expression` (SQL text of this module's callers,
@@ -36,6 +39,7 @@ export const neutralisedSql = (expression: string): string =>
 
 /** COPY's option that quotes these columns (their non-NULL values) of a CSV, `FORCE_QUOTE (a, b)`. */
 export const forceQuote = (columns: readonly string[]): string => {
-  for (const column of columns) if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw new Error(`not a column name: ${column}`);
+  for (const column of columns)
+    if (!/^[a-z_][a-z0-9_]*$/.test(column)) throw new Error(`not a column name: ${column}`);
   return `FORCE_QUOTE (${columns.join(', ')})`;
 };

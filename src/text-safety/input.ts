@@ -37,7 +37,9 @@ const JOINER_OUT_OF_PLACE =
   /(?<![\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}])[\u200c\u200d]|[\u200c\u200d](?![\p{L}\p{M}\p{Extended_Pictographic}])/gu;
 
 /** `value` without the invisible characters above and joiners out of place (supporters' text). */
-export const stripInvisible = (value: string): string => value.replace(INVISIBLE, '').replace(JOINER_OUT_OF_PLACE, '');
+export const stripInvisible = (value: string): string =>
+  value.replace(INVISIBLE, '').replace(JOINER_OUT_OF_PLACE, '');
 
 /** Whether `value` holds any bidirectional or zero-width formatting but a joiner in its place (staff text). */
-export const hiddenFormatting = (value: string): boolean => BIDI_CONTROL.test(value) || stripInvisible(value) !== value;
+export const hiddenFormatting = (value: string): boolean =>
+  BIDI_CONTROL.test(value) || stripInvisible(value) !== value;

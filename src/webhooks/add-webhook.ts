@@ -7,7 +7,8 @@ import { campaigns, partners } from '../db/schema';
 import { FieldEncryption } from '../privacy/field-encryption';
 import { addWebhook, eventList, receiverUrl } from './subscriptions';
 
-const USAGE = 'Usage: npm run webhooks:add -- --campaign <slug> [--partner <source code>] --url <https://…> [--events signature,outreach,person.erased]';
+const USAGE =
+  'Usage: npm run webhooks:add -- --campaign <slug> [--partner <source code>] --url <https://…> [--events signature,outreach,person.erased]';
 
 /**
  * `npm run webhooks:add -- --campaign … [--partner …] --url … [--events …]`: subscribes a receiver
@@ -18,7 +19,14 @@ const USAGE = 'Usage: npm run webhooks:add -- --campaign <slug> [--partner <sour
 runCli('webhooks:add', async () => {
   let values: { campaign?: string; partner?: string; url?: string; events?: string };
   try {
-    ({ values } = parseArgs({ options: { campaign: { type: 'string' }, partner: { type: 'string' }, url: { type: 'string' }, events: { type: 'string' } } }));
+    ({ values } = parseArgs({
+      options: {
+        campaign: { type: 'string' },
+        partner: { type: 'string' },
+        url: { type: 'string' },
+        events: { type: 'string' },
+      },
+    }));
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }
@@ -33,13 +41,24 @@ runCli('webhooks:add', async () => {
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db.select().from(campaigns).where(eq(campaigns.slug, values.campaign)).limit(1);
+    const [campaign] = await database.db
+      .select()
+      .from(campaigns)
+      .where(eq(campaigns.slug, values.campaign))
+      .limit(1);
     if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${values.campaign}"`);
     let partnerId: number | null = null;
     if (values.partner !== undefined) {
       const code = values.partner.trim().toLowerCase();
-      const [partner] = await database.db.select().from(partners).where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code))).limit(1);
-      if (!partner) throw new UsageError(`--partner: ${campaign.slug} has no partner with source code "${values.partner}"`);
+      const [partner] = await database.db
+        .select()
+        .from(partners)
+        .where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code)))
+        .limit(1);
+      if (!partner)
+        throw new UsageError(
+          `--partner: ${campaign.slug} has no partner with source code "${values.partner}"`,
+        );
       partnerId = partner.id;
     }
     const { secret } = await addWebhook(

@@ -41,7 +41,9 @@ export const BATCH_SIZE = 100;
 export const BATCH_WINDOW_MS = 2000;
 export const GIVE_UP_AFTER_MS = 24 * 60 * 60 * 1000;
 /** The wait after the 1st, 2nd, … failed attempt of a batch; the last repeats until the 24 hours are up. */
-export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000];
+export const RETRY_DELAYS_MS = [
+  5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000,
+];
 /** Action Network allows 4 requests a second per key. */
 const ACTION_NETWORK_SPACING_MS = 260;
 /** Batches (or Action Network requests) one job sends before it hands over to a new job, so other subscriptions get their turn. */
@@ -49,7 +51,10 @@ const ROUNDS_PER_JOB = 50;
 /** A sending worker's lease, renewed at each batch: longer than one attempt can take. */
 const LEASE_SECONDS = 60;
 
-export type DeliverContext = Pick<AppContext, 'db' | 'encryption' | 'config' | 'logger' | 'queues'> & { mailer: Mailer };
+export type DeliverContext = Pick<
+  AppContext,
+  'db' | 'encryption' | 'config' | 'logger' | 'queues'
+> & { mailer: Mailer };
 
 /**
  * The options of a delivery job: one per subscription waiting or delayed, and while one runs, one
@@ -63,8 +68,17 @@ export const deliveryJobOptions = (subscriptionId: number, delayMs: number): Job
   backoff: { type: 'exponential', delay: 2000 },
 });
 
-export async function requestWebhookDelivery(queues: Pick<Queues, 'add'>, subscriptionId: number, delayMs = 0): Promise<void> {
-  await queues.add('webhooks', DELIVER_WEBHOOKS, { subscriptionId }, deliveryJobOptions(subscriptionId, delayMs));
+export async function requestWebhookDelivery(
+  queues: Pick<Queues, 'add'>,
+  subscriptionId: number,
+  delayMs = 0,
+): Promise<void> {
+  await queues.add(
+    'webhooks',
+    DELIVER_WEBHOOKS,
+    { subscriptionId },
+    deliveryJobOptions(subscriptionId, delayMs),
+  );
 }
 
 interface LeasedSubscription {
@@ -92,7 +106,10 @@ const idArray = (ids: number[]) => `{${ids.join(',')}}`;
 const LEASE = sql`now() + make_interval(secs => ${LEASE_SECONDS}::int)`;
 
 /** Sends what the subscription has waiting (see above). */
-export async function performDelivery(ctx: DeliverContext, payload: DeliverWebhooksPayload): Promise<void> {
+export async function performDelivery(
+  ctx: DeliverContext,
+  payload: DeliverWebhooksPayload,
+): Promise<void> {
   const { db } = ctx;
   const id = payload.subscriptionId;
   const [leased] = await queryRows<LeasedSubscription>(
@@ -103,11 +120,17 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
   );
   if (!leased) {
     // Disabled or removed: nothing to do. Held by another worker: look again shortly, in case it is finishing.
-    const [active] = await queryRows<{ id: number }>(db, sql`SELECT id FROM webhook_subscriptions WHERE id = ${id}::int AND status = 'active'`);
+    const [active] = await queryRows<{ id: number }>(
+      db,
+      sql`SELECT id FROM webhook_subscriptions WHERE id = ${id}::int AND status = 'active'`,
+    );
     if (active) await requestWebhookDelivery(ctx.queues, id, 1000);
     return;
   }
-  const subscription = { ...leased, partner_id: leased.partner_id === null ? null : Number(leased.partner_id) };
+  const subscription = {
+    ...leased,
+    partner_id: leased.partner_id === null ? null : Number(leased.partner_id),
+  };
   let next: number | null = null;
   try {
     const campaign = await campaignOf(ctx, Number(leased.campaign_id));
@@ -123,12 +146,19 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
         return;
       }
       // The batch in flight (being retried), or a new one when one is due.
-      let ids = (subscription.message_id && subscription.batch_items ? subscription.batch_items : []).map(Number);
+      let ids = (
+        subscription.message_id && subscription.batch_items ? subscription.batch_items : []
+      ).map(Number);
       let batch: BatchItem[];
       if (ids.length > 0) {
         batch = await batchItems(ctx, id, ids);
       } else {
-        const taken = await takeBatch(ctx, id, size, subscription.kind === 'webhook' ? BATCH_WINDOW_MS : 0);
+        const taken = await takeBatch(
+          ctx,
+          id,
+          size,
+          subscription.kind === 'webhook' ? BATCH_WINDOW_MS : 0,
+        );
         if (taken.waiting === 0) return;
         if (!taken.batch) {
           next = BATCH_WINDOW_MS - taken.ageMs;
@@ -136,7 +166,11 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
         }
         batch = taken.batch.items;
         ids = batch.map((item) => item.id);
-        Object.assign(subscription, { message_id: taken.batch.messageId, batch_items: ids, attempts: 0 });
+        Object.assign(subscription, {
+          message_id: taken.batch.messageId,
+          batch_items: ids,
+          attempts: 0,
+        });
       }
       const messageId = subscription.message_id!;
       const started = Date.now();
@@ -158,8 +192,15 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
             last_attempt_at = now(), last_status = ${outcome.status}::int, last_error = ${outcome.skipped ?? null}, last_success_at = now(),
             sending_until = ${LEASE}
           WHERE id = ${id}::int`);
-        Object.assign(subscription, { message_id: null, batch_items: null, attempts: 0, failing_since: null, next_attempt_at: null });
-        if (subscription.kind === 'action-network') await new Promise((resolve) => setTimeout(resolve, ACTION_NETWORK_SPACING_MS));
+        Object.assign(subscription, {
+          message_id: null,
+          batch_items: null,
+          attempts: 0,
+          failing_since: null,
+          next_attempt_at: null,
+        });
+        if (subscription.kind === 'action-network')
+          await new Promise((resolve) => setTimeout(resolve, ACTION_NETWORK_SPACING_MS));
         continue;
       }
       const failingSince = time(subscription.failing_since) ?? started;
@@ -181,7 +222,9 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
     // More is waiting: a new job goes on with it, after other subscriptions' jobs have had their turn.
     next = 0;
   } finally {
-    await db.execute(sql`UPDATE webhook_subscriptions SET sending_until = NULL WHERE id = ${id}::int`);
+    await db.execute(
+      sql`UPDATE webhook_subscriptions SET sending_until = NULL WHERE id = ${id}::int`,
+    );
     if (next !== null) await requestWebhookDelivery(ctx.queues, id, next);
   }
 }
@@ -191,7 +234,12 @@ export async function performDelivery(ctx: DeliverContext, payload: DeliverWebho
  * batch is due (full, or its oldest older than `windowMs`), the batch: a new `webhook-id` and the
  * events' ids, recorded on the subscription, and the events themselves.
  */
-async function takeBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, size: number, windowMs: number) {
+async function takeBatch(
+  ctx: Pick<AppContext, 'db'>,
+  subscriptionId: number,
+  size: number,
+  windowMs: number,
+) {
   const messageId = newMessageId();
   const rows = await queryRows<{ waiting: number; age_ms: number | null } & Partial<ItemRow>>(
     ctx.db,
@@ -211,8 +259,14 @@ async function takeBatch(ctx: Pick<AppContext, 'db'>, subscriptionId: number, si
         ORDER BY i.id`,
   );
   const [first] = rows;
-  const items = rows.filter((row) => row.id !== null && row.id !== undefined).map((row) => itemOf(row as ItemRow));
-  return { waiting: Number(first?.waiting ?? 0), ageMs: Number(first?.age_ms ?? 0), batch: items.length > 0 ? { messageId, items } : null };
+  const items = rows
+    .filter((row) => row.id !== null && row.id !== undefined)
+    .map((row) => itemOf(row as ItemRow));
+  return {
+    waiting: Number(first?.waiting ?? 0),
+    ageMs: Number(first?.age_ms ?? 0),
+    batch: items.length > 0 ? { messageId, items } : null,
+  };
 }
 
 interface ItemRow {
@@ -232,7 +286,11 @@ const itemOf = (row: ItemRow): BatchItem => ({
 });
 
 /** The events of the batch in flight, for its retry. */
-async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, ids: number[]): Promise<BatchItem[]> {
+async function batchItems(
+  ctx: Pick<AppContext, 'db'>,
+  subscriptionId: number,
+  ids: number[],
+): Promise<BatchItem[]> {
   const rows = await queryRows<ItemRow>(
     ctx.db,
     sql`SELECT id, event, signature_id, letter_action_id, payload FROM webhook_items
@@ -243,7 +301,10 @@ async function batchItems(ctx: Pick<AppContext, 'db'>, subscriptionId: number, i
 
 /** A receiver's answer as the attempt log shows it: the status, and a little of what it said. */
 const answerError = (response: OutboundResponse) => {
-  const said = response.body.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 200);
+  const said = response.body
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim()
+    .slice(0, 200);
   return `HTTP ${response.status}${said ? `: ${said}` : ''}`;
 };
 
@@ -257,16 +318,25 @@ async function sendWebhookBatch(
 ): Promise<Outcome> {
   // Events that can no longer be told are dropped with the batch once it is through.
   const { entries } = await batchPayload(ctx, audience, batch);
-  if (entries.length === 0) return { delivered: true, status: null, skipped: 'nothing left to send: the supporters withdrew their consent or were erased' };
+  if (entries.length === 0)
+    return {
+      delivered: true,
+      status: null,
+      skipped: 'nothing left to send: the supporters withdrew their consent or were erased',
+    };
   const body = JSON.stringify(entries.map((entry) => entry.entry));
   try {
     const response = await sendOutbound(url, {
       method: 'POST',
-      headers: { ...signedHeaders(secret, messageId, body), 'user-agent': 'BanFaceSurveillance-Webhooks/1' },
+      headers: {
+        ...signedHeaders(secret, messageId, body),
+        'user-agent': 'BanFaceSurveillance-Webhooks/1',
+      },
       body,
       allowPrivate: ctx.config.webhooks.allowPrivate,
     });
-    if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
+    if (response.status >= 200 && response.status < 300)
+      return { delivered: true, status: response.status };
     return { delivered: false, status: response.status, error: answerError(response) };
   } catch (error) {
     return { delivered: false, status: null, error: describeFailure(error) };
@@ -276,10 +346,21 @@ async function sendWebhookBatch(
 /** Action Network's address of the signature it recorded, from its answer. */
 function recordedAt(petitionUrl: string, body: string): string | null {
   try {
-    const answer = JSON.parse(body) as { _links?: { self?: { href?: unknown } }; identifiers?: unknown };
-    if (typeof answer._links?.self?.href === 'string' && URL.canParse(answer._links.self.href)) return answer._links.self.href;
-    const id = Array.isArray(answer.identifiers) ? answer.identifiers.find((value): value is string => typeof value === 'string' && value.startsWith('action_network:')) : undefined;
-    return id ? `${petitionUrl.replace(/\/+$/, '')}/${encodeURIComponent(id.slice('action_network:'.length))}` : null;
+    const answer = JSON.parse(body) as {
+      _links?: { self?: { href?: unknown } };
+      identifiers?: unknown;
+    };
+    if (typeof answer._links?.self?.href === 'string' && URL.canParse(answer._links.self.href))
+      return answer._links.self.href;
+    const id = Array.isArray(answer.identifiers)
+      ? answer.identifiers.find(
+          (value): value is string =>
+            typeof value === 'string' && value.startsWith('action_network:'),
+        )
+      : undefined;
+    return id
+      ? `${petitionUrl.replace(/\/+$/, '')}/${encodeURIComponent(id.slice('action_network:'.length))}`
+      : null;
   } catch {
     return null;
   }
@@ -292,32 +373,64 @@ async function pushToActionNetwork(
   apiKey: string,
   item: BatchItem,
 ): Promise<Outcome> {
-  const headers = { 'content-type': 'application/json', 'OSDI-API-Token': apiKey, 'user-agent': 'BanFaceSurveillance-Sync/1' };
+  const headers = {
+    'content-type': 'application/json',
+    'OSDI-API-Token': apiKey,
+    'user-agent': 'BanFaceSurveillance-Sync/1',
+  };
   const allowPrivate = ctx.config.webhooks.allowPrivate;
   try {
     if (item.event === 'person.erased') {
       const person = openErased(ctx, item.payload);
       for (const remote of person?.remoteUrls ?? []) {
         const response = await sendOutbound(remote, { method: 'DELETE', headers, allowPrivate });
-        if (response.status !== 404 && (response.status < 200 || response.status >= 300)) return { delivered: false, status: response.status, error: answerError(response) };
+        if (response.status !== 404 && (response.status < 200 || response.status >= 300))
+          return { delivered: false, status: response.status, error: answerError(response) };
       }
-      const refs = (person?.identifiers ?? []).map((identifier) => identifier.split(':signature-')[1]).filter((ref): ref is string => Boolean(ref));
+      const refs = (person?.identifiers ?? [])
+        .map((identifier) => identifier.split(':signature-')[1])
+        .filter((ref): ref is string => Boolean(ref));
       if (refs.length > 0) {
-        await ctx.db.execute(sql`DELETE FROM action_network_records WHERE subscription_id = ${subscription.id}::int AND signature_ref IN (SELECT unnest(${`{${refs.join(',')}}`}::text[]))`);
+        await ctx.db.execute(
+          sql`DELETE FROM action_network_records WHERE subscription_id = ${subscription.id}::int AND signature_ref IN (SELECT unnest(${`{${refs.join(',')}}`}::text[]))`,
+        );
       }
       return { delivered: true, status: 204 };
     }
-    const signature = item.signatureId !== null ? (await signaturesById(ctx, audience, [item.signatureId])).get(item.signatureId) : undefined;
-    if (!signature || !signature.email) return { delivered: true, status: null, skipped: 'skipped a signature whose supporter withdrew their consent or was erased' };
+    const signature =
+      item.signatureId !== null
+        ? (await signaturesById(ctx, audience, [item.signatureId])).get(item.signatureId)
+        : undefined;
+    if (!signature || !signature.email)
+      return {
+        delivered: true,
+        status: null,
+        skipped: 'skipped a signature whose supporter withdrew their consent or was erased',
+      };
     const body = JSON.stringify({ person: personResource(signature), add_tags: subscription.tags });
-    const response = await sendOutbound(subscription.url, { method: 'POST', headers, body, allowPrivate });
+    const response = await sendOutbound(subscription.url, {
+      method: 'POST',
+      headers,
+      body,
+      allowPrivate,
+    });
     if (response.status === 400 || response.status === 422) {
       // This one signature is refused as it is: retrying cannot help, and must not hold up the others.
-      return { delivered: true, status: response.status, skipped: `Action Network refused one signature: ${answerError(response)}` };
+      return {
+        delivered: true,
+        status: response.status,
+        skipped: `Action Network refused one signature: ${answerError(response)}`,
+      };
     }
-    if (response.status < 200 || response.status >= 300) return { delivered: false, status: response.status, error: answerError(response) };
+    if (response.status < 200 || response.status >= 300)
+      return { delivered: false, status: response.status, error: answerError(response) };
     const remote = recordedAt(subscription.url, response.body);
-    if (!remote) return { delivered: false, status: response.status, error: 'Action Network gave no signature back: check the API key and the petition id' };
+    if (!remote)
+      return {
+        delivered: false,
+        status: response.status,
+        error: 'Action Network gave no signature back: check the API key and the petition id',
+      };
     await ctx.db.execute(sql`
       INSERT INTO action_network_records (subscription_id, signature_ref, remote_url) VALUES (${subscription.id}::int, ${signature.ref}, ${remote})
       ON CONFLICT (subscription_id, signature_ref) DO UPDATE SET remote_url = EXCLUDED.remote_url`);
@@ -332,7 +445,12 @@ async function pushToActionNetwork(
  * can catch up from the API's `modified_date` filter once it is back), the audit log records it,
  * and the admins and the partner's own accounts are told by email.
  */
-async function disable(ctx: DeliverContext, subscription: LeasedSubscription, campaignTitle: string, lastError: string): Promise<void> {
+async function disable(
+  ctx: DeliverContext,
+  subscription: LeasedSubscription,
+  campaignTitle: string,
+  lastError: string,
+): Promise<void> {
   const reason = `Every attempt failed for 24 hours; the last: ${lastError}`;
   const [dropped] = await queryRows<{ n: number }>(
     ctx.db,
@@ -347,14 +465,20 @@ async function disable(ctx: DeliverContext, subscription: LeasedSubscription, ca
     INSERT INTO audit_log (actor, action, campaign_id, details)
     VALUES ('platform', 'webhook.disabled', ${Number(subscription.campaign_id)}::int,
             ${JSON.stringify({ subscriptionId: subscription.id, kind: subscription.kind, url: subscription.url, droppedEvents: Number(dropped?.n ?? 0), lastError })}::jsonb)`);
-  ctx.logger.warn({ subscriptionId: subscription.id, kind: subscription.kind }, 'webhook subscription disabled after failing for 24 hours');
+  ctx.logger.warn(
+    { subscriptionId: subscription.id, kind: subscription.kind },
+    'webhook subscription disabled after failing for 24 hours',
+  );
   const recipients = await queryRows<{ email: string }>(
     ctx.db,
     sql`SELECT email FROM staff_accounts WHERE status = 'active'
           AND (role = 'admin' OR (role = 'partner' AND partner_id = ${subscription.partner_id}::int))
         ORDER BY email`,
   );
-  const what = subscription.kind === 'webhook' ? `The webhook to ${subscription.url}` : 'The push of signatures to Action Network';
+  const what =
+    subscription.kind === 'webhook'
+      ? `The webhook to ${subscription.url}`
+      : 'The push of signatures to Action Network';
   const text = [
     `${what} for the campaign "${campaignTitle}" was turned off: every attempt to deliver to it failed for 24 hours.`,
     '',
@@ -364,14 +488,34 @@ async function disable(ctx: DeliverContext, subscription: LeasedSubscription, ca
     `${ctx.config.publicUrl}/staff`,
   ].join('\n');
   for (const { email } of recipients) {
-    const sent = await ctx.mailer.send({ from: ctx.config.delivery.from, to: email, subject: `Turned off after 24 hours of failures: ${subscription.kind === 'webhook' ? 'a webhook' : 'the Action Network push'}`, text });
-    if (sent.outcome !== 'delivered') ctx.logger.warn({ subscriptionId: subscription.id, reason: sent.error }, 'could not tell staff that a webhook was turned off');
+    const sent = await ctx.mailer.send({
+      from: ctx.config.delivery.from,
+      to: email,
+      subject: `Turned off after 24 hours of failures: ${subscription.kind === 'webhook' ? 'a webhook' : 'the Action Network push'}`,
+      text,
+    });
+    if (sent.outcome !== 'delivered')
+      ctx.logger.warn(
+        { subscriptionId: subscription.id, reason: sent.error },
+        'could not tell staff that a webhook was turned off',
+      );
   }
 }
 
 /** BullMQ gave up on a job (our side failed: the database, say): the sweep asks again within a minute. */
-export function onDeliveryFailed(ctx: Pick<AppContext, 'logger'>, job: Job | undefined, error: Error): void {
-  ctx.logger.warn({ err: serializeError(error), subscriptionId: deliverWebhooksPayload.safeParse(job?.data).data?.subscriptionId, attempts: job?.attemptsMade }, 'webhook delivery job failed');
+export function onDeliveryFailed(
+  ctx: Pick<AppContext, 'logger'>,
+  job: Job | undefined,
+  error: Error,
+): void {
+  ctx.logger.warn(
+    {
+      err: serializeError(error),
+      subscriptionId: deliverWebhooksPayload.safeParse(job?.data).data?.subscriptionId,
+      attempts: job?.attemptsMade,
+    },
+    'webhook delivery job failed',
+  );
 }
 
 /** How long the attempt log is kept. */
@@ -389,7 +533,10 @@ export async function sweepWebhooks(ctx: Pick<AppContext, 'db' | 'queues'>): Pro
         WHERE w.status = 'active' AND (w.sending_until IS NULL OR w.sending_until < now())
           AND EXISTS (SELECT 1 FROM webhook_items i WHERE i.subscription_id = w.id)`,
   );
-  for (const row of due) await requestWebhookDelivery(ctx.queues, Number(row.id), Number(row.wait_ms));
-  await ctx.db.execute(sql`DELETE FROM webhook_attempts WHERE started_at < now() - make_interval(days => ${ATTEMPT_LOG_DAYS}::int)`);
+  for (const row of due)
+    await requestWebhookDelivery(ctx.queues, Number(row.id), Number(row.wait_ms));
+  await ctx.db.execute(
+    sql`DELETE FROM webhook_attempts WHERE started_at < now() - make_interval(days => ${ATTEMPT_LOG_DAYS}::int)`,
+  );
   return due.length;
 }

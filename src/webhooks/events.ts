@@ -22,7 +22,8 @@ type Tx = Pick<Database, 'execute'>;
 /** Subscriptions that got new rows, and how many each: the caller wakes their delivery once committed. */
 export type Raised = Map<number, number>;
 
-const raisedOf = (rows: Array<{ subscription_id: number; n: number | string }>): Raised => new Map(rows.map((row) => [Number(row.subscription_id), Number(row.n)]));
+const raisedOf = (rows: Array<{ subscription_id: number; n: number | string }>): Raised =>
+  new Map(rows.map((row) => [Number(row.subscription_id), Number(row.n)]));
 
 /**
  * Signature events for the signatures of a campaign that `ids` selects (a subquery of signature
@@ -52,7 +53,11 @@ export async function raiseSignatureEvents(tx: Tx, campaignId: number, ids: SQL)
 }
 
 /** Signature events for one signature just confirmed, in a campaign that asks signers to confirm, once it is counted. */
-export async function raiseConfirmedSignature(tx: Tx, campaignId: number, signatureId: number): Promise<Raised> {
+export async function raiseConfirmedSignature(
+  tx: Tx,
+  campaignId: number,
+  signatureId: number,
+): Promise<Raised> {
   // In a campaign that does not ask signers to confirm, the tally announced it already.
   return raiseSignatureEvents(
     tx,
@@ -65,7 +70,11 @@ export async function raiseConfirmedSignature(tx: Tx, campaignId: number, signat
  * An outreach event for a letter action just written (call it last in its transaction: a partner's
  * subscription hears of it only if the writer's signature carries that partner's consent).
  */
-export async function raiseOutreachEvents(tx: Tx, campaignId: number, letterActionId: number): Promise<Raised> {
+export async function raiseOutreachEvents(
+  tx: Tx,
+  campaignId: number,
+  letterActionId: number,
+): Promise<Raised> {
   const rows = await queryRows<{ subscription_id: number; n: number }>(
     tx,
     sql`WITH raised AS (
@@ -103,7 +112,10 @@ export interface ErasedPerson {
  * sent), and to each Action Network push that recorded their signature (the erasure is forwarded
  * there: see deliver-job.ts). Written before the erasure; returns the subscriptions to wake.
  */
-export async function raisePersonErased(ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>, email: string): Promise<Raised> {
+export async function raisePersonErased(
+  ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,
+  email: string,
+): Promise<Raised> {
   const hash = ctx.encryption.emailHash(email);
   const candidates = await queryRows<{
     subscription_id: number;
@@ -140,8 +152,16 @@ export async function raisePersonErased(ctx: Pick<AppContext, 'db' | 'encryption
         sql`SELECT remote_url FROM action_network_records WHERE subscription_id = ${subscriptionId}::int AND signature_ref = ${ref}`,
       );
       if (records.length === 0) continue;
-      const person: ErasedPerson = { identifiers: [signatureIdentifier(ref)], email: null, erasedAt, remoteUrls: records.map((record) => record.remote_url) };
-      rows.push({ subscriptionId, payload: ctx.encryption.seal('webhook_items.payload', JSON.stringify(person)) });
+      const person: ErasedPerson = {
+        identifiers: [signatureIdentifier(ref)],
+        email: null,
+        erasedAt,
+        remoteUrls: records.map((record) => record.remote_url),
+      };
+      rows.push({
+        subscriptionId,
+        payload: ctx.encryption.seal('webhook_items.payload', JSON.stringify(person)),
+      });
       continue;
     }
     // A partner's receiver was told only of those who gave that partner their consent.
@@ -150,13 +170,23 @@ export async function raisePersonErased(ctx: Pick<AppContext, 'db' | 'encryption
       ...(candidate.signed ? [signatureIdentifier(ref)] : []),
       ...(candidate.outreaches ?? []).map((id) => outreachIdentifier(Number(id))),
     ];
-    const person: ErasedPerson = { identifiers, email: candidate.email_seen ? email : null, erasedAt };
-    rows.push({ subscriptionId, payload: ctx.encryption.seal('webhook_items.payload', JSON.stringify(person)) });
+    const person: ErasedPerson = {
+      identifiers,
+      email: candidate.email_seen ? email : null,
+      erasedAt,
+    };
+    rows.push({
+      subscriptionId,
+      payload: ctx.encryption.seal('webhook_items.payload', JSON.stringify(person)),
+    });
   }
   if (rows.length === 0) return new Map();
   await ctx.db.execute(sql`
     INSERT INTO webhook_items (subscription_id, event, payload)
-    VALUES ${sql.join(rows.map((row) => sql`(${row.subscriptionId}::int, 'person.erased', ${row.payload}::bytea)`), sql`, `)}`);
+    VALUES ${sql.join(
+      rows.map((row) => sql`(${row.subscriptionId}::int, 'person.erased', ${row.payload}::bytea)`),
+      sql`, `,
+    )}`);
   const raised: Raised = new Map();
   for (const row of rows) raised.set(row.subscriptionId, (raised.get(row.subscriptionId) ?? 0) + 1);
   return raised;

@@ -28,14 +28,38 @@ export class OutboundRefusedError extends Error {}
 
 const blocked = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) blocked.addSubnet(network, prefix, 'ipv4');
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  blocked.addSubnet(network, prefix, 'ipv4');
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001::', 23], ['2001:db8::', 32],
-  ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) blocked.addSubnet(network, prefix, 'ipv6');
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48],
+  ['100::', 64],
+  ['2001::', 23],
+  ['2001:db8::', 32],
+  ['2002::', 16],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const)
+  blocked.addSubnet(network, prefix, 'ipv6');
 
 /** Whether an address is one the platform never sends to (unless allowed): private, loopback, link-local, reserved. */
 export function isInternalAddress(address: string): boolean {
@@ -60,29 +84,45 @@ function hexMapped(address: string): string | undefined {
 export function checkReceiverUrl(raw: string, allowPrivate: boolean): string | null {
   if (!URL.canParse(raw)) return 'must be a full URL, like https://crm.example.org/hooks/petition';
   const url = new URL(raw);
-  if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:')) return 'must start with https://';
-  if (url.username || url.password) return 'must not hold a user name or password (each delivery is signed instead)';
+  if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:'))
+    return 'must start with https://';
+  if (url.username || url.password)
+    return 'must not hold a user name or password (each delivery is signed instead)';
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowPrivate && (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isInternalAddress(host)))) {
+  if (
+    !allowPrivate &&
+    (host === 'localhost' || host.endsWith('.localhost') || (isIP(host) && isInternalAddress(host)))
+  ) {
     return 'must be a public address, not a private or local one';
   }
   return null;
 }
 
 /** Resolves the host and checks every address; returns the one to connect to. */
-async function resolvePublic(host: string, allowPrivate: boolean, signal: AbortSignal): Promise<{ address: string; family: 4 | 6 }> {
+async function resolvePublic(
+  host: string,
+  allowPrivate: boolean,
+  signal: AbortSignal,
+): Promise<{ address: string; family: 4 | 6 }> {
   const bare = host.replace(/^\[|\]$/g, '');
   const literal = isIP(bare);
   const addresses = literal
     ? [{ address: bare, family: literal as 4 | 6 }]
     : await Promise.race([
-        lookup(bare, { all: true, verbatim: true }) as Promise<Array<{ address: string; family: 4 | 6 }>>,
-        new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })),
+        lookup(bare, { all: true, verbatim: true }) as Promise<
+          Array<{ address: string; family: 4 | 6 }>
+        >,
+        new Promise<never>((_, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        ),
       ]);
   if (addresses.length === 0) throw new OutboundRefusedError(`${bare} has no address`);
   if (!allowPrivate) {
     const internal = addresses.find((entry) => isInternalAddress(entry.address));
-    if (internal) throw new OutboundRefusedError(`${bare} resolves to a private or local address (${internal.address}); the platform does not send there`);
+    if (internal)
+      throw new OutboundRefusedError(
+        `${bare} resolves to a private or local address (${internal.address}); the platform does not send there`,
+      );
   }
   return addresses[0]!;
 }
@@ -93,15 +133,28 @@ async function resolvePublic(host: string, allowPrivate: boolean, signal: AbortS
  */
 export async function sendOutbound(
   target: string,
-  request: { method: 'POST' | 'DELETE'; headers: Record<string, string>; body?: string; allowPrivate: boolean; timeoutMs?: number },
+  request: {
+    method: 'POST' | 'DELETE';
+    headers: Record<string, string>;
+    body?: string;
+    allowPrivate: boolean;
+    timeoutMs?: number;
+  },
 ): Promise<OutboundResponse> {
   const url = new URL(target);
-  if (url.protocol !== 'https:' && !(request.allowPrivate && url.protocol === 'http:')) throw new OutboundRefusedError('only https:// addresses are called');
+  if (url.protocol !== 'https:' && !(request.allowPrivate && url.protocol === 'http:'))
+    throw new OutboundRefusedError('only https:// addresses are called');
   const signal = AbortSignal.timeout(request.timeoutMs ?? OUTBOUND_TIMEOUT_MS);
   const pinned = await resolvePublic(url.hostname, request.allowPrivate, signal);
   // Every connection of this request goes to the address checked above.
   const pinnedLookup: LookupFunction = (_hostname, options, callback) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (error: null, addresses: Array<{ address: string; family: number }>) => void)(null, [pinned]);
+    if ((options as { all?: boolean }).all)
+      (
+        callback as unknown as (
+          error: null,
+          addresses: Array<{ address: string; family: number }>,
+        ) => void
+      )(null, [pinned]);
     else callback(null, pinned.address, pinned.family);
   };
   const body = request.body === undefined ? undefined : Buffer.from(request.body, 'utf8');
@@ -125,13 +178,26 @@ export async function sendOutbound(
           size += chunk.length;
           if (size >= MAX_ANSWER_BYTES) incoming.destroy();
         });
-        const done = () => resolve({ status: incoming.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8') });
+        const done = () =>
+          resolve({
+            status: incoming.statusCode ?? 0,
+            body: Buffer.concat(chunks).subarray(0, MAX_ANSWER_BYTES).toString('utf8'),
+          });
         incoming.on('end', done);
         incoming.on('close', done);
         incoming.on('error', (error) => (size >= MAX_ANSWER_BYTES ? done() : reject(error)));
       },
     );
-    outgoing.on('error', (error) => reject(signal.aborted ? Object.assign(new Error(`no answer within ${(request.timeoutMs ?? OUTBOUND_TIMEOUT_MS) / 1000} s`), { name: 'TimeoutError' }) : error));
+    outgoing.on('error', (error) =>
+      reject(
+        signal.aborted
+          ? Object.assign(
+              new Error(`no answer within ${(request.timeoutMs ?? OUTBOUND_TIMEOUT_MS) / 1000} s`),
+              { name: 'TimeoutError' },
+            )
+          : error,
+      ),
+    );
     outgoing.end(body);
   });
 }
@@ -140,7 +206,8 @@ export async function sendOutbound(
 export function describeFailure(error: unknown): string {
   if (error instanceof OutboundRefusedError) return error.message;
   const e = error as { name?: string; code?: string; message?: string };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return e.message && e.name === 'TimeoutError' ? e.message : 'no answer in time';
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return e.message && e.name === 'TimeoutError' ? e.message : 'no answer in time';
   if (e.code) return `could not connect (${e.code})`;
   return (e.message ?? 'the request failed').slice(0, 300);
 }

@@ -26,25 +26,53 @@ export type PayloadContext = Pick<AppContext, 'db' | 'encryption' | 'config'>;
 
 export const ERASED_TYPE = `${OSDI_NAMESPACE}:person_erased`;
 
-export function openErased(ctx: Pick<AppContext, 'encryption'>, payload: Uint8Array | null): ErasedPerson | null {
+export function openErased(
+  ctx: Pick<AppContext, 'encryption'>,
+  payload: Uint8Array | null,
+): ErasedPerson | null {
   if (!payload) return null;
   return JSON.parse(ctx.encryption.open('webhook_items.payload', payload)) as ErasedPerson;
 }
 
 /** The items of one batch that can still be told, each with its entry of the array (the others go with the batch, untold). */
-export async function batchPayload(ctx: PayloadContext, audience: Audience, items: BatchItem[]): Promise<{ entries: Array<{ itemId: number; entry: Record<string, unknown> }> }> {
+export async function batchPayload(
+  ctx: PayloadContext,
+  audience: Audience,
+  items: BatchItem[],
+): Promise<{ entries: Array<{ itemId: number; entry: Record<string, unknown> }> }> {
   const base = osdiBase(ctx.config.publicUrl);
-  const signatures = await signaturesById(ctx, audience, items.flatMap((item) => (item.event === 'signature' && item.signatureId !== null ? [item.signatureId] : [])));
-  const outreaches = await outreachesById(ctx, audience, items.flatMap((item) => (item.event === 'outreach' && item.letterActionId !== null ? [item.letterActionId] : [])));
+  const signatures = await signaturesById(
+    ctx,
+    audience,
+    items.flatMap((item) =>
+      item.event === 'signature' && item.signatureId !== null ? [item.signatureId] : [],
+    ),
+  );
+  const outreaches = await outreachesById(
+    ctx,
+    audience,
+    items.flatMap((item) =>
+      item.event === 'outreach' && item.letterActionId !== null ? [item.letterActionId] : [],
+    ),
+  );
   const entries: Array<{ itemId: number; entry: Record<string, unknown> }> = [];
   for (const item of items) {
     const key = `${audience.campaign.slug}-${item.id}`;
     if (item.event === 'signature') {
       const signature = item.signatureId !== null ? signatures.get(item.signatureId) : undefined;
-      if (signature) entries.push({ itemId: item.id, entry: { 'osdi:signature': signatureResource(base, signature), idempotency_key: key } });
+      if (signature)
+        entries.push({
+          itemId: item.id,
+          entry: { 'osdi:signature': signatureResource(base, signature), idempotency_key: key },
+        });
     } else if (item.event === 'outreach') {
-      const outreach = item.letterActionId !== null ? outreaches.get(item.letterActionId) : undefined;
-      if (outreach) entries.push({ itemId: item.id, entry: { 'osdi:outreach': outreachResource(base, outreach), idempotency_key: key } });
+      const outreach =
+        item.letterActionId !== null ? outreaches.get(item.letterActionId) : undefined;
+      if (outreach)
+        entries.push({
+          itemId: item.id,
+          entry: { 'osdi:outreach': outreachResource(base, outreach), idempotency_key: key },
+        });
     } else {
       const person = openErased(ctx, item.payload);
       if (!person) continue;
@@ -66,7 +94,10 @@ export async function batchPayload(ctx: PayloadContext, audience: Audience, item
 }
 
 /** The campaign of a subscription, for its audience. */
-export async function campaignOf(ctx: Pick<AppContext, 'db'>, campaignId: number): Promise<Campaign | undefined> {
+export async function campaignOf(
+  ctx: Pick<AppContext, 'db'>,
+  campaignId: number,
+): Promise<Campaign | undefined> {
   const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.id, campaignId));
   return campaign;
 }

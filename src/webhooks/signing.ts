@@ -13,14 +13,25 @@ export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString(
 /** A new batch's `webhook-id`. */
 export const newMessageId = (): string => `msg_${randomBytes(16).toString('base64url')}`;
 
-const keyOf = (secret: string): Buffer => Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+const keyOf = (secret: string): Buffer =>
+  Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
 
-export function webhookSignature(secret: string, messageId: string, timestampSeconds: number, body: string): string {
+export function webhookSignature(
+  secret: string,
+  messageId: string,
+  timestampSeconds: number,
+  body: string,
+): string {
   return `v1,${createHmac('sha256', keyOf(secret)).update(`${messageId}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
 /** The headers of one attempt. */
-export function signedHeaders(secret: string, messageId: string, body: string, now = Date.now()): Record<string, string> {
+export function signedHeaders(
+  secret: string,
+  messageId: string,
+  body: string,
+  now = Date.now(),
+): Record<string, string> {
   const timestamp = Math.floor(now / 1000);
   return {
     'content-type': 'application/json',

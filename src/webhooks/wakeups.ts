@@ -15,12 +15,18 @@ export class WebhookWakeups {
   private readonly requests: CampaignRequests;
 
   constructor(queues: Queues, logger: Logger, intervalMs = 100) {
-    this.requests = new CampaignRequests((subscriptionId) => requestWebhookDelivery(queues, subscriptionId), logger, 'webhook delivery', intervalMs);
+    this.requests = new CampaignRequests(
+      (subscriptionId) => requestWebhookDelivery(queues, subscriptionId),
+      logger,
+      'webhook delivery',
+      intervalMs,
+    );
   }
 
   /** Never throws, never waits. */
   wake(raised: Raised | Iterable<number>): void {
-    for (const subscriptionId of raised instanceof Map ? raised.keys() : raised) this.requests.request(subscriptionId);
+    for (const subscriptionId of raised instanceof Map ? raised.keys() : raised)
+      this.requests.request(subscriptionId);
   }
 
   /** On shutdown: sends the trailing wake-ups and waits for them (the sweep covers any lost). */

@@ -30,7 +30,10 @@ const listen = async (server: Server) => {
 };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   // A partner's site, on an origin of its own, embedding the petition.
   partner = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -42,13 +45,19 @@ beforeAll(async () => {
   });
   partnerBase = await listen(partner);
   t = await createTestPlatform({ PARTNER_ORIGINS: partnerBase });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   app = t.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => app.once('listening', resolve));
   base = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
 }, 120_000);
 afterAll(async () => {
   await context?.close();
@@ -61,7 +70,9 @@ afterAll(async () => {
 
 /** What has the focus: its tag, id, classes and text, as a person would be told. */
 const focused = (page: Page) =>
-  page.evaluate(`(() => { const el = document.activeElement; return el ? { tag: el.tagName.toLowerCase(), id: el.id, className: String(el.className), text: (el.textContent || '').trim().slice(0, 120) } : null; })()`) as Promise<{
+  page.evaluate(
+    `(() => { const el = document.activeElement; return el ? { tag: el.tagName.toLowerCase(), id: el.id, className: String(el.className), text: (el.textContent || '').trim().slice(0, 120) } : null; })()`,
+  ) as Promise<{
     tag: string;
     id: string;
     className: string;
@@ -71,14 +82,20 @@ const focused = (page: Page) =>
 /** Presses Tab until the element matching `selector` has the focus (and fails after `max` presses). */
 async function tabTo(page: Page, selector: string, max = 60): Promise<void> {
   for (let i = 0; i < max; i++) {
-    if (await page.evaluate(`document.activeElement && document.activeElement.matches(${JSON.stringify(selector)})`)) return;
+    if (
+      await page.evaluate(
+        `document.activeElement && document.activeElement.matches(${JSON.stringify(selector)})`,
+      )
+    )
+      return;
     await page.keyboard.press('Tab');
   }
   throw new Error(`Tab never reached ${selector}`);
 }
 
 /** Presses Enter on what has the focus, and waits for the page it leads to. */
-const enter = (page: Page) => Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+const enter = (page: Page) =>
+  Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
 
 describe('the signing form, by keyboard', () => {
   it('takes the focus to the error summary, from there to each field, and signs', async () => {
@@ -101,7 +118,10 @@ describe('the signing form, by keyboard', () => {
       expect(await page.title()).toMatch(/^Error: /);
       // The summary's link takes the focus to the field.
       await page.keyboard.press('Tab');
-      expect(await focused(page)).toMatchObject({ tag: 'a', text: 'Please enter a valid email address, like name@example.org.' });
+      expect(await focused(page)).toMatchObject({
+        tag: 'a',
+        text: 'Please enter a valid email address, like name@example.org.',
+      });
       await page.keyboard.press('Enter');
       expect(await focused(page)).toMatchObject({ tag: 'input', id: 'field-email' });
       expect(await page.getAttribute('#field-email', 'aria-describedby')).toBe('error-email');
@@ -110,7 +130,9 @@ describe('the signing form, by keyboard', () => {
       await enter(page);
       await page.waitForURL('**/thanks');
       expect(await focused(page)).toMatchObject({ tag: 'h1', text: 'Thank you for signing' });
-      expect((await openedSignatures(t.platform)).map((row) => row.email)).toContain('kay@example.org');
+      expect((await openedSignatures(t.platform)).map((row) => row.email)).toContain(
+        'kay@example.org',
+      );
     } finally {
       await page.close();
     }
@@ -118,7 +140,7 @@ describe('the signing form, by keyboard', () => {
 });
 
 describe('the letter flow, by keyboard', () => {
-  it('moves the focus to each step\'s heading, and to the news once sent', async () => {
+  it("moves the focus to each step's heading, and to the news once sent", async () => {
     const page = await context.newPage();
     try {
       await page.goto(`${base}/campaigns/ban-facial-recognition/letters?lng=es`);
@@ -135,7 +157,10 @@ describe('the letter flow, by keyboard', () => {
 
       await tabTo(page, 'button[value=preview]');
       await enter(page);
-      expect(await focused(page)).toMatchObject({ tag: 'h2', text: 'Sus 2 cartas están listas para enviar' });
+      expect(await focused(page)).toMatchObject({
+        tag: 'h2',
+        text: 'Sus 2 cartas están listas para enviar',
+      });
       // "Send" is reached before the letters in full.
       await tabTo(page, 'button[value=send]', 30);
       await enter(page);
@@ -154,7 +179,9 @@ describe('the partner embed, by keyboard', () => {
       await page.goto(partnerBase);
       await page.waitForSelector('.petition-embed form');
       // In the partner page's language.
-      expect(await page.textContent('.petition-embed button[type=submit]')).toBe('Firmar la petición');
+      expect(await page.textContent('.petition-embed button[type=submit]')).toBe(
+        'Firmar la petición',
+      );
       await tabTo(page, '#petition-0-name');
       await page.keyboard.type('Ema Embed');
       await page.keyboard.press('Tab');
@@ -164,11 +191,17 @@ describe('the partner embed, by keyboard', () => {
 
       await page.waitForSelector('#petition-0-email[aria-invalid="true"]');
       expect(await focused(page)).toMatchObject({ tag: 'input', id: 'petition-0-email' });
-      expect(await page.getAttribute('#petition-0-email', 'aria-describedby')).toBe('petition-0-email-error');
-      expect(await page.textContent('#petition-0-email-error')).toContain('Escriba un correo electrónico válido');
+      expect(await page.getAttribute('#petition-0-email', 'aria-describedby')).toBe(
+        'petition-0-email-error',
+      );
+      expect(await page.textContent('#petition-0-email-error')).toContain(
+        'Escriba un correo electrónico válido',
+      );
       expect(await page.getAttribute('#petition-0-zip', 'aria-invalid')).toBe('true');
       // The summary is announced (an alert).
-      expect(await page.textContent('.petition-embed-problem[role=alert]')).toBe('Revise el formulario, por favor.');
+      expect(await page.textContent('.petition-embed-problem[role=alert]')).toBe(
+        'Revise el formulario, por favor.',
+      );
 
       await page.keyboard.press('Control+A');
       await page.keyboard.type('ema@example.org');
@@ -176,9 +209,15 @@ describe('the partner embed, by keyboard', () => {
       await page.keyboard.type('80010');
       await page.keyboard.press('Enter');
       await page.waitForSelector('.petition-embed-thanks');
-      expect(await focused(page)).toMatchObject({ tag: 'p', className: 'petition-embed-thanks', text: 'Gracias por firmar.' });
+      expect(await focused(page)).toMatchObject({
+        tag: 'p',
+        className: 'petition-embed-thanks',
+        text: 'Gracias por firmar.',
+      });
       expect(await page.getAttribute('.petition-embed-thanks', 'role')).toBe('status');
-      const [signature] = (await openedSignatures(t.platform)).filter((row) => row.email === 'ema@example.org');
+      const [signature] = (await openedSignatures(t.platform)).filter(
+        (row) => row.email === 'ema@example.org',
+      );
       expect(signature).toMatchObject({ source: 'partner-x', language: 'es' });
     } finally {
       await page.close();

@@ -9,7 +9,6 @@ import { createTestPlatform, eventually, goLive, type TestPlatform } from '../he
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-
 let t: TestPlatform;
 let sink: SmtpSink;
 let server: Server;
@@ -17,10 +16,19 @@ let base: string;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   sink = await startSmtpSink();
-  t = await createTestPlatform({ SMTP_URL: sink.url, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  t = await createTestPlatform({
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Coalition Letters <letters@coalition.example>',
+  });
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await goLive(t.platform);
   await t.startWorkers();
@@ -56,7 +64,9 @@ describe('writing letters in a real browser, JavaScript off', () => {
       await page.click('button[value=lookup]');
 
       // 80020 is split between districts: choose the first congressional district and state senate district 1.
-      expect(await page.textContent('.district-choice')).toContain('Your ZIP code is split between districts.');
+      expect(await page.textContent('.district-choice')).toContain(
+        'Your ZIP code is split between districts.',
+      );
       await page.check('#choice-cd-0801');
       await page.check('#choice-sldu-08001');
       await page.click('button[value=lookup]');
@@ -66,20 +76,36 @@ describe('writing letters in a real browser, JavaScript off', () => {
       await page.fill('#field-note', 'My street has two new cameras.');
       await page.click('button[value=preview]');
 
-      const previews = await page.$$eval('pre.letter-text', (blocks) => blocks.map((block) => block.textContent ?? ''));
+      const previews = await page.$$eval('pre.letter-text', (blocks) =>
+        blocks.map((block) => block.textContent ?? ''),
+      );
       expect(previews).toHaveLength(ticked);
-      expect(previews.every((text) => text.includes('My street has two new cameras.') && text.includes('Browser Writer'))).toBe(true);
+      expect(
+        previews.every(
+          (text) =>
+            text.includes('My street has two new cameras.') && text.includes('Browser Writer'),
+        ),
+      ).toBe(true);
       expect(await page.isChecked('#field-wantsCopy')).toBe(true);
       expect(await page.isChecked('#field-optIn')).toBe(false);
 
       await page.click('button[value=send]');
       await page.waitForURL(/\/letters\/[\w-]{32}\?sent=1$/);
-      expect(await page.textContent('h1')).toMatch(/^Your (letter is|\d+ letters are) on (its|their) way$/);
+      expect(await page.textContent('h1')).toMatch(
+        /^Your (letter is|\d+ letters are) on (its|their) way$/,
+      );
       expect(await page.$$('.letter-status .card')).toHaveLength(ticked);
 
-      await eventually(async () => sink.messages.filter((mail) => mail.headers.get('x-letter-id')).length === ticked);
+      await eventually(
+        async () =>
+          sink.messages.filter((mail) => mail.headers.get('x-letter-id')).length === ticked,
+      );
       expect(urls.every((url) => url.startsWith(base))).toBe(true);
-      expect(urls.some((url) => /browser|writer|80020|example\.org/i.test(new URL(url).pathname + new URL(url).search))).toBe(false);
+      expect(
+        urls.some((url) =>
+          /browser|writer|80020|example\.org/i.test(new URL(url).pathname + new URL(url).search),
+        ),
+      ).toBe(false);
       expect(problems).toEqual([]);
     } finally {
       await context.close();

@@ -8,7 +8,6 @@ import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 import { openedSignatures } from '../helpers/sealed';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-
 let t: TestPlatform;
 let server: Server;
 let base: string;
@@ -17,11 +16,18 @@ const profiles: string[] = [];
 async function browser(javaScriptEnabled: boolean): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
   profiles.push(profile);
-  return chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, javaScriptEnabled });
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    javaScriptEnabled,
+  });
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   t = await createTestPlatform();
   await t.startWorkers();
   server = t.app.listen(0, '127.0.0.1');
@@ -46,7 +52,8 @@ describe('signing in a real browser', () => {
       });
       page.on('pageerror', (error) => problems.push(String(error)));
       page.on('console', (message) => {
-        if (message.type() === 'error' && /Content.Security.Policy|Refused/i.test(message.text())) problems.push(message.text());
+        if (message.type() === 'error' && /Content.Security.Policy|Refused/i.test(message.text()))
+          problems.push(message.text());
       });
 
       await page.goto(`${base}/campaigns/ban-facial-recognition`);
@@ -87,7 +94,9 @@ describe('signing in a real browser', () => {
       await page.fill('#field-email', 'not-an-email');
       await page.fill('#field-zip', '98101');
       await page.click('button[type=submit]');
-      expect(await page.textContent('.error-summary')).toContain('Please enter a valid email address');
+      expect(await page.textContent('.error-summary')).toContain(
+        'Please enter a valid email address',
+      );
       expect(await page.inputValue('#field-name')).toBe('No Script');
 
       await page.fill('#field-email', 'noscript@example.org');

@@ -25,7 +25,10 @@ let context: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   t = await createTestPlatform();
   server = t.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -33,14 +36,19 @@ beforeAll(async () => {
   const report = `${base}/staff/campaigns/${SLUG}/abuse?window=1&ips=1&domains=1&hours=168`;
   elsewhere = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.end(`<!doctype html><title>Elsewhere</title><a id="go" href="${report}">A harmless link</a>`);
+    res.end(
+      `<!doctype html><title>Elsewhere</title><a id="go" href="${report}">A harmless link</a>`,
+    );
   }).listen(0, '127.0.0.1');
   await new Promise((resolve) => elsewhere.once('listening', resolve));
   // "localhost" and "127.0.0.1" are different sites to the browser.
   elsewhereBase = `http://localhost:${(elsewhere.address() as AddressInfo).port}`;
   await signInAs(t.app, t.platform.db, 'organizer');
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
 });
 afterAll(async () => {
   await context?.close();
@@ -51,12 +59,15 @@ afterAll(async () => {
   rmSync(profile, { recursive: true, force: true });
 });
 
-test('a link on another site shows the report\'s form without running it; the console\'s own tab runs it', async () => {
+test("a link on another site shows the report's form without running it; the console's own tab runs it", async () => {
   const page = await context.newPage();
   await page.goto(`${base}/staff/login`);
   await page.fill('#field-email', 'organizer@staff.example.org');
   await page.fill('#field-password', STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(`${base}/staff`), page.click('form[action="/staff/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(`${base}/staff`),
+    page.click('form[action="/staff/login"] button[type=submit]'),
+  ]);
 
   await page.goto(`${elsewhereBase}/`);
   await Promise.all([page.waitForURL(/\/abuse\?/), page.click('#go')]);
@@ -66,12 +77,18 @@ test('a link on another site shows the report\'s form without running it; the co
   expect(await page.locator('#bursts-ip').count()).toBe(0);
 
   // Sent from the page itself, it runs.
-  await Promise.all([page.waitForURL(/\/abuse\?/), page.click('form.staff-form button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(/\/abuse\?/),
+    page.click('form.staff-form button[type=submit]'),
+  ]);
   await page.locator('#bursts-ip').waitFor();
   expect(await page.locator('#not-run').count()).toBe(0);
 
   // And from the console's tabs.
   await page.goto(`${base}/staff/campaigns/${SLUG}`);
-  await Promise.all([page.waitForURL(/\/abuse$/), page.click('nav.campaign-tabs a[href$="/abuse"]')]);
+  await Promise.all([
+    page.waitForURL(/\/abuse$/),
+    page.click('nav.campaign-tabs a[href$="/abuse"]'),
+  ]);
   await page.locator('#bursts-domain').waitFor();
 });

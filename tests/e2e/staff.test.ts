@@ -12,7 +12,6 @@ import { openedSignatures } from '../helpers/sealed';
 import { signInAs, STAFF_PASSWORD } from '../helpers/staff';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
-
 let t: TestPlatform;
 let server: Server;
 let base: string;
@@ -20,9 +19,15 @@ let context: BrowserContext;
 let profile: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   t = await createTestPlatform({ LOOKUP_RATE_LIMIT: '100000' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await t.startWorkers();
   server = t.app.listen(0, '127.0.0.1');
@@ -30,7 +35,10 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   await signInAs(t.app, t.platform.db, 'organizer');
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
 });
 afterAll(async () => {
   await context?.close();
@@ -48,7 +56,8 @@ async function watchedPage(allowedOrigins: string[] = [base]) {
     if (message.type() === 'error') problems.push(message.text());
   });
   page.on('request', (request) => {
-    if (!allowedOrigins.some((origin) => request.url().startsWith(origin))) problems.push(`request to ${request.url()}`);
+    if (!allowedOrigins.some((origin) => request.url().startsWith(origin)))
+      problems.push(`request to ${request.url()}`);
   });
   return { page, problems };
 }
@@ -59,7 +68,10 @@ async function signIn(page: Page) {
   if (page.url() === `${base}/staff`) return;
   await page.fill('#field-email', 'organizer@staff.example.org');
   await page.fill('#field-password', STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(`${base}/staff`), page.click('form[action="/staff/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(`${base}/staff`),
+    page.click('form[action="/staff/login"] button[type=submit]'),
+  ]);
 }
 
 test('the template preview follows the edits as staff type', async () => {
@@ -83,7 +95,9 @@ test('a partner pastes the embed code into its own site and supporters sign ther
   let snippet = '';
   const partner = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    res.end(`<!doctype html><html><head><title>Partner</title></head><body><h1>Our campaign</h1>${snippet}</body></html>`);
+    res.end(
+      `<!doctype html><html><head><title>Partner</title></head><body><h1>Our campaign</h1>${snippet}</body></html>`,
+    );
   });
   partner.listen(0, 'localhost');
   await new Promise((resolve) => partner.once('listening', resolve));
@@ -95,7 +109,10 @@ test('a partner pastes the embed code into its own site and supporters sign ther
     await page.fill('#field-origins', partnerOrigin);
     await page.click('form[action$="/partners"] button[type=submit]');
     await page.waitForSelector('textarea[id^="snippet-"]');
-    snippet = (await page.inputValue('textarea[id^="snippet-"]')).replaceAll(t.platform.config.publicUrl, base);
+    snippet = (await page.inputValue('textarea[id^="snippet-"]')).replaceAll(
+      t.platform.config.publicUrl,
+      base,
+    );
     expect(problems).toEqual([]);
 
     const visit = await watchedPage([base, partnerOrigin]);
@@ -105,17 +122,37 @@ test('a partner pastes the embed code into its own site and supporters sign ther
     await visit.page.fill('input[name="email"]', 'embed@example.org');
     await visit.page.fill('input[name="zip"]', '80010');
     // The boxes carry the platform's words: the campaign's, and the partner's own.
-    expect(await visit.page.textContent('label[for$="partnerOptIn"]')).toContain('Privacy Partners');
+    expect(await visit.page.textContent('label[for$="partnerOptIn"]')).toContain(
+      'Privacy Partners',
+    );
     await visit.page.check('input[name="partnerOptIn"]');
     await visit.page.click('.petition-embed button[type=submit]');
     await visit.page.waitForSelector('.petition-embed-thanks', { timeout: 10_000 });
     expect(visit.problems).toEqual([]);
-    const embedSigner = eq(signatures.emailHash, t.platform.encryption.emailHash('embed@example.org'));
-    await eventually(async () => (await t.platform.db.select().from(signatures).where(embedSigner)).length === 1);
+    const embedSigner = eq(
+      signatures.emailHash,
+      t.platform.encryption.emailHash('embed@example.org'),
+    );
+    await eventually(
+      async () => (await t.platform.db.select().from(signatures).where(embedSigner)).length === 1,
+    );
     const [signed] = await openedSignatures(t.platform, embedSigner);
-    expect(signed).toMatchObject({ name: 'Embed Signer', source: 'privacy-partners', zip: '80010' });
-    const given = await t.platform.db.select().from(consents).where(eq(consents.signatureId, signed!.id));
-    expect(given).toEqual([expect.objectContaining({ scope: 'partner', channel: 'api', wording: expect.stringContaining('Privacy Partners') })]);
+    expect(signed).toMatchObject({
+      name: 'Embed Signer',
+      source: 'privacy-partners',
+      zip: '80010',
+    });
+    const given = await t.platform.db
+      .select()
+      .from(consents)
+      .where(eq(consents.signatureId, signed!.id));
+    expect(given).toEqual([
+      expect.objectContaining({
+        scope: 'partner',
+        channel: 'api',
+        wording: expect.stringContaining('Privacy Partners'),
+      }),
+    ]);
   } finally {
     partner.closeAllConnections();
     await new Promise((resolve) => partner.close(resolve));

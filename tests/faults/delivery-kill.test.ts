@@ -23,8 +23,15 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-kill-'));
 
 beforeAll(async () => {
   sink = await startSmtpSink({ delayMs: 15 });
-  t = await createTestPlatform({ SMTP_URL: sink.url, DELIVERY_LOCK_SECONDS: String(LOCK_SECONDS), DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  t = await createTestPlatform({
+    SMTP_URL: sink.url,
+    DELIVERY_LOCK_SECONDS: String(LOCK_SECONDS),
+    DELIVERY_PER_RECIPIENT_PER_MINUTE: '10000',
+  });
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await goLive(t.platform);
 });
@@ -48,7 +55,12 @@ it('loses no letter and sends none twice without an interrupted attempt, when a 
   for (let i = 0; i < 40; i++) {
     await request(t.app)
       .post(`/api/v1/campaigns/${SLUG}/letters`)
-      .send({ name: `Writer ${i}`, email: `writer${i}@example.org`, zip: '80010', wantsCopy: false })
+      .send({
+        name: `Writer ${i}`,
+        email: `writer${i}@example.org`,
+        zip: '80010',
+        wantsCopy: false,
+      })
       .expect(202);
   }
   const letterCount = () => sink.messages.filter((m) => m.headers.get('x-letter-id')).length;
@@ -62,7 +74,10 @@ it('loses no letter and sends none twice without an interrupted attempt, when a 
   const second = startDeliveryWorker();
   try {
     await eventually(async () => {
-      const [pending] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE status <> 'delivered'`);
+      const [pending] = await queryRows<{ n: number }>(
+        t.platform.db,
+        sql`SELECT count(*)::int AS n FROM letters WHERE status <> 'delivered'`,
+      );
       return pending?.n === 0;
     }, 90_000);
   } finally {

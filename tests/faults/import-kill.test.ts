@@ -36,7 +36,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const snapshots = () => queryRows<{ id: number; active: boolean }>(t.platform.db, sql`SELECT id, active FROM rep_snapshots ORDER BY id`);
+const snapshots = () =>
+  queryRows<{ id: number; active: boolean }>(
+    t.platform.db,
+    sql`SELECT id, active FROM rep_snapshots ORDER BY id`,
+  );
 
 it('resumes at once, in the next worker process, an import whose process was killed', async () => {
   const { config } = t.platform;
@@ -100,6 +104,8 @@ it('resumes at once, in the next worker process, an import whose process was kil
   expect(await snapshots()).toEqual([{ id: expect.anything(), active: true }]);
   await t.platform.representatives.refresh();
   const lookup = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
-  expect(lookup.body.officials.map((official: { name: string | null }) => official.name)).toContain('Hana Senate');
+  expect(lookup.body.officials.map((official: { name: string | null }) => official.name)).toContain(
+    'Hana Senate',
+  );
   await second.stop();
 }, 240_000);

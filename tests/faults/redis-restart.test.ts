@@ -74,12 +74,17 @@ describe.each([
       // Signing goes on with Redis down, for a few seconds (long enough for reconnection attempts
       // to back off); the platform says it is not ready.
       const killedAt = Date.now();
-      await eventually(async () => before.acknowledged >= atKill + 200 && Date.now() - killedAt > 4000, 60_000);
+      await eventually(
+        async () => before.acknowledged >= atKill + 200 && Date.now() - killedAt > 4000,
+        60_000,
+      );
       const notReady = await request(base).get('/readyz').expect(503);
       expect(notReady.body).toMatchObject({ database: 'ok', redis: 'unreachable' });
       // The public pages do not need Redis; the staff console keeps its sessions there: a clear 503.
       await request(base).get(`/campaigns/${SLUG}`).expect(200);
-      expect((await request(base).get(`/api/v1/campaigns/${SLUG}/stats`).expect(200)).body.signatures).toBeGreaterThan(0);
+      expect(
+        (await request(base).get(`/api/v1/campaigns/${SLUG}/stats`).expect(200)).body.signatures,
+      ).toBeGreaterThan(0);
       const staffPage = await staff.agent.get('/staff').expect(503);
       expect(staffPage.text).toContain('Briefly unavailable');
     } finally {
@@ -110,12 +115,16 @@ describe.each([
 
     // Every request was answered as a signature is: never an error, Redis or not.
     const outcomes = [...before.outcomes, ...after.outcomes];
-    expect(outcomes.filter((outcome) => outcome.status !== 202 && outcome.status !== 303)).toEqual([]);
+    expect(outcomes.filter((outcome) => outcome.status !== 202 && outcome.status !== 303)).toEqual(
+      [],
+    );
 
     // Every acknowledged signature is committed.
     const acknowledged = [...before.acknowledgedEmails(), ...after.acknowledgedEmails()];
     // Addresses are sealed at rest: each is found by its keyed hash, as the platform finds it.
-    const acknowledgedHashes = acknowledged.map((email) => t.platform.encryption.emailHash(email).toString('hex'));
+    const acknowledgedHashes = acknowledged.map((email) =>
+      t.platform.encryption.emailHash(email).toString('hex'),
+    );
     const [stored] = await queryRows<{ n: number }>(
       t.platform.db,
       sql`SELECT count(*)::int AS n FROM signatures

@@ -64,7 +64,8 @@ it('retries a tally job whose worker was killed mid-job, and counts each signatu
     });
   });
   await t.platform.db.transaction(async (tx) => {
-    for (let from = 0; from < rows.length; from += 1000) await tx.insert(signatures).values(rows.slice(from, from + 1000));
+    for (let from = 0; from < rows.length; from += 1000)
+      await tx.insert(signatures).values(rows.slice(from, from + 1000));
   });
 
   // A row of the job's second batch, locked by another session: the job commits its first batch,
@@ -75,9 +76,10 @@ it('retries a tally job whose worker was killed mid-job, and counts each signatu
     const blockerPid = Number((await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
     await blocker.query('BEGIN');
     // (Found first, then locked: FOR UPDATE with OFFSET would lock the rows it skips too.)
-    await blocker.query('SELECT id FROM signatures WHERE id = (SELECT id FROM signatures ORDER BY id OFFSET $1 LIMIT 1) FOR UPDATE', [
-      TALLY_BATCH_SIZE + 10,
-    ]);
+    await blocker.query(
+      'SELECT id FROM signatures WHERE id = (SELECT id FROM signatures ORDER BY id OFFSET $1 LIMIT 1) FOR UPDATE',
+      [TALLY_BATCH_SIZE + 10],
+    );
     await t.platform.queues.requestTally(campaign!.id);
 
     await eventually(async () => {
@@ -115,10 +117,17 @@ it('retries a tally job whose worker was killed mid-job, and counts each signatu
     );
     const expected = STATES.map((state, index) => ({
       key: state,
-      count: Array.from({ length: SIGNATURES }, (_, g) => g + 1).filter((g) => g % STATES.length === index).length,
+      count: Array.from({ length: SIGNATURES }, (_, g) => g + 1).filter(
+        (g) => g % STATES.length === index,
+      ).length,
     })).sort((a, b) => a.key.localeCompare(b.key));
     expect(byState).toEqual(expected);
-    await eventually(async () => (await request(t.app).get(`/api/v1/campaigns/${SLUG}/stats`)).body.signatures === SIGNATURES, 30_000);
+    await eventually(
+      async () =>
+        (await request(t.app).get(`/api/v1/campaigns/${SLUG}/stats`)).body.signatures ===
+        SIGNATURES,
+      30_000,
+    );
     await second.stop();
   } finally {
     await blocker.end().catch(() => undefined);

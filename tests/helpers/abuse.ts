@@ -21,23 +21,38 @@ export function formTokenAged(t: TestPlatform, purpose: FormPurpose, ageMs: numb
 
 export const formTokenOf = (html: string) => /name="formToken" value="([^"]+)"/.exec(html)?.[1];
 
-
-export const postLetters = (agent: Agent, fields: Fields) => agent.post(LETTERS_PAGE).type('form').send(new URLSearchParams(fields).toString());
+export const postLetters = (agent: Agent, fields: Fields) =>
+  agent.post(LETTERS_PAGE).type('form').send(new URLSearchParams(fields).toString());
 
 /** Loads the representative fixtures (ZIP 80010 has two offices that take email). */
 export async function loadRepresentatives(t: TestPlatform): Promise<void> {
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
 }
 
 /** Walks the letter pages from the first step to the preview, as a browser without JavaScript; returns the send form. */
-export async function letterPreview(app: Express, who: { name: string; email: string; zip?: string }) {
+export async function letterPreview(
+  app: Express,
+  who: { name: string; email: string; zip?: string },
+) {
   const agent = request.agent(app);
   const start = await agent.get(LETTERS_PAGE).expect(200);
   const csrf = /name="_csrf" value="([^"]+)"/.exec(start.text)![1]!;
   const startFields = formFields(start.text);
-  const targets = await postLetters(agent, [...startFields, ['step', 'lookup'], ['name', who.name], ['email', who.email], ['zip', who.zip ?? '80010']]).expect(200);
-  const preview = await postLetters(agent, [...formFields(targets.text), ['step', 'preview']]).expect(200);
+  const targets = await postLetters(agent, [
+    ...startFields,
+    ['step', 'lookup'],
+    ['name', who.name],
+    ['email', who.email],
+    ['zip', who.zip ?? '80010'],
+  ]).expect(200);
+  const preview = await postLetters(agent, [
+    ...formFields(targets.text),
+    ['step', 'preview'],
+  ]).expect(200);
   return { agent, csrf, start, preview, fields: formFields(preview.text) };
 }
 
@@ -61,9 +76,24 @@ export async function startFakeSiteverify() {
       requests.push(fields);
       if (fields.response === 'slow') return void held.push(res);
       res.setHeader('content-type', 'application/json');
-      if (fields.response === 'good') res.end(JSON.stringify({ success: true, hostname: 'localhost', challenge_ts: new Date().toISOString() }));
+      if (fields.response === 'good')
+        res.end(
+          JSON.stringify({
+            success: true,
+            hostname: 'localhost',
+            challenge_ts: new Date().toISOString(),
+          }),
+        );
       else if (fields.response === 'broken') res.end('<html>bad gateway</html>');
-      else res.end(JSON.stringify({ success: false, 'error-codes': [fields.response === 'spent' ? 'timeout-or-duplicate' : 'invalid-input-response'] }));
+      else
+        res.end(
+          JSON.stringify({
+            success: false,
+            'error-codes': [
+              fields.response === 'spent' ? 'timeout-or-duplicate' : 'invalid-input-response',
+            ],
+          }),
+        );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

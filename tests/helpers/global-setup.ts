@@ -1,7 +1,12 @@
 import { connect } from 'node:net';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { startThrowawayPostgres, startThrowawayRedis, type ThrowawayPostgres, type ThrowawayRedis } from './throwaway-services';
+import {
+  startThrowawayPostgres,
+  startThrowawayRedis,
+  type ThrowawayPostgres,
+  type ThrowawayRedis,
+} from './throwaway-services';
 import { testDatabaseUrl, testRedisUrl } from './services';
 
 /**
@@ -46,7 +51,11 @@ function listening(url: string): Promise<Error | undefined> {
 export async function redisProblem(url: string): Promise<Error | undefined> {
   const closed = await listening(url);
   if (closed) return closed;
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
@@ -86,18 +95,24 @@ export async function useOrStartServices(options: {
   const database = await postgresProblem(databaseUrl);
   if (database) {
     if (options.named.database) {
-      throw new Error(`The tests need PostgreSQL at TEST_DATABASE_URL=${databaseUrl} (${database.message}). Start it, or unset TEST_DATABASE_URL to let the tests start one of their own.`);
+      throw new Error(
+        `The tests need PostgreSQL at TEST_DATABASE_URL=${databaseUrl} (${database.message}). Start it, or unset TEST_DATABASE_URL to let the tests start one of their own.`,
+      );
     }
     // Room for two test files at once, each with platforms of 20 connections and their workers.
     started.postgres = await startThrowawayPostgres({ maxConnections: 300 });
-    options.log?.(`No PostgreSQL at ${databaseUrl}: the tests use one of their own, at ${started.postgres.url}.`);
+    options.log?.(
+      `No PostgreSQL at ${databaseUrl}: the tests use one of their own, at ${started.postgres.url}.`,
+    );
     databaseUrl = started.postgres.url;
   }
   const redis = await redisProblem(redisUrl);
   if (redis) {
     if (options.named.redis) {
       await close();
-      throw new Error(`The tests need Redis at TEST_REDIS_URL=${redisUrl} (${redis.message}). Start it, or unset TEST_REDIS_URL to let the tests start one of their own.`);
+      throw new Error(
+        `The tests need Redis at TEST_REDIS_URL=${redisUrl} (${redis.message}). Start it, or unset TEST_REDIS_URL to let the tests start one of their own.`,
+      );
     }
     try {
       started.redis = await startThrowawayRedis();
@@ -108,7 +123,9 @@ export async function useOrStartServices(options: {
           'sudo apt-get install -y redis-server (Debian, Ubuntu), or brew install redis (macOS).',
       );
     }
-    options.log?.(`No Redis at ${redisUrl}: the tests use one of their own, at ${started.redis.url}.`);
+    options.log?.(
+      `No Redis at ${redisUrl}: the tests use one of their own, at ${started.redis.url}.`,
+    );
     redisUrl = started.redis.url;
   }
   return { databaseUrl, redisUrl, started, close };
@@ -121,7 +138,10 @@ export default async function globalSetup(): Promise<void> {
   const services = await useOrStartServices({
     databaseUrl: testDatabaseUrl,
     redisUrl: testRedisUrl,
-    named: { database: process.env.TEST_DATABASE_URL !== undefined, redis: process.env.TEST_REDIS_URL !== undefined },
+    named: {
+      database: process.env.TEST_DATABASE_URL !== undefined,
+      redis: process.env.TEST_REDIS_URL !== undefined,
+    },
     log: (line) => process.stderr.write(`\n${line}\n`),
   });
   // The test workers start after this, with this environment.

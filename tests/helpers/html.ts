@@ -1,10 +1,22 @@
 /** Reading the platform's HTML in tests, without a DOM. */
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#39': "'", '#x3D': '=', '#x60': '`' };
+const ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  '#x27': "'",
+  '#39': "'",
+  '#x3D': '=',
+  '#x60': '`',
+};
 
 /** Text as it was before Handlebars (or the SVG charts) escaped it. */
 export function unescapeHtml(text: string): string {
-  return text.replace(/&(amp|lt|gt|quot|#x27|#39|#x3D|#x60);/g, (_, name: string) => ENTITIES[name] ?? '');
+  return text.replace(
+    /&(amp|lt|gt|quot|#x27|#39|#x3D|#x60);/g,
+    (_, name: string) => ENTITIES[name] ?? '',
+  );
 }
 
 /** The hidden fields of a page's forms (the CSRF token, the form's fill-time token…), by name; the first of each name wins. */
@@ -13,7 +25,8 @@ export function hiddenFields(html: string): Record<string, string> {
   for (const [tag] of html.matchAll(/<input\b[^>]*type="hidden"[^>]*>/g)) {
     const name = /\bname="([^"]*)"/.exec(tag)?.[1];
     const value = /\bvalue="([^"]*)"/.exec(tag)?.[1];
-    if (name !== undefined && value !== undefined && !(name in fields)) fields[name] = unescapeHtml(value);
+    if (name !== undefined && value !== undefined && !(name in fields))
+      fields[name] = unescapeHtml(value);
   }
   return fields;
 }

@@ -7,7 +7,17 @@ import { inflateSync } from 'node:zlib';
  */
 
 /** WinAnsi's bytes 0x80–0x9f that are not Latin-1. */
-const WIN_ANSI: Record<number, string> = { 0x91: '‘', 0x92: '’', 0x93: '“', 0x94: '”', 0x96: '–', 0x97: '—', 0x85: '…', 0x80: '€', 0x95: '•' };
+const WIN_ANSI: Record<number, string> = {
+  0x91: '‘',
+  0x92: '’',
+  0x93: '“',
+  0x94: '”',
+  0x96: '–',
+  0x97: '—',
+  0x85: '…',
+  0x80: '€',
+  0x95: '•',
+};
 
 const decode = (hex: string) =>
   (hex.match(/../g) ?? [])
@@ -31,7 +41,11 @@ export function pdfPages(pdf: Buffer): string[][] {
     at = end + '\nendstream'.length;
     let content: string;
     try {
-      content = (dictionary.lastIndexOf('/FlateDecode') > dictionary.lastIndexOf('obj') ? inflateSync(raw) : raw).toString('latin1');
+      content = (
+        dictionary.lastIndexOf('/FlateDecode') > dictionary.lastIndexOf('obj')
+          ? inflateSync(raw)
+          : raw
+      ).toString('latin1');
     } catch {
       continue;
     }

@@ -69,12 +69,15 @@ export async function createTestPlatform(
     ...env,
   });
   let logText = '';
-  const logger = createLogger(config.logLevel, new Writable({
-    write(chunk, _encoding, done) {
-      logText += chunk.toString();
-      done();
-    },
-  }));
+  const logger = createLogger(
+    config.logLevel,
+    new Writable({
+      write(chunk, _encoding, done) {
+        logText += chunk.toString();
+        done();
+      },
+    }),
+  );
   const platform = await openPlatform(config, logger);
   const workers: RunningWorkers[] = [];
 
@@ -107,7 +110,10 @@ export async function createTestPlatform(
  * Switches a campaign to live delivery, as an admin does in the console (campaigns, the demo's
  * included, start in rehearsal): for tests of letters reaching the offices.
  */
-export async function goLive(platform: Pick<Platform, 'db' | 'campaigns'>, slug = DEMO_CAMPAIGN_SLUG): Promise<void> {
+export async function goLive(
+  platform: Pick<Platform, 'db' | 'campaigns'>,
+  slug = DEMO_CAMPAIGN_SLUG,
+): Promise<void> {
   const campaign = await platform.campaigns.bySlug(slug);
   if (!campaign) throw new Error(`no campaign ${slug}`);
   await setDeliveryMode(platform.db, campaign, 'live', 'command line');

@@ -36,7 +36,13 @@ export interface WebhookReceiver {
 }
 
 /** The scheme's verification, as a receiver writes it: HMAC-SHA256 of `id.timestamp.body` under the secret's bytes. */
-export function verifyStandardWebhook(secret: string, id: string, timestamp: string, body: string, header: string): boolean {
+export function verifyStandardWebhook(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: string,
+  header: string,
+): boolean {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
   const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
   return header.split(' ').some((entry) => {
@@ -53,7 +59,9 @@ const readBody = async (req: IncomingMessage) => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-export async function startWebhookReceiver(options: { secret?: string; behaviour?: Behaviour } = {}): Promise<WebhookReceiver> {
+export async function startWebhookReceiver(
+  options: { secret?: string; behaviour?: Behaviour } = {},
+): Promise<WebhookReceiver> {
   let secret = options.secret;
   let planned: Behaviour[] = [];
   let otherwise: Behaviour = options.behaviour ?? 'ok';
@@ -94,8 +102,17 @@ export async function startWebhookReceiver(options: { secret?: string; behaviour
     const id = String(req.headers['webhook-id'] ?? '');
     const timestamp = String(req.headers['webhook-timestamp'] ?? '');
     const signature = String(req.headers['webhook-signature'] ?? '');
-    const verified = secret !== undefined && verifyStandardWebhook(secret, id, timestamp, body, signature);
-    deliveries.push({ id, timestamp: Number(timestamp), signature, verified, body, items: JSON.parse(body) as Array<Record<string, unknown>>, receivedAt: Date.now() });
+    const verified =
+      secret !== undefined && verifyStandardWebhook(secret, id, timestamp, body, signature);
+    deliveries.push({
+      id,
+      timestamp: Number(timestamp),
+      signature,
+      verified,
+      body,
+      items: JSON.parse(body) as Array<Record<string, unknown>>,
+      receivedAt: Date.now(),
+    });
     res.writeHead(verified ? 204 : 401).end();
   });
   server.listen(0, '127.0.0.1');
@@ -131,7 +148,9 @@ export interface FakeActionNetwork {
  * answers with the same signature); the answer is the signature with its `action_network:` identifier
  * and self link. `DELETE` on that link removes it.
  */
-export async function startFakeActionNetwork(apiKey = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'): Promise<FakeActionNetwork> {
+export async function startFakeActionNetwork(
+  apiKey = 'a1b2c3d4e5f60718293a4b5c6d7e8f90',
+): Promise<FakeActionNetwork> {
   const signatures: RecordedSignature[] = [];
   const deleted: string[] = [];
   let failures = 0;
@@ -152,7 +171,8 @@ export async function startFakeActionNetwork(apiKey = 'a1b2c3d4e5f60718293a4b5c6
   };
   const server = http.createServer(async (req, res) => {
     const body = await readBody(req);
-    const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/hal+json' }).end(JSON.stringify(value));
+    const json = (status: number, value: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/hal+json' }).end(JSON.stringify(value));
     if (req.headers['osdi-api-token'] !== apiKey) {
       fake.unauthorized++;
       return json(401, { error: 'API Key invalid or not present' });
@@ -165,16 +185,30 @@ export async function startFakeActionNetwork(apiKey = 'a1b2c3d4e5f60718293a4b5c6
     const post = /^\/api\/v2\/petitions\/([A-Za-z0-9-]+)\/signatures\/?$/.exec(path);
     if (req.method === 'POST' && post) {
       fake.posts++;
-      const data = JSON.parse(body) as { person?: { email_addresses?: Array<{ address?: string }> } };
+      const data = JSON.parse(body) as {
+        person?: { email_addresses?: Array<{ address?: string }> };
+      };
       const email = data.person?.email_addresses?.[0]?.address;
       if (!email) return json(400, { error: 'You must specify a valid person email' });
-      const existing = signatures.find((signature) => signature.petition === post[1] && (signature.body.person as typeof data.person)?.email_addresses?.[0]?.address === email);
-      const recorded = existing ?? { petition: post[1]!, id: randomUUID(), body: data as Record<string, unknown> };
+      const existing = signatures.find(
+        (signature) =>
+          signature.petition === post[1] &&
+          (signature.body.person as typeof data.person)?.email_addresses?.[0]?.address === email,
+      );
+      const recorded = existing ?? {
+        petition: post[1]!,
+        id: randomUUID(),
+        body: data as Record<string, unknown>,
+      };
       if (!existing) signatures.push(recorded);
       return json(200, {
         identifiers: [`action_network:${recorded.id}`],
         created_date: new Date().toISOString(),
-        _links: { self: { href: `${fake.url}/api/v2/petitions/${recorded.petition}/signatures/${recorded.id}` } },
+        _links: {
+          self: {
+            href: `${fake.url}/api/v2/petitions/${recorded.petition}/signatures/${recorded.id}`,
+          },
+        },
       });
     }
     const one = /^\/api\/v2\/petitions\/([A-Za-z0-9-]+)\/signatures\/([A-Za-z0-9-]+)$/.exec(path);

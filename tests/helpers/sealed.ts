@@ -13,20 +13,31 @@ import type { FieldEncryption } from '../../src/privacy/field-encryption';
 type Sealing = { db: Database; encryption: FieldEncryption };
 
 /** A `signatures` row to insert, from the plain values (email, name and address sealed, the email hashed). */
-export function signatureValues<T extends { email: string; name: string; address?: string | null }>(encryption: FieldEncryption, row: T) {
+export function signatureValues<T extends { email: string; name: string; address?: string | null }>(
+  encryption: FieldEncryption,
+  row: T,
+) {
   return { ...row, ...sealedSignature(encryption, row) };
 }
 
 /** A `letter_actions` row to insert, from the plain values. */
-export function letterActionValues<T extends { email: string; name: string; city?: string | null; address?: string | null; note?: string | null }>(
-  encryption: FieldEncryption,
-  row: T,
-) {
+export function letterActionValues<
+  T extends {
+    email: string;
+    name: string;
+    city?: string | null;
+    address?: string | null;
+    note?: string | null;
+  },
+>(encryption: FieldEncryption, row: T) {
   return { ...row, ...sealedLetterAction(encryption, row) };
 }
 
 /** A `letters` row to insert, from the plain subject and text. */
-export function letterValues<T extends { subject: string; body: string }>(encryption: FieldEncryption, row: T) {
+export function letterValues<T extends { subject: string; body: string }>(
+  encryption: FieldEncryption,
+  row: T,
+) {
   return { ...row, ...sealedLetter(encryption, row) };
 }
 
@@ -57,5 +68,9 @@ export async function openedLetterActions({ db, encryption }: Sealing, where?: S
 /** The letters, with their subject and text opened. */
 export async function openedLetters({ db, encryption }: Sealing, where?: SQL) {
   const rows = await db.select().from(letters).where(where).orderBy(asc(letters.id));
-  return rows.map((row) => ({ ...row, subject: encryption.open('letters.subject', row.subject), body: encryption.open('letters.body', row.body) }));
+  return rows.map((row) => ({
+    ...row,
+    subject: encryption.open('letters.subject', row.subject),
+    body: encryption.open('letters.body', row.body),
+  }));
 }

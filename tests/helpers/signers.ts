@@ -36,12 +36,15 @@ export class Signers {
 
   /** Signatures answered as signatures are (202 from the API, 303 from the form). */
   get acknowledged(): number {
-    return this.outcomes.filter((outcome) => outcome.status === 202 || outcome.status === 303).length;
+    return this.outcomes.filter((outcome) => outcome.status === 202 || outcome.status === 303)
+      .length;
   }
 
   /** The emails of the acknowledged signatures. */
   acknowledgedEmails(): string[] {
-    return this.outcomes.filter((outcome) => outcome.status === 202 || outcome.status === 303).map((outcome) => outcome.email);
+    return this.outcomes
+      .filter((outcome) => outcome.status === 202 || outcome.status === 303)
+      .map((outcome) => outcome.email);
   }
 
   startApi(id: number): void {
@@ -52,7 +55,12 @@ export class Signers {
           const status = await fetch(`${this.base}/api/v1/campaigns/${this.slug}/signatures`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ name: `Signer ${id}.${i}`, email, zip: ZIPS[i % ZIPS.length], source: i % 3 === 0 ? 'partner-x' : undefined }),
+            body: JSON.stringify({
+              name: `Signer ${id}.${i}`,
+              email,
+              zip: ZIPS[i % ZIPS.length],
+              source: i % 3 === 0 ? 'partner-x' : undefined,
+            }),
             signal: AbortSignal.timeout(this.timeoutMs),
           }).then(
             async (res) => {
@@ -82,7 +90,12 @@ export class Signers {
             .post(`/campaigns/${this.slug}/sign`)
             .timeout(this.timeoutMs)
             .type('form')
-            .send({ ...hidden, name: `Form Signer ${id}.${i}`, email, zip: ZIPS[(i + id) % ZIPS.length] })
+            .send({
+              ...hidden,
+              name: `Form Signer ${id}.${i}`,
+              email,
+              zip: ZIPS[(i + id) % ZIPS.length],
+            })
             .then(
               (res) => res.status,
               (error: Error & { timeout?: number }) => (error.timeout ? 'timeout' : error.message),

@@ -14,7 +14,9 @@ export interface SmtpSink {
  * A real SMTP server, in-process, that keeps every message it accepts. `beforeAccept` runs before
  * each message is answered, while its sender waits for the reply: what happens during a send.
  */
-export async function startSmtpSink(options: { delayMs?: number; beforeAccept?: (mail: ParsedMail) => Promise<void> } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(
+  options: { delayMs?: number; beforeAccept?: (mail: ParsedMail) => Promise<void> } = {},
+): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   let failures: { count: number; code: number } = { count: 0, code: 451 };
   const server = new SMTPServer({

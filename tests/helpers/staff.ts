@@ -16,10 +16,16 @@ export function csrfTokenOf(html: string): string {
 
 /** A partner of the demo campaign for partner accounts (made once): its id. */
 async function testPartner(db: Database): Promise<number> {
-  const [existing] = await db.select().from(partners).where(eq(partners.sourceCode, 'test-partner'));
+  const [existing] = await db
+    .select()
+    .from(partners)
+    .where(eq(partners.sourceCode, 'test-partner'));
   if (existing) return existing.id;
   const [campaign] = await db.select().from(campaigns).limit(1);
-  const [made] = await db.insert(partners).values({ campaignId: campaign!.id, name: 'Test Partner', sourceCode: 'test-partner' }).returning();
+  const [made] = await db
+    .insert(partners)
+    .values({ campaignId: campaign!.id, name: 'Test Partner', sourceCode: 'test-partner' })
+    .returning();
   return made!.id;
 }
 
@@ -29,11 +35,25 @@ async function testPartner(db: Database): Promise<number> {
  * staff forms; fetch a fresh one with `csrfTokenOf` after a page load if the session changes. A
  * partner's account belongs to `partnerId`, or to a test partner of the demo campaign.
  */
-export async function signInAs(app: Express, db: Database, role: StaffRole, email = `${role}@staff.example.org`, options: { partnerId?: number } = {}) {
-  await createAccount(db, { email, name: `Test ${role}`, role, password: STAFF_PASSWORD }, 'command line').catch((error: Error) => {
+export async function signInAs(
+  app: Express,
+  db: Database,
+  role: StaffRole,
+  email = `${role}@staff.example.org`,
+  options: { partnerId?: number } = {},
+) {
+  await createAccount(
+    db,
+    { email, name: `Test ${role}`, role, password: STAFF_PASSWORD },
+    'command line',
+  ).catch((error: Error) => {
     if (!/already exists/.test(error.message)) throw error;
   });
-  if (role === 'partner') await db.update(staffAccounts).set({ partnerId: options.partnerId ?? (await testPartner(db)) }).where(eq(staffAccounts.email, email));
+  if (role === 'partner')
+    await db
+      .update(staffAccounts)
+      .set({ partnerId: options.partnerId ?? (await testPartner(db)) })
+      .where(eq(staffAccounts.email, email));
   const agent = request.agent(app);
   const login = await agent.get('/staff/login').expect(200);
   await agent
@@ -42,6 +62,9 @@ export async function signInAs(app: Express, db: Database, role: StaffRole, emai
     .send({ _csrf: csrfTokenOf(login.text), email, password: STAFF_PASSWORD })
     .expect(303);
   // A partner's account lands on its own page.
-  const home = role === 'partner' ? await agent.get('/staff/partner').expect(200) : await agent.get('/staff').expect(200);
+  const home =
+    role === 'partner'
+      ? await agent.get('/staff/partner').expect(200)
+      : await agent.get('/staff').expect(200);
   return { agent, token: csrfTokenOf(home.text), email };
 }

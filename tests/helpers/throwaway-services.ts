@@ -64,11 +64,27 @@ export interface ThrowawayRedis {
  * A redis-server child process on a free port. `appendOnly` keeps its data across a kill (as
  * production and embedded mode run it); without it a restart comes back empty.
  */
-export async function startThrowawayRedis(options: { appendOnly?: boolean } = {}): Promise<ThrowawayRedis> {
+export async function startThrowawayRedis(
+  options: { appendOnly?: boolean } = {},
+): Promise<ThrowawayRedis> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'frb-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no',
-    '--appendonly', options.appendOnly ? 'yes' : 'no', '--logfile', path.join(dir, 'redis.log')];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--appendonly',
+    options.appendOnly ? 'yes' : 'no',
+    '--logfile',
+    path.join(dir, 'redis.log'),
+  ];
   let child: ChildProcess | undefined;
   const stopOnExit = () => {
     child?.kill('SIGKILL');
@@ -128,9 +144,14 @@ export function postgresBin(): string {
     return newest ? bin(newest) : undefined;
   };
   const fromPath = () => {
-    for (const [program, args] of [['pg_config', ['--bindir']], ['sh', ['-c', 'dirname "$(command -v initdb)"']]] as const) {
+    for (const [program, args] of [
+      ['pg_config', ['--bindir']],
+      ['sh', ['-c', 'dirname "$(command -v initdb)"']],
+    ] as const) {
       try {
-        const dir = execFileSync(program, args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+        const dir = execFileSync(program, args, { stdio: ['ignore', 'pipe', 'ignore'] })
+          .toString()
+          .trim();
         if (dir && existsSync(path.join(dir, 'initdb'))) return dir;
       } catch {
         // Not there: try the next way.
@@ -139,9 +160,15 @@ export function postgresBin(): string {
     return undefined;
   };
   const bin =
-    newestIn('/usr/lib/postgresql', /^\d+$/, (version) => path.join('/usr/lib/postgresql', version, 'bin')) ??
-    newestIn('/opt/homebrew/opt', /^postgresql(@\d+)?$/, (name) => path.join('/opt/homebrew/opt', name, 'bin')) ??
-    newestIn('/usr/local/opt', /^postgresql(@\d+)?$/, (name) => path.join('/usr/local/opt', name, 'bin')) ??
+    newestIn('/usr/lib/postgresql', /^\d+$/, (version) =>
+      path.join('/usr/lib/postgresql', version, 'bin'),
+    ) ??
+    newestIn('/opt/homebrew/opt', /^postgresql(@\d+)?$/, (name) =>
+      path.join('/opt/homebrew/opt', name, 'bin'),
+    ) ??
+    newestIn('/usr/local/opt', /^postgresql(@\d+)?$/, (name) =>
+      path.join('/usr/local/opt', name, 'bin'),
+    ) ??
     fromPath();
   if (!bin) {
     throw new Error(
@@ -159,24 +186,46 @@ export function postgresBin(): string {
  * as a real one does; only a crash of the machine could lose them.
  * `initdb` refuses to run as root: as root, the cluster belongs to the `postgres` user.
  */
-export async function startThrowawayPostgres(settings: { maxConnections?: number } = {}): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(
+  settings: { maxConnections?: number } = {},
+): Promise<ThrowawayPostgres> {
   const bin = postgresBin();
   const asRoot = process.getuid?.() === 0;
   const command = (program: string, args: string[]): [string, string[]] =>
-    asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args]] : [path.join(bin, program), args];
+    asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, program), ...args]]
+      : [path.join(bin, program), args];
   let port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'frb-pg-'));
   if (asRoot) {
     const { uid, gid } = postgresUser();
     chownSync(dir, uid, gid);
   }
-  await run(...command('initdb', ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C']));
-  const options = () => `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=${settings.maxConnections ?? 100}`;
+  await run(
+    ...command('initdb', [
+      '-D',
+      dir,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale',
+      'C',
+    ]),
+  );
+  const options = () =>
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=${settings.maxConnections ?? 100}`;
   const pgCtl = (args: string[]) => run(...command('pg_ctl', ['-D', dir, ...args]));
   let running = false;
   const stopOnExit = () => {
     try {
-      if (running) execFileSync(...command('pg_ctl', ['-D', dir, '-m', 'immediate', 'stop']), { stdio: 'ignore' });
+      if (running)
+        execFileSync(...command('pg_ctl', ['-D', dir, '-m', 'immediate', 'stop']), {
+          stdio: 'ignore',
+        });
     } catch {
       // Already stopped.
     }
@@ -206,7 +255,8 @@ export async function startThrowawayPostgres(settings: { maxConnections?: number
           return '';
         }
       })();
-      if (tries >= 3 || !/could not (bind|create listen socket)|already in use/i.test(log)) throw error;
+      if (tries >= 3 || !/could not (bind|create listen socket)|already in use/i.test(log))
+        throw error;
       port = await freePort();
     }
   }

@@ -18,7 +18,10 @@ export interface WorkerProcess {
 }
 
 /** ENCRYPTION_KEYS and LOOKUP_HASH_KEY as the environment gives them, for the keys in `config`. */
-export function encryptionEnv(config: Pick<Config, 'encryption'>): { ENCRYPTION_KEYS: string; LOOKUP_HASH_KEY: string } {
+export function encryptionEnv(config: Pick<Config, 'encryption'>): {
+  ENCRYPTION_KEYS: string;
+  LOOKUP_HASH_KEY: string;
+} {
   return {
     ENCRYPTION_KEYS: formatKeyRing(config.encryption.keys),
     LOOKUP_HASH_KEY: config.encryption.lookupKey.toString('base64'),
@@ -30,28 +33,36 @@ export function encryptionEnv(config: Pick<Config, 'encryption'>): { ENCRYPTION_
  * through tsx, on the same database, Redis, key prefix, secret and encryption keys as a test
  * platform's `config`.
  */
-export function startWorkerProcess(config: Config, dataDir: string, env: Record<string, string> = {}): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'worker'], {
-    cwd: projectRoot,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      DATA_DIR: dataDir,
-      DATABASE_URL: config.databaseUrl,
-      REDIS_URL: config.redisUrl,
-      REDIS_KEY_PREFIX: config.redisKeyPrefix,
-      APP_SECRET: config.secret,
-      // The same keys as the test platform, whatever DATA_DIR the process is given: a process
-      // that shares the database must open what the platform sealed, and find addresses by the
-      // same keyed hashes (otherwise it would make keys of its own in DATA_DIR/keys.json).
-      ...encryptionEnv(config),
-      REP_DATA_DIR: 'none',
-      REP_DATA_REFRESH: 'off',
-      LOG_LEVEL: 'info',
-      ...env,
+export function startWorkerProcess(
+  config: Config,
+  dataDir: string,
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'worker'],
+    {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        DATA_DIR: dataDir,
+        DATABASE_URL: config.databaseUrl,
+        REDIS_URL: config.redisUrl,
+        REDIS_KEY_PREFIX: config.redisKeyPrefix,
+        APP_SECRET: config.secret,
+        // The same keys as the test platform, whatever DATA_DIR the process is given: a process
+        // that shares the database must open what the platform sealed, and find addresses by the
+        // same keyed hashes (otherwise it would make keys of its own in DATA_DIR/keys.json).
+        ...encryptionEnv(config),
+        REP_DATA_DIR: 'none',
+        REP_DATA_REFRESH: 'off',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  );
   let logged = '';
   const started = new Promise<void>((resolve, reject) => {
     let output = '';
@@ -62,7 +73,9 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
       // Keep only the tail; the line searched for is short.
       output = output.slice(-4096);
     });
-    child.once('exit', (code, signal) => reject(new Error(`the worker process exited before it started (${code ?? signal})`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the worker process exited before it started (${code ?? signal})`)),
+    );
   });
   started.catch(() => undefined);
   const exited = once(child, 'exit');
@@ -71,5 +84,11 @@ export function startWorkerProcess(config: Config, dataDir: string, env: Record<
     child.kill(signal);
     await exited;
   };
-  return { child, started, output: () => logged, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+  return {
+    child,
+    started,
+    output: () => logged,
+    kill: () => end('SIGKILL'),
+    stop: () => end('SIGTERM'),
+  };
 }

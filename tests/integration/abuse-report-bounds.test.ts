@@ -37,8 +37,15 @@ afterAll(() => t.close());
  * hash: one sealed address and name shared by all (a row's seal is opened whole or not at all),
  * unique email hashes, as the benchmark seeds them.
  */
-async function flood(campaign: number, count: number, options: { domain: string; start: string; spacing: string; tag: string }) {
-  const row = signatureValues(t.platform.encryption, { email: `someone@${options.domain}`, name: 'Secret Person' });
+async function flood(
+  campaign: number,
+  count: number,
+  options: { domain: string; start: string; spacing: string; tag: string },
+) {
+  const row = signatureValues(t.platform.encryption, {
+    email: `someone@${options.domain}`,
+    name: 'Secret Person',
+  });
   await t.platform.db.execute(sql`
     INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, created_at)
     SELECT ${campaign}::int, ${row.email}::bytea, sha256((${options.tag}::text || g)::bytea), ${row.emailDomainHash}::bytea, ${row.name}::bytea, '10001',
@@ -48,15 +55,39 @@ async function flood(campaign: number, count: number, options: { domain: string;
 
 describe('a flood from one domain', () => {
   it('is read once, in pages, where the first version re-read every window for each signature', async () => {
-    const [other] = await t.platform.db.insert(campaigns).values({ slug: 'flooded', title: 'Flooded', summary: 's', petitionText: 'p', goal: 10 }).returning();
+    const [other] = await t.platform.db
+      .insert(campaigns)
+      .values({ slug: 'flooded', title: 'Flooded', summary: 's', petitionText: 'p', goal: 10 })
+      .returning();
     // 12,000 from one domain within ten minutes, two hours ago; 3,000 from another over the day.
-    await flood(other!.id, 12_000, { domain: 'flood.example', start: "now() - interval '2 hours'", spacing: '50 milliseconds', tag: 'flood-' });
-    await flood(other!.id, 3_000, { domain: 'calm.example', start: "now() - interval '23 hours'", spacing: '25 seconds', tag: 'calm-' });
+    await flood(other!.id, 12_000, {
+      domain: 'flood.example',
+      start: "now() - interval '2 hours'",
+      spacing: '50 milliseconds',
+      tag: 'flood-',
+    });
+    await flood(other!.id, 3_000, {
+      domain: 'calm.example',
+      start: "now() - interval '23 hours'",
+      spacing: '25 seconds',
+      tag: 'calm-',
+    });
 
     const pages: number[] = [];
-    const bursts = await findBursts(t.platform, other!.id, { window: 10, ips: 10, domains: 100, hours: 24 }, { onPage: (rows) => pages.push(rows) });
+    const bursts = await findBursts(
+      t.platform,
+      other!.id,
+      { window: 10, ips: 10, domains: 100, hours: 24 },
+      { onPage: (rows) => pages.push(rows) },
+    );
     expect(bursts).toEqual([
-      expect.objectContaining({ kind: 'domain', key: 'flood.example', signatures: 12_000, peak: 12_000, allInSpan: 12_000 }),
+      expect.objectContaining({
+        kind: 'domain',
+        key: 'flood.example',
+        signatures: 12_000,
+        peak: 12_000,
+        allInSpan: 12_000,
+      }),
     ]);
 
     // Every signature of the period read once, BURST_PAGE_ROWS.pglite at a time: linear in the period's signatures.
@@ -84,7 +115,15 @@ describe('a flood from one domain', () => {
  */
 async function firstVersion(query: BurstQuery, since: Date, until: Date) {
   const window = `${query.window} minutes`;
-  return queryRows<{ kind: 'ip' | 'domain'; key: string; signatures: string; peak: string; first_at: Date; last_at: Date; all_in_span: string }>(
+  return queryRows<{
+    kind: 'ip' | 'domain';
+    key: string;
+    signatures: string;
+    peak: string;
+    first_at: Date;
+    last_at: Date;
+    all_in_span: string;
+  }>(
     t.platform.db,
     sql`WITH base AS (
           SELECT id, created_at, ip_hash, encode(email_domain_hash, 'hex') AS domain,
@@ -135,12 +174,22 @@ async function firstVersion(query: BurstQuery, since: Date, until: Date) {
 describe('what the report finds', () => {
   it('agrees with its first version, burst for burst, on signatures at random times (many at the same moment)', async () => {
     const secret = t.platform.config.secret;
-    const ips = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '203.0.113.4', null].map((ip) => (ip ? hashIp(secret, ip) : null));
+    const ips = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '203.0.113.4', null].map((ip) =>
+      ip ? hashIp(secret, ip) : null,
+    );
     const domains = ['a.example', 'b.example', 'c.example', 'd.example'];
-    const domainOf = new Map(domains.map((domain) => [t.platform.encryption.domainHash(`x@${domain}`).toString('hex'), domain]));
+    const domainOf = new Map(
+      domains.map((domain) => [
+        t.platform.encryption.domainHash(`x@${domain}`).toString('hex'),
+        domain,
+      ]),
+    );
     const base = Date.now() - 3 * 3_600_000;
     const rows = Array.from({ length: 900 }, (_, i) => {
-      const sealed = signatureValues(t.platform.encryption, { email: `random-${i}@${domains[randomInt(domains.length)]}`, name: 'Secret Person' });
+      const sealed = signatureValues(t.platform.encryption, {
+        email: `random-${i}@${domains[randomInt(domains.length)]}`,
+        name: 'Secret Person',
+      });
       // Half-second steps over two hours: many signatures share their moment.
       const at = new Date(base + randomInt(14_400) * 500);
       return sql`(${campaignId}::int, ${sealed.email}::bytea, ${sealed.emailHash}::bytea, ${sealed.emailDomainHash}::bytea, ${sealed.name}::bytea, '10001',
@@ -151,7 +200,9 @@ describe('what the report finds', () => {
 
     const now = new Date();
     const byEverything = (a: Burst, b: Burst) =>
-      a.kind.localeCompare(b.kind) || a.key.localeCompare(b.key) || a.firstAt.getTime() - b.firstAt.getTime();
+      a.kind.localeCompare(b.kind) ||
+      a.key.localeCompare(b.key) ||
+      a.firstAt.getTime() - b.firstAt.getTime();
     let compared = 0;
     for (const query of [
       { window: 1, ips: 3, domains: 4, hours: 24 },
@@ -161,21 +212,23 @@ describe('what the report finds', () => {
       { window: 60, ips: 60, domains: 80, hours: 24 },
     ]) {
       const ours = await findBursts(t.platform, campaignId, query, { now, limit: 100_000 });
-      const reference = (await firstVersion(query, new Date(now.getTime() - query.hours * 3_600_000), now)).map(
-        (row): Burst => ({
-          kind: row.kind,
-          key: row.kind === 'domain' ? domainOf.get(row.key)! : row.key,
-          signatures: Number(row.signatures),
-          peak: Number(row.peak),
-          firstAt: new Date(row.first_at),
-          lastAt: new Date(row.last_at),
-          allInSpan: Number(row.all_in_span),
-        }),
-      );
+      const reference = (
+        await firstVersion(query, new Date(now.getTime() - query.hours * 3_600_000), now)
+      ).map((row): Burst => ({
+        kind: row.kind,
+        key: row.kind === 'domain' ? domainOf.get(row.key)! : row.key,
+        signatures: Number(row.signatures),
+        peak: Number(row.peak),
+        firstAt: new Date(row.first_at),
+        lastAt: new Date(row.last_at),
+        allInSpan: Number(row.all_in_span),
+      }));
       expect(reference.length).toBeGreaterThan(0);
       expect([...ours].sort(byEverything)).toEqual(reference.sort(byEverything));
       // Biggest first.
-      expect(ours.map((burst) => burst.signatures)).toEqual([...ours.map((burst) => burst.signatures)].sort((a, b) => b - a));
+      expect(ours.map((burst) => burst.signatures)).toEqual(
+        [...ours.map((burst) => burst.signatures)].sort((a, b) => b - a),
+      );
       compared += reference.length;
     }
     expect(compared).toBeGreaterThan(20);
@@ -184,12 +237,25 @@ describe('what the report finds', () => {
   });
 
   it('lists the biggest bursts only, at most `limit`', async () => {
-    const [campaign] = await t.platform.db.insert(campaigns).values({ slug: 'many-bursts', title: 'Many', summary: 's', petitionText: 'p', goal: 10 }).returning();
+    const [campaign] = await t.platform.db
+      .insert(campaigns)
+      .values({ slug: 'many-bursts', title: 'Many', summary: 's', petitionText: 'p', goal: 10 })
+      .returning();
     // Thirty domains, each a burst of its own size (21 to 50), an hour apart.
     for (let i = 0; i < 30; i++) {
-      await flood(campaign!.id, 21 + i, { domain: `d${i}.example`, start: `now() - interval '${i + 1} hours'`, spacing: '1 second', tag: `many-${i}-` });
+      await flood(campaign!.id, 21 + i, {
+        domain: `d${i}.example`,
+        start: `now() - interval '${i + 1} hours'`,
+        spacing: '1 second',
+        tag: `many-${i}-`,
+      });
     }
-    const bursts = await findBursts(t.platform, campaign!.id, { window: 10, ips: 10, domains: 20, hours: 48 }, { limit: 5 });
+    const bursts = await findBursts(
+      t.platform,
+      campaign!.id,
+      { window: 10, ips: 10, domains: 20, hours: 48 },
+      { limit: 5 },
+    );
     expect(bursts.map((burst) => [burst.key, burst.signatures])).toEqual([
       ['d29.example', 50],
       ['d28.example', 49],
@@ -200,10 +266,18 @@ describe('what the report finds', () => {
   });
 
   it('stops between two pages once its time is spent', async () => {
-    const [campaign] = await queryRows<{ id: number }>(t.platform.db, sql`SELECT id FROM campaigns WHERE slug = 'flooded'`);
+    const [campaign] = await queryRows<{ id: number }>(
+      t.platform.db,
+      sql`SELECT id FROM campaigns WHERE slug = 'flooded'`,
+    );
     const pages: number[] = [];
     await expect(
-      findBursts(t.platform, campaign!.id, { window: 10, ips: 10, domains: 100, hours: 24 }, { timeoutMs: 0, onPage: (rows) => pages.push(rows) }),
+      findBursts(
+        t.platform,
+        campaign!.id,
+        { window: 10, ips: 10, domains: 100, hours: 24 },
+        { timeoutMs: 0, onPage: (rows) => pages.push(rows) },
+      ),
     ).rejects.toBeInstanceOf(ReadTimeoutError);
     expect(pages).toEqual([BURST_PAGE_ROWS.pglite]);
   });
@@ -227,10 +301,16 @@ describe('a staff statement that runs too long', () => {
   it('stops the abuse report with a 503 and its form, asking for a shorter period, not a 500', async () => {
     const lock = await lockTable('signatures');
     try {
-      const page = await organizer.agent.get(`${REPORT}?window=10&ips=10&domains=100&hours=168`).expect(503);
-      expect(page.text).toContain('This report took too long (more than 1 second) and was stopped. Choose fewer hours');
+      const page = await organizer.agent
+        .get(`${REPORT}?window=10&ips=10&domains=100&hours=168`)
+        .expect(503);
+      expect(page.text).toContain(
+        'This report took too long (more than 1 second) and was stopped. Choose fewer hours',
+      );
       expect(page.text).toContain('href="#field-hours"');
-      expect(page.text).toMatch(/id="field-hours"[^>]*aria-invalid="true"[^>]*aria-describedby="field-hours-error"/);
+      expect(page.text).toMatch(
+        /id="field-hours"[^>]*aria-invalid="true"[^>]*aria-describedby="field-hours-error"/,
+      );
       expect(page.text).toMatch(/id="field-hours"[^>]*value="168"/);
       expect(page.text).not.toContain('id="bursts-ip"');
     } finally {
@@ -241,13 +321,18 @@ describe('a staff statement that runs too long', () => {
     expect(t.logs()).not.toContain('request failed');
   });
 
-  it('answers the dashboard, its JSON and an export\'s start with a 503 that says so', async () => {
+  it("answers the dashboard, its JSON and an export's start with a 503 that says so", async () => {
     const counts = await lockTable('signature_counts');
     try {
       const page = await organizer.agent.get(`/staff/campaigns/${SLUG}`).expect(503);
-      expect(page.text).toContain('This report took too long (more than 1 second) and was stopped.');
+      expect(page.text).toContain(
+        'This report took too long (more than 1 second) and was stopped.',
+      );
       const json = await organizer.agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(503);
-      expect(json.body).toEqual({ error: 'too_long', message: expect.stringContaining('took too long') });
+      expect(json.body).toEqual({
+        error: 'too_long',
+        message: expect.stringContaining('took too long'),
+      });
     } finally {
       await counts.release();
     }
@@ -271,9 +356,15 @@ describe('a staff statement that runs too long', () => {
 
   it('leaves the public pages alone: signing does not share the staff connections or their timeout', async () => {
     await t.platform.db.execute(sql`SELECT pg_sleep(${(TIMEOUT_MS * 1.5) / 1000})`);
-    const [row] = await queryRows<{ timeout: string }>(t.platform.db, sql`SELECT current_setting('statement_timeout') AS timeout`);
+    const [row] = await queryRows<{ timeout: string }>(
+      t.platform.db,
+      sql`SELECT current_setting('statement_timeout') AS timeout`,
+    );
     expect(row!.timeout).toBe('0');
-    const [staff] = await queryRows<{ timeout: string }>(t.platform.database.staffDb, sql`SELECT current_setting('statement_timeout') AS timeout`);
+    const [staff] = await queryRows<{ timeout: string }>(
+      t.platform.database.staffDb,
+      sql`SELECT current_setting('statement_timeout') AS timeout`,
+    );
     expect(staff!.timeout).toBe('1s');
   });
 });
@@ -286,8 +377,14 @@ describe('a report opened from another site', () => {
     const lock = await lockTable('signatures');
     try {
       for (const site of ['cross-site', 'same-site']) {
-        const page = await organizer.agent.get(url).set('Sec-Fetch-Site', site).set('Sec-Fetch-Mode', 'navigate').expect(200);
-        expect(page.text).toContain('This report was opened from another site, so it has not been run.');
+        const page = await organizer.agent
+          .get(url)
+          .set('Sec-Fetch-Site', site)
+          .set('Sec-Fetch-Mode', 'navigate')
+          .expect(200);
+        expect(page.text).toContain(
+          'This report was opened from another site, so it has not been run.',
+        );
         expect(page.text).toMatch(/id="field-hours"[^>]*value="168"/);
         expect(page.text).not.toContain('id="bursts-ip"');
       }

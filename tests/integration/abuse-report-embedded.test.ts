@@ -34,7 +34,12 @@ let base: string;
 let campaignId: number;
 
 beforeAll(async () => {
-  const config = loadConfig({ DATA_DIR: dataDir, REP_DATA_DIR: 'none', FORM_MIN_FILL_SECONDS: '0', LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    REP_DATA_DIR: 'none',
+    FORM_MIN_FILL_SECONDS: '0',
+    LOG_LEVEL: 'silent',
+  });
   platform = await openPlatform(config, createLogger('silent'));
   expect(platform.database.driver).toBe('pglite');
   server = buildApp(platform).listen(0, '127.0.0.1');
@@ -43,13 +48,25 @@ beforeAll(async () => {
   workers = await startWorkers(platform);
   campaignId = (await platform.campaigns.bySlug(SLUG))!.id;
   // One sealed address and name for all (as the benchmark seeds them), unique email hashes.
-  const row = signatureValues(platform.encryption, { email: 'someone@flood.example', name: 'Secret Person' });
+  const row = signatureValues(platform.encryption, {
+    email: 'someone@flood.example',
+    name: 'Secret Person',
+  });
   await platform.db.execute(sql`
     INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, tallied, created_at)
     SELECT ${campaignId}::int, ${row.email}::bytea, sha256(('flood-' || g)::bytea), ${row.emailDomainHash}::bytea, ${row.name}::bytea, '10001', true,
            now() - interval '3 hours' + g * interval '12 milliseconds'
     FROM generate_series(1, ${FLOOD}::int) AS g`);
-  await createAccount(platform.db, { email: 'organizer@staff.example.org', name: 'Organizer', role: 'organizer', password: STAFF_PASSWORD }, 'command line');
+  await createAccount(
+    platform.db,
+    {
+      email: 'organizer@staff.example.org',
+      name: 'Organizer',
+      role: 'organizer',
+      password: STAFF_PASSWORD,
+    },
+    'command line',
+  );
 }, 120_000);
 afterAll(async () => {
   server?.closeAllConnections();
@@ -62,7 +79,15 @@ afterAll(async () => {
 async function signIn() {
   const agent = request.agent(base);
   const login = await agent.get('/staff/login').expect(200);
-  await agent.post('/staff/login').type('form').send({ _csrf: csrfTokenOf(login.text), email: 'organizer@staff.example.org', password: STAFF_PASSWORD }).expect(303);
+  await agent
+    .post('/staff/login')
+    .type('form')
+    .send({
+      _csrf: csrfTokenOf(login.text),
+      email: 'organizer@staff.example.org',
+      password: STAFF_PASSWORD,
+    })
+    .expect(303);
   return agent;
 }
 
@@ -102,7 +127,9 @@ it('answers /healthz and signs while the report works through a flood, then show
 
   const page = await report;
   expect(page.status).toBe(200);
-  expect(page.text).toMatch(/<tr><td>flood\.example<\/td><td class="num">50,000<\/td><td class="num">50,000<\/td>/);
+  expect(page.text).toMatch(
+    /<tr><td>flood\.example<\/td><td class="num">50,000<\/td><td class="num">50,000<\/td>/,
+  );
   // The report read FLOOD / BURST_PAGE_ROWS.pglite pages; between them the process answered the others.
   // As one statement (the first version), nothing could have been answered once it began.
   expect(events.indexOf('signed')).toBeGreaterThan(-1);
@@ -113,11 +140,21 @@ it('answers /healthz and signs while the report works through a flood, then show
 it('stops a report that runs out of time between two pages, and counts an export in pages', async () => {
   const pages: number[] = [];
   await expect(
-    findBursts(platform, campaignId, { window: 10, ips: 10, domains: 100, hours: 168 }, { timeoutMs: 0, onPage: (rows) => pages.push(rows) }),
+    findBursts(
+      platform,
+      campaignId,
+      { window: 10, ips: 10, domains: 100, hours: 168 },
+      { timeoutMs: 0, onPage: (rows) => pages.push(rows) },
+    ),
   ).rejects.toBeInstanceOf(ReadTimeoutError);
   expect(pages).toEqual([BURST_PAGE_ROWS.pglite]);
 
-  const [stored] = await queryRows<{ count: number }>(platform.db, sql`SELECT count(*)::int AS count FROM signatures WHERE campaign_id = ${campaignId}::int`);
+  const [stored] = await queryRows<{ count: number }>(
+    platform.db,
+    sql`SELECT count(*)::int AS count FROM signatures WHERE campaign_id = ${campaignId}::int`,
+  );
   expect(stored!.count).toBeGreaterThan(FLOOD);
-  expect(await countExportRows(platform.database, 'signatures', campaignId, 7_000)).toBe(stored!.count);
+  expect(await countExportRows(platform.database, 'signatures', campaignId, 7_000)).toBe(
+    stored!.count,
+  );
 });

@@ -24,7 +24,9 @@ beforeAll(async () => {
   const client = new pg.Client({ connectionString: testDatabaseUrl });
   await client.connect();
   try {
-    const copy = client.query(copyTo(`COPY (SELECT n::text, words, raw FROM (${QUERY}) q) TO STDOUT WITH (FORMAT binary)`));
+    const copy = client.query(
+      copyTo(`COPY (SELECT n::text, words, raw FROM (${QUERY}) q) TO STDOUT WITH (FORMAT binary)`),
+    );
     const chunks: Buffer[] = [];
     copy.on('data', (chunk: Buffer) => chunks.push(chunk));
     await new Promise((resolve, reject) => copy.on('end', resolve).on('error', reject));
@@ -35,7 +37,8 @@ beforeAll(async () => {
 });
 
 /** Each row as `n|words|raw in hex`, with NULL shown as ∅. */
-const describeRow = (fields: BinaryField[]) => `${fields.map((field, index) => (field === null ? '∅' : index === 2 ? field.toString('hex') : field.toString('utf8'))).join('|')}\n`;
+const describeRow = (fields: BinaryField[]) =>
+  `${fields.map((field, index) => (field === null ? '∅' : index === 2 ? field.toString('hex') : field.toString('utf8'))).join('|')}\n`;
 
 const expected = [
   '1|plain|00ff0a0d2c22',
@@ -52,20 +55,27 @@ async function read(chunks: Buffer[]): Promise<string> {
 
 it('reads every row and field, whole or cut into chunks at any byte', async () => {
   expect(await read([output])).toBe(`header\n${expected}`);
-  for (let cut = 1; cut < output.length; cut++) expect(await read([output.subarray(0, cut), output.subarray(cut)])).toBe(`header\n${expected}`);
+  for (let cut = 1; cut < output.length; cut++)
+    expect(await read([output.subarray(0, cut), output.subarray(cut)])).toBe(`header\n${expected}`);
   expect(await read([...output].map((byte) => Buffer.of(byte)))).toBe(`header\n${expected}`);
 });
 
 it('fails on output cut short, or not from a binary COPY, rather than losing rows quietly', async () => {
-  await expect(read([output.subarray(0, output.length - 10)])).rejects.toThrow('the COPY output ended in the middle of a row');
-  await expect(read([Buffer.from('name,email\nAda,ada@example.org\n')])).rejects.toThrow('not the output of a binary COPY');
+  await expect(read([output.subarray(0, output.length - 10)])).rejects.toThrow(
+    'the COPY output ended in the middle of a row',
+  );
+  await expect(read([Buffer.from('name,email\nAda,ada@example.org\n')])).rejects.toThrow(
+    'not the output of a binary COPY',
+  );
 });
 
 it('passes an error while rendering a row on to the stream', async () => {
   const failing = new BinaryCopyRows(() => {
     throw new Error('cannot open this value');
   });
-  await expect(pipeline(Readable.from([output]), failing, async function* (source) {
-    for await (const chunk of source) yield chunk;
-  })).rejects.toThrow('cannot open this value');
+  await expect(
+    pipeline(Readable.from([output]), failing, async function* (source) {
+      for await (const chunk of source) yield chunk;
+    }),
+  ).rejects.toThrow('cannot open this value');
 });

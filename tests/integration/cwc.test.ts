@@ -10,7 +10,11 @@ import {
   type CwcSendResult,
   type CwcSettings,
 } from '../../src/delivery/cwc';
-import { checkCwcDocument, CWC_PREFIXES, LIBRARY_OF_CONGRESS_TOPICS } from '../../src/delivery/cwc-schema';
+import {
+  checkCwcDocument,
+  CWC_PREFIXES,
+  LIBRARY_OF_CONGRESS_TOPICS,
+} from '../../src/delivery/cwc-schema';
 import { houseOfficeCode, senateOfficeCode } from '../../src/representatives/congress-offices';
 
 // An API key with characters that must be encoded in a query string.
@@ -51,7 +55,15 @@ const letter = (overrides: Partial<CwcDocumentInput> = {}): CwcDocumentInput => 
 });
 
 /** What must never appear in an error: the API key and the constituent's data. */
-const SECRETS = [API_KEY, encodeURIComponent(API_KEY), 'ada.private@example.org', 'Lovelace', "O'Brien", '123 Mission St', '94105'];
+const SECRETS = [
+  API_KEY,
+  encodeURIComponent(API_KEY),
+  'ada.private@example.org',
+  'Lovelace',
+  "O'Brien",
+  '123 Mission St',
+  '94105',
+];
 
 function expectSafe(result: CwcSendResult): void {
   const text = JSON.stringify(result);
@@ -81,9 +93,14 @@ function parseXml(xml: string): Element {
     const top = stack[stack.length - 1];
     if (!top) throw new Error('unbalanced');
     if (text !== undefined) {
-      if (/[>"']/.test(text) || /&(?!(amp|lt|gt|quot|apos);)/.test(text)) throw new Error(`unescaped text: ${text}`);
-      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(text)) throw new Error('control character in text');
-      top.text += text.replace(/&(amp|lt|gt|quot|apos);/g, (_, entity: string) => ENTITY_VALUES[entity] ?? '');
+      if (/[>"']/.test(text) || /&(?!(amp|lt|gt|quot|apos);)/.test(text))
+        throw new Error(`unescaped text: ${text}`);
+      if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(text))
+        throw new Error('control character in text');
+      top.text += text.replace(
+        /&(amp|lt|gt|quot|apos);/g,
+        (_, entity: string) => ENTITY_VALUES[entity] ?? '',
+      );
     } else if (name !== undefined && closing === '/') {
       if (top.name !== name) throw new Error(`</${name}> closes <${top.name}>`);
       stack.pop();
@@ -98,7 +115,8 @@ function parseXml(xml: string): Element {
   if (token.lastIndex !== xml.length) throw new Error(`not well-formed at ${token.lastIndex}`);
   if (stack.length !== 1) throw new Error('unclosed element');
   const elements = root.children;
-  if (elements.length !== 1 || root.text.trim() !== '') throw new Error('not exactly one root element');
+  if (elements.length !== 1 || root.text.trim() !== '')
+    throw new Error('not exactly one root element');
   return elements[0] as Element;
 }
 
@@ -154,7 +172,8 @@ type Handler = (req: Received, res: ServerResponse) => void;
 
 /** Answers like CWC would: 401 for a wrong key, 400 for a document it cannot take, 200 otherwise. */
 const cwcLike: Handler = (req, res) => {
-  if (req.url.searchParams.get('apikey') !== API_KEY) return void res.writeHead(401).end('<Errors><Error>Invalid API key</Error></Errors>');
+  if (req.url.searchParams.get('apikey') !== API_KEY)
+    return void res.writeHead(401).end('<Errors><Error>Invalid API key</Error></Errors>');
   let root: Element;
   try {
     root = parseXml(req.body);
@@ -163,14 +182,22 @@ const cwcLike: Handler = (req, res) => {
   }
   const missing = REQUIRED_PATHS.filter((path) => !textAt(root, path));
   const office = textAt(root, 'Recipient/MemberOffice') ?? '';
-  if (root.name !== 'CWC' || missing.length > 0 || checkCwcDocument(req.body).length > 0 || !KNOWN_OFFICES.has(office) || office === 'SZZ99') {
+  if (
+    root.name !== 'CWC' ||
+    missing.length > 0 ||
+    checkCwcDocument(req.body).length > 0 ||
+    !KNOWN_OFFICES.has(office) ||
+    office === 'SZZ99'
+  ) {
     // Like a real server might, this quotes what it received: the channel must not pass it on.
     const email = textAt(root, 'Constituent/Email');
     const name = textAt(root, 'Constituent/LastName');
     const quoted = `<Errors><Error>Office ${office} does not take messages from ${email} (${name})</Error><Error>Check &amp; resend</Error></Errors>`;
     return void res.writeHead(400, { 'content-type': 'application/xml' }).end(quoted);
   }
-  res.writeHead(200, { 'content-type': 'application/xml' }).end('<Response><Status>Success</Status></Response>');
+  res
+    .writeHead(200, { 'content-type': 'application/xml' })
+    .end('<Response><Status>Success</Status></Response>');
 };
 
 let server: Server;
@@ -214,10 +241,13 @@ afterAll(async () => {
   for (const timer of timers) clearTimeout(timer);
   for (const socket of sockets) socket.destroy();
   server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
 });
 
-const channel = (options: { timeoutMs?: number } = {}, url = endpoint) => new CwcChannel(settings(url), options);
+const channel = (options: { timeoutMs?: number } = {}, url = endpoint) =>
+  new CwcChannel(settings(url), options);
 
 // ---------------------------------------------------------------------------------------------------------------------
 
@@ -240,7 +270,12 @@ describe('checkCwcDocument', () => {
 
   it('takes the documents we write, with every optional element we use', () => {
     expect(checkCwcDocument(good())).toEqual([]);
-    const full = letter({ topic: 'Law', organizationStatement: 'From the coalition.', responseRequested: true, newsletterOptIn: true });
+    const full = letter({
+      topic: 'Law',
+      organizationStatement: 'From the coalition.',
+      responseRequested: true,
+      newsletterOptIn: true,
+    });
     expect(checkCwcDocument(buildCwcDocument(full, settings(endpoint)))).toEqual([]);
   });
 
@@ -253,22 +288,83 @@ describe('checkCwcDocument', () => {
   const problems = (xml: string) => checkCwcDocument(xml).map((p) => `${p.path} ${p.problem}`);
 
   it.each<[string, (xml: string) => string, RegExp]>([
-    ['elements out of order', (xml) => xml.replace(/(<FirstName>.*<\/FirstName>)\s*(<LastName>.*<\/LastName>)/, '$2$1'), /FirstName is out of order|LastName/],
-    ['a required element missing', (xml) => xml.replace(/\s*<Email>.*<\/Email>/, ''), /CWC\/Constituent\/Email is required/],
-    ['an element CWC does not know', (xml) => xml.replace('<City>', '<Town>x</Town><City>'), /Town is not an element of CWC 2.0 here/],
-    ['an element twice', (xml) => xml.replace(/(<Zip>.*<\/Zip>)/, '$1$1'), /Zip must appear once|Zip is out of order/],
-    ['a prefix CWC does not list', (xml) => xml.replace('<Prefix>Ms.</Prefix>', '<Prefix>Mx.</Prefix>'), /Prefix must be one of CWC's honorifics/],
+    [
+      'elements out of order',
+      (xml) => xml.replace(/(<FirstName>.*<\/FirstName>)\s*(<LastName>.*<\/LastName>)/, '$2$1'),
+      /FirstName is out of order|LastName/,
+    ],
+    [
+      'a required element missing',
+      (xml) => xml.replace(/\s*<Email>.*<\/Email>/, ''),
+      /CWC\/Constituent\/Email is required/,
+    ],
+    [
+      'an element CWC does not know',
+      (xml) => xml.replace('<City>', '<Town>x</Town><City>'),
+      /Town is not an element of CWC 2.0 here/,
+    ],
+    [
+      'an element twice',
+      (xml) => xml.replace(/(<Zip>.*<\/Zip>)/, '$1$1'),
+      /Zip must appear once|Zip is out of order/,
+    ],
+    [
+      'a prefix CWC does not list',
+      (xml) => xml.replace('<Prefix>Ms.</Prefix>', '<Prefix>Mx.</Prefix>'),
+      /Prefix must be one of CWC's honorifics/,
+    ],
     ['no prefix', (xml) => xml.replace(/\s*<Prefix>.*<\/Prefix>/, ''), /Prefix is required/],
-    ['a DeliveryId of 31 characters', (xml) => xml.replace(/<DeliveryId>.(.{31})<\/DeliveryId>/, '<DeliveryId>$1</DeliveryId>'), /DeliveryId must be 32 letters and digits/],
-    ['a date that does not exist', (xml) => xml.replace(/<DeliveryDate>\d+<\/DeliveryDate>/, '<DeliveryDate>20250230</DeliveryDate>'), /DeliveryDate must be a date written YYYYMMDD/],
-    ['a phone not written xxx-xxx-xxxx', (xml) => xml.replace('202-555-0100', '(202) 555-0100'), /DeliveryAgentContactPhone must be a phone number/],
-    ['a topic outside the 32', (xml) => xml.replace('Civil Rights and Liberties, Minority Issues', 'Surveillance'), /LibraryOfCongressTopic must be a Library of Congress policy area/],
-    ['an office code of neither chamber', (xml) => xml.replace('HCA12', 'XCA12'), /MemberOffice must be an office code/],
-    ['a Senate code of the old free form', (xml) => xml.replace('HCA12', 'SPADLIN01'), /MemberOffice must be an office code/],
-    ['no message at all', (xml) => xml.replace(/\s*<ConstituentMessage>[\s\S]*<\/ConstituentMessage>/, ''), /Message needs a ConstituentMessage/],
-    ['an attribute', (xml) => xml.replace('<Zip>', '<Zip type="x">'), /Zip attributes are not allowed/],
-    ['text where elements go', (xml) => xml.replace('<Recipient>', '<Recipient>hello'), /Recipient must hold elements/],
-    ['a document type declaration', (xml) => xml.replace('<CWC>', '<!DOCTYPE CWC [<!ENTITY x "y">]><CWC>'), /document type declaration is not allowed/],
+    [
+      'a DeliveryId of 31 characters',
+      (xml) => xml.replace(/<DeliveryId>.(.{31})<\/DeliveryId>/, '<DeliveryId>$1</DeliveryId>'),
+      /DeliveryId must be 32 letters and digits/,
+    ],
+    [
+      'a date that does not exist',
+      (xml) =>
+        xml.replace(/<DeliveryDate>\d+<\/DeliveryDate>/, '<DeliveryDate>20250230</DeliveryDate>'),
+      /DeliveryDate must be a date written YYYYMMDD/,
+    ],
+    [
+      'a phone not written xxx-xxx-xxxx',
+      (xml) => xml.replace('202-555-0100', '(202) 555-0100'),
+      /DeliveryAgentContactPhone must be a phone number/,
+    ],
+    [
+      'a topic outside the 32',
+      (xml) => xml.replace('Civil Rights and Liberties, Minority Issues', 'Surveillance'),
+      /LibraryOfCongressTopic must be a Library of Congress policy area/,
+    ],
+    [
+      'an office code of neither chamber',
+      (xml) => xml.replace('HCA12', 'XCA12'),
+      /MemberOffice must be an office code/,
+    ],
+    [
+      'a Senate code of the old free form',
+      (xml) => xml.replace('HCA12', 'SPADLIN01'),
+      /MemberOffice must be an office code/,
+    ],
+    [
+      'no message at all',
+      (xml) => xml.replace(/\s*<ConstituentMessage>[\s\S]*<\/ConstituentMessage>/, ''),
+      /Message needs a ConstituentMessage/,
+    ],
+    [
+      'an attribute',
+      (xml) => xml.replace('<Zip>', '<Zip type="x">'),
+      /Zip attributes are not allowed/,
+    ],
+    [
+      'text where elements go',
+      (xml) => xml.replace('<Recipient>', '<Recipient>hello'),
+      /Recipient must hold elements/,
+    ],
+    [
+      'a document type declaration',
+      (xml) => xml.replace('<CWC>', '<!DOCTYPE CWC [<!ENTITY x "y">]><CWC>'),
+      /document type declaration is not allowed/,
+    ],
     ['a broken document', (xml) => xml.replace('</Zip>', '</Zap>'), /not well-formed XML/],
     ['another root', (xml) => xml.replace(/<(\/?)CWC>/g, '<$1Letter>'), /one CWC element/],
   ])('finds %s', (_, edit, expected) => {
@@ -276,15 +372,25 @@ describe('checkCwcDocument', () => {
   });
 
   it('never repeats the values it found', () => {
-    const found = JSON.stringify(checkCwcDocument(good().replace('94105', 'ZIP-secret').replace('<Prefix>Ms.</Prefix>', '<Prefix>Secretly</Prefix>')));
+    const found = JSON.stringify(
+      checkCwcDocument(
+        good()
+          .replace('94105', 'ZIP-secret')
+          .replace('<Prefix>Ms.</Prefix>', '<Prefix>Secretly</Prefix>'),
+      ),
+    );
     expect(found).not.toMatch(/secret/i);
   });
 });
 
 describe('cwcValidationUrl', () => {
   it('is the validation endpoint beside the message endpoint', () => {
-    expect(cwcValidationUrl('https://cwc.example/v2/message')).toBe('https://cwc.example/v2/validate');
-    expect(cwcValidationUrl('https://cwc.example/api/v2/message/?x=1')).toBe('https://cwc.example/api/v2/validate?x=1');
+    expect(cwcValidationUrl('https://cwc.example/v2/message')).toBe(
+      'https://cwc.example/v2/validate',
+    );
+    expect(cwcValidationUrl('https://cwc.example/api/v2/message/?x=1')).toBe(
+      'https://cwc.example/api/v2/validate?x=1',
+    );
     expect(() => cwcValidationUrl('https://cwc.example/v2/other')).toThrow(TypeError);
   });
 });
@@ -311,14 +417,23 @@ describe('buildCwcDocument', () => {
     const root = parseXml(xml);
 
     expect(root.name).toBe('CWC');
-    for (const path of REQUIRED_PATHS) expect([path, textAt(root, path)]).toEqual([path, expect.stringMatching(/\S/)]);
-    expect(root.children.map((child) => child.name)).toEqual(['CWCVersion', 'Delivery', 'Recipient', 'Constituent', 'Message']);
+    for (const path of REQUIRED_PATHS)
+      expect([path, textAt(root, path)]).toEqual([path, expect.stringMatching(/\S/)]);
+    expect(root.children.map((child) => child.name)).toEqual([
+      'CWCVersion',
+      'Delivery',
+      'Recipient',
+      'Constituent',
+      'Message',
+    ]);
     expect(textAt(root, 'CWCVersion')).toBe('2.0');
     expect(textAt(root, 'Delivery/DeliveryId')).toBe('5f0c6a1e8d2b4c1f9a7e3b2d1c0e9f8a');
     expect(textAt(root, 'Delivery/DeliveryDate')).toBe('20250304');
     expect(textAt(root, 'Delivery/DeliveryAgent')).toBe('Coalition Tech Desk');
     expect(textAt(root, 'Delivery/DeliveryAgentAckEmailAddress')).toBe('cwc-ack@coalition.example');
-    expect(textAt(root, 'Delivery/DeliveryAgentContact/DeliveryAgentContactPhone')).toBe('202-555-0100');
+    expect(textAt(root, 'Delivery/DeliveryAgentContact/DeliveryAgentContactPhone')).toBe(
+      '202-555-0100',
+    );
     expect(textAt(root, 'Delivery/Organization')).toBe('Coalition for Civil Liberties');
     expect(textAt(root, 'Delivery/CampaignId')).toBe('ban-police-facial-recognition');
     expect(textAt(root, 'Recipient/MemberOffice')).toBe('HCA12');
@@ -330,13 +445,18 @@ describe('buildCwcDocument', () => {
     expect(textAt(root, 'Constituent/Zip')).toBe('94105');
     expect(textAt(root, 'Constituent/Email')).toBe('ada.private@example.org');
     expect(textAt(root, 'Message/Subject')).toBe('Stop police use of facial recognition');
-    expect(textAt(root, 'Message/LibraryOfCongressTopics/LibraryOfCongressTopic')).toBe('Civil Rights and Liberties, Minority Issues');
+    expect(textAt(root, 'Message/LibraryOfCongressTopics/LibraryOfCongressTopic')).toBe(
+      'Civil Rights and Liberties, Minority Issues',
+    );
     expect(find(root, 'Message/OrganizationStatement')).toBeUndefined();
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<CWC>')).toBe(true);
   });
 
   it('escapes every text node, so a name with markup round-trips as text', () => {
-    const xml = buildCwcDocument(letter({ subject: `Ban it <now> & "forever" isn't too soon` }), settings(endpoint));
+    const xml = buildCwcDocument(
+      letter({ subject: `Ban it <now> & "forever" isn't too soon` }),
+      settings(endpoint),
+    );
 
     expect(xml).toContain('<FirstName>Ada &lt;b&gt;&amp;&quot;Lovelace&quot;</FirstName>');
     expect(xml).toContain('<LastName>O&apos;Brien</LastName>');
@@ -348,15 +468,25 @@ describe('buildCwcDocument', () => {
   });
 
   it('escapes the settings too', () => {
-    const root = parseXml(buildCwcDocument(letter(), { ...settings(endpoint), organization: 'Civil Liberties <Coalition> & Friends' }));
+    const root = parseXml(
+      buildCwcDocument(letter(), {
+        ...settings(endpoint),
+        organization: 'Civil Liberties <Coalition> & Friends',
+      }),
+    );
     expect(textAt(root, 'Delivery/Organization')).toBe('Civil Liberties <Coalition> & Friends');
   });
 
   it('keeps the line breaks of the message (as LF) and only there', () => {
-    const input = letter({ subject: 'Line one\r\nBcc: injected', constituent: { ...letter().constituent, city: 'San\nFrancisco' } });
+    const input = letter({
+      subject: 'Line one\r\nBcc: injected',
+      constituent: { ...letter().constituent, city: 'San\nFrancisco' },
+    });
     const root = parseXml(buildCwcDocument(input, settings(endpoint)));
 
-    expect(textAt(root, 'Message/ConstituentMessage')).toBe('Dear Representative,\n\nPlease support a moratorium.\nThank you,\nAda');
+    expect(textAt(root, 'Message/ConstituentMessage')).toBe(
+      'Dear Representative,\n\nPlease support a moratorium.\nThank you,\nAda',
+    );
     expect(textAt(root, 'Message/Subject')).toBe('Line one Bcc: injected');
     expect(textAt(root, 'Constituent/City')).toBe('San Francisco');
   });
@@ -364,7 +494,11 @@ describe('buildCwcDocument', () => {
   it('removes control characters and lone surrogates, and keeps real emoji', () => {
     const xml = buildCwcDocument(
       letter({
-        constituent: { ...letter().constituent, firstName: 'A\u0000d\u0007a\u001b\u0085', lastName: 'Love\ud800lace' },
+        constituent: {
+          ...letter().constituent,
+          firstName: 'A\u0000d\u0007a\u001b\u0085',
+          lastName: 'Love\ud800lace',
+        },
         message: 'Hello\u0008 world \u{1F5FD}\u000c\nBye\u007f',
       }),
       settings(endpoint),
@@ -392,7 +526,9 @@ describe('buildCwcDocument', () => {
     );
 
     expect(textAt(root, 'Message/LibraryOfCongressTopics/LibraryOfCongressTopic')).toBe('Law');
-    expect(textAt(root, 'Message/OrganizationStatement')).toBe('The coalition asks for a moratorium.\nSee our report.');
+    expect(textAt(root, 'Message/OrganizationStatement')).toBe(
+      'The coalition asks for a moratorium.\nSee our report.',
+    );
     expect(find(root, 'Message')?.children.map((child) => child.name)).toEqual([
       'Subject',
       'LibraryOfCongressTopics',
@@ -405,7 +541,9 @@ describe('buildCwcDocument', () => {
   });
 
   it('dates the delivery by the day in Washington', () => {
-    const root = parseXml(buildCwcDocument(letter({ date: new Date('2025-03-05T03:30:00Z') }), settings(endpoint)));
+    const root = parseXml(
+      buildCwcDocument(letter({ date: new Date('2025-03-05T03:30:00Z') }), settings(endpoint)),
+    );
     expect(textAt(root, 'Delivery/DeliveryDate')).toBe('20250304');
   });
 });
@@ -413,7 +551,9 @@ describe('buildCwcDocument', () => {
 describe('cwcDeliveryId', () => {
   it('is 32 letters and digits, and the same for the same key', () => {
     expect(cwcDeliveryId(DELIVERY_KEY)).toBe('5f0c6a1e8d2b4c1f9a7e3b2d1c0e9f8a');
-    expect(cwcDeliveryId('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345')).toBe('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345');
+    expect(cwcDeliveryId('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345')).toBe(
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345',
+    );
     expect(cwcDeliveryId('letter:42/target:7')).toMatch(/^[0-9a-f]{32}$/);
     expect(cwcDeliveryId('letter:42/target:7')).toBe(cwcDeliveryId('letter:42/target:7'));
     expect(cwcDeliveryId('letter:42/target:8')).not.toBe(cwcDeliveryId('letter:42/target:7'));
@@ -439,22 +579,42 @@ describe('validateCwcDocument', () => {
     ['a Senate code with punctuation', { office: 'S-CA' }, 'office'],
     ['a Senate code of the old free form', { office: 'SPADLIN01' }, 'office'],
     ['no honorific', { constituent: { ...constituent, prefix: undefined } }, 'constituent.prefix'],
-    ['an honorific CWC does not list', { constituent: { ...constituent, prefix: 'Mx.' } }, 'constituent.prefix'],
+    [
+      'an honorific CWC does not list',
+      { constituent: { ...constituent, prefix: 'Mx.' } },
+      'constituent.prefix',
+    ],
     ['an invalid date', { date: new Date('not a date') }, 'date'],
-    ['no first name', { constituent: { ...constituent, firstName: '\u0000 ' } }, 'constituent.firstName'],
+    [
+      'no first name',
+      { constituent: { ...constituent, firstName: '\u0000 ' } },
+      'constituent.firstName',
+    ],
     ['no last name', { constituent: { ...constituent, lastName: '' } }, 'constituent.lastName'],
     ['no address', { constituent: { ...constituent, address1: '' } }, 'constituent.address1'],
     ['no city', { constituent: { ...constituent, city: '' } }, 'constituent.city'],
     ['no state', { constituent: { ...constituent, state: '' } }, 'constituent.state'],
     ['a state name', { constituent: { ...constituent, state: 'California' } }, 'constituent.state'],
-    ['an unknown state code', { constituent: { ...constituent, state: 'ZZ' } }, 'constituent.state'],
+    [
+      'an unknown state code',
+      { constituent: { ...constituent, state: 'ZZ' } },
+      'constituent.state',
+    ],
     ['no ZIP', { constituent: { ...constituent, zip: '' } }, 'constituent.zip'],
     ['a 4-digit ZIP', { constituent: { ...constituent, zip: '9410' } }, 'constituent.zip'],
     ['a ZIP+4', { constituent: { ...constituent, zip: '94105-1234' } }, 'constituent.zip'],
     ['a ZIP with letters', { constituent: { ...constituent, zip: '9410a' } }, 'constituent.zip'],
     ['no email', { constituent: { ...constituent, email: '' } }, 'constituent.email'],
-    ['an email without @', { constituent: { ...constituent, email: 'ada.example.org' } }, 'constituent.email'],
-    ['a first name of 201 characters', { constituent: { ...constituent, firstName: 'a'.repeat(201) } }, 'constituent.firstName'],
+    [
+      'an email without @',
+      { constituent: { ...constituent, email: 'ada.example.org' } },
+      'constituent.email',
+    ],
+    [
+      'a first name of 201 characters',
+      { constituent: { ...constituent, firstName: 'a'.repeat(201) } },
+      'constituent.firstName',
+    ],
     ['no subject', { subject: '\r\n' }, 'subject'],
     ['a subject of 251 characters', { subject: 's'.repeat(251) }, 'subject'],
     ['no message', { message: '  \n ' }, 'message'],
@@ -470,10 +630,20 @@ describe('validateCwcDocument', () => {
 
   it('reports every bad field at once, without repeating the values', () => {
     const errors = validateCwcDocument(
-      letter({ office: 'nonsense!', subject: '', constituent: { ...constituent, state: 'Cal', zip: '123', email: 'ada.private@' } }),
+      letter({
+        office: 'nonsense!',
+        subject: '',
+        constituent: { ...constituent, state: 'Cal', zip: '123', email: 'ada.private@' },
+      }),
       settings(endpoint),
     );
-    expect(Object.keys(errors).sort()).toEqual(['constituent.email', 'constituent.state', 'constituent.zip', 'office', 'subject']);
+    expect(Object.keys(errors).sort()).toEqual([
+      'constituent.email',
+      'constituent.state',
+      'constituent.zip',
+      'office',
+      'subject',
+    ]);
     expect(JSON.stringify(errors)).not.toMatch(/nonsense|Cal"|ada\.private|"123/);
   });
 });
@@ -491,11 +661,15 @@ describe('CwcChannel', () => {
     expect(request?.contentType).toBe('application/xml');
     const root = parseXml(request?.body ?? '');
     expect(textAt(root, 'Constituent/FirstName')).toBe('Ada <b>&"Lovelace"');
-    expect(textAt(root, 'Message/ConstituentMessage')).toBe('Dear Representative,\n\nPlease support a moratorium.\nThank you,\nAda');
+    expect(textAt(root, 'Message/ConstituentMessage')).toBe(
+      'Dear Representative,\n\nPlease support a moratorium.\nThank you,\nAda',
+    );
   });
 
   it('keeps a query string already in the url', async () => {
-    await expect(channel({}, `${endpoint}?version=2`).send(letter())).resolves.toMatchObject({ outcome: 'delivered' });
+    await expect(channel({}, `${endpoint}?version=2`).send(letter())).resolves.toMatchObject({
+      outcome: 'delivered',
+    });
     expect(received[0]?.url.searchParams.get('version')).toBe('2');
     expect(received[0]?.url.searchParams.get('apikey')).toBe(API_KEY);
   });
@@ -505,14 +679,22 @@ describe('CwcChannel', () => {
     handler = (req, res) => cwcLike({ ...req, body: req.body.replace('SCA02', 'SZZ99') }, res);
     const refused = await channel().send(letter({ office: 'SCA02' }));
 
-    expect(refused).toEqual({ outcome: 'failed', error: 'CWC rejected the document (HTTP 400): Office SZZ99 does not take messages from … (…); Check & resend' });
+    expect(refused).toEqual({
+      outcome: 'failed',
+      error:
+        'CWC rejected the document (HTTP 400): Office SZZ99 does not take messages from … (…); Check & resend',
+    });
     expect(received).toHaveLength(1);
     expectSafe(refused);
   });
 
   it('takes an answer that CWC already has this DeliveryId as delivered: an earlier attempt got there', async () => {
-    handler = (_req, res) => void res.writeHead(400).end('<Errors><Error>Duplicate DeliveryId</Error></Errors>');
-    await expect(channel().send(letter())).resolves.toEqual({ outcome: 'delivered', receipt: '5f0c6a1e8d2b4c1f9a7e3b2d1c0e9f8a' });
+    handler = (_req, res) =>
+      void res.writeHead(400).end('<Errors><Error>Duplicate DeliveryId</Error></Errors>');
+    await expect(channel().send(letter())).resolves.toEqual({
+      outcome: 'delivered',
+      receipt: '5f0c6a1e8d2b4c1f9a7e3b2d1c0e9f8a',
+    });
   });
 
   it('posts a rehearsal to the validation endpoint beside the message endpoint', async () => {
@@ -524,22 +706,35 @@ describe('CwcChannel', () => {
   });
 
   it('treats a wrong API key (401) as failed', async () => {
-    const result = await new CwcChannel({ ...settings(endpoint), apiKey: 'not-the-key' }).send(letter());
+    const result = await new CwcChannel({ ...settings(endpoint), apiKey: 'not-the-key' }).send(
+      letter(),
+    );
 
-    expect(result).toEqual({ outcome: 'failed', error: 'CWC refused the API key (HTTP 401): Invalid API key' });
+    expect(result).toEqual({
+      outcome: 'failed',
+      error: 'CWC refused the API key (HTTP 401): Invalid API key',
+    });
     expect(JSON.stringify(result)).not.toContain('not-the-key');
   });
 
-  it.each([400, 401, 403, 404, 409, 410, 413, 422])('treats HTTP %i as a permanent failure', async (status) => {
-    handler = (_req, res) => void res.writeHead(status).end(`<Error>${API_KEY} ada.private@example.org</Error>`);
-    const result = await channel().send(letter());
+  it.each([400, 401, 403, 404, 409, 410, 413, 422])(
+    'treats HTTP %i as a permanent failure',
+    async (status) => {
+      handler = (_req, res) =>
+        void res.writeHead(status).end(`<Error>${API_KEY} ada.private@example.org</Error>`);
+      const result = await channel().send(letter());
 
-    expect(result).toEqual({ outcome: 'failed', error: expect.stringContaining(`HTTP ${status}`) });
-    expectSafe(result);
-  });
+      expect(result).toEqual({
+        outcome: 'failed',
+        error: expect.stringContaining(`HTTP ${status}`),
+      });
+      expectSafe(result);
+    },
+  );
 
   it.each([408, 429, 500, 502, 503, 504])('treats HTTP %i as worth a retry', async (status) => {
-    handler = (_req, res) => void res.writeHead(status).end(`<Error>${API_KEY} ada.private@example.org</Error>`);
+    handler = (_req, res) =>
+      void res.writeHead(status).end(`<Error>${API_KEY} ada.private@example.org</Error>`);
     const result = await channel().send(letter());
 
     expect(result).toEqual({ outcome: 'retry', error: `CWC answered HTTP ${status}` });
@@ -603,27 +798,39 @@ describe('CwcChannel', () => {
   });
 
   it('does not post a document that fails its check, and names the elements but not their values', async () => {
-    const result = await channel().send(letter({ constituent: { ...letter().constituent, zip: '941', state: 'Calif' } }));
+    const result = await channel().send(
+      letter({ constituent: { ...letter().constituent, zip: '941', state: 'Calif' } }),
+    );
 
     expect(result).toEqual({
       outcome: 'failed',
-      error: 'not sent: the CWC document fails its check: CWC/Constituent/StateAbbreviation must be a two-letter USPS state code; CWC/Constituent/Zip must be a 5-digit ZIP code',
+      error:
+        'not sent: the CWC document fails its check: CWC/Constituent/StateAbbreviation must be a two-letter USPS state code; CWC/Constituent/Zip must be a 5-digit ZIP code',
     });
     expect(received).toHaveLength(0);
     expectSafe(result);
   });
 
   it('never guesses an honorific: a letter without one is not sent', async () => {
-    const result = await channel().send(letter({ constituent: { ...letter().constituent, prefix: undefined } }));
+    const result = await channel().send(
+      letter({ constituent: { ...letter().constituent, prefix: undefined } }),
+    );
 
-    expect(result).toEqual({ outcome: 'failed', error: 'not sent: the CWC document fails its check: CWC/Constituent/Prefix is required' });
+    expect(result).toEqual({
+      outcome: 'failed',
+      error: 'not sent: the CWC document fails its check: CWC/Constituent/Prefix is required',
+    });
     expect(received).toHaveLength(0);
   });
 
   it('refuses settings it cannot work with, without naming the key', () => {
-    expect(() => new CwcChannel({ ...settings('ftp://cwc.example/'), apiKey: API_KEY })).toThrow(/url must be an http\(s\) URL/);
+    expect(() => new CwcChannel({ ...settings('ftp://cwc.example/'), apiKey: API_KEY })).toThrow(
+      /url must be an http\(s\) URL/,
+    );
     expect(() => new CwcChannel({ ...settings(endpoint), apiKey: ' ' })).toThrow(/apiKey/);
-    expect(() => new CwcChannel({ ...settings(endpoint), organization: '', campaignId: '' })).toThrow(/organization, campaignId/);
+    expect(
+      () => new CwcChannel({ ...settings(endpoint), organization: '', campaignId: '' }),
+    ).toThrow(/organization, campaignId/);
     const thrown = (() => {
       try {
         new CwcChannel({ ...settings(`not a url?apikey=${API_KEY}`) });

@@ -82,7 +82,10 @@ describe.each([
   beforeAll(async () => {
     t = await open({ SMTP_URL: sink.url });
     await goLive(t.platform);
-    await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+    await importRepresentativeData(
+      t.platform.db,
+      path.join(__dirname, '..', 'fixtures', 'representatives'),
+    );
     await t.platform.representatives.refresh();
     mailer = Mailer.fromConfig(t.platform.config);
   });
@@ -104,11 +107,18 @@ describe.each([
     for (const name of names) {
       await request(t.app)
         .post(`/api/v1/campaigns/${SLUG}/letters`)
-        .send({ name, email: `${name.toLowerCase().replace(/\W/g, '')}@example.org`, zip: '80010', wantsCopy: false })
+        .send({
+          name,
+          email: `${name.toLowerCase().replace(/\W/g, '')}@example.org`,
+          zip: '80010',
+          wantsCopy: false,
+        })
         .expect(202);
     }
     // Names are sealed in the database: the writers are picked out by their opened names.
-    const actionIds = (await openedLetterActions(t.platform)).filter((action) => names.includes(action.name)).map((action) => action.id);
+    const actionIds = (await openedLetterActions(t.platform))
+      .filter((action) => names.includes(action.name))
+      .map((action) => action.id);
     const rows = await queryRows<{ id: number }>(
       t.platform.db,
       sql`SELECT l.id FROM letters l WHERE l.action_id IN ${actionIds.length > 0 ? actionIds : [0]} ORDER BY l.id`,
@@ -163,7 +173,16 @@ describe.each([
 
     const results = await Promise.all(ids.map((id) => deliver(id)));
 
-    expect([...results].sort()).toEqual(['delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'failed']);
+    expect([...results].sort()).toEqual([
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'delivered',
+      'failed',
+    ]);
     const letters = await states(ids);
     // One attempt each, all started by the same statement (their start is its transaction's time).
     expect(letters.every((letter) => letter.outcomes.length === 1)).toBe(true);
@@ -175,8 +194,14 @@ describe.each([
     // Each letter has the outcome of its own send, as the caller was told.
     letters.forEach((letter) => expect(letter.status).toBe(results[ids.indexOf(letter.id)]));
     const failed = letters.filter((letter) => letter.status === 'failed');
-    expect(failed).toEqual([expect.objectContaining({ last_error: 'SMTP 550', attempts: 1, outcomes: ['failed'] })]);
-    expect(letters.filter((letter) => letter.status === 'delivered').every((letter) => letter.outcomes[0] === 'delivered' && !letter.last_error)).toBe(true);
+    expect(failed).toEqual([
+      expect.objectContaining({ last_error: 'SMTP 550', attempts: 1, outcomes: ['failed'] }),
+    ]);
+    expect(
+      letters
+        .filter((letter) => letter.status === 'delivered')
+        .every((letter) => letter.outcomes[0] === 'delivered' && !letter.last_error),
+    ).toBe(true);
     expect(letterMessages().length - sentBefore).toBe(7);
 
     const { counted, truth } = await countsAndTruth();
@@ -192,12 +217,21 @@ describe.each([
 
     expect([...results].sort()).toEqual(['delivered', 'delivered', 'delivered', 'retrying']);
     const retrying = ids[results.indexOf('retrying')]!;
-    expect((await states([retrying]))[0]).toMatchObject({ status: 'retrying', last_error: 'SMTP 451', outcomes: ['retry'] });
+    expect((await states([retrying]))[0]).toMatchObject({
+      status: 'retrying',
+      last_error: 'SMTP 451',
+      outcomes: ['retry'],
+    });
     const whileRetrying = await countsAndTruth();
     expect(whileRetrying.counted).toEqual(whileRetrying.truth);
 
     expect(await deliver(retrying)).toBe('delivered');
-    expect((await states([retrying]))[0]).toMatchObject({ status: 'delivered', last_error: null, attempts: 2, outcomes: ['retry', 'delivered'] });
+    expect((await states([retrying]))[0]).toMatchObject({
+      status: 'delivered',
+      last_error: null,
+      attempts: 2,
+      outcomes: ['retry', 'delivered'],
+    });
     const { counted, truth } = await countsAndTruth();
     expect(counted).toEqual(truth);
   });
@@ -211,16 +245,27 @@ describe.each([
 
     expect([...results.slice(0, 2)].sort()).toEqual(['delivered', 'skipped']);
     expect(results[2]).toBe('delivered');
-    expect((await states([first!]))[0]).toMatchObject({ status: 'delivered', attempts: 1, outcomes: ['delivered'] });
+    expect((await states([first!]))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      outcomes: ['delivered'],
+    });
     expect(letterMessages().length - sentBefore).toBe(2);
   });
 
   it('takes over, next to a batch, a letter whose worker died during its send, and leaves one in flight alone', async () => {
     const [abandoned, inFlight, ...waiting] = await writeLetters(['Hal Eight', 'Ida Nine']);
     // As a claim leaves a letter: `sending`, with an open attempt; a dead worker's is old.
-    for (const [id, startedAt] of [[abandoned!, sql`now() - interval '1 hour'`], [inFlight!, sql`now()`]] as const) {
-      await t.platform.db.execute(sql`UPDATE letters SET status = 'sending', attempts = 1 WHERE id = ${id}::bigint`);
-      await t.platform.db.execute(sql`INSERT INTO delivery_attempts (letter_id, started_at) VALUES (${id}::bigint, ${startedAt})`);
+    for (const [id, startedAt] of [
+      [abandoned!, sql`now() - interval '1 hour'`],
+      [inFlight!, sql`now()`],
+    ] as const) {
+      await t.platform.db.execute(
+        sql`UPDATE letters SET status = 'sending', attempts = 1 WHERE id = ${id}::bigint`,
+      );
+      await t.platform.db.execute(
+        sql`INSERT INTO delivery_attempts (letter_id, started_at) VALUES (${id}::bigint, ${startedAt})`,
+      );
     }
     const deliver = letterDelivery(context());
 
@@ -228,12 +273,20 @@ describe.each([
 
     expect(results).toEqual(['delivered', 'skipped', 'delivered', 'delivered']);
     const [taken, untouched] = await states([abandoned!, inFlight!]);
-    expect(taken).toMatchObject({ status: 'delivered', attempts: 2, outcomes: ['interrupted', 'delivered'] });
+    expect(taken).toMatchObject({
+      status: 'delivered',
+      attempts: 2,
+      outcomes: ['interrupted', 'delivered'],
+    });
     expect(untouched).toMatchObject({ status: 'sending', attempts: 1, outcomes: ['open'] });
 
     // Let the one in flight finish as its worker would have, for the counts.
-    await t.platform.db.execute(sql`UPDATE delivery_attempts SET outcome = 'interrupted' WHERE letter_id = ${inFlight!}::bigint`);
-    await t.platform.db.execute(sql`UPDATE letters SET status = 'queued' WHERE id = ${inFlight!}::bigint`);
+    await t.platform.db.execute(
+      sql`UPDATE delivery_attempts SET outcome = 'interrupted' WHERE letter_id = ${inFlight!}::bigint`,
+    );
+    await t.platform.db.execute(
+      sql`UPDATE letters SET status = 'queued' WHERE id = ${inFlight!}::bigint`,
+    );
     expect(await deliver(inFlight!)).toBe('delivered');
     const { counted, truth } = await countsAndTruth();
     expect(counted).toEqual(truth);
@@ -258,7 +311,11 @@ describe.each([
     // Its send went through, but the record is the other worker's.
     expect(await slowWorker(letterId!)).toBe('delivered');
 
-    expect((await states([letterId!]))[0]).toMatchObject({ status: 'delivered', attempts: 2, outcomes: ['interrupted', 'delivered'] });
+    expect((await states([letterId!]))[0]).toMatchObject({
+      status: 'delivered',
+      attempts: 2,
+      outcomes: ['interrupted', 'delivered'],
+    });
     // The supporter's other letter, so that no letter is left waiting for the next test.
     expect(await slowWorker(otherLetterId!)).toBe('delivered');
     const { counted, truth } = await countsAndTruth();
@@ -272,14 +329,20 @@ describe.each([
     const sentBefore = letterMessages().length;
     const running = startDeliveryWorker(t.platform, { concurrency: 16 });
     try {
-      await eventually(async () => (await states(ids)).every((letter) => letter.status === 'delivered' || letter.status === 'failed'));
+      await eventually(async () =>
+        (await states(ids)).every(
+          (letter) => letter.status === 'delivered' || letter.status === 'failed',
+        ),
+      );
     } finally {
       await running.worker.close();
       running.mailer.close();
     }
     const letters = await states(ids);
     expect(letters.filter((letter) => letter.status === 'failed')).toHaveLength(2);
-    expect(letters.every((letter) => letter.attempts === 1 && letter.outcomes.length === 1)).toBe(true);
+    expect(letters.every((letter) => letter.attempts === 1 && letter.outcomes.length === 1)).toBe(
+      true,
+    );
     expect(letterMessages().length - sentBefore).toBe(22);
     const { counted, truth } = await countsAndTruth();
     expect(counted).toEqual(truth);

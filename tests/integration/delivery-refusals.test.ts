@@ -32,14 +32,19 @@ const refused = new Map<string, number>();
 const messages: ParsedMail[] = [];
 
 /** Refuses as the current rule says, `times` times per key, then lets it through. */
-function refuse(stage: Stage, key: string, session: SMTPServerSession | undefined): Error | 'drop' | undefined {
+function refuse(
+  stage: Stage,
+  key: string,
+  session: SMTPServerSession | undefined,
+): Error | 'drop' | undefined {
   if (!refusal || refusal.stage !== stage) return undefined;
   const count = refused.get(key) ?? 0;
   if (count >= refusal.times) return undefined;
   refused.set(key, count + 1);
   if (refusal.reply === 'drop') {
     // The connection goes away mid-send, as a relay that crashes or a network that fails.
-    for (const connection of server.connections) if (connection.session.id === session?.id) connection._socket.destroy();
+    for (const connection of server.connections)
+      if (connection.session.id === session?.id) connection._socket.destroy();
     return 'drop';
   }
   return Object.assign(new Error('try again later (test)'), { responseCode: refusal.reply });
@@ -77,8 +82,14 @@ let delivery: RunningDelivery;
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  t = await createTestPlatform({ SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Coalition Letters <letters@coalition.example>' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  t = await createTestPlatform({
+    SMTP_URL: `smtp://127.0.0.1:${port}`,
+    MAIL_FROM: 'Coalition Letters <letters@coalition.example>',
+  });
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await goLive(t.platform);
   // The delivery worker alone: the signers' notices (another mailer) would take refusals meant for letters.
@@ -121,14 +132,20 @@ async function writeAndSettle(email: string, within = RETRIED_WITHIN_MS): Promis
     ).map((row) => ({ ...row, id: Number(row.id) }));
   await eventually(async () => {
     const letters = await states();
-    return letters.length === OFFICES && letters.every((letter) => letter.status === 'delivered' || letter.status === 'failed');
+    return (
+      letters.length === OFFICES &&
+      letters.every((letter) => letter.status === 'delivered' || letter.status === 'failed')
+    );
   }, within);
   return states();
 }
 
 /** How many messages the relay accepted for each letter, found by its X-Letter-Id. */
 const deliveredCounts = (letters: LetterState[]) =>
-  letters.map((letter) => messages.filter((mail) => mail.headers.get('x-letter-id') === messageKey(letter.key)).length);
+  letters.map(
+    (letter) =>
+      messages.filter((mail) => mail.headers.get('x-letter-id') === messageKey(letter.key)).length,
+  );
 
 /** Each letter delivered, after attempts that were all retries for `error`; with `retried`, some letter needed one. */
 function expectDeliveredOnceAfterRetries(letters: LetterState[], error: RegExp, retried = true) {
@@ -185,7 +202,11 @@ describe('a relay that refuses for a while', () => {
     const before = messages.length;
     const letters = await writeAndSettle('no-such-office@example.org', 20_000);
     for (const letter of letters) {
-      expect(letter).toMatchObject({ status: 'failed', last_error: 'SMTP 550', outcomes: ['failed'] });
+      expect(letter).toMatchObject({
+        status: 'failed',
+        last_error: 'SMTP 550',
+        outcomes: ['failed'],
+      });
     }
     expect(messages.length).toBe(before);
   });
@@ -193,7 +214,8 @@ describe('a relay that refuses for a while', () => {
   it('letters carry Message-IDs under the sending domain', () => {
     const letters = messages.filter((mail) => mail.headers.get('x-letter-id'));
     expect(letters.length).toBeGreaterThan(0);
-    for (const mail of letters) expect(mail.messageId).toBe(`<${String(mail.headers.get('x-letter-id'))}@coalition.example>`);
+    for (const mail of letters)
+      expect(mail.messageId).toBe(`<${String(mail.headers.get('x-letter-id'))}@coalition.example>`);
   });
 });
 
@@ -216,7 +238,9 @@ describe('classifyMailError', () => {
   });
 
   it('names Message-IDs after the domain of MAIL_FROM', () => {
-    expect(messageIdFor('abc', 'Coalition <letters@Coalition.Example>')).toBe('<abc@coalition.example>');
+    expect(messageIdFor('abc', 'Coalition <letters@Coalition.Example>')).toBe(
+      '<abc@coalition.example>',
+    );
     expect(messageIdFor('abc', 'letters@coalition.example')).toBe('<abc@coalition.example>');
     expect(messageIdFor('abc', 'no address at all')).toBe('<abc@localhost>');
   });

@@ -14,7 +14,12 @@ import { eventually } from '../helpers/platform';
  */
 describe('embedded mode (npm start)', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-embedded-'));
-  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', REP_DATA_DIR: 'none' });
+  const config = loadConfig({
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REP_DATA_DIR: 'none',
+  });
   const logger = createLogger('silent');
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
@@ -32,7 +37,9 @@ describe('embedded mode (npm start)', () => {
         .send({ name: 'Embedded Tester', email: 'embedded@example.org', zip: '98101' })
         .expect(202);
       await eventually(
-        async () => (await request(first.url!).get('/api/v1/campaigns/ban-facial-recognition/stats')).body.signatures === 1,
+        async () =>
+          (await request(first.url!).get('/api/v1/campaigns/ban-facial-recognition/stats')).body
+            .signatures === 1,
       );
       await request(first.url!).get('/readyz').expect(200);
 
@@ -49,7 +56,9 @@ describe('embedded mode (npm start)', () => {
 
     const second = await startPlatform(config, 'all', logger);
     try {
-      const stats = await request(second.url!).get('/api/v1/campaigns/ban-facial-recognition/stats').expect(200);
+      const stats = await request(second.url!)
+        .get('/api/v1/campaigns/ban-facial-recognition/stats')
+        .expect(200);
       expect(stats.body).toMatchObject({ signatures: 1, byState: { WA: 1 } });
     } finally {
       await second.stop();
@@ -70,7 +79,12 @@ describe('embedded mode (npm start)', () => {
   it('imports representative data on first start, then counts signatures by district', async () => {
     const freshDir = mkdtempSync(path.join(os.tmpdir(), 'frb-embedded-data-'));
     const fixtures = path.join(__dirname, '..', 'fixtures', 'representatives');
-    const withData = loadConfig({ DATA_DIR: freshDir, PORT: '0', HOST: '127.0.0.1', REP_DATA_DIR: fixtures });
+    const withData = loadConfig({
+      DATA_DIR: freshDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REP_DATA_DIR: fixtures,
+    });
     const running = await startPlatform(withData, 'all', logger);
     try {
       // Signed while the import may still be running: its districts are filled in either way.
@@ -78,11 +92,22 @@ describe('embedded mode (npm start)', () => {
         .post('/api/v1/campaigns/ban-facial-recognition/signatures')
         .send({ name: 'District Tester', email: 'district@example.org', zip: '80010' })
         .expect(202);
-      await eventually(async () => (await request(running.url!).get('/api/v1/representatives?zip=80010')).status === 200);
-      const lookup = await request(running.url!).get('/api/v1/representatives?zip=80010').expect(200);
-      expect(lookup.body.districts.congressional).toMatchObject({ geoid: '0801', state: 'CO', district: 1 });
+      await eventually(
+        async () =>
+          (await request(running.url!).get('/api/v1/representatives?zip=80010')).status === 200,
+      );
+      const lookup = await request(running.url!)
+        .get('/api/v1/representatives?zip=80010')
+        .expect(200);
+      expect(lookup.body.districts.congressional).toMatchObject({
+        geoid: '0801',
+        state: 'CO',
+        district: 1,
+      });
       await eventually(async () => {
-        const stats = await request(running.url!).get('/api/v1/campaigns/ban-facial-recognition/stats');
+        const stats = await request(running.url!).get(
+          '/api/v1/campaigns/ban-facial-recognition/stats',
+        );
         return stats.body.byDistrict?.['0801'] === 1;
       });
     } finally {

@@ -7,13 +7,29 @@ import { signatures, webhookSubscriptions } from '../../src/db/schema';
 import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
 import { countMoves } from '../../src/delivery/deliver';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
-import { FieldEncryption, UnknownKeyError, formatKeyRing, type DataKey, type EncryptionKeys } from '../../src/privacy/field-encryption';
-import { KeyMismatchError, finishReindexing, retireUnusedKeys, startReindexing } from '../../src/privacy/key-checks';
+import {
+  FieldEncryption,
+  UnknownKeyError,
+  formatKeyRing,
+  type DataKey,
+  type EncryptionKeys,
+} from '../../src/privacy/field-encryption';
+import {
+  KeyMismatchError,
+  finishReindexing,
+  retireUnusedKeys,
+  startReindexing,
+} from '../../src/privacy/key-checks';
 import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { runCommand } from '../helpers/command';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
-import { openedLetterActions, openedLetters, openedSignatures, signatureValues } from '../helpers/sealed';
+import {
+  openedLetterActions,
+  openedLetters,
+  openedSignatures,
+  signatureValues,
+} from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { addWebhook } from '../../src/webhooks/subscriptions';
 
@@ -28,7 +44,12 @@ let sink: SmtpSink;
 let statusPath: string;
 
 // Values no template, campaign text or fixture holds, so that finding one anywhere means it leaked.
-const signer = { name: 'Xanthippe Quillfeather', email: 'xq.signer@example.org', zip: '10001', address: '17 Zebrawood Lane' };
+const signer = {
+  name: 'Xanthippe Quillfeather',
+  email: 'xq.signer@example.org',
+  zip: '10001',
+  address: '17 Zebrawood Lane',
+};
 const writer = {
   name: 'Ulrika Vantongeren',
   email: 'ulrika.v@example.org',
@@ -37,17 +58,34 @@ const writer = {
   city: 'Aurora',
   note: 'Mybrotherwasmisidentifiedbyacamera.',
 };
-const secrets = [signer.name, signer.email, signer.address, writer.name, writer.email, writer.address, writer.note];
+const secrets = [
+  signer.name,
+  signer.email,
+  signer.address,
+  writer.name,
+  writer.email,
+  writer.address,
+  writer.note,
+];
 
 beforeAll(async () => {
   sink = await startSmtpSink();
   t = await createTestPlatform({ SMTP_URL: sink.url });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await goLive(t.platform);
   await t.startWorkers();
-  await request(t.app).post(`/api/v1/campaigns/${SLUG}/signatures`).send({ ...signer, optIn: true }).expect(202);
-  const written = await request(t.app).post(`/api/v1/campaigns/${SLUG}/letters`).send(writer).expect(202);
+  await request(t.app)
+    .post(`/api/v1/campaigns/${SLUG}/signatures`)
+    .send({ ...signer, optIn: true })
+    .expect(202);
+  const written = await request(t.app)
+    .post(`/api/v1/campaigns/${SLUG}/letters`)
+    .send(writer)
+    .expect(202);
   // The signer's confirmation, the two letters and the writer's copy: every table the letters touch has been written.
   await eventually(async () => sink.messages.length === 4);
   expect(written.body.letters.length).toBe(2);
@@ -66,7 +104,10 @@ async function wholeDatabase(): Promise<string> {
   );
   let text = '';
   for (const { name } of tables) {
-    const rows = await queryRows<{ row: string }>(t.platform.db, sql.raw(`SELECT t::text AS row FROM "${name}" t`));
+    const rows = await queryRows<{ row: string }>(
+      t.platform.db,
+      sql.raw(`SELECT t::text AS row FROM "${name}" t`),
+    );
     text += rows.map((row) => row.row).join('\n');
   }
   return text;
@@ -84,10 +125,25 @@ describe('what the database holds', () => {
   });
 
   it('is read back whole by the platform: the stored rows, the status page and the data download', async () => {
-    const [signature] = await openedSignatures(t.platform, sql`email_hash = ${t.platform.encryption.emailHash(signer.email)}::bytea`);
-    expect(signature).toMatchObject({ name: signer.name, email: signer.email, address: signer.address, zip: signer.zip, optIn: true });
+    const [signature] = await openedSignatures(
+      t.platform,
+      sql`email_hash = ${t.platform.encryption.emailHash(signer.email)}::bytea`,
+    );
+    expect(signature).toMatchObject({
+      name: signer.name,
+      email: signer.email,
+      address: signer.address,
+      zip: signer.zip,
+      optIn: true,
+    });
     const [action] = await openedLetterActions(t.platform);
-    expect(action).toMatchObject({ name: writer.name, email: writer.email, address: writer.address, city: writer.city, note: writer.note });
+    expect(action).toMatchObject({
+      name: writer.name,
+      email: writer.email,
+      address: writer.address,
+      city: writer.city,
+      note: writer.note,
+    });
     const letters = await openedLetters(t.platform);
     expect(letters).toHaveLength(2);
     for (const letter of letters) expect(letter.body).toContain(writer.note);
@@ -96,19 +152,39 @@ describe('what the database holds', () => {
 
     const data = await personalData(t.platform, writer.email);
     expect(data.signatures.map((s) => [s.name, s.email])).toEqual([[writer.name, writer.email]]);
-    expect(data.letters[0]).toMatchObject({ name: writer.name, address: writer.address, city: writer.city, note: writer.note });
-    expect(data.letters[0]!.letters.map((letter) => letter.body).every((body) => body.includes(writer.note))).toBe(true);
+    expect(data.letters[0]).toMatchObject({
+      name: writer.name,
+      address: writer.address,
+      city: writer.city,
+      note: writer.note,
+    });
+    expect(
+      data.letters[0]!.letters.map((letter) => letter.body).every((body) =>
+        body.includes(writer.note),
+      ),
+    ).toBe(true);
   });
 });
 
 describe('processes with other keys', () => {
-  const open = (encryption: EncryptionKeys) => openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption });
+  const open = (encryption: EncryptionKeys) =>
+    openDatabase({
+      databaseUrl: t.platform.config.databaseUrl,
+      dataDir: t.platform.config.dataDir,
+      encryption,
+    });
 
   it('refuse to start: another lookup hash key, or other key material under a key id the data uses', async () => {
     const { keys, lookupKey } = t.platform.config.encryption;
     const cases: Array<[EncryptionKeys, string]> = [
-      [{ keys, lookupKey: randomBytes(32) }, "LOOKUP_HASH_KEY: not the key this database's email hashes were made with"],
-      [{ keys: [{ id: keys[0]!.id, key: randomBytes(32) }], lookupKey }, `ENCRYPTION_KEYS: key ${keys[0]!.id} is not the key ${keys[0]!.id} this database's data was sealed with`],
+      [
+        { keys, lookupKey: randomBytes(32) },
+        "LOOKUP_HASH_KEY: not the key this database's email hashes were made with",
+      ],
+      [
+        { keys: [{ id: keys[0]!.id, key: randomBytes(32) }], lookupKey },
+        `ENCRYPTION_KEYS: key ${keys[0]!.id} is not the key ${keys[0]!.id} this database's data was sealed with`,
+      ],
     ];
     for (const [wrong, message] of cases) {
       const database = await open(wrong);
@@ -124,11 +200,19 @@ describe('processes with other keys', () => {
     const stranger = { id: 60, key: randomBytes(32) };
     const lacking = await open({ keys: [stranger], lookupKey });
     try {
-      await expect(lacking.migrate()).rejects.toThrow(`ENCRYPTION_KEYS: lacks key ${keys[0]!.id}, which has sealed data in this database`);
+      await expect(lacking.migrate()).rejects.toThrow(
+        `ENCRYPTION_KEYS: lacks key ${keys[0]!.id}, which has sealed data in this database`,
+      );
     } finally {
       await lacking.close();
     }
-    const recorded = async () => (await queryRows<{ key_id: number }>(t.platform.db, sql`SELECT key_id FROM encryption_key_checks ORDER BY key_id`)).map((row) => Number(row.key_id));
+    const recorded = async () =>
+      (
+        await queryRows<{ key_id: number }>(
+          t.platform.db,
+          sql`SELECT key_id FROM encryption_key_checks ORDER BY key_id`,
+        )
+      ).map((row) => Number(row.key_id));
     expect(await recorded()).toEqual([0, keys[0]!.id]);
     // A new key under a new id, ahead of a rotation, is welcome (and recorded once it seals).
     const database = await open({ keys: [...keys, { id: 50, key: randomBytes(32) }], lookupKey });
@@ -138,13 +222,28 @@ describe('processes with other keys', () => {
   });
 
   it('a letter or a signer email that does not open fails alone: retried while its key is missing, failed when altered', async () => {
-    const [action] = await queryRows<{ id: number; campaign_id: number }>(t.platform.db, sql`SELECT id, campaign_id FROM letter_actions ORDER BY id LIMIT 1`);
-    const elsewhere = new FieldEncryption({ keys: [{ id: 77, key: randomBytes(32) }], lookupKey: randomBytes(32) });
-    const sealedElsewhere = sealedLetter(elsewhere, { subject: 'Subject', body: 'Sealed under a key this platform does not hold' });
-    const altered = sealedLetter(t.platform.encryption, { subject: 'Subject', body: 'Altered in the database' });
+    const [action] = await queryRows<{ id: number; campaign_id: number }>(
+      t.platform.db,
+      sql`SELECT id, campaign_id FROM letter_actions ORDER BY id LIMIT 1`,
+    );
+    const elsewhere = new FieldEncryption({
+      keys: [{ id: 77, key: randomBytes(32) }],
+      lookupKey: randomBytes(32),
+    });
+    const sealedElsewhere = sealedLetter(elsewhere, {
+      subject: 'Subject',
+      body: 'Sealed under a key this platform does not hold',
+    });
+    const altered = sealedLetter(t.platform.encryption, {
+      subject: 'Subject',
+      body: 'Altered in the database',
+    });
     altered.body[altered.body.length - 1]! ^= 1;
     const ids: number[] = [];
-    for (const [key, text] of [['unknown-key', sealedElsewhere], ['altered', altered]] as const) {
+    for (const [key, text] of [
+      ['unknown-key', sealedElsewhere],
+      ['altered', altered],
+    ] as const) {
       const [letter] = await queryRows<{ id: number }>(
         t.platform.db,
         sql`INSERT INTO letters (action_id, campaign_id, idempotency_key, target_key, office, target_name, target_title, channel, channel_address,
@@ -155,16 +254,23 @@ describe('processes with other keys', () => {
       );
       ids.push(Number(letter!.id));
     }
-    await t.platform.db.execute(sql`WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}))
+    await t.platform.db
+      .execute(sql`WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}))
                                     ${countMoves('moved')}`);
     const sent = sink.messages.length;
     try {
       for (const id of ids) await t.platform.queues.requestDelivery(id, 'office@example.org');
       await eventually(async () => {
-        const rows = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`);
+        const rows = await queryRows<{ status: string }>(
+          t.platform.db,
+          sql`SELECT status FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`,
+        );
         return rows[0]?.status === 'retrying' && rows[1]?.status === 'failed';
       });
-      const rows = await queryRows<{ last_error: string }>(t.platform.db, sql`SELECT last_error FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`);
+      const rows = await queryRows<{ last_error: string }>(
+        t.platform.db,
+        sql`SELECT last_error FROM letters WHERE id IN (${ids[0]!}, ${ids[1]!}) ORDER BY id`,
+      );
       expect(rows.map((row) => row.last_error)).toEqual([
         'a value in letters.subject was sealed with key 77, which ENCRYPTION_KEYS does not hold: add that key back (after the current one)',
         `a value in letters.body does not open with key ${t.platform.encryption.sealingKeyId}: it was altered, or sealed under a different key with that id`,
@@ -181,20 +287,40 @@ describe('processes with other keys', () => {
     const inserted = await t.platform.db
       .insert(signatures)
       .values([
-        { ...owed, ...sealedSignature(elsewhere, { email: 'unreadable@example.org', name: 'Unreadable Signer' }) },
-        signatureValues(t.platform.encryption, { ...owed, email: 'readable@example.org', name: 'Readable Signer' }),
+        {
+          ...owed,
+          ...sealedSignature(elsewhere, {
+            email: 'unreadable@example.org',
+            name: 'Unreadable Signer',
+          }),
+        },
+        signatureValues(t.platform.encryption, {
+          ...owed,
+          email: 'readable@example.org',
+          name: 'Readable Signer',
+        }),
       ])
       .returning({ id: signatures.id });
     try {
       await t.platform.queues.requestNotices(campaignId);
-      const recipients = () => sink.messages.flatMap((mail) => (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((to) => to.value.map((box) => box.address)));
+      const recipients = () =>
+        sink.messages.flatMap((mail) =>
+          (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((to) =>
+            to.value.map((box) => box.address),
+          ),
+        );
       await eventually(async () => recipients().includes('readable@example.org'));
       expect(recipients()).not.toContain('unreadable@example.org');
-      const [pending] = await queryRows<{ notice_pending: boolean }>(t.platform.db, sql`SELECT notice_pending FROM signatures WHERE id = ${inserted[0]!.id}`);
+      const [pending] = await queryRows<{ notice_pending: boolean }>(
+        t.platform.db,
+        sql`SELECT notice_pending FROM signatures WHERE id = ${inserted[0]!.id}`,
+      );
       expect(pending!.notice_pending).toBe(true);
       expect(t.logs()).toContain('signer email not sent: the signature does not open');
     } finally {
-      await t.platform.db.execute(sql`DELETE FROM signatures WHERE id IN (${inserted[0]!.id}, ${inserted[1]!.id})`);
+      await t.platform.db.execute(
+        sql`DELETE FROM signatures WHERE id IN (${inserted[0]!.id}, ${inserted[1]!.id})`,
+      );
     }
   });
 });
@@ -222,28 +348,71 @@ describe('key rotation', () => {
 
     // A webhook's secret is sealed with the same keys: the rotation takes it too, or the old key would seem unused.
     const campaign = await t.platform.campaigns.bySlug('ban-facial-recognition');
-    const { secret } = await addWebhook(t.platform, { campaignId: campaign!.id, partnerId: null, url: 'https://hooks.example.org/in', events: ['signature'] }, 'command line');
+    const { secret } = await addWebhook(
+      t.platform,
+      {
+        campaignId: campaign!.id,
+        partnerId: null,
+        url: 'https://hooks.example.org/in',
+        events: ['signature'],
+      },
+      'command line',
+    );
     expect([...census.webhook_subscriptions.keys()]).toEqual([]);
 
     const rotated = new FieldEncryption({ keys: [newKey, oldKey], lookupKey });
-    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 2, letter_actions: 1, letters: 2, webhook_subscriptions: 1, webhook_items: 0 });
+    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({
+      signatures: 2,
+      letter_actions: 1,
+      letters: 2,
+      webhook_subscriptions: 1,
+      webhook_items: 0,
+    });
     const after = await keyCensus(t.platform.db);
-    for (const table of ['signatures', 'letter_actions', 'letters', 'webhook_subscriptions'] as const) expect([...after[table].keys()]).toEqual([newKey.id]);
+    for (const table of [
+      'signatures',
+      'letter_actions',
+      'letters',
+      'webhook_subscriptions',
+    ] as const)
+      expect([...after[table].keys()]).toEqual([newKey.id]);
     const [subscription] = await t.platform.db.select().from(webhookSubscriptions);
-    expect(new FieldEncryption({ keys: [newKey], lookupKey }).open('webhook_subscriptions.secret', subscription!.secret)).toBe(secret);
+    expect(
+      new FieldEncryption({ keys: [newKey], lookupKey }).open(
+        'webhook_subscriptions.secret',
+        subscription!.secret,
+      ),
+    ).toBe(secret);
     await t.platform.db.delete(webhookSubscriptions);
     // As `keys:rotate` does after its census: processes may now run without the old key.
     await retireUnusedKeys(t.platform.db, after);
     // Nothing left to do: a second run changes nothing.
-    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({ signatures: 0, letter_actions: 0, letters: 0, webhook_subscriptions: 0, webhook_items: 0 });
+    expect((await resealAll({ db: t.platform.db, encryption: rotated })).rows).toEqual({
+      signatures: 0,
+      letter_actions: 0,
+      letters: 0,
+      webhook_subscriptions: 0,
+      webhook_items: 0,
+    });
 
     // The new key alone opens everything, as it was; the old key alone opens nothing.
     const onlyNew = new FieldEncryption({ keys: [newKey], lookupKey });
     expect(await openedSignatures({ db: t.platform.db, encryption: onlyNew })).toEqual(before);
-    expect((await openedLetters({ db: t.platform.db, encryption: onlyNew })).map((letter) => letter.body)).toEqual(lettersBefore.map((letter) => letter.body));
-    await expect(openedSignatures({ db: t.platform.db, encryption: new FieldEncryption({ keys: [oldKey], lookupKey }) })).rejects.toThrow(UnknownKeyError);
+    expect(
+      (await openedLetters({ db: t.platform.db, encryption: onlyNew })).map(
+        (letter) => letter.body,
+      ),
+    ).toEqual(lettersBefore.map((letter) => letter.body));
+    await expect(
+      openedSignatures({
+        db: t.platform.db,
+        encryption: new FieldEncryption({ keys: [oldKey], lookupKey }),
+      }),
+    ).rejects.toThrow(UnknownKeyError);
     // The hashes did not change: look-ups work through the rotation.
-    expect(await holdsDataAbout({ db: t.platform.db, encryption: onlyNew }, signer.email)).toBe(true);
+    expect(await holdsDataAbout({ db: t.platform.db, encryption: onlyNew }, signer.email)).toBe(
+      true,
+    );
     ring = [newKey];
   });
 
@@ -259,13 +428,21 @@ describe('key rotation', () => {
   it('`npm run keys:rotate` refuses, sealing nothing, when the data uses a key ENCRYPTION_KEYS lacks, or an argument is unknown', async () => {
     const used = ring[0]!.id;
     const stranger = { id: 99, key: randomBytes(32) };
-    const missing = await keysRotate([], { ENCRYPTION_KEYS: formatKeyRing([stranger]), LOOKUP_HASH_KEY: lookupKey.toString('base64') });
+    const missing = await keysRotate([], {
+      ENCRYPTION_KEYS: formatKeyRing([stranger]),
+      LOOKUP_HASH_KEY: lookupKey.toString('base64'),
+    });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe(`keys:rotate: some values are sealed with key ${used}, which ENCRYPTION_KEYS does not hold: add it back, after the current key, and run this again\n`);
+    expect(missing.stderr).toBe(
+      `keys:rotate: some values are sealed with key ${used}, which ENCRYPTION_KEYS does not hold: add it back, after the current key, and run this again\n`,
+    );
     expect(missing.stdout).toContain(`signatures: key ${used}: 6`);
     expect([...(await keyCensus(t.platform.db)).signatures.keys()]).toEqual([used]);
 
-    const usage = await keysRotate(['--fast'], { ENCRYPTION_KEYS: formatKeyRing(ring), LOOKUP_HASH_KEY: lookupKey.toString('base64') });
+    const usage = await keysRotate(['--fast'], {
+      ENCRYPTION_KEYS: formatKeyRing(ring),
+      LOOKUP_HASH_KEY: lookupKey.toString('base64'),
+    });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^keys:rotate: .*--fast.*Usage: npm run keys:rotate/);
   });
@@ -273,21 +450,40 @@ describe('key rotation', () => {
   it('`npm run keys:rotate` moves the data to the key given first in ENCRYPTION_KEYS, and says when the old one can go', async () => {
     const old = ring[0]!;
     const forward = { id: 9, key: randomBytes(32) };
-    const env = { ENCRYPTION_KEYS: formatKeyRing([forward, old]), LOOKUP_HASH_KEY: lookupKey.toString('base64') };
+    const env = {
+      ENCRYPTION_KEYS: formatKeyRing([forward, old]),
+      LOOKUP_HASH_KEY: lookupKey.toString('base64'),
+    };
     const check = await keysRotate(['--check'], env);
     expect(check).toMatchObject({ code: 0, stderr: '' });
     expect(check.stdout).toContain(`Key ${old.id} is still in use`);
 
     const rotated = await keysRotate([], env);
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
-    expect(rotated.stdout).toMatch(/Rows sealed again under key 9 in [\d.]+ s: signatures 2, letter_actions 1, letters 2, webhook_subscriptions 0, webhook_items 0\./);
+    expect(rotated.stdout).toMatch(
+      /Rows sealed again under key 9 in [\d.]+ s: signatures 2, letter_actions 1, letters 2, webhook_subscriptions 0, webhook_items 0\./,
+    );
     expect(rotated.stdout).toContain('signatures: key 9: 6');
-    expect(rotated.stdout).toContain(`No value is sealed with key ${old.id}: it can be removed from ENCRYPTION_KEYS.`);
-    expect(await openedSignatures({ db: t.platform.db, encryption: new FieldEncryption({ keys: [forward], lookupKey }) })).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: signer.name, email: signer.email, address: signer.address })]),
+    expect(rotated.stdout).toContain(
+      `No value is sealed with key ${old.id}: it can be removed from ENCRYPTION_KEYS.`,
+    );
+    expect(
+      await openedSignatures({
+        db: t.platform.db,
+        encryption: new FieldEncryption({ keys: [forward], lookupKey }),
+      }),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          name: signer.name,
+          email: signer.email,
+          address: signer.address,
+        }),
+      ]),
     );
     // Nothing the command printed holds personal data or a key.
-    for (const secret of [...secrets, forward.key.toString('base64'), old.key.toString('base64')]) expect(rotated.stdout + rotated.stderr).not.toContain(secret);
+    for (const secret of [...secrets, forward.key.toString('base64'), old.key.toString('base64')])
+      expect(rotated.stdout + rotated.stderr).not.toContain(secret);
     ring = [forward];
   });
 
@@ -295,12 +491,23 @@ describe('key rotation', () => {
     const newLookup = randomBytes(32);
     const changed = new FieldEncryption({ keys: ring, lookupKey: newLookup });
     // With the new hash key, the supporters cannot be found until the hashes are made again.
-    expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(false);
-    const reindexed = await keysRotate(['--reindex'], { ENCRYPTION_KEYS: formatKeyRing(ring), LOOKUP_HASH_KEY: newLookup.toString('base64') });
+    expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(
+      false,
+    );
+    const reindexed = await keysRotate(['--reindex'], {
+      ENCRYPTION_KEYS: formatKeyRing(ring),
+      LOOKUP_HASH_KEY: newLookup.toString('base64'),
+    });
     expect(reindexed).toMatchObject({ code: 0, stderr: '' });
-    expect(reindexed.stdout).toMatch(/Rows sealed under key 9 and hashed again in [\d.]+ s: signatures 2, letter_actions 1, letters 0, webhook_subscriptions 0, webhook_items 0\./);
-    expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(true);
-    expect((await personalData({ db: t.platform.db, encryption: changed }, writer.email)).letters).toHaveLength(1);
+    expect(reindexed.stdout).toMatch(
+      /Rows sealed under key 9 and hashed again in [\d.]+ s: signatures 2, letter_actions 1, letters 0, webhook_subscriptions 0, webhook_items 0\./,
+    );
+    expect(await holdsDataAbout({ db: t.platform.db, encryption: changed }, signer.email)).toBe(
+      true,
+    );
+    expect(
+      (await personalData({ db: t.platform.db, encryption: changed }, writer.email)).letters,
+    ).toHaveLength(1);
     const [row] = await queryRows<{ n: number }>(
       t.platform.db,
       sql`SELECT count(*)::int AS n FROM signatures
@@ -309,15 +516,27 @@ describe('key rotation', () => {
     expect(row!.n).toBe(1);
 
     // From now on a process with the old lookup key refuses to start; and none starts while a reindex runs.
-    const withOld = await openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption: { keys: ring, lookupKey } });
-    const withNew = await openDatabase({ databaseUrl: t.platform.config.databaseUrl, dataDir: t.platform.config.dataDir, encryption: { keys: ring, lookupKey: newLookup } });
+    const withOld = await openDatabase({
+      databaseUrl: t.platform.config.databaseUrl,
+      dataDir: t.platform.config.dataDir,
+      encryption: { keys: ring, lookupKey },
+    });
+    const withNew = await openDatabase({
+      databaseUrl: t.platform.config.databaseUrl,
+      dataDir: t.platform.config.dataDir,
+      encryption: { keys: ring, lookupKey: newLookup },
+    });
     try {
-        await expect(withOld.migrate()).rejects.toThrow("LOOKUP_HASH_KEY: not the key this database's email hashes were made with");
-        await withNew.migrate();
-        await startReindexing(withNew.db);
-        await expect(withNew.migrate()).rejects.toThrow('LOOKUP_HASH_KEY: the email hashes are being made again');
-        await finishReindexing(withNew.db, newLookup);
-        await withNew.migrate();
+      await expect(withOld.migrate()).rejects.toThrow(
+        "LOOKUP_HASH_KEY: not the key this database's email hashes were made with",
+      );
+      await withNew.migrate();
+      await startReindexing(withNew.db);
+      await expect(withNew.migrate()).rejects.toThrow(
+        'LOOKUP_HASH_KEY: the email hashes are being made again',
+      );
+      await finishReindexing(withNew.db, newLookup);
+      await withNew.migrate();
     } finally {
       await withOld.close();
       await withNew.close();

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -23,7 +32,10 @@ import { testDatabaseUrl } from '../helpers/services';
  * keys: everything is kept, nothing stays readable, and without the keys nothing changes.
  */
 
-const keys: EncryptionKeys = { keys: [{ id: 1, key: randomBytes(32) }], lookupKey: randomBytes(32) };
+const keys: EncryptionKeys = {
+  keys: [{ id: 1, key: randomBytes(32) }],
+  lookupKey: randomBytes(32),
+};
 const encryption = new FieldEncryption(keys);
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'frb-upgrade-'));
 
@@ -31,8 +43,13 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'frb-upgrade-'));
 const previousMigrations = path.join(scratch, 'migrations-0009');
 cpSync(migrationsDir, previousMigrations, { recursive: true });
 const journalFile = path.join(previousMigrations, 'meta', '_journal.json');
-const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ idx: number }> };
-writeFileSync(journalFile, JSON.stringify({ ...journal, entries: journal.entries.filter((entry) => entry.idx <= 9) }));
+const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as {
+  entries: Array<{ idx: number }>;
+};
+writeFileSync(
+  journalFile,
+  JSON.stringify({ ...journal, entries: journal.entries.filter((entry) => entry.idx <= 9) }),
+);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -43,7 +60,9 @@ const people = [
 
 /** What a database of the previous version held: two signatures, a letter action and its letter, all in plaintext. */
 async function writePlaintext(db: Database): Promise<void> {
-  await db.execute(sql`INSERT INTO campaigns (slug, title, summary, petition_text, goal) VALUES ('old', 'Old', 'Old.', 'Old.', 10)`);
+  await db.execute(
+    sql`INSERT INTO campaigns (slug, title, summary, petition_text, goal) VALUES ('old', 'Old', 'Old.', 'Old.', 10)`,
+  );
   for (const person of people) {
     await db.execute(sql`INSERT INTO signatures (campaign_id, email, name, zip, address, state, tallied)
                          SELECT id, ${person.email}, ${person.name}, '80010', ${person.address}, 'CO', false FROM campaigns WHERE slug = 'old'`);
@@ -61,11 +80,21 @@ async function writePlaintext(db: Database): Promise<void> {
 
 async function expectSealedAndKept(database: DatabaseHandle): Promise<void> {
   const ctx = { db: database.db, encryption };
-  expect((await openedSignatures(ctx)).map(({ email, name, address }) => ({ email, name, address }))).toEqual(people);
+  expect(
+    (await openedSignatures(ctx)).map(({ email, name, address }) => ({ email, name, address })),
+  ).toEqual(people);
   expect(await openedLetterActions(ctx)).toEqual([
-    expect.objectContaining({ name: 'Wendell Writesworth', email: 'old.writer@example.org', city: 'Aurora', address: '9 Quillpen Court', note: 'Written before the upgrade.' }),
+    expect.objectContaining({
+      name: 'Wendell Writesworth',
+      email: 'old.writer@example.org',
+      city: 'Aurora',
+      address: '9 Quillpen Court',
+      note: 'Written before the upgrade.',
+    }),
   ]);
-  expect((await openedLetters(ctx)).map((letter) => [letter.subject, letter.body])).toEqual([['Ban facial recognition', 'Dear Governor, ... Wendell Writesworth, Aurora']]);
+  expect((await openedLetters(ctx)).map((letter) => [letter.subject, letter.body])).toEqual([
+    ['Ban facial recognition', 'Dear Governor, ... Wendell Writesworth, Aurora'],
+  ]);
   // Found by the keyed hash, as every look-up does now.
   const [found] = await queryRows<{ n: number }>(
     database.db,
@@ -79,18 +108,32 @@ async function expectSealedAndKept(database: DatabaseHandle): Promise<void> {
     sql`SELECT s::text AS row FROM signatures s UNION ALL SELECT a::text FROM letter_actions a UNION ALL SELECT l::text FROM letters l`,
   );
   const text = dump.map((row) => row.row).join('\n');
-  for (const secret of ['Odette', 'Wendell', 'old.signer', 'Elderberry', 'Quillpen', 'Written before', 'Dear Governor']) {
+  for (const secret of [
+    'Odette',
+    'Wendell',
+    'old.signer',
+    'Elderberry',
+    'Quillpen',
+    'Written before',
+    'Dear Governor',
+  ]) {
     expect(text).not.toContain(secret);
     expect(text).not.toContain(Buffer.from(secret).toString('hex'));
   }
-  const [leftover] = await queryRows<{ exists: boolean }>(database.db, sql`SELECT to_regclass('personal_data_sealed') IS NOT NULL AS exists`);
+  const [leftover] = await queryRows<{ exists: boolean }>(
+    database.db,
+    sql`SELECT to_regclass('personal_data_sealed') IS NOT NULL AS exists`,
+  );
   expect(leftover!.exists).toBe(false);
 }
 
 /** The bytes of a table's files on disk (PostgreSQL's own reading of them, as a superuser), after a checkpoint. */
 async function tableFiles(database: DatabaseHandle, table: string): Promise<Buffer> {
   await database.db.execute(sql`CHECKPOINT`);
-  const [row] = await queryRows<{ bytes: Buffer }>(database.db, sql`SELECT pg_read_binary_file(pg_relation_filepath(${table}::regclass)) AS bytes`);
+  const [row] = await queryRows<{ bytes: Buffer }>(
+    database.db,
+    sql`SELECT pg_read_binary_file(pg_relation_filepath(${table}::regclass)) AS bytes`,
+  );
   return row!.bytes;
 }
 
@@ -119,7 +162,10 @@ describe('on PostgreSQL', () => {
     const database = await openDatabase({ databaseUrl: url.toString(), dataDir: scratch });
     try {
       await expect(database.migrate()).rejects.toThrow(PlaintextNeedsKeysError);
-      const [row] = await queryRows<{ email: string }>(database.db, sql`SELECT email FROM signatures ORDER BY id LIMIT 1`);
+      const [row] = await queryRows<{ email: string }>(
+        database.db,
+        sql`SELECT email FROM signatures ORDER BY id LIMIT 1`,
+      );
       expect(row!.email).toBe('old.signer@example.org');
     } finally {
       await database.close();
@@ -133,12 +179,20 @@ describe('on PostgreSQL', () => {
       const db = drizzlePg(client);
       await sealPlaintextBeforeMigration(db as unknown as Database, keys);
       // An old-version process still running signs meanwhile.
-      await db.execute(sql`INSERT INTO signatures (campaign_id, email, name, zip, state) SELECT id, 'late@example.org', 'Late Signer', '80010', 'CO' FROM campaigns`);
+      await db.execute(
+        sql`INSERT INTO signatures (campaign_id, email, name, zip, state) SELECT id, 'late@example.org', 'Late Signer', '80010', 'CO' FROM campaigns`,
+      );
       await expect(migratePg(db, { migrationsFolder: migrationsDir })).rejects.toThrow(
         /rows were written while the existing ones were being encrypted: stop every process of the previous version, then start again/,
       );
-      const rows = await queryRows<{ email: string }>(db as unknown as Database, sql`SELECT email FROM signatures ORDER BY id`);
-      expect(rows.map((row) => row.email)).toEqual([...people.map((person) => person.email), 'late@example.org']);
+      const rows = await queryRows<{ email: string }>(
+        db as unknown as Database,
+        sql`SELECT email FROM signatures ORDER BY id`,
+      );
+      expect(rows.map((row) => row.email)).toEqual([
+        ...people.map((person) => person.email),
+        'late@example.org',
+      ]);
       await db.execute(sql`DELETE FROM signatures WHERE email = 'late@example.org'`);
     } finally {
       await client.end();
@@ -146,7 +200,11 @@ describe('on PostgreSQL', () => {
   });
 
   it('with the keys, seals every row in the migration, and a second start changes nothing', async () => {
-    const database = await openDatabase({ databaseUrl: url.toString(), dataDir: scratch, encryption: keys });
+    const database = await openDatabase({
+      databaseUrl: url.toString(),
+      dataDir: scratch,
+      encryption: keys,
+    });
     try {
       await database.migrate();
       await expectSealedAndKept(database);
@@ -154,11 +212,28 @@ describe('on PostgreSQL', () => {
       for (const table of ['signatures', 'letter_actions', 'letters']) {
         const bytes = (await tableFiles(database, table)).toString('latin1');
         expect(bytes.length).toBeGreaterThan(0);
-        for (const secret of ['Odette', 'Wendell', 'old.signer', 'Elderberry', 'Quillpen', 'Written before', 'Dear Governor']) expect(bytes).not.toContain(secret);
+        for (const secret of [
+          'Odette',
+          'Wendell',
+          'old.signer',
+          'Elderberry',
+          'Quillpen',
+          'Written before',
+          'Dear Governor',
+        ])
+          expect(bytes).not.toContain(secret);
       }
-      const before = await queryRows<{ email: Buffer }>(database.db, sql`SELECT email FROM signatures ORDER BY id`);
+      const before = await queryRows<{ email: Buffer }>(
+        database.db,
+        sql`SELECT email FROM signatures ORDER BY id`,
+      );
       await database.migrate();
-      expect(await queryRows<{ email: Buffer }>(database.db, sql`SELECT email FROM signatures ORDER BY id`)).toEqual(before);
+      expect(
+        await queryRows<{ email: Buffer }>(
+          database.db,
+          sql`SELECT email FROM signatures ORDER BY id`,
+        ),
+      ).toEqual(before);
     } finally {
       await database.close();
     }
@@ -200,7 +275,9 @@ describe('on PGlite (the embedded database of `npm start`)', () => {
     const lost = loadConfig({ DATA_DIR: embedded });
     database = await openDatabase(lost);
     try {
-      await expect(database.migrate()).rejects.toThrow(`${file}: missing, and this database's data is sealed with keys of its own: put back the keys.json from your backup`);
+      await expect(database.migrate()).rejects.toThrow(
+        `${file}: missing, and this database's data is sealed with keys of its own: put back the keys.json from your backup`,
+      );
     } finally {
       await database.close();
     }

@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CensusGeocoder, createGeocoder, GeocoderUnavailableError } from '../../src/representatives/geocoder';
+import {
+  CensusGeocoder,
+  createGeocoder,
+  GeocoderUnavailableError,
+} from '../../src/representatives/geocoder';
 
 const ADDRESS = '1600 Pennsylvania Ave NW, Washington, DC 20500';
 
@@ -8,17 +12,29 @@ const whiteHouse = {
   matchedAddress: '1600 PENNSYLVANIA AVE NW, WASHINGTON, DC, 20500',
   coordinates: { x: -77.03518753691, y: 38.89869893252 },
   tigerLine: { side: 'L', tigerLineId: '76225813' },
-  addressComponents: { zip: '20500', streetName: 'PENNSYLVANIA', preType: '', city: 'WASHINGTON', state: 'DC', suffixType: 'AVE' },
+  addressComponents: {
+    zip: '20500',
+    streetName: 'PENNSYLVANIA',
+    preType: '',
+    city: 'WASHINGTON',
+    state: 'DC',
+    suffixType: 'AVE',
+  },
 };
 
 const censusAnswer = (addressMatches: unknown[]) => ({
-  result: { input: { address: { address: ADDRESS }, benchmark: { benchmarkName: 'Public_AR_Current' } }, addressMatches },
+  result: {
+    input: { address: { address: ADDRESS }, benchmark: { benchmarkName: 'Public_AR_Current' } },
+    addressMatches,
+  },
 });
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(typeof body === 'string' ? body : JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
 let server: Server;
@@ -44,7 +60,9 @@ beforeEach(() => {
 afterAll(async () => {
   for (const timer of pendingTimers) clearTimeout(timer);
   server.closeAllConnections();
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
 });
 
 const geocoder = (timeoutMs = 2000) => new CensusGeocoder({ url: baseUrl, timeoutMs });
@@ -84,11 +102,18 @@ describe('CensusGeocoder', () => {
   });
 
   it('leaves out address parts the service did not give in the expected form', async () => {
-    const partial = { ...whiteHouse, addressComponents: { city: '', state: 'District of Columbia', zip: null } };
+    const partial = {
+      ...whiteHouse,
+      addressComponents: { city: '', state: 'District of Columbia', zip: null },
+    };
     handler = (_req, res) => sendJson(res, 200, censusAnswer([partial]));
 
     const result = await geocoder().geocode(ADDRESS);
-    expect(result).toEqual({ lat: 38.89869893252, lng: -77.03518753691, matchedAddress: whiteHouse.matchedAddress });
+    expect(result).toEqual({
+      lat: 38.89869893252,
+      lng: -77.03518753691,
+      matchedAddress: whiteHouse.matchedAddress,
+    });
   });
 
   it('resolves null when the service finds no match', async () => {
@@ -131,8 +156,14 @@ describe('CensusGeocoder', () => {
   it.each([
     ['no result', {}],
     ['no match list', { result: { input: {} } }],
-    ['coordinates as text', censusAnswer([{ ...whiteHouse, coordinates: { x: '-77.03', y: '38.89' } }])],
-    ['coordinates off the globe', censusAnswer([{ ...whiteHouse, coordinates: { x: -77, y: 138 } }])],
+    [
+      'coordinates as text',
+      censusAnswer([{ ...whiteHouse, coordinates: { x: '-77.03', y: '38.89' } }]),
+    ],
+    [
+      'coordinates off the globe',
+      censusAnswer([{ ...whiteHouse, coordinates: { x: -77, y: 138 } }]),
+    ],
     ['a match without its address', censusAnswer([{ coordinates: whiteHouse.coordinates }])],
   ])('reports a JSON body of the wrong shape (%s) as unavailable', async (_case, body) => {
     handler = (_req, res) => sendJson(res, 200, body);
@@ -145,18 +176,30 @@ describe('CensusGeocoder', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
-    const error = await unavailable(new CensusGeocoder({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 }).geocode(ADDRESS));
+    const error = await unavailable(
+      new CensusGeocoder({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 }).geocode(ADDRESS),
+    );
     expect(error.message).toMatch(/could not be reached/);
   });
 });
 
 describe('createGeocoder', () => {
   it('returns no geocoder when the provider is none', () => {
-    expect(createGeocoder({ provider: 'none', url: 'https://geocoding.geo.census.gov', timeoutMs: 3000 })).toBeUndefined();
+    expect(
+      createGeocoder({
+        provider: 'none',
+        url: 'https://geocoding.geo.census.gov',
+        timeoutMs: 3000,
+      }),
+    ).toBeUndefined();
   });
 
   it('returns the Census geocoder when asked for it', () => {
-    const census = createGeocoder({ provider: 'census', url: 'https://geocoding.geo.census.gov', timeoutMs: 3000 });
+    const census = createGeocoder({
+      provider: 'census',
+      url: 'https://geocoding.geo.census.gov',
+      timeoutMs: 3000,
+    });
     expect(census).toBeInstanceOf(CensusGeocoder);
     expect(census?.name).toBe('census');
   });

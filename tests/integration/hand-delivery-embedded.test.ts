@@ -49,7 +49,10 @@ beforeAll(async () => {
   });
   platform = await openPlatform(config, createLogger('silent'));
   expect(platform.database.driver).toBe('pglite');
-  await importRepresentativeData(platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await platform.representatives.refresh();
   await goLive(platform);
   app = buildApp(platform);
@@ -67,20 +70,31 @@ afterAll(async () => {
 const write = async (name: string, targets: string[]) => {
   const res = await request(app)
     .post(`/api/v1/campaigns/${SLUG}/letters`)
-    .send({ name, email: `${name.split(' ')[0]!.toLowerCase()}@example.org`, zip: '80010', wantsCopy: false, targets })
+    .send({
+      name,
+      email: `${name.split(' ')[0]!.toLowerCase()}@example.org`,
+      zip: '80010',
+      wantsCopy: false,
+      targets,
+    })
     .expect(202);
   return new URL(res.body.statusUrl).pathname.split('/').pop()!;
 };
 
 test('a packet is prepared, printed and marked delivered once, and a supporter reports sending one themselves', async () => {
   const tokens: string[] = [];
-  for (let n = 1; n <= 230; n++) tokens.push(await write(`Writer${n} Embedded`, ['us-house:T000001']));
+  for (let n = 1; n <= 230; n++)
+    tokens.push(await write(`Writer${n} Embedded`, ['us-house:T000001']));
   const self = await write('Selma Embedded', ['us-senate:T000003']);
   const organizer = await signInAs(app, platform.db, 'organizer');
   const page = await organizer.agent.get(DELIVERY).expect(200);
   expect(unescapeHtml(page.text)).toMatch(/Ada Testwell[\s\S]*?<td class="num">230<\/td>/);
 
-  const prepared = await organizer.agent.post(`${DELIVERY}/packets`).type('form').send({ _csrf: csrfTokenOf(page.text), target: 'us-house:T000001' }).expect(303);
+  const prepared = await organizer.agent
+    .post(`${DELIVERY}/packets`)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(page.text), target: 'us-house:T000001' })
+    .expect(303);
   const packetUrl = String(prepared.headers.location);
   // Three pages of letters, with the site answering in between.
   const [pdf, status] = await Promise.all([
@@ -103,21 +117,49 @@ test('a packet is prepared, printed and marked delivered once, and a supporter r
 
   const form = await organizer.agent.get(packetUrl).expect(200);
   const day = new Date().toISOString().slice(0, 10);
-  await organizer.agent.post(`${packetUrl}/delivered`).type('form').send({ _csrf: csrfTokenOf(form.text), deliveredOn: day }).expect(303);
-  await organizer.agent.post(`${packetUrl}/delivered`).type('form').send({ _csrf: csrfTokenOf(form.text), deliveredOn: day }).expect(303);
+  await organizer.agent
+    .post(`${packetUrl}/delivered`)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(form.text), deliveredOn: day })
+    .expect(303);
+  await organizer.agent
+    .post(`${packetUrl}/delivered`)
+    .type('form')
+    .send({ _csrf: csrfTokenOf(form.text), deliveredOn: day })
+    .expect(303);
   const counts = (await letterCounts(platform.db, 1)).byTarget['us-house:T000001'];
   expect(counts).toEqual({ delivered: 230 });
-  const [moved] = await queryRows<{ n: number }>(platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE delivered_as = 'hand'`);
+  const [moved] = await queryRows<{ n: number }>(
+    platform.db,
+    sql`SELECT count(*)::int AS n FROM letters WHERE delivered_as = 'hand'`,
+  );
   expect(moved!.n).toBe(230);
-  const [audited] = await queryRows<{ n: number }>(platform.db, sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'packet.deliver'`);
+  const [audited] = await queryRows<{ n: number }>(
+    platform.db,
+    sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'packet.deliver'`,
+  );
   expect(audited!.n).toBe(1);
-  const longDay = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(`${day}T12:00:00Z`));
-  expect(unescapeHtml((await request(app).get(`/letters/${tokens[229]}`).expect(200)).text)).toContain(`Delivered by hand on ${longDay}.`);
+  const longDay = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' }).format(
+    new Date(`${day}T12:00:00Z`),
+  );
+  expect(
+    unescapeHtml((await request(app).get(`/letters/${tokens[229]}`).expect(200)).text),
+  ).toContain(`Delivered by hand on ${longDay}.`);
 
   const supporter = request.agent(app);
   const statusPage = await supporter.get(`/letters/${self}`).expect(200);
   const csrf = /name="_csrf" value="([^"]+)"/.exec(statusPage.text)![1]!;
-  await supporter.post(`/letters/${self}/self-sent`).type('form').send({ _csrf: csrf, target: 'us-senate:T000003' }).expect(303);
-  await supporter.post(`/letters/${self}/self-sent`).type('form').send({ _csrf: csrf, target: 'us-senate:T000003' }).expect(303);
-  expect((await letterCounts(platform.db, 1)).byTarget['us-senate:T000003']).toEqual({ 'self-sent': 1 });
+  await supporter
+    .post(`/letters/${self}/self-sent`)
+    .type('form')
+    .send({ _csrf: csrf, target: 'us-senate:T000003' })
+    .expect(303);
+  await supporter
+    .post(`/letters/${self}/self-sent`)
+    .type('form')
+    .send({ _csrf: csrf, target: 'us-senate:T000003' })
+    .expect(303);
+  expect((await letterCounts(platform.db, 1)).byTarget['us-senate:T000003']).toEqual({
+    'self-sent': 1,
+  });
 }, 180_000);

@@ -28,7 +28,10 @@ beforeAll(async () => {
     MAIL_FROM: 'Coalition Letters <letters@coalition.example>',
     LOOKUP_RATE_LIMIT: '100000',
   });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   await goLive(t.platform);
   await t.startWorkers();
@@ -41,21 +44,29 @@ afterAll(async () => {
 type Agent = ReturnType<typeof request.agent>;
 type Fields = Array<[string, string]>;
 
-
 const textareaValue = (html: string, id: string) =>
   decode(new RegExp(`<textarea id="${id}"[^>]*>([^<]*)</textarea>`).exec(html)?.[1] ?? '');
-const inputValue = (html: string, id: string) => decode(new RegExp(`<input id="${id}"[^>]*\\bvalue="([^"]*)"`).exec(html)?.[1] ?? '');
+const inputValue = (html: string, id: string) =>
+  decode(new RegExp(`<input id="${id}"[^>]*\\bvalue="([^"]*)"`).exec(html)?.[1] ?? '');
 const checkboxes = (html: string) =>
-  [...html.matchAll(/<input type="checkbox" id="target-\d+" name="targets" value="([^"]+)"( checked)?>/g)].map((m) => ({
+  [
+    ...html.matchAll(
+      /<input type="checkbox" id="target-\d+" name="targets" value="([^"]+)"( checked)?>/g,
+    ),
+  ].map((m) => ({
     key: m[1]!,
     checked: !!m[2],
   }));
 
 /** Posts fields as `application/x-www-form-urlencoded`, repeated names and all, as a browser does. */
-const post = (agent: Agent, fields: Fields) => agent.post(PAGE).type('form').send(new URLSearchParams(fields).toString());
+const post = (agent: Agent, fields: Fields) =>
+  agent.post(PAGE).type('form').send(new URLSearchParams(fields).toString());
 
-const without = (fields: Fields, ...names: string[]) => fields.filter(([name]) => !names.includes(name));
-const letterCount = async () => (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!.n;
+const without = (fields: Fields, ...names: string[]) =>
+  fields.filter(([name]) => !names.includes(name));
+const letterCount = async () =>
+  (await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!
+    .n;
 
 const NAME = `Ana <b>O'Neil</b>`;
 /** The letters of the first walk-through, for the Reply-To check below. */
@@ -68,7 +79,13 @@ async function start(): Promise<{ agent: Agent; token: string }> {
 }
 
 function targetsPage(agent: Agent, token: string, overrides: Record<string, string> = {}) {
-  const details = { name: NAME, email: 'ana@example.org', zip: '80010', city: 'Aurora, CO', ...overrides };
+  const details = {
+    name: NAME,
+    email: 'ana@example.org',
+    zip: '80010',
+    city: 'Aurora, CO',
+    ...overrides,
+  };
   return post(agent, [['_csrf', token], ['step', 'lookup'], ...Object.entries(details)]);
 }
 
@@ -76,10 +93,13 @@ describe('GET /campaigns/:slug/letters', () => {
   it('asks for a ZIP code, a city, a name and an email (no address without a geocoder), uncached', async () => {
     const page = await request(t.app).get(PAGE).expect(200);
     expect(page.headers['cache-control']).toBe('no-store');
-    for (const id of ['field-zip', 'field-city', 'field-name', 'field-email']) expect(page.text).toContain(`id="${id}"`);
+    for (const id of ['field-zip', 'field-city', 'field-name', 'field-email'])
+      expect(page.text).toContain(`id="${id}"`);
     expect(page.text).not.toContain('id="field-address"');
     expect(page.text).toContain('name="_csrf"');
-    expect(page.text).toMatch(/<button type="submit" name="step" value="lookup"[^>]*>Find my representatives<\/button>/);
+    expect(page.text).toMatch(
+      /<button type="submit" name="step" value="lookup"[^>]*>Find my representatives<\/button>/,
+    );
     await request(t.app).get('/campaigns/no-such-campaign/letters').expect(404);
   });
 });
@@ -92,10 +112,12 @@ describe('writing letters through the pages', () => {
     const targets = await targetsPage(agent, token).expect(200);
     expect(targets.headers['cache-control']).toBe('no-store');
     const boxes = checkboxes(targets.text);
-    expect(boxes.filter((box) => box.checked).map((box) => box.key).sort()).toEqual([
-      expect.stringMatching(/^governor:/),
-      expect.stringMatching(/^state-upper:/),
-    ]);
+    expect(
+      boxes
+        .filter((box) => box.checked)
+        .map((box) => box.key)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^governor:/), expect.stringMatching(/^state-upper:/)]);
     expect(boxes.length).toBeGreaterThanOrEqual(4);
     expect(targets.text).toContain('Hana Senate');
     expect(targets.text).toContain('Nia Governor');
@@ -111,7 +133,9 @@ describe('writing letters through the pages', () => {
     const note = 'I live two blocks from the precinct & I want it gone.';
     const preview = await post(agent, [...chosen, ['note', note], ['step', 'preview']]).expect(200);
     expect(preview.headers['cache-control']).toBe('no-store');
-    const letters = [...preview.text.matchAll(/<pre class="letter-text">([^<]*)<\/pre>/g)].map((m) => decode(m[1]!));
+    const letters = [...preview.text.matchAll(/<pre class="letter-text">([^<]*)<\/pre>/g)].map(
+      (m) => decode(m[1]!),
+    );
     expect(letters).toHaveLength(2);
     expect(letters.some((letter) => letter.includes('Dear Senator Hana Senate'))).toBe(true);
     expect(letters.some((letter) => letter.includes('Dear Governor Nia Governor'))).toBe(true);
@@ -125,17 +149,30 @@ describe('writing letters through the pages', () => {
     expect(body.startsWith('Dear')).toBe(false);
     expect(letters.every((letter) => letter.endsWith(body))).toBe(true);
     const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
-    expect(preview.text).toContain(`The subject can be up to ${campaign.letterLimits.subjectMax.toLocaleString('en-US')} characters`);
-    expect(preview.text).toContain(`The letter can be up to ${campaign.letterLimits.bodyMax.toLocaleString('en-US')} characters`);
-    expect(preview.text).toMatch(/<input id="field-wantsCopy" name="wantsCopy" type="checkbox" value="on" checked>/);
-    expect(preview.text).toMatch(/<input id="field-optIn" name="optIn" type="checkbox" value="on">/);
+    expect(preview.text).toContain(
+      `The subject can be up to ${campaign.letterLimits.subjectMax.toLocaleString('en-US')} characters`,
+    );
+    expect(preview.text).toContain(
+      `The letter can be up to ${campaign.letterLimits.bodyMax.toLocaleString('en-US')} characters`,
+    );
+    expect(preview.text).toMatch(
+      /<input id="field-wantsCopy" name="wantsCopy" type="checkbox" value="on" checked>/,
+    );
+    expect(preview.text).toMatch(
+      /<input id="field-optIn" name="optIn" type="checkbox" value="on">/,
+    );
     expect(preview.text).toContain('adds your name to the petition');
     expect(preview.text).toContain('Send my letters');
 
     // Step 4: send the letters as drafted; off to the private status page, by token only.
     const form = formFields(preview.text);
     const before = await letterCount();
-    const sent = await post(agent, [...form, ['subject', subject], ['body', body], ['step', 'send']]).expect(303);
+    const sent = await post(agent, [
+      ...form,
+      ['subject', subject],
+      ['body', body],
+      ['step', 'send'],
+    ]).expect(303);
     expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
     expect(await letterCount()).toBe(before + 2);
 
@@ -152,40 +189,73 @@ describe('writing letters through the pages', () => {
       sql`SELECT l.idempotency_key FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE a.status_token = ${statusToken}`,
     );
     const ids = new Set(keys.map((key) => messageKey(key.idempotency_key)));
-    const mine = () => sink.messages.filter((mail) => ids.has(String(mail.headers.get('x-letter-id') ?? '')));
-    await eventually(async () => mine().length === 2 && sink.messages.some((mail) => mail.text?.includes(`/letters/${statusToken}`)));
+    const mine = () =>
+      sink.messages.filter((mail) => ids.has(String(mail.headers.get('x-letter-id') ?? '')));
+    await eventually(
+      async () =>
+        mine().length === 2 &&
+        sink.messages.some((mail) => mail.text?.includes(`/letters/${statusToken}`)),
+    );
     firstLetters = mine();
-    expect(mine().map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : '')).sort()).toEqual([
-      'governor@state.co.example.gov',
-      'hana.senate@coleg.example.gov',
-    ]);
-    const greetings = mine().map((mail) => /Dear [^,]+/.exec(mail.text ?? '')?.[0]).sort();
+    expect(
+      mine()
+        .map((mail) => (mail.to && 'text' in mail.to ? mail.to.text : ''))
+        .sort(),
+    ).toEqual(['governor@state.co.example.gov', 'hana.senate@coleg.example.gov']);
+    const greetings = mine()
+      .map((mail) => /Dear [^,]+/.exec(mail.text ?? '')?.[0])
+      .sort();
     expect(greetings).toEqual(['Dear Governor Nia Governor', 'Dear Senator Hana Senate']);
     // Plain text: the name exactly as typed, nothing escaped or interpreted.
-    expect(mine().every((mail) => mail.text?.includes(NAME) && mail.text.includes(note) && !!mail.subject && !mail.html)).toBe(true);
+    expect(
+      mine().every(
+        (mail) =>
+          mail.text?.includes(NAME) && mail.text.includes(note) && !!mail.subject && !mail.html,
+      ),
+    ).toBe(true);
     await eventually(async () => /Delivered/.test((await agent.get(sent.headers.location!)).text));
 
     // Sending signed the petition too.
-    const [signature] = await openedSignatures(t.platform, eq(signatures.emailHash, t.platform.encryption.emailHash('ana@example.org')));
-    expect(signature && { name: signature.name, opt_in: signature.optIn }).toEqual({ name: NAME, opt_in: false });
+    const [signature] = await openedSignatures(
+      t.platform,
+      eq(signatures.emailHash, t.platform.encryption.emailHash('ana@example.org')),
+    );
+    expect(signature && { name: signature.name, opt_in: signature.optIn }).toEqual({
+      name: NAME,
+      opt_in: false,
+    });
   });
 
   // A name with <, > or a comma must not be read as an address ("Ana <b>O'Neil</b>" once replied to "b").
-  it('keeps the supporter\'s name and address apart in Reply-To', () => {
+  it("keeps the supporter's name and address apart in Reply-To", () => {
     expect(firstLetters).toHaveLength(2);
-    for (const mail of firstLetters) expect(mail.replyTo?.value).toEqual([{ name: NAME, address: 'ana@example.org' }]);
+    for (const mail of firstLetters)
+      expect(mail.replyTo?.value).toEqual([{ name: NAME, address: 'ana@example.org' }]);
   });
 
   it('sends an edited letter, shows the changes first, and respects an unticked copy', async () => {
     const { agent, token } = await start();
-    const targets = await targetsPage(agent, token, { name: 'Edit Writer', email: 'edit@example.org' }).expect(200);
-    const governorOnly = formFields(targets.text).filter(([name, value]) => name !== 'targets' || value.startsWith('governor:'));
+    const targets = await targetsPage(agent, token, {
+      name: 'Edit Writer',
+      email: 'edit@example.org',
+    }).expect(200);
+    const governorOnly = formFields(targets.text).filter(
+      ([name, value]) => name !== 'targets' || value.startsWith('governor:'),
+    );
     const preview = await post(agent, [...governorOnly, ['step', 'preview']]).expect(200);
     const form = formFields(preview.text);
     const body = `${textareaValue(preview.text, 'field-body')}\r\n\r\nP.S. Please reply by letter.`;
 
-    const edits: Fields = [['subject', 'My own subject'], ['body', body]];
-    const changed = await post(agent, [...without(form, 'wantsCopy'), ...edits, ['optIn', 'on'], ['step', 'preview']]).expect(200);
+    const edits: Fields = [
+      ['subject', 'My own subject'],
+      ['body', body],
+    ];
+    const changed = await post(agent, [
+      ...without(form, 'wantsCopy'),
+      ...edits,
+      ['optIn', 'on'],
+      ['step', 'preview'],
+    ]).expect(200);
     expect(changed.text).toContain('These are your letters with your changes.');
     expect(changed.text).toContain('P.S. Please reply by letter.');
     expect(changed.text).toContain('<span class="optional">Subject:</span> My own subject');
@@ -193,10 +263,18 @@ describe('writing letters through the pages', () => {
     expect(changed.text).toMatch(/name="optIn" type="checkbox" value="on" checked>/);
     expect(changed.text).toMatch(/name="wantsCopy" type="checkbox" value="on">/);
 
-    const sent = await post(agent, [...formFields(changed.text), ...edits, ['step', 'send']]).expect(303);
-    const [writer] = await openedLetterActions(t.platform, eq(letterActions.emailHash, t.platform.encryption.emailHash('edit@example.org')));
+    const sent = await post(agent, [
+      ...formFields(changed.text),
+      ...edits,
+      ['step', 'send'],
+    ]).expect(303);
+    const [writer] = await openedLetterActions(
+      t.platform,
+      eq(letterActions.emailHash, t.platform.encryption.emailHash('edit@example.org')),
+    );
     const [letter] = writer ? await openedLetters(t.platform, eq(letters.actionId, writer.id)) : [];
-    const action = writer && letter && { wants_copy: writer.wantsCopy, subject: letter.subject, body: letter.body };
+    const action = writer &&
+      letter && { wants_copy: writer.wantsCopy, subject: letter.subject, body: letter.body };
     expect(action).toMatchObject({ wants_copy: false, subject: 'My own subject' });
     expect(action!.body.endsWith('P.S. Please reply by letter.')).toBe(true);
     expect(action!.body).not.toContain('\r');
@@ -210,9 +288,13 @@ describe('writing letters through the pages', () => {
 
   it('asks which districts are theirs for a ZIP code that spans several, then goes on', async () => {
     const { agent, token } = await start();
-    const ask = await targetsPage(agent, token, { zip: '80020', email: 'split@example.org' }).expect(200);
+    const ask = await targetsPage(agent, token, {
+      zip: '80020',
+      email: 'split@example.org',
+    }).expect(200);
     expect(ask.text).toContain('Your ZIP code is split between districts.');
-    for (const name of ['cd', 'sldu', 'sldl']) expect(ask.text).toContain(`<fieldset id="choice-${name}">`);
+    for (const name of ['cd', 'sldu', 'sldl'])
+      expect(ask.text).toContain(`<fieldset id="choice-${name}">`);
     expect(ask.text).toContain('type="radio" id="choice-cd-0801" name="cd" value="0801"');
     expect(ask.text).toContain('type="radio" id="choice-cd-0802" name="cd" value="0802" checked');
     expect(ask.text).toContain('name="choiceZip" value="80020"');
@@ -220,15 +302,24 @@ describe('writing letters through the pages', () => {
     expect(checkboxes(ask.text)).toEqual([]);
 
     const fields: Fields = [
-      ['_csrf', token], ['step', 'lookup'], ['name', NAME], ['email', 'split@example.org'], ['zip', '80020'], ['choiceZip', '80020'],
-      ['cd', '0801'], ['sldu', '08001'], ['sldl', '08002'],
+      ['_csrf', token],
+      ['step', 'lookup'],
+      ['name', NAME],
+      ['email', 'split@example.org'],
+      ['zip', '80020'],
+      ['choiceZip', '80020'],
+      ['cd', '0801'],
+      ['sldu', '08001'],
+      ['sldl', '08002'],
     ];
     const chosen = await post(agent, fields).expect(200);
     expect(chosen.text).toContain('Hana Senate');
     expect(chosen.text).toContain('Jo Second');
     expect(chosen.text).not.toContain('Lee Pair');
     expect(chosen.text).toContain('name="cd" value="0801"');
-    const preview = await post(agent, [...formFields(chosen.text), ['step', 'preview']]).expect(200);
+    const preview = await post(agent, [...formFields(chosen.text), ['step', 'preview']]).expect(
+      200,
+    );
     expect(preview.text).toContain('Dear Senator Hana Senate');
     const sent = await post(agent, [...formFields(preview.text), ['step', 'send']]).expect(303);
     expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
@@ -242,7 +333,12 @@ describe('writing letters through the pages', () => {
     const { agent, token } = await start();
     const before = await letterCount();
 
-    const empty = await post(agent, [['_csrf', token], ['step', 'lookup'], ['zip', '8001'], ['email', 'ana@example.org']]).expect(400);
+    const empty = await post(agent, [
+      ['_csrf', token],
+      ['step', 'lookup'],
+      ['zip', '8001'],
+      ['email', 'ana@example.org'],
+    ]).expect(400);
     expect(empty.headers['cache-control']).toBe('no-store');
     expect(empty.text).toContain('<a href="#field-name">Please enter your name.</a>');
     expect(empty.text).toContain('<a href="#field-zip">Please enter a 5-digit ZIP code.</a>');
@@ -251,29 +347,50 @@ describe('writing letters through the pages', () => {
 
     const targets = await targetsPage(agent, token).expect(200);
     const unticked = without(formFields(targets.text), 'targets');
-    const none = await post(agent, [...unticked, ['note', 'kept note'], ['step', 'preview']]).expect(400);
+    const none = await post(agent, [
+      ...unticked,
+      ['note', 'kept note'],
+      ['step', 'preview'],
+    ]).expect(400);
     expect(none.text).toContain('Please choose at least one representative to write to.');
     expect(none.text).toContain('<a href="#field-targets">');
     expect(checkboxes(none.text).length).toBeGreaterThan(0);
     expect(checkboxes(none.text).some((box) => box.checked)).toBe(false);
     expect(textareaValue(none.text, 'field-note')).toBe('kept note');
 
-    const preview = await post(agent, [...formFields(targets.text), ['step', 'preview']]).expect(200);
+    const preview = await post(agent, [...formFields(targets.text), ['step', 'preview']]).expect(
+      200,
+    );
     const body = textareaValue(preview.text, 'field-body');
     const previewed = formFields(preview.text);
-    const header: Fields = [['subject', 'Hi\r\nBcc: victim@example.org'], ['body', body]];
+    const header: Fields = [
+      ['subject', 'Hi\r\nBcc: victim@example.org'],
+      ['body', body],
+    ];
     const injected = await post(agent, [...previewed, ...header, ['step', 'send']]).expect(400);
     expect(injected.headers['cache-control']).toBe('no-store');
-    expect(injected.text).toContain('<a href="#field-subject">Please remove line breaks from the subject.</a>');
-    expect(injected.text).toContain('<p class="field-error" id="error-subject">Please remove line breaks from the subject.</p>');
+    expect(injected.text).toContain(
+      '<a href="#field-subject">Please remove line breaks from the subject.</a>',
+    );
+    expect(injected.text).toContain(
+      '<p class="field-error" id="error-subject">Please remove line breaks from the subject.</p>',
+    );
     expect(textareaValue(injected.text, 'field-body')).toBe(body);
     expect(injected.text).toContain('Send my letters');
 
-    const emptyBody = await post(agent, [...previewed, ['subject', 'Fine'], ['body', '  '], ['step', 'preview']]).expect(400);
+    const emptyBody = await post(agent, [
+      ...previewed,
+      ['subject', 'Fine'],
+      ['body', '  '],
+      ['step', 'preview'],
+    ]).expect(400);
     expect(emptyBody.text).toContain('Please write your letter before sending it.');
 
-    const stranger = await post(agent, [...without(formFields(targets.text), 'targets'), ['targets', 'us-house:Z999999'], ['step', 'send']])
-      .expect(400);
+    const stranger = await post(agent, [
+      ...without(formFields(targets.text), 'targets'),
+      ['targets', 'us-house:Z999999'],
+      ['step', 'send'],
+    ]).expect(400);
     expect(stranger.text).toContain('Not among your representatives: us-house:Z999999.');
 
     expect(await letterCount()).toBe(before);
@@ -281,24 +398,51 @@ describe('writing letters through the pages', () => {
 
   it('answers a lookup whose CSRF token is gone, asks to confirm a sending whose token is gone (writing nothing till then), and refuses a closed campaign (409)', async () => {
     const { agent, token } = await start();
-    const details: Fields = [['step', 'lookup'], ['name', 'X'], ['email', 'x@example.org'], ['zip', '80010']];
+    const details: Fields = [
+      ['step', 'lookup'],
+      ['name', 'X'],
+      ['email', 'x@example.org'],
+      ['zip', '80010'],
+    ];
     // A lookup changes nothing: a restored tab whose cookie is gone goes on.
     const looked = await post(agent, [['_csrf', 'not-the-token'], ...details]).expect(200);
     expect(looked.text).toContain('Who should get a letter?');
-    const preview = await post(agent, [...formFields(looked.text), ['step', 'preview']]).expect(200);
+    const preview = await post(agent, [...formFields(looked.text), ['step', 'preview']]).expect(
+      200,
+    );
     const edited = 'My own words, kept through a lost cookie.\n\nSincerely,\nX';
     const before = await letterCount();
-    const stale: Fields = [...formFields(preview.text).map(([name, value]): [string, string] => [name, name === '_csrf' ? 'stale' : value]), ['body', edited], ['step', 'send']];
+    const stale: Fields = [
+      ...formFields(preview.text).map(([name, value]): [string, string] => [
+        name,
+        name === '_csrf' ? 'stale' : value,
+      ]),
+      ['body', edited],
+      ['step', 'send'],
+    ];
     const confirm = await post(agent, stale).expect(403);
     expect(confirm.text).toContain('Please confirm your letters');
     expect(decode(confirm.text)).toContain(edited);
     expect(await letterCount()).toBe(before);
-    const sent = await post(agent, [...formFields(confirm.text), ['body', edited], ['step', 'send']]).expect(303);
+    const sent = await post(agent, [
+      ...formFields(confirm.text),
+      ['body', edited],
+      ['step', 'send'],
+    ]).expect(303);
     expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
     expect(await letterCount()).toBeGreaterThan(before);
 
     const slug = 'closed-letters';
-    await t.platform.db.insert(campaigns).values({ slug, title: 'Closed', summary: 's', petitionText: 'p', goal: 10, status: 'closed' });
+    await t.platform.db
+      .insert(campaigns)
+      .values({
+        slug,
+        title: 'Closed',
+        summary: 's',
+        petitionText: 'p',
+        goal: 10,
+        status: 'closed',
+      });
     try {
       const page = await agent.get(`/campaigns/${slug}/letters`).expect(200);
       expect(page.text).toContain('This campaign is closed');
@@ -322,11 +466,19 @@ describe('writing letters through the pages', () => {
       .type('form')
       .send({ _csrf: token, zip: '80010', city: 'Aurora, CO' })
       .expect(200);
-    const form = /<form method="post" action="(\/campaigns\/[^"]+\/letters)" class="write-to-them">([\s\S]*?)<\/form>/.exec(lookup.text);
+    const form =
+      /<form method="post" action="(\/campaigns\/[^"]+\/letters)" class="write-to-them">([\s\S]*?)<\/form>/.exec(
+        lookup.text,
+      );
     expect(form?.[1]).toBe(PAGE);
     expect(form?.[2]).toContain('>Write to them</button>');
     const fields = [...formFields(form![2]!), ['step', 'start']] as Fields;
-    expect(fields).toEqual(expect.arrayContaining([['zip', '80010'], ['city', 'Aurora, CO']]));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        ['zip', '80010'],
+        ['city', 'Aurora, CO'],
+      ]),
+    );
     const first = await post(agent, fields).expect(200);
     expect(inputValue(first.text, 'field-zip')).toBe('80010');
     expect(inputValue(first.text, 'field-city')).toBe('Aurora, CO');
@@ -348,7 +500,10 @@ describe('letters to Congress through CWC, through the pages', () => {
       CWC_CONTACT_EMAIL: 'contact@coalition.example',
       CWC_CONTACT_PHONE: '202-555-0100',
     });
-    await importRepresentativeData(cwc.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+    await importRepresentativeData(
+      cwc.platform.db,
+      path.join(__dirname, '..', 'fixtures', 'representatives'),
+    );
     await cwc.platform.representatives.refresh();
     await cwc.startWorkers();
   });
@@ -357,7 +512,7 @@ describe('letters to Congress through CWC, through the pages', () => {
     await standIn.close();
   });
 
-  it('says the campaign rehearses, asks for an honorific from CWC\'s list when a letter goes through it, and sends none without', async () => {
+  it("says the campaign rehearses, asks for an honorific from CWC's list when a letter goes through it, and sends none without", async () => {
     const { agent, token, page } = await openSigningForm(cwc.app, PAGE);
     expect(page.text).toContain('This campaign is rehearsing');
     // CWC needs the street address, so the page asks for it.
@@ -365,24 +520,55 @@ describe('letters to Congress through CWC, through the pages', () => {
     const targets = await agent
       .post(PAGE)
       .type('form')
-      .send(new URLSearchParams([['_csrf', token], ['step', 'lookup'], ['name', 'Dee Writer'], ['email', 'dee@example.org'], ['zip', '80010'], ['address', '12 Elm Street, Aurora, CO 80010']]).toString())
+      .send(
+        new URLSearchParams([
+          ['_csrf', token],
+          ['step', 'lookup'],
+          ['name', 'Dee Writer'],
+          ['email', 'dee@example.org'],
+          ['zip', '80010'],
+          ['address', '12 Elm Street, Aurora, CO 80010'],
+        ]).toString(),
+      )
       .expect(200);
-    expect(checkboxes(targets.text).filter((box) => box.checked).map((box) => box.key)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^us-house:/)]),
-    );
-    const preview = await agent.post(PAGE).type('form').send(new URLSearchParams([...formFields(targets.text), ['step', 'preview']]).toString()).expect(200);
+    expect(
+      checkboxes(targets.text)
+        .filter((box) => box.checked)
+        .map((box) => box.key),
+    ).toEqual(expect.arrayContaining([expect.stringMatching(/^us-house:/)]));
+    const preview = await agent
+      .post(PAGE)
+      .type('form')
+      .send(new URLSearchParams([...formFields(targets.text), ['step', 'preview']]).toString())
+      .expect(200);
     expect(preview.text).toContain('<label for="field-prefix">Honorific</label>');
-    expect(decode(preview.text)).toContain("Congress's system for letters from constituents requires one");
+    expect(decode(preview.text)).toContain(
+      "Congress's system for letters from constituents requires one",
+    );
     expect(preview.text).toContain('<option value="Reverend">Reverend</option>');
     expect(preview.text).not.toContain('Mx.');
 
     const fields = without(formFields(preview.text), 'prefix');
-    const refused = await agent.post(PAGE).type('form').send(new URLSearchParams([...fields, ['prefix', ''], ['step', 'send']]).toString()).expect(400);
-    expect(refused.text).toMatch(/<a href="#field-prefix">Congress&#x27;s system for letters from constituents \(Communicating with Congress\) requires an honorific/);
+    const refused = await agent
+      .post(PAGE)
+      .type('form')
+      .send(new URLSearchParams([...fields, ['prefix', ''], ['step', 'send']]).toString())
+      .expect(400);
+    expect(refused.text).toMatch(
+      /<a href="#field-prefix">Congress&#x27;s system for letters from constituents \(Communicating with Congress\) requires an honorific/,
+    );
     expect(refused.text).toContain('aria-invalid="true"');
-    expect((await queryRows<{ n: number }>(cwc.platform.db, sql`SELECT count(*)::int AS n FROM letters`))[0]!.n).toBe(0);
+    expect(
+      (
+        await queryRows<{ n: number }>(cwc.platform.db, sql`SELECT count(*)::int AS n FROM letters`)
+      )[0]!.n,
+    ).toBe(0);
 
-    const sent = await agent.post(PAGE).type('form').send(new URLSearchParams([...fields, ['prefix', 'Ms.'], ['step', 'send']]).toString()).expect(303);
+    const sent = await agent
+      .post(PAGE)
+      .type('form')
+      .send(new URLSearchParams([...fields, ['prefix', 'Ms.'], ['step', 'send']]).toString())
+      .expect(303);
     expect(sent.headers.location).toMatch(/^\/letters\//);
     await eventually(async () => standIn.requests.length > 0);
     // A rehearsing campaign's letters to Congress go to CWC's validation endpoint only.

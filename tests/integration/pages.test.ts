@@ -9,7 +9,9 @@ afterAll(() => t.close());
 
 /** Every asset a page loads (scripts, styles, images, icons) must come from this origin. */
 function externalAssets(html: string): string[] {
-  const refs = [...html.matchAll(/<(?:script|img|link|iframe|source)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+  const refs = [
+    ...html.matchAll(/<(?:script|img|link|iframe|source)\b[^>]*\b(?:src|href)="([^"]+)"/g),
+  ].map((m) => m[1]!);
   return refs.filter((ref) => !ref.startsWith('/') || ref.startsWith('//'));
 }
 
@@ -48,7 +50,9 @@ describe('public pages', () => {
   });
 
   it('ignores a malformed ?source= instead of echoing it', async () => {
-    const res = await request(t.app).get('/campaigns/ban-facial-recognition?source=%22%3E%3Cscript%3E').expect(200);
+    const res = await request(t.app)
+      .get('/campaigns/ban-facial-recognition?source=%22%3E%3Cscript%3E')
+      .expect(200);
     expect(res.text).not.toContain('name="source"');
     expect(res.text).not.toContain('<script>');
   });
@@ -58,13 +62,18 @@ describe('public pages', () => {
     expect(res.text).toContain('Thank you for signing');
     expect(res.text).toContain('value="https://act.example.org/campaigns/ban-facial-recognition"');
     expect(res.text).toMatch(/href="mailto:\?subject(=|&#x3D;)/);
-    expect(res.text).toContain('https%3A%2F%2Fact.example.org%2Fcampaigns%2Fban-facial-recognition');
+    expect(res.text).toContain(
+      'https%3A%2F%2Fact.example.org%2Fcampaigns%2Fban-facial-recognition',
+    );
     expect(externalAssets(res.text)).toEqual([]);
   });
 
   it('serves its own stylesheet and script', async () => {
     await request(t.app).get('/static/css/site.css').expect(200).expect('content-type', /css/);
-    await request(t.app).get('/static/js/live-count.js').expect(200).expect('content-type', /javascript/);
+    await request(t.app)
+      .get('/static/js/live-count.js')
+      .expect(200)
+      .expect('content-type', /javascript/);
   });
 
   it('answers an unknown campaign with a 404 page, an unknown API path with JSON', async () => {
@@ -76,6 +85,10 @@ describe('public pages', () => {
 
   it('reports health and readiness as JSON', async () => {
     expect((await request(t.app).get('/healthz').expect(200)).body).toEqual({ status: 'ok' });
-    expect((await request(t.app).get('/readyz').expect(200)).body).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
+    expect((await request(t.app).get('/readyz').expect(200)).body).toEqual({
+      status: 'ready',
+      database: 'ok',
+      redis: 'ok',
+    });
   });
 });

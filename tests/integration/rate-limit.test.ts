@@ -13,9 +13,15 @@ describe('rate limit per IP, counted in Redis', () => {
   it('answers 429 with Retry-After once an address has used its allowance', async () => {
     const url = '/api/v1/campaigns/ban-facial-recognition/signatures';
     for (let i = 0; i < 3; i++) {
-      await request(t.app).post(url).send(validSignature({ email: `p${i}@example.org` })).expect(202);
+      await request(t.app)
+        .post(url)
+        .send(validSignature({ email: `p${i}@example.org` }))
+        .expect(202);
     }
-    const limited = await request(t.app).post(url).send(validSignature({ email: 'p9@example.org' })).expect(429);
+    const limited = await request(t.app)
+      .post(url)
+      .send(validSignature({ email: 'p9@example.org' }))
+      .expect(429);
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(120);

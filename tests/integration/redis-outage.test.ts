@@ -24,15 +24,25 @@ describe('with Redis unreachable', () => {
 
     const page = await request(t.app).get('/campaigns/ban-facial-recognition').expect(200);
     expect(page.text).toContain('name="_csrf"');
-    expect((await request(t.app).get('/readyz').expect(503)).body).toMatchObject({ database: 'ok', redis: 'unreachable' });
+    expect((await request(t.app).get('/readyz').expect(503)).body).toMatchObject({
+      database: 'ok',
+      redis: 'unreachable',
+    });
 
     // The sweep counts it without Redis; the counter reads the count table meanwhile.
     await sweepTallies(t.platform);
-    expect((await request(t.app).get('/api/v1/campaigns/ban-facial-recognition/stats').expect(200)).body.signatures).toBe(1);
+    expect(
+      (await request(t.app).get('/api/v1/campaigns/ban-facial-recognition/stats').expect(200)).body
+        .signatures,
+    ).toBe(1);
   });
 
   it('stops cleanly (web and workers) while Redis is still away', async () => {
-    const running = await startPlatform({ ...t.platform.config, port: 0, host: '127.0.0.1' }, 'all', t.platform.logger);
+    const running = await startPlatform(
+      { ...t.platform.config, port: 0, host: '127.0.0.1' },
+      'all',
+      t.platform.logger,
+    );
     await request(running.url!).get('/healthz').expect(200);
     await running.stop();
     await expect(request(running.url!).get('/healthz')).rejects.toThrow();

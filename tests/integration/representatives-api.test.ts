@@ -15,7 +15,10 @@ let t: TestPlatform;
 
 beforeAll(async () => {
   t = await createTestPlatform({ LOOKUP_RATE_LIMIT: '100000' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   const campaign = await t.platform.campaigns.bySlug(SLUG);
   const csv = [
@@ -25,7 +28,10 @@ beforeAll(async () => {
     'Cy Statewide,Attorney General,cy@example.org,,,state:CO',
     'Di Elsewhere,Mayor,di@example.org,,,"city:Juneau, AK"',
   ].join('\n');
-  expect(await importCustomTargets(t.platform.db, campaign!.id, 'Local', csv)).toEqual({ ok: true, imported: 4 });
+  expect(await importCustomTargets(t.platform.db, campaign!.id, 'Local', csv)).toEqual({
+    ok: true,
+    imported: 4,
+  });
 });
 afterAll(() => t.close());
 
@@ -40,26 +46,50 @@ describe('POST /api/v1/representatives', () => {
       .expect(200);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toMatchObject({ precision: 'zip', geocoding: 'zip-in-address', zip: '80010' });
-    expect(customNames(res.body.officials)).toEqual(['Ana Council', 'Bo Commission', 'Cy Statewide']);
-    const ana = res.body.officials.find((official: { name: string }) => official.name === 'Ana Council');
-    expect(ana).toMatchObject({ office: 'custom', title: 'Aurora City Council', state: 'CO', channels: [{ type: 'email', address: 'ana@aurora.example.org' }] });
+    expect(customNames(res.body.officials)).toEqual([
+      'Ana Council',
+      'Bo Commission',
+      'Cy Statewide',
+    ]);
+    const ana = res.body.officials.find(
+      (official: { name: string }) => official.name === 'Ana Council',
+    );
+    expect(ana).toMatchObject({
+      office: 'custom',
+      title: 'Aurora City Council',
+      state: 'CO',
+      channels: [{ type: 'email', address: 'ana@aurora.example.org' }],
+    });
   });
 
   it('takes coordinates as JSON numbers', async () => {
-    const res = await request(t.app).post('/api/v1/representatives').send({ lat: 39.65, lng: -105.15 }).expect(200);
+    const res = await request(t.app)
+      .post('/api/v1/representatives')
+      .send({ lat: 39.65, lng: -105.15 })
+      .expect(200);
     expect(res.body.precision).toBe('point');
     expect(res.body.districts.congressional.geoid).toBe('0801');
   });
 
   it('answers a body that is not an object, or a bad field, with 400', async () => {
-    const notObject = await request(t.app).post('/api/v1/representatives').set('content-type', 'application/json').send('[1]').expect(400);
+    const notObject = await request(t.app)
+      .post('/api/v1/representatives')
+      .set('content-type', 'application/json')
+      .send('[1]')
+      .expect(400);
     expect(Object.keys(notObject.body.errors)).toEqual(['body']);
-    const bad = await request(t.app).post('/api/v1/representatives').send({ zip: 'abc' }).expect(400);
+    const bad = await request(t.app)
+      .post('/api/v1/representatives')
+      .send({ zip: 'abc' })
+      .expect(400);
     expect(bad.body).toEqual({ errors: { zip: 'Please enter a 5-digit ZIP code.' } });
   });
 
   it('answers an unknown campaign with 404', async () => {
-    await request(t.app).post('/api/v1/representatives').send({ zip: '80010', campaign: 'no-such-campaign' }).expect(404);
+    await request(t.app)
+      .post('/api/v1/representatives')
+      .send({ zip: '80010', campaign: 'no-such-campaign' })
+      .expect(404);
   });
 });
 
@@ -70,15 +100,27 @@ describe('the lookup page without a geocoder', () => {
     expect(page.text).toContain('id="field-city"');
     expect(page.text).not.toContain('id="field-address"');
 
-    const withCity = await agent.post(PAGE).type('form').send({ _csrf: token, zip: '80010', city: 'Aurora, CO' }).expect(200);
+    const withCity = await agent
+      .post(PAGE)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', city: 'Aurora, CO' })
+      .expect(200);
     expect(withCity.headers['cache-control']).toBe('no-store');
     expect(withCity.text).toContain('Ana Council');
     expect(withCity.text).toContain('Aurora City Council');
-    const withoutCity = await agent.post(PAGE).type('form').send({ _csrf: token, zip: '80010' }).expect(200);
+    const withoutCity = await agent
+      .post(PAGE)
+      .type('form')
+      .send({ _csrf: token, zip: '80010' })
+      .expect(200);
     expect(withoutCity.text).not.toContain('Ana Council');
     expect(withoutCity.text).toContain('Bo Commission');
 
-    const badCity = await agent.post(PAGE).type('form').send({ _csrf: token, zip: '80010', city: '<script>' }).expect(400);
+    const badCity = await agent
+      .post(PAGE)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', city: '<script>' })
+      .expect(400);
     expect(badCity.text).toContain('Please enter a city name, like Oakland, CA.');
     expect(badCity.text).not.toContain('<script>');
   });

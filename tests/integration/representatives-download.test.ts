@@ -6,7 +6,12 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { create as createTar } from 'tar';
-import { DOWNLOADS, DownloadError, downloadRepresentativeData, sourceUrl } from '../../src/representatives/download';
+import {
+  DOWNLOADS,
+  DownloadError,
+  downloadRepresentativeData,
+  sourceUrl,
+} from '../../src/representatives/download';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { activeSnapshotId } from '../../src/representatives/store';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
@@ -19,16 +24,23 @@ import { createTestPlatform, type TestPlatform } from '../helpers/platform';
  */
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'representatives');
 const fixture = (file: string) => readFileSync(path.join(FIXTURES, file));
-const csv = (file: string) => parse(fixture(file), { columns: true }) as Array<Record<string, string>>;
+const csv = (file: string) =>
+  parse(fixture(file), { columns: true }) as Array<Record<string, string>>;
 
 async function mirrorContent(): Promise<Map<string, Buffer>> {
   const archiveRoot = mkdtempSync(path.join(os.tmpdir(), 'frb-archive-'));
   const archive = path.join(archiveRoot, 'people-main.tar.gz');
-  await createTar({ gzip: true, file: archive, cwd: path.join(FIXTURES, 'state_legislators'), portable: true }, ['openstates-people']);
+  await createTar(
+    { gzip: true, file: archive, cwd: path.join(FIXTURES, 'state_legislators'), portable: true },
+    ['openstates-people'],
+  );
   const archiveBytes = readFileSync(archive);
   rmSync(archiveRoot, { recursive: true, force: true });
 
-  const states: Record<string, { chambers: Record<string, { districts: Record<string, { zips: string[] }> }> }> = {};
+  const states: Record<
+    string,
+    { chambers: Record<string, { districts: Record<string, { zips: string[] }> }> }
+  > = {};
   for (const row of csv('zip_to_district/zcta_to_sld_2024.csv')) {
     const chambers = (states[row.state_fips!] ??= { chambers: {} }).chambers;
     const districts = (chambers[row.chamber!] ??= { districts: {} }).districts;
@@ -42,16 +54,22 @@ async function mirrorContent(): Promise<Map<string, Buffer>> {
   const content = new Map<string, Buffer>();
   for (const { url, to } of DOWNLOADS) {
     const key = new URL(url).host + new URL(url).pathname;
-    if (to.endsWith('legislators-current.yaml')) content.set(key, fixture('congress/legislators-current.yaml'));
-    else if (to.endsWith('legislators-district-offices.yaml')) content.set(key, fixture('congress/legislators-district-offices.yaml'));
+    if (to.endsWith('legislators-current.yaml'))
+      content.set(key, fixture('congress/legislators-current.yaml'));
+    else if (to.endsWith('legislators-district-offices.yaml'))
+      content.set(key, fixture('congress/legislators-district-offices.yaml'));
     else if (to.endsWith('.tar.gz')) content.set(key, archiveBytes);
     else if (to.includes('cd119')) content.set(key, fixture('boundaries/cd119_500k.geojson'));
-    else if (to.endsWith('CO_upper.json')) content.set(key, fixture('boundaries/sldu_2024.geojson'));
-    else if (to.endsWith('CO_lower.json')) content.set(key, fixture('boundaries/sldl_2024.geojson'));
+    else if (to.endsWith('CO_upper.json'))
+      content.set(key, fixture('boundaries/sldu_2024.geojson'));
+    else if (to.endsWith('CO_lower.json'))
+      content.set(key, fixture('boundaries/sldl_2024.geojson'));
     else if (to.startsWith('boundaries/')) content.set(key, emptyLayer);
-    else if (to.endsWith('zccd.csv')) content.set(key, fixture('zip_to_district/zcta_to_cd119.csv'));
+    else if (to.endsWith('zccd.csv'))
+      content.set(key, fixture('zip_to_district/zcta_to_cd119.csv'));
     else if (to.endsWith('.json')) content.set(key, Buffer.from(JSON.stringify({ states })));
-    else if (to.endsWith('zctas_2018.csv')) content.set(key, Buffer.from(`geoid,latitude,longitude\n${centroids}\n`));
+    else if (to.endsWith('zctas_2018.csv'))
+      content.set(key, Buffer.from(`geoid,latitude,longitude\n${centroids}\n`));
   }
   return content;
 }
@@ -88,8 +106,12 @@ afterAll(async () => {
 
 describe('data:import --download', () => {
   it('maps each publisher URL under the mirror', () => {
-    expect(sourceUrl('https://raw.githubusercontent.com/a/b/c.csv', 'http://mirror.example/')).toBe('http://mirror.example/raw.githubusercontent.com/a/b/c.csv');
-    expect(sourceUrl('https://raw.githubusercontent.com/a/b/c.csv', undefined)).toBe('https://raw.githubusercontent.com/a/b/c.csv');
+    expect(sourceUrl('https://raw.githubusercontent.com/a/b/c.csv', 'http://mirror.example/')).toBe(
+      'http://mirror.example/raw.githubusercontent.com/a/b/c.csv',
+    );
+    expect(sourceUrl('https://raw.githubusercontent.com/a/b/c.csv', undefined)).toBe(
+      'https://raw.githubusercontent.com/a/b/c.csv',
+    );
   });
 
   it('downloads every file and imports them, matching seats and ZIP centres without the derived tables', async () => {
@@ -100,7 +122,13 @@ describe('data:import --download', () => {
     for (const { to } of DOWNLOADS) expect(existsSync(path.join(dir, to))).toBe(true);
 
     const outcome = await importRepresentativeData(t.platform.db, dir);
-    expect(outcome.counts).toMatchObject({ usHouse: 3, usSenate: 3, stateUpperDistricts: 2, stateLowerDistricts: 3, zctas: 4 });
+    expect(outcome.counts).toMatchObject({
+      usHouse: 3,
+      usSenate: 3,
+      stateUpperDistricts: 2,
+      stateLowerDistricts: 3,
+      zctas: 4,
+    });
     await t.platform.representatives.refresh();
 
     // 80020's default comes from the centroid point, found in the polygons: CO-2, senate 2, house 3.
@@ -112,10 +140,16 @@ describe('data:import --download', () => {
       stateLower: { geoid: '08003', seats: ['3'] },
     });
     // Seats matched by number: district 3's two members, and district 1 from a point.
-    const houseMembers = ambiguous.body.officials.filter((o: { office: string }) => o.office === 'state-lower');
+    const houseMembers = ambiguous.body.officials.filter(
+      (o: { office: string }) => o.office === 'state-lower',
+    );
     expect(houseMembers.map((o: { district: string }) => o.district)).toEqual(['3', '3']);
     const point = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
-    expect(point.body.officials.map((o: { office: string; district: string | null }) => `${o.office}:${o.district ?? ''}`)).toEqual(
+    expect(
+      point.body.officials.map(
+        (o: { office: string; district: string | null }) => `${o.office}:${o.district ?? ''}`,
+      ),
+    ).toEqual(
       expect.arrayContaining(['us-house:1', 'state-upper:1', 'state-lower:1', 'governor:']),
     );
   });
@@ -126,11 +160,15 @@ describe('data:import --download', () => {
     failing = 'zccd.csv';
     try {
       await expect(downloadRepresentativeData(dir, { mirror })).rejects.toThrow(DownloadError);
-      await expect(downloadRepresentativeData(dir, { mirror })).rejects.toThrow(/zccd\.csv: HTTP 500/);
+      await expect(downloadRepresentativeData(dir, { mirror })).rejects.toThrow(
+        /zccd\.csv: HTTP 500/,
+      );
     } finally {
       failing = undefined;
     }
-    const written = readdirSync(path.join(dir, 'zip_to_district'), { withFileTypes: true }).map((entry) => entry.name);
+    const written = readdirSync(path.join(dir, 'zip_to_district'), { withFileTypes: true }).map(
+      (entry) => entry.name,
+    );
     expect(written.filter((name) => name.endsWith('.part'))).toEqual([]);
     expect(written).not.toContain('zccd.csv');
     expect(await activeSnapshotId(t.platform.db)).toBe(before);

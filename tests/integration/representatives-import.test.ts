@@ -75,7 +75,11 @@ async function storedRows() {
         UNION ALL SELECT 'zctas', snapshot_id, count(*)::int FROM rep_zctas GROUP BY snapshot_id
         ORDER BY 1, 2`,
   );
-  return rows.map((row) => ({ table: row.kind, snapshotId: Number(row.snapshot_id), rows: Number(row.rows) }));
+  return rows.map((row) => ({
+    table: row.kind,
+    snapshotId: Number(row.snapshot_id),
+    rows: Number(row.rows),
+  }));
 }
 
 async function activeSnapshot() {
@@ -84,14 +88,24 @@ async function activeSnapshot() {
     sql`SELECT id, imported_at, content_hash FROM rep_snapshots WHERE active`,
   );
   expect(rows).toHaveLength(1);
-  return { id: Number(rows[0]!.id), importedAt: new Date(rows[0]!.imported_at).toISOString(), contentHash: rows[0]!.content_hash };
+  return {
+    id: Number(rows[0]!.id),
+    importedAt: new Date(rows[0]!.imported_at).toISOString(),
+    contentHash: rows[0]!.content_hash,
+  };
 }
 
 const lookup = (query: Record<string, string>) => request(t.app).get(API).query(query);
 
 /** Officials as `office district name` lines (`VACANT` for an empty seat), in the order the lookup lists them. */
-const roster = (officials: Array<{ office: string; district: string | null; name: string | null; vacant: boolean }>) =>
-  officials.map((o) => `${o.office} ${o.district ?? '-'} ${o.vacant ? 'VACANT' : o.name}`);
+const roster = (
+  officials: Array<{
+    office: string;
+    district: string | null;
+    name: string | null;
+    vacant: boolean;
+  }>,
+) => officials.map((o) => `${o.office} ${o.district ?? '-'} ${o.vacant ? 'VACANT' : o.name}`);
 
 describe('with no representative data imported', () => {
   it('answers a lookup with 503 and says how to import the data', async () => {
@@ -116,7 +130,11 @@ describe('with no representative data imported', () => {
 
   it('answers the page form with 503 and the notice', async () => {
     const { agent, token } = await openSigningForm(t.app, `/campaigns/${SLUG}`);
-    const res = await agent.post(PAGE).type('form').send({ _csrf: token, zip: '80010' }).expect(503);
+    const res = await agent
+      .post(PAGE)
+      .type('form')
+      .send({ _csrf: token, zip: '80010' })
+      .expect(503);
     expect(res.text).toContain('Representative data is not loaded yet');
   });
 });
@@ -124,7 +142,9 @@ describe('with no representative data imported', () => {
 describe('importRepresentativeData', () => {
   it('imports the fixture tree as the active snapshot and counts what it holds', async () => {
     const steps: string[] = [];
-    const outcome = await importRepresentativeData(db(), FIXTURES, { progress: (step) => steps.push(step) });
+    const outcome = await importRepresentativeData(db(), FIXTURES, {
+      progress: (step) => steps.push(step),
+    });
     expect(outcome).toMatchObject({ unchanged: false, counts: FIXTURE_COUNTS });
     expect(steps).toEqual([
       'Congress',
@@ -151,7 +171,9 @@ describe('importRepresentativeData', () => {
       ['congress-legislators', '2025-01-03'],
       ['openstates-people', '2025-01-08'],
     ]);
-    const people = snapshot.officials.map((o) => `${o.office} ${o.state} ${o.district ?? '-'} ${o.name}`).sort();
+    const people = snapshot.officials
+      .map((o) => `${o.office} ${o.state} ${o.district ?? '-'} ${o.name}`)
+      .sort();
     expect(people).toEqual([
       'governor CO - Nia Governor',
       'state-lower CO 1 Ivan Lower',
@@ -167,12 +189,20 @@ describe('importRepresentativeData', () => {
       'us-senate CO - Dev Upperhouse',
     ]);
     const ada = snapshot.officials.find((o) => o.personId === 'T000001')!;
-    expect(ada).toMatchObject({ party: 'Democrat', ids: { bioguide: 'T000001', govtrack: '900001' }, source: 0 });
+    expect(ada).toMatchObject({
+      party: 'Democrat',
+      ids: { bioguide: 'T000001', govtrack: '900001' },
+      source: 0,
+    });
     expect(ada.channels).toEqual([
       { type: 'cwc', office: 'HCO01' },
       { type: 'website', url: 'https://testwell.house.example.gov' },
       { type: 'phone', number: '202-555-0101', label: 'Washington office' },
-      { type: 'postal', address: '1 Longworth House Office Building Washington DC 20515-0601', label: 'Washington office' },
+      {
+        type: 'postal',
+        address: '1 Longworth House Office Building Washington DC 20515-0601',
+        label: 'Washington office',
+      },
       { type: 'phone', number: '303-555-0111', label: 'Denver office' },
       { type: 'postal', address: '100 Test Street, 200, Denver, CO 80202', label: 'Denver office' },
     ]);
@@ -183,12 +213,24 @@ describe('importRepresentativeData', () => {
       ['Dev Upperhouse', { type: 'cwc', office: 'SCO02' }, '2029-01-03'],
     ]);
     const hana = snapshot.officials.find((o) => o.name === 'Hana Senate')!;
-    expect(hana).toMatchObject({ personId: 'ocd-person/11111111-1111-4111-8111-111111111111', party: 'Democratic', source: 1 });
-    expect(hana.channels).toContainEqual({ type: 'email', address: 'hana.senate@coleg.example.gov' });
-    expect(hana.channels).toContainEqual({ type: 'postal', address: '200 E. Colfax Ave., Denver, CO 80203', label: 'Capitol office' });
+    expect(hana).toMatchObject({
+      personId: 'ocd-person/11111111-1111-4111-8111-111111111111',
+      party: 'Democratic',
+      source: 1,
+    });
+    expect(hana.channels).toContainEqual({
+      type: 'email',
+      address: 'hana.senate@coleg.example.gov',
+    });
+    expect(hana.channels).toContainEqual({
+      type: 'postal',
+      address: '200 E. Colfax Ave., Denver, CO 80203',
+      label: 'Capitol office',
+    });
 
     const districts = snapshot.districts.map(
-      (d) => `${d.layer} ${d.geoid} ${d.state} ${d.name} ${d.seats.map((s) => s.district).join('+')}`,
+      (d) =>
+        `${d.layer} ${d.geoid} ${d.state} ${d.name} ${d.seats.map((s) => s.district).join('+')}`,
     );
     expect(districts.sort()).toEqual([
       'cd 0200 AK Congressional District (at Large) ',
@@ -201,8 +243,13 @@ describe('importRepresentativeData', () => {
       'sldu 08001 CO State Senate District 1 1',
       'sldu 08002 CO State Senate District 2 2',
     ]);
-    expect(snapshot.districts.every((d) => d.geometry instanceof Int32Array && d.geometry.length > 0)).toBe(true);
-    expect(snapshot.zctas.find((z) => z.zcta === '20001')).toMatchObject({ cd: ['1198'], centroidCd: '1198' });
+    expect(
+      snapshot.districts.every((d) => d.geometry instanceof Int32Array && d.geometry.length > 0),
+    ).toBe(true);
+    expect(snapshot.zctas.find((z) => z.zcta === '20001')).toMatchObject({
+      cd: ['1198'],
+      centroidCd: '1198',
+    });
     expect(snapshot.zctas.find((z) => z.zcta === '80020')).toMatchObject({
       cd: ['0801', '0802'],
       sldu: ['08001', '08002'],
@@ -215,7 +262,11 @@ describe('importRepresentativeData', () => {
     const before = await activeSnapshot();
     const rows = await storedRows();
     const outcome = await importRepresentativeData(db(), FIXTURES);
-    expect(outcome).toMatchObject({ snapshotId: before.id, unchanged: true, counts: FIXTURE_COUNTS });
+    expect(outcome).toMatchObject({
+      snapshotId: before.id,
+      unchanged: true,
+      counts: FIXTURE_COUNTS,
+    });
     expect(await activeSnapshot()).toEqual(before);
     expect(await storedRows()).toEqual(rows);
   });
@@ -232,7 +283,12 @@ describe('importRepresentativeData', () => {
       while (importing) {
         const snapshot = (await loadActiveSnapshot(db()))!;
         const { id, officials, districts, zctas } = snapshot;
-        loads.push({ id, officials: officials.length, districts: districts.length, zctas: zctas.length });
+        loads.push({
+          id,
+          officials: officials.length,
+          districts: districts.length,
+          zctas: zctas.length,
+        });
       }
     })();
     const outcome = await importRepresentativeData(db(), FIXTURES, { force: true }).finally(() => {
@@ -271,14 +327,19 @@ describe('importRepresentativeData', () => {
   });
 
   it('reads roles as of a given date: the asOf option brings back a role that ended later', async () => {
-    const outcome = await importRepresentativeData(db(), FIXTURES, { force: true, asOf: '2023-06-01' });
+    const outcome = await importRepresentativeData(db(), FIXTURES, {
+      force: true,
+      asOf: '2023-06-01',
+    });
     // Kit Retired held House district 2 until 2024-01-09; the former CO-2 member's term ended 2023-01-03.
     expect(outcome.counts).toEqual({ ...FIXTURE_COUNTS, stateLower: 5 });
     const snapshot = (await loadActiveSnapshot(db()))!;
-    expect(snapshot.officials.filter((o) => o.office === 'state-lower' && o.district === '2').map((o) => o.name).sort()).toEqual([
-      'Jo Second',
-      'Kit Retired',
-    ]);
+    expect(
+      snapshot.officials
+        .filter((o) => o.office === 'state-lower' && o.district === '2')
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual(['Jo Second', 'Kit Retired']);
     expect(snapshot.officials.some((o) => o.personId === 'T000002')).toBe(false);
 
     const restored = await importRepresentativeData(db(), FIXTURES, { force: true });
@@ -293,21 +354,39 @@ describe('a malformed input stops the import with the file, the record and the r
   const IVAN = 'Ivan-Lower-22222222-2222-4222-8222-222222222222.yml';
   const SENATE_2_SQUARE =
     '{ "type": "Polygon", "coordinates": [[[-104.8, 39.6], [-104.4, 39.6], [-104.4, 40.0], [-104.8, 40.0], [-104.8, 39.6]]] }';
-  const cases: Array<[string, (dir: string) => void, { file: RegExp; record: RegExp; reason: RegExp }]> = [
+  const cases: Array<
+    [string, (dir: string) => void, { file: RegExp; record: RegExp; reason: RegExp }]
+  > = [
     [
       'a malformed GEOID in the district polygons',
       replaceIn('boundaries/cd119_500k.geojson', '"GEOID": "0802"', '"GEOID": "08X"'),
-      { file: /boundaries\/cd119_500k\.geojson$/, record: /^feature 2 \(GEOID 08X\)$/, reason: /GEOID is missing or malformed/ },
+      {
+        file: /boundaries\/cd119_500k\.geojson$/,
+        record: /^feature 2 \(GEOID 08X\)$/,
+        reason: /GEOID is missing or malformed/,
+      },
     ],
     [
       'a state FIPS code that does not exist',
       replaceIn('boundaries/sldl_2024.geojson', '"GEOID": "08003"', '"GEOID": "99003"'),
-      { file: /boundaries\/sldl_2024\.geojson$/, record: /^feature 3 \(GEOID 99003\)$/, reason: /unknown state FIPS code 99/ },
+      {
+        file: /boundaries\/sldl_2024\.geojson$/,
+        record: /^feature 3 \(GEOID 99003\)$/,
+        reason: /unknown state FIPS code 99/,
+      },
     ],
     [
       'a feature without a geometry',
-      replaceIn('boundaries/sldu_2024.geojson', `"geometry": ${SENATE_2_SQUARE}`, '"geometry": null'),
-      { file: /boundaries\/sldu_2024\.geojson$/, record: /^feature 2 \(GEOID 08002\)$/, reason: /non-empty Polygon or MultiPolygon/ },
+      replaceIn(
+        'boundaries/sldu_2024.geojson',
+        `"geometry": ${SENATE_2_SQUARE}`,
+        '"geometry": null',
+      ),
+      {
+        file: /boundaries\/sldu_2024\.geojson$/,
+        record: /^feature 2 \(GEOID 08002\)$/,
+        reason: /non-empty Polygon or MultiPolygon/,
+      },
     ],
     [
       'a position that is not a longitude/latitude pair',
@@ -339,37 +418,69 @@ describe('a malformed input stops the import with the file, the record and the r
     [
       'broken YAML in the congress-legislators file',
       replaceIn(CONGRESS, '    first: Cora', '    first: "Cora'),
-      { file: /congress\/legislators-current\.yaml$/, record: /^file$/, reason: /cannot be parsed/ },
+      {
+        file: /congress\/legislators-current\.yaml$/,
+        record: /^file$/,
+        reason: /cannot be parsed/,
+      },
     ],
     [
       'a member of Congress with a state code that does not exist',
       replaceIn(CONGRESS, '    state: AK\n    district: 0', '    state: XK\n    district: 0'),
-      { file: /congress\/legislators-current\.yaml$/, record: /^legislator 5 \(T000005\)$/, reason: /terms\.0\.state: not a state code/ },
+      {
+        file: /congress\/legislators-current\.yaml$/,
+        record: /^legislator 5 \(T000005\)$/,
+        reason: /terms\.0\.state: not a state code/,
+      },
     ],
     [
       'the same member of Congress twice',
       replaceIn(CONGRESS, '    bioguide: T000007', '    bioguide: T000001'),
-      { file: /congress\/legislators-current\.yaml$/, record: /^legislator 7 \(T000001\)$/, reason: /bioguide id appears twice/ },
+      {
+        file: /congress\/legislators-current\.yaml$/,
+        record: /^legislator 7 \(T000001\)$/,
+        reason: /bioguide id appears twice/,
+      },
     ],
     [
       'a ZCTA that is not 5 digits',
       replaceIn('zip_to_district/zcta_to_cd119.csv', '08,CO,80020,2', '08,CO,8002A,2'),
-      { file: /zip_to_district\/zcta_to_cd119\.csv$/, record: /^line 4$/, reason: /ZCTA "8002A" is not 5 digits/ },
+      {
+        file: /zip_to_district\/zcta_to_cd119\.csv$/,
+        record: /^line 4$/,
+        reason: /ZCTA "8002A" is not 5 digits/,
+      },
     ],
     [
       'a state legislative GEOID that is malformed',
       replaceIn('zip_to_district/zcta_to_sld_2024.csv', '08,CO,lower,08003', '08,CO,lower,8003'),
-      { file: /zip_to_district\/zcta_to_sld_2024\.csv$/, record: /^line 7$/, reason: /GEOID "8003" is malformed/ },
+      {
+        file: /zip_to_district\/zcta_to_sld_2024\.csv$/,
+        record: /^line 7$/,
+        reason: /GEOID "8003" is malformed/,
+      },
     ],
     [
       'a CSV without a required column',
-      replaceIn('zip_to_district/zcta_to_cd119.csv', 'state_fips,state_abbr,zcta,cd', 'state_fips,state_abbr,zip,cd'),
-      { file: /zip_to_district\/zcta_to_cd119\.csv$/, record: /^header$/, reason: /missing column zcta/ },
+      replaceIn(
+        'zip_to_district/zcta_to_cd119.csv',
+        'state_fips,state_abbr,zcta,cd',
+        'state_fips,state_abbr,zip,cd',
+      ),
+      {
+        file: /zip_to_district\/zcta_to_cd119\.csv$/,
+        record: /^header$/,
+        reason: /missing column zcta/,
+      },
     ],
     [
       'a missing required file',
       (dir) => rmSync(path.join(dir, CONGRESS)),
-      { file: /frb-rep-data-[^/]+$/, record: /^directory$/, reason: /missing congress-legislators legislators-current\.yaml/ },
+      {
+        file: /frb-rep-data-[^/]+$/,
+        record: /^directory$/,
+        reason: /missing congress-legislators legislators-current\.yaml/,
+      },
     ],
   ];
 
@@ -414,7 +525,14 @@ describe('GET /api/v1/representatives', () => {
       ambiguous: false,
       candidates: [],
       districts: {
-        congressional: { geoid: '0801', state: 'CO', name: 'Congressional District 1', district: 1, atLarge: false, delegate: false },
+        congressional: {
+          geoid: '0801',
+          state: 'CO',
+          name: 'Congressional District 1',
+          district: 1,
+          atLarge: false,
+          delegate: false,
+        },
         stateUpper: { geoid: '08001', state: 'CO', name: 'State Senate District 1', seats: ['1'] },
         stateLower: { geoid: '08001', state: 'CO', name: 'State House District 1', seats: ['1'] },
       },
@@ -472,7 +590,11 @@ describe('GET /api/v1/representatives', () => {
 
   it('lists no state legislators for a point in a water area (ZZZ)', async () => {
     const res = await lookup({ lat: '39.8', lng: '-104.2' }).expect(200);
-    expect(res.body.districts).toMatchObject({ congressional: { geoid: '0802' }, stateUpper: null, stateLower: null });
+    expect(res.body.districts).toMatchObject({
+      congressional: { geoid: '0802' },
+      stateUpper: null,
+      stateLower: null,
+    });
     expect(roster(res.body.officials)).toEqual([
       'us-house 2 VACANT',
       'us-senate - Cora Senatorial',
@@ -482,7 +604,9 @@ describe('GET /api/v1/representatives', () => {
   });
 
   it('finds an at-large seat, and a state with one senator has one vacant senate seat', async () => {
-    for (const query of [{ lat: '61.25', lng: '-149.5' }, { zip: '99501' }] as Array<Record<string, string>>) {
+    for (const query of [{ lat: '61.25', lng: '-149.5' }, { zip: '99501' }] as Array<
+      Record<string, string>
+    >) {
       const res = await lookup(query).expect(200);
       expect(res.body.districts.congressional).toEqual({
         geoid: '0200',
@@ -502,9 +626,17 @@ describe('GET /api/v1/representatives', () => {
   });
 
   it("finds DC's delegate, with no senators or governor reported vacant", async () => {
-    for (const query of [{ lat: '38.8899', lng: '-77.0091' }, { zip: '20001' }] as Array<Record<string, string>>) {
+    for (const query of [{ lat: '38.8899', lng: '-77.0091' }, { zip: '20001' }] as Array<
+      Record<string, string>
+    >) {
       const res = await lookup(query).expect(200);
-      expect(res.body.districts.congressional).toMatchObject({ geoid: '1198', state: 'DC', district: 0, atLarge: false, delegate: true });
+      expect(res.body.districts.congressional).toMatchObject({
+        geoid: '1198',
+        state: 'DC',
+        district: 0,
+        atLarge: false,
+        delegate: true,
+      });
       expect(roster(res.body.officials)).toEqual(['us-house 0 Gail Capitoline']);
     }
   });
@@ -513,12 +645,20 @@ describe('GET /api/v1/representatives', () => {
     const coast = await lookup({ lat: '61.25', lng: '-148.98' }).expect(200);
     expect(coast.body.districts.congressional.geoid).toBe('0200');
     const ocean = await lookup({ lat: '30', lng: '-140' }).expect(404);
-    expect(ocean.body).toEqual({ error: 'not_found', message: 'That place is not inside any US congressional district.' });
+    expect(ocean.body).toEqual({
+      error: 'not_found',
+      message: 'That place is not inside any US congressional district.',
+    });
   });
 
   it('looks up a ZIP inside one district without ambiguity', async () => {
     const res = await lookup({ zip: '80010' }).expect(200);
-    expect(res.body).toMatchObject({ precision: 'zip', ambiguous: false, candidates: [], zip: '80010' });
+    expect(res.body).toMatchObject({
+      precision: 'zip',
+      ambiguous: false,
+      candidates: [],
+      zip: '80010',
+    });
     expect(res.body.districts.congressional.geoid).toBe('0801');
     expect(roster(res.body.officials)[0]).toBe('us-house 1 Ada Testwell');
   });
@@ -530,7 +670,12 @@ describe('GET /api/v1/representatives', () => {
     expect(res.body.districts.congressional.geoid).toBe('0802');
     expect(res.body.districts.stateUpper.geoid).toBe('08002');
     expect(res.body.districts.stateLower.geoid).toBe('08003');
-    type Candidate = { congressional: { geoid: string }; stateUpper: { geoid: string }; stateLower: { geoid: string }; default: boolean };
+    type Candidate = {
+      congressional: { geoid: string };
+      stateUpper: { geoid: string };
+      stateLower: { geoid: string };
+      default: boolean;
+    };
     const candidates = (res.body.candidates as Candidate[]).map(
       (c) => `${c.congressional.geoid} ${c.stateUpper.geoid} ${c.stateLower.geoid} ${c.default}`,
     );
@@ -565,7 +710,9 @@ describe('GET /api/v1/representatives', () => {
     ]);
 
     const foreign = await lookup({ zip: '80020', cd: '0200', sldl: '08002' }).expect(400);
-    expect(foreign.body).toEqual({ errors: { cd: "That district is not one of ZIP code 80020's." } });
+    expect(foreign.body).toEqual({
+      errors: { cd: "That district is not one of ZIP code 80020's." },
+    });
   });
 
   it('uses the ZIP in an address when no geocoder is configured', async () => {
@@ -607,7 +754,11 @@ describe('the "Find your representatives" page', () => {
 
   async function openPage() {
     const { agent, token, page } = await openSigningForm(t.app, PAGE);
-    const post = (fields: Record<string, string>) => agent.post(PAGE).type('form').send({ _csrf: token, ...fields });
+    const post = (fields: Record<string, string>) =>
+      agent
+        .post(PAGE)
+        .type('form')
+        .send({ _csrf: token, ...fields });
     return { agent, token, page, post };
   }
 
@@ -625,8 +776,12 @@ describe('the "Find your representatives" page', () => {
     expect(res.text).toContain('CO-1 · State Senate District 1 · State House District 1');
     expect(res.text).toContain('U.S. Representative, CO-1');
     expect(res.text).toContain('Ada Testwell <span class="party">(Democrat)</span>');
-    expect(res.text).toContain('Phone (Washington office): <a href="tel:202-555-0101">202-555-0101</a>');
-    expect(res.text).toContain('Phone (Denver office): <a href="tel:303-555-0111">303-555-0111</a>');
+    expect(res.text).toContain(
+      'Phone (Washington office): <a href="tel:202-555-0101">202-555-0101</a>',
+    );
+    expect(res.text).toContain(
+      'Phone (Denver office): <a href="tel:303-555-0111">303-555-0111</a>',
+    );
     expect(res.text).toContain('State Senator, CO district 1');
     expect(res.text).toContain('Hana Senate');
     expect(res.text).toContain('href="mailto:hana.senate@coleg.example.gov"');
@@ -636,15 +791,24 @@ describe('the "Find your representatives" page', () => {
     expect(res.text).not.toContain('type="radio"');
   });
 
-  it('shows the district choices for a ZIP that spans districts, the centre\'s checked, and a vacant seat', async () => {
+  it("shows the district choices for a ZIP that spans districts, the centre's checked, and a vacant seat", async () => {
     const { post } = await openPage();
     const res = await post({ zip: '80020' }).expect(200);
     expect(res.text).toContain('Your ZIP code spans more than one district');
     expect(res.text).toContain('<input type="hidden" name="zip" value="80020">');
-    const radios = [...res.text.matchAll(/<input type="radio" id="[^"]+" name="(\w+)" value="(\w+)"( checked)?>/g)].map(
-      ([, name, value, checked]) => `${name}=${value}${checked ? ' checked' : ''}`,
-    );
-    expect(radios).toEqual(['cd=0801', 'cd=0802 checked', 'sldu=08001', 'sldu=08002 checked', 'sldl=08002', 'sldl=08003 checked']);
+    const radios = [
+      ...res.text.matchAll(
+        /<input type="radio" id="[^"]+" name="(\w+)" value="(\w+)"( checked)?>/g,
+      ),
+    ].map(([, name, value, checked]) => `${name}=${value}${checked ? ' checked' : ''}`);
+    expect(radios).toEqual([
+      'cd=0801',
+      'cd=0802 checked',
+      'sldu=08001',
+      'sldu=08002 checked',
+      'sldl=08002',
+      'sldl=08003 checked',
+    ]);
     expect(res.text).toContain('<label for="choice-cd-0801">CO-1</label>');
     expect(res.text).toContain('<label for="choice-sldu-08001">State Senate District 1</label>');
     expect(res.text).toContain('card card-vacant');
@@ -667,7 +831,9 @@ describe('the "Find your representatives" page', () => {
   it('answers invalid input with 400, the message next to the field, and the value kept', async () => {
     const { post } = await openPage();
     const res = await post({ zip: '800' }).expect(400);
-    expect(res.text).toContain('<p class="field-error" id="error-zip">Please enter a 5-digit ZIP code.</p>');
+    expect(res.text).toContain(
+      '<p class="field-error" id="error-zip">Please enter a 5-digit ZIP code.</p>',
+    );
     expect(res.text).toContain('value="800"');
     expect(res.text).toContain('aria-invalid="true"');
   });
@@ -680,7 +846,11 @@ describe('the "Find your representatives" page', () => {
 
   it('answers a lookup whose CSRF token is gone or forged (a restored tab): a lookup changes nothing', async () => {
     const { agent } = await openPage();
-    const res = await agent.post(PAGE).type('form').send({ _csrf: 'forged', zip: '80010' }).expect(200);
+    const res = await agent
+      .post(PAGE)
+      .type('form')
+      .send({ _csrf: 'forged', zip: '80010' })
+      .expect(200);
     expect(res.text).toContain('Your representatives');
   });
 });

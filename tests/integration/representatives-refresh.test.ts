@@ -1,4 +1,12 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -55,7 +63,11 @@ let archivesMade = 0;
 async function openstatesArchive(edits: Officials['openstates']): Promise<Buffer> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'frb-openstates-'));
   try {
-    cpSync(path.join(FIXTURES, 'state_legislators', 'openstates-people'), path.join(root, 'openstates-people'), { recursive: true });
+    cpSync(
+      path.join(FIXTURES, 'state_legislators', 'openstates-people'),
+      path.join(root, 'openstates-people'),
+      { recursive: true },
+    );
     for (const [file, text] of Object.entries(edits)) {
       const target = path.join(root, 'openstates-people', 'data', 'co', file);
       if (text === null) unlinkSync(target);
@@ -63,7 +75,9 @@ async function openstatesArchive(edits: Officials['openstates']): Promise<Buffer
     }
     const archive = path.join(root, 'people-main.tar.gz');
     const mtime = new Date(Date.UTC(2026, 0, 1) + ++archivesMade * 60_000);
-    await createTar({ gzip: true, file: archive, cwd: root, portable: true, mtime }, ['openstates-people']);
+    await createTar({ gzip: true, file: archive, cwd: root, portable: true, mtime }, [
+      'openstates-people',
+    ]);
     return readFileSync(archive);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -77,7 +91,13 @@ const NIA_FILE = 'executive/Nia-Governor-77777777-7777-4777-8777-777777777777.ym
 /** v1: the fixture, where Ivan Lower now publishes an email address. */
 const v1: Officials = {
   congress: fixtureText('congress/legislators-current.yaml'),
-  openstates: { [IVAN_FILE]: replaced(fixtureText(`state_legislators/openstates-people/data/co/${IVAN_FILE}`), 'name: Ivan Lower\n', 'name: Ivan Lower\nemail: ivan.lower@coleg.example.gov\n') },
+  openstates: {
+    [IVAN_FILE]: replaced(
+      fixtureText(`state_legislators/openstates-people/data/co/${IVAN_FILE}`),
+      'name: Ivan Lower\n',
+      'name: Ivan Lower\nemail: ivan.lower@coleg.example.gov\n',
+    ),
+  },
 };
 
 /**
@@ -90,9 +110,15 @@ const v2: Officials = {
   congress: [
     (() => {
       let text = v1.congress;
-      const elin = text.slice(text.indexOf('- id:\n    bioguide: T000005'), text.indexOf('- id:\n    bioguide: T000006'));
+      const elin = text.slice(
+        text.indexOf('- id:\n    bioguide: T000005'),
+        text.indexOf('- id:\n    bioguide: T000006'),
+      );
       text = replaced(text, elin, '');
-      const cora = text.slice(text.indexOf('- id:\n    bioguide: T000003'), text.indexOf('- id:\n    bioguide: T000004'));
+      const cora = text.slice(
+        text.indexOf('- id:\n    bioguide: T000003'),
+        text.indexOf('- id:\n    bioguide: T000004'),
+      );
       text = replaced(
         text,
         cora,
@@ -137,7 +163,8 @@ async function serve(officials: Officials): Promise<void> {
   for (const { url, to } of OFFICIALS_DOWNLOADS) {
     const key = new URL(url).host + new URL(url).pathname;
     if (to.endsWith('legislators-current.yaml')) content.set(key, Buffer.from(officials.congress));
-    else if (to.endsWith('legislators-district-offices.yaml')) content.set(key, Buffer.from(fixtureText('congress/legislators-district-offices.yaml')));
+    else if (to.endsWith('legislators-district-offices.yaml'))
+      content.set(key, Buffer.from(fixtureText('congress/legislators-district-offices.yaml')));
     else content.set(key, archive);
   }
   served = content;
@@ -145,26 +172,49 @@ async function serve(officials: Officials): Promise<void> {
 
 const db = () => t.platform.db;
 /** The refresh as the job runs it. */
-const refresh = () => refreshRepresentativeData(t.platform, { onDeparted: (tx, departed) => holdLettersToDeparted(tx, departed) });
+const refresh = () =>
+  refreshRepresentativeData(t.platform, {
+    onDeparted: (tx, departed) => holdLettersToDeparted(tx, departed),
+  });
 
 const refreshRows = () =>
-  queryRows<{ id: number; outcome: string | null; source: string; snapshot_id: number | null; error: string | null }>(
-    db(),
-    sql`SELECT id, outcome, source, snapshot_id, error FROM rep_refreshes ORDER BY id`,
-  );
+  queryRows<{
+    id: number;
+    outcome: string | null;
+    source: string;
+    snapshot_id: number | null;
+    error: string | null;
+  }>(db(), sql`SELECT id, outcome, source, snapshot_id, error FROM rep_refreshes ORDER BY id`);
 const changeRows = (snapshotId: number) =>
-  queryRows<{ kind: string; office: string; state: string; district: string | null; name: string; details: Record<string, unknown> }>(
+  queryRows<{
+    kind: string;
+    office: string;
+    state: string;
+    district: string | null;
+    name: string;
+    details: Record<string, unknown>;
+  }>(
     db(),
     sql`SELECT kind, office, state, district, name, details FROM rep_changes WHERE snapshot_id = ${snapshotId}::int ORDER BY id`,
   );
 const letterRows = () =>
-  queryRows<{ id: number; target_key: string; status: string; counted_status: string; last_error: string | null; writer: string }>(
+  queryRows<{
+    id: number;
+    target_key: string;
+    status: string;
+    counted_status: string;
+    last_error: string | null;
+    writer: string;
+  }>(
     db(),
     sql`SELECT l.id, l.target_key, l.status, l.counted_status, l.last_error,
                CASE a.email_hash WHEN ${t.platform.encryption.emailHash('first@example.org')}::bytea THEN 'first' ELSE 'second' END AS writer
         FROM letters l JOIN letter_actions a ON a.id = l.action_id ORDER BY l.id`,
   );
-const refreshDirs = () => readdirSync(path.join(t.platform.config.dataDir, 'rep-refresh')).filter((name) => name.startsWith('officials-')).sort();
+const refreshDirs = () =>
+  readdirSync(path.join(t.platform.config.dataDir, 'rep-refresh'))
+    .filter((name) => name.startsWith('officials-'))
+    .sort();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -199,14 +249,31 @@ describe('refreshing the officials', () => {
     await serve(v1);
     const before = await activeSnapshotId(db());
     const result = await refresh();
-    expect(result).toMatchObject({ outcome: 'imported', held: 0, error: null, changes: { added: 0, gone: 0, vacant: 0, filled: 0, contact: 1 } });
+    expect(result).toMatchObject({
+      outcome: 'imported',
+      held: 0,
+      error: null,
+      changes: { added: 0, gone: 0, vacant: 0, filled: 0, contact: 1 },
+    });
     expect(result.snapshotId).not.toBe(before);
     expect(await activeSnapshotId(db())).toBe(result.snapshotId);
     // Only the officials' files were fetched; the district shapes and ZIP tables came from REP_DATA_DIR.
-    expect(requests.map((url) => url.split('/')[1]).sort()).toEqual(['github.com', 'unitedstates.github.io', 'unitedstates.github.io']);
+    expect(requests.map((url) => url.split('/')[1]).sort()).toEqual([
+      'github.com',
+      'unitedstates.github.io',
+      'unitedstates.github.io',
+    ]);
 
     const rows = await refreshRows();
-    expect(rows).toEqual([{ id: expect.anything(), outcome: 'imported', source: `http://127.0.0.1:${port}/`, snapshot_id: result.snapshotId, error: null }]);
+    expect(rows).toEqual([
+      {
+        id: expect.anything(),
+        outcome: 'imported',
+        source: `http://127.0.0.1:${port}/`,
+        snapshot_id: result.snapshotId,
+        error: null,
+      },
+    ]);
     expect(await changeRows(result.snapshotId!)).toEqual([
       {
         kind: 'contact',
@@ -224,13 +291,21 @@ describe('refreshing the officials', () => {
   it('holds the letters still waiting for officials who left, and only those', async () => {
     // Two supporters write to their state senator, state representative and governor (those with an email address).
     for (const email of ['first@example.org', 'second@example.org']) {
-      const res = await request(t.app).post(API).send({ name: 'Rosa Writer', email, zip: '80010', note: 'Ban it.' }).expect(202);
-      expect(res.body.letters.map((letter: { target: string }) => letter.target).sort()).toEqual([NIA, HANA, IVAN].sort());
+      const res = await request(t.app)
+        .post(API)
+        .send({ name: 'Rosa Writer', email, zip: '80010', note: 'Ban it.' })
+        .expect(202);
+      expect(res.body.letters.map((letter: { target: string }) => letter.target).sort()).toEqual(
+        [NIA, HANA, IVAN].sort(),
+      );
     }
     letters = await letterRows();
-    const letterOf = (writer: string, target: string) => letters.find((row) => row.writer === writer && row.target_key === target)!;
+    const letterOf = (writer: string, target: string) =>
+      letters.find((row) => row.writer === writer && row.target_key === target)!;
     // One letter has failed a try and waits for the next.
-    expect(await changeLetterStatus(db(), letterOf('first', NIA).id, 'queued', 'retrying')).toBe(true);
+    expect(await changeLetterStatus(db(), letterOf('first', NIA).id, 'queued', 'retrying')).toBe(
+      true,
+    );
 
     // Another is being claimed by a delivery worker (`sending`, its counts left as they were) in a
     // transaction that commits only once the import is waiting for that letter.
@@ -240,7 +315,10 @@ describe('refreshing the officials', () => {
     try {
       const claimPid = Number((await claim.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
       await claim.query('BEGIN');
-      await claim.query("UPDATE letters SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status = 'queued'", [letterOf('second', HANA).id]);
+      await claim.query(
+        "UPDATE letters SET status = 'sending', attempts = attempts + 1, updated_at = now() WHERE id = $1 AND status = 'queued'",
+        [letterOf('second', HANA).id],
+      );
       await serve(v2);
       const refreshing = refresh();
       await eventually(async () => {
@@ -255,10 +333,19 @@ describe('refreshing the officials', () => {
     } finally {
       await claim.end();
     }
-    expect(result).toMatchObject({ outcome: 'imported', held: 3, changes: { vacant: 2, gone: 2, added: 2, filled: 1, contact: 1 } });
+    expect(result).toMatchObject({
+      outcome: 'imported',
+      held: 3,
+      changes: { vacant: 2, gone: 2, added: 2, filled: 1, contact: 1 },
+    });
 
     const changes = await changeRows(result.snapshotId!);
-    expect(changes.map((change) => `${change.kind} ${change.office} ${change.state}-${change.district ?? ''} ${change.name}`)).toEqual([
+    expect(
+      changes.map(
+        (change) =>
+          `${change.kind} ${change.office} ${change.state}-${change.district ?? ''} ${change.name}`,
+      ),
+    ).toEqual([
       'vacant us-house AK-0 Elin Northerly',
       'vacant governor CO- Nia Governor',
       'gone state-upper CO-1 Hana Senate',
@@ -268,8 +355,15 @@ describe('refreshing the officials', () => {
       'filled us-senate AK- Tess Newsen',
       'contact us-house CO-1 Ada Testwell',
     ]);
-    expect(changes.find((change) => change.name === 'Hana Senate')!.details).toEqual({ replacedBy: { personId: 'ocd-person/99999999-9999-4999-8999-999999999999', name: 'Quinn Newcomer' } });
-    expect(changes.find((change) => change.name === 'Cal Successor')!.details).toEqual({ replaces: { personId: 'T000003', name: 'Cora Senatorial' } });
+    expect(changes.find((change) => change.name === 'Hana Senate')!.details).toEqual({
+      replacedBy: {
+        personId: 'ocd-person/99999999-9999-4999-8999-999999999999',
+        name: 'Quinn Newcomer',
+      },
+    });
+    expect(changes.find((change) => change.name === 'Cal Successor')!.details).toEqual({
+      replaces: { personId: 'T000003', name: 'Cora Senatorial' },
+    });
     expect(changes.find((change) => change.kind === 'contact')!.details).toEqual({
       phone: { before: ['202-555-0101', '303-555-0111'], after: ['202-555-0199', '303-555-0111'] },
     });
@@ -295,9 +389,14 @@ describe('refreshing the officials', () => {
       firstIvan: 'queued/queued',
       secondIvan: 'queued/queued',
     });
-    const reason = (writer: string, target: string) => after.find((letter) => letter.writer === writer && letter.target_key === target)!.last_error;
-    expect(reason('first', HANA)).toMatch(/^Held: the representative data of \d{4}-\d{2}-\d{2} no longer has Hana Senate in this office \(Quinn Newcomer holds the seat now\)\./);
-    expect(reason('first', NIA)).toMatch(/no longer has Nia Governor in this office \(the seat is vacant\)/);
+    const reason = (writer: string, target: string) =>
+      after.find((letter) => letter.writer === writer && letter.target_key === target)!.last_error;
+    expect(reason('first', HANA)).toMatch(
+      /^Held: the representative data of \d{4}-\d{2}-\d{2} no longer has Hana Senate in this office \(Quinn Newcomer holds the seat now\)\./,
+    );
+    expect(reason('first', NIA)).toMatch(
+      /no longer has Nia Governor in this office \(the seat is vacant\)/,
+    );
 
     // The counts moved once, from the status each letter had.
     const counts = await letterCounts(db(), 1);
@@ -305,22 +404,39 @@ describe('refreshing the officials', () => {
     expect(counts.byTarget[NIA]).toEqual({ held: 2 });
     expect(counts.byTarget[IVAN]).toEqual({ queued: 2 });
     // The letter in flight is sent (it was on its way when the data changed).
-    expect(await changeLetterStatus(db(), after.find((letter) => letter.writer === 'second' && letter.target_key === HANA)!.id, 'sending', 'delivered')).toBe(true);
+    expect(
+      await changeLetterStatus(
+        db(),
+        after.find((letter) => letter.writer === 'second' && letter.target_key === HANA)!.id,
+        'sending',
+        'delivered',
+      ),
+    ).toBe(true);
   });
 
   it('records a refresh that finds the same officials as unchanged, and writes nothing else', async () => {
     // The Open States archive is made again (its bytes differ), its people's files are the same.
-    const archive = (files: Map<string, Buffer>) => [...files].find(([key]) => key.endsWith('.tar.gz'))![1];
+    const archive = (files: Map<string, Buffer>) =>
+      [...files].find(([key]) => key.endsWith('.tar.gz'))![1];
     const before = archive(served);
     await serve(v2);
     expect(archive(served).equals(before)).toBe(false);
     const snapshot = await activeSnapshotId(db());
-    const changes = await queryRows<{ n: number }>(db(), sql`SELECT count(*)::int AS n FROM rep_changes`);
+    const changes = await queryRows<{ n: number }>(
+      db(),
+      sql`SELECT count(*)::int AS n FROM rep_changes`,
+    );
     const result = await refresh();
     expect(result).toMatchObject({ outcome: 'unchanged', snapshotId: snapshot, held: 0 });
     expect(await activeSnapshotId(db())).toBe(snapshot);
-    expect(await queryRows<{ n: number }>(db(), sql`SELECT count(*)::int AS n FROM rep_changes`)).toEqual(changes);
-    expect((await refreshRows()).map((row) => row.outcome)).toEqual(['imported', 'imported', 'unchanged']);
+    expect(
+      await queryRows<{ n: number }>(db(), sql`SELECT count(*)::int AS n FROM rep_changes`),
+    ).toEqual(changes);
+    expect((await refreshRows()).map((row) => row.outcome)).toEqual([
+      'imported',
+      'imported',
+      'unchanged',
+    ]);
   });
 
   it('a download that fails changes nothing but its record, and names no secret', async () => {
@@ -335,7 +451,9 @@ describe('refreshing the officials', () => {
       failing = undefined;
     }
     expect(result).toMatchObject({ outcome: 'failed', snapshotId: null, held: 0 });
-    expect(result.error).toBe(`http://127.0.0.1:${port}/github.com/openstates/people/archive/refs/heads/main.tar.gz: HTTP 500`);
+    expect(result.error).toBe(
+      `http://127.0.0.1:${port}/github.com/openstates/people/archive/refs/heads/main.tar.gz: HTTP 500`,
+    );
     expect(await activeSnapshotId(db())).toBe(snapshot);
     expect(await letterRows()).toEqual(lettersBefore);
     // The files of the last good refresh are kept; the failed one's are gone.
@@ -344,7 +462,10 @@ describe('refreshing the officials', () => {
     expect(last).toMatchObject({ outcome: 'failed', snapshot_id: null, error: result.error });
     expect(t.logs()).toContain('representative data refresh failed; the data in use is unchanged');
     expect(t.logs()).not.toContain(MIRROR_PASSWORD);
-    const [stored] = await queryRows<{ text: string }>(db(), sql`SELECT string_agg(source || coalesce(error, ''), ' ') AS text FROM rep_refreshes`);
+    const [stored] = await queryRows<{ text: string }>(
+      db(),
+      sql`SELECT string_agg(source || coalesce(error, ''), ' ') AS text FROM rep_refreshes`,
+    );
     expect(stored!.text).not.toContain(MIRROR_PASSWORD);
   });
 
@@ -354,10 +475,18 @@ describe('refreshing the officials', () => {
     await serve({ ...v2, congress: replaced(v2.congress, 'bioguide: T000001', 'bioguide: X1') });
     const result = await refresh();
     expect(result.outcome).toBe('failed');
-    expect(result.error).toMatch(/\/congress\/legislators-current\.yaml: legislator 1 \(X1\): id\.bioguide: bioguide id must look like A000360$/);
+    expect(result.error).toMatch(
+      /\/congress\/legislators-current\.yaml: legislator 1 \(X1\): id\.bioguide: bioguide id must look like A000360$/,
+    );
     expect(await activeSnapshotId(db())).toBe(snapshot);
     expect(await letterRows()).toEqual(lettersBefore);
-    expect((await refreshRows()).map((row) => row.outcome)).toEqual(['imported', 'imported', 'unchanged', 'failed', 'failed']);
+    expect((await refreshRows()).map((row) => row.outcome)).toEqual([
+      'imported',
+      'imported',
+      'unchanged',
+      'failed',
+      'failed',
+    ]);
     await serve(v2);
   });
 });
@@ -367,47 +496,82 @@ describe('the staff console', () => {
     const viewer = await signInAs(t.app, db(), 'viewer');
     const page = await viewer.agent.get('/staff/data').expect(200);
     expect(page.text).toContain('<a href="/staff/data">Representative data</a>');
-    expect(page.text).toMatch(/the officials were last checked against their publishers \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(0 days ago\)/);
-    expect(page.text).toContain('The officials are fetched again daily from the mirror http://127.0.0.1:');
+    expect(page.text).toMatch(
+      /the officials were last checked against their publishers \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(0 days ago\)/,
+    );
+    expect(page.text).toContain(
+      'The officials are fetched again daily from the mirror http://127.0.0.1:',
+    );
     // Newest first: two failures, the unchanged refresh, then the two imports.
-    const outcomes = [...page.text.matchAll(/<tr class="refresh-(\w+)">/g)].map((match) => match[1]);
+    const outcomes = [...page.text.matchAll(/<tr class="refresh-(\w+)">/g)].map(
+      (match) => match[1],
+    );
     expect(outcomes).toEqual(['failed', 'failed', 'unchanged', 'imported', 'imported']);
     expect(page.text).toContain('HTTP 500');
     expect(page.text).not.toContain(MIRROR_PASSWORD);
-    expect(page.text).toContain('Seat vacant</td><th scope="row">Nia Governor</th><td>Governor, CO</td>');
-    expect(page.text).toContain('Gone</td><th scope="row">Hana Senate</th><td>State Senator, CO district 1</td><td>Replaced by Quinn Newcomer</td>');
+    expect(page.text).toContain(
+      'Seat vacant</td><th scope="row">Nia Governor</th><td>Governor, CO</td>',
+    );
+    expect(page.text).toContain(
+      'Gone</td><th scope="row">Hana Senate</th><td>State Senator, CO district 1</td><td>Replaced by Quinn Newcomer</td>',
+    );
     expect(page.text).toContain('phone: 202-555-0101, 303-555-0111 → 202-555-0199, 303-555-0111');
-    expect(page.text).toMatch(/id="warning-held">3 letters are held because their office changed hands/);
+    expect(page.text).toMatch(
+      /id="warning-held">3 letters are held because their office changed hands/,
+    );
     expect(page.text).toContain(`<a href="/staff/campaigns/${SLUG}/delivery">Delivery page</a>`);
     expect(page.text).not.toContain('id="warning-stale"');
     expect(page.text).not.toContain('id="warning-ended"');
     // Viewers and organizers see; only admins may start a refresh.
     expect(page.text).not.toContain('action="/staff/data/refresh"');
     const admin = await signInAs(t.app, db(), 'admin');
-    expect((await admin.agent.get('/staff/data').expect(200)).text).toContain('action="/staff/data/refresh"');
+    expect((await admin.agent.get('/staff/data').expect(200)).text).toContain(
+      'action="/staff/data/refresh"',
+    );
     // Tables scroll sideways on a phone rather than widen the page.
-    expect(page.text.match(/<div class="table-scroll[^"]*"[^>]*>\s*<table/g)?.length).toBe(page.text.match(/<table/g)?.length);
+    expect(page.text.match(/<div class="table-scroll[^"]*"[^>]*>\s*<table/g)?.length).toBe(
+      page.text.match(/<table/g)?.length,
+    );
   });
 
   it('warns, on the page and on campaign dashboards, when the data is over 30 days old or a target’s term has ended', async () => {
     const organizer = await signInAs(t.app, db(), 'organizer');
-    const dashboard = async () => (await organizer.agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text;
+    const dashboard = async () =>
+      (await organizer.agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text;
     expect(await dashboard()).not.toContain('id="data-warning"');
 
     // As if nothing had been checked for 40 days, and the data still had Ivan Lower in office after his term.
-    await db().execute(sql`UPDATE rep_snapshots SET imported_at = imported_at - interval '40 days'`);
-    await db().execute(sql`UPDATE rep_refreshes SET started_at = started_at - interval '40 days', finished_at = finished_at - interval '40 days'`);
-    await db().execute(sql`UPDATE rep_officials SET term_end = '2020-01-06' WHERE person_id = ${IVAN.split(':')[1]!}`);
+    await db().execute(
+      sql`UPDATE rep_snapshots SET imported_at = imported_at - interval '40 days'`,
+    );
+    await db().execute(
+      sql`UPDATE rep_refreshes SET started_at = started_at - interval '40 days', finished_at = finished_at - interval '40 days'`,
+    );
+    await db().execute(
+      sql`UPDATE rep_officials SET term_end = '2020-01-06' WHERE person_id = ${IVAN.split(':')[1]!}`,
+    );
 
     const page = (await organizer.agent.get('/staff/data').expect(200)).text;
-    expect(page).toMatch(/id="warning-stale">The officials were last checked against their publishers 40 days ago \(more than 30\)/);
-    expect(page).toContain('id="warning-ended">1 official that campaigns write to has a recorded term that has ended');
-    expect(page).toContain('<th scope="row">Ivan Lower</th><td>State Representative, CO district 1</td><td class="nowrap">2020-01-06</td><td>Ban police use of facial recognition</td></tr>');
+    expect(page).toMatch(
+      /id="warning-stale">The officials were last checked against their publishers 40 days ago \(more than 30\)/,
+    );
+    expect(page).toContain(
+      'id="warning-ended">1 official that campaigns write to has a recorded term that has ended',
+    );
+    expect(page).toContain(
+      '<th scope="row">Ivan Lower</th><td>State Representative, CO district 1</td><td class="nowrap">2020-01-06</td><td>Ban police use of facial recognition</td></tr>',
+    );
     expect(await dashboard()).toMatch(
       /id="data-warning">The representative data was last checked 40 days ago\. 1 of this campaign&#x27;s targets has a recorded term that has ended\. <a href="\/staff\/data">/,
     );
-    const json = (await organizer.agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200)).body;
-    expect(json.representativeData).toMatchObject({ loaded: true, stale: true, ageDays: 40, endedTerms: 1 });
+    const json = (await organizer.agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200))
+      .body;
+    expect(json.representativeData).toMatchObject({
+      loaded: true,
+      stale: true,
+      ageDays: 40,
+      endedTerms: 1,
+    });
   });
 });
 
@@ -415,25 +579,45 @@ describe('the refresh job', () => {
   it('is scheduled by REP_DATA_REFRESH, runs when an admin asks, and held letters are never sent', async () => {
     const admin = await signInAs(t.app, db(), 'admin');
     const page = await admin.agent.get('/staff/data').expect(200);
-    const asked = await admin.agent.post('/staff/data/refresh').type('form').send({ _csrf: csrfTokenOf(page.text) }).expect(303);
+    const asked = await admin.agent
+      .post('/staff/data/refresh')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text) })
+      .expect(303);
     expect(asked.headers.location).toBe('/staff/data');
-    const [audit] = await queryRows<{ actor: string }>(db(), sql`SELECT actor FROM audit_log WHERE action = 'data.refresh'`);
+    const [audit] = await queryRows<{ actor: string }>(
+      db(),
+      sql`SELECT actor FROM audit_log WHERE action = 'data.refresh'`,
+    );
     expect(audit?.actor).toBe('admin@staff.example.org');
     const refreshesBefore = (await refreshRows()).length;
 
     const started = Date.now();
     await t.startWorkers();
     // The daily schedule is set, its first run a day away (a new installation has just imported its data).
-    const scheduler = await t.platform.queues.get('representatives').getJobScheduler(DATA_REFRESH_SCHEDULE);
-    expect(scheduler).toMatchObject({ every: 86_400_000, template: { data: { trigger: 'schedule' } } });
+    const scheduler = await t.platform.queues
+      .get('representatives')
+      .getJobScheduler(DATA_REFRESH_SCHEDULE);
+    expect(scheduler).toMatchObject({
+      every: 86_400_000,
+      template: { data: { trigger: 'schedule' } },
+    });
     expect(scheduler!.next!).toBeGreaterThanOrEqual(started + 86_400_000);
 
     // The refresh asked for runs in the worker.
-    await eventually(async () => (await refreshRows()).length === refreshesBefore + 1 && (await refreshRows()).at(-1)!.outcome !== null);
+    await eventually(
+      async () =>
+        (await refreshRows()).length === refreshesBefore + 1 &&
+        (await refreshRows()).at(-1)!.outcome !== null,
+    );
     expect((await refreshRows()).at(-1)).toMatchObject({ outcome: 'unchanged' });
 
     // The letters still waiting go (as the rehearsal they were written in); the held ones stay held, with no attempt to send them.
-    await eventually(async () => (await letterRows()).filter((letter) => letter.target_key === IVAN).every((letter) => letter.status === 'rehearsed'));
+    await eventually(async () =>
+      (await letterRows())
+        .filter((letter) => letter.target_key === IVAN)
+        .every((letter) => letter.status === 'rehearsed'),
+    );
     const held = (await letterRows()).filter((letter) => letter.status === 'held');
     expect(held).toHaveLength(3);
     const [attempts] = await queryRows<{ n: number }>(
@@ -451,7 +635,9 @@ describe('data that would empty the seats', () => {
     await serve({ ...v2, congress: '[]\n' });
     const result = await refresh();
     expect(result.outcome).toBe('failed');
-    expect(result.error).toMatch(/: officials: would cut (.*, )?senators from \d+ to 0 at once; nothing was imported \(import with --force if the data is right\)$/);
+    expect(result.error).toMatch(
+      /: officials: would cut (.*, )?senators from \d+ to 0 at once; nothing was imported \(import with --force if the data is right\)$/,
+    );
     expect(await activeSnapshotId(db())).toBe(snapshot);
     expect(await letterRows()).toEqual(lettersBefore);
     await serve(v2);

@@ -13,7 +13,8 @@ import { createTestPlatform, type TestPlatform } from '../helpers/platform';
  * places land in the right district. Runs where the bundle exists (`REP_TEST_DATA_DIR`, which
  * `.ci/run` sets when it finds the bundle, or `../shared/data`); CI has it.
  */
-const SHARED_DATA = process.env.REP_TEST_DATA_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
+const SHARED_DATA =
+  process.env.REP_TEST_DATA_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
 const hasSharedData = existsSync(path.join(SHARED_DATA, 'congress'));
 const describeIfData = hasSharedData ? describe : describe.skip;
 
@@ -39,7 +40,8 @@ function* interiorCandidates(geometry: Int32Array): Generator<{ lng: number; lat
   }
   const area = (ring: Array<[number, number]>) => {
     let sum = 0;
-    for (let k = 0; k < ring.length - 1; k++) sum += ring[k]![0] * ring[k + 1]![1] - ring[k + 1]![0] * ring[k]![1];
+    for (let k = 0; k < ring.length - 1; k++)
+      sum += ring[k]![0] * ring[k + 1]![1] - ring[k + 1]![0] * ring[k]![1];
     return Math.abs(sum / 2);
   };
   parts.sort((a, b) => area(b[0]!) - area(a[0]!));
@@ -81,7 +83,9 @@ describeIfData('the shared representative data (../shared/data)', () => {
     expect(outcome.unchanged).toBe(false);
     snapshot = (await loadActiveSnapshot(t.platform.db))!;
     // RepresentativeData keeps the polygons in its index and drops them from the records: keep them here.
-    const shapes = snapshot.districts.filter((d) => d.layer === 'cd').map((d) => ({ geoid: d.geoid, geometry: d.geometry! }));
+    const shapes = snapshot.districts
+      .filter((d) => d.layer === 'cd')
+      .map((d) => ({ geoid: d.geoid, geometry: d.geometry! }));
     data = new RepresentativeData(snapshot);
     for (const { geoid, geometry } of shapes) {
       // The first candidate is the middle of the widest inside run of the largest part: inside by
@@ -94,11 +98,14 @@ describeIfData('the shared representative data (../shared/data)', () => {
   }, 180_000);
   afterAll(() => t?.close());
 
-  const officialsAt = (point: { lng: number; lat: number }): Official[] => data.officialsFor(data.districtsAt(point.lng, point.lat)!);
+  const officialsAt = (point: { lng: number; lat: number }): Official[] =>
+    data.officialsFor(data.districtsAt(point.lng, point.lat)!);
   const cdGeoid = (state: string, district: string) => {
     const fips = [...uspsByFips].find(([, usps]) => usps === state)?.[0];
     const number = district.padStart(2, '0');
-    return number === '00' && !data.hasDistrict('cd', `${fips}00`) ? `${fips}98` : `${fips}${number}`;
+    return number === '00' && !data.hasDistrict('cd', `${fips}00`)
+      ? `${fips}98`
+      : `${fips}${number}`;
   };
 
   it('imports every layer of the bundle', () => {
@@ -120,7 +127,11 @@ describeIfData('the shared representative data (../shared/data)', () => {
     const house = snapshot.officials.filter((o) => o.office === 'us-house');
     const missed = house.flatMap((member) => {
       const point = interior.get(cdGeoid(member.state, member.district!));
-      const found = point && officialsAt(point).some((o) => o.office === 'us-house' && o.ids.bioguide === member.personId);
+      const found =
+        point &&
+        officialsAt(point).some(
+          (o) => o.office === 'us-house' && o.ids.bioguide === member.personId,
+        );
       return found ? [] : [`${member.name} (${member.state}-${member.district})`];
     });
     expect(missed).toEqual([]);
@@ -130,8 +141,14 @@ describeIfData('the shared representative data (../shared/data)', () => {
   it('reaches every senator from a point in their state', () => {
     const senators = snapshot.officials.filter((o) => o.office === 'us-senate');
     const missed = senators.flatMap((senator) => {
-      const geoid = [...interior.keys()].find((key) => uspsByFips.get(key.slice(0, 2)) === senator.state);
-      const found = geoid && officialsAt(interior.get(geoid)!).some((o) => o.office === 'us-senate' && o.ids.bioguide === senator.personId);
+      const geoid = [...interior.keys()].find(
+        (key) => uspsByFips.get(key.slice(0, 2)) === senator.state,
+      );
+      const found =
+        geoid &&
+        officialsAt(interior.get(geoid)!).some(
+          (o) => o.office === 'us-senate' && o.ids.bioguide === senator.personId,
+        );
       return found ? [] : [`${senator.name} (${senator.state})`];
     });
     expect(missed).toEqual([]);
@@ -140,12 +157,21 @@ describeIfData('the shared representative data (../shared/data)', () => {
 
   it('reaches every state legislator from some district, but for the gaps the public data is known to have', () => {
     const seats = new Set(
-      snapshot.districts.flatMap((d) => d.seats.map((seat) => `${d.state}:${d.layer === 'sldl' ? 'state-lower' : 'state-upper'}:${seat.district}`)),
+      snapshot.districts.flatMap((d) =>
+        d.seats.map(
+          (seat) =>
+            `${d.state}:${d.layer === 'sldl' ? 'state-lower' : 'state-upper'}:${seat.district}`,
+        ),
+      ),
     );
     const unreachable: Record<string, string[]> = {};
     for (const official of snapshot.officials) {
       if (official.office !== 'state-upper' && official.office !== 'state-lower') continue;
-      if (seats.has(`${official.state}:${official.office}:${official.district}`) || /^(at-large|chairman)$/i.test(official.district ?? '')) continue;
+      if (
+        seats.has(`${official.state}:${official.office}:${official.district}`) ||
+        /^(at-large|chairman)$/i.test(official.district ?? '')
+      )
+        continue;
       (unreachable[official.state] ??= []).push(official.district ?? '');
     }
     // DC's wards and Puerto Rico's districts have no polygons; New Hampshire's floterial districts
@@ -157,22 +183,33 @@ describeIfData('the shared representative data (../shared/data)', () => {
     expect(unreachable.PR!.every((district) => /^\d+$/.test(district))).toBe(true);
 
     // Legislators elected at large have no district: DC's are found from a point in DC.
-    const statewide = snapshot.officials.filter((o) => o.state === 'DC' && /^at-large$/i.test(o.district ?? ''));
+    const statewide = snapshot.officials.filter(
+      (o) => o.state === 'DC' && /^at-large$/i.test(o.district ?? ''),
+    );
     expect(statewide.length).toBeGreaterThan(0);
     const dcPoint = interior.get('1198')!;
-    for (const member of statewide) expect(officialsAt(dcPoint).map((o) => o.ids.openstates)).toContain(member.personId);
+    for (const member of statewide)
+      expect(officialsAt(dcPoint).map((o) => o.ids.openstates)).toContain(member.personId);
   });
 
   it('lists two senators for each of the 50 states, a missing one as a vacancy', () => {
     expect(FIFTY_STATES).toHaveLength(50);
     for (const state of FIFTY_STATES) {
-      const inSnapshot = snapshot.officials.filter((o) => o.office === 'us-senate' && o.state === state).length;
-      const districts = [...interior.keys()].filter((key) => uspsByFips.get(key.slice(0, 2)) === state);
+      const inSnapshot = snapshot.officials.filter(
+        (o) => o.office === 'us-senate' && o.state === state,
+      ).length;
+      const districts = [...interior.keys()].filter(
+        (key) => uspsByFips.get(key.slice(0, 2)) === state,
+      );
       expect([state, districts.length > 0]).toEqual([state, true]);
       for (const geoid of districts) {
         const senate = officialsAt(interior.get(geoid)!).filter((o) => o.office === 'us-senate');
         expect([state, geoid, senate.length]).toEqual([state, geoid, 2]);
-        expect([state, geoid, senate.filter((o) => o.vacant).length]).toEqual([state, geoid, 2 - inSnapshot]);
+        expect([state, geoid, senate.filter((o) => o.vacant).length]).toEqual([
+          state,
+          geoid,
+          2 - inSnapshot,
+        ]);
         expect(senate.every((o) => o.state === state)).toBe(true);
       }
     }
@@ -196,19 +233,29 @@ describeIfData('the shared representative data (../shared/data)', () => {
     ['TX', '23', '4823'],
   ])('reports %s-%s as a vacant House seat', (state, district, geoid) => {
     expect(cdGeoid(state, district)).toBe(geoid);
-    expect(snapshot.officials.some((o) => o.office === 'us-house' && o.state === state && o.district === district)).toBe(false);
+    expect(
+      snapshot.officials.some(
+        (o) => o.office === 'us-house' && o.state === state && o.district === district,
+      ),
+    ).toBe(false);
     const house = officialsAt(interior.get(geoid)!).filter((o) => o.office === 'us-house');
-    expect(house).toEqual([expect.objectContaining({ office: 'us-house', state, district, vacant: true, name: null })]);
+    expect(house).toEqual([
+      expect.objectContaining({ office: 'us-house', state, district, vacant: true, name: null }),
+    ]);
   });
 
   it('answers a ZIP that spans districts with all of them, marked ambiguous, the centre as default', async () => {
     const outcome = await lookupRepresentatives({ data }, { zip: '35005' });
     if (!outcome.ok) throw new Error(`lookup failed: ${JSON.stringify(outcome)}`);
     expect(outcome.result.ambiguous).toBe(true);
-    const cds = new Set(outcome.result.candidates.map((candidate) => candidate.congressional?.geoid));
+    const cds = new Set(
+      outcome.result.candidates.map((candidate) => candidate.congressional?.geoid),
+    );
     expect([...cds].sort()).toEqual(['0106', '0107']);
     expect(outcome.result.candidates[0]!.default).toBe(true);
-    expect(outcome.result.districts.congressional?.geoid).toBe(outcome.result.candidates[0]!.congressional?.geoid);
+    expect(outcome.result.districts.congressional?.geoid).toBe(
+      outcome.result.candidates[0]!.congressional?.geoid,
+    );
 
     // Every ZIP that spans congressional districts: each of its districts is offered, the centre's first.
     const problems: string[] = [];
@@ -219,12 +266,17 @@ describeIfData('the shared representative data (../shared/data)', () => {
         problems.push(`${zcta.zcta}: ${answer.status}`);
         continue;
       }
-      const offered = new Set(answer.result.candidates.map((candidate) => candidate.congressional?.geoid));
-      const expectedDefault = zcta.centroidCd && zcta.cd.includes(zcta.centroidCd) ? zcta.centroidCd : zcta.cd[0];
+      const offered = new Set(
+        answer.result.candidates.map((candidate) => candidate.congressional?.geoid),
+      );
+      const expectedDefault =
+        zcta.centroidCd && zcta.cd.includes(zcta.centroidCd) ? zcta.centroidCd : zcta.cd[0];
       if (!answer.result.ambiguous) problems.push(`${zcta.zcta}: not marked ambiguous`);
-      if (zcta.cd.some((geoid) => !offered.has(geoid))) problems.push(`${zcta.zcta}: offers ${[...offered]} of ${zcta.cd}`);
+      if (zcta.cd.some((geoid) => !offered.has(geoid)))
+        problems.push(`${zcta.zcta}: offers ${[...offered]} of ${zcta.cd}`);
       const chosen = answer.result.districts.congressional?.geoid;
-      if (chosen !== expectedDefault) problems.push(`${zcta.zcta}: default is ${chosen}, not ${expectedDefault}`);
+      if (chosen !== expectedDefault)
+        problems.push(`${zcta.zcta}: default is ${chosen}, not ${expectedDefault}`);
     }
     expect(problems).toEqual([]);
     expect(multi.length).toBeGreaterThan(7000);

@@ -13,17 +13,27 @@ afterAll(() => t.close());
 
 describe('graceful stop (what SIGTERM runs)', () => {
   it('finishes requests in flight, then stops accepting and closes its connections', async () => {
-    const running = await startPlatform({ ...t.platform.config, port: 0, host: '127.0.0.1' }, 'all', t.platform.logger);
+    const running = await startPlatform(
+      { ...t.platform.config, port: 0, host: '127.0.0.1' },
+      'all',
+      t.platform.logger,
+    );
     const url = running.url!;
     const inFlight = Array.from({ length: 20 }, (_, i) =>
       request(url)
         .post('/api/v1/campaigns/ban-facial-recognition/signatures')
         .send({ name: `Late ${i}`, email: `late${i}@example.org`, zip: '10001' })
         // Start each request now; one that had not connected yet when the server stopped is refused.
-        .then((res) => res.status, () => 'refused' as const),
+        .then(
+          (res) => res.status,
+          () => 'refused' as const,
+        ),
     );
     // Let the requests reach the server, then stop while they are being handled.
-    await Promise.race([once(running.server!, 'request'), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([
+      once(running.server!, 'request'),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
     const stopped = running.stop();
     const outcomes = await Promise.all(inFlight);
     await stopped;

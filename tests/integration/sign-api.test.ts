@@ -23,7 +23,14 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
   it('commits a signature before answering 202 {"ok":true}, with the email normalised', async () => {
     const res = await request(t.app)
       .post(url)
-      .send(validSignature({ email: '  Grace@Example.ORG ', zip: '94110-1234', address: '1 Main St', optIn: true }))
+      .send(
+        validSignature({
+          email: '  Grace@Example.ORG ',
+          zip: '94110-1234',
+          address: '1 Main St',
+          optIn: true,
+        }),
+      )
       .expect(202);
     expect(res.body).toEqual({ ok: true });
     expect(res.headers['set-cookie']).toBeUndefined();
@@ -41,21 +48,28 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
     });
   });
 
-  it('stores the email, name and address sealed, and finds a repeat by the email\'s hash', async () => {
+  it("stores the email, name and address sealed, and finds a repeat by the email's hash", async () => {
     await request(t.app)
       .post(url)
       .send(validSignature({ email: 'Grace@Example.org', address: '1 Main St' }))
       .expect(202);
     const [raw] = await rawRows();
-    const stored = Buffer.concat([raw!.email, raw!.name, raw!.address!]).toString('latin1').toLowerCase();
-    for (const plain of ['grace@example.org', 'example.org', 'grace hopper', 'hopper', '1 main st']) expect(stored).not.toContain(plain);
-    expect(Buffer.from(raw!.emailHash).equals(t.platform.encryption.emailHash('grace@example.org'))).toBe(true);
+    const stored = Buffer.concat([raw!.email, raw!.name, raw!.address!])
+      .toString('latin1')
+      .toLowerCase();
+    for (const plain of ['grace@example.org', 'example.org', 'grace hopper', 'hopper', '1 main st'])
+      expect(stored).not.toContain(plain);
+    expect(
+      Buffer.from(raw!.emailHash).equals(t.platform.encryption.emailHash('grace@example.org')),
+    ).toBe(true);
 
     await request(t.app)
       .post(url)
       .send(validSignature({ email: ' GRACE@example.ORG  ', name: 'Someone Else' }))
       .expect(202);
-    expect((await rows()).map((row) => [row.email, row.name])).toEqual([['grace@example.org', 'Grace Hopper']]);
+    expect((await rows()).map((row) => [row.email, row.name])).toEqual([
+      ['grace@example.org', 'Grace Hopper'],
+    ]);
   });
 
   it('keeps only a salted hash of the IP address', async () => {
@@ -66,8 +80,14 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
   });
 
   it('stores a source code from the body or from ?source=', async () => {
-    await request(t.app).post(url).send(validSignature({ source: 'Partner-X' })).expect(202);
-    await request(t.app).post(`${url}?source=newsletter`).send(validSignature({ email: 'b@example.org' })).expect(202);
+    await request(t.app)
+      .post(url)
+      .send(validSignature({ source: 'Partner-X' }))
+      .expect(202);
+    await request(t.app)
+      .post(`${url}?source=newsletter`)
+      .send(validSignature({ email: 'b@example.org' }))
+      .expect(202);
     const sources = (await rows()).map((row) => row.source).sort();
     expect(sources).toEqual(['newsletter', 'partner-x']);
   });
@@ -85,7 +105,10 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
   });
 
   it('answers a filled honeypot with success and stores nothing', async () => {
-    const res = await request(t.app).post(url).send(validSignature({ website: 'http://spam.example' })).expect(202);
+    const res = await request(t.app)
+      .post(url)
+      .send(validSignature({ website: 'http://spam.example' }))
+      .expect(202);
     expect(res.body).toEqual({ ok: true });
     expect(await rows()).toHaveLength(0);
   });
@@ -105,12 +128,15 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
     ['address', { address: 'Line 1\nLine 2' }, /one line/],
     ['source', { source: 'bad source!' }, /source code/],
     ['optIn', { optIn: 'yes please' }, /true or false/],
-  ])('rejects an invalid %s with 400 and a message for that field', async (field, overrides, message) => {
-    const res = await request(t.app).post(url).send(validSignature(overrides)).expect(400);
-    expect(Object.keys(res.body.errors)).toEqual([field]);
-    expect(res.body.errors[field]).toMatch(message);
-    expect(await rows()).toHaveLength(0);
-  });
+  ])(
+    'rejects an invalid %s with 400 and a message for that field',
+    async (field, overrides, message) => {
+      const res = await request(t.app).post(url).send(validSignature(overrides)).expect(400);
+      expect(Object.keys(res.body.errors)).toEqual([field]);
+      expect(res.body.errors[field]).toMatch(message);
+      expect(await rows()).toHaveLength(0);
+    },
+  );
 
   it('lists every invalid field at once', async () => {
     const res = await request(t.app).post(url).send({}).expect(400);
@@ -118,11 +144,18 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
   });
 
   it('rejects malformed JSON, a non-object body and an oversized body without a 500', async () => {
-    const malformed = await request(t.app).post(url).set('content-type', 'application/json').send('{"name": ').expect(400);
+    const malformed = await request(t.app)
+      .post(url)
+      .set('content-type', 'application/json')
+      .send('{"name": ')
+      .expect(400);
     expect(malformed.body.message).toMatch(/not valid JSON/);
     const array = await request(t.app).post(url).send([1, 2]).expect(400);
     expect(array.body.errors).toHaveProperty('body');
-    await request(t.app).post(url).send(validSignature({ name: 'z'.repeat(20_000) })).expect(413);
+    await request(t.app)
+      .post(url)
+      .send(validSignature({ name: 'z'.repeat(20_000) }))
+      .expect(413);
     const charset = await request(t.app)
       .post(url)
       .set('content-type', 'application/json; charset=klingon')
@@ -133,12 +166,25 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
   });
 
   it('answers 404 for an unknown campaign and 409 for a closed one', async () => {
-    await request(t.app).post('/api/v1/campaigns/no-such-campaign/signatures').send(validSignature()).expect(404);
+    await request(t.app)
+      .post('/api/v1/campaigns/no-such-campaign/signatures')
+      .send(validSignature())
+      .expect(404);
     const slug = 'closed-campaign';
     await t.platform.db
       .insert(campaigns)
-      .values({ slug, title: 'Closed', summary: 's', petitionText: 'p', goal: 10, status: 'closed' });
-    const res = await request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(validSignature()).expect(409);
+      .values({
+        slug,
+        title: 'Closed',
+        summary: 's',
+        petitionText: 'p',
+        goal: 10,
+        status: 'closed',
+      });
+    const res = await request(t.app)
+      .post(`/api/v1/campaigns/${slug}/signatures`)
+      .send(validSignature())
+      .expect(409);
     expect(res.body.error).toBe('closed');
     await t.platform.db.delete(campaigns).where(eq(campaigns.slug, slug));
   });
@@ -153,7 +199,10 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
     expect(preflight.headers['access-control-allow-origin']).toBe('https://partner.example');
     expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
 
-    const other = await request(t.app).post(url).set('Origin', 'https://evil.example').send(validSignature());
+    const other = await request(t.app)
+      .post(url)
+      .set('Origin', 'https://evil.example')
+      .send(validSignature());
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

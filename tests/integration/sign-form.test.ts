@@ -26,13 +26,23 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
       .expect(303);
     expect(res.headers.location).toBe('/campaigns/ban-facial-recognition/thanks');
     expect(await rows()).toEqual([
-      expect.objectContaining({ email: 'grace@example.org', zip: '10001', state: 'NY', optIn: true, address: '20 W 34th St' }),
+      expect.objectContaining({
+        email: 'grace@example.org',
+        zip: '10001',
+        state: 'NY',
+        optIn: true,
+        address: '20 W 34th St',
+      }),
     ]);
   });
 
   it('answers a form whose CSRF cookie is gone (a restored tab) with the form and its values, to confirm: nothing is stored until then', async () => {
     const agent = request.agent(t.app);
-    const res = await agent.post(action).type('form').send(validSignature({ address: '20 W 34th St' })).expect(403);
+    const res = await agent
+      .post(action)
+      .type('form')
+      .send(validSignature({ address: '20 W 34th St' }))
+      .expect(403);
     expect(res.text).toContain('Please confirm your signature');
     expect(res.text).toContain('value="Grace Hopper"');
     expect(res.text).toContain('value="20 W 34th St"');
@@ -41,13 +51,23 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
     expect(await rows()).toHaveLength(0);
     // One press, with the fresh token the page carries, and the signature is in.
     const token = /name="_csrf" value="([^"]+)"/.exec(res.text)![1];
-    await agent.post(action).type('form').send({ _csrf: token, ...validSignature({ address: '20 W 34th St' }) }).expect(303);
-    expect(await rows()).toEqual([expect.objectContaining({ email: 'grace@example.org', address: '20 W 34th St' })]);
+    await agent
+      .post(action)
+      .type('form')
+      .send({ _csrf: token, ...validSignature({ address: '20 W 34th St' }) })
+      .expect(303);
+    expect(await rows()).toEqual([
+      expect.objectContaining({ email: 'grace@example.org', address: '20 W 34th St' }),
+    ]);
   });
 
   it('stores nothing from a forged CSRF token', async () => {
     const { agent } = await openSigningForm(t.app);
-    await agent.post(action).type('form').send({ _csrf: 'forged', ...validSignature() }).expect(403);
+    await agent
+      .post(action)
+      .type('form')
+      .send({ _csrf: 'forged', ...validSignature() })
+      .expect(403);
     expect(await rows()).toHaveLength(0);
   });
 
@@ -56,7 +76,14 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
     const res = await agent
       .post(action)
       .type('form')
-      .send({ _csrf: token, name: 'Grace <b>Hopper</b>', email: 'nope', zip: '12', address: '1 Elm St', optIn: 'on' })
+      .send({
+        _csrf: token,
+        name: 'Grace <b>Hopper</b>',
+        email: 'nope',
+        zip: '12',
+        address: '1 Elm St',
+        optIn: 'on',
+      })
       .expect(400);
     expect(res.text).toContain('value="Grace &lt;b&gt;Hopper&lt;/b&gt;"');
     expect(res.text).toContain('value="nope"');
@@ -71,7 +98,11 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
 
   it('answers a repeat like a first signature and keeps one row', async () => {
     const { agent, token } = await openSigningForm(t.app);
-    const first = await agent.post(action).type('form').send({ _csrf: token, ...validSignature() }).expect(303);
+    const first = await agent
+      .post(action)
+      .type('form')
+      .send({ _csrf: token, ...validSignature() })
+      .expect(303);
     const again = await agent
       .post(action)
       .type('form')
@@ -88,14 +119,25 @@ describe('POST /campaigns/:slug/sign (the HTML form)', () => {
 
   it('treats a filled honeypot as success and stores nothing', async () => {
     const { agent, token } = await openSigningForm(t.app);
-    await agent.post(action).type('form').send({ _csrf: token, website: 'buy now', ...validSignature() }).expect(303);
+    await agent
+      .post(action)
+      .type('form')
+      .send({ _csrf: token, website: 'buy now', ...validSignature() })
+      .expect(303);
     expect(await rows()).toHaveLength(0);
   });
 
   it('carries ?source= from the page link into the stored signature', async () => {
-    const { agent, token, page } = await openSigningForm(t.app, '/campaigns/ban-facial-recognition?source=partner-x');
+    const { agent, token, page } = await openSigningForm(
+      t.app,
+      '/campaigns/ban-facial-recognition?source=partner-x',
+    );
     expect(page.text).toContain('name="source" value="partner-x"');
-    await agent.post(action).type('form').send({ _csrf: token, source: 'partner-x', ...validSignature() }).expect(303);
+    await agent
+      .post(action)
+      .type('form')
+      .send({ _csrf: token, source: 'partner-x', ...validSignature() })
+      .expect(303);
     expect((await rows())[0]!.source).toBe('partner-x');
   });
 });

@@ -9,7 +9,8 @@ import { buildMapOutline, INSETS, renderDistrictMap } from '../../src/staff/dist
  * exists), read by the importer's own reader: every congressional district is drawn, inside the
  * frame, and the whole map stays small enough to send with the page.
  */
-const SHARED_DATA = process.env.REP_TEST_DATA_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
+const SHARED_DATA =
+  process.env.REP_TEST_DATA_DIR ?? path.resolve(__dirname, '..', '..', '..', 'shared', 'data');
 const describeIfData = existsSync(path.join(SHARED_DATA, 'congress')) ? describe : describe.skip;
 
 describeIfData('the district map on the full representative data', () => {
@@ -18,8 +19,14 @@ describeIfData('the district map on the full representative data', () => {
     expect(districts.length).toBeGreaterThanOrEqual(436);
     const outline = buildMapOutline(districts);
 
-    expect(outline.districts.map((district) => district.geoid)).toEqual(districts.map((district) => district.geoid).sort());
-    expect(outline.insets.map((inset) => inset.key).sort()).toEqual(INSETS.filter((inset) => inset.framed).map((inset) => inset.key).sort());
+    expect(outline.districts.map((district) => district.geoid)).toEqual(
+      districts.map((district) => district.geoid).sort(),
+    );
+    expect(outline.insets.map((inset) => inset.key).sort()).toEqual(
+      INSETS.filter((inset) => inset.framed)
+        .map((inset) => inset.key)
+        .sort(),
+    );
     // Simplified to about a pixel: a small share of the points read.
     expect(outline.points).toBeLessThan(outline.sourcePoints / 10);
 
@@ -30,7 +37,8 @@ describeIfData('the district map on the full representative data', () => {
         let x = numbers[0]!;
         let y = numbers[1]!;
         for (let i = 2; i <= numbers.length; i += 2) {
-          if (!(x >= 0 && x <= outline.width && y >= 0 && y <= outline.height)) outside.push(`${district.geoid} ${x},${y}`);
+          if (!(x >= 0 && x <= outline.width && y >= 0 && y <= outline.height))
+            outside.push(`${district.geoid} ${x},${y}`);
           x += numbers[i] ?? 0;
           y += numbers[i + 1] ?? 0;
         }
@@ -38,12 +46,17 @@ describeIfData('the district map on the full representative data', () => {
     }
     expect(outside).toEqual([]);
 
-    const counts = Object.fromEntries(outline.districts.map((district, index) => [district.geoid, index * 7]));
+    const counts = Object.fromEntries(
+      outline.districts.map((district, index) => [district.geoid, index * 7]),
+    );
     const { map } = renderDistrictMap(outline, {
       id: 'map',
       title: 'Signatures by congressional district',
       counts,
-      describe: (geoid) => ({ label: `${districtLabel(geoid)} · A Member Of Congress`, href: `#cd-${geoid}` }),
+      describe: (geoid) => ({
+        label: `${districtLabel(geoid)} · A Member Of Congress`,
+        href: `#cd-${geoid}`,
+      }),
     });
     expect(Buffer.byteLength(map)).toBeLessThan(400_000);
     expect(map).toContain('<title>CA-12 · A Member Of Congress: ');

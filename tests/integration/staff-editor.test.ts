@@ -23,7 +23,8 @@ afterAll(async () => {
   await t.close();
 });
 
-const campaignBySlug = async (slug: string) => (await t.platform.db.select().from(campaigns).where(eq(campaigns.slug, slug)))[0];
+const campaignBySlug = async (slug: string) =>
+  (await t.platform.db.select().from(campaigns).where(eq(campaigns.slug, slug)))[0];
 const newCampaign = (overrides: Record<string, unknown> = {}) => ({
   _csrf: organizer.token,
   title: 'Ban face surveillance in Denver',
@@ -43,7 +44,15 @@ describe('campaign settings', () => {
     const answer = await organizer.agent
       .post('/staff/campaigns')
       .type('form')
-      .send(newCampaign({ title: '', slug: 'Not A Slug!', goal: '-3', letterFrom: 'nope', targetOffices: undefined }))
+      .send(
+        newCampaign({
+          title: '',
+          slug: 'Not A Slug!',
+          goal: '-3',
+          letterFrom: 'nope',
+          targetOffices: undefined,
+        }),
+      )
       .expect(400);
     expect(answer.text).toContain('Enter a title.');
     expect(answer.text).toContain('Use lower-case letters, digits and dashes');
@@ -66,7 +75,11 @@ describe('campaign settings', () => {
     });
     const page = await request(t.app).get('/campaigns/denver').expect(200);
     expect(page.text).toContain('Ban face surveillance in Denver');
-    const taken = await organizer.agent.post('/staff/campaigns').type('form').send(newCampaign()).expect(400);
+    const taken = await organizer.agent
+      .post('/staff/campaigns')
+      .type('form')
+      .send(newCampaign())
+      .expect(400);
     expect(taken.text).toContain('Another campaign already uses this web address.');
   });
 
@@ -75,12 +88,26 @@ describe('campaign settings', () => {
     await request(t.app).get('/campaigns/denver').expect(200);
     const form = await organizer.agent.get('/staff/campaigns/denver/edit').expect(200);
     expect(form.text).toContain('value="Ban face surveillance in Denver"');
-    await organizer.agent.post('/staff/campaigns/denver/edit').type('form').send(newCampaign({ title: 'Denver: ban face surveillance', status: 'closed' })).expect(303);
+    await organizer.agent
+      .post('/staff/campaigns/denver/edit')
+      .type('form')
+      .send(newCampaign({ title: 'Denver: ban face surveillance', status: 'closed' }))
+      .expect(303);
     const page = await request(t.app).get('/campaigns/denver').expect(200);
     expect(page.text).toContain('Denver: ban face surveillance');
-    const [entry] = await t.platform.db.select().from(auditLog).where(eq(auditLog.action, 'campaign.update'));
-    expect(entry).toMatchObject({ actor: 'organizer@staff.example.org', details: { changed: ['title', 'status'] } });
-    await organizer.agent.post('/staff/campaigns/denver/edit').type('form').send(newCampaign({ status: 'open' })).expect(303);
+    const [entry] = await t.platform.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, 'campaign.update'));
+    expect(entry).toMatchObject({
+      actor: 'organizer@staff.example.org',
+      details: { changed: ['title', 'status'] },
+    });
+    await organizer.agent
+      .post('/staff/campaigns/denver/edit')
+      .type('form')
+      .send(newCampaign({ status: 'open' }))
+      .expect(303);
   });
 
   test('letters go only to the offices the campaign targets', async () => {
@@ -89,13 +116,22 @@ describe('campaign settings', () => {
       .post('/api/v1/campaigns/denver/letters')
       .send({ name: 'Rosa Writer', email: 'rosa@example.org', zip: '80010' })
       .expect(202);
-    expect(answer.body.letters.map((letter: { target: string }) => letter.target.split(':')[0])).toEqual(['state-upper']);
+    expect(
+      answer.body.letters.map((letter: { target: string }) => letter.target.split(':')[0]),
+    ).toEqual(['state-upper']);
     const governor = await request(t.app).get('/api/v1/representatives?zip=80010').expect(200);
-    const governorKey = governor.body.officials.find((official: { office: string }) => official.office === 'governor');
+    const governorKey = governor.body.officials.find(
+      (official: { office: string }) => official.office === 'governor',
+    );
     expect(governorKey).toBeDefined();
     const refused = await request(t.app)
       .post('/api/v1/campaigns/denver/letters')
-      .send({ name: 'Rosa Writer', email: 'rosa2@example.org', zip: '80010', targets: [`governor:${governorKey.ids.openstates}`] })
+      .send({
+        name: 'Rosa Writer',
+        email: 'rosa2@example.org',
+        zip: '80010',
+        targets: [`governor:${governorKey.ids.openstates}`],
+      })
       .expect(400);
     expect(refused.body.errors.targets).toMatch(/Not among your representatives/);
   });
@@ -103,49 +139,98 @@ describe('campaign settings', () => {
 
 describe('letter templates', () => {
   test('the page shows the project template with a preview addressed to a real representative', async () => {
-    const page = await organizer.agent.get('/staff/campaigns/denver/templates?level=state&zip=80010').expect(200);
+    const page = await organizer.agent
+      .get('/staff/campaigns/denver/templates?level=state&zip=80010')
+      .expect(200);
     expect(page.text).toContain('{{supporter.name}}');
-    expect(page.text).toMatch(/To (State )?Senator Hana Senate, from a sample supporter in ZIP 80010, CO\./);
+    expect(page.text).toMatch(
+      /To (State )?Senator Hana Senate, from a sample supporter in ZIP 80010, CO\./,
+    );
     expect(page.text).toContain('Jordan Sample');
   });
 
   test('an invalid template is refused with the reason and not saved', async () => {
-    const token = csrfTokenOf((await organizer.agent.get('/staff/campaigns/denver/templates?level=state').expect(200)).text);
+    const token = csrfTokenOf(
+      (await organizer.agent.get('/staff/campaigns/denver/templates?level=state').expect(200)).text,
+    );
     const answer = await organizer.agent
       .post('/staff/campaigns/denver/templates/state')
       .type('form')
-      .send({ _csrf: token, action: 'save', subject: 'Hello {{supporter.password}}', body: 'Dear {{target.name}},\n{{#each x}}{{/each}}' })
+      .send({
+        _csrf: token,
+        action: 'save',
+        subject: 'Hello {{supporter.password}}',
+        body: 'Dear {{target.name}},\n{{#each x}}{{/each}}',
+      })
       .expect(400);
     expect(answer.text).toMatch(/supporter\.password/);
     expect(await t.platform.db.select().from(letterTemplates)).toHaveLength(0);
   });
 
   test('a saved template is what new letters use; reset goes back to the project one', async () => {
-    const token = csrfTokenOf((await organizer.agent.get('/staff/campaigns/denver/templates?level=state').expect(200)).text);
-    const template = { subject: 'From {{supporter.zip}}: ban face surveillance', body: 'Dear {{target.title}} {{target.name}},\n\nDenver words.\n\n{{supporter.name}}' };
-    const preview = await organizer.agent.post('/staff/campaigns/denver/templates/state/preview').type('form').send({ _csrf: token, ...template, zip: '80010' }).expect(200);
-    expect(preview.body.letter).toEqual({ subject: 'From 80010: ban face surveillance', body: expect.stringContaining('Denver words.\n\nJordan Sample') });
-    await organizer.agent.post('/staff/campaigns/denver/templates/state').type('form').send({ _csrf: token, action: 'save', ...template, zip: '80010' }).expect(303);
-    const answer = await request(t.app).post('/api/v1/campaigns/denver/letters').send({ name: 'Tess Template', email: 'tess@example.org', zip: '80010' }).expect(202);
+    const token = csrfTokenOf(
+      (await organizer.agent.get('/staff/campaigns/denver/templates?level=state').expect(200)).text,
+    );
+    const template = {
+      subject: 'From {{supporter.zip}}: ban face surveillance',
+      body: 'Dear {{target.title}} {{target.name}},\n\nDenver words.\n\n{{supporter.name}}',
+    };
+    const preview = await organizer.agent
+      .post('/staff/campaigns/denver/templates/state/preview')
+      .type('form')
+      .send({ _csrf: token, ...template, zip: '80010' })
+      .expect(200);
+    expect(preview.body.letter).toEqual({
+      subject: 'From 80010: ban face surveillance',
+      body: expect.stringContaining('Denver words.\n\nJordan Sample'),
+    });
+    await organizer.agent
+      .post('/staff/campaigns/denver/templates/state')
+      .type('form')
+      .send({ _csrf: token, action: 'save', ...template, zip: '80010' })
+      .expect(303);
+    const answer = await request(t.app)
+      .post('/api/v1/campaigns/denver/letters')
+      .send({ name: 'Tess Template', email: 'tess@example.org', zip: '80010' })
+      .expect(202);
     expect(answer.body.letters).toHaveLength(1);
     // Subjects are sealed in the database: the letters are opened and picked out by their subject.
-    const [letter] = (await openedLetters(t.platform)).filter((written) => written.subject === 'From 80010: ban face surveillance');
+    const [letter] = (await openedLetters(t.platform)).filter(
+      (written) => written.subject === 'From 80010: ban face surveillance',
+    );
     expect(letter?.body).toContain('Denver words.');
 
-    await organizer.agent.post('/staff/campaigns/denver/templates/state').type('form').send({ _csrf: token, action: 'reset' }).expect(303);
+    await organizer.agent
+      .post('/staff/campaigns/denver/templates/state')
+      .type('form')
+      .send({ _csrf: token, action: 'reset' })
+      .expect(303);
     expect(await t.platform.db.select().from(letterTemplates)).toHaveLength(0);
-    expect(await t.platform.db.select().from(auditLog).where(eq(auditLog.action, 'template.reset'))).toHaveLength(1);
+    expect(
+      await t.platform.db.select().from(auditLog).where(eq(auditLog.action, 'template.reset')),
+    ).toHaveLength(1);
   });
 });
 
 describe('custom target lists', () => {
   const upload = async (list: string, file: string, status: number) => {
-    const token = csrfTokenOf((await organizer.agent.get('/staff/campaigns/denver/targets').expect(200)).text);
-    return organizer.agent.post('/staff/campaigns/denver/targets').field('_csrf', token).field('list', list).attach('file', readFileSync(file), path.basename(file)).expect(status);
+    const token = csrfTokenOf(
+      (await organizer.agent.get('/staff/campaigns/denver/targets').expect(200)).text,
+    );
+    return organizer.agent
+      .post('/staff/campaigns/denver/targets')
+      .field('_csrf', token)
+      .field('list', list)
+      .attach('file', readFileSync(file), path.basename(file))
+      .expect(status);
   };
 
   test('a file with a bad row imports nothing and shows each problem by line and column', async () => {
-    const answer = await upload('Oakland officials', path.join(fixtures, 'custom-targets', 'one-bad-row.csv'), 400);
+    const answer = await upload(
+      'Oakland officials',
+      path.join(fixtures, 'custom-targets', 'one-bad-row.csv'),
+      400,
+    );
     expect(answer.text).toContain('Nothing was imported');
     expect(answer.text).toMatch(/<td class="num">4<\/td><td>email<\/td>/);
     expect(await t.platform.db.select().from(customTargets)).toHaveLength(0);
@@ -157,26 +242,50 @@ describe('custom target lists', () => {
     expect(page.text).toContain('Oakland officials');
     const stored = await t.platform.db.select().from(customTargets);
     expect(stored.map((target) => target.name)).toContain('Ada Okafor');
-    await organizer.agent.post('/staff/campaigns/denver/targets/delete').type('form').send({ _csrf: csrfTokenOf(page.text), list: 'Oakland officials' }).expect(303);
+    await organizer.agent
+      .post('/staff/campaigns/denver/targets/delete')
+      .type('form')
+      .send({ _csrf: csrfTokenOf(page.text), list: 'Oakland officials' })
+      .expect(303);
     expect(await t.platform.db.select().from(customTargets)).toHaveLength(0);
   });
 
   test('an upload without its CSRF token is refused', async () => {
-    await organizer.agent.post('/staff/campaigns/denver/targets').field('list', 'x').attach('file', Buffer.from('name,title,represents\n'), 'x.csv').expect(403);
+    await organizer.agent
+      .post('/staff/campaigns/denver/targets')
+      .field('list', 'x')
+      .attach('file', Buffer.from('name,title,represents\n'), 'x.csv')
+      .expect(403);
   });
 });
 
 describe('partners', () => {
   test('a partner gets a link, an embed snippet, and its sites may call the API', async () => {
     const origin = 'https://partner.example.org';
-    const before = await request(t.app).options('/api/v1/campaigns/denver/signatures').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+    const before = await request(t.app)
+      .options('/api/v1/campaigns/denver/signatures')
+      .set('Origin', origin)
+      .set('Access-Control-Request-Method', 'POST');
     expect(before.headers['access-control-allow-origin']).toBeUndefined();
 
-    const bad = await organizer.agent.post('/staff/campaigns/denver/partners').type('form').send({ _csrf: organizer.token, name: 'Partner', sourceCode: 'Bad Code', origins: 'ftp://x' }).expect(400);
+    const bad = await organizer.agent
+      .post('/staff/campaigns/denver/partners')
+      .type('form')
+      .send({ _csrf: organizer.token, name: 'Partner', sourceCode: 'Bad Code', origins: 'ftp://x' })
+      .expect(400);
     expect(bad.text).toContain('Use letters, digits, - and _');
     expect(bad.text).toContain('List each site as an origin');
 
-    await organizer.agent.post('/staff/campaigns/denver/partners').type('form').send({ _csrf: organizer.token, name: 'Privacy Now <Denver>', sourceCode: 'privacy-now', origins: `${origin}/\n` }).expect(303);
+    await organizer.agent
+      .post('/staff/campaigns/denver/partners')
+      .type('form')
+      .send({
+        _csrf: organizer.token,
+        name: 'Privacy Now <Denver>',
+        sourceCode: 'privacy-now',
+        origins: `${origin}/\n`,
+      })
+      .expect(303);
     const [partner] = await t.platform.db.select().from(partners);
     expect(partner).toMatchObject({ sourceCode: 'privacy-now', origins: [origin] });
     const page = await organizer.agent.get('/staff/campaigns/denver/partners').expect(200);
@@ -184,16 +293,30 @@ describe('partners', () => {
     expect(page.text).toMatch(/\/campaigns\/denver\?source(=|&#x3D;)privacy-now/);
     expect(page.text).toContain('/static/js/embed.js');
 
-    const after = await request(t.app).options('/api/v1/campaigns/denver/signatures').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+    const after = await request(t.app)
+      .options('/api/v1/campaigns/denver/signatures')
+      .set('Origin', origin)
+      .set('Access-Control-Request-Method', 'POST');
     expect(after.headers['access-control-allow-origin']).toBe(origin);
     const script = await request(t.app).get('/static/js/embed.js').expect(200);
     expect(script.headers['cross-origin-resource-policy']).toBe('cross-origin');
 
-    const duplicate = await organizer.agent.post('/staff/campaigns/denver/partners').type('form').send({ _csrf: organizer.token, name: 'Again', sourceCode: 'privacy-now' }).expect(400);
+    const duplicate = await organizer.agent
+      .post('/staff/campaigns/denver/partners')
+      .type('form')
+      .send({ _csrf: organizer.token, name: 'Again', sourceCode: 'privacy-now' })
+      .expect(400);
     expect(duplicate.text).toContain('Another partner of this campaign uses this source code.');
 
-    await organizer.agent.post(`/staff/campaigns/denver/partners/${partner!.id}`).type('form').send({ _csrf: organizer.token, action: 'delete' }).expect(303);
-    const removed = await request(t.app).options('/api/v1/campaigns/denver/signatures').set('Origin', origin).set('Access-Control-Request-Method', 'POST');
+    await organizer.agent
+      .post(`/staff/campaigns/denver/partners/${partner!.id}`)
+      .type('form')
+      .send({ _csrf: organizer.token, action: 'delete' })
+      .expect(303);
+    const removed = await request(t.app)
+      .options('/api/v1/campaigns/denver/signatures')
+      .set('Origin', origin)
+      .set('Access-Control-Request-Method', 'POST');
     expect(removed.headers['access-control-allow-origin']).toBeUndefined();
   });
 });

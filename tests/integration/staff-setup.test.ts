@@ -28,7 +28,12 @@ beforeEach(async () => {
 
 const setupKey = () => `${t.platform.config.redisKeyPrefix}:staff:setup`;
 const pathOf = (link: string) => new URL(link).pathname;
-const firstAdmin = { email: 'First.Admin@Coalition.example', name: 'First Admin', password: 'a long first password', confirm: 'a long first password' };
+const firstAdmin = {
+  email: 'First.Admin@Coalition.example',
+  name: 'First Admin',
+  password: 'a long first password',
+  confirm: 'a long first password',
+};
 
 /** Opens the setup page like a browser: the agent keeps the staff CSRF cookie. */
 async function openSetup(link: string) {
@@ -40,7 +45,9 @@ async function openSetup(link: string) {
 describe('the setup link', () => {
   it('is offered only while there is no staff account: random, kept as a hash for an hour', async () => {
     const link = (await offerFirstAccountSetup(t.platform))!;
-    expect(link).toMatch(new RegExp(`^${t.platform.config.publicUrl}/staff/setup/[A-Za-z0-9_-]{43}$`));
+    expect(link).toMatch(
+      new RegExp(`^${t.platform.config.publicUrl}/staff/setup/[A-Za-z0-9_-]{43}$`),
+    );
     const stored = await t.platform.redis.get(setupKey());
     expect(stored).toMatch(/^[0-9a-f]{64}$/);
     expect(link).not.toContain(stored);
@@ -60,25 +67,52 @@ describe('the setup link', () => {
     expect(page.headers['referrer-policy']).toBe('no-referrer');
 
     // Mistakes come back with the values kept, and the link still works.
-    const wrong = await agent.post(pathOf(link)).type('form').send({ _csrf: token, email: 'nope', name: 'First Admin', password: 'short', confirm: 'other' }).expect(400);
+    const wrong = await agent
+      .post(pathOf(link))
+      .type('form')
+      .send({
+        _csrf: token,
+        email: 'nope',
+        name: 'First Admin',
+        password: 'short',
+        confirm: 'other',
+      })
+      .expect(400);
     expect(wrong.text).toContain('<a href="#field-email">Enter a valid email address.</a>');
     expect(wrong.text).toContain('id="error-password"');
     expect(wrong.text).toContain('value="First Admin"');
     expect(await t.platform.db.select().from(staffAccounts)).toEqual([]);
 
-    const done = await agent.post(pathOf(link)).type('form').send({ _csrf: token, ...firstAdmin }).expect(303);
+    const done = await agent
+      .post(pathOf(link))
+      .type('form')
+      .send({ _csrf: token, ...firstAdmin })
+      .expect(303);
     expect(done.headers.location).toBe('/staff');
     const home = await agent.get('/staff').expect(200);
     expect(home.text).toContain('Your admin account is ready');
     const [account] = await t.platform.db.select().from(staffAccounts);
-    expect(account).toMatchObject({ email: 'first.admin@coalition.example', name: 'First Admin', role: 'admin', status: 'active' });
+    expect(account).toMatchObject({
+      email: 'first.admin@coalition.example',
+      name: 'First Admin',
+      role: 'admin',
+      status: 'active',
+    });
     expect(account!.passwordHash).toMatch(/^\$argon2id\$/);
     const [entry] = await t.platform.db.select().from(auditLog);
-    expect(entry).toMatchObject({ action: 'account.create', actor: 'first.admin@coalition.example', details: { role: 'admin', by: 'setup link' } });
+    expect(entry).toMatchObject({
+      action: 'account.create',
+      actor: 'first.admin@coalition.example',
+      details: { role: 'admin', by: 'setup link' },
+    });
 
     // Used: the link, and any new offer, are gone.
     await request(t.app).get(pathOf(link)).expect(410);
-    await agent.post(pathOf(link)).type('form').send({ _csrf: csrfTokenOf(home.text), ...firstAdmin, email: 'second@coalition.example' }).expect(410);
+    await agent
+      .post(pathOf(link))
+      .type('form')
+      .send({ _csrf: csrfTokenOf(home.text), ...firstAdmin, email: 'second@coalition.example' })
+      .expect(410);
     expect(await offerFirstAccountSetup(t.platform)).toBeUndefined();
     expect(await t.platform.db.select().from(staffAccounts)).toHaveLength(1);
   });
@@ -87,8 +121,14 @@ describe('the setup link', () => {
     const link = (await offerFirstAccountSetup(t.platform))!;
     const [one, two] = await Promise.all([openSetup(link), openSetup(link)]);
     const answers = await Promise.all([
-      one.agent.post(pathOf(link)).type('form').send({ _csrf: one.token, ...firstAdmin, email: 'one@coalition.example' }),
-      two.agent.post(pathOf(link)).type('form').send({ _csrf: two.token, ...firstAdmin, email: 'two@coalition.example' }),
+      one.agent
+        .post(pathOf(link))
+        .type('form')
+        .send({ _csrf: one.token, ...firstAdmin, email: 'one@coalition.example' }),
+      two.agent
+        .post(pathOf(link))
+        .type('form')
+        .send({ _csrf: two.token, ...firstAdmin, email: 'two@coalition.example' }),
     ]);
     expect(answers.map((answer) => answer.status).sort()).toEqual([303, 410]);
     expect(await t.platform.db.select().from(staffAccounts)).toHaveLength(1);
@@ -100,11 +140,19 @@ describe('the setup link', () => {
     const gone = await request(t.app).get(forged).expect(410);
     expect(gone.text).toContain('This setup link does not work');
     const { agent, token } = await openSetup(link);
-    await agent.post(forged).type('form').send({ _csrf: token, ...firstAdmin }).expect(410);
+    await agent
+      .post(forged)
+      .type('form')
+      .send({ _csrf: token, ...firstAdmin })
+      .expect(410);
     await request(t.app).get(pathOf(link)).expect(200);
     // An hour later Redis has forgotten it (as when its key expires).
     await t.platform.redis.del(setupKey());
-    await agent.post(pathOf(link)).type('form').send({ _csrf: token, ...firstAdmin }).expect(410);
+    await agent
+      .post(pathOf(link))
+      .type('form')
+      .send({ _csrf: token, ...firstAdmin })
+      .expect(410);
     expect(await t.platform.db.select().from(staffAccounts)).toEqual([]);
   });
 
@@ -119,25 +167,29 @@ describe('starting the platform with no staff account', () => {
   it('prints the setup link, which opens the setup page', async () => {
     const port = await freePort();
     const { config } = t.platform;
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'web'], {
-      cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATA_DIR: config.dataDir,
-        DATABASE_URL: config.databaseUrl,
-        REDIS_URL: config.redisUrl,
-        REDIS_KEY_PREFIX: config.redisKeyPrefix,
-        APP_SECRET: config.secret,
-        ...encryptionEnv(config),
-        REP_DATA_DIR: 'none',
-        REP_DATA_REFRESH: 'off',
-        LOG_LEVEL: 'warn',
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), 'web'],
+      {
+        cwd: projectRoot,
+        env: {
+          PATH: process.env.PATH,
+          NODE_ENV: 'test',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATA_DIR: config.dataDir,
+          DATABASE_URL: config.databaseUrl,
+          REDIS_URL: config.redisUrl,
+          REDIS_KEY_PREFIX: config.redisKeyPrefix,
+          APP_SECRET: config.secret,
+          ...encryptionEnv(config),
+          REP_DATA_DIR: 'none',
+          REP_DATA_REFRESH: 'off',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    );
     try {
       let output = '';
       const link = await new Promise<string>((resolve, reject) => {
@@ -146,9 +198,15 @@ describe('starting the platform with no staff account', () => {
           const found = /(http:\/\/\S+\/staff\/setup\/[A-Za-z0-9_-]{43})/.exec(output);
           if (found) resolve(found[1]!);
         });
-        child.once('exit', (code) => reject(new Error(`the platform exited (${code}) before printing a setup link:\n${output}`)));
+        child.once('exit', (code) =>
+          reject(
+            new Error(`the platform exited (${code}) before printing a setup link:\n${output}`),
+          ),
+        );
       });
-      expect(output).toContain('no staff account yet. Make the first admin account here (the link works once, for an hour):');
+      expect(output).toContain(
+        'no staff account yet. Make the first admin account here (the link works once, for an hour):',
+      );
       const page = await fetch(link);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('Set up the first admin account');

@@ -19,36 +19,73 @@ let secondId: number;
 const DEMO = 'ban-facial-recognition';
 const SECOND = 'second-petition';
 
-const kim = { name: 'Kim Private', email: 'kim.private@example.org', zip: '80010', address: '12 Hidden Lane' };
+const kim = {
+  name: 'Kim Private',
+  email: 'kim.private@example.org',
+  zip: '80010',
+  address: '12 Hidden Lane',
+};
 const lou = { name: 'Lou Bystander', email: 'lou.bystander@example.org', zip: '80010' };
 const KIM_TRACES = ['kim.private', 'Kim Private', 'Hidden Lane', 'my secret reason'];
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  t = await createTestPlatform({ SMTP_URL: sink.url, LOG_LEVEL: 'trace', LOOKUP_RATE_LIMIT: '100000' });
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  t = await createTestPlatform({
+    SMTP_URL: sink.url,
+    LOG_LEVEL: 'trace',
+    LOOKUP_RATE_LIMIT: '100000',
+  });
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   demoId = (await t.platform.campaigns.bySlug(DEMO))!.id;
   const [second] = await t.platform.db
     .insert(campaigns)
-    .values({ slug: SECOND, title: 'Second petition', summary: 'Another one.', petitionText: 'Ban it here too.', goal: 100 })
+    .values({
+      slug: SECOND,
+      title: 'Second petition',
+      summary: 'Another one.',
+      petitionText: 'Ban it here too.',
+      goal: 100,
+    })
     .returning();
   secondId = second!.id;
-  await t.platform.db.insert(partners).values({ campaignId: demoId, name: 'Friends', sourceCode: 'friends' });
+  await t.platform.db
+    .insert(partners)
+    .values({ campaignId: demoId, name: 'Friends', sourceCode: 'friends' });
   await t.startWorkers();
 
   const api = (slug: string, what: string) => `/api/v1/campaigns/${slug}/${what}`;
-  await request(t.app).post(api(DEMO, 'signatures')).send({ ...kim, source: 'friends', optIn: true, partnerOptIn: true }).expect(202);
-  await request(t.app).post(api(SECOND, 'signatures')).send({ ...kim, zip: '10001' }).expect(202);
-  await request(t.app).post(api(DEMO, 'letters')).send({ ...kim, note: 'my secret reason' }).expect(202);
-  await request(t.app).post(api(DEMO, 'signatures')).send({ ...lou, optIn: true }).expect(202);
-  await request(t.app).post(api(DEMO, 'letters')).send({ ...lou, note: 'Lou cares too' }).expect(202);
+  await request(t.app)
+    .post(api(DEMO, 'signatures'))
+    .send({ ...kim, source: 'friends', optIn: true, partnerOptIn: true })
+    .expect(202);
+  await request(t.app)
+    .post(api(SECOND, 'signatures'))
+    .send({ ...kim, zip: '10001' })
+    .expect(202);
+  await request(t.app)
+    .post(api(DEMO, 'letters'))
+    .send({ ...kim, note: 'my secret reason' })
+    .expect(202);
+  await request(t.app)
+    .post(api(DEMO, 'signatures'))
+    .send({ ...lou, optIn: true })
+    .expect(202);
+  await request(t.app)
+    .post(api(DEMO, 'letters'))
+    .send({ ...lou, note: 'Lou cares too' })
+    .expect(202);
   await eventually(async () => {
     const [pending] = await queryRows<{ n: number }>(
       t.platform.db,
       sql`SELECT (SELECT count(*) FROM letters WHERE status NOT IN ('delivered', 'rehearsed')) + (SELECT count(*) FROM signatures WHERE NOT tallied OR notice_pending) AS n`,
     );
-    return Number(pending!.n) === 0 && mailsTo(kim.email).length === 3 && mailsTo(lou.email).length === 2;
+    return (
+      Number(pending!.n) === 0 && mailsTo(kim.email).length === 3 && mailsTo(lou.email).length === 2
+    );
   });
 });
 afterAll(async () => {
@@ -56,14 +93,20 @@ afterAll(async () => {
   await sink.close();
 });
 
-const recipient = (mail: ParsedMail) => (mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined);
+const recipient = (mail: ParsedMail) =>
+  mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
 const mailsTo = (email: string) => sink.messages.filter((mail) => recipient(mail) === email);
 /** A header as sent, unfolded. */
 const header = (mail: ParsedMail, key: string) =>
-  mail.headerLines.find((line) => line.key === key)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n[ \t]+/g, ' ');
+  mail.headerLines
+    .find((line) => line.key === key)
+    ?.line.replace(/^[^:]+:\s*/, '')
+    .replace(/\r?\n[ \t]+/g, ' ');
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 const supportersIdle = async () => {
-  const counts = await t.platform.queues.get('supporters').getJobCounts('active', 'waiting', 'prioritized');
+  const counts = await t.platform.queues
+    .get('supporters')
+    .getJobCounts('active', 'waiting', 'prioritized');
   return Object.values(counts).every((n) => n === 0);
 };
 let dataPath: string;
@@ -74,11 +117,22 @@ async function storedRowsMentioning(needles: string[]): Promise<string[]> {
     t.platform.db,
     sql`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
   );
-  expect(tables.map((table) => table.table_name)).toEqual(expect.arrayContaining(['signatures', 'consents', 'letter_actions', 'letters', 'delivery_attempts']));
+  expect(tables.map((table) => table.table_name)).toEqual(
+    expect.arrayContaining([
+      'signatures',
+      'consents',
+      'letter_actions',
+      'letters',
+      'delivery_attempts',
+    ]),
+  );
   const found: string[] = [];
   for (const { table_name: table } of tables) {
     for (const needle of needles) {
-      const rows = await queryRows<{ row: string }>(t.platform.db, sql`SELECT t::text AS row FROM ${sql.identifier(table)} t WHERE t::text ILIKE ${`%${needle}%`}`);
+      const rows = await queryRows<{ row: string }>(
+        t.platform.db,
+        sql`SELECT t::text AS row FROM ${sql.identifier(table)} t WHERE t::text ILIKE ${`%${needle}%`}`,
+      );
       found.push(...rows.map((row) => `${table}: ${row.row}`));
     }
   }
@@ -99,7 +153,8 @@ async function rowsMentioning(needles: string[]): Promise<string[]> {
   for (const [table, rows] of opened) {
     for (const row of rows) {
       const text = JSON.stringify(row);
-      if (needles.some((needle) => text.toLowerCase().includes(needle.toLowerCase()))) found.push(`${table}: ${text}`);
+      if (needles.some((needle) => text.toLowerCase().includes(needle.toLowerCase())))
+        found.push(`${table}: ${text}`);
     }
   }
   return found;
@@ -126,12 +181,20 @@ describe('asking for the link', () => {
   it('refuses a bad address field by field, and answers a known and an unknown address alike', async () => {
     const agent = request.agent(t.app);
     const form = await agent.get('/privacy/my-data').expect(200);
-    const bad = await agent.post('/privacy/my-data').type('form').send({ _csrf: csrfOf(form.text), email: 'not an address' }).expect(400);
+    const bad = await agent
+      .post('/privacy/my-data')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), email: 'not an address' })
+      .expect(400);
     expect(bad.text).toContain('Please enter a valid email address');
 
     const answers: string[] = [];
     for (const email of [kim.email, 'nobody@example.org']) {
-      const res = await agent.post('/privacy/my-data').type('form').send({ _csrf: csrfOf(form.text), email: email.toUpperCase() }).expect(200);
+      const res = await agent
+        .post('/privacy/my-data')
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), email: email.toUpperCase() })
+        .expect(200);
       answers.push(res.text.replace(email, '<email>').replace(/name="_csrf" value="[^"]+"/, ''));
     }
     expect(answers[0]).toBe(answers[1]);
@@ -142,21 +205,34 @@ describe('asking for the link', () => {
     const mail = mailsTo(kim.email)[3]!;
     expect(mail.subject).toBe('Your data at Ban Face Surveillance');
     expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
-    expect(header(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:letters@localhost\?subject=unsubscribe>$/);
-    dataPath = new URL(/https?:[^\s]+\/privacy\/my-data\/[A-Za-z0-9_-]+/.exec(mail.text ?? '')![0]).pathname;
+    expect(header(mail, 'list-unsubscribe')).toMatch(
+      /^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:letters@localhost\?subject=unsubscribe>$/,
+    );
+    dataPath = new URL(/https?:[^\s]+\/privacy\/my-data\/[A-Za-z0-9_-]+/.exec(mail.text ?? '')![0])
+      .pathname;
 
     // Asking again at once sends nothing more (one link per address every few minutes).
-    await agent.post('/privacy/my-data').type('form').send({ _csrf: csrfOf(form.text), email: kim.email }).expect(200);
+    await agent
+      .post('/privacy/my-data')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), email: kim.email })
+      .expect(200);
     await eventually(supportersIdle);
     expect(mailsTo(kim.email)).toHaveLength(4);
   });
 
-  it('every email to a supporter carries the unsubscribe headers, the letters\' confirmation too', () => {
+  it("every email to a supporter carries the unsubscribe headers, the letters' confirmation too", () => {
     for (const mail of [...mailsTo(kim.email), ...mailsTo(lou.email)]) {
       expect(header(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
-      expect(header(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:[^>]+>$/);
+      expect(header(mail, 'list-unsubscribe')).toMatch(
+        /^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:[^>]+>$/,
+      );
     }
-    expect(mailsTo(kim.email).map((mail) => mail.subject).sort()).toEqual([
+    expect(
+      mailsTo(kim.email)
+        .map((mail) => mail.subject)
+        .sort(),
+    ).toEqual([
       'Thank you for signing: Ban police use of facial recognition',
       'Thank you for signing: Second petition',
       'Your data at Ban Face Surveillance',
@@ -173,13 +249,26 @@ describe('the link', () => {
     expect(page.text).toContain('Second petition');
     expect(page.text).toContain('Delete everything about me');
     const token = dataPath.split('/').pop()!;
-    await request(t.app).get(`/privacy/my-data/${token.slice(0, -3)}AAA`).expect(400);
-    await request(t.app).get(`/privacy/my-data/${token.slice(0, -3)}AAA/download`).expect(400);
-    const expired = sealLink(t.platform.config.secret, 'my-data', kim.email, Date.now() - 25 * 3600_000);
+    await request(t.app)
+      .get(`/privacy/my-data/${token.slice(0, -3)}AAA`)
+      .expect(400);
+    await request(t.app)
+      .get(`/privacy/my-data/${token.slice(0, -3)}AAA/download`)
+      .expect(400);
+    const expired = sealLink(
+      t.platform.config.secret,
+      'my-data',
+      kim.email,
+      Date.now() - 25 * 3600_000,
+    );
     await request(t.app).get(`/privacy/my-data/${expired}`).expect(410);
     await request(t.app).get(`/privacy/my-data/${expired}/download`).expect(410);
     // A link for another purpose, even for the same address, is not a data link.
-    await request(t.app).get(`/privacy/my-data/${sealLink(t.platform.config.secret, 'unsubscribe', `*:${kim.email}`)}`).expect(400);
+    await request(t.app)
+      .get(
+        `/privacy/my-data/${sealLink(t.platform.config.secret, 'unsubscribe', `*:${kim.email}`)}`,
+      )
+      .expect(400);
   });
 
   it('downloads everything held about the person, and nothing about anyone else', async () => {
@@ -189,10 +278,22 @@ describe('the link', () => {
     const data = JSON.parse(res.text);
     expect(data.email).toBe(kim.email);
     expect(data.signatures).toHaveLength(2);
-    const demo = data.signatures.find((s: { campaign: { slug: string } }) => s.campaign.slug === DEMO);
-    expect(demo).toMatchObject({ name: kim.name, email: kim.email, zip: kim.zip, address: kim.address, source: 'friends', campaignUpdates: true });
+    const demo = data.signatures.find(
+      (s: { campaign: { slug: string } }) => s.campaign.slug === DEMO,
+    );
+    expect(demo).toMatchObject({
+      name: kim.name,
+      email: kim.email,
+      zip: kim.zip,
+      address: kim.address,
+      source: 'friends',
+      campaignUpdates: true,
+    });
     expect(demo.ipHash).toEqual(expect.any(String));
-    expect(demo.consents.map((c: { to: string; wording: string }) => c.to)).toEqual(['the campaign', 'Friends']);
+    expect(demo.consents.map((c: { to: string; wording: string }) => c.to)).toEqual([
+      'the campaign',
+      'Friends',
+    ]);
     expect(data.letters).toHaveLength(1);
     expect(data.letters[0]).toMatchObject({ name: kim.name, note: 'my secret reason' });
     expect(data.letters[0].letters).toHaveLength(2);
@@ -211,7 +312,10 @@ describe('deleting', () => {
     const counts = async () => ({
       demo: await t.platform.stats.refresh(demoId),
       second: await t.platform.stats.refresh(secondId),
-      letters: await queryRows(t.platform.db, sql`SELECT campaign_id, dimension, key, status, count FROM letter_counts ORDER BY 1, 2, 3, 4`),
+      letters: await queryRows(
+        t.platform.db,
+        sql`SELECT campaign_id, dimension, key, status, count FROM letter_counts ORDER BY 1, 2, 3, 4`,
+      ),
     });
     const strip = (value: Awaited<ReturnType<typeof counts>>) => ({
       ...value,
@@ -222,7 +326,9 @@ describe('deleting', () => {
     expect(before.demo.signatures).toBe(2);
     expect(await rowsMentioning(KIM_TRACES)).not.toEqual([]);
     // Held, but sealed: no table holds any of it as plain text.
-    expect(await storedRowsMentioning([...KIM_TRACES, lou.email, lou.name, 'Lou cares too'])).toEqual([]);
+    expect(
+      await storedRowsMentioning([...KIM_TRACES, lou.email, lou.name, 'Lou cares too']),
+    ).toEqual([]);
 
     const agent = request.agent(t.app);
     const page = await agent.get(dataPath).expect(200);
@@ -234,10 +340,20 @@ describe('deleting', () => {
     await agent.post(`${dataPath}/delete`).type('form').send({ confirm: 'yes' }).expect(403);
     expect(await rowsMentioning(['kim.private'])).not.toEqual([]);
     // Nor without the box ticked.
-    const unticked = await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text) }).expect(400);
-    expect(unticked.text).toContain('Please tick the box to confirm that you want to delete your data.');
+    const unticked = await agent
+      .post(`${dataPath}/delete`)
+      .type('form')
+      .send({ _csrf: csrfOf(ask.text) })
+      .expect(400);
+    expect(unticked.text).toContain(
+      'Please tick the box to confirm that you want to delete your data.',
+    );
     expect(await rowsMentioning(['kim.private'])).not.toEqual([]);
-    const done = await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text), confirm: 'yes' }).expect(200);
+    const done = await agent
+      .post(`${dataPath}/delete`)
+      .type('form')
+      .send({ _csrf: csrfOf(ask.text), confirm: 'yes' })
+      .expect(200);
     expect(done.text).toContain('Your data is deleted');
 
     expect(await rowsMentioning(KIM_TRACES)).toEqual([]);
@@ -249,17 +365,26 @@ describe('deleting', () => {
     await rebuildTallies(t.platform.db, demoId);
     await rebuildTallies(t.platform.db, secondId);
     expect(strip(await counts())).toEqual(before);
-    expect((await request(t.app).get(`/api/v1/campaigns/${DEMO}/stats`).expect(200)).body.signatures).toBe(2);
+    expect(
+      (await request(t.app).get(`/api/v1/campaigns/${DEMO}/stats`).expect(200)).body.signatures,
+    ).toBe(2);
 
     // The link now finds nothing, and deleting again changes nothing.
-    expect((await request(t.app).get(dataPath).expect(200)).text).toContain('We hold nothing about');
-    await agent.post(`${dataPath}/delete`).type('form').send({ _csrf: csrfOf(ask.text), confirm: 'yes' }).expect(200);
+    expect((await request(t.app).get(dataPath).expect(200)).text).toContain(
+      'We hold nothing about',
+    );
+    await agent
+      .post(`${dataPath}/delete`)
+      .type('form')
+      .send({ _csrf: csrfOf(ask.text), confirm: 'yes' })
+      .expect(200);
     expect(strip(await counts())).toEqual(before);
   });
 
   it('wrote none of it to the logs: no address, name, note or link token', () => {
     const logs = t.logs();
     expect(logs).toContain('"path":"/privacy/my-data/:token"');
-    for (const secret of [...KIM_TRACES, 'nobody@example.org', dataPath.split('/').pop()!]) expect(logs).not.toContain(secret);
+    for (const secret of [...KIM_TRACES, 'nobody@example.org', dataPath.split('/').pop()!])
+      expect(logs).not.toContain(secret);
   });
 });

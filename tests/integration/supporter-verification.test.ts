@@ -21,11 +21,22 @@ const VERIFIED = 'verified-petition';
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  t = await createTestPlatform({ SMTP_URL: sink.url, MAIL_FROM: 'Coalition <hello@coalition.example>', LOG_LEVEL: 'trace' });
+  t = await createTestPlatform({
+    SMTP_URL: sink.url,
+    MAIL_FROM: 'Coalition <hello@coalition.example>',
+    LOG_LEVEL: 'trace',
+  });
   demoId = (await t.platform.campaigns.bySlug(DEMO))!.id;
   const [campaign] = await t.platform.db
     .insert(campaigns)
-    .values({ slug: VERIFIED, title: 'A petition that checks its signers', summary: 'Confirmed signatures only.', petitionText: 'Ban it.', goal: 1000, requireVerification: true })
+    .values({
+      slug: VERIFIED,
+      title: 'A petition that checks its signers',
+      summary: 'Confirmed signatures only.',
+      petitionText: 'Ban it.',
+      goal: 1000,
+      requireVerification: true,
+    })
     .returning();
   verifiedId = campaign!.id;
   await t.startWorkers();
@@ -35,8 +46,10 @@ afterAll(async () => {
   await sink.close();
 });
 
-const sign = (slug: string, person: Record<string, unknown>) => request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(person);
-const recipient = (mail: ParsedMail) => (mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined);
+const sign = (slug: string, person: Record<string, unknown>) =>
+  request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send(person);
+const recipient = (mail: ParsedMail) =>
+  mail.to && !Array.isArray(mail.to) ? mail.to.value[0]?.address : undefined;
 const mailsTo = (email: string) => sink.messages.filter((mail) => recipient(mail) === email);
 const pathOf = (mail: ParsedMail, kind: 'verify' | 'not-me' | 'u') => {
   const url = new RegExp(`https?://[^\\s]+/${kind}/[A-Za-z0-9_-]+`).exec(mail.text ?? '')?.[0];
@@ -45,9 +58,14 @@ const pathOf = (mail: ParsedMail, kind: 'verify' | 'not-me' | 'u') => {
 };
 /** A header as sent (unfolded), not as mailparser interprets it. */
 const header = (mail: ParsedMail, key: string) =>
-  mail.headerLines.find((line) => line.key === key)?.line.replace(/^[^:]+:\s*/, '').replace(/\r?\n[ \t]+/g, ' ');
-const unsubscribePath = (mail: ParsedMail) => new URL(/<(https?:[^>]+)>/.exec(header(mail, 'list-unsubscribe') ?? '')![1]!).pathname;
-const stats = async (slug: string) => (await request(t.app).get(`/api/v1/campaigns/${slug}/stats`).expect(200)).body;
+  mail.headerLines
+    .find((line) => line.key === key)
+    ?.line.replace(/^[^:]+:\s*/, '')
+    .replace(/\r?\n[ \t]+/g, ' ');
+const unsubscribePath = (mail: ParsedMail) =>
+  new URL(/<(https?:[^>]+)>/.exec(header(mail, 'list-unsubscribe') ?? '')![1]!).pathname;
+const stats = async (slug: string) =>
+  (await request(t.app).get(`/api/v1/campaigns/${slug}/stats`).expect(200)).body;
 /** The keyed hash the platform finds a (normalised) email address by: signatures hold no plain address. */
 const hashOf = (email: string) => t.platform.encryption.emailHash(email);
 const signatureOf = async (email: string) =>
@@ -67,25 +85,44 @@ const openPage = async (path: string, status = 200) => {
 /** Waits until the supporters queue has nothing left to do: every email it was going to send is sent. */
 const supportersIdle = async () => {
   // (Not `delayed`: the hourly retention purge always waits there.)
-  const counts = await t.platform.queues.get('supporters').getJobCounts('active', 'waiting', 'prioritized');
-  const pending = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE notice_pending`);
+  const counts = await t.platform.queues
+    .get('supporters')
+    .getJobCounts('active', 'waiting', 'prioritized');
+  const pending = await queryRows<{ n: number }>(
+    t.platform.db,
+    sql`SELECT count(*)::int AS n FROM signatures WHERE notice_pending`,
+  );
   return Object.values(counts).every((n) => n === 0) && pending[0]!.n === 0;
 };
 
 describe('a campaign without verification', () => {
   it('sends a signing confirmation from the workers, with "this wasn\'t me" and one-click unsubscribe, and counts at once', async () => {
-    const res = await sign(DEMO, { name: 'Ada Plain', email: 'ada.plain@example.org', zip: '10001', optIn: true }).expect(202);
+    const res = await sign(DEMO, {
+      name: 'Ada Plain',
+      email: 'ada.plain@example.org',
+      zip: '10001',
+      optIn: true,
+    }).expect(202);
     expect(res.body).toEqual({ ok: true });
     await eventually(async () => mailsTo('ada.plain@example.org').length === 1);
     const [mail] = mailsTo('ada.plain@example.org');
     expect(mail!.subject).toBe('Thank you for signing: Ban police use of facial recognition');
     expect(mail!.text).toContain('/not-me/');
     expect(mail!.text).not.toContain('/verify/');
-    expect(mail!.text).toContain('Email me updates about this campaign. I can unsubscribe at any time.');
+    expect(mail!.text).toContain(
+      'Email me updates about this campaign. I can unsubscribe at any time.',
+    );
     expect(header(mail!, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
-    expect(header(mail!, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:hello@coalition\.example\?subject=unsubscribe>$/);
+    expect(header(mail!, 'list-unsubscribe')).toMatch(
+      /^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:hello@coalition\.example\?subject=unsubscribe>$/,
+    );
     await eventually(async () => (await stats(DEMO)).signatures === 1);
-    expect(await stats(DEMO)).toMatchObject({ signatures: 1, total: 1, verified: 0, verificationRequired: false });
+    expect(await stats(DEMO)).toMatchObject({
+      signatures: 1,
+      total: 1,
+      verified: 0,
+      verificationRequired: false,
+    });
   });
 
   it('one-click unsubscribe: the POST from the mail provider withdraws consent, with no cookie and no form token', async () => {
@@ -96,18 +133,31 @@ describe('a campaign without verification', () => {
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.text).toContain('Unsubscribe from all of them');
-    const before = await queryRows<{ withdrawn_at: Date | null }>(t.platform.db, sql`SELECT withdrawn_at FROM consents`);
+    const before = await queryRows<{ withdrawn_at: Date | null }>(
+      t.platform.db,
+      sql`SELECT withdrawn_at FROM consents`,
+    );
     expect(before).toEqual([{ withdrawn_at: null }]);
 
     await request(t.app).post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
-    const [consent] = await queryRows<{ withdrawn_at: Date | null; wording: string }>(t.platform.db, sql`SELECT withdrawn_at, wording FROM consents`);
+    const [consent] = await queryRows<{ withdrawn_at: Date | null; wording: string }>(
+      t.platform.db,
+      sql`SELECT withdrawn_at, wording FROM consents`,
+    );
     expect(consent!.withdrawn_at).not.toBeNull();
-    expect(consent!.wording).toBe('Email me updates about this campaign. I can unsubscribe at any time.');
-    const [signature] = await queryRows<{ opt_in: boolean }>(t.platform.db, sql`SELECT opt_in FROM signatures WHERE email_hash = ${hashOf('ada.plain@example.org')}::bytea`);
+    expect(consent!.wording).toBe(
+      'Email me updates about this campaign. I can unsubscribe at any time.',
+    );
+    const [signature] = await queryRows<{ opt_in: boolean }>(
+      t.platform.db,
+      sql`SELECT opt_in FROM signatures WHERE email_hash = ${hashOf('ada.plain@example.org')}::bytea`,
+    );
     expect(signature!.opt_in).toBe(false);
     // Again: the same answer, nothing more to change.
     await request(t.app).post(path).expect(200);
-    await request(t.app).post(`${path.slice(0, -3)}xyz`).expect(400);
+    await request(t.app)
+      .post(`${path.slice(0, -3)}xyz`)
+      .expect(400);
   });
 });
 
@@ -115,25 +165,36 @@ describe('a campaign that asks signers to confirm', () => {
   let verifyPath: string;
 
   it('stores the signature unconfirmed, answers like any signature, and emails the verification link', async () => {
-    const res = await sign(VERIFIED, { name: 'Bea Careful', email: 'bea@example.org', zip: '60614' }).expect(202);
+    const res = await sign(VERIFIED, {
+      name: 'Bea Careful',
+      email: 'bea@example.org',
+      zip: '60614',
+    }).expect(202);
     expect(res.body).toEqual({ ok: true, checkEmail: true });
     await eventually(async () => mailsTo('bea@example.org').length === 1);
     const [mail] = mailsTo('bea@example.org');
     expect(mail!.subject).toBe('Please confirm your signature: A petition that checks its signers');
     expect(header(mail!, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
-    expect(header(mail!, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:/);
+    expect(header(mail!, 'list-unsubscribe')).toMatch(
+      /^<http:\/\/localhost:3000\/u\/[A-Za-z0-9_-]+>, <mailto:/,
+    );
     expect(mail!.text).toContain('7 days');
     verifyPath = pathOf(mail!, 'verify');
     expect((await signatureOf('bea@example.org'))!.verified_at).toBeNull();
     // Counted in the total, not in the public count, until confirmed.
     await eventually(async () => (await stats(VERIFIED)).total === 1);
-    expect(await stats(VERIFIED)).toMatchObject({ signatures: 0, total: 1, verified: 0, verificationRequired: true });
+    expect(await stats(VERIFIED)).toMatchObject({
+      signatures: 0,
+      total: 1,
+      verified: 0,
+      verificationRequired: true,
+    });
     // The thank-you page asks everyone to check their inbox.
     const thanks = await request(t.app).get(`/campaigns/${VERIFIED}/thanks`).expect(200);
     expect(thanks.text).toContain('Check your inbox');
   });
 
-  it('the link\'s page (a GET, as a mail scanner would) confirms nothing; its button (a POST) does, once', async () => {
+  it("the link's page (a GET, as a mail scanner would) confirms nothing; its button (a POST) does, once", async () => {
     const { agent, page, csrf } = await openPage(verifyPath);
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.text).toContain('Yes, I signed: confirm it');
@@ -152,7 +213,9 @@ describe('a campaign that asks signers to confirm', () => {
     await agent.post(verifyPath).type('form').send({ _csrf: csrf }).expect(200);
     expect(await stats(VERIFIED)).toMatchObject({ signatures: 1, total: 1, verified: 1 });
     const campaignPage = await request(t.app).get(`/campaigns/${VERIFIED}`).expect(200);
-    expect(campaignPage.text).toMatch(/<strong data-live="count">1<\/strong> <span data-live="noun">signature</);
+    expect(campaignPage.text).toMatch(
+      /<strong data-live="count">1<\/strong> <span data-live="noun">signature</,
+    );
   });
 
   it('refuses an altered link (400) and an expired one (410), and changes nothing', async () => {
@@ -162,7 +225,9 @@ describe('a campaign that asks signers to confirm', () => {
     const token = path.split('/').pop()!;
     const altered = `/verify/${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`;
     const { agent, csrf } = await openPage(path);
-    expect((await request(t.app).get(altered).expect(400)).text).toContain('This link does not work');
+    expect((await request(t.app).get(altered).expect(400)).text).toContain(
+      'This link does not work',
+    );
     await agent.post(altered).type('form').send({ _csrf: csrf }).expect(400);
 
     const { id } = (await signatureOf('cy@example.org'))!;
@@ -171,13 +236,21 @@ describe('a campaign that asks signers to confirm', () => {
     expect(expiredPage.text).toContain('Send me a new link');
     await agent.post(expired).type('form').send({ _csrf: csrf }).expect(410);
     // A link of another kind for the same signature does not confirm it either.
-    await agent.post(`/verify/${sealLink(t.platform.config.secret, 'not-me', String(id))}`).type('form').send({ _csrf: csrf }).expect(400);
+    await agent
+      .post(`/verify/${sealLink(t.platform.config.secret, 'not-me', String(id))}`)
+      .type('form')
+      .send({ _csrf: csrf })
+      .expect(400);
     expect((await signatureOf('cy@example.org'))!.verified_at).toBeNull();
     expect((await stats(VERIFIED)).verified).toBe(1);
 
     // The expired link's page offers a new link, which works.
     const offer = await openPage(expired, 410);
-    await offer.agent.post(`${expired}/resend`).type('form').send({ _csrf: offer.csrf }).expect(200);
+    await offer.agent
+      .post(`${expired}/resend`)
+      .type('form')
+      .send({ _csrf: offer.csrf })
+      .expect(200);
     await eventually(async () => mailsTo('cy@example.org').length === 2);
     const fresh = pathOf(mailsTo('cy@example.org')[1]!, 'verify');
     const confirm = await openPage(fresh);
@@ -194,29 +267,51 @@ describe('a campaign that asks signers to confirm', () => {
     await eventually(async () => mailsTo('dee@example.org').length === 2);
     await sign(VERIFIED, person).expect(202);
     // Another signer's email goes out after it; when everything queued is sent, Dee still has two.
-    await sign(VERIFIED, { name: 'Eve Marker', email: 'eve@example.org', zip: '10001' }).expect(202);
-    await eventually(async () => mailsTo('eve@example.org').length === 1 && (await supportersIdle()));
+    await sign(VERIFIED, { name: 'Eve Marker', email: 'eve@example.org', zip: '10001' }).expect(
+      202,
+    );
+    await eventually(
+      async () => mailsTo('eve@example.org').length === 1 && (await supportersIdle()),
+    );
     expect(mailsTo('dee@example.org')).toHaveLength(2);
     // A confirmed signer is not sent the link again.
     const path = pathOf(mailsTo('eve@example.org')[0]!, 'verify');
     const page = await openPage(path);
     await page.agent.post(path).type('form').send({ _csrf: page.csrf }).expect(200);
-    await t.platform.redis.del(`${t.platform.config.redisKeyPrefix}:privacy:resend:${(await signatureOf('eve@example.org'))!.id}`);
-    await sign(VERIFIED, { name: 'Eve Marker', email: 'eve@example.org', zip: '10001' }).expect(202);
+    await t.platform.redis.del(
+      `${t.platform.config.redisKeyPrefix}:privacy:resend:${(await signatureOf('eve@example.org'))!.id}`,
+    );
+    await sign(VERIFIED, { name: 'Eve Marker', email: 'eve@example.org', zip: '10001' }).expect(
+      202,
+    );
     expect((await signatureOf('eve@example.org'))!.notice_pending).toBe(false);
   });
 });
 
 describe('verified and total counts', () => {
   it('are exact while signatures are tallied and confirmed at the same time, and after a rebuild', async () => {
-    await t.platform.db.insert(signatures).values(
-      Array.from({ length: 60 }, (_, i) => signatureValues(t.platform.encryption, { campaignId: verifiedId, email: `bulk${i}@example.org`, name: `Bulk ${i}`, zip: '10001', state: 'NY' })),
+    await t.platform.db
+      .insert(signatures)
+      .values(
+        Array.from({ length: 60 }, (_, i) =>
+          signatureValues(t.platform.encryption, {
+            campaignId: verifiedId,
+            email: `bulk${i}@example.org`,
+            name: `Bulk ${i}`,
+            zip: '10001',
+            state: 'NY',
+          }),
+        ),
+      );
+    const bulk = (await openedSignatures(t.platform, eq(signatures.campaignId, verifiedId))).filter(
+      (row) => row.email.startsWith('bulk'),
     );
-    const bulk = (await openedSignatures(t.platform, eq(signatures.campaignId, verifiedId))).filter((row) => row.email.startsWith('bulk'));
     expect(bulk).toHaveLength(60);
     // Confirm every other one while tallies run alongside.
     await Promise.all([
-      ...bulk.filter((_, i) => i % 2 === 0).map((row) => verifySignature(t.platform, Number(row.id))),
+      ...bulk
+        .filter((_, i) => i % 2 === 0)
+        .map((row) => verifySignature(t.platform, Number(row.id))),
       tallyCampaign(t.platform.db, verifiedId, { batchSize: 7 }),
       tallyCampaign(t.platform.db, verifiedId, { batchSize: 5 }),
     ]);
@@ -235,12 +330,17 @@ describe('verified and total counts', () => {
     await rebuildTallies(t.platform.db, verifiedId);
     const rebuilt = await t.platform.stats.refresh(verifiedId);
     expect({ total: rebuilt.signatures, verified: rebuilt.verified }).toEqual(exact);
-    expect(await stats(VERIFIED)).toMatchObject({ signatures: exact.verified, total: exact.total, verified: exact.verified });
+    expect(await stats(VERIFIED)).toMatchObject({
+      signatures: exact.verified,
+      total: exact.total,
+      verified: exact.verified,
+    });
   });
 
   it('the staff dashboard shows verified next to total', async () => {
     const staff = await signInAs(t.app, t.platform.db, 'viewer');
-    const json = (await staff.agent.get(`/staff/campaigns/${VERIFIED}/dashboard.json`).expect(200)).body;
+    const json = (await staff.agent.get(`/staff/campaigns/${VERIFIED}/dashboard.json`).expect(200))
+      .body;
     expect(json.signatures).toMatchObject({ total: 64, verified: 33, verificationRequired: true });
     const page = await staff.agent.get(`/staff/campaigns/${VERIFIED}`).expect(200);
     expect(page.text).toContain('33 verified (the public count)');
@@ -251,7 +351,14 @@ describe('logs', () => {
   it('carry no signer address, name or link token', () => {
     const logs = t.logs();
     expect(logs).toContain('"path":"/verify/:token"');
-    for (const secret of ['ada.plain', 'bea@example.org', 'Bea Careful', 'dee@example.org', verifyPath()]) expect(logs).not.toContain(secret);
+    for (const secret of [
+      'ada.plain',
+      'bea@example.org',
+      'Bea Careful',
+      'dee@example.org',
+      verifyPath(),
+    ])
+      expect(logs).not.toContain(secret);
     function verifyPath() {
       return pathOf(mailsTo('bea@example.org')[0]!, 'verify').split('/').pop()!;
     }

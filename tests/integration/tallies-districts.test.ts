@@ -21,7 +21,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const sign = (email: string, zip: string) =>
-  request(t.app).post(`/api/v1/campaigns/${slug}/signatures`).send({ name: 'District Signer', email, zip }).expect(202);
+  request(t.app)
+    .post(`/api/v1/campaigns/${slug}/signatures`)
+    .send({ name: 'District Signer', email, zip })
+    .expect(202);
 
 async function counts() {
   const rows = await queryRows<{ dimension: string; key: string; count: string }>(
@@ -39,7 +42,10 @@ it('fills districts late for signatures counted before the data, once, then as e
   await tallyCampaign(t.platform.db, campaignId, { districtsOf });
   expect(await counts()).toEqual({ 'total:': 2, 'state:CO': 2 });
 
-  await importRepresentativeData(t.platform.db, path.join(__dirname, '..', 'fixtures', 'representatives'));
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
   await t.platform.representatives.refresh();
   expect(await assignMissingDistricts(t.platform.db, campaignId, districtsOf)).toBe(2);
   // 80020 spans districts: it is counted in those at its centre.
@@ -66,7 +72,12 @@ it('fills districts late for signatures counted before the data, once, then as e
   await sign('no-zcta@example.org', '80999');
   expect(await tallyCampaign(t.platform.db, campaignId, { districtsOf })).toBe(2);
   const after = await counts();
-  expect(after).toMatchObject({ 'total:': 4, 'congressional:0801': 2, 'state-upper:08001': 2, 'state-lower:08001': 2 });
+  expect(after).toMatchObject({
+    'total:': 4,
+    'congressional:0801': 2,
+    'state-upper:08001': 2,
+    'state-lower:08001': 2,
+  });
 
   // A ZIP with no ZCTA keeps no district, and a rebuild from the signatures gives the same counts.
   const [unknown] = await queryRows<{ congressional_district: string | null }>(
@@ -80,5 +91,9 @@ it('fills districts late for signatures counted before the data, once, then as e
   // A rebuild counting a signature for the first time gives it its districts as well.
   await sign('rebuilt@example.org', '80010');
   await rebuildTallies(t.platform.db, campaignId, { districtsOf });
-  expect(await counts()).toMatchObject({ 'total:': 5, 'congressional:0801': 3, 'state-lower:08001': 3 });
+  expect(await counts()).toMatchObject({
+    'total:': 5,
+    'congressional:0801': 3,
+    'state-lower:08001': 3,
+  });
 });

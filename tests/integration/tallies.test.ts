@@ -49,7 +49,12 @@ describe('tallies', () => {
       const email = i >= 350 ? `Person${person}@Example.org` : `person${person}@example.org`;
       return request(t.app)
         .post(`/api/v1/campaigns/${slug}/signatures`)
-        .send({ name: `Person ${person}`, email, zip: zips[person % 5], source: sources[person % 3] });
+        .send({
+          name: `Person ${person}`,
+          email,
+          zip: zips[person % 5],
+          source: sources[person % 3],
+        });
     });
     const responses = await Promise.all(requests);
     expect(responses.map((res) => res.status)).toEqual(Array(500).fill(202));
@@ -59,12 +64,20 @@ describe('tallies', () => {
 
     await eventually(async () => (await request(t.app).get(statsUrl)).body.signatures === 350);
     const stats = (await request(t.app).get(statsUrl).expect(200)).body;
-    expect(stats).toMatchObject({ signatures: 350, goal: 100_000, byState: exact.byState, bySource: exact.bySource });
+    expect(stats).toMatchObject({
+      signatures: 350,
+      goal: 100_000,
+      byState: exact.byState,
+      bySource: exact.bySource,
+    });
     expect(Object.keys(stats.byState).sort()).toEqual([...states].sort());
     expect(stats.byState.CA).toBe(70);
     expect(new Date(stats.updatedAt).getTime()).not.toBeNaN();
 
-    const untallied = await t.platform.db.select().from(signatures).where(eq(signatures.tallied, false));
+    const untallied = await t.platform.db
+      .select()
+      .from(signatures)
+      .where(eq(signatures.tallied, false));
     expect(untallied).toHaveLength(0);
   });
 
@@ -80,7 +93,17 @@ describe('tallies', () => {
   it('rebuild recomputes the exact counts from the signatures', async () => {
     // Corrupt the counts, then leave a signature untallied, as after a lost Redis.
     await t.platform.db.update(signatureCounts).set({ count: 999 });
-    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId, email: 'late@example.org', name: 'Late', zip: '94110', state: 'CA' }));
+    await t.platform.db
+      .insert(signatures)
+      .values(
+        signatureValues(t.platform.encryption, {
+          campaignId,
+          email: 'late@example.org',
+          name: 'Late',
+          zip: '94110',
+          state: 'CA',
+        }),
+      );
     const total = await rebuildTallies(t.platform.db, campaignId);
     expect(total).toBe(351);
     const counts = await t.platform.stats.refresh(campaignId);
@@ -94,7 +117,11 @@ describe('tallies', () => {
     const key = `${t.platform.config.redisKeyPrefix}:stats:v3:${campaignId}`;
     const current = await t.platform.stats.refresh(campaignId);
     // A newer entry, as the worker would write after the next batch:
-    const newer = { ...current, signatures: current.signatures + 5, version: current.version + 1000 };
+    const newer = {
+      ...current,
+      signatures: current.signatures + 5,
+      version: current.version + 1000,
+    };
     await t.platform.redis.set(key, JSON.stringify(newer));
     await t.platform.stats.refresh(campaignId); // reads the (older) table
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(newer.signatures);
@@ -107,13 +134,25 @@ describe('tallies', () => {
       .values({ slug: 'emptied', title: 'Emptied', summary: 's', petitionText: 'p', goal: 10 })
       .returning();
     const id = other[0]!.id;
-    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId: id, email: 'gone@example.org', name: 'Gone', zip: '10001', state: 'NY' }));
+    await t.platform.db
+      .insert(signatures)
+      .values(
+        signatureValues(t.platform.encryption, {
+          campaignId: id,
+          email: 'gone@example.org',
+          name: 'Gone',
+          zip: '10001',
+          state: 'NY',
+        }),
+      );
     await rebuildTallies(t.platform.db, id);
     expect((await t.platform.stats.refresh(id)).signatures).toBe(1);
     await t.platform.db.delete(signatures).where(eq(signatures.campaignId, id));
     await rebuildTallies(t.platform.db, id);
     await t.platform.stats.refresh(id);
-    expect((await request(t.app).get('/api/v1/campaigns/emptied/stats').expect(200)).body).toMatchObject({ signatures: 0, byState: {} });
+    expect(
+      (await request(t.app).get('/api/v1/campaigns/emptied/stats').expect(200)).body,
+    ).toMatchObject({ signatures: 0, byState: {} });
   });
 
   it('drops a job it cannot read instead of retrying it', async () => {
@@ -125,10 +164,22 @@ describe('tallies', () => {
   });
 
   it('the periodic sweep counts signatures whose tally request was lost', async () => {
-    await t.platform.db.insert(signatures).values(signatureValues(t.platform.encryption, { campaignId, email: 'lost@example.org', name: 'Lost', zip: '10001', state: 'NY' }));
+    await t.platform.db
+      .insert(signatures)
+      .values(
+        signatureValues(t.platform.encryption, {
+          campaignId,
+          email: 'lost@example.org',
+          name: 'Lost',
+          zip: '10001',
+          state: 'NY',
+        }),
+      );
     await sweepTallies(t.platform);
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(352);
-    expect((await t.platform.stats.get(campaignId)).byState.NY).toBe((await exactCounts()).byState.NY);
+    expect((await t.platform.stats.get(campaignId)).byState.NY).toBe(
+      (await exactCounts()).byState.NY,
+    );
   });
   it('counts signatures per UTC day, in batches and after a rebuild', async () => {
     const dayCounts = async (id: number) =>
@@ -159,7 +210,14 @@ describe('tallies', () => {
       .returning();
     const id = other!.id;
     const at = (iso: string, email: string) =>
-      signatureValues(t.platform.encryption, { campaignId: id, email, name: 'Day', zip: '10001', state: 'NY', createdAt: new Date(iso) });
+      signatureValues(t.platform.encryption, {
+        campaignId: id,
+        email,
+        name: 'Day',
+        zip: '10001',
+        state: 'NY',
+        createdAt: new Date(iso),
+      });
     await t.platform.db.insert(signatures).values([
       at('2026-01-01T00:00:00.000Z', 'first-moment@example.org'),
       at('2026-01-01T23:59:59.999Z', 'last-moment@example.org'),
@@ -174,8 +232,13 @@ describe('tallies', () => {
     expect(await exactDays(id)).toEqual(expected);
 
     // A rebuild from the signatures gives the same days, over corrupted counts, with one more signature.
-    await t.platform.db.update(signatureCounts).set({ count: 999 }).where(eq(signatureCounts.campaignId, id));
-    await t.platform.db.insert(signatures).values(at('2026-03-14T23:59:59Z', 'late-day@example.org'));
+    await t.platform.db
+      .update(signatureCounts)
+      .set({ count: 999 })
+      .where(eq(signatureCounts.campaignId, id));
+    await t.platform.db
+      .insert(signatures)
+      .values(at('2026-03-14T23:59:59Z', 'late-day@example.org'));
     expect(await rebuildTallies(t.platform.db, id)).toBe(6);
     expect(await dayCounts(id)).toEqual({ ...expected, '2026-03-14': 2 });
     expect(await dayCounts(campaignId)).toEqual(await exactDays(campaignId));

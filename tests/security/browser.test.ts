@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { STAFF_PASSWORD } from '../helpers/staff';
-import { buildHostileWorld, HOSTILE, pagesOf, SLUG, WRITER_EMAIL, type HostileWorld } from './hostile-world';
+import {
+  buildHostileWorld,
+  HOSTILE,
+  pagesOf,
+  SLUG,
+  WRITER_EMAIL,
+  type HostileWorld,
+} from './hostile-world';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
 
 /**
@@ -22,17 +29,30 @@ let profile: string;
 let context: BrowserContext;
 
 /** What the pages did that they must not. */
-const findings = { foreign: [] as string[], policy: [] as string[], dialogs: [] as string[], scriptErrors: [] as string[], inline: [] as string[] };
+const findings = {
+  foreign: [] as string[],
+  policy: [] as string[],
+  dialogs: [] as string[],
+  scriptErrors: [] as string[],
+  inline: [] as string[],
+};
 let visited = 0;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Browser tests need ${CHROMIUM}: apt-get install chromium (bash .ci/run does it).`,
+    );
   world = await buildHostileWorld();
   server = world.t.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   profile = mkdtempSync(path.join(os.tmpdir(), 'frb-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, javaScriptEnabled: true });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    javaScriptEnabled: true,
+  });
 }, 180_000);
 afterAll(async () => {
   await context?.close();
@@ -45,10 +65,12 @@ afterAll(async () => {
 function watch(page: Page): Page {
   page.on('request', (request) => {
     const url = request.url();
-    if (!url.startsWith(`${base}/`) && !url.startsWith('data:')) findings.foreign.push(`${page.url()} → ${url}`);
+    if (!url.startsWith(`${base}/`) && !url.startsWith('data:'))
+      findings.foreign.push(`${page.url()} → ${url}`);
   });
   page.on('console', (message) => {
-    if (/Content Security Policy|Refused to/i.test(message.text())) findings.policy.push(`${page.url()}: ${message.text()}`);
+    if (/Content Security Policy|Refused to/i.test(message.text()))
+      findings.policy.push(`${page.url()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => findings.scriptErrors.push(`${page.url()}: ${String(error)}`));
   page.on('dialog', (dialog) => {
@@ -75,12 +97,18 @@ async function signIn(page: Page, email: string, landing = '/staff'): Promise<vo
   await page.goto(`${base}/staff/login`);
   await page.fill('#field-email', email);
   await page.fill('#field-password', STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(`${base}${landing}`), page.click('form[action="/staff/login"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL(`${base}${landing}`),
+    page.click('form[action="/staff/login"] button[type=submit]'),
+  ]);
   await inspect(page);
 }
 
 async function signOut(page: Page): Promise<void> {
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/staff/campaigns')), page.click('form[action="/staff/logout"] button[type=submit]')]);
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith('/staff/campaigns')),
+    page.click('form[action="/staff/logout"] button[type=submit]'),
+  ]);
 }
 
 it('loads nothing from other origins and breaks no rule of the policy on any page', async () => {
@@ -88,20 +116,27 @@ it('loads nothing from other origins and breaks no rule of the policy on any pag
   const pages = pagesOf(world);
 
   // Public pages.
-  for (const { path: url } of pages.filter((entry) => entry.as === 'visitor')) await visit(page, url);
+  for (const { path: url } of pages.filter((entry) => entry.as === 'visitor'))
+    await visit(page, url);
 
   // Pages answered to forms, filled in as a person would, with the hostile text.
   await visit(page, `/campaigns/${SLUG}`);
   await page.fill('#field-name', HOSTILE);
   await page.fill('#field-email', 'not an email');
   await page.fill('#field-zip', '80010');
-  await Promise.all([page.waitForEvent('load'), page.click(`form[action="/campaigns/${SLUG}/sign"] button[type=submit]`)]);
+  await Promise.all([
+    page.waitForEvent('load'),
+    page.click(`form[action="/campaigns/${SLUG}/sign"] button[type=submit]`),
+  ]);
   await page.waitForSelector('.error-summary');
   await inspect(page);
 
   await visit(page, `/campaigns/${SLUG}/representatives`);
   await page.fill('#field-zip', '80010');
-  await Promise.all([page.waitForEvent('load'), page.click('form.lookup-form button[type=submit]')]);
+  await Promise.all([
+    page.waitForEvent('load'),
+    page.click('form.lookup-form button[type=submit]'),
+  ]);
   await page.waitForSelector('#results');
   await inspect(page);
 
@@ -119,10 +154,14 @@ it('loads nothing from other origins and breaks no rule of the policy on any pag
 
   // The staff console, as an organizer, then as an admin.
   await signIn(page, 'organizer@staff.example.org');
-  for (const { path: url } of pages.filter((entry) => entry.as === 'organizer')) await visit(page, url);
+  for (const { path: url } of pages.filter((entry) => entry.as === 'organizer'))
+    await visit(page, url);
   // The template editor's live preview runs as staff type.
   await visit(page, `/staff/campaigns/${SLUG}/templates?level=local&zip=80010`);
-  await page.fill('#field-subject', `${HOSTILE.replace(/\{\{constructor\}\}/, '')} {{target.name}}`);
+  await page.fill(
+    '#field-subject',
+    `${HOSTILE.replace(/\{\{constructor\}\}/, '')} {{target.name}}`,
+  );
   await page.locator('[data-preview="subject"]', { hasText: 'onerror' }).waitFor();
   await visit(page, `/staff/campaigns/${SLUG}`);
   await signOut(page);
@@ -131,7 +170,8 @@ it('loads nothing from other origins and breaks no rule of the policy on any pag
   await signOut(page);
   // A partner organisation's account lands on its own page.
   await signIn(page, 'partner@staff.example.org', '/staff/partner');
-  for (const { path: url } of pages.filter((entry) => entry.as === 'partner')) await visit(page, url);
+  for (const { path: url } of pages.filter((entry) => entry.as === 'partner'))
+    await visit(page, url);
 
   expect(visited).toBeGreaterThanOrEqual(pages.length + 7);
   expect(findings).toEqual({ foreign: [], policy: [], dialogs: [], scriptErrors: [], inline: [] });

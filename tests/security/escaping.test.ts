@@ -9,7 +9,17 @@ import { openedSignatures } from '../helpers/sealed';
 import { csrfTokenOf } from '../helpers/staff';
 import { expectSafeHtml } from './safe-html';
 import {
-  buildHostileWorld, CLOSING, CORE, CUSTOM_TARGET_EMAIL, HOSTILE, MARKUP, pagesOf, SIGNER_EMAIL, SLUG, WRITER_EMAIL, type HostileWorld,
+  buildHostileWorld,
+  CLOSING,
+  CORE,
+  CUSTOM_TARGET_EMAIL,
+  HOSTILE,
+  MARKUP,
+  pagesOf,
+  SIGNER_EMAIL,
+  SLUG,
+  WRITER_EMAIL,
+  type HostileWorld,
 } from './hostile-world';
 
 /**
@@ -42,13 +52,25 @@ describe('pages', () => {
   });
 
   it('every page, public and staff, shows the hostile text as text', async () => {
-    const agents = { visitor: request(world.t.app), organizer: world.organizer.agent, admin: world.admin.agent, partner: world.partner.agent };
+    const agents = {
+      visitor: request(world.t.app),
+      organizer: world.organizer.agent,
+      admin: world.admin.agent,
+      partner: world.partner.agent,
+    };
     for (const page of pagesOf(world)) {
       const answer = await agents[page.as].get(page.path);
-      expect({ page: page.path, status: answer.status }).toEqual({ page: page.path, status: page.status ?? 200 });
+      expect({ page: page.path, status: answer.status }).toEqual({
+        page: page.path,
+        status: page.status ?? 200,
+      });
       expect(answer.headers['content-type']).toMatch(/^text\/html/);
       expectSafeHtml(answer.text, page.path);
-      if (page.shows) expect({ page: page.path, shown: unescapeHtml(answer.text).includes(CORE) }).toEqual({ page: page.path, shown: true });
+      if (page.shows)
+        expect({ page: page.path, shown: unescapeHtml(answer.text).includes(CORE) }).toEqual({
+          page: page.path,
+          shown: true,
+        });
     }
   });
 
@@ -62,15 +84,27 @@ describe('pages', () => {
     const json = await request(world.t.app).get(`/api/v1/letters/${token}`).expect(200);
     expect(json.headers['content-type']).toMatch(/^application\/json/);
     expect(json.headers['x-content-type-options']).toBe('nosniff');
-    expect(json.body.letters.map((letter: { subject: string }) => letter.subject)).toContain(HOSTILE);
+    expect(json.body.letters.map((letter: { subject: string }) => letter.subject)).toContain(
+      HOSTILE,
+    );
   });
 
   it('a letter to send yourself, and its hand-delivery packet, carry the text exactly as typed', async () => {
     const status = await request(world.t.app).get(world.selfSendStatusPath).expect(200);
     expectSafeHtml(status.text, 'self-send status page');
     // Ready to copy: in a read-only field and text area, escaped, and so exactly as written once read.
-    expect(unescapeHtml(/<input type="text" id="letter-1-subject" class="copy" readonly value="([^"]*)">/.exec(status.text)?.[1] ?? '')).toBe(HOSTILE);
-    expect(unescapeHtml(/<textarea id="letter-1-body"[^>]*>([^<]*)<\/textarea>/.exec(status.text)?.[1] ?? '')).toContain(HOSTILE);
+    expect(
+      unescapeHtml(
+        /<input type="text" id="letter-1-subject" class="copy" readonly value="([^"]*)">/.exec(
+          status.text,
+        )?.[1] ?? '',
+      ),
+    ).toBe(HOSTILE);
+    expect(
+      unescapeHtml(
+        /<textarea id="letter-1-body"[^>]*>([^<]*)<\/textarea>/.exec(status.text)?.[1] ?? '',
+      ),
+    ).toContain(HOSTILE);
     const text = await world.organizer.agent.get(`${world.packetPath}/letters.txt`).expect(200);
     expect(text.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(text.text).toContain(`Subject: ${HOSTILE}`);
@@ -78,10 +112,18 @@ describe('pages', () => {
   });
 
   it('staff cannot put Handlebars code in a letter template: it is refused, with the reason', async () => {
-    const page = await world.organizer.agent.get(`/staff/campaigns/${SLUG}/templates?level=federal`).expect(200);
+    const page = await world.organizer.agent
+      .get(`/staff/campaigns/${SLUG}/templates?level=federal`)
+      .expect(200);
     const token = csrfTokenOf(page.text);
     const before = await world.t.platform.db.select().from(letterTemplates);
-    for (const body of ['Dear {{target.name}},\n{{constructor}}', '{{constructor.constructor "alert(1)"}}', '{{#with supporter}}{{name}}{{/with}}', '{{> partial}}', '{{{supporter.name}}}x{{lookup supporter "name"}}']) {
+    for (const body of [
+      'Dear {{target.name}},\n{{constructor}}',
+      '{{constructor.constructor "alert(1)"}}',
+      '{{#with supporter}}{{name}}{{/with}}',
+      '{{> partial}}',
+      '{{{supporter.name}}}x{{lookup supporter "name"}}',
+    ]) {
       const answer = await world.organizer.agent
         .post(`/staff/campaigns/${SLUG}/templates/federal`)
         .type('form')
@@ -111,7 +153,11 @@ describe('mail', () => {
     for (const mail of world.sink.messages) {
       expect(mail.html).toBe(false);
       expect(mail.attachments).toEqual([]);
-      expect([...mail.headers.keys()].filter((key) => ['bcc', 'cc', 'sender', 'return-path'].includes(key))).toEqual([]);
+      expect(
+        [...mail.headers.keys()].filter((key) =>
+          ['bcc', 'cc', 'sender', 'return-path'].includes(key),
+        ),
+      ).toEqual([]);
       expect(addresses(mail, 'cc')).toEqual([]);
       expect(addresses(mail, 'bcc')).toEqual([]);
       // One recipient each, a real one.
@@ -122,7 +168,9 @@ describe('mail', () => {
   });
 
   it('a letter carries the supporter’s words exactly, and their name only as a Reply-To display name', () => {
-    const toCouncil = letters().find((mail) => addresses(mail, 'to')[0]?.address === CUSTOM_TARGET_EMAIL);
+    const toCouncil = letters().find(
+      (mail) => addresses(mail, 'to')[0]?.address === CUSTOM_TARGET_EMAIL,
+    );
     expect(toCouncil).toBeDefined();
     expect(toCouncil!.subject).toBe(HOSTILE);
     expect(addresses(toCouncil!, 'replyTo')).toEqual([{ name: HOSTILE, address: WRITER_EMAIL }]);
@@ -137,15 +185,23 @@ describe('mail', () => {
   });
 
   it('the signer’s thank-you carries the campaign title exactly, as plain text', async () => {
-    await eventually(async () => world.sink.messages.some((mail) => addresses(mail, 'to')[0]?.address === SIGNER_EMAIL), 30_000);
-    const thanks = world.sink.messages.find((mail) => addresses(mail, 'to')[0]?.address === SIGNER_EMAIL)!;
+    await eventually(
+      async () =>
+        world.sink.messages.some((mail) => addresses(mail, 'to')[0]?.address === SIGNER_EMAIL),
+      30_000,
+    );
+    const thanks = world.sink.messages.find(
+      (mail) => addresses(mail, 'to')[0]?.address === SIGNER_EMAIL,
+    )!;
     expect(thanks.html).toBe(false);
     expect(thanks.subject).toBe(`Thank you for signing: ${HOSTILE}`);
     expect(thanks.text).toContain(`"${HOSTILE}"`);
   });
 
   it('the writer’s confirmation carries the campaign title exactly, and not the letters (only the platform’s words go to a typed address)', () => {
-    const copy = world.sink.messages.find((mail) => addresses(mail, 'to')[0]?.address === WRITER_EMAIL);
+    const copy = world.sink.messages.find(
+      (mail) => addresses(mail, 'to')[0]?.address === WRITER_EMAIL,
+    );
     expect(copy).toBeDefined();
     expect(copy!.subject).toBe(`Your letters: ${HOSTILE}`);
     expect(copy!.text).toContain(`"${HOSTILE}"`);
@@ -173,11 +229,19 @@ describe('CSV exports', () => {
       })
       .expect(200);
     expect(answer.headers['content-type']).toMatch(/^text\/csv/);
-    return parse(answer.body as string, { columns: true, bom: true }) as Array<Record<string, string>>;
+    return parse(answer.body as string, { columns: true, bom: true }) as Array<
+      Record<string, string>
+    >;
   };
 
   const expectNoFormula = (rows: Array<Record<string, string>>) => {
-    for (const row of rows) for (const [column, cell] of Object.entries(row)) expect({ column, cell, formula: FORMULA.test(cell) }).toEqual({ column, cell, formula: false });
+    for (const row of rows)
+      for (const [column, cell] of Object.entries(row))
+        expect({ column, cell, formula: FORMULA.test(cell) }).toEqual({
+          column,
+          cell,
+          formula: false,
+        });
   };
 
   it('the signature export neutralises names, emails and addresses a spreadsheet would run', async () => {
@@ -187,23 +251,38 @@ describe('CSV exports', () => {
     const signer = rows.find((row) => row.email === `'${SIGNER_EMAIL}`);
     expect(signer).toMatchObject({ name: `'${HOSTILE}`, opted_in: 'yes' });
     // The letter writer did not opt in: no email address.
-    expect(rows.find((row) => row.email === '')).toMatchObject({ name: `'${HOSTILE}`, opted_in: 'no' });
+    expect(rows.find((row) => row.email === '')).toMatchObject({
+      name: `'${HOSTILE}`,
+      opted_in: 'no',
+    });
     expect(JSON.stringify(rows)).not.toContain(MARKUP.repeat(2));
   });
 
   it('the count exports neutralise partner and district names', async () => {
     const bySource = await exportCsv('source');
     expectNoFormula(bySource);
-    expect(bySource.find((row) => row.source === 'hostile-partner')).toMatchObject({ partner: `'${HOSTILE}`, signatures: '1' });
-    for (const kind of ['congressional', 'state-upper', 'state-lower', 'state']) expectNoFormula(await exportCsv(kind));
+    expect(bySource.find((row) => row.source === 'hostile-partner')).toMatchObject({
+      partner: `'${HOSTILE}`,
+      signatures: '1',
+    });
+    for (const kind of ['congressional', 'state-upper', 'state-lower', 'state'])
+      expectNoFormula(await exportCsv(kind));
     const letters = await exportCsv('letters');
     expectNoFormula(letters);
-    expect(letters.find((row) => row.target?.startsWith('custom:'))).toMatchObject({ office_holder: `'${HOSTILE}`, office: `'${HOSTILE}` });
+    expect(letters.find((row) => row.target?.startsWith('custom:'))).toMatchObject({
+      office_holder: `'${HOSTILE}`,
+      office: `'${HOSTILE}`,
+    });
   });
 
   it('what was exported is what was stored', async () => {
     // Sealed at rest: found by the keyed hash of the address, and opened with the platform's keys.
-    const rows = await openedSignatures(world.t.platform, eq(signatures.emailHash, world.t.platform.encryption.emailHash(SIGNER_EMAIL)));
-    expect(rows.map(({ name, email, address }) => ({ name, email, address }))).toEqual([{ name: HOSTILE, email: SIGNER_EMAIL, address: HOSTILE }]);
+    const rows = await openedSignatures(
+      world.t.platform,
+      eq(signatures.emailHash, world.t.platform.encryption.emailHash(SIGNER_EMAIL)),
+    );
+    expect(rows.map(({ name, email, address }) => ({ name, email, address }))).toEqual([
+      { name: HOSTILE, email: SIGNER_EMAIL, address: HOSTILE },
+    ]);
   });
 });

@@ -47,7 +47,15 @@ export interface HostileWorld {
   webhookLogPath: string;
   partnerWebhookLogPath: string;
   /** Pages answered to a form (not reachable by a plain GET), as they were sent. */
-  formPages: Record<'representatives' | 'representativesErrors' | 'letterTargets' | 'letterPreview' | 'signingErrors' | 'letterErrors', string>;
+  formPages: Record<
+    | 'representatives'
+    | 'representativesErrors'
+    | 'letterTargets'
+    | 'letterPreview'
+    | 'signingErrors'
+    | 'letterErrors',
+    string
+  >;
   /** The supporter's private status page. */
   statusPath: string;
   /** The status page of a letter its writer may send themselves (to a senator with a contact form, kept for hand delivery). */
@@ -97,7 +105,14 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
         subjectMax: '200',
         bodyMax: '20000',
         lockedClosing: CLOSING,
-        targetOffices: ['us-house', 'us-senate', 'governor', 'state-upper', 'state-lower', 'custom'],
+        targetOffices: [
+          'us-house',
+          'us-senate',
+          'governor',
+          'state-upper',
+          'state-lower',
+          'custom',
+        ],
       })
       .expect(303);
 
@@ -110,7 +125,9 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .expect(303);
 
     // A letter template for the campaign's own (local) targets, markup in its text.
-    const templates = await organizer.agent.get(`/staff/campaigns/${SLUG}/templates?level=local`).expect(200);
+    const templates = await organizer.agent
+      .get(`/staff/campaigns/${SLUG}/templates?level=local`)
+      .expect(200);
     await organizer.agent
       .post(`/staff/campaigns/${SLUG}/templates/local`)
       .type('form')
@@ -134,7 +151,9 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
     const targets = await organizer.agent.get(`/staff/campaigns/${SLUG}/targets`).expect(200);
     const csv = [
       'name,title,email,phone,postal_address,represents',
-      [HOSTILE, HOSTILE, CUSTOM_TARGET_EMAIL, '(510) 555-0101', HOSTILE, 'everyone'].map(csvCell).join(','),
+      [HOSTILE, HOSTILE, CUSTOM_TARGET_EMAIL, '(510) 555-0101', HOSTILE, 'everyone']
+        .map(csvCell)
+        .join(','),
     ].join('\n');
     await organizer.agent
       .post(`/staff/campaigns/${SLUG}/targets`)
@@ -144,18 +163,48 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .expect(303);
 
     // The partner's own account, an API token and a webhook named with it, and a receiver that answered with it.
-    const [hostilePartner] = await t.platform.db.select().from(partners).where(eq(partners.sourceCode, 'hostile-partner'));
-    const partner = await signInAs(t.app, t.platform.db, 'partner', 'partner@staff.example.org', { partnerId: hostilePartner!.id });
+    const [hostilePartner] = await t.platform.db
+      .select()
+      .from(partners)
+      .where(eq(partners.sourceCode, 'hostile-partner'));
+    const partner = await signInAs(t.app, t.platform.db, 'partner', 'partner@staff.example.org', {
+      partnerId: hostilePartner!.id,
+    });
     const integrations = await admin.agent.get(`/staff/campaigns/${SLUG}/integrations`).expect(200);
     await admin.agent
       .post(`/staff/campaigns/${SLUG}/integrations/tokens`)
       .type('form')
-      .send({ _csrf: csrfTokenOf(integrations.text), name: HOSTILE, partner: String(hostilePartner!.id), scopes: 'read' })
+      .send({
+        _csrf: csrfTokenOf(integrations.text),
+        name: HOSTILE,
+        partner: String(hostilePartner!.id),
+        scopes: 'read',
+      })
       .expect(200);
-    await partner.agent.post('/staff/partner/webhooks').type('form').send({ _csrf: partner.token, url: 'https://hooks.hostile.example/in', events: 'signature' }).expect(200);
-    const [hook] = await t.platform.db.select().from(webhookSubscriptions).where(eq(webhookSubscriptions.partnerId, hostilePartner!.id));
-    await t.platform.db.update(webhookSubscriptions).set({ lastError: `HTTP 500: ${HOSTILE}`, lastStatus: 500, lastAttemptAt: new Date() }).where(eq(webhookSubscriptions.id, hook!.id));
-    await t.platform.db.insert(webhookAttempts).values({ subscriptionId: hook!.id, messageId: 'msg_hostile', items: 1, durationMs: 12, status: 500, outcome: 'failed', error: `HTTP 500: ${HOSTILE}` });
+    await partner.agent
+      .post('/staff/partner/webhooks')
+      .type('form')
+      .send({ _csrf: partner.token, url: 'https://hooks.hostile.example/in', events: 'signature' })
+      .expect(200);
+    const [hook] = await t.platform.db
+      .select()
+      .from(webhookSubscriptions)
+      .where(eq(webhookSubscriptions.partnerId, hostilePartner!.id));
+    await t.platform.db
+      .update(webhookSubscriptions)
+      .set({ lastError: `HTTP 500: ${HOSTILE}`, lastStatus: 500, lastAttemptAt: new Date() })
+      .where(eq(webhookSubscriptions.id, hook!.id));
+    await t.platform.db
+      .insert(webhookAttempts)
+      .values({
+        subscriptionId: hook!.id,
+        messageId: 'msg_hostile',
+        items: 1,
+        durationMs: 12,
+        status: 500,
+        outcome: 'failed',
+        error: `HTTP 500: ${HOSTILE}`,
+      });
     const webhookLogPath = `/staff/campaigns/${SLUG}/integrations/webhooks/${hook!.id}`;
     const partnerWebhookLogPath = `/staff/partner/webhooks/${hook!.id}`;
 
@@ -165,20 +214,35 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .type('form')
       .send({ _csrf: admin.token, email: INVITEE_EMAIL, name: HOSTILE, role: 'viewer' })
       .expect(200);
-    const invitationUrl = unescapeHtml(/value="([^"]*\/staff\/invitations\/[^"]+)"/.exec(invited.text)?.[1] ?? '');
+    const invitationUrl = unescapeHtml(
+      /value="([^"]*\/staff\/invitations\/[^"]+)"/.exec(invited.text)?.[1] ?? '',
+    );
     const invitationPath = new URL(invitationUrl).pathname;
 
     // A signature through the JSON API, and the form sent back with an error.
     await request(t.app)
       .post(`/api/v1/campaigns/${SLUG}/signatures`)
-      .send({ name: HOSTILE, email: SIGNER_EMAIL, zip: '80010', address: HOSTILE, optIn: true, source: 'hostile-partner' })
+      .send({
+        name: HOSTILE,
+        email: SIGNER_EMAIL,
+        zip: '80010',
+        address: HOSTILE,
+        optIn: true,
+        source: 'hostile-partner',
+      })
       .expect(202);
     const signer = request.agent(t.app);
     const campaignPage = await signer.get(`/campaigns/${SLUG}`).expect(200);
     const signingErrors = await signer
       .post(`/campaigns/${SLUG}/sign`)
       .type('form')
-      .send({ ...hiddenFields(campaignPage.text), name: HOSTILE, email: `not an email ${HOSTILE}`, zip: '80010', address: HOSTILE })
+      .send({
+        ...hiddenFields(campaignPage.text),
+        name: HOSTILE,
+        email: `not an email ${HOSTILE}`,
+        zip: '80010',
+        address: HOSTILE,
+      })
       .expect(400);
 
     // Representatives for a ZIP (the campaign's own target among them), and a hostile city refused.
@@ -200,13 +264,25 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
     const start = await writer.get(lettersUrl).expect(200);
     const letterErrors = await post(writer, lettersUrl, [
       ...Object.entries(hiddenFields(start.text)),
-      ['step', 'lookup'], ['name', HOSTILE], ['email', `${HOSTILE}@`], ['zip', '80010'], ['city', HOSTILE],
+      ['step', 'lookup'],
+      ['name', HOSTILE],
+      ['email', `${HOSTILE}@`],
+      ['zip', '80010'],
+      ['city', HOSTILE],
     ]).expect(400);
     const letterTargets = await post(writer, lettersUrl, [
       ...Object.entries(hiddenFields(start.text)),
-      ['step', 'lookup'], ['name', HOSTILE], ['email', WRITER_EMAIL], ['zip', '80010'], ['city', 'Aurora'],
+      ['step', 'lookup'],
+      ['name', HOSTILE],
+      ['email', WRITER_EMAIL],
+      ['zip', '80010'],
+      ['city', 'Aurora'],
     ]).expect(200);
-    const letterPreview = await post(writer, lettersUrl, [...formFields(letterTargets.text), ['note', `${HOSTILE}\n${HOSTILE}`], ['step', 'preview']]).expect(200);
+    const letterPreview = await post(writer, lettersUrl, [
+      ...formFields(letterTargets.text),
+      ['note', `${HOSTILE}\n${HOSTILE}`],
+      ['step', 'preview'],
+    ]).expect(200);
     const sent = await post(writer, lettersUrl, [
       ...formFields(letterPreview.text).filter(([name]) => name !== 'subject' && name !== 'body'),
       ['subject', HOSTILE],
@@ -217,11 +293,20 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
 
     // Everything delivered (letters to the offices with email, the supporter's copy), and counted.
     await eventually(async () => {
-      const [pending] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM letters WHERE status IN ('queued', 'sending', 'retrying')`);
-      return pending!.n === 0 && sink.messages.some((mail) => mail.to && JSON.stringify(mail.to).includes(WRITER_EMAIL));
+      const [pending] = await queryRows<{ n: number }>(
+        t.platform.db,
+        sql`SELECT count(*)::int AS n FROM letters WHERE status IN ('queued', 'sending', 'retrying')`,
+      );
+      return (
+        pending!.n === 0 &&
+        sink.messages.some((mail) => mail.to && JSON.stringify(mail.to).includes(WRITER_EMAIL))
+      );
     }, 60_000);
     await eventually(async () => {
-      const [untallied] = await queryRows<{ n: number }>(t.platform.db, sql`SELECT count(*)::int AS n FROM signatures WHERE NOT tallied`);
+      const [untallied] = await queryRows<{ n: number }>(
+        t.platform.db,
+        sql`SELECT count(*)::int AS n FROM signatures WHERE NOT tallied`,
+      );
       return untallied!.n === 0;
     }, 60_000);
 
@@ -229,7 +314,16 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
     // themselves), through the JSON door, and a hand-delivery packet of it from the console.
     const selfSend = await request(t.app)
       .post(`/api/v1/campaigns/${SLUG}/letters`)
-      .send({ name: HOSTILE, email: WRITER_EMAIL, zip: '80010', city: 'Aurora', note: HOSTILE, subject: HOSTILE, wantsCopy: false, targets: ['us-senate:T000003'] })
+      .send({
+        name: HOSTILE,
+        email: WRITER_EMAIL,
+        zip: '80010',
+        city: 'Aurora',
+        note: HOSTILE,
+        subject: HOSTILE,
+        wantsCopy: false,
+        targets: ['us-senate:T000003'],
+      })
       .expect(202);
     const delivery = await organizer.agent.get(`/staff/campaigns/${SLUG}/delivery`).expect(200);
     const packet = await organizer.agent
@@ -271,25 +365,49 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
 }
 
 /** The pages to read back, each with who reads it and whether the hostile text is on it. */
-export function pagesOf(world: HostileWorld): Array<{ path: string; as: 'visitor' | 'organizer' | 'admin' | 'partner'; shows: boolean; status?: number }> {
+export function pagesOf(
+  world: HostileWorld,
+): Array<{
+  path: string;
+  as: 'visitor' | 'organizer' | 'admin' | 'partner';
+  shows: boolean;
+  status?: number;
+}> {
   return [
     { path: '/', as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}`, as: 'visitor', shows: true },
-    { path: `/campaigns/${SLUG}?source=${encodeURIComponent(HOSTILE)}`, as: 'visitor', shows: true },
+    {
+      path: `/campaigns/${SLUG}?source=${encodeURIComponent(HOSTILE)}`,
+      as: 'visitor',
+      shows: true,
+    },
     { path: `/campaigns/${SLUG}/thanks`, as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}/representatives`, as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}/letters`, as: 'visitor', shows: true },
     { path: world.statusPath, as: 'visitor', shows: true },
     { path: world.selfSendStatusPath, as: 'visitor', shows: true },
     { path: `/campaigns/${encodeURIComponent(HOSTILE)}`, as: 'visitor', shows: false, status: 404 },
-    { path: `/staff/campaigns/${encodeURIComponent(HOSTILE)}/edit`, as: 'organizer', shows: false, status: 404 },
+    {
+      path: `/staff/campaigns/${encodeURIComponent(HOSTILE)}/edit`,
+      as: 'organizer',
+      shows: false,
+      status: 404,
+    },
     { path: world.invitationPath, as: 'visitor', shows: true },
     { path: '/privacy/my-data', as: 'visitor', shows: false },
     { path: '/staff', as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/edit`, as: 'organizer', shows: true },
-    { path: `/staff/campaigns/${SLUG}/templates?level=local&zip=80010`, as: 'organizer', shows: true },
-    { path: `/staff/campaigns/${SLUG}/templates?level=state&zip=80010`, as: 'organizer', shows: true },
+    {
+      path: `/staff/campaigns/${SLUG}/templates?level=local&zip=80010`,
+      as: 'organizer',
+      shows: true,
+    },
+    {
+      path: `/staff/campaigns/${SLUG}/templates?level=state&zip=80010`,
+      as: 'organizer',
+      shows: true,
+    },
     { path: `/staff/campaigns/${SLUG}/targets`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/partners`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/exports`, as: 'organizer', shows: true },

@@ -9,12 +9,14 @@ export function expectSafeHtml(html: string, where: string): void {
   if (html.includes('<script>alert(1)</script>')) problems.push('an injected <script> element');
   if (/<img\b[^>]*\bonerror\b/i.test(html)) problems.push('an injected <img onerror>');
   for (const [tag, attributes = ''] of html.matchAll(/<script\b([^>]*)>/gi)) {
-    if (!/\bsrc="\/static\/[^"]+"/.test(attributes)) problems.push(`a script that is not one of ours: ${tag}`);
+    if (!/\bsrc="\/static\/[^"]+"/.test(attributes))
+      problems.push(`a script that is not one of ours: ${tag}`);
   }
   const handler = /<[a-z][^>]*\son[a-z]+\s*=/i.exec(html);
   if (handler) problems.push(`an event handler attribute: ${handler[0].slice(0, 120)}`);
-  if (/\b(href|src|action|formaction)\s*=\s*["']?\s*javascript:/i.test(html)) problems.push('a javascript: address');
-  if (/function Object\(\)|\[native code\]/.test(html)) problems.push('a Handlebars expression evaluated');
+  if (/\b(href|src|action|formaction)\s*=\s*["']?\s*javascript:/i.test(html))
+    problems.push('a javascript: address');
+  if (/function Object\(\)|\[native code\]/.test(html))
+    problems.push('a Handlebars expression evaluated');
   expect({ where, problems }).toEqual({ where, problems: [] });
 }
-

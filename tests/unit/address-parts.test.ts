@@ -18,7 +18,11 @@ describe('addressParts', () => {
 
   it('reads long, odd input in one pass', () => {
     // Each of these once made a backtracking pattern take about a second.
-    for (const address of [`80010,${' '.repeat(193)}!`, `${' '.repeat(190)}1111111111`, `a,${' ,'.repeat(98)}`]) {
+    for (const address of [
+      `80010,${' '.repeat(193)}!`,
+      `${' '.repeat(190)}1111111111`,
+      `a,${' ,'.repeat(98)}`,
+    ]) {
       expect(addressParts(address)).toEqual({});
     }
   });

@@ -6,7 +6,11 @@ function manualRuns() {
   const batcher = new Batcher(
     (items: number[]) =>
       new Promise<string[]>((resolve, reject) => {
-        runs.push({ items, finish: () => resolve(items.map((item) => `result ${item}`)), fail: reject });
+        runs.push({
+          items,
+          finish: () => resolve(items.map((item) => `result ${item}`)),
+          fail: reject,
+        });
       }),
   );
   return { batcher, runs };

@@ -7,25 +7,41 @@ import { BurstDetector, type DetectedBurst } from '../../src/abuse/bursts';
  * it with the report's first version (SQL) on random data.
  */
 const MINUTE = 60_000_000;
-const detector = (settings: Partial<{ window: number; ips: number; domains: number; limit: number }> = {}) =>
+const detector = (
+  settings: Partial<{ window: number; ips: number; domains: number; limit: number }> = {},
+) =>
   new BurstDetector(
-    { windowMicros: (settings.window ?? 10) * MINUTE, ips: settings.ips ?? 2, domains: settings.domains ?? 1_000 },
+    {
+      windowMicros: (settings.window ?? 10) * MINUTE,
+      ips: settings.ips ?? 2,
+      domains: settings.domains ?? 1_000,
+    },
     settings.limit ?? 200,
   );
 
 /** Feeds `times` (minutes) for one IP hash (and a domain of their own each, never over its threshold). */
 function feed(target: BurstDetector, ip: string, minutes: number[], firstId = 1) {
-  minutes.forEach((minute, index) => target.add(firstId + index, minute * MINUTE, ip, `domain-${ip}-${index}`));
+  minutes.forEach((minute, index) =>
+    target.add(firstId + index, minute * MINUTE, ip, `domain-${ip}-${index}`),
+  );
 }
 
 const summary = (bursts: DetectedBurst[]) =>
-  bursts.map((burst) => ({ key: burst.key, signatures: burst.signatures, peak: burst.peak, from: burst.firstAt / MINUTE, to: burst.lastAt / MINUTE }));
+  bursts.map((burst) => ({
+    key: burst.key,
+    signatures: burst.signatures,
+    peak: burst.peak,
+    from: burst.firstAt / MINUTE,
+    to: burst.lastAt / MINUTE,
+  }));
 
 describe('BurstDetector', () => {
   it('counts a signature at the very end of a window in it, and one just after not', () => {
     const inside = detector({ ips: 2 });
     feed(inside, 'a', [0, 5, 10]);
-    expect(summary(inside.finish())).toEqual([{ key: 'a', signatures: 3, peak: 3, from: 0, to: 10 }]);
+    expect(summary(inside.finish())).toEqual([
+      { key: 'a', signatures: 3, peak: 3, from: 0, to: 10 },
+    ]);
 
     const outside = detector({ ips: 2 });
     outside.add(1, 0, 'a', 'd1');
@@ -34,7 +50,7 @@ describe('BurstDetector', () => {
     expect(outside.finish()).toEqual([]);
   });
 
-  it('puts signatures made at the same moment in one another\'s windows', () => {
+  it("puts signatures made at the same moment in one another's windows", () => {
     const same = detector({ ips: 3 });
     feed(same, 'a', [1, 1, 1, 1]);
     expect(summary(same.finish())).toEqual([{ key: 'a', signatures: 4, peak: 4, from: 1, to: 1 }]);
@@ -62,14 +78,16 @@ describe('BurstDetector', () => {
     ]);
   });
 
-  it('counts every signature of the period between a burst\'s first and last as its span', () => {
+  it("counts every signature of the period between a burst's first and last as its span", () => {
     const found = detector({ ips: 2 });
     found.add(1, 0, 'a', 'x');
     found.add(2, 1 * MINUTE, null, 'y');
     found.add(3, 2 * MINUTE, 'a', 'z');
     found.add(4, 3 * MINUTE, 'b', 'w');
     found.add(5, 4 * MINUTE, 'a', 'v');
-    expect(found.finish()).toEqual([expect.objectContaining({ key: 'a', signatures: 3, allInSpan: 5, sampleId: 1 })]);
+    expect(found.finish()).toEqual([
+      expect.objectContaining({ key: 'a', signatures: 3, allInSpan: 5, sampleId: 1 }),
+    ]);
   });
 
   it('keeps the biggest `limit` bursts, biggest first, however many it finds', () => {
@@ -78,7 +96,8 @@ describe('BurstDetector', () => {
     let id = 0;
     for (let network = 0; network < 2000; network++) {
       const size = 2 + (network % 5);
-      for (let i = 0; i < size; i++) found.add(++id, (network * 20 + i) * MINUTE, `ip-${network}`, `d-${id}`);
+      for (let i = 0; i < size; i++)
+        found.add(++id, (network * 20 + i) * MINUTE, `ip-${network}`, `d-${id}`);
     }
     const bursts = found.finish();
     expect(bursts.map((burst) => burst.signatures)).toEqual([6, 6, 6]);

@@ -9,7 +9,8 @@ import {
   type CustomTargetRow,
 } from '../../src/representatives/custom-targets';
 
-const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'custom-targets', name), 'utf8');
+const fixture = (name: string) =>
+  readFileSync(path.join(__dirname, '..', 'fixtures', 'custom-targets', name), 'utf8');
 
 const HEADER = 'name,title,email,represents';
 
@@ -39,7 +40,13 @@ function representsError(represents: string): CustomTargetCsvError {
   return errors[0]!;
 }
 
-const none = { scopeState: null, scopeCity: null, scopeZips: null, scopeLayer: null, scopeGeoid: null };
+const none = {
+  scopeState: null,
+  scopeCity: null,
+  scopeZips: null,
+  scopeLayer: null,
+  scopeGeoid: null,
+};
 
 describe('parseCustomTargetsCsv: represents', () => {
   it('reads everyone', () => {
@@ -50,14 +57,28 @@ describe('parseCustomTargetsCsv: represents', () => {
   it('reads a state by its USPS code, including DC, Puerto Rico and the territories', () => {
     expect(scopeOf('state:CA')).toEqual({ ...none, scope: 'state', scopeState: 'CA' });
     expect(scopeOf('State: ny ')).toEqual({ ...none, scope: 'state', scopeState: 'NY' });
-    for (const code of ['DC', 'PR', 'GU', 'VI', 'AS', 'MP']) expect(scopeOf(`state:${code}`).scopeState).toBe(code);
+    for (const code of ['DC', 'PR', 'GU', 'VI', 'AS', 'MP'])
+      expect(scopeOf(`state:${code}`).scopeState).toBe(code);
   });
 
   it('reads a city and its state, storing the city lower-cased with single spaces', () => {
-    expect(scopeOf('city:Oakland, CA')).toEqual({ ...none, scope: 'city', scopeState: 'CA', scopeCity: 'oakland' });
-    expect(scopeOf('city:  San   Francisco ,ca')).toEqual({ ...none, scope: 'city', scopeState: 'CA', scopeCity: 'san francisco' });
+    expect(scopeOf('city:Oakland, CA')).toEqual({
+      ...none,
+      scope: 'city',
+      scopeState: 'CA',
+      scopeCity: 'oakland',
+    });
+    expect(scopeOf('city:  San   Francisco ,ca')).toEqual({
+      ...none,
+      scope: 'city',
+      scopeState: 'CA',
+      scopeCity: 'san francisco',
+    });
     // Only the last comma separates the state.
-    expect(scopeOf('city:Washington, D.C., DC')).toMatchObject({ scopeState: 'DC', scopeCity: 'washington, d.c.' });
+    expect(scopeOf('city:Washington, D.C., DC')).toMatchObject({
+      scopeState: 'DC',
+      scopeCity: 'washington, d.c.',
+    });
   });
 
   it('reads ZIP codes separated by spaces, commas or semicolons, once each', () => {
@@ -69,9 +90,24 @@ describe('parseCustomTargetsCsv: represents', () => {
   });
 
   it('reads congressional and state-legislative district GEOIDs', () => {
-    expect(scopeOf('congressional:0612')).toEqual({ ...none, scope: 'district', scopeLayer: 'cd', scopeGeoid: '0612' });
-    expect(scopeOf('state-upper:06010')).toEqual({ ...none, scope: 'district', scopeLayer: 'sldu', scopeGeoid: '06010' });
-    expect(scopeOf('state-lower:25D25')).toEqual({ ...none, scope: 'district', scopeLayer: 'sldl', scopeGeoid: '25D25' });
+    expect(scopeOf('congressional:0612')).toEqual({
+      ...none,
+      scope: 'district',
+      scopeLayer: 'cd',
+      scopeGeoid: '0612',
+    });
+    expect(scopeOf('state-upper:06010')).toEqual({
+      ...none,
+      scope: 'district',
+      scopeLayer: 'sldu',
+      scopeGeoid: '06010',
+    });
+    expect(scopeOf('state-lower:25D25')).toEqual({
+      ...none,
+      scope: 'district',
+      scopeLayer: 'sldl',
+      scopeGeoid: '25D25',
+    });
     expect(scopeOf('State-Lower:25d25')).toMatchObject({ scopeLayer: 'sldl', scopeGeoid: '25D25' });
   });
 
@@ -85,7 +121,9 @@ describe('parseCustomTargetsCsv: represents', () => {
     expect(representsError('city:, CA').message).toMatch(/city name before the comma/);
     expect(representsError('city:Oakland, Calif').message).toMatch(/"CALIF" is not a state/);
     expect(representsError('zips:').message).toMatch(/at least one ZIP/);
-    expect(representsError('zips:94601 9460 94603').message).toBe('"9460" is not a 5-digit ZIP code.');
+    expect(representsError('zips:94601 9460 94603').message).toBe(
+      '"9460" is not a 5-digit ZIP code.',
+    );
     expect(representsError('zips:94601-1234').message).toMatch(/"94601-1234" is not a 5-digit ZIP/);
     expect(representsError('congressional:612').message).toMatch(/congressional:0612/);
     expect(representsError('congressional:06AB').message).toMatch(/GEOID/);
@@ -111,17 +149,39 @@ describe('parseCustomTargetsCsv: the file', () => {
       scopeLayer: null,
       scopeGeoid: null,
     });
-    expect(rows[1]).toMatchObject({ name: 'Ben Liu', phone: null, postalAddress: null, scopeZips: ['94607', '94612'] });
+    expect(rows[1]).toMatchObject({
+      name: 'Ben Liu',
+      phone: null,
+      postalAddress: null,
+      scopeZips: ['94607', '94612'],
+    });
     expect(rows[2]).toMatchObject({ email: null, phone: '(510) 555-0103' });
-    expect(rows[3]).toMatchObject({ email: null, phone: null, postalAddress: '1021 O Street, Sacramento, CA 95814' });
+    expect(rows[3]).toMatchObject({
+      email: null,
+      phone: null,
+      postalAddress: '1021 O Street, Sacramento, CA 95814',
+    });
   });
 
   it('takes the columns in any order and tolerates a BOM, CRLF line ends, blank lines and empty spreadsheet rows', () => {
-    const text = '\uFEFFRepresents , POSTAL ADDRESS,Title,NAME\r\n\r\neveryone,1 Main St,Clerk,Ada\r\n,,,\r\n' +
+    const text =
+      '\uFEFFRepresents , POSTAL ADDRESS,Title,NAME\r\n\r\neveryone,1 Main St,Clerk,Ada\r\n,,,\r\n' +
       'state:ca,2 Main St,Mayor,Ben\r\n';
     expect(rowsOf(text)).toEqual([
-      expect.objectContaining({ name: 'Ada', title: 'Clerk', postalAddress: '1 Main St', email: null, scope: 'everyone' }),
-      expect.objectContaining({ name: 'Ben', title: 'Mayor', postalAddress: '2 Main St', scope: 'state', scopeState: 'CA' }),
+      expect.objectContaining({
+        name: 'Ada',
+        title: 'Clerk',
+        postalAddress: '1 Main St',
+        email: null,
+        scope: 'everyone',
+      }),
+      expect.objectContaining({
+        name: 'Ben',
+        title: 'Mayor',
+        postalAddress: '2 Main St',
+        scope: 'state',
+        scopeState: 'CA',
+      }),
     ]);
   });
 
@@ -131,7 +191,9 @@ describe('parseCustomTargetsCsv: the file', () => {
   });
 
   it('strips control characters and keeps cells that look like formulas as they are', () => {
-    const [row] = rowsOf(`${HEADER}\n"=HYPERLINK(""x"")","Clerk\u0007\tof the\u0000 Board\u2028",clerk@example.org,everyone\n`);
+    const [row] = rowsOf(
+      `${HEADER}\n"=HYPERLINK(""x"")","Clerk\u0007\tof the\u0000 Board\u2028",clerk@example.org,everyone\n`,
+    );
     expect(row).toMatchObject({ name: '=HYPERLINK("x")', title: 'Clerk of the Board' });
     const [mentioned] = rowsOf(`${HEADER}\n@ada,@large,clerk@example.org,everyone\n`);
     expect(mentioned).toMatchObject({ name: '@ada', title: '@large' });
@@ -140,9 +202,15 @@ describe('parseCustomTargetsCsv: the file', () => {
   });
 
   it('rejects an empty file and a file with only a header', () => {
-    expect(errorsOf('')).toEqual([{ row: 1, field: 'file', message: expect.stringMatching(/empty/) }]);
-    expect(errorsOf('\uFEFF\n  \n')).toEqual([{ row: 1, field: 'file', message: expect.stringMatching(/empty/) }]);
-    expect(errorsOf(`${HEADER}\n`)).toEqual([{ row: 2, field: 'file', message: 'The file has a header but no targets.' }]);
+    expect(errorsOf('')).toEqual([
+      { row: 1, field: 'file', message: expect.stringMatching(/empty/) },
+    ]);
+    expect(errorsOf('\uFEFF\n  \n')).toEqual([
+      { row: 1, field: 'file', message: expect.stringMatching(/empty/) },
+    ]);
+    expect(errorsOf(`${HEADER}\n`)).toEqual([
+      { row: 2, field: 'file', message: 'The file has a header but no targets.' },
+    ]);
   });
 
   it('names each missing, unknown, unnamed or repeated column on row 1', () => {
@@ -151,7 +219,13 @@ describe('parseCustomTargetsCsv: the file', () => {
       { row: 1, field: 'represents', message: 'The represents column is missing.' },
     ]);
     expect(errorsOf('name,title,represents\nAda,Clerk,everyone\n')).toEqual([
-      { row: 1, field: 'email', message: expect.stringMatching(/at least one of the columns email, phone or postal_address/) },
+      {
+        row: 1,
+        field: 'email',
+        message: expect.stringMatching(
+          /at least one of the columns email, phone or postal_address/,
+        ),
+      },
     ]);
     expect(errorsOf('name,title,e-mail address,represents,,name\n')).toEqual([
       { row: 1, field: 'e-mail address', message: expect.stringMatching(/Unknown column/) },
@@ -163,10 +237,22 @@ describe('parseCustomTargetsCsv: the file', () => {
 
   it('reports an unreadable file once, as a file error', () => {
     expect(errorsOf(`${HEADER}\nAda,Clerk,"clerk@example.org,everyone\n`)).toEqual([
-      { row: 2, field: 'file', message: expect.stringMatching(/quoted cell starting on this line is never closed/) },
+      {
+        row: 2,
+        field: 'file',
+        message: expect.stringMatching(/quoted cell starting on this line is never closed/),
+      },
     ]);
-    expect(errorsOf(`${HEADER}\nAda,Clerk,clerk@example.org,everyone\nBen,"Mayor,ben@example.org,everyone\nCy,Clerk,,,\n`)).toEqual([
-      { row: 3, field: 'file', message: expect.stringMatching(/quoted cell starting on this line is never closed/) },
+    expect(
+      errorsOf(
+        `${HEADER}\nAda,Clerk,clerk@example.org,everyone\nBen,"Mayor,ben@example.org,everyone\nCy,Clerk,,,\n`,
+      ),
+    ).toEqual([
+      {
+        row: 3,
+        field: 'file',
+        message: expect.stringMatching(/quoted cell starting on this line is never closed/),
+      },
     ]);
   });
 
@@ -181,7 +267,11 @@ describe('parseCustomTargetsCsv: the file', () => {
     const row = 'Ada,Clerk,clerk@example.org,everyone\n';
     expect(rowsOf(HEADER + '\n' + row.repeat(MAX_CUSTOM_TARGETS_PER_LIST))).toHaveLength(5000);
     expect(errorsOf(HEADER + '\n' + row.repeat(MAX_CUSTOM_TARGETS_PER_LIST + 2))).toEqual([
-      { row: 5002, field: 'file', message: 'A list holds at most 5,000 targets; this file has 5,002.' },
+      {
+        row: 5002,
+        field: 'file',
+        message: 'A list holds at most 5,000 targets; this file has 5,002.',
+      },
     ]);
   });
 
@@ -209,14 +299,20 @@ describe('parseCustomTargetsCsv: the file', () => {
       { row: 5, field: 'represents', message: '"9460" is not a 5-digit ZIP code.' },
       { row: 8, field: 'email', message: 'Give at least one of email, phone or postal_address.' },
       { row: 9, field: 'phone', message: expect.stringMatching(/area code/) },
-      { row: 10, field: 'file', message: expect.stringMatching(/4 cells but the header has 6; put quotes/) },
+      {
+        row: 10,
+        field: 'file',
+        message: expect.stringMatching(/4 cells but the header has 6; put quotes/),
+      },
       { row: 11, field: 'file', message: expect.stringMatching(/7 cells but the header has 6/) },
       { row: 12, field: 'name', message: 'The name is required.' },
     ]);
   });
 
   it('accepts names and titles of exactly 200 characters', () => {
-    const [row] = rowsOf(`${HEADER}\n${'N'.repeat(200)},${'T'.repeat(200)},clerk@example.org,everyone\n`);
+    const [row] = rowsOf(
+      `${HEADER}\n${'N'.repeat(200)},${'T'.repeat(200)},clerk@example.org,everyone\n`,
+    );
     expect(row!.name).toHaveLength(200);
     expect(row!.title).toHaveLength(200);
   });
@@ -238,7 +334,8 @@ describe('matchCustomTargets', () => {
       'MA House,Representative,j@example.org,state-lower:25D25',
     ].join('\n'),
   );
-  const names = (place: ConstituentPlace) => matchCustomTargets(targets, place).map((target) => target.name);
+  const names = (place: ConstituentPlace) =>
+    matchCustomTargets(targets, place).map((target) => target.name);
 
   it('matches everyone even when nothing is known of the place', () => {
     expect(names({ districts: {} })).toEqual(['All']);
@@ -250,9 +347,20 @@ describe('matchCustomTargets', () => {
   });
 
   it('matches a city only together with its state, ignoring case and spacing', () => {
-    expect(names({ state: 'CA', city: '  OAKLAND ', districts: {} })).toEqual(['All', 'California', 'Oakland']);
-    expect(names({ state: 'OR', city: 'oakland', districts: {} })).toEqual(['All', 'Oakland Oregon']);
-    expect(names({ state: 'CA', city: 'san   francisco', districts: {} })).toEqual(['All', 'California', 'San Francisco']);
+    expect(names({ state: 'CA', city: '  OAKLAND ', districts: {} })).toEqual([
+      'All',
+      'California',
+      'Oakland',
+    ]);
+    expect(names({ state: 'OR', city: 'oakland', districts: {} })).toEqual([
+      'All',
+      'Oakland Oregon',
+    ]);
+    expect(names({ state: 'CA', city: 'san   francisco', districts: {} })).toEqual([
+      'All',
+      'California',
+      'San Francisco',
+    ]);
     expect(names({ city: 'Oakland', districts: {} })).toEqual(['All']);
   });
 
@@ -263,17 +371,42 @@ describe('matchCustomTargets', () => {
   });
 
   it('matches a district on its own layer only', () => {
-    expect(names({ districts: { cd: '0612', sldu: '06007', sldl: '06018' } })).toEqual(['All', 'CD 12', 'SD 7', 'AD 18']);
+    expect(names({ districts: { cd: '0612', sldu: '06007', sldl: '06018' } })).toEqual([
+      'All',
+      'CD 12',
+      'SD 7',
+      'AD 18',
+    ]);
     expect(names({ districts: { cd: '06007', sldu: '0612' } })).toEqual(['All']);
     expect(names({ districts: { sldl: '25d25' } })).toEqual(['All', 'MA House']);
   });
 
   it('treats null and empty parts of the place as unknown', () => {
-    expect(names({ state: null, city: '', zip: null, districts: { cd: null, sldu: '', sldl: undefined } })).toEqual(['All']);
+    expect(
+      names({
+        state: null,
+        city: '',
+        zip: null,
+        districts: { cd: null, sldu: '', sldl: undefined },
+      }),
+    ).toEqual(['All']);
   });
 
   it('combines every rule for one constituent', () => {
-    const place = { state: 'CA', city: 'Oakland', zip: '94601', districts: { cd: '0612', sldu: '06007', sldl: '06018' } };
-    expect(names(place)).toEqual(['All', 'California', 'Oakland', 'East Oakland', 'CD 12', 'SD 7', 'AD 18']);
+    const place = {
+      state: 'CA',
+      city: 'Oakland',
+      zip: '94601',
+      districts: { cd: '0612', sldu: '06007', sldl: '06018' },
+    };
+    expect(names(place)).toEqual([
+      'All',
+      'California',
+      'Oakland',
+      'East Oakland',
+      'CD 12',
+      'SD 7',
+      'AD 18',
+    ]);
   });
 });

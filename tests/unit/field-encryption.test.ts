@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { FieldEncryption, SealedValueError, UnknownKeyError, newKey, parseKeyRing, parseLookupKey } from '../../src/privacy/field-encryption';
+import {
+  FieldEncryption,
+  SealedValueError,
+  UnknownKeyError,
+  newKey,
+  parseKeyRing,
+  parseLookupKey,
+} from '../../src/privacy/field-encryption';
 
 const key = (id: number) => ({ id, key: randomBytes(32) });
 const lookupKey = randomBytes(32);
@@ -9,7 +16,14 @@ describe('FieldEncryption', () => {
   const encryption = new FieldEncryption({ keys: [one], lookupKey });
 
   it('seals text so that it opens to the same text, and holds none of it in clear', () => {
-    for (const text of ['Ada Lovelace', 'ada@example.org', '', 'Zoë “Quoted” Ñandú, 12 Rue de l’Église', '\'; DROP TABLE signatures; --', 'a'.repeat(5000)]) {
+    for (const text of [
+      'Ada Lovelace',
+      'ada@example.org',
+      '',
+      'Zoë “Quoted” Ñandú, 12 Rue de l’Église',
+      "'; DROP TABLE signatures; --",
+      'a'.repeat(5000),
+    ]) {
       const sealed = encryption.seal('signatures.name', text);
       expect(encryption.open('signatures.name', sealed)).toBe(text);
       if (text.length > 3) expect(sealed.includes(Buffer.from(text))).toBe(false);
@@ -20,7 +34,9 @@ describe('FieldEncryption', () => {
   });
 
   it('never seals the same text the same way twice (a fresh nonce each time)', () => {
-    const sealed = Array.from({ length: 2000 }, () => encryption.seal('signatures.email', 'same@example.org'));
+    const sealed = Array.from({ length: 2000 }, () =>
+      encryption.seal('signatures.email', 'same@example.org'),
+    );
     expect(new Set(sealed.map((value) => value.toString('hex'))).size).toBe(2000);
     expect(new Set(sealed.map((value) => value.subarray(2, 14).toString('hex'))).size).toBe(2000);
   });
@@ -36,9 +52,13 @@ describe('FieldEncryption', () => {
     for (let index = 0; index < sealed.length; index++) {
       const altered = Buffer.from(sealed);
       altered[index]! ^= 0x01;
-      expect(() => encryption.open('signatures.email', altered)).toThrow(index === 1 ? UnknownKeyError : SealedValueError);
+      expect(() => encryption.open('signatures.email', altered)).toThrow(
+        index === 1 ? UnknownKeyError : SealedValueError,
+      );
     }
-    expect(() => encryption.open('signatures.email', sealed.subarray(0, 20))).toThrow(SealedValueError);
+    expect(() => encryption.open('signatures.email', sealed.subarray(0, 20))).toThrow(
+      SealedValueError,
+    );
   });
 
   it('seals with the first key of the ring and opens with any; a key no longer held is named', () => {
@@ -50,22 +70,38 @@ describe('FieldEncryption', () => {
     expect(rotated.open('signatures.name', old)).toBe('Grace Hopper');
     expect(rotated.open('signatures.name', fresh)).toBe('Grace Hopper');
     const onlyNew = new FieldEncryption({ keys: [two], lookupKey });
-    expect(() => onlyNew.open('signatures.name', old)).toThrow(new UnknownKeyError(1, 'signatures.name'));
-    expect(() => onlyNew.open('signatures.name', old)).toThrow(/sealed with key 1, which ENCRYPTION_KEYS does not hold/);
+    expect(() => onlyNew.open('signatures.name', old)).toThrow(
+      new UnknownKeyError(1, 'signatures.name'),
+    );
+    expect(() => onlyNew.open('signatures.name', old)).toThrow(
+      /sealed with key 1, which ENCRYPTION_KEYS does not hold/,
+    );
     // The same id with other key material: refused, not misread.
     const impostor = new FieldEncryption({ keys: [key(1)], lookupKey });
     expect(() => impostor.open('signatures.name', old)).toThrow(SealedValueError);
   });
 
   it('hashes an address the same way every time, under its own key, apart from its domain', () => {
-    expect(encryption.emailHash('ada@example.org')).toEqual(encryption.emailHash('ada@example.org'));
-    expect(encryption.emailHash('ada@example.org')).not.toEqual(encryption.emailHash('ada2@example.org'));
+    expect(encryption.emailHash('ada@example.org')).toEqual(
+      encryption.emailHash('ada@example.org'),
+    );
+    expect(encryption.emailHash('ada@example.org')).not.toEqual(
+      encryption.emailHash('ada2@example.org'),
+    );
     expect(encryption.emailHash('ada@example.org')).toHaveLength(32);
-    expect(new FieldEncryption({ keys: [one], lookupKey: randomBytes(32) }).emailHash('ada@example.org')).not.toEqual(encryption.emailHash('ada@example.org'));
+    expect(
+      new FieldEncryption({ keys: [one], lookupKey: randomBytes(32) }).emailHash('ada@example.org'),
+    ).not.toEqual(encryption.emailHash('ada@example.org'));
     // Rotating the encryption key does not change the hashes: look-ups keep working.
-    expect(new FieldEncryption({ keys: [key(2), one], lookupKey }).emailHash('ada@example.org')).toEqual(encryption.emailHash('ada@example.org'));
-    expect(encryption.domainHash('ada@example.org')).toEqual(encryption.domainHash('grace@example.org'));
-    expect(encryption.domainHash('ada@example.org')).not.toEqual(encryption.domainHash('ada@example.net'));
+    expect(
+      new FieldEncryption({ keys: [key(2), one], lookupKey }).emailHash('ada@example.org'),
+    ).toEqual(encryption.emailHash('ada@example.org'));
+    expect(encryption.domainHash('ada@example.org')).toEqual(
+      encryption.domainHash('grace@example.org'),
+    );
+    expect(encryption.domainHash('ada@example.org')).not.toEqual(
+      encryption.domainHash('ada@example.net'),
+    );
     expect(encryption.domainHash('ada@example.org')).toHaveLength(16);
   });
 });

@@ -1,7 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkFormToken, formTokenKey, readFormToken, signFormToken, tokenForForm, type FormTokenPolicy } from '../../src/abuse/form-token';
+import {
+  checkFormToken,
+  formTokenKey,
+  readFormToken,
+  signFormToken,
+  tokenForForm,
+  type FormTokenPolicy,
+} from '../../src/abuse/form-token';
 import { ConfigError, loadConfig } from '../../src/config';
 
 /** Embedded mode makes its keys under DATA_DIR: a directory of the test's own, not the project's `data/`. */
@@ -15,16 +22,27 @@ describe('form fill-time tokens', () => {
   it('accepts a token issued long enough ago, and says when', () => {
     const token = signFormToken(key, 'sign', NOW - 10_000);
     expect(checkFormToken(policy, 'sign', token)).toEqual({ ok: true, issuedAt: NOW - 10_000 });
-    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 3000))).toMatchObject({ ok: true });
+    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 3000))).toMatchObject({
+      ok: true,
+    });
   });
 
   it('takes a form sent sooner than the minimum, or from the future, for a bot', () => {
-    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 2999))).toEqual({ ok: false, reason: 'too-fast' });
-    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW + 60_000))).toEqual({ ok: false, reason: 'too-fast' });
+    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 2999))).toEqual({
+      ok: false,
+      reason: 'too-fast',
+    });
+    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW + 60_000))).toEqual({
+      ok: false,
+      reason: 'too-fast',
+    });
   });
 
   it('refuses an expired token', () => {
-    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 3_600_001))).toEqual({ ok: false, reason: 'expired' });
+    expect(checkFormToken(policy, 'sign', signFormToken(key, 'sign', NOW - 3_600_001))).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it('refuses a missing token and any token this key did not make for this form', () => {
@@ -34,10 +52,24 @@ describe('form fill-time tokens', () => {
     expect(checkFormToken(policy, 'sign', '')).toEqual({ ok: false, reason: 'missing' });
     expect(checkFormToken(policy, 'sign', ['x'])).toEqual({ ok: false, reason: 'missing' });
     // An older time with the same MAC, a changed MAC, another form's token, another secret's, garbage.
-    expect(checkFormToken(policy, 'sign', `${version}.${(NOW - 60_000).toString(36)}.${mac}`)).toEqual({ ok: false, reason: 'forged' });
-    expect(checkFormToken(policy, 'sign', `${version}.${stamp}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`)).toEqual({ ok: false, reason: 'forged' });
+    expect(
+      checkFormToken(policy, 'sign', `${version}.${(NOW - 60_000).toString(36)}.${mac}`),
+    ).toEqual({ ok: false, reason: 'forged' });
+    expect(
+      checkFormToken(
+        policy,
+        'sign',
+        `${version}.${stamp}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`,
+      ),
+    ).toEqual({ ok: false, reason: 'forged' });
     expect(checkFormToken(policy, 'letters', good)).toEqual({ ok: false, reason: 'forged' });
-    expect(checkFormToken(policy, 'sign', signFormToken(formTokenKey('another-secret-another-secret-another'), 'sign', NOW - 10_000))).toEqual({ ok: false, reason: 'forged' });
+    expect(
+      checkFormToken(
+        policy,
+        'sign',
+        signFormToken(formTokenKey('another-secret-another-secret-another'), 'sign', NOW - 10_000),
+      ),
+    ).toEqual({ ok: false, reason: 'forged' });
     expect(checkFormToken(policy, 'sign', 'v1.abc')).toEqual({ ok: false, reason: 'forged' });
     expect(readFormToken(key, 'sign', `v2.${stamp}.${mac}`)).toEqual({ reason: 'forged' });
   });
@@ -64,9 +96,30 @@ describe('abuse settings', () => {
   });
 
   it('needs both keys for a CAPTCHA provider', () => {
-    expect(() => loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'turnstile', CAPTCHA_SITE_KEY: 'site-key' })).toThrow(ConfigError);
-    expect(() => loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'recaptcha' })).toThrow(/CAPTCHA_PROVIDER/);
-    const config = loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'hcaptcha', CAPTCHA_SITE_KEY: 'site-key', CAPTCHA_SECRET: '0x0000secret' });
-    expect(config.abuse.captcha).toEqual({ provider: 'hcaptcha', siteKey: 'site-key', secret: '0x0000secret', verifyUrl: undefined, timeoutMs: 3000 });
+    expect(() =>
+      loadConfig({
+        DATA_DIR: dataDir,
+        APP_SECRET: 'x'.repeat(32),
+        CAPTCHA_PROVIDER: 'turnstile',
+        CAPTCHA_SITE_KEY: 'site-key',
+      }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ DATA_DIR: dataDir, APP_SECRET: 'x'.repeat(32), CAPTCHA_PROVIDER: 'recaptcha' }),
+    ).toThrow(/CAPTCHA_PROVIDER/);
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      APP_SECRET: 'x'.repeat(32),
+      CAPTCHA_PROVIDER: 'hcaptcha',
+      CAPTCHA_SITE_KEY: 'site-key',
+      CAPTCHA_SECRET: '0x0000secret',
+    });
+    expect(config.abuse.captcha).toEqual({
+      provider: 'hcaptcha',
+      siteKey: 'site-key',
+      secret: '0x0000secret',
+      verifyUrl: undefined,
+      timeoutMs: 3000,
+    });
   });
 });

@@ -19,7 +19,10 @@ const square = (west: number, south: number, east: number, north: number): Ring 
 ];
 
 const polygon = (...rings: Ring[]): GeoJsonGeometry => ({ type: 'Polygon', coordinates: rings });
-const multiPolygon = (...polygons: Ring[][]): GeoJsonGeometry => ({ type: 'MultiPolygon', coordinates: polygons });
+const multiPolygon = (...polygons: Ring[][]): GeoJsonGeometry => ({
+  type: 'MultiPolygon',
+  coordinates: polygons,
+});
 
 /**
  * A star-shaped ring around (lng, lat) with `points - 1` distinct vertices, alternating between an
@@ -32,7 +35,10 @@ function starRing(lng: number, lat: number, points: number, outer: number, inner
   for (let i = 0; i < vertices; i++) {
     const angle = (2 * Math.PI * i) / vertices;
     const radius = i % 2 === 0 ? outer : inner;
-    ring.push([Number((lng + radius * Math.cos(angle)).toFixed(6)), Number((lat + radius * Math.sin(angle)).toFixed(6))]);
+    ring.push([
+      Number((lng + radius * Math.cos(angle)).toFixed(6)),
+      Number((lat + radius * Math.sin(angle)).toFixed(6)),
+    ]);
   }
   ring.push([...ring[0]!]);
   return ring;
@@ -45,7 +51,8 @@ function referenceContains(rings: Ring[], lng: number, lat: number): boolean {
     for (let i = 0; i < ring.length - 1; i++) {
       const [xi, yi] = ring[i]!;
       const [xj, yj] = ring[i + 1]!;
-      if (yi! > lat !== yj! > lat && lng < ((xj! - xi!) * (lat - yi!)) / (yj! - yi!) + xi!) inside = !inside;
+      if (yi! > lat !== yj! > lat && lng < ((xj! - xi!) * (lat - yi!)) / (yj! - yi!) + xi!)
+        inside = !inside;
     }
   }
   return inside;
@@ -62,7 +69,9 @@ describe('encodeGeometry', () => {
   });
 
   it('encodes a MultiPolygon with holes part by part', () => {
-    const encoded = encodeGeometry(multiPolygon([square(0, 0, 10, 10), square(4, 4, 6, 6)], [square(20, 0, 30, 10)]));
+    const encoded = encodeGeometry(
+      multiPolygon([square(0, 0, 10, 10), square(4, 4, 6, 6)], [square(20, 0, 30, 10)]),
+    );
     expect(encoded[0]).toBe(2);
     expect(encoded[1]).toBe(2); // first polygon: outer ring and one hole
     expect(encoded[2]).toBe(5);
@@ -82,15 +91,80 @@ describe('encodeGeometry', () => {
   it.each([
     ['a Point', { type: 'Point', coordinates: [1, 2] }, /non-empty Polygon or MultiPolygon/],
     ['no geometry at all', null, /non-empty Polygon or MultiPolygon/],
-    ['an empty MultiPolygon', { type: 'MultiPolygon', coordinates: [] }, /non-empty Polygon or MultiPolygon/],
-    ['a polygon without rings', { type: 'MultiPolygon', coordinates: [[]] }, /a polygon has no rings/],
-    ['a ring of three positions', { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [0, 0]]] }, /fewer than 4 positions/],
-    ['a longitude beyond 180', { type: 'Polygon', coordinates: [square(170, 0, 181, 1)] }, /not a longitude\/latitude pair: \[181,0\]/],
-    ['a latitude beyond 90', { type: 'Polygon', coordinates: [square(0, 80, 1, 91)] }, /not a longitude\/latitude pair/],
-    ['a text coordinate', { type: 'Polygon', coordinates: [[['0', 0], [1, 0], [1, 1], ['0', 0]]] }, /not a longitude\/latitude pair/],
-    ['a null position', { type: 'Polygon', coordinates: [[[0, 0], [1, 0], null, [0, 0]]] }, /not a longitude\/latitude pair: null/],
-    ['a flat list of numbers as a ring', { type: 'Polygon', coordinates: [[0, 0, 1, 0, 1, 1, 0, 0]] }, /not a longitude\/latitude pair: 0/],
-    ['a NaN coordinate', { type: 'Polygon', coordinates: [[[Number.NaN, 0], [1, 0], [1, 1], [0, 0]]] }, /not a longitude\/latitude pair/],
+    [
+      'an empty MultiPolygon',
+      { type: 'MultiPolygon', coordinates: [] },
+      /non-empty Polygon or MultiPolygon/,
+    ],
+    [
+      'a polygon without rings',
+      { type: 'MultiPolygon', coordinates: [[]] },
+      /a polygon has no rings/,
+    ],
+    [
+      'a ring of three positions',
+      {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 0],
+            [0, 0],
+          ],
+        ],
+      },
+      /fewer than 4 positions/,
+    ],
+    [
+      'a longitude beyond 180',
+      { type: 'Polygon', coordinates: [square(170, 0, 181, 1)] },
+      /not a longitude\/latitude pair: \[181,0\]/,
+    ],
+    [
+      'a latitude beyond 90',
+      { type: 'Polygon', coordinates: [square(0, 80, 1, 91)] },
+      /not a longitude\/latitude pair/,
+    ],
+    [
+      'a text coordinate',
+      {
+        type: 'Polygon',
+        coordinates: [
+          [
+            ['0', 0],
+            [1, 0],
+            [1, 1],
+            ['0', 0],
+          ],
+        ],
+      },
+      /not a longitude\/latitude pair/,
+    ],
+    [
+      'a null position',
+      { type: 'Polygon', coordinates: [[[0, 0], [1, 0], null, [0, 0]]] },
+      /not a longitude\/latitude pair: null/,
+    ],
+    [
+      'a flat list of numbers as a ring',
+      { type: 'Polygon', coordinates: [[0, 0, 1, 0, 1, 1, 0, 0]] },
+      /not a longitude\/latitude pair: 0/,
+    ],
+    [
+      'a NaN coordinate',
+      {
+        type: 'Polygon',
+        coordinates: [
+          [
+            [Number.NaN, 0],
+            [1, 0],
+            [1, 1],
+            [0, 0],
+          ],
+        ],
+      },
+      /not a longitude\/latitude pair/,
+    ],
   ])('rejects %s with a GeometryError', (_what, geometry, message) => {
     let thrown: unknown;
     try {
@@ -142,26 +216,29 @@ describe('PolygonLayer.find', () => {
     expect(layer.stats.bytes).toBeGreaterThan(0);
   });
 
-  it.each([33, 34, 65, 301, 1000])('agrees with the even-odd rule on a %i-point star ring (edges in chunks of 32)', (points) => {
-    const outer = starRing(-100, 40, points, 1, 0.6);
-    const hole = starRing(-100, 40, 41, 0.3, 0.2);
-    const star = new PolygonLayer(['star'], [encodeGeometry(polygon(outer, hole))]);
-    let inside = 0;
-    let outside = 0;
-    for (let i = 0; i < 4000; i++) {
-      // A deterministic spread of points over the star's box, many of them close to its edges.
-      const angle = (i * 2.399963) % (2 * Math.PI);
-      const radius = 0.05 + ((i * 0.618034) % 1) * 1.05;
-      const lng = Number((-100 + radius * Math.cos(angle)).toFixed(6));
-      const lat = Number((40 + radius * Math.sin(angle)).toFixed(6));
-      const expected = referenceContains([outer, hole], lng, lat);
-      expect([lng, lat, star.find(lng, lat)]).toEqual([lng, lat, expected ? 'star' : undefined]);
-      if (expected) inside++;
-      else outside++;
-    }
-    expect(inside).toBeGreaterThan(500);
-    expect(outside).toBeGreaterThan(500);
-  });
+  it.each([33, 34, 65, 301, 1000])(
+    'agrees with the even-odd rule on a %i-point star ring (edges in chunks of 32)',
+    (points) => {
+      const outer = starRing(-100, 40, points, 1, 0.6);
+      const hole = starRing(-100, 40, 41, 0.3, 0.2);
+      const star = new PolygonLayer(['star'], [encodeGeometry(polygon(outer, hole))]);
+      let inside = 0;
+      let outside = 0;
+      for (let i = 0; i < 4000; i++) {
+        // A deterministic spread of points over the star's box, many of them close to its edges.
+        const angle = (i * 2.399963) % (2 * Math.PI);
+        const radius = 0.05 + ((i * 0.618034) % 1) * 1.05;
+        const lng = Number((-100 + radius * Math.cos(angle)).toFixed(6));
+        const lat = Number((40 + radius * Math.sin(angle)).toFixed(6));
+        const expected = referenceContains([outer, hole], lng, lat);
+        expect([lng, lat, star.find(lng, lat)]).toEqual([lng, lat, expected ? 'star' : undefined]);
+        if (expected) inside++;
+        else outside++;
+      }
+      expect(inside).toBeGreaterThan(500);
+      expect(outside).toBeGreaterThan(500);
+    },
+  );
 
   it('tells apart points just inside and just outside a long ring, on every side', () => {
     const ring = starRing(10, 50, 401, 2, 2); // a 400-gon: a circle of radius 2°
@@ -178,7 +255,10 @@ describe('PolygonLayer.nearest', () => {
   // Two squares at latitude 61 (where a degree of longitude is about 54 km), 0.1° of longitude apart.
   const layer = new PolygonLayer(
     ['west', 'east'],
-    [encodeGeometry(polygon(square(-150, 61, -149, 61.5))), encodeGeometry(polygon(square(-148.9, 61, -148, 61.5)))],
+    [
+      encodeGeometry(polygon(square(-150, 61, -149, 61.5))),
+      encodeGeometry(polygon(square(-148.9, 61, -148, 61.5))),
+    ],
   );
   const kmPerDegreeLng = 111.32 * Math.cos((61.25 * Math.PI) / 180);
 

@@ -41,9 +41,16 @@ const wordCount = (text: string) => text.split(/\s+/).filter(Boolean).length;
 const renderer = () => compileLetterTemplates(loadLetterTemplates());
 
 /** A compiled set where every level uses the given subject and body. */
-function renderWith(subject: string, body: string, context: LetterContext = minimal): RenderedLetter {
+function renderWith(
+  subject: string,
+  body: string,
+  context: LetterContext = minimal,
+): RenderedLetter {
   const source: LetterTemplate = { subject, body };
-  return compileLetterTemplates({ federal: source, state: source, local: source }).render('federal', context);
+  return compileLetterTemplates({ federal: source, state: source, local: source }).render(
+    'federal',
+    context,
+  );
 }
 
 describe('the shipped letter templates', () => {
@@ -59,7 +66,9 @@ describe('the shipped letter templates', () => {
     const letter = renderer().render(level, full);
     expect(letter.body).toContain('Dear Senator Jane Doe,');
     expect(letter.body).toContain('Senator Jane Doe\nU.S. Senator, IL\n');
-    expect(letter.body).toContain(`My nephew was stopped after a camera "matched" him.\nIt was not him.`);
+    expect(letter.body).toContain(
+      `My nephew was stopped after a camera "matched" him.\nIt was not him.`,
+    );
     expect(letter.body).toContain('Ban Face Surveillance');
     expect(letter.body.endsWith('Maria Lopez\nSpringfield, IL 62701')).toBe(true);
     expect(letter.subject).toContain('Springfield');
@@ -72,22 +81,28 @@ describe('the shipped letter templates', () => {
     expect(letter.subject).not.toMatch(/[\r\n]/);
   });
 
-  it.each(LEVELS)('render a %s letter of 120 to 220 words for a minimal supporter (no note, no city)', (level) => {
-    const letter = renderer().render(level, minimal);
-    expect(letter.body).toContain('Dear Senator Jane Doe,');
-    expect(letter.body.endsWith('Sam Park\nIL 62701')).toBe(true);
-    expect(letter.body).not.toMatch(/undefined|null/);
-    expect(letter.body).not.toMatch(/^[ ,]/m);
-    expect(letter.body).not.toMatch(/\n{3}/);
-    expect(letter.body).not.toContain('{{');
-    expect(wordCount(letter.body)).toBeGreaterThanOrEqual(120);
-    expect(wordCount(letter.body)).toBeLessThanOrEqual(220);
-    expect(letter.subject).not.toMatch(/ in :|of :|[\r\n]/);
-    expect(letter.body.split('\n')[1]).toBe('U.S. Senator, IL');
-  });
+  it.each(LEVELS)(
+    'render a %s letter of 120 to 220 words for a minimal supporter (no note, no city)',
+    (level) => {
+      const letter = renderer().render(level, minimal);
+      expect(letter.body).toContain('Dear Senator Jane Doe,');
+      expect(letter.body.endsWith('Sam Park\nIL 62701')).toBe(true);
+      expect(letter.body).not.toMatch(/undefined|null/);
+      expect(letter.body).not.toMatch(/^[ ,]/m);
+      expect(letter.body).not.toMatch(/\n{3}/);
+      expect(letter.body).not.toContain('{{');
+      expect(wordCount(letter.body)).toBeGreaterThanOrEqual(120);
+      expect(wordCount(letter.body)).toBeLessThanOrEqual(220);
+      expect(letter.subject).not.toMatch(/ in :|of :|[\r\n]/);
+      expect(letter.body.split('\n')[1]).toBe('U.S. Senator, IL');
+    },
+  );
 
   it('sign with the ZIP alone when neither city nor state is known', () => {
-    const letter = renderer().render('local', { ...minimal, supporter: { name: 'Sam Park', zip: '62701' } });
+    const letter = renderer().render('local', {
+      ...minimal,
+      supporter: { name: 'Sam Park', zip: '62701' },
+    });
     expect(letter.body.endsWith('Sam Park\n62701')).toBe(true);
   });
 
@@ -104,7 +119,7 @@ describe('merge values', () => {
   it('come out verbatim in plain text, without HTML entities', () => {
     const context: LetterContext = {
       ...minimal,
-      supporter: { ...minimal.supporter, name: `O'Brien & Sons <x>`, city: 'Coeur d\'Alene' },
+      supporter: { ...minimal.supporter, name: `O'Brien & Sons <x>`, city: "Coeur d'Alene" },
       campaign: { title: '"Stop" <b>Face</b> Surveillance & Co' },
     };
     for (const level of LEVELS) {
@@ -131,7 +146,12 @@ describe('merge values', () => {
         zip: '62701\u001b',
         note: 'Line one\u001b[31m\r\nLine two\u0085Line three\u0000',
       },
-      target: { title: 'Senator\u200b', name: 'Jane\nDoe', office: 'U.S. Senator', district: '\u0000' },
+      target: {
+        title: 'Senator\u200b',
+        name: 'Jane\nDoe',
+        office: 'U.S. Senator',
+        district: '\u0000',
+      },
       campaign: { title: 'Ban\u007f Face Surveillance' },
     };
     for (const level of LEVELS) {
@@ -156,8 +176,12 @@ describe('merge values', () => {
     expect(cleanMergeValue('b'.repeat(150), 'supporter.city')).toHaveLength(100);
     expect(cleanMergeValue('c'.repeat(1500), 'supporter.note')).toHaveLength(1000);
     // Capped in characters, not UTF-16 units: no half emoji at the end.
-    expect(Array.from(cleanMergeValue('😀'.repeat(120), 'supporter.name'))).toEqual(Array(100).fill('😀'));
-    expect(cleanMergeValue('first  line   \r\n\r\n\r\n\r\nsecond\tline\u0000', 'supporter.note')).toBe('first  line\n\nsecond line');
+    expect(Array.from(cleanMergeValue('😀'.repeat(120), 'supporter.name'))).toEqual(
+      Array(100).fill('😀'),
+    );
+    expect(
+      cleanMergeValue('first  line   \r\n\r\n\r\n\r\nsecond\tline\u0000', 'supporter.note'),
+    ).toBe('first  line\n\nsecond line');
   });
 });
 
@@ -166,7 +190,11 @@ describe('the rendered subject and body', () => {
     const letter = renderWith(
       'Re:\r\n{{supporter.city}}\n\n  {{campaign.title}} {{campaign.title}}',
       'x',
-      { ...minimal, supporter: { ...minimal.supporter, city: 'New\nYork' }, campaign: { title: 'c'.repeat(200) } },
+      {
+        ...minimal,
+        supporter: { ...minimal.supporter, city: 'New\nYork' },
+        campaign: { title: 'c'.repeat(200) },
+      },
     );
     expect(letter.subject).not.toMatch(/[\r\n]/);
     expect(letter.subject.startsWith('Re: New York cc')).toBe(true);
@@ -174,13 +202,22 @@ describe('the rendered subject and body', () => {
   });
 
   it('normalise line endings, trailing spaces and runs of blank lines in the body', () => {
-    const letter = renderWith('s', '\r\n\r\nDear {{target.name}},   \r\n\r\n\r\n\r\n\r\n\r\n\r\nText\u0007 here\t\r\nBye  \n\n');
+    const letter = renderWith(
+      's',
+      '\r\n\r\nDear {{target.name}},   \r\n\r\n\r\n\r\n\r\n\r\n\r\nText\u0007 here\t\r\nBye  \n\n',
+    );
     expect(letter.body).toBe('Dear Jane Doe,\n\n\n\nText here\nBye');
   });
 });
 
 describe('headerFieldError', () => {
-  const breaks = ['Ann\r\nBcc: victim@example.org', 'Ann\nLee', 'Ann\rLee', 'Ann\u2028Lee', 'Ann\u0085Lee'];
+  const breaks = [
+    'Ann\r\nBcc: victim@example.org',
+    'Ann\nLee',
+    'Ann\rLee',
+    'Ann\u2028Lee',
+    'Ann\u0085Lee',
+  ];
   it.each(breaks)('rejects the line break in %j', (name) => {
     expect(headerFieldError(name, 'name')).toBe('Please remove line breaks from your name.');
   });
@@ -188,11 +225,18 @@ describe('headerFieldError', () => {
   it('rejects other control characters, in the subject too', () => {
     expect(headerFieldError('Ann\u0000Lee', 'name')).toMatch(/control characters from your name/);
     expect(headerFieldError('Please\tact', 'subject')).toMatch(/from the subject/);
-    expect(headerFieldError('Please act\n', 'subject')).toBe('Please remove line breaks from the subject.');
+    expect(headerFieldError('Please act\n', 'subject')).toBe(
+      'Please remove line breaks from the subject.',
+    );
   });
 
   it('accepts ordinary names and subjects, whatever their punctuation', () => {
-    for (const value of [`O'Brien & Sons <x>`, 'José Ñúñez-García', '李小龙', 'Please act: ban face surveillance!']) {
+    for (const value of [
+      `O'Brien & Sons <x>`,
+      'José Ñúñez-García',
+      '李小龙',
+      'Please act: ban face surveillance!',
+    ]) {
       expect(headerFieldError(value, 'name')).toBeNull();
     }
   });
@@ -212,9 +256,13 @@ describe('validateLetterTemplate', () => {
   });
 
   it('reports a syntax error with its line', () => {
-    expect(validateLetterTemplate('Dear {{target.name}},\n{{#if supporter.note}}\n{{supporter.note}}')).toMatch(/^Syntax error on line 3/);
+    expect(
+      validateLetterTemplate('Dear {{target.name}},\n{{#if supporter.note}}\n{{supporter.note}}'),
+    ).toMatch(/^Syntax error on line 3/);
     expect(validateLetterTemplate('{{supporter.name')).toMatch(/^Syntax error on line 1/);
-    expect(validateLetterTemplate('{{#if supporter.note}}x{{/iff}}')).toMatch(/^Syntax error on line 1/);
+    expect(validateLetterTemplate('{{#if supporter.note}}x{{/iff}}')).toMatch(
+      /^Syntax error on line 1/,
+    );
   });
 
   it('reports an unknown merge field, with a suggestion for a typo', () => {
@@ -223,7 +271,9 @@ describe('validateLetterTemplate', () => {
     );
     expect(validateLetterTemplate('{{supporter.email}}')).toMatch(/unknown merge field/);
     expect(validateLetterTemplate('{{supporter}}')).toMatch(/unknown merge field/);
-    expect(validateLetterTemplate('{{#if supporter.notes}}x{{/if}}')).toMatch(/unknown merge field \{\{supporter\.notes\}\}/);
+    expect(validateLetterTemplate('{{#if supporter.notes}}x{{/if}}')).toMatch(
+      /unknown merge field \{\{supporter\.notes\}\}/,
+    );
   });
 
   it('rejects helpers, partials, other blocks and paths outside the merge fields', () => {
@@ -252,7 +302,10 @@ describe('validateLetterTemplate', () => {
       ['Dear {supporter.name}},', /stray braces/],
     ];
     for (const [source, message] of rejected) {
-      expect([source, validateLetterTemplate(source)]).toEqual([source, expect.stringMatching(message)]);
+      expect([source, validateLetterTemplate(source)]).toEqual([
+        source,
+        expect.stringMatching(message),
+      ]);
     }
   });
 });
@@ -260,9 +313,13 @@ describe('validateLetterTemplate', () => {
 describe('compileLetterTemplates and loadLetterTemplates', () => {
   it('refuse an invalid template, naming the level and part', () => {
     const good = { subject: 'Hello', body: 'Dear {{target.name}},' };
-    expect(() => compileLetterTemplates({ federal: good, state: { ...good, body: '{{supporter.nmae}}' }, local: good })).toThrow(
-      /The state letter body template is invalid: Line 1: unknown merge field/,
-    );
+    expect(() =>
+      compileLetterTemplates({
+        federal: good,
+        state: { ...good, body: '{{supporter.nmae}}' },
+        local: good,
+      }),
+    ).toThrow(/The state letter body template is invalid: Line 1: unknown merge field/);
   });
 
   it('name a missing template file', () => {
@@ -291,45 +348,94 @@ describe('applySupporterEdits', () => {
   });
 
   it('takes the edited subject and body, cleaned', () => {
-    const result = applySupporterEdits(rendered, { subject: '  Ban   it  ', body: 'Dear Senator,  \r\n\r\nMy words.\u0007\r\n' }, limits);
-    expect(result).toEqual({ ok: true, letter: { subject: 'Ban it', body: 'Dear Senator,\n\nMy words.' } });
+    const result = applySupporterEdits(
+      rendered,
+      { subject: '  Ban   it  ', body: 'Dear Senator,  \r\n\r\nMy words.\u0007\r\n' },
+      limits,
+    );
+    expect(result).toEqual({
+      ok: true,
+      letter: { subject: 'Ban it', body: 'Dear Senator,\n\nMy words.' },
+    });
   });
 
   it('enforces the lengths, and refuses an empty subject or body', () => {
-    expect(applySupporterEdits(rendered, { subject: 's'.repeat(61), body: 'b'.repeat(201) }, limits)).toEqual({
+    expect(
+      applySupporterEdits(rendered, { subject: 's'.repeat(61), body: 'b'.repeat(201) }, limits),
+    ).toEqual({
       ok: false,
       errors: {
         subject: 'Please shorten the subject to 60 characters or fewer (it has 61).',
         body: 'Please shorten the letter to 200 characters or fewer (it has 201).',
       },
     });
-    expect(applySupporterEdits(rendered, { subject: 's'.repeat(60), body: 'b'.repeat(200) }, limits).ok).toBe(true);
+    expect(
+      applySupporterEdits(rendered, { subject: 's'.repeat(60), body: 'b'.repeat(200) }, limits).ok,
+    ).toBe(true);
     expect(applySupporterEdits(rendered, { subject: '   ', body: '\n\n' }, limits)).toEqual({
       ok: false,
-      errors: { subject: 'Please write a subject.', body: 'Please write your letter before sending it.' },
+      errors: {
+        subject: 'Please write a subject.',
+        body: 'Please write your letter before sending it.',
+      },
     });
   });
 
   it('refuses a line break in the subject rather than joining the lines', () => {
-    const result = applySupporterEdits(rendered, { subject: 'Hello\r\nBcc: victim@example.org' }, limits);
-    expect(result).toEqual({ ok: false, errors: { subject: 'Please remove line breaks from the subject.' } });
+    const result = applySupporterEdits(
+      rendered,
+      { subject: 'Hello\r\nBcc: victim@example.org' },
+      limits,
+    );
+    expect(result).toEqual({
+      ok: false,
+      errors: { subject: 'Please remove line breaks from the subject.' },
+    });
   });
 
   it('requires the locked opening and closing lines', () => {
-    const locked = { ...limits, lockedOpening: 'Dear Senator Jane Doe,', lockedClosing: 'Sincerely,\nSam Park' };
-    const edited = '\n  Dear Senator Jane Doe,\r\n\r\nMy own words.\r\n\r\nSincerely,\r\nSam Park  \n';
+    const locked = {
+      ...limits,
+      lockedOpening: 'Dear Senator Jane Doe,',
+      lockedClosing: 'Sincerely,\nSam Park',
+    };
+    const edited =
+      '\n  Dear Senator Jane Doe,\r\n\r\nMy own words.\r\n\r\nSincerely,\r\nSam Park  \n';
     expect(applySupporterEdits(rendered, { body: edited }, locked)).toEqual({
       ok: true,
-      letter: { subject: rendered.subject, body: 'Dear Senator Jane Doe,\n\nMy own words.\n\nSincerely,\nSam Park' },
+      letter: {
+        subject: rendered.subject,
+        body: 'Dear Senator Jane Doe,\n\nMy own words.\n\nSincerely,\nSam Park',
+      },
     });
-    const opening = applySupporterEdits(rendered, { body: 'Hi Jane,\n\nMy words.\n\nSincerely,\nSam Park' }, locked);
-    expect(opening).toEqual({ ok: false, errors: { body: `Please keep the letter's first line: "Dear Senator Jane Doe,"` } });
-    const closing = applySupporterEdits(rendered, { body: 'Dear Senator Jane Doe,\n\nMy words.\n\nBye' }, locked);
-    expect(closing).toEqual({ ok: false, errors: { body: `Please keep the letter's closing lines: "Sincerely,\nSam Park"` } });
-    const both = applySupporterEdits(rendered, { body: 'My words.' }, { ...locked, lockedClosing: 'Sincerely,' });
+    const opening = applySupporterEdits(
+      rendered,
+      { body: 'Hi Jane,\n\nMy words.\n\nSincerely,\nSam Park' },
+      locked,
+    );
+    expect(opening).toEqual({
+      ok: false,
+      errors: { body: `Please keep the letter's first line: "Dear Senator Jane Doe,"` },
+    });
+    const closing = applySupporterEdits(
+      rendered,
+      { body: 'Dear Senator Jane Doe,\n\nMy words.\n\nBye' },
+      locked,
+    );
+    expect(closing).toEqual({
+      ok: false,
+      errors: { body: `Please keep the letter's closing lines: "Sincerely,\nSam Park"` },
+    });
+    const both = applySupporterEdits(
+      rendered,
+      { body: 'My words.' },
+      { ...locked, lockedClosing: 'Sincerely,' },
+    );
     expect(both).toEqual({
       ok: false,
-      errors: { body: `Please keep the letter's first line: "Dear Senator Jane Doe," Please keep the letter's last line: "Sincerely,"` },
+      errors: {
+        body: `Please keep the letter's first line: "Dear Senator Jane Doe," Please keep the letter's last line: "Sincerely,"`,
+      },
     });
   });
 });

@@ -24,7 +24,8 @@ function capturedLogger() {
     'info',
     new Writable({
       write(chunk, _encoding, done) {
-        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Line);
+        for (const line of String(chunk).split('\n').filter(Boolean))
+          lines.push(JSON.parse(line) as Line);
         done();
       },
     }),
@@ -33,8 +34,13 @@ function capturedLogger() {
 }
 
 const INTERVAL = 10_000;
-const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-const shuttingDown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+  code: 'ECONNREFUSED',
+});
+const shuttingDown = Object.assign(
+  new Error('terminating connection due to administrator command'),
+  { code: '57P01' },
+);
 const redisDown = new Error("Stream isn't writeable and enableOfflineQueue options is false");
 
 beforeEach(() => jest.useFakeTimers());
@@ -57,25 +63,44 @@ describe('OutageLog', () => {
       ['redis', expect.any(Number)],
     ]);
     // The first line carries the cause; none repeats it.
-    expect(lines[0]).toMatchObject({ level: 40, msg: 'requests are failing: the database is unavailable', err: { message: shuttingDown.message } });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      msg: 'requests are failing: the database is unavailable',
+      err: { message: shuttingDown.message },
+    });
     expect(lines[1]!.msg).toBe('requests are failing: Redis is unavailable');
 
     // The rest of the outage comes in the next interval's line, and every failure is counted once.
     jest.advanceTimersByTime(INTERVAL);
-    const counted = (kind: string) => lines.filter((line) => line.outage === kind).reduce((sum, line) => sum + (line.failed ?? 1), 0);
+    const counted = (kind: string) =>
+      lines
+        .filter((line) => line.outage === kind)
+        .reduce((sum, line) => sum + (line.failed ?? 1), 0);
     expect(counted('database')).toBe(870);
     expect(counted('redis')).toBe(120);
     // Two lines per kind in 10.8 s: as it started, after 10 s; then the last 0.8 s's.
-    expect(lines.map((line) => line.outage)).toEqual(['database', 'redis', 'database', 'redis', 'database', 'redis']);
+    expect(lines.map((line) => line.outage)).toEqual([
+      'database',
+      'redis',
+      'database',
+      'redis',
+      'database',
+      'redis',
+    ]);
     expect(lines.every((line) => line.level === 40)).toBe(true);
-    expect(lines[4]!.msg).toMatch(/^requests still failing: the database is unavailable \(\d+ more in \d+ s\)$/);
+    expect(lines[4]!.msg).toMatch(
+      /^requests still failing: the database is unavailable \(\d+ more in \d+ s\)$/,
+    );
 
     // A quiet interval ends the outage: nothing more is written, and the next failure starts a new one.
     jest.advanceTimersByTime(5 * INTERVAL);
     expect(lines.length).toBe(6);
     outages.failed('database', refused);
     expect(lines.length).toBe(7);
-    expect(lines.at(-1)).toMatchObject({ outage: 'database', msg: 'requests are failing: the database is unavailable' });
+    expect(lines.at(-1)).toMatchObject({
+      outage: 'database',
+      msg: 'requests are failing: the database is unavailable',
+    });
   });
 
   it('writes what it counted when the platform closes', () => {
@@ -120,7 +145,9 @@ describe('what kind of outage an error is', () => {
   });
 
   it("drops an outage's 503 access line to debug, and keeps other errors at error", () => {
-    expect(accessLogLevel({ statusCode: 503, locals: { outage: 'database' } }, undefined)).toBe('debug');
+    expect(accessLogLevel({ statusCode: 503, locals: { outage: 'database' } }, undefined)).toBe(
+      'debug',
+    );
     expect(accessLogLevel({ statusCode: 503, locals: {} }, undefined)).toBe('error');
     expect(accessLogLevel({ statusCode: 500, locals: {} }, undefined)).toBe('error');
     expect(accessLogLevel({ statusCode: 200, locals: {} }, undefined)).toBe('info');

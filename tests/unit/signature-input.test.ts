@@ -1,4 +1,9 @@
-import { fieldErrors, honeypotFilled, signatureInput, sourceFromQuery } from '../../src/petitions/signature-input';
+import {
+  fieldErrors,
+  honeypotFilled,
+  signatureInput,
+  sourceFromQuery,
+} from '../../src/petitions/signature-input';
 
 describe('signatureInput', () => {
   it('normalises what a supporter types', () => {
@@ -22,8 +27,10 @@ describe('signatureInput', () => {
   });
 
   it('accepts names in any script and with apostrophes', () => {
-    for (const name of ['Zoë O\'Brien', 'José Martí', '李小龍', 'Nguyễn Thị Minh Khai']) {
-      expect(signatureInput.safeParse({ name, email: 'a@example.org', zip: '10001' }).success).toBe(true);
+    for (const name of ["Zoë O'Brien", 'José Martí', '李小龍', 'Nguyễn Thị Minh Khai']) {
+      expect(signatureInput.safeParse({ name, email: 'a@example.org', zip: '10001' }).success).toBe(
+        true,
+      );
     }
   });
 

@@ -18,7 +18,8 @@ function wellFormed(xml: string): boolean {
     const match = token.exec(xml);
     if (!match) return false;
     const [, close, name, attributes, selfClosing, text] = match;
-    if (text !== undefined ? badAmpersand.test(text) : badAmpersand.test(attributes ?? '')) return false;
+    if (text !== undefined ? badAmpersand.test(text) : badAmpersand.test(attributes ?? ''))
+      return false;
     if (text !== undefined) continue;
     if (close) {
       if (stack.pop() !== name) return false;
@@ -29,7 +30,9 @@ function wellFormed(xml: string): boolean {
 
 describe('escapeXml', () => {
   it('escapes markup and drops characters XML cannot hold', () => {
-    expect(escapeXml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
+    expect(escapeXml(`<script>alert("x")</script> & 'y'`)).toBe(
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
+    );
     expect(escapeXml('a\u0000b\u0007c\u001Fd\ttab')).toBe('abcd\ttab');
     expect(escapeXml('Kānaka ʻŌiwi 🗳️')).toBe('Kānaka ʻŌiwi 🗳️');
     expect(escapeXml(undefined)).toBe('');
@@ -62,7 +65,9 @@ describe('signatureSeries', () => {
 
   it('groups a year into weeks that start on Monday, and counts every signature once', () => {
     const days: Record<string, number> = {};
-    for (let day = 0; day < 365; day++) days[new Date(Date.UTC(2025, 0, 1) + day * 86_400_000).toISOString().slice(0, 10)] = (day % 5) + 1;
+    for (let day = 0; day < 365; day++)
+      days[new Date(Date.UTC(2025, 0, 1) + day * 86_400_000).toISOString().slice(0, 10)] =
+        (day % 5) + 1;
     const total = Object.values(days).reduce((a, b) => a + b, 0);
     const series = signatureSeries(days, '2025-12-31');
     expect(series.bucket).toBe('week');
@@ -71,7 +76,11 @@ describe('signatureSeries', () => {
     // 2025-01-01 is a Wednesday: the first week is cut to Wed–Sun, the next starts on Monday the 6th.
     expect(series.points[0]).toMatchObject({ start: '2025-01-01', end: '2025-01-05' });
     expect(series.points[1]).toMatchObject({ start: '2025-01-06', end: '2025-01-12' });
-    expect(series.points.slice(1).every((point) => new Date(`${point.start}T00:00:00Z`).getUTCDay() === 1)).toBe(true);
+    expect(
+      series.points
+        .slice(1)
+        .every((point) => new Date(`${point.start}T00:00:00Z`).getUTCDay() === 1),
+    ).toBe(true);
     expect(series.points.length).toBe(53);
     expect(series.points.at(-1)!.cumulative).toBe(total);
     expect(bucketLabel(series.points[1]!, 'week')).toBe('Jan 6 – Jan 12, 2025');
@@ -82,26 +91,40 @@ describe('signatureSeries', () => {
     expect(series.bucket).toBe('month');
     expect(series.points[0]).toMatchObject({ start: '2021-05-20', end: '2021-05-31', count: 10 });
     expect(series.points[1]).toMatchObject({ start: '2021-06-01', end: '2021-06-30', count: 0 });
-    expect(series.points.at(-1)).toMatchObject({ start: '2025-06-01', end: '2025-06-30', cumulative: 11 });
+    expect(series.points.at(-1)).toMatchObject({
+      start: '2025-06-01',
+      end: '2025-06-30',
+      cumulative: 11,
+    });
     expect(bucketLabel(series.points[1]!, 'month')).toBe('Jun 2021');
   });
 
   it('ignores keys that are not dates, and refuses a bad "today"', () => {
-    const series = signatureSeries({ '2026-02-30': 9, nonsense: 4, '2026-03-01': -3, '2026-03-02': 1 }, '2026-03-02');
+    const series = signatureSeries(
+      { '2026-02-30': 9, nonsense: 4, '2026-03-01': -3, '2026-03-02': 1 },
+      '2026-03-02',
+    );
     expect(series.total).toBe(1);
     expect(() => signatureSeries({}, 'yesterday')).toThrow(RangeError);
   });
 });
 
 describe('timeSeriesChart', () => {
-  const series = signatureSeries({ '2026-03-01': 120, '2026-03-02': 40, '2026-03-05': 1500 }, '2026-03-07');
+  const series = signatureSeries(
+    { '2026-03-01': 120, '2026-03-02': 40, '2026-03-05': 1500 },
+    '2026-03-07',
+  );
 
   it('is an accessible image with axes, bars for non-empty days and a cumulative line', () => {
     const svg = timeSeriesChart(series, { id: 'chart-time', title: 'Signatures over time' });
     expect(wellFormed(svg)).toBe(true);
-    expect(svg).toMatch(/^<svg [^>]*role="img"[^>]*aria-labelledby="chart-time-title chart-time-desc"/);
+    expect(svg).toMatch(
+      /^<svg [^>]*role="img"[^>]*aria-labelledby="chart-time-title chart-time-desc"/,
+    );
     expect(svg).toContain('<title id="chart-time-title">Signatures over time</title>');
-    expect(svg).toContain('<desc id="chart-time-desc">Signatures per day from Feb 22, 2026 to Mar 7, 2026: 1,660 in all; the busiest day was Mar 5, 2026 with 1,500.</desc>');
+    expect(svg).toContain(
+      '<desc id="chart-time-desc">Signatures per day from Feb 22, 2026 to Mar 7, 2026: 1,660 in all; the busiest day was Mar 5, 2026 with 1,500.</desc>',
+    );
     expect(svg.match(/<rect [^>]*height="[\d.]+"><title>/g)).toHaveLength(3);
     expect(svg).toContain('<title>Mar 5, 2026: 1,500</title>');
     expect(svg).toMatch(/<path class="chart-line" d="M[\d. L]+"/);
@@ -113,7 +136,10 @@ describe('timeSeriesChart', () => {
   });
 
   it('escapes the title and still draws an empty series', () => {
-    const svg = timeSeriesChart(signatureSeries({}, '2026-03-07'), { id: 'x"><script>', title: 'A <b>"bold"</b> & campaign' });
+    const svg = timeSeriesChart(signatureSeries({}, '2026-03-07'), {
+      id: 'x"><script>',
+      title: 'A <b>"bold"</b> & campaign',
+    });
     expect(wellFormed(svg)).toBe(true);
     expect(svg).toContain('A &lt;b&gt;&quot;bold&quot;&lt;/b&gt; &amp; campaign');
     expect(svg).not.toContain('<script>');
@@ -136,11 +162,19 @@ describe('barChart', () => {
     expect(wellFormed(svg)).toBe(true);
     expect(svg).toContain('role="img"');
     const labels = [...svg.matchAll(/text-anchor="end">([^<]*)<\/text>/g)].map((match) => match[1]);
-    expect(labels).toEqual(['Colorado', '&lt;Evil&gt; &amp; &quot;Co&quot;', 'A partner with a really…']);
-    expect(svg).toContain('<title>A partner with a really very long name indeed: 7 signatures</title>');
+    expect(labels).toEqual([
+      'Colorado',
+      '&lt;Evil&gt; &amp; &quot;Co&quot;',
+      'A partner with a really…',
+    ]);
+    expect(svg).toContain(
+      '<title>A partner with a really very long name indeed: 7 signatures</title>',
+    );
     // One image to assistive technology: nothing in it can take focus (the table beside it is the way in).
     expect(svg).not.toMatch(/<a\b|tabindex/);
-    expect(svg).toContain('<desc id="chart-states-desc">The 3 largest of 4: Colorado 30, &lt;Evil&gt; &amp; &quot;Co&quot; 12, A partner with a really very long name indeed 7.</desc>');
+    expect(svg).toContain(
+      '<desc id="chart-states-desc">The 3 largest of 4: Colorado 30, &lt;Evil&gt; &amp; &quot;Co&quot; 12, A partner with a really very long name indeed 7.</desc>',
+    );
     expect(svg).not.toContain('Nobody');
     expect(svg).not.toContain('Alaska');
   });
@@ -161,7 +195,12 @@ describe('scales and labels', () => {
   });
 
   it('shortens numbers and labels', () => {
-    expect([950, 1234, 15_000, 2_500_000].map(compactNumber)).toEqual(['950', '1.2k', '15k', '2.5M']);
+    expect([950, 1234, 15_000, 2_500_000].map(compactNumber)).toEqual([
+      '950',
+      '1.2k',
+      '15k',
+      '2.5M',
+    ]);
     expect(truncate('short')).toBe('short');
     expect(truncate('ʻŌiwi '.repeat(10), 8)).toBe('ʻŌiwi ʻ…');
   });

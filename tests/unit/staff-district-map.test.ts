@@ -33,7 +33,8 @@ function ringsOf(d: string): Array<Array<[number, number]>> {
     });
 }
 
-const inside = ([x, y]: [number, number], [bx, by, bw, bh]: readonly number[]) => x >= bx! && x <= bx! + bw! && y >= by! && y <= by! + bh!;
+const inside = ([x, y]: [number, number], [bx, by, bw, bh]: readonly number[]) =>
+  x >= bx! && x <= bx! + bw! && y >= by! && y <= by! + bh!;
 const fitted = Object.fromEntries(INSETS.map((inset) => [inset.key, fitInset(inset)]));
 
 describe('the Albers equal-area projection', () => {
@@ -62,8 +63,15 @@ describe('the Albers equal-area projection', () => {
       }
       return Math.abs(twice) / 2;
     };
-    const sphere = (south: number) => (Math.PI / 180) * (Math.sin(((south + 1) * Math.PI) / 180) - Math.sin((south * Math.PI) / 180));
-    for (const [west, south] of [[-120, 25], [-96, 37], [-70, 48], [-150, 60]] as const) {
+    const sphere = (south: number) =>
+      (Math.PI / 180) *
+      (Math.sin(((south + 1) * Math.PI) / 180) - Math.sin((south * Math.PI) / 180));
+    for (const [west, south] of [
+      [-120, 25],
+      [-96, 37],
+      [-70, 48],
+      [-150, 60],
+    ] as const) {
       expect(cellArea(west, south) / sphere(south)).toBeCloseTo(1, 5);
     }
   });
@@ -129,9 +137,9 @@ describe('the map frame', () => {
   });
 
   it('assigns districts to insets by their state', () => {
-    expect(['0801', '0200', '1501', '1198', '7298', '7898', '6698', '6998', '6098', '3612'].map(insetOf)).toEqual([
-      'conus', 'ak', 'hi', 'dc', 'pr', 'vi', 'gu', 'mp', 'as', 'conus',
-    ]);
+    expect(
+      ['0801', '0200', '1501', '1198', '7298', '7898', '6698', '6998', '6098', '3612'].map(insetOf),
+    ).toEqual(['conus', 'ak', 'hi', 'dc', 'pr', 'vi', 'gu', 'mp', 'as', 'conus']);
   });
 });
 
@@ -163,11 +171,26 @@ describe('simplifyRing', () => {
 });
 
 describe('buildMapOutline and renderDistrictMap on the fixture districts', () => {
-  const file = path.join(__dirname, '..', 'fixtures', 'representatives', 'boundaries', 'cd119_500k.geojson');
-  const features = (JSON.parse(readFileSync(file, 'utf8')) as { features: Array<{ properties: { GEOID: string }; geometry: GeoJsonGeometry }> }).features;
-  const outline = buildMapOutline(
-    [...features.map((feature) => ({ geoid: feature.properties.GEOID, geometry: encodeGeometry(feature.geometry) })), { geoid: '0803', geometry: null }],
+  const file = path.join(
+    __dirname,
+    '..',
+    'fixtures',
+    'representatives',
+    'boundaries',
+    'cd119_500k.geojson',
   );
+  const features = (
+    JSON.parse(readFileSync(file, 'utf8')) as {
+      features: Array<{ properties: { GEOID: string }; geometry: GeoJsonGeometry }>;
+    }
+  ).features;
+  const outline = buildMapOutline([
+    ...features.map((feature) => ({
+      geoid: feature.properties.GEOID,
+      geometry: encodeGeometry(feature.geometry),
+    })),
+    { geoid: '0803', geometry: null },
+  ]);
 
   it('has every district with geometry, in its inset, with its holes', () => {
     expect(outline.districts.map((district) => [district.geoid, district.inset])).toEqual([
@@ -177,12 +200,15 @@ describe('buildMapOutline and renderDistrictMap on the fixture districts', () =>
       ['1198', 'dc'],
     ]);
     expect(outline.insets.map((inset) => inset.key)).toEqual(['ak', 'dc']);
-    const byGeoid = Object.fromEntries(outline.districts.map((district) => [district.geoid, ringsOf(district.d)]));
+    const byGeoid = Object.fromEntries(
+      outline.districts.map((district) => [district.geoid, ringsOf(district.d)]),
+    );
     expect(byGeoid['0801']).toHaveLength(2); // the outer ring and its hole
     expect(byGeoid['0802']).toHaveLength(2); // two parts
     for (const district of outline.districts) {
       for (const ring of byGeoid[district.geoid]!) {
-        for (const point of ring) expect(inside(point, fitted[district.inset]!.inset.box)).toBe(true);
+        for (const point of ring)
+          expect(inside(point, fitted[district.inset]!.inset.box)).toBe(true);
       }
     }
     // Colorado's square is drawn where Colorado is.
@@ -197,14 +223,19 @@ describe('buildMapOutline and renderDistrictMap on the fixture districts', () =>
       id: 'map',
       title: 'Signatures by district <all>',
       counts: { '0801': 12, '0802': 1, '0200': 0 },
-      describe: (geoid) => ({ label: geoid === '0801' ? 'CO-1 · Ada "Test" <Well> & Co' : `District ${geoid}` }),
+      describe: (geoid) => ({
+        label: geoid === '0801' ? 'CO-1 · Ada "Test" <Well> & Co' : `District ${geoid}`,
+      }),
     });
     expect(svg).toMatch(/^<svg [^>]*role="img"[^>]*aria-labelledby="map-title map-desc"/);
     expect(svg).toContain('<title id="map-title">Signatures by district &lt;all&gt;</title>');
-    expect(svg).toContain('<title>CO-1 · Ada &quot;Test&quot; &lt;Well&gt; &amp; Co: 12 signatures</title>');
+    expect(svg).toContain(
+      '<title>CO-1 · Ada &quot;Test&quot; &lt;Well&gt; &amp; Co: 12 signatures</title>',
+    );
     expect(svg).toContain('<title>District 0802: 1 signature</title>');
     expect(svg).toContain('<title>District 0200: 0 signatures</title>');
-    const fill = (geoid: string) => new RegExp(`fill="([^"]+)" data-geoid="${geoid}"`).exec(svg)?.[1];
+    const fill = (geoid: string) =>
+      new RegExp(`fill="([^"]+)" data-geoid="${geoid}"`).exec(svg)?.[1];
     expect(fill('0200')).toBe(NO_DATA);
     expect(fill('1198')).toBe(NO_DATA);
     expect(fill('0801')).toBe(PALETTE[PALETTE.length - 1]);
@@ -213,7 +244,11 @@ describe('buildMapOutline and renderDistrictMap on the fixture districts', () =>
     expect(svg).toContain('>Alaska</text>');
     expect(svg).not.toContain('style=');
     expect(legend).toContain('Signatures per district');
-    expect([...legend.matchAll(/<rect [^>]*fill="([^"]+)"[^>]*\/><\/svg>([^<]*)<\/li>/g)].map((match) => [match[2], match[1]])).toEqual([
+    expect(
+      [...legend.matchAll(/<rect [^>]*fill="([^"]+)"[^>]*\/><\/svg>([^<]*)<\/li>/g)].map(
+        (match) => [match[2], match[1]],
+      ),
+    ).toEqual([
       ['None', NO_DATA],
       ['1', fill('0802')],
       ['2–12', fill('0801')],
@@ -238,7 +273,10 @@ describe('colourClasses', () => {
 
   it('uses fewer classes when there are few distinct counts, and none for no counts', () => {
     expect(colourClasses([1, 1, 1])).toEqual([{ min: 1, max: 1, colour: PALETTE[3] }]);
-    expect(colourClasses([1, 2]).map((range) => [range.min, range.max])).toEqual([[1, 1], [2, 2]]);
+    expect(colourClasses([1, 2]).map((range) => [range.min, range.max])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     expect(colourClasses([0, 0])).toEqual([]);
   });
 });

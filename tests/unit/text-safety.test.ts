@@ -40,7 +40,8 @@ describe('invisible characters in text people type', () => {
   it('strips what shows nothing and keeps joiners where they join', () => {
     expect(stripInvisible(`${ZWSP}Ada\u2060 Love\ufefflace\u200e`)).toBe('Ada Lovelace');
     // A conjunct in Devanagari (ka, virama, ZWJ, ssa), a Persian word with its non-joiner, an emoji family.
-    for (const kept of [`क्${ZWJ}ष`, `می${ZWNJ}خواهم`, `👩${ZWJ}👩${ZWJ}👧`, `👩🏽${ZWJ}💻`]) expect(stripInvisible(kept)).toBe(kept);
+    for (const kept of [`क्${ZWJ}ष`, `می${ZWNJ}خواهم`, `👩${ZWJ}👩${ZWJ}👧`, `👩🏽${ZWJ}💻`])
+      expect(stripInvisible(kept)).toBe(kept);
     // At an edge, next to a space or to another joiner, a joiner joins nothing.
     expect(stripInvisible(`${ZWJ}Ada${ZWNJ}`)).toBe('Ada');
     expect(stripInvisible(`Ada ${ZWJ}Lovelace`)).toBe('Ada Lovelace');
@@ -48,19 +49,40 @@ describe('invisible characters in text people type', () => {
   });
 
   it('finds direction controls and misplaced invisible characters, but not a joiner in its place', () => {
-    for (const hidden of [`Ada${RLO}ecalevol`, `${LRO}Ada`, `Ada\u2066x\u2069`, `Ada${ZWSP}`, `Ada\u200f`, `${ZWJ}Ada`]) expect(hiddenFormatting(hidden)).toBe(true);
-    for (const plain of ['Ada Lovelace', `क्${ZWJ}ष`, `می${ZWNJ}خواهم`, 'محمد', 'שלום']) expect(hiddenFormatting(plain)).toBe(false);
+    for (const hidden of [
+      `Ada${RLO}ecalevol`,
+      `${LRO}Ada`,
+      `Ada\u2066x\u2069`,
+      `Ada${ZWSP}`,
+      `Ada\u200f`,
+      `${ZWJ}Ada`,
+    ])
+      expect(hiddenFormatting(hidden)).toBe(true);
+    for (const plain of ['Ada Lovelace', `क्${ZWJ}ष`, `می${ZWNJ}خواهم`, 'محمد', 'שלום'])
+      expect(hiddenFormatting(plain)).toBe(false);
   });
 
   it("a supporter's name: invisible characters stripped, direction controls refused", () => {
-    const sign = (name: string) => signatureInput.safeParse({ name, email: 'ada@example.org', zip: '10001' });
+    const sign = (name: string) =>
+      signatureInput.safeParse({ name, email: 'ada@example.org', zip: '10001' });
     expect(sign(`${ZWSP} Ada Lovelace\ufeff`).data?.name).toBe('Ada Lovelace');
     expect(sign(`👩${ZWJ}👩${ZWJ}👧 Family`).data?.name).toBe(`👩${ZWJ}👩${ZWJ}👧 Family`);
     const refused = sign(`Ada ${RLO}ecalevoL`);
-    expect(fieldErrors(refused.error!)).toEqual({ name: expect.stringMatching(/text-direction characters/) });
+    expect(fieldErrors(refused.error!)).toEqual({
+      name: expect.stringMatching(/text-direction characters/),
+    });
     // Only invisible characters: no name at all.
     expect(fieldErrors(sign(`${ZWSP}${ZWSP}`).error!)).toEqual({ name: 'Please enter your name.' });
-    expect(fieldErrors(signatureInput.safeParse({ name: 'Ada', email: 'ada@example.org', zip: '10001', address: `1 Main St${RLO}` }).error!)).toEqual({
+    expect(
+      fieldErrors(
+        signatureInput.safeParse({
+          name: 'Ada',
+          email: 'ada@example.org',
+          zip: '10001',
+          address: `1 Main St${RLO}`,
+        }).error!,
+      ),
+    ).toEqual({
       address: expect.stringMatching(/text-direction/),
     });
   });

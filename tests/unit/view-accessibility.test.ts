@@ -20,13 +20,20 @@ const NOT_A_FIELD = new Set(['error-captcha']);
 describe('field errors in the views', () => {
   const files = views(viewsDir);
 
-  it.each(files.map((file) => [path.relative(viewsDir, file), file]))('%s gives each message an id its field points to', (_name, file) => {
-    const text = readFileSync(file, 'utf8');
-    const messages = [...text.matchAll(/<p class="field-error"([^>]*)>/g)];
-    const anonymous = messages.filter(([, attributes]) => !/\bid="[^"]+"/.test(attributes!));
-    expect(anonymous.map(([tag]) => tag)).toEqual([]);
-    const ids = messages.map(([, attributes]) => /\bid="([^"]+)"/.exec(attributes!)![1]!).filter((id) => !NOT_A_FIELD.has(id));
-    const unreferenced = ids.filter((id) => !new RegExp(`aria-describedby="[^"]*\\b${id}\\b`).test(text));
-    expect(unreferenced).toEqual([]);
-  });
+  it.each(files.map((file) => [path.relative(viewsDir, file), file]))(
+    '%s gives each message an id its field points to',
+    (_name, file) => {
+      const text = readFileSync(file, 'utf8');
+      const messages = [...text.matchAll(/<p class="field-error"([^>]*)>/g)];
+      const anonymous = messages.filter(([, attributes]) => !/\bid="[^"]+"/.test(attributes!));
+      expect(anonymous.map(([tag]) => tag)).toEqual([]);
+      const ids = messages
+        .map(([, attributes]) => /\bid="([^"]+)"/.exec(attributes!)![1]!)
+        .filter((id) => !NOT_A_FIELD.has(id));
+      const unreferenced = ids.filter(
+        (id) => !new RegExp(`aria-describedby="[^"]*\\b${id}\\b`).test(text),
+      );
+      expect(unreferenced).toEqual([]);
+    },
+  );
 });
