@@ -928,3 +928,187 @@ export const actionNetworkRecords = pgTable(
   },
   (table) => [primaryKey({ columns: [table.subscriptionId, table.signatureRef] })],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Where the ban stands: officials' stances, bills, places with bans, and calls (src/stances).
+
+export type Stance = 'champion' | 'supports' | 'undecided' | 'opposes';
+export const STANCES: readonly Stance[] = ['champion', 'supports', 'undecided', 'opposes'];
+export type StanceSourceKind = 'bill' | 'vote' | 'statement' | 'other';
+
+/**
+ * An official's stance on the ban, per campaign: keyed by the publisher's id of the person (a
+ * bioguide id, an Open States `ocd-person/…` id) or `custom:<id>` for one of the campaign's own
+ * targets. A row staff wrote (`set_by_staff`) stands; the others follow from the bills the person
+ * sponsors, and are written again whenever the campaign's bills change.
+ */
+export const officialStances = pgTable(
+  'official_stances',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    personKey: text('person_key').notNull(),
+    stance: text('stance').$type<Stance>().notNull(),
+    sourceKind: text('source_kind').$type<StanceSourceKind>().notNull(),
+    /** A link to the bill, the vote record or the statement. */
+    sourceUrl: text('source_url'),
+    /** What the source says, in a line ("Sponsored S.B. 113", "Voted no on the 2025 ban"). */
+    sourceText: text('source_text'),
+    /** For a stance that follows from a bill: the bill. */
+    billId: integer('bill_id').references(() => banBills.id, { onDelete: 'cascade' }),
+    /** The day of the source (`YYYY-MM-DD`). */
+    statedOn: text('stated_on'),
+    setByStaff: boolean('set_by_staff').notNull().default(true),
+    /** Shown on the public scorecard and in the letter and call pages. */
+    published: boolean('published').notNull().default(false),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.campaignId, table.personKey] })],
+);
+
+export type OfficialStance = typeof officialStances.$inferSelect;
+
+export type BillStatus = 'introduced' | 'in-committee' | 'passed-chamber' | 'enacted' | 'failed';
+
+/** A bill that would ban (or keep) police facial recognition, and who sponsors it (person keys as above). */
+export const banBills = pgTable(
+  'ban_bills',
+  {
+    id: serial('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    /** `US` for Congress, a USPS state code for a legislature, or a city or county name. */
+    jurisdiction: text('jurisdiction').notNull(),
+    number: text('number').notNull(),
+    title: text('title').notNull(),
+    status: text('status').$type<BillStatus>().notNull(),
+    url: text('url'),
+    sponsors: text('sponsors')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    published: boolean('published').notNull().default(false),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('ban_bills_campaign_number_key').on(
+      table.campaignId,
+      table.jurisdiction,
+      table.number,
+    ),
+  ],
+);
+
+export type BanBill = typeof banBills.$inferSelect;
+
+export type BanPlaceKind = 'city' | 'county' | 'state';
+
+/** A place where a ban has passed: a city, a county or a state, with the day and a link. */
+export const banPlaces = pgTable(
+  'ban_places',
+  {
+    id: serial('id').primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<BanPlaceKind>().notNull(),
+    name: text('name').notNull(),
+    /** USPS code. */
+    state: text('state').notNull(),
+    /** The day the ban passed (`YYYY-MM-DD`). */
+    passedOn: text('passed_on').notNull(),
+    url: text('url'),
+    published: boolean('published').notNull().default(false),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('ban_places_campaign_place_key').on(
+      table.campaignId,
+      table.kind,
+      table.state,
+      table.name,
+    ),
+  ],
+);
+
+export type BanPlace = typeof banPlaces.$inferSelect;
+
+/**
+ * A campaign's letter template for one level, stance and language: a thank-you to champions, a
+ * push to the undecided. A stance without one uses the level's template (`letter_templates`).
+ */
+export const stanceLetterTemplates = pgTable(
+  'stance_letter_templates',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    level: text('level', { enum: ['federal', 'state', 'local'] }).notNull(),
+    stance: text('stance').$type<Stance>().notNull(),
+    language: text('language').$type<Language>().notNull().default('en'),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.campaignId, table.level, table.stance, table.language] }),
+  ],
+);
+
+/** `any`: the level's script, for officials of no recorded stance or a stance without its own. */
+export type ScriptStance = Stance | 'any';
+
+/** What a caller says to an office: per level, stance and language, written like a letter template. */
+export const callScripts = pgTable(
+  'call_scripts',
+  {
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    level: text('level', { enum: ['federal', 'state', 'local'] }).notNull(),
+    stance: text('stance').$type<ScriptStance>().notNull(),
+    language: text('language').$type<Language>().notNull().default('en'),
+    body: text('body').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.campaignId, table.level, table.stance, table.language] }),
+  ],
+);
+
+export type CallOutcome = 'talked' | 'voicemail' | 'no-answer' | 'did-not-call';
+export const CALL_OUTCOMES: readonly CallOutcome[] = [
+  'talked',
+  'voicemail',
+  'no-answer',
+  'did-not-call',
+];
+
+/**
+ * A supporter's report of one call to one office: which office, how it went, and the caller's
+ * districts (for the counts per district). Nothing of the caller: no phone number, no name.
+ */
+export const callReports = pgTable(
+  'call_reports',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    campaignId: integer('campaign_id')
+      .notNull()
+      .references(() => campaigns.id, { onDelete: 'cascade' }),
+    /** As letters' `target_key`: `us-house:<bioguide>`, `state-upper:<ocd-person>`, `custom:<id>`. */
+    targetKey: text('target_key').notNull(),
+    office: text('office').notNull(),
+    targetName: text('target_name').notNull(),
+    targetState: text('target_state'),
+    targetDistrict: text('target_district'),
+    outcome: text('outcome').$type<CallOutcome>().notNull(),
+    /** The caller's districts' GEOIDs, as the lookup found them. */
+    congressionalDistrict: text('congressional_district'),
+    stateUpperDistrict: text('state_upper_district'),
+    stateLowerDistrict: text('state_lower_district'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('call_reports_campaign_target_idx').on(table.campaignId, table.targetKey)],
+);
