@@ -14,6 +14,7 @@ import { exportRoutes } from './export-routes';
 import { partnerPortal } from '../partners/portal-routes';
 import { integrationRoutes } from '../webhooks/console-routes';
 import { staffSession } from './session';
+import { stanceConsole } from '../stances/staff-routes';
 
 /**
  * The staff routes that take a multipart form (a file upload), as `POST` paths under /staff. Each
@@ -74,6 +75,7 @@ export function staffConsole(platform: AppContext): Router {
   router.use(abuseRoutes(ctx));
   router.use(dataRoutes(ctx, csrf));
   router.use(integrationRoutes(ctx, csrf));
+  router.use(stanceConsole(ctx));
   // After every route of the console, whatever is added above.
   return Router().use(router).use('/staff', staffReadTimeouts(ctx));
 }
