@@ -44,6 +44,7 @@ export const NAMESPACES = [
   'privacy',
   'emails',
   'embed',
+  'stances',
 ] as const;
 
 export const localesDir = path.join(projectRoot, 'locales');

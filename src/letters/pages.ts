@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { campaignConsentWording } from '../privacy/consent';
-import type { Campaign, DeliveryChannel } from '../db/schema';
+import type { Campaign, DeliveryChannel, OfficialStance } from '../db/schema';
+import { personKeyOf } from '../representatives/people';
+import { publishedStances } from '../stances/store';
+import { stanceWords } from '../stances/stance-words';
 import { csrfFailed, type createCsrf } from '../http/csrf';
 import { translatorOf } from '../http/i18n';
 import { campaignTexts } from '../campaigns/texts';
@@ -156,20 +159,23 @@ function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
 const channelText = (tr: Translator, channel: DeliveryChannel) =>
   tr.t(`letters:channel.${channel}`);
 
-/** The supporter's representatives that can be written to, for the checkboxes. */
+/** The supporter's representatives that can be written to, for the checkboxes, each with their published stance. */
 function targetOptions(
   campaign: Campaign,
   lookup: LookupResult,
   selected: string[] | undefined,
   cwc: CwcReach,
   tr: Translator,
+  stances: Map<string, OfficialStance>,
 ) {
   return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
     const { channel } = channelFor(official, cwc);
+    const person = personKeyOf(official);
     return {
       key,
       name: official.name ?? '',
       role: officeDescription(official, tr),
+      stance: stanceWords(person ? stances.get(person) : undefined, tr),
       channelText: channelText(tr, channel),
       hand: channel === 'hand',
       checked: selected ? selected.includes(key) : channel !== 'hand',
@@ -346,7 +352,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       status,
     );
 
-  const renderTargets = (
+  const renderTargets = async (
     req: Request,
     res: Response,
     campaign: Campaign,
@@ -363,6 +369,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       extra.selected,
       cwcUsable(ctx, input.address, cityOf(input)),
       tr,
+      await publishedStances(ctx.db, campaign.id),
     );
     const { letterLanguage: _chosen, ...carried } = details(form, { geocoder, keepChoice: true });
     const letterLanguage = input.letterLanguage ?? tr.language;
@@ -431,6 +438,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
         letters: shown.map((draft) => ({
           name: draft.official.name ?? '',
           role: officeDescription(draft.official, tr),
+          stance: stanceWords(draft.stance, tr),
           channel: draft.channel,
           channelText: channelText(tr, draft.channel),
           selfSendText:

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { letterTemplates } from '../db/schema';
+import { letterTemplates, stanceLetterTemplates, STANCES, type Stance } from '../db/schema';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/translations';
 import type { Logger } from '../logger';
 import {
@@ -11,6 +11,7 @@ import {
   validateLetterTemplate,
   type LetterRenderer,
   type LetterTemplate,
+  type StanceTemplates,
   type TargetLevel,
 } from './templates';
 
@@ -73,32 +74,60 @@ export class LetterTemplateStore {
   }
 
   private async compile(campaignId: number, language: Language): Promise<LetterRenderer> {
-    const stored = await this.db
-      .select()
-      .from(letterTemplates)
-      .where(eq(letterTemplates.campaignId, campaignId));
-    if (stored.length === 0) return this.defaultsByLanguage[language];
-    const usable = (level: TargetLevel, inLanguage: Language) => {
-      const template = stored.find((each) => each.level === level && each.language === inLanguage);
+    const [stored, storedByStance] = await Promise.all([
+      this.db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId)),
+      this.db
+        .select()
+        .from(stanceLetterTemplates)
+        .where(eq(stanceLetterTemplates.campaignId, campaignId)),
+    ]);
+    if (stored.length === 0 && storedByStance.length === 0)
+      return this.defaultsByLanguage[language];
+    const check = (
+      template: { subject: string; body: string } | undefined,
+      about: Record<string, unknown>,
+    ) => {
       if (!template) return undefined;
       const problem =
         validateLetterTemplate(template.subject) ?? validateLetterTemplate(template.body);
       if (problem) {
         this.logger.warn(
-          { campaignId, level, language: inLanguage, problem },
+          { campaignId, ...about, problem },
           'a stored letter template is invalid; using the default one',
         );
         return undefined;
       }
       return { subject: template.subject, body: template.body };
     };
+    const usable = (level: TargetLevel, inLanguage: Language) =>
+      check(
+        stored.find((each) => each.level === level && each.language === inLanguage),
+        { level, language: inLanguage },
+      );
+    const usableForStance = (level: TargetLevel, stance: Stance, inLanguage: Language) =>
+      check(
+        storedByStance.find(
+          (each) => each.level === level && each.stance === stance && each.language === inLanguage,
+        ),
+        { level, stance, language: inLanguage },
+      );
     const sources = { ...this.filesByLanguage[language] };
+    const byStance: StanceTemplates = {};
     for (const level of TARGET_LEVELS) {
       const own =
         usable(level, language) ??
         (language === DEFAULT_LANGUAGE ? undefined : usable(level, DEFAULT_LANGUAGE));
       if (own) sources[level] = own;
+      for (const stance of STANCES) {
+        // As for the level's: a stance's template missing in this language is its English one.
+        const forStance =
+          usableForStance(level, stance, language) ??
+          (language === DEFAULT_LANGUAGE
+            ? undefined
+            : usableForStance(level, stance, DEFAULT_LANGUAGE));
+        if (forStance) (byStance[level] ??= {})[stance] = forStance;
+      }
     }
-    return compileLetterTemplates(sources);
+    return compileLetterTemplates(sources, byStance);
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
-import type { LetterLimits } from '../db/schema';
+import type { LetterLimits, Stance } from '../db/schema';
 import { projectRoot } from '../paths';
 import type { Official } from '../representatives/districts';
 import { DEFAULT_LANGUAGE, english, type Language, type Translate } from '../i18n/translations';
@@ -48,8 +48,12 @@ export interface RenderedLetter {
 }
 
 export interface LetterRenderer {
-  render(level: TargetLevel, context: LetterContext): RenderedLetter;
+  /** The letter from the level's template, or from the level's template for the official's stance where the campaign wrote one. */
+  render(level: TargetLevel, context: LetterContext, stance?: Stance): RenderedLetter;
 }
+
+/** A campaign's templates for officials of a stance, per level: where one is missing, the level's own is used. */
+export type StanceTemplates = Partial<Record<TargetLevel, Partial<Record<Stance, LetterTemplate>>>>;
 
 /** Every merge field a template may use, with the most characters a value keeps. */
 export const MERGE_FIELD_LIMITS = {
@@ -309,31 +313,38 @@ function cleanContext(context: LetterContext): LetterContext {
 
 const COMPILE_OPTIONS = { noEscape: true, strict: false, knownHelpersOnly: true } as const;
 
-/** Compiles all six templates, or throws an Error saying which one is wrong and why. */
+/** Compiles all six templates (and those per stance), or throws an Error saying which one is wrong and why. */
 export function compileLetterTemplates(
   sources: Record<TargetLevel, LetterTemplate>,
+  byStance: StanceTemplates = {},
 ): LetterRenderer {
   // An environment of our own, so a helper or partial registered elsewhere in the process can't reach letters.
   const handlebars = Handlebars.create();
-  const compiled = {} as Record<
-    TargetLevel,
-    { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate }
-  >;
-  for (const level of TARGET_LEVELS) {
-    const source = sources[level];
-    if (!source) throw new Error(`No ${level} letter template`);
+  type Compiled = { subject: Handlebars.TemplateDelegate; body: Handlebars.TemplateDelegate };
+  const compile = (source: LetterTemplate, name: string): Compiled => {
     for (const part of ['subject', 'body'] as const) {
       const error = validateLetterTemplate(source[part]);
-      if (error) throw new Error(`The ${level} letter ${part} template is invalid: ${error}`);
+      if (error) throw new Error(`The ${name} letter ${part} template is invalid: ${error}`);
     }
-    compiled[level] = {
+    return {
       subject: handlebars.compile(source.subject, COMPILE_OPTIONS),
       body: handlebars.compile(source.body, COMPILE_OPTIONS),
     };
+  };
+  const compiled = {} as Record<TargetLevel, Compiled>;
+  const compiledByStance: Partial<Record<TargetLevel, Partial<Record<Stance, Compiled>>>> = {};
+  for (const level of TARGET_LEVELS) {
+    const source = sources[level];
+    if (!source) throw new Error(`No ${level} letter template`);
+    compiled[level] = compile(source, level);
+    for (const [stance, template] of Object.entries(byStance[level] ?? {}) as Array<
+      [Stance, LetterTemplate]
+    >)
+      (compiledByStance[level] ??= {})[stance] = compile(template, `${level} ${stance}`);
   }
   return {
-    render(level, context) {
-      const templates = compiled[level];
+    render(level, context, stance) {
+      const templates = (stance && compiledByStance[level]?.[stance]) || compiled[level];
       const data = cleanContext(context);
       return {
         subject: cleanSubject(templates.subject(data)),

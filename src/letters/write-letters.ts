@@ -17,8 +17,11 @@ import {
   signatures,
   type Campaign,
   type DeliveryChannel,
+  type OfficialStance,
   type SelfSendOptions,
 } from '../db/schema';
+import { personKeyOf } from '../representatives/people';
+import { publishedStances } from '../stances/store';
 import { hashIp } from '../http/ip-hash';
 import {
   fieldErrors,
@@ -165,6 +168,8 @@ export interface LetterDraft {
   body: string;
   /** The part after the greeting: what the supporter may edit (the same for all their letters). */
   text: string;
+  /** The official's published stance, which chose the template. */
+  stance?: OfficialStance;
 }
 
 export type WriteResult =
@@ -387,25 +392,33 @@ export async function draftLetters(
   const letterLanguage = input.letterLanguage ?? tr.language;
   const inLetter = translator(letterLanguage);
   const templates = await ctx.letterTemplates.forCampaign(campaign.id, letterLanguage);
+  // The officials' published stances: a champion is thanked, the undecided pressed (src/stances).
+  const stances = await publishedStances(ctx.db, campaign.id);
   const drafts: LetterDraft[] = [];
   const errors: FieldErrors = {};
   for (const { key, official } of selected) {
-    const rendered = templates.render(levelOf(official.office), {
-      supporter: {
-        name: input.name,
-        city,
-        state: lookup.districts.congressional?.state,
-        zip: input.zip,
-        note: input.note,
+    const personKey = personKeyOf(official);
+    const stance = personKey ? stances.get(personKey) : undefined;
+    const rendered = templates.render(
+      levelOf(official.office),
+      {
+        supporter: {
+          name: input.name,
+          city,
+          state: lookup.districts.congressional?.state,
+          zip: input.zip,
+          note: input.note,
+        },
+        target: {
+          title: salutationTitle(official, inLetter),
+          name: official.name ?? '',
+          office: officeDescription(official, inLetter),
+          district: official.district ?? undefined,
+        },
+        campaign: { title: campaignTitle(campaign, letterLanguage) },
       },
-      target: {
-        title: salutationTitle(official, inLetter),
-        name: official.name ?? '',
-        office: officeDescription(official, inLetter),
-        district: official.district ?? undefined,
-      },
-      campaign: { title: campaignTitle(campaign, letterLanguage) },
-    });
+      stance?.stance,
+    );
     // The supporter edits the text after the greeting; each recipient keeps their own address block and greeting.
     const { head, text } = splitGreeting(rendered.body);
     const edited = applySupporterEdits(
@@ -438,6 +451,7 @@ export async function draftLetters(
       subject: edited.letter.subject,
       body,
       text: edited.letter.body,
+      stance,
     });
   }
   if (Object.keys(errors).length > 0) return { outcome: 'invalid', errors };
