@@ -21,6 +21,8 @@ import { osdiApi } from './osdi/routes';
 import { signingApi, signingForm } from './petitions/routes';
 import { consentApi, oneClickUnsubscribe, supporterPages } from './privacy/routes';
 import { staffConsole } from './staff/routes';
+import { callPages } from './stances/call-pages';
+import { scorecardApi, scorecardPages } from './stances/scorecard-routes';
 
 export interface AppOptions {
   /** Extra routes mounted behind the same middleware as the JSON API (the benchmark's baseline). */
@@ -120,6 +122,7 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   api.use(representativesApi(ctx));
   api.use(lettersApi(ctx));
   api.use(consentApi(ctx));
+  api.use(scorecardApi(ctx));
   app.use('/api/v1', api);
   // The OSDI API for partners' systems: tokens, no cookies, no CORS (src/osdi).
   app.use('/api/osdi/v1', osdiApi(ctx));
@@ -149,6 +152,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
   pages.use(representativesPages(ctx, csrf));
   pages.use(letterPages(ctx, csrf));
   pages.use(letterStatusPage(ctx, csrf));
+  pages.use(callPages(ctx, csrf));
+  pages.use(scorecardPages(ctx));
   pages.use(supporterPages(ctx, csrf));
   pages.use(csrf.resubmitPage());
   app.use(pages);

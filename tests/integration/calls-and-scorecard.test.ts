@@ -1,0 +1,287 @@
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import request from 'supertest';
+import { callReports } from '../../src/db/schema';
+import { importRepresentativeData } from '../../src/representatives/import';
+import { saveBill, savePlace, saveStance } from '../../src/stances/store';
+import { openSigningForm } from '../helpers/forms';
+import { formFields, unescapeHtml as decode } from '../helpers/html';
+import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+
+/** The call page and the public scorecard, through the real app, as a browser without JavaScript uses them. */
+const SLUG = 'ban-facial-recognition';
+const CALL = `/campaigns/${SLUG}/call`;
+const SCORECARD = `/campaigns/${SLUG}/scorecard`;
+const HOUSE = 'T000001';
+const SENATOR = 'T000003';
+const ALASKA_HOUSE = 'T000005';
+const STATE_SENATOR = 'ocd-person/11111111-1111-4111-8111-111111111111';
+
+let t: TestPlatform;
+let campaignId: number;
+type Agent = ReturnType<typeof request.agent>;
+interface ScorecardJson {
+  places: unknown[];
+  bills: Array<{ sponsors: unknown[] }>;
+  officials: Array<{ id: string; stance: string }>;
+}
+
+beforeAll(async () => {
+  t = await createTestPlatform({ LOOKUP_RATE_LIMIT: '100000' });
+  await importRepresentativeData(
+    t.platform.db,
+    path.join(__dirname, '..', 'fixtures', 'representatives'),
+  );
+  await t.platform.representatives.refresh();
+  campaignId = (await t.platform.campaigns.bySlug(SLUG))!.id;
+  const db = t.platform.db;
+  const actor = 'command line' as const;
+  await saveStance(
+    db,
+    campaignId,
+    {
+      personKey: HOUSE,
+      stance: 'undecided',
+      sourceKind: 'statement',
+      sourceText: 'Has not said',
+      published: true,
+    },
+    actor,
+  );
+  await saveStance(
+    db,
+    campaignId,
+    { personKey: SENATOR, stance: 'opposes', sourceKind: 'vote', published: false },
+    actor,
+  );
+  await saveStance(
+    db,
+    campaignId,
+    { personKey: ALASKA_HOUSE, stance: 'supports', sourceKind: 'statement', published: true },
+    actor,
+  );
+  const bill = await saveBill(
+    db,
+    campaignId,
+    undefined,
+    {
+      jurisdiction: 'CO',
+      number: 'SB 26-113',
+      title: 'Ban on police facial recognition',
+      status: 'in-committee',
+      url: 'https://leg.example.gov/sb26-113',
+      sponsors: [STATE_SENATOR],
+      published: true,
+    },
+    actor,
+  );
+  expect(bill.ok).toBe(true);
+  await saveBill(
+    db,
+    campaignId,
+    undefined,
+    {
+      jurisdiction: 'US',
+      number: 'H.R. 9',
+      title: 'A draft not yet public',
+      status: 'introduced',
+      sponsors: [],
+      published: false,
+    },
+    actor,
+  );
+  await savePlace(
+    db,
+    campaignId,
+    undefined,
+    { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', published: true },
+    actor,
+  );
+  await savePlace(
+    db,
+    campaignId,
+    undefined,
+    { kind: 'state', name: 'Vermont', state: 'VT', passedOn: '2024-05-30', published: false },
+    actor,
+  );
+});
+afterAll(() => t.close());
+
+const reports = () =>
+  t.platform.db.select().from(callReports).where(eq(callReports.campaignId, campaignId));
+
+async function lookUp(agent: Agent, token: string, zip = '80010') {
+  return agent.post(CALL).type('form').send({ _csrf: token, zip, city: 'Aurora, CO' }).expect(200);
+}
+
+/** The report form of the card of `name` on a results page. */
+function reportForm(html: string, name: string): Array<[string, string]> {
+  const card = html.split('<li class="card"').find((part) => part.includes(name));
+  if (!card) throw new Error(`no card for ${name}`);
+  return formFields(card.split('</form>')[0]!);
+}
+
+const report = (agent: Agent, fields: Array<[string, string]>) =>
+  agent.post(`${CALL}/report`).type('form').send(new URLSearchParams(fields).toString());
+
+describe('GET and POST /campaigns/:slug/call', () => {
+  it('asks where the caller lives, then shows each office with tel: links, its stance and a script', async () => {
+    const { agent, token, page } = await openSigningForm(t.app, CALL);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.text).toContain('id="field-zip"');
+    const results = await lookUp(agent, token);
+    const text = decode(results.text);
+    expect(results.headers['cache-control']).toBe('no-store');
+    // Washington and district offices, from the data.
+    expect(results.text).toContain('href="tel:2025550101"');
+    expect(results.text).toContain('href="tel:3035550111"');
+    expect(text).toContain('Washington office: call 202-555-0101');
+    // The House member's published stance, and none of the senator's unpublished one.
+    expect(text).toContain('Undecided');
+    expect(text).toContain('Why: Has not said');
+    expect(text).not.toContain('Opposes the ban');
+    // The script, for the level, merged: the office and the caller's place.
+    expect(text).toContain(
+      'I am calling to ask Representative Ada Testwell to support a federal ban',
+    );
+    expect(text).toContain('I live in Aurora, ZIP code 80010');
+    expect(text).toContain('I am calling to ask Senator Hana Senate to support a statewide ban');
+    for (const outcome of ['talked', 'voicemail', 'no-answer', 'did-not-call'])
+      expect(results.text).toContain(`name="outcome" value="${outcome}"`);
+  });
+
+  it('answers a bad ZIP with a field error', async () => {
+    const { agent, token } = await openSigningForm(t.app, CALL);
+    const page = await agent.post(CALL).type('form').send({ _csrf: token, zip: '12' }).expect(400);
+    expect(page.text).toContain('href="#field-zip"');
+  });
+});
+
+describe('POST /campaigns/:slug/call/report', () => {
+  it('counts one call to an office the lookup offered, with the districts and no phone number', async () => {
+    const { agent, token } = await openSigningForm(t.app, CALL);
+    const results = await lookUp(agent, token);
+    const fields = reportForm(results.text, 'Ada Testwell');
+    expect(fields).toContainEqual(['target', `us-house:${HOUSE}`]);
+    const answered = await report(agent, [...fields, ['outcome', 'voicemail']]).expect(200);
+    expect(decode(answered.text)).toContain(
+      'Thank you: your call to Ada Testwell is counted (I left a voicemail).',
+    );
+    const rows = await reports();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      targetKey: `us-house:${HOUSE}`,
+      office: 'us-house',
+      targetName: 'Ada Testwell',
+      targetState: 'CO',
+      targetDistrict: '1',
+      outcome: 'voicemail',
+      congressionalDistrict: '0801',
+    });
+    // Nothing of the caller: no column holds a number or a ZIP code.
+    expect(JSON.stringify(rows[0])).not.toMatch(/555|80010/);
+  });
+
+  it('refuses an office the lookup did not offer, and an outcome that is not one, writing nothing', async () => {
+    const { agent, token } = await openSigningForm(t.app, CALL);
+    const results = await lookUp(agent, token);
+    const fields = reportForm(results.text, 'Ada Testwell').filter(([name]) => name !== 'target');
+    const before = (await reports()).length;
+    const elsewhere = await report(agent, [
+      ...fields,
+      ['target', `us-house:${ALASKA_HOUSE}`],
+      ['outcome', 'talked'],
+    ]).expect(400);
+    expect(decode(elsewhere.text)).toContain(
+      'You can report a call only to an office the lookup showed you.',
+    );
+    await report(agent, [
+      ...fields,
+      ['target', `us-house:${HOUSE}`],
+      ['outcome', 'hung-up'],
+    ]).expect(400);
+    await report(agent, [...fields, ['target', `us-house:${HOUSE}`]]).expect(400);
+    expect((await reports()).length).toBe(before);
+  });
+
+  it('counts nothing from a filled-in hidden field or without the CSRF token', async () => {
+    const { agent, token } = await openSigningForm(t.app, CALL);
+    const results = await lookUp(agent, token);
+    const fields = reportForm(results.text, 'Ada Testwell');
+    const before = (await reports()).length;
+    await report(agent, [
+      ...fields,
+      ['website', 'http://spam.example'],
+      ['outcome', 'talked'],
+    ]).expect(200);
+    await report(request.agent(t.app), [
+      ...fields.filter(([name]) => name !== '_csrf'),
+      ['outcome', 'talked'],
+    ]).expect(403);
+    expect((await reports()).length).toBe(before);
+  });
+});
+
+describe('the scorecard', () => {
+  it('shows only what staff published: places, bills and officials by stance, with write and call links, cacheable', async () => {
+    const page = await request(t.app).get(SCORECARD).expect(200);
+    expect(page.headers['cache-control']).toBe('public, max-age=300');
+    expect(page.headers.vary).toMatch(/Accept-Language/);
+    const text = decode(page.text);
+    expect(text).toContain('Boulder, CO');
+    expect(text).toContain('Passed June 1, 2025');
+    expect(text).not.toContain('Vermont, VT');
+    expect(text).toContain('Vermont: No ban yet');
+    expect(text).toContain('CO SB 26-113');
+    expect(text).toContain('1 sponsor: Hana Senate');
+    expect(text).not.toContain('H.R. 9');
+    expect(text).toContain('Ada Testwell');
+    expect(text).toContain('Elin Northerly');
+    // The sponsor of a published bill is a champion.
+    expect(text).toMatch(/Champions<\/h3>[\s\S]*Hana Senate/);
+    expect(text).not.toContain('Cora Senatorial');
+    expect(page.text).toContain(`href="/campaigns/${SLUG}/letters"`);
+    expect(page.text).toContain(`href="/campaigns/${SLUG}/call"`);
+    // The map, drawn on the server, with no script on the page.
+    expect(page.text).toContain('<svg');
+    expect(text).toContain('Colorado: Ban in a city or county');
+    const article = page.text.split('<article class="scorecard">')[1]!.split('</article>')[0]!;
+    expect(article).not.toContain('<script');
+  });
+
+  it('filters officials by state, and speaks Spanish', async () => {
+    const colorado = decode((await request(t.app).get(`${SCORECARD}?state=co`).expect(200)).text);
+    expect(colorado).toContain('Ada Testwell');
+    expect(colorado).not.toContain('Elin Northerly');
+    const spanish = decode(
+      (await request(t.app).get(SCORECARD).set('Accept-Language', 'es').expect(200)).text,
+    );
+    expect(spanish).toContain('Dónde está la prohibición');
+    expect(spanish).toContain('Indeciso/a');
+  });
+
+  it('gives the same published data as JSON', async () => {
+    const answer = await request(t.app).get(`/api/v1/campaigns/${SLUG}/scorecard`).expect(200);
+    const body = answer.body as ScorecardJson;
+    expect(answer.headers['cache-control']).toBe('public, max-age=300');
+    expect(body.places).toEqual([
+      { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', url: null },
+    ]);
+    expect(body.bills).toHaveLength(1);
+    expect(body.bills[0]!.sponsors[0]).toMatchObject({
+      id: STATE_SENATOR,
+      name: 'Hana Senate',
+    });
+    const stances = Object.fromEntries(body.officials.map((o) => [o.id, o.stance]));
+    expect(stances).toEqual({
+      [HOUSE]: 'undecided',
+      [ALASKA_HOUSE]: 'supports',
+      [STATE_SENATOR]: 'champion',
+    });
+    const alaska = await request(t.app)
+      .get(`/api/v1/campaigns/${SLUG}/scorecard?state=AK`)
+      .expect(200);
+    expect((alaska.body as ScorecardJson).officials.map((o) => o.id)).toEqual([ALASKA_HOUSE]);
+    await request(t.app).get('/api/v1/campaigns/no-such-campaign/scorecard').expect(404);
+  });
+});
