@@ -5,6 +5,7 @@ import { campaignDashboard, districtLabel, houseMember, type Dashboard } from '.
 import { DistrictMapCache, renderDistrictMap, type MapOutline } from './district-map';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
+import { officeCounts } from '../stances/office-counts';
 
 /**
  * The campaign dashboard (`/staff/campaigns/:slug`) and its JSON twin
@@ -18,8 +19,9 @@ export function dashboardRoutes(ctx: AppContext): Router {
   router.get('/staff/campaigns/:slug', allowed, async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return notFound(res);
-    const [dashboard, outline] = await Promise.all([
+    const [dashboard, offices, outline] = await Promise.all([
       campaignDashboard(ctx, campaign),
+      officeCounts(ctx.db, campaign.id),
       // The page is still worth having without its map.
       maps.outline().catch((error: unknown) => {
         ctx.logger.warn({ err: error }, 'district map could not be built');
@@ -33,6 +35,7 @@ export function dashboardRoutes(ctx: AppContext): Router {
       styles: ['/static/css/staff-dashboard.css'],
       mayDeliver: can((currentStaff(res) as StaffUser).role, 'letters.deliver'),
       ...dashboardView(dashboard, outline, memberOf),
+      offices,
     });
   });
 
@@ -49,13 +52,11 @@ export function dashboardRoutes(ctx: AppContext): Router {
 }
 
 function notFound(res: Response) {
-  res
-    .status(404)
-    .render('error', {
-      layout: 'staff',
-      title: 'Campaign not found',
-      message: 'There is no campaign at this address.',
-    });
+  res.status(404).render('error', {
+    layout: 'staff',
+    title: 'Campaign not found',
+    message: 'There is no campaign at this address.',
+  });
 }
 
 /** The dashboard's line about the representative data, when it needs attention (details on /staff/data). */
@@ -109,13 +110,11 @@ export function dashboardView(
       height: 260,
     }),
     bucket: series.bucket,
-    seriesRows: [...series.points]
-      .reverse()
-      .map((point) => ({
-        label: bucketLabel(point, series.bucket),
-        count: point.count,
-        cumulative: point.cumulative,
-      })),
+    seriesRows: [...series.points].reverse().map((point) => ({
+      label: bucketLabel(point, series.bucket),
+      count: point.count,
+      cumulative: point.cumulative,
+    })),
     districtMap: outline
       ? renderDistrictMap(outline, {
           id: 'map-districts',

@@ -28,6 +28,9 @@ import {
   templateForm,
 } from '../staff/campaign-editor';
 import { formErrors } from '../staff/forms';
+import { recordAudit } from '../staff/audit';
+import { csvCell } from '../text-safety/csv';
+import { officeCounts } from './office-counts';
 import { CONTROL_IN_TEXT } from '../text-safety/input';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { previewTemplate, sampleZip } from '../staff/template-preview';
@@ -503,6 +506,41 @@ export function stanceConsole(ctx: AppContext): Router {
     flash(req, 'Saved; new letters and calls use it within seconds.');
     res.redirect(303, textsPath(campaign, key));
   });
+
+  // --- Counts per office, as CSV ----------------------------------------------------------------
+
+  router.get(
+    '/staff/campaigns/:slug/offices.csv',
+    requirePermission('exports.counts'),
+    loadCampaign,
+    async (req, res) => {
+      const campaign = campaignOf(res);
+      const rows = await officeCounts(ctx.db, campaign.id);
+      await recordAudit(ctx.db, staffOf(res), {
+        action: 'export.offices',
+        campaignId: campaign.id,
+        details: { rows: rows.length },
+      });
+      res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      res.setHeader('Content-Disposition', `attachment; filename="${campaign.slug}-offices.csv"`);
+      const header =
+        'target,name,office,state,district,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff';
+      const lines = rows.map((row) =>
+        [
+          csvCell(row.targetKey),
+          csvCell(row.name),
+          csvCell(row.title),
+          csvCell(row.state),
+          csvCell(row.district),
+          row.signatures ?? '',
+          row.lettersDelivered,
+          row.calls,
+          row.callsTalked,
+        ].join(','),
+      );
+      res.send([header, ...lines].join('\r\n') + '\r\n');
+    },
+  );
 
   return router;
 }

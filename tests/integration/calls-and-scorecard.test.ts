@@ -6,7 +6,10 @@ import { importRepresentativeData } from '../../src/representatives/import';
 import { saveBill, savePlace, saveStance } from '../../src/stances/store';
 import { openSigningForm } from '../helpers/forms';
 import { formFields, unescapeHtml as decode } from '../helpers/html';
-import { createTestPlatform, type TestPlatform } from '../helpers/platform';
+import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import { signInAs } from '../helpers/staff';
+import { queryRows } from '../../src/db/client';
+import { sql } from 'drizzle-orm';
 
 /** The call page and the public scorecard, through the real app, as a browser without JavaScript uses them. */
 const SLUG = 'ban-facial-recognition';
@@ -283,5 +286,39 @@ describe('the scorecard', () => {
       .expect(200);
     expect((alaska.body as ScorecardJson).officials.map((o) => o.id)).toEqual([ALASKA_HOUSE]);
     await request(t.app).get('/api/v1/campaigns/no-such-campaign/scorecard').expect(404);
+  });
+});
+
+describe('counts per office', () => {
+  it('shows, per office, signatures from its constituents and calls reported, on the dashboard and as CSV', async () => {
+    await t.startWorkers();
+    for (const email of ['one@example.org', 'two@example.org'])
+      await request(t.app)
+        .post(`/api/v1/campaigns/${SLUG}/signatures`)
+        .send({ name: 'A Constituent', email, zip: '80010' })
+        .expect(202);
+    await eventually(async () => {
+      const [row] = await queryRows<{ count: number }>(
+        t.platform.db,
+        sql`SELECT count::int AS count FROM signature_counts
+             WHERE campaign_id = ${campaignId} AND dimension = 'congressional' AND key = '0801'`,
+      );
+      return row?.count === 2;
+    });
+    const { agent } = await signInAs(t.app, t.platform.db, 'viewer');
+    const dashboard = decode((await agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text);
+    expect(dashboard).toContain('Per office');
+    expect(dashboard).toMatch(
+      /Ada Testwell<br><span class="hint">[^<]*<\/span><\/th><td class="num">2<\/td><td class="num">0<\/td><td class="num">1<\/td><td class="num">0<\/td>/,
+    );
+    const csv = await agent.get(`/staff/campaigns/${SLUG}/offices.csv`).expect(200);
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'target,name,office,state,district,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff',
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^"us-house:T000001","Ada Testwell",.*,"CO","1",2,0,1,0$/),
+    );
   });
 });
