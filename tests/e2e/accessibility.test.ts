@@ -180,6 +180,18 @@ describe.each(LANGUAGES)('the public pages in %s', (lng) => {
         await submit(page, 'button[value=send]');
         await audited(page, audit, label('letters: please confirm'));
 
+        // Calls: an error, the offices with their scripts, a call reported; the scorecard filtered.
+        await visit(page, audit, `/campaigns/${SLUG}/call`, label('call'));
+        await page.fill('#field-zip', '1');
+        await submit(page, 'form.lookup-form button[type=submit]');
+        await audited(page, audit, label('call: error'));
+        await page.fill('#field-zip', '80010');
+        await submit(page, 'form.lookup-form button[type=submit]');
+        await audited(page, audit, label('call: offices'));
+        await submit(page, 'form.call-report button[value=talked] >> nth=0');
+        await audited(page, audit, label('call: reported'));
+        await visit(page, audit, `/campaigns/${SLUG}/scorecard?state=CO`, label('scorecard: CO'));
+
         // Your data: an error, then sent.
         await visit(page, audit, '/privacy/my-data', label('my data'));
         await page.fill('#field-email', 'nope');
@@ -253,6 +265,25 @@ describe('the staff console (in English)', () => {
         await page.fill('#field-body', '{{supporter.nmae}}');
         await submit(page, 'button[value=preview]');
         await audited(page, audit, label('templates: errors'));
+        await visit(page, audit, `/staff/campaigns/${SLUG}/stances`, label('stances'));
+        await page.fill('#stance-personKey', 'nobody');
+        await submit(page, `form[action="/staff/campaigns/${SLUG}/stances"] button.button-primary`);
+        await audited(page, audit, label('stances: errors'));
+        await page.fill('#csv-csv', 'id,stance,source\nT999999,maybe,vote');
+        await submit(
+          page,
+          `form[action="/staff/campaigns/${SLUG}/stances/import"] button[type=submit]`,
+        );
+        await audited(page, audit, label('stances: CSV errors'));
+        await visit(
+          page,
+          audit,
+          `/staff/campaigns/${SLUG}/stance-texts?kind=letter&level=state&stance=champion&language=es`,
+          label('letters by stance'),
+        );
+        await page.fill('#field-body', '{{target.nmae}}');
+        await submit(page, 'button[value=preview]');
+        await audited(page, audit, label('letters by stance: errors'));
         await page.click('form[action="/staff/logout"] button[type=submit]');
 
         await signIn('admin@staff.example.org');

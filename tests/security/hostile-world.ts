@@ -2,7 +2,12 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { partners, webhookAttempts, webhookSubscriptions } from '../../src/db/schema';
+import {
+  customTargets,
+  partners,
+  webhookAttempts,
+  webhookSubscriptions,
+} from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { formFields, hiddenFields, unescapeHtml } from '../helpers/html';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
@@ -162,6 +167,62 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .attach('file', Buffer.from(csv), 'targets.csv')
       .expect(303);
 
+    // Where the ban stands: the custom target's published stance, a bill it sponsors and a place
+    // with a ban, all named with the hostile text, and a call script with markup in it.
+    const [customTarget] = await t.platform.db.select().from(customTargets).limit(1);
+    const stanceKey = `custom:${customTarget!.id}`;
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/stances`)
+      .type('form')
+      .send({
+        _csrf: organizer.token,
+        personKey: stanceKey,
+        stance: 'undecided',
+        sourceKind: 'statement',
+        sourceText: HOSTILE,
+        sourceUrl: `https://news.example.org/?q=${encodeURIComponent(MARKUP)}`,
+        published: 'on',
+      })
+      .expect(303);
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/bills`)
+      .type('form')
+      .send({
+        _csrf: organizer.token,
+        jurisdiction: 'Oakland',
+        number: 'Ord. 1',
+        title: HOSTILE,
+        status: 'introduced',
+        sponsors: stanceKey,
+        published: 'on',
+      })
+      .expect(303);
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/ban-places`)
+      .type('form')
+      .send({
+        _csrf: organizer.token,
+        kind: 'city',
+        name: HOSTILE,
+        state: 'CO',
+        passedOn: '2025-06-01',
+        published: 'on',
+      })
+      .expect(303);
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/stance-texts`)
+      .type('form')
+      .send({
+        _csrf: organizer.token,
+        kind: 'call',
+        level: 'local',
+        stance: 'any',
+        language: 'en',
+        body: `Hello {{target.name}}. ${MARKUP}`,
+        action: 'save',
+      })
+      .expect(303);
+
     // The partner's own account, an API token and a webhook named with it, and a receiver that answered with it.
     const [hostilePartner] = await t.platform.db
       .select()
@@ -194,17 +255,15 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .update(webhookSubscriptions)
       .set({ lastError: `HTTP 500: ${HOSTILE}`, lastStatus: 500, lastAttemptAt: new Date() })
       .where(eq(webhookSubscriptions.id, hook!.id));
-    await t.platform.db
-      .insert(webhookAttempts)
-      .values({
-        subscriptionId: hook!.id,
-        messageId: 'msg_hostile',
-        items: 1,
-        durationMs: 12,
-        status: 500,
-        outcome: 'failed',
-        error: `HTTP 500: ${HOSTILE}`,
-      });
+    await t.platform.db.insert(webhookAttempts).values({
+      subscriptionId: hook!.id,
+      messageId: 'msg_hostile',
+      items: 1,
+      durationMs: 12,
+      status: 500,
+      outcome: 'failed',
+      error: `HTTP 500: ${HOSTILE}`,
+    });
     const webhookLogPath = `/staff/campaigns/${SLUG}/integrations/webhooks/${hook!.id}`;
     const partnerWebhookLogPath = `/staff/partner/webhooks/${hook!.id}`;
 
@@ -365,9 +424,7 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
 }
 
 /** The pages to read back, each with who reads it and whether the hostile text is on it. */
-export function pagesOf(
-  world: HostileWorld,
-): Array<{
+export function pagesOf(world: HostileWorld): Array<{
   path: string;
   as: 'visitor' | 'organizer' | 'admin' | 'partner';
   shows: boolean;
@@ -384,6 +441,8 @@ export function pagesOf(
     { path: `/campaigns/${SLUG}/thanks`, as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}/representatives`, as: 'visitor', shows: true },
     { path: `/campaigns/${SLUG}/letters`, as: 'visitor', shows: true },
+    { path: `/campaigns/${SLUG}/call`, as: 'visitor', shows: true },
+    { path: `/campaigns/${SLUG}/scorecard`, as: 'visitor', shows: true },
     { path: world.statusPath, as: 'visitor', shows: true },
     { path: world.selfSendStatusPath, as: 'visitor', shows: true },
     { path: `/campaigns/${encodeURIComponent(HOSTILE)}`, as: 'visitor', shows: false, status: 404 },
@@ -398,6 +457,12 @@ export function pagesOf(
     { path: '/staff', as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}`, as: 'organizer', shows: true },
     { path: `/staff/campaigns/${SLUG}/edit`, as: 'organizer', shows: true },
+    { path: `/staff/campaigns/${SLUG}/stances`, as: 'organizer', shows: true },
+    {
+      path: `/staff/campaigns/${SLUG}/stance-texts?kind=call&level=local&stance=any&language=en&zip=80010`,
+      as: 'organizer',
+      shows: true,
+    },
     {
       path: `/staff/campaigns/${SLUG}/templates?level=local&zip=80010`,
       as: 'organizer',
