@@ -15,7 +15,7 @@ import {
   PALETTE,
   renderDistrictMap,
   simplifyRing,
-} from '../../src/staff/district-map';
+} from '../../src/graphics/district-map';
 
 /** The rings of our path data (`M x y l dx dy … z`), as absolute points. */
 function ringsOf(d: string): Array<Array<[number, number]>> {

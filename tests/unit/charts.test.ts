@@ -7,7 +7,7 @@ import {
   signatureSeries,
   timeSeriesChart,
   truncate,
-} from '../../src/staff/charts';
+} from '../../src/graphics/charts';
 
 /** XML well-formedness, enough for our SVG: tags nest and close, attributes are quoted, no bare `<` or `&`. */
 function wellFormed(xml: string): boolean {
