@@ -1,37 +1,27 @@
+import { max, rollup, sum } from 'd3-array';
+import { scaleBand, scaleLinear } from 'd3-scale';
+import { utcDay as dayInterval, utcMonday, utcMonth, type CountableTimeInterval } from 'd3-time';
+import { svgTemplate } from './svg';
+
+export { escapeXml } from './svg';
+
 /**
- * Charts for the staff dashboard, drawn here as SVG: no script, no inline `style` (the CSP allows
- * neither), colours as presentation attributes, and every piece of text escaped, since campaign,
- * partner and district names come from data. Each chart carries `role="img"` with a title and a
- * description; the page shows the same numbers in a table next to it.
+ * Charts for the staff dashboard and the partners' pages, drawn on the server as SVG: no script, no
+ * inline `style` (the CSP allows neither), colours as presentation attributes. The scales, ticks
+ * and date buckets come from d3 (`d3-scale`, `d3-array`, `d3-time`); the SVG is written by the
+ * templates in `views/graphics/`, whose escaping covers every name that comes from data. Each chart
+ * carries `role="img"` with a title and a description; the page shows the same numbers in a table
+ * next to it.
  */
 
 const numberFormat = new Intl.NumberFormat('en-US');
 export const formatNumber = (value: number): string => numberFormat.format(value);
 
-/** Characters XML does not allow at all (C0 controls but tab and line breaks, lone surrogates, U+FFFE/F). */
-// eslint-disable-next-line no-control-regex
-const NOT_XML =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const ENTITY: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Text made safe for SVG (and HTML) text and attribute values. */
-export function escapeXml(value: unknown): string {
-  return String(value ?? '')
-    .replace(NOT_XML, '')
-    .replace(/[&<>"']/g, (ch) => ENTITY[ch]!);
-}
-
 /** Ids for `aria-labelledby` and anchors: letters, digits, `-` and `_` only. */
 export const safeId = (value: string): string => value.replace(/[^A-Za-z0-9_-]/g, '-');
 
 /** A number for SVG output: at most two decimals, no trailing zeros. */
-const n = (value: number): string => String(Math.round(value * 100) / 100);
+const n = (value: number): number => Math.round(value * 100) / 100;
 
 export const COLOURS = {
   bar: '#2a6aa8',
@@ -43,40 +33,22 @@ export const COLOURS = {
 };
 const FONT = 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif';
 
-function svgOpen(
-  id: string,
-  width: number,
-  height: number,
-  title: string,
-  description: string,
-  className: string,
-): string {
-  const base = safeId(id);
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" class="${className}" id="${base}" viewBox="0 0 ${width} ${height}" ` +
-    `role="img" aria-labelledby="${base}-title ${base}-desc" font-family="${FONT}" font-size="12" fill="${COLOURS.text}">` +
-    `<title id="${base}-title">${escapeXml(title)}</title><desc id="${base}-desc">${escapeXml(description)}</desc>`
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Scales
 
-/** Round steps (1, 2, 5 × 10^k) from 0 to at least `max`, about `count` of them. */
-export function niceTicks(max: number, count = 5): number[] {
-  if (!(max > 0)) return [0, 1];
-  const rough = max / count;
-  const power = 10 ** Math.floor(Math.log10(rough));
-  // Counts are whole numbers: steps of at least 1.
-  const whole = Math.max(
-    1,
-    [1, 2, 5, 10].map((m) => m * power).find((candidate) => candidate >= rough) ?? 10 * power,
-  );
-  const top = Math.ceil(max / whole) * whole;
-  const ticks: number[] = [];
-  for (let value = 0; value <= top + whole / 2; value += whole) ticks.push(value);
-  return ticks;
+/** A count axis from 0: d3's round steps (1, 2, 5 × 10^k), whole numbers only, up to at least `max`. */
+export function countScale(maximum: number, count = 5) {
+  const scale = scaleLinear()
+    .domain([0, maximum > 0 ? maximum : 1])
+    .nice(count);
+  const ticks = scale.ticks(count).filter(Number.isInteger);
+  // The axis ends on its last tick, so the top gridline is the top of the plot.
+  scale.domain([0, ticks[ticks.length - 1]!]);
+  return { scale, ticks };
 }
+
+/** The axis ticks of `countScale`. */
+export const niceTicks = (maximum: number, count = 5): number[] => countScale(maximum, count).ticks;
 
 /** Short labels for axis ticks: 950, 1.2k, 15k, 2.5M. */
 export function compactNumber(value: number): string {
@@ -107,25 +79,29 @@ export interface TimeSeries {
   total: number;
 }
 
-const DAY_MS = 86_400_000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** The UTC day of a date as `YYYY-MM-DD`. */
 export const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
-function dayNumber(date: string): number | undefined {
-  const match = ISO_DATE.exec(date);
-  if (!match) return undefined;
-  const time = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  return utcDay(new Date(time)) === date ? Math.round(time / DAY_MS) : undefined;
+/** The UTC midnight of a `YYYY-MM-DD` date, or undefined when it is not a real date. */
+function dateOf(date: string): Date | undefined {
+  if (!ISO_DATE.test(date)) return undefined;
+  const day = new Date(`${date}T00:00:00Z`);
+  return !Number.isNaN(day.getTime()) && utcDay(day) === date ? day : undefined;
 }
-const dateOf = (day: number): string => utcDay(new Date(day * DAY_MS));
 
 /** Days shown as days up to this span; longer spans as weeks, and beyond `WEEKS_UP_TO` as months. */
 export const DAYS_UP_TO = 92;
 export const WEEKS_UP_TO = 3 * 366;
 /** The chart shows at least this many days, so a new campaign's first day is not one wide bar. */
 const MIN_DAYS = 14;
+
+const INTERVALS: Record<Bucket, CountableTimeInterval> = {
+  day: dayInterval,
+  week: utcMonday,
+  month: utcMonth,
+};
 
 /**
  * Signatures per day (UTC dates → counts), zero-filled from the first day with signatures (or two
@@ -134,41 +110,39 @@ const MIN_DAYS = 14;
  * are ignored.
  */
 export function signatureSeries(days: Record<string, number>, today: string): TimeSeries {
-  const last = dayNumber(today);
+  const last = dateOf(today);
   if (last === undefined) throw new RangeError(`not a date: ${today}`);
-  const counts = new Map<number, number>();
-  let first = last - (MIN_DAYS - 1);
-  let end = last;
-  for (const [date, count] of Object.entries(days)) {
-    const day = dayNumber(date);
-    if (day === undefined || !(count > 0)) continue;
-    counts.set(day, (counts.get(day) ?? 0) + count);
-    first = Math.min(first, day);
-    end = Math.max(end, day);
-  }
-  const span = end - first + 1;
+  const counted = Object.entries(days).flatMap(([date, count]) => {
+    const day = dateOf(date);
+    return day !== undefined && count > 0 ? [{ day, count }] : [];
+  });
+  const first = dayInterval.offset(last, -(MIN_DAYS - 1));
+  const from = new Date(Math.min(first.getTime(), ...counted.map(({ day }) => day.getTime())));
+  const to = new Date(Math.max(last.getTime(), ...counted.map(({ day }) => day.getTime())));
+  const span = dayInterval.count(from, to) + 1;
   const bucket: Bucket = span <= DAYS_UP_TO ? 'day' : span <= WEEKS_UP_TO ? 'week' : 'month';
-  const startOf = (day: number): number => {
-    if (bucket === 'day') return day;
-    if (bucket === 'week') return day - ((new Date(day * DAY_MS).getUTCDay() + 6) % 7);
-    const date = new Date(day * DAY_MS);
-    return Math.round(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1) / DAY_MS);
-  };
+  const interval = INTERVALS[bucket];
+
+  // Bins: the signatures of each bucket, keyed by the bucket's first day.
+  const binned = rollup(
+    counted,
+    (entries) => sum(entries, (entry) => entry.count),
+    ({ day }) => interval.floor(day).getTime(),
+  );
   const points: SeriesPoint[] = [];
   let cumulative = 0;
-  for (let day = first; day <= end; day++) {
-    const count = counts.get(day) ?? 0;
+  for (const start of interval.range(interval.floor(from), dayInterval.offset(to, 1))) {
+    const end = dayInterval.offset(interval.offset(start, 1), -1);
+    const count = binned.get(start.getTime()) ?? 0;
     cumulative += count;
-    const current = points[points.length - 1];
-    if (current && startOf(day) === startOf(day - 1)) {
-      current.count += count;
-      current.cumulative = cumulative;
-      current.end = dateOf(day);
-    } else {
-      points.push({ start: dateOf(day), end: dateOf(day), count, cumulative });
-    }
+    points.push({
+      start: utcDay(start < from ? from : start),
+      end: utcDay(end > to ? to : end),
+      count,
+      cumulative,
+    });
   }
-  return { bucket, from: dateOf(first), to: dateOf(end), points, total: cumulative };
+  return { bucket, from: utcDay(from), to: utcDay(to), points, total: cumulative };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -199,6 +173,41 @@ export interface ChartOptions {
   width?: number;
 }
 
+interface TimeChartView {
+  id: string;
+  width: number;
+  height: number;
+  font: string;
+  colours: typeof COLOURS;
+  title: string;
+  description: string;
+  per: string;
+  legend: { x: number; textX: number; lineX1: number; lineX2: number; totalX: number };
+  plot: {
+    left: number;
+    right: number;
+    top: number;
+    bottom: number;
+    leftLabelX: number;
+    rightLabelX: number;
+    captionY: number;
+  };
+  leftTicks: Array<{ y: number; label: string }>;
+  rightTicks: Array<{ y: number; label: string }>;
+  bars: Array<{ x: number; y: number; width: number; height: number; title: string }>;
+  line: { d: string; endX: number; endY: number } | null;
+  labels: Array<{
+    x: number;
+    text: string;
+    year: string | null;
+    textY: number;
+    yearY: number;
+    tickEnd: number;
+  }>;
+}
+
+const timeChartTemplate = svgTemplate<TimeChartView>('time-series-chart');
+
 /**
  * Signatures per bucket as bars (left axis) and the running total as a line (right axis), with
  * gridlines, ticks and date labels.
@@ -223,105 +232,102 @@ export function timeSeriesChart(
       ? `; the busiest ${series.bucket} was ${bucketLabel(busiest, series.bucket)} with ${formatNumber(busiest.count)}.`
       : '.');
 
-  const leftTicks = niceTicks(Math.max(...points.map((point) => point.count), 0), 4);
-  const rightTicks = niceTicks(series.total, 4);
-  const leftMax = leftTicks[leftTicks.length - 1]!;
-  const rightMax = rightTicks[rightTicks.length - 1]!;
-  const band = plotWidth / Math.max(1, points.length);
-  const barWidth = Math.max(0.6, band * (band > 4 ? 0.78 : 0.9));
-  const x = (index: number) => margin.left + index * band;
-  const yLeft = (value: number) => margin.top + plotHeight - (value / leftMax) * plotHeight;
-  const yRight = (value: number) => margin.top + plotHeight - (value / rightMax) * plotHeight;
-
-  const out: string[] = [
-    svgOpen(options.id, width, height, options.title, description, 'chart chart-time'),
-  ];
-  // Legend
-  out.push(
-    `<g class="chart-legend" font-size="12">` +
-      `<rect x="${margin.left}" y="8" width="12" height="12" fill="${COLOURS.bar}"/>` +
-      `<text x="${margin.left + 17}" y="18">Signatures ${PER[series.bucket]}</text>` +
-      `<line x1="${margin.left + 170}" y1="14" x2="${margin.left + 192}" y2="14" stroke="${COLOURS.line}" stroke-width="2.5"/>` +
-      `<text x="${margin.left + 197}" y="18">Total so far</text></g>`,
-  );
-  // Gridlines and the left axis (per bucket)
-  out.push(`<g class="chart-axis" fill="${COLOURS.muted}" font-size="11">`);
-  for (const tick of leftTicks) {
-    const y = n(yLeft(tick));
-    out.push(
-      `<line x1="${margin.left}" y1="${y}" x2="${margin.left + plotWidth}" y2="${y}" stroke="${COLOURS.grid}"/>`,
-    );
-    out.push(
-      `<text x="${margin.left - 6}" y="${y}" dy="4" text-anchor="end">${compactNumber(tick)}</text>`,
-    );
-  }
-  // The right axis (running total)
-  for (const tick of rightTicks) {
-    out.push(
-      `<text x="${margin.left + plotWidth + 6}" y="${n(yRight(tick))}" dy="4" fill="${COLOURS.line}">${compactNumber(tick)}</text>`,
-    );
-  }
-  out.push('</g>');
-  // Bars
-  out.push(`<g class="chart-bars" fill="${COLOURS.bar}">`);
-  points.forEach((point, index) => {
-    if (point.count <= 0) return;
-    const top = yLeft(point.count);
-    const h = Math.max(1, margin.top + plotHeight - top);
-    out.push(
-      `<rect x="${n(x(index) + (band - barWidth) / 2)}" y="${n(margin.top + plotHeight - h)}" width="${n(barWidth)}" height="${n(h)}">` +
-        `<title>${escapeXml(`${bucketLabel(point, series.bucket)}: ${formatNumber(point.count)}`)}</title></rect>`,
-    );
-  });
-  out.push('</g>');
-  // Cumulative line, through the end of each bucket
-  if (points.length > 0) {
-    const path = points
-      .map(
-        (point, index) =>
-          `${index === 0 ? 'M' : 'L'}${n(x(index) + band / 2)} ${n(yRight(point.cumulative))}`,
-      )
-      .join('');
-    out.push(
-      `<path class="chart-line" d="${path}" fill="none" stroke="${COLOURS.line}" stroke-width="2.5" stroke-linejoin="round"/>`,
-    );
-    const lastIndex = points.length - 1;
-    out.push(
-      `<circle cx="${n(x(lastIndex) + band / 2)}" cy="${n(yRight(points[lastIndex]!.cumulative))}" r="3.5" fill="${COLOURS.line}"/>`,
-    );
-  }
-  // The x axis: a baseline, and labels at round intervals
   const baseline = margin.top + plotHeight;
-  out.push(`<g class="chart-axis" fill="${COLOURS.muted}" font-size="11" text-anchor="middle">`);
-  out.push(
-    `<line x1="${margin.left}" y1="${baseline}" x2="${margin.left + plotWidth}" y2="${baseline}" stroke="${COLOURS.axis}"/>`,
-  );
+  const left = countScale(max(points, (point) => point.count) ?? 0, 4);
+  const right = countScale(series.total, 4);
+  left.scale.range([baseline, margin.top]);
+  right.scale.range([baseline, margin.top]);
+  const x = scaleBand<number>()
+    .domain(points.map((_, index) => index))
+    .range([margin.left, margin.left + plotWidth]);
+  const band = x.step();
+  const barWidth = Math.max(0.6, band * (band > 4 ? 0.78 : 0.9));
+  const centre = (index: number) => x(index)! + band / 2;
+
+  const lastIndex = points.length - 1;
   let lastYear = '';
-  for (const index of labelledBuckets(points, series.bucket, plotWidth)) {
-    const point = points[index]!;
-    const cx = n(x(index) + band / 2);
-    const year = point.start.slice(0, 4);
-    const text =
-      series.bucket === 'month'
-        ? MONTHS[Number(point.start.slice(5, 7)) - 1]!
-        : dateLabel(point.start, 'short');
-    out.push(
-      `<line x1="${cx}" y1="${baseline}" x2="${cx}" y2="${baseline + 4}" stroke="${COLOURS.axis}"/>`,
-    );
-    out.push(`<text x="${cx}" y="${baseline + 17}">${escapeXml(text)}</text>`);
-    if (year !== lastYear) out.push(`<text x="${cx}" y="${baseline + 31}">${year}</text>`);
-    lastYear = year;
-  }
-  out.push('</g>');
-  out.push(
-    `<text x="${margin.left - 6}" y="${margin.top - 6}" text-anchor="end" font-size="10" fill="${COLOURS.muted}">${PER[series.bucket]}</text>`,
-    `<text x="${margin.left + plotWidth + 6}" y="${margin.top - 6}" font-size="10" fill="${COLOURS.line}">total</text>`,
-  );
-  out.push('</svg>');
-  return out.join('');
+  const view: TimeChartView = {
+    id: safeId(options.id),
+    width,
+    height,
+    font: FONT,
+    colours: COLOURS,
+    title: options.title,
+    description,
+    per: PER[series.bucket],
+    legend: {
+      x: margin.left,
+      textX: margin.left + 17,
+      lineX1: margin.left + 170,
+      lineX2: margin.left + 192,
+      totalX: margin.left + 197,
+    },
+    plot: {
+      left: margin.left,
+      right: margin.left + plotWidth,
+      top: margin.top,
+      bottom: baseline,
+      leftLabelX: margin.left - 6,
+      rightLabelX: margin.left + plotWidth + 6,
+      captionY: margin.top - 6,
+    },
+    leftTicks: left.ticks.map((tick) => ({ y: n(left.scale(tick)), label: compactNumber(tick) })),
+    rightTicks: right.ticks.map((tick) => ({
+      y: n(right.scale(tick)),
+      label: compactNumber(tick),
+    })),
+    bars: points.flatMap((point, index) => {
+      if (point.count <= 0) return [];
+      const h = Math.max(1, baseline - left.scale(point.count));
+      return [
+        {
+          x: n(x(index)! + (band - barWidth) / 2),
+          y: n(baseline - h),
+          width: n(barWidth),
+          height: n(h),
+          title: `${bucketLabel(point, series.bucket)}: ${formatNumber(point.count)}`,
+        },
+      ];
+    }),
+    // The running total, through the middle of each bucket.
+    line:
+      points.length > 0
+        ? {
+            d: points
+              .map(
+                (point, index) =>
+                  `${index === 0 ? 'M' : 'L'}${n(centre(index))} ${n(right.scale(point.cumulative))}`,
+              )
+              .join(''),
+            endX: n(centre(lastIndex)),
+            endY: n(right.scale(points[lastIndex]!.cumulative)),
+          }
+        : null,
+    labels: labelledBuckets(points, series.bucket, plotWidth).map((index) => {
+      const point = points[index]!;
+      const year = point.start.slice(0, 4);
+      const shown = year !== lastYear ? year : null;
+      lastYear = year;
+      return {
+        x: n(centre(index)),
+        text:
+          series.bucket === 'month'
+            ? MONTHS[Number(point.start.slice(5, 7)) - 1]!
+            : dateLabel(point.start, 'short'),
+        year: shown,
+        tickEnd: baseline + 4,
+        textY: baseline + 17,
+        yearY: baseline + 31,
+      };
+    }),
+  };
+  return timeChartTemplate(view);
 }
 
-/** Which buckets get a date label: round intervals (weeks, fortnights, months…) at most ~75 px apart. */
+/**
+ * Which buckets get a date label: round intervals (weeks, fortnights, months…) at most ~75 px
+ * apart, on the same weekday or the same months of each year, as d3-time counts them.
+ */
 function labelledBuckets(points: SeriesPoint[], bucket: Bucket, plotWidth: number): number[] {
   if (points.length === 0) return [];
   const most = Math.max(2, Math.floor(plotWidth / 75));
@@ -334,17 +340,21 @@ function labelledBuckets(points: SeriesPoint[], bucket: Bucket, plotWidth: numbe
   const step =
     steps.find((candidate) => Math.ceil(points.length / candidate) <= most) ??
     Math.ceil(points.length / most);
+  const starts = points.map((point) => new Date(`${point.start}T00:00:00Z`));
   const indexes: number[] = [];
   if (bucket === 'day' && step >= 7) {
     // Mondays, so labels fall on the same weekday.
-    const firstMonday = points.findIndex(
-      (point) => new Date(`${point.start}T00:00:00Z`).getUTCDay() === 1,
+    const firstMonday = starts.findIndex(
+      (start) => utcMonday.floor(start).getTime() === start.getTime(),
     );
     for (let index = Math.max(0, firstMonday); index < points.length; index += step)
       indexes.push(index);
   } else if (bucket === 'month' && step > 1) {
-    for (let index = 0; index < points.length; index++)
-      if ((Number(points[index]!.start.slice(5, 7)) - 1) % step === 0) indexes.push(index);
+    // Months that start a step of the year: January, April, July, October for quarters.
+    const every = utcMonth.every(step)!;
+    starts.forEach((start, index) => {
+      if (every.floor(start).getTime() === utcMonth.floor(start).getTime()) indexes.push(index);
+    });
   } else {
     for (let index = 0; index < points.length; index += step) indexes.push(index);
   }
@@ -368,15 +378,40 @@ const LABEL_CHARS = 24;
 /** A wide average width of a 12px character, so labels fit without being measured. */
 const CHAR_WIDTH = 7.2;
 
-export function truncate(label: string, max = LABEL_CHARS): string {
+export function truncate(label: string, maxChars = LABEL_CHARS): string {
   const chars = [...label];
-  return chars.length <= max
+  return chars.length <= maxChars
     ? label
     : `${chars
-        .slice(0, max - 1)
+        .slice(0, maxChars - 1)
         .join('')
         .trimEnd()}…`;
 }
+
+interface BarChartView {
+  id: string;
+  width: number;
+  height: number;
+  font: string;
+  colours: typeof COLOURS;
+  title: string;
+  description: string;
+  emptyY: number;
+  rows: Array<{
+    title: string;
+    label: string;
+    labelX: number;
+    textY: number;
+    barX: number;
+    barY: number;
+    barLength: number;
+    barHeight: number;
+    valueX: number;
+    value: string;
+  }>;
+}
+
+const barChartTemplate = svgTemplate<BarChartView>('bar-chart');
 
 /** The `limit` largest values as horizontal bars, largest first, each with its value at its end. */
 export function barChart(
@@ -408,27 +443,37 @@ export function barChart(
       Math.max(40, ...rows.map((row) => [...truncate(row.label)].length * CHAR_WIDTH)),
     ) + 8;
   const valueWidth = Math.max(36, ...rows.map((row) => formatNumber(row.value).length * 7.2 + 10));
-  const barSpace = width - labelWidth - valueWidth;
-  const max = rows[0]?.value ?? 1;
+  const length = scaleLinear()
+    .domain([0, rows[0]?.value ?? 1])
+    .range([0, width - labelWidth - valueWidth]);
+  const y = scaleBand<number>()
+    .domain(rows.map((_, index) => index))
+    .range([top, top + shown * rowHeight]);
 
-  const out: string[] = [
-    svgOpen(options.id, width, height, options.title, description, 'chart chart-bars-h'),
-  ];
-  if (shown === 0) {
-    out.push(`<text x="0" y="${top + 16}" fill="${COLOURS.muted}">No data yet</text></svg>`);
-    return out.join('');
-  }
-  rows.forEach((row, index) => {
-    const y = top + index * rowHeight;
-    const barLength = Math.max(1, (row.value / max) * barSpace);
-    const full = `${row.label}: ${formatNumber(row.value)} ${row.value === 1 ? one : many}`;
-    const body =
-      `<title>${escapeXml(full)}</title>` +
-      `<text x="${n(labelWidth - 8)}" y="${y + 16}" text-anchor="end">${escapeXml(truncate(row.label))}</text>` +
-      `<rect x="${n(labelWidth)}" y="${y + 4}" width="${n(barLength)}" height="${rowHeight - 8}" fill="${COLOURS.bar}"/>` +
-      `<text x="${n(labelWidth + barLength + 5)}" y="${y + 16}" fill="${COLOURS.muted}">${formatNumber(row.value)}</text>`;
-    out.push(`<g class="chart-row">${body}</g>`);
+  return barChartTemplate({
+    id: safeId(options.id),
+    width,
+    height,
+    font: FONT,
+    colours: COLOURS,
+    title: options.title,
+    description,
+    emptyY: top + 16,
+    rows: rows.map((row, index) => {
+      const rowTop = y(index)!;
+      const barLength = Math.max(1, length(row.value));
+      return {
+        title: `${row.label}: ${formatNumber(row.value)} ${row.value === 1 ? one : many}`,
+        label: truncate(row.label),
+        labelX: n(labelWidth - 8),
+        textY: rowTop + 16,
+        barX: n(labelWidth),
+        barY: rowTop + 4,
+        barLength: n(barLength),
+        barHeight: rowHeight - 8,
+        valueX: n(labelWidth + barLength + 5),
+        value: formatNumber(row.value),
+      };
+    }),
   });
-  out.push('</svg>');
-  return out.join('');
 }

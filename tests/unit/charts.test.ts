@@ -12,7 +12,7 @@ import {
 /** XML well-formedness, enough for our SVG: tags nest and close, attributes are quoted, no bare `<` or `&`. */
 function wellFormed(xml: string): boolean {
   const token = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|([^<]+)/y;
-  const badAmpersand = /&(?!(?:amp|lt|gt|quot|#\d+);)/;
+  const badAmpersand = /&(?!(?:amp|lt|gt|quot|#\d+|#x[\da-fA-F]+);)/;
   const stack: string[] = [];
   while (token.lastIndex < xml.length) {
     const match = token.exec(xml);
@@ -31,7 +31,7 @@ function wellFormed(xml: string): boolean {
 describe('escapeXml', () => {
   it('escapes markup and drops characters XML cannot hold', () => {
     expect(escapeXml(`<script>alert("x")</script> & 'y'`)).toBe(
-      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
+      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;y&#x27;',
     );
     expect(escapeXml('a\u0000b\u0007c\u001Fd\ttab')).toBe('abcd\ttab');
     expect(escapeXml('Kānaka ʻŌiwi 🗳️')).toBe('Kānaka ʻŌiwi 🗳️');
@@ -187,11 +187,13 @@ describe('barChart', () => {
 });
 
 describe('scales and labels', () => {
-  it('ticks in whole, round steps up to at least the maximum', () => {
+  it("ticks in whole, round steps (d3-scale's) up to at least the maximum", () => {
     expect(niceTicks(0)).toEqual([0, 1]);
     expect(niceTicks(3, 4)).toEqual([0, 1, 2, 3]);
-    expect(niceTicks(10, 4)).toEqual([0, 5, 10]);
+    expect(niceTicks(10, 4)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(1500, 4)).toEqual([0, 500, 1000, 1500]);
     expect(niceTicks(1234, 4)).toEqual([0, 500, 1000, 1500]);
+    expect(niceTicks(2, 4)).toEqual([0, 1, 2]);
   });
 
   it('shortens numbers and labels', () => {
