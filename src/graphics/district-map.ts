@@ -1,20 +1,27 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { and, asc, eq, gt } from 'drizzle-orm';
-import type { Database } from '../db/client';
-import { repDistricts } from '../db/schema';
-import type { Logger } from '../logger';
-import { activeSnapshotId } from '../representatives/store';
-import { escapeXml, formatNumber, safeId } from './charts';
+import { geoConicEqualArea, type GeoProjection } from 'd3-geo';
+import type { FeatureCollection, MultiPolygon } from 'geojson';
+import type { GeometryCollection, Topology } from 'topojson-specification';
+import { feature } from 'topojson-client';
+import { topology } from 'topojson-server';
+import { presimplify, simplify } from 'topojson-simplify';
+import { formatNumber, safeId } from './charts';
+import { svgTemplate } from './svg';
 
 /**
- * A choropleth of congressional districts, drawn on the server as SVG from the active snapshot's
- * polygons. The outline (projected, simplified paths) is built once per snapshot and cached; each
- * request only colours it from the counts. The lower 48 are drawn in an Albers equal-area conic
- * projection; Alaska, Hawaii, Puerto Rico, DC and the territories each in an inset of their own.
+ * A choropleth of congressional districts, drawn on the server as SVG. The outline (every
+ * district's path, projected and simplified) is built once per import of the representative data
+ * and stored with it; each request only colours it from the counts. Each part of the country is
+ * drawn in an Albers (conic equal-area) projection of its own, from d3-geo, fitted to its box:
+ * the lower 48 in the main frame; Alaska, Hawaii, Puerto Rico, DC and the territories in insets.
+ * The shapes are simplified as a topology (topojson), so a border two districts share is
+ * simplified once and stays shared: no gaps or overlaps between neighbours.
  */
 
 // ---------------------------------------------------------------------------------------------
-// Projection
+// The frame: where each part of the country is drawn
+
+export const MAP_WIDTH = 960;
+export const MAP_HEIGHT = 640;
 
 export interface ConicParameters {
   /** Central meridian and latitude of origin, degrees. */
@@ -24,44 +31,6 @@ export interface ConicParameters {
   lat1: number;
   lat2: number;
 }
-
-const RADIANS = Math.PI / 180;
-
-/**
- * Albers equal-area conic on the unit sphere: x east, y north. Longitudes are taken relative to
- * the central meridian, wrapped to ±180°, so Alaska's Aleutians west of the antimeridian sit
- * next to the rest of Alaska.
- */
-export function albers({
-  lng0,
-  lat0,
-  lat1,
-  lat2,
-}: ConicParameters): (lng: number, lat: number) => [number, number] {
-  const phi1 = lat1 * RADIANS;
-  const phi2 = lat2 * RADIANS;
-  const cone = (Math.sin(phi1) + Math.sin(phi2)) / 2;
-  if (Math.abs(cone) < 1e-9) {
-    // Parallels symmetric about the equator: the cone becomes the cylindrical equal-area projection.
-    return (lng, lat) => [wrap(lng - lng0) * RADIANS, Math.sin(lat * RADIANS)];
-  }
-  const c = Math.cos(phi1) ** 2 + 2 * cone * Math.sin(phi1);
-  const rho = (phi: number) => Math.sqrt(Math.max(0, c - 2 * cone * Math.sin(phi))) / cone;
-  const rho0 = rho(lat0 * RADIANS);
-  return (lng, lat) => {
-    const r = rho(lat * RADIANS);
-    const theta = cone * wrap(lng - lng0) * RADIANS;
-    return [r * Math.sin(theta), rho0 - r * Math.cos(theta)];
-  };
-}
-
-const wrap = (degrees: number) => ((((degrees + 180) % 360) + 360) % 360) - 180;
-
-// ---------------------------------------------------------------------------------------------
-// The frame: where each part of the country is drawn
-
-export const MAP_WIDTH = 960;
-export const MAP_HEIGHT = 640;
 
 export interface Inset {
   key: string;
@@ -173,50 +142,47 @@ function parametersFor([west, south, east, north]: Inset['bounds']): ConicParame
   };
 }
 
+/**
+ * The Albers projection of these parameters. Rotating by the central meridian wraps longitudes
+ * around it, so Alaska's Aleutians west of the antimeridian sit next to the rest of Alaska.
+ */
+export function albers({ lng0, lat0, lat1, lat2 }: ConicParameters): GeoProjection {
+  return geoConicEqualArea()
+    .parallels([lat1, lat2])
+    .rotate([-lng0, 0])
+    .center([0, lat0])
+    .precision(0);
+}
+
 export interface FittedInset {
   inset: Inset;
   /** Degrees to SVG pixels (y down). */
   project: (lng: number, lat: number) => [number, number];
 }
 
-/** Scales and centres an inset's projected bounds (traced along their edges) in its box. */
+/** An inset's projection, scaled and centred so that its bounds (traced along their edges) fill its box. */
 export function fitInset(inset: Inset): FittedInset {
-  const projection = albers(inset.projection ?? parametersFor(inset.bounds));
   const [west, south, east, north] = inset.bounds;
-  let minX = Infinity;
-  let minY = Infinity;
-  let maxX = -Infinity;
-  let maxY = -Infinity;
+  // Parallels project to arcs: the edges are traced point by point, not as great circles.
+  const edges: Array<[number, number]> = [];
   const STEPS = 32;
   for (let i = 0; i <= STEPS; i++) {
     const lng = west + ((east - west) * i) / STEPS;
     const lat = south + ((north - south) * i) / STEPS;
-    for (const [x, y] of [
-      projection(lng, south),
-      projection(lng, north),
-      projection(west, lat),
-      projection(east, lat),
-    ]) {
-      minX = Math.min(minX, x);
-      maxX = Math.max(maxX, x);
-      minY = Math.min(minY, y);
-      maxY = Math.max(maxY, y);
-    }
+    edges.push([lng, south], [lng, north], [west, lat], [east, lat]);
   }
-  const [boxX, boxY, boxWidth, boxHeight] = inset.box;
+  const [x, y, width, height] = inset.box;
   const pad = inset.framed ? 3 : 0;
-  const scale = Math.min(
-    (boxWidth - 2 * pad) / (maxX - minX),
-    (boxHeight - 2 * pad) / (maxY - minY),
+  const projection = albers(inset.projection ?? parametersFor(inset.bounds)).fitExtent(
+    [
+      [x + pad, y + pad],
+      [x + width - pad, y + height - pad],
+    ],
+    { type: 'MultiPoint', coordinates: edges },
   );
-  const offsetX = boxX + (boxWidth - scale * (maxX - minX)) / 2;
-  const offsetY = boxY + (boxHeight - scale * (maxY - minY)) / 2;
   return {
     inset,
-    project: (lng, lat) => {
-      const [x, y] = projection(lng, lat);
-      return [offsetX + (x - minX) * scale, offsetY + (maxY - y) * scale];
-    },
+    project: (lng, lat) => projection([lng, lat]) ?? [NaN, NaN],
   };
 }
 
@@ -228,103 +194,15 @@ const insetByState = new Map(
 export const insetOf = (geoid: string): string => insetByState.get(geoid.slice(0, 2)) ?? 'conus';
 
 // ---------------------------------------------------------------------------------------------
-// Simplification, in pixels
-
-/** Points closer than this to the last point kept are dropped. */
-export const MIN_STEP_PX = 1;
-/** Then Douglas–Peucker: a point is kept only if leaving it out moves the line more than this. */
-export const TOLERANCE_PX = 0.5;
-
-/**
- * Simplifies a closed ring given as pixel coordinates `[x0, y0, x1, y1, …]` (first point equal to
- * the last): first drops points within `minStep` of the previous point kept, then drops points
- * within `tolerance` of the line through their neighbours (Douglas–Peucker). The result is closed
- * too; it has fewer than 4 points when the ring shrank to nothing at this scale.
- */
-export function simplifyRing(
-  points: ArrayLike<number>,
-  minStep = MIN_STEP_PX,
-  tolerance = TOLERANCE_PX,
-): number[] {
-  const count = points.length >> 1;
-  if (count < 2) return Array.from(points);
-  // Radial distance
-  const kept: number[] = [points[0]!, points[1]!];
-  const minSquared = minStep * minStep;
-  for (let i = 1; i < count - 1; i++) {
-    const x = points[i * 2]!;
-    const y = points[i * 2 + 1]!;
-    const dx = x - kept[kept.length - 2]!;
-    const dy = y - kept[kept.length - 1]!;
-    if (dx * dx + dy * dy >= minSquared) kept.push(x, y);
-  }
-  kept.push(points[(count - 1) * 2]!, points[(count - 1) * 2 + 1]!);
-  const keptCount = kept.length >> 1;
-  if (keptCount <= 3) return kept;
-
-  // Douglas–Peucker over the closed ring: split it at the point farthest from the start, so both
-  // halves have distinct ends.
-  let far = 0;
-  let farDistance = -1;
-  for (let i = 1; i < keptCount - 1; i++) {
-    const d = (kept[i * 2]! - kept[0]!) ** 2 + (kept[i * 2 + 1]! - kept[1]!) ** 2;
-    if (d > farDistance) {
-      farDistance = d;
-      far = i;
-    }
-  }
-  const marks = new Uint8Array(keptCount);
-  marks[0] = marks[far] = marks[keptCount - 1] = 1;
-  const toleranceSquared = tolerance * tolerance;
-  const stack: Array<[number, number]> = [
-    [0, far],
-    [far, keptCount - 1],
-  ];
-  while (stack.length > 0) {
-    const [first, last] = stack.pop()!;
-    let index = -1;
-    let maxDistance = toleranceSquared;
-    for (let i = first + 1; i < last; i++) {
-      const d = segmentDistanceSquared(kept, i, first, last);
-      if (d > maxDistance) {
-        maxDistance = d;
-        index = i;
-      }
-    }
-    if (index >= 0) {
-      marks[index] = 1;
-      stack.push([first, index], [index, last]);
-    }
-  }
-  const out: number[] = [];
-  for (let i = 0; i < keptCount; i++) if (marks[i]) out.push(kept[i * 2]!, kept[i * 2 + 1]!);
-  return out;
-}
-
-function segmentDistanceSquared(points: number[], p: number, a: number, b: number): number {
-  const ax = points[a * 2]!;
-  const ay = points[a * 2 + 1]!;
-  let dx = points[b * 2]! - ax;
-  let dy = points[b * 2 + 1]! - ay;
-  let x = ax;
-  let y = ay;
-  if (dx !== 0 || dy !== 0) {
-    const t = ((points[p * 2]! - ax) * dx + (points[p * 2 + 1]! - ay) * dy) / (dx * dx + dy * dy);
-    if (t > 1) {
-      x = points[b * 2]!;
-      y = points[b * 2 + 1]!;
-    } else if (t > 0) {
-      x += dx * t;
-      y += dy * t;
-    }
-  }
-  dx = points[p * 2]! - x;
-  dy = points[p * 2 + 1]! - y;
-  return dx * dx + dy * dy;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The outline: every district's path, projected and simplified
+
+/** Coordinates are snapped to a grid of this many steps per pixel before the topology is built. */
+export const GRID_PER_PX = 10;
+/**
+ * Visvalingam's rule, on the shared borders of the topology: a point stays only if the triangle it
+ * makes with its neighbours is at least this large, in square pixels.
+ */
+export const MIN_AREA_PX2 = 1;
 
 export interface DistrictOutline {
   geoid: string;
@@ -334,6 +212,8 @@ export interface DistrictOutline {
 }
 
 export interface MapOutline {
+  /** Which layout and simplification made it: an outline stored by another one is built again. */
+  version: number;
   width: number;
   height: number;
   /** The insets that have districts, for their frames and labels. */
@@ -344,134 +224,211 @@ export interface MapOutline {
   sourcePoints: number;
 }
 
+/** Raise it whenever the frame, the projections or the simplification change. */
+export const OUTLINE_VERSION = 2;
+
 /** Path coordinates are written in tenths of a pixel. */
 const PRECISION = 10;
 
 /** Coordinates are stored in millionths of a degree (see representatives/geometry.ts). */
 const MICRODEGREES = 1e-6;
 
-/** Builds the outline one district at a time, so the raw polygons never all sit in memory. */
-export class MapOutlineBuilder {
-  private readonly fitted = new Map(INSETS.map((inset) => [inset.key, fitInset(inset)]));
-  private readonly districts: DistrictOutline[] = [];
-  private readonly used = new Set<string>();
-  private points = 0;
-  private sourcePoints = 0;
+type Ring = Array<[number, number]>;
+type Polygon = Ring[];
 
-  /** Adds one district from its encoded geometry (`[polygons, (rings, (points, x, y…)…)…]`, microdegrees). */
-  add(geoid: string, geometry: Int32Array): void {
-    const inset = insetOf(geoid);
-    const fit = this.fitted.get(inset)!;
-    const [frameX, frameY, frameWidth, frameHeight] = fit.inset.box;
-    const rings: number[][] = [];
-    let largest: number[] | undefined;
-    let largestSize = -1;
-    let i = 0;
-    const polygons = geometry[i++] ?? 0;
-    for (let polygon = 0; polygon < polygons; polygon++) {
-      const ringCount = geometry[i++]!;
-      for (let ring = 0; ring < ringCount; ring++) {
-        const count = geometry[i++]!;
-        this.sourcePoints += count;
-        const projected = new Float64Array(count * 2);
-        let minX = Infinity;
-        let minY = Infinity;
-        let maxX = -Infinity;
-        let maxY = -Infinity;
-        for (let p = 0; p < count; p++) {
-          const [x, y] = fit.project(
-            geometry[i + p * 2]! * MICRODEGREES,
-            geometry[i + p * 2 + 1]! * MICRODEGREES,
-          );
-          projected[p * 2] = x;
-          projected[p * 2 + 1] = y;
-          if (x < minX) minX = x;
-          if (x > maxX) maxX = x;
-          if (y < minY) minY = y;
-          if (y > maxY) maxY = y;
-        }
-        i += count * 2;
-        // Parts wholly outside the inset's box (Hawaii's far north-western islets) are left out.
-        if (
-          maxX < frameX ||
-          minX > frameX + frameWidth ||
-          maxY < frameY ||
-          minY > frameY + frameHeight
-        )
-          continue;
-        const size = Math.max(maxX - minX, maxY - minY);
-        if (size > largestSize) {
-          largestSize = size;
-          largest = Array.from(projected);
-        }
-        // Specks under a pixel add bytes and nothing to see.
-        if (size < 1) continue;
-        const simplified = simplifyRing(projected);
-        if (simplified.length >= 8) rings.push(simplified);
-      }
-    }
-    // A district smaller than a pixel everywhere is still drawn, as a dot, so that it can be found.
-    if (rings.length === 0 && largest) rings.push(dot(largest));
-    if (rings.length === 0) return;
-    this.used.add(inset);
-    let d = '';
-    for (const ring of rings) {
-      d += pathOf(ring);
-      this.points += (ring.length >> 1) - 1;
-    }
-    this.districts.push({ geoid, inset, d });
-  }
-
-  finish(): MapOutline {
-    this.districts.sort((a, b) => a.geoid.localeCompare(b.geoid));
-    return {
-      width: MAP_WIDTH,
-      height: MAP_HEIGHT,
-      insets: INSETS.filter((inset) => inset.framed && this.used.has(inset.key)).map((inset) => ({
-        key: inset.key,
-        label: inset.label,
-        frame: inset.box,
-      })),
-      districts: this.districts,
-      points: this.points,
-      sourcePoints: this.sourcePoints,
-    };
-  }
-}
-
+/**
+ * Builds the outline from the congressional districts' encoded geometries (`[polygons, (rings,
+ * (points, x, y…)…)…]` in microdegrees, see representatives/geometry.ts): each inset's districts
+ * are projected into its box, joined into one topology (a border two districts share becomes one
+ * arc), simplified arc by arc, and written as compact path data.
+ */
 export function buildMapOutline(
   shapes: Iterable<{ geoid: string; geometry: Int32Array | null }>,
 ): MapOutline {
-  const builder = new MapOutlineBuilder();
-  for (const shape of shapes) if (shape.geometry) builder.add(shape.geoid, shape.geometry);
-  return builder.finish();
+  const fitted = new Map(INSETS.map((inset) => [inset.key, fitInset(inset)]));
+  const byInset = new Map<string, Array<{ geoid: string; polygons: Polygon[] }>>();
+  let sourcePoints = 0;
+  for (const { geoid, geometry } of shapes) {
+    if (!geometry) continue;
+    const inset = insetOf(geoid);
+    const fit = fitted.get(inset)!;
+    const { polygons, points } = projectGeometry(geometry, fit);
+    sourcePoints += points;
+    if (polygons.length === 0) continue;
+    const list = byInset.get(inset) ?? [];
+    list.push({ geoid, polygons });
+    byInset.set(inset, list);
+  }
+
+  const districts: DistrictOutline[] = [];
+  let points = 0;
+  for (const [inset, members] of byInset) {
+    const [, , width, height] = fitted.get(inset)!.inset.box;
+    const collection: FeatureCollection<MultiPolygon> = {
+      type: 'FeatureCollection',
+      features: members.map(({ geoid, polygons }) => ({
+        type: 'Feature',
+        id: geoid,
+        properties: {},
+        geometry: { type: 'MultiPolygon', coordinates: polygons },
+      })),
+    };
+    const topo = topology(
+      { districts: collection },
+      Math.ceil(Math.max(width, height) * GRID_PER_PX),
+    ) as Topology<{ districts: GeometryCollection }>;
+    const simplified = simplify(presimplify(topo), MIN_AREA_PX2) as Topology<{
+      districts: GeometryCollection;
+    }>;
+    const shapesOut = feature(simplified, simplified.objects.districts);
+    for (const shape of shapesOut.features) {
+      const geometry = shape.geometry;
+      const polygons: Polygon[] =
+        geometry?.type === 'MultiPolygon'
+          ? (geometry.coordinates as Polygon[])
+          : geometry?.type === 'Polygon'
+            ? [geometry.coordinates as Polygon]
+            : [];
+      const rings = drawnRings(polygons);
+      let d = '';
+      for (const ring of rings) {
+        d += pathOf(ring);
+        points += ring.length - 1;
+      }
+      districts.push({ geoid: String(shape.id), inset, d });
+    }
+  }
+  districts.sort((a, b) => a.geoid.localeCompare(b.geoid));
+  const used = new Set(districts.map((district) => district.inset));
+  return {
+    version: OUTLINE_VERSION,
+    width: MAP_WIDTH,
+    height: MAP_HEIGHT,
+    insets: INSETS.filter((inset) => inset.framed && used.has(inset.key)).map((inset) => ({
+      key: inset.key,
+      label: inset.label,
+      frame: inset.box,
+    })),
+    districts,
+    points,
+    sourcePoints,
+  };
+}
+
+/**
+ * One district's polygons in pixels. Rings wholly outside the inset's box (Hawaii's far
+ * north-western islets) are left out, and a polygon goes with its outer ring.
+ */
+function projectGeometry(
+  geometry: Int32Array,
+  fit: FittedInset,
+): { polygons: Polygon[]; points: number } {
+  const [frameX, frameY, frameWidth, frameHeight] = fit.inset.box;
+  const polygons: Polygon[] = [];
+  let points = 0;
+  let i = 0;
+  const polygonCount = geometry[i++] ?? 0;
+  for (let polygon = 0; polygon < polygonCount; polygon++) {
+    const ringCount = geometry[i++]!;
+    const rings: Polygon = [];
+    let outerShown = true;
+    for (let ring = 0; ring < ringCount; ring++) {
+      const count = geometry[i++]!;
+      points += count;
+      const projected: Ring = new Array<[number, number]>(count);
+      let minX = Infinity;
+      let minY = Infinity;
+      let maxX = -Infinity;
+      let maxY = -Infinity;
+      for (let p = 0; p < count; p++) {
+        const point = fit.project(
+          geometry[i + p * 2]! * MICRODEGREES,
+          geometry[i + p * 2 + 1]! * MICRODEGREES,
+        );
+        projected[p] = point;
+        if (point[0] < minX) minX = point[0];
+        if (point[0] > maxX) maxX = point[0];
+        if (point[1] < minY) minY = point[1];
+        if (point[1] > maxY) maxY = point[1];
+      }
+      i += count * 2;
+      const outside =
+        !(maxX >= frameX && minX <= frameX + frameWidth) ||
+        !(maxY >= frameY && minY <= frameY + frameHeight);
+      if (ring === 0) outerShown = !outside;
+      if (outerShown && !outside) rings.push(projected);
+    }
+    if (rings.length > 0) polygons.push(rings);
+  }
+  return { polygons, points };
+}
+
+/**
+ * The rings worth drawing: specks under a pixel add bytes and nothing to see, but a district that
+ * is smaller than a pixel everywhere is still drawn, as a dot, so that it can be found.
+ */
+function drawnRings(polygons: Polygon[]): Ring[] {
+  const rings: Ring[] = [];
+  let largest: Ring | undefined;
+  let largestSize = -1;
+  for (const polygon of polygons) {
+    for (const ring of polygon) {
+      const size = extent(ring);
+      if (size > largestSize) {
+        largestSize = size;
+        largest = ring;
+      }
+      if (size >= 1 && ring.length >= 4) rings.push(ring);
+    }
+  }
+  if (rings.length === 0 && largest && largest.length > 0) rings.push(dot(largest));
+  return rings;
+}
+
+function extent(ring: Ring): number {
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const [x, y] of ring) {
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
+  }
+  return Math.max(maxX - minX, maxY - minY);
 }
 
 /** A small square around a ring's centre, for a district too small to see. */
-function dot(ring: number[]): number[] {
+function dot(ring: Ring): Ring {
   let x = 0;
   let y = 0;
-  const count = ring.length >> 1;
-  for (let p = 0; p < count; p++) {
-    x += ring[p * 2]!;
-    y += ring[p * 2 + 1]!;
+  for (const point of ring) {
+    x += point[0];
+    y += point[1];
   }
-  x /= count;
-  y /= count;
+  x /= ring.length;
+  y /= ring.length;
   const r = 1;
-  return [x - r, y - r, x + r, y - r, x + r, y + r, x - r, y + r, x - r, y - r];
+  return [
+    [x - r, y - r],
+    [x + r, y - r],
+    [x + r, y + r],
+    [x - r, y + r],
+    [x - r, y - r],
+  ];
 }
 
 /** A closed ring as compact path data: an absolute start, then relative steps in tenths of a pixel. */
-function pathOf(ring: number[]): string {
-  const count = (ring.length >> 1) - 1; // the last point repeats the first: `z` closes the ring
-  let previousX = Math.round(ring[0]! * PRECISION);
-  let previousY = Math.round(ring[1]! * PRECISION);
+function pathOf(ring: Ring): string {
+  const count = ring.length - 1; // the last point repeats the first: `z` closes the ring
+  let previousX = Math.round(ring[0]![0] * PRECISION);
+  let previousY = Math.round(ring[0]![1] * PRECISION);
   let out = `M${decimal(previousX)}${joined(previousY)}`;
   let first = true;
   for (let p = 1; p < count; p++) {
-    const x = Math.round(ring[p * 2]! * PRECISION);
-    const y = Math.round(ring[p * 2 + 1]! * PRECISION);
+    const x = Math.round(ring[p]![0] * PRECISION);
+    const y = Math.round(ring[p]![1] * PRECISION);
     if (x === previousX && y === previousY) continue;
     out += `${first ? `l${decimal(x - previousX)}` : joined(x - previousX)}${joined(y - previousY)}`;
     first = false;
@@ -576,6 +533,29 @@ export interface RenderedMap {
   classes: ColourClass[];
 }
 
+const mapTemplate = svgTemplate<{
+  id: string;
+  width: number;
+  height: number;
+  title: string;
+  description: string;
+  insets: Array<{
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    labelX: number;
+    labelY: number;
+    label: string;
+  }>;
+  districts: Array<{ d: string; fill: string; geoid: string; title: string }>;
+}>('district-map');
+
+const legendTemplate = svgTemplate<{
+  id: string;
+  items: Array<{ colour: string; text: string }>;
+}>('map-legend');
+
 /** The outline coloured by the counts: each district with its title (name and count), and the inset frames. */
 export function renderDistrictMap(outline: MapOutline, options: MapOptions): RenderedMap {
   const classes = colourClasses(
@@ -591,31 +571,33 @@ export function renderDistrictMap(outline: MapOutline, options: MapOptions): Ren
       ? `Darker is more: ${classes.map((range) => rangeText(range)).join('; ')}. `
       : '') +
     'The table below lists the same counts.';
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="district-map" id="${base}" viewBox="0 0 ${outline.width} ${outline.height}" ` +
-      `role="img" aria-labelledby="${base}-title ${base}-desc" font-family="system-ui, sans-serif" font-size="12">`,
-    `<title id="${base}-title">${escapeXml(options.title)}</title><desc id="${base}-desc">${escapeXml(description)}</desc>`,
-  ];
-  for (const inset of outline.insets) {
-    const [x, y, width, height] = inset.frame;
-    out.push(
-      `<rect x="${x}" y="${y}" width="${width}" height="${height}" fill="none" stroke="#b8c1cc" stroke-width="1"/>` +
-        `<text x="${x + 3}" y="${y + height + 12}" font-size="11" fill="#4a5866">${escapeXml(inset.label)}</text>`,
-    );
-  }
-  out.push(
-    '<g class="districts" stroke="#ffffff" stroke-width="0.5" stroke-linejoin="round" fill-rule="evenodd">',
-  );
-  for (const district of outline.districts) {
-    const count = options.counts[district.geoid] ?? 0;
-    const { label } = options.describe(district.geoid);
-    const title = `${label}: ${formatNumber(count)} ${count === 1 ? 'signature' : 'signatures'}`;
-    out.push(
-      `<path d="${district.d}" fill="${colourOf(count, classes)}" data-geoid="${escapeXml(district.geoid)}"><title>${escapeXml(title)}</title></path>`,
-    );
-  }
-  out.push('</g></svg>');
-  return { map: out.join(''), legend: mapLegend(classes, `${base}-legend`), classes };
+  const map = mapTemplate({
+    id: base,
+    width: outline.width,
+    height: outline.height,
+    title: options.title,
+    description,
+    insets: outline.insets.map(({ label, frame: [x, y, width, height] }) => ({
+      x,
+      y,
+      width,
+      height,
+      labelX: x + 3,
+      labelY: y + height + 12,
+      label,
+    })),
+    districts: outline.districts.map((district) => {
+      const count = options.counts[district.geoid] ?? 0;
+      const { label } = options.describe(district.geoid);
+      return {
+        d: district.d,
+        fill: colourOf(count, classes),
+        geoid: district.geoid,
+        title: `${label}: ${formatNumber(count)} ${count === 1 ? 'signature' : 'signatures'}`,
+      };
+    }),
+  });
+  return { map, legend: mapLegend(classes, `${base}-legend`), classes };
 }
 
 const rangeText = (range: ColourClass) =>
@@ -629,92 +611,11 @@ const rangeText = (range: ColourClass) =>
  * and keeps its text size on a phone, where the map itself is drawn small.
  */
 export function mapLegend(classes: ColourClass[], id: string): string {
-  const items = [
-    { colour: NO_DATA, text: 'None' },
-    ...classes.map((range) => ({ colour: range.colour, text: rangeText(range) })),
-  ];
-  return (
-    `<div class="map-legend" id="${safeId(id)}"><p class="map-legend-title">Signatures per district</p><ul>` +
-    items
-      .map(
-        (item) =>
-          `<li><svg class="swatch" width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false">` +
-          `<rect x=".5" y=".5" width="15" height="15" fill="${item.colour}" stroke="#8593a3"/></svg>${escapeXml(item.text)}</li>`,
-      )
-      .join('') +
-    '</ul></div>'
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Built once per snapshot
-
-/** Reads the snapshot's congressional districts a page at a time and builds their outline. */
-export async function loadMapOutline(db: Database, snapshotId: number): Promise<MapOutline> {
-  const builder = new MapOutlineBuilder();
-  let after = '';
-  for (;;) {
-    const rows = await db
-      .select({ geoid: repDistricts.geoid, geometry: repDistricts.geometry })
-      .from(repDistricts)
-      .where(
-        and(
-          eq(repDistricts.snapshotId, snapshotId),
-          eq(repDistricts.layer, 'cd'),
-          gt(repDistricts.geoid, after),
-        ),
-      )
-      .orderBy(asc(repDistricts.geoid))
-      .limit(50);
-    for (const row of rows) {
-      if (!row.geometry) continue;
-      const copy = new Uint8Array(row.geometry.byteLength);
-      copy.set(row.geometry);
-      builder.add(row.geoid, new Int32Array(copy.buffer));
-    }
-    if (rows.length < 50) break;
-    after = rows[rows.length - 1]!.geoid;
-    // Other requests (and, embedded, other queries on the one connection) go on between pages.
-    await nextTurn();
-  }
-  return builder.finish();
-}
-
-/**
- * The outline of the active snapshot, built on first use and again after an import activates a
- * new snapshot; requests meanwhile share the one build.
- */
-export class DistrictMapCache {
-  private cached: { snapshotId: number; outline: Promise<MapOutline> } | undefined;
-
-  constructor(
-    private readonly db: Database,
-    private readonly logger?: Logger,
-  ) {}
-
-  async outline(): Promise<MapOutline | null> {
-    const snapshotId = await activeSnapshotId(this.db);
-    if (snapshotId === null) return null;
-    if (this.cached?.snapshotId !== snapshotId) {
-      const started = performance.now();
-      const outline = loadMapOutline(this.db, snapshotId).then((built) => {
-        this.logger?.info(
-          {
-            snapshot: snapshotId,
-            districts: built.districts.length,
-            points: built.points,
-            ms: Math.round(performance.now() - started),
-          },
-          'district map built',
-        );
-        return built;
-      });
-      const entry = { snapshotId, outline };
-      this.cached = entry;
-      outline.catch(() => {
-        if (this.cached === entry) this.cached = undefined;
-      });
-    }
-    return this.cached.outline;
-  }
+  return legendTemplate({
+    id: safeId(id),
+    items: [
+      { colour: NO_DATA, text: 'None' },
+      ...classes.map((range) => ({ colour: range.colour, text: rangeText(range) })),
+    ],
+  });
 }

@@ -2,7 +2,8 @@ import { Router, type Response } from 'express';
 import type { AppContext } from '../context';
 import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from '../graphics/charts';
 import { campaignDashboard, districtLabel, houseMember, type Dashboard } from './dashboard';
-import { DistrictMapCache, renderDistrictMap, type MapOutline } from '../graphics/district-map';
+import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
+import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
 

@@ -153,6 +153,7 @@ describe('importRepresentativeData', () => {
       'state senate districts',
       'state house districts',
       'ZIP tables',
+      'district map',
       'done',
       'saving',
     ]);
