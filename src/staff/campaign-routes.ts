@@ -17,6 +17,7 @@ import {
   MAX_CUSTOM_TARGETS_PER_LIST,
   type CustomTargetCsvError,
 } from '../representatives/custom-targets';
+import { escapeXml } from '../text-safety/characters';
 import { recordAudit } from './audit';
 import {
   campaignForm,
@@ -264,25 +265,21 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const levelParam = (req: Request, res: Response, next: NextFunction) => {
     const level = req.params.level ?? req.query.level ?? 'federal';
     if (!isTargetLevel(level))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are for Congress, state or local targets.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are for Congress, state or local targets.',
+      });
     const given =
       req.query.language ??
       (req.body as Record<string, unknown> | undefined)?.language ??
       DEFAULT_LANGUAGE;
     if (!isLanguage(given))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are in English or Spanish.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are in English or Spanish.',
+      });
     res.locals.level = level;
     res.locals.templateLanguage = given;
     next();
@@ -560,7 +557,7 @@ export function embedSnippet(
   sourceCode: string,
 ): string {
   const page = `${publicUrl}/campaigns/${campaign.slug}?source=${sourceCode}`;
-  const title = campaign.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const title = escapeXml(campaign.title);
   return [
     `<div data-petition="${campaign.slug}" data-source="${sourceCode}">`,
     `  <a href="${page}">Sign the petition: ${title}</a>`,
