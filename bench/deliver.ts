@@ -66,7 +66,7 @@ function parseArguments() {
         database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
         redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

@@ -50,7 +50,7 @@ function parseArguments() {
         runs: { type: 'string', default: '3' },
         database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

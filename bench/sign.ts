@@ -77,12 +77,13 @@ async function countRows(databaseUrl: string): Promise<{ stored: number; tallied
     let tallied = -1;
     for (let i = 0; i < 600 && tallied !== stored; i++) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      const result = await client.query(
+      const result = await client.query<{ stored: string; tallied: string }>(
         `SELECT (SELECT count(*) FROM signatures) AS stored,
                 (SELECT coalesce(sum(count), 0) FROM signature_counts WHERE dimension = 'total') AS tallied`,
       );
-      stored = Number(result.rows[0].stored);
-      tallied = Number(result.rows[0].tallied);
+      const [row] = result.rows;
+      stored = Number(row?.stored);
+      tallied = Number(row?.tallied);
     }
     return { stored, tallied };
   } finally {

@@ -78,7 +78,7 @@ function parseArguments() {
         /** Leaves the database (PostgreSQL) in place at the end, to look into; its name is printed. */
         keep: { type: 'boolean', default: false },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

@@ -456,7 +456,7 @@ async function errorLines(
     const reader = response.body?.getReader();
     const decoder = new TextDecoder();
     while (reader && body.length < ERROR_BODY_LIMIT) {
-      const { done, value } = await reader.read();
+      const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
       if (done) break;
       body += decoder.decode(value, { stream: true });
     }

@@ -87,7 +87,9 @@ export function loadLetterTemplates(dir = defaultLettersDir): Record<TargetLevel
       return readFileSync(full, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new Error(`Letter template ${file} is missing (looked for ${full})`);
+        throw new Error(`Letter template ${file} is missing (looked for ${full})`, {
+          cause: error,
+        });
       throw error;
     }
   };

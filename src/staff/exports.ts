@@ -358,7 +358,7 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
     case 'letters':
       return lettersQuery(campaignId);
     default:
-      throw new Error(`unknown export kind: ${String(kind as unknown)}`);
+      throw new Error(`unknown export kind: ${String(kind)}`);
   }
 }
 

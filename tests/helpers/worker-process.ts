@@ -66,7 +66,7 @@ export function startWorkerProcess(
   let logged = '';
   const started = new Promise<void>((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       logged += chunk.toString();
       output += chunk.toString();
       if (output.includes('"platform started"')) resolve();

@@ -186,7 +186,7 @@ describe('on PostgreSQL', () => {
         /rows were written while the existing ones were being encrypted: stop every process of the previous version, then start again/,
       );
       const rows = await queryRows<{ email: string }>(
-        db as unknown as Database,
+        db,
         sql`SELECT email FROM signatures ORDER BY id`,
       );
       expect(rows.map((row) => row.email)).toEqual([

@@ -33,7 +33,7 @@ import { openedSignatures, signatureValues } from '../helpers/sealed';
  * row against the table; a count export with its members; the job's file and its expiry.
  */
 type Csv = Array<Record<string, string>>;
-const parseCsv = (text: string): Csv => parse(text, { columns: true }) as Csv;
+const parseCsv = (text: string): Csv => parse<Csv[number]>(text, { columns: true });
 const neutral = (value: string | null) =>
   value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3");
 
