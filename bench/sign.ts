@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { projectRoot } from '../src/paths';
-import { formatKeyRing } from '../src/privacy/field-encryption';
+import { formatKeyRing } from '../src/db/field-encryption';
 
 /**
  * `npm run bench:sign`: load on POST /api/v1/campaigns/:slug/signatures with unique emails, on real

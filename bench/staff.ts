@@ -16,7 +16,7 @@ import { sealedSignature } from '../src/db/sealed-rows';
 import { createLogger } from '../src/logger';
 import { rebuildTallies } from '../src/petitions/tallies';
 import { openPlatform, type Platform } from '../src/platform';
-import { FieldEncryption, formatKeyRing } from '../src/privacy/field-encryption';
+import { FieldEncryption, formatKeyRing } from '../src/db/field-encryption';
 import { uspsByFips } from '../src/representatives/us-states';
 import { createAccount } from '../src/staff/accounts';
 import { writeExportFile } from '../src/staff/exports';

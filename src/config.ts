@@ -10,7 +10,7 @@ import {
   parseKeyRing,
   parseLookupKey,
   type EncryptionKeys,
-} from './privacy/field-encryption';
+} from './db/field-encryption';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.

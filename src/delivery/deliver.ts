@@ -8,7 +8,7 @@ import {
   SealedValueError,
   UnknownKeyError,
   type FieldEncryption,
-} from '../privacy/field-encryption';
+} from '../db/field-encryption';
 import { Batcher } from './batcher';
 import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../src/config';
 import { projectRoot } from '../../src/paths';
-import { formatKeyRing } from '../../src/privacy/field-encryption';
+import { formatKeyRing } from '../../src/db/field-encryption';
 
 export interface WorkerProcess {
   child: ChildProcess;

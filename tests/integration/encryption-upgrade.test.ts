@@ -22,7 +22,7 @@ import { loadConfig } from '../../src/config';
 import { openDatabase, queryRows, type Database, type DatabaseHandle } from '../../src/db/client';
 import { PlaintextNeedsKeysError, sealPlaintextBeforeMigration } from '../../src/db/seal-plaintext';
 import { migrationsDir } from '../../src/paths';
-import { FieldEncryption, type EncryptionKeys } from '../../src/privacy/field-encryption';
+import { FieldEncryption, type EncryptionKeys } from '../../src/db/field-encryption';
 import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { testDatabaseUrl } from '../helpers/services';
 

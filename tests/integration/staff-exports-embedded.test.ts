@@ -13,7 +13,7 @@ import {
   FieldEncryption,
   KEY_BYTES,
   type EncryptionKeys,
-} from '../../src/privacy/field-encryption';
+} from '../../src/db/field-encryption';
 import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';

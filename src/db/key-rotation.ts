@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
-import { SEALED_TABLES, sealedTables, type SealedTable } from '../db/sealed-rows';
+import { queryRows, type Database } from './query';
+import { SEALED_TABLES, sealedTables, type SealedTable } from './sealed-rows';
 import type { FieldEncryption } from './field-encryption';
 
 /**
