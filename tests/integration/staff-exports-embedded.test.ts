@@ -9,11 +9,7 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/clien
 import { signatures } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import { tallyCampaign } from '../../src/petitions/tallies';
-import {
-  FieldEncryption,
-  KEY_BYTES,
-  type EncryptionKeys,
-} from '../../src/db/field-encryption';
+import { FieldEncryption, KEY_BYTES, type EncryptionKeys } from '../../src/db/field-encryption';
 import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
