@@ -3,8 +3,6 @@ import { scaleBand, scaleLinear } from 'd3-scale';
 import { utcDay as dayInterval, utcMonday, utcMonth, type CountableTimeInterval } from 'd3-time';
 import { svgTemplate } from './svg';
 
-export { escapeXml } from './svg';
-
 /**
  * Charts for the staff dashboard and the partners' pages, drawn on the server as SVG: no script, no
  * inline `style` (the CSP allows neither), colours as presentation attributes. The scales, ticks

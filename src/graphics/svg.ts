@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { viewsDir } from '../paths';
+import { removeNotInXml } from '../text-safety/characters';
 
 /**
  * The SVG of charts and maps is written by Handlebars templates (`views/graphics/*.hbs`), so every
@@ -10,16 +11,10 @@ import { viewsDir } from '../paths';
  */
 const engine = Handlebars.create();
 
-/** Characters XML does not allow at all (C0 controls but tab and line breaks, lone surrogates, U+FFFE/F). */
-const NOT_XML =
-  // eslint-disable-next-line no-control-regex
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
 /** Text an SVG can hold: what XML forbids outright is dropped (the engine escapes the rest). */
 export const xmlText = (value: unknown): string =>
-  (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '').replace(
-    NOT_XML,
-    '',
+  removeNotInXml(
+    typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '',
   );
 
 // `{{text value}}`: the helper's answer is escaped like any other `{{…}}`.
@@ -36,6 +31,3 @@ export function svgTemplate<T>(name: string): (data: T) => string {
     return compiled(data).trim();
   };
 }
-
-/** Escapes text for SVG or HTML exactly as the templates do (for the rare string built outside one). */
-export const escapeXml = (value: unknown): string => engine.escapeExpression(xmlText(value));
