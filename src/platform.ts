@@ -17,7 +17,7 @@ import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
-import { FieldEncryption } from './privacy/field-encryption';
+import { FieldEncryption } from './db/field-encryption';
 import { flushNoticeRequests } from './privacy/notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
@@ -76,9 +76,13 @@ export async function openPlatform(
       const dir = path.join(config.dataDir, 'redis');
       mkdirSync(config.dataDir, { recursive: true });
       // Taken first: a second start on the same DATA_DIR must stop here, not touch our redis-server.
-      const lock = acquirePidLock(
+      const lock = await acquirePidLock(
         path.join(config.dataDir, 'redis.lock'),
         `The embedded Redis in ${dir}`,
+        {
+          onCompromised: (error) =>
+            logger.warn({ err: error }, 'the embedded Redis lock was not refreshed in time'),
+        },
       );
       closers.push(['redis lock', async () => lock.release()]);
       const embedded = await startEmbeddedRedis(dir, logger, {

@@ -31,7 +31,7 @@ import { formErrors } from '../staff/forms';
 import { recordAudit } from '../staff/audit';
 import { csvCell } from '../text-safety/csv';
 import { officeCounts } from './office-counts';
-import { CONTROL_IN_TEXT } from '../text-safety/input';
+import { CONTROL_IN_TEXT } from '../text-safety/characters';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { previewTemplate, sampleZip } from '../staff/template-preview';
 import { loadProjectScripts, SCRIPT_STANCES, scriptFor, type ProjectScripts } from './call-scripts';

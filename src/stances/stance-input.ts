@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { STANCES, type BanPlaceKind, type BillStatus, type StanceSourceKind } from '../db/schema';
 import { PERSON_KEY } from '../representatives/people';
 import { isStateCode } from '../representatives/us-states';
-import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
+import { CONTROL_IN_LINE } from '../text-safety/characters';
+import { hiddenFormatting } from '../text-safety/input';
 
 /** What staff type about stances, bills and places with bans: one schema per form, English messages (the console is in English). */
 

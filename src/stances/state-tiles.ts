@@ -1,4 +1,4 @@
-import { escapeXml } from '../staff/charts';
+import { escapeXml } from '../text-safety/characters';
 
 /**
  * A map of the states as equal tiles, drawn on the server as SVG: each state a square near where

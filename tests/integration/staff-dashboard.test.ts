@@ -8,7 +8,7 @@ import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
-import { DistrictMapCache } from '../../src/staff/district-map';
+import { DistrictMapCache } from '../../src/representatives/map-outline';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -465,17 +465,15 @@ describe('with Redis unreachable', () => {
 
   it('shows the queues as unavailable instead of failing', async () => {
     const campaign = (await offline.platform.campaigns.bySlug(SLUG))!;
-    await offline.platform.db
-      .insert(signatures)
-      .values(
-        signatureValues(offline.platform.encryption, {
-          campaignId: campaign.id,
-          email: 'off@example.org',
-          name: 'Off',
-          zip: '80010',
-          state: 'CO',
-        }),
-      );
+    await offline.platform.db.insert(signatures).values(
+      signatureValues(offline.platform.encryption, {
+        campaignId: campaign.id,
+        email: 'off@example.org',
+        name: 'Off',
+        zip: '80010',
+        state: 'CO',
+      }),
+    );
     await tallyCampaign(offline.platform.db, campaign.id);
     const dashboard = await campaignDashboard(offline.platform, campaign);
     expect(dashboard.signatures.total).toBe(1);
