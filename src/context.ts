@@ -1,13 +1,14 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { CampaignDirectory } from './campaigns/directory';
 import type { PartnerOrigins } from './campaigns/partner-origins';
 import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
 import type { OutageLog } from './http/outage-log';
+import type { Mailer } from './delivery/mailer';
 import type { Logger } from './logger';
 import type { FieldEncryption } from './privacy/field-encryption';
 import type { StatsCache } from './petitions/stats';
-import type { TallyRequests } from './petitions/tally-requests';
+import type { CampaignRequests, TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';
 import type { RepresentativeDirectory } from './representatives/directory';
 import type { Geocoder } from './representatives/geocoder';
@@ -28,6 +29,8 @@ export interface AppContext {
   redis: Redis;
   queues: Queues;
   tallyRequests: TallyRequests;
+  /** Asks the workers to send a campaign's owed signer emails, coalesced per campaign (src/privacy/notices.ts). */
+  noticeRequests: CampaignRequests;
   campaigns: CampaignDirectory;
   stats: StatsCache;
   representatives: RepresentativeDirectory;
@@ -41,4 +44,17 @@ export interface AppContext {
   apiTokenUsage: ApiTokenUsage;
   /** Asks the webhook worker to send the events just committed (src/webhooks). */
   webhookWakeups: WebhookWakeups;
+}
+
+/**
+ * What a job's `perform` is given (src/<feature>/jobs/): the platform's context, and what belongs
+ * to the worker of the job's queue. Built by `workerContexts` (src/worker-context.ts).
+ */
+export interface WorkerContext extends AppContext {
+  /** Connection options for BullMQ workers, which open their own blocking connections. */
+  redisConnection: RedisOptions;
+  /** The queue's outgoing mail (a pool of its own per queue), made on first use. */
+  mailer: Mailer;
+  /** What a job keeps for as long as its queue's worker runs (batchers, say): made on the first call with `key`. */
+  kept<T>(key: string, make: () => T): T;
 }

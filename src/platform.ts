@@ -12,13 +12,13 @@ import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
-import { TallyRequests } from './petitions/tally-requests';
+import { CampaignRequests, TallyRequests } from './petitions/tally-requests';
 import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { FieldEncryption } from './privacy/field-encryption';
-import { flushNoticeRequests } from './privacy/notices';
+import { requestNoticeJob } from './privacy/jobs/send-notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
@@ -128,7 +128,12 @@ export async function openPlatform(
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
     const tallyRequests = new TallyRequests(queues, logger);
     closers.push(['tally requests', () => tallyRequests.flush()]);
-    closers.push(['signer email requests', () => flushNoticeRequests(queues)]);
+    const noticeRequests = new CampaignRequests(
+      (campaignId) => requestNoticeJob(queues, campaignId),
+      logger,
+      'notice',
+    );
+    closers.push(['signer email requests', () => noticeRequests.flush()]);
     const webhookWakeups = new WebhookWakeups(queues, logger);
     closers.push(['webhook wake-ups', () => webhookWakeups.flush()]);
     const apiTokenUsage = new ApiTokenUsage(database.db, logger);
@@ -192,6 +197,7 @@ export async function openPlatform(
       redisConnection: { ...redisConnection, maxRetriesPerRequest: null },
       queues,
       tallyRequests,
+      noticeRequests,
       campaigns: new CampaignDirectory(database.db),
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       representatives,

@@ -57,6 +57,8 @@ import {
   type Language,
   type Translator,
 } from '../i18n/translations';
+import { requestDelivery } from '../delivery/jobs/deliver-letter';
+import { requestConfirmation } from './jobs/confirm-action';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -190,6 +192,7 @@ export type WriteContext = Pick<
   | 'logger'
   | 'queues'
   | 'tallyRequests'
+  | 'noticeRequests'
 > & {
   letterTemplates: LetterTemplateStore;
 } & Partial<Pick<AppContext, 'webhookWakeups'>>;
@@ -619,9 +622,9 @@ export async function writeLetters(
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
     ...queued.map(({ id, draft }) =>
-      ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null),
+      requestDelivery(ctx.queues, id, draft.channel === 'email' ? draft.channelAddress : null),
     ),
-    ctx.queues.requestConfirmation(actionId),
+    requestConfirmation(ctx.queues, actionId),
   ]).catch((error: unknown) =>
     ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'),
   );

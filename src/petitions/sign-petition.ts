@@ -25,7 +25,7 @@ export type SignResult =
 
 export type SignContext = Pick<
   AppContext,
-  'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'
+  'db' | 'encryption' | 'tallyRequests' | 'noticeRequests' | 'config' | 'redis' | 'logger'
 >;
 
 /**

@@ -18,7 +18,6 @@ import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
 import type { FieldEncryption } from '../privacy/field-encryption';
-import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
 import { recordAudit } from './audit';
@@ -560,7 +559,7 @@ export const isExportId = (value: string) => /^[A-Za-z0-9_-]{24}$/.test(value);
  * one transaction), then either leaves it to the caller to stream (`direct`) or queues its job.
  */
 export async function startExport(
-  ctx: ExportContext & { queues: Pick<Queues, 'requestExport'> },
+  ctx: ExportContext & { queueExportFile(exportId: string): Promise<void> },
   request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
 ): Promise<StartedExport> {
   const { campaignId, kind, staff } = request;
@@ -602,7 +601,7 @@ export async function startExport(
   });
   if (mode === 'job') {
     try {
-      await ctx.queues.requestExport(record.id);
+      await ctx.queueExportFile(record.id);
     } catch (error) {
       await markExportFailed(
         ctx.db,
@@ -723,14 +722,14 @@ const REQUEUE_AFTER_MINUTES = 5;
  */
 export async function requeueExports(ctx: {
   db: Database;
-  queues: Pick<Queues, 'requestExport'>;
+  queueExportFile(exportId: string): Promise<void>;
 }): Promise<number> {
   const waiting = await queryRows<{ id: string }>(
     ctx.db,
     sql`SELECT id FROM staff_exports
         WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(mins => ${REQUEUE_AFTER_MINUTES}::int)`,
   );
-  for (const { id } of waiting) await ctx.queues.requestExport(id);
+  for (const { id } of waiting) await ctx.queueExportFile(id);
   return waiting.length;
 }
 

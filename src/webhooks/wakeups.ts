@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import { CampaignRequests } from '../petitions/tally-requests';
 import type { Queues } from '../queue/jobs';
-import { requestWebhookDelivery } from './deliver-job';
+import { requestWebhookDelivery } from './jobs/deliver-webhooks';
 import type { Raised } from './events';
 
 /**
@@ -9,7 +9,7 @@ import type { Raised } from './events';
  * subscription like tally requests (one queue operation at once, then at most one per 100 ms):
  * the delivery job itself decides when to send (a full batch at once, a smaller one when its
  * oldest event has waited the batch window). A wake-up lost with Redis is made up by the workers'
- * sweep (deliver-job.ts, `sweepWebhooks`).
+ * sweep (jobs/deliver-webhooks.ts, `sweepWebhooks`).
  */
 export class WebhookWakeups {
   private readonly requests: CampaignRequests;

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger';
 import { signPetition, type SignContext } from '../../src/petitions/sign-petition';
 import { StatsCache } from '../../src/petitions/stats';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
-import { TallyRequests } from '../../src/petitions/tally-requests';
+import { CampaignRequests, TallyRequests } from '../../src/petitions/tally-requests';
 import { activeConsents, withdrawConsents } from '../../src/privacy/consent';
 import { personalData } from '../../src/privacy/data-rights';
 import {
@@ -23,7 +23,8 @@ import {
   verifySignature,
 } from '../../src/privacy/erasure';
 import { FieldEncryption } from '../../src/privacy/field-encryption';
-import { flushNoticeRequests, sendPendingNotices } from '../../src/privacy/notices';
+import { sendPendingNotices } from '../../src/privacy/notices';
+import { requestNoticeJob } from '../../src/privacy/jobs/send-notices';
 import { redisOptionsFromUrl } from '../../src/queue/connection';
 import { Queues } from '../../src/queue/jobs';
 import { testRedisUrl } from '../helpers/services';
@@ -67,15 +68,15 @@ beforeAll(async () => {
     config,
     logger,
     redis,
-    queues,
     tallyRequests: new TallyRequests(queues, logger),
+    noticeRequests: new CampaignRequests((id) => requestNoticeJob(queues, id), logger, 'notice'),
     stats: new StatsCache(database.db, redis, prefix),
   };
 }, 60_000);
 
 afterAll(async () => {
   await ctx?.tallyRequests.flush();
-  if (queues) await flushNoticeRequests(queues);
+  await ctx?.noticeRequests.flush();
   await queues?.close();
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);
