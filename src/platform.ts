@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { buildAbuseControls } from './abuse/controls';
 import { CampaignDirectory } from './campaigns/directory';
 import { ensureDemoCampaign } from './campaigns/demo';
 import { PartnerOrigins } from './campaigns/partner-origins';
@@ -10,6 +11,7 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
+import { prepareSignatureInsert } from './petitions/sign-petition';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
 import { CampaignRequests, TallyRequests } from './petitions/tally-requests';
@@ -17,6 +19,7 @@ import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
+import { PartnerSources } from './privacy/consent';
 import { FieldEncryption } from './privacy/field-encryption';
 import { requestNoticeJob } from './privacy/jobs/send-notices';
 import { startEmbeddedRedis } from './queue/redis-server';
@@ -59,11 +62,11 @@ export async function openPlatform(
   logger: Logger,
   options: PlatformOptions = {},
 ): Promise<Platform> {
-  const closers: Array<[string, () => Promise<unknown>]> = [];
+  const closers: Array<[string, () => unknown]> = [];
   const close = async () => {
     for (const [name, closer] of closers.reverse()) {
       logger.debug({ closing: name }, 'closing');
-      await withTimeout(closer(), 10_000).catch((error: unknown) =>
+      await withTimeout(Promise.resolve().then(closer), 10_000).catch((error: unknown) =>
         logger.warn({ err: error, closing: name }, 'close failed'),
       );
     }
@@ -80,7 +83,7 @@ export async function openPlatform(
         path.join(config.dataDir, 'redis.lock'),
         `The embedded Redis in ${dir}`,
       );
-      closers.push(['redis lock', async () => lock.release()]);
+      closers.push(['redis lock', () => lock.release()]);
       const embedded = await startEmbeddedRedis(dir, logger, {
         onUnexpectedExit: (code) =>
           options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
@@ -153,7 +156,7 @@ export async function openPlatform(
     queues.get('tallies').getBackend().on('ready', requestMissedTallies);
     closers.push([
       'missed tally requests',
-      async () => {
+      () => {
         closing = true;
         queues.get('tallies').getBackend().off('ready', requestMissedTallies);
       },
@@ -168,7 +171,7 @@ export async function openPlatform(
           logger.error({ err: error }, 'representative data refresh failed'),
         );
     }, REPRESENTATIVES_REFRESH_MS).unref();
-    closers.push(['representative data refresh', async () => clearInterval(refreshTimer)]);
+    closers.push(['representative data refresh', () => clearInterval(refreshTimer)]);
 
     const partnerOrigins = new PartnerOrigins(database.db, config.partnerOrigins);
     await partnerOrigins.refresh();
@@ -177,10 +180,10 @@ export async function openPlatform(
         .refresh()
         .catch((error: unknown) => logger.error({ err: error }, 'partner origins refresh failed'));
     }, PARTNER_ORIGINS_REFRESH_MS).unref();
-    closers.push(['partner origins refresh', async () => clearInterval(partnerTimer)]);
+    closers.push(['partner origins refresh', () => clearInterval(partnerTimer)]);
 
     const outages = new OutageLog(logger);
-    closers.push(['outage log', async () => outages.close()]);
+    closers.push(['outage log', () => outages.close()]);
 
     logger.info(
       { database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' },
@@ -198,14 +201,17 @@ export async function openPlatform(
       queues,
       tallyRequests,
       noticeRequests,
+      signatureInsert: prepareSignatureInsert(database.db),
       campaigns: new CampaignDirectory(database.db),
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       representatives,
       geocoder: createGeocoder(config.geocoder),
       letterTemplates: new LetterTemplateStore(database.db, logger),
       partnerOrigins,
+      partnerSources: new PartnerSources(database.db),
       apiTokenUsage,
       webhookWakeups,
+      abuse: buildAbuseControls({ config, redis, logger }),
       close,
     };
   } catch (error) {

@@ -28,7 +28,7 @@ import {
   type FieldErrors,
 } from '../petitions/signature-input';
 import { stateForZip } from '../petitions/zip-state';
-import { consentsGiven, partnerBySource } from '../privacy/consent';
+import { consentsGiven } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
@@ -193,6 +193,7 @@ export type WriteContext = Pick<
   | 'queues'
   | 'tallyRequests'
   | 'noticeRequests'
+  | 'partnerSources'
 > & {
   letterTemplates: LetterTemplateStore;
 } & Partial<Pick<AppContext, 'webhookWakeups'>>;
@@ -488,7 +489,7 @@ export async function writeLetters(
   // Keyed by the client's secret id, never by who wrote: knowing someone's email must not open their letters.
   // The signature that comes with the letters records the consents given, in the words shown.
   const partner = input.partnerOptIn
-    ? await partnerBySource(ctx.db, campaign.id, input.source)
+    ? await ctx.partnerSources.bySource(campaign.id, input.source)
     : undefined;
   if (input.partnerOptIn && !partner) {
     return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };

@@ -4,7 +4,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
-import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
+import { consentsGiven, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
 import {
   fieldErrors,
@@ -25,7 +25,15 @@ export type SignResult =
 
 export type SignContext = Pick<
   AppContext,
-  'db' | 'encryption' | 'tallyRequests' | 'noticeRequests' | 'config' | 'redis' | 'logger'
+  | 'db'
+  | 'encryption'
+  | 'tallyRequests'
+  | 'noticeRequests'
+  | 'partnerSources'
+  | 'signatureInsert'
+  | 'config'
+  | 'redis'
+  | 'logger'
 >;
 
 /**
@@ -78,7 +86,7 @@ export async function signPetition(
   let consents: ConsentToRecord[] = [];
   if (input.optIn || input.partnerOptIn) {
     const partner = input.partnerOptIn
-      ? await partnerBySource(ctx.db, campaign.id, input.source)
+      ? await ctx.partnerSources.bySource(campaign.id, input.source)
       : undefined;
     if (input.partnerOptIn && !partner)
       return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
@@ -98,7 +106,7 @@ export async function signPetition(
   };
   const inserted =
     consents.length === 0
-      ? await insertSignature(ctx.db).execute(values)
+      ? await ctx.signatureInsert.execute(values)
       : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
 
   if (inserted.length > 0) {
@@ -147,16 +155,13 @@ async function insertWithConsents(
   );
 }
 
-const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
+/**
+ * The hot path's one query, built once per platform (on the context as `signatureInsert`) and
+ * prepared on each connection: no per-request SQL building.
+ */
+export type SignatureInsert = ReturnType<typeof prepareSignatureInsert>;
 
-/** The hot path's one query, built once and prepared on each connection (no per-request SQL building). */
-function insertSignature(db: Database) {
-  let prepared = preparedInserts.get(db);
-  if (!prepared) preparedInserts.set(db, (prepared = prepareInsert(db)));
-  return prepared;
-}
-
-function prepareInsert(db: Database) {
+export function prepareSignatureInsert(db: Database) {
   const p = (name: string) => sql.placeholder(name);
   return db
     .insert(signatures)

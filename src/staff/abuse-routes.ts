@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
-import { abuseControls, DISCARD_DAYS } from '../abuse/controls';
+import { DISCARD_DAYS } from '../abuse/controls';
 import {
   BURST_PAGE_ROWS,
   findBursts,
@@ -71,13 +71,11 @@ export function abuseRoutes(ctx: AppContext): Router {
   router.get('/staff/campaigns/:slug/abuse', requirePermission('abuse.view'), async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign)
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'Campaign not found',
-          message: 'There is no campaign at this address.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'Campaign not found',
+        message: 'There is no campaign at this address.',
+      });
     const query = parseBurstQuery(req.query as Record<string, unknown>);
     const run = query.ok && !openedFromAnotherSite(req);
     const timeoutMs = ctx.config.staffStatementTimeoutMs;
@@ -106,7 +104,7 @@ export function abuseRoutes(ctx: AppContext): Router {
     const [{ bursts, tooLong }, counts, recorded] = await Promise.all([
       report(),
       ctx.stats.get(campaign.id),
-      abuseControls(ctx).recorded(campaign.id),
+      ctx.abuse.recorded(campaign.id),
     ]);
     // The browser went away: nobody to answer.
     if (signal.aborted) return;

@@ -417,6 +417,9 @@ export async function countExportRows(
   }
 }
 
+/** What an export reads through: queries, and COPY out on the unbounded pool. */
+type ExportDatabase = Pick<DatabaseHandle, 'db' | 'driver' | 'copyOut'>;
+
 /**
  * An export's CSV. On PostgreSQL, one COPY streamed through a pooled connection: one consistent
  * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
@@ -427,7 +430,7 @@ export async function countExportRows(
  * COPY on both.
  */
 export function exportCsv(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   encryption: FieldEncryption,
   kind: ExportKind,
   campaignId: number,
@@ -451,7 +454,7 @@ export function exportCsv(
 }
 
 /** The letters export: the offices' names first (a query or two, bounded by the number of offices), then one COPY. */
-function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
+function lettersCsv(database: ExportDatabase, campaignId: number): CopyOut {
   let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
   const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   rows.catch(() => undefined);
@@ -483,7 +486,7 @@ function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
 }
 
 function pagedSignatures(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   campaignId: number,
   page: (range: { after: number; upTo: number | null }) => CopyOut,
 ): CopyOut {
@@ -624,7 +627,12 @@ export async function sendExport(
   record: StaffExport,
   destination: Writable,
 ): Promise<{ rows: number; bytes: number }> {
-  const copy = exportCsv(ctx.database, ctx.encryption, record.kind, record.campaignId);
+  const copy = exportCsv(
+    { ...ctx.database, db: ctx.db },
+    ctx.encryption,
+    record.kind,
+    record.campaignId,
+  );
   const meter = new CsvMeter();
   try {
     await pipeline(copy.stream, meter, destination);
@@ -685,7 +693,12 @@ export async function writeExportFile(
   });
 
   try {
-    const copy = exportCsv(ctx.database, ctx.encryption, claimed.kind, claimed.campaignId);
+    const copy = exportCsv(
+      { ...ctx.database, db: ctx.db },
+      ctx.encryption,
+      claimed.kind,
+      claimed.campaignId,
+    );
     // Owner-only: the file may hold supporters' names and emails.
     await pipeline(copy.stream, meter, createWriteStream(part, { flags: 'w', mode: 0o600 }));
     const rows = await copy.rows;

@@ -705,7 +705,12 @@ describe('a large signature export (a job, into a file)', () => {
   });
 
   it('gives the pooled connection back when a reader abandons an export half-way', async () => {
-    const copy = exportCsv(t.platform.database, t.platform.encryption, 'signatures', bigId);
+    const copy = exportCsv(
+      { ...t.platform.database, db: t.platform.db },
+      t.platform.encryption,
+      'signatures',
+      bigId,
+    );
     for await (const chunk of copy.stream) {
       expect((chunk as Buffer).length).toBeGreaterThan(0);
       break;

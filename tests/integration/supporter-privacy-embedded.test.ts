@@ -10,11 +10,15 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/clien
 import { campaigns, partners } from '../../src/db/schema';
 import { Mailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/logger';
-import { signPetition, type SignContext } from '../../src/petitions/sign-petition';
+import {
+  prepareSignatureInsert,
+  signPetition,
+  type SignContext,
+} from '../../src/petitions/sign-petition';
 import { StatsCache } from '../../src/petitions/stats';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { CampaignRequests, TallyRequests } from '../../src/petitions/tally-requests';
-import { activeConsents, withdrawConsents } from '../../src/privacy/consent';
+import { activeConsents, PartnerSources, withdrawConsents } from '../../src/privacy/consent';
 import { personalData } from '../../src/privacy/data-rights';
 import {
   erasePerson,
@@ -70,6 +74,8 @@ beforeAll(async () => {
     redis,
     tallyRequests: new TallyRequests(queues, logger),
     noticeRequests: new CampaignRequests((id) => requestNoticeJob(queues, id), logger, 'notice'),
+    partnerSources: new PartnerSources(database.db),
+    signatureInsert: prepareSignatureInsert(database.db),
     stats: new StatsCache(database.db, redis, prefix),
   };
 }, 60_000);

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { abuseControls } from '../../abuse/controls';
 import type { AppContext, WorkerContext } from '../../context';
 import { actionsAwaitingConfirmation } from '../../delivery/deliver';
 import { deliveryQueueLock } from '../../delivery/jobs/deliver-letter';
@@ -19,7 +18,7 @@ export const confirmActionJob = defineJob({
   concurrency: 16,
   lock: deliveryQueueLock,
   async perform(ctx: WorkerContext, { actionId }) {
-    await sendConfirmation(ctx, ctx.mailer, actionId, abuseControls(ctx).emailLimits.sign);
+    await sendConfirmation(ctx, ctx.mailer, actionId, ctx.abuse.emailLimits.sign);
   },
 });
 

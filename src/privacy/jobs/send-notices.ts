@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { abuseControls } from '../../abuse/controls';
 import type { AppContext, WorkerContext } from '../../context';
 import { defineJob, defineSweep } from '../../queue/job';
 import type { Queues } from '../../queue/jobs';
@@ -17,12 +16,7 @@ export const sendNoticesJob = defineJob({
   options: { attempts: 10, backoff: { type: 'exponential', delay: 5000 } },
   concurrency: 4,
   async perform(ctx: WorkerContext, { campaignId }) {
-    const sent = await sendPendingNotices(
-      ctx,
-      ctx.mailer,
-      campaignId,
-      abuseControls(ctx).emailLimits.sign,
-    );
+    const sent = await sendPendingNotices(ctx, ctx.mailer, campaignId, ctx.abuse.emailLimits.sign);
     ctx.logger.debug({ campaignId, sent }, 'signer emails sent');
   },
 });

@@ -44,7 +44,7 @@ export const importDataJob = defineJob({
   async perform(ctx: WorkerContext, { dir, force }) {
     const { logger } = ctx;
     try {
-      const outcome = await withImportLock(ctx.database, () =>
+      const outcome = await withImportLock(ctx, () =>
         importRepresentativeData(ctx.db, dir, {
           force,
           progress: (step, done, total) =>
