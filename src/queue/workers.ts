@@ -78,6 +78,7 @@ export async function startJobWorkers<Ctx>(
     if (locks.some((other) => other?.durationMs !== lock?.durationMs))
       throw new Error(`the jobs of the ${queue} queue ask for different lock durations`);
     const noun = queueNoun[queue];
+    const article = /^[aeiou]/.test(noun) ? 'an' : 'a';
 
     const worker = new Worker(
       queue,
@@ -85,7 +86,10 @@ export async function startJobWorkers<Ctx>(
         const definition = byName.get(job.name);
         const payload = definition?.payload.safeParse(job.data);
         if (!definition || !payload?.success) {
-          logger.warn({ job: job.name, id: job.id }, `dropping a ${noun} job it cannot read`);
+          logger.warn(
+            { job: job.name, id: job.id },
+            `dropping ${article} ${noun} job it cannot read`,
+          );
           return;
         }
         try {
