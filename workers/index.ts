@@ -2,8 +2,8 @@ import { confirmActionJob, confirmationSweep } from '../src/letters/jobs/confirm
 import { deliverLetterJob, letterSweep } from '../src/delivery/jobs/deliver-letter';
 import { tokenUseSummary } from '../src/osdi/sweeps';
 import {
-  assignDistrictsToSignatures,
   counterRefresh,
+  fillDistrictsOnEachSnapshot,
   tallyCampaignJob,
   tallySweep,
 } from '../src/petitions/jobs/tally-campaign';
@@ -87,22 +87,14 @@ export async function startWorkers(platform: Platform): Promise<RunningWorkers> 
   });
 
   // Signatures counted before representative data existed get their districts once it does.
-  let assigning = Promise.resolve();
-  const assignDistricts = () =>
-    (assigning = assigning
-      .then(() => assignDistrictsToSignatures(platform))
-      .catch((error: unknown) =>
-        logger.error({ err: error }, 'filling in signature districts failed'),
-      ));
-  platform.representatives.onChange(() => void assignDistricts());
-  void assignDistricts();
+  const districts = fillDistrictsOnEachSnapshot(platform);
   await importOnFirstStart(platform).catch((error: unknown) =>
     logger.error({ err: error }, 'could not queue the first data import'),
   );
 
   return {
     async close() {
-      await Promise.all([jobs.close(), sweeps.close(), assigning]);
+      await Promise.all([jobs.close(), sweeps.close(), districts.close()]);
     },
   };
 }

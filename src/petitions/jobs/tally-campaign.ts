@@ -82,3 +82,20 @@ export async function assignDistrictsToSignatures(ctx: TallyContext): Promise<vo
     }
   }
 }
+
+/**
+ * Fills in earlier signatures' districts now and each time a representative data snapshot is
+ * loaded, one run at a time. `close` waits for the run in progress.
+ */
+export function fillDistrictsOnEachSnapshot(ctx: TallyContext): { close(): Promise<void> } {
+  let assigning = Promise.resolve();
+  const assign = () =>
+    (assigning = assigning
+      .then(() => assignDistrictsToSignatures(ctx))
+      .catch((error: unknown) =>
+        ctx.logger.error({ err: error }, 'filling in signature districts failed'),
+      ));
+  ctx.representatives.onChange(() => void assign());
+  void assign();
+  return { close: () => assigning };
+}
