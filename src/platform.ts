@@ -11,7 +11,8 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
-import { prepareSignatureInsert } from './petitions/sign-petition';
+import { requestTally } from './petitions/jobs/tally-campaign';
+import { prepareSignatureInsert } from './petitions/signature-insert';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
 import { CampaignRequests, TallyRequests } from './petitions/tally-requests';
@@ -28,6 +29,7 @@ import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
 import { ApiTokenUsage } from './osdi/tokens';
+import { requestWebhookDelivery } from './webhooks/jobs/deliver-webhooks';
 import { WebhookWakeups } from './webhooks/wakeups';
 
 /**
@@ -129,7 +131,10 @@ export async function openPlatform(
     );
     closers.push(['queues', () => queues.close()]);
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
-    const tallyRequests = new TallyRequests(queues, logger);
+    const tallyRequests = new TallyRequests(
+      (campaignId) => requestTally(queues, campaignId),
+      logger,
+    );
     closers.push(['tally requests', () => tallyRequests.flush()]);
     const noticeRequests = new CampaignRequests(
       (campaignId) => requestNoticeJob(queues, campaignId),
@@ -137,7 +142,10 @@ export async function openPlatform(
       'notice',
     );
     closers.push(['signer email requests', () => noticeRequests.flush()]);
-    const webhookWakeups = new WebhookWakeups(queues, logger);
+    const webhookWakeups = new WebhookWakeups(
+      (subscriptionId) => requestWebhookDelivery(queues, subscriptionId),
+      logger,
+    );
     closers.push(['webhook wake-ups', () => webhookWakeups.flush()]);
     const apiTokenUsage = new ApiTokenUsage(database.db, logger);
     closers.push(['API token use', () => apiTokenUsage.close()]);

@@ -1,5 +1,7 @@
 import type { Response } from 'express';
-import type { AppContext } from '../context';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { addContentSecuritySources } from '../http/security';
 import { hashIp } from '../http/ip-hash';
 import { throttledWarning } from '../queue/connection-errors';
@@ -44,9 +46,11 @@ export interface AbuseControls {
 
 const utcDay = (time: number) => new Date(time).toISOString().slice(0, 10);
 
-export function buildAbuseControls(
-  ctx: Pick<AppContext, 'config' | 'redis' | 'logger'>,
-): AbuseControls {
+export function buildAbuseControls(ctx: {
+  config: Config;
+  redis: Redis;
+  logger: Logger;
+}): AbuseControls {
   const { config, redis, logger } = ctx;
   const { abuse } = config;
   const prefix = config.redisKeyPrefix;
@@ -138,7 +142,7 @@ export interface FormProtection {
  * Content-Security-Policy is widened by exactly that provider's origins, on this response only.
  */
 export function protectForm(
-  ctx: Pick<AppContext, 'abuse'>,
+  ctx: { abuse: AbuseControls },
   res: Response,
   purpose: FormPurpose,
   submittedToken: unknown,
@@ -161,7 +165,7 @@ export function protectForm(
  * values, for its sender to confirm (autofill and a click is a person too).
  */
 export function filledByPerson(
-  ctx: Pick<AppContext, 'abuse'>,
+  ctx: { abuse: AbuseControls },
   campaign: { id: number; slug: string },
   door: Door,
   purpose: FormPurpose,
@@ -185,7 +189,7 @@ export const CAPTCHA_MESSAGE = 'errors:captcha.required';
  * through (logged): the other controls still apply, and an outage must not stop a day of action.
  */
 export async function captchaError(
-  ctx: Pick<AppContext, 'abuse' | 'config'>,
+  ctx: { abuse: AbuseControls; config: Pick<Config, 'secret'> },
   campaign: { id: number; slug: string },
   door: Door,
   token: unknown,
@@ -212,5 +216,5 @@ export async function captchaError(
 }
 
 /** The CAPTCHA widget's settings when it is on (public: the site key is meant for browsers). */
-export const captchaWidget = (ctx: Pick<AppContext, 'abuse'>): CaptchaWidget | undefined =>
+export const captchaWidget = (ctx: { abuse: AbuseControls }): CaptchaWidget | undefined =>
   ctx.abuse.captcha?.widget;

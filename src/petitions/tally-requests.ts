@@ -1,7 +1,5 @@
 import type { Logger } from '../logger';
-import type { Queues } from '../queue/jobs';
 import { withTimeout } from '../time-limit';
-import { requestTally } from './jobs/tally-campaign';
 
 /**
  * Requests for a per-campaign job from this process, throttled per campaign: the first signature
@@ -69,7 +67,7 @@ export class CampaignRequests {
 
 /** Tally requests: each committed signature asks for its campaign's counts to be brought up to date. */
 export class TallyRequests extends CampaignRequests {
-  constructor(queues: Queues, logger: Logger, intervalMs = 100) {
-    super((campaignId) => requestTally(queues, campaignId), logger, 'tally', intervalMs);
+  constructor(enqueue: (campaignId: number) => Promise<void>, logger: Logger, intervalMs = 100) {
+    super(enqueue, logger, 'tally', intervalMs);
   }
 }

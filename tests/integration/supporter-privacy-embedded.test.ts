@@ -10,11 +10,9 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/clien
 import { campaigns, partners } from '../../src/db/schema';
 import { Mailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/logger';
-import {
-  prepareSignatureInsert,
-  signPetition,
-  type SignContext,
-} from '../../src/petitions/sign-petition';
+import { signPetition, type SignContext } from '../../src/petitions/sign-petition';
+import { prepareSignatureInsert } from '../../src/petitions/signature-insert';
+import { requestTally } from '../../src/petitions/jobs/tally-campaign';
 import { StatsCache } from '../../src/petitions/stats';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { CampaignRequests, TallyRequests } from '../../src/petitions/tally-requests';
@@ -72,7 +70,7 @@ beforeAll(async () => {
     config,
     logger,
     redis,
-    tallyRequests: new TallyRequests(queues, logger),
+    tallyRequests: new TallyRequests((id) => requestTally(queues, id), logger),
     noticeRequests: new CampaignRequests((id) => requestNoticeJob(queues, id), logger, 'notice'),
     partnerSources: new PartnerSources(database.db),
     signatureInsert: prepareSignatureInsert(database.db),
