@@ -16,7 +16,7 @@ import { messageKey } from '../src/delivery/deliver';
 import type { MailMessage } from '../src/delivery/mailer';
 import { createLogger } from '../src/logger';
 import { openPlatform, type Platform } from '../src/platform';
-import { formatKeyRing } from '../src/privacy/field-encryption';
+import { formatKeyRing } from '../src/db/field-encryption';
 import { deliverLetterJob, requestDelivery } from '../src/delivery/jobs/deliver-letter';
 import { confirmActionJob } from '../src/letters/jobs/confirm-action';
 import { startJobWorkers, type RunningJobWorkers } from '../src/queue/workers';
@@ -69,7 +69,7 @@ function parseArguments() {
         database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
         redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

@@ -8,7 +8,7 @@ import type { OutageLog } from './http/outage-log';
 import type { Mailer } from './delivery/mailer';
 import type { Logger } from './logger';
 import type { PartnerSources } from './privacy/consent';
-import type { FieldEncryption } from './privacy/field-encryption';
+import type { FieldEncryption } from './db/field-encryption';
 import type { SignatureInsert } from './petitions/signature-insert';
 import type { StatsCache } from './petitions/stats';
 import type { CampaignRequests, TallyRequests } from './petitions/tally-requests';

@@ -21,7 +21,7 @@ import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
 import { PartnerSources } from './privacy/consent';
-import { FieldEncryption } from './privacy/field-encryption';
+import { FieldEncryption } from './db/field-encryption';
 import { requestNoticeJob } from './privacy/jobs/send-notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';

@@ -4,11 +4,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
-import {
-  SealedValueError,
-  UnknownKeyError,
-  type FieldEncryption,
-} from '../privacy/field-encryption';
+import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../db/field-encryption';
 import { Batcher } from './batcher';
 import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
 

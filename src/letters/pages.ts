@@ -13,7 +13,6 @@ import {
   sourceFromQuery,
   type FieldErrors,
 } from '../petitions/signature-input';
-import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
@@ -243,7 +242,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           ? []
           : (Array.isArray(value) ? value : [value])
               .filter((item) => typeof item === 'string')
-              .map((item) => ({ name, value: item as string })),
+              .map((item) => ({ name, value: item })),
       );
       res.setHeader('Cache-Control', 'no-store');
       res.status(429).render('confirm-again', {

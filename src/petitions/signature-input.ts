@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { english, type Translate } from '../i18n/translations';
-import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
+import { BIDI_CONTROL, CONTROL_IN_LINE } from '../text-safety/characters';
+import { stripInvisible } from '../text-safety/input';
 
 export type FieldErrors = Record<string, string>;
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import type { ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
-import type { FieldEncryption } from './field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 
 /**
  * Consent to updates: from the campaign itself, and from the partner organisation that brought the

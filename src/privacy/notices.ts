@@ -8,7 +8,7 @@ import {
   unsubscribeHeaders,
   unsubscribeUrl,
 } from './emails';
-import { SealedValueError, UnknownKeyError } from './field-encryption';
+import { SealedValueError, UnknownKeyError } from '../db/field-encryption';
 import { sealLink } from './links';
 import { campaignTitle } from '../campaigns/texts';
 import type { CampaignTranslations } from '../db/schema';

@@ -76,7 +76,7 @@ export function abuseRoutes(ctx: AppContext): Router {
         title: 'Campaign not found',
         message: 'There is no campaign at this address.',
       });
-    const query = parseBurstQuery(req.query as Record<string, unknown>);
+    const query = parseBurstQuery(req.query);
     const run = query.ok && !openedFromAnotherSite(req);
     const timeoutMs = ctx.config.staffStatementTimeoutMs;
     const signal = abandonedSignal(res);

@@ -17,6 +17,7 @@ import {
   MAX_CUSTOM_TARGETS_PER_LIST,
   type CustomTargetCsvError,
 } from '../representatives/custom-targets';
+import { escapeXml } from '../text-safety/characters';
 import { recordAudit } from './audit';
 import {
   campaignForm,
@@ -218,7 +219,8 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           );
     const template =
       draft ?? own ?? english ?? ctx.letterTemplates.filesByLanguage[language][level];
-    const given = typeof req.body?.zip === 'string' ? req.body.zip : req.query.zip;
+    const body = req.body as { zip?: unknown } | undefined;
+    const given = typeof body?.zip === 'string' ? body.zip : req.query.zip;
     const zip =
       typeof given === 'string' && given.trim()
         ? given.trim()
@@ -264,25 +266,21 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const levelParam = (req: Request, res: Response, next: NextFunction) => {
     const level = req.params.level ?? req.query.level ?? 'federal';
     if (!isTargetLevel(level))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are for Congress, state or local targets.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are for Congress, state or local targets.',
+      });
     const given =
       req.query.language ??
       (req.body as Record<string, unknown> | undefined)?.language ??
       DEFAULT_LANGUAGE;
     if (!isLanguage(given))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are in English or Spanish.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are in English or Spanish.',
+      });
     res.locals.level = level;
     res.locals.templateLanguage = given;
     next();
@@ -405,9 +403,10 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.`
           : 'Upload one CSV file with the form.';
       // The CSRF check comes first, so a cross-site upload is refused as such.
-      csrf.protect(req, res, (csrfError?: unknown) =>
-        csrfError ? next(csrfError) : renderTargets(res, { errors: { file: message } }, 400),
-      );
+      csrf.protect(req, res, (csrfError?: unknown) => {
+        if (csrfError) next(csrfError);
+        else renderTargets(res, { errors: { file: message } }, 400).catch(next);
+      });
     });
 
   // A multipart form: the CSRF token is in the body, so it is checked once the body is read.
@@ -560,7 +559,7 @@ export function embedSnippet(
   sourceCode: string,
 ): string {
   const page = `${publicUrl}/campaigns/${campaign.slug}?source=${sourceCode}`;
-  const title = campaign.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const title = escapeXml(campaign.title);
   return [
     `<div data-petition="${campaign.slug}" data-source="${sourceCode}">`,
     `  <a href="${page}">Sign the petition: ${title}</a>`,

@@ -49,13 +49,11 @@ export function dashboardRoutes(ctx: AppContext): Router {
 }
 
 function notFound(res: Response) {
-  res
-    .status(404)
-    .render('error', {
-      layout: 'staff',
-      title: 'Campaign not found',
-      message: 'There is no campaign at this address.',
-    });
+  res.status(404).render('error', {
+    layout: 'staff',
+    title: 'Campaign not found',
+    message: 'There is no campaign at this address.',
+  });
 }
 
 /** The dashboard's line about the representative data, when it needs attention (details on /staff/data). */
@@ -109,13 +107,11 @@ export function dashboardView(
       height: 260,
     }),
     bucket: series.bucket,
-    seriesRows: [...series.points]
-      .reverse()
-      .map((point) => ({
-        label: bucketLabel(point, series.bucket),
-        count: point.count,
-        cumulative: point.cumulative,
-      })),
+    seriesRows: [...series.points].reverse().map((point) => ({
+      label: bucketLabel(point, series.bucket),
+      count: point.count,
+      cumulative: point.cumulative,
+    })),
     districtMap: outline
       ? renderDistrictMap(outline, {
           id: 'map-districts',

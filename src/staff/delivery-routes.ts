@@ -82,7 +82,10 @@ export function deliveryRoutes(ctx: AppContext): Router {
   router.get(base, allowed, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
     const officePage = Math.min(
-      Math.max(Number.parseInt(String(req.query.offices ?? '0'), 10) || 0, 0),
+      Math.max(
+        Number.parseInt(typeof req.query.offices === 'string' ? req.query.offices : '0', 10) || 0,
+        0,
+      ),
       10_000,
     );
     const heldAfter = parseCursor(req.query.held);
@@ -147,13 +150,11 @@ export function deliveryRoutes(ctx: AppContext): Router {
   const loadPacket = async (req: Request, res: Response) => {
     const packet = await findPacket(ctx.db, campaignOf(res).id, Number(req.params.id));
     if (!packet)
-      res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such packet',
-          message: 'This campaign has no packet at this address.',
-        });
+      res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such packet',
+        message: 'This campaign has no packet at this address.',
+      });
     return packet;
   };
 
@@ -191,13 +192,11 @@ export function deliveryRoutes(ctx: AppContext): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const result = await markPacketDelivered(ctx, campaign.id, packet.id, body, staffOf(res));
     if (result.outcome === 'not-found')
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such packet',
-          message: 'This campaign has no packet at this address.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such packet',
+        message: 'This campaign has no packet at this address.',
+      });
     if (result.outcome === 'invalid') return renderPacket(res, packet, body, result.errors, 400);
     if (result.outcome === 'already') {
       flash(

@@ -17,7 +17,7 @@ import type { AppContext } from '../context';
 import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
-import type { FieldEncryption } from '../privacy/field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
 import { recordAudit } from './audit';
@@ -357,7 +357,7 @@ export function exportQuery(kind: ExportKind, campaignId: number): string {
     case 'letters':
       return lettersQuery(campaignId);
     default:
-      throw new Error(`unknown export kind: ${String(kind as unknown)}`);
+      throw new Error(`unknown export kind: ${String(kind)}`);
   }
 }
 

@@ -90,7 +90,7 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
         id: partner.id,
         name: partner.name,
         sourceCode: partner.sourceCode,
-        selected: String(values[field] ?? '') === String(partner.id),
+        selected: values[field] === String(partner.id) || values[field] === partner.id,
       }));
     res.status(status).render('staff/integrations', {
       layout: 'staff',
@@ -346,13 +346,11 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
         ? await findSubscription(ctx.db, id, { campaignId: campaign.id })
         : undefined;
       if (!subscription)
-        return res
-          .status(404)
-          .render('error', {
-            layout: 'staff',
-            title: 'No such subscription',
-            message: 'There is no such webhook in this campaign.',
-          });
+        return res.status(404).render('error', {
+          layout: 'staff',
+          title: 'No such subscription',
+          message: 'There is no such webhook in this campaign.',
+        });
       const [row] = (await listSubscriptions(ctx.db, { campaignId: campaign.id }))
         .filter((entry) => entry.id === id)
         .map((entry) => subscriptionRow(entry, ''));

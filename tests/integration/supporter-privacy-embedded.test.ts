@@ -24,7 +24,7 @@ import {
   removeSignature,
   verifySignature,
 } from '../../src/privacy/erasure';
-import { FieldEncryption } from '../../src/privacy/field-encryption';
+import { FieldEncryption } from '../../src/db/field-encryption';
 import { sendPendingNotices } from '../../src/privacy/notices';
 import { requestNoticeJob } from '../../src/privacy/jobs/send-notices';
 import { redisOptionsFromUrl } from '../../src/queue/connection';
