@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../staff/charts';
+import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../graphics/charts';
 import { embedSnippet } from '../staff/campaign-routes';
 import { formErrors } from '../staff/forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';

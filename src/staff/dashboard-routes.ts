@@ -1,8 +1,9 @@
 import { Router, type Response } from 'express';
 import type { AppContext } from '../context';
-import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from './charts';
+import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from '../graphics/charts';
 import { campaignDashboard, districtLabel, houseMember, type Dashboard } from './dashboard';
-import { DistrictMapCache, renderDistrictMap, type MapOutline } from './district-map';
+import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
+import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
 

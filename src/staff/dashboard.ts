@@ -10,7 +10,7 @@ import { dataWarnings } from '../representatives/data-status';
 import { officeDescription } from '../representatives/labels';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
-import { signatureSeries, utcDay, type TimeSeries } from './charts';
+import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
 
 /**
  * Everything the campaign dashboard shows, gathered from the count tables (never a count over
