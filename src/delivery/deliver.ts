@@ -517,3 +517,18 @@ export async function actionsAwaitingConfirmation(
   );
   return rows.map((row) => Number(row.id));
 }
+
+/**
+ * The email address a letter still waiting to go by email goes to (the throttle needs it), or
+ * null: it goes by another channel, or is no longer waiting.
+ */
+export async function emailRecipientOf(db: Database, letterId: number): Promise<string | null> {
+  const [target] = await queryRows<{
+    channel: string;
+    channel_address: string | null;
+    status: string;
+  }>(db, sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`);
+  return target?.channel === 'email' && (target.status === 'queued' || target.status === 'retrying')
+    ? target.channel_address
+    : null;
+}

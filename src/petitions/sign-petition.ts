@@ -1,10 +1,10 @@
-import { signatures, type Campaign } from '../db/schema';
+import type { Campaign } from '../db/schema';
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
-import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
+import { consentsGiven, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
 import {
   fieldErrors,
@@ -25,7 +25,15 @@ export type SignResult =
 
 export type SignContext = Pick<
   AppContext,
-  'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'
+  | 'db'
+  | 'encryption'
+  | 'tallyRequests'
+  | 'noticeRequests'
+  | 'partnerSources'
+  | 'signatureInsert'
+  | 'config'
+  | 'redis'
+  | 'logger'
 >;
 
 /**
@@ -78,7 +86,7 @@ export async function signPetition(
   let consents: ConsentToRecord[] = [];
   if (input.optIn || input.partnerOptIn) {
     const partner = input.partnerOptIn
-      ? await partnerBySource(ctx.db, campaign.id, input.source)
+      ? await ctx.partnerSources.bySource(campaign.id, input.source)
       : undefined;
     if (input.partnerOptIn && !partner)
       return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
@@ -98,7 +106,7 @@ export async function signPetition(
   };
   const inserted =
     consents.length === 0
-      ? await insertSignature(ctx.db).execute(values)
+      ? await ctx.signatureInsert.execute(values)
       : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
 
   if (inserted.length > 0) {
@@ -145,37 +153,4 @@ async function insertWithConsents(
         )
         SELECT id FROM signed`,
   );
-}
-
-const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
-
-/** The hot path's one query, built once and prepared on each connection (no per-request SQL building). */
-function insertSignature(db: Database) {
-  let prepared = preparedInserts.get(db);
-  if (!prepared) preparedInserts.set(db, (prepared = prepareInsert(db)));
-  return prepared;
-}
-
-function prepareInsert(db: Database) {
-  const p = (name: string) => sql.placeholder(name);
-  return db
-    .insert(signatures)
-    .values({
-      campaignId: p('campaignId'),
-      email: p('email'),
-      emailHash: p('emailHash'),
-      emailDomainHash: p('emailDomainHash'),
-      name: p('name'),
-      zip: p('zip'),
-      address: p('address'),
-      state: p('state'),
-      source: p('source'),
-      optIn: p('optIn'),
-      ipHash: p('ipHash'),
-      language: p('language'),
-      noticePending: true,
-    })
-    .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
-    .returning({ id: signatures.id })
-    .prepare('insert_signature');
 }

@@ -18,7 +18,6 @@ import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
-import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
 import { recordAudit } from './audit';
@@ -418,6 +417,9 @@ export async function countExportRows(
   }
 }
 
+/** What an export reads through: queries, and COPY out on the unbounded pool. */
+type ExportDatabase = Pick<DatabaseHandle, 'db' | 'driver' | 'copyOut'>;
+
 /**
  * An export's CSV. On PostgreSQL, one COPY streamed through a pooled connection: one consistent
  * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
@@ -428,7 +430,7 @@ export async function countExportRows(
  * COPY on both.
  */
 export function exportCsv(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   encryption: FieldEncryption,
   kind: ExportKind,
   campaignId: number,
@@ -452,7 +454,7 @@ export function exportCsv(
 }
 
 /** The letters export: the offices' names first (a query or two, bounded by the number of offices), then one COPY. */
-function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
+function lettersCsv(database: ExportDatabase, campaignId: number): CopyOut {
   let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
   const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   rows.catch(() => undefined);
@@ -484,7 +486,7 @@ function lettersCsv(database: DatabaseHandle, campaignId: number): CopyOut {
 }
 
 function pagedSignatures(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   campaignId: number,
   page: (range: { after: number; upTo: number | null }) => CopyOut,
 ): CopyOut {
@@ -560,7 +562,7 @@ export const isExportId = (value: string) => /^[A-Za-z0-9_-]{24}$/.test(value);
  * one transaction), then either leaves it to the caller to stream (`direct`) or queues its job.
  */
 export async function startExport(
-  ctx: ExportContext & { queues: Pick<Queues, 'requestExport'> },
+  ctx: ExportContext & { queueExportFile(exportId: string): Promise<void> },
   request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
 ): Promise<StartedExport> {
   const { campaignId, kind, staff } = request;
@@ -602,7 +604,7 @@ export async function startExport(
   });
   if (mode === 'job') {
     try {
-      await ctx.queues.requestExport(record.id);
+      await ctx.queueExportFile(record.id);
     } catch (error) {
       await markExportFailed(
         ctx.db,
@@ -625,7 +627,12 @@ export async function sendExport(
   record: StaffExport,
   destination: Writable,
 ): Promise<{ rows: number; bytes: number }> {
-  const copy = exportCsv(ctx.database, ctx.encryption, record.kind, record.campaignId);
+  const copy = exportCsv(
+    { ...ctx.database, db: ctx.db },
+    ctx.encryption,
+    record.kind,
+    record.campaignId,
+  );
   const meter = new CsvMeter();
   try {
     await pipeline(copy.stream, meter, destination);
@@ -686,7 +693,12 @@ export async function writeExportFile(
   });
 
   try {
-    const copy = exportCsv(ctx.database, ctx.encryption, claimed.kind, claimed.campaignId);
+    const copy = exportCsv(
+      { ...ctx.database, db: ctx.db },
+      ctx.encryption,
+      claimed.kind,
+      claimed.campaignId,
+    );
     // Owner-only: the file may hold supporters' names and emails.
     await pipeline(copy.stream, meter, createWriteStream(part, { flags: 'w', mode: 0o600 }));
     const rows = await copy.rows;
@@ -723,14 +735,14 @@ const REQUEUE_AFTER_MINUTES = 5;
  */
 export async function requeueExports(ctx: {
   db: Database;
-  queues: Pick<Queues, 'requestExport'>;
+  queueExportFile(exportId: string): Promise<void>;
 }): Promise<number> {
   const waiting = await queryRows<{ id: string }>(
     ctx.db,
     sql`SELECT id FROM staff_exports
         WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(mins => ${REQUEUE_AFTER_MINUTES}::int)`,
   );
-  for (const { id } of waiting) await ctx.queues.requestExport(id);
+  for (const { id } of waiting) await ctx.queueExportFile(id);
   return waiting.length;
 }
 
