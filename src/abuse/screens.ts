@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
-import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
+import { honeypotFilled } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import {
   abuseControls,
   CAPTCHA_MESSAGE,

@@ -5,7 +5,7 @@ import { queryRows, type Database } from '../db/client';
 import type { Channel } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from '../delivery/deliver';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { recordAudit, type Actor } from '../staff/audit';
 import { uspsByFips } from '../representatives/us-states';
 

@@ -20,13 +20,8 @@ import {
   type SelfSendOptions,
 } from '../db/schema';
 import { hashIp } from '../http/ip-hash';
-import {
-  fieldErrors,
-  honeypotFilled,
-  signatureInput,
-  supporterLine,
-  type FieldErrors,
-} from '../petitions/signature-input';
+import { honeypotFilled, signatureInput, supporterLine } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { stateForZip } from '../petitions/zip-state';
 import { consentsGiven, partnerBySource } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';

@@ -3,7 +3,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../staff/charts';
 import { embedSnippet } from '../staff/campaign-routes';
 import { formErrors } from '../staff/forms';
@@ -54,14 +54,12 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
   const loadPartner = async (_req: Request, res: Response, next: NextFunction) => {
     const scope = await partnerOfAccount(ctx.db, staffOf(res).id);
     if (!scope) {
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No partner organisation',
-          message:
-            "This account no longer belongs to a partner organisation. Ask the coalition's admins.",
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No partner organisation',
+        message:
+          "This account no longer belongs to a partner organisation. Ask the coalition's admins.",
+      });
     }
     res.locals.partnerScope = scope;
     next();
@@ -91,13 +89,11 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
         width: 360,
         height: 260,
       }),
-      seriesRows: [...numbers.series.points]
-        .reverse()
-        .map((point) => ({
-          label: bucketLabel(point, numbers.series.bucket),
-          count: point.count,
-          cumulative: point.cumulative,
-        })),
+      seriesRows: [...numbers.series.points].reverse().map((point) => ({
+        label: bucketLabel(point, numbers.series.bucket),
+        count: point.count,
+        cumulative: point.cumulative,
+      })),
       stateChart: barChart(
         numbers.byState.map((row) => ({ label: row.name, value: row.signatures })),
         { id: 'chart-partner-states', title: 'States with the most signatures' },
@@ -268,13 +264,11 @@ export function partnerPortal(ctx: AppContext, csrf: ReturnType<typeof createCsr
         })
       : undefined;
     if (!subscription)
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such webhook',
-          message: 'There is no such webhook of yours.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such webhook',
+        message: 'There is no such webhook of yours.',
+      });
     const [row] = (
       await listSubscriptions(ctx.db, { campaignId: scope.campaignId, partnerId: scope.partnerId })
     )

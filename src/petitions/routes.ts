@@ -10,7 +10,8 @@ import { renderCampaignPage } from '../campaigns/page';
 import { captchaWidget } from '../abuse/controls';
 import { noteHoneypot, signingScreen, withCaptchaPrompt } from '../abuse/screens';
 import { signPetition } from './sign-petition';
-import { sourceFromQuery, type FieldErrors } from './signature-input';
+import { sourceFromQuery } from './signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { publicSignatureCount } from './stats';
 
 function signingRateLimit(
@@ -60,12 +61,10 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
       const { t } = translatorOf(res);
       if (!campaign)
-        return res
-          .status(429)
-          .render('error', {
-            title: t('common:rateLimited.title'),
-            message: t('common:rateLimited.wait', { count: retryAfter }),
-          });
+        return res.status(429).render('error', {
+          title: t('common:rateLimited.title'),
+          message: t('common:rateLimited.wait', { count: retryAfter }),
+        });
       await again(
         req,
         res,
@@ -113,12 +112,10 @@ export function signingForm(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
 /** The JSON door's rate limit (also put in front of the benchmark's baseline route). */
 export function signingApiRateLimit(ctx: AppContext) {
   return signingRateLimit(ctx, (_req, res, retryAfter) => {
-    res
-      .status(429)
-      .json({
-        error: 'rate_limited',
-        message: translatorOf(res).t('common:rateLimited.signaturesApi', { count: retryAfter }),
-      });
+    res.status(429).json({
+      error: 'rate_limited',
+      message: translatorOf(res).t('common:rateLimited.signaturesApi', { count: retryAfter }),
+    });
   });
 }
 

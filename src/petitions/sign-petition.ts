@@ -6,13 +6,8 @@ import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
 import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
-import {
-  fieldErrors,
-  honeypotFilled,
-  signatureInput,
-  type FieldErrors,
-  type SignatureInput,
-} from './signature-input';
+import { honeypotFilled, signatureInput, type SignatureInput } from './signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { stateForZip } from './zip-state';
 import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { ipRateLimit } from '../http/rate-limit';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import {
   AccountError,
   FIRST_LOGIN_DELAY_SECONDS,
@@ -151,15 +151,13 @@ export function authRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
     values: Record<string, unknown>,
     status = 200,
   ) =>
-    res
-      .status(status)
-      .render('staff/setup', {
-        layout: 'staff',
-        title: 'Set up the first admin account',
-        csrfToken: csrf.token(req, res),
-        ...formErrors(errors),
-        values,
-      });
+    res.status(status).render('staff/setup', {
+      layout: 'staff',
+      title: 'Set up the first admin account',
+      csrfToken: csrf.token(req, res),
+      ...formErrors(errors),
+      values,
+    });
   const setupGone = (res: Response) =>
     res.status(410).render('error', {
       layout: 'staff',

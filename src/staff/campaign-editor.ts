@@ -14,7 +14,7 @@ import {
   type TargetOffice,
 } from '../db/schema';
 import { CAMPAIGN_SLUG } from '../campaigns/directory';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
 import {
   SUBJECT_MAX,

@@ -10,7 +10,7 @@ import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import {
   customTargetListName,
   importCustomTargets,
@@ -264,25 +264,21 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
   const levelParam = (req: Request, res: Response, next: NextFunction) => {
     const level = req.params.level ?? req.query.level ?? 'federal';
     if (!isTargetLevel(level))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are for Congress, state or local targets.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are for Congress, state or local targets.',
+      });
     const given =
       req.query.language ??
       (req.body as Record<string, unknown> | undefined)?.language ??
       DEFAULT_LANGUAGE;
     if (!isLanguage(given))
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such template',
-          message: 'Templates are in English or Spanish.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such template',
+        message: 'Templates are in English or Spanish.',
+      });
     res.locals.level = level;
     res.locals.templateLanguage = given;
     next();

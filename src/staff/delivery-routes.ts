@@ -25,7 +25,7 @@ import {
   type HandPacket,
 } from '../letters/hand-packets';
 import { longDate, writePacketPdf, writePacketText } from '../letters/packet-documents';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { recordAudit } from './audit';
 import { campaignOf, loadStaffCampaign } from './campaign-param';
 import { formErrors } from './forms';
@@ -147,13 +147,11 @@ export function deliveryRoutes(ctx: AppContext): Router {
   const loadPacket = async (req: Request, res: Response) => {
     const packet = await findPacket(ctx.db, campaignOf(res).id, Number(req.params.id));
     if (!packet)
-      res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such packet',
-          message: 'This campaign has no packet at this address.',
-        });
+      res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such packet',
+        message: 'This campaign has no packet at this address.',
+      });
     return packet;
   };
 
@@ -191,13 +189,11 @@ export function deliveryRoutes(ctx: AppContext): Router {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const result = await markPacketDelivered(ctx, campaign.id, packet.id, body, staffOf(res));
     if (result.outcome === 'not-found')
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such packet',
-          message: 'This campaign has no packet at this address.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such packet',
+        message: 'This campaign has no packet at this address.',
+      });
     if (result.outcome === 'invalid') return renderPacket(res, packet, body, result.errors, 400);
     if (result.outcome === 'already') {
       flash(

@@ -9,7 +9,7 @@ import {
   tokenName,
   tokenScopes,
 } from '../osdi/tokens';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { listPartners } from '../staff/campaign-editor';
 import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
 import { formErrors } from '../staff/forms';
@@ -346,13 +346,11 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
         ? await findSubscription(ctx.db, id, { campaignId: campaign.id })
         : undefined;
       if (!subscription)
-        return res
-          .status(404)
-          .render('error', {
-            layout: 'staff',
-            title: 'No such subscription',
-            message: 'There is no such webhook in this campaign.',
-          });
+        return res.status(404).render('error', {
+          layout: 'staff',
+          title: 'No such subscription',
+          message: 'There is no such webhook in this campaign.',
+        });
       const [row] = (await listSubscriptions(ctx.db, { campaignId: campaign.id }))
         .filter((entry) => entry.id === id)
         .map((entry) => subscriptionRow(entry, ''));
