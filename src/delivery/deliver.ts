@@ -3,6 +3,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
+import { MAX_ATTEMPTS } from '../queue/jobs';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
 import {
   SealedValueError,
@@ -24,8 +25,6 @@ import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from '.
  * Letters are delivered one per job, but the claims and the records of the jobs running at the
  * same time go to the database together, one statement each (see `letterDelivery`).
  */
-
-export const MAX_ATTEMPTS = 8;
 
 export interface DeliveryContext {
   db: Database;

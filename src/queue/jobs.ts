@@ -1,7 +1,9 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
-import { MAX_ATTEMPTS } from '../delivery/deliver';
 import { withTimeout } from '../time-limit';
+
+/** How many times a letter's delivery is tried before it is failed for good (delivery/deliver.ts records each). */
+export const MAX_ATTEMPTS = 8;
 
 /** BullMQ takes ioredis options; its own type only differs by an index signature. */
 export const bullConnection = (options: RedisOptions): ConnectionOptions =>
