@@ -4,7 +4,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import type { Channel } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { recordAudit, type Actor } from '../staff/audit';
 import { uspsByFips } from '../representatives/us-states';

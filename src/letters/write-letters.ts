@@ -8,7 +8,7 @@ import {
   SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX,
 } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from './letter-store';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import {
   consents,

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from '../letters/letter-store';
 import {
   dimensionsOf,
   lockCampaign,

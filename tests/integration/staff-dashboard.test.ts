@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { partners, signatures } from '../../src/db/schema';
-import { changeLetterStatus } from '../../src/delivery/deliver';
+import { changeLetterStatus } from '../../src/letters/letter-store';
 import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -465,17 +465,15 @@ describe('with Redis unreachable', () => {
 
   it('shows the queues as unavailable instead of failing', async () => {
     const campaign = (await offline.platform.campaigns.bySlug(SLUG))!;
-    await offline.platform.db
-      .insert(signatures)
-      .values(
-        signatureValues(offline.platform.encryption, {
-          campaignId: campaign.id,
-          email: 'off@example.org',
-          name: 'Off',
-          zip: '80010',
-          state: 'CO',
-        }),
-      );
+    await offline.platform.db.insert(signatures).values(
+      signatureValues(offline.platform.encryption, {
+        campaignId: campaign.id,
+        email: 'off@example.org',
+        name: 'Off',
+        zip: '80010',
+        state: 'CO',
+      }),
+    );
     await tallyCampaign(offline.platform.db, campaign.id);
     const dashboard = await campaignDashboard(offline.platform, campaign);
     expect(dashboard.signatures.total).toBe(1);
