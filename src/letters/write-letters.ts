@@ -11,10 +11,8 @@ import { houseOfficeCode } from '../representatives/congress-offices';
 import { countMoves } from './letter-store';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import {
-  consents,
   letterActions,
   letters,
-  signatures,
   type Campaign,
   type DeliveryChannel,
   type SelfSendOptions,
@@ -22,6 +20,7 @@ import {
 import { hashIp } from '../http/ip-hash';
 import { honeypotFilled, signatureInput, supporterLine } from '../petitions/signature-input';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { insertSignature } from '../petitions/signature-store';
 import { stateForZip } from '../petitions/zip-state';
 import { consentsGiven, partnerBySource } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
@@ -550,9 +549,9 @@ export async function writeLetters(
       WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE action_id = ${id}::bigint)
       ${countMoves('moved')}`);
       // Writing signs the petition too; a supporter who already signed is not counted again.
-      const signature = await tx
-        .insert(signatures)
-        .values({
+      const signatureId = await insertSignature(
+        tx,
+        {
           campaignId: campaign.id,
           ...sealedSignature(ctx.encryption, input),
           zip: input.zip,
@@ -563,27 +562,16 @@ export async function writeLetters(
           // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
           noticePending: campaign.requireVerification,
           language,
-        })
-        .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
-        .returning({ id: signatures.id });
-      if (signature[0] && consentsToRecord.length > 0) {
-        await tx.insert(consents).values(
-          consentsToRecord.map((consent) => ({
-            signatureId: signature[0]!.id,
-            campaignId: campaign.id,
-            scope: consent.scope,
-            partnerId: consent.partnerId,
-            wording: consent.wording,
-            channel: request.channel ?? 'api',
-          })),
-        );
-      }
+        },
+        consentsToRecord,
+        request.channel ?? 'api',
+      );
       const queued = inserted.flatMap((letter, index) =>
         letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : [],
       );
       // Last, so that a partner's webhook sees the consents just recorded.
       const raised = await raiseOutreachEvents(tx, campaign.id, id);
-      return { actionId: id, queued, signed: signature.length > 0, raised };
+      return { actionId: id, queued, signed: signatureId !== undefined, raised };
     })
     .catch(async (error: unknown) => {
       await reservation?.release();

@@ -1,13 +1,12 @@
-import { signatures, type Campaign } from '../db/schema';
-import { sql } from 'drizzle-orm';
+import type { Campaign } from '../db/schema';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
 import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
 import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
 import { honeypotFilled, signatureInput, type SignatureInput } from './signature-input';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { insertSignature, type NewSignature } from './signature-store';
 import { stateForZip } from './zip-state';
 import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
@@ -81,7 +80,7 @@ export async function signPetition(
     consents = consentsGiven(input, partner, t);
   }
 
-  const values = {
+  const values: NewSignature = {
     campaignId: campaign.id,
     ...sealedSignature(ctx.encryption, input),
     zip: input.zip,
@@ -90,13 +89,11 @@ export async function signPetition(
     optIn: input.optIn,
     ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
     language,
+    noticePending: true,
   };
-  const inserted =
-    consents.length === 0
-      ? await insertSignature(ctx.db).execute(values)
-      : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
+  const inserted = await insertSignature(ctx.db, values, consents, request.channel ?? 'api');
 
-  if (inserted.length > 0) {
+  if (inserted !== undefined) {
     ctx.tallyRequests.request(campaign.id);
     requestNotices(ctx, campaign.id);
   } else if (campaign.requireVerification) {
@@ -105,72 +102,4 @@ export async function signPetition(
     );
   }
   return { outcome: 'signed' };
-}
-
-type SignatureValues = ReturnType<typeof sealedSignature> & {
-  campaignId: number;
-  zip: string;
-  state: string | null;
-  source: string | null;
-  optIn: boolean;
-  ipHash: string | null;
-  language: Language;
-};
-
-/** The signature and its consents in one statement: both are written, or (a repeat) neither. */
-async function insertWithConsents(
-  db: Database,
-  values: SignatureValues,
-  consents: ConsentToRecord[],
-  channel: 'form' | 'api',
-) {
-  return queryRows<{ id: number }>(
-    db,
-    sql`WITH signed AS (
-          INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, address, state, source, opt_in, ip_hash, notice_pending, language)
-          VALUES (${values.campaignId}::int, ${values.email}::bytea, ${values.emailHash}::bytea, ${values.emailDomainHash}::bytea, ${values.name}::bytea,
-                  ${values.zip}, ${values.address}::bytea, ${values.state}, ${values.source}, ${values.optIn}, ${values.ipHash}, true, ${values.language})
-          ON CONFLICT (campaign_id, email_hash) DO NOTHING
-          RETURNING id
-        ), consented AS (
-          INSERT INTO consents (signature_id, campaign_id, scope, partner_id, wording, channel)
-          SELECT signed.id, ${values.campaignId}::int, c.scope, c.partner_id, c.wording, ${channel}
-          FROM signed CROSS JOIN jsonb_to_recordset(${JSON.stringify(consents.map((consent) => ({ scope: consent.scope, partner_id: consent.partnerId, wording: consent.wording })))}::jsonb)
-            AS c(scope text, partner_id int, wording text)
-        )
-        SELECT id FROM signed`,
-  );
-}
-
-const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
-
-/** The hot path's one query, built once and prepared on each connection (no per-request SQL building). */
-function insertSignature(db: Database) {
-  let prepared = preparedInserts.get(db);
-  if (!prepared) preparedInserts.set(db, (prepared = prepareInsert(db)));
-  return prepared;
-}
-
-function prepareInsert(db: Database) {
-  const p = (name: string) => sql.placeholder(name);
-  return db
-    .insert(signatures)
-    .values({
-      campaignId: p('campaignId'),
-      email: p('email'),
-      emailHash: p('emailHash'),
-      emailDomainHash: p('emailDomainHash'),
-      name: p('name'),
-      zip: p('zip'),
-      address: p('address'),
-      state: p('state'),
-      source: p('source'),
-      optIn: p('optIn'),
-      ipHash: p('ipHash'),
-      language: p('language'),
-      noticePending: true,
-    })
-    .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
-    .returning({ id: signatures.id })
-    .prepare('insert_signature');
 }
