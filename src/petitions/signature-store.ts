@@ -1,7 +1,7 @@
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { queryRows, type Database } from '../db/client';
-import { signatures, type ConsentScope } from '../db/schema';
+import { signatureCounts, signatures, type ConsentScope } from '../db/schema';
 import type { sealedSignature } from '../db/sealed-rows';
 import type { Language } from '../i18n/translations';
 
@@ -400,4 +400,63 @@ export async function eraseIpHashesBatch(tx: Tx, days: number, limit: number): P
         SELECT count(*)::int AS erased FROM expired`,
   );
   return Number(result?.erased ?? 0);
+}
+
+/** A campaign's counts for the staff reports: totals, and by state, district, source and day. */
+export interface CountsReport {
+  total: number;
+  verified: number;
+  state: Record<string, number>;
+  congressional: Record<string, number>;
+  source: Record<string, number>;
+  day: Record<string, number>;
+  updatedAt: string | null;
+}
+
+/** The campaign's rows of the count table (a primary-key range read), for the staff dashboard. */
+export async function readCountsReport(
+  db: Pick<Database, 'select'>,
+  campaignId: number,
+): Promise<CountsReport> {
+  const rows = await db
+    .select({
+      dimension: signatureCounts.dimension,
+      key: signatureCounts.key,
+      count: signatureCounts.count,
+      updatedAt: signatureCounts.updatedAt,
+    })
+    .from(signatureCounts)
+    .where(
+      and(
+        eq(signatureCounts.campaignId, campaignId),
+        inArray(signatureCounts.dimension, [
+          'total',
+          'verified',
+          'state',
+          'congressional',
+          'source',
+          'day',
+        ]),
+      ),
+    );
+  const counts: CountsReport = {
+    total: 0,
+    verified: 0,
+    state: {},
+    congressional: {},
+    source: {},
+    day: {},
+    updatedAt: null,
+  };
+  let latest = 0;
+  for (const row of rows) {
+    const count = Number(row.count);
+    latest = Math.max(latest, row.updatedAt.getTime());
+    if (row.dimension === 'total') counts.total = count;
+    else if (row.dimension === 'verified') counts.verified = count;
+    else if (count > 0)
+      counts[row.dimension as 'state' | 'congressional' | 'source' | 'day'][row.key] = count;
+  }
+  counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
+  return counts;
 }

@@ -1,7 +1,8 @@
 import { Router, type Response } from 'express';
 import type { AppContext } from '../context';
 import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from './charts';
-import { campaignDashboard, districtLabel, houseMember, type Dashboard } from './dashboard';
+import { campaignDashboard, type Dashboard } from './dashboard';
+import { districtLabel, houseMember } from '../representatives/labels';
 import { DistrictMapCache, renderDistrictMap, type MapOutline } from './district-map';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
@@ -49,13 +50,11 @@ export function dashboardRoutes(ctx: AppContext): Router {
 }
 
 function notFound(res: Response) {
-  res
-    .status(404)
-    .render('error', {
-      layout: 'staff',
-      title: 'Campaign not found',
-      message: 'There is no campaign at this address.',
-    });
+  res.status(404).render('error', {
+    layout: 'staff',
+    title: 'Campaign not found',
+    message: 'There is no campaign at this address.',
+  });
 }
 
 /** The dashboard's line about the representative data, when it needs attention (details on /staff/data). */
@@ -109,13 +108,11 @@ export function dashboardView(
       height: 260,
     }),
     bucket: series.bucket,
-    seriesRows: [...series.points]
-      .reverse()
-      .map((point) => ({
-        label: bucketLabel(point, series.bucket),
-        count: point.count,
-        cumulative: point.cumulative,
-      })),
+    seriesRows: [...series.points].reverse().map((point) => ({
+      label: bucketLabel(point, series.bucket),
+      count: point.count,
+      cumulative: point.cumulative,
+    })),
     districtMap: outline
       ? renderDistrictMap(outline, {
           id: 'map-districts',

@@ -22,7 +22,7 @@ import type { Queues } from '../queue/jobs';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
 import { recordAudit } from './audit';
-import { targetNames } from './dashboard';
+import { targetNames } from '../letters/counts';
 import type { Permission } from './roles';
 
 /**
