@@ -8,7 +8,7 @@ import { dataWarnings } from '../representatives/data-status';
 import { districtLabel, houseMember } from '../representatives/labels';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
-import { listPartners } from './campaign-editor';
+import { listPartners } from '../campaigns/editor';
 import { signatureSeries, utcDay, type TimeSeries } from './charts';
 
 /**

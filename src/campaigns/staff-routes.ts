@@ -17,7 +17,7 @@ import {
   MAX_CUSTOM_TARGETS_PER_LIST,
   type CustomTargetCsvError,
 } from '../representatives/custom-targets';
-import { recordAudit } from './audit';
+import { recordAudit } from '../staff/audit';
 import {
   campaignForm,
   campaignFormValues,
@@ -37,8 +37,8 @@ import {
   templateErrors,
   templateForm,
   updateCampaign,
-} from './campaign-editor';
-import { formErrors } from './forms';
+} from './editor';
+import { formErrors } from '../staff/forms';
 import {
   DEFAULT_LANGUAGE,
   isLanguage,
@@ -46,9 +46,9 @@ import {
   LANGUAGES,
   type Language,
 } from '../i18n/translations';
-import { can } from './roles';
-import { campaignOf, loadStaffCampaign } from './campaign-param';
-import { currentStaff, flash, requirePermission, type StaffUser } from './session';
+import { can } from '../staff/roles';
+import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
+import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { previewTemplate, sampleZip } from './template-preview';
 
 const LEVEL_LABELS: Record<TargetLevel, string> = {

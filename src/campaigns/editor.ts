@@ -13,7 +13,7 @@ import {
   type Partner,
   type TargetOffice,
 } from '../db/schema';
-import { CAMPAIGN_SLUG } from '../campaigns/directory';
+import { CAMPAIGN_SLUG } from './directory';
 import type { FieldErrors } from '../kernel/field-errors';
 import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
 import {
@@ -22,7 +22,7 @@ import {
   validateLetterTemplate,
   type TargetLevel,
 } from '../letters/templates';
-import { recordAudit, type Actor } from './audit';
+import { recordAudit, type Actor } from '../staff/audit';
 import { DEFAULT_LANGUAGE, type Language } from '../i18n/translations';
 
 export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string }> = [
