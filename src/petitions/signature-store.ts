@@ -1,15 +1,23 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
 import { queryRows, type Database } from '../db/client';
-import { signatureCounts, signatures, type ConsentScope } from '../db/schema';
+import {
+  signatureCounts,
+  signatures,
+  type CampaignTranslations,
+  type ConsentScope,
+} from '../db/schema';
 import type { sealedSignature } from '../db/sealed-rows';
 import type { Language } from '../i18n/translations';
 
 /**
  * The signatures' store: the one module that writes SQL for `signatures`, `signature_counts` and
- * `erased_signature_counts`. Signing, tallies, verification, erasure and the IP-hash retention
- * call it; raw SQL stays where one statement does the work of many (the tally batch, erasure),
- * and every change to the counts goes through `addToCounts`.
+ * `erased_signature_counts`. Signing (and writing letters, which signs too), tallies,
+ * verification, signers' emails, consent withdrawal, erasure and the IP-hash retention call it;
+ * raw SQL stays where one statement does the work of many (the tally batch, erasure), and every
+ * change to the counts goes through `addToCounts`. (Some features still read `signatures` with
+ * queries of their own: the partner API, webhooks' events, partner numbers, "your data", the
+ * burst report and the supporters' worker.)
  */
 
 type Tx = Pick<Database, 'execute'>;
@@ -459,4 +467,98 @@ export async function readCountsReport(
   }
   counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
   return counts;
+}
+
+/**
+ * Owes a signer the verification email again, when their campaign asks signers to confirm and
+ * they have not. Returns the signature's campaign, or undefined when nothing is owed.
+ */
+export async function oweVerification(db: Tx, signatureId: number): Promise<number | undefined> {
+  const [pending] = await queryRows<{ campaign_id: number }>(
+    db,
+    sql`UPDATE signatures s SET notice_pending = true
+        FROM campaigns c
+        WHERE s.id = ${signatureId}::bigint AND c.id = s.campaign_id AND c.require_verification AND s.verified_at IS NULL
+        RETURNING s.campaign_id`,
+  );
+  return pending ? Number(pending.campaign_id) : undefined;
+}
+
+/** The signature of an address (by its keyed hash) in a campaign, if it is not verified yet. */
+export async function unverifiedSignature(
+  db: Pick<Database, 'select'>,
+  campaignId: number,
+  emailHash: Uint8Array,
+): Promise<number | undefined> {
+  const [row] = await db
+    .select({ id: signatures.id })
+    .from(signatures)
+    .where(
+      and(
+        eq(signatures.campaignId, campaignId),
+        eq(signatures.emailHash, emailHash),
+        sql`${signatures.verifiedAt} IS NULL`,
+      ),
+    );
+  return row?.id;
+}
+
+/** A signer's email owed, claimed to be sent, with what it is written from. */
+export interface ClaimedNotice {
+  id: number;
+  email: Uint8Array;
+  campaign_id: number;
+  verified: boolean;
+  title: string;
+  translations: CampaignTranslations | null;
+  /** The language the signer signed in: their email is written in it. */
+  language: string;
+  slug: string;
+  require_verification: boolean;
+}
+
+/**
+ * Claims up to `limit` of a campaign's owed signer emails (not those in `waiting`), in id order:
+ * they are no longer owed once this returns. Not SKIP LOCKED: a row a tally batch holds at this
+ * moment would be skipped and left owed until the next sweep. The wait is one batch's commit; both
+ * take rows in id order, and should PostgreSQL ever break a deadlock, the statement fails and its
+ * job is retried.
+ */
+export function claimNotices(
+  db: Tx,
+  campaignId: number,
+  waiting: number[],
+  limit: number,
+): Promise<ClaimedNotice[]> {
+  return queryRows<ClaimedNotice>(
+    db,
+    sql`UPDATE signatures s SET notice_pending = false
+        FROM campaigns c
+        WHERE s.id IN (
+                SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
+                  AND id <> ALL(${`{${waiting.join(',')}}`}::bigint[])
+                ORDER BY id LIMIT ${limit}::int FOR UPDATE)
+          AND c.id = s.campaign_id
+        RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, s.language, c.slug, c.require_verification`,
+  );
+}
+
+/** Owes these signers their email again (a send to be tried later). */
+export async function oweNotices(db: Tx, signatureIds: number[]): Promise<void> {
+  await db.execute(
+    sql`UPDATE signatures SET notice_pending = true WHERE id IN (${idList(signatureIds)})`,
+  );
+}
+
+/** The ids of an address's signatures (by its keyed hash), in one campaign or (null) in all, as a subquery. */
+export const signaturesOfAddress = (emailHash: Uint8Array, campaignId: number | null) =>
+  campaignId === null
+    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea`
+    : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${emailHash}::bytea`;
+
+/** Takes these signatures (a subquery of ids) off the campaign's own mailing list. */
+export async function clearOptIn(db: Tx, signatureIds: SQL): Promise<void> {
+  await db.execute(
+    sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatureIds})`,
+  );
 }
