@@ -16,7 +16,7 @@ import { messageKey } from '../src/delivery/deliver';
 import type { MailMessage } from '../src/delivery/mailer';
 import { createLogger } from '../src/logger';
 import { openPlatform, type Platform } from '../src/platform';
-import { formatKeyRing } from '../src/privacy/field-encryption';
+import { formatKeyRing } from '../src/db/field-encryption';
 import { startDeliveryWorker } from '../workers/delivery';
 import { buildCwcDocument, cwcDeliveryId, splitName, type CwcSettings } from '../src/delivery/cwc';
 import { startCountingSink, type CountingSink } from './smtp-sink';
@@ -66,7 +66,7 @@ function parseArguments() {
         database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
         redis: { type: 'string', default: 'redis://127.0.0.1:6379/0' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

@@ -11,7 +11,7 @@ import { DEMO_CAMPAIGN_SLUG, ensureDemoCampaign } from '../src/campaigns/demo';
 import { runCli, UsageError } from '../src/cli';
 import { openDatabase, queryRows, type DatabaseHandle } from '../src/db/client';
 import { sealedSignature } from '../src/db/sealed-rows';
-import { FieldEncryption } from '../src/privacy/field-encryption';
+import { FieldEncryption } from '../src/db/field-encryption';
 import { uspsByFips } from '../src/representatives/us-states';
 import { exportFilePath, writeExportFile } from '../src/staff/exports';
 
@@ -50,7 +50,7 @@ function parseArguments() {
         runs: { type: 'string', default: '3' },
         database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

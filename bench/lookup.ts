@@ -223,7 +223,7 @@ function parseArguments() {
         database: { type: 'string' },
         seed: { type: 'string', default: '1' },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { projectRoot } from '../src/paths';
-import { formatKeyRing } from '../src/privacy/field-encryption';
+import { formatKeyRing } from '../src/db/field-encryption';
 
 /**
  * `npm run bench:sign`: load on POST /api/v1/campaigns/:slug/signatures with unique emails, on real
@@ -77,12 +77,13 @@ async function countRows(databaseUrl: string): Promise<{ stored: number; tallied
     let tallied = -1;
     for (let i = 0; i < 600 && tallied !== stored; i++) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      const result = await client.query(
+      const result = await client.query<{ stored: string; tallied: string }>(
         `SELECT (SELECT count(*) FROM signatures) AS stored,
                 (SELECT coalesce(sum(count), 0) FROM signature_counts WHERE dimension = 'total') AS tallied`,
       );
-      stored = Number(result.rows[0].stored);
-      tallied = Number(result.rows[0].tallied);
+      const [row] = result.rows;
+      stored = Number(row?.stored);
+      tallied = Number(row?.tallied);
     }
     return { stored, tallied };
   } finally {

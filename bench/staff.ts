@@ -16,7 +16,7 @@ import { sealedSignature } from '../src/db/sealed-rows';
 import { createLogger } from '../src/logger';
 import { rebuildTallies } from '../src/petitions/tallies';
 import { openPlatform, type Platform } from '../src/platform';
-import { FieldEncryption, formatKeyRing } from '../src/privacy/field-encryption';
+import { FieldEncryption, formatKeyRing } from '../src/db/field-encryption';
 import { uspsByFips } from '../src/representatives/us-states';
 import { createAccount } from '../src/staff/accounts';
 import { writeExportFile } from '../src/staff/exports';
@@ -78,7 +78,7 @@ function parseArguments() {
         /** Leaves the database (PostgreSQL) in place at the end, to look into; its name is printed. */
         keep: { type: 'boolean', default: false },
       },
-    }).values as typeof values;
+    }).values;
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${USAGE}`);
   }

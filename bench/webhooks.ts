@@ -11,7 +11,7 @@ import pg from 'pg';
 import { openDatabase, queryRows } from '../src/db/client';
 import { webhookSubscriptions } from '../src/db/schema';
 import { projectRoot } from '../src/paths';
-import { FieldEncryption, formatKeyRing } from '../src/privacy/field-encryption';
+import { FieldEncryption, formatKeyRing } from '../src/db/field-encryption';
 import { addWebhook } from '../src/webhooks/subscriptions';
 
 /**

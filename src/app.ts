@@ -56,6 +56,8 @@ export function buildApp(ctx: AppContext, options: AppOptions = {}): Express {
       : captcha === 'hcaptcha'
         ? 'hCaptcha'
         : 'Cloudflare Turnstile';
+  // express-handlebars both calls back and returns a promise of the same result; Express uses the callback.
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   app.engine('hbs', engine({ extname: '.hbs', defaultLayout: 'main', helpers: viewHelpers }));
   app.set('view engine', 'hbs');
   app.set('views', viewsDir);

@@ -5,12 +5,7 @@ import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { projectRoot } from './paths';
-import {
-  newKey,
-  parseKeyRing,
-  parseLookupKey,
-  type EncryptionKeys,
-} from './privacy/field-encryption';
+import { newKey, parseKeyRing, parseLookupKey, type EncryptionKeys } from './db/field-encryption';
 
 /**
  * Every environment variable the platform reads, parsed once. Nothing else reads process.env.

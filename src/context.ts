@@ -5,7 +5,7 @@ import type { Config } from './config';
 import type { Database, DatabaseHandle } from './db/client';
 import type { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
-import type { FieldEncryption } from './privacy/field-encryption';
+import type { FieldEncryption } from './db/field-encryption';
 import type { StatsCache } from './petitions/stats';
 import type { TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';

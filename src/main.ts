@@ -42,7 +42,7 @@ export async function startPlatform(
       server = buildApp(platform).listen(config.port, config.host);
       await Promise.race([
         once(server, 'listening'),
-        once(server, 'error').then(([error]) => Promise.reject(error)),
+        once(server, 'error').then(([error]) => Promise.reject(error as Error)),
       ]);
     }
     if (role !== 'web') workers = await startWorkers(platform);
@@ -62,9 +62,9 @@ export async function startPlatform(
     (stopping ??= (async () => {
       if (server) {
         // Stop accepting, let requests in flight finish, then drop idle keep-alive connections.
-        const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const forceAfter = setTimeout(() => server!.closeAllConnections(), 10_000).unref();
+        const forceAfter = setTimeout(() => server.closeAllConnections(), 10_000).unref();
         await closed;
         clearTimeout(forceAfter);
       }

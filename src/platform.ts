@@ -17,7 +17,7 @@ import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
-import { FieldEncryption } from './privacy/field-encryption';
+import { FieldEncryption } from './db/field-encryption';
 import { flushNoticeRequests } from './privacy/notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ReadDeadline } from '../db/bounded-reads';
 import { queryRows, type Database } from '../db/client';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
-import { emailDomain, type FieldEncryption } from '../privacy/field-encryption';
+import { emailDomain, type FieldEncryption } from '../db/field-encryption';
 
 /**
  * Suspicious bursts: times when one IP hash, or one email domain, signed a campaign more than a

@@ -15,7 +15,8 @@ import {
 } from '../db/schema';
 import { CAMPAIGN_SLUG } from './directory';
 import type { FieldErrors } from '../kernel/field-errors';
-import { CONTROL_IN_LINE, CONTROL_IN_TEXT, hiddenFormatting } from '../text-safety/input';
+import { CONTROL_IN_LINE, CONTROL_IN_TEXT } from '../text-safety/characters';
+import { hiddenFormatting } from '../text-safety/input';
 import {
   SUBJECT_MAX,
   TARGET_LEVELS,

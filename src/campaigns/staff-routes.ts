@@ -17,6 +17,7 @@ import {
   MAX_CUSTOM_TARGETS_PER_LIST,
   type CustomTargetCsvError,
 } from '../representatives/custom-targets';
+import { escapeXml } from '../text-safety/characters';
 import { recordAudit } from '../staff/audit';
 import {
   campaignForm,
@@ -218,7 +219,8 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           );
     const template =
       draft ?? own ?? english ?? ctx.letterTemplates.filesByLanguage[language][level];
-    const given = typeof req.body?.zip === 'string' ? req.body.zip : req.query.zip;
+    const body = req.body as { zip?: unknown } | undefined;
+    const given = typeof body?.zip === 'string' ? body.zip : req.query.zip;
     const zip =
       typeof given === 'string' && given.trim()
         ? given.trim()
@@ -401,9 +403,10 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.`
           : 'Upload one CSV file with the form.';
       // The CSRF check comes first, so a cross-site upload is refused as such.
-      csrf.protect(req, res, (csrfError?: unknown) =>
-        csrfError ? next(csrfError) : renderTargets(res, { errors: { file: message } }, 400),
-      );
+      csrf.protect(req, res, (csrfError?: unknown) => {
+        if (csrfError) next(csrfError);
+        else renderTargets(res, { errors: { file: message } }, 400).catch(next);
+      });
     });
 
   // A multipart form: the CSRF token is in the body, so it is checked once the body is read.
@@ -556,7 +559,7 @@ export function embedSnippet(
   sourceCode: string,
 ): string {
   const page = `${publicUrl}/campaigns/${campaign.slug}?source=${sourceCode}`;
-  const title = campaign.title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const title = escapeXml(campaign.title);
   return [
     `<div data-petition="${campaign.slug}" data-source="${sourceCode}">`,
     `  <a href="${page}">Sign the petition: ${title}</a>`,

@@ -10,8 +10,8 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { migrationsDir } from '../paths';
-import type { EncryptionKeys } from '../privacy/field-encryption';
-import { checkKeys, saveNewKeys } from '../privacy/key-checks';
+import type { EncryptionKeys } from './field-encryption';
+import { checkKeys, saveNewKeys } from './key-checks';
 import { acquirePidLock } from '../process-lock';
 import { forceQuote } from '../text-safety/csv';
 import * as schema from './schema';
@@ -155,10 +155,10 @@ async function openPostgres(
       try {
         await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
         const locked = drizzlePg(client, { schema });
-        const keysFile = await saveNewKeys(locked as unknown as Database, keys);
-        const sealedRows = await sealPlaintextBeforeMigration(locked as unknown as Database, keys);
+        const keysFile = await saveNewKeys(locked, keys);
+        const sealedRows = await sealPlaintextBeforeMigration(locked, keys);
         await migratePg(locked, { migrationsFolder: migrationsDir });
-        if (keys) await checkKeys(locked as unknown as Database, keys, options);
+        if (keys) await checkKeys(locked, keys, options);
         return { sealedRows, keysFile };
       } catch (error) {
         failure = error as Error;
@@ -244,9 +244,9 @@ function newPool(options: pg.PoolConfig): pg.Pool {
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
     client.on('end', () => {
-      const poolClient = client as pg.PoolClient;
+      const poolClient = client;
       if (!checkedOut.has(poolClient)) return;
-      const release = poolClient.release;
+      const release = poolClient.release.bind(poolClient);
       poolClient.release = () => undefined;
       release(new Error('the connection to the database ended'));
     });

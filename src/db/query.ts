@@ -11,6 +11,6 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /** Runs raw SQL and returns its rows; PGlite and node-postgres both answer with `rows`. */
 export async function queryRows<T>(db: Pick<Database, 'execute'>, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
-  return result.rows;
+  const result: unknown = await db.execute(query);
+  return (result as { rows: T[] }).rows;
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { FieldEncryption, type EncryptionKeys } from '../privacy/field-encryption';
+import { FieldEncryption, type EncryptionKeys } from './field-encryption';
 import { queryRows, type Database } from './query';
 import { SEALED_TABLES, sealedTables, type SealedTable as Table } from './sealed-rows';
 

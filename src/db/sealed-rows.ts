@@ -1,4 +1,4 @@
-import type { FieldEncryption, SealedColumn } from '../privacy/field-encryption';
+import type { FieldEncryption, SealedColumn } from './field-encryption';
 
 /**
  * Which columns of which tables hold sealed personal data, and those columns as they are written:

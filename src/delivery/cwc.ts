@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FieldErrors } from '../kernel/field-errors';
 import { checkCwcDocument, describeProblems, LIBRARY_OF_CONGRESS_TOPICS } from './cwc-schema';
+import { escapeXml, removeNotInXml } from '../text-safety/characters';
 
 /**
  * Communicating with Congress (CWC): the House's (and some Senate offices') system for constituent messages from
@@ -175,42 +176,22 @@ export function cwcDeliveryId(key: string): string {
 // Text cleaning and escaping.
 // ---------------------------------------------------------------------------------------------------------------------
 
-// Characters XML 1.0 forbids or that have no place in a letter: C0 controls but tab/LF/CR, DEL, C1 controls, the
-// non-characters U+FFFE/U+FFFF and unpaired surrogates.
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]/g;
-// Without the u flag a regex sees UTF-16 code units, which is what finding a lone half of a surrogate pair needs.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const LINE_BREAKS = /[\t\r\n\u2028\u2029]+/g;
-
-const removeForbidden = (value: string) => value.replace(CONTROL, '').replace(LONE_SURROGATE, '');
 
 /** One line of text: forbidden characters removed, line breaks and tabs become a space, trimmed. */
 function singleLine(value: string): string {
-  return removeForbidden(value).replace(LINE_BREAKS, ' ').trim();
+  return removeNotInXml(value).replace(LINE_BREAKS, ' ').trim();
 }
 
 /** Letter text: forbidden characters removed, every line break (CRLF, CR, LF, U+2028/9) one LF. */
 function multiLine(value: string): string {
-  return removeForbidden(value)
+  return removeNotInXml(value)
     .replace(/\r\n|[\r\u2028\u2029]/g, '\n')
     .trim();
 }
 
-const ENTITIES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-};
-
-/** Escapes text for an XML text node (removing, again, what XML cannot hold: this is the last line of defence). */
-function escapeText(text: string): string {
-  return removeForbidden(text).replace(/[&<>"']/g, (char) => ENTITIES[char] ?? char);
-}
-
 function renderNode([name, content]: XmlNode, indent: string): string {
-  if (typeof content === 'string') return `${indent}<${name}>${escapeText(content)}</${name}>`;
+  if (typeof content === 'string') return `${indent}<${name}>${escapeXml(content)}</${name}>`;
   const children = content
     .filter((child): child is XmlNode => child !== undefined)
     .map((child) => renderNode(child, `${indent}  `));
@@ -475,7 +456,7 @@ async function errorLines(
     const reader = response.body?.getReader();
     const decoder = new TextDecoder();
     while (reader && body.length < ERROR_BODY_LIMIT) {
-      const { done, value } = await reader.read();
+      const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
       if (done) break;
       body += decoder.decode(value, { stream: true });
     }

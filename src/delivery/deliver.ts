@@ -6,11 +6,7 @@ import { queryRows, type Database } from '../db/client';
 import { changeLetterStatus, countMoves } from '../letters/letter-store';
 import { MAX_ATTEMPTS } from '../queue/jobs';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
-import {
-  SealedValueError,
-  UnknownKeyError,
-  type FieldEncryption,
-} from '../privacy/field-encryption';
+import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../db/field-encryption';
 import { Batcher } from './batcher';
 import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from './mailer';
 

@@ -60,7 +60,7 @@ export function createCsrf(options: {
             ? []
             : (Array.isArray(value) ? value : [value])
                 .filter((item) => typeof item === 'string')
-                .map((item) => ({ name, value: item as string })),
+                .map((item) => ({ name, value: item })),
         );
         res.setHeader('Cache-Control', 'no-store');
         res.status(403).render('confirm-again', {

@@ -139,12 +139,10 @@ export function notFound(): RequestHandler {
     if (wantsJson(req)) {
       res.status(404).json({ error: 'not_found', message: t('common:errors.notFound') });
     } else {
-      res
-        .status(404)
-        .render('error', {
-          title: t('common:errors.notFoundTitle'),
-          message: t('common:errors.notFound'),
-        });
+      res.status(404).render('error', {
+        title: t('common:errors.notFoundTitle'),
+        message: t('common:errors.notFound'),
+      });
     }
   };
 }
@@ -178,12 +176,10 @@ export function errorHandler(ctx: { logger: Logger; outages: OutageLog }): Error
       res.setHeader('Cache-Control', 'no-store');
     }
     if (wantsJson(req)) {
-      res
-        .status(status)
-        .json({
-          error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'bad_request'),
-          message,
-        });
+      res.status(status).json({
+        error: ERROR_CODES[status] ?? (status >= 500 ? 'server_error' : 'bad_request'),
+        message,
+      });
     } else {
       const title = t(
         status === 503

@@ -50,9 +50,7 @@ export function languages(options: { https: boolean }): RequestHandler {
   return (req, res, next) => {
     const chosen = languageOf(req.query.lng);
     const lng =
-      chosen ??
-      languageOf(detector.detect(req, res, DETECTION_ORDER) as unknown as string | undefined) ??
-      DEFAULT_LANGUAGE;
+      chosen ?? languageOf(detector.detect(req, res, DETECTION_ORDER)) ?? DEFAULT_LANGUAGE;
     if (
       chosen &&
       !req.path.startsWith('/api/') &&

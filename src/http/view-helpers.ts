@@ -24,7 +24,9 @@ export const viewHelpers = {
     const values = Object.fromEntries(
       Object.entries(options.hash ?? {}).map(([name, value]) => [
         name,
-        typeof value === 'number' ? value : Handlebars.escapeExpression(String(value ?? '')),
+        typeof value === 'number'
+          ? value
+          : Handlebars.escapeExpression(String((value as string | null | undefined) ?? '')),
       ]),
     );
     return new Handlebars.SafeString(pageTranslator(options).t(key, values));

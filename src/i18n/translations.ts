@@ -100,7 +100,7 @@ export function i18nInstance(): I18n {
 }
 
 /** The translator for a language (English for anything else). */
-export function translator(language: Language | string | undefined = DEFAULT_LANGUAGE): Translator {
+export function translator(language: string | undefined = DEFAULT_LANGUAGE): Translator {
   const lng = languageOf(language) ?? DEFAULT_LANGUAGE;
   let found = translators.get(lng);
   if (found) return found;
@@ -112,15 +112,14 @@ export function translator(language: Language | string | undefined = DEFAULT_LAN
     language: lng,
     locale: LOCALES[lng],
     // `count` picks the plural form; `n` is the same number written for this locale ("1,204").
+    // Keys are plain strings (no returnObjects), so i18next answers with text.
     t: (key, values) =>
-      String(
-        fixed(
-          key,
-          (typeof values?.count === 'number' && values.n === undefined
-            ? { ...values, n: numbers.format(values.count) }
-            : values) as never,
-        ),
-      ),
+      fixed(
+        key,
+        (typeof values?.count === 'number' && values.n === undefined
+          ? { ...values, n: numbers.format(values.count) }
+          : values) as never,
+      ) as unknown as string,
     has: (key) => i18n.exists(key, { lng }),
     number: (value) => numbers.format(value),
     date: (value) => dates.format(new Date(value)),

@@ -6,7 +6,7 @@ import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns } from '../db/schema';
-import { FieldEncryption } from '../privacy/field-encryption';
+import { FieldEncryption } from '../db/field-encryption';
 import { findPacket, officesWaiting, packetSource, type PacketSelection } from './hand-packets';
 import { writePacketPdf, writePacketText } from './packet-documents';
 

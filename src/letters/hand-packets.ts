@@ -8,6 +8,7 @@ import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { recordAudit, type Actor } from '../staff/audit';
 import { uspsByFips } from '../representatives/us-states';
+import { CONTROL_IN_TEXT } from '../text-safety/characters';
 
 /**
  * Hand delivery, for offices the platform cannot reach electronically: staff prepare a packet for
@@ -254,7 +255,6 @@ export async function preparePacket(
 // ---------------------------------------------------------------------------------------------
 // Marking a packet delivered
 
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 export const NOTE_MAX = 500;
 
 /** The last calendar day anywhere on Earth (UTC+14): a delivery date after it is in the future for everyone. */

@@ -9,7 +9,6 @@ import { campaignTexts } from '../campaigns/texts';
 import { LANGUAGE_NAMES, LANGUAGES, type Translator } from '../i18n/translations';
 import { honeypotFilled, sourceFromQuery } from '../petitions/signature-input';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
-import type { Official } from '../representatives/districts';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
@@ -239,7 +238,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           ? []
           : (Array.isArray(value) ? value : [value])
               .filter((item) => typeof item === 'string')
-              .map((item) => ({ name, value: item as string })),
+              .map((item) => ({ name, value: item })),
       );
       res.setHeader('Cache-Control', 'no-store');
       res.status(429).render('confirm-again', {

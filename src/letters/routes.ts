@@ -34,30 +34,24 @@ function answer(ctx: AppContext, res: Response, result: WriteResult): void {
   const { t } = translatorOf(res);
   if (result.outcome === 'sent') {
     // Each letter and how it travels: a supporter is told honestly which ones the campaign delivers by hand.
-    res
-      .status(202)
-      .json({
-        actionId: result.actionId,
-        statusUrl: `${ctx.config.publicUrl}${statusPath(result.statusToken)}`,
-        letters: result.letters,
-      });
+    res.status(202).json({
+      actionId: result.actionId,
+      statusUrl: `${ctx.config.publicUrl}${statusPath(result.statusToken)}`,
+      letters: result.letters,
+    });
   } else if (result.outcome === 'invalid') {
-    res
-      .status(400)
-      .json({
-        errors: result.errors,
-        ...(result.candidates ? { candidates: result.candidates } : {}),
-      });
+    res.status(400).json({
+      errors: result.errors,
+      ...(result.candidates ? { candidates: result.candidates } : {}),
+    });
   } else if (result.outcome === 'closed') {
     res.status(409).json({ error: 'closed', message: t('letters:closedError') });
   } else if (result.outcome === 'limited') {
     res.setHeader('Retry-After', String(result.retryAfterSeconds));
-    res
-      .status(429)
-      .json({
-        error: 'rate_limited',
-        message: t('letters:tooMany.fromEmailSeconds', { count: result.retryAfterSeconds }),
-      });
+    res.status(429).json({
+      error: 'rate_limited',
+      message: t('letters:tooMany.fromEmailSeconds', { count: result.retryAfterSeconds }),
+    });
   } else {
     res.status(503).json({ error: 'unavailable', message: result.message });
   }
@@ -67,12 +61,10 @@ function answer(ctx: AppContext, res: Response, result: WriteResult): void {
 export function lettersApi(ctx: AppContext): Router {
   const router = Router();
   const limited = letterRateLimit(ctx, (_req, res, retryAfter) => {
-    res
-      .status(429)
-      .json({
-        error: 'rate_limited',
-        message: translatorOf(res).t('letters:tooMany.fromNetwork', { count: retryAfter }),
-      });
+    res.status(429).json({
+      error: 'rate_limited',
+      message: translatorOf(res).t('letters:tooMany.fromNetwork', { count: retryAfter }),
+    });
   });
 
   router.post('/campaigns/:slug/letters', limited, async (req, res) => {

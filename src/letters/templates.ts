@@ -5,6 +5,7 @@ import type { LetterLimits } from '../db/schema';
 import { projectRoot } from '../paths';
 import type { Official } from '../representatives/districts';
 import { DEFAULT_LANGUAGE, english, type Language, type Translate } from '../i18n/translations';
+import { headerProblem, removeControls } from '../text-safety/characters';
 
 /**
  * Letter templates: a subject and a body per target level, written in Handlebars with a fixed set
@@ -86,7 +87,9 @@ export function loadLetterTemplates(dir = defaultLettersDir): Record<TargetLevel
       return readFileSync(full, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new Error(`Letter template ${file} is missing (looked for ${full})`);
+        throw new Error(`Letter template ${file} is missing (looked for ${full})`, {
+          cause: error,
+        });
       throw error;
     }
   };
@@ -228,9 +231,6 @@ export function validateLetterTemplate(source: string): string | null {
 // ---------------------------------------------------------------------------------------------
 // Cleaning
 
-// C0 and C1 control characters, and DEL.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const CONTROL_EXCEPT_LF = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 const LINE_BREAK = /\r\n?|[\u0085\u2028\u2029]/g;
 
 function capCharacters(value: string, max: number): string {
@@ -246,19 +246,16 @@ export function characterCount(value: string): number {
 }
 
 function oneLine(value: string): string {
-  return value
-    .replace(/[\s\u0085]+/g, ' ')
-    .replace(CONTROL, '')
+  return removeControls(value.replace(/[\s\u0085]+/g, ' '))
     .replace(/ {2,}/g, ' ')
     .trim();
 }
 
 function cleanMultiline(value: string, maxBlankLines: number): string {
-  const lines = value
-    .replace(LINE_BREAK, '\n')
-    .replace(/[\t\v\f]/g, ' ')
-    .replace(CONTROL_EXCEPT_LF, '')
-    .split('\n');
+  const lines = removeControls(
+    value.replace(LINE_BREAK, '\n').replace(/[\t\v\f]/g, ' '),
+    'lineFeed',
+  ).split('\n');
   const tooManyBlank = new RegExp(`\\n{${maxBlankLines + 2},}`, 'g');
   return lines
     .map((line) => line.trimEnd())
@@ -356,9 +353,8 @@ export function headerFieldError(
   field: 'name' | 'subject',
   t: Translate = english().t,
 ): string | null {
-  if (/[\r\n\u0085\u2028\u2029]/.test(value)) return t(`errors:${field}.lineBreaks`);
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return t(`errors:${field}.controls`);
-  return null;
+  const problem = headerProblem(value);
+  return problem ? t(`errors:${field}.${problem}`) : null;
 }
 
 export type { LetterLimits };

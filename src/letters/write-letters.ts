@@ -37,8 +37,9 @@ import {
   BIDI_CONTROL,
   CONTROL_IN_LINE,
   CONTROL_IN_TEXT,
-  stripInvisible,
-} from '../text-safety/input';
+  headerProblem,
+} from '../text-safety/characters';
+import { stripInvisible } from '../text-safety/input';
 import type { LetterTemplateStore } from './template-store';
 import { raiseOutreachEvents } from '../webhooks/events';
 import { applySupporterEdits, headerFieldError, levelOf, splitGreeting } from './templates';
@@ -62,15 +63,12 @@ import {
 
 /** A line of the subject the supporter wrote: as a header, with no line break or control character, nor direction controls (text-safety/input.ts). */
 const subjectLine = (value: string, ctx: z.RefinementCtx) => {
-  const lineBreak = /[\r\n\u0085\u2028\u2029]/.test(value);
-  const control = /[\u0000-\u001f\u007f-\u009f]/.test(value);
-  const problem = lineBreak
-    ? 'errors:subject.lineBreaks'
-    : control
-      ? 'errors:subject.controls'
-      : BIDI_CONTROL.test(value)
-        ? 'errors:subject.direction'
-        : null;
+  const header = headerProblem(value);
+  const problem = header
+    ? `errors:subject.${header}`
+    : BIDI_CONTROL.test(value)
+      ? 'errors:subject.direction'
+      : null;
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 };
 

@@ -176,7 +176,11 @@ export async function recordSignature(
     zip: postal?.item.postal_code ?? '',
     address:
       postal?.item.address_lines?.filter((line) => line.trim() !== '').join(', ') || undefined,
-    source: holder.partner ? holder.partner.sourceCode : given,
+    source: holder.partner
+      ? holder.partner.sourceCode
+      : typeof given === 'string'
+        ? given
+        : undefined,
     optIn: !holder.partner && subscribed,
     partnerOptIn: Boolean(holder.partner) && subscribed,
   };
@@ -203,7 +207,11 @@ export async function recordSignature(
     body: {
       identifiers: [signatureIdentifier(ref)],
       origin_system: ORIGIN_SYSTEM,
-      referrer_data: input.source ? { source: String(input.source).trim().toLowerCase() } : {},
+      referrer_data: input.source
+        ? {
+            source: input.source.trim().toLowerCase(),
+          }
+        : {},
       person: {
         ...(person.given_name ? { given_name: person.given_name.trim() } : {}),
         ...(person.family_name ? { family_name: person.family_name.trim() } : {}),
@@ -215,7 +223,12 @@ export async function recordSignature(
           },
         ],
         postal_addresses: [
-          { primary: true, postal_code: String(input.zip).trim().slice(0, 5), country: 'US' },
+          {
+            primary: true,
+            // Signing accepted it, so it is a string.
+            postal_code: (input.zip as string).trim().slice(0, 5),
+            country: 'US',
+          },
         ],
       },
       ...(campaign.requireVerification ? { [`${OSDI_NAMESPACE}:check_email`]: true } : {}),

@@ -5,7 +5,8 @@ import { queryRows, type Database } from '../db/client';
 import { apiTokens, auditLog, type ApiScope, type ApiToken } from '../db/schema';
 import type { Logger } from '../logger';
 import { recordAudit, type Actor } from '../staff/audit';
-import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
+import { CONTROL_IN_LINE } from '../text-safety/characters';
+import { hiddenFormatting } from '../text-safety/input';
 
 /**
  * API tokens for the OSDI API. A token is `osdi_` and 43 random characters; only its SHA-256 is

@@ -5,7 +5,7 @@ import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { copyInteger as integer, copyLiteral as literal } from '../db/copy-values';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import type { ExportKind } from '../db/schema';
-import type { FieldEncryption } from '../privacy/field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safety/csv';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
+import { BIDI_CONTROL, CONTROL_IN_LINE } from '../text-safety/characters';
+import { stripInvisible } from '../text-safety/input';
 
 /**
  * A line a supporter types (a name, an address, a city): control characters are refused; of the

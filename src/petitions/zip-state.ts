@@ -72,7 +72,7 @@ const PREFIX_RANGES: ReadonlyArray<readonly [number, number, string]> = [
 ];
 
 const STATE_BY_PREFIX: ReadonlyArray<string | undefined> = (() => {
-  const table: Array<string | undefined> = new Array(1000);
+  const table = new Array<string | undefined>(1000);
   for (const [from, to, state] of PREFIX_RANGES) for (let p = from; p <= to; p++) table[p] = state;
   return table;
 })();

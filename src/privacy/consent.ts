@@ -3,7 +3,7 @@ import { queryRows, type Database } from '../db/client';
 import type { ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
 import { clearOptIn, signaturesOfAddress } from '../petitions/signature-store';
-import type { FieldEncryption } from './field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 
 /**
  * Consent to updates: from the campaign itself, and from the partner organisation that brought the

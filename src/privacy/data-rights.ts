@@ -6,7 +6,7 @@ import type { Mailer } from '../delivery/mailer';
 import { renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
 import { emailAddress } from '../petitions/signature-input';
 import { DEFAULT_LANGUAGE, languageOf, type Language } from '../i18n/translations';
-import type { FieldEncryption } from './field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
 
 /**

@@ -1,6 +1,6 @@
 import { runCli } from '../cli';
 import { configuredKeyIds } from '../config';
-import { newKey } from './field-encryption';
+import { newKey } from '../db/field-encryption';
 
 /**
  * `npm run keys:new`: prints fresh keys. A new installation sets both. To rotate the encryption

@@ -17,7 +17,7 @@ import {
   unsubscribeHeaders,
   unsubscribeUrl,
 } from './emails';
-import { SealedValueError, UnknownKeyError } from './field-encryption';
+import { SealedValueError, UnknownKeyError } from '../db/field-encryption';
 import { sealLink } from './links';
 import { campaignTitle } from '../campaigns/texts';
 import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';

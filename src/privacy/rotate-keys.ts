@@ -3,9 +3,9 @@ import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { sealedTables } from '../db/sealed-rows';
-import { FieldEncryption } from './field-encryption';
-import { checkKeys, finishReindexing, retireUnusedKeys, startReindexing } from './key-checks';
-import { keyCensus, missingKeys, resealAll, type KeyCensus } from './key-rotation';
+import { FieldEncryption } from '../db/field-encryption';
+import { checkKeys, finishReindexing, retireUnusedKeys, startReindexing } from '../db/key-checks';
+import { keyCensus, missingKeys, resealAll, type KeyCensus } from '../db/key-rotation';
 
 const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
 

@@ -3,7 +3,8 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Database } from '../db/client';
 import { customTargets, type CustomTarget, type DistrictLayer } from '../db/schema';
-import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
+import { CONTROL_IN_LINE, controlsToSpaces } from '../text-safety/characters';
+import { hiddenFormatting } from '../text-safety/input';
 import { isStateCode } from './us-states';
 
 /**
@@ -60,16 +61,13 @@ const DISTRICT_KINDS: Readonly<
 const REPRESENTS_FORMS =
   'everyone, state:CA, city:Oakland, CA, zips:94601 94602, congressional:0612, state-upper:06010 or state-lower:25D25';
 
-// C0 and C1 control characters (line breaks and tabs among them) and Unicode line/paragraph separators.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
 /**
  * A cell as stored: control characters become spaces (so a line break in an address does not glue
  * two words together), runs of spaces become one. Cells starting with `= + - @` are stored as they
  * are; exports neutralise them where spreadsheets would read them as formulas.
  */
 function cleanCell(value: string): string {
-  return value.replace(CONTROL_CHARACTERS, ' ').replace(/\s+/g, ' ').trim();
+  return controlsToSpaces(value).replace(/\s+/g, ' ').trim();
 }
 
 const cell = z.string().transform(cleanCell);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CustomTarget } from '../db/schema';
-import { BIDI_CONTROL, CONTROL_IN_LINE, stripInvisible } from '../text-safety/input';
+import { BIDI_CONTROL, CONTROL_IN_LINE } from '../text-safety/characters';
+import { stripInvisible } from '../text-safety/input';
 import { matchCustomTargets } from './custom-targets';
 import type { DistrictKeys, DistrictSet, Official, RepresentativeData } from './districts';
 import { GeocoderUnavailableError, type Geocoder } from './geocoder';

@@ -7,7 +7,7 @@ import { noCampaign } from '../petitions/routes';
 import { campaignTexts } from '../campaigns/texts';
 import type { Translator } from '../i18n/translations';
 import { ipRateLimit } from '../http/rate-limit';
-import type { DistrictSet, Official } from './districts';
+import type { Official } from './districts';
 import { chosenGeoids, districtChoices, officeDescription, placeLabel } from './labels';
 import {
   lookupQuerySchema,
@@ -71,12 +71,10 @@ async function lookUp(
 export function representativesApi(ctx: AppContext): Router {
   const router = Router();
   const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
-    res
-      .status(429)
-      .json({
-        error: 'rate_limited',
-        message: translatorOf(res).t('representatives:tooMany', { count: retryAfter }),
-      });
+    res.status(429).json({
+      error: 'rate_limited',
+      message: translatorOf(res).t('representatives:tooMany', { count: retryAfter }),
+    });
   });
 
   const answer = async (res: Response, input: Record<string, unknown>) => {
@@ -116,12 +114,10 @@ export function representativesPages(ctx: AppContext, csrf: ReturnType<typeof cr
   const router = Router();
   const limited = lookupRateLimit(ctx, (_req, res, retryAfter) => {
     const { t } = translatorOf(res);
-    res
-      .status(429)
-      .render('error', {
-        title: t('representatives:tooManyTitle'),
-        message: t('common:rateLimited.wait', { count: retryAfter }),
-      });
+    res.status(429).render('error', {
+      title: t('representatives:tooManyTitle'),
+      message: t('common:rateLimited.wait', { count: retryAfter }),
+    });
   });
 
   const render = (

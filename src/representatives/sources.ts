@@ -215,7 +215,9 @@ const IMPORTER_VERSION = 2;
 export async function hashSourceFiles(files: SourceFiles): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`importer ${IMPORTER_VERSION}\n`);
-  for (const [role, file] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [role, file] of (Object.entries(files) as Array<[string, string]>).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
     hash.update(`${role}\n`);
     if (role === 'openstates') {
       const people: Array<{ name: string; text: string }> = [];
@@ -263,12 +265,12 @@ function parseStructured(file: string, text: string): unknown {
 function readCsv(file: string, columns: string[]): Array<Record<string, string>> {
   let rows: Array<Record<string, string>>;
   try {
-    rows = parseCsv(readText(file), {
+    rows = parseCsv<Record<string, string>>(readText(file), {
       columns: true,
       bom: true,
       skip_empty_lines: true,
       trim: true,
-    }) as Array<Record<string, string>>;
+    });
   } catch (error) {
     throw new DataError(file, 'file', `is not readable CSV: ${(error as Error).message}`);
   }

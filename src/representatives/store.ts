@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import { repDistricts, repOfficials, repSnapshots, repZctas, type DataSource } from '../db/schema';
+import { repDistricts, repOfficials, repSnapshots, repZctas } from '../db/schema';
 import { geometryFromBytes, geometryToBytes } from './geometry';
 import type { Snapshot } from './snapshot';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
@@ -215,7 +215,7 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
     return {
       id,
       importedAt: snapshot.importedAt,
-      sources: snapshot.sources as DataSource[],
+      sources: snapshot.sources,
       counts: snapshot.counts,
       officials: officials.map(({ snapshotId: _, ...official }): OfficialRecord => official),
       districts: districts.map(({ snapshotId: _, geometry, ...district }): DistrictRecord => ({

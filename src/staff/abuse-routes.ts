@@ -71,14 +71,12 @@ export function abuseRoutes(ctx: AppContext): Router {
   router.get('/staff/campaigns/:slug/abuse', requirePermission('abuse.view'), async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign)
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'Campaign not found',
-          message: 'There is no campaign at this address.',
-        });
-    const query = parseBurstQuery(req.query as Record<string, unknown>);
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'Campaign not found',
+        message: 'There is no campaign at this address.',
+      });
+    const query = parseBurstQuery(req.query);
     const run = query.ok && !openedFromAnotherSite(req);
     const timeoutMs = ctx.config.staffStatementTimeoutMs;
     const signal = abandonedSignal(res);

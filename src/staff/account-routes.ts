@@ -91,7 +91,9 @@ export function accountRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsr
       values: extra.values ?? { role: 'organizer' },
       partners: partners.map((partner) => ({
         ...partner,
-        selected: String(partner.id) === String(extra.values?.partner ?? ''),
+        selected: [partner.id, String(partner.id)].includes(
+          extra.values?.partner as number | string,
+        ),
       })),
       invitation: extra.invitation,
       ...formErrors(extra.errors ?? {}),

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { staffAccounts, type StaffAccount, type StaffRole } from '../db/schema';
 import { recordAudit, type Actor } from './audit';
-import { CONTROL_IN_LINE, hiddenFormatting } from '../text-safety/input';
+import { CONTROL_IN_LINE } from '../text-safety/characters';
+import { hiddenFormatting } from '../text-safety/input';
 import { staffRoles } from './roles';
 
 /**

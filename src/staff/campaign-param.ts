@@ -15,13 +15,11 @@ export function loadStaffCampaign(ctx: Pick<AppContext, 'db'>): RequestHandler {
       ? await ctx.db.select().from(campaigns).where(eq(campaigns.slug, slug))
       : [];
     if (!campaign)
-      return res
-        .status(404)
-        .render('error', {
-          layout: 'staff',
-          title: 'No such campaign',
-          message: 'There is no campaign at this address.',
-        });
+      return res.status(404).render('error', {
+        layout: 'staff',
+        title: 'No such campaign',
+        message: 'There is no campaign at this address.',
+      });
     res.locals.campaign = campaign;
     next();
   };

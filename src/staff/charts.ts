@@ -9,7 +9,7 @@ const numberFormat = new Intl.NumberFormat('en-US');
 export const formatNumber = (value: number): string => numberFormat.format(value);
 
 /** Characters XML does not allow at all (C0 controls but tab and line breaks, lone surrogates, U+FFFE/F). */
-// eslint-disable-next-line no-control-regex
+
 const NOT_XML =
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const ENTITY: Record<string, string> = {

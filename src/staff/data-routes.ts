@@ -48,11 +48,9 @@ const CHANNEL_LABEL: Record<string, string> = {
 
 /** What changed, in a few words. */
 function changeSummary(change: ChangeRecord): string {
-  const details = change.details as Record<string, unknown>;
+  const details = change.details;
   const nameOf = (value: unknown) =>
-    value && typeof value === 'object' && 'name' in value
-      ? String((value as { name: unknown }).name)
-      : '';
+    value && typeof value === 'object' && 'name' in value ? String(value.name) : '';
   if (change.kind === 'gone') return `Replaced by ${nameOf(details.replacedBy)}`;
   if (change.kind === 'added') return `Replaces ${nameOf(details.replaces)}`;
   if (change.kind === 'vacant') return 'Left the office; nobody holds the seat in the data';

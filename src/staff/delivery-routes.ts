@@ -82,7 +82,10 @@ export function deliveryRoutes(ctx: AppContext): Router {
   router.get(base, allowed, loadCampaign, async (req, res) => {
     const campaign = campaignOf(res);
     const officePage = Math.min(
-      Math.max(Number.parseInt(String(req.query.offices ?? '0'), 10) || 0, 0),
+      Math.max(
+        Number.parseInt(typeof req.query.offices === 'string' ? req.query.offices : '0', 10) || 0,
+        0,
+      ),
       10_000,
     );
     const heldAfter = parseCursor(req.query.held);

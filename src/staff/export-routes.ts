@@ -205,13 +205,11 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
     const record = await findExport(ctx.db, String(req.params.id));
     if (!record) return gone(404, 'There is no export at this address.');
     if (!can(staff.role, exportPermission(record.kind))) {
-      return res
-        .status(403)
-        .render('error', {
-          layout: 'staff',
-          title: 'Not allowed',
-          message: 'Your role may download count exports only.',
-        });
+      return res.status(403).render('error', {
+        layout: 'staff',
+        title: 'Not allowed',
+        message: 'Your role may download count exports only.',
+      });
     }
     const state = downloadState(record);
     if (state === 'pending')

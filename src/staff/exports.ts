@@ -8,7 +8,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
-import type { FieldEncryption } from '../privacy/field-encryption';
+import type { FieldEncryption } from '../db/field-encryption';
 import type { Queues } from '../queue/jobs';
 import { lettersExportCsv, lettersExportQuery } from '../letters/letter-exports';
 import {

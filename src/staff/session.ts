@@ -158,22 +158,18 @@ export function requirePermission(permission: Permission): RequestHandler {
     if (!staff) {
       if (req.method === 'GET')
         return res.redirect(303, `/staff/login?next=${encodeURIComponent(req.originalUrl)}`);
-      return res
-        .status(401)
-        .render('error', {
-          layout: 'staff',
-          title: 'Please sign in',
-          message: 'Your session has ended. Please sign in again.',
-        });
+      return res.status(401).render('error', {
+        layout: 'staff',
+        title: 'Please sign in',
+        message: 'Your session has ended. Please sign in again.',
+      });
     }
     if (!can(staff.role, permission)) {
-      return res
-        .status(403)
-        .render('error', {
-          layout: 'staff',
-          title: 'Not allowed',
-          message: 'Your role does not allow this. An admin can change your role.',
-        });
+      return res.status(403).render('error', {
+        layout: 'staff',
+        title: 'Not allowed',
+        message: 'Your role does not allow this. An admin can change your role.',
+      });
     }
     next();
   };

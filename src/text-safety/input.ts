@@ -23,13 +23,8 @@
  *   they are refused (`hiddenFormatting`), so what is stored is what the person saw.
  */
 
-/** Control characters a one-line value may not hold (C0, DEL, C1, and the line and paragraph separators). */
-export const CONTROL_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-/** Control characters a long text may not hold: those of a line, but tab, line feed and carriage return. */
-export const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+import { BIDI_CONTROL } from './characters';
 
-/** Bidirectional embeddings, overrides and isolates: they reorder the text around them. */
-export const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 /** Characters that show nothing and change nothing a reader sees in a name. */
 const INVISIBLE = /[\u200b\u200e\u200f\u061c\u2060\ufeff]/g;
 /** A joiner or non-joiner not between two letters, marks or emoji: it does nothing there but hide. */

@@ -4,7 +4,7 @@ import { UsageError, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns, partners } from '../db/schema';
-import { FieldEncryption } from '../privacy/field-encryption';
+import { FieldEncryption } from '../db/field-encryption';
 import { addWebhook, eventList, receiverUrl } from './subscriptions';
 
 const USAGE =

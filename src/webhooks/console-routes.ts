@@ -90,7 +90,7 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
         id: partner.id,
         name: partner.name,
         sourceCode: partner.sourceCode,
-        selected: String(values[field] ?? '') === String(partner.id),
+        selected: values[field] === String(partner.id) || values[field] === partner.id,
       }));
     res.status(status).render('staff/integrations', {
       layout: 'staff',

@@ -8,6 +8,7 @@ import type { Mailer } from '../delivery/mailer';
 import { serializeError } from '../logger';
 import { personResource } from '../osdi/resources';
 import { signaturesById } from '../osdi/records';
+import { controlsToSpaces } from '../text-safety/characters';
 import type { Queues } from '../queue/jobs';
 import { describeFailure, sendOutbound, type OutboundResponse } from './outbound-http';
 import { batchPayload, campaignOf, openErased, type BatchItem } from './payloads';
@@ -301,10 +302,7 @@ async function batchItems(
 
 /** A receiver's answer as the attempt log shows it: the status, and a little of what it said. */
 const answerError = (response: OutboundResponse) => {
-  const said = response.body
-    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
-    .trim()
-    .slice(0, 200);
+  const said = controlsToSpaces(response.body).trim().slice(0, 200);
   return `HTTP ${response.status}${said ? `: ${said}` : ''}`;
 };
 

@@ -9,7 +9,7 @@ import {
   type WebhookSubscription,
 } from '../db/schema';
 import { recordAudit, type Actor } from '../staff/audit';
-import { CONTROL_IN_LINE } from '../text-safety/input';
+import { CONTROL_IN_LINE } from '../text-safety/characters';
 import { checkReceiverUrl } from './outbound-http';
 import { newWebhookSecret } from './signing';
 

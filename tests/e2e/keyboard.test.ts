@@ -70,14 +70,9 @@ afterAll(async () => {
 
 /** What has the focus: its tag, id, classes and text, as a person would be told. */
 const focused = (page: Page) =>
-  page.evaluate(
+  page.evaluate<{ tag: string; id: string; className: string; text: string } | null>(
     `(() => { const el = document.activeElement; return el ? { tag: el.tagName.toLowerCase(), id: el.id, className: String(el.className), text: (el.textContent || '').trim().slice(0, 120) } : null; })()`,
-  ) as Promise<{
-    tag: string;
-    id: string;
-    className: string;
-    text: string;
-  } | null>;
+  );
 
 /** Presses Tab until the element matching `selector` has the focus (and fails after `max` presses). */
 async function tabTo(page: Page, selector: string, max = 60): Promise<void> {

@@ -87,7 +87,7 @@ it('loses no letter and sends none twice without an interrupted attempt, when a 
   const arrivals = new Map<string, Set<string>>();
   const counts = new Map<string, number>();
   for (const mail of sink.messages) {
-    const key = String(mail.headers.get('x-letter-id') ?? '');
+    const key = (mail.headers.get('x-letter-id') as string | undefined) ?? '';
     if (!key) continue;
     counts.set(key, (counts.get(key) ?? 0) + 1);
     arrivals.set(key, (arrivals.get(key) ?? new Set()).add(mail.messageId ?? ''));

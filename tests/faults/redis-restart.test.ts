@@ -63,7 +63,7 @@ describe.each([
     const before = new Signers(base, `${label}-a`);
     for (let id = 0; id < 3; id++) before.startApi(id);
     before.startForm(0);
-    let workersStartedAt = 0;
+    let workersStartedAt: number;
     try {
       await eventually(async () => before.acknowledged >= 100, 60_000);
       // The workers' minute sweep first comes round a minute from now.

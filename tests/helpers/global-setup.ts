@@ -121,6 +121,7 @@ export async function useOrStartServices(options: {
       throw new Error(
         `No Redis at ${redisUrl}, and none could be started (${(error as Error).message}). Install redis-server: ` +
           'sudo apt-get install -y redis-server (Debian, Ubuntu), or brew install redis (macOS).',
+        { cause: error },
       );
     }
     options.log?.(

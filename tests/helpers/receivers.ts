@@ -198,7 +198,7 @@ export async function startFakeActionNetwork(
       const recorded = existing ?? {
         petition: post[1]!,
         id: randomUUID(),
-        body: data as Record<string, unknown>,
+        body: data,
       };
       if (!existing) signatures.push(recorded);
       return json(200, {

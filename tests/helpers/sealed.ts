@@ -2,7 +2,7 @@ import { asc, type SQL } from 'drizzle-orm';
 import type { Database } from '../../src/db/client';
 import { letterActions, letters, signatures } from '../../src/db/schema';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../../src/db/sealed-rows';
-import type { FieldEncryption } from '../../src/privacy/field-encryption';
+import type { FieldEncryption } from '../../src/db/field-encryption';
 
 /**
  * Supporters' personal data is sealed in the database (src/privacy/field-encryption.ts). Tests

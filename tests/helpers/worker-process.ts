@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import type { Config } from '../../src/config';
 import { projectRoot } from '../../src/paths';
-import { formatKeyRing } from '../../src/privacy/field-encryption';
+import { formatKeyRing } from '../../src/db/field-encryption';
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -66,7 +66,7 @@ export function startWorkerProcess(
   let logged = '';
   const started = new Promise<void>((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       logged += chunk.toString();
       output += chunk.toString();
       if (output.includes('"platform started"')) resolve();

@@ -252,15 +252,13 @@ describe('with Redis unreachable', () => {
     });
     try {
       await loadRepresentatives(offline);
-      await offline.platform.db
-        .insert(campaigns)
-        .values({
-          slug: 'second',
-          title: 'Second campaign',
-          summary: 's',
-          petitionText: 'p',
-          goal: 10,
-        });
+      await offline.platform.db.insert(campaigns).values({
+        slug: 'second',
+        title: 'Second campaign',
+        summary: 's',
+        petitionText: 'p',
+        goal: 10,
+      });
       await request(offline.app)
         .post(SIGN_API)
         .send(validSignature({ email: 'open@example.org' }))

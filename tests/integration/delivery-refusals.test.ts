@@ -215,7 +215,9 @@ describe('a relay that refuses for a while', () => {
     const letters = messages.filter((mail) => mail.headers.get('x-letter-id'));
     expect(letters.length).toBeGreaterThan(0);
     for (const mail of letters)
-      expect(mail.messageId).toBe(`<${String(mail.headers.get('x-letter-id'))}@coalition.example>`);
+      expect(mail.messageId).toBe(
+        `<${mail.headers.get('x-letter-id') as string}@coalition.example>`,
+      );
   });
 });
 

@@ -13,14 +13,14 @@ import {
   formatKeyRing,
   type DataKey,
   type EncryptionKeys,
-} from '../../src/privacy/field-encryption';
+} from '../../src/db/field-encryption';
 import {
   KeyMismatchError,
   finishReindexing,
   retireUnusedKeys,
   startReindexing,
-} from '../../src/privacy/key-checks';
-import { keyCensus, resealAll } from '../../src/privacy/key-rotation';
+} from '../../src/db/key-checks';
+import { keyCensus, resealAll } from '../../src/db/key-rotation';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { runCommand } from '../helpers/command';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';

@@ -22,7 +22,7 @@ import { loadConfig } from '../../src/config';
 import { openDatabase, queryRows, type Database, type DatabaseHandle } from '../../src/db/client';
 import { PlaintextNeedsKeysError, sealPlaintextBeforeMigration } from '../../src/db/seal-plaintext';
 import { migrationsDir } from '../../src/paths';
-import { FieldEncryption, type EncryptionKeys } from '../../src/privacy/field-encryption';
+import { FieldEncryption, type EncryptionKeys } from '../../src/db/field-encryption';
 import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { testDatabaseUrl } from '../helpers/services';
 
@@ -186,7 +186,7 @@ describe('on PostgreSQL', () => {
         /rows were written while the existing ones were being encrypted: stop every process of the previous version, then start again/,
       );
       const rows = await queryRows<{ email: string }>(
-        db as unknown as Database,
+        db,
         sql`SELECT email FROM signatures ORDER BY id`,
       );
       expect(rows.map((row) => row.email)).toEqual([

@@ -12,7 +12,7 @@ import { letterCounts } from '../../src/letters/counts';
 import { createLogger } from '../../src/logger';
 import { goLive } from '../helpers/platform';
 import { openPlatform, type Platform } from '../../src/platform';
-import { formatKeyRing } from '../../src/privacy/field-encryption';
+import { formatKeyRing } from '../../src/db/field-encryption';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { unescapeHtml } from '../helpers/html';
 import { pdfPages } from '../helpers/pdf';

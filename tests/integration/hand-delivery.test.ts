@@ -866,7 +866,7 @@ describe('the letters export', () => {
       .send({ _csrf: viewer.token, kind: 'letters' })
       .expect(200);
     expect(answer.headers['content-type']).toMatch(/^text\/csv/);
-    const rows = parse(answer.text, { columns: true }) as Array<Record<string, string>>;
+    const rows = parse<Record<string, string>>(answer.text, { columns: true });
     const truth = await queryRows<Record<string, number | string>>(
       t.platform.db,
       sql`SELECT target_key AS target,

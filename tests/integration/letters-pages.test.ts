@@ -190,7 +190,9 @@ describe('writing letters through the pages', () => {
     );
     const ids = new Set(keys.map((key) => messageKey(key.idempotency_key)));
     const mine = () =>
-      sink.messages.filter((mail) => ids.has(String(mail.headers.get('x-letter-id') ?? '')));
+      sink.messages.filter((mail) =>
+        ids.has((mail.headers.get('x-letter-id') as string | undefined) ?? ''),
+      );
     await eventually(
       async () =>
         mine().length === 2 &&
@@ -433,16 +435,14 @@ describe('writing letters through the pages', () => {
     expect(await letterCount()).toBeGreaterThan(before);
 
     const slug = 'closed-letters';
-    await t.platform.db
-      .insert(campaigns)
-      .values({
-        slug,
-        title: 'Closed',
-        summary: 's',
-        petitionText: 'p',
-        goal: 10,
-        status: 'closed',
-      });
+    await t.platform.db.insert(campaigns).values({
+      slug,
+      title: 'Closed',
+      summary: 's',
+      petitionText: 'p',
+      goal: 10,
+      status: 'closed',
+    });
     try {
       const page = await agent.get(`/campaigns/${slug}/letters`).expect(200);
       expect(page.text).toContain('This campaign is closed');

@@ -24,8 +24,7 @@ import { createTestPlatform, type TestPlatform } from '../helpers/platform';
  */
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'representatives');
 const fixture = (file: string) => readFileSync(path.join(FIXTURES, file));
-const csv = (file: string) =>
-  parse(fixture(file), { columns: true }) as Array<Record<string, string>>;
+const csv = (file: string) => parse<Record<string, string>>(fixture(file), { columns: true });
 
 async function mirrorContent(): Promise<Map<string, Buffer>> {
   const archiveRoot = mkdtempSync(path.join(os.tmpdir(), 'frb-archive-'));

@@ -273,7 +273,7 @@ describeIfData('the shared representative data (../shared/data)', () => {
         zcta.centroidCd && zcta.cd.includes(zcta.centroidCd) ? zcta.centroidCd : zcta.cd[0];
       if (!answer.result.ambiguous) problems.push(`${zcta.zcta}: not marked ambiguous`);
       if (zcta.cd.some((geoid) => !offered.has(geoid)))
-        problems.push(`${zcta.zcta}: offers ${[...offered]} of ${zcta.cd}`);
+        problems.push(`${zcta.zcta}: offers ${[...offered].join(',')} of ${zcta.cd.join(',')}`);
       const chosen = answer.result.districts.congressional?.geoid;
       if (chosen !== expectedDefault)
         problems.push(`${zcta.zcta}: default is ${chosen}, not ${expectedDefault}`);

@@ -171,16 +171,14 @@ describe('POST /api/v1/campaigns/:slug/signatures', () => {
       .send(validSignature())
       .expect(404);
     const slug = 'closed-campaign';
-    await t.platform.db
-      .insert(campaigns)
-      .values({
-        slug,
-        title: 'Closed',
-        summary: 's',
-        petitionText: 'p',
-        goal: 10,
-        status: 'closed',
-      });
+    await t.platform.db.insert(campaigns).values({
+      slug,
+      title: 'Closed',
+      summary: 's',
+      petitionText: 'p',
+      goal: 10,
+      status: 'closed',
+    });
     const res = await request(t.app)
       .post(`/api/v1/campaigns/${slug}/signatures`)
       .send(validSignature())

@@ -9,11 +9,7 @@ import { openDatabase, queryRows, type DatabaseHandle } from '../../src/db/clien
 import { signatures } from '../../src/db/schema';
 import { createLogger } from '../../src/logger';
 import { tallyCampaign } from '../../src/petitions/tallies';
-import {
-  FieldEncryption,
-  KEY_BYTES,
-  type EncryptionKeys,
-} from '../../src/privacy/field-encryption';
+import { FieldEncryption, KEY_BYTES, type EncryptionKeys } from '../../src/db/field-encryption';
 import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -28,7 +24,7 @@ import { openedSignatures, signatureValues } from '../helpers/sealed';
  * row against the table; a count export with its members; the job's file and its expiry.
  */
 type Csv = Array<Record<string, string>>;
-const parseCsv = (text: string): Csv => parse(text, { columns: true }) as Csv;
+const parseCsv = (text: string): Csv => parse<Csv[number]>(text, { columns: true });
 const neutral = (value: string | null) =>
   value === null ? '' : value.replace(/(^|[,;])([ "]*)([=+\-@\t\r])/g, "$1$2'$3");
 

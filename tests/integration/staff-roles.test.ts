@@ -367,7 +367,7 @@ test('the matrix lists every staff route', () => {
 });
 
 const send = (
-  agent: ReturnType<typeof request.agent> | ReturnType<typeof request>,
+  agent: ReturnType<typeof request.agent>,
   row: (typeof matrix)[number],
   token: string | undefined,
 ) =>

@@ -193,7 +193,7 @@ describe('starting the platform with no staff account', () => {
     try {
       let output = '';
       const link = await new Promise<string>((resolve, reject) => {
-        child.stdout!.on('data', (chunk: Buffer) => {
+        child.stdout.on('data', (chunk: Buffer) => {
           output += chunk.toString();
           const found = /(http:\/\/\S+\/staff\/setup\/[A-Za-z0-9_-]{43})/.exec(output);
           if (found) resolve(found[1]!);

@@ -22,7 +22,7 @@ import {
   removeSignature,
   verifySignature,
 } from '../../src/privacy/erasure';
-import { FieldEncryption } from '../../src/privacy/field-encryption';
+import { FieldEncryption } from '../../src/db/field-encryption';
 import { flushNoticeRequests, sendPendingNotices } from '../../src/privacy/notices';
 import { redisOptionsFromUrl } from '../../src/queue/connection';
 import { Queues } from '../../src/queue/jobs';

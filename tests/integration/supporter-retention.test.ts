@@ -52,20 +52,18 @@ async function newCampaign(slug: string) {
     .values({ slug, title: `Campaign ${slug}`, summary: 'S.', petitionText: 'P.', goal: 100 })
     .returning();
   const id = campaign!.id;
-  await t.platform.db
-    .insert(signatures)
-    .values(
-      Array.from({ length: 5 }, (_, i) =>
-        signatureValues(t.platform.encryption, {
-          campaignId: id,
-          email: `${slug}-${i}@example.org`,
-          name: `Signer ${slug} ${i}`,
-          zip: '10001',
-          state: 'NY',
-          source: i % 2 ? 'p' : null,
-        }),
-      ),
-    );
+  await t.platform.db.insert(signatures).values(
+    Array.from({ length: 5 }, (_, i) =>
+      signatureValues(t.platform.encryption, {
+        campaignId: id,
+        email: `${slug}-${i}@example.org`,
+        name: `Signer ${slug} ${i}`,
+        zip: '10001',
+        state: 'NY',
+        source: i % 2 ? 'p' : null,
+      }),
+    ),
+  );
   // A letter delivered (stays counted) and one still queued (withdrawn: it will never go).
   const [action] = await t.platform.db
     .insert(letterActions)

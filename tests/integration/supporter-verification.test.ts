@@ -14,7 +14,6 @@ import { signInAs } from '../helpers/staff';
 /** Double opt-in: the verification email, its page and button, expiry, resending, and counts of verified and all signatures. */
 let t: TestPlatform;
 let sink: SmtpSink;
-let demoId: number;
 let verifiedId: number;
 const DEMO = 'ban-facial-recognition';
 const VERIFIED = 'verified-petition';
@@ -26,7 +25,6 @@ beforeAll(async () => {
     MAIL_FROM: 'Coalition <hello@coalition.example>',
     LOG_LEVEL: 'trace',
   });
-  demoId = (await t.platform.campaigns.bySlug(DEMO))!.id;
   const [campaign] = await t.platform.db
     .insert(campaigns)
     .values({
@@ -290,19 +288,17 @@ describe('a campaign that asks signers to confirm', () => {
 
 describe('verified and total counts', () => {
   it('are exact while signatures are tallied and confirmed at the same time, and after a rebuild', async () => {
-    await t.platform.db
-      .insert(signatures)
-      .values(
-        Array.from({ length: 60 }, (_, i) =>
-          signatureValues(t.platform.encryption, {
-            campaignId: verifiedId,
-            email: `bulk${i}@example.org`,
-            name: `Bulk ${i}`,
-            zip: '10001',
-            state: 'NY',
-          }),
-        ),
-      );
+    await t.platform.db.insert(signatures).values(
+      Array.from({ length: 60 }, (_, i) =>
+        signatureValues(t.platform.encryption, {
+          campaignId: verifiedId,
+          email: `bulk${i}@example.org`,
+          name: `Bulk ${i}`,
+          zip: '10001',
+          state: 'NY',
+        }),
+      ),
+    );
     const bulk = (await openedSignatures(t.platform, eq(signatures.campaignId, verifiedId))).filter(
       (row) => row.email.startsWith('bulk'),
     );

@@ -93,17 +93,15 @@ describe('tallies', () => {
   it('rebuild recomputes the exact counts from the signatures', async () => {
     // Corrupt the counts, then leave a signature untallied, as after a lost Redis.
     await t.platform.db.update(signatureCounts).set({ count: 999 });
-    await t.platform.db
-      .insert(signatures)
-      .values(
-        signatureValues(t.platform.encryption, {
-          campaignId,
-          email: 'late@example.org',
-          name: 'Late',
-          zip: '94110',
-          state: 'CA',
-        }),
-      );
+    await t.platform.db.insert(signatures).values(
+      signatureValues(t.platform.encryption, {
+        campaignId,
+        email: 'late@example.org',
+        name: 'Late',
+        zip: '94110',
+        state: 'CA',
+      }),
+    );
     const total = await rebuildTallies(t.platform.db, campaignId);
     expect(total).toBe(351);
     const counts = await t.platform.stats.refresh(campaignId);
@@ -134,17 +132,15 @@ describe('tallies', () => {
       .values({ slug: 'emptied', title: 'Emptied', summary: 's', petitionText: 'p', goal: 10 })
       .returning();
     const id = other[0]!.id;
-    await t.platform.db
-      .insert(signatures)
-      .values(
-        signatureValues(t.platform.encryption, {
-          campaignId: id,
-          email: 'gone@example.org',
-          name: 'Gone',
-          zip: '10001',
-          state: 'NY',
-        }),
-      );
+    await t.platform.db.insert(signatures).values(
+      signatureValues(t.platform.encryption, {
+        campaignId: id,
+        email: 'gone@example.org',
+        name: 'Gone',
+        zip: '10001',
+        state: 'NY',
+      }),
+    );
     await rebuildTallies(t.platform.db, id);
     expect((await t.platform.stats.refresh(id)).signatures).toBe(1);
     await t.platform.db.delete(signatures).where(eq(signatures.campaignId, id));
@@ -164,17 +160,15 @@ describe('tallies', () => {
   });
 
   it('the periodic sweep counts signatures whose tally request was lost', async () => {
-    await t.platform.db
-      .insert(signatures)
-      .values(
-        signatureValues(t.platform.encryption, {
-          campaignId,
-          email: 'lost@example.org',
-          name: 'Lost',
-          zip: '10001',
-          state: 'NY',
-        }),
-      );
+    await t.platform.db.insert(signatures).values(
+      signatureValues(t.platform.encryption, {
+        campaignId,
+        email: 'lost@example.org',
+        name: 'Lost',
+        zip: '10001',
+        state: 'NY',
+      }),
+    );
     await sweepTallies(t.platform);
     expect((await t.platform.stats.get(campaignId)).signatures).toBe(352);
     expect((await t.platform.stats.get(campaignId)).byState.NY).toBe(

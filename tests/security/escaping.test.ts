@@ -229,9 +229,7 @@ describe('CSV exports', () => {
       })
       .expect(200);
     expect(answer.headers['content-type']).toMatch(/^text\/csv/);
-    return parse(answer.body as string, { columns: true, bom: true }) as Array<
-      Record<string, string>
-    >;
+    return parse<Record<string, string>>(answer.body as string, { columns: true, bom: true });
   };
 
   const expectNoFormula = (rows: Array<Record<string, string>>) => {

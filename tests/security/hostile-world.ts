@@ -194,17 +194,15 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
       .update(webhookSubscriptions)
       .set({ lastError: `HTTP 500: ${HOSTILE}`, lastStatus: 500, lastAttemptAt: new Date() })
       .where(eq(webhookSubscriptions.id, hook!.id));
-    await t.platform.db
-      .insert(webhookAttempts)
-      .values({
-        subscriptionId: hook!.id,
-        messageId: 'msg_hostile',
-        items: 1,
-        durationMs: 12,
-        status: 500,
-        outcome: 'failed',
-        error: `HTTP 500: ${HOSTILE}`,
-      });
+    await t.platform.db.insert(webhookAttempts).values({
+      subscriptionId: hook!.id,
+      messageId: 'msg_hostile',
+      items: 1,
+      durationMs: 12,
+      status: 500,
+      outcome: 'failed',
+      error: `HTTP 500: ${HOSTILE}`,
+    });
     const webhookLogPath = `/staff/campaigns/${SLUG}/integrations/webhooks/${hook!.id}`;
     const partnerWebhookLogPath = `/staff/partner/webhooks/${hook!.id}`;
 
@@ -365,9 +363,7 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
 }
 
 /** The pages to read back, each with who reads it and whether the hostile text is on it. */
-export function pagesOf(
-  world: HostileWorld,
-): Array<{
+export function pagesOf(world: HostileWorld): Array<{
   path: string;
   as: 'visitor' | 'organizer' | 'admin' | 'partner';
   shows: boolean;

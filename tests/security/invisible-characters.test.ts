@@ -55,7 +55,7 @@ afterAll(async () => {
   await t.close();
 });
 
-type Agent = ReturnType<typeof request.agent> | ReturnType<typeof request>;
+type Agent = ReturnType<typeof request.agent>;
 type Body = Record<string, string | string[]>;
 type Fields = Array<[string, string]>;
 
@@ -550,15 +550,12 @@ describe('direction controls and zero-width characters', () => {
       await refuse(
         `invited name ${JSON.stringify(hidden)}`,
         () =>
-          admin.agent
-            .post('/staff/accounts')
-            .type('form')
-            .send({
-              _csrf: admin.token,
-              email: 'hidden@staff.example.org',
-              name: hidden,
-              role: 'viewer',
-            }),
+          admin.agent.post('/staff/accounts').type('form').send({
+            _csrf: admin.token,
+            email: 'hidden@staff.example.org',
+            name: hidden,
+            role: 'viewer',
+          }),
         'name',
       );
       await refuse(

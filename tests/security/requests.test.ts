@@ -432,10 +432,8 @@ describe('Content-Security-Policy', () => {
   };
 
   /** GETs each address with `agent`, keeping where each answer came from. */
-  const fetchAll = (
-    agent: ReturnType<typeof request.agent> | ReturnType<typeof request>,
-    urls: string[],
-  ) => Promise.all(urls.map(async (url) => ({ where: url, answer: await agent.get(url) })));
+  const fetchAll = (agent: ReturnType<typeof request.agent>, urls: string[]) =>
+    Promise.all(urls.map(async (url) => ({ where: url, answer: await agent.get(url) })));
 
   it('is on every page, public and staff, and on errors and JSON', async () => {
     const answers = [

@@ -192,7 +192,7 @@ it('stores, shows and exports SQL meta-characters exactly as typed, and drops no
                   ? value.toISOString()
                   : typeof value === 'object'
                     ? JSON.stringify(value)
-                    : String(value),
+                    : String(value as string | number | boolean | bigint),
                 'utf8',
               );
         expect({ table, column, plaintext: typed.some((text) => bytes.includes(text)) }).toEqual({
@@ -251,9 +251,7 @@ it('stores, shows and exports SQL meta-characters exactly as typed, and drops no
       res.on('end', () => callback(null, text));
     })
     .expect(200);
-  const rows = parse(exported.body as string, { columns: true, bom: true }) as Array<
-    Record<string, string>
-  >;
+  const rows = parse<Record<string, string>>(exported.body as string, { columns: true, bom: true });
   const exportedMeta = META.replace('; --', "; '--");
   expect(rows.map((row) => row.name)).toEqual([exportedMeta, exportedMeta, exportedMeta]);
   expect(rows.map((row) => row.email)).toEqual([EMAIL, '', '']);

@@ -6,7 +6,7 @@ import {
   newKey,
   parseKeyRing,
   parseLookupKey,
-} from '../../src/privacy/field-encryption';
+} from '../../src/db/field-encryption';
 
 const key = (id: number) => ({ id, key: randomBytes(32) });
 const lookupKey = randomBytes(32);

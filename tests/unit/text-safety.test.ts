@@ -1,6 +1,13 @@
 import { signatureInput } from '../../src/petitions/signature-input';
 import { fieldErrors } from '../../src/kernel/field-errors';
 import { csvCell, neutraliseFormulas, quotedCell } from '../../src/text-safety/csv';
+import {
+  controlsToSpaces,
+  escapeXml,
+  headerProblem,
+  removeControls,
+  removeNotInXml,
+} from '../../src/text-safety/characters';
 import { hiddenFormatting, stripInvisible } from '../../src/text-safety/input';
 
 describe('CSV cells', () => {
@@ -86,5 +93,43 @@ describe('invisible characters in text people type', () => {
     ).toEqual({
       address: expect.stringMatching(/text-direction/),
     });
+  });
+});
+
+describe('characters that cross a boundary', () => {
+  it.each([
+    ['Ana Lima', null],
+    ['Ana\r\nBcc: x@example.org', 'lineBreaks'],
+    ['Ana\u2028Lima', 'lineBreaks'],
+    ['Ana\u0085Lima', 'lineBreaks'],
+    ['Ana\u0000Lima', 'controls'],
+    ['Ana\tLima', 'controls'],
+    ['Ana\u009bLima', 'controls'],
+  ])('a header holding %j: %s', (value, problem) => {
+    expect(headerProblem(value)).toBe(problem);
+  });
+
+  it('removes controls, keeping line feeds only when asked', () => {
+    expect(removeControls('a\u0000b\tc\nd\u007f\u009fe')).toBe('abcde');
+    expect(removeControls('a\u0000b\tc\nd', 'lineFeed')).toBe('abc\nd');
+  });
+
+  it('turns each run of controls into one space', () => {
+    expect(controlsToSpaces('line one\r\n\r\nline two\u2028three')).toBe('line one line two three');
+  });
+
+  it('keeps out of XML what XML cannot hold, lone surrogates included, and keeps pairs', () => {
+    expect(removeNotInXml('a\u0000\u0008b\tc\nd\r\ufffe\uffff\u0085')).toBe('ab\tc\nd\r');
+    expect(removeNotInXml('x\ud83dy\ude00z 😀')).toBe('xyz 😀');
+  });
+
+  it('escapes the five markup characters and accepts numbers and nothing', () => {
+    expect(escapeXml(`<a href="x">O'Brien & co</a>`)).toBe(
+      '&lt;a href=&quot;x&quot;&gt;O&apos;Brien &amp; co&lt;/a&gt;',
+    );
+    expect(escapeXml(1204)).toBe('1204');
+    expect(escapeXml(null)).toBe('');
+    expect(escapeXml(undefined)).toBe('');
+    expect(escapeXml('a\u0001b')).toBe('ab');
   });
 });

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { ConfigError } from '../config';
-import { queryRows, type Database } from '../db/query';
+import { queryRows, type Database } from './query';
 import type { EncryptionKeys } from './field-encryption';
 import type { KeyCensus } from './key-rotation';
 

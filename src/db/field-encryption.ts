@@ -109,7 +109,7 @@ export function parseKeyRing(value: string): DataKey[] {
     try {
       key = decodeKey(match[2]!);
     } catch (error) {
-      throw new Error(`key ${id}: ${(error as Error).message}`);
+      throw new Error(`key ${id}: ${(error as Error).message}`, { cause: error });
     }
     const same = ring.find((other) => other.key.equals(key));
     if (same) throw new Error(`keys ${same.id} and ${id} are the same key: a new key must be new`);

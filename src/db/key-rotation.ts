@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
-import { SEALED_TABLES, sealedTables, type SealedTable } from '../db/sealed-rows';
+import { queryRows, type Database } from './query';
+import { SEALED_TABLES, sealedTables, type SealedTable } from './sealed-rows';
 import type { FieldEncryption } from './field-encryption';
 
 /**
@@ -93,7 +93,7 @@ async function resealTable(
           ? value
           : encryption.seal(as, encryption.open(as, value));
       });
-      const opened = reindex ? encryption.open(email!, row.email!) : '';
+      const opened = reindex ? encryption.open(email, row.email!) : '';
       const hashed = reindex ? Object.values(hashes).map((hash) => hash(encryption, opened)) : [];
       return sql`(${Number(row.id)}::bigint, ${sql.join(
         [...sealed, ...hashed].map((value) => sql`${value}::bytea`),
