@@ -76,9 +76,13 @@ export async function openPlatform(
       const dir = path.join(config.dataDir, 'redis');
       mkdirSync(config.dataDir, { recursive: true });
       // Taken first: a second start on the same DATA_DIR must stop here, not touch our redis-server.
-      const lock = acquirePidLock(
+      const lock = await acquirePidLock(
         path.join(config.dataDir, 'redis.lock'),
         `The embedded Redis in ${dir}`,
+        {
+          onCompromised: (error) =>
+            logger.warn({ err: error }, 'the embedded Redis lock was not refreshed in time'),
+        },
       );
       closers.push(['redis lock', async () => lock.release()]);
       const embedded = await startEmbeddedRedis(dir, logger, {

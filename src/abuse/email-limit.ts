@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../logger';
 import { signatureInput } from '../petitions/signature-input';
 import { throttledWarning } from '../queue/connection-errors';
@@ -21,27 +22,14 @@ export type EmailLimitAnswer = { limited: false } | { limited: true; retryAfterS
 export type Reservation =
   { limited: false; release(): Promise<void> } | { limited: true; retryAfterSeconds: number };
 
-/** Takes one use if the budget has one left (an atomic check and count); answers [taken, ms left in the window]. */
-const RESERVE = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used >= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
-used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {1, redis.call('PTTL', KEYS[1])}`;
-
-/** Hands one use back, never below zero, never reviving an expired window. */
-const RELEASE = `
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-if used > 0 then redis.call('DECR', KEYS[1]) end
-return used`;
-
 /**
- * A fixed-window limit per email address, counted in Redis under the address's keyed hash (never
- * the address) so that every web process shares it; the key expires with its window. When Redis is
- * unreachable the request goes through, as with the per-IP limits.
+ * A fixed-window limit per email address, counted in Redis by rate-limiter-flexible under the
+ * address's keyed hash (never the address) so that every web process shares it; the key expires
+ * with its window. When Redis is unreachable the request goes through, as with the per-IP limits.
  */
 export class EmailRateLimit {
   private readonly warn: (error: unknown) => void;
+  private readonly limiter: RateLimiterRedis;
 
   constructor(
     private readonly options: {
@@ -58,30 +46,22 @@ export class EmailRateLimit {
       options.prefix,
       'email rate limit store unreachable; letting requests through',
     );
+    this.limiter = new RateLimiterRedis({
+      storeClient: options.redis,
+      keyPrefix: options.prefix,
+      points: options.limit,
+      duration: options.windowSeconds,
+    });
   }
 
-  /** Counts one use of `email` (already normalised) and says whether it is over the limit. */
+  /** Counts one use of `email` (already normalised) and says whether it is over the limit: every try counts. */
   async hit(email: string): Promise<EmailLimitAnswer> {
-    const { redis, prefix, secret, limit, windowSeconds } = this.options;
-    const key = `${prefix}:${hashEmail(secret, email)}`;
     try {
-      const results = await redis
-        .multi()
-        .set(key, '0', 'EX', windowSeconds, 'NX')
-        .incr(key)
-        .pttl(key)
-        .exec();
-      if (!results) return { limited: false };
-      const [, [incrError, count], [, ttl]] = results as [
-        unknown,
-        [Error | null, number],
-        [Error | null, number],
-      ];
-      if (incrError) throw incrError;
-      if (count <= limit) return { limited: false };
-      return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
-    } catch (error) {
-      this.warn(error);
+      await this.limiter.consume(hashEmail(this.options.secret, email));
+      return { limited: false };
+    } catch (refusal) {
+      if (refusal instanceof RateLimiterRes) return { limited: true, ...retryAfter(refusal) };
+      this.warn(refusal);
       return { limited: false };
     }
   }
@@ -90,31 +70,36 @@ export class EmailRateLimit {
    * Takes one use of the budget of `email` as asked for by `requester` (the asker's IP hash): each
    * asker has a budget of their own for each address, so a third party can neither read how much
    * of someone's budget is used nor spend it. Take it just before writing, and release it when
-   * nothing was written: only what is written counts.
+   * nothing was written: only what is written counts. A refused try is handed back at once, so
+   * it spends nothing either.
    */
   async reserve(email: string, requester: string): Promise<Reservation> {
-    const { redis, prefix, secret, limit, windowSeconds } = this.options;
-    const key = `${prefix}:${hashEmail(secret, `${email}\n${requester}`)}`;
-    const released = { limited: false as const, release: async () => undefined };
+    const key = hashEmail(this.options.secret, `${email}\n${requester}`);
     try {
-      const [taken, ttl] = (await redis.eval(
-        RESERVE,
-        1,
-        key,
-        String(limit),
-        String(windowSeconds * 1000),
-      )) as [number, number];
-      if (Number(taken) !== 1)
-        return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(Number(ttl) / 1000)) };
-      return {
-        limited: false,
-        release: async () => {
-          await redis.eval(RELEASE, 1, key).catch((error: unknown) => this.warn(error));
-        },
-      };
+      await this.limiter.consume(key);
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) {
+        this.warn(refusal);
+        return { limited: false, release: () => Promise.resolve() };
+      }
+      await this.handBack(key);
+      return { limited: true, ...retryAfter(refusal) };
+    }
+    return { limited: false, release: () => this.handBack(key) };
+  }
+
+  /** Gives one use back, never below zero and never into a window that has ended (which would start one). */
+  private async handBack(key: string): Promise<void> {
+    try {
+      const used = await this.limiter.get(key);
+      if (used && used.consumedPoints > 0 && used.msBeforeNext > 0)
+        await this.limiter.reward(key, 1);
     } catch (error) {
       this.warn(error);
-      return released;
     }
   }
 }
+
+const retryAfter = (refusal: RateLimiterRes) => ({
+  retryAfterSeconds: Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)),
+});

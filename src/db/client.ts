@@ -257,7 +257,10 @@ function newPool(options: pg.PoolConfig): pg.Pool {
 async function openPglite(dir: string, keys: EncryptionKeys | undefined): Promise<DatabaseHandle> {
   mkdirSync(dir, { recursive: true });
   const processLocks = new ProcessLocks();
-  const lock = acquirePidLock(path.join(dir, '..', 'pg.lock'), `The embedded database in ${dir}`);
+  const lock = await acquirePidLock(
+    path.join(dir, '..', 'pg.lock'),
+    `The embedded database in ${dir}`,
+  );
   let client: PGlite;
   try {
     client = await PGlite.create(dir);

@@ -252,6 +252,11 @@ export const repSnapshots = pgTable(
     contentHash: text('content_hash').notNull(),
     sources: jsonb('sources').$type<DataSource[]>().notNull(),
     counts: jsonb('counts').$type<Record<string, number>>().notNull(),
+    /**
+     * The congressional districts' map, projected and simplified once at import (see
+     * graphics/district-map.ts); none for a snapshot imported before it was kept here.
+     */
+    mapOutline: jsonb('map_outline').$type<{ version: number }>(),
     importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

@@ -1,15 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../logger';
 import { throttledWarning } from '../queue/connection-errors';
 import { hashIp } from './ip-hash';
 
 /**
- * A per-IP limit counted in Redis, so every web process shares it. Keys are IP hashes, never
- * IPs. If Redis is unreachable the request goes through: a signature is worth more than the limit.
+ * A per-IP limit counted in Redis by rate-limiter-flexible (a fixed window per key, one atomic
+ * script per request on the platform's own connection), so every web process shares it. Keys are
+ * IP hashes, never IPs. If Redis is unreachable the request goes through: a signature is worth
+ * more than the limit.
  */
 export function ipRateLimit(options: {
   redis: Redis;
@@ -22,67 +23,53 @@ export function ipRateLimit(options: {
   /** Counts per something else than the IP address (the OSDI API counts per token). */
   keyOf?: (req: Request, res: Response) => string;
 }): RequestHandler {
-  return rateLimit({
-    windowMs: options.windowSeconds * 1000,
-    limit: options.limit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    passOnStoreError: true,
-    logger: {
-      warn: (error: unknown) =>
-        options.logger.warn({ err: error, source: options.prefix }, 'rate limiter warning'),
-      error: throttledWarning(
-        options.logger,
-        options.prefix,
-        'rate limit store unreachable; letting requests through',
-      ),
-    },
-    // IPv6 addresses count per /56 network, as one household or phone can hold many of them.
-    keyGenerator: (req, res) =>
-      options.keyOf
-        ? options.keyOf(req, res)
-        : hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown')),
-    store: new RedisStore({
-      prefix: `${options.prefix}:`,
-      sendCommand: scriptTolerantSender(options.redis),
-    }),
-    handler: (req, res) => {
-      const resetTime = (
-        req as Request & { rateLimit?: { resetTime?: Date } }
-      ).rateLimit?.resetTime?.getTime();
-      const retryAfter = resetTime
-        ? Math.max(1, Math.ceil((resetTime - Date.now()) / 1000))
-        : options.windowSeconds;
-      res.setHeader('Retry-After', String(retryAfter));
-      options.onLimited(req, res, retryAfter);
-    },
+  const limiter = new RateLimiterRedis({
+    storeClient: options.redis,
+    keyPrefix: options.prefix,
+    points: options.limit,
+    duration: options.windowSeconds,
   });
+  const warn = throttledWarning(
+    options.logger,
+    options.prefix,
+    'rate limit store unreachable; letting requests through',
+  );
+  const policy = `"${options.limit}-in-${options.windowSeconds}s"`;
+  return (req, res, next) => {
+    // IPv6 addresses count per /56 network, as one household or phone can hold many of them.
+    const key = options.keyOf
+      ? options.keyOf(req, res)
+      : hashIp(options.secret, ipKeyGenerator(req.ip ?? 'unknown'));
+    limiter.consume(key).then(
+      (used) => {
+        rateLimitHeaders(res, policy, options, used);
+        next();
+      },
+      (refusal: unknown) => {
+        if (!(refusal instanceof RateLimiterRes)) {
+          warn(refusal);
+          next();
+          return;
+        }
+        rateLimitHeaders(res, policy, options, refusal);
+        const retryAfter = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+        res.setHeader('Retry-After', String(retryAfter));
+        options.onLimited(req, res, retryAfter);
+      },
+    );
+  };
 }
 
-/**
- * The store loads its Lua scripts once, when created, and keeps a failed load forever: were Redis
- * down at that moment, limits would stay off after it returned. So `SCRIPT LOAD` is answered here
- * (a script's id is its SHA-1), and a script Redis does not know yet is sent whole with EVAL,
- * which also loads it for the next EVALSHA.
- */
-function scriptTolerantSender(redis: Redis) {
-  const scripts = new Map<string, string>();
-  return async (command: string, ...args: string[]): Promise<RedisReply> => {
-    if (command === 'SCRIPT' && args[0] === 'LOAD' && args[1] !== undefined) {
-      const sha = createHash('sha1').update(args[1]).digest('hex');
-      scripts.set(sha, args[1]);
-      return sha;
-    }
-    if (command === 'EVALSHA') {
-      const [sha = '', ...rest] = args;
-      try {
-        return (await redis.call('EVALSHA', sha, ...rest)) as RedisReply;
-      } catch (error) {
-        const script = scripts.get(sha);
-        if (!script || !String((error as Error).message).includes('NOSCRIPT')) throw error;
-        return (await redis.call('EVAL', script, ...rest)) as RedisReply;
-      }
-    }
-    return (await redis.call(command, ...args)) as RedisReply;
-  };
+/** The IETF draft's `RateLimit-Policy` and `RateLimit` headers: the quota, what is left, and when it resets. */
+function rateLimitHeaders(
+  res: Response,
+  policy: string,
+  options: { limit: number; windowSeconds: number },
+  state: RateLimiterRes,
+): void {
+  res.setHeader('RateLimit-Policy', `${policy}; q=${options.limit}; w=${options.windowSeconds}`);
+  res.setHeader(
+    'RateLimit',
+    `${policy}; r=${state.remainingPoints}; t=${Math.max(0, Math.ceil(state.msBeforeNext / 1000))}`,
+  );
 }

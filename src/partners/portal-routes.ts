@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
-import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../staff/charts';
+import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../graphics/charts';
 import { embedSnippet } from '../campaigns/staff-routes';
 import { formErrors } from '../staff/forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';

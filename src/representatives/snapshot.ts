@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DataSource, DistrictLayer } from '../db/schema';
+import { buildMapOutline, type MapOutline } from '../graphics/district-map';
 import { PolygonLayer } from './geometry';
 import {
   dataSource,
@@ -25,6 +26,8 @@ export interface Snapshot {
   districts: DistrictRecord[];
   zctas: ZctaRecord[];
   counts: Record<string, number>;
+  /** The congressional districts drawn for the staff dashboard's map, simplified once here. */
+  mapOutline: MapOutline;
 }
 
 export type ProgressReporter = (step: string, done: number, total: number) => void;
@@ -36,6 +39,7 @@ const STEPS = [
   'state senate districts',
   'state house districts',
   'ZIP tables',
+  'district map',
 ];
 
 /**
@@ -79,6 +83,8 @@ export async function buildSnapshot(
 
   await next('ZIP tables');
   const zctas = readZctas(files, districts);
+  await next('district map');
+  const mapOutline = buildMapOutline(districts.filter((district) => district.layer === 'cd'));
   progress('done', STEPS.length, STEPS.length);
 
   const officials = [...congress.officials, ...states.officials];
@@ -102,6 +108,7 @@ export async function buildSnapshot(
     officials,
     districts,
     zctas,
+    mapOutline,
     counts: {
       usHouse: count('us-house'),
       usSenate: count('us-senate'),

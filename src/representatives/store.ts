@@ -55,7 +55,12 @@ export async function saveSnapshot(
 
   const [created] = await db
     .insert(repSnapshots)
-    .values({ contentHash, sources: snapshot.sources, counts: snapshot.counts })
+    .values({
+      contentHash,
+      sources: snapshot.sources,
+      counts: snapshot.counts,
+      mapOutline: snapshot.mapOutline,
+    })
     .returning({ id: repSnapshots.id });
   const snapshotId = created!.id;
   try {
@@ -155,7 +160,7 @@ export function* chunks<T>(items: T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
-export interface StoredSnapshot extends Snapshot {
+export interface StoredSnapshot extends Omit<Snapshot, 'mapOutline'> {
   id: number;
   importedAt: Date;
 }
@@ -174,7 +179,16 @@ export async function activeSnapshotId(db: Database): Promise<number | null> {
  */
 export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot | null> {
   for (;;) {
-    const [snapshot] = await db.select().from(repSnapshots).where(eq(repSnapshots.active, true));
+    // Not the map outline: the dashboard reads that on its own (map-outline.ts).
+    const [snapshot] = await db
+      .select({
+        id: repSnapshots.id,
+        importedAt: repSnapshots.importedAt,
+        sources: repSnapshots.sources,
+        counts: repSnapshots.counts,
+      })
+      .from(repSnapshots)
+      .where(eq(repSnapshots.active, true));
     if (!snapshot) return null;
     const id = snapshot.id;
     const officials = await db.select().from(repOfficials).where(eq(repOfficials.snapshotId, id));
@@ -217,14 +231,21 @@ export async function loadActiveSnapshot(db: Database): Promise<StoredSnapshot |
       importedAt: snapshot.importedAt,
       sources: snapshot.sources,
       counts: snapshot.counts,
-      officials: officials.map(({ snapshotId: _, ...official }): OfficialRecord => official),
-      districts: districts.map(({ snapshotId: _, geometry, ...district }): DistrictRecord => ({
-        ...district,
+      officials: officials.map((official): OfficialRecord => withoutSnapshot(official)),
+      districts: districts.map(({ geometry, ...district }): DistrictRecord => ({
+        ...withoutSnapshot(district),
         geometry: geometry ? geometryFromBytes(geometry) : null,
       })),
-      zctas: zctas.map(({ snapshotId: _, ...zcta }): ZctaRecord => zcta),
+      zctas: zctas.map((zcta): ZctaRecord => withoutSnapshot(zcta)),
     };
   }
+}
+
+/** A stored row as the import had it: without the snapshot it belongs to. */
+function withoutSnapshot<T extends { snapshotId: number }>(row: T): Omit<T, 'snapshotId'> {
+  const copy: Partial<T> = { ...row };
+  delete copy.snapshotId;
+  return copy as Omit<T, 'snapshotId'>;
 }
 
 async function readPages<T>(
@@ -240,4 +261,51 @@ async function readPages<T>(
     after = last;
     await nextTurn();
   }
+}
+
+/** The map outline stored with a snapshot at import, whatever its version (see map-outline.ts). */
+export async function snapshotMapOutline(db: Database, id: number): Promise<unknown> {
+  const [row] = await db
+    .select({ mapOutline: repSnapshots.mapOutline })
+    .from(repSnapshots)
+    .where(eq(repSnapshots.id, id));
+  return row?.mapOutline ?? null;
+}
+
+/** Keeps a map outline built later for a snapshot (one imported before outlines were kept). */
+export async function saveMapOutline(
+  db: Database,
+  id: number,
+  outline: { version: number },
+): Promise<void> {
+  await db.update(repSnapshots).set({ mapOutline: outline }).where(eq(repSnapshots.id, id));
+}
+
+/** A snapshot's districts of one layer with their shapes, read a page at a time. */
+export async function snapshotDistrictShapes(
+  db: Database,
+  id: number,
+  layer: DistrictRecord['layer'],
+): Promise<Array<{ geoid: string; geometry: Int32Array | null }>> {
+  return readPages(async (after, limit) => {
+    const rows = await db
+      .select({ geoid: repDistricts.geoid, geometry: repDistricts.geometry })
+      .from(repDistricts)
+      .where(
+        and(
+          eq(repDistricts.snapshotId, id),
+          eq(repDistricts.layer, layer),
+          gt(repDistricts.geoid, after),
+        ),
+      )
+      .orderBy(asc(repDistricts.geoid))
+      .limit(limit);
+    return {
+      rows: rows.map((row) => ({
+        geoid: row.geoid,
+        geometry: row.geometry ? geometryFromBytes(row.geometry) : null,
+      })),
+      last: rows[rows.length - 1]?.geoid ?? after,
+    };
+  }, 50);
 }

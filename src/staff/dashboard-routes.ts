@@ -1,9 +1,10 @@
 import { Router, type Response } from 'express';
 import type { AppContext } from '../context';
-import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from './charts';
+import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from '../graphics/charts';
 import { campaignDashboard, type Dashboard } from './dashboard';
 import { districtLabel, houseMember } from '../representatives/labels';
-import { DistrictMapCache, renderDistrictMap, type MapOutline } from './district-map';
+import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
+import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
 

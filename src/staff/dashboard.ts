@@ -9,7 +9,7 @@ import { districtLabel, houseMember } from '../representatives/labels';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
 import { listPartners } from '../campaigns/editor';
-import { signatureSeries, utcDay, type TimeSeries } from './charts';
+import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
 
 /**
  * Everything the campaign dashboard shows, gathered from the count tables (never a count over

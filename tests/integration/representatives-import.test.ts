@@ -4,7 +4,9 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
+import { OUTLINE_VERSION } from '../../src/graphics/district-map';
 import { importRepresentativeData } from '../../src/representatives/import';
+import { loadMapOutline } from '../../src/representatives/map-outline';
 import { DataError } from '../../src/representatives/sources';
 import { loadActiveSnapshot } from '../../src/representatives/store';
 import { openSigningForm } from '../helpers/forms';
@@ -153,6 +155,7 @@ describe('importRepresentativeData', () => {
       'state senate districts',
       'state house districts',
       'ZIP tables',
+      'district map',
       'done',
       'saving',
     ]);
@@ -256,6 +259,26 @@ describe('importRepresentativeData', () => {
       sldl: ['08002', '08003'],
       centroidCd: '0802',
     });
+  });
+
+  it('stores the district map drawn at import, and draws it again for a snapshot that has none', async () => {
+    const id = (await activeSnapshot()).id;
+    const stored = await loadMapOutline(db(), id);
+    expect(stored.version).toBe(OUTLINE_VERSION);
+    expect(stored.districts.map((district) => district.geoid)).toEqual([
+      '0200',
+      '0801',
+      '0802',
+      '1198',
+    ]);
+    // As a snapshot imported before maps were kept: drawn from its districts, and kept this time.
+    await db().execute(sql`UPDATE rep_snapshots SET map_outline = NULL WHERE id = ${id}`);
+    expect(await loadMapOutline(db(), id)).toEqual(stored);
+    const [kept] = await queryRows<{ version: number }>(
+      db(),
+      sql`SELECT (map_outline->>'version')::int AS version FROM rep_snapshots WHERE id = ${id}`,
+    );
+    expect(kept?.version).toBe(OUTLINE_VERSION);
   });
 
   it('changes nothing when the same files are imported again', async () => {

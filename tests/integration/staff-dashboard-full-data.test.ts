@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findSourceFiles, readDistrictPolygons } from '../../src/representatives/sources';
 import { districtLabel } from '../../src/representatives/labels';
-import { buildMapOutline, INSETS, renderDistrictMap } from '../../src/staff/district-map';
+import { buildMapOutline, INSETS, renderDistrictMap } from '../../src/graphics/district-map';
 
 /**
  * The district map from the real public bundle (`REP_TEST_DATA_DIR` or `../shared/data`, where it

@@ -8,7 +8,7 @@ import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
-import { DistrictMapCache } from '../../src/staff/district-map';
+import { DistrictMapCache } from '../../src/representatives/map-outline';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';

@@ -2,17 +2,16 @@ import {
   barChart,
   bucketLabel,
   compactNumber,
-  escapeXml,
   niceTicks,
   signatureSeries,
   timeSeriesChart,
   truncate,
-} from '../../src/staff/charts';
+} from '../../src/graphics/charts';
 
 /** XML well-formedness, enough for our SVG: tags nest and close, attributes are quoted, no bare `<` or `&`. */
 function wellFormed(xml: string): boolean {
   const token = /<(\/?)([A-Za-z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>|([^<]+)/y;
-  const badAmpersand = /&(?!(?:amp|lt|gt|quot|#\d+);)/;
+  const badAmpersand = /&(?!(?:amp|lt|gt|quot|#\d+|#x[\da-fA-F]+);)/;
   const stack: string[] = [];
   while (token.lastIndex < xml.length) {
     const match = token.exec(xml);
@@ -27,17 +26,6 @@ function wellFormed(xml: string): boolean {
   }
   return stack.length === 0;
 }
-
-describe('escapeXml', () => {
-  it('escapes markup and drops characters XML cannot hold', () => {
-    expect(escapeXml(`<script>alert("x")</script> & 'y'`)).toBe(
-      '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;',
-    );
-    expect(escapeXml('a\u0000b\u0007c\u001Fd\ttab')).toBe('abcd\ttab');
-    expect(escapeXml('Kānaka ʻŌiwi 🗳️')).toBe('Kānaka ʻŌiwi 🗳️');
-    expect(escapeXml(undefined)).toBe('');
-  });
-});
 
 describe('signatureSeries', () => {
   it('zero-fills the days between, from two weeks back at least, with a running total', () => {
@@ -138,9 +126,11 @@ describe('timeSeriesChart', () => {
   it('escapes the title and still draws an empty series', () => {
     const svg = timeSeriesChart(signatureSeries({}, '2026-03-07'), {
       id: 'x"><script>',
-      title: 'A <b>"bold"</b> & campaign',
+      title: 'A <b>"bold"</b> & campaign\u0000\u0007',
     });
     expect(wellFormed(svg)).toBe(true);
+    // What XML cannot hold at all is dropped (text-safety's rule), the rest escaped by the template.
+    expect(svg).not.toMatch(/[\u0000\u0007]/);
     expect(svg).toContain('A &lt;b&gt;&quot;bold&quot;&lt;/b&gt; &amp; campaign');
     expect(svg).not.toContain('<script>');
     expect(svg).toContain('id="x---script-"');
@@ -187,11 +177,13 @@ describe('barChart', () => {
 });
 
 describe('scales and labels', () => {
-  it('ticks in whole, round steps up to at least the maximum', () => {
+  it("ticks in whole, round steps (d3-scale's) up to at least the maximum", () => {
     expect(niceTicks(0)).toEqual([0, 1]);
     expect(niceTicks(3, 4)).toEqual([0, 1, 2, 3]);
-    expect(niceTicks(10, 4)).toEqual([0, 5, 10]);
+    expect(niceTicks(10, 4)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(niceTicks(1500, 4)).toEqual([0, 500, 1000, 1500]);
     expect(niceTicks(1234, 4)).toEqual([0, 500, 1000, 1500]);
+    expect(niceTicks(2, 4)).toEqual([0, 1, 2]);
   });
 
   it('shortens numbers and labels', () => {

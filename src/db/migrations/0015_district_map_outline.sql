@@ -1,0 +1,1 @@
+ALTER TABLE "rep_snapshots" ADD COLUMN "map_outline" jsonb;
