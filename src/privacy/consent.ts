@@ -33,10 +33,8 @@ export interface ConsentToRecord {
 }
 
 const PARTNER_TTL_MS = 5000;
-const partnerCache = new WeakMap<
-  Database,
-  Map<string, { partner: PartnerRef | undefined; expires: number }>
->();
+type PartnerCache = Map<string, { partner: PartnerRef | undefined; expires: number }>;
+const partnerCache = new WeakMap<Database, PartnerCache>();
 
 /** The campaign's partner with this source code, held a few seconds (every page view with `?source=` asks). */
 export async function partnerBySource(
@@ -46,7 +44,7 @@ export async function partnerBySource(
 ): Promise<PartnerRef | undefined> {
   if (!source) return undefined;
   let cache = partnerCache.get(db);
-  if (!cache) partnerCache.set(db, (cache = new Map()));
+  if (!cache) partnerCache.set(db, (cache = new Map() as PartnerCache));
   const key = `${campaignId}:${source}`;
   const now = Date.now();
   const hit = cache.get(key);
