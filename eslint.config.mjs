@@ -47,6 +47,11 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // Tool settings written as CommonJS modules.
+    files: ['**/*.cjs'],
+    languageOptions: { globals: globals.node, sourceType: 'commonjs' },
+  },
+  {
     // The progressive-enhancement scripts served to browsers.
     files: ['public/js/**/*.js'],
     languageOptions: { globals: globals.browser, sourceType: 'script' },

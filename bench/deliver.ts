@@ -17,14 +17,17 @@ import type { MailMessage } from '../src/delivery/mailer';
 import { createLogger } from '../src/logger';
 import { openPlatform, type Platform } from '../src/platform';
 import { formatKeyRing } from '../src/db/field-encryption';
-import { startDeliveryWorker } from '../workers/delivery';
+import { deliverLetterJob, requestDelivery } from '../src/delivery/jobs/deliver-letter';
+import { confirmActionJob } from '../src/letters/jobs/confirm-action';
+import { startJobWorkers, type RunningJobWorkers } from '../src/queue/workers';
+import { workerContexts } from '../src/worker-context';
 import { buildCwcDocument, cwcDeliveryId, splitName, type CwcSettings } from '../src/delivery/cwc';
 import { startCountingSink, type CountingSink } from './smtp-sink';
 import { startCwcStandIn, type CwcStandIn } from './cwc-stand-in';
 
 /**
  * `npm run bench:deliver [-- --letters 5000 --concurrency 16 --database <postgres-url> --redis <redis-url>]`:
- * letters/s from the delivery queue to a local SMTP sink, through the real worker (`startDeliveryWorker`:
+ * letters/s from the delivery queue to a local SMTP sink, through the real worker (`deliverLetterJob` run by `startJobWorkers`:
  * the per-recipient throttle, the claim with its attempt recorded, the pooled mailer, the record
  * after the send and the counts), next to raw pooled nodemailer sending as many messages of the
  * same size to the same sink with the same concurrency, in the same run. Then the same for letters
@@ -641,24 +644,26 @@ runCli('bench:deliver', async () => {
       // Ours: queue every letter, start the worker, wait until every letter has arrived and is recorded.
       const enqueuedAt = new Map<number, number>();
       let enqueueSeconds = 0;
-      let running: ReturnType<typeof startDeliveryWorker> | undefined;
+      let running: RunningJobWorkers | undefined;
       const ours = await measure(sample, async () => {
         const queueing = performance.now();
         for (let i = 0; i < n; i += 500) {
           await Promise.all(
             seeded.slice(i, i + 500).map(async ({ id, address }) => {
               // As the letter flow queues them: with the address for email, which the throttle needs.
-              await opened.queues.requestDelivery(id, channel === 'email' ? address : null);
+              await requestDelivery(opened.queues, id, channel === 'email' ? address : null);
               enqueuedAt.set(id, Date.now());
             }),
           );
         }
         enqueueSeconds = (performance.now() - queueing) / 1000;
-        running = startDeliveryWorker(opened, { concurrency: args.concurrency });
+        running = await startJobWorkers(opened, [deliverLetterJob, confirmActionJob], {
+          contextFor: workerContexts(opened),
+          concurrency: { delivery: args.concurrency },
+        });
         await waitForDelivery(opened, arrived, n);
       }).finally(async () => {
-        await running?.worker.close();
-        running?.mailer.close();
+        await running?.close();
       });
       const result: PhaseResult = {
         label: channel === 'email' ? 'email' : 'CWC',

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { buildAbuseControls } from './abuse/controls';
 import { CampaignDirectory } from './campaigns/directory';
 import { ensureDemoCampaign } from './campaigns/demo';
 import { PartnerOrigins } from './campaigns/partner-origins';
@@ -10,21 +11,25 @@ import type { AppContext } from './context';
 import { openDatabase } from './db/client';
 import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
+import { requestTally } from './petitions/jobs/tally-campaign';
+import { prepareSignatureInsert } from './petitions/signature-store';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
-import { TallyRequests } from './petitions/tally-requests';
+import { CampaignRequests, TallyRequests } from './petitions/tally-requests';
 import { acquirePidLock } from './process-lock';
 import { logConnectionErrors } from './queue/connection-errors';
 import { redisOptionsFromUrl } from './queue/connection';
 import { Queues } from './queue/jobs';
+import { PartnerSources } from './privacy/consent';
 import { FieldEncryption } from './db/field-encryption';
-import { flushNoticeRequests } from './privacy/notices';
+import { requestNoticeJob } from './privacy/jobs/send-notices';
 import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
 import { withTimeout } from './time-limit';
 import { ApiTokenUsage } from './osdi/tokens';
+import { requestWebhookDelivery } from './webhooks/jobs/deliver-webhooks';
 import { WebhookWakeups } from './webhooks/wakeups';
 
 /**
@@ -59,11 +64,11 @@ export async function openPlatform(
   logger: Logger,
   options: PlatformOptions = {},
 ): Promise<Platform> {
-  const closers: Array<[string, () => Promise<unknown>]> = [];
+  const closers: Array<[string, () => unknown]> = [];
   const close = async () => {
     for (const [name, closer] of closers.reverse()) {
       logger.debug({ closing: name }, 'closing');
-      await withTimeout(closer(), 10_000).catch((error: unknown) =>
+      await withTimeout(Promise.resolve().then(closer), 10_000).catch((error: unknown) =>
         logger.warn({ err: error, closing: name }, 'close failed'),
       );
     }
@@ -84,7 +89,7 @@ export async function openPlatform(
             logger.warn({ err: error }, 'the embedded Redis lock was not refreshed in time'),
         },
       );
-      closers.push(['redis lock', async () => lock.release()]);
+      closers.push(['redis lock', () => lock.release()]);
       const embedded = await startEmbeddedRedis(dir, logger, {
         onUnexpectedExit: (code) =>
           options.onFatal?.(new Error(`the embedded redis-server exited (code ${code})`)),
@@ -130,10 +135,21 @@ export async function openPlatform(
     );
     closers.push(['queues', () => queues.close()]);
     queues.onError((queue, emitter) => logConnectionErrors(emitter, logger, `queue:${queue}`));
-    const tallyRequests = new TallyRequests(queues, logger);
+    const tallyRequests = new TallyRequests(
+      (campaignId) => requestTally(queues, campaignId),
+      logger,
+    );
     closers.push(['tally requests', () => tallyRequests.flush()]);
-    closers.push(['signer email requests', () => flushNoticeRequests(queues)]);
-    const webhookWakeups = new WebhookWakeups(queues, logger);
+    const noticeRequests = new CampaignRequests(
+      (campaignId) => requestNoticeJob(queues, campaignId),
+      logger,
+      'notice',
+    );
+    closers.push(['signer email requests', () => noticeRequests.flush()]);
+    const webhookWakeups = new WebhookWakeups(
+      (subscriptionId) => requestWebhookDelivery(queues, subscriptionId),
+      logger,
+    );
     closers.push(['webhook wake-ups', () => webhookWakeups.flush()]);
     const apiTokenUsage = new ApiTokenUsage(database.db, logger);
     closers.push(['API token use', () => apiTokenUsage.close()]);
@@ -152,7 +168,7 @@ export async function openPlatform(
     queues.get('tallies').getBackend().on('ready', requestMissedTallies);
     closers.push([
       'missed tally requests',
-      async () => {
+      () => {
         closing = true;
         queues.get('tallies').getBackend().off('ready', requestMissedTallies);
       },
@@ -167,7 +183,7 @@ export async function openPlatform(
           logger.error({ err: error }, 'representative data refresh failed'),
         );
     }, REPRESENTATIVES_REFRESH_MS).unref();
-    closers.push(['representative data refresh', async () => clearInterval(refreshTimer)]);
+    closers.push(['representative data refresh', () => clearInterval(refreshTimer)]);
 
     const partnerOrigins = new PartnerOrigins(database.db, config.partnerOrigins);
     await partnerOrigins.refresh();
@@ -176,10 +192,10 @@ export async function openPlatform(
         .refresh()
         .catch((error: unknown) => logger.error({ err: error }, 'partner origins refresh failed'));
     }, PARTNER_ORIGINS_REFRESH_MS).unref();
-    closers.push(['partner origins refresh', async () => clearInterval(partnerTimer)]);
+    closers.push(['partner origins refresh', () => clearInterval(partnerTimer)]);
 
     const outages = new OutageLog(logger);
-    closers.push(['outage log', async () => outages.close()]);
+    closers.push(['outage log', () => outages.close()]);
 
     logger.info(
       { database: database.driver, redis: config.redisUrl ? 'external' : 'embedded' },
@@ -196,14 +212,18 @@ export async function openPlatform(
       redisConnection: { ...redisConnection, maxRetriesPerRequest: null },
       queues,
       tallyRequests,
+      noticeRequests,
+      signatureInsert: prepareSignatureInsert(database.db),
       campaigns: new CampaignDirectory(database.db),
       stats: new StatsCache(database.db, redis, config.redisKeyPrefix),
       representatives,
       geocoder: createGeocoder(config.geocoder),
       letterTemplates: new LetterTemplateStore(database.db, logger),
       partnerOrigins,
+      partnerSources: new PartnerSources(database.db),
       apiTokenUsage,
       webhookWakeups,
+      abuse: buildAbuseControls({ config, redis, logger }),
       close,
     };
   } catch (error) {

@@ -1,18 +1,41 @@
-import { eraseExpiredIpHashes } from '../src/petitions/ip-hash-retention';
-import type { Platform } from '../src/platform';
-import type { Worker } from 'bullmq';
-import { withTimeout } from '../src/time-limit';
+import { confirmActionJob, confirmationSweep } from '../src/letters/jobs/confirm-action';
+import { deliverLetterJob, letterSweep } from '../src/delivery/jobs/deliver-letter';
+import { tokenUseSummary } from '../src/osdi/sweeps';
 import {
-  assignDistrictsToSignatures,
+  counterRefresh,
+  fillDistrictsOnEachSnapshot,
+  tallyCampaignJob,
+  tallySweep,
+} from '../src/petitions/jobs/tally-campaign';
+import { ipHashExpiry } from '../src/petitions/sweeps';
+import type { Platform } from '../src/platform';
+import { purgeExpiredJob, retentionSchedule } from '../src/privacy/jobs/purge-expired';
+import { sendDataLinkJob } from '../src/privacy/jobs/send-data-link';
+import { noticeSweep, sendNoticesJob } from '../src/privacy/jobs/send-notices';
+import { startJobWorkers, startSweeps } from '../src/queue/workers';
+import {
+  importDataJob,
   importOnFirstStart,
-  startRepresentativesWorker,
-} from './representatives';
-import { startDeliveryWorker } from './delivery';
-import { startExportWorker } from './exports';
-import { expireExports, requeueExports } from '../src/staff/exports';
-import { startTallyWorker, sweepTallies } from './tally';
-import { startSupportersWorker } from './supporters';
-import { startWebhooksWorker } from './webhooks';
+  interruptedImports,
+} from '../src/representatives/jobs/import-data';
+import { dataRefreshSchedule, refreshDataJob } from '../src/representatives/jobs/refresh-data';
+import { exportExpiry, exportRequeue, writeExportJob } from '../src/staff/jobs/write-export';
+import { deliverWebhooksJob, webhookSweep } from '../src/webhooks/jobs/deliver-webhooks';
+import { workerContexts } from '../src/worker-context';
+
+/** Every job the worker processes run; each definition says its queue, options and work. */
+export const allJobs = [
+  tallyCampaignJob,
+  importDataJob,
+  refreshDataJob,
+  deliverLetterJob,
+  confirmActionJob,
+  writeExportJob,
+  sendNoticesJob,
+  sendDataLinkJob,
+  purgeExpiredJob,
+  deliverWebhooksJob,
+];
 
 export interface RunningWorkers {
   close(): Promise<void>;
@@ -21,123 +44,57 @@ export interface RunningWorkers {
 const MAINTENANCE_EVERY_MS = 60_000;
 
 /**
- * Lets a worker finish the job in hand, when Redis answers. When it does not, the worker's fetch
- * loop is stuck reconnecting and a graceful close would wait forever (and BullMQ keeps the first
- * close: a forced one cannot follow), so it is closed by force from the start. An unfinished job
- * is not lost: its lock lapses, another worker takes it up, and tallying is idempotent.
- */
-async function closeWorker(worker: Worker, redisAnswers: boolean): Promise<void> {
-  await worker.close(!redisAnswers).catch(() => undefined);
-}
-
-/**
- * Starts every queue worker, and the maintenance each worker process runs on its own clock (not
- * from Redis, so it survives a Redis that lost its data): the tally sweep, signers' emails and
- * IP-hash expiry, export files' expiry and export jobs lost with Redis, the representative data
- * refresh's schedule and imports whose process died. On a first start with representative data at
- * hand, queues its import.
+ * Starts every queue's worker, and the duties each worker process runs on its own clock (not from
+ * Redis, so they survive a Redis that lost its data). On a first start with representative data
+ * at hand, queues its import.
  */
 export async function startWorkers(platform: Platform): Promise<RunningWorkers> {
   const { logger } = platform;
-  const delivery = startDeliveryWorker(platform);
-  const supporters = startSupportersWorker(platform);
-  // Resumes an import left by a process that died before it takes jobs, so it awaits that.
-  const representatives = await startRepresentativesWorker(platform);
-  const webhooks = startWebhooksWorker(platform);
-  const workers = [
-    startTallyWorker(platform),
-    representatives.worker,
-    delivery.worker,
-    startExportWorker(platform),
-    supporters.worker,
-    webhooks.worker,
-  ];
+  const jobs = await startJobWorkers(platform, allJobs, {
+    contextFor: workerContexts(platform),
+  });
 
-  let maintenance: Promise<void> | undefined;
-  const maintain = () =>
-    (maintenance ??= (async () => {
-      await sweepTallies(platform);
-      await delivery.sweep();
-      await supporters.sweep();
-      await webhooks.sweep();
-      // The retention purge is a repeatable BullMQ job (hourly, across all worker processes); set once per process.
-      await supporters.scheduleRetention();
-      // So is the representative data refresh (REP_DATA_REFRESH); and imports whose worker died are resumed.
-      await representatives.maintain();
-      const erased = await eraseExpiredIpHashes(platform.db, platform.config.ipHashRetentionDays);
-      if (erased > 0) logger.info({ erased }, 'expired IP hashes erased');
-      const removed = await expireExports(platform);
-      if (removed > 0) logger.info({ removed }, 'expired export files removed');
-      await requeueExports(platform);
-    })()
-      .catch((error: unknown) => logger.error({ err: error }, 'maintenance failed'))
-      .finally(() => {
-        maintenance = undefined;
-      }));
-
-  // Every public counter from the count table (the sweep refreshes only the campaigns it tallied).
-  const refreshCounters = async () => {
-    for (const campaign of await platform.campaigns.list())
-      await platform.stats.refresh(campaign.id);
-  };
-
-  // Signatures may have been left untallied, or counts rebuilt, while no worker ran: catch up,
-  // then refresh every public counter.
-  await maintain();
-  await refreshCounters();
-  const timer = setInterval(maintain, MAINTENANCE_EVERY_MS).unref();
-
-  // Redis is back after an outage: the tally requests made meanwhile failed, and a Redis that lost
-  // its data lost the jobs queued before it. Catch up now, not at the next sweep. The counters are
-  // refreshed too: a tally that ran while Redis was away could not refresh its campaign's, and a
-  // Redis that kept its data (append-only file) would go on serving the count from before.
-  let catchingUp = Promise.resolve();
-  const catchUpAfterReconnect = () => {
-    catchingUp = catchingUp
-      .then(() => sweepTallies(platform))
-      .then(refreshCounters)
-      // Letters and signer emails whose jobs failed to queue meanwhile go now, not at the next sweep.
-      .then(() => delivery.sweep())
-      .then(() => supporters.sweep())
-      .then(() => webhooks.sweep())
-      .catch((error: unknown) =>
-        logger.error({ err: error }, 'catching up after Redis returned failed'),
-      );
-  };
-  platform.redis.on('ready', catchUpAfterReconnect);
+  const sweeps = await startSweeps<Platform>(platform, platform, {
+    everyMs: MAINTENANCE_EVERY_MS,
+    maintenance: [
+      tallySweep,
+      letterSweep,
+      confirmationSweep,
+      noticeSweep,
+      tokenUseSummary,
+      webhookSweep,
+      // The retention purge and the data refresh are BullMQ job schedulers, set once per process.
+      retentionSchedule,
+      dataRefreshSchedule,
+      interruptedImports,
+      ipHashExpiry,
+      exportExpiry,
+      exportRequeue,
+    ],
+    // Signatures may have been left untallied, or counts rebuilt, while no worker ran.
+    atStart: [counterRefresh],
+    // A Redis that lost its data lost the jobs; requests made while it was away failed; a tally
+    // that ran meanwhile could not refresh its counter.
+    afterReconnect: [
+      tallySweep,
+      counterRefresh,
+      letterSweep,
+      confirmationSweep,
+      noticeSweep,
+      tokenUseSummary,
+      webhookSweep,
+    ],
+  });
 
   // Signatures counted before representative data existed get their districts once it does.
-  let assigning = Promise.resolve();
-  const assignDistricts = () =>
-    (assigning = assigning
-      .then(() => assignDistrictsToSignatures(platform))
-      .catch((error: unknown) =>
-        logger.error({ err: error }, 'filling in signature districts failed'),
-      ));
-  platform.representatives.onChange(assignDistricts);
-  void assignDistricts();
+  const districts = fillDistrictsOnEachSnapshot(platform);
   await importOnFirstStart(platform).catch((error: unknown) =>
     logger.error({ err: error }, 'could not queue the first data import'),
   );
 
   return {
     async close() {
-      clearInterval(timer);
-      platform.redis.off('ready', catchUpAfterReconnect);
-      const redisAnswers = await withTimeout(platform.redis.ping(), 1000).then(
-        () => true,
-        () => false,
-      );
-      // Waits for the jobs and the maintenance in progress to finish.
-      await Promise.all([
-        ...workers.map((worker) => closeWorker(worker, redisAnswers)),
-        maintenance,
-        assigning,
-        catchingUp,
-      ]);
-      delivery.mailer.close();
-      supporters.mailer.close();
-      webhooks.mailer.close();
+      await Promise.all([jobs.close(), sweeps.close(), districts.close()]);
     },
   };
 }

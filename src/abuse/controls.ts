@@ -1,5 +1,7 @@
 import type { Response } from 'express';
-import type { AppContext } from '../context';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
 import { addContentSecuritySources } from '../http/security';
 import { hashIp } from '../http/ip-hash';
 import { throttledWarning } from '../queue/connection-errors';
@@ -14,8 +16,9 @@ import {
 } from './form-token';
 
 /**
- * The abuse controls every door shares, built once per platform: the forms' fill-time tokens, the
- * optional CAPTCHA, the per-email limits, and the count of submissions discarded as automated.
+ * The abuse controls every door shares, built once per platform (`buildAbuseControls`, kept on the
+ * context as `abuse`): the forms' fill-time tokens, the optional CAPTCHA, the per-email limits,
+ * and the count of submissions discarded as automated.
  */
 
 /** Where a submission came in: the HTML forms or the JSON API, for signing or for letters. */
@@ -37,19 +40,17 @@ export interface AbuseControls {
   record(campaign: { id: number; slug: string }, door: Door, reason: DiscardReason): void;
   /** The counts `record` kept, per day (UTC, newest first) and `door.reason`. */
   recorded(campaignId: number): Promise<Array<{ day: string; counts: Record<string, number> }>>;
-}
-
-const built = new WeakMap<AppContext, AbuseControls>();
-
-export function abuseControls(ctx: AppContext): AbuseControls {
-  let controls = built.get(ctx);
-  if (!controls) built.set(ctx, (controls = buildControls(ctx)));
-  return controls;
+  /** Logs that the CAPTCHA provider could not be reached (throttled: once per 30 s at most). */
+  captchaUnavailable(error: Error): void;
 }
 
 const utcDay = (time: number) => new Date(time).toISOString().slice(0, 10);
 
-function buildControls(ctx: AppContext): AbuseControls {
+export function buildAbuseControls(ctx: {
+  config: Config;
+  redis: Redis;
+  logger: Logger;
+}): AbuseControls {
   const { config, redis, logger } = ctx;
   const { abuse } = config;
   const prefix = config.redisKeyPrefix;
@@ -85,6 +86,11 @@ function buildControls(ctx: AppContext): AbuseControls {
       sign: emailLimit('sign', abuse.emailRateLimit.sign),
       letters: emailLimit('letters', abuse.emailRateLimit.letters),
     },
+    captchaUnavailable: throttledWarning(
+      logger,
+      'captcha',
+      'CAPTCHA provider unavailable; letting submissions through',
+    ),
 
     record(campaign, door, reason) {
       logger.info(
@@ -136,13 +142,13 @@ export interface FormProtection {
  * Content-Security-Policy is widened by exactly that provider's origins, on this response only.
  */
 export function protectForm(
-  ctx: AppContext,
+  ctx: { abuse: AbuseControls },
   res: Response,
   purpose: FormPurpose,
   submittedToken: unknown,
   options: { captcha: boolean },
 ): FormProtection {
-  const controls = abuseControls(ctx);
+  const controls = ctx.abuse;
   const provider = options.captcha ? controls.captcha : undefined;
   if (provider) addContentSecuritySources(res, provider.sources);
   return {
@@ -159,13 +165,13 @@ export function protectForm(
  * values, for its sender to confirm (autofill and a click is a person too).
  */
 export function filledByPerson(
-  ctx: AppContext,
+  ctx: { abuse: AbuseControls },
   campaign: { id: number; slug: string },
   door: Door,
   purpose: FormPurpose,
   token: unknown,
 ): boolean {
-  const controls = abuseControls(ctx);
+  const controls = ctx.abuse;
   if (!controls.formTokens) return true;
   const check = checkFormToken(controls.formTokens, purpose, token);
   if (check.ok) return true;
@@ -176,7 +182,6 @@ export function filledByPerson(
 const MAX_CAPTCHA_TOKEN = 8192;
 /** The key of the message asking for the CAPTCHA (locales/<lng>/errors.json). */
 export const CAPTCHA_MESSAGE = 'errors:captcha.required';
-const unavailableWarning = new WeakMap<AppContext, (error: unknown) => void>();
 
 /**
  * Checks a CAPTCHA token when a provider is configured: undefined when it passes (or none is
@@ -184,13 +189,13 @@ const unavailableWarning = new WeakMap<AppContext, (error: unknown) => void>();
  * through (logged): the other controls still apply, and an outage must not stop a day of action.
  */
 export async function captchaError(
-  ctx: AppContext,
+  ctx: { abuse: AbuseControls; config: Pick<Config, 'secret'> },
   campaign: { id: number; slug: string },
   door: Door,
   token: unknown,
   ip: string | undefined,
 ): Promise<string | undefined> {
-  const controls = abuseControls(ctx);
+  const controls = ctx.abuse;
   const provider = controls.captcha;
   if (!provider) return undefined;
   if (typeof token !== 'string' || token.trim() === '' || token.length > MAX_CAPTCHA_TOKEN) {
@@ -203,17 +208,7 @@ export async function captchaError(
   );
   if (verdict.outcome === 'pass') return undefined;
   if (verdict.outcome === 'unavailable') {
-    let warn = unavailableWarning.get(ctx);
-    if (!warn)
-      unavailableWarning.set(
-        ctx,
-        (warn = throttledWarning(
-          ctx.logger,
-          'captcha',
-          'CAPTCHA provider unavailable; letting submissions through',
-        )),
-      );
-    warn(new Error(verdict.reason));
+    controls.captchaUnavailable(new Error(verdict.reason));
     return undefined;
   }
   controls.record(campaign, door, 'captcha');
@@ -221,5 +216,5 @@ export async function captchaError(
 }
 
 /** The CAPTCHA widget's settings when it is on (public: the site key is meant for browsers). */
-export const captchaWidget = (ctx: AppContext): CaptchaWidget | undefined =>
-  abuseControls(ctx).captcha?.widget;
+export const captchaWidget = (ctx: { abuse: AbuseControls }): CaptchaWidget | undefined =>
+  ctx.abuse.captcha?.widget;

@@ -2,13 +2,7 @@ import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled } from '../petitions/signature-input';
 import type { FieldErrors } from '../kernel/field-errors';
-import {
-  abuseControls,
-  CAPTCHA_MESSAGE,
-  captchaError,
-  filledByPerson,
-  type Door,
-} from './controls';
+import { CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';
 import type { Reservation } from './email-limit';
@@ -29,7 +23,7 @@ type CampaignRef = { id: number; slug: string };
 export function captchaField(ctx: AppContext, door: Door): string {
   return door === 'sign-api' || door === 'letters-api'
     ? 'captchaToken'
-    : (abuseControls(ctx).captcha?.widget.responseField ?? 'captcha');
+    : (ctx.abuse.captcha?.widget.responseField ?? 'captcha');
 }
 
 /** The key of a CAPTCHA message among a door's field errors (`captcha` on the pages, where the widget has that anchor). */
@@ -43,7 +37,7 @@ export function noteHoneypot(
   door: Door,
   body: unknown,
 ): void {
-  if (honeypotFilled(body)) abuseControls(ctx).record(campaign, door, 'honeypot');
+  if (honeypotFilled(body)) ctx.abuse.record(campaign, door, 'honeypot');
 }
 
 /**
@@ -80,7 +74,7 @@ export function withCaptchaPrompt(
   errors: FieldErrors,
   t: Translate = english().t,
 ): FieldErrors {
-  if (!abuseControls(ctx).captcha) return errors;
+  if (!ctx.abuse.captcha) return errors;
   const token = body[captchaField(ctx, door)];
   if (typeof token === 'string' && token.trim() !== '') return errors;
   return { ...errors, [captchaErrorKey(door)]: t(CAPTCHA_MESSAGE) };
@@ -124,11 +118,11 @@ export function letterBudget(
 ): (email: string) => Promise<Reservation> {
   return async (email) => {
     // The asker as the per-IP limits count them: an IPv6 address by its /56 network, as one household holds many.
-    const reservation = await abuseControls(ctx).emailLimits.letters.reserve(
+    const reservation = await ctx.abuse.emailLimits.letters.reserve(
       email,
       ip ? hashIp(ctx.config.secret, ipKeyGenerator(ip)) : '',
     );
-    if (reservation.limited) abuseControls(ctx).record(campaign, door, 'email-limit');
+    if (reservation.limited) ctx.abuse.record(campaign, door, 'email-limit');
     return reservation;
   };
 }

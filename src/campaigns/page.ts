@@ -5,7 +5,7 @@ import type { Campaign } from '../db/schema';
 import { translatorOf } from '../http/i18n';
 import type { FieldErrors } from '../kernel/field-errors';
 import { publicSignatureCount } from '../petitions/stats';
-import { consentChoices, partnerBySource } from '../privacy/consent';
+import { consentChoices } from '../privacy/consent';
 import { campaignTexts } from './texts';
 
 export interface SigningForm {
@@ -44,7 +44,7 @@ export async function renderCampaignPage(
   const texts = campaignTexts(campaign, tr.language);
   const [counts, partner] = await Promise.all([
     ctx.stats.get(campaign.id),
-    partnerBySource(ctx.db, campaign.id, form.source),
+    ctx.partnerSources.bySource(campaign.id, form.source),
   ]);
   const list = errorList(form.errors);
   res.status(status).render('campaign', {

@@ -4,7 +4,6 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { queryRows, type Database } from '../db/client';
 import { changeLetterStatus, countMoves } from '../letters/letter-store';
-import { MAX_ATTEMPTS } from '../queue/jobs';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
 import { SealedValueError, UnknownKeyError, type FieldEncryption } from '../db/field-encryption';
 import { Batcher } from './batcher';
@@ -22,6 +21,7 @@ import { messageIdFor, type MailMessage, type Mailer, type SendOutcome } from '.
  * Letters are delivered one per job, but the claims and the records of the jobs running at the
  * same time go to the database together, one statement each (see `letterDelivery`).
  */
+export const MAX_ATTEMPTS = 8;
 
 export interface DeliveryContext {
   db: Database;
@@ -469,4 +469,19 @@ export async function actionsAwaitingConfirmation(
         ORDER BY id LIMIT 1000`,
   );
   return rows.map((row) => Number(row.id));
+}
+
+/**
+ * The email address a letter still waiting to go by email goes to (the throttle needs it), or
+ * null: it goes by another channel, or is no longer waiting.
+ */
+export async function emailRecipientOf(db: Database, letterId: number): Promise<string | null> {
+  const [target] = await queryRows<{
+    channel: string;
+    channel_address: string | null;
+    status: string;
+  }>(db, sql`SELECT channel, channel_address, status FROM letters WHERE id = ${letterId}::bigint`);
+  return target?.channel === 'email' && (target.status === 'queued' || target.status === 'retrying')
+    ? target.channel_address
+    : null;
 }

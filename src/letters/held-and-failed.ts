@@ -3,6 +3,7 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { countMoves } from './letter-store';
 import { recordAudit, type Actor } from '../staff/audit';
+import { requestDelivery } from '../delivery/jobs/deliver-letter';
 
 /**
  * The letters that wait for staff besides those for hand delivery: `held` ones (their office
@@ -201,7 +202,7 @@ export async function moveHeldLetters(
     await Promise.all(
       moved.letters
         .filter((letter) => letter.channel !== 'hand')
-        .map((letter) => ctx.queues.requestDelivery(letter.id)),
+        .map((letter) => requestDelivery(ctx.queues, letter.id)),
     ).catch((error: unknown) =>
       ctx.logger.warn({ err: error }, 'could not queue released letters now; the sweep will'),
     );

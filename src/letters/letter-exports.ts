@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { copyInteger as integer, copyLiteral as literal } from '../db/copy-values';
-import { queryRows, type CopyOut, type DatabaseHandle } from '../db/client';
+import { queryRows, type CopyOut, type ExportDatabase } from '../db/client';
 import { neutralisedSql as neutralised } from '../text-safety/csv';
 import { targetNames } from './counts';
 
@@ -56,7 +56,7 @@ export function lettersExportQuery(
 }
 
 /** The letters export: the offices' names first (a query or two, bounded by the number of offices), then one COPY. */
-export function lettersExportCsv(database: DatabaseHandle, campaignId: number): CopyOut {
+export function lettersExportCsv(database: ExportDatabase, campaignId: number): CopyOut {
   let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
   const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   rows.catch(() => undefined);

@@ -22,7 +22,7 @@ import { honeypotFilled, signatureInput, supporterLine } from '../petitions/sign
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { insertSignature } from '../petitions/signature-store';
 import { stateForZip } from '../petitions/zip-state';
-import { consentsGiven, partnerBySource } from '../privacy/consent';
+import { consentsGiven } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
@@ -52,6 +52,8 @@ import {
   type Language,
   type Translator,
 } from '../i18n/translations';
+import { requestDelivery } from '../delivery/jobs/deliver-letter';
+import { requestConfirmation } from './jobs/confirm-action';
 
 /**
  * "Write to your lawmakers": from a supporter's address or ZIP, their representatives; one letter
@@ -182,6 +184,8 @@ export type WriteContext = Pick<
   | 'logger'
   | 'queues'
   | 'tallyRequests'
+  | 'noticeRequests'
+  | 'partnerSources'
 > & {
   letterTemplates: LetterTemplateStore;
 } & Partial<Pick<AppContext, 'webhookWakeups'>>;
@@ -477,7 +481,7 @@ export async function writeLetters(
   // Keyed by the client's secret id, never by who wrote: knowing someone's email must not open their letters.
   // The signature that comes with the letters records the consents given, in the words shown.
   const partner = input.partnerOptIn
-    ? await partnerBySource(ctx.db, campaign.id, input.source)
+    ? await ctx.partnerSources.bySource(campaign.id, input.source)
     : undefined;
   if (input.partnerOptIn && !partner) {
     return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
@@ -600,9 +604,9 @@ export async function writeLetters(
   // After the commit: a job that could run before it would find nothing. A lost job is re-queued by the sweep.
   await Promise.all([
     ...queued.map(({ id, draft }) =>
-      ctx.queues.requestDelivery(id, draft.channel === 'email' ? draft.channelAddress : null),
+      requestDelivery(ctx.queues, id, draft.channel === 'email' ? draft.channelAddress : null),
     ),
-    ctx.queues.requestConfirmation(actionId),
+    requestConfirmation(ctx.queues, actionId),
   ]).catch((error: unknown) =>
     ctx.logger.warn({ err: error }, 'could not queue deliveries now; the sweep will'),
   );

@@ -2,7 +2,7 @@ import type { Campaign } from '../db/schema';
 import type { AppContext } from '../context';
 import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
-import { consentsGiven, partnerBySource, type ConsentToRecord } from '../privacy/consent';
+import { consentsGiven, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
 import { honeypotFilled, signatureInput, type SignatureInput } from './signature-input';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
@@ -19,7 +19,15 @@ export type SignResult =
 
 export type SignContext = Pick<
   AppContext,
-  'db' | 'encryption' | 'tallyRequests' | 'config' | 'queues' | 'redis' | 'logger'
+  | 'db'
+  | 'encryption'
+  | 'tallyRequests'
+  | 'noticeRequests'
+  | 'partnerSources'
+  | 'signatureInsert'
+  | 'config'
+  | 'redis'
+  | 'logger'
 >;
 
 /**
@@ -72,7 +80,7 @@ export async function signPetition(
   let consents: ConsentToRecord[] = [];
   if (input.optIn || input.partnerOptIn) {
     const partner = input.partnerOptIn
-      ? await partnerBySource(ctx.db, campaign.id, input.source)
+      ? await ctx.partnerSources.bySource(campaign.id, input.source)
       : undefined;
     if (input.partnerOptIn && !partner)
       return { outcome: 'invalid', errors: { partnerOptIn: t('errors:partnerOptIn.noPartner') } };
@@ -91,7 +99,13 @@ export async function signPetition(
     language,
     noticePending: true,
   };
-  const inserted = await insertSignature(ctx.db, values, consents, request.channel ?? 'api');
+  const inserted = await insertSignature(
+    ctx.db,
+    values,
+    consents,
+    request.channel ?? 'api',
+    ctx.signatureInsert,
+  );
 
   if (inserted !== undefined) {
     ctx.tallyRequests.request(campaign.id);

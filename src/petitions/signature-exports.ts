@@ -3,7 +3,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
 import { copyInteger as integer, copyLiteral as literal } from '../db/copy-values';
-import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
+import {
+  queryRows,
+  type CopyOut,
+  type Database,
+  type DatabaseHandle,
+  type ExportDatabase,
+} from '../db/client';
 import type { ExportKind } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
 import { stateNames, uspsByFips } from '../representatives/us-states';
@@ -215,7 +221,7 @@ const exportedSignatures = (campaignId: number, after = 0) =>
       AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
 
 function pagedSignatures(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   campaignId: number,
   page: (range: { after: number; upTo: number | null }) => CopyOut,
 ): CopyOut {
@@ -325,7 +331,7 @@ export async function countSignatureExportRows(
  * COPY on both.
  */
 export function signatureExportCsv(
-  database: DatabaseHandle,
+  database: ExportDatabase,
   encryption: FieldEncryption,
   kind: SignatureExportKind,
   campaignId: number,

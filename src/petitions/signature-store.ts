@@ -1,5 +1,4 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { PgTransaction } from 'drizzle-orm/pg-core';
 import { queryRows, type Database } from '../db/client';
 import {
   signatureCounts,
@@ -82,17 +81,19 @@ export interface NewConsent {
 /**
  * Inserts a signature, unless its email has signed the campaign already, with the consents its
  * signer gave, in one statement: both are written, or (a repeat) neither. Returns the new
- * signature's id, or undefined for a repeat. The signing hot path (outside a transaction, no
- * consents) runs the same insert as a statement prepared once per connection.
+ * signature's id, or undefined for a repeat. `prepared` (the platform's `signatureInsert`, outside
+ * a transaction): the signing hot path's same insert, prepared once per connection, used when
+ * there are no consents to record.
  */
 export async function insertSignature(
-  db: Database,
+  db: Pick<Database, 'execute'>,
   values: NewSignature,
   consents: NewConsent[] = [],
   channel: 'form' | 'api' = 'api',
+  prepared?: SignatureInsert,
 ): Promise<number | undefined> {
-  if (consents.length === 0 && !(db instanceof PgTransaction)) {
-    const [row] = await preparedInsert(db).execute(values);
+  if (consents.length === 0 && prepared) {
+    const [row] = await prepared.execute(values);
     return row?.id;
   }
   const [row] = await queryRows<{ id: string | number }>(
@@ -114,16 +115,13 @@ export async function insertSignature(
   return row ? Number(row.id) : undefined;
 }
 
-const preparedInserts = new WeakMap<Database, ReturnType<typeof prepareInsert>>();
+/**
+ * The hot path's one query, built once per platform (on the context as `signatureInsert`) and
+ * prepared on each connection: no per-request SQL building.
+ */
+export type SignatureInsert = ReturnType<typeof prepareSignatureInsert>;
 
-/** The hot path's one query, built once and prepared on each connection (no per-request SQL building). */
-function preparedInsert(db: Database) {
-  let prepared = preparedInserts.get(db);
-  if (!prepared) preparedInserts.set(db, (prepared = prepareInsert(db)));
-  return prepared;
-}
-
-function prepareInsert(db: Database) {
+export function prepareSignatureInsert(db: Database) {
   const p = (name: string) => sql.placeholder(name);
   return db
     .insert(signatures)

@@ -1,5 +1,4 @@
 import type { Logger } from '../logger';
-import type { Queues } from '../queue/jobs';
 import { withTimeout } from '../time-limit';
 
 /**
@@ -68,7 +67,7 @@ export class CampaignRequests {
 
 /** Tally requests: each committed signature asks for its campaign's counts to be brought up to date. */
 export class TallyRequests extends CampaignRequests {
-  constructor(queues: Queues, logger: Logger, intervalMs = 100) {
-    super((campaignId) => queues.requestTally(campaignId), logger, 'tally', intervalMs);
+  constructor(enqueue: (campaignId: number) => Promise<void>, logger: Logger, intervalMs = 100) {
+    super(enqueue, logger, 'tally', intervalMs);
   }
 }

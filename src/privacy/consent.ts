@@ -33,34 +33,36 @@ export interface ConsentToRecord {
 }
 
 const PARTNER_TTL_MS = 5000;
-type PartnerCache = Map<string, { partner: PartnerRef | undefined; expires: number }>;
-const partnerCache = new WeakMap<Database, PartnerCache>();
 
-/** The campaign's partner with this source code, held a few seconds (every page view with `?source=` asks). */
-export async function partnerBySource(
-  db: Database,
-  campaignId: number,
-  source: string | undefined,
-): Promise<PartnerRef | undefined> {
-  if (!source) return undefined;
-  let cache = partnerCache.get(db);
-  if (!cache) partnerCache.set(db, (cache = new Map() as PartnerCache));
-  const key = `${campaignId}:${source}`;
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit && hit.expires > now) return hit.partner;
-  const [partner] = await queryRows<{ id: number; name: string; source_code: string }>(
-    db,
-    sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${source}`,
-  );
-  const found = partner && {
-    id: Number(partner.id),
-    name: partner.name,
-    sourceCode: partner.source_code,
-  };
-  if (cache.size > 1000) cache.clear();
-  cache.set(key, { partner: found, expires: now + PARTNER_TTL_MS });
-  return found;
+/**
+ * Campaigns' partners by source code, each held a few seconds (every page view with `?source=`
+ * asks). One per platform, on the context as `partnerSources`.
+ */
+export class PartnerSources {
+  private readonly cache = new Map<string, { partner: PartnerRef | undefined; expires: number }>();
+
+  constructor(private readonly db: Database) {}
+
+  /** The campaign's partner with this source code. */
+  async bySource(campaignId: number, source: string | undefined): Promise<PartnerRef | undefined> {
+    if (!source) return undefined;
+    const key = `${campaignId}:${source}`;
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.expires > now) return hit.partner;
+    const [partner] = await queryRows<{ id: number; name: string; source_code: string }>(
+      this.db,
+      sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${source}`,
+    );
+    const found = partner && {
+      id: Number(partner.id),
+      name: partner.name,
+      sourceCode: partner.source_code,
+    };
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(key, { partner: found, expires: now + PARTNER_TTL_MS });
+    return found;
+  }
 }
 
 /** The consent boxes a signing form shows: the campaign's, and the partner's when a partner brought the signer. */

@@ -5,9 +5,9 @@ import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import { renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
 import { emailAddress } from '../petitions/signature-input';
-import { DEFAULT_LANGUAGE, languageOf, type Language } from '../i18n/translations';
+import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';
 import type { FieldEncryption } from '../db/field-encryption';
-import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
+import { LINK_LIFETIME_SECONDS, openLink, sealLink } from './links';
 
 /**
  * A supporter's rights over their data: from the "Your data" page they ask for a link by email;
@@ -19,28 +19,6 @@ import { LINK_LIFETIME_SECONDS, emailKey, openLink, sealLink } from './links';
 export const DATA_LINK_EVERY_SECONDS = 300;
 
 export const dataRequestInput = z.object({ email: emailAddress });
-
-/**
- * Queues the "your data" email for an address, at most once per DATA_LINK_EVERY_SECONDS. The job
- * carries the address sealed (Redis never holds it in clear) and is removed once done.
- */
-export async function requestDataLink(
-  ctx: Pick<AppContext, 'redis' | 'config' | 'queues' | 'logger'>,
-  email: string,
-  language: Language = DEFAULT_LANGUAGE,
-): Promise<void> {
-  const allowed = await ctx.redis
-    .set(
-      `${ctx.config.redisKeyPrefix}:privacy:data-link:${emailKey(ctx.config.secret, email)}`,
-      '1',
-      'EX',
-      DATA_LINK_EVERY_SECONDS,
-      'NX',
-    )
-    .catch(() => 'OK');
-  if (allowed !== 'OK') return;
-  await ctx.queues.requestDataLink(sealLink(ctx.config.secret, 'data-request', email), language);
-}
 
 type LookupContext = { db: Database; encryption: FieldEncryption };
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows } from '../db/client';
+import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import {
   claimNotices,
@@ -9,8 +9,6 @@ import {
   unverifiedSignature,
   type ClaimedNotice,
 } from '../petitions/signature-store';
-import { CampaignRequests } from '../petitions/tally-requests';
-import type { Queues } from '../queue/jobs';
 import {
   linkLifetimeDays,
   renderSupporterEmail,
@@ -36,25 +34,12 @@ export const RESEND_EVERY_SECONDS = 600;
 
 const BATCH_SIZE = 100;
 
-const requesters = new WeakMap<Queues, CampaignRequests>();
-
-/** Asks the workers to send a campaign's pending notices; throttled per campaign like tally requests. */
-export function requestNotices(
-  ctx: Pick<AppContext, 'queues' | 'logger'>,
-  campaignId: number,
-): void {
-  let requester = requesters.get(ctx.queues);
-  if (!requester) {
-    const queues = ctx.queues;
-    requester = new CampaignRequests((id) => queues.requestNotices(id), ctx.logger, 'notice');
-    requesters.set(queues, requester);
-  }
-  requester.request(campaignId);
-}
-
-/** Sends this process's trailing notice requests now and waits for them (on shutdown); the sweep covers any lost. */
-export async function flushNoticeRequests(queues: Queues): Promise<void> {
-  await requesters.get(queues)?.flush();
+/**
+ * Asks the workers to send a campaign's pending notices; throttled per campaign like tally
+ * requests (the platform's `noticeRequests`, flushed when it closes).
+ */
+export function requestNotices(ctx: Pick<AppContext, 'noticeRequests'>, campaignId: number): void {
+  ctx.noticeRequests.request(campaignId);
 }
 
 /**
@@ -63,7 +48,7 @@ export async function flushNoticeRequests(queues: Queues): Promise<void> {
  * they see is the same either way).
  */
 export async function resendVerification(
-  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'queues' | 'logger'>,
+  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'noticeRequests'>,
   signatureId: number,
 ): Promise<boolean> {
   const allowed = await ctx.redis
@@ -84,7 +69,7 @@ export async function resendVerification(
 
 /** The same, for a signer found by campaign and email hash (a repeat signature in a campaign that verifies). */
 export async function resendVerificationTo(
-  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'queues' | 'logger'>,
+  ctx: Pick<AppContext, 'db' | 'redis' | 'config' | 'noticeRequests'>,
   campaignId: number,
   emailHash: Buffer,
 ): Promise<boolean> {
@@ -216,4 +201,13 @@ async function sendNotice(
       'signer email not sent',
     );
   return outcome.outcome;
+}
+
+/** The campaigns with signer emails still owed (for the sweep that asks for them again). */
+export async function campaignsWithPendingNotices(db: Database): Promise<number[]> {
+  const rows = await queryRows<{ campaign_id: number }>(
+    db,
+    sql`SELECT DISTINCT campaign_id FROM signatures WHERE notice_pending`,
+  );
+  return rows.map((row) => Number(row.campaign_id));
 }

@@ -10,8 +10,9 @@ import type { Translate } from '../i18n/translations';
 import { ipRateLimit } from '../http/rate-limit';
 import { sourceFromQuery } from '../petitions/signature-input';
 import { fieldErrors } from '../kernel/field-errors';
-import { activeConsents, consentChoices, partnerBySource, withdrawConsents } from './consent';
-import { dataRequestInput, personalData, requestDataLink } from './data-rights';
+import { activeConsents, consentChoices, withdrawConsents } from './consent';
+import { dataRequestInput, personalData } from './data-rights';
+import { requestDataLink } from './jobs/send-data-link';
 import { erasePerson, removeSignature, verifySignature } from './erasure';
 import { openLink, parseUnsubscribeSubject, type LinkPurpose, type OpenedLink } from './links';
 import { resendVerification } from './notices';
@@ -432,7 +433,10 @@ export function consentApi(ctx: AppContext): Router {
   router.get('/campaigns/:slug/consent', async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return noCampaign(res);
-    const partner = await partnerBySource(ctx.db, campaign.id, sourceFromQuery(req.query.source));
+    const partner = await ctx.partnerSources.bySource(
+      campaign.id,
+      sourceFromQuery(req.query.source),
+    );
     // In the asker's language (`?lng=`, else Accept-Language): the embed shows these words, and the signature records them.
     const choices = consentChoices(partner, translatorOf(res).t);
     res.setHeader('Cache-Control', 'public, max-age=60');

@@ -70,7 +70,7 @@ runCli('data:import', async () => {
   const progress = progressReporter('Importing');
   try {
     await database.migrate();
-    const outcome = await withImportLock(database, () =>
+    const outcome = await withImportLock({ db: database.db, database }, () =>
       importRepresentativeData(database.db, dir, {
         force: values.force,
         progress: progress.report,

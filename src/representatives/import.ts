@@ -159,13 +159,13 @@ function refuseImplausible(
  * refresh record, which is closed as interrupted.
  */
 export async function withImportLock<T>(
-  database: Pick<DatabaseHandle, 'db' | 'lock'>,
+  ctx: { db: Database; database: Pick<DatabaseHandle, 'lock'> },
   work: () => Promise<T>,
 ): Promise<T> {
-  const lock = await database.lock(IMPORT_LOCK, { wait: true });
+  const lock = await ctx.database.lock(IMPORT_LOCK, { wait: true });
   try {
-    await deleteAbandonedSnapshots(database.db);
-    await closeInterruptedRefreshes(database.db);
+    await deleteAbandonedSnapshots(ctx.db);
+    await closeInterruptedRefreshes(ctx.db);
     return await work();
   } finally {
     await lock?.release();

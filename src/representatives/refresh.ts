@@ -34,7 +34,7 @@ import {
  * use stays as it was, the refresh is recorded as failed with the reason, and one line is logged.
  */
 
-export type RefreshContext = Pick<AppContext, 'config' | 'database' | 'logger'>;
+export type RefreshContext = Pick<AppContext, 'config' | 'db' | 'database' | 'logger'>;
 
 export interface RefreshResult {
   refreshId: number;
@@ -58,8 +58,8 @@ export async function refreshRepresentativeData(
   const source = mirror ? redactUrl(mirror) : 'the publishers';
   const root = path.join(ctx.config.dataDir, 'rep-refresh');
   // Under the import lock from the start: a refresh whose process dies leaves a record the next import closes.
-  return withImportLock(ctx.database, async () => {
-    const db = ctx.database.db;
+  return withImportLock(ctx, async () => {
+    const { db } = ctx;
     const refreshId = await startRefresh(db, source);
     const dir = path.join(
       root,

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
-import { abuseControls, DISCARD_DAYS } from '../abuse/controls';
+import { DISCARD_DAYS } from '../abuse/controls';
 import {
   BURST_PAGE_ROWS,
   findBursts,
@@ -104,7 +104,7 @@ export function abuseRoutes(ctx: AppContext): Router {
     const [{ bursts, tooLong }, counts, recorded] = await Promise.all([
       report(),
       ctx.stats.get(campaign.id),
-      abuseControls(ctx).recorded(campaign.id),
+      ctx.abuse.recorded(campaign.id),
     ]);
     // The browser went away: nobody to answer.
     if (signal.aborted) return;

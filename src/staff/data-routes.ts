@@ -3,7 +3,6 @@ import type { AppContext } from '../context';
 import type { OfficeKind, RepChangeKind } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { heldLetterCounts } from '../letters/held-letters';
-import { DATA_REFRESH_SCHEDULE } from '../queue/jobs';
 import {
   dataFreshness,
   endedTerms,
@@ -11,6 +10,7 @@ import {
   STALE_AFTER_DAYS,
 } from '../representatives/data-status';
 import { redactUrl } from '../representatives/download';
+import { DATA_REFRESH_SCHEDULE, requestDataRefresh } from '../representatives/jobs/refresh-data';
 import {
   recentChanges,
   recentRefreshes,
@@ -143,7 +143,7 @@ export function dataRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>)
   router.post('/staff/data/refresh', requirePermission('data.refresh'), async (req, res) => {
     const staff = currentStaff(res)!;
     try {
-      await withTimeout(ctx.queues.requestDataRefresh(), QUEUE_TIMEOUT_MS * 2);
+      await withTimeout(requestDataRefresh(ctx.queues), QUEUE_TIMEOUT_MS * 2);
     } catch (error) {
       ctx.logger.warn({ err: error }, 'could not queue a representative data refresh');
       flash(

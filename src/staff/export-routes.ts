@@ -24,6 +24,7 @@ import {
   type ExportListing,
 } from './exports';
 import { formErrors } from './forms';
+import { requestExportFile } from './jobs/write-export';
 import { can } from './roles';
 import { currentStaff, flash, requirePermission, type StaffUser } from './session';
 
@@ -151,7 +152,10 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
 
     let started: Awaited<ReturnType<typeof startExport>>;
     try {
-      started = await startExport(ctx, { campaignId: campaign.id, kind, staff });
+      started = await startExport(
+        { ...ctx, queueExportFile: (exportId) => requestExportFile(ctx.queues, exportId) },
+        { campaignId: campaign.id, kind, staff },
+      );
     } catch (error) {
       if (!(error instanceof ExportQueueUnavailableError)) throw error;
       ctx.logger.error({ err: error.cause }, 'could not queue an export');

@@ -6,10 +6,15 @@ import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
+import {
+  queryRows,
+  type CopyOut,
+  type Database,
+  type DatabaseHandle,
+  type ExportDatabase,
+} from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
-import type { Queues } from '../queue/jobs';
 import { lettersExportCsv, lettersExportQuery } from '../letters/letter-exports';
 import {
   countSignatureExportRows,
@@ -114,7 +119,7 @@ export async function countExportRows(
 
 /** An export's CSV, streamed (see `signatureExportCsv` and `lettersExportCsv`). */
 export const exportCsv = (
-  database: DatabaseHandle,
+  database: ExportDatabase,
   encryption: FieldEncryption,
   kind: ExportKind,
   campaignId: number,
@@ -161,7 +166,7 @@ export const isExportId = (value: string) => /^[A-Za-z0-9_-]{24}$/.test(value);
  * one transaction), then either leaves it to the caller to stream (`direct`) or queues its job.
  */
 export async function startExport(
-  ctx: ExportContext & { queues: Pick<Queues, 'requestExport'> },
+  ctx: ExportContext & { queueExportFile(exportId: string): Promise<void> },
   request: { campaignId: number; kind: ExportKind; staff: { id: number; email: string } },
 ): Promise<StartedExport> {
   const { campaignId, kind, staff } = request;
@@ -203,7 +208,7 @@ export async function startExport(
   });
   if (mode === 'job') {
     try {
-      await ctx.queues.requestExport(record.id);
+      await ctx.queueExportFile(record.id);
     } catch (error) {
       await markExportFailed(
         ctx.db,
@@ -226,7 +231,12 @@ export async function sendExport(
   record: StaffExport,
   destination: Writable,
 ): Promise<{ rows: number; bytes: number }> {
-  const copy = exportCsv(ctx.database, ctx.encryption, record.kind, record.campaignId);
+  const copy = exportCsv(
+    { ...ctx.database, db: ctx.db },
+    ctx.encryption,
+    record.kind,
+    record.campaignId,
+  );
   const meter = new CsvMeter();
   try {
     await pipeline(copy.stream, meter, destination);
@@ -287,7 +297,12 @@ export async function writeExportFile(
   });
 
   try {
-    const copy = exportCsv(ctx.database, ctx.encryption, claimed.kind, claimed.campaignId);
+    const copy = exportCsv(
+      { ...ctx.database, db: ctx.db },
+      ctx.encryption,
+      claimed.kind,
+      claimed.campaignId,
+    );
     // Owner-only: the file may hold supporters' names and emails.
     await pipeline(copy.stream, meter, createWriteStream(part, { flags: 'w', mode: 0o600 }));
     const rows = await copy.rows;
@@ -324,14 +339,14 @@ const REQUEUE_AFTER_MINUTES = 5;
  */
 export async function requeueExports(ctx: {
   db: Database;
-  queues: Pick<Queues, 'requestExport'>;
+  queueExportFile(exportId: string): Promise<void>;
 }): Promise<number> {
   const waiting = await queryRows<{ id: string }>(
     ctx.db,
     sql`SELECT id FROM staff_exports
         WHERE status IN ('queued', 'running') AND created_at < now() - make_interval(mins => ${REQUEUE_AFTER_MINUTES}::int)`,
   );
-  for (const { id } of waiting) await ctx.queues.requestExport(id);
+  for (const { id } of waiting) await ctx.queueExportFile(id);
   return waiting.length;
 }
 

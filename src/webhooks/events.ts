@@ -6,7 +6,7 @@ import { signatureIdentifier, signatureRef, outreachIdentifier } from '../osdi/i
 /**
  * Raising webhook events: each writes one outbox row (`webhook_items`) per subscription that is to
  * hear of it, in the transaction that made the event, so an event is sent if and only if what it
- * tells of was committed. The delivery worker reads the rows and sends them (deliver-job.ts).
+ * tells of was committed. The delivery worker reads the rows and sends them (jobs/deliver-webhooks.ts).
  *
  * - `signature`: when a signature is first counted (the tally batch, in its transaction; see
  *   petitions/tallies.ts), or, in a campaign that asks signers to confirm their address, when it is
@@ -110,7 +110,7 @@ export interface ErasedPerson {
  * subscription that was told of the person (a campaign's, of everyone; a partner's, of those who
  * agreed to hear from it, even if they later withdrew: the partner may still hold what it was
  * sent), and to each Action Network push that recorded their signature (the erasure is forwarded
- * there: see deliver-job.ts). Written before the erasure; returns the subscriptions to wake.
+ * there: see jobs/deliver-webhooks.ts). Written before the erasure; returns the subscriptions to wake.
  */
 export async function raisePersonErased(
   ctx: Pick<AppContext, 'db' | 'encryption' | 'config'>,

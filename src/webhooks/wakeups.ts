@@ -1,30 +1,28 @@
 import type { Logger } from '../logger';
 import { CampaignRequests } from '../petitions/tally-requests';
-import type { Queues } from '../queue/jobs';
-import { requestWebhookDelivery } from './deliver-job';
-import type { Raised } from './events';
 
 /**
  * Wakes the delivery of subscriptions that have new events, after the events' commit. Throttled per
  * subscription like tally requests (one queue operation at once, then at most one per 100 ms):
  * the delivery job itself decides when to send (a full batch at once, a smaller one when its
  * oldest event has waited the batch window). A wake-up lost with Redis is made up by the workers'
- * sweep (deliver-job.ts, `sweepWebhooks`).
+ * sweep (jobs/deliver-webhooks.ts, `sweepWebhooks`).
  */
 export class WebhookWakeups {
   private readonly requests: CampaignRequests;
 
-  constructor(queues: Queues, logger: Logger, intervalMs = 100) {
-    this.requests = new CampaignRequests(
-      (subscriptionId) => requestWebhookDelivery(queues, subscriptionId),
-      logger,
-      'webhook delivery',
-      intervalMs,
-    );
+  /** `enqueue`: queues a subscription's delivery job (jobs/deliver-webhooks.ts, `requestWebhookDelivery`). */
+  constructor(
+    enqueue: (subscriptionId: number) => Promise<void>,
+    logger: Logger,
+    intervalMs = 100,
+  ) {
+    this.requests = new CampaignRequests(enqueue, logger, 'webhook delivery', intervalMs);
   }
 
   /** Never throws, never waits. */
-  wake(raised: Raised | Iterable<number>): void {
+  /** `raised`: the subscriptions to wake (a map keyed by them, as the events' outbox returns it, or their ids). */
+  wake(raised: Map<number, unknown> | Iterable<number>): void {
     for (const subscriptionId of raised instanceof Map ? raised.keys() : raised)
       this.requests.request(subscriptionId);
   }

@@ -10,6 +10,7 @@ import { TALLY_BATCH_SIZE } from '../../src/petitions/tallies';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { requestTally } from '../../src/petitions/jobs/tally-campaign';
 
 /**
  * A worker process killed (SIGKILL) in the middle of a tally job, between two of its batches: the
@@ -80,7 +81,7 @@ it('retries a tally job whose worker was killed mid-job, and counts each signatu
       'SELECT id FROM signatures WHERE id = (SELECT id FROM signatures ORDER BY id OFFSET $1 LIMIT 1) FOR UPDATE',
       [TALLY_BATCH_SIZE + 10],
     );
-    await t.platform.queues.requestTally(campaign!.id);
+    await requestTally(t.platform.queues, campaign!.id);
 
     await eventually(async () => {
       const [waiting] = await queryRows<{ n: number }>(

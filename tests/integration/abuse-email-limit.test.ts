@@ -7,6 +7,7 @@ import { letterPreview, loadRepresentatives, postLetters, SLUG } from '../helper
 import { validSignature } from '../helpers/forms';
 import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
+import { requestNoticeJob } from '../../src/privacy/jobs/send-notices';
 
 /**
  * Per-email limits, as the outside review asked: they count only what was written, and each asker
@@ -95,7 +96,7 @@ describe('signing: every signature kept, the emails to one address limited', () 
     expect(keys.join(' ')).not.toMatch(/@|example/);
     // When the window turns, it goes.
     await t.platform.redis.del(...keys);
-    await t.platform.queues.requestNotices((await t.platform.campaigns.bySlug('third'))!.id);
+    await requestNoticeJob(t.platform.queues, (await t.platform.campaigns.bySlug('third'))!.id);
     await eventually(async () => mailTo(email).length === 3);
     expect((await signaturesOf(email)).every((row) => !row.notice_pending)).toBe(true);
   });

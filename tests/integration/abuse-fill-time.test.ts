@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
-import { abuseControls } from '../../src/abuse/controls';
 import { queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
 import {
@@ -117,7 +116,7 @@ describe('the signing form', () => {
 
   it('counts what it held back, by door and reason, for the staff report', async () => {
     const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
-    const [today] = await abuseControls(t.platform).recorded(campaign.id);
+    const [today] = await t.platform.abuse.recorded(campaign.id);
     expect(today!.counts).toMatchObject({
       'sign-form.too-fast': 2,
       'sign-form.missing': 1,

@@ -154,7 +154,12 @@ it('stops a report that runs out of time between two pages, and counts an export
     sql`SELECT count(*)::int AS count FROM signatures WHERE campaign_id = ${campaignId}::int`,
   );
   expect(stored!.count).toBeGreaterThan(FLOOD);
-  expect(await countExportRows(platform.database, 'signatures', campaignId, 7_000)).toBe(
-    stored!.count,
-  );
+  expect(
+    await countExportRows(
+      { db: platform.db, driver: platform.database.driver },
+      'signatures',
+      campaignId,
+      7_000,
+    ),
+  ).toBe(stored!.count);
 });

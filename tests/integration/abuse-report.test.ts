@@ -1,5 +1,4 @@
 import { sql } from 'drizzle-orm';
-import { abuseControls } from '../../src/abuse/controls';
 import { findBursts } from '../../src/abuse/bursts';
 import { campaigns } from '../../src/db/schema';
 import { hashIp } from '../../src/http/ip-hash';
@@ -231,8 +230,8 @@ describe('GET /staff/campaigns/:slug/abuse', () => {
   });
 
   it('uses its defaults without a query, and lists what the controls dropped', async () => {
-    abuseControls(t.platform).record({ id: campaignId, slug: SLUG }, 'sign-form', 'too-fast');
-    abuseControls(t.platform).record({ id: campaignId, slug: SLUG }, 'letters-api', 'email-limit');
+    t.platform.abuse.record({ id: campaignId, slug: SLUG }, 'sign-form', 'too-fast');
+    t.platform.abuse.record({ id: campaignId, slug: SLUG }, 'letters-api', 'email-limit');
     const page = await organizer.agent.get(REPORT).expect(200);
     expect(page.text).toMatch(/id="field-window"[^>]*value="10"/);
     expect(tableRows(page.text, 'bursts-ip').map((row) => row[0])).toEqual([

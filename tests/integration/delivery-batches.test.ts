@@ -12,7 +12,10 @@ import { Mailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/logger';
 import { openPlatform } from '../../src/platform';
 import { importRepresentativeData } from '../../src/representatives/import';
-import { startDeliveryWorker } from '../../workers/delivery';
+import { deliverLetterJob } from '../../src/delivery/jobs/deliver-letter';
+import { confirmActionJob } from '../../src/letters/jobs/confirm-action';
+import { startJobWorkers } from '../../src/queue/workers';
+import { workerContexts } from '../../src/worker-context';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { openedLetterActions } from '../helpers/sealed';
 import { testRedisUrl } from '../helpers/services';
@@ -327,7 +330,10 @@ describe.each([
     const ids = await writeLetters(names);
     sink.failNext(2, 550);
     const sentBefore = letterMessages().length;
-    const running = startDeliveryWorker(t.platform, { concurrency: 16 });
+    const running = await startJobWorkers(t.platform, [deliverLetterJob, confirmActionJob], {
+      contextFor: workerContexts(t.platform),
+      concurrency: { delivery: 16 },
+    });
     try {
       await eventually(async () =>
         (await states(ids)).every(
@@ -335,8 +341,7 @@ describe.each([
         ),
       );
     } finally {
-      await running.worker.close();
-      running.mailer.close();
+      await running.close();
     }
     const letters = await states(ids);
     expect(letters.filter((letter) => letter.status === 'failed')).toHaveLength(2);

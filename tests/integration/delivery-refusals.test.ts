@@ -8,7 +8,10 @@ import { queryRows } from '../../src/db/client';
 import { messageKey } from '../../src/delivery/deliver';
 import { classifyMailError, messageIdFor } from '../../src/delivery/mailer';
 import { importRepresentativeData } from '../../src/representatives/import';
-import { startDeliveryWorker, type RunningDelivery } from '../../workers/delivery';
+import { deliverLetterJob } from '../../src/delivery/jobs/deliver-letter';
+import { confirmActionJob } from '../../src/letters/jobs/confirm-action';
+import { startJobWorkers, type RunningJobWorkers } from '../../src/queue/workers';
+import { workerContexts } from '../../src/worker-context';
 import { createTestPlatform, eventually, goLive, type TestPlatform } from '../helpers/platform';
 
 /**
@@ -77,7 +80,7 @@ const server = new SMTPServer({
 server.on('error', () => undefined);
 
 let t: TestPlatform;
-let delivery: RunningDelivery;
+let delivery: RunningJobWorkers;
 
 beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -93,11 +96,12 @@ beforeAll(async () => {
   await t.platform.representatives.refresh();
   await goLive(t.platform);
   // The delivery worker alone: the signers' notices (another mailer) would take refusals meant for letters.
-  delivery = startDeliveryWorker(t.platform);
+  delivery = await startJobWorkers(t.platform, [deliverLetterJob, confirmActionJob], {
+    contextFor: workerContexts(t.platform),
+  });
 });
 afterAll(async () => {
-  await delivery?.worker.close();
-  delivery?.mailer.close();
+  await delivery?.close();
   await t?.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });

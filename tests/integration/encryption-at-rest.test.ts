@@ -32,6 +32,8 @@ import {
 } from '../helpers/sealed';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
 import { addWebhook } from '../../src/webhooks/subscriptions';
+import { requestDelivery } from '../../src/delivery/jobs/deliver-letter';
+import { requestNoticeJob } from '../../src/privacy/jobs/send-notices';
 
 /**
  * Supporters' personal data at rest: nothing readable in the database, everything readable by the
@@ -259,7 +261,7 @@ describe('processes with other keys', () => {
                                     ${countMoves('moved')}`);
     const sent = sink.messages.length;
     try {
-      for (const id of ids) await t.platform.queues.requestDelivery(id, 'office@example.org');
+      for (const id of ids) await requestDelivery(t.platform.queues, id, 'office@example.org');
       await eventually(async () => {
         const rows = await queryRows<{ status: string }>(
           t.platform.db,
@@ -302,7 +304,7 @@ describe('processes with other keys', () => {
       ])
       .returning({ id: signatures.id });
     try {
-      await t.platform.queues.requestNotices(campaignId);
+      await requestNoticeJob(t.platform.queues, campaignId);
       const recipients = () =>
         sink.messages.flatMap((mail) =>
           (Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : []).flatMap((to) =>

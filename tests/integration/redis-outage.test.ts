@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { signatures } from '../../src/db/schema';
 import { startPlatform } from '../../src/main';
-import { sweepTallies } from '../../workers/tally';
+import { sweepTallies } from '../../src/petitions/jobs/tally-campaign';
 import { validSignature } from '../helpers/forms';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 

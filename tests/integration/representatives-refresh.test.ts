@@ -19,7 +19,7 @@ import { queryRows } from '../../src/db/client';
 import { changeLetterStatus } from '../../src/letters/letter-store';
 import { letterCounts } from '../../src/letters/counts';
 import { holdLettersToDeparted } from '../../src/letters/held-letters';
-import { DATA_REFRESH_SCHEDULE } from '../../src/queue/jobs';
+import { DATA_REFRESH_SCHEDULE } from '../../src/representatives/jobs/refresh-data';
 import { OFFICIALS_DOWNLOADS } from '../../src/representatives/download';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { refreshRepresentativeData } from '../../src/representatives/refresh';

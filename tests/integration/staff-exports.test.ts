@@ -27,6 +27,7 @@ import {
   requeueExports,
   writeExportFile,
 } from '../../src/staff/exports';
+import { requestExportFile, writeExportJob } from '../../src/staff/jobs/write-export';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { openedSignatures, signatureValues } from '../helpers/sealed';
 import { signInAs } from '../helpers/staff';
@@ -704,7 +705,12 @@ describe('a large signature export (a job, into a file)', () => {
   });
 
   it('gives the pooled connection back when a reader abandons an export half-way', async () => {
-    const copy = exportCsv(t.platform.database, t.platform.encryption, 'signatures', bigId);
+    const copy = exportCsv(
+      { ...t.platform.database, db: t.platform.db },
+      t.platform.encryption,
+      'signatures',
+      bigId,
+    );
     for await (const chunk of copy.stream) {
       expect((chunk as Buffer).length).toBeGreaterThan(0);
       break;
@@ -726,7 +732,7 @@ describe('a large signature export (a job, into a file)', () => {
     // A kind this version cannot write: its job fails on every try.
     await t.platform.db.execute(sql`
       INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total) VALUES (${failing}, ${bigId}, 'everything', 'queued', 1)`);
-    await t.platform.queues.add('exports', 'export', { exportId: failing }, { attempts: 1 });
+    await t.platform.queues.add(writeExportJob, { exportId: failing }, { attempts: 1 });
     await eventually(async () => {
       const [row] = await queryRows<{ status: string }>(
         t.platform.db,
@@ -748,7 +754,12 @@ describe('a large signature export (a job, into a file)', () => {
     await t.platform.db.execute(sql`
       INSERT INTO staff_exports (id, campaign_id, kind, status, rows_total, created_at)
       VALUES (${lost}, ${bigId}, 'state', 'queued', 1, now() - interval '10 minutes')`);
-    expect(await requeueExports(t.platform)).toBeGreaterThanOrEqual(1);
+    expect(
+      await requeueExports({
+        db: t.platform.db,
+        queueExportFile: (exportId) => requestExportFile(t.platform.queues, exportId),
+      }),
+    ).toBeGreaterThanOrEqual(1);
     await eventually(async () => {
       const [row] = await queryRows<{ status: string }>(
         t.platform.db,

@@ -11,10 +11,12 @@ import { campaigns, partners } from '../../src/db/schema';
 import { Mailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/logger';
 import { signPetition, type SignContext } from '../../src/petitions/sign-petition';
+import { prepareSignatureInsert } from '../../src/petitions/signature-store';
+import { requestTally } from '../../src/petitions/jobs/tally-campaign';
 import { StatsCache } from '../../src/petitions/stats';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
-import { TallyRequests } from '../../src/petitions/tally-requests';
-import { activeConsents, withdrawConsents } from '../../src/privacy/consent';
+import { CampaignRequests, TallyRequests } from '../../src/petitions/tally-requests';
+import { activeConsents, PartnerSources, withdrawConsents } from '../../src/privacy/consent';
 import { personalData } from '../../src/privacy/data-rights';
 import {
   erasePerson,
@@ -23,7 +25,8 @@ import {
   verifySignature,
 } from '../../src/privacy/erasure';
 import { FieldEncryption } from '../../src/db/field-encryption';
-import { flushNoticeRequests, sendPendingNotices } from '../../src/privacy/notices';
+import { sendPendingNotices } from '../../src/privacy/notices';
+import { requestNoticeJob } from '../../src/privacy/jobs/send-notices';
 import { redisOptionsFromUrl } from '../../src/queue/connection';
 import { Queues } from '../../src/queue/jobs';
 import { testRedisUrl } from '../helpers/services';
@@ -67,15 +70,17 @@ beforeAll(async () => {
     config,
     logger,
     redis,
-    queues,
-    tallyRequests: new TallyRequests(queues, logger),
+    tallyRequests: new TallyRequests((id) => requestTally(queues, id), logger),
+    noticeRequests: new CampaignRequests((id) => requestNoticeJob(queues, id), logger, 'notice'),
+    partnerSources: new PartnerSources(database.db),
+    signatureInsert: prepareSignatureInsert(database.db),
     stats: new StatsCache(database.db, redis, prefix),
   };
 }, 60_000);
 
 afterAll(async () => {
   await ctx?.tallyRequests.flush();
-  if (queues) await flushNoticeRequests(queues);
+  await ctx?.noticeRequests.flush();
   await queues?.close();
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length > 0) await redis.del(...keys);

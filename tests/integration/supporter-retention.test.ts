@@ -4,6 +4,7 @@ import { queryRows } from '../../src/db/client';
 import { campaigns, letterActions, letterCounts, letters, signatures } from '../../src/db/schema';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
 import { purgeExpiredCampaigns } from '../../src/privacy/erasure';
+import { purgeExpiredJob } from '../../src/privacy/jobs/purge-expired';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import {
   letterActionValues,
@@ -212,7 +213,7 @@ describe('the retention purge', () => {
       })),
     ).toEqual([{ key: 'retention-purge', name: 'purge-expired', every: 3600_000 }]);
     // The scheduler's first run comes at once; running it again (as every hour) is harmless.
-    await t.platform.queues.add('supporters', 'purge-expired', {});
+    await t.platform.queues.add(purgeExpiredJob, {});
     await eventually(async () => (await personalRows(old)) === 0);
 
     const emails = [

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { campaigns, signatureCounts, signatures } from '../../src/db/schema';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';
-import { sweepTallies } from '../../workers/tally';
+import { sweepTallies } from '../../src/petitions/jobs/tally-campaign';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
 

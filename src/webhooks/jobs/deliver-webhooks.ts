@@ -1,22 +1,21 @@
-import type { Job, JobsOptions } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { AppContext } from '../context';
-import { queryRows } from '../db/client';
-import type { WebhookEvent, WebhookKind } from '../db/schema';
-import type { Mailer } from '../delivery/mailer';
-import { serializeError } from '../logger';
-import { personResource } from '../osdi/resources';
-import { signaturesById } from '../osdi/records';
-import { controlsToSpaces } from '../text-safety/characters';
-import type { Queues } from '../queue/jobs';
-import { describeFailure, sendOutbound, type OutboundResponse } from './outbound-http';
-import { batchPayload, campaignOf, openErased, type BatchItem } from './payloads';
-import { newMessageId, signedHeaders } from './signing';
+import type { AppContext } from '../../context';
+import { queryRows } from '../../db/client';
+import type { WebhookEvent, WebhookKind } from '../../db/schema';
+import type { Mailer } from '../../delivery/mailer';
+import { personResource } from '../../osdi/resources';
+import { signaturesById } from '../../osdi/records';
+import { defineJob, defineSweep } from '../../queue/job';
+import { controlsToSpaces } from '../../text-safety/characters';
+import type { Queues } from '../../queue/jobs';
+import { describeFailure, sendOutbound, type OutboundResponse } from '../outbound-http';
+import { batchPayload, campaignOf, openErased, type BatchItem } from '../payloads';
+import { newMessageId, signedHeaders } from '../signing';
 
 /**
  * The `deliver-webhooks` job: sends one subscription's waiting events, oldest first. Its payload
- * schema, options, `perform` and `onFailed` are here; workers/webhooks.ts wires it to BullMQ.
+ * schema, options and `perform` are here; src/queue/workers.ts runs it.
  *
  * Batching: a batch holds up to BATCH_SIZE events and goes as soon as it is full, or once its
  * oldest event has waited BATCH_WINDOW_MS. Each batch gets a `webhook-id` that its retries keep.
@@ -34,9 +33,25 @@ import { newMessageId, signedHeaders } from './signing';
  * under the same `webhook-id`.
  */
 
-export const DELIVER_WEBHOOKS = 'deliver-webhooks';
-export const deliverWebhooksPayload = z.object({ subscriptionId: z.number().int().positive() });
-export type DeliverWebhooksPayload = z.infer<typeof deliverWebhooksPayload>;
+const payload = z.object({ subscriptionId: z.number().int().positive() });
+export type DeliverWebhooksPayload = z.infer<typeof payload>;
+
+export const deliverWebhooksJob = defineJob({
+  queue: 'webhooks',
+  name: 'deliver-webhooks',
+  payload,
+  // BullMQ's retries are only for a job that failed on our side (the database, say): a receiver's
+  // failures are retried by the job itself (RETRY_DELAYS_MS). After BullMQ gives up, the sweep asks again.
+  options: {
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 1000 },
+  },
+  // Subscriptions one worker process sends to at once: each waits on a receiver (up to 5 s).
+  concurrency: 8,
+  perform: (ctx: DeliverContext, subscription) => performDelivery(ctx, subscription),
+});
 
 export const BATCH_SIZE = 100;
 export const BATCH_WINDOW_MS = 2000;
@@ -58,27 +73,23 @@ export type DeliverContext = Pick<
 > & { mailer: Mailer };
 
 /**
- * The options of a delivery job: one per subscription waiting or delayed, and while one runs, one
- * more kept to run after it (so an event committed meanwhile is never left behind). A wake-up
- * brings a delayed job forward; the job then decides whether to send or wait.
+ * Asks for a subscription's waiting events to be sent: one job per subscription waiting or
+ * delayed, and while one runs, one more kept to run after it (so an event committed meanwhile is
+ * never left behind). A wake-up brings a delayed job forward; the job then decides whether to send
+ * or wait.
  */
-export const deliveryJobOptions = (subscriptionId: number, delayMs: number): JobsOptions => ({
-  delay: Math.max(0, Math.round(delayMs)),
-  deduplication: { id: `webhooks:${subscriptionId}`, keepLastIfActive: true, reschedule: true },
-  attempts: 5,
-  backoff: { type: 'exponential', delay: 2000 },
-});
-
 export async function requestWebhookDelivery(
   queues: Pick<Queues, 'add'>,
   subscriptionId: number,
   delayMs = 0,
 ): Promise<void> {
   await queues.add(
-    'webhooks',
-    DELIVER_WEBHOOKS,
+    deliverWebhooksJob,
     { subscriptionId },
-    deliveryJobOptions(subscriptionId, delayMs),
+    {
+      delay: Math.max(0, Math.round(delayMs)),
+      deduplication: { id: `webhooks:${subscriptionId}`, keepLastIfActive: true, reschedule: true },
+    },
   );
 }
 
@@ -500,22 +511,6 @@ async function disable(
   }
 }
 
-/** BullMQ gave up on a job (our side failed: the database, say): the sweep asks again within a minute. */
-export function onDeliveryFailed(
-  ctx: Pick<AppContext, 'logger'>,
-  job: Job | undefined,
-  error: Error,
-): void {
-  ctx.logger.warn(
-    {
-      err: serializeError(error),
-      subscriptionId: deliverWebhooksPayload.safeParse(job?.data).data?.subscriptionId,
-      attempts: job?.attemptsMade,
-    },
-    'webhook delivery job failed',
-  );
-}
-
 /** How long the attempt log is kept. */
 const ATTEMPT_LOG_DAYS = 30;
 
@@ -538,3 +533,14 @@ export async function sweepWebhooks(ctx: Pick<AppContext, 'db' | 'queues'>): Pro
   );
   return due.length;
 }
+
+/** The sweep's part: run by every worker process each minute, and when Redis is back. */
+export const webhookSweep = defineSweep<Pick<AppContext, 'db' | 'queues' | 'redis' | 'logger'>>({
+  name: 'webhooks waiting',
+  async run(ctx) {
+    if (ctx.redis.status !== 'ready') return;
+    await sweepWebhooks(ctx).catch((error: unknown) =>
+      ctx.logger.warn({ err: error }, 'could not ask for waiting webhooks; the next sweep will'),
+    );
+  },
+});
