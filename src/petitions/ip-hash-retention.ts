@@ -1,5 +1,5 @@
-import type { Database } from '../db/client';
-import { eraseIpHashesBatch } from './signature-store';
+import { sql } from 'drizzle-orm';
+import { queryRows, type Database } from '../db/client';
 
 /**
  * Erases IP hashes older than `days` from signatures. They only serve to spot abuse while it
@@ -12,7 +12,20 @@ export async function eraseExpiredIpHashes(
 ): Promise<number> {
   let erased = 0;
   for (;;) {
-    const count = await eraseIpHashesBatch(db, days, batchSize);
+    const [result] = await queryRows<{ erased: number }>(
+      db,
+      sql`WITH expired AS (
+            UPDATE signatures SET ip_hash = NULL
+            WHERE id IN (
+              SELECT id FROM signatures
+              WHERE ip_hash IS NOT NULL AND created_at < now() - make_interval(days => ${days}::int)
+              LIMIT ${batchSize}::int
+            )
+            RETURNING 1
+          )
+          SELECT count(*)::int AS erased FROM expired`,
+    );
+    const count = Number(result?.erased ?? 0);
     erased += count;
     if (count < batchSize) return erased;
   }

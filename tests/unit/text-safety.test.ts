@@ -1,5 +1,4 @@
-import { signatureInput } from '../../src/petitions/signature-input';
-import { fieldErrors } from '../../src/kernel/field-errors';
+import { signatureInput, fieldErrors } from '../../src/petitions/signature-input';
 import { csvCell, neutraliseFormulas, quotedCell } from '../../src/text-safety/csv';
 import {
   controlsToSpaces,
