@@ -232,6 +232,12 @@ describe('the staff console (in English)', () => {
         await page.fill('#field-password', STAFF_PASSWORD);
         await submit(page, 'form[action="/staff/login"] button[type=submit]');
       };
+      // Waits for the sign-in page it lands on: a page closed while its sign-out is still under
+      // way can leave Chromium's page.close() waiting for ever.
+      const signOut = async () => {
+        await submit(page, 'form[action="/staff/logout"] button[type=submit]');
+        expect(new URL(page.url()).pathname).toBe('/staff/login');
+      };
       try {
         await visit(page, audit, `/staff/setup/${'A'.repeat(43)}`, label('setup link gone'));
         await visit(page, audit, '/staff/login', label('login'));
@@ -284,7 +290,7 @@ describe('the staff console (in English)', () => {
         await page.fill('#field-body', '{{target.nmae}}');
         await submit(page, 'button[value=preview]');
         await audited(page, audit, label('letters by stance: errors'));
-        await page.click('form[action="/staff/logout"] button[type=submit]');
+        await signOut();
 
         await signIn('admin@staff.example.org');
         for (const { path: url } of pagesOf(world).filter((entry) => entry.as === 'admin'))
@@ -312,7 +318,7 @@ describe('the staff console (in English)', () => {
           `form[action="/staff/campaigns/${SLUG}/integrations/tokens"] button[type=submit]`,
         );
         await audited(page, audit, label('integrations: a token shown once'));
-        await page.click('form[action="/staff/logout"] button[type=submit]');
+        await signOut();
 
         // A partner organisation's own pages.
         await signIn('partner@staff.example.org');
@@ -324,7 +330,7 @@ describe('the staff console (in English)', () => {
         await audited(page, audit, label('partner webhooks: errors'));
         await submit(page, 'form[action="/staff/partner/action-network"] button[type=submit]');
         await audited(page, audit, label('partner Action Network: errors'));
-        await page.click('form[action="/staff/logout"] button[type=submit]');
+        await signOut();
       } finally {
         await page.close();
       }
