@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './config';
 import { createLogger, type Logger } from './logger';
 import { LockedError } from './process-lock';
@@ -23,4 +24,19 @@ export function runCli(name: string, task: (logger: Logger) => Promise<void>): v
       process.exit(1);
     },
   );
+}
+
+/**
+ * A command's options (`--name value`, `--flag`), or a UsageError that names what was wrong and
+ * shows the usage line: an unknown option, a value missing, a stray argument.
+ */
+export function commandArgs<const T extends NonNullable<ParseArgsConfig['options']>>(
+  options: T,
+  usage: string,
+) {
+  try {
+    return parseArgs({ options }).values;
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. ${usage}`);
+  }
 }

@@ -1,8 +1,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns } from '../db/schema';
@@ -20,19 +19,15 @@ const USAGE =
  * console prepares packets and marks them delivered. In embedded mode, stop the platform first.
  */
 runCli('letters:hand-delivery', async () => {
-  let values: { campaign?: string; out?: string; packet?: string; pdf?: boolean };
-  try {
-    values = parseArgs({
-      options: {
-        campaign: { type: 'string' },
-        out: { type: 'string' },
-        packet: { type: 'string' },
-        pdf: { type: 'boolean' },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs(
+    {
+      campaign: { type: 'string' },
+      out: { type: 'string' },
+      packet: { type: 'string' },
+      pdf: { type: 'boolean' },
+    },
+    USAGE,
+  );
   if (!values.campaign) throw new UsageError(`--campaign is required. ${USAGE}`);
   if (values.packet !== undefined && !/^\d{1,15}$/.test(values.packet))
     throw new UsageError(`--packet takes a packet number. ${USAGE}`);

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { and, eq } from 'drizzle-orm';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns, partners } from '../db/schema';
@@ -17,19 +16,15 @@ const USAGE =
  * The scope is `read` unless given. In embedded mode stop the platform first.
  */
 runCli('api:token', async () => {
-  let values: { name?: string; campaign?: string; partner?: string; scope?: string };
-  try {
-    ({ values } = parseArgs({
-      options: {
-        name: { type: 'string' },
-        campaign: { type: 'string' },
-        partner: { type: 'string' },
-        scope: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs(
+    {
+      name: { type: 'string' },
+      campaign: { type: 'string' },
+      partner: { type: 'string' },
+      scope: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.name === undefined) throw new UsageError(`--name is required. ${USAGE}`);
   const name = tokenName.safeParse(values.name);
   if (!name.success) throw new UsageError(`--name: ${name.error.issues[0]!.message}`);

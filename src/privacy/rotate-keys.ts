@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { sealedTables } from '../db/sealed-rows';
@@ -18,14 +17,7 @@ const USAGE = 'Usage: npm run keys:rotate [-- --check] [-- --reindex]';
  * In embedded mode, stop the platform first: the embedded database belongs to one process.
  */
 runCli('keys:rotate', async () => {
-  let values: { check?: boolean; reindex?: boolean };
-  try {
-    ({ values } = parseArgs({
-      options: { check: { type: 'boolean' }, reindex: { type: 'boolean' } },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs({ check: { type: 'boolean' }, reindex: { type: 'boolean' } }, USAGE);
   if (values.check && values.reindex)
     throw new UsageError(`--check and --reindex do not go together. ${USAGE}`);
   const config = configFromProcess();

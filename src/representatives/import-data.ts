@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { holdLettersToDeparted } from '../letters/held-letters';
@@ -22,20 +21,16 @@ const USAGE =
  * platform first: the embedded database belongs to one process.
  */
 runCli('data:import', async () => {
-  let values: { from?: string; force?: boolean; download?: boolean; to?: string; mirror?: string };
-  try {
-    values = parseArgs({
-      options: {
-        from: { type: 'string' },
-        force: { type: 'boolean' },
-        download: { type: 'boolean' },
-        to: { type: 'string' },
-        mirror: { type: 'string' },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs(
+    {
+      from: { type: 'string' },
+      force: { type: 'boolean' },
+      download: { type: 'boolean' },
+      to: { type: 'string' },
+      mirror: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.download && values.from)
     throw new UsageError(`give --from or --download, not both. ${USAGE}`);
   if ((values.to || values.mirror) && !values.download)

@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import {
@@ -22,14 +21,10 @@ const USAGE =
  * belongs to one process.
  */
 runCli('staff:create', async () => {
-  let values: { email?: string; role?: string; name?: string };
-  try {
-    ({ values } = parseArgs({
-      options: { email: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs(
+    { email: { type: 'string' }, role: { type: 'string' }, name: { type: 'string' } },
+    USAGE,
+  );
   const email = staffEmail.safeParse(values.email ?? '');
   if (!values.email) throw new UsageError(`--email is required. ${USAGE}`);
   if (!email.success) throw new UsageError(`--email: ${email.error.issues[0]!.message}`);

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { and, eq } from 'drizzle-orm';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandArgs, runCli } from '../cli';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
 import { campaigns, partners } from '../db/schema';
@@ -17,19 +16,15 @@ const USAGE =
  * --events says otherwise. In embedded mode stop the platform first.
  */
 runCli('webhooks:add', async () => {
-  let values: { campaign?: string; partner?: string; url?: string; events?: string };
-  try {
-    ({ values } = parseArgs({
-      options: {
-        campaign: { type: 'string' },
-        partner: { type: 'string' },
-        url: { type: 'string' },
-        events: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
+  const values = commandArgs(
+    {
+      campaign: { type: 'string' },
+      partner: { type: 'string' },
+      url: { type: 'string' },
+      events: { type: 'string' },
+    },
+    USAGE,
+  );
   if (values.campaign === undefined) throw new UsageError(`--campaign is required. ${USAGE}`);
   if (values.url === undefined) throw new UsageError(`--url is required. ${USAGE}`);
   const config = configFromProcess();
