@@ -9,7 +9,7 @@ import type { Mailer } from './delivery/mailer';
 import type { Logger } from './logger';
 import type { PartnerSources } from './privacy/consent';
 import type { FieldEncryption } from './db/field-encryption';
-import type { SignatureInsert } from './petitions/signature-insert';
+import type { SignatureInsert } from './petitions/signature-store';
 import type { StatsCache } from './petitions/stats';
 import type { CampaignRequests, TallyRequests } from './petitions/tally-requests';
 import type { Queues } from './queue/jobs';

@@ -12,7 +12,7 @@ import { openDatabase } from './db/client';
 import { OutageLog } from './http/outage-log';
 import type { Logger } from './logger';
 import { requestTally } from './petitions/jobs/tally-campaign';
-import { prepareSignatureInsert } from './petitions/signature-insert';
+import { prepareSignatureInsert } from './petitions/signature-store';
 import { StatsCache } from './petitions/stats';
 import { campaignsWithUntallied } from './petitions/tallies';
 import { CampaignRequests, TallyRequests } from './petitions/tally-requests';

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { ReadDeadline } from '../db/bounded-reads';
 import { queryRows, type Database } from '../db/client';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { emailDomain, type FieldEncryption } from '../db/field-encryption';
 
 /**

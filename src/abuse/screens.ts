@@ -1,6 +1,7 @@
 import type { AppContext } from '../context';
 import type { SignScreen } from '../petitions/sign-petition';
-import { honeypotFilled, type FieldErrors } from '../petitions/signature-input';
+import { honeypotFilled } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';

@@ -3,7 +3,7 @@ import { protectForm } from '../abuse/controls';
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import { translatorOf } from '../http/i18n';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { publicSignatureCount } from '../petitions/stats';
 import { consentChoices } from '../privacy/consent';
 import { campaignTexts } from './texts';

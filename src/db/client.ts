@@ -40,6 +40,9 @@ const copyFormat = (options: CopyOptions) =>
     ? 'FORMAT binary'
     : `FORMAT csv, HEADER ${options.header}${options.quote?.length ? `, ${forceQuote(options.quote)}` : ''}`;
 
+/** What an export reads through: queries, and COPY out on the unbounded pool. */
+export type ExportDatabase = Pick<DatabaseHandle, 'db' | 'driver' | 'copyOut'>;
+
 export interface DatabaseHandle {
   db: Database;
   /**

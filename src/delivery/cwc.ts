@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { checkCwcDocument, describeProblems, LIBRARY_OF_CONGRESS_TOPICS } from './cwc-schema';
 import { escapeXml, removeNotInXml } from '../text-safety/characters';
 

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import type { LetterStatus } from '../db/schema';
+import type { Channel, LetterStatus, OfficeKind } from '../db/schema';
+import type { Official } from '../representatives/districts';
+import { officeDescription } from '../representatives/labels';
 
 export interface LetterCounts {
   /** Per target (`us-house:<bioguide>`, …) and status. */
@@ -27,3 +29,96 @@ export async function letterCounts(db: Database, campaignId: number): Promise<Le
   }
   return counts;
 }
+
+/**
+ * Names and titles of letter targets (`office:id`): officials from the active snapshot, custom
+ * targets from the campaign's lists, and for anyone no longer in either (after an election and a
+ * new import), the name their letters were written to.
+ */
+export async function targetNames(
+  ctx: { db: Database },
+  campaignId: number,
+  keys: string[],
+): Promise<Map<string, { name: string; title: string }>> {
+  const names = new Map<string, { name: string; title: string }>();
+  if (keys.length === 0) return names;
+  const officials = await queryRows<{
+    office: OfficeKind;
+    person_id: string;
+    name: string;
+    state: string;
+    district: string | null;
+    party: string | null;
+  }>(
+    ctx.db,
+    sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
+        FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
+        WHERE (o.office, o.person_id) IN (
+          SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(${`{${keys.map(arrayItem).join(',')}}`}::text[]) AS k)`,
+  );
+  for (const row of officials) {
+    const official: Official = {
+      office: row.office,
+      name: row.name,
+      party: row.party,
+      state: row.state,
+      district: row.district,
+      vacant: false,
+      ids: {},
+      channels: [] as Channel[],
+      source: null,
+    };
+    names.set(`${row.office}:${row.person_id}`, {
+      name: row.name,
+      title: officeDescription(official),
+    });
+  }
+  const customIds = keys
+    .filter((key) => key.startsWith('custom:'))
+    .map((key) => Number(key.slice('custom:'.length)))
+    .filter((id) => Number.isSafeInteger(id) && id > 0 && id < 2 ** 31);
+  if (customIds.length > 0) {
+    const custom = await queryRows<{ id: number; name: string; title: string; list: string }>(
+      ctx.db,
+      sql`SELECT id, name, title, list FROM custom_targets
+          WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${customIds.join(',')}}`}::int[])`,
+    );
+    for (const row of custom)
+      names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
+  }
+  const missing = keys.filter((key) => !names.has(key));
+  const unknown: string[] = [];
+  for (const key of missing) {
+    const known = writtenNames.get(`${campaignId}:${key}`);
+    if (known) names.set(key, known);
+    else unknown.push(key);
+  }
+  if (unknown.length > 0) {
+    const written = await queryRows<{
+      target_key: string;
+      target_name: string;
+      target_title: string;
+    }>(
+      ctx.db,
+      sql`SELECT DISTINCT ON (target_key) target_key, target_name, target_title FROM letters
+          WHERE campaign_id = ${campaignId}::int AND target_key = ANY(${`{${unknown.map(arrayItem).join(',')}}`}::text[])
+          ORDER BY target_key, id DESC`,
+    );
+    if (writtenNames.size > 10_000) writtenNames.clear();
+    for (const row of written) {
+      const name = { name: row.target_name, title: row.target_title };
+      writtenNames.set(`${campaignId}:${row.target_key}`, name);
+      names.set(row.target_key, name);
+    }
+  }
+  return names;
+}
+
+/**
+ * Names of targets no longer in the representative data, as their letters were addressed: a
+ * target's letters keep their name, so one look in the letters per process is enough.
+ */
+const writtenNames = new Map<string, { name: string; title: string }>();
+
+/** One element of a PostgreSQL array literal, quoted. */
+const arrayItem = (value: string) => `"${value.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;

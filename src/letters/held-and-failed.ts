@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from './letter-store';
 import { recordAudit, type Actor } from '../staff/audit';
 import { requestDelivery } from '../delivery/jobs/deliver-letter';
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from './letter-store';
 import type { DepartedOfficial } from '../representatives/changes';
 
 type Tx = Pick<Database, 'execute'>;

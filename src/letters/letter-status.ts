@@ -9,7 +9,7 @@ import type {
   SelfSendOptions,
 } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
-import { changeLetterStatus } from '../delivery/deliver';
+import { changeLetterStatus } from './letter-store';
 import { CANCELLED_BY_STAFF } from './held-and-failed';
 import { english, type Translator } from '../i18n/translations';
 

@@ -10,12 +10,8 @@ import { csrfFailed, type createCsrf } from '../http/csrf';
 import { translatorOf } from '../http/i18n';
 import { campaignTexts } from '../campaigns/texts';
 import { LANGUAGE_NAMES, LANGUAGES, type Translator } from '../i18n/translations';
-import {
-  fieldErrors,
-  honeypotFilled,
-  sourceFromQuery,
-  type FieldErrors,
-} from '../petitions/signature-input';
+import { honeypotFilled, sourceFromQuery } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';

@@ -8,13 +8,11 @@ import {
   SUBJECT_MAX_LENGTH as CWC_SUBJECT_MAX,
 } from '../delivery/cwc-schema';
 import { houseOfficeCode } from '../representatives/congress-offices';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from './letter-store';
 import { sealedLetter, sealedLetterAction, sealedSignature } from '../db/sealed-rows';
 import {
-  consents,
   letterActions,
   letters,
-  signatures,
   type Campaign,
   type DeliveryChannel,
   type OfficialStance,
@@ -23,13 +21,9 @@ import {
 import { personKeyOf } from '../representatives/people';
 import { publishedStances } from '../stances/store';
 import { hashIp } from '../http/ip-hash';
-import {
-  fieldErrors,
-  honeypotFilled,
-  signatureInput,
-  supporterLine,
-  type FieldErrors,
-} from '../petitions/signature-input';
+import { honeypotFilled, signatureInput, supporterLine } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { insertSignature } from '../petitions/signature-store';
 import { stateForZip } from '../petitions/zip-state';
 import { consentsGiven } from '../privacy/consent';
 import { requestNotices } from '../privacy/notices';
@@ -571,9 +565,9 @@ export async function writeLetters(
       WITH moved AS (SELECT id, NULL::text AS previous, counted_status AS next FROM letters WHERE action_id = ${id}::bigint)
       ${countMoves('moved')}`);
       // Writing signs the petition too; a supporter who already signed is not counted again.
-      const signature = await tx
-        .insert(signatures)
-        .values({
+      const signatureId = await insertSignature(
+        tx,
+        {
           campaignId: campaign.id,
           ...sealedSignature(ctx.encryption, input),
           zip: input.zip,
@@ -584,27 +578,16 @@ export async function writeLetters(
           // Where signatures need confirming, the writer is asked to confirm too (the letters go out regardless).
           noticePending: campaign.requireVerification,
           language,
-        })
-        .onConflictDoNothing({ target: [signatures.campaignId, signatures.emailHash] })
-        .returning({ id: signatures.id });
-      if (signature[0] && consentsToRecord.length > 0) {
-        await tx.insert(consents).values(
-          consentsToRecord.map((consent) => ({
-            signatureId: signature[0]!.id,
-            campaignId: campaign.id,
-            scope: consent.scope,
-            partnerId: consent.partnerId,
-            wording: consent.wording,
-            channel: request.channel ?? 'api',
-          })),
-        );
-      }
+        },
+        consentsToRecord,
+        request.channel ?? 'api',
+      );
       const queued = inserted.flatMap((letter, index) =>
         letter.status === 'queued' ? [{ id: letter.id, draft: drafts[index]! }] : [],
       );
       // Last, so that a partner's webhook sees the consents just recorded.
       const raised = await raiseOutreachEvents(tx, campaign.id, id);
-      return { actionId: id, queued, signed: signature.length > 0, raised };
+      return { actionId: id, queued, signed: signatureId !== undefined, raised };
     })
     .catch(async (error: unknown) => {
       await reservation?.release();

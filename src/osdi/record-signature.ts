@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Campaign } from '../db/schema';
 import { isLanguage } from '../i18n/translations';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { signPetition, type SignContext } from '../petitions/sign-petition';
 import { signatureIdentifier, signatureRef, OSDI_NAMESPACE } from './identifiers';
 import { ORIGIN_SYSTEM, curies } from './resources';

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import { stateNames } from '../representatives/us-states';
-import { districtLabel } from '../staff/dashboard';
+import { districtLabel } from '../representatives/labels';
 import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
 import type { PartnerScope } from './partner-accounts';
 

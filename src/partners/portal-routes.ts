@@ -3,9 +3,9 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { createCsrf } from '../http/csrf';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { barChart, bucketLabel, formatNumber, timeSeriesChart } from '../graphics/charts';
-import { embedSnippet } from '../staff/campaign-routes';
+import { embedSnippet } from '../campaigns/staff-routes';
 import { formErrors } from '../staff/forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { attemptRows, subscriptionRow, subscriptionTitle } from '../webhooks/console-view';

@@ -10,7 +10,8 @@ import { renderCampaignPage } from '../campaigns/page';
 import { captchaWidget } from '../abuse/controls';
 import { noteHoneypot, signingScreen, withCaptchaPrompt } from '../abuse/screens';
 import { signPetition } from './sign-petition';
-import { sourceFromQuery, type FieldErrors } from './signature-input';
+import { sourceFromQuery } from './signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { publicSignatureCount } from './stats';
 
 function signingRateLimit(

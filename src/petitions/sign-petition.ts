@@ -1,18 +1,12 @@
 import type { Campaign } from '../db/schema';
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
 import { sealedSignature } from '../db/sealed-rows';
 import { hashIp } from '../http/ip-hash';
 import { consentsGiven, type ConsentToRecord } from '../privacy/consent';
 import { requestNotices, resendVerificationTo } from '../privacy/notices';
-import {
-  fieldErrors,
-  honeypotFilled,
-  signatureInput,
-  type FieldErrors,
-  type SignatureInput,
-} from './signature-input';
+import { honeypotFilled, signatureInput, type SignatureInput } from './signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { insertSignature, type NewSignature } from './signature-store';
 import { stateForZip } from './zip-state';
 import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
@@ -94,7 +88,7 @@ export async function signPetition(
     consents = consentsGiven(input, partner, t);
   }
 
-  const values = {
+  const values: NewSignature = {
     campaignId: campaign.id,
     ...sealedSignature(ctx.encryption, input),
     zip: input.zip,
@@ -103,13 +97,17 @@ export async function signPetition(
     optIn: input.optIn,
     ipHash: request.ip ? hashIp(ctx.config.secret, request.ip) : null,
     language,
+    noticePending: true,
   };
-  const inserted =
-    consents.length === 0
-      ? await ctx.signatureInsert.execute(values)
-      : await insertWithConsents(ctx.db, values, consents, request.channel ?? 'api');
+  const inserted = await insertSignature(
+    ctx.db,
+    values,
+    consents,
+    request.channel ?? 'api',
+    ctx.signatureInsert,
+  );
 
-  if (inserted.length > 0) {
+  if (inserted !== undefined) {
     ctx.tallyRequests.request(campaign.id);
     requestNotices(ctx, campaign.id);
   } else if (campaign.requireVerification) {
@@ -118,39 +116,4 @@ export async function signPetition(
     );
   }
   return { outcome: 'signed' };
-}
-
-type SignatureValues = ReturnType<typeof sealedSignature> & {
-  campaignId: number;
-  zip: string;
-  state: string | null;
-  source: string | null;
-  optIn: boolean;
-  ipHash: string | null;
-  language: Language;
-};
-
-/** The signature and its consents in one statement: both are written, or (a repeat) neither. */
-async function insertWithConsents(
-  db: Database,
-  values: SignatureValues,
-  consents: ConsentToRecord[],
-  channel: 'form' | 'api',
-) {
-  return queryRows<{ id: number }>(
-    db,
-    sql`WITH signed AS (
-          INSERT INTO signatures (campaign_id, email, email_hash, email_domain_hash, name, zip, address, state, source, opt_in, ip_hash, notice_pending, language)
-          VALUES (${values.campaignId}::int, ${values.email}::bytea, ${values.emailHash}::bytea, ${values.emailDomainHash}::bytea, ${values.name}::bytea,
-                  ${values.zip}, ${values.address}::bytea, ${values.state}, ${values.source}, ${values.optIn}, ${values.ipHash}, true, ${values.language})
-          ON CONFLICT (campaign_id, email_hash) DO NOTHING
-          RETURNING id
-        ), consented AS (
-          INSERT INTO consents (signature_id, campaign_id, scope, partner_id, wording, channel)
-          SELECT signed.id, ${values.campaignId}::int, c.scope, c.partner_id, c.wording, ${channel}
-          FROM signed CROSS JOIN jsonb_to_recordset(${JSON.stringify(consents.map((consent) => ({ scope: consent.scope, partner_id: consent.partnerId, wording: consent.wording })))}::jsonb)
-            AS c(scope text, partner_id int, wording text)
-        )
-        SELECT id FROM signed`,
-  );
 }

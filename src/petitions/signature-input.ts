@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { english, type Translate } from '../i18n/translations';
 import { BIDI_CONTROL, CONTROL_IN_LINE } from '../text-safety/characters';
 import { stripInvisible } from '../text-safety/input';
-
-export type FieldErrors = Record<string, string>;
 
 /**
  * A line a supporter types (a name, an address, a city): control characters are refused; of the
@@ -84,26 +81,6 @@ export const signatureInput = z.object({
 });
 
 export type SignatureInput = z.output<typeof signatureInput>;
-
-/** A message of the supporters' schemas: a key of `locales/<lng>/errors.json` (`errors:zip.invalid`). */
-const MESSAGE_KEY = /^errors:[A-Za-z0-9_.-]+$/;
-
-/**
- * Turns zod issues into one message per field (the first one), keyed by field name. The supporters'
- * schemas give message keys, translated here by `t` (every check of theirs names one); the staff
- * console's schemas give English sentences, kept as they are.
- */
-export function fieldErrors(error: z.ZodError, t: Translate = english().t): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const issue of error.issues) {
-    const field = issue.path.length > 0 ? String(issue.path[0]) : 'body';
-    if (errors[field] !== undefined) continue;
-    if (field === 'body') errors[field] = t('errors:body.notObject');
-    else if (MESSAGE_KEY.test(issue.message)) errors[field] = t(issue.message);
-    else errors[field] = issue.message;
-  }
-  return errors;
-}
 
 export function honeypotFilled(raw: unknown): boolean {
   if (typeof raw !== 'object' || raw === null) return false;

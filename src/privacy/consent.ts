@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import type { ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
+import { clearOptIn, signaturesOfAddress } from '../petitions/signature-store';
 import type { FieldEncryption } from '../db/field-encryption';
 
 /**
@@ -95,12 +96,8 @@ export function consentsGiven(
 type LookupContext = { db: Database; encryption: FieldEncryption };
 
 /** Signatures of an address (found by its keyed hash): in one campaign, or (no campaign) in all of them. */
-const signaturesOf = (encryption: FieldEncryption, email: string, campaignId: number | null) => {
-  const hash = encryption.emailHash(email);
-  return campaignId === null
-    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea`
-    : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${hash}::bytea`;
-};
+const signaturesOf = (encryption: FieldEncryption, email: string, campaignId: number | null) =>
+  signaturesOfAddress(encryption.emailHash(email), campaignId);
 
 /** The updates an address currently receives: whom from, and the words agreed to. */
 export async function activeConsents(ctx: LookupContext, email: string, campaignId: number | null) {
@@ -136,9 +133,7 @@ export async function withdrawConsents(
           WHERE withdrawn_at IS NULL AND signature_id IN (${signatures})
           RETURNING id`,
     );
-    await tx.execute(
-      sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatures})`,
-    );
+    await clearOptIn(tx, signatures);
     return withdrawn.length;
   });
 }

@@ -1,13 +1,17 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import { countMoves } from '../delivery/deliver';
+import { countMoves } from '../letters/letter-store';
 import {
-  dimensionsOf,
-  lockCampaign,
-  tallyCampaign,
-  type DistrictsOfZip,
-} from '../petitions/tallies';
+  campaignOfSignature,
+  campaignsSignedBy,
+  deleteSignatureUncounted,
+  eraseSignatureBatch,
+  markVerified,
+  verificationOf,
+  type SignaturesToErase,
+} from '../petitions/signature-store';
+import { lockCampaign, tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
 import { raiseConfirmedSignature, raisePersonErased } from '../webhooks/events';
 
 /**
@@ -35,83 +39,26 @@ export type ErasureContext = Pick<AppContext, 'db' | 'stats'> & {
 /** Signatures erased per statement, and letter actions. */
 const ERASE_BATCH = 2000;
 
-type Tx = Pick<Database, 'execute'>;
-
 /** Deletes a signature ("this wasn't me") and takes it out of the counts. Returns its campaign, or null when it is gone already. */
 export async function removeSignature(
   ctx: Pick<AppContext, 'db' | 'stats'>,
   signatureId: number,
 ): Promise<number | null> {
   const campaignId = await ctx.db.transaction(async (tx) => {
-    const [found] = await queryRows<{ campaign_id: number }>(
-      tx,
-      sql`SELECT campaign_id FROM signatures WHERE id = ${signatureId}::bigint`,
-    );
-    if (!found) return null;
-    const campaign = Number(found.campaign_id);
+    const campaign = await campaignOfSignature(tx, signatureId);
+    if (campaign === undefined) return null;
     await lockCampaign(tx, campaign);
-    const [removed] = await queryRows<{ campaign_id: number }>(
-      tx,
-      sql`WITH gone AS (
-            DELETE FROM signatures WHERE id = ${signatureId}::bigint RETURNING *
-          ), uncounted AS (
-            INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
-            SELECT gone.campaign_id, d.dimension, d.key, -count(*), nextval('signature_counts_version_seq'), clock_timestamp()
-            FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
-            WHERE gone.tallied AND d.key IS NOT NULL
-            GROUP BY gone.campaign_id, d.dimension, d.key
-            ORDER BY d.dimension, d.key
-            ON CONFLICT (campaign_id, dimension, key)
-            DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-          )
-          SELECT campaign_id FROM gone`,
-    );
-    return removed ? campaign : null;
+    return (await deleteSignatureUncounted(tx, campaign, signatureId)) ? campaign : null;
   });
   if (campaignId !== null) await ctx.stats.refresh(campaignId);
   return campaignId;
 }
 
-/**
- * Erases up to ERASE_BATCH of a campaign's signatures matching `filter` (over `signatures`),
- * keeping what they counted. A signature not yet tallied is counted now, then kept as erased.
- * The caller holds the campaign lock. Returns how many were erased.
- */
-async function eraseSignatureBatch(tx: Tx, campaignId: number, filter: SQL): Promise<number> {
-  const [result] = await queryRows<{ erased: number }>(
-    tx,
-    sql`WITH gone AS (
-          DELETE FROM signatures s
-          WHERE s.id IN (SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND ${filter} ORDER BY id LIMIT ${ERASE_BATCH}::int)
-          RETURNING s.*
-        ), kept AS (
-          INSERT INTO erased_signature_counts AS e (campaign_id, dimension, key, count)
-          SELECT ${campaignId}::int, d.dimension, d.key, count(*)
-          FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
-          WHERE d.key IS NOT NULL
-          GROUP BY d.dimension, d.key
-          ORDER BY d.dimension, d.key
-          ON CONFLICT (campaign_id, dimension, key) DO UPDATE SET count = e.count + EXCLUDED.count
-        ), counted AS (
-          INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
-          SELECT ${campaignId}::int, d.dimension, d.key, count(*), nextval('signature_counts_version_seq'), clock_timestamp()
-          FROM gone CROSS JOIN LATERAL ${dimensionsOf('gone')}
-          WHERE NOT gone.tallied AND d.key IS NOT NULL
-          GROUP BY d.dimension, d.key
-          ORDER BY d.dimension, d.key
-          ON CONFLICT (campaign_id, dimension, key)
-          DO UPDATE SET count = c.count + EXCLUDED.count, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
-        )
-        SELECT count(*)::int AS erased FROM gone`,
-  );
-  return Number(result?.erased ?? 0);
-}
-
-/** Erases a campaign's signatures matching `filter`, batch by batch, each batch its own transaction. */
+/** Erases a campaign's signatures (`which`), batch by batch, each batch its own transaction. */
 async function eraseSignatures(
   ctx: ErasureContext,
   campaignId: number,
-  filter: SQL,
+  which: SignaturesToErase,
 ): Promise<number> {
   // Signatures still waiting for the tally worker are counted first, with their districts.
   await tallyCampaign(ctx.db, campaignId, {
@@ -121,7 +68,9 @@ async function eraseSignatures(
   let erased = 0;
   for (;;) {
     const batch = await ctx.db.transaction(async (tx) =>
-      (await lockCampaign(tx, campaignId)) ? eraseSignatureBatch(tx, campaignId, filter) : 0,
+      (await lockCampaign(tx, campaignId))
+        ? eraseSignatureBatch(tx, campaignId, which, ERASE_BATCH)
+        : 0,
     );
     erased += batch;
     if (batch < ERASE_BATCH) break;
@@ -187,13 +136,9 @@ export async function erasePerson(
 ): Promise<Erased> {
   const hash = ctx.encryption.emailHash(email);
   const raised = await raisePersonErased(ctx, email);
-  const campaigns = await queryRows<{ id: number }>(
-    ctx.db,
-    sql`SELECT c.id FROM campaigns c WHERE EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id AND s.email_hash = ${hash}::bytea) ORDER BY c.id`,
-  );
   let signatures = 0;
-  for (const campaign of campaigns)
-    signatures += await eraseSignatures(ctx, Number(campaign.id), sql`email_hash = ${hash}::bytea`);
+  for (const campaignId of await campaignsSignedBy(ctx.db, hash))
+    signatures += await eraseSignatures(ctx, campaignId, { emailHash: hash });
   const letterActions = await eraseLetterActions(ctx.db, sql`a.email_hash = ${hash}::bytea`);
   if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
   return { signatures, letterActions };
@@ -201,7 +146,7 @@ export async function erasePerson(
 
 /** Erases every supporter's personal data in a campaign (the retention rule); the counts stay. */
 export async function purgeCampaign(ctx: ErasureContext, campaignId: number): Promise<Erased> {
-  const signatures = await eraseSignatures(ctx, campaignId, sql`true`);
+  const signatures = await eraseSignatures(ctx, campaignId, 'all');
   const letterActions = await eraseLetterActions(ctx.db, sql`a.campaign_id = ${campaignId}::int`);
   return { signatures, letterActions };
 }
@@ -240,26 +185,13 @@ export async function verifySignature(
   signatureId: number,
 ): Promise<'verified' | 'already' | 'gone'> {
   const outcome = await ctx.db.transaction(async (tx) => {
-    const [found] = await queryRows<{ campaign_id: number; verified: boolean }>(
-      tx,
-      sql`SELECT campaign_id, verified_at IS NOT NULL AS verified FROM signatures WHERE id = ${signatureId}::bigint`,
-    );
+    const found = await verificationOf(tx, signatureId);
     if (!found) return { result: 'gone' as const };
     if (found.verified) return { result: 'already' as const };
-    const campaignId = Number(found.campaign_id);
+    const campaignId = found.campaignId;
     await lockCampaign(tx, campaignId);
-    const [marked] = await queryRows<{ tallied: boolean }>(
-      tx,
-      sql`UPDATE signatures SET verified_at = now() WHERE id = ${signatureId}::bigint AND verified_at IS NULL RETURNING tallied`,
-    );
+    const marked = await markVerified(tx, campaignId, signatureId);
     if (!marked) return { result: 'already' as const };
-    if (marked.tallied) {
-      await tx.execute(sql`
-        INSERT INTO signature_counts AS c (campaign_id, dimension, key, count, version, updated_at)
-        VALUES (${campaignId}::int, 'verified', '', 1, nextval('signature_counts_version_seq'), clock_timestamp())
-        ON CONFLICT (campaign_id, dimension, key)
-        DO UPDATE SET count = c.count + 1, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at`);
-    }
     // In a campaign that asks signers to confirm, a counted signature is announced once confirmed (an uncounted one, when counted).
     const raised = marked.tallied
       ? await raiseConfirmedSignature(tx, campaignId, signatureId)

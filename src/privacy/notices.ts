@@ -3,6 +3,13 @@ import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import {
+  claimNotices,
+  oweNotices,
+  oweVerification,
+  unverifiedSignature,
+  type ClaimedNotice,
+} from '../petitions/signature-store';
+import {
   linkLifetimeDays,
   renderSupporterEmail,
   unsubscribeHeaders,
@@ -11,7 +18,6 @@ import {
 import { SealedValueError, UnknownKeyError } from '../db/field-encryption';
 import { sealLink } from './links';
 import { campaignTitle } from '../campaigns/texts';
-import type { CampaignTranslations } from '../db/schema';
 import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';
 
 /**
@@ -55,15 +61,9 @@ export async function resendVerification(
     )
     .catch(() => null);
   if (allowed !== 'OK') return false;
-  const [pending] = await queryRows<{ campaign_id: number }>(
-    ctx.db,
-    sql`UPDATE signatures s SET notice_pending = true
-        FROM campaigns c
-        WHERE s.id = ${signatureId}::bigint AND c.id = s.campaign_id AND c.require_verification AND s.verified_at IS NULL
-        RETURNING s.campaign_id`,
-  );
-  if (!pending) return false;
-  requestNotices(ctx, Number(pending.campaign_id));
+  const campaignId = await oweVerification(ctx.db, signatureId);
+  if (campaignId === undefined) return false;
+  requestNotices(ctx, campaignId);
   return true;
 }
 
@@ -73,24 +73,8 @@ export async function resendVerificationTo(
   campaignId: number,
   emailHash: Buffer,
 ): Promise<boolean> {
-  const [signature] = await queryRows<{ id: number }>(
-    ctx.db,
-    sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${emailHash}::bytea AND verified_at IS NULL`,
-  );
-  return signature ? resendVerification(ctx, Number(signature.id)) : false;
-}
-
-interface ClaimedNotice {
-  id: number;
-  email: Uint8Array;
-  campaign_id: number;
-  verified: boolean;
-  title: string;
-  translations: CampaignTranslations | null;
-  /** The language the signer signed in: their email is written in it. */
-  language: string;
-  slug: string;
-  require_verification: boolean;
+  const signatureId = await unverifiedSignature(ctx.db, campaignId, emailHash);
+  return signatureId === undefined ? false : resendVerification(ctx, signatureId);
 }
 
 /** Counts the emails sent to one address (SIGN_EMAIL_RATE_LIMIT per window), keyed by its hash. */
@@ -114,20 +98,7 @@ export async function sendPendingNotices(
   let sent = 0;
   const waiting: number[] = [];
   for (;;) {
-    // Not SKIP LOCKED: a row a tally batch holds at this moment would be skipped and left owed
-    // until the next sweep. The wait is one batch's commit; both take rows in id order, and
-    // should PostgreSQL ever break a deadlock, the statement fails and its job is retried.
-    const claimed = await queryRows<ClaimedNotice>(
-      ctx.db,
-      sql`UPDATE signatures s SET notice_pending = false
-          FROM campaigns c
-          WHERE s.id IN (
-                  SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
-                    AND id <> ALL(${`{${waiting.join(',')}}`}::bigint[])
-                  ORDER BY id LIMIT ${BATCH_SIZE}::int FOR UPDATE)
-            AND c.id = s.campaign_id
-          RETURNING s.id, s.email, s.campaign_id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, s.language, c.slug, c.require_verification`,
-    );
+    const claimed = await claimNotices(ctx.db, campaignId, waiting, BATCH_SIZE);
     if (claimed.length === 0) return sent;
     const consents = await queryRows<{ signature_id: number; wording: string }>(
       ctx.db,
@@ -153,18 +124,14 @@ export async function sendPendingNotices(
       .map((notice) => Number(notice.id));
     if (later.length > 0) {
       waiting.push(...later);
-      await ctx.db.execute(
-        sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${later.join(',')}}`}::bigint[]))`,
-      );
+      await oweNotices(ctx.db, later);
     }
     const retry = claimed
       .filter((_, index) => outcomes[index] === 'retry')
       .map((notice) => Number(notice.id));
     sent += outcomes.filter((outcome) => outcome === 'delivered').length;
     if (retry.length > 0) {
-      await ctx.db.execute(
-        sql`UPDATE signatures SET notice_pending = true WHERE id IN (SELECT unnest(${`{${retry.join(',')}}`}::bigint[]))`,
-      );
+      await oweNotices(ctx.db, retry);
       throw new Error(`${retry.length} signer emails could not be sent yet; they will be retried`);
     }
     if (claimed.length < BATCH_SIZE) return sent;

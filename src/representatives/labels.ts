@@ -1,5 +1,6 @@
 import { english, type Translator } from '../i18n/translations';
-import type { DistrictSet, Official, StateDistrict } from './districts';
+import type { DistrictSet, Official, RepresentativeData, StateDistrict } from './districts';
+import { uspsByFips } from './us-states';
 
 /**
  * How offices are named to people: on the lookup page, and in letters' address blocks and
@@ -223,4 +224,25 @@ export function describeOffice(
     },
     tr,
   );
+}
+
+/** A congressional district as people name it: "CO-1", "AK at-large", "DC (delegate seat)". */
+export function districtLabel(geoid: string): string {
+  const state = uspsByFips.get(geoid.slice(0, 2));
+  const code = geoid.slice(2);
+  if (!state || !/^\d{2}$/.test(code)) return geoid;
+  if (code === '98') return `${state} (delegate seat)`;
+  if (code === '00') return `${state} at-large`;
+  return `${state}-${Number(code)}`;
+}
+
+export function houseMember(
+  data: RepresentativeData | null,
+  geoid: string,
+): { member: string | null; vacant: boolean } {
+  if (!data?.hasDistrict('cd', geoid)) return { member: null, vacant: false };
+  const seat = data
+    .officialsFor({ cd: geoid, sldu: null, sldl: null })
+    .find((official) => official.office === 'us-house');
+  return { member: seat?.name ?? null, vacant: seat?.vacant ?? false };
 }

@@ -1,7 +1,8 @@
 import { Router, type Response } from 'express';
 import type { AppContext } from '../context';
 import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from '../graphics/charts';
-import { campaignDashboard, districtLabel, houseMember, type Dashboard } from './dashboard';
+import { campaignDashboard, type Dashboard } from './dashboard';
+import { districtLabel, houseMember } from '../representatives/labels';
 import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
 import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';

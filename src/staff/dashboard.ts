@@ -1,15 +1,14 @@
-import { sql } from 'drizzle-orm';
 import { progress } from '../campaigns/page';
 import type { AppContext } from '../context';
-import { queryRows } from '../db/client';
-import type { Campaign, Channel, LetterStatus, OfficeKind } from '../db/schema';
-import { letterCounts } from '../letters/counts';
+import type { Campaign, LetterStatus } from '../db/schema';
+import { letterCounts, targetNames } from '../letters/counts';
+import { readCountsReport } from '../petitions/signature-store';
 import { queueNames, type QueueName } from '../queue/jobs';
-import type { Official, RepresentativeData } from '../representatives/districts';
 import { dataWarnings } from '../representatives/data-status';
-import { officeDescription } from '../representatives/labels';
+import { districtLabel, houseMember } from '../representatives/labels';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
+import { listPartners } from '../campaigns/editor';
 import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
 
 /**
@@ -112,12 +111,9 @@ export async function campaignDashboard(
   now = new Date(),
 ): Promise<Dashboard> {
   const [counts, letters, partners, queues, dataCheck] = await Promise.all([
-    readSignatureCounts(ctx, campaign.id),
+    readCountsReport(ctx.db, campaign.id),
     letterCounts(ctx.db, campaign.id),
-    queryRows<{ name: string; source_code: string }>(
-      ctx.db,
-      sql`SELECT name, source_code FROM partners WHERE campaign_id = ${campaign.id}::int ORDER BY name`,
-    ),
+    listPartners(ctx.db, campaign.id),
     queueHealth(ctx),
     dataWarnings(ctx.db, campaign.targetOffices, now),
   ]);
@@ -157,7 +153,7 @@ export async function campaignDashboard(
         a.geoid.localeCompare(b.geoid),
     );
 
-  const partnerBySource = new Map(partners.map((partner) => [partner.source_code, partner.name]));
+  const partnerBySource = new Map(partners.map((partner) => [partner.sourceCode, partner.name]));
   const bySource = [...new Set([...Object.keys(counts.source), ...partnerBySource.keys()])]
     .map((code) => ({
       code,
@@ -213,74 +209,6 @@ export async function campaignDashboard(
   };
 }
 
-interface SignatureCountRows {
-  total: number;
-  verified: number;
-  state: Record<string, number>;
-  congressional: Record<string, number>;
-  source: Record<string, number>;
-  day: Record<string, number>;
-  updatedAt: string | null;
-}
-
-/** The campaign's rows of the count table (a primary-key range read). */
-async function readSignatureCounts(
-  ctx: DashboardContext,
-  campaignId: number,
-): Promise<SignatureCountRows> {
-  const rows = await queryRows<{
-    dimension: string;
-    key: string;
-    count: string | number;
-    updated_at: Date | string;
-  }>(
-    ctx.db,
-    sql`SELECT dimension, key, count, updated_at FROM signature_counts
-        WHERE campaign_id = ${campaignId}::int AND dimension IN ('total', 'verified', 'state', 'congressional', 'source', 'day')`,
-  );
-  const counts: SignatureCountRows = {
-    total: 0,
-    verified: 0,
-    state: {},
-    congressional: {},
-    source: {},
-    day: {},
-    updatedAt: null,
-  };
-  let latest = 0;
-  for (const row of rows) {
-    const count = Number(row.count);
-    latest = Math.max(latest, new Date(row.updated_at).getTime());
-    if (row.dimension === 'total') counts.total = count;
-    else if (row.dimension === 'verified') counts.verified = count;
-    else if (count > 0)
-      counts[row.dimension as 'state' | 'congressional' | 'source' | 'day'][row.key] = count;
-  }
-  counts.updatedAt = latest > 0 ? new Date(latest).toISOString() : null;
-  return counts;
-}
-
-/** A congressional district as people name it: "CO-1", "AK at-large", "DC (delegate seat)". */
-export function districtLabel(geoid: string): string {
-  const state = uspsByFips.get(geoid.slice(0, 2));
-  const code = geoid.slice(2);
-  if (!state || !/^\d{2}$/.test(code)) return geoid;
-  if (code === '98') return `${state} (delegate seat)`;
-  if (code === '00') return `${state} at-large`;
-  return `${state}-${Number(code)}`;
-}
-
-export function houseMember(
-  data: RepresentativeData | null,
-  geoid: string,
-): { member: string | null; vacant: boolean } {
-  if (!data?.hasDistrict('cd', geoid)) return { member: null, vacant: false };
-  const seat = data
-    .officialsFor({ cd: geoid, sldu: null, sldl: null })
-    .find((official) => official.office === 'us-house');
-  return { member: seat?.name ?? null, vacant: seat?.vacant ?? false };
-}
-
 const STATUS_FIELD: Record<LetterStatus, Exclude<keyof LetterStatusCounts, 'total'>> = {
   delivered: 'delivered',
   queued: 'queued',
@@ -329,99 +257,6 @@ function addCounts(a: LetterStatusCounts, b: LetterStatusCounts): LetterStatusCo
     total: a.total + b.total,
   };
 }
-
-/**
- * Names and titles of letter targets (`office:id`): officials from the active snapshot, custom
- * targets from the campaign's lists, and for anyone no longer in either (after an election and a
- * new import), the name their letters were written to.
- */
-export async function targetNames(
-  ctx: Pick<AppContext, 'db'>,
-  campaignId: number,
-  keys: string[],
-): Promise<Map<string, { name: string; title: string }>> {
-  const names = new Map<string, { name: string; title: string }>();
-  if (keys.length === 0) return names;
-  const officials = await queryRows<{
-    office: OfficeKind;
-    person_id: string;
-    name: string;
-    state: string;
-    district: string | null;
-    party: string | null;
-  }>(
-    ctx.db,
-    sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
-        FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
-        WHERE (o.office, o.person_id) IN (
-          SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(${`{${keys.map(arrayItem).join(',')}}`}::text[]) AS k)`,
-  );
-  for (const row of officials) {
-    const official: Official = {
-      office: row.office,
-      name: row.name,
-      party: row.party,
-      state: row.state,
-      district: row.district,
-      vacant: false,
-      ids: {},
-      channels: [] as Channel[],
-      source: null,
-    };
-    names.set(`${row.office}:${row.person_id}`, {
-      name: row.name,
-      title: officeDescription(official),
-    });
-  }
-  const customIds = keys
-    .filter((key) => key.startsWith('custom:'))
-    .map((key) => Number(key.slice('custom:'.length)))
-    .filter((id) => Number.isSafeInteger(id) && id > 0 && id < 2 ** 31);
-  if (customIds.length > 0) {
-    const custom = await queryRows<{ id: number; name: string; title: string; list: string }>(
-      ctx.db,
-      sql`SELECT id, name, title, list FROM custom_targets
-          WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${customIds.join(',')}}`}::int[])`,
-    );
-    for (const row of custom)
-      names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
-  }
-  const missing = keys.filter((key) => !names.has(key));
-  const unknown: string[] = [];
-  for (const key of missing) {
-    const known = writtenNames.get(`${campaignId}:${key}`);
-    if (known) names.set(key, known);
-    else unknown.push(key);
-  }
-  if (unknown.length > 0) {
-    const written = await queryRows<{
-      target_key: string;
-      target_name: string;
-      target_title: string;
-    }>(
-      ctx.db,
-      sql`SELECT DISTINCT ON (target_key) target_key, target_name, target_title FROM letters
-          WHERE campaign_id = ${campaignId}::int AND target_key = ANY(${`{${unknown.map(arrayItem).join(',')}}`}::text[])
-          ORDER BY target_key, id DESC`,
-    );
-    if (writtenNames.size > 10_000) writtenNames.clear();
-    for (const row of written) {
-      const name = { name: row.target_name, title: row.target_title };
-      writtenNames.set(`${campaignId}:${row.target_key}`, name);
-      names.set(row.target_key, name);
-    }
-  }
-  return names;
-}
-
-/**
- * Names of targets no longer in the representative data, as their letters were addressed: a
- * target's letters keep their name, so one look in the letters per process is enough.
- */
-const writtenNames = new Map<string, { name: string; title: string }>();
-
-/** One element of a PostgreSQL array literal, quoted. */
-const arrayItem = (value: string) => `"${value.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;
 
 /** Each queue's job counts, or "unavailable" when Redis does not answer in time. */
 export async function queueHealth(ctx: Pick<AppContext, 'queues'>): Promise<QueueHealth[]> {

@@ -25,7 +25,7 @@ import {
   type HandPacket,
 } from '../letters/hand-packets';
 import { longDate, writePacketPdf, writePacketText } from '../letters/packet-documents';
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 import { recordAudit } from './audit';
 import { campaignOf, loadStaffCampaign } from './campaign-param';
 import { formErrors } from './forms';

@@ -2,35 +2,35 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  pipeline as pipe,
-  Readable,
-  Transform,
-  type TransformCallback,
-  type Writable,
-} from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import pg from 'pg';
 import type { AppContext } from '../context';
-import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
-import { queryRows, type CopyOut, type Database, type DatabaseHandle } from '../db/client';
+import {
+  queryRows,
+  type CopyOut,
+  type Database,
+  type DatabaseHandle,
+  type ExportDatabase,
+} from '../db/client';
 import { staffAccounts, staffExports, type ExportKind, type StaffExport } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
-import { stateNames, uspsByFips } from '../representatives/us-states';
-import { csvCell, neutralisedSql, quotedCell } from '../text-safety/csv';
+import { lettersExportCsv, lettersExportQuery } from '../letters/letter-exports';
+import {
+  countSignatureExportRows,
+  signatureExportCsv,
+  signatureExportQuery,
+} from '../petitions/signature-exports';
 import { recordAudit } from './audit';
-import { targetNames } from './dashboard';
 import type { Permission } from './roles';
 
 /**
  * Staff exports: signatures, and counts by congressional district (with the member), state
- * senate and house district (with the legislators), state and source, and letters by office. PostgreSQL writes the count
- * CSVs itself with `COPY (SELECT ...) TO STDOUT WITH (FORMAT csv, HEADER)`; Node only passes the
- * bytes on (to the HTTP response, or to a file), never holds them whole. The signature export
- * names people, whose names and email addresses are sealed in the database: it is copied in COPY's
- * binary format, and Node opens those two fields of each row and writes the CSV line, streaming.
+ * senate and house district (with the legislators), state and source (their queries beside the
+ * signatures, in petitions/signature-exports.ts), and letters by office (letters/letter-exports.ts).
+ * PostgreSQL writes the CSVs with COPY; Node only passes the bytes on (to the HTTP response, or to
+ * a file), never holds them whole, and opens the sealed names and emails of the signature export
+ * on the way.
  *
  * Small exports (every count export, and signature exports up to DIRECT_EXPORT_MAX_ROWS) stream
  * straight into the response. Larger ones are written by a job on the `exports` queue into
@@ -54,12 +54,6 @@ export const DIRECT_EXPORT_MAX_ROWS = 50_000;
 export const EXPORT_FILE_HOURS = 24;
 /** A job that has not finished after this long is marked failed (its worker and its retries are gone). */
 const STALE_JOB_HOURS = 24;
-/**
- * On PGlite, which cannot stream COPY, signatures are copied this many at a time (by id). Each page
- * holds the embedded process while PGlite copies it and its names are opened: about 0.1 s on a
- * quiet machine, several times that on a busy one (bench/README.md, bench:staff).
- */
-export const PGLITE_PAGE_ROWS = 5000;
 /** How often a job records how many rows it has written, at most. */
 const PROGRESS_EVERY_MS = 1000;
 
@@ -101,428 +95,38 @@ export const isExportKind = (value: unknown): value is ExportKind =>
 export const exportPermission = (kind: ExportKind): Permission =>
   kind !== 'signatures' && isExportKind(kind) ? 'exports.counts' : 'exports.signatures';
 
-// ---------------------------------------------------------------------------------------------
-// The queries. COPY takes no parameters, so every value in them is an integer checked here or a
-// constant of this file, quoted by node-postgres' escapeLiteral.
-
-const integer = (value: number): string => {
-  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
-  return String(value);
-};
-const literal = (value: string) => pg.escapeLiteral(value);
-
-/** Formula neutralisation in SQL (see text-safety/csv.ts), so the CSV stream is never parsed here. */
-const neutralised = neutralisedSql;
-
-/** The USPS code of a GEOID's state (its first two digits), even for a district the active data lacks. */
-const FIPS_TO_USPS = literal(JSON.stringify(Object.fromEntries(uspsByFips)));
-const stateOfGeoid = (geoid: string) => `(${FIPS_TO_USPS}::jsonb ->> left(${geoid}, 2))`;
-const stateNameTable = (alias: string) =>
-  `(VALUES ${[...stateNames].map(([usps, name]) => `(${literal(usps)}, ${literal(name)})`).join(', ')}) AS ${alias}(usps, name)`;
-
-const ACTIVE_SNAPSHOT = '(SELECT id FROM rep_snapshots WHERE active)';
-
-/** "CO-1", "AK at-large", "DC (delegate seat)" from a congressional GEOID and its state's USPS code. */
-const congressionalLabel = (geoid: string, usps: string) => `CASE
-    WHEN ${usps} IS NULL THEN ${geoid}
-    WHEN substr(${geoid}, 3) = '00' THEN ${usps} || ' at-large'
-    WHEN substr(${geoid}, 3) = '98' THEN ${usps} || ' (delegate seat)'
-    ELSE ${usps} || '-' || ltrim(substr(${geoid}, 3), '0') END`;
-
-/** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
-const houseSeat = (geoid: string) =>
-  `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
-
-/** One campaign's counts along a dimension, the rows with a count above zero. */
-const countsOf = (campaignId: number, dimension: string) =>
-  `c.campaign_id = ${integer(campaignId)} AND c.dimension = ${literal(dimension)} AND c.count > 0`;
-
-/** The signature export's columns, in order. */
-const SIGNATURE_COLUMNS = [
-  'name',
-  'email',
-  'zip',
-  'state',
-  'congressional_district',
-  'state_senate_geoid',
-  'state_house_geoid',
-  'source',
-  'opted_in',
-  'signed_at',
-];
-
-/**
- * The signature export. Consent: the email address only where the supporter opted in; name, ZIP
- * code, state, districts, source and date always (what a lobby visit needs); the street address
- * never. The congressional district is named as people name it ("CO-1"); the state districts are
- * given by their GEOIDs, which the count exports name, with their legislators. `range` bounds the
- * ids, for PGlite's pages. Copied in binary: the name and the email come sealed (bytea), to be
- * opened and neutralised in Node; every other column as text, neutralised in this SQL.
- *
- * Cost, measured (bench/README.md): each per-row lookup or computed label costs PostgreSQL about
- * a third of what reading the row does, so there is one: the congressional district's label, from
- * the active representative data, through a LATERAL subquery that PostgreSQL caches per district
- * (Memoize) while it reads the signatures in id order: no sort, and the first rows go out at once.
- */
-function signaturesQuery(
-  campaignId: number,
-  range?: { after: number; upTo: number | null },
-): string {
-  const bounds = range
-    ? ` AND s.id > ${integer(range.after)}${range.upTo === null ? '' : ` AND s.id <= ${integer(range.upTo)}`}`
-    : '';
-  return `SELECT s.name,
-      CASE WHEN s.opt_in THEN s.email END AS email,
-      ${neutralised('s.zip')} AS zip,
-      ${neutralised('s.state')} AS state,
-      coalesce(cd.label, ${neutralised('s.congressional_district')}) AS congressional_district,
-      ${neutralised('s.state_upper_district')} AS state_senate_geoid,
-      ${neutralised('s.state_lower_district')} AS state_house_geoid,
-      ${neutralised('s.source')} AS source,
-      CASE WHEN s.opt_in THEN 'yes' ELSE 'no' END AS opted_in,
-      to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS signed_at
-    FROM signatures s
-    LEFT JOIN LATERAL (SELECT ${congressionalLabel('d.geoid', 'd.state')} AS label FROM rep_districts d
-      WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = 'cd' AND d.geoid = s.congressional_district) cd ON true
-    WHERE s.campaign_id = ${integer(campaignId)}${bounds}
-      -- Where signatures need confirming, an unconfirmed one may be someone else's address.
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
-    ORDER BY s.id`;
-}
-
-/** One binary COPY row of `signaturesQuery` as a CSV line, its name and email opened. */
-function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) => string {
-  return (fields) => {
-    if (fields.length !== SIGNATURE_COLUMNS.length)
-      throw new Error(
-        `a signature row of ${fields.length} fields, not ${SIGNATURE_COLUMNS.length}`,
-      );
-    let line = csvCell(encryption.open('signatures.name', fields[0]!));
-    line += ',' + (fields[1] ? csvCell(encryption.open('signatures.email', fields[1])) : '');
-    // Neutralised in the SQL already: only quoted here.
-    for (let index = 2; index < fields.length; index++)
-      line += ',' + quotedCell(fields[index]?.toString('utf8') ?? null);
-    return line + '\n';
-  };
-}
-
-/** Signatures per congressional district, with the member (or members) holding its seat in the active data. */
-function congressionalQuery(campaignId: number): string {
-  return `SELECT f.usps AS state,
-      ${congressionalLabel('c.key', 'f.usps')} AS district,
-      ${neutralised('m.names')} AS representative,
-      ${neutralised('m.parties')} AS party,
-      c.count AS signatures,
-      ${neutralised('c.key')} AS geoid
-    FROM signature_counts c
-    CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
-    LEFT JOIN LATERAL (
-      SELECT string_agg(o.name, '; ' ORDER BY o.name) AS names, string_agg(coalesce(o.party, ''), '; ' ORDER BY o.name) AS parties
-      FROM rep_officials o
-      WHERE o.snapshot_id = ${ACTIVE_SNAPSHOT} AND o.office = 'us-house' AND o.state = f.usps AND o.district = ${houseSeat('c.key')}
-    ) m ON true
-    WHERE ${countsOf(campaignId, 'congressional')}
-    ORDER BY c.key`;
-}
-
-/**
- * Signatures per state senate or house district, with the legislators of its seats (several in
- * multi-member districts, and for Idaho's A/B seats), matched as the lookup matches them.
- */
-function stateDistrictQuery(campaignId: number, kind: 'state-upper' | 'state-lower'): string {
-  const layer = kind === 'state-upper' ? 'sldu' : 'sldl';
-  return `SELECT coalesce(d.state, f.usps) AS state,
-      ${neutralised('coalesce(d.name, c.key)')} AS district,
-      ${neutralised('m.names')} AS legislators,
-      ${neutralised('m.parties')} AS party,
-      c.count AS signatures,
-      ${neutralised('c.key')} AS geoid
-    FROM signature_counts c
-    CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
-    LEFT JOIN rep_districts d ON d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = ${literal(layer)} AND d.geoid = c.key
-    LEFT JOIN LATERAL (
-      SELECT string_agg(o.name, '; ' ORDER BY seat.position, o.name) AS names,
-             string_agg(coalesce(o.party, ''), '; ' ORDER BY seat.position, o.name) AS parties
-      FROM jsonb_array_elements(d.seats) WITH ORDINALITY AS seat(value, position)
-      JOIN rep_officials o ON o.snapshot_id = d.snapshot_id AND o.office = ${literal(kind)} AND o.state = d.state
-        AND o.district = seat.value->>'district'
-    ) m ON true
-    WHERE ${countsOf(campaignId, kind)}
-    ORDER BY c.key`;
-}
-
-function stateQuery(campaignId: number): string {
-  return `SELECT ${neutralised('c.key')} AS state, n.name AS state_name, c.count AS signatures
-    FROM signature_counts c
-    LEFT JOIN ${stateNameTable('n')} ON n.usps = c.key
-    WHERE ${countsOf(campaignId, 'state')}
-    ORDER BY c.key`;
-}
-
-/** Signatures per source code with the partner it belongs to, then those with no source code. */
-function sourceQuery(campaignId: number): string {
-  const id = integer(campaignId);
-  return `SELECT ${neutralised('r.source')} AS source, ${neutralised('r.partner')} AS partner, r.signatures
-    FROM (
-      SELECT c.key AS source, p.name AS partner, c.count AS signatures, 0 AS without_source
-      FROM signature_counts c
-      LEFT JOIN partners p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
-      WHERE ${countsOf(campaignId, 'source')}
-      UNION ALL
-      SELECT '', 'No source code (the campaign''s own pages and links)',
-        (t.count - coalesce((SELECT sum(s.count) FROM signature_counts s WHERE s.campaign_id = ${id} AND s.dimension = 'source'), 0))::bigint, 1
-      FROM signature_counts t
-      WHERE t.campaign_id = ${id} AND t.dimension = 'total' AND t.key = ''
-    ) r
-    WHERE r.signatures > 0
-    ORDER BY r.without_source, r.signatures DESC, r.source`;
-}
-
-/**
- * Letters per office, from the letter counts (a row per office and status), with how many of the
- * delivered ones went by hand (the letters of the campaign's delivered packets, by index). Names
- * and titles are looked up before the COPY (`names`, a VALUES list of quoted literals), as the
- * dashboard names targets: from the representative data, the campaign's lists, or the letters.
- * "Delivered by us" is every delivered letter not delivered by hand.
- */
-function lettersQuery(
-  campaignId: number,
-  names: Map<string, { name: string; title: string }> = new Map(),
-): string {
-  const id = integer(campaignId);
-  const named =
-    names.size > 0
-      ? `(VALUES ${[...names].map(([key, target]) => `(${literal(key)}, ${literal(target.name)}, ${literal(target.title)})`).join(', ')}) AS n(key, name, title)`
-      : `(SELECT NULL::text AS key, NULL::text AS name, NULL::text AS title WHERE false) AS n`;
-  return `SELECT ${neutralised('coalesce(n.name, c.key)')} AS office_holder,
-      ${neutralised('n.title')} AS office,
-      c.delivered - coalesce(h.letters, 0) AS delivered_by_us,
-      coalesce(h.letters, 0) AS delivered_by_hand,
-      c.self_sent AS sent_by_supporter,
-      c.rehearsed AS rehearsal_only,
-      c.waiting AS waiting_to_send,
-      c.hand AS waiting_for_hand_delivery,
-      c.held,
-      c.failed,
-      c.total,
-      ${neutralised('c.key')} AS target
-    FROM (
-      SELECT key,
-        coalesce(sum(count) FILTER (WHERE status = 'delivered'), 0)::bigint AS delivered,
-        coalesce(sum(count) FILTER (WHERE status = 'self-sent'), 0)::bigint AS self_sent,
-        coalesce(sum(count) FILTER (WHERE status = 'rehearsed'), 0)::bigint AS rehearsed,
-        coalesce(sum(count) FILTER (WHERE status IN ('queued', 'sending', 'retrying')), 0)::bigint AS waiting,
-        coalesce(sum(count) FILTER (WHERE status = 'hand-delivery'), 0)::bigint AS hand,
-        coalesce(sum(count) FILTER (WHERE status = 'held'), 0)::bigint AS held,
-        coalesce(sum(count) FILTER (WHERE status = 'failed'), 0)::bigint AS failed,
-        sum(count)::bigint AS total
-      FROM letter_counts WHERE campaign_id = ${id} AND dimension = 'target'
-      GROUP BY key HAVING sum(count) > 0
-    ) c
-    LEFT JOIN (
-      SELECT p.target_key, count(*) AS letters FROM hand_packets p JOIN letters l ON l.packet_id = p.id
-      WHERE p.campaign_id = ${id} AND p.delivered_at IS NOT NULL AND l.status = 'delivered' AND l.delivered_as = 'hand'
-      GROUP BY p.target_key
-    ) h ON h.target_key = c.key
-    LEFT JOIN ${named} ON n.key = c.key
-    ORDER BY c.total DESC, c.key`;
-}
-
-/** The text columns of each count export: every value quoted (see text-safety/csv.ts); the counts not. */
-const COUNT_TEXT_COLUMNS: Record<
-  Exclude<ExportKind, 'signatures' | 'letters'>,
-  readonly string[]
-> = {
-  congressional: ['state', 'district', 'representative', 'party', 'geoid'],
-  'state-upper': ['state', 'district', 'legislators', 'party', 'geoid'],
-  'state-lower': ['state', 'district', 'legislators', 'party', 'geoid'],
-  state: ['state', 'state_name'],
-  source: ['source', 'partner'],
-};
-
 /** The SELECT an export runs (inside COPY). */
-export function exportQuery(kind: ExportKind, campaignId: number): string {
-  switch (kind) {
-    case 'signatures':
-      return signaturesQuery(campaignId);
-    case 'congressional':
-      return congressionalQuery(campaignId);
-    case 'state-upper':
-    case 'state-lower':
-      return stateDistrictQuery(campaignId, kind);
-    case 'state':
-      return stateQuery(campaignId);
-    case 'source':
-      return sourceQuery(campaignId);
-    case 'letters':
-      return lettersQuery(campaignId);
-    default:
-      throw new Error(`unknown export kind: ${String(kind)}`);
-  }
-}
-
-/** On PGlite, where no statement can be cancelled, signatures are counted this many at a time (by id), other requests running between. */
-export const PGLITE_COUNT_PAGE_ROWS = 25_000;
+export const exportQuery = (kind: ExportKind, campaignId: number): string =>
+  kind === 'letters' ? lettersExportQuery(campaignId) : signatureExportQuery(kind, campaignId);
 
 /**
- * The signatures a signature export holds: the campaign's, and where it asks signers to confirm
- * their address, the confirmed ones (the rule `signaturesQuery` applies; its district lookup
- * matches at most one row, so counting needs no join). `after`: only those with a larger id.
- */
-const exportedSignatures = (campaignId: number, after = 0) =>
-  `SELECT s.id FROM signatures s
-    WHERE s.campaign_id = ${integer(campaignId)} AND s.id > ${integer(after)}
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
-
-/**
- * How many rows an export will have (as of now). A staff request waits for it, so it is bounded:
- * on PostgreSQL by the staff statement timeout of the connection it runs on; on PGlite by counting
- * signatures in pages of PGLITE_COUNT_PAGE_ROWS, letting other requests run between pages.
+ * How many rows an export will have (as of now). A staff request waits for it, so it is bounded
+ * (see `countSignatureExportRows`); a letters export has a row per office.
  */
 export async function countExportRows(
   database: { db: Database; driver: DatabaseHandle['driver'] },
   kind: ExportKind,
   campaignId: number,
-  pageRows = PGLITE_COUNT_PAGE_ROWS,
+  pageRows?: number,
 ): Promise<number> {
-  const { db } = database;
-  if (kind !== 'signatures') {
-    const [row] = await queryRows<{ n: string | number }>(
-      db,
-      sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`),
-    );
-    return Number(row?.n ?? 0);
-  }
-  if (database.driver === 'pg') {
-    const [row] = await queryRows<{ n: string | number }>(
-      db,
-      sql.raw(`SELECT count(*)::bigint AS n FROM (${exportedSignatures(campaignId)}) AS q`),
-    );
-    return Number(row?.n ?? 0);
-  }
-  let total = 0;
-  let after = 0;
-  for (;;) {
-    const [page] = await queryRows<{ n: string | number; last: string | number | null }>(
-      db,
-      sql.raw(
-        `SELECT count(*)::bigint AS n, max(id) AS last FROM (${exportedSignatures(campaignId, after)} ORDER BY s.id LIMIT ${integer(pageRows)}) AS q`,
-      ),
-    );
-    const counted = Number(page?.n ?? 0);
-    total += counted;
-    if (counted < pageRows || page?.last === null || page?.last === undefined) return total;
-    after = Number(page.last);
-    await nextTurn();
-  }
+  if (kind !== 'letters') return countSignatureExportRows(database, kind, campaignId, pageRows);
+  const [row] = await queryRows<{ n: string | number }>(
+    database.db,
+    sql.raw(`SELECT count(*)::bigint AS n FROM (${exportQuery(kind, campaignId)}) AS q`),
+  );
+  return Number(row?.n ?? 0);
 }
 
-/** What an export reads through: queries, and COPY out on the unbounded pool. */
-type ExportDatabase = Pick<DatabaseHandle, 'db' | 'driver' | 'copyOut'>;
-
-/**
- * An export's CSV. On PostgreSQL, one COPY streamed through a pooled connection: one consistent
- * snapshot, memory flat. On PGlite (embedded, one connection, no streaming COPY), the signature
- * export is copied in pages of PGLITE_PAGE_ROWS by id (keyset: each page ends at the id found
- * PGLITE_PAGE_ROWS rows further on), so memory stays bounded and other queries run between pages;
- * a signature made meanwhile appears if it falls in a page still to come; other requests are
- * answered between pages. Count exports are bounded by the number of districts and run as one
- * COPY on both.
- */
-export function exportCsv(
+/** An export's CSV, streamed (see `signatureExportCsv` and `lettersExportCsv`). */
+export const exportCsv = (
   database: ExportDatabase,
   encryption: FieldEncryption,
   kind: ExportKind,
   campaignId: number,
-): CopyOut {
-  if (kind === 'letters') return lettersCsv(database, campaignId);
-  if (kind !== 'signatures')
-    return database.copyOut(exportQuery(kind, campaignId), {
-      header: true,
-      quote: COUNT_TEXT_COLUMNS[kind],
-    });
-  const page = (range?: { after: number; upTo: number | null }) => {
-    const copy = database.copyOut(signaturesQuery(campaignId, range), { format: 'binary' });
-    const lines = new BinaryCopyRows(
-      signatureCsvLine(encryption),
-      range && range.after > 0 ? '' : `${SIGNATURE_COLUMNS.join(',')}\n`,
-    );
-    // An error on either side, or a reader that gives up, ends both (and the COPY).
-    return { stream: pipe(copy.stream, lines, () => undefined), rows: copy.rows };
-  };
-  return database.driver === 'pg' ? page() : pagedSignatures(database, campaignId, page);
-}
-
-/** The letters export: the offices' names first (a query or two, bounded by the number of offices), then one COPY. */
-function lettersCsv(database: ExportDatabase, campaignId: number): CopyOut {
-  let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
-  const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
-  rows.catch(() => undefined);
-  async function* csv(): AsyncGenerator<Buffer> {
-    try {
-      const keys = await queryRows<{ key: string }>(
-        database.db,
-        sql`SELECT DISTINCT key FROM letter_counts WHERE campaign_id = ${campaignId}::int AND dimension = 'target' AND count > 0`,
-      );
-      const names = await targetNames(
-        { db: database.db },
-        campaignId,
-        keys.map((row) => row.key),
-      );
-      const copied = database.copyOut(lettersQuery(campaignId, names), {
-        header: true,
-        quote: ['office_holder', 'office', 'target'],
-      });
-      for await (const chunk of copied.stream) yield chunk as Buffer;
-      settle!.resolve(await copied.rows);
-    } catch (error) {
-      settle!.reject(error);
-      throw error;
-    } finally {
-      settle!.reject(new Error('the export was abandoned before its end'));
-    }
-  }
-  return { stream: Readable.from(csv(), { objectMode: false }), rows };
-}
-
-function pagedSignatures(
-  database: ExportDatabase,
-  campaignId: number,
-  page: (range: { after: number; upTo: number | null }) => CopyOut,
-): CopyOut {
-  let settle: { resolve: (rows: number) => void; reject: (error: unknown) => void } | undefined;
-  const rows = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
-  rows.catch(() => undefined);
-  async function* pages(): AsyncGenerator<Buffer> {
-    let total = 0;
-    let after = 0;
-    try {
-      for (;;) {
-        const [end] = await queryRows<{ id: string | number }>(
-          database.db,
-          sql.raw(`SELECT id FROM signatures WHERE campaign_id = ${integer(campaignId)} AND id > ${integer(after)}
-                   ORDER BY id OFFSET ${PGLITE_PAGE_ROWS - 1} LIMIT 1`),
-        );
-        const upTo = end ? Number(end.id) : null;
-        const copied = page({ after, upTo });
-        for await (const chunk of copied.stream) yield chunk as Buffer;
-        total += await copied.rows;
-        if (upTo === null) break;
-        after = upTo;
-        // PGlite answers without I/O: without a turn here, a reader that waits on nothing (or a
-        // fast disk) would take page after page and answer no other request until the end.
-        await nextTurn();
-      }
-      settle!.resolve(total);
-    } catch (error) {
-      settle!.reject(error);
-      throw error;
-    } finally {
-      settle!.reject(new Error('the export was abandoned before its end'));
-    }
-  }
-  return { stream: Readable.from(pages(), { objectMode: false }), rows };
-}
+): CopyOut =>
+  kind === 'letters'
+    ? lettersExportCsv(database, campaignId)
+    : signatureExportCsv(database, encryption, kind, campaignId);
 
 /** Counts bytes, and lines as a measure of progress (a quoted cell may hold a line break; the final count comes from COPY). */
 class CsvMeter extends Transform {

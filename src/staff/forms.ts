@@ -1,4 +1,4 @@
-import type { FieldErrors } from '../petitions/signature-input';
+import type { FieldErrors } from '../kernel/field-errors';
 
 /** A form's errors for the staff views: by field, and as the list the error summary shows. */
 export const formErrors = (errors: FieldErrors) => ({

@@ -6,7 +6,7 @@ import { staffReadTimeouts } from './bounded-pages';
 import { abuseRoutes } from './abuse-routes';
 import { accountRoutes } from './account-routes';
 import { authRoutes } from './auth-routes';
-import { campaignRoutes } from './campaign-routes';
+import { campaignRoutes } from '../campaigns/staff-routes';
 import { dashboardRoutes } from './dashboard-routes';
 import { deliveryRoutes } from './delivery-routes';
 import { dataRoutes } from './data-routes';
@@ -19,7 +19,7 @@ import { stanceConsole } from '../stances/staff-routes';
 /**
  * The staff routes that take a multipart form (a file upload), as `POST` paths under /staff. Each
  * must check the CSRF token itself once it has read the body (see `receiveCsv` in
- * campaign-routes.ts). Matched on the path Express routes by: a path these do not match, in any
+ * campaigns/staff-routes.ts). Matched on the path Express routes by: a path these do not match, in any
  * spelling, gets the ordinary check and is refused.
  */
 const MULTIPART_ROUTES: readonly RegExp[] = [/^\/campaigns\/[a-z0-9-]+\/targets$/];

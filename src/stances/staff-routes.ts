@@ -15,25 +15,20 @@ import {
   validateLetterTemplate,
   type TargetLevel,
 } from '../letters/templates';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { peopleByKey } from '../representatives/people';
 import { officeDescription } from '../representatives/labels';
 import { personAsOfficial } from '../representatives/people';
 import { english } from '../i18n/translations';
 import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
-import {
-  isTargetLevel,
-  storedTemplates,
-  templateErrors,
-  templateForm,
-} from '../staff/campaign-editor';
+import { isTargetLevel, storedTemplates, templateErrors, templateForm } from '../campaigns/editor';
 import { formErrors } from '../staff/forms';
 import { recordAudit } from '../staff/audit';
 import { csvCell } from '../text-safety/csv';
 import { officeCounts } from './office-counts';
 import { CONTROL_IN_TEXT } from '../text-safety/characters';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
-import { previewTemplate, sampleZip } from '../staff/template-preview';
+import { previewTemplate, sampleZip } from '../campaigns/template-preview';
 import { loadProjectScripts, SCRIPT_STANCES, scriptFor, type ProjectScripts } from './call-scripts';
 import { BILL_STATUSES, PLACE_KINDS, SOURCE_KINDS } from './stance-input';
 import {

@@ -9,8 +9,8 @@ import {
   tokenName,
   tokenScopes,
 } from '../osdi/tokens';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
-import { listPartners } from '../staff/campaign-editor';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { listPartners } from '../campaigns/editor';
 import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
 import { formErrors } from '../staff/forms';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';

@@ -10,7 +10,7 @@ import { loadConfig, type Environment } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { openPlatform, type Platform } from '../../src/platform';
 import { DEMO_CAMPAIGN_SLUG } from '../../src/campaigns/demo';
-import { setDeliveryMode } from '../../src/staff/campaign-editor';
+import { setDeliveryMode } from '../../src/campaigns/editor';
 import { formatKeyRing } from '../../src/db/field-encryption';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { testDatabaseUrl, testRedisUrl } from './services';

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { openDatabase, queryRows } from '../../src/db/client';
 import { signatures, webhookSubscriptions } from '../../src/db/schema';
 import { sealedLetter, sealedSignature } from '../../src/db/sealed-rows';
-import { countMoves } from '../../src/delivery/deliver';
+import { countMoves } from '../../src/letters/letter-store';
 import { holdsDataAbout, personalData } from '../../src/privacy/data-rights';
 import {
   FieldEncryption,

@@ -13,7 +13,7 @@ import {
   letters as lettersTable,
   type LetterStatus,
 } from '../../src/db/schema';
-import { changeLetterStatus, countMoves } from '../../src/delivery/deliver';
+import { changeLetterStatus, countMoves } from '../../src/letters/letter-store';
 import { letterCounts } from '../../src/letters/counts';
 import { holdLettersToDeparted } from '../../src/letters/held-letters';
 import {

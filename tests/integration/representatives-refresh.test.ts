@@ -16,7 +16,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { create as createTar } from 'tar';
 import { queryRows } from '../../src/db/client';
-import { changeLetterStatus } from '../../src/delivery/deliver';
+import { changeLetterStatus } from '../../src/letters/letter-store';
 import { letterCounts } from '../../src/letters/counts';
 import { holdLettersToDeparted } from '../../src/letters/held-letters';
 import { DATA_REFRESH_SCHEDULE } from '../../src/representatives/jobs/refresh-data';

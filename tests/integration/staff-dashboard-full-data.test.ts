@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { findSourceFiles, readDistrictPolygons } from '../../src/representatives/sources';
-import { districtLabel } from '../../src/staff/dashboard';
+import { districtLabel } from '../../src/representatives/labels';
 import { buildMapOutline, INSETS, renderDistrictMap } from '../../src/graphics/district-map';
 
 /**

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { partners, signatures } from '../../src/db/schema';
-import { changeLetterStatus } from '../../src/delivery/deliver';
+import { changeLetterStatus } from '../../src/letters/letter-store';
 import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';

@@ -14,13 +14,8 @@ import { RepresentativeDirectory } from '../../src/representatives/directory';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
-import {
-  exportCsv,
-  exportFilePath,
-  expireExports,
-  PGLITE_PAGE_ROWS,
-  writeExportFile,
-} from '../../src/staff/exports';
+import { exportCsv, exportFilePath, expireExports, writeExportFile } from '../../src/staff/exports';
+import { PGLITE_PAGE_ROWS } from '../../src/petitions/signature-exports';
 import { openedSignatures, signatureValues } from '../helpers/sealed';
 
 /**

@@ -11,7 +11,7 @@ import { campaigns, partners } from '../../src/db/schema';
 import { Mailer } from '../../src/delivery/mailer';
 import { createLogger } from '../../src/logger';
 import { signPetition, type SignContext } from '../../src/petitions/sign-petition';
-import { prepareSignatureInsert } from '../../src/petitions/signature-insert';
+import { prepareSignatureInsert } from '../../src/petitions/signature-store';
 import { requestTally } from '../../src/petitions/jobs/tally-campaign';
 import { StatsCache } from '../../src/petitions/stats';
 import { rebuildTallies, tallyCampaign } from '../../src/petitions/tallies';

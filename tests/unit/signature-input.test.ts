@@ -1,9 +1,9 @@
 import {
-  fieldErrors,
   honeypotFilled,
   signatureInput,
   sourceFromQuery,
 } from '../../src/petitions/signature-input';
+import { fieldErrors } from '../../src/kernel/field-errors';
 
 describe('signatureInput', () => {
   it('normalises what a supporter types', () => {

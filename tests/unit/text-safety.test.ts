@@ -1,4 +1,5 @@
-import { signatureInput, fieldErrors } from '../../src/petitions/signature-input';
+import { signatureInput } from '../../src/petitions/signature-input';
+import { fieldErrors } from '../../src/kernel/field-errors';
 import { csvCell, neutraliseFormulas, quotedCell } from '../../src/text-safety/csv';
 import {
   controlsToSpaces,

@@ -10,7 +10,7 @@ import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
-import { fieldErrors, type FieldErrors } from '../petitions/signature-input';
+import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import {
   customTargetListName,
   importCustomTargets,
@@ -18,7 +18,7 @@ import {
   type CustomTargetCsvError,
 } from '../representatives/custom-targets';
 import { escapeXml } from '../text-safety/characters';
-import { recordAudit } from './audit';
+import { recordAudit } from '../staff/audit';
 import {
   campaignForm,
   campaignFormValues,
@@ -38,8 +38,8 @@ import {
   templateErrors,
   templateForm,
   updateCampaign,
-} from './campaign-editor';
-import { formErrors } from './forms';
+} from './editor';
+import { formErrors } from '../staff/forms';
 import {
   DEFAULT_LANGUAGE,
   isLanguage,
@@ -47,9 +47,9 @@ import {
   LANGUAGES,
   type Language,
 } from '../i18n/translations';
-import { can } from './roles';
-import { campaignOf, loadStaffCampaign } from './campaign-param';
-import { currentStaff, flash, requirePermission, type StaffUser } from './session';
+import { can } from '../staff/roles';
+import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
+import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { previewTemplate, sampleZip } from './template-preview';
 
 const LEVEL_LABELS: Record<TargetLevel, string> = {

@@ -9,7 +9,7 @@ import {
 import type { Official } from '../representatives/districts';
 import { officeDescription, salutationTitle } from '../representatives/labels';
 import { lookupRepresentatives } from '../representatives/lookup';
-import { campaignTitle } from '../campaigns/texts';
+import { campaignTitle } from './texts';
 import { DEFAULT_LANGUAGE, translator, type Language } from '../i18n/translations';
 
 /** Which office stands for each level in a preview, in order of preference. */

@@ -13,8 +13,8 @@ import {
   type Partner,
   type TargetOffice,
 } from '../db/schema';
-import { CAMPAIGN_SLUG } from '../campaigns/directory';
-import type { FieldErrors } from '../petitions/signature-input';
+import { CAMPAIGN_SLUG } from './directory';
+import type { FieldErrors } from '../kernel/field-errors';
 import { CONTROL_IN_LINE, CONTROL_IN_TEXT } from '../text-safety/characters';
 import { hiddenFormatting } from '../text-safety/input';
 import {
@@ -23,7 +23,7 @@ import {
   validateLetterTemplate,
   type TargetLevel,
 } from '../letters/templates';
-import { recordAudit, type Actor } from './audit';
+import { recordAudit, type Actor } from '../staff/audit';
 import { DEFAULT_LANGUAGE, type Language } from '../i18n/translations';
 
 export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string }> = [
