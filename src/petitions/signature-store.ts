@@ -408,6 +408,19 @@ export async function eraseIpHashesBatch(tx: Tx, days: number, limit: number): P
   return Number(result?.erased ?? 0);
 }
 
+/** A campaign's counts in the given dimensions (`state`, `congressional`, …), as rows. */
+export async function countsInDimensions(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  dimensions: readonly string[],
+): Promise<Array<{ dimension: string; key: string; count: number }>> {
+  return queryRows<{ dimension: string; key: string; count: number }>(
+    db,
+    sql`SELECT dimension, key, count::int AS count FROM signature_counts
+         WHERE campaign_id = ${campaignId} AND dimension = ANY(${`{${dimensions.join(',')}}`}::text[])`,
+  );
+}
+
 /** A campaign's counts for the staff reports: totals, and by state, district, source and day. */
 export interface CountsReport {
   total: number;

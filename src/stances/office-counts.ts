@@ -1,5 +1,7 @@
-import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
+import type { Database } from '../db/client';
+import { letterCounts } from '../letters/counts';
+import { countsInDimensions } from '../petitions/signature-store';
+import { legislativeSeats } from '../representatives/store';
 import { peopleByKey } from '../representatives/people';
 import { officeLabel } from '../representatives/labels';
 import { personAsOfficial } from '../representatives/people';
@@ -33,29 +35,12 @@ const personOf = (targetKey: string) =>
 
 export async function officeCounts(db: Database, campaignId: number): Promise<OfficeCount[]> {
   const [letters, calls, signatureRows, districtRows] = await Promise.all([
-    queryRows<{ key: string; delivered: number }>(
-      db,
-      sql`SELECT key, sum(count) FILTER (WHERE status = 'delivered')::int AS delivered
-            FROM letter_counts WHERE campaign_id = ${campaignId} AND dimension = 'target'
-           GROUP BY key`,
-    ),
+    letterCounts(db, campaignId),
     callCountsByTarget(db, campaignId),
-    queryRows<{ dimension: string; key: string; count: number }>(
-      db,
-      sql`SELECT dimension, key, count::int AS count FROM signature_counts
-           WHERE campaign_id = ${campaignId}
-             AND dimension IN ('state', 'congressional', 'state-upper', 'state-lower')`,
-    ),
-    // Each state legislative seat's district GEOID, in the active data.
-    queryRows<{ layer: string; geoid: string; state: string; chamber: string; district: string }>(
-      db,
-      sql`SELECT d.layer, d.geoid, d.state, seat->>'chamber' AS chamber, seat->>'district' AS district
-            FROM rep_districts d JOIN rep_snapshots s ON s.id = d.snapshot_id AND s.active
-            CROSS JOIN LATERAL jsonb_array_elements(d.seats) AS seat
-           WHERE d.layer IN ('sldu', 'sldl')`,
-    ),
+    countsInDimensions(db, campaignId, ['state', 'congressional', 'state-upper', 'state-lower']),
+    legislativeSeats(db),
   ]);
-  const keys = new Set([...letters.map((row) => row.key), ...calls.map((row) => row.targetKey)]);
+  const keys = new Set([...Object.keys(letters.byTarget), ...calls.map((row) => row.targetKey)]);
   const people = await peopleByKey(db, campaignId, [...keys].map(personOf));
   const signatures = new Map(
     signatureRows.map((row) => [`${row.dimension}:${row.key}`, row.count]),
@@ -102,7 +87,7 @@ export async function officeCounts(db: Database, campaignId: number): Promise<Of
         state,
         district,
         signatures: state ? constituents(office, state, district) : null,
-        lettersDelivered: letters.find((row) => row.key === targetKey)?.delivered ?? 0,
+        lettersDelivered: letters.byTarget[targetKey]?.delivered ?? 0,
         calls: called
           .filter((row) => row.outcome !== 'did-not-call')
           .reduce((sum, row) => sum + row.count, 0),
