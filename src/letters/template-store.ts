@@ -1,8 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { storedTemplates } from '../campaigns/editor';
 import type { Database } from '../db/client';
-import { letterTemplates, stanceLetterTemplates, STANCES, type Stance } from '../db/schema';
+import { STANCES, type Stance } from '../db/schema';
 import { DEFAULT_LANGUAGE, LANGUAGES, type Language } from '../i18n/translations';
 import type { Logger } from '../logger';
+import { stanceTemplates } from '../stances/store';
 import {
   compileLetterTemplates,
   lettersDirFor,
@@ -75,11 +76,8 @@ export class LetterTemplateStore {
 
   private async compile(campaignId: number, language: Language): Promise<LetterRenderer> {
     const [stored, storedByStance] = await Promise.all([
-      this.db.select().from(letterTemplates).where(eq(letterTemplates.campaignId, campaignId)),
-      this.db
-        .select()
-        .from(stanceLetterTemplates)
-        .where(eq(stanceLetterTemplates.campaignId, campaignId)),
+      storedTemplates(this.db, campaignId),
+      stanceTemplates(this.db, campaignId),
     ]);
     if (stored.length === 0 && storedByStance.length === 0)
       return this.defaultsByLanguage[language];

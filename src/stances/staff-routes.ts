@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { STANCES, type Campaign, type ScriptStance, type Stance } from '../db/schema';
+import { STANCES, type Campaign, type ScriptStance } from '../db/schema';
 import {
   DEFAULT_LANGUAGE,
   isLanguage,
@@ -41,18 +41,17 @@ import {
   listPlaces,
   listStances,
   placeForm,
-  resetCallScript,
-  resetStanceTemplate,
   saveBill,
-  saveCallScript,
   savePlace,
   saveStance,
-  saveStanceTemplate,
   stanceForm,
+  resetStanceText,
+  saveStanceText,
   stanceTemplates,
   storedCallScripts,
   STANCE_CSV_COLUMNS,
   type CsvRowError,
+  type StanceTextKind,
 } from './store';
 
 const LEVEL_LABELS: Record<TargetLevel, string> = {
@@ -266,9 +265,8 @@ export function stanceConsole(ctx: AppContext): Router {
 
   // --- Letter templates per stance, and call scripts -------------------------------------------
 
-  type TextKind = 'letter' | 'call';
   interface TextKey {
-    kind: TextKind;
+    kind: StanceTextKind;
     level: TargetLevel;
     stance: ScriptStance;
     language: Language;
@@ -286,6 +284,12 @@ export function stanceConsole(ctx: AppContext): Router {
     if (!stances.includes(stance as ScriptStance)) return undefined;
     return { kind, level, stance: stance as ScriptStance, language };
   };
+  const storedKey = (campaign: Campaign, { level, stance, language }: TextKey) => ({
+    campaignId: campaign.id,
+    level,
+    stance,
+    language,
+  });
   const textsPath = (campaign: Campaign, key: TextKey) =>
     `/staff/campaigns/${campaign.slug}/stance-texts?kind=${key.kind}&level=${key.level}&stance=${key.stance}&language=${key.language}`;
 
@@ -299,43 +303,33 @@ export function stanceConsole(ctx: AppContext): Router {
   ) => {
     const campaign = campaignOf(res);
     const { kind, level, stance, language } = key;
-    let own: { subject?: string; body: string } | undefined;
+    const stored =
+      kind === 'letter'
+        ? await stanceTemplates(ctx.db, campaign.id)
+        : await storedCallScripts(ctx.db, campaign.id);
+    const customised = (each: { level: TargetLevel; stance: ScriptStance; language: Language }) =>
+      stored.some(
+        (t) => t.level === each.level && t.stance === each.stance && t.language === each.language,
+      );
+    const found: { subject?: string; body: string } | undefined = stored.find(
+      (each) => each.level === level && each.stance === stance && each.language === language,
+    );
     let current: { subject: string; body: string };
     let from: string;
-    let customised: (each: {
-      level: TargetLevel;
-      stance: ScriptStance;
-      language: Language;
-    }) => boolean;
     if (kind === 'letter') {
-      const stored = await stanceTemplates(ctx.db, campaign.id);
-      const found = stored.find(
-        (each) => each.level === level && each.stance === stance && each.language === language,
-      );
-      own = found;
-      customised = (each) =>
-        stored.some(
-          (t) => t.level === each.level && t.stance === each.stance && t.language === each.language,
-        );
       // Without one of its own, the stance's letters use the level's template: the campaign's, else the project's.
       const levelTemplates = await storedTemplates(ctx.db, campaign.id);
       const levelOwn =
         levelTemplates.find((t) => t.level === level && t.language === language) ??
         levelTemplates.find((t) => t.level === level && t.language === DEFAULT_LANGUAGE);
-      current = found ?? levelOwn ?? ctx.letterTemplates.filesByLanguage[language][level];
+      current =
+        found?.subject !== undefined
+          ? { subject: found.subject, body: found.body }
+          : (levelOwn ?? ctx.letterTemplates.filesByLanguage[language][level]);
       from = found
         ? `This campaign's ${LEVEL_LABELS[level].toLowerCase()} letter for ${STANCE_LABELS[stance].toLowerCase()}.`
         : `No letter of its own for ${STANCE_LABELS[stance].toLowerCase()} yet: they get the ${LEVEL_LABELS[level].toLowerCase()} letter, shown here. Saving gives them this one.`;
     } else {
-      const stored = await storedCallScripts(ctx.db, campaign.id);
-      const found = stored.find(
-        (each) => each.level === level && each.stance === stance && each.language === language,
-      );
-      own = found;
-      customised = (each) =>
-        stored.some(
-          (t) => t.level === each.level && t.stance === each.stance && t.language === each.language,
-        );
       const script = scriptFor(
         scripts(),
         stored,
@@ -404,7 +398,7 @@ export function stanceConsole(ctx: AppContext): Router {
         name: LANGUAGE_NAMES[each],
         current: each === language,
       })),
-      custom: own !== undefined,
+      custom: found !== undefined,
       from,
       values: { ...shown, zip },
       preview,
@@ -434,23 +428,7 @@ export function stanceConsole(ctx: AppContext): Router {
     const values = body(req);
     const action = values.action;
     if (action === 'reset') {
-      if (key.kind === 'letter')
-        await resetStanceTemplate(
-          ctx.db,
-          {
-            campaignId: campaign.id,
-            level: key.level,
-            stance: key.stance as Stance,
-            language: key.language,
-          },
-          staffOf(res),
-        );
-      else
-        await resetCallScript(
-          ctx.db,
-          { campaignId: campaign.id, level: key.level, stance: key.stance, language: key.language },
-          staffOf(res),
-        );
+      await resetStanceText(ctx.db, key.kind, storedKey(campaign, key), staffOf(res));
       ctx.letterTemplates.invalidate(campaign.id);
       flash(req, 'Removed: the level\u2019s text applies again.');
       return res.redirect(303, textsPath(campaign, key));
@@ -478,25 +456,13 @@ export function stanceConsole(ctx: AppContext): Router {
     }
     if (Object.keys(errors).length > 0) return renderTexts(req, res, key, draft, errors, 400);
     if (action !== 'save') return renderTexts(req, res, key, draft);
-    if (key.kind === 'letter')
-      await saveStanceTemplate(
-        ctx.db,
-        {
-          campaignId: campaign.id,
-          level: key.level,
-          stance: key.stance as Stance,
-          language: key.language,
-        },
-        { subject, body: text },
-        staffOf(res),
-      );
-    else
-      await saveCallScript(
-        ctx.db,
-        { campaignId: campaign.id, level: key.level, stance: key.stance, language: key.language },
-        text,
-        staffOf(res),
-      );
+    await saveStanceText(
+      ctx.db,
+      key.kind,
+      storedKey(campaign, key),
+      { subject, body: text },
+      staffOf(res),
+    );
     ctx.letterTemplates.invalidate(campaign.id);
     flash(req, 'Saved; new letters and calls use it within seconds.');
     res.redirect(303, textsPath(campaign, key));

@@ -14,7 +14,6 @@ import {
   type CallOutcome,
   type OfficialStance,
   type ScriptStance,
-  type Stance,
 } from '../db/schema';
 import type { Language } from '../i18n/translations';
 import type { TargetLevel } from '../letters/templates';
@@ -519,8 +518,39 @@ export async function deletePlace(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Letter templates per stance, and call scripts
+// Texts per stance: letter templates (subject and body) and call scripts (body), each keyed by
+// level, stance and language
 
+/** Which texts: letters to officials of a stance, or the script for calling them. */
+export type StanceTextKind = 'letter' | 'call';
+
+export interface StanceTextKey {
+  campaignId: number;
+  level: TargetLevel;
+  /** Letters are per stance; scripts also have one for `any` stance. */
+  stance: ScriptStance;
+  language: Language;
+}
+
+const TEXTS = {
+  letter: { table: stanceLetterTemplates, audit: 'template.stance' },
+  call: { table: callScripts, audit: 'call-script' },
+} as const;
+
+/** The two tables share their key columns; the text columns are the letters' subject and body, or a script's body. */
+type TextTable = typeof callScripts;
+
+const tableOf = (kind: StanceTextKind): TextTable => TEXTS[kind].table as TextTable;
+
+const atKey = (table: TextTable, key: StanceTextKey) =>
+  and(
+    eq(table.campaignId, key.campaignId),
+    eq(table.level, key.level),
+    eq(table.stance, key.stance),
+    eq(table.language, key.language),
+  );
+
+/** A campaign's own letters per stance. */
 export async function stanceTemplates(db: Database, campaignId: number) {
   return db
     .select()
@@ -528,106 +558,49 @@ export async function stanceTemplates(db: Database, campaignId: number) {
     .where(eq(stanceLetterTemplates.campaignId, campaignId));
 }
 
-export async function saveStanceTemplate(
-  db: Database,
-  key: { campaignId: number; level: TargetLevel; stance: Stance; language: Language },
-  template: { subject: string; body: string },
-  actor: Actor,
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx
-      .insert(stanceLetterTemplates)
-      .values({ ...key, ...template })
-      .onConflictDoUpdate({
-        target: [
-          stanceLetterTemplates.campaignId,
-          stanceLetterTemplates.level,
-          stanceLetterTemplates.stance,
-          stanceLetterTemplates.language,
-        ],
-        set: { ...template, updatedAt: new Date() },
-      });
-    await recordAudit(tx, actor, {
-      action: 'template.stance.save',
-      campaignId: key.campaignId,
-      details: { level: key.level, stance: key.stance, language: key.language },
-    });
-  });
-}
-
-export async function resetStanceTemplate(
-  db: Database,
-  key: { campaignId: number; level: TargetLevel; stance: Stance; language: Language },
-  actor: Actor,
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx
-      .delete(stanceLetterTemplates)
-      .where(
-        and(
-          eq(stanceLetterTemplates.campaignId, key.campaignId),
-          eq(stanceLetterTemplates.level, key.level),
-          eq(stanceLetterTemplates.stance, key.stance),
-          eq(stanceLetterTemplates.language, key.language),
-        ),
-      );
-    await recordAudit(tx, actor, {
-      action: 'template.stance.reset',
-      campaignId: key.campaignId,
-      details: { level: key.level, stance: key.stance, language: key.language },
-    });
-  });
-}
-
+/** A campaign's own call scripts. */
 export async function storedCallScripts(db: Database, campaignId: number) {
   return db.select().from(callScripts).where(eq(callScripts.campaignId, campaignId));
 }
 
-export async function saveCallScript(
+/** Saves the campaign's own text at `key` (a letter needs its subject), audited. */
+export async function saveStanceText(
   db: Database,
-  key: { campaignId: number; level: TargetLevel; stance: ScriptStance; language: Language },
-  body: string,
+  kind: StanceTextKind,
+  key: StanceTextKey,
+  text: { subject: string; body: string },
   actor: Actor,
 ): Promise<void> {
+  const table = tableOf(kind);
+  const columns = kind === 'letter' ? text : { body: text.body };
   await db.transaction(async (tx) => {
     await tx
-      .insert(callScripts)
-      .values({ ...key, body })
+      .insert(table)
+      .values({ ...key, ...columns })
       .onConflictDoUpdate({
-        target: [
-          callScripts.campaignId,
-          callScripts.level,
-          callScripts.stance,
-          callScripts.language,
-        ],
-        set: { body, updatedAt: new Date() },
+        target: [table.campaignId, table.level, table.stance, table.language],
+        set: { ...columns, updatedAt: new Date() },
       });
     await recordAudit(tx, actor, {
-      action: 'call-script.save',
+      action: `${TEXTS[kind].audit}.save`,
       campaignId: key.campaignId,
       details: { level: key.level, stance: key.stance, language: key.language },
     });
   });
 }
 
-export async function resetCallScript(
+/** Removes the campaign's own text at `key`, so the level's text applies again; audited. */
+export async function resetStanceText(
   db: Database,
-  key: { campaignId: number; level: TargetLevel; stance: ScriptStance; language: Language },
+  kind: StanceTextKind,
+  key: StanceTextKey,
   actor: Actor,
 ): Promise<void> {
+  const table = tableOf(kind);
   await db.transaction(async (tx) => {
-    await tx
-      .delete(callScripts)
-      .where(
-        and(
-          eq(callScripts.campaignId, key.campaignId),
-          eq(callScripts.level, key.level),
-          eq(callScripts.stance, key.stance),
-          eq(callScripts.language, key.language),
-        ),
-      );
+    await tx.delete(table).where(atKey(table, key));
     await recordAudit(tx, actor, {
-      action: 'call-script.reset',
+      action: `${TEXTS[kind].audit}.reset`,
       campaignId: key.campaignId,
       details: { level: key.level, stance: key.stance, language: key.language },
     });

@@ -130,23 +130,20 @@ export async function listSubscriptions(
   }));
 }
 
+/** Subscription `id`, if it is the campaign's (and the partner's, for a partner's own). */
+const inScope = (id: number, scope: { campaignId: number; partnerId?: number }) =>
+  and(
+    eq(webhookSubscriptions.id, id),
+    eq(webhookSubscriptions.campaignId, scope.campaignId),
+    scope.partnerId === undefined ? undefined : eq(webhookSubscriptions.partnerId, scope.partnerId),
+  );
+
 export async function findSubscription(
   db: Database,
   id: number,
   scope: { campaignId: number; partnerId?: number },
 ): Promise<WebhookSubscription | undefined> {
-  const [row] = await db
-    .select()
-    .from(webhookSubscriptions)
-    .where(
-      and(
-        eq(webhookSubscriptions.id, id),
-        eq(webhookSubscriptions.campaignId, scope.campaignId),
-        scope.partnerId === undefined
-          ? undefined
-          : eq(webhookSubscriptions.partnerId, scope.partnerId),
-      ),
-    );
+  const [row] = await db.select().from(webhookSubscriptions).where(inScope(id, scope));
   return row;
 }
 
@@ -281,15 +278,7 @@ export async function changeSubscription(
     const [subscription] = await tx
       .select()
       .from(webhookSubscriptions)
-      .where(
-        and(
-          eq(webhookSubscriptions.id, id),
-          eq(webhookSubscriptions.campaignId, scope.campaignId),
-          scope.partnerId === undefined
-            ? undefined
-            : eq(webhookSubscriptions.partnerId, scope.partnerId),
-        ),
-      )
+      .where(inScope(id, scope))
       .for('update');
     if (!subscription) return false;
     if (change === 'delete') {
