@@ -15,7 +15,13 @@ import {
 } from '../db/schema';
 import { CAMPAIGN_SLUG } from './directory';
 import type { FieldErrors } from '../kernel/field-errors';
-import { CONTROL_IN_LINE, CONTROL_IN_TEXT } from '../text-safety/characters';
+import {
+  hiddenFormattingIn,
+  optionalStaffLine,
+  optionalStaffText,
+  staffLine,
+  staffText,
+} from '../text-safety/fields';
 import { hiddenFormatting } from '../text-safety/input';
 import {
   SUBJECT_MAX,
@@ -37,62 +43,6 @@ export const TARGET_OFFICES: ReadonlyArray<{ office: TargetOffice; label: string
 
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(?::\d{1,5})?$/;
 
-/**
- * A one-line name staff give (a campaign's title, a partner's): shown as typed on public pages,
- * staff tables and letters, so invisible formatting is refused, not stripped (see text-safety/input.ts).
- */
-const line = (label: string, max: number) =>
-  z
-    .string({ error: `Enter ${label}.` })
-    .trim()
-    .min(1, `Enter ${label}.`)
-    .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine(
-      (value) => !CONTROL_IN_LINE.test(value),
-      `Write ${label} on one line, without invisible control characters.`,
-    )
-    .refine(
-      (value) => !hiddenFormatting(value),
-      `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`,
-    );
-const text = (label: string, max: number) =>
-  z
-    .string({ error: `Enter ${label}.` })
-    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
-    .trim()
-    .min(1, `Enter ${label}.`)
-    .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine(
-      (value) => !CONTROL_IN_TEXT.test(value),
-      `Remove invisible control characters from ${label}.`,
-    );
-const optionalText = (label: string, max: number) =>
-  z
-    .string()
-    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
-    .trim()
-    .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine(
-      (value) => !CONTROL_IN_TEXT.test(value),
-      `Remove invisible control characters from ${label}.`,
-    )
-    .optional()
-    .transform((value) => value || undefined);
-const optionalLine = (label: string, max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max, `Shorten ${label} to ${max} characters.`)
-    .refine(
-      (value) => !CONTROL_IN_LINE.test(value),
-      `Write ${label} on one line, without invisible control characters.`,
-    )
-    .refine(
-      (value) => !hiddenFormatting(value),
-      `Remove the invisible formatting characters (text-direction controls, zero-width spaces) from ${label}.`,
-    )
-    .optional()
-    .transform((value) => value || undefined);
 const whole = (label: string, min: number, max: number) =>
   z.coerce
     .number({ error: `Enter ${label} as a number.` })
@@ -112,7 +62,7 @@ const checkboxes = <T extends string>(values: readonly T[], message: string) =>
 
 export const campaignForm = z
   .object({
-    title: line('a title', 200),
+    title: staffLine('a title', 200),
     slug: z
       .string({ error: 'Enter a web address name.' })
       .trim()
@@ -121,8 +71,8 @@ export const campaignForm = z
         CAMPAIGN_SLUG,
         'Use lower-case letters, digits and dashes (up to 64), like ban-face-surveillance.',
       ),
-    summary: text('a summary', 600),
-    petitionText: text('the petition text', 10_000),
+    summary: staffText('a summary', 600),
+    petitionText: staffText('the petition text', 10_000),
     goal: whole('the goal', 1, 100_000_000),
     status: z.enum(['open', 'closed'], { error: 'Choose open or closed.' }),
     /** A checkbox: "on" when ticked, absent when not. */
@@ -158,16 +108,16 @@ export const campaignForm = z
       ),
     subjectMax: whole('the subject limit', 20, SUBJECT_MAX),
     bodyMax: whole('the letter limit', 200, 20_000),
-    lockedOpening: optionalText('the locked opening', 1000),
-    lockedClosing: optionalText('the locked closing', 1000),
+    lockedOpening: optionalStaffText('the locked opening', 1000),
+    lockedClosing: optionalStaffText('the locked closing', 1000),
     targetOffices: checkboxes(
       TARGET_OFFICES.map((target) => target.office),
       'Choose offices from the list.',
     ),
     // The supporter-facing texts in Spanish: each optional; a text left empty shows in English.
-    title_es: optionalLine('the Spanish title', 200),
-    summary_es: optionalText('the Spanish summary', 600),
-    petitionText_es: optionalText('the Spanish petition text', 10_000),
+    title_es: optionalStaffLine('the Spanish title', 200),
+    summary_es: optionalStaffText('the Spanish summary', 600),
+    petitionText_es: optionalStaffText('the Spanish petition text', 10_000),
   })
   .refine((form) => form.targetOffices.length > 0, {
     path: ['targetOffices'],
@@ -325,30 +275,11 @@ export async function setDeliveryMode(
 // Letter templates
 
 export const templateForm = z.object({
-  subject: z
-    .string({ error: 'Write a subject template.' })
-    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
-    .trim()
-    .min(1, 'Write a subject template.')
-    .max(1000, 'Shorten the subject template to 1,000 characters.')
-    .refine(
-      (value) => !CONTROL_IN_TEXT.test(value),
-      'Remove invisible control characters from the subject template.',
-    )
-    .refine(
-      (value) => !hiddenFormatting(value),
-      'Remove the invisible formatting characters (text-direction controls, zero-width spaces) from the subject template.',
-    ),
-  body: z
-    .string({ error: 'Write a letter template.' })
-    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
-    .trim()
-    .min(1, 'Write a letter template.')
-    .max(30_000, 'Shorten the letter template to 30,000 characters.')
-    .refine(
-      (value) => !CONTROL_IN_TEXT.test(value),
-      'Remove invisible control characters from the letter template.',
-    ),
+  subject: staffText('the subject template', 1000, 'Write a subject template.').refine(
+    (value) => !hiddenFormatting(value),
+    hiddenFormattingIn('the subject template'),
+  ),
+  body: staffText('the letter template', 30_000, 'Write a letter template.'),
   /** The sample supporter's ZIP code of the preview; empty for the first one the data has. */
   zip: z
     .string()
@@ -429,7 +360,7 @@ export async function resetTemplate(
 // Partners
 
 export const partnerForm = z.object({
-  name: line('the organisation name', 200),
+  name: staffLine('the organisation name', 200),
   sourceCode: z
     .string({ error: 'Enter a source code.' })
     .trim()

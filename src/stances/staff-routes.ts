@@ -25,8 +25,8 @@ import { isTargetLevel, storedTemplates, templateErrors, templateForm } from '..
 import { formErrors } from '../staff/forms';
 import { recordAudit } from '../staff/audit';
 import { csvCell } from '../text-safety/csv';
+import { staffText } from '../text-safety/fields';
 import { officeCounts } from './office-counts';
-import { CONTROL_IN_TEXT } from '../text-safety/characters';
 import { currentStaff, flash, requirePermission, type StaffUser } from '../staff/session';
 import { previewTemplate, sampleZip } from '../campaigns/template-preview';
 import { loadProjectScripts, SCRIPT_STANCES, scriptFor, type ProjectScripts } from './call-scripts';
@@ -68,16 +68,7 @@ const STANCE_LABELS: Record<ScriptStance, string> = {
 };
 
 const scriptForm = z.object({
-  body: z
-    .string({ error: 'Write a call script.' })
-    .overwrite((value) => value.replace(/\r\n?/g, '\n'))
-    .trim()
-    .min(1, 'Write a call script.')
-    .max(10_000, 'Shorten the call script to 10,000 characters.')
-    .refine(
-      (value) => !CONTROL_IN_TEXT.test(value),
-      'Remove invisible control characters from the call script.',
-    ),
+  body: staffText('the call script', 10_000, 'Write a call script.'),
   zip: z
     .string()
     .trim()

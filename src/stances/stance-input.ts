@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { STANCES, type BanPlaceKind, type BillStatus, type StanceSourceKind } from '../db/schema';
 import { PERSON_KEY } from '../representatives/people';
 import { isStateCode } from '../representatives/us-states';
-import { CONTROL_IN_LINE } from '../text-safety/characters';
-import { hiddenFormatting } from '../text-safety/input';
+import { optionalStaffLine, staffLine } from '../text-safety/fields';
 
 /** What staff type about stances, bills and places with bans: one schema per form, English messages (the console is in English). */
 
@@ -16,26 +15,6 @@ export const BILL_STATUSES: readonly BillStatus[] = [
   'failed',
 ];
 export const PLACE_KINDS: readonly BanPlaceKind[] = ['city', 'county', 'state'];
-
-/** A line of text: trimmed, one line, no hidden formatting, at most `max` characters. */
-const line = (what: string, max: number) =>
-  z
-    .string({ error: `Enter ${what}.` })
-    .trim()
-    .refine((value) => !CONTROL_IN_LINE.test(value), `${capital(what)} must be one line.`)
-    .refine(
-      (value) => !hiddenFormatting(value),
-      `${capital(what)} holds invisible formatting characters; type it again.`,
-    )
-    .pipe(z.string().max(max, `${capital(what)} is longer than ${max} characters.`));
-
-function capital(text: string): string {
-  const bare = text.replace(/^(a|an|the) /, '');
-  return bare.charAt(0).toUpperCase() + bare.slice(1);
-}
-
-const optionalLine = (what: string, max: number) =>
-  z.preprocess((value) => (value === '' ? undefined : value), line(what, max).optional());
 
 const webAddress = z.preprocess(
   (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
@@ -88,7 +67,7 @@ export const stanceForm = z.object({
   }),
   sourceKind: z.enum(SOURCE_KINDS, { error: 'Choose a source: bill, vote, statement or other.' }),
   sourceUrl: webAddress,
-  sourceText: optionalLine('what the source says', 300),
+  sourceText: optionalStaffLine('what the source says', 300),
   statedOn: optionalDay('the day of the source'),
   published: checkbox,
 });
@@ -107,15 +86,15 @@ const sponsorList = z
   );
 
 export const billForm = z.object({
-  jurisdiction: line('the jurisdiction', 100)
-    .pipe(z.string().min(1, 'Enter the jurisdiction: US, a state code, or a city or county.'))
-    .transform((value) =>
-      value.toUpperCase() === 'US' || isStateCode(value.toUpperCase())
-        ? value.toUpperCase()
-        : value,
-    ),
-  number: line('the bill number', 50).pipe(z.string().min(1, 'Enter the bill number.')),
-  title: line('the title', 300).pipe(z.string().min(1, 'Enter the title.')),
+  jurisdiction: staffLine(
+    'the jurisdiction',
+    100,
+    'Enter the jurisdiction: US, a state code, or a city or county.',
+  ).transform((value) =>
+    value.toUpperCase() === 'US' || isStateCode(value.toUpperCase()) ? value.toUpperCase() : value,
+  ),
+  number: staffLine('the bill number', 50),
+  title: staffLine('the title', 300),
   status: z.enum(BILL_STATUSES, {
     error: 'Choose a status: introduced, in committee, passed a chamber, enacted or failed.',
   }),
@@ -128,7 +107,7 @@ export type BillInput = z.output<typeof billForm>;
 
 export const placeForm = z.object({
   kind: z.enum(PLACE_KINDS, { error: 'Choose city, county or state.' }),
-  name: line('the place’s name', 100).pipe(z.string().min(1, 'Enter the place’s name.')),
+  name: staffLine('the place’s name', 100),
   state: z
     .string({ error: 'Enter the state’s two-letter code.' })
     .trim()

@@ -8,6 +8,12 @@ import {
   removeControls,
   removeNotInXml,
 } from '../../src/text-safety/characters';
+import {
+  optionalStaffLine,
+  optionalStaffText,
+  staffLine,
+  staffText,
+} from '../../src/text-safety/fields';
 import { hiddenFormatting, stripInvisible } from '../../src/text-safety/input';
 
 describe('CSV cells', () => {
@@ -131,5 +137,43 @@ describe('characters that cross a boundary', () => {
     expect(escapeXml(null)).toBe('');
     expect(escapeXml(undefined)).toBe('');
     expect(escapeXml('a\u0001b')).toBe('ab');
+  });
+});
+
+describe("the console's text fields", () => {
+  const messageOf = (result: {
+    success: boolean;
+    error?: { issues: Array<{ message: string }> };
+  }) => (result.success ? undefined : result.error?.issues[0]?.message);
+
+  it('a line: trimmed, required, one line, no hidden formatting, not too long', () => {
+    const title = staffLine('the title', 1000);
+    expect(title.parse('  Ban it  ')).toBe('Ban it');
+    expect(messageOf(title.safeParse('   '))).toBe('Enter the title.');
+    expect(messageOf(title.safeParse('a\nb'))).toBe(
+      'Write the title on one line, without invisible control characters.',
+    );
+    expect(messageOf(title.safeParse('a\u202eb'))).toMatch(/^Remove the invisible formatting/);
+    expect(messageOf(title.safeParse('x'.repeat(1001)))).toBe(
+      'Shorten the title to 1,000 characters.',
+    );
+    expect(messageOf(staffLine('the number', 5, 'Enter the bill number.').safeParse(''))).toBe(
+      'Enter the bill number.',
+    );
+  });
+
+  it('a text: line breaks kept as \\n, control characters refused', () => {
+    const body = staffText('the script', 100);
+    expect(body.parse('Hello\r\nthere\rfriend')).toBe('Hello\nthere\nfriend');
+    expect(messageOf(body.safeParse('a\u0000b'))).toBe(
+      'Remove invisible control characters from the script.',
+    );
+  });
+
+  it('optional fields: empty is no value at all', () => {
+    expect(optionalStaffLine('the source', 10).parse('')).toBeUndefined();
+    expect(optionalStaffLine('the source', 10).parse(undefined)).toBeUndefined();
+    expect(optionalStaffText('the note', 10).parse('  ')).toBeUndefined();
+    expect(optionalStaffText('the note', 10).parse(' hi ')).toBe('hi');
   });
 });
