@@ -1,9 +1,9 @@
-import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { ReadDeadline } from '../db/bounded-reads';
-import { queryRows, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { emailDomain, type FieldEncryption } from '../db/field-encryption';
+import { sealedEmailsOf, signatureTracesAfter } from '../petitions/signature-store';
 
 /**
  * Suspicious bursts: times when one IP hash, or one email domain, signed a campaign more than a
@@ -120,7 +120,7 @@ export async function findBursts(
   let after = { at: untilMicros - query.hours * 3_600_000_000, id: 0 };
   const pageRows = options.pageRows ?? BURST_PAGE_ROWS.pglite;
   for (;;) {
-    const rows = await signaturesPage(ctx.db, campaignId, after, untilMicros, pageRows);
+    const rows = await signatureTracesAfter(ctx.db, campaignId, after, untilMicros, pageRows);
     options.onPage?.(rows.length);
     for (const row of rows) detector.add(Number(row.id), Number(row.at), row.ip_hash, row.domain);
     if (rows.length < pageRows) break;
@@ -144,49 +144,13 @@ export async function findBursts(
   }));
 }
 
-/** A timestamp given in microseconds since the epoch (exact: a Date holds milliseconds only). */
-const timestampAt = (micros: number) =>
-  sql`(timestamptz 'epoch' + ${String(micros)}::bigint * interval '1 microsecond')`;
-
-/**
- * The next `limit` signatures of the period after `after`, in (created_at, id) order, with their
- * time in microseconds (exact from PostgreSQL 14 on, where `extract` answers in numeric).
- */
-async function signaturesPage(
-  db: Database,
-  campaignId: number,
-  after: { at: number; id: number },
-  untilMicros: number,
-  limit: number,
-) {
-  const from = timestampAt(after.at);
-  return queryRows<{
-    id: string | number;
-    at: string | number;
-    ip_hash: string | null;
-    domain: string;
-  }>(
-    db,
-    sql`SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint AS at, ip_hash, encode(email_domain_hash, 'base64') AS domain
-        FROM signatures
-        WHERE campaign_id = ${campaignId}::int
-          AND created_at >= ${from} AND (created_at > ${from} OR id > ${after.id}::bigint)
-          AND created_at < ${timestampAt(untilMicros)}
-        ORDER BY created_at, id
-        LIMIT ${limit}::int`,
-  );
-}
-
 /** The domain of each of these signatures' email addresses, by signature id. */
 async function burstDomains(
   ctx: { db: Database; encryption: FieldEncryption },
   signatureIds: number[],
 ): Promise<Map<number, string>> {
   if (signatureIds.length === 0) return new Map();
-  const rows = await queryRows<{ id: string | number; email: Uint8Array }>(
-    ctx.db,
-    sql`SELECT id, email FROM signatures WHERE id IN (SELECT unnest(${`{${signatureIds.join(',')}}`}::bigint[]))`,
-  );
+  const rows = await sealedEmailsOf(ctx.db, signatureIds);
   return new Map(
     rows.map((row) => [
       Number(row.id),

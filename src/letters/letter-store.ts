@@ -1,6 +1,14 @@
-import { sql } from 'drizzle-orm';
+import { asc, eq, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import type { LetterStatus } from '../db/schema';
+import {
+  compareAsShown,
+  countThenPage,
+  rowsWithIds,
+  type DateCondition,
+  type Listing,
+} from '../db/record-pages';
+import { letterActions, type LetterStatus } from '../db/schema';
+import { idList, partnerConsentOf, writerConsentedTo } from '../petitions/signature-store';
 
 /**
  * The letters' store: the SQL that moves a letter's status and keeps `letter_counts` in step with
@@ -52,4 +60,150 @@ export async function changeLetterStatus(
       SELECT id FROM moved`,
   );
   return moved.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for other features: letter actions and their letters as the partner API and its webhooks
+// tell of them (osdi/, webhooks/), where a partner's reader sees only writers whose signature
+// carries its consent.
+
+/** A letter action's row, as the schema declares it. */
+export type LetterActionRow = typeof letterActions.$inferSelect;
+
+/** A campaign's letter actions, for the partner API's `total_outreaches`. */
+export async function countLetterActions(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+): Promise<number> {
+  const [row] = await queryRows<{ n: number | string }>(
+    db,
+    sql`SELECT count(*) AS n FROM letter_actions WHERE campaign_id = ${campaignId}::int`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Which of a campaign's letter actions a reader of the partner API may be shown, and what of them:
+ * osdi/records.ts says so from the reader (a partner, or the coalition) and the campaign.
+ */
+export interface OutreachesShown {
+  campaignId: number;
+  /** Only those whose writer's signature carries this partner's consent (not withdrawn); null: all. */
+  consentedTo: number | null;
+  /** Whose email address may be shown: everyone's, or only that of writers on the campaign's own list. */
+  emailShownOf: 'all' | 'opted-in';
+  /** The email address shows only once the writer confirmed it (their signature's confirmation). */
+  emailOnceConfirmed: boolean;
+}
+
+/** A letter action as the partner API reads it (sealed fields still sealed), with its writer's signature's source. */
+export type ShownOutreachRow = Pick<LetterActionRow, 'id' | 'name' | 'email' | 'zip' | 'state'> & {
+  source: string | null;
+  created_at: Date | string;
+  modified_at: Date | string;
+  email_visible: boolean;
+};
+
+/** The writer's signature (writing signs the petition too), for their consents and confirmation. */
+const outreachFrom = sql`letter_actions a
+  LEFT JOIN signatures s ON s.campaign_id = a.campaign_id AND s.email_hash = a.email_hash
+  LEFT JOIN LATERAL (SELECT max(l.updated_at) AS updated FROM letters l WHERE l.action_id = a.id) lm ON true`;
+
+function outreachFilter(campaignId: number, conditions: DateCondition[]): SQL[] {
+  return conditions.map((condition) => {
+    if (condition.field === 'created_date')
+      return compareAsShown(sql.raw('a.created_at'), condition);
+    // Later than a date: written since, or a letter of it changed since (both by index).
+    if (condition.op === 'gt' || condition.op === 'ge') {
+      return sql`(${compareAsShown(sql.raw('a.created_at'), condition)} OR a.id IN (
+        SELECT l.action_id FROM letters l WHERE l.campaign_id = ${campaignId}::int AND ${compareAsShown(sql.raw('l.updated_at'), condition)}))`;
+    }
+    return compareAsShown(sql`greatest(a.created_at, lm.updated)`, condition);
+  });
+}
+
+function outreachesShownListing(shown: OutreachesShown, conditions: DateCondition[] = []): Listing {
+  const consented = shown.emailShownOf === 'all' ? sql`true` : sql`coalesce(s.opt_in, false)`;
+  const confirmed = shown.emailOnceConfirmed ? sql`s.verified_at IS NOT NULL` : sql`true`;
+  return {
+    columns: sql`a.id, a.name, a.email, a.zip, a.state, s.source, a.created_at,
+      greatest(a.created_at, lm.updated) AS modified_at, (${consented} AND ${confirmed}) AS email_visible`,
+    from: outreachFrom,
+    where: sql.join(
+      [
+        sql`a.campaign_id = ${shown.campaignId}::int`,
+        ...(shown.consentedTo !== null
+          ? [partnerConsentOf('s', sql`${shown.consentedTo}::int`)]
+          : []),
+        ...outreachFilter(shown.campaignId, conditions),
+      ],
+      sql` AND `,
+    ),
+    id: sql`a.id`,
+    order: sql`a.id`,
+  };
+}
+
+/** A page of the letter actions shown that meet the date conditions, oldest first, and how many there are in all. */
+export function pageOfOutreachesShown(
+  db: Pick<Database, 'execute'>,
+  shown: OutreachesShown,
+  page: { offset: number; limit: number; conditions: DateCondition[] },
+): Promise<{ total: number; rows: ShownOutreachRow[] }> {
+  return countThenPage<ShownOutreachRow>(db, outreachesShownListing(shown, page.conditions), page);
+}
+
+/** The letter actions of `ids` that are shown. */
+export function outreachesShownWithIds(
+  db: Pick<Database, 'execute'>,
+  shown: OutreachesShown,
+  ids: number[],
+): Promise<ShownOutreachRow[]> {
+  return rowsWithIds<ShownOutreachRow>(db, outreachesShownListing(shown), ids);
+}
+
+/** A letter as the partner API tells of it with its action (its subject still sealed). */
+export interface ActionLetterRow {
+  action_id: number;
+  target_name: string;
+  target_title: string;
+  office: string;
+  target_state: string | null;
+  status: LetterStatus;
+  delivered_at: Date | string | null;
+  subject: Uint8Array;
+}
+
+/** The letters of these letter actions, by action, each action's in the order they were written. */
+export function lettersOfActions(
+  db: Pick<Database, 'execute'>,
+  actionIds: number[],
+): Promise<ActionLetterRow[]> {
+  return queryRows<ActionLetterRow>(
+    db,
+    sql`SELECT action_id, target_name, target_title, office, target_state, status, delivered_at, subject FROM letters
+        WHERE action_id IN (${idList(actionIds)}) ORDER BY action_id, id`,
+  );
+}
+
+/**
+ * A letter action of a campaign, as a subquery of its id, if a webhook receiver may be told of it:
+ * for a partner's receiver (`partnerId`, a column of the query: null for the coalition's), only
+ * when the writer's signature carries that partner's consent.
+ */
+export const outreachToAnnounce = (campaignId: number, letterActionId: number, partnerId: SQL) =>
+  sql`SELECT a.id FROM letter_actions a
+      WHERE a.id = ${letterActionId}::bigint AND a.campaign_id = ${campaignId}::int
+        AND (${partnerId} IS NULL OR ${writerConsentedTo('a', partnerId)})`;
+
+/** Each letter action of an address (by its keyed hash), in every campaign, in id order. */
+export function letterActionsOfAddress(
+  db: Pick<Database, 'select'>,
+  emailHash: Uint8Array,
+): Promise<Array<Pick<LetterActionRow, 'id' | 'campaignId'>>> {
+  return db
+    .select({ id: letterActions.id, campaignId: letterActions.campaignId })
+    .from(letterActions)
+    .where(eq(letterActions.emailHash, emailHash))
+    .orderBy(asc(letterActions.id));
 }

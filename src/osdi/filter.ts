@@ -1,4 +1,4 @@
-import type { DateCondition } from './records';
+import type { DateCondition } from '../db/record-pages';
 
 /**
  * The part of OSDI's OData filter language the collections take: conditions on `created_date` and

@@ -1,7 +1,19 @@
-import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
-import type { Campaign, LetterStatus } from '../db/schema';
+import type { DateCondition } from '../db/record-pages';
+import type { Campaign } from '../db/schema';
+import {
+  lettersOfActions,
+  outreachesShownWithIds,
+  pageOfOutreachesShown,
+  type OutreachesShown,
+  type ShownOutreachRow,
+} from '../letters/letter-store';
+import {
+  pageOfSignaturesShown,
+  signaturesShownWithIds,
+  type ShownSignatureRow,
+  type SignaturesShown,
+} from '../petitions/signature-store';
 import { signatureRef } from './identifiers';
 import type { OutreachFields, OutreachTarget, SignatureFields } from './resources';
 
@@ -13,6 +25,8 @@ import type { OutreachFields, OutreachTarget, SignatureFields } from './resource
  * a campaign that asks signers to confirm their address, a signature shows once confirmed (an
  * unconfirmed one may carry someone else's address), and an outreach shows without its writer's
  * address until they confirm. Names, ZIP codes and states show; street addresses never do.
+ * The rules are said here; the queries are the stores' (petitions/signature-store.ts for
+ * signatures, letters/letter-store.ts for letter actions).
  */
 
 export interface Audience {
@@ -23,79 +37,26 @@ export interface Audience {
 
 export type ReadContext = Pick<AppContext, 'db' | 'encryption' | 'config'>;
 
-/** A condition on a date field, from an OData filter (filter.ts). */
-export interface DateCondition {
-  field: 'created_date' | 'modified_date';
-  op: 'gt' | 'ge' | 'lt' | 'le' | 'eq';
-  value: Date;
-}
-
-/**
- * A date condition as the API shows dates: to the millisecond, while PostgreSQL keeps microseconds.
- * `gt` the last date a sync saw must not return that row again, so each comparison is made on the
- * date as shown, written so that an index on the column still serves it.
- */
-function compare(column: SQL, condition: DateCondition): SQL {
-  const at = sql`${condition.value.toISOString()}::timestamptz`;
-  const after = sql`(${condition.value.toISOString()}::timestamptz + interval '1 millisecond')`;
-  switch (condition.op) {
-    case 'gt':
-      return sql`${column} >= ${after}`;
-    case 'ge':
-      return sql`${column} >= ${at}`;
-    case 'lt':
-      return sql`${column} < ${at}`;
-    case 'le':
-      return sql`${column} < ${after}`;
-    case 'eq':
-      return sql`(${column} >= ${at} AND ${column} < ${after})`;
-  }
-}
-
-const partnerConsent = (signature: string, partnerId: number) =>
-  sql`EXISTS (SELECT 1 FROM consents k WHERE k.signature_id = ${sql.raw(signature)}.id AND k.scope = 'partner' AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL)`;
-
 // ---------------------------------------------------------------------------------------------
 // Signatures
 
-/** When a signature shows to the API: made, or in a campaign that asks signers to confirm, confirmed. */
-const signatureModified = (campaign: Campaign) =>
-  sql.raw(campaign.requireVerification ? 's.verified_at' : 's.created_at');
-
-function signatureScope(audience: Audience): SQL {
-  const { campaign, partnerId } = audience;
-  return sql.join(
-    [
-      sql`s.campaign_id = ${campaign.id}::int`,
-      ...(campaign.requireVerification ? [sql`s.verified_at IS NOT NULL`] : []),
-      ...(partnerId !== null ? [partnerConsent('s', partnerId)] : []),
-    ],
-    sql` AND `,
-  );
-}
-
-interface SignatureRow {
-  id: number;
-  name: Uint8Array;
-  email: Uint8Array;
-  zip: string;
-  state: string | null;
-  source: string | null;
-  created_at: Date | string;
-  modified_at: Date | string;
-  email_visible: boolean;
-}
-
-const signatureColumns = (
-  audience: Audience,
-) => sql`s.id, s.name, s.email, s.zip, s.state, s.source, s.created_at,
-  ${signatureModified(audience.campaign)} AS modified_at,
-  ${audience.partnerId !== null ? sql`true` : sql`s.opt_in`} AS email_visible`;
+/**
+ * The signatures the audience sees: in a campaign that asks signers to confirm, confirmed ones,
+ * modified when confirmed; a partner's, those with its consent and their addresses; the coalition's,
+ * all, with the addresses of those who agreed to hear from the campaign.
+ */
+const signaturesShown = ({ campaign, partnerId }: Audience): SignaturesShown => ({
+  campaignId: campaign.id,
+  confirmedOnly: campaign.requireVerification,
+  consentedTo: partnerId,
+  modifiedAt: campaign.requireVerification ? 'confirmed' : 'created',
+  emailShownOf: partnerId !== null ? 'all' : 'opted-in',
+});
 
 function openSignature(
   ctx: ReadContext,
   audience: Audience,
-  row: SignatureRow,
+  row: ShownSignatureRow,
 ): SignatureFields & { id: number } {
   // Opened for the identifier even where the holder may not see it.
   const email = ctx.encryption.open('signatures.email', row.email);
@@ -113,37 +74,13 @@ function openSignature(
   };
 }
 
-const signatureFilter = (audience: Audience, conditions: DateCondition[]) =>
-  conditions.map((condition) =>
-    compare(
-      condition.field === 'created_date'
-        ? sql.raw('s.created_at')
-        : signatureModified(audience.campaign),
-      condition,
-    ),
-  );
-
 /** A page of the signatures the audience may see, in the order they showed, and how many there are in all. */
 export async function pageOfSignatures(
   ctx: ReadContext,
   audience: Audience,
   page: { offset: number; limit: number; conditions: DateCondition[] },
 ): Promise<{ total: number; signatures: SignatureFields[] }> {
-  const where = sql.join(
-    [signatureScope(audience), ...signatureFilter(audience, page.conditions)],
-    sql` AND `,
-  );
-  const [counted] = await queryRows<{ n: number | string }>(
-    ctx.db,
-    sql`SELECT count(*) AS n FROM signatures s WHERE ${where}`,
-  );
-  const total = Number(counted?.n ?? 0);
-  if (page.offset >= total) return { total, signatures: [] };
-  const rows = await queryRows<SignatureRow>(
-    ctx.db,
-    sql`SELECT ${signatureColumns(audience)} FROM signatures s WHERE ${where}
-        ORDER BY ${signatureModified(audience.campaign)}, s.id LIMIT ${page.limit}::int OFFSET ${page.offset}::int`,
-  );
+  const { total, rows } = await pageOfSignaturesShown(ctx.db, signaturesShown(audience), page);
   return { total, signatures: rows.map((row) => openSignature(ctx, audience, row)) };
 }
 
@@ -153,86 +90,34 @@ export async function signaturesById(
   audience: Audience,
   ids: number[],
 ): Promise<Map<number, SignatureFields>> {
-  if (ids.length === 0) return new Map();
-  const rows = await queryRows<SignatureRow>(
-    ctx.db,
-    sql`SELECT ${signatureColumns(audience)} FROM signatures s
-        WHERE ${signatureScope(audience)} AND s.id IN (SELECT unnest(${`{${ids.join(',')}}`}::bigint[]))`,
-  );
+  const rows = await signaturesShownWithIds(ctx.db, signaturesShown(audience), ids);
   return new Map(rows.map((row) => [Number(row.id), openSignature(ctx, audience, row)]));
 }
 
 // ---------------------------------------------------------------------------------------------
 // Outreaches: a supporter's letters to their targets
 
-interface OutreachRow {
-  id: number;
-  name: Uint8Array;
-  email: Uint8Array;
-  zip: string;
-  state: string | null;
-  source: string | null;
-  created_at: Date | string;
-  modified_at: Date | string;
-  email_visible: boolean;
-}
-
-function outreachScope(audience: Audience): SQL {
-  const { campaign, partnerId } = audience;
-  return sql.join(
-    [
-      sql`a.campaign_id = ${campaign.id}::int`,
-      ...(partnerId !== null ? [partnerConsent('s', partnerId)] : []),
-    ],
-    sql` AND `,
-  );
-}
-
-/** The writer's signature (writing signs the petition too), for their consents and confirmation. */
-const outreachFrom = sql`letter_actions a
-  LEFT JOIN signatures s ON s.campaign_id = a.campaign_id AND s.email_hash = a.email_hash
-  LEFT JOIN LATERAL (SELECT max(l.updated_at) AS updated FROM letters l WHERE l.action_id = a.id) lm ON true`;
-
-const outreachColumns = (audience: Audience) => {
-  const consented = audience.partnerId !== null ? sql`true` : sql`coalesce(s.opt_in, false)`;
-  const confirmed = audience.campaign.requireVerification
-    ? sql`s.verified_at IS NOT NULL`
-    : sql`true`;
-  return sql`a.id, a.name, a.email, a.zip, a.state, s.source, a.created_at,
-    greatest(a.created_at, lm.updated) AS modified_at, (${consented} AND ${confirmed}) AS email_visible`;
-};
-
-function outreachFilter(audience: Audience, conditions: DateCondition[]): SQL[] {
-  return conditions.map((condition) => {
-    if (condition.field === 'created_date') return compare(sql.raw('a.created_at'), condition);
-    // Later than a date: written since, or a letter of it changed since (both by index).
-    if (condition.op === 'gt' || condition.op === 'ge') {
-      return sql`(${compare(sql.raw('a.created_at'), condition)} OR a.id IN (
-        SELECT l.action_id FROM letters l WHERE l.campaign_id = ${audience.campaign.id}::int AND ${compare(sql.raw('l.updated_at'), condition)}))`;
-    }
-    return compare(sql`greatest(a.created_at, lm.updated)`, condition);
-  });
-}
+/**
+ * The outreaches the audience sees: a partner's, those whose writer's signature carries its
+ * consent, with their addresses; the coalition's, all, with the addresses of writers who agreed to
+ * hear from the campaign; in a campaign that asks signers to confirm, an address only once confirmed.
+ */
+const outreachesShown = ({ campaign, partnerId }: Audience): OutreachesShown => ({
+  campaignId: campaign.id,
+  consentedTo: partnerId,
+  emailShownOf: partnerId !== null ? 'all' : 'opted-in',
+  emailOnceConfirmed: campaign.requireVerification,
+});
 
 async function withTargets(
   ctx: ReadContext,
   audience: Audience,
-  rows: OutreachRow[],
+  rows: ShownOutreachRow[],
 ): Promise<Array<OutreachFields & { id: number }>> {
   if (rows.length === 0) return [];
-  const letters = await queryRows<{
-    action_id: number;
-    target_name: string;
-    target_title: string;
-    office: string;
-    target_state: string | null;
-    status: LetterStatus;
-    delivered_at: Date | string | null;
-    subject: Uint8Array;
-  }>(
+  const letters = await lettersOfActions(
     ctx.db,
-    sql`SELECT action_id, target_name, target_title, office, target_state, status, delivered_at, subject FROM letters
-        WHERE action_id IN (SELECT unnest(${`{${rows.map((row) => Number(row.id)).join(',')}}`}::bigint[])) ORDER BY action_id, id`,
+    rows.map((row) => Number(row.id)),
   );
   const byAction = new Map<number, { targets: OutreachTarget[]; subject: Uint8Array | null }>();
   for (const letter of letters) {
@@ -274,20 +159,7 @@ export async function pageOfOutreaches(
   audience: Audience,
   page: { offset: number; limit: number; conditions: DateCondition[] },
 ): Promise<{ total: number; outreaches: OutreachFields[] }> {
-  const where = sql.join(
-    [outreachScope(audience), ...outreachFilter(audience, page.conditions)],
-    sql` AND `,
-  );
-  const [counted] = await queryRows<{ n: number | string }>(
-    ctx.db,
-    sql`SELECT count(*) AS n FROM ${outreachFrom} WHERE ${where}`,
-  );
-  const total = Number(counted?.n ?? 0);
-  if (page.offset >= total) return { total, outreaches: [] };
-  const rows = await queryRows<OutreachRow>(
-    ctx.db,
-    sql`SELECT ${outreachColumns(audience)} FROM ${outreachFrom} WHERE ${where} ORDER BY a.id LIMIT ${page.limit}::int OFFSET ${page.offset}::int`,
-  );
+  const { total, rows } = await pageOfOutreachesShown(ctx.db, outreachesShown(audience), page);
   return { total, outreaches: await withTargets(ctx, audience, rows) };
 }
 
@@ -297,22 +169,8 @@ export async function outreachesById(
   audience: Audience,
   ids: number[],
 ): Promise<Map<number, OutreachFields>> {
-  if (ids.length === 0) return new Map();
-  const rows = await queryRows<OutreachRow>(
-    ctx.db,
-    sql`SELECT ${outreachColumns(audience)} FROM ${outreachFrom}
-        WHERE ${outreachScope(audience)} AND a.id IN (SELECT unnest(${`{${ids.join(',')}}`}::bigint[]))`,
-  );
+  const rows = await outreachesShownWithIds(ctx.db, outreachesShown(audience), ids);
   return new Map(
     (await withTargets(ctx, audience, rows)).map((outreach) => [outreach.id, outreach]),
   );
-}
-
-/** Letter actions of a campaign, for `total_outreaches`. */
-export async function countOutreaches(db: Database, campaignId: number): Promise<number> {
-  const [row] = await queryRows<{ n: number | string }>(
-    db,
-    sql`SELECT count(*) AS n FROM letter_actions WHERE campaign_id = ${campaignId}::int`,
-  );
-  return Number(row?.n ?? 0);
 }

@@ -9,9 +9,10 @@ import { z } from 'zod';
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import { ipRateLimit } from '../http/rate-limit';
+import { countLetterActions } from '../letters/letter-store';
 import { publicSignatureCount } from '../petitions/stats';
 import { parseFilter, type ParsedFilter } from './filter';
-import { countOutreaches, pageOfOutreaches, pageOfSignatures, type Audience } from './records';
+import { pageOfOutreaches, pageOfSignatures, type Audience } from './records';
 import { recordSignature, type OsdiFieldError } from './record-signature';
 import {
   DEFAULT_PAGE_SIZE,
@@ -407,7 +408,7 @@ export function osdiApi(ctx: AppContext): Router {
           base,
           ctx.config.publicUrl,
           campaign,
-          await countOutreaches(ctx.db, campaign.id),
+          await countLetterActions(ctx.db, campaign.id),
         ),
       ),
     );
@@ -431,7 +432,7 @@ export function osdiApi(ctx: AppContext): Router {
       base,
       ctx.config.publicUrl,
       campaign,
-      await countOutreaches(ctx.db, campaign.id),
+      await countLetterActions(ctx.db, campaign.id),
     );
     hal(res, 200, { ...resource, _links: { curies, ...resource._links } });
   });

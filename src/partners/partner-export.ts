@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows } from '../db/client';
+import { countSignersConsentingTo, signersConsentingTo } from '../petitions/signature-store';
 import { recordAudit, type Actor } from '../staff/audit';
 import { csvCell } from '../text-safety/csv';
 import type { PartnerScope } from './partner-accounts';
@@ -18,30 +17,12 @@ import type { PartnerScope } from './partner-accounts';
 const PAGE_ROWS = 2000;
 const COLUMNS = ['name', 'email', 'zip', 'state', 'signed_at', 'agreed_at', 'agreed_to'];
 
-interface ConsentingRow {
-  id: number;
-  name: Uint8Array;
-  email: Uint8Array;
-  zip: string;
-  state: string | null;
-  signed_at: Date | string;
-  agreed_at: Date | string;
-  wording: string;
-}
-
 export async function startPartnerExport(
   ctx: Pick<AppContext, 'db' | 'encryption'>,
   scope: PartnerScope,
   actor: Actor,
 ): Promise<{ rows: number; stream: Readable }> {
-  const where = sql`s.campaign_id = ${scope.campaignId}::int
-    AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${scope.campaignId}::int))`;
-  const consented = sql`JOIN consents k ON k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = ${scope.partnerId}::int AND k.withdrawn_at IS NULL`;
-  const [count] = await queryRows<{ n: number }>(
-    ctx.db,
-    sql`SELECT count(DISTINCT s.id)::int AS n FROM signatures s ${consented} WHERE ${where}`,
-  );
-  const rows = Number(count?.n ?? 0);
+  const rows = await countSignersConsentingTo(ctx.db, scope.campaignId, scope.partnerId);
   await recordAudit(ctx.db, actor, {
     action: 'export.partner-supporters',
     campaignId: scope.campaignId,
@@ -51,11 +32,12 @@ export async function startPartnerExport(
   async function* csv(): AsyncGenerator<string> {
     yield `${COLUMNS.join(',')}\n`;
     for (let after = 0; ;) {
-      const page = await queryRows<ConsentingRow>(
+      const page = await signersConsentingTo(
         ctx.db,
-        sql`SELECT DISTINCT ON (s.id) s.id, s.name, s.email, s.zip, s.state, s.created_at AS signed_at, k.given_at AS agreed_at, k.wording
-            FROM signatures s ${consented}
-            WHERE ${where} AND s.id > ${after}::bigint ORDER BY s.id, k.id LIMIT ${PAGE_ROWS}::int`,
+        scope.campaignId,
+        scope.partnerId,
+        after,
+        PAGE_ROWS,
       );
       if (page.length === 0) return;
       after = Number(page[page.length - 1]!.id);

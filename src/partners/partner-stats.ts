@@ -1,5 +1,6 @@
-import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
+import type { Database } from '../db/client';
+import { countsOfSource } from '../petitions/signature-store';
+import { countPartnerConsents } from '../privacy/consent';
 import { stateNames } from '../representatives/us-states';
 import { districtLabel } from '../representatives/labels';
 import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
@@ -23,40 +24,21 @@ export async function partnerNumbers(
   scope: PartnerScope,
   now = new Date(),
 ): Promise<PartnerNumbers> {
-  const mine = sql`s.campaign_id = ${scope.campaignId}::int AND s.source = ${scope.sourceCode}`;
-  const [totals] = await queryRows<{ brought: number; consenting: number }>(
-    db,
-    sql`SELECT count(*)::int AS brought,
-          (SELECT count(*)::int FROM consents k WHERE k.campaign_id = ${scope.campaignId}::int AND k.scope = 'partner'
-             AND k.partner_id = ${scope.partnerId}::int AND k.withdrawn_at IS NULL) AS consenting
-        FROM signatures s WHERE ${mine}`,
-  );
-  const days = await queryRows<{ day: string; n: number }>(
-    db,
-    sql`SELECT to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS n FROM signatures s WHERE ${mine} GROUP BY 1`,
-  );
-  const states = await queryRows<{ state: string; n: number }>(
-    db,
-    sql`SELECT s.state, count(*)::int AS n FROM signatures s WHERE ${mine} AND s.state IS NOT NULL GROUP BY s.state ORDER BY n DESC, s.state`,
-  );
-  const districts = await queryRows<{ geoid: string; n: number }>(
-    db,
-    sql`SELECT s.congressional_district AS geoid, count(*)::int AS n FROM signatures s
-        WHERE ${mine} AND s.congressional_district IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100`,
-  );
+  const counts = await countsOfSource(db, scope.campaignId, scope.sourceCode);
+  const consenting = await countPartnerConsents(db, scope.campaignId, scope.partnerId);
   return {
-    brought: Number(totals?.brought ?? 0),
-    consenting: Number(totals?.consenting ?? 0),
+    brought: counts.total,
+    consenting,
     series: signatureSeries(
-      Object.fromEntries(days.map((row) => [row.day, Number(row.n)])),
+      Object.fromEntries(counts.byDay.map((row) => [row.day, Number(row.n)])),
       utcDay(now),
     ),
-    byState: states.map((row) => ({
+    byState: counts.byState.map((row) => ({
       code: row.state,
       name: stateNames.get(row.state) ?? row.state,
       signatures: Number(row.n),
     })),
-    byDistrict: districts.map((row) => ({
+    byDistrict: counts.byDistrict.map((row) => ({
       geoid: row.geoid,
       label: districtLabel(row.geoid),
       signatures: Number(row.n),

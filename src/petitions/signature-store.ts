@@ -1,6 +1,13 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import {
+  compareAsShown,
+  countThenPage,
+  rowsWithIds,
+  type DateCondition,
+  type Listing,
+} from '../db/record-pages';
+import {
   signatureCounts,
   signatures,
   type CampaignTranslations,
@@ -14,9 +21,10 @@ import type { Language } from '../i18n/translations';
  * `erased_signature_counts`. Signing (and writing letters, which signs too), tallies,
  * verification, signers' emails, consent withdrawal, erasure and the IP-hash retention call it;
  * raw SQL stays where one statement does the work of many (the tally batch, erasure), and every
- * change to the counts goes through `addToCounts`. (Some features still read `signatures` with
- * queries of their own: the partner API, webhooks' events, partner numbers, "your data", the
- * burst report and the supporters' worker.)
+ * change to the counts goes through `addToCounts`. The partner API, webhooks' events, partners'
+ * exports and numbers and the burst report read signatures through the functions at the end
+ * ("Reads for other features"). (Some features still read `signatures` with queries of their own:
+ * "your data" and the supporters' worker.)
  */
 
 type Tx = Pick<Database, 'execute'>;
@@ -571,5 +579,264 @@ export const signaturesOfAddress = (emailHash: Uint8Array, campaignId: number | 
 export async function clearOptIn(db: Tx, signatureIds: SQL): Promise<void> {
   await db.execute(
     sql`UPDATE signatures SET opt_in = false WHERE opt_in AND id IN (${signatureIds})`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for other features: the partner API and its webhooks (osdi/, webhooks/), partners' exports
+// and numbers (partners/), the burst report (abuse/). A partner's consent shows here as a condition
+// on signatures: privacy/consent.ts owns `consents` but builds on this store, so cannot be imported.
+
+/**
+ * That the signature `signature` (its alias in the query) carries a partner's consent, not
+ * withdrawn; `partnerId` is a value or a column of the query.
+ */
+export const partnerConsentOf = (signature: string, partnerId: SQL) =>
+  sql`EXISTS (SELECT 1 FROM consents k WHERE k.signature_id = ${sql.raw(signature)}.id AND k.scope = 'partner' AND k.partner_id = ${partnerId} AND k.withdrawn_at IS NULL)`;
+
+/**
+ * Which of a campaign's signatures a reader of the partner API may be shown, and what of them:
+ * osdi/records.ts says so from the reader (a partner, or the coalition) and the campaign.
+ */
+export interface SignaturesShown {
+  campaignId: number;
+  /** Only those whose signer confirmed their address. */
+  confirmedOnly: boolean;
+  /** Only those whose signer agreed to hear from this partner (a consent not withdrawn); null: all. */
+  consentedTo: number | null;
+  /** When a signature last changed, as shown: when it was made, or when it was confirmed. */
+  modifiedAt: 'created' | 'confirmed';
+  /** Whose email address may be shown: everyone's, or only that of those on the campaign's own list. */
+  emailShownOf: 'all' | 'opted-in';
+}
+
+/** A signature as the partner API reads it (sealed fields still sealed). */
+export type ShownSignatureRow = Pick<
+  SignatureRow,
+  'id' | 'name' | 'email' | 'zip' | 'state' | 'source'
+> & {
+  created_at: Date | string;
+  modified_at: Date | string;
+  email_visible: boolean;
+};
+
+function signaturesShownListing(shown: SignaturesShown, conditions: DateCondition[] = []): Listing {
+  const modified = sql.raw(shown.modifiedAt === 'confirmed' ? 's.verified_at' : 's.created_at');
+  return {
+    columns: sql`s.id, s.name, s.email, s.zip, s.state, s.source, s.created_at, ${modified} AS modified_at,
+      ${shown.emailShownOf === 'all' ? sql`true` : sql`s.opt_in`} AS email_visible`,
+    from: sql`signatures s`,
+    where: sql.join(
+      [
+        sql`s.campaign_id = ${shown.campaignId}::int`,
+        ...(shown.confirmedOnly ? [sql`s.verified_at IS NOT NULL`] : []),
+        ...(shown.consentedTo !== null
+          ? [partnerConsentOf('s', sql`${shown.consentedTo}::int`)]
+          : []),
+        ...conditions.map((condition) =>
+          compareAsShown(
+            condition.field === 'created_date' ? sql.raw('s.created_at') : modified,
+            condition,
+          ),
+        ),
+      ],
+      sql` AND `,
+    ),
+    id: sql`s.id`,
+    order: sql`${modified}, s.id`,
+  };
+}
+
+/** A page of the signatures shown that meet the date conditions, in the order they showed, and how many there are in all. */
+export function pageOfSignaturesShown(
+  db: Pick<Database, 'execute'>,
+  shown: SignaturesShown,
+  page: { offset: number; limit: number; conditions: DateCondition[] },
+): Promise<{ total: number; rows: ShownSignatureRow[] }> {
+  return countThenPage<ShownSignatureRow>(db, signaturesShownListing(shown, page.conditions), page);
+}
+
+/** The signatures of `ids` that are shown (now: a consent withdrawn since drops one). */
+export function signaturesShownWithIds(
+  db: Pick<Database, 'execute'>,
+  shown: SignaturesShown,
+  ids: number[],
+): Promise<ShownSignatureRow[]> {
+  return rowsWithIds<ShownSignatureRow>(db, signaturesShownListing(shown), ids);
+}
+
+/**
+ * The signatures among `ids` (a subquery of ids) of a campaign that a webhook receiver may be told
+ * of, as a subquery of their ids: confirmed where the campaign asks signers to confirm, and for a
+ * partner's receiver (`partnerId`, a column of the query: null for the coalition's), those with
+ * that partner's consent.
+ */
+export const signaturesToAnnounce = (campaignId: number, ids: SQL, partnerId: SQL) =>
+  sql`SELECT s.id FROM signatures s JOIN campaigns c ON c.id = s.campaign_id
+      WHERE s.campaign_id = ${campaignId}::int AND s.id IN (${ids})
+        AND (NOT c.require_verification OR s.verified_at IS NOT NULL)
+        AND (${partnerId} IS NULL OR ${partnerConsentOf('s', partnerId)})`;
+
+/**
+ * A signature just confirmed, as a subquery of its id, if it is counted already in a campaign that
+ * asks signers to confirm (elsewhere the tally announced it when it counted it).
+ */
+export const confirmedSignatureToAnnounce = (signatureId: number) =>
+  sql`SELECT s.id FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${signatureId}::bigint AND s.tallied AND c.require_verification`;
+
+/**
+ * That the signature of the writer of a letter action (the `campaign_id` and `email_hash` columns
+ * of its alias `action` in the query) carries a partner's consent, not withdrawn.
+ */
+export const writerConsentedTo = (action: string, partnerId: SQL) => {
+  const a = sql.raw(action);
+  return sql`EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = ${a}.campaign_id AND s.email_hash = ${a}.email_hash
+    AND ${partnerConsentOf('s', partnerId)})`;
+};
+
+/** Each signature of an address (by its keyed hash), in every campaign, with whether it is on the campaign's own list. */
+export function signaturesOfAddressEverywhere(
+  db: Pick<Database, 'select'>,
+  emailHash: Uint8Array,
+): Promise<Array<Pick<SignatureRow, 'id' | 'campaignId' | 'optIn'>>> {
+  return db
+    .select({ id: signatures.id, campaignId: signatures.campaignId, optIn: signatures.optIn })
+    .from(signatures)
+    .where(eq(signatures.emailHash, emailHash));
+}
+
+/** A signer who agreed to hear from a partner, as the partner's export lists them (sealed fields still sealed). */
+export type ConsentingSignerRow = Pick<SignatureRow, 'id' | 'name' | 'email' | 'zip' | 'state'> & {
+  signed_at: Date | string;
+  agreed_at: Date | string;
+  wording: string;
+};
+
+/**
+ * The signers of a campaign who agreed to hear from a partner (a consent not withdrawn), joined
+ * with their consents; where the campaign asks signers to confirm, only confirmed ones.
+ */
+const consentingSigners = (campaignId: number, partnerId: number) => ({
+  from: sql`signatures s JOIN consents k ON k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL`,
+  where: sql`s.campaign_id = ${campaignId}::int
+    AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${campaignId}::int))`,
+});
+
+/** How many signers of a campaign agreed to hear from a partner (see `consentingSigners`). */
+export async function countSignersConsentingTo(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  partnerId: number,
+): Promise<number> {
+  const { from, where } = consentingSigners(campaignId, partnerId);
+  const [count] = await queryRows<{ n: number }>(
+    db,
+    sql`SELECT count(DISTINCT s.id)::int AS n FROM ${from} WHERE ${where}`,
+  );
+  return Number(count?.n ?? 0);
+}
+
+/**
+ * Up to `limit` signers of a campaign who agreed to hear from a partner, after signature id
+ * `after`, in id order, each once with their first consent to it (when, and the words).
+ */
+export function signersConsentingTo(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  partnerId: number,
+  after: number,
+  limit: number,
+): Promise<ConsentingSignerRow[]> {
+  const { from, where } = consentingSigners(campaignId, partnerId);
+  return queryRows<ConsentingSignerRow>(
+    db,
+    sql`SELECT DISTINCT ON (s.id) s.id, s.name, s.email, s.zip, s.state, s.created_at AS signed_at, k.given_at AS agreed_at, k.wording
+        FROM ${from}
+        WHERE ${where} AND s.id > ${after}::bigint ORDER BY s.id, k.id LIMIT ${limit}::int`,
+  );
+}
+
+/** How many signatures of a campaign carry a source code: in all, by UTC day, by state and by congressional district. */
+export interface SourceCounts {
+  total: number;
+  byDay: Array<{ day: string; n: number }>;
+  /** Biggest first, then by state. */
+  byState: Array<{ state: string; n: number }>;
+  /** The 100 biggest, biggest first, then by GEOID. */
+  byDistrict: Array<{ geoid: string; n: number }>;
+}
+
+/** The counts of the signatures of a campaign that carry a source code (a partner's), as four short statements. */
+export async function countsOfSource(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  source: string,
+): Promise<SourceCounts> {
+  const mine = sql`s.campaign_id = ${campaignId}::int AND s.source = ${source}`;
+  const [total] = await queryRows<{ n: number }>(
+    db,
+    sql`SELECT count(*)::int AS n FROM signatures s WHERE ${mine}`,
+  );
+  const byDay = await queryRows<{ day: string; n: number }>(
+    db,
+    sql`SELECT to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int AS n FROM signatures s WHERE ${mine} GROUP BY 1`,
+  );
+  const byState = await queryRows<{ state: string; n: number }>(
+    db,
+    sql`SELECT s.state, count(*)::int AS n FROM signatures s WHERE ${mine} AND s.state IS NOT NULL GROUP BY s.state ORDER BY n DESC, s.state`,
+  );
+  const byDistrict = await queryRows<{ geoid: string; n: number }>(
+    db,
+    sql`SELECT s.congressional_district AS geoid, count(*)::int AS n FROM signatures s
+        WHERE ${mine} AND s.congressional_district IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 100`,
+  );
+  return { total: Number(total?.n ?? 0), byDay, byState, byDistrict };
+}
+
+/** A signature as the burst report reads it: when (microseconds since the epoch), its IP hash, its email domain's keyed hash (base64). */
+export interface SignatureTrace {
+  id: string | number;
+  at: string | number;
+  ip_hash: string | null;
+  domain: string;
+}
+
+/** A timestamp given in microseconds since the epoch (exact: a Date holds milliseconds only). */
+const timestampAt = (micros: number) =>
+  sql`(timestamptz 'epoch' + ${String(micros)}::bigint * interval '1 microsecond')`;
+
+/**
+ * The next `limit` signatures of a campaign made before `untilMicros`, after `after` (a
+ * signature's time and id), in (created_at, id) order along the (campaign, created_at) index, with
+ * their time in microseconds (exact from PostgreSQL 14 on, where `extract` answers in numeric).
+ */
+export function signatureTracesAfter(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  after: { at: number; id: number },
+  untilMicros: number,
+  limit: number,
+): Promise<SignatureTrace[]> {
+  const from = timestampAt(after.at);
+  return queryRows<SignatureTrace>(
+    db,
+    sql`SELECT id, (extract(epoch FROM created_at) * 1000000)::bigint AS at, ip_hash, encode(email_domain_hash, 'base64') AS domain
+        FROM signatures
+        WHERE campaign_id = ${campaignId}::int
+          AND created_at >= ${from} AND (created_at > ${from} OR id > ${after.id}::bigint)
+          AND created_at < ${timestampAt(untilMicros)}
+        ORDER BY created_at, id
+        LIMIT ${limit}::int`,
+  );
+}
+
+/** The sealed email addresses of these signatures (those still there), with their ids. */
+export function sealedEmailsOf(
+  db: Pick<Database, 'execute'>,
+  signatureIds: number[],
+): Promise<Array<{ id: string | number; email: Uint8Array }>> {
+  return queryRows<{ id: string | number; email: Uint8Array }>(
+    db,
+    sql`SELECT id, email FROM signatures WHERE id IN (${idList(signatureIds)})`,
   );
 }

@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
-import type { ConsentScope } from '../db/schema';
+import { consents, type ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
 import { clearOptIn, signaturesOfAddress } from '../petitions/signature-store';
 import type { FieldEncryption } from '../db/field-encryption';
@@ -136,4 +136,41 @@ export async function withdrawConsents(
     await clearOptIn(tx, signatures);
     return withdrawn.length;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads for other features: partners' numbers (partners/) and the erasure notices to webhook
+// receivers (webhooks/events.ts).
+
+/** A consent's row, as the schema declares it. */
+export type ConsentRow = typeof consents.$inferSelect;
+
+/** How many supporters of a campaign agree to hear from a partner now (consents not withdrawn). */
+export async function countPartnerConsents(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  partnerId: number,
+): Promise<number> {
+  const [row] = await queryRows<{ n: number }>(
+    db,
+    sql`SELECT count(*)::int AS n FROM consents k WHERE k.campaign_id = ${campaignId}::int AND k.scope = 'partner'
+          AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Every consent these signatures ever gave, withdrawn since or not: to whom each went. */
+export async function consentsEverGiven(
+  db: Pick<Database, 'select'>,
+  signatureIds: number[],
+): Promise<Array<Pick<ConsentRow, 'signatureId' | 'scope' | 'partnerId'>>> {
+  if (signatureIds.length === 0) return [];
+  return db
+    .select({
+      signatureId: consents.signatureId,
+      scope: consents.scope,
+      partnerId: consents.partnerId,
+    })
+    .from(consents)
+    .where(inArray(consents.signatureId, signatureIds));
 }
