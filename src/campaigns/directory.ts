@@ -1,5 +1,5 @@
-import { asc, eq } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import { asc, eq, sql, type SQL } from 'drizzle-orm';
+import { queryRows, type Database } from '../db/client';
 import { campaigns, type Campaign } from '../db/schema';
 
 /** A campaign's web address name: lower-case letters, digits and inner dashes, up to 64. */
@@ -47,4 +47,29 @@ export class CampaignDirectory {
   async list(): Promise<Campaign[]> {
     return this.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id));
   }
+}
+
+/** A campaign's title, as a scalar subquery over its id (SQL), for a row that names its campaign. */
+export const campaignTitleOf = (campaignId: SQL) =>
+  sql`(SELECT c.title FROM campaigns c WHERE c.id = ${campaignId})`;
+
+/**
+ * Campaigns closed at least `days` days before `now` for which `holding` (a condition over the
+ * campaign's id) is true, in id order: the retention rule's campaigns still holding personal data.
+ */
+export async function campaignsClosedFor(
+  db: Pick<Database, 'execute'>,
+  days: number,
+  now: Date,
+  holding: (campaignId: SQL) => SQL,
+): Promise<Array<{ id: number; slug: string }>> {
+  const rows = await queryRows<{ id: number; slug: string }>(
+    db,
+    sql`SELECT c.id, c.slug FROM campaigns c
+        WHERE c.status = 'closed' AND c.closed_at IS NOT NULL
+          AND c.closed_at <= ${now.toISOString()}::timestamptz - make_interval(days => ${days}::int)
+          AND (${holding(sql`c.id`)})
+        ORDER BY c.id`,
+  );
+  return rows.map((row) => ({ id: Number(row.id), slug: row.slug }));
 }

@@ -485,3 +485,23 @@ export async function emailRecipientOf(db: Database, letterId: number): Promise<
     ? target.channel_address
     : null;
 }
+
+/** A delivery attempt as "your data" shows it. */
+export interface LetterAttempt {
+  letter_id: number;
+  started_at: string;
+  finished_at: string | null;
+  outcome: string | null;
+}
+
+/** The delivery attempts of these letters (`letterIds`, a subquery of ids), in id order. */
+export function attemptsOfLetters(
+  db: Pick<Database, 'execute'>,
+  letterIds: SQL,
+): Promise<LetterAttempt[]> {
+  return queryRows<LetterAttempt>(
+    db,
+    sql`SELECT d.letter_id, d.started_at, d.finished_at, d.outcome
+        FROM delivery_attempts d WHERE d.letter_id IN (${letterIds}) ORDER BY d.id`,
+  );
+}

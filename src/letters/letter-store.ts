@@ -12,7 +12,8 @@ import { idList, partnerConsentOf, writerConsentedTo } from '../petitions/signat
 
 /**
  * The letters' store: the SQL that moves a letter's status and keeps `letter_counts` in step with
- * it. Delivery, hand delivery, held letters, erasure and writing all move letters through here.
+ * it. Delivery, hand delivery, held letters, erasure and writing all move letters through here;
+ * "your data" reads a person's letter actions and letters here, and erasure deletes them here.
  */
 
 type Tx = Pick<Database, 'execute'>;
@@ -207,3 +208,123 @@ export function letterActionsOfAddress(
     .where(eq(letterActions.emailHash, emailHash))
     .orderBy(asc(letterActions.id));
 }
+
+// --- A person's data: what we hold and erasing it
+
+/** Which letter actions to erase: one email address's (by its keyed hash), or a whole campaign's. */
+export type LetterActionsToErase = { emailHash: Uint8Array } | { campaignId: number };
+
+const actionsMatching = (which: LetterActionsToErase) =>
+  'emailHash' in which
+    ? sql`a.email_hash = ${which.emailHash}::bytea`
+    : sql`a.campaign_id = ${which.campaignId}::int`;
+
+/**
+ * Deletes up to `limit` letter actions (`which`), in the caller's transaction, with their letters
+ * and (by cascade) their delivery attempts; letters not yet sent are withdrawn from the letter
+ * counts (they will never go), while delivered, failed and hand-delivery letters stay counted.
+ * Returns how many actions were erased.
+ */
+export async function eraseLetterActionBatch(
+  tx: Tx,
+  which: LetterActionsToErase,
+  limit: number,
+): Promise<number> {
+  const actions = await queryRows<{ id: number }>(
+    tx,
+    sql`SELECT a.id FROM letter_actions a WHERE ${actionsMatching(which)} ORDER BY a.id LIMIT ${limit}::int FOR UPDATE`,
+  );
+  if (actions.length === 0) return 0;
+  const ids = sql`(SELECT unnest(${`{${actions.map((action) => Number(action.id)).join(',')}}`}::bigint[]))`;
+  // Hold the letters still to be sent, so that no delivery worker records a result for them meanwhile.
+  await tx.execute(
+    sql`SELECT id FROM letters WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying') ORDER BY id FOR UPDATE`,
+  );
+  const [result] = await queryRows<{ erased: number }>(
+    tx,
+    sql`WITH moved AS (
+          SELECT id, counted_status AS previous, NULL::text AS next FROM letters
+          WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying')
+        ), withdrawn AS (${countMoves('moved')}
+        ), gone AS (
+          DELETE FROM letter_actions WHERE id IN ${ids} RETURNING id
+        )
+        SELECT count(*)::int AS erased FROM gone`,
+  );
+  return Number(result?.erased ?? 0);
+}
+
+/** A condition over a campaign's id (SQL): true when the campaign holds letter actions. */
+export const campaignHoldsLetterActions = (campaignId: SQL) =>
+  sql`EXISTS (SELECT 1 FROM letter_actions a WHERE a.campaign_id = ${campaignId})`;
+
+/** Whether an email address (by its keyed hash) has written any letter, in any campaign. */
+export async function holdsLetterActionsOf(db: Tx, emailHash: Uint8Array): Promise<boolean> {
+  const [row] = await queryRows<{ held: boolean }>(
+    db,
+    sql`SELECT EXISTS (SELECT 1 FROM letter_actions WHERE email_hash = ${emailHash}::bytea) AS held`,
+  );
+  return Boolean(row?.held);
+}
+
+/** A letter action as "your data" shows it: its campaign, and the writer's details (sealed). */
+export interface PersonsLetterAction {
+  id: number;
+  slug: string;
+  title: string;
+  name: Uint8Array;
+  email: Uint8Array;
+  zip: string;
+  city: Uint8Array | null;
+  state: string | null;
+  address: Uint8Array | null;
+  note: Uint8Array | null;
+  prefix: Uint8Array | null;
+  congressional_district: string | null;
+  state_upper_district: string | null;
+  state_lower_district: string | null;
+  wants_copy: boolean;
+  confirmation_sent_at: string | null;
+  created_at: string;
+}
+
+/** A letter of those actions, its text sealed. */
+export interface PersonsLetter {
+  id: number;
+  action_id: number;
+  target_name: string;
+  target_title: string;
+  office: string;
+  channel: string;
+  subject: Uint8Array;
+  body: Uint8Array;
+  status: string;
+  attempts: number;
+  delivered_at: string | null;
+  created_at: string;
+}
+
+/** Every letter action of an email address (by its keyed hash), with its campaign, oldest first. */
+export function letterActionsOf(db: Tx, emailHash: Uint8Array): Promise<PersonsLetterAction[]> {
+  return queryRows<PersonsLetterAction>(
+    db,
+    sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.prefix, a.congressional_district,
+               a.state_upper_district, a.state_lower_district, a.wants_copy, a.confirmation_sent_at, a.created_at
+        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id
+        WHERE a.email_hash = ${emailHash}::bytea ORDER BY a.created_at, a.id`,
+  );
+}
+
+/** Every letter written by an email address (by its keyed hash), in id order. */
+export function lettersOf(db: Tx, emailHash: Uint8Array): Promise<PersonsLetter[]> {
+  return queryRows<PersonsLetter>(
+    db,
+    sql`SELECT l.id, l.action_id, l.target_name, l.target_title, l.office, l.channel, l.subject, l.body, l.status, l.attempts, l.delivered_at, l.created_at
+        FROM letter_actions a JOIN letters l ON l.action_id = a.id
+        WHERE a.email_hash = ${emailHash}::bytea ORDER BY l.id`,
+  );
+}
+
+/** The letters of an email address (by its keyed hash), as a subquery of ids. */
+export const lettersOfAddress = (emailHash: Uint8Array) =>
+  sql`SELECT l.id FROM letter_actions a JOIN letters l ON l.action_id = a.id WHERE a.email_hash = ${emailHash}::bytea`;

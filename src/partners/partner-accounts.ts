@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 
 /** A partner organisation as a partner's account sees it: itself and its campaign. */
@@ -49,3 +49,20 @@ export async function partnerOfAccount(
       }
     : undefined;
 }
+
+/** A campaign's partner organisation found by its source code: its id, name and code. */
+export async function partnerBySourceCode(
+  db: Pick<Database, 'execute'>,
+  campaignId: number,
+  sourceCode: string,
+): Promise<{ id: number; name: string; sourceCode: string } | undefined> {
+  const [partner] = await queryRows<{ id: number; name: string; source_code: string }>(
+    db,
+    sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${sourceCode}`,
+  );
+  return partner && { id: Number(partner.id), name: partner.name, sourceCode: partner.source_code };
+}
+
+/** A partner's name, as a scalar subquery over its id (SQL): null when there is none (removed, or no partner). */
+export const partnerNameOf = (partnerId: SQL) =>
+  sql`(SELECT p.name FROM partners p WHERE p.id = ${partnerId})`;

@@ -22,9 +22,9 @@ import type { Language } from '../i18n/translations';
  * verification, signers' emails, consent withdrawal, erasure and the IP-hash retention call it;
  * raw SQL stays where one statement does the work of many (the tally batch, erasure), and every
  * change to the counts goes through `addToCounts`. The partner API, webhooks' events, partners'
- * exports and numbers and the burst report read signatures through the functions at the end
- * ("Reads for other features"). (Some features still read `signatures` with queries of their own:
- * "your data" and the supporters' worker.)
+ * exports and numbers and the burst report read signatures through the functions near the end
+ * ("Reads for other features"), and "your data" and erasure through the last block ("A person's
+ * data"). Signature exports (./signature-exports.ts) are the petitions feature's own.
  */
 
 type Tx = Pick<Database, 'execute'>;
@@ -839,4 +839,82 @@ export function sealedEmailsOf(
     db,
     sql`SELECT id, email FROM signatures WHERE id IN (${idList(signatureIds)})`,
   );
+}
+
+// --- A person's data: what we hold and erasing it (erasure itself is `eraseSignatureBatch`)
+
+/** Whether an email address (by its keyed hash) has signed anything, in any campaign. */
+export async function holdsSignaturesOf(db: Tx, emailHash: Uint8Array): Promise<boolean> {
+  const [row] = await queryRows<{ held: boolean }>(
+    db,
+    sql`SELECT EXISTS (${signaturesOfAddress(emailHash, null)}) AS held`,
+  );
+  return Boolean(row?.held);
+}
+
+/** A signature as "your data" shows it: its campaign, and the signer's details (sealed). */
+export interface PersonsSignature {
+  id: number;
+  slug: string;
+  title: string;
+  name: Uint8Array;
+  email: Uint8Array;
+  zip: string;
+  address: Uint8Array | null;
+  state: string | null;
+  congressional_district: string | null;
+  state_upper_district: string | null;
+  state_lower_district: string | null;
+  source: string | null;
+  opt_in: boolean;
+  ip_hash: string | null;
+  verified_at: string | null;
+  created_at: string;
+}
+
+/** Every signature of an email address (by its keyed hash), with its campaign, oldest first. */
+export function signaturesOf(db: Tx, emailHash: Uint8Array): Promise<PersonsSignature[]> {
+  return queryRows<PersonsSignature>(
+    db,
+    sql`SELECT s.id, c.slug, c.title, s.name, s.email, s.zip, s.address, s.state, s.congressional_district, s.state_upper_district,
+               s.state_lower_district, s.source, s.opt_in, s.ip_hash, s.verified_at, s.created_at
+        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea
+        ORDER BY s.created_at, s.id`,
+  );
+}
+
+/** A signature as its supporter's links (verify, "this wasn't me") show it, with its campaign. */
+export interface LinkedSignature {
+  id: number;
+  verified: boolean;
+  title: string;
+  translations: CampaignTranslations | null;
+  slug: string;
+  require_verification: boolean;
+}
+
+/** A signature and its campaign, for a supporter's link; undefined when it is gone. */
+export async function linkedSignature(
+  db: Tx,
+  signatureId: number,
+): Promise<LinkedSignature | undefined> {
+  const [row] = await queryRows<LinkedSignature>(
+    db,
+    sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, c.slug, c.require_verification
+        FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${signatureId}::bigint`,
+  );
+  return row;
+}
+
+/** A condition over a campaign's id (SQL): true when the campaign holds signatures. */
+export const campaignHoldsSignatures = (campaignId: SQL) =>
+  sql`EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = ${campaignId})`;
+
+/** The campaigns with signer emails still owed (for the sweep that asks for them again). */
+export async function campaignsOwedNotices(db: Tx): Promise<number[]> {
+  const rows = await queryRows<{ campaign_id: number }>(
+    db,
+    sql`SELECT DISTINCT campaign_id FROM signatures WHERE notice_pending`,
+  );
+  return rows.map((row) => Number(row.campaign_id));
 }

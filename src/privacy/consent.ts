@@ -4,6 +4,8 @@ import { consents, type ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
 import { clearOptIn, signaturesOfAddress } from '../petitions/signature-store';
 import type { FieldEncryption } from '../db/field-encryption';
+import { campaignTitleOf } from '../campaigns/directory';
+import { partnerBySourceCode, partnerNameOf } from '../partners/partner-accounts';
 
 /**
  * Consent to updates: from the campaign itself, and from the partner organisation that brought the
@@ -50,15 +52,7 @@ export class PartnerSources {
     const now = Date.now();
     const hit = this.cache.get(key);
     if (hit && hit.expires > now) return hit.partner;
-    const [partner] = await queryRows<{ id: number; name: string; source_code: string }>(
-      this.db,
-      sql`SELECT id, name, source_code FROM partners WHERE campaign_id = ${campaignId}::int AND source_code = ${source}`,
-    );
-    const found = partner && {
-      id: Number(partner.id),
-      name: partner.name,
-      sourceCode: partner.source_code,
-    };
+    const found = await partnerBySourceCode(this.db, campaignId, source);
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(key, { partner: found, expires: now + PARTNER_TTL_MS });
     return found;
@@ -108,10 +102,38 @@ export async function activeConsents(ctx: LookupContext, email: string, campaign
     wording: string;
   }>(
     ctx.db,
-    sql`SELECT c.title AS campaign, k.scope, p.name AS partner, k.wording
-        FROM consents k JOIN campaigns c ON c.id = k.campaign_id LEFT JOIN partners p ON p.id = k.partner_id
+    sql`SELECT ${campaignTitleOf(sql`k.campaign_id`)} AS campaign, k.scope, ${partnerNameOf(sql`k.partner_id`)} AS partner, k.wording
+        FROM consents k
         WHERE k.withdrawn_at IS NULL AND k.signature_id IN (${signaturesOf(ctx.encryption, email, campaignId)})
         ORDER BY k.id`,
+  );
+}
+
+/** Every consent an address gave (by its keyed hash), withdrawn or not, in the order given: for "your data". */
+export function consentsOfAddress(db: Database, emailHash: Uint8Array) {
+  return queryRows<{
+    signature_id: number;
+    scope: string;
+    partner: string | null;
+    wording: string;
+    channel: string;
+    given_at: string;
+    withdrawn_at: string | null;
+  }>(
+    db,
+    sql`SELECT k.signature_id, k.scope, ${partnerNameOf(sql`k.partner_id`)} AS partner, k.wording, k.channel, k.given_at, k.withdrawn_at
+        FROM consents k WHERE k.signature_id IN (${signaturesOfAddress(emailHash, null)})
+        ORDER BY k.id`,
+  );
+}
+
+/** The consents still given with these signatures, in the order given: their words, for the signers' emails. */
+export function consentWordings(db: Pick<Database, 'execute'>, signatureIds: number[]) {
+  return queryRows<{ signature_id: number; wording: string }>(
+    db,
+    sql`SELECT signature_id, wording FROM consents
+        WHERE signature_id IN (SELECT unnest(${`{${signatureIds.join(',')}}`}::bigint[])) AND withdrawn_at IS NULL
+        ORDER BY id`,
   );
 }
 

@@ -1,8 +1,16 @@
-import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
+import type { Database } from '../db/client';
+import { attemptsOfLetters } from '../delivery/deliver';
 import type { Mailer } from '../delivery/mailer';
+import {
+  holdsLetterActionsOf,
+  letterActionsOf,
+  lettersOf,
+  lettersOfAddress,
+} from '../letters/letter-store';
+import { holdsSignaturesOf, signaturesOf } from '../petitions/signature-store';
+import { consentsOfAddress } from './consent';
 import { renderSupporterEmail, unsubscribeHeaders, unsubscribeUrl } from './emails';
 import { emailAddress } from '../petitions/signature-input';
 import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';
@@ -25,12 +33,7 @@ type LookupContext = { db: Database; encryption: FieldEncryption };
 /** Whether anything is held about this address: a signature or a letter, in any campaign. */
 export async function holdsDataAbout(ctx: LookupContext, email: string): Promise<boolean> {
   const hash = ctx.encryption.emailHash(email);
-  const [row] = await queryRows<{ held: boolean }>(
-    ctx.db,
-    sql`SELECT EXISTS (SELECT 1 FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea)
-            OR EXISTS (SELECT 1 FROM letter_actions WHERE email_hash = ${hash}::bytea) AS held`,
-  );
-  return Boolean(row?.held);
+  return (await holdsSignaturesOf(ctx.db, hash)) || (await holdsLetterActionsOf(ctx.db, hash));
 }
 
 /** The worker's side: mails the link when we hold something about the address, and nothing otherwise. */
@@ -79,100 +82,11 @@ const iso = (value: Date | string | null) =>
 export async function personalData(ctx: LookupContext, email: string) {
   const { db, encryption } = ctx;
   const hash = encryption.emailHash(email);
-  const signatureRows = await queryRows<{
-    id: number;
-    slug: string;
-    title: string;
-    name: Uint8Array;
-    email: Uint8Array;
-    zip: string;
-    address: Uint8Array | null;
-    state: string | null;
-    congressional_district: string | null;
-    state_upper_district: string | null;
-    state_lower_district: string | null;
-    source: string | null;
-    opt_in: boolean;
-    ip_hash: string | null;
-    verified_at: string | null;
-    created_at: string;
-  }>(
-    db,
-    sql`SELECT s.id, c.slug, c.title, s.name, s.email, s.zip, s.address, s.state, s.congressional_district, s.state_upper_district,
-               s.state_lower_district, s.source, s.opt_in, s.ip_hash, s.verified_at, s.created_at
-        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
-        ORDER BY s.created_at, s.id`,
-  );
-  const consentRows = await queryRows<{
-    signature_id: number;
-    scope: string;
-    partner: string | null;
-    wording: string;
-    channel: string;
-    given_at: string;
-    withdrawn_at: string | null;
-  }>(
-    db,
-    sql`SELECT k.signature_id, k.scope, p.name AS partner, k.wording, k.channel, k.given_at, k.withdrawn_at
-        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${hash}::bytea
-        JOIN consents k ON k.signature_id = s.id LEFT JOIN partners p ON p.id = k.partner_id
-        ORDER BY k.id`,
-  );
-  const actionRows = await queryRows<{
-    id: number;
-    slug: string;
-    title: string;
-    name: Uint8Array;
-    email: Uint8Array;
-    zip: string;
-    city: Uint8Array | null;
-    state: string | null;
-    address: Uint8Array | null;
-    note: Uint8Array | null;
-    prefix: Uint8Array | null;
-    congressional_district: string | null;
-    state_upper_district: string | null;
-    state_lower_district: string | null;
-    wants_copy: boolean;
-    confirmation_sent_at: string | null;
-    created_at: string;
-  }>(
-    db,
-    sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.prefix, a.congressional_district,
-               a.state_upper_district, a.state_lower_district, a.wants_copy, a.confirmation_sent_at, a.created_at
-        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id
-        WHERE a.email_hash = ${hash}::bytea ORDER BY a.created_at, a.id`,
-  );
-  const letterRows = await queryRows<{
-    id: number;
-    action_id: number;
-    target_name: string;
-    target_title: string;
-    office: string;
-    channel: string;
-    subject: Uint8Array;
-    body: Uint8Array;
-    status: string;
-    attempts: number;
-    delivered_at: string | null;
-    created_at: string;
-  }>(
-    db,
-    sql`SELECT l.id, l.action_id, l.target_name, l.target_title, l.office, l.channel, l.subject, l.body, l.status, l.attempts, l.delivered_at, l.created_at
-        FROM letter_actions a JOIN letters l ON l.action_id = a.id
-        WHERE a.email_hash = ${hash}::bytea ORDER BY l.id`,
-  );
-  const attemptRows = await queryRows<{
-    letter_id: number;
-    started_at: string;
-    finished_at: string | null;
-    outcome: string | null;
-  }>(
-    db,
-    sql`SELECT d.letter_id, d.started_at, d.finished_at, d.outcome
-        FROM letter_actions a JOIN letters l ON l.action_id = a.id JOIN delivery_attempts d ON d.letter_id = l.id
-        WHERE a.email_hash = ${hash}::bytea ORDER BY d.id`,
-  );
+  const signatureRows = await signaturesOf(db, hash);
+  const consentRows = await consentsOfAddress(db, hash);
+  const actionRows = await letterActionsOf(db, hash);
+  const letterRows = await lettersOf(db, hash);
+  const attemptRows = await attemptsOfLetters(db, lettersOfAddress(hash));
 
   return {
     email,

@@ -1,8 +1,14 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
-import { countMoves } from '../letters/letter-store';
+import type { Database } from '../db/client';
+import { campaignsClosedFor } from '../campaigns/directory';
 import {
+  campaignHoldsLetterActions,
+  eraseLetterActionBatch,
+  type LetterActionsToErase,
+} from '../letters/letter-store';
+import {
+  campaignHoldsSignatures,
   campaignOfSignature,
   campaignsSignedBy,
   deleteSignatureUncounted,
@@ -79,41 +85,11 @@ async function eraseSignatures(
   return erased;
 }
 
-/**
- * Deletes letter actions matching `filter` (over `letter_actions a`), up to ERASE_BATCH, with
- * their letters and delivery attempts; letters not yet sent are withdrawn from the letter counts.
- */
-async function eraseLetterActionBatch(db: Database, filter: SQL): Promise<number> {
-  return db.transaction(async (tx) => {
-    const actions = await queryRows<{ id: number }>(
-      tx,
-      sql`SELECT a.id FROM letter_actions a WHERE ${filter} ORDER BY a.id LIMIT ${ERASE_BATCH}::int FOR UPDATE`,
-    );
-    if (actions.length === 0) return 0;
-    const ids = sql`(SELECT unnest(${`{${actions.map((action) => Number(action.id)).join(',')}}`}::bigint[]))`;
-    // Hold the letters still to be sent, so that no delivery worker records a result for them meanwhile.
-    await tx.execute(
-      sql`SELECT id FROM letters WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying') ORDER BY id FOR UPDATE`,
-    );
-    const [result] = await queryRows<{ erased: number }>(
-      tx,
-      sql`WITH moved AS (
-            SELECT id, counted_status AS previous, NULL::text AS next FROM letters
-            WHERE action_id IN ${ids} AND status IN ('queued', 'sending', 'retrying')
-          ), withdrawn AS (${countMoves('moved')}
-          ), gone AS (
-            DELETE FROM letter_actions WHERE id IN ${ids} RETURNING id
-          )
-          SELECT count(*)::int AS erased FROM gone`,
-    );
-    return Number(result?.erased ?? 0);
-  });
-}
-
-async function eraseLetterActions(db: Database, filter: SQL): Promise<number> {
+/** Erases letter actions (`which`), batch by batch, each batch its own transaction. */
+async function eraseLetterActions(db: Database, which: LetterActionsToErase): Promise<number> {
   let erased = 0;
   for (;;) {
-    const batch = await eraseLetterActionBatch(db, filter);
+    const batch = await db.transaction((tx) => eraseLetterActionBatch(tx, which, ERASE_BATCH));
     erased += batch;
     if (batch < ERASE_BATCH) return erased;
   }
@@ -139,7 +115,7 @@ export async function erasePerson(
   let signatures = 0;
   for (const campaignId of await campaignsSignedBy(ctx.db, hash))
     signatures += await eraseSignatures(ctx, campaignId, { emailHash: hash });
-  const letterActions = await eraseLetterActions(ctx.db, sql`a.email_hash = ${hash}::bytea`);
+  const letterActions = await eraseLetterActions(ctx.db, { emailHash: hash });
   if (raised.size > 0) ctx.webhookWakeups?.wake(raised);
   return { signatures, letterActions };
 }
@@ -147,7 +123,7 @@ export async function erasePerson(
 /** Erases every supporter's personal data in a campaign (the retention rule); the counts stay. */
 export async function purgeCampaign(ctx: ErasureContext, campaignId: number): Promise<Erased> {
   const signatures = await eraseSignatures(ctx, campaignId, 'all');
-  const letterActions = await eraseLetterActions(ctx.db, sql`a.campaign_id = ${campaignId}::int`);
+  const letterActions = await eraseLetterActions(ctx.db, { campaignId });
   return { signatures, letterActions };
 }
 
@@ -160,17 +136,16 @@ export async function purgeExpiredCampaigns(
   days: number,
   now = new Date(),
 ): Promise<Array<{ slug: string } & Erased>> {
-  const due = await queryRows<{ id: number; slug: string }>(
+  const due = await campaignsClosedFor(
     ctx.db,
-    sql`SELECT c.id, c.slug FROM campaigns c
-        WHERE c.status = 'closed' AND c.closed_at IS NOT NULL
-          AND c.closed_at <= ${now.toISOString()}::timestamptz - make_interval(days => ${days}::int)
-          AND (EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = c.id) OR EXISTS (SELECT 1 FROM letter_actions a WHERE a.campaign_id = c.id))
-        ORDER BY c.id`,
+    days,
+    now,
+    (campaignId) =>
+      sql`${campaignHoldsSignatures(campaignId)} OR ${campaignHoldsLetterActions(campaignId)}`,
   );
   const purged: Array<{ slug: string } & Erased> = [];
   for (const campaign of due)
-    purged.push({ slug: campaign.slug, ...(await purgeCampaign(ctx, Number(campaign.id))) });
+    purged.push({ slug: campaign.slug, ...(await purgeCampaign(ctx, campaign.id)) });
   return purged;
 }
 

@@ -1,6 +1,4 @@
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows, type Database } from '../db/client';
 import type { Mailer } from '../delivery/mailer';
 import {
   claimNotices,
@@ -17,6 +15,7 @@ import {
 } from './emails';
 import { SealedValueError, UnknownKeyError } from '../db/field-encryption';
 import { sealLink } from './links';
+import { consentWordings } from './consent';
 import { campaignTitle } from '../campaigns/texts';
 import { DEFAULT_LANGUAGE, languageOf } from '../i18n/translations';
 
@@ -100,11 +99,9 @@ export async function sendPendingNotices(
   for (;;) {
     const claimed = await claimNotices(ctx.db, campaignId, waiting, BATCH_SIZE);
     if (claimed.length === 0) return sent;
-    const consents = await queryRows<{ signature_id: number; wording: string }>(
+    const consents = await consentWordings(
       ctx.db,
-      sql`SELECT signature_id, wording FROM consents
-          WHERE signature_id IN (SELECT unnest(${`{${claimed.map((notice) => Number(notice.id)).join(',')}}`}::bigint[])) AND withdrawn_at IS NULL
-          ORDER BY id`,
+      claimed.map((notice) => Number(notice.id)),
     );
     const outcomes = await Promise.all(
       claimed.map((notice) =>
@@ -201,13 +198,4 @@ async function sendNotice(
       'signer email not sent',
     );
   return outcome.outcome;
-}
-
-/** The campaigns with signer emails still owed (for the sweep that asks for them again). */
-export async function campaignsWithPendingNotices(db: Database): Promise<number[]> {
-  const rows = await queryRows<{ campaign_id: number }>(
-    db,
-    sql`SELECT DISTINCT campaign_id FROM signatures WHERE notice_pending`,
-  );
-  return rows.map((row) => Number(row.campaign_id));
 }

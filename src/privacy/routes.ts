@@ -1,7 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { queryRows } from '../db/client';
 import { csrfFailed, type createCsrf } from '../http/csrf';
 import { translatorOf } from '../http/i18n';
 import { campaignTitle } from '../campaigns/texts';
@@ -17,6 +15,7 @@ import { erasePerson, removeSignature, verifySignature } from './erasure';
 import { openLink, parseUnsubscribeSubject, type LinkPurpose, type OpenedLink } from './links';
 import { resendVerification } from './notices';
 import { noCampaign } from '../petitions/routes';
+import { linkedSignature } from '../petitions/signature-store';
 
 /**
  * The supporters' links: confirm a signature (`/verify/<token>`), "this wasn't me"
@@ -83,19 +82,7 @@ const signatureIdOf = (subject: string) => (/^\d{1,18}$/.test(subject) ? Number(
 async function signatureFor(ctx: AppContext, subject: string) {
   const id = signatureIdOf(subject);
   if (id === null) return undefined;
-  const [row] = await queryRows<{
-    id: number;
-    verified: boolean;
-    title: string;
-    translations: CampaignTranslations | null;
-    slug: string;
-    require_verification: boolean;
-  }>(
-    ctx.db,
-    sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, c.slug, c.require_verification
-        FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${id}::bigint`,
-  );
-  return row;
+  return linkedSignature(ctx.db, id);
 }
 
 /** A signature's campaign title in the page's language. */

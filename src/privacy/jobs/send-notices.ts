@@ -3,7 +3,8 @@ import type { AppContext, WorkerContext } from '../../context';
 import { defineJob, defineSweep } from '../../queue/job';
 import type { Queues } from '../../queue/jobs';
 import { withTimeout } from '../../time-limit';
-import { campaignsWithPendingNotices, sendPendingNotices } from '../notices';
+import { campaignsOwedNotices } from '../../petitions/signature-store';
+import { sendPendingNotices } from '../notices';
 
 /** How long the sweep may wait for Redis to take one request. */
 const REDIS_WAIT_MS = 3000;
@@ -39,7 +40,7 @@ export const noticeSweep = defineSweep<Pick<AppContext, 'db' | 'queues' | 'redis
   async run(ctx) {
     // With Redis away the emails stay owed in the database; a sweep after it is back asks for them.
     if (ctx.redis.status !== 'ready') return;
-    const campaigns = await campaignsWithPendingNotices(ctx.db);
+    const campaigns = await campaignsOwedNotices(ctx.db);
     try {
       for (const campaignId of campaigns)
         await withTimeout(requestNoticeJob(ctx.queues, campaignId), REDIS_WAIT_MS);
