@@ -1,6 +1,13 @@
 import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import { auditLog, banBills, banPlaces, officialStances } from '../../src/db/schema';
+import {
+  auditLog,
+  banBills,
+  banPlaces,
+  callScripts,
+  officialStances,
+  stanceLetterTemplates,
+} from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { unescapeHtml as decode } from '../helpers/html';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
@@ -279,5 +286,84 @@ describe('places with bans', () => {
     const page = await agent.get(`${BASE}/stances`).expect(200);
     expect(csrfTokenOf(page.text)).toBeTruthy();
     expect(page.text).toContain('Boulder, CO');
+  });
+});
+
+describe('letters and call scripts by stance', () => {
+  it('saves a text of its own for a level, stance and language, shows it, and removes it again', async () => {
+    const { agent, token } = await signInAs(t.app, t.platform.db, 'admin');
+    const texts = (kind: 'letter' | 'call', stance: string) =>
+      `${BASE}/stance-texts?kind=${kind}&level=state&stance=${stance}&language=es`;
+    const send = (kind: 'letter' | 'call', stance: string, fields: Record<string, string>) =>
+      agent
+        .post(`${BASE}/stance-texts`)
+        .type('form')
+        .send({ _csrf: token, kind, level: 'state', stance, language: 'es', ...fields });
+
+    await send('call', 'opposes', {
+      body: 'Hola, llamo por {{campaign.title}}.\r\nGracias.',
+      action: 'save',
+    }).expect(303);
+    await send('letter', 'undecided', {
+      subject: 'Le pedimos prohibirlo',
+      body: 'Estimado/a {{target.name}}:\n\n{{supporter.name}}',
+      action: 'save',
+    }).expect(303);
+    // Saved again: the same row, changed.
+    await send('call', 'opposes', {
+      body: 'Hola otra vez, {{target.name}}.',
+      action: 'save',
+    }).expect(303);
+
+    const scripts = await t.platform.db
+      .select()
+      .from(callScripts)
+      .where(eq(callScripts.campaignId, campaignId));
+    expect(scripts).toEqual([
+      expect.objectContaining({
+        level: 'state',
+        stance: 'opposes',
+        language: 'es',
+        body: 'Hola otra vez, {{target.name}}.',
+      }),
+    ]);
+    const letters = await t.platform.db
+      .select()
+      .from(stanceLetterTemplates)
+      .where(eq(stanceLetterTemplates.campaignId, campaignId));
+    expect(letters).toEqual([
+      expect.objectContaining({
+        level: 'state',
+        stance: 'undecided',
+        language: 'es',
+        subject: 'Le pedimos prohibirlo',
+      }),
+    ]);
+    expect(decode((await agent.get(texts('call', 'opposes')).expect(200)).text)).toContain(
+      "This campaign's own script.",
+    );
+    expect(await audited('call-script.save')).toHaveLength(2);
+    expect(await audited('template.stance.save')).toHaveLength(1);
+
+    await send('call', 'opposes', { action: 'reset' }).expect(303);
+    await send('letter', 'undecided', { action: 'reset' }).expect(303);
+    expect(
+      await t.platform.db.select().from(callScripts).where(eq(callScripts.campaignId, campaignId)),
+    ).toEqual([]);
+    expect(
+      await t.platform.db
+        .select()
+        .from(stanceLetterTemplates)
+        .where(eq(stanceLetterTemplates.campaignId, campaignId)),
+    ).toEqual([]);
+    expect(await audited('call-script.reset')).toEqual([
+      expect.objectContaining({
+        details: expect.objectContaining({ level: 'state', stance: 'opposes', language: 'es' }),
+      }),
+    ]);
+    expect(await audited('template.stance.reset')).toHaveLength(1);
+    expect(decode((await agent.get(texts('letter', 'undecided')).expect(200)).text)).toContain(
+      'No letter of its own for',
+    );
   });
 });
