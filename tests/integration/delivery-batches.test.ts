@@ -91,7 +91,8 @@ describe.each([
     );
     await t.platform.representatives.refresh();
     mailer = Mailer.fromConfig(t.platform.config);
-  });
+    // Opening PGlite (its WebAssembly PostgreSQL, the migrations) and importing take a minute on a busy two-core machine.
+  }, 180_000);
   afterAll(async () => {
     mailer.close();
     await t.close();
