@@ -94,8 +94,8 @@ describe.each([
     // Opening PGlite (its WebAssembly PostgreSQL, the migrations) and importing take a minute on a busy two-core machine.
   }, 180_000);
   afterAll(async () => {
-    mailer.close();
-    await t.close();
+    mailer?.close();
+    await t?.close();
   });
 
   const context = (lockSeconds = t.platform.config.delivery.lockSeconds): DeliveryContext => ({
