@@ -2,11 +2,11 @@ import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import type { Channel } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { recordAudit, type Actor } from '../staff/audit';
+import { activeDistrictJoin, activeOfficialChannels } from '../representatives/store';
 import { uspsByFips } from '../representatives/us-states';
 import { CONTROL_IN_TEXT } from '../text-safety/characters';
 
@@ -509,7 +509,7 @@ export async function packetSource(
           SELECT a.${sql.raw(layer.column)} AS geoid, count(*)::int AS n
           FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE ${where} GROUP BY 1
         ) g
-        LEFT JOIN rep_districts d ON d.snapshot_id = (SELECT id FROM rep_snapshots WHERE active) AND d.layer = ${layer.layer} AND d.geoid = g.geoid
+        LEFT JOIN ${activeDistrictJoin(layer.layer, sql.raw('g.geoid'))}
         ORDER BY g.n DESC, g.geoid`,
   );
   const zips = await queryRows<{ area: string | null; n: number }>(
@@ -600,12 +600,8 @@ async function postalAddresses(
     );
     return target?.postal_address ? [{ label: null, address: target.postal_address }] : [];
   }
-  const [official] = await queryRows<{ channels: Channel[] }>(
-    db,
-    sql`SELECT o.channels FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
-        WHERE o.office = ${office} AND o.person_id = ${id} LIMIT 1`,
-  );
-  return (official?.channels ?? []).flatMap((channel) =>
+  const channels = await activeOfficialChannels(db, office, id);
+  return (channels ?? []).flatMap((channel) =>
     channel.type === 'postal' ? [{ label: channel.label ?? null, address: channel.address }] : [],
   );
 }
