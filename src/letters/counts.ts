@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, textArray, type Database } from '../db/client';
 import type { Channel, LetterStatus } from '../db/schema';
+import { customTargetNames } from '../representatives/custom-targets';
 import type { Official } from '../representatives/districts';
 import { officeDescription } from '../representatives/labels';
 import { activeOfficialsByTargetKey } from '../representatives/store';
@@ -66,11 +67,7 @@ export async function targetNames(
     .map((key) => Number(key.slice('custom:'.length)))
     .filter((id) => Number.isSafeInteger(id) && id > 0 && id < 2 ** 31);
   if (customIds.length > 0) {
-    const custom = await queryRows<{ id: number; name: string; title: string; list: string }>(
-      ctx.db,
-      sql`SELECT id, name, title, list FROM custom_targets
-          WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${customIds.join(',')}}`}::int[])`,
-    );
+    const custom = await customTargetNames(ctx.db, campaignId, customIds);
     for (const row of custom)
       names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
   }

@@ -6,6 +6,7 @@ import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import { recordAudit, type Actor } from '../staff/audit';
+import { customTargetPostalAddress } from '../representatives/custom-targets';
 import { activeDistrictJoin, activeOfficialChannels } from '../representatives/store';
 import { uspsByFips } from '../representatives/us-states';
 import { CONTROL_IN_TEXT } from '../text-safety/characters';
@@ -594,11 +595,8 @@ async function postalAddresses(
   const id = targetKey.slice(colon + 1);
   if (office === 'custom') {
     if (!/^\d{1,9}$/.test(id)) return [];
-    const [target] = await queryRows<{ postal_address: string | null }>(
-      db,
-      sql`SELECT postal_address FROM custom_targets WHERE id = ${Number(id)}::int AND campaign_id = ${campaignId}::int`,
-    );
-    return target?.postal_address ? [{ label: null, address: target.postal_address }] : [];
+    const address = await customTargetPostalAddress(db, campaignId, Number(id));
+    return address ? [{ label: null, address }] : [];
   }
   const channels = await activeOfficialChannels(db, office, id);
   return (channels ?? []).flatMap((channel) =>
