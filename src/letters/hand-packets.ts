@@ -5,6 +5,7 @@ import { queryRows, type Database } from '../db/client';
 import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { staffEmailOf } from '../staff/accounts';
 import { recordAudit, type Actor } from '../staff/audit';
 import { customTargetPostalAddress } from '../representatives/custom-targets';
 import { activeDistrictJoin, activeOfficialChannels } from '../representatives/store';
@@ -133,10 +134,9 @@ interface PacketRow {
   note: string | null;
 }
 
-const PACKET_COLUMNS =
-  sql.raw(`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
-  creator.email AS created_by, p.delivered_on, p.delivered_at, deliverer.email AS delivered_by, p.note
-  FROM hand_packets p LEFT JOIN staff_accounts creator ON creator.id = p.created_by LEFT JOIN staff_accounts deliverer ON deliverer.id = p.delivered_by`);
+const PACKET_COLUMNS = sql`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
+  ${staffEmailOf(sql.raw('p.created_by'))} AS created_by, p.delivered_on, p.delivered_at, ${staffEmailOf(sql.raw('p.delivered_by'))} AS delivered_by, p.note
+  FROM hand_packets p`;
 
 const packetOf = (row: PacketRow): HandPacket => ({
   id: Number(row.id),

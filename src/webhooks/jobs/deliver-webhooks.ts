@@ -7,6 +7,7 @@ import type { Mailer } from '../../delivery/mailer';
 import { personResource } from '../../osdi/resources';
 import { signaturesById } from '../../osdi/records';
 import { defineJob, defineSweep } from '../../queue/job';
+import { adminAndPartnerEmails } from '../../staff/accounts';
 import { controlsToSpaces } from '../../text-safety/characters';
 import type { Queues } from '../../queue/jobs';
 import { describeFailure, sendOutbound, type OutboundResponse } from '../outbound-http';
@@ -478,12 +479,7 @@ async function disable(
     { subscriptionId: subscription.id, kind: subscription.kind },
     'webhook subscription disabled after failing for 24 hours',
   );
-  const recipients = await queryRows<{ email: string }>(
-    ctx.db,
-    sql`SELECT email FROM staff_accounts WHERE status = 'active'
-          AND (role = 'admin' OR (role = 'partner' AND partner_id = ${subscription.partner_id}::int))
-        ORDER BY email`,
-  );
+  const recipients = await adminAndPartnerEmails(ctx.db, subscription.partner_id);
   const what =
     subscription.kind === 'webhook'
       ? `The webhook to ${subscription.url}`
@@ -496,7 +492,7 @@ async function disable(
     '',
     `${ctx.config.publicUrl}/staff`,
   ].join('\n');
-  for (const { email } of recipients) {
+  for (const email of recipients) {
     const sent = await ctx.mailer.send({
       from: ctx.config.delivery.from,
       to: email,
