@@ -8,6 +8,7 @@ import { personResource } from '../../osdi/resources';
 import { signaturesById } from '../../osdi/records';
 import { defineJob, defineSweep } from '../../queue/job';
 import { adminAndPartnerEmails } from '../../staff/accounts';
+import { recordPlatformAudit } from '../../staff/audit';
 import { controlsToSpaces } from '../../text-safety/characters';
 import type { Queues } from '../../queue/jobs';
 import { describeFailure, sendOutbound, type OutboundResponse } from '../outbound-http';
@@ -471,10 +472,19 @@ async function disable(
           WHERE id = ${subscription.id}::int)
         SELECT count(*)::int AS n FROM dropped`,
   );
-  await ctx.db.execute(sql`
-    INSERT INTO audit_log (actor, action, campaign_id, details)
-    VALUES ('platform', 'webhook.disabled', ${Number(subscription.campaign_id)}::int,
-            ${JSON.stringify({ subscriptionId: subscription.id, kind: subscription.kind, url: subscription.url, droppedEvents: Number(dropped?.n ?? 0), lastError })}::jsonb)`);
+  await recordPlatformAudit(ctx.db, [
+    {
+      action: 'webhook.disabled',
+      campaignId: Number(subscription.campaign_id),
+      details: {
+        subscriptionId: subscription.id,
+        kind: subscription.kind,
+        url: subscription.url,
+        droppedEvents: Number(dropped?.n ?? 0),
+        lastError,
+      },
+    },
+  ]);
   ctx.logger.warn(
     { subscriptionId: subscription.id, kind: subscription.kind },
     'webhook subscription disabled after failing for 24 hours',
