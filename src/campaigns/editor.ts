@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { Database } from '../db/client';
 import {
   campaigns,
-  customTargets,
   letterTemplates,
   partners,
   type Campaign,
@@ -29,6 +28,7 @@ import {
   validateLetterTemplate,
   type TargetLevel,
 } from '../letters/templates';
+import { deleteCustomTargetList } from '../representatives/custom-targets';
 import { recordAudit, type Actor } from '../staff/audit';
 import { DEFAULT_LANGUAGE, type Language } from '../i18n/translations';
 
@@ -458,20 +458,7 @@ export async function deletePartner(
 // ---------------------------------------------------------------------------------------------
 // Custom target lists
 
-export async function targetLists(db: Database, campaignId: number) {
-  return db
-    .select({
-      list: customTargets.list,
-      targets: sql<number>`count(*)::int`,
-      withEmail: sql<number>`count(${customTargets.email})::int`,
-      updatedAt: sql<Date>`max(${customTargets.createdAt})`,
-    })
-    .from(customTargets)
-    .where(eq(customTargets.campaignId, campaignId))
-    .groupBy(customTargets.list)
-    .orderBy(asc(customTargets.list));
-}
-
+/** Deletes the campaign's list called `list` and records it in the audit log, in one transaction. */
 export async function deleteTargetList(
   db: Database,
   campaignId: number,
@@ -479,16 +466,13 @@ export async function deleteTargetList(
   actor: Actor,
 ): Promise<number> {
   return db.transaction(async (tx) => {
-    const removed = await tx
-      .delete(customTargets)
-      .where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)))
-      .returning({ id: customTargets.id });
-    if (removed.length > 0)
+    const removed = await deleteCustomTargetList(tx, campaignId, list);
+    if (removed > 0)
       await recordAudit(tx, actor, {
         action: 'targets.delete-list',
         campaignId,
-        details: { list, targets: removed.length },
+        details: { list, targets: removed },
       });
-    return removed.length;
+    return removed;
   });
 }

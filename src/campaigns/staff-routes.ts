@@ -13,6 +13,7 @@ import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templa
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
 import {
   customTargetListName,
+  customTargetLists,
   importCustomTargets,
   MAX_CUSTOM_TARGETS_PER_LIST,
   type CustomTargetCsvError,
@@ -34,7 +35,6 @@ import {
   setDeliveryMode,
   storedTemplates,
   TARGET_OFFICES,
-  targetLists,
   templateErrors,
   templateForm,
   updateCampaign,
@@ -380,7 +380,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
       layout: 'staff',
       title: `Targets · ${campaign.title}`,
       campaign,
-      lists: await targetLists(ctx.db, campaign.id),
+      lists: await customTargetLists(ctx.db, campaign.id),
       offices: TARGET_OFFICES.filter((target) => campaign.targetOffices.includes(target.office)),
       maxTargets: MAX_CUSTOM_TARGETS_PER_LIST,
       maxKb: MAX_CSV_BYTES / 1024,

@@ -17,9 +17,9 @@ import { forceQuote } from '../text-safety/csv';
 import * as schema from './schema';
 import { sealPlaintextBeforeMigration } from './seal-plaintext';
 
-import { queryRows, type Database } from './query';
+import { queryRows, textArray, type Database } from './query';
 
-export { queryRows, type Database };
+export { queryRows, textArray, type Database };
 
 /** A query's rows as CSV, from PostgreSQL's COPY, and how many rows it wrote once it is done. */
 export interface CopyOut {

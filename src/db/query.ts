@@ -14,3 +14,10 @@ export async function queryRows<T>(db: Pick<Database, 'execute'>, query: SQL): P
   const result: unknown = await db.execute(query);
   return (result as { rows: T[] }).rows;
 }
+
+/**
+ * A PostgreSQL array literal of text values, each quoted (`{"a","b"}`), to pass as one parameter
+ * cast to `text[]`: one parameter however many values, and any characters in them.
+ */
+export const textArray = (values: readonly string[]): string =>
+  `{${values.map((value) => `"${value.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`).join(',')}}`;

@@ -1,8 +1,10 @@
 import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
-import type { Channel, LetterStatus, OfficeKind } from '../db/schema';
+import { queryRows, textArray, type Database } from '../db/client';
+import type { Channel, LetterStatus } from '../db/schema';
+import { customTargetNames } from '../representatives/custom-targets';
 import type { Official } from '../representatives/districts';
 import { officeDescription } from '../representatives/labels';
+import { activeOfficialsByTargetKey } from '../representatives/store';
 
 export interface LetterCounts {
   /** Per target (`us-house:<bioguide>`, …) and status. */
@@ -42,20 +44,7 @@ export async function targetNames(
 ): Promise<Map<string, { name: string; title: string }>> {
   const names = new Map<string, { name: string; title: string }>();
   if (keys.length === 0) return names;
-  const officials = await queryRows<{
-    office: OfficeKind;
-    person_id: string;
-    name: string;
-    state: string;
-    district: string | null;
-    party: string | null;
-  }>(
-    ctx.db,
-    sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
-        FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
-        WHERE (o.office, o.person_id) IN (
-          SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(${`{${keys.map(arrayItem).join(',')}}`}::text[]) AS k)`,
-  );
+  const officials = await activeOfficialsByTargetKey(ctx.db, keys);
   for (const row of officials) {
     const official: Official = {
       office: row.office,
@@ -78,11 +67,7 @@ export async function targetNames(
     .map((key) => Number(key.slice('custom:'.length)))
     .filter((id) => Number.isSafeInteger(id) && id > 0 && id < 2 ** 31);
   if (customIds.length > 0) {
-    const custom = await queryRows<{ id: number; name: string; title: string; list: string }>(
-      ctx.db,
-      sql`SELECT id, name, title, list FROM custom_targets
-          WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${customIds.join(',')}}`}::int[])`,
-    );
+    const custom = await customTargetNames(ctx.db, campaignId, customIds);
     for (const row of custom)
       names.set(`custom:${row.id}`, { name: row.name, title: row.title || row.list });
   }
@@ -101,7 +86,7 @@ export async function targetNames(
     }>(
       ctx.db,
       sql`SELECT DISTINCT ON (target_key) target_key, target_name, target_title FROM letters
-          WHERE campaign_id = ${campaignId}::int AND target_key = ANY(${`{${unknown.map(arrayItem).join(',')}}`}::text[])
+          WHERE campaign_id = ${campaignId}::int AND target_key = ANY(${textArray(unknown)}::text[])
           ORDER BY target_key, id DESC`,
     );
     if (writtenNames.size > 10_000) writtenNames.clear();
@@ -119,6 +104,3 @@ export async function targetNames(
  * target's letters keep their name, so one look in the letters per process is enough.
  */
 const writtenNames = new Map<string, { name: string; title: string }>();
-
-/** One element of a PostgreSQL array literal, quoted. */
-const arrayItem = (value: string) => `"${value.replace(/[\\"]/g, (ch) => `\\${ch}`)}"`;

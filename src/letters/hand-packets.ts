@@ -2,11 +2,13 @@ import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import type { Channel } from '../db/schema';
 import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { staffEmailOf } from '../staff/accounts';
 import { recordAudit, type Actor } from '../staff/audit';
+import { customTargetPostalAddress } from '../representatives/custom-targets';
+import { activeDistrictJoin, activeOfficialChannels } from '../representatives/store';
 import { uspsByFips } from '../representatives/us-states';
 import { CONTROL_IN_TEXT } from '../text-safety/characters';
 
@@ -132,10 +134,9 @@ interface PacketRow {
   note: string | null;
 }
 
-const PACKET_COLUMNS =
-  sql.raw(`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
-  creator.email AS created_by, p.delivered_on, p.delivered_at, deliverer.email AS delivered_by, p.note
-  FROM hand_packets p LEFT JOIN staff_accounts creator ON creator.id = p.created_by LEFT JOIN staff_accounts deliverer ON deliverer.id = p.delivered_by`);
+const PACKET_COLUMNS = sql`p.id, p.campaign_id, p.target_key, p.target_name, p.target_title, p.letters, p.created_at,
+  ${staffEmailOf(sql.raw('p.created_by'))} AS created_by, p.delivered_on, p.delivered_at, ${staffEmailOf(sql.raw('p.delivered_by'))} AS delivered_by, p.note
+  FROM hand_packets p`;
 
 const packetOf = (row: PacketRow): HandPacket => ({
   id: Number(row.id),
@@ -509,7 +510,7 @@ export async function packetSource(
           SELECT a.${sql.raw(layer.column)} AS geoid, count(*)::int AS n
           FROM letters l JOIN letter_actions a ON a.id = l.action_id WHERE ${where} GROUP BY 1
         ) g
-        LEFT JOIN rep_districts d ON d.snapshot_id = (SELECT id FROM rep_snapshots WHERE active) AND d.layer = ${layer.layer} AND d.geoid = g.geoid
+        LEFT JOIN ${activeDistrictJoin(layer.layer, sql.raw('g.geoid'))}
         ORDER BY g.n DESC, g.geoid`,
   );
   const zips = await queryRows<{ area: string | null; n: number }>(
@@ -594,18 +595,11 @@ async function postalAddresses(
   const id = targetKey.slice(colon + 1);
   if (office === 'custom') {
     if (!/^\d{1,9}$/.test(id)) return [];
-    const [target] = await queryRows<{ postal_address: string | null }>(
-      db,
-      sql`SELECT postal_address FROM custom_targets WHERE id = ${Number(id)}::int AND campaign_id = ${campaignId}::int`,
-    );
-    return target?.postal_address ? [{ label: null, address: target.postal_address }] : [];
+    const address = await customTargetPostalAddress(db, campaignId, Number(id));
+    return address ? [{ label: null, address }] : [];
   }
-  const [official] = await queryRows<{ channels: Channel[] }>(
-    db,
-    sql`SELECT o.channels FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
-        WHERE o.office = ${office} AND o.person_id = ${id} LIMIT 1`,
-  );
-  return (official?.channels ?? []).flatMap((channel) =>
+  const channels = await activeOfficialChannels(db, office, id);
+  return (channels ?? []).flatMap((channel) =>
     channel.type === 'postal' ? [{ label: channel.label ?? null, address: channel.address }] : [],
   );
 }

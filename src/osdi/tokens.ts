@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
-import { apiTokens, auditLog, type ApiScope, type ApiToken } from '../db/schema';
+import { apiTokens, type ApiScope, type ApiToken } from '../db/schema';
 import type { Logger } from '../logger';
-import { recordAudit, type Actor } from '../staff/audit';
+import { recordAudit, recordPlatformAudit, type Actor } from '../staff/audit';
 import { CONTROL_IN_LINE } from '../text-safety/characters';
 import { hiddenFormatting } from '../text-safety/input';
 
@@ -274,9 +274,9 @@ export async function summariseTokenUse(db: Database, now = new Date()): Promise
     );
     if (days.length > 0) {
       // Written by the platform itself, not by a person.
-      await tx.insert(auditLog).values(
+      await recordPlatformAudit(
+        tx,
         days.map((day) => ({
-          actor: 'platform',
           action: 'api-token.used',
           campaignId: day.campaign_id === null ? null : Number(day.campaign_id),
           details: {

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
+import { partnerIdOfAccount } from '../staff/accounts';
 
 /** A partner organisation as a partner's account sees it: itself and its campaign. */
 export interface PartnerScope {
@@ -35,8 +36,8 @@ export async function partnerOfAccount(
   }>(
     db,
     sql`SELECT p.id AS partner_id, p.name, p.source_code, c.id AS campaign_id, c.slug, c.title
-        FROM staff_accounts a JOIN partners p ON p.id = a.partner_id JOIN campaigns c ON c.id = p.campaign_id
-        WHERE a.id = ${staffId}::int AND a.role = 'partner'`,
+        FROM partners p JOIN campaigns c ON c.id = p.campaign_id
+        WHERE p.id = ${partnerIdOfAccount(staffId)}`,
   );
   return row
     ? {

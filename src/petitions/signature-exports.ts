@@ -12,6 +12,12 @@ import {
 } from '../db/client';
 import type { ExportKind } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
+import {
+  activeDistrictJoinText,
+  activeDistrictText,
+  districtLegislatorsText,
+  houseMembersText,
+} from '../representatives/store';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safety/csv';
 
@@ -23,7 +29,8 @@ import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safe
  * whose names and email addresses are sealed in the database: it is copied in COPY's binary
  * format, and Node opens those two fields of each row and writes the CSV line, streaming. COPY
  * takes no parameters, so every value in these queries is an integer checked by `integer` or a
- * constant of this file, quoted by `literal`.
+ * constant of this file, quoted by `literal`. The districts and their members come from the active
+ * representative data through the text fragments of representatives/store.ts, which keep that rule.
  */
 
 export type SignatureExportKind = Exclude<ExportKind, 'letters'>;
@@ -40,18 +47,12 @@ const stateOfGeoid = (geoid: string) => `(${FIPS_TO_USPS}::jsonb ->> left(${geoi
 const stateNameTable = (alias: string) =>
   `(VALUES ${[...stateNames].map(([usps, name]) => `(${literal(usps)}, ${literal(name)})`).join(', ')}) AS ${alias}(usps, name)`;
 
-const ACTIVE_SNAPSHOT = '(SELECT id FROM rep_snapshots WHERE active)';
-
 /** "CO-1", "AK at-large", "DC (delegate seat)" from a congressional GEOID and its state's USPS code. */
 const congressionalLabel = (geoid: string, usps: string) => `CASE
     WHEN ${usps} IS NULL THEN ${geoid}
     WHEN substr(${geoid}, 3) = '00' THEN ${usps} || ' at-large'
     WHEN substr(${geoid}, 3) = '98' THEN ${usps} || ' (delegate seat)'
     ELSE ${usps} || '-' || ltrim(substr(${geoid}, 3), '0') END`;
-
-/** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
-const houseSeat = (geoid: string) =>
-  `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
 
 /** One campaign's counts along a dimension, the rows with a count above zero. */
 const countsOf = (campaignId: number, dimension: string) =>
@@ -102,8 +103,7 @@ function signaturesQuery(
       CASE WHEN s.opt_in THEN 'yes' ELSE 'no' END AS opted_in,
       to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS signed_at
     FROM signatures s
-    LEFT JOIN LATERAL (SELECT ${congressionalLabel('d.geoid', 'd.state')} AS label FROM rep_districts d
-      WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = 'cd' AND d.geoid = s.congressional_district) cd ON true
+    LEFT JOIN LATERAL (${activeDistrictText(`${congressionalLabel('d.geoid', 'd.state')} AS label`, 'cd', 's.congressional_district')}) cd ON true
     WHERE s.campaign_id = ${integer(campaignId)}${bounds}
       -- Where signatures need confirming, an unconfirmed one may be someone else's address.
       AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
@@ -137,9 +137,7 @@ function congressionalQuery(campaignId: number): string {
     FROM signature_counts c
     CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
     LEFT JOIN LATERAL (
-      SELECT string_agg(o.name, '; ' ORDER BY o.name) AS names, string_agg(coalesce(o.party, ''), '; ' ORDER BY o.name) AS parties
-      FROM rep_officials o
-      WHERE o.snapshot_id = ${ACTIVE_SNAPSHOT} AND o.office = 'us-house' AND o.state = f.usps AND o.district = ${houseSeat('c.key')}
+      ${houseMembersText('c.key', 'f.usps')}
     ) m ON true
     WHERE ${countsOf(campaignId, 'congressional')}
     ORDER BY c.key`;
@@ -159,13 +157,9 @@ function stateDistrictQuery(campaignId: number, kind: 'state-upper' | 'state-low
       ${neutralised('c.key')} AS geoid
     FROM signature_counts c
     CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
-    LEFT JOIN rep_districts d ON d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = ${literal(layer)} AND d.geoid = c.key
+    LEFT JOIN ${activeDistrictJoinText(layer, 'c.key')}
     LEFT JOIN LATERAL (
-      SELECT string_agg(o.name, '; ' ORDER BY seat.position, o.name) AS names,
-             string_agg(coalesce(o.party, ''), '; ' ORDER BY seat.position, o.name) AS parties
-      FROM jsonb_array_elements(d.seats) WITH ORDINALITY AS seat(value, position)
-      JOIN rep_officials o ON o.snapshot_id = d.snapshot_id AND o.office = ${literal(kind)} AND o.state = d.state
-        AND o.district = seat.value->>'district'
+      ${districtLegislatorsText(kind)}
     ) m ON true
     WHERE ${countsOf(campaignId, kind)}
     ORDER BY c.key`;

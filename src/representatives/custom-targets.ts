@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Database } from '../db/client';
+import { queryRows, type Database } from '../db/client';
 import { customTargets, type CustomTarget, type DistrictLayer } from '../db/schema';
 import { CONTROL_IN_LINE, controlsToSpaces } from '../text-safety/characters';
 import { hiddenFormatting } from '../text-safety/input';
@@ -426,6 +426,60 @@ export async function listCustomTargets(db: Database, campaignId: number): Promi
     .from(customTargets)
     .where(eq(customTargets.campaignId, campaignId))
     .orderBy(asc(customTargets.list), asc(customTargets.id));
+}
+
+/** The campaign's lists: each one's name, how many targets it holds and how many of them by email, and when it was imported. */
+export async function customTargetLists(db: Database, campaignId: number) {
+  return db
+    .select({
+      list: customTargets.list,
+      targets: sql<number>`count(*)::int`,
+      withEmail: sql<number>`count(${customTargets.email})::int`,
+      updatedAt: sql<Date>`max(${customTargets.createdAt})`,
+    })
+    .from(customTargets)
+    .where(eq(customTargets.campaignId, campaignId))
+    .groupBy(customTargets.list)
+    .orderBy(asc(customTargets.list));
+}
+
+/** Deletes the campaign's list called `list`, in one statement; returns how many targets it held. */
+export async function deleteCustomTargetList(
+  db: Pick<Database, 'delete'>,
+  campaignId: number,
+  list: string,
+): Promise<number> {
+  const removed = await db
+    .delete(customTargets)
+    .where(and(eq(customTargets.campaignId, campaignId), eq(customTargets.list, list)))
+    .returning({ id: customTargets.id });
+  return removed.length;
+}
+
+/** The name, title and list of each of the campaign's targets with these ids (letter targets `custom:<id>`); ids it lacks are left out. */
+export async function customTargetNames(
+  db: Database,
+  campaignId: number,
+  ids: readonly number[],
+): Promise<Array<{ id: number; name: string; title: string; list: string }>> {
+  return queryRows(
+    db,
+    sql`SELECT id, name, title, list FROM custom_targets
+          WHERE campaign_id = ${campaignId}::int AND id = ANY(${`{${ids.join(',')}}`}::int[])`,
+  );
+}
+
+/** The postal address of the campaign's target `id`: null when it has none, undefined when the campaign has no such target. */
+export async function customTargetPostalAddress(
+  db: Database,
+  campaignId: number,
+  id: number,
+): Promise<string | null | undefined> {
+  const [target] = await queryRows<{ postal_address: string | null }>(
+    db,
+    sql`SELECT postal_address FROM custom_targets WHERE id = ${id}::int AND campaign_id = ${campaignId}::int`,
+  );
+  return target?.postal_address;
 }
 
 /** Where a constituent is: their state (USPS code), city, ZIP and district GEOIDs, as far as known. */

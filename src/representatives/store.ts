@@ -1,7 +1,15 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
-import { repDistricts, repOfficials, repSnapshots, repZctas } from '../db/schema';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { queryRows, textArray, type Database } from '../db/client';
+import { copyLiteral } from '../db/copy-values';
+import {
+  repDistricts,
+  repOfficials,
+  repSnapshots,
+  repZctas,
+  type Channel,
+  type OfficeKind,
+} from '../db/schema';
 import { geometryFromBytes, geometryToBytes } from './geometry';
 import type { Snapshot } from './snapshot';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
@@ -324,3 +332,107 @@ export async function snapshotDistrictShapes(
     };
   }, 50);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reads for other features: letter targets' names and postal addresses (letters/counts.ts,
+// letters/hand-packets.ts), and the districts and their members that the packet covers and the
+// signature exports (petitions/signature-exports.ts) join into their own statements, one statement
+// each, as below. Always the active snapshot.
+
+/** The active snapshot's id, as a scalar subquery. */
+const ACTIVE_SNAPSHOT_ID = '(SELECT id FROM rep_snapshots WHERE active)';
+
+/** The officials of the active data that letter targets name (`office:personId`), as a letter's target key says. */
+export async function activeOfficialsByTargetKey(
+  db: Database,
+  keys: readonly string[],
+): Promise<
+  Array<{
+    office: OfficeKind;
+    person_id: string;
+    name: string;
+    state: string;
+    district: string | null;
+    party: string | null;
+  }>
+> {
+  return queryRows(
+    db,
+    sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
+        FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
+        WHERE (o.office, o.person_id) IN (
+          SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(${textArray(keys)}::text[]) AS k)`,
+  );
+}
+
+/** The channels of the official holding `office` with the publisher's id `personId` in the active data; undefined when none does. */
+export async function activeOfficialChannels(
+  db: Database,
+  office: string,
+  personId: string,
+): Promise<Channel[] | undefined> {
+  const [official] = await queryRows<{ channels: Channel[] }>(
+    db,
+    sql`SELECT o.channels FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
+        WHERE o.office = ${office} AND o.person_id = ${personId} LIMIT 1`,
+  );
+  return official?.channels;
+}
+
+/**
+ * A join of the active data's district (as `d`) of `layer` whose GEOID is `geoid` (an expression
+ * of the query): `LEFT JOIN ${activeDistrictJoin(…)}`; `d.name` is then its name.
+ */
+export const activeDistrictJoin = (layer: DistrictRecord['layer'], geoid: SQL) =>
+  sql`rep_districts d ON d.snapshot_id = ${sql.raw(ACTIVE_SNAPSHOT_ID)} AND d.layer = ${layer} AND d.geoid = ${geoid}`;
+
+// The same reads as text, for the statements of COPY, which takes no parameters: every value in
+// them is a constant of this file or quoted by `copyLiteral`, and every expression passed in is
+// the caller's own text (column names), never input.
+
+/**
+ * `LEFT JOIN ${activeDistrictJoinText(…)}`: the active data's district (as `d`, with its `name`,
+ * `state` and `seats`) of `layer` whose GEOID is `geoid`.
+ */
+export const activeDistrictJoinText = (layer: DistrictRecord['layer'], geoid: string) =>
+  `rep_districts d ON d.snapshot_id = ${ACTIVE_SNAPSHOT_ID} AND d.layer = ${copyLiteral(layer)} AND d.geoid = ${geoid}`;
+
+/**
+ * A subquery of `columns` (expressions over `d`: its `geoid`, `state`, `name`) of the active data's
+ * district of `layer` whose GEOID is `geoid`: one row or none, so as `LEFT JOIN LATERAL (…) ON true`
+ * PostgreSQL can cache it per GEOID (Memoize) while it reads rows in another order.
+ */
+export const activeDistrictText = (
+  columns: string,
+  layer: DistrictRecord['layer'],
+  geoid: string,
+) =>
+  `SELECT ${columns} FROM rep_districts d
+      WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT_ID} AND d.layer = ${copyLiteral(layer)} AND d.geoid = ${geoid}`;
+
+/** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
+const houseSeat = (geoid: string) =>
+  `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
+
+/**
+ * A one-row subquery: the `names` and `parties` (each `; `-separated, in name order; null when
+ * the seat is empty) of the House members in the active data holding the seat of the congressional
+ * GEOID `geoid`, in the state whose USPS code is `usps`.
+ */
+export const houseMembersText = (geoid: string, usps: string) =>
+  `SELECT string_agg(o.name, '; ' ORDER BY o.name) AS names, string_agg(coalesce(o.party, ''), '; ' ORDER BY o.name) AS parties
+      FROM rep_officials o
+      WHERE o.snapshot_id = ${ACTIVE_SNAPSHOT_ID} AND o.office = 'us-house' AND o.state = ${usps} AND o.district = ${houseSeat(geoid)}`;
+
+/**
+ * A one-row subquery: the `names` and `parties` (each `; `-separated, by seat, then name; null when
+ * no seat is held) of the legislators of `office` holding the seats of the district `d` (from
+ * `activeDistrictJoinText`): several in multi-member districts, and for Idaho's A/B seats, matched
+ * as the lookup matches them.
+ */
+export const districtLegislatorsText = (office: 'state-upper' | 'state-lower') =>
+  `SELECT string_agg(o.name, '; ' ORDER BY seat.position, o.name) AS names,
+             string_agg(coalesce(o.party, ''), '; ' ORDER BY seat.position, o.name) AS parties
+      FROM jsonb_array_elements(d.seats) WITH ORDINALITY AS seat(value, position)
+      JOIN rep_officials o ON o.snapshot_id = d.snapshot_id AND o.office = ${copyLiteral(office)} AND o.state = d.state
+        AND o.district = seat.value->>'district'`;

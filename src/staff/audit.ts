@@ -26,6 +26,25 @@ export async function recordAudit(
   });
 }
 
+/**
+ * Entries for work the platform did by itself, no person asking (a day's token use summed up, a
+ * failing webhook turned off): the actor `platform`, with no account. All in one statement.
+ */
+export async function recordPlatformAudit(
+  db: Pick<Database, 'insert'>,
+  entries: readonly AuditEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db.insert(auditLog).values(
+    entries.map((entry) => ({
+      actor: 'platform',
+      action: entry.action,
+      campaignId: entry.campaignId ?? null,
+      details: entry.details ?? {},
+    })),
+  );
+}
+
 export const AUDIT_PAGE_SIZE = 100;
 
 /** Newest first, a page at a time: entries older than `before` (an entry id). */

@@ -7,6 +7,8 @@ import type { Mailer } from '../../delivery/mailer';
 import { personResource } from '../../osdi/resources';
 import { signaturesById } from '../../osdi/records';
 import { defineJob, defineSweep } from '../../queue/job';
+import { adminAndPartnerEmails } from '../../staff/accounts';
+import { recordPlatformAudit } from '../../staff/audit';
 import { controlsToSpaces } from '../../text-safety/characters';
 import type { Queues } from '../../queue/jobs';
 import { describeFailure, sendOutbound, type OutboundResponse } from '../outbound-http';
@@ -470,20 +472,24 @@ async function disable(
           WHERE id = ${subscription.id}::int)
         SELECT count(*)::int AS n FROM dropped`,
   );
-  await ctx.db.execute(sql`
-    INSERT INTO audit_log (actor, action, campaign_id, details)
-    VALUES ('platform', 'webhook.disabled', ${Number(subscription.campaign_id)}::int,
-            ${JSON.stringify({ subscriptionId: subscription.id, kind: subscription.kind, url: subscription.url, droppedEvents: Number(dropped?.n ?? 0), lastError })}::jsonb)`);
+  await recordPlatformAudit(ctx.db, [
+    {
+      action: 'webhook.disabled',
+      campaignId: Number(subscription.campaign_id),
+      details: {
+        subscriptionId: subscription.id,
+        kind: subscription.kind,
+        url: subscription.url,
+        droppedEvents: Number(dropped?.n ?? 0),
+        lastError,
+      },
+    },
+  ]);
   ctx.logger.warn(
     { subscriptionId: subscription.id, kind: subscription.kind },
     'webhook subscription disabled after failing for 24 hours',
   );
-  const recipients = await queryRows<{ email: string }>(
-    ctx.db,
-    sql`SELECT email FROM staff_accounts WHERE status = 'active'
-          AND (role = 'admin' OR (role = 'partner' AND partner_id = ${subscription.partner_id}::int))
-        ORDER BY email`,
-  );
+  const recipients = await adminAndPartnerEmails(ctx.db, subscription.partner_id);
   const what =
     subscription.kind === 'webhook'
       ? `The webhook to ${subscription.url}`
@@ -496,7 +502,7 @@ async function disable(
     '',
     `${ctx.config.publicUrl}/staff`,
   ].join('\n');
-  for (const { email } of recipients) {
+  for (const email of recipients) {
     const sent = await ctx.mailer.send({
       from: ctx.config.delivery.from,
       to: email,
