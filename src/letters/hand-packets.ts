@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { campaignById } from '../campaigns/directory';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import type { Channel } from '../db/schema';
@@ -487,10 +488,7 @@ export async function packetSource(
   const office = targetKey.split(':')[0]!;
   const layer = LAYER_OF_OFFICE[office] ?? CONGRESSIONAL;
 
-  const [campaign] = await queryRows<{ title: string }>(
-    ctx.db,
-    sql`SELECT title FROM campaigns WHERE id = ${campaignId}::int`,
-  );
+  const campaign = await campaignById(ctx.db, campaignId);
   const [summary] = await queryRows<{
     n: number;
     first: Date | string | null;

@@ -4,6 +4,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { staffAccounts, type StaffAccount, type StaffRole } from '../db/schema';
+import { partnerExists } from '../partners/partner-accounts';
 import { recordAudit, type Actor } from './audit';
 import { CONTROL_IN_LINE } from '../text-safety/characters';
 import { hiddenFormatting } from '../text-safety/input';
@@ -258,11 +259,8 @@ export async function inviteAccount(
   const token = randomBytes(24).toString('base64url');
   return db.transaction(async (tx) => {
     if (partnerId !== null) {
-      const [partner] = await queryRows<{ id: number }>(
-        tx,
-        sql`SELECT id FROM partners WHERE id = ${partnerId}::int`,
-      );
-      if (!partner) throw new AccountError('partner', 'There is no such partner organisation.');
+      if (!(await partnerExists(tx, partnerId)))
+        throw new AccountError('partner', 'There is no such partner organisation.');
     }
     const [account] = await tx
       .insert(staffAccounts)
