@@ -1,4 +1,4 @@
-import { asc, eq, sql, type SQL } from 'drizzle-orm';
+import { asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { UsageError } from '../cli';
 import { queryRows, type Database } from '../db/client';
 import { campaigns, type Campaign } from '../db/schema';
@@ -97,6 +97,27 @@ export async function lockCampaign(
   );
   return rows.length > 0;
 }
+
+const CAMPAIGN_COLUMNS = getTableColumns(campaigns);
+
+/**
+ * The campaigns, each with its id and the columns `fields` names (under their SQL names), as a
+ * table to join in one statement: `JOIN ${campaignsWith('slug')} c ON c.id = l.campaign_id`, for a
+ * query that needs a few of its rows' campaign settings without a query per row. It has no
+ * parameters (a COPY statement may hold it) and PostgreSQL flattens it into the query: the plan is
+ * that of a join on the table itself.
+ */
+export const campaignsWith = (...fields: Array<keyof typeof CAMPAIGN_COLUMNS>) =>
+  sql.raw(
+    `(SELECT ${[...new Set(['id', ...fields.map((field) => CAMPAIGN_COLUMNS[field].name)])].join(', ')} FROM campaigns)`,
+  );
+
+/**
+ * Whether a campaign asks signers to confirm their address, as a scalar subquery over its id
+ * (SQL: a value, or a column named with its table's alias).
+ */
+export const requiresVerificationOf = (campaignId: SQL) =>
+  sql`(SELECT require_verification FROM campaigns WHERE id = ${campaignId})`;
 
 /** A campaign's title, as a scalar subquery over its id (SQL), for a row that names its campaign. */
 export const campaignTitleOf = (campaignId: SQL) =>

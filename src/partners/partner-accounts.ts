@@ -1,6 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { UsageError } from '../cli';
 import { queryRows, type Database } from '../db/client';
+import { partners } from '../db/schema';
 
 /** A partner organisation as a partner's account sees it: itself and its campaign. */
 export interface PartnerScope {
@@ -102,3 +103,15 @@ export async function partnerOrigins(db: Pick<Database, 'execute'>): Promise<str
   );
   return rows.map((row) => row.origin);
 }
+
+const PARTNER_COLUMNS = getTableColumns(partners);
+
+/**
+ * The partners, each with its id and the columns `fields` names (under their SQL names), as a
+ * table to join in one statement: `LEFT JOIN ${partnersWith('name')} p ON p.id = t.partner_id`.
+ * It has no parameters (a COPY statement may hold it) and PostgreSQL flattens it into the query.
+ */
+export const partnersWith = (...fields: Array<keyof typeof PARTNER_COLUMNS>) =>
+  sql.raw(
+    `(SELECT ${[...new Set(['id', ...fields.map((field) => PARTNER_COLUMNS[field].name)])].join(', ')} FROM partners)`,
+  );

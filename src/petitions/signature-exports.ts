@@ -2,7 +2,8 @@ import { pipeline as pipe, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
-import { copyInteger as integer, copyLiteral as literal } from '../db/copy-values';
+import { requiresVerificationOf } from '../campaigns/directory';
+import { copyInteger as integer, copyLiteral as literal, copySql } from '../db/copy-values';
 import {
   queryRows,
   type CopyOut,
@@ -12,6 +13,7 @@ import {
 } from '../db/client';
 import type { ExportKind } from '../db/schema';
 import type { FieldEncryption } from '../db/field-encryption';
+import { partnersWith } from '../partners/partner-accounts';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safety/csv';
 
@@ -52,6 +54,10 @@ const congressionalLabel = (geoid: string, usps: string) => `CASE
 /** The House seat of a congressional GEOID as the officials' data writes it: `0` for at-large and delegate seats. */
 const houseSeat = (geoid: string) =>
   `CASE WHEN substr(${geoid}, 3) IN ('00', '98') THEN '0' ELSE ltrim(substr(${geoid}, 3), '0') END`;
+
+/** Whether the campaign asks signers to confirm their address (campaigns/directory.ts). */
+const requiresVerification = (campaignId: number) =>
+  copySql(requiresVerificationOf(sql.raw(integer(campaignId))));
 
 /** One campaign's counts along a dimension, the rows with a count above zero. */
 const countsOf = (campaignId: number, dimension: string) =>
@@ -106,7 +112,7 @@ function signaturesQuery(
       WHERE d.snapshot_id = ${ACTIVE_SNAPSHOT} AND d.layer = 'cd' AND d.geoid = s.congressional_district) cd ON true
     WHERE s.campaign_id = ${integer(campaignId)}${bounds}
       -- Where signatures need confirming, an unconfirmed one may be someone else's address.
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
+      AND (s.verified_at IS NOT NULL OR NOT ${requiresVerification(campaignId)})
     ORDER BY s.id`;
 }
 
@@ -186,7 +192,7 @@ function sourceQuery(campaignId: number): string {
     FROM (
       SELECT c.key AS source, p.name AS partner, c.count AS signatures, 0 AS without_source
       FROM signature_counts c
-      LEFT JOIN partners p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
+      LEFT JOIN ${copySql(partnersWith('campaignId', 'sourceCode', 'name'))} p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
       WHERE ${countsOf(campaignId, 'source')}
       UNION ALL
       SELECT '', 'No source code (the campaign''s own pages and links)',
@@ -218,7 +224,7 @@ export const PGLITE_COUNT_PAGE_ROWS = 25_000;
 const exportedSignatures = (campaignId: number, after = 0) =>
   `SELECT s.id FROM signatures s
     WHERE s.campaign_id = ${integer(campaignId)} AND s.id > ${integer(after)}
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
+      AND (s.verified_at IS NOT NULL OR NOT ${requiresVerification(campaignId)})`;
 
 function pagedSignatures(
   database: ExportDatabase,
