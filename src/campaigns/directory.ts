@@ -1,4 +1,5 @@
-import { asc, eq, sql, type SQL } from 'drizzle-orm';
+import { asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { UsageError } from '../cli';
 import { queryRows, type Database } from '../db/client';
 import { campaigns, type Campaign } from '../db/schema';
 
@@ -29,11 +30,7 @@ export class CampaignDirectory {
     const now = Date.now();
     const hit = this.cache.get(slug);
     if (hit && hit.expires > now) return hit.campaign;
-    const [campaign] = await this.db
-      .select()
-      .from(campaigns)
-      .where(eq(campaigns.slug, slug))
-      .limit(1);
+    const campaign = await campaignBySlug(this.db, slug);
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(slug, { campaign, expires: now + this.ttlMs });
     return campaign;
@@ -44,10 +41,83 @@ export class CampaignDirectory {
     this.cache.delete(slug);
   }
 
-  async list(): Promise<Campaign[]> {
-    return this.db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id));
+  list(): Promise<Campaign[]> {
+    return listCampaigns(this.db);
   }
 }
+
+/** The campaign with this slug, read now (the public pages read it through `CampaignDirectory`). */
+export async function campaignBySlug(
+  db: Pick<Database, 'select'>,
+  slug: string,
+): Promise<Campaign | undefined> {
+  const [campaign] = await db.select().from(campaigns).where(eq(campaigns.slug, slug)).limit(1);
+  return campaign;
+}
+
+/** The campaign with this id. */
+export async function campaignById(
+  db: Pick<Database, 'select'>,
+  campaignId: number,
+): Promise<Campaign | undefined> {
+  const [campaign] = await db.select().from(campaigns).where(eq(campaigns.id, campaignId));
+  return campaign;
+}
+
+/** Every campaign, oldest first. */
+export function listCampaigns(db: Pick<Database, 'select'>): Promise<Campaign[]> {
+  return db.select().from(campaigns).orderBy(asc(campaigns.createdAt), asc(campaigns.id));
+}
+
+/**
+ * The campaign a command's `--campaign <slug>` names, or a UsageError (one error line, exit code 2)
+ * when there is none: every command that takes a campaign says so in the same words.
+ */
+export async function campaignForCommand(
+  db: Pick<Database, 'select'>,
+  slug: string,
+): Promise<Campaign> {
+  const campaign = await campaignBySlug(db, slug);
+  if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${slug}"`);
+  return campaign;
+}
+
+/**
+ * Locks the campaign row so that tally batches and rebuilds of one campaign never interleave (false
+ * when there is no such campaign). NO KEY UPDATE does not conflict with the KEY SHARE lock each
+ * signature insert's foreign key takes, so signing goes on while a batch or a rebuild runs.
+ */
+export async function lockCampaign(
+  tx: Pick<Database, 'execute'>,
+  campaignId: number,
+): Promise<boolean> {
+  const rows = await queryRows(
+    tx,
+    sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`,
+  );
+  return rows.length > 0;
+}
+
+const CAMPAIGN_COLUMNS = getTableColumns(campaigns);
+
+/**
+ * The campaigns, each with its id and the columns `fields` names (under their SQL names), as a
+ * table to join in one statement: `JOIN ${campaignsWith('slug')} c ON c.id = l.campaign_id`, for a
+ * query that needs a few of its rows' campaign settings without a query per row. It has no
+ * parameters (a COPY statement may hold it) and PostgreSQL flattens it into the query: the plan is
+ * that of a join on the table itself.
+ */
+export const campaignsWith = (...fields: Array<keyof typeof CAMPAIGN_COLUMNS>) =>
+  sql.raw(
+    `(SELECT ${[...new Set(['id', ...fields.map((field) => CAMPAIGN_COLUMNS[field].name)])].join(', ')} FROM campaigns)`,
+  );
+
+/**
+ * Whether a campaign asks signers to confirm their address, as a scalar subquery over its id
+ * (SQL: a value, or a column named with its table's alias).
+ */
+export const requiresVerificationOf = (campaignId: SQL) =>
+  sql`(SELECT require_verification FROM campaigns WHERE id = ${campaignId})`;
 
 /** A campaign's title, as a scalar subquery over its id (SQL), for a row that names its campaign. */
 export const campaignTitleOf = (campaignId: SQL) =>

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
+import type { Database } from '../db/client';
+import { partnerOrigins } from '../partners/partner-accounts';
 
 /**
  * The sites browsers may call the JSON API from (CORS): PARTNER_ORIGINS, and every origin staff
@@ -19,10 +19,6 @@ export class PartnerOrigins {
   }
 
   async refresh(): Promise<void> {
-    const rows = await queryRows<{ origin: string }>(
-      this.db,
-      sql`SELECT DISTINCT unnest(origins) AS origin FROM partners`,
-    );
-    this.fromPartners = new Set(rows.map((row) => row.origin));
+    this.fromPartners = new Set(await partnerOrigins(this.db));
   }
 }

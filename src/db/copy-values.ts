@@ -1,3 +1,5 @@
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 
 /**
@@ -10,3 +12,15 @@ export const copyInteger = (value: number): string => {
 };
 
 export const copyLiteral = (value: string): string => pg.escapeLiteral(value);
+
+const dialect = new PgDialect();
+
+/**
+ * The text of a fragment of SQL that holds no parameter (another feature's subquery, built from
+ * `sql.raw` and values checked here), for a COPY statement; one with a parameter is refused.
+ */
+export const copySql = (fragment: SQL): string => {
+  const { sql: text, params } = dialect.sqlToQuery(fragment);
+  if (params.length > 0) throw new Error('a COPY statement takes no parameters');
+  return text;
+};

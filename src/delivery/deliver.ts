@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { campaignsWith } from '../campaigns/directory';
 import { queryRows, type Database } from '../db/client';
 import { changeLetterStatus, countMoves } from '../letters/letter-store';
 import type { DeliveredAs, LetterStatus } from '../db/schema';
@@ -117,11 +118,12 @@ interface Claim {
 }
 
 /** A claim's answer, from its `moved` letters and their `attempt`s. */
-const CLAIMED = sql.raw(`
+const CLAIMED = sql`
   SELECT attempt.id AS attempt_id, m.attempts, m.id, m.idempotency_key, m.channel, m.channel_address, m.subject, m.body,
          m.target_name, m.target_title, m.rehearsal, c.letter_from, c.slug, c.rehearsal_to,
          a.name, a.prefix, a.email, a.zip, a.city, a.state, a.address
-  FROM moved m JOIN attempt ON attempt.letter_id = m.id JOIN letter_actions a ON a.id = m.action_id JOIN campaigns c ON c.id = m.campaign_id`);
+  FROM moved m JOIN attempt ON attempt.letter_id = m.id JOIN letter_actions a ON a.id = m.action_id
+    JOIN ${campaignsWith('letterFrom', 'slug', 'rehearsalTo')} c ON c.id = m.campaign_id`;
 
 /**
  * The usual claim, of several letters in one statement (a statement per letter was most of a

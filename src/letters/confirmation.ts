@@ -4,6 +4,7 @@ import { queryRows } from '../db/client';
 import { messageIdFor, type Mailer } from '../delivery/mailer';
 import { unsubscribeHeaders, unsubscribeUrl } from '../privacy/emails';
 import type { MailBudget } from '../privacy/notices';
+import { campaignsWith } from '../campaigns/directory';
 import { campaignTitle } from '../campaigns/texts';
 import type { CampaignTranslations } from '../db/schema';
 import { DEFAULT_LANGUAGE, languageOf, translator } from '../i18n/translations';
@@ -32,7 +33,7 @@ export async function sendConfirmation(
   }>(
     ctx.db,
     sql`UPDATE letter_actions a SET confirmation_sent_at = now()
-        FROM campaigns c
+        FROM ${campaignsWith('title', 'translations')} c
         WHERE a.id = ${actionId}::bigint AND c.id = a.campaign_id AND a.confirmation_sent_at IS NULL AND a.wants_copy
         RETURNING a.email, a.status_token, c.id AS campaign_id, c.title AS campaign_title, c.translations, a.language`,
   );

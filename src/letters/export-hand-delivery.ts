@@ -1,10 +1,9 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
 import { UsageError, commandArgs, runCli } from '../cli';
+import { campaignForCommand } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { campaigns } from '../db/schema';
 import { FieldEncryption } from '../db/field-encryption';
 import { findPacket, officesWaiting, packetSource, type PacketSelection } from './hand-packets';
 import { writePacketPdf, writePacketText } from './packet-documents';
@@ -35,11 +34,7 @@ runCli('letters:hand-delivery', async () => {
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db
-      .select()
-      .from(campaigns)
-      .where(eq(campaigns.slug, values.campaign));
-    if (!campaign) throw new UsageError(`no campaign with slug "${values.campaign}"`);
+    const campaign = await campaignForCommand(database.db, values.campaign);
     const ctx = { db: database.db, encryption: new FieldEncryption(config.encryption) };
 
     const selections: Array<{ file: string; selection: PacketSelection }> = [];

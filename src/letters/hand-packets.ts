@@ -1,11 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { campaignById } from '../campaigns/directory';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
 import { openedLetter } from '../db/sealed-rows';
 import { countMoves } from './letter-store';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
-import { staffEmailOf } from '../staff/accounts';
+import { staffEmailOf } from '../staff/account-reads';
 import { recordAudit, type Actor } from '../staff/audit';
 import { customTargetPostalAddress } from '../representatives/custom-targets';
 import { activeDistrictJoin, activeOfficialChannels } from '../representatives/store';
@@ -488,10 +489,7 @@ export async function packetSource(
   const office = targetKey.split(':')[0]!;
   const layer = LAYER_OF_OFFICE[office] ?? CONGRESSIONAL;
 
-  const [campaign] = await queryRows<{ title: string }>(
-    ctx.db,
-    sql`SELECT title FROM campaigns WHERE id = ${campaignId}::int`,
-  );
+  const campaign = await campaignById(ctx.db, campaignId);
   const [summary] = await queryRows<{
     n: number;
     first: Date | string | null;

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { campaignsWith } from '../campaigns/directory';
 import { queryRows, type Database } from '../db/client';
 import { countMoves } from './letter-store';
 import type { DepartedOfficial } from '../representatives/changes';
@@ -63,7 +64,7 @@ export async function heldLetterCounts(
   const rows = await queryRows<{ id: number; slug: string; title: string; held: number | string }>(
     db,
     sql`SELECT c.id, c.slug, c.title, sum(lc.count) AS held
-        FROM letter_counts lc JOIN campaigns c ON c.id = lc.campaign_id
+        FROM letter_counts lc JOIN ${campaignsWith('slug', 'title')} c ON c.id = lc.campaign_id
         WHERE lc.dimension = 'target' AND lc.status = 'held'
         GROUP BY c.id, c.slug, c.title HAVING sum(lc.count) > 0
         ORDER BY c.title`,

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { campaignsWith } from '../campaigns/directory';
 import type { AppContext } from '../context';
 import { queryRows } from '../db/client';
 import type {
@@ -75,7 +76,8 @@ export async function supporterLetters(
     ctx.db,
     sql`SELECT a.created_at, c.title AS campaign_title, c.slug AS campaign_slug, c.translations AS campaign_translations, l.target_key, l.target_name, l.target_title, l.office, l.target_state, l.target_district,
                l.channel, l.status, l.delivered_as, l.delivered_at, l.subject, l.body, l.self_send, l.last_error
-        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id JOIN letters l ON l.action_id = a.id
+        FROM letter_actions a JOIN ${campaignsWith('title', 'slug', 'translations')} c ON c.id = a.campaign_id
+          JOIN letters l ON l.action_id = a.id
         WHERE a.status_token = ${statusToken} ORDER BY l.id`,
   );
   const first = rows[0];

@@ -1,4 +1,5 @@
 import { asc, eq, sql, type SQL } from 'drizzle-orm';
+import { campaignsWith } from '../campaigns/directory';
 import { queryRows, type Database } from '../db/client';
 import {
   compareAsShown,
@@ -310,7 +311,7 @@ export function letterActionsOf(db: Tx, emailHash: Uint8Array): Promise<PersonsL
     db,
     sql`SELECT a.id, c.slug, c.title, a.name, a.email, a.zip, a.city, a.state, a.address, a.note, a.prefix, a.congressional_district,
                a.state_upper_district, a.state_lower_district, a.wants_copy, a.confirmation_sent_at, a.created_at
-        FROM letter_actions a JOIN campaigns c ON c.id = a.campaign_id
+        FROM letter_actions a JOIN ${campaignsWith('slug', 'title')} c ON c.id = a.campaign_id
         WHERE a.email_hash = ${emailHash}::bytea ORDER BY a.created_at, a.id`,
   );
 }

@@ -1,8 +1,8 @@
-import { and, eq } from 'drizzle-orm';
 import { UsageError, commandArgs, runCli } from '../cli';
+import { campaignForCommand } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { campaigns, partners } from '../db/schema';
+import { partnerForCommand } from '../partners/partner-accounts';
 import { createApiToken, tokenName, tokenScopes } from './tokens';
 
 const USAGE =
@@ -39,26 +39,10 @@ runCli('api:token', async () => {
     let campaignId: number | null = null;
     let partnerId: number | null = null;
     if (values.campaign !== undefined) {
-      const [campaign] = await database.db
-        .select()
-        .from(campaigns)
-        .where(eq(campaigns.slug, values.campaign))
-        .limit(1);
-      if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${values.campaign}"`);
+      const campaign = await campaignForCommand(database.db, values.campaign);
       campaignId = campaign.id;
-      if (values.partner !== undefined) {
-        const code = values.partner.trim().toLowerCase();
-        const [partner] = await database.db
-          .select()
-          .from(partners)
-          .where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code)))
-          .limit(1);
-        if (!partner)
-          throw new UsageError(
-            `--partner: ${campaign.slug} has no partner with source code "${values.partner}"`,
-          );
-        partnerId = partner.id;
-      }
+      if (values.partner !== undefined)
+        partnerId = (await partnerForCommand(database.db, campaign, values.partner)).id;
     }
     const { token } = await createApiToken(
       database.db,

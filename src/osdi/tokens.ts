@@ -3,6 +3,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { apiTokens, type ApiScope, type ApiToken } from '../db/schema';
+import { partnersWith } from '../partners/partner-accounts';
 import type { Logger } from '../logger';
 import { recordAudit, recordPlatformAudit, type Actor } from '../staff/audit';
 import { CONTROL_IN_LINE } from '../text-safety/characters';
@@ -133,7 +134,7 @@ export async function listApiTokens(db: Database, campaignId: number) {
   }>(
     db,
     sql`SELECT t.id, t.name, t.hint, t.scopes, p.name AS partner, t.created_at, t.last_used_at, t.revoked_at
-        FROM api_tokens t LEFT JOIN partners p ON p.id = t.partner_id
+        FROM api_tokens t LEFT JOIN ${partnersWith('name')} p ON p.id = t.partner_id
         WHERE t.campaign_id = ${campaignId}::int ORDER BY t.revoked_at IS NOT NULL, t.id DESC`,
   );
 }
@@ -164,7 +165,7 @@ export async function findTokenHolder(
   }>(
     db,
     sql`SELECT t.id, t.name, t.scopes, t.campaign_id, t.partner_id, p.source_code, p.name AS partner_name
-        FROM api_tokens t LEFT JOIN partners p ON p.id = t.partner_id
+        FROM api_tokens t LEFT JOIN ${partnersWith('sourceCode', 'name')} p ON p.id = t.partner_id
         WHERE t.token_hash = ${hashOf(token)} AND t.revoked_at IS NULL`,
   );
   if (!row) return undefined;

@@ -1,10 +1,9 @@
-import { eq } from 'drizzle-orm';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { UsageError, runCli } from '../cli';
+import { campaignForCommand, listCampaigns } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { campaigns } from '../db/schema';
 import { RepresentativeData } from '../representatives/districts';
 import { loadActiveSnapshot } from '../representatives/store';
 import { StatsCache } from './stats';
@@ -32,9 +31,8 @@ runCli('tallies:rebuild', async (logger) => {
   try {
     await database.migrate();
     const selected = slug
-      ? await database.db.select().from(campaigns).where(eq(campaigns.slug, slug))
-      : await database.db.select().from(campaigns);
-    if (slug && selected.length === 0) throw new UsageError(`no campaign with slug "${slug}"`);
+      ? [await campaignForCommand(database.db, slug)]
+      : await listCampaigns(database.db);
     const cache = redis && new StatsCache(database.db, redis, config.redisKeyPrefix);
     // With representative data, signatures not yet counted get their districts as well.
     const snapshot = await loadActiveSnapshot(database.db);

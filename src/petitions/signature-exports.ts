@@ -2,7 +2,8 @@ import { pipeline as pipe, Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import { BinaryCopyRows, type BinaryField } from '../db/binary-copy';
-import { copyInteger as integer, copyLiteral as literal } from '../db/copy-values';
+import { requiresVerificationOf } from '../campaigns/directory';
+import { copyInteger as integer, copyLiteral as literal, copySql } from '../db/copy-values';
 import {
   queryRows,
   type CopyOut,
@@ -18,6 +19,7 @@ import {
   districtLegislatorsText,
   houseMembersText,
 } from '../representatives/store';
+import { partnersWith } from '../partners/partner-accounts';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safety/csv';
 
@@ -53,6 +55,10 @@ const congressionalLabel = (geoid: string, usps: string) => `CASE
     WHEN substr(${geoid}, 3) = '00' THEN ${usps} || ' at-large'
     WHEN substr(${geoid}, 3) = '98' THEN ${usps} || ' (delegate seat)'
     ELSE ${usps} || '-' || ltrim(substr(${geoid}, 3), '0') END`;
+
+/** Whether the campaign asks signers to confirm their address (campaigns/directory.ts). */
+const requiresVerification = (campaignId: number) =>
+  copySql(requiresVerificationOf(sql.raw(integer(campaignId))));
 
 /** One campaign's counts along a dimension, the rows with a count above zero. */
 const countsOf = (campaignId: number, dimension: string) =>
@@ -106,7 +112,7 @@ function signaturesQuery(
     LEFT JOIN LATERAL (${activeDistrictText(`${congressionalLabel('d.geoid', 'd.state')} AS label`, 'cd', 's.congressional_district')}) cd ON true
     WHERE s.campaign_id = ${integer(campaignId)}${bounds}
       -- Where signatures need confirming, an unconfirmed one may be someone else's address.
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))
+      AND (s.verified_at IS NOT NULL OR NOT ${requiresVerification(campaignId)})
     ORDER BY s.id`;
 }
 
@@ -180,7 +186,7 @@ function sourceQuery(campaignId: number): string {
     FROM (
       SELECT c.key AS source, p.name AS partner, c.count AS signatures, 0 AS without_source
       FROM signature_counts c
-      LEFT JOIN partners p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
+      LEFT JOIN ${copySql(partnersWith('campaignId', 'sourceCode', 'name'))} p ON p.campaign_id = c.campaign_id AND p.source_code = c.key
       WHERE ${countsOf(campaignId, 'source')}
       UNION ALL
       SELECT '', 'No source code (the campaign''s own pages and links)',
@@ -212,7 +218,7 @@ export const PGLITE_COUNT_PAGE_ROWS = 25_000;
 const exportedSignatures = (campaignId: number, after = 0) =>
   `SELECT s.id FROM signatures s
     WHERE s.campaign_id = ${integer(campaignId)} AND s.id > ${integer(after)}
-      AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${integer(campaignId)}))`;
+      AND (s.verified_at IS NOT NULL OR NOT ${requiresVerification(campaignId)})`;
 
 function pagedSignatures(
   database: ExportDatabase,

@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { campaignsWith, requiresVerificationOf } from '../campaigns/directory';
 import { queryRows, type Database } from '../db/client';
 import {
   compareAsShown,
@@ -496,7 +497,7 @@ export async function oweVerification(db: Tx, signatureId: number): Promise<numb
   const [pending] = await queryRows<{ campaign_id: number }>(
     db,
     sql`UPDATE signatures s SET notice_pending = true
-        FROM campaigns c
+        FROM ${campaignsWith('requireVerification')} c
         WHERE s.id = ${signatureId}::bigint AND c.id = s.campaign_id AND c.require_verification AND s.verified_at IS NULL
         RETURNING s.campaign_id`,
   );
@@ -552,7 +553,7 @@ export function claimNotices(
   return queryRows<ClaimedNotice>(
     db,
     sql`UPDATE signatures s SET notice_pending = false
-        FROM campaigns c
+        FROM ${campaignsWith('title', 'translations', 'slug', 'requireVerification')} c
         WHERE s.id IN (
                 SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND notice_pending
                   AND id <> ALL(${`{${waiting.join(',')}}`}::bigint[])
@@ -572,7 +573,7 @@ export async function oweNotices(db: Tx, signatureIds: number[]): Promise<void> 
 /** The ids of an address's signatures (by its keyed hash), in one campaign or (null) in all, as a subquery. */
 export const signaturesOfAddress = (emailHash: Uint8Array, campaignId: number | null) =>
   campaignId === null
-    ? sql`SELECT s.id FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea`
+    ? sql`SELECT s.id FROM ${campaignsWith()} c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea`
     : sql`SELECT id FROM signatures WHERE campaign_id = ${campaignId}::int AND email_hash = ${emailHash}::bytea`;
 
 /** Takes these signatures (a subquery of ids) off the campaign's own mailing list. */
@@ -672,7 +673,7 @@ export function signaturesShownWithIds(
  * that partner's consent.
  */
 export const signaturesToAnnounce = (campaignId: number, ids: SQL, partnerId: SQL) =>
-  sql`SELECT s.id FROM signatures s JOIN campaigns c ON c.id = s.campaign_id
+  sql`SELECT s.id FROM signatures s JOIN ${campaignsWith('requireVerification')} c ON c.id = s.campaign_id
       WHERE s.campaign_id = ${campaignId}::int AND s.id IN (${ids})
         AND (NOT c.require_verification OR s.verified_at IS NOT NULL)
         AND (${partnerId} IS NULL OR ${partnerConsentOf('s', partnerId)})`;
@@ -682,7 +683,8 @@ export const signaturesToAnnounce = (campaignId: number, ids: SQL, partnerId: SQ
  * asks signers to confirm (elsewhere the tally announced it when it counted it).
  */
 export const confirmedSignatureToAnnounce = (signatureId: number) =>
-  sql`SELECT s.id FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${signatureId}::bigint AND s.tallied AND c.require_verification`;
+  sql`SELECT s.id FROM signatures s JOIN ${campaignsWith('requireVerification')} c ON c.id = s.campaign_id
+      WHERE s.id = ${signatureId}::bigint AND s.tallied AND c.require_verification`;
 
 /**
  * That the signature of the writer of a letter action (the `campaign_id` and `email_hash` columns
@@ -719,7 +721,7 @@ export type ConsentingSignerRow = Pick<SignatureRow, 'id' | 'name' | 'email' | '
 const consentingSigners = (campaignId: number, partnerId: number) => ({
   from: sql`signatures s JOIN consents k ON k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL`,
   where: sql`s.campaign_id = ${campaignId}::int
-    AND (s.verified_at IS NOT NULL OR NOT (SELECT require_verification FROM campaigns WHERE id = ${campaignId}::int))`,
+    AND (s.verified_at IS NOT NULL OR NOT ${requiresVerificationOf(sql`${campaignId}::int`)})`,
 });
 
 /** How many signers of a campaign agreed to hear from a partner (see `consentingSigners`). */
@@ -878,7 +880,7 @@ export function signaturesOf(db: Tx, emailHash: Uint8Array): Promise<PersonsSign
     db,
     sql`SELECT s.id, c.slug, c.title, s.name, s.email, s.zip, s.address, s.state, s.congressional_district, s.state_upper_district,
                s.state_lower_district, s.source, s.opt_in, s.ip_hash, s.verified_at, s.created_at
-        FROM campaigns c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea
+        FROM ${campaignsWith('slug', 'title')} c JOIN signatures s ON s.campaign_id = c.id AND s.email_hash = ${emailHash}::bytea
         ORDER BY s.created_at, s.id`,
   );
 }
@@ -901,7 +903,8 @@ export async function linkedSignature(
   const [row] = await queryRows<LinkedSignature>(
     db,
     sql`SELECT s.id, s.verified_at IS NOT NULL AS verified, c.title, c.translations, c.slug, c.require_verification
-        FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${signatureId}::bigint`,
+        FROM signatures s JOIN ${campaignsWith('title', 'translations', 'slug', 'requireVerification')} c ON c.id = s.campaign_id
+        WHERE s.id = ${signatureId}::bigint`,
   );
   return row;
 }

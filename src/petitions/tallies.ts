@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
-import { queryRows, type Database } from '../db/client';
+import { lockCampaign } from '../campaigns/directory';
+import type { Database } from '../db/client';
 import { raiseSignatureEvents, type Raised } from '../webhooks/events';
 import {
   campaignsWithUntallied,
@@ -36,22 +36,6 @@ function assignments(
       sldl: districts?.sldl ?? null,
     };
   });
-}
-
-/**
- * Locks the campaign row so that batches and rebuilds of one campaign never interleave. NO KEY
- * UPDATE does not conflict with the KEY SHARE lock each signature insert's foreign key takes, so
- * signing goes on while a batch or a rebuild runs.
- */
-export async function lockCampaign(
-  tx: Pick<Database, 'execute'>,
-  campaignId: number,
-): Promise<boolean> {
-  const rows = await queryRows(
-    tx,
-    sql`SELECT id FROM campaigns WHERE id = ${campaignId}::int FOR NO KEY UPDATE`,
-  );
-  return rows.length > 0;
 }
 
 /** Told, after each commit, which webhook subscriptions got events (so their delivery can be woken). */

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import type { Database } from '../db/client';
-import { campaignsClosedFor } from '../campaigns/directory';
+import { campaignsClosedFor, lockCampaign } from '../campaigns/directory';
 import {
   campaignHoldsLetterActions,
   eraseLetterActionBatch,
@@ -17,7 +17,7 @@ import {
   verificationOf,
   type SignaturesToErase,
 } from '../petitions/signature-store';
-import { lockCampaign, tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
+import { tallyCampaign, type DistrictsOfZip } from '../petitions/tallies';
 import { raiseConfirmedSignature, raisePersonErased } from '../webhooks/events';
 
 /**

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { eq } from 'drizzle-orm';
 import { UsageError, runCli } from '../cli';
+import { campaignForCommand } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { campaigns } from '../db/schema';
 import { customTargetListName, importCustomTargets } from './custom-targets';
 
 const USAGE = 'Usage: npm run targets:import -- --campaign <slug> --list "<name>" <file.csv>';
@@ -40,12 +39,7 @@ runCli('targets:import', async () => {
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db
-      .select()
-      .from(campaigns)
-      .where(eq(campaigns.slug, values.campaign))
-      .limit(1);
-    if (!campaign) throw new UsageError(`no campaign with slug "${values.campaign}"`);
+    const campaign = await campaignForCommand(database.db, values.campaign);
     const result = await importCustomTargets(database.db, campaign.id, listName.data, csvText);
     if (!result.ok) {
       for (const error of result.errors)

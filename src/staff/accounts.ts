@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { staffAccounts, type StaffAccount, type StaffRole } from '../db/schema';
+import { partnerExists } from '../partners/partner-accounts';
 import { recordAudit, type Actor } from './audit';
 import { CONTROL_IN_LINE } from '../text-safety/characters';
 import { hiddenFormatting } from '../text-safety/input';
@@ -258,11 +259,8 @@ export async function inviteAccount(
   const token = randomBytes(24).toString('base64url');
   return db.transaction(async (tx) => {
     if (partnerId !== null) {
-      const [partner] = await queryRows<{ id: number }>(
-        tx,
-        sql`SELECT id FROM partners WHERE id = ${partnerId}::int`,
-      );
-      if (!partner) throw new AccountError('partner', 'There is no such partner organisation.');
+      if (!(await partnerExists(tx, partnerId)))
+        throw new AccountError('partner', 'There is no such partner organisation.');
     }
     const [account] = await tx
       .insert(staffAccounts)
@@ -401,31 +399,4 @@ export async function updateAccount(
     });
     return account!;
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reads for other features: who prepared and delivered a hand packet (letters/hand-packets.ts),
-// which partner an account belongs to (partners/partner-accounts.ts), whom to tell when a webhook
-// is turned off (webhooks/jobs/deliver-webhooks.ts).
-
-/** An account's email address, as a scalar subquery over its id (SQL): null when there is none (deleted, or no account). */
-export const staffEmailOf = (staffId: SQL) =>
-  sql`(SELECT a.email FROM staff_accounts a WHERE a.id = ${staffId})`;
-
-/** The partner a partner's account is bound to, as a scalar subquery: null for a staff role, or once the partner was removed. */
-export const partnerIdOfAccount = (staffId: number) =>
-  sql`(SELECT a.partner_id FROM staff_accounts a WHERE a.id = ${staffId}::int AND a.role = 'partner')`;
-
-/** The email addresses of the active admins and of the active accounts of the partner `partnerId` (none: admins only), in order. */
-export async function adminAndPartnerEmails(
-  db: Pick<Database, 'execute'>,
-  partnerId: number | null,
-): Promise<string[]> {
-  const rows = await queryRows<{ email: string }>(
-    db,
-    sql`SELECT email FROM staff_accounts WHERE status = 'active'
-          AND (role = 'admin' OR (role = 'partner' AND partner_id = ${partnerId}::int))
-        ORDER BY email`,
-  );
-  return rows.map((row) => row.email);
 }

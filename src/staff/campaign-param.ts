@@ -1,8 +1,7 @@
-import { eq } from 'drizzle-orm';
 import type { RequestHandler, Response } from 'express';
 import type { AppContext } from '../context';
-import { isCampaignSlug } from '../campaigns/directory';
-import { campaigns, type Campaign } from '../db/schema';
+import { campaignBySlug, isCampaignSlug } from '../campaigns/directory';
+import type { Campaign } from '../db/schema';
 
 /**
  * Loads the campaign named by the route's `:slug` onto `res.locals`, fresh from the database (not
@@ -11,9 +10,7 @@ import { campaigns, type Campaign } from '../db/schema';
 export function loadStaffCampaign(ctx: Pick<AppContext, 'db'>): RequestHandler {
   return async (req, res, next) => {
     const slug = String(req.params.slug);
-    const [campaign] = isCampaignSlug(slug)
-      ? await ctx.db.select().from(campaigns).where(eq(campaigns.slug, slug))
-      : [];
+    const campaign = isCampaignSlug(slug) ? await campaignBySlug(ctx.db, slug) : undefined;
     if (!campaign)
       return res.status(404).render('error', {
         layout: 'staff',

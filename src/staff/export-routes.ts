@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { eq } from 'drizzle-orm';
 import { Router, type Response } from 'express';
 import { z } from 'zod';
+import { campaignById } from '../campaigns/directory';
 import type { AppContext } from '../context';
-import { campaigns, type Campaign, type ExportKind, type StaffExport } from '../db/schema';
+import type { Campaign, ExportKind, StaffExport } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { recordAudit } from './audit';
 import { campaignOf, loadStaffCampaign } from './campaign-param';
@@ -239,10 +239,7 @@ export function exportRoutes(ctx: AppContext, _csrf: ReturnType<typeof createCsr
       );
       return gone(410, 'The file of this export is missing. Start it again.');
     }
-    const [campaign] = await ctx.db
-      .select({ slug: campaigns.slug })
-      .from(campaigns)
-      .where(eq(campaigns.id, record.campaignId));
+    const campaign = await campaignById(ctx.db, record.campaignId);
     await recordAudit(ctx.db, staff, {
       action: 'export.download',
       campaignId: record.campaignId,

@@ -1,8 +1,8 @@
-import { and, eq } from 'drizzle-orm';
 import { UsageError, commandArgs, runCli } from '../cli';
+import { campaignForCommand } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
-import { campaigns, partners } from '../db/schema';
+import { partnerForCommand } from '../partners/partner-accounts';
 import { FieldEncryption } from '../db/field-encryption';
 import { addWebhook, eventList, receiverUrl } from './subscriptions';
 
@@ -36,26 +36,11 @@ runCli('webhooks:add', async () => {
   const database = await openDatabase(config);
   try {
     await database.migrate();
-    const [campaign] = await database.db
-      .select()
-      .from(campaigns)
-      .where(eq(campaigns.slug, values.campaign))
-      .limit(1);
-    if (!campaign) throw new UsageError(`--campaign: no campaign with slug "${values.campaign}"`);
-    let partnerId: number | null = null;
-    if (values.partner !== undefined) {
-      const code = values.partner.trim().toLowerCase();
-      const [partner] = await database.db
-        .select()
-        .from(partners)
-        .where(and(eq(partners.campaignId, campaign.id), eq(partners.sourceCode, code)))
-        .limit(1);
-      if (!partner)
-        throw new UsageError(
-          `--partner: ${campaign.slug} has no partner with source code "${values.partner}"`,
-        );
-      partnerId = partner.id;
-    }
+    const campaign = await campaignForCommand(database.db, values.campaign);
+    const partnerId =
+      values.partner === undefined
+        ? null
+        : (await partnerForCommand(database.db, campaign, values.partner)).id;
     const { secret } = await addWebhook(
       { db: database.db, encryption: new FieldEncryption(config.encryption) },
       { campaignId: campaign.id, partnerId, url: url.data, events: events.data },

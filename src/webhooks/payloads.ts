@@ -1,6 +1,5 @@
-import { eq } from 'drizzle-orm';
 import type { AppContext } from '../context';
-import { campaigns, type Campaign, type WebhookEvent } from '../db/schema';
+import type { WebhookEvent } from '../db/schema';
 import { OSDI_NAMESPACE } from '../osdi/identifiers';
 import { outreachesById, signaturesById, type Audience } from '../osdi/records';
 import { osdiBase, outreachResource, signatureResource } from '../osdi/resources';
@@ -91,13 +90,4 @@ export async function batchPayload(
     }
   }
   return { entries };
-}
-
-/** The campaign of a subscription, for its audience. */
-export async function campaignOf(
-  ctx: Pick<AppContext, 'db'>,
-  campaignId: number,
-): Promise<Campaign | undefined> {
-  const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.id, campaignId));
-  return campaign;
 }

@@ -8,6 +8,7 @@ import {
   type WebhookEvent,
   type WebhookSubscription,
 } from '../db/schema';
+import { partnersWith } from '../partners/partner-accounts';
 import { recordAudit, type Actor } from '../staff/audit';
 import { CONTROL_IN_LINE } from '../text-safety/characters';
 import { checkReceiverUrl } from './outbound-http';
@@ -120,7 +121,8 @@ export async function listSubscriptions(
   const extra = await queryRows<{ id: number; partner: string | null; waiting: number }>(
     db,
     sql`SELECT w.id, p.name AS partner, (SELECT count(*)::int FROM webhook_items i WHERE i.subscription_id = w.id) AS waiting
-        FROM webhook_subscriptions w LEFT JOIN partners p ON p.id = w.partner_id WHERE w.campaign_id = ${scope.campaignId}::int`,
+        FROM webhook_subscriptions w LEFT JOIN ${partnersWith('name')} p ON p.id = w.partner_id
+        WHERE w.campaign_id = ${scope.campaignId}::int`,
   );
   const byId = new Map(extra.map((row) => [Number(row.id), row]));
   return rows.map((row) => ({

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { campaignById } from '../../campaigns/directory';
 import type { AppContext } from '../../context';
 import { queryRows } from '../../db/client';
 import type { WebhookEvent, WebhookKind } from '../../db/schema';
@@ -7,12 +8,12 @@ import type { Mailer } from '../../delivery/mailer';
 import { personResource } from '../../osdi/resources';
 import { signaturesById } from '../../osdi/records';
 import { defineJob, defineSweep } from '../../queue/job';
-import { adminAndPartnerEmails } from '../../staff/accounts';
+import { adminAndPartnerEmails } from '../../staff/account-reads';
 import { recordPlatformAudit } from '../../staff/audit';
 import { controlsToSpaces } from '../../text-safety/characters';
 import type { Queues } from '../../queue/jobs';
 import { describeFailure, sendOutbound, type OutboundResponse } from '../outbound-http';
-import { batchPayload, campaignOf, openErased, type BatchItem } from '../payloads';
+import { batchPayload, openErased, type BatchItem } from '../payloads';
 import { newMessageId, signedHeaders } from '../signing';
 
 /**
@@ -147,7 +148,7 @@ export async function performDelivery(
   };
   let next: number | null = null;
   try {
-    const campaign = await campaignOf(ctx, Number(leased.campaign_id));
+    const campaign = await campaignById(ctx.db, Number(leased.campaign_id));
     if (!campaign) return;
     // A secret that does not open (a key missing from ENCRYPTION_KEYS) fails the job: BullMQ retries it, the sweep after that.
     const secret = ctx.encryption.open('webhook_subscriptions.secret', subscription.secret);
