@@ -36,6 +36,17 @@ import {
 
 export type FieldErrors = Record<string, string>;
 
+/** A campaign's rows of a stances table; only those published when asked. */
+const shownOf = (
+  table: typeof officialStances | typeof banBills | typeof banPlaces,
+  campaignId: number,
+  publishedOnly = false,
+) => and(eq(table.campaignId, campaignId), publishedOnly ? eq(table.published, true) : undefined);
+
+/** The campaign's bill or place `id` (none when it is another campaign's). */
+const oneOf = (table: typeof banBills | typeof banPlaces, campaignId: number, id: number) =>
+  and(eq(table.id, id), eq(table.campaignId, campaignId));
+
 // ---------------------------------------------------------------------------------------------
 // Stances
 
@@ -48,12 +59,7 @@ export async function listStances(
   return db
     .select()
     .from(officialStances)
-    .where(
-      and(
-        eq(officialStances.campaignId, campaignId),
-        options.publishedOnly ? eq(officialStances.published, true) : undefined,
-      ),
-    )
+    .where(shownOf(officialStances, campaignId, options.publishedOnly))
     .orderBy(asc(officialStances.personKey));
 }
 
@@ -327,12 +333,7 @@ export async function listBills(
   return db
     .select()
     .from(banBills)
-    .where(
-      and(
-        eq(banBills.campaignId, campaignId),
-        options.publishedOnly ? eq(banBills.published, true) : undefined,
-      ),
-    )
+    .where(shownOf(banBills, campaignId, options.publishedOnly))
     .orderBy(asc(banBills.jurisdiction), asc(banBills.number));
 }
 
@@ -386,7 +387,7 @@ export async function saveBill(
         : await tx
             .update(banBills)
             .set(values)
-            .where(and(eq(banBills.id, id), eq(banBills.campaignId, campaignId)))
+            .where(oneOf(banBills, campaignId, id))
             .returning();
     if (!written) return undefined;
     await deriveSponsorStances(tx, campaignId);
@@ -416,7 +417,7 @@ export async function deleteBill(
   return db.transaction(async (tx) => {
     const removed = await tx
       .delete(banBills)
-      .where(and(eq(banBills.id, id), eq(banBills.campaignId, campaignId)))
+      .where(oneOf(banBills, campaignId, id))
       .returning();
     if (removed.length === 0) return false;
     await deriveSponsorStances(tx, campaignId);
@@ -440,12 +441,7 @@ export async function listPlaces(
   return db
     .select()
     .from(banPlaces)
-    .where(
-      and(
-        eq(banPlaces.campaignId, campaignId),
-        options.publishedOnly ? eq(banPlaces.published, true) : undefined,
-      ),
-    )
+    .where(shownOf(banPlaces, campaignId, options.publishedOnly))
     .orderBy(desc(banPlaces.passedOn), asc(banPlaces.name));
 }
 
@@ -477,7 +473,7 @@ export async function savePlace(
         : await tx
             .update(banPlaces)
             .set(values)
-            .where(and(eq(banPlaces.id, id), eq(banPlaces.campaignId, campaignId)))
+            .where(oneOf(banPlaces, campaignId, id))
             .returning();
     if (!written) return undefined;
     await recordAudit(tx, actor, {
@@ -505,7 +501,7 @@ export async function deletePlace(
   return db.transaction(async (tx) => {
     const removed = await tx
       .delete(banPlaces)
-      .where(and(eq(banPlaces.id, id), eq(banPlaces.campaignId, campaignId)))
+      .where(oneOf(banPlaces, campaignId, id))
       .returning();
     if (removed.length === 0) return false;
     await recordAudit(tx, actor, {
