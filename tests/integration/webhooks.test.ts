@@ -285,10 +285,16 @@ describe('receivers that fail', () => {
     });
     expect(waiting!.nextAttemptAt!.getTime()).toBeGreaterThan(waiting!.lastAttemptAt!.getTime());
     await eventually(async () => signatureItems(receiver).length === 1, 30_000);
-    const [recovered] = await t.platform.db
-      .select()
-      .from(webhookSubscriptions)
-      .where(eq(webhookSubscriptions.id, subscription.id));
+    // The receiver has the batch a moment before the worker records its answer.
+    const recorded = async () =>
+      (
+        await t.platform.db
+          .select()
+          .from(webhookSubscriptions)
+          .where(eq(webhookSubscriptions.id, subscription.id))
+      )[0];
+    await eventually(async () => (await recorded())?.lastStatus === 204);
+    const recovered = await recorded();
     expect(recovered).toMatchObject({
       lastStatus: 204,
       failingSince: null,
