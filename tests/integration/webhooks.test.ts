@@ -243,11 +243,15 @@ describe('receivers that fail', () => {
     await sign('patient@example.org', { optIn: true });
     await eventually(async () => signatureItems(receiver).length === 1, 40_000);
     expect(receiver.requests).toBe(2);
-    const attempts = await t.platform.db
-      .select()
-      .from(webhookAttempts)
-      .where(eq(webhookAttempts.subscriptionId, subscription.id))
-      .orderBy(webhookAttempts.id);
+    const attemptsOf = () =>
+      t.platform.db
+        .select()
+        .from(webhookAttempts)
+        .where(eq(webhookAttempts.subscriptionId, subscription.id))
+        .orderBy(webhookAttempts.id);
+    // The second attempt is recorded a moment after the receiver has the batch.
+    await eventually(async () => (await attemptsOf()).length === 2);
+    const attempts = await attemptsOf();
     expect(attempts.map((attempt) => [attempt.outcome, attempt.status])).toEqual([
       ['failed', null],
       ['delivered', 204],
@@ -409,8 +413,10 @@ describe('other events', () => {
     ] as Record<string, unknown>;
     expect(toCampaign.identifiers).toEqual(sent);
     expect(toCampaign.email_addresses).toBeUndefined();
-    // Nothing of the person is left waiting to be sent.
-    expect(await queryRows(t.platform.db, sql`SELECT 1 FROM webhook_items`)).toEqual([]);
+    // Nothing of the person is left waiting to be sent (the sent batch's items go once its answer is recorded).
+    await eventually(
+      async () => (await queryRows(t.platform.db, sql`SELECT 1 FROM webhook_items`)).length === 0,
+    );
     await stop(campaignReceiver.subscription.id);
     await stop(partnerReceiver.subscription.id);
   });
