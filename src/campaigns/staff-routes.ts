@@ -10,7 +10,7 @@ import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
 import { MERGE_FIELDS, TARGET_LEVELS, type TargetLevel } from '../letters/templates';
-import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { fieldErrors, nothingImported, type FieldErrors } from '../kernel/field-errors';
 import {
   customTargetListName,
   customTargetLists,
@@ -436,7 +436,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           res,
           {
             errors: {
-              file: `Nothing was imported: the file has ${result.errors.length} ${result.errors.length === 1 ? 'problem' : 'problems'}, listed below.`,
+              file: nothingImported('the file', result.errors.length),
             },
             rowErrors: result.errors,
             values,

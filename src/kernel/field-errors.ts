@@ -23,3 +23,7 @@ export function fieldErrors(error: z.ZodError, t: Translate = english().t): Fiel
   }
   return errors;
 }
+
+/** The console's message over an all-or-nothing import refused for its rows' problems (listed under it). */
+export const nothingImported = (what: string, problems: number): string =>
+  `Nothing was imported: ${what} has ${problems} ${problems === 1 ? 'problem' : 'problems'}, listed below.`;

@@ -15,7 +15,7 @@ import {
   validateLetterTemplate,
   type TargetLevel,
 } from '../letters/templates';
-import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
+import { fieldErrors, nothingImported, type FieldErrors } from '../kernel/field-errors';
 import { peopleByKey } from '../representatives/people';
 import { officeDescription } from '../representatives/labels';
 import { personAsOfficial } from '../representatives/people';
@@ -200,7 +200,7 @@ export function stanceConsole(ctx: AppContext): Router {
         res,
         {
           errors: {
-            csv: `Nothing was imported: the CSV has ${result.errors.length} ${result.errors.length === 1 ? 'problem' : 'problems'}, listed below.`,
+            csv: nothingImported('the CSV', result.errors.length),
           },
           rowErrors: result.errors,
           values,
