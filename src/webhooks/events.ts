@@ -1,14 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../context';
 import { queryRows, type Database } from '../db/client';
-import { letterActionsOfAddress, outreachToAnnounce } from '../letters/letter-store';
 import { signatureIdentifier, signatureRef, outreachIdentifier } from '../osdi/identifiers';
-import {
-  confirmedSignatureToAnnounce,
-  signaturesOfAddressEverywhere,
-  signaturesToAnnounce,
-} from '../petitions/signature-store';
-import { consentsEverGiven } from '../privacy/consent';
 
 /**
  * Raising webhook events: each writes one outbox row (`webhook_items`) per subscription that is to
@@ -44,8 +37,13 @@ export async function raiseSignatureEvents(tx: Tx, campaignId: number, ids: SQL)
           INSERT INTO webhook_items (subscription_id, event, signature_id)
           SELECT w.id, 'signature', s.id
           FROM webhook_subscriptions w
-          CROSS JOIN LATERAL (${signaturesToAnnounce(campaignId, ids, sql`w.partner_id`)}) s
+          JOIN campaigns c ON c.id = w.campaign_id
+          JOIN signatures s ON s.campaign_id = w.campaign_id
           WHERE w.campaign_id = ${campaignId}::int AND w.status = 'active' AND 'signature' = ANY(w.events)
+            AND s.id IN (${ids})
+            AND (NOT c.require_verification OR s.verified_at IS NOT NULL)
+            AND (w.partner_id IS NULL OR EXISTS (
+              SELECT 1 FROM consents k WHERE k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = w.partner_id AND k.withdrawn_at IS NULL))
           ORDER BY w.id, s.id
           RETURNING subscription_id
         )
@@ -61,7 +59,11 @@ export async function raiseConfirmedSignature(
   signatureId: number,
 ): Promise<Raised> {
   // In a campaign that does not ask signers to confirm, the tally announced it already.
-  return raiseSignatureEvents(tx, campaignId, confirmedSignatureToAnnounce(signatureId));
+  return raiseSignatureEvents(
+    tx,
+    campaignId,
+    sql`SELECT s.id FROM signatures s JOIN campaigns c ON c.id = s.campaign_id WHERE s.id = ${signatureId}::bigint AND s.tallied AND c.require_verification`,
+  );
 }
 
 /**
@@ -78,10 +80,13 @@ export async function raiseOutreachEvents(
     sql`WITH raised AS (
           INSERT INTO webhook_items (subscription_id, event, letter_action_id)
           SELECT w.id, 'outreach', a.id
-          FROM webhook_subscriptions w
-          CROSS JOIN LATERAL (${outreachToAnnounce(campaignId, letterActionId, sql`w.partner_id`)}) a
-          WHERE w.campaign_id = ${campaignId}::int
+          FROM webhook_subscriptions w JOIN letter_actions a ON a.campaign_id = w.campaign_id
+          WHERE w.campaign_id = ${campaignId}::int AND a.id = ${letterActionId}::bigint
             AND w.status = 'active' AND w.kind = 'webhook' AND 'outreach' = ANY(w.events)
+            AND (w.partner_id IS NULL OR EXISTS (
+              SELECT 1 FROM signatures s JOIN consents k ON k.signature_id = s.id
+              WHERE s.campaign_id = a.campaign_id AND s.email_hash = a.email_hash
+                AND k.scope = 'partner' AND k.partner_id = w.partner_id AND k.withdrawn_at IS NULL))
           RETURNING subscription_id
         )
         SELECT subscription_id, count(*)::int AS n FROM raised GROUP BY subscription_id`,
@@ -112,59 +117,35 @@ export async function raisePersonErased(
   email: string,
 ): Promise<Raised> {
   const hash = ctx.encryption.emailHash(email);
-  const signed = await signaturesOfAddressEverywhere(ctx.db, hash);
-  const written = await letterActionsOfAddress(ctx.db, hash);
-  const campaigns = [...new Set([...signed, ...written].map((record) => record.campaignId))];
-  if (campaigns.length === 0) return new Map();
-  const consented = await consentsEverGiven(
-    ctx.db,
-    signed.map((signature) => signature.id),
-  );
-  const subscriptions = await queryRows<{
-    id: number;
+  const candidates = await queryRows<{
+    subscription_id: number;
     kind: 'webhook' | 'action-network';
     partner_id: number | null;
     campaign_id: number;
+    signed: boolean;
+    email_seen: boolean;
+    outreaches: Array<number | string> | null;
   }>(
     ctx.db,
-    sql`SELECT id, kind, partner_id, campaign_id FROM webhook_subscriptions
-        WHERE status = 'active' AND 'person.erased' = ANY(events) AND campaign_id = ANY(${`{${campaigns.join(',')}}`}::int[])
-        ORDER BY id`,
+    sql`SELECT w.id AS subscription_id, w.kind, w.partner_id, w.campaign_id,
+          s.id IS NOT NULL AS signed,
+          -- The address went to this receiver: a partner's, with its consent; a campaign's, with the campaign's.
+          CASE WHEN w.partner_id IS NULL THEN coalesce(s.opt_in, false) OR EXISTS (
+                 SELECT 1 FROM consents k WHERE k.signature_id = s.id AND k.scope = 'campaign')
+               ELSE EXISTS (SELECT 1 FROM consents k WHERE k.signature_id = s.id AND k.scope = 'partner' AND k.partner_id = w.partner_id) END AS email_seen,
+          (SELECT array_agg(a.id ORDER BY a.id) FROM letter_actions a WHERE a.campaign_id = w.campaign_id AND a.email_hash = ${hash}::bytea) AS outreaches
+        FROM webhook_subscriptions w
+        LEFT JOIN signatures s ON s.campaign_id = w.campaign_id AND s.email_hash = ${hash}::bytea
+        WHERE w.status = 'active' AND 'person.erased' = ANY(w.events)
+          AND (s.id IS NOT NULL OR EXISTS (SELECT 1 FROM letter_actions a WHERE a.campaign_id = w.campaign_id AND a.email_hash = ${hash}::bytea))
+        ORDER BY w.id`,
   );
-  const candidates = subscriptions.map((subscription) => {
-    const campaignId = Number(subscription.campaign_id);
-    const partnerId = subscription.partner_id === null ? null : Number(subscription.partner_id);
-    const signature = signed.find((row) => row.campaignId === campaignId);
-    const gave = (scope: 'campaign' | 'partner') =>
-      signature !== undefined &&
-      consented.some(
-        (consent) =>
-          consent.signatureId === signature.id &&
-          consent.scope === scope &&
-          (scope === 'campaign' || consent.partnerId === partnerId),
-      );
-    const outreaches = written
-      .filter((action) => action.campaignId === campaignId)
-      .map((action) => action.id);
-    return {
-      subscriptionId: Number(subscription.id),
-      kind: subscription.kind,
-      partnerId,
-      campaignId,
-      signed: signature !== undefined,
-      // The address went to this receiver: a partner's, with its consent (withdrawn since or not);
-      // a campaign's, with the campaign's.
-      emailSeen:
-        signature !== undefined &&
-        (partnerId === null ? signature.optIn || gave('campaign') : gave('partner')),
-      outreaches,
-    };
-  });
   const erasedAt = new Date().toISOString();
   const rows: Array<{ subscriptionId: number; payload: Buffer }> = [];
   for (const candidate of candidates) {
-    const { campaignId, subscriptionId } = candidate;
+    const campaignId = Number(candidate.campaign_id);
     const ref = signatureRef(ctx.config.secret, campaignId, email);
+    const subscriptionId = Number(candidate.subscription_id);
     if (candidate.kind === 'action-network') {
       const records = await queryRows<{ remote_url: string }>(
         ctx.db,
@@ -184,14 +165,14 @@ export async function raisePersonErased(
       continue;
     }
     // A partner's receiver was told only of those who gave that partner their consent.
-    if (candidate.partnerId !== null && !candidate.emailSeen) continue;
+    if (candidate.partner_id !== null && !candidate.email_seen) continue;
     const identifiers = [
       ...(candidate.signed ? [signatureIdentifier(ref)] : []),
-      ...candidate.outreaches.map((id) => outreachIdentifier(id)),
+      ...(candidate.outreaches ?? []).map((id) => outreachIdentifier(Number(id))),
     ];
     const person: ErasedPerson = {
       identifiers,
-      email: candidate.emailSeen ? email : null,
+      email: candidate.email_seen ? email : null,
       erasedAt,
     };
     rows.push({
