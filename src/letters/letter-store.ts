@@ -1,4 +1,4 @@
-import { asc, eq, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { campaignsWith } from '../campaigns/directory';
 import { queryRows, type Database } from '../db/client';
 import {
@@ -9,7 +9,7 @@ import {
   type Listing,
 } from '../db/record-pages';
 import { letterActions, type LetterStatus } from '../db/schema';
-import { idList, partnerConsentOf, writerConsentedTo } from '../petitions/signature-store';
+import { idList, partnerConsentOf } from '../petitions/signature-store';
 
 /**
  * The letters' store: the SQL that moves a letter's status and keeps `letter_counts` in step with
@@ -186,28 +186,6 @@ export function lettersOfActions(
     sql`SELECT action_id, target_name, target_title, office, target_state, status, delivered_at, subject FROM letters
         WHERE action_id IN (${idList(actionIds)}) ORDER BY action_id, id`,
   );
-}
-
-/**
- * A letter action of a campaign, as a subquery of its id, if a webhook receiver may be told of it:
- * for a partner's receiver (`partnerId`, a column of the query: null for the coalition's), only
- * when the writer's signature carries that partner's consent.
- */
-export const outreachToAnnounce = (campaignId: number, letterActionId: number, partnerId: SQL) =>
-  sql`SELECT a.id FROM letter_actions a
-      WHERE a.id = ${letterActionId}::bigint AND a.campaign_id = ${campaignId}::int
-        AND (${partnerId} IS NULL OR ${writerConsentedTo('a', partnerId)})`;
-
-/** Each letter action of an address (by its keyed hash), in every campaign, in id order. */
-export function letterActionsOfAddress(
-  db: Pick<Database, 'select'>,
-  emailHash: Uint8Array,
-): Promise<Array<Pick<LetterActionRow, 'id' | 'campaignId'>>> {
-  return db
-    .select({ id: letterActions.id, campaignId: letterActions.campaignId })
-    .from(letterActions)
-    .where(eq(letterActions.emailHash, emailHash))
-    .orderBy(asc(letterActions.id));
 }
 
 // --- A person's data: what we hold and erasing it

@@ -666,47 +666,6 @@ export function signaturesShownWithIds(
   return rowsWithIds<ShownSignatureRow>(db, signaturesShownListing(shown), ids);
 }
 
-/**
- * The signatures among `ids` (a subquery of ids) of a campaign that a webhook receiver may be told
- * of, as a subquery of their ids: confirmed where the campaign asks signers to confirm, and for a
- * partner's receiver (`partnerId`, a column of the query: null for the coalition's), those with
- * that partner's consent.
- */
-export const signaturesToAnnounce = (campaignId: number, ids: SQL, partnerId: SQL) =>
-  sql`SELECT s.id FROM signatures s JOIN ${campaignsWith('requireVerification')} c ON c.id = s.campaign_id
-      WHERE s.campaign_id = ${campaignId}::int AND s.id IN (${ids})
-        AND (NOT c.require_verification OR s.verified_at IS NOT NULL)
-        AND (${partnerId} IS NULL OR ${partnerConsentOf('s', partnerId)})`;
-
-/**
- * A signature just confirmed, as a subquery of its id, if it is counted already in a campaign that
- * asks signers to confirm (elsewhere the tally announced it when it counted it).
- */
-export const confirmedSignatureToAnnounce = (signatureId: number) =>
-  sql`SELECT s.id FROM signatures s JOIN ${campaignsWith('requireVerification')} c ON c.id = s.campaign_id
-      WHERE s.id = ${signatureId}::bigint AND s.tallied AND c.require_verification`;
-
-/**
- * That the signature of the writer of a letter action (the `campaign_id` and `email_hash` columns
- * of its alias `action` in the query) carries a partner's consent, not withdrawn.
- */
-export const writerConsentedTo = (action: string, partnerId: SQL) => {
-  const a = sql.raw(action);
-  return sql`EXISTS (SELECT 1 FROM signatures s WHERE s.campaign_id = ${a}.campaign_id AND s.email_hash = ${a}.email_hash
-    AND ${partnerConsentOf('s', partnerId)})`;
-};
-
-/** Each signature of an address (by its keyed hash), in every campaign, with whether it is on the campaign's own list. */
-export function signaturesOfAddressEverywhere(
-  db: Pick<Database, 'select'>,
-  emailHash: Uint8Array,
-): Promise<Array<Pick<SignatureRow, 'id' | 'campaignId' | 'optIn'>>> {
-  return db
-    .select({ id: signatures.id, campaignId: signatures.campaignId, optIn: signatures.optIn })
-    .from(signatures)
-    .where(eq(signatures.emailHash, emailHash));
-}
-
 /** A signer who agreed to hear from a partner, as the partner's export lists them (sealed fields still sealed). */
 export type ConsentingSignerRow = Pick<SignatureRow, 'id' | 'name' | 'email' | 'zip' | 'state'> & {
   signed_at: Date | string;

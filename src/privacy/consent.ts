@@ -1,4 +1,4 @@
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { queryRows, type Database } from '../db/client';
 import { consents, type ConsentScope } from '../db/schema';
 import { english, type Translate } from '../i18n/translations';
@@ -179,20 +179,4 @@ export async function countPartnerConsents(
           AND k.partner_id = ${partnerId}::int AND k.withdrawn_at IS NULL`,
   );
   return Number(row?.n ?? 0);
-}
-
-/** Every consent these signatures ever gave, withdrawn since or not: to whom each went. */
-export async function consentsEverGiven(
-  db: Pick<Database, 'select'>,
-  signatureIds: number[],
-): Promise<Array<Pick<ConsentRow, 'signatureId' | 'scope' | 'partnerId'>>> {
-  if (signatureIds.length === 0) return [];
-  return db
-    .select({
-      signatureId: consents.signatureId,
-      scope: consents.scope,
-      partnerId: consents.partnerId,
-    })
-    .from(consents)
-    .where(inArray(consents.signatureId, signatureIds));
 }
