@@ -33,7 +33,6 @@ export const viewHelpers = {
   },
   plural: (count: unknown, one: string, many: string) => (Number(count) === 1 ? one : many),
   checked: (value: unknown) => value === true || value === 'on' || value === 'true',
-  year: () => new Date().getFullYear(),
   eq: (a: unknown, b: unknown) => a === b,
   /** Whether a list (a form's checked boxes) holds a value. */
   includes: (list: unknown, value: unknown) => Array.isArray(list) && list.includes(value),

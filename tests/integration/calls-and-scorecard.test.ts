@@ -235,7 +235,7 @@ describe('the scorecard', () => {
     expect(text).toContain('Passed June 1, 2025');
     expect(text).not.toContain('Vermont, VT');
     expect(text).toContain('Vermont: No ban yet');
-    expect(text).toContain('CO SB 26-113');
+    expect(text).toContain('<h3 class="name">CO SB 26-113</h3>');
     expect(text).toContain('1 sponsor: Hana Senate');
     expect(text).not.toContain('H.R. 9');
     expect(text).toContain('Ada Testwell');
