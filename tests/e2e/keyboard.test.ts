@@ -134,6 +134,54 @@ describe('the signing form, by keyboard', () => {
   });
 });
 
+/**
+ * For the element with the focus: the contrast (WCAG's ratio) of its focus ring against what lies
+ * around it, the better of the outline and the ring drawn as a shadow, and the outline's width;
+ * null once the focus has left the page's elements.
+ */
+const focusRing = (page: Page) =>
+  page.evaluate<{ what: string; contrast: number; width: number } | null>(`(() => {
+    const rgb = (value) => (value.match(/[0-9.]+/g) || []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const [R, G, B] = [r, g, b].map((c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+      return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const ratio = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    let around = el.parentElement;
+    while (around && rgb(getComputedStyle(around).backgroundColor)[3] === 0) around = around.parentElement;
+    const behind = rgb(around ? getComputedStyle(around).backgroundColor : 'rgb(255, 255, 255)');
+    const style = getComputedStyle(el);
+    const rings = [style.outlineStyle === 'none' ? null : style.outlineColor, style.boxShadow === 'none' ? null : style.boxShadow]
+      .filter(Boolean).map((colour) => ratio(rgb(colour).slice(0, 3), behind.slice(0, 3)));
+    const what = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' ' + (el.textContent || '').trim().slice(0, 40);
+    return { what, contrast: Math.max(0, ...rings), width: parseFloat(style.outlineWidth) || 0 };
+  })()`);
+
+describe('the focus indicator', () => {
+  it('stands out at 3:1 or more, at least 2 px wide, on every Tab stop of the campaign page', async () => {
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}/campaigns/ban-facial-recognition`);
+      const weak: Array<{ what: string; contrast: number; width: number }> = [];
+      const seen = new Set<string>();
+      for (let stop = 0; stop < 40; stop++) {
+        await page.keyboard.press('Tab');
+        const ring = await focusRing(page);
+        if (!ring || seen.has(ring.what)) break;
+        seen.add(ring.what);
+        if (ring.contrast < 3 || ring.width < 2) weak.push(ring);
+      }
+      // The header's links, the skip link, the form's fields and button, the footer's links.
+      expect(seen.size).toBeGreaterThan(8);
+      expect(weak).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 describe('the letter flow, by keyboard', () => {
   it("moves the focus to each step's heading, and to the news once sent", async () => {
     const page = await context.newPage();
