@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { queryRows, type Database } from '../db/client';
 import { apiTokens, type ApiScope, type ApiToken } from '../db/schema';
@@ -91,7 +91,11 @@ export async function createApiToken(
   });
 }
 
-/** Revokes a token (at once: the next request with it is refused). Returns false when it was revoked already or is not this campaign's. */
+/**
+ * Revokes a token (at once: the next request with it is refused): from a campaign's page, one of
+ * that campaign's or one that reads every campaign (this one too); with no campaign, any. Returns
+ * false when it was revoked already or is not one of those.
+ */
 export async function revokeApiToken(
   db: Database,
   id: number,
@@ -106,7 +110,9 @@ export async function revokeApiToken(
         and(
           eq(apiTokens.id, id),
           isNull(apiTokens.revokedAt),
-          campaignId === null ? undefined : eq(apiTokens.campaignId, campaignId),
+          campaignId === null
+            ? undefined
+            : or(eq(apiTokens.campaignId, campaignId), isNull(apiTokens.campaignId)),
         ),
       )
       .returning();
@@ -120,7 +126,10 @@ export async function revokeApiToken(
   });
 }
 
-/** A campaign's tokens (and its partners'), newest first, with each partner's name. */
+/**
+ * The tokens that read a campaign: its own and its partners', then those for every campaign (made
+ * on the command line without `--campaign`), newest first, with each partner's name.
+ */
 export async function listApiTokens(db: Database, campaignId: number) {
   return queryRows<{
     id: number;
@@ -128,14 +137,17 @@ export async function listApiTokens(db: Database, campaignId: number) {
     hint: string;
     scopes: ApiScope[];
     partner: string | null;
+    every_campaign: boolean;
     created_at: Date | string;
     last_used_at: Date | string | null;
     revoked_at: Date | string | null;
   }>(
     db,
-    sql`SELECT t.id, t.name, t.hint, t.scopes, p.name AS partner, t.created_at, t.last_used_at, t.revoked_at
+    sql`SELECT t.id, t.name, t.hint, t.scopes, p.name AS partner, t.campaign_id IS NULL AS every_campaign,
+          t.created_at, t.last_used_at, t.revoked_at
         FROM api_tokens t LEFT JOIN ${partnersWith('name')} p ON p.id = t.partner_id
-        WHERE t.campaign_id = ${campaignId}::int ORDER BY t.revoked_at IS NOT NULL, t.id DESC`,
+        WHERE t.campaign_id = ${campaignId}::int OR t.campaign_id IS NULL
+        ORDER BY t.revoked_at IS NOT NULL, t.campaign_id IS NULL, t.id DESC`,
   );
 }
 

@@ -74,7 +74,9 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
     const tokens = (await listApiTokens(ctx.db, campaign.id)).map((token) => ({
       ...token,
       scopes: token.scopes.join(', '),
-      partner: token.partner ?? 'the whole campaign',
+      partner: token.every_campaign
+        ? 'every campaign, this one too'
+        : (token.partner ?? 'the whole campaign'),
       createdAt: consoleTime(token.created_at),
       lastUsedAt: consoleTime(token.last_used_at) || 'never',
       revoked: token.revoked_at !== null,
@@ -192,7 +194,7 @@ export function integrationRoutes(ctx: AppContext, csrf: ReturnType<typeof creat
         return render(
           req,
           res,
-          { errors: { form: "That token was already revoked, or is not this campaign's." } },
+          { errors: { form: 'That token was already revoked, or does not read this campaign.' } },
           400,
         );
       flash(req, 'The token is revoked: it is refused from now on.');

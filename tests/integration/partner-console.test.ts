@@ -1,12 +1,14 @@
-import { eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import request from 'supertest';
 import {
   apiTokens,
   auditLog,
+  campaigns,
   partners,
   staffAccounts,
   webhookSubscriptions,
 } from '../../src/db/schema';
+import { createApiToken } from '../../src/osdi/tokens';
 import { addWebhook } from '../../src/webhooks/subscriptions';
 import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
 import { csrfTokenOf, signInAs, STAFF_PASSWORD } from '../helpers/staff';
@@ -329,6 +331,52 @@ describe("the admins' integrations page", () => {
       .send({ _csrf: admin.token })
       .expect(303);
     await request(t.app).get('/api/osdi/v1/').set('OSDI-API-Token', token).expect(401);
+  });
+
+  it("lists and revokes a token for every campaign, made on the command line, but not another campaign's", async () => {
+    const everywhere = await createApiToken(
+      t.platform.db,
+      { name: 'Coalition warehouse', scopes: ['read'], campaignId: null, partnerId: null },
+      'command line',
+    );
+    const [elsewhere] = await t.platform.db
+      .insert(campaigns)
+      .values({
+        slug: 'elsewhere',
+        title: 'Elsewhere',
+        summary: 'Elsewhere',
+        petitionText: 'Elsewhere',
+        goal: 10,
+      })
+      .returning();
+    const foreign = await createApiToken(
+      t.platform.db,
+      { name: 'Elsewhere sync', scopes: ['read'], campaignId: elsewhere!.id, partnerId: null },
+      'command line',
+    );
+    const listed = await admin.agent.get(page).expect(200);
+    expect(listed.text).toMatch(/Coalition warehouse<\/th>[\s\S]*?every campaign, this one too/);
+    expect(listed.text).not.toContain('Elsewhere sync');
+    const refused = await admin.agent
+      .post(`${page}/tokens/${foreign.record.id}/revoke`)
+      .type('form')
+      .send({ _csrf: admin.token })
+      .expect(400);
+    expect(refused.text).toContain('does not read this campaign');
+    await request(t.app).get('/api/osdi/v1/').set('OSDI-API-Token', foreign.token).expect(200);
+    await admin.agent
+      .post(`${page}/tokens/${everywhere.record.id}/revoke`)
+      .type('form')
+      .send({ _csrf: admin.token })
+      .expect(303);
+    await request(t.app).get('/api/osdi/v1/').set('OSDI-API-Token', everywhere.token).expect(401);
+    const [audit] = await t.platform.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, 'api-token.revoke'))
+      .orderBy(desc(auditLog.id))
+      .limit(1);
+    expect(audit!.details).toMatchObject({ tokenId: everywhere.record.id });
   });
 
   it("adds a campaign webhook with its secret shown once, and refuses another campaign's partner", async () => {
