@@ -6,12 +6,19 @@ import { LockedError } from './process-lock';
 /** Exit codes: 0 done, 1 failure, 2 bad input (configuration or arguments). */
 export class UsageError extends Error {}
 
+/** `--help` or `-h`: the usage line on standard output, and nothing done. */
+class HelpAsked extends Error {}
+
 /** Runs a command-line task: a clear error line and exit code instead of a stack trace. */
 export function runCli(name: string, task: (logger: Logger) => Promise<void>): void {
   const logger = createLogger('info');
   task(logger).then(
     () => process.exit(0),
     (error: unknown) => {
+      if (error instanceof HelpAsked) {
+        process.stdout.write(`${error.message}\n`);
+        process.exit(0);
+      }
       if (
         error instanceof ConfigError ||
         error instanceof UsageError ||
@@ -28,12 +35,15 @@ export function runCli(name: string, task: (logger: Logger) => Promise<void>): v
 
 /**
  * A command's options (`--name value`, `--flag`), or a UsageError that names what was wrong and
- * shows the usage line: an unknown option, a value missing, a stray argument.
+ * shows the usage line: an unknown option, a value missing, a stray argument. `--help` (or `-h`)
+ * anywhere prints the usage line and ends the command with exit code 0.
  */
 export function commandArgs<const T extends NonNullable<ParseArgsConfig['options']>>(
   options: T,
   usage: string,
 ) {
+  if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h'))
+    throw new HelpAsked(usage);
   try {
     return parseArgs({ options }).values;
   } catch (error) {

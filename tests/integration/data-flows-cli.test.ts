@@ -30,6 +30,13 @@ const webhooksAdd = (args: string[], extra: Record<string, string> = {}) =>
   runCommand(path.join('webhooks', 'add-webhook.ts'), args, env(extra));
 
 describe('api:token', () => {
+  it('prints its usage for --help, and does nothing', async () => {
+    const result = await apiToken(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: npm run api:token -- --name/);
+    expect(await t.platform.db.select().from(apiTokens)).toEqual([]);
+  });
+
   it('prints a new token once, alone on standard output, that the API takes', async () => {
     const result = await apiToken([
       '--name',
