@@ -117,7 +117,7 @@ export function advocacyCampaignResource(
     modified_date: iso(campaign.updatedAt),
     title: campaign.title,
     description: campaign.summary,
-    targets: campaign.targetOffices.map((office) => TARGETS[office]).join('; '),
+    targets: campaign.targetOffices.map((office) => ({ title: TARGETS[office] })),
     type: 'email',
     total_outreaches: totalOutreaches,
     browser_url: `${publicUrl}/campaigns/${campaign.slug}/letters`,

@@ -139,6 +139,10 @@ function collection(
   items: Array<{ _links?: object }>,
 ) {
   const totalPages = Math.ceil(total / query.per_page);
+  const itemLinks = items.flatMap((item) => {
+    const self = (item._links as { self?: { href: string } } | undefined)?.self;
+    return self ? [{ href: self.href }] : [];
+  });
   const link = (page: number) => {
     const params = new URLSearchParams({
       page: String(page),
@@ -159,10 +163,8 @@ function collection(
       ...(query.page > 1
         ? { previous: link(Math.min(query.page - 1, Math.max(totalPages, 1))) }
         : {}),
-      [rel]: items.flatMap((item) => {
-        const self = (item._links as { self?: { href: string } } | undefined)?.self;
-        return self ? [{ href: self.href }] : [];
-      }),
+      // Links to the items that have an address of their own (signatures and outreaches have none).
+      ...(itemLinks.length > 0 ? { [rel]: itemLinks } : {}),
     },
     _embedded: { [rel]: items },
   };

@@ -216,6 +216,8 @@ describe('reading', () => {
     const first = await get(`${BASE}/petitions/${SLUG}/signatures?per_page=2`).expect(200);
     expect(first.body).toMatchObject({ page: 1, per_page: 2, total_records: 5, total_pages: 3 });
     expect(first.body._embedded['osdi:signatures']).toHaveLength(2);
+    // Signatures have no address of their own: no empty list of links to them.
+    expect(first.body._links).not.toHaveProperty('osdi:signatures');
     const next = new URL(first.body._links.next.href);
     const second = await get(`${next.pathname}${next.search}`).expect(200);
     expect(second.body.page).toBe(2);
@@ -356,6 +358,7 @@ describe('reading', () => {
     const list = await get(`${BASE}/advocacy_campaigns`, tokens.reader).expect(200);
     expect(list.body._embedded['osdi:advocacy_campaigns'][0]).toMatchObject({
       total_outreaches: 1,
+      targets: expect.arrayContaining([{ title: 'U.S. Senators' }]),
       _links: { 'osdi:outreaches': { href: expect.any(String) } },
     });
     const res = await get(`${BASE}/advocacy_campaigns/${SLUG}/outreaches`, tokens.partner).expect(
