@@ -8,7 +8,9 @@ import { sql } from 'drizzle-orm';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { queryRows } from '../../src/db/client';
 import { sealLink, unsubscribeSubject } from '../../src/privacy/links';
+import { offerFirstAccountSetup } from '../../src/staff/first-account';
 import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/chromium';
+import { createTestPlatform, type TestPlatform } from '../helpers/platform';
 import { STAFF_PASSWORD } from '../helpers/staff';
 import {
   buildHostileWorld,
@@ -338,5 +340,47 @@ describe('the staff console (in English)', () => {
       expect(audit.pages).toBeGreaterThanOrEqual(35);
     },
     600_000,
+  );
+});
+
+describe("the first account's setup page, on a platform with no staff account", () => {
+  let fresh: TestPlatform;
+  let freshServer: Server;
+  let setupUrl: string;
+
+  beforeAll(async () => {
+    fresh = await createTestPlatform();
+    freshServer = fresh.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => freshServer.once('listening', resolve));
+    const link = new URL((await offerFirstAccountSetup(fresh.platform))!);
+    setupUrl = `http://127.0.0.1:${(freshServer.address() as AddressInfo).port}${link.pathname}`;
+  }, 120_000);
+  afterAll(async () => {
+    freshServer?.closeAllConnections();
+    await new Promise((resolve) => freshServer?.close(resolve));
+    await fresh?.close();
+  });
+
+  it.each(WIDTHS)(
+    'passes axe at %ipx, empty and with its errors',
+    async (width) => {
+      const audit: Audit = { findings: [], pages: 0 };
+      await context.clearCookies();
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height: 900 });
+      try {
+        await page.goto(setupUrl);
+        await audited(page, audit, `setup [${width}px]`);
+        expect(await page.textContent('h1')).toBeTruthy();
+        await submit(page, 'form button.button-primary');
+        expect(await page.$$('.field-error')).not.toHaveLength(0);
+        await audited(page, audit, `setup: errors [${width}px]`);
+      } finally {
+        await page.close();
+      }
+      expect(audit.findings).toEqual([]);
+      expect(audit.pages).toBe(2);
+    },
+    120_000,
   );
 });
