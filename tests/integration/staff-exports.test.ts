@@ -227,7 +227,7 @@ describe('direct exports (streamed in the response)', () => {
     await call({ stateUpperDistrict: upper!.key, stateLowerDistrict: lower!.key });
     await call({ outcome: 'voicemail' });
     await call({ outcome: 'did-not-call', stateUpperDistrict: upper!.key });
-    await call({ outcome: 'busy', congressionalDistrict: '0803' });
+    await call({ outcome: 'no-answer', congressionalDistrict: '0803' });
   });
 
   it('exports signatures row by row as the database holds them, with consent and CSV injection handled', async () => {
