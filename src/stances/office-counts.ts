@@ -84,7 +84,8 @@ function customScope(
       };
     case 'city':
       return {
-        seat: `${target.scopeCity ?? ''}, ${target.scopeState ?? ''}`,
+        // Stored lower-cased, to match: "Aurora, CO" to read.
+        seat: `${(target.scopeCity ?? '').replace(/(^|[\s-])\p{Ll}/gu, (start) => start.toUpperCase())}, ${target.scopeState ?? ''}`,
         state: target.scopeState,
         signatures: null,
       };

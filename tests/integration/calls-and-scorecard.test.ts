@@ -2,6 +2,7 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { callReports } from '../../src/db/schema';
+import { importCustomTargets } from '../../src/representatives/custom-targets';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { saveBill, savePlace, saveStance } from '../../src/stances/store';
 import { openSigningForm } from '../helpers/forms';
@@ -350,6 +351,37 @@ describe('counts per office', () => {
     );
     expect(lines).toContainEqual(
       `"state-upper:${STATE_SENATOR}","Hana Senate","State Senator","CO","1","CO senate district 1",2,0,0,0`,
+    );
+  });
+});
+
+describe("counts per office: the campaign's own targets", () => {
+  it("counts signatures where a target's constituents can be counted (everyone, a state, a district), not for a city", async () => {
+    const imported = await importCustomTargets(
+      t.platform.db,
+      campaignId,
+      'Colorado offices',
+      [
+        'Name,Title,Email,Phone,Postal_Address,Represents',
+        'Pat Statewide,Attorney General,,(303) 555-0101,,state:CO',
+        'Quinn Everyone,Coalition chair,,(303) 555-0102,,everyone',
+        'Ria District,District liaison,,(303) 555-0103,,congressional:0801',
+        'Sol City,Council Member,,(303) 555-0104,,"city:Aurora, CO"',
+      ].join('\n'),
+    );
+    expect(imported).toEqual({ ok: true, imported: 4 });
+    const { agent } = await signInAs(t.app, t.platform.db, 'viewer');
+    const json = (await agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200)).body as {
+      offices: Array<{ name: string; seat: string; signatures: number | null }>;
+    };
+    const byName = Object.fromEntries(json.offices.map((row) => [row.name, row]));
+    expect(byName['Pat Statewide']).toMatchObject({ seat: 'CO', signatures: 2 });
+    expect(byName['Quinn Everyone']).toMatchObject({ seat: 'Everyone', signatures: 2 });
+    expect(byName['Ria District']).toMatchObject({ seat: 'CO-1', signatures: 2 });
+    expect(byName['Sol City']).toMatchObject({ seat: 'Aurora, CO', signatures: null });
+    const dashboard = decode((await agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text);
+    expect(dashboard).toContain(
+      '<th scope="row">Sol City<br><span class="hint">Council Member</span></th><td class="nowrap">Aurora, CO</td><td class="num">—</td>',
     );
   });
 });
