@@ -20,6 +20,7 @@ import {
   houseMembersText,
 } from '../representatives/store';
 import { partnersWith } from '../partners/partner-accounts';
+import { callDistrictCountsText, type CallDistrictDimension } from '../stances/store';
 import { stateNames, uspsByFips } from '../representatives/us-states';
 import { csvCell, neutralisedSql as neutralised, quotedCell } from '../text-safety/csv';
 
@@ -63,6 +64,17 @@ const requiresVerification = (campaignId: number) =>
 /** One campaign's counts along a dimension, the rows with a count above zero. */
 const countsOf = (campaignId: number, dimension: string) =>
   `c.campaign_id = ${integer(campaignId)} AND c.dimension = ${literal(dimension)} AND c.count > 0`;
+
+/**
+ * One campaign's signatures (`count`) and calls reported (`calls`, from stances/store.ts) per
+ * district of `dimension` (`key`, its GEOID): the districts where either is above zero.
+ */
+const districtCountsWithCalls = (campaignId: number, dimension: CallDistrictDimension) =>
+  `SELECT k.key, sum(k.signatures)::bigint AS count, sum(k.calls)::bigint AS calls FROM (
+      SELECT c.key, c.count AS signatures, 0 AS calls FROM signature_counts c WHERE ${countsOf(campaignId, dimension)}
+      UNION ALL
+      SELECT r.key, 0, r.calls FROM (${callDistrictCountsText(campaignId, dimension)}) r
+    ) k GROUP BY k.key`;
 
 /** The signature export's columns, in order. */
 const SIGNATURE_COLUMNS = [
@@ -132,25 +144,25 @@ function signatureCsvLine(encryption: FieldEncryption): (fields: BinaryField[]) 
   };
 }
 
-/** Signatures per congressional district, with the member (or members) holding its seat in the active data. */
+/** Signatures and calls reported per congressional district, with the member (or members) holding its seat in the active data. */
 function congressionalQuery(campaignId: number): string {
   return `SELECT f.usps AS state,
       ${congressionalLabel('c.key', 'f.usps')} AS district,
       ${neutralised('m.names')} AS representative,
       ${neutralised('m.parties')} AS party,
       c.count AS signatures,
+      c.calls AS calls_reported,
       ${neutralised('c.key')} AS geoid
-    FROM signature_counts c
+    FROM (${districtCountsWithCalls(campaignId, 'congressional')}) c
     CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
     LEFT JOIN LATERAL (
       ${houseMembersText('c.key', 'f.usps')}
     ) m ON true
-    WHERE ${countsOf(campaignId, 'congressional')}
     ORDER BY c.key`;
 }
 
 /**
- * Signatures per state senate or house district, with the legislators of its seats (several in
+ * Signatures and calls reported per state senate or house district, with the legislators of its seats (several in
  * multi-member districts, and for Idaho's A/B seats), matched as the lookup matches them.
  */
 function stateDistrictQuery(campaignId: number, kind: 'state-upper' | 'state-lower'): string {
@@ -160,14 +172,14 @@ function stateDistrictQuery(campaignId: number, kind: 'state-upper' | 'state-low
       ${neutralised('m.names')} AS legislators,
       ${neutralised('m.parties')} AS party,
       c.count AS signatures,
+      c.calls AS calls_reported,
       ${neutralised('c.key')} AS geoid
-    FROM signature_counts c
+    FROM (${districtCountsWithCalls(campaignId, kind)}) c
     CROSS JOIN LATERAL (SELECT ${stateOfGeoid('c.key')} AS usps) f
     LEFT JOIN ${activeDistrictJoinText(layer, 'c.key')}
     LEFT JOIN LATERAL (
       ${districtLegislatorsText(kind)}
     ) m ON true
-    WHERE ${countsOf(campaignId, kind)}
     ORDER BY c.key`;
 }
 

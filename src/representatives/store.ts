@@ -12,6 +12,7 @@ import {
 } from '../db/schema';
 import { geometryFromBytes, geometryToBytes } from './geometry';
 import type { Snapshot } from './snapshot';
+import { uspsByFips } from './us-states';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
 
 /** Serialises the switch between snapshots. */
@@ -362,6 +363,73 @@ export async function activeOfficialsByTargetKey(
         FROM rep_officials o JOIN rep_snapshots s ON s.id = o.snapshot_id AND s.active
         WHERE (o.office, o.person_id) IN (
           SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) FROM unnest(${textArray(keys)}::text[]) AS k)`,
+  );
+}
+
+/** Where an official's constituents are, as the signature counts name it: a state, or a district's GEOID. */
+export type Constituency =
+  | { dimension: 'state'; key: string }
+  | { dimension: 'congressional' | 'state-upper' | 'state-lower'; key: string };
+
+/**
+ * The officials of the active data, of `offices`, who represent these places: the senators and
+ * governors of `states`, the House members of the congressional GEOIDs, and the legislators of the
+ * seats of the state senate and house GEOIDs (several in multi-member districts, matched as the
+ * lookup matches them), each with the place it was found by. One statement, whatever the count.
+ */
+export async function activeOfficialsRepresenting(
+  db: Database,
+  offices: readonly string[],
+  places: {
+    states: readonly string[];
+    congressional: readonly string[];
+    stateUpper: readonly string[];
+    stateLower: readonly string[];
+  },
+): Promise<
+  Array<{
+    office: OfficeKind;
+    person_id: string;
+    name: string;
+    state: string;
+    district: string | null;
+    party: string | null;
+    dimension: Constituency['dimension'];
+    key: string;
+  }>
+> {
+  if (offices.length === 0) return [];
+  const seats = places.congressional.flatMap((geoid) => {
+    const usps = uspsByFips.get(geoid.slice(0, 2));
+    if (!usps || !/^\d{4}$/.test(geoid)) return [];
+    const seat = ['00', '98'].includes(geoid.slice(2)) ? '0' : String(Number(geoid.slice(2)));
+    return [{ geoid, usps, seat }];
+  });
+  return queryRows(
+    db,
+    sql`WITH active AS (SELECT id FROM rep_snapshots WHERE active)
+        SELECT o.office, o.person_id, o.name, o.state, o.district, o.party, 'state' AS dimension, o.state AS key
+          FROM rep_officials o JOIN active ON o.snapshot_id = active.id
+         WHERE o.office IN ('us-senate', 'governor') AND o.office = ANY(${textArray(offices)}::text[])
+           AND o.state = ANY(${textArray(places.states)}::text[])
+        UNION ALL
+        SELECT o.office, o.person_id, o.name, o.state, o.district, o.party, 'congressional', h.geoid
+          FROM unnest(${textArray(seats.map((s) => s.geoid))}::text[], ${textArray(seats.map((s) => s.usps))}::text[],
+                      ${textArray(seats.map((s) => s.seat))}::text[]) AS h(geoid, usps, seat)
+          JOIN rep_officials o ON o.snapshot_id = (SELECT id FROM active) AND o.office = 'us-house'
+               AND o.state = h.usps AND o.district = h.seat
+         WHERE 'us-house' = ANY(${textArray(offices)}::text[])
+        UNION ALL
+        SELECT o.office, o.person_id, o.name, o.state, o.district, o.party,
+               CASE d.layer WHEN 'sldu' THEN 'state-upper' ELSE 'state-lower' END, d.geoid
+          FROM rep_districts d JOIN active ON d.snapshot_id = active.id
+          CROSS JOIN LATERAL jsonb_array_elements(d.seats) AS seat
+          JOIN rep_officials o ON o.snapshot_id = d.snapshot_id AND o.state = d.state
+               AND o.office = CASE d.layer WHEN 'sldu' THEN 'state-upper' ELSE 'state-lower' END
+               AND o.district = seat->>'district'
+         WHERE o.office = ANY(${textArray(offices)}::text[])
+           AND ((d.layer = 'sldu' AND d.geoid = ANY(${textArray(places.stateUpper)}::text[]))
+             OR (d.layer = 'sldl' AND d.geoid = ANY(${textArray(places.stateLower)}::text[])))`,
   );
 }
 

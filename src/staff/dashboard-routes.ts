@@ -7,7 +7,6 @@ import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
 import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
-import { officeCounts } from '../stances/office-counts';
 
 /**
  * The campaign dashboard (`/staff/campaigns/:slug`) and its JSON twin
@@ -21,9 +20,8 @@ export function dashboardRoutes(ctx: AppContext): Router {
   router.get('/staff/campaigns/:slug', allowed, async (req, res) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return notFound(res);
-    const [dashboard, offices, outline] = await Promise.all([
+    const [dashboard, outline] = await Promise.all([
       campaignDashboard(ctx, campaign),
-      officeCounts(ctx.db, campaign.id),
       // The page is still worth having without its map.
       maps.outline().catch((error: unknown) => {
         ctx.logger.warn({ err: error }, 'district map could not be built');
@@ -37,7 +35,6 @@ export function dashboardRoutes(ctx: AppContext): Router {
       styles: ['/static/css/staff-dashboard.css'],
       mayDeliver: can((currentStaff(res) as StaffUser).role, 'letters.deliver'),
       ...dashboardView(dashboard, outline, memberOf),
-      offices,
     });
   });
 
@@ -71,6 +68,9 @@ function dataWarning(data: Dashboard['representativeData']): string | null {
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(' ') : null;
 }
+
+/** The Per office table's rows on the page: a campaign in every state targets thousands of offices. */
+export const OFFICE_ROWS_SHOWN = 500;
 
 const timestamp = (iso: string | null) =>
   iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : null;
@@ -154,6 +154,10 @@ export function dashboardView(
     sourceRows: dashboard.bySource.map((row) => ({ ...row, anchor: `source-${safeId(row.code)}` })),
     sourcesTotal: dashboard.bySource.reduce((sum, row) => sum + row.signatures, 0),
     targetRows: letters.byTarget,
+    // All of them are in the JSON and the CSV; the page shows the first ones (most signatures first).
+    offices: dashboard.offices.slice(0, OFFICE_ROWS_SHOWN),
+    officesTotal: dashboard.offices.length,
+    officesCut: dashboard.offices.length > OFFICE_ROWS_SHOWN,
     queues: dashboard.queues,
     representativeData: dashboard.representativeData,
     dataWarning: dataWarning(dashboard.representativeData),

@@ -10,6 +10,8 @@ import { stateNames, uspsByFips } from '../representatives/us-states';
 import { withTimeout } from '../time-limit';
 import { listPartners } from '../campaigns/editor';
 import { signatureSeries, utcDay, type TimeSeries } from '../graphics/charts';
+import { officeCounts, type OfficeCount } from '../stances/office-counts';
+import { callCountsByDistrict } from '../stances/store';
 
 /**
  * Everything the campaign dashboard shows, gathered from the count tables (never a count over
@@ -43,6 +45,8 @@ export interface DistrictRow {
   vacant: boolean;
   signatures: number;
   letters: LetterStatusCounts;
+  /** Calls supporters living in the district reported making (not "did not call"). */
+  calls: number;
 }
 
 export interface TargetRow {
@@ -89,6 +93,8 @@ export interface Dashboard {
   byDistrict: DistrictRow[];
   bySource: Array<{ code: string; partner: string | null; signatures: number }>;
   letters: { totals: LetterStatusCounts; byTarget: TargetRow[] };
+  /** Per office the campaign targets: signatures from its constituents, letters delivered, calls reported. */
+  offices: OfficeCount[];
   queues: QueueHealth[];
   /** `stale`: not checked against its publishers for over 30 days; `endedTerms`: the campaign's targets whose recorded term has ended. */
   representativeData: {
@@ -110,9 +116,11 @@ export async function campaignDashboard(
   campaign: Campaign,
   now = new Date(),
 ): Promise<Dashboard> {
-  const [counts, letters, partners, queues, dataCheck] = await Promise.all([
+  const [counts, letters, calls, offices, partners, queues, dataCheck] = await Promise.all([
     readCountsReport(ctx.db, campaign.id),
     letterCounts(ctx.db, campaign.id),
+    callCountsByDistrict(ctx.db, campaign.id),
+    officeCounts(ctx.db, campaign),
     listPartners(ctx.db, campaign.id),
     queueHealth(ctx),
     dataWarnings(ctx.db, campaign.targetOffices, now),
@@ -132,6 +140,7 @@ export async function campaignDashboard(
   const districtKeys = new Set([
     ...Object.keys(counts.congressional),
     ...Object.keys(letters.byDistrict),
+    ...Object.keys(calls.congressional),
   ]);
   const byDistrict = [...districtKeys]
     .map((geoid): DistrictRow => {
@@ -144,12 +153,14 @@ export async function campaignDashboard(
         vacant,
         signatures: counts.congressional[geoid] ?? 0,
         letters: letterStatusCounts(letters.byDistrict[geoid]),
+        calls: calls.congressional[geoid] ?? 0,
       };
     })
     .sort(
       (a, b) =>
         b.signatures - a.signatures ||
         b.letters.total - a.letters.total ||
+        b.calls - a.calls ||
         a.geoid.localeCompare(b.geoid),
     );
 
@@ -204,6 +215,7 @@ export async function campaignDashboard(
     byDistrict,
     bySource,
     letters: { totals, byTarget },
+    offices,
     queues,
     representativeData: { loaded: data !== null, asOf: data?.dataAsOf ?? null, ...dataCheck },
   };

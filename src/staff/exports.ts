@@ -66,15 +66,17 @@ export const exportKindInfo: Record<ExportKind, { title: string; description: st
   congressional: {
     title: 'By congressional district',
     description:
-      'Signatures per U.S. House district, with the member who holds it: the constituents of each office.',
+      'Signatures and calls reported per U.S. House district (the callers’), with the member who holds it: the constituents of each office.',
   },
   'state-upper': {
     title: 'By state senate district',
-    description: 'Signatures per state senate district, with its senator or senators.',
+    description:
+      'Signatures and calls reported per state senate district, with its senator or senators.',
   },
   'state-lower': {
     title: 'By state house district',
-    description: 'Signatures per state house district, with its representative or representatives.',
+    description:
+      'Signatures and calls reported per state house district, with its representative or representatives.',
   },
   state: { title: 'By state', description: 'Signatures per state.' },
   source: {

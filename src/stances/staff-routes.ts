@@ -467,7 +467,7 @@ export function stanceConsole(ctx: AppContext): Router {
     loadCampaign,
     async (req, res) => {
       const campaign = campaignOf(res);
-      const rows = await officeCounts(ctx.db, campaign.id);
+      const rows = await officeCounts(ctx.db, campaign);
       await recordAudit(ctx.db, staffOf(res), {
         action: 'export.offices',
         campaignId: campaign.id,
@@ -476,7 +476,7 @@ export function stanceConsole(ctx: AppContext): Router {
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="${campaign.slug}-offices.csv"`);
       const header =
-        'target,name,office,state,district,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff';
+        'target,name,office,state,district,seat,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff';
       const lines = rows.map((row) =>
         [
           csvCell(row.targetKey),
@@ -484,6 +484,7 @@ export function stanceConsole(ctx: AppContext): Router {
           csvCell(row.title),
           csvCell(row.state),
           csvCell(row.district),
+          csvCell(row.seat),
           row.signatures ?? '',
           row.lettersDelivered,
           row.calls,

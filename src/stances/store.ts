@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { queryRows } from '../db/client';
+import { copyInteger } from '../db/copy-values';
 import {
   banBills,
   banPlaces,
@@ -649,3 +650,50 @@ export async function callCountsByTarget(
 }
 
 export { billForm, placeForm, stanceForm };
+
+/** The caller's district a count is by: as the call report records it. */
+export type CallDistrictDimension = 'congressional' | 'state-upper' | 'state-lower';
+
+const CALL_DISTRICT_COLUMN: Record<CallDistrictDimension, string> = {
+  congressional: 'congressional_district',
+  'state-upper': 'state_upper_district',
+  'state-lower': 'state_lower_district',
+};
+
+/**
+ * Calls reported made (talked to staff, voicemail, busy or no answer; not "did not call") per
+ * caller's congressional, state senate and state house district (GEOID), in one read.
+ */
+export async function callCountsByDistrict(
+  db: Database,
+  campaignId: number,
+): Promise<Record<CallDistrictDimension, Record<string, number>>> {
+  const rows = await queryRows<{ dimension: CallDistrictDimension; key: string; count: number }>(
+    db,
+    sql`SELECT d.dimension, d.key, count(*)::int AS count
+          FROM call_reports r
+          CROSS JOIN LATERAL (VALUES ('congressional', r.congressional_district),
+                                     ('state-upper', r.state_upper_district),
+                                     ('state-lower', r.state_lower_district)) AS d(dimension, key)
+         WHERE r.campaign_id = ${campaignId} AND r.outcome <> 'did-not-call' AND d.key IS NOT NULL
+         GROUP BY d.dimension, d.key`,
+  );
+  const counts: Record<CallDistrictDimension, Record<string, number>> = {
+    congressional: {},
+    'state-upper': {},
+    'state-lower': {},
+  };
+  for (const row of rows) counts[row.dimension][row.key] = Number(row.count);
+  return counts;
+}
+
+/**
+ * The same counts as text for a COPY statement (which takes no parameters): a subquery of `key`
+ * (the district's GEOID) and `calls`, one row per district of `dimension` a call came from.
+ */
+export const callDistrictCountsText = (campaignId: number, dimension: CallDistrictDimension) => {
+  const column = CALL_DISTRICT_COLUMN[dimension];
+  return `SELECT r.${column} AS key, count(*)::bigint AS calls FROM call_reports r
+      WHERE r.campaign_id = ${copyInteger(campaignId)} AND r.outcome <> 'did-not-call' AND r.${column} IS NOT NULL
+      GROUP BY r.${column}`;
+};

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { callReports } from '../../src/db/schema';
+import { importCustomTargets } from '../../src/representatives/custom-targets';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { saveBill, savePlace, saveStance } from '../../src/stances/store';
 import { openSigningForm } from '../helpers/forms';
@@ -290,7 +291,7 @@ describe('the scorecard', () => {
 });
 
 describe('counts per office', () => {
-  it('shows, per office, signatures from its constituents and calls reported, on the dashboard and as CSV', async () => {
+  it('shows, per office the campaign targets, its district, signatures from its constituents and calls reported, on the dashboard, as JSON and as CSV', async () => {
     await t.startWorkers();
     for (const email of ['one@example.org', 'two@example.org'])
       await request(t.app)
@@ -309,16 +310,78 @@ describe('counts per office', () => {
     const dashboard = decode((await agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text);
     expect(dashboard).toContain('Per office');
     expect(dashboard).toMatch(
-      /Ada Testwell<br><span class="hint">[^<]*<\/span><\/th><td class="num">2<\/td><td class="num">0<\/td><td class="num">1<\/td><td class="num">0<\/td>/,
+      /Ada Testwell<br><span class="hint">[^<]*<\/span><\/th><td class="nowrap">CO-1<\/td><td class="num">2<\/td><td class="num">0<\/td><td class="num">1<\/td><td class="num">0<\/td>/,
+    );
+    // An office no letter or call reached, listed for its constituents' signatures.
+    expect(dashboard).toMatch(
+      /Hana Senate<br><span class="hint">State Senator<\/span><\/th><td class="nowrap">CO senate district 1<\/td><td class="num">2<\/td><td class="num">0<\/td><td class="num">0<\/td><td class="num">0<\/td>/,
+    );
+    // The call counts for the caller's district, beside its signatures and letters.
+    expect(dashboard).toMatch(
+      /<tr id="cd-0801"><th scope="row" class="nowrap">CO-1<\/th><td class="num">2<\/td><td class="num">0<\/td><td class="num">0<\/td><td class="num">1<\/td>/,
+    );
+    const json = (await agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200)).body as {
+      offices: Array<Record<string, unknown>>;
+    };
+    expect(json.offices).toContainEqual(
+      expect.objectContaining({
+        targetKey: `us-house:${HOUSE}`,
+        seat: 'CO-1',
+        signatures: 2,
+        lettersDelivered: 0,
+        calls: 1,
+      }),
+    );
+    expect(json.offices).toContainEqual(
+      expect.objectContaining({
+        targetKey: `state-upper:${STATE_SENATOR}`,
+        seat: 'CO senate district 1',
+        signatures: 2,
+        calls: 0,
+      }),
     );
     const csv = await agent.get(`/staff/campaigns/${SLUG}/offices.csv`).expect(200);
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.text.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'target,name,office,state,district,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff',
+      'target,name,office,state,district,seat,signatures_from_constituents,letters_delivered,calls_reported,calls_talked_to_staff',
     );
     expect(lines).toContainEqual(
-      expect.stringMatching(/^"us-house:T000001","Ada Testwell",.*,"CO","1",2,0,1,0$/),
+      expect.stringMatching(/^"us-house:T000001","Ada Testwell",.*,"CO","1","CO-1",2,0,1,0$/),
+    );
+    expect(lines).toContainEqual(
+      `"state-upper:${STATE_SENATOR}","Hana Senate","State Senator","CO","1","CO senate district 1",2,0,0,0`,
+    );
+  });
+});
+
+describe("counts per office: the campaign's own targets", () => {
+  it("counts signatures where a target's constituents can be counted (everyone, a state, a district), not for a city", async () => {
+    const imported = await importCustomTargets(
+      t.platform.db,
+      campaignId,
+      'Colorado offices',
+      [
+        'Name,Title,Email,Phone,Postal_Address,Represents',
+        'Pat Statewide,Attorney General,,(303) 555-0101,,state:CO',
+        'Quinn Everyone,Coalition chair,,(303) 555-0102,,everyone',
+        'Ria District,District liaison,,(303) 555-0103,,congressional:0801',
+        'Sol City,Council Member,,(303) 555-0104,,"city:Aurora, CO"',
+      ].join('\n'),
+    );
+    expect(imported).toEqual({ ok: true, imported: 4 });
+    const { agent } = await signInAs(t.app, t.platform.db, 'viewer');
+    const json = (await agent.get(`/staff/campaigns/${SLUG}/dashboard.json`).expect(200)).body as {
+      offices: Array<{ name: string; seat: string; signatures: number | null }>;
+    };
+    const byName = Object.fromEntries(json.offices.map((row) => [row.name, row]));
+    expect(byName['Pat Statewide']).toMatchObject({ seat: 'CO', signatures: 2 });
+    expect(byName['Quinn Everyone']).toMatchObject({ seat: 'Everyone', signatures: 2 });
+    expect(byName['Ria District']).toMatchObject({ seat: 'CO-1', signatures: 2 });
+    expect(byName['Sol City']).toMatchObject({ seat: 'Aurora, CO', signatures: null });
+    const dashboard = decode((await agent.get(`/staff/campaigns/${SLUG}`).expect(200)).text);
+    expect(dashboard).toContain(
+      '<th scope="row">Sol City<br><span class="hint">Council Member</span></th><td class="nowrap">Aurora, CO</td><td class="num">—</td>',
     );
   });
 });

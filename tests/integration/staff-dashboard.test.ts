@@ -8,6 +8,7 @@ import { reportSelfSent } from '../../src/letters/letter-status';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
+import { recordCallReport, type CallReportInput } from '../../src/stances/store';
 import { DistrictMapCache } from '../../src/representatives/map-outline';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
@@ -135,6 +136,24 @@ beforeAll(async () => {
   expect(await changeLetterStatus(t.platform.db, heldLetter!.id, 'hand-delivery', 'held')).toBe(
     true,
   );
+
+  // Calls supporters reported to Ada Testwell: talked to staff (from CO-1), a voicemail (from
+  // CO-2), and one they did not make (not counted).
+  const call = (report: Pick<CallReportInput, 'outcome' | 'congressionalDistrict'>) =>
+    recordCallReport(t.platform.db, {
+      campaignId,
+      targetKey: 'us-house:T000001',
+      office: 'us-house',
+      targetName: 'Ada Testwell',
+      targetState: 'CO',
+      targetDistrict: '1',
+      stateUpperDistrict: null,
+      stateLowerDistrict: null,
+      ...report,
+    });
+  await call({ outcome: 'talked', congressionalDistrict: '0801' });
+  await call({ outcome: 'voicemail', congressionalDistrict: '0802' });
+  await call({ outcome: 'did-not-call', congressionalDistrict: '0801' });
 
   // Letters sign the petition too; wait until every signature is counted.
   await eventually(async () => {
@@ -322,6 +341,89 @@ describe('GET /staff/campaigns/:slug/dashboard.json', () => {
     });
   });
 
+  it('counts calls reported per caller\'s congressional district, "did not call" aside', () => {
+    const calls = Object.fromEntries(
+      dashboard.byDistrict.filter((row) => row.calls > 0).map((row) => [row.geoid, row.calls]),
+    );
+    expect(calls).toEqual({ '0801': 1, '0802': 1 });
+  });
+
+  it("lists per office its constituents' signatures, the letters delivered to it and the calls reported", async () => {
+    const exact = await truth();
+    const offices = Object.fromEntries(dashboard.offices.map((row) => [row.targetKey, row]));
+    // Letters delivered, per office, as the letters table has them; some were.
+    const delivered: Record<string, number> = {};
+    for (const row of exact.letters)
+      if (row.status === 'delivered')
+        delivered[row.target_key] = (delivered[row.target_key] ?? 0) + row.n;
+    expect(Object.keys(delivered).length).toBeGreaterThan(0);
+    for (const [target, count] of Object.entries(delivered)) {
+      expect(offices[target]?.lettersDelivered).toBe(count);
+      expect(count).toBeGreaterThan(0);
+    }
+    for (const row of dashboard.offices)
+      expect(row.lettersDelivered).toBe(delivered[row.targetKey] ?? 0);
+
+    expect(offices['us-house:T000001']).toMatchObject({
+      name: 'Ada Testwell',
+      title: 'U.S. Representative',
+      state: 'CO',
+      district: '1',
+      seat: 'CO-1',
+      signatures: exact.byDistrict['0801'],
+      calls: 2,
+      callsTalked: 1,
+    });
+    for (const senator of ['us-senate:T000003', 'us-senate:T000004'])
+      expect(offices[senator]).toMatchObject({ seat: 'CO', signatures: exact.byState.CO });
+    // Offices whose constituents signed and that no letter or call reached are listed too.
+    expect(offices['us-house:T000005']).toEqual({
+      targetKey: 'us-house:T000005',
+      name: 'Elin Northerly',
+      office: 'us-house',
+      title: 'U.S. Representative',
+      state: 'AK',
+      district: '0',
+      seat: 'AK at-large',
+      signatures: exact.byDistrict['0200'],
+      lettersDelivered: 0,
+      calls: 0,
+      callsTalked: 0,
+    });
+    expect(exact.byDistrict['0200']).toBe(2);
+    expect(offices['us-senate:T000006']).toMatchObject({
+      name: 'Finn Tundra',
+      seat: 'AK',
+      signatures: exact.byState.AK,
+      lettersDelivered: 0,
+      calls: 0,
+    });
+    expect(offices['us-house:T000007']).toMatchObject({
+      name: 'Gail Capitoline',
+      seat: 'DC (delegate seat)',
+      signatures: exact.byDistrict['1198'],
+      lettersDelivered: 0,
+    });
+    // Every House member and senator of a place with signatures, and only those.
+    expect(
+      dashboard.offices
+        .filter((row) => row.office === 'us-house' || row.office === 'us-senate')
+        .map((row) => row.targetKey)
+        .sort(),
+    ).toEqual([
+      'us-house:T000001',
+      'us-house:T000005',
+      'us-house:T000007',
+      'us-senate:T000003',
+      'us-senate:T000004',
+      'us-senate:T000006',
+    ]);
+    // Each state legislator's count is their district's.
+    const legislators = dashboard.offices.filter((row) => row.office.startsWith('state-'));
+    expect(legislators.length).toBeGreaterThan(0);
+    for (const row of legislators) expect(row.signatures).toBeGreaterThan(0);
+  });
+
   it('shows every queue with its job counts', () => {
     expect(dashboard.queues.map((queue) => queue.name)).toEqual(
       expect.arrayContaining(['tallies', 'representatives', 'delivery']),
@@ -385,6 +487,24 @@ describe('GET /staff/campaigns/:slug', () => {
     );
     // A viewer is not shown the way to the delivery page, which organizers use.
     expect(html).not.toContain('/delivery"');
+  });
+
+  it("counts calls beside signatures and letters per district, and shows each office's district", () => {
+    expect(html).toContain(
+      '<caption class="visually-hidden">Signatures, letters and calls by congressional district</caption>',
+    );
+    expect(html).toMatch(
+      /<tr id="cd-0802"><th scope="row" class="nowrap">CO-2<\/th><td class="num">2<\/td><td class="num">0<\/td><td class="num">0<\/td><td class="num">1<\/td>/,
+    );
+    const panel = html.slice(html.indexOf('id="h-offices"'), html.indexOf('id="h-queues"'));
+    expect(panel).toContain('<th scope="col">District or state</th>');
+    // An office with only its constituents' signatures.
+    expect(panel).toContain(
+      '<th scope="row">Elin Northerly<br><span class="hint">U.S. Representative</span></th><td class="nowrap">AK at-large</td><td class="num">2</td><td class="num">0</td><td class="num">0</td><td class="num">0</td>',
+    );
+    expect(panel).toMatch(
+      /<th scope="row">Ada Testwell<br><span class="hint">U\.S\. Representative<\/span><\/th><td class="nowrap">CO-1<\/td><td class="num">6<\/td><td class="num">\d+<\/td><td class="num">2<\/td><td class="num">1<\/td>/,
+    );
   });
 
   it('draws the map with the fixture districts, each titled with its count', () => {

@@ -15,6 +15,7 @@ import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
 import { exportCsv, exportFilePath, expireExports, writeExportFile } from '../../src/staff/exports';
+import { recordCallReport } from '../../src/stances/store';
 import { PGLITE_PAGE_ROWS } from '../../src/petitions/signature-exports';
 import { openedSignatures, signatureValues } from '../helpers/sealed';
 
@@ -135,7 +136,19 @@ it('exports signatures in pages, with one header, every row once, as the table h
   for (const row of parsed) expect(row.name).not.toMatch(/^[=+\-@]/);
 }, 60_000);
 
-it('counts by congressional district with the members, as the lookup names them', async () => {
+it('counts signatures and calls by congressional district with the members, as the lookup names them', async () => {
+  await recordCallReport(database.db, {
+    campaignId,
+    targetKey: 'us-house:T000001',
+    office: 'us-house',
+    targetName: 'Ada Testwell',
+    targetState: 'CO',
+    targetDistrict: '1',
+    outcome: 'talked',
+    congressionalDistrict: '0801',
+    stateUpperDistrict: null,
+    stateLowerDistrict: null,
+  });
   const { text } = await collect('congressional');
   const counts = await queryRows<{ key: string; count: string }>(
     database.db,
@@ -154,6 +167,7 @@ it('counts by congressional district with the members, as the lookup names them'
         representative: members.map((o) => o.name).join('; '),
         party: members.map((o) => o.party ?? '').join('; '),
         signatures: String(Number(count)),
+        calls_reported: key === '0801' ? '1' : '0',
         geoid: key,
       };
     }),

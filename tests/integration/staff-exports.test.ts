@@ -14,6 +14,7 @@ import request from 'supertest';
 import { queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
 import { tallyCampaign } from '../../src/petitions/tallies';
+import { recordCallReport, type CallReportInput } from '../../src/stances/store';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
@@ -183,6 +184,17 @@ const holders = (office: string, keys: { cd?: string; sldu?: string; sldl?: stri
     .officialsFor({ cd: keys.cd ?? null, sldu: keys.sldu ?? null, sldl: keys.sldl ?? null })
     .filter((official) => official.office === office && !official.vacant);
 
+/** Calls reported made (not "did not call") per caller's district in `column` of call_reports, from the table itself. */
+async function callsIn(column: string): Promise<Record<string, number>> {
+  const rows = await queryRows<{ key: string; count: string }>(
+    t.platform.db,
+    sql.raw(
+      `SELECT ${column} AS key, count(*) AS count FROM call_reports WHERE campaign_id = ${campaignId} AND outcome <> 'did-not-call' AND ${column} IS NOT NULL GROUP BY 1`,
+    ),
+  );
+  return Object.fromEntries(rows.map((row) => [row.key, Number(row.count)]));
+}
+
 const postExport = (
   agent: ReturnType<typeof request.agent>,
   token: string,
@@ -194,6 +206,28 @@ describe('direct exports (streamed in the response)', () => {
   let organizer: Awaited<ReturnType<typeof signInAs>>;
   beforeAll(async () => {
     organizer = await signInAs(t.app, t.platform.db, 'organizer');
+    // Calls reported by supporters: two made from CO-1 (one also from a state senate and house
+    // district with signatures), one not made, and one made from CO-3, where nobody signed.
+    const [upper] = await grouped('state_upper_district');
+    const [lower] = await grouped('state_lower_district');
+    const call = (report: Partial<CallReportInput>) =>
+      recordCallReport(t.platform.db, {
+        campaignId,
+        targetKey: 'us-house:T000001',
+        office: 'us-house',
+        targetName: 'Ada Testwell',
+        targetState: 'CO',
+        targetDistrict: '1',
+        outcome: 'talked',
+        congressionalDistrict: '0801',
+        stateUpperDistrict: null,
+        stateLowerDistrict: null,
+        ...report,
+      });
+    await call({ stateUpperDistrict: upper!.key, stateLowerDistrict: lower!.key });
+    await call({ outcome: 'voicemail' });
+    await call({ outcome: 'did-not-call', stateUpperDistrict: upper!.key });
+    await call({ outcome: 'no-answer', congressionalDistrict: '0803' });
   });
 
   it('exports signatures row by row as the database holds them, with consent and CSV injection handled', async () => {
@@ -330,9 +364,11 @@ describe('direct exports (streamed in the response)', () => {
     );
   });
 
-  it('counts by congressional district, with the member of each seat', async () => {
+  it('counts signatures and calls reported by congressional district, with the member of each seat', async () => {
     const res = await postExport(organizer.agent, organizer.token, 'congressional').expect(200);
     const rows = parseCsv(res.text);
+    const calls = await callsIn('congressional_district');
+    expect(calls).toEqual({ '0801': 2, '0803': 1 });
     const expected = (await grouped('congressional_district')).map(({ key, count }) => {
       const district = data.describe({ cd: key, sldu: null, sldl: null }).congressional!;
       const members = holders('us-house', { cd: key })
@@ -349,16 +385,33 @@ describe('direct exports (streamed in the response)', () => {
             .join('; ') || null,
         ),
         signatures: String(count),
+        calls_reported: String(calls[key] ?? 0),
         geoid: key,
       };
     });
-    expect(rows).toEqual(expected);
+    // A district calls came from and no signature did has its row too.
+    expect(rows).toEqual(
+      [
+        ...expected,
+        {
+          state: 'CO',
+          district: 'CO-3',
+          representative: '',
+          party: '',
+          signatures: '0',
+          calls_reported: '1',
+          geoid: '0803',
+        },
+      ].sort((a, b) => a.geoid.localeCompare(b.geoid)),
+    );
     expect(rows.map((row) => row.district)).toEqual([
       'AK at-large',
       'CO-1',
       'CO-2',
+      'CO-3',
       'DC (delegate seat)',
     ]);
+    expect(rows.find((row) => row.district === 'CO-1')?.calls_reported).toBe('2');
     expect(rows.find((row) => row.district === 'CO-1')).toMatchObject({
       representative: 'Ada Testwell',
     });
@@ -374,33 +427,41 @@ describe('direct exports (streamed in the response)', () => {
   it.each([
     ['state-upper', 'state_upper_district', 'sldu'],
     ['state-lower', 'state_lower_district', 'sldl'],
-  ] as const)('counts by %s district, with its legislators', async (kind, column, layer) => {
-    const res = await postExport(organizer.agent, organizer.token, kind).expect(200);
-    const rows = parseCsv(res.text);
-    const expected = (await grouped(column)).map(({ key, count }) => {
-      const described = data.describe({
-        cd: null,
-        sldu: layer === 'sldu' ? key : null,
-        sldl: layer === 'sldl' ? key : null,
+  ] as const)(
+    'counts signatures and calls by %s district, with its legislators',
+    async (kind, column, layer) => {
+      const res = await postExport(organizer.agent, organizer.token, kind).expect(200);
+      const rows = parseCsv(res.text);
+      const calls = await callsIn(column);
+      expect(Object.values(calls)).toEqual([1]);
+      const expected = (await grouped(column)).map(({ key, count }) => {
+        const described = data.describe({
+          cd: null,
+          sldu: layer === 'sldu' ? key : null,
+          sldl: layer === 'sldl' ? key : null,
+        });
+        const district = layer === 'sldu' ? described.stateUpper! : described.stateLower!;
+        const seats = district.seats;
+        const legislators = holders(kind, { [layer]: key }).sort(
+          (a, b) =>
+            seats.indexOf(a.district!) - seats.indexOf(b.district!) ||
+            a.name!.localeCompare(b.name!),
+        );
+        return {
+          state: district.state,
+          district: neutral(district.name),
+          legislators: neutral(legislators.map((official) => official.name).join('; ') || null),
+          party: neutral(legislators.map((official) => official.party ?? '').join('; ') || null),
+          signatures: String(count),
+          calls_reported: String(calls[key] ?? 0),
+          geoid: key,
+        };
       });
-      const district = layer === 'sldu' ? described.stateUpper! : described.stateLower!;
-      const seats = district.seats;
-      const legislators = holders(kind, { [layer]: key }).sort(
-        (a, b) =>
-          seats.indexOf(a.district!) - seats.indexOf(b.district!) || a.name!.localeCompare(b.name!),
-      );
-      return {
-        state: district.state,
-        district: neutral(district.name),
-        legislators: neutral(legislators.map((official) => official.name).join('; ') || null),
-        party: neutral(legislators.map((official) => official.party ?? '').join('; ') || null),
-        signatures: String(count),
-        geoid: key,
-      };
-    });
-    expect(rows).toEqual(expected);
-    expect(rows.length).toBeGreaterThan(0);
-  });
+      expect(rows).toEqual(expected);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.filter((row) => row.calls_reported === '1')).toHaveLength(1);
+    },
+  );
 
   it('counts by state and by source (with the partner, and the signatures with no source)', async () => {
     const states = parseCsv(
