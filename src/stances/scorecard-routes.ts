@@ -17,9 +17,9 @@ import { listBills, listPlaces, listStances } from './store';
 
 /**
  * The public scorecard of a campaign: where a ban has passed, the bills in play, and where
- * officials stand, filterable by state; only what staff published. A page drawn on the server
- * (a map of the states and the places, from the imported districts; no script) and the same data as JSON; both cacheable for a few
- * minutes, one copy per language.
+ * officials stand, filterable by state; only what staff published. A page drawn on the server (a
+ * map of the states and the places, from the imported districts; no script) and the same data as
+ * JSON; both cacheable for a few minutes, one copy per language.
  */
 
 const MAX_AGE_SECONDS = 300;
