@@ -1025,6 +1025,8 @@ export const banPlaces = pgTable(
     /** The day the ban passed (`YYYY-MM-DD`). */
     passedOn: text('passed_on').notNull(),
     url: text('url'),
+    /** A ZIP code (ZCTA) in a city or county, where the scorecard's map puts its marker. */
+    zip: text('zip'),
     published: boolean('published').notNull().default(false),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -1,7 +1,13 @@
 import { geoConicEqualArea, type GeoProjection } from 'd3-geo';
 import type { FeatureCollection, MultiPolygon } from 'geojson';
-import type { GeometryCollection, Topology } from 'topojson-specification';
-import { feature } from 'topojson-client';
+import type {
+  GeometryCollection,
+  GeometryObject,
+  MultiPolygon as TopoMultiPolygon,
+  Polygon as TopoPolygon,
+  Topology,
+} from 'topojson-specification';
+import { feature, merge } from 'topojson-client';
 import { topology } from 'topojson-server';
 import { presimplify, simplify } from 'topojson-simplify';
 import { formatNumber, safeId } from './charts';
@@ -14,7 +20,8 @@ import { svgTemplate } from './svg';
  * drawn in an Albers (conic equal-area) projection of its own, from d3-geo, fitted to its box:
  * the lower 48 in the main frame; Alaska, Hawaii, Puerto Rico, DC and the territories in insets.
  * The shapes are simplified as a topology (topojson), so a border two districts share is
- * simplified once and stays shared: no gaps or overlaps between neighbours.
+ * simplified once and stays shared: no gaps or overlaps between neighbours. Each state's shape is
+ * its districts dissolved in that same topology (the public scorecard draws those).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +200,22 @@ const insetByState = new Map(
 /** The inset a district is drawn in, from its GEOID's state FIPS code. */
 export const insetOf = (geoid: string): string => insetByState.get(geoid.slice(0, 2)) ?? 'conus';
 
+let fittedInsets: ReadonlyMap<string, FittedInset> | undefined;
+
+/**
+ * A point (a place's ZIP centre) where the outline draws it: projected in the inset of its state
+ * (by FIPS code), the same fit the outline was built with (the fits depend only on `INSETS`, which
+ * `OUTLINE_VERSION` follows). None when it falls outside that inset's box.
+ */
+export function projectPoint(stateFips: string, lng: number, lat: number): [number, number] | null {
+  fittedInsets ??= new Map(INSETS.map((inset) => [inset.key, fitInset(inset)]));
+  const fit = fittedInsets.get(insetOf(stateFips))!;
+  const [x, y] = fit.project(lng, lat);
+  const [boxX, boxY, width, height] = fit.inset.box;
+  if (!(x >= boxX && x <= boxX + width && y >= boxY && y <= boxY + height)) return null;
+  return [Math.round(x * PRECISION) / PRECISION, Math.round(y * PRECISION) / PRECISION];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The outline: every district's path, projected and simplified
 
@@ -211,6 +234,14 @@ export interface DistrictOutline {
   d: string;
 }
 
+export interface StateOutline {
+  /** Census FIPS code, the first two digits of its districts' GEOIDs. */
+  fips: string;
+  inset: string;
+  /** SVG path data: the state's districts dissolved, inner borders gone. */
+  d: string;
+}
+
 export interface MapOutline {
   /** Which layout and simplification made it: an outline stored by another one is built again. */
   version: number;
@@ -219,13 +250,15 @@ export interface MapOutline {
   /** The insets that have districts, for their frames and labels. */
   insets: Array<{ key: string; label: string; frame: [number, number, number, number] }>;
   districts: DistrictOutline[];
+  /** Each state (DC and territories too) that has districts, dissolved from them. */
+  states: StateOutline[];
   /** Points in the paths, and the points read: how much the simplification took away. */
   points: number;
   sourcePoints: number;
 }
 
 /** Raise it whenever the frame, the projections or the simplification change. */
-export const OUTLINE_VERSION = 2;
+export const OUTLINE_VERSION = 3;
 
 /** Path coordinates are written in tenths of a pixel. */
 const PRECISION = 10;
@@ -261,6 +294,7 @@ export function buildMapOutline(
   }
 
   const districts: DistrictOutline[] = [];
+  const states: StateOutline[] = [];
   let points = 0;
   for (const [inset, members] of byInset) {
     const [, , width, height] = fitted.get(inset)!.inset.box;
@@ -297,8 +331,25 @@ export function buildMapOutline(
       }
       districts.push({ geoid: String(shape.id), inset, d });
     }
+    // Each state: its districts merged in the simplified topology, so its border is the very
+    // arcs its districts' outer edges are drawn with.
+    const byState = new Map<string, Array<TopoPolygon | TopoMultiPolygon>>();
+    for (const geometry of simplified.objects.districts.geometries) {
+      if (!isAreal(geometry)) continue;
+      const fips = String(geometry.id).slice(0, 2);
+      const list = byState.get(fips) ?? [];
+      list.push(geometry);
+      byState.set(fips, list);
+    }
+    for (const [fips, geometries] of byState) {
+      const merged = merge(simplified, geometries);
+      let d = '';
+      for (const ring of drawnRings(merged.coordinates as Polygon[])) d += pathOf(ring);
+      if (d !== '') states.push({ fips, inset, d });
+    }
   }
   districts.sort((a, b) => a.geoid.localeCompare(b.geoid));
+  states.sort((a, b) => a.fips.localeCompare(b.fips));
   const used = new Set(districts.map((district) => district.inset));
   return {
     version: OUTLINE_VERSION,
@@ -310,10 +361,14 @@ export function buildMapOutline(
       frame: inset.box,
     })),
     districts,
+    states,
     points,
     sourcePoints,
   };
 }
+
+const isAreal = (geometry: GeometryObject): geometry is TopoPolygon | TopoMultiPolygon =>
+  geometry.type === 'Polygon' || geometry.type === 'MultiPolygon';
 
 /**
  * One district's polygons in pixels. Rings wholly outside the inset's box (Hawaii's far

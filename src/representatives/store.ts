@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { queryRows, textArray, type Database } from '../db/client';
 import { copyLiteral } from '../db/copy-values';
 import {
@@ -332,6 +332,37 @@ export async function snapshotDistrictShapes(
       last: rows[rows.length - 1]?.geoid ?? after,
     };
   }, 50);
+}
+
+/** Where a ZIP code (ZCTA) lies: its centre, and the states (FIPS codes) of its congressional districts. */
+export interface ZipCentre {
+  lat: number;
+  lng: number;
+  states: string[];
+}
+
+/**
+ * The centres of these ZIP codes in the active snapshot (the scorecard's markers of places with
+ * bans); a ZIP the data does not hold, or holds without a centre, is absent.
+ */
+export async function activeZipCentres(
+  db: Database,
+  zips: readonly string[],
+): Promise<Map<string, ZipCentre>> {
+  const wanted = [...new Set(zips)];
+  if (wanted.length === 0) return new Map();
+  const rows = await db
+    .select({ zcta: repZctas.zcta, lat: repZctas.lat, lng: repZctas.lng, cd: repZctas.cd })
+    .from(repZctas)
+    .innerJoin(repSnapshots, eq(repSnapshots.id, repZctas.snapshotId))
+    .where(and(eq(repSnapshots.active, true), inArray(repZctas.zcta, wanted)));
+  return new Map(
+    rows.flatMap(({ zcta, lat, lng, cd }) =>
+      lat === null || lng === null
+        ? []
+        : [[zcta, { lat, lng, states: [...new Set(cd.map((geoid) => geoid.slice(0, 2)))] }]],
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

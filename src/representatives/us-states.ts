@@ -66,6 +66,9 @@ const STATES: ReadonlyArray<
 export const uspsByFips: ReadonlyMap<string, string> = new Map(
   STATES.map(([fips, usps]) => [fips, usps]),
 );
+export const fipsByUsps: ReadonlyMap<string, string> = new Map(
+  STATES.map(([fips, usps]) => [usps, fips]),
+);
 export const stateNames: ReadonlyMap<string, string> = new Map(
   STATES.map(([, usps, name]) => [usps, name]),
 );

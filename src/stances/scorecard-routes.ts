@@ -7,16 +7,19 @@ import type { Translator } from '../i18n/translations';
 import { noCampaign } from '../petitions/routes';
 import { officeDescription } from '../representatives/labels';
 import { peopleByKey, personAsOfficial, type Person } from '../representatives/people';
-import { isStateCode, stateNames } from '../representatives/us-states';
+import { projectPoint } from '../graphics/district-map';
+import { renderStateMap, type BanStatus } from '../graphics/state-map';
+import { DistrictMapCache } from '../representatives/map-outline';
+import { activeZipCentres } from '../representatives/store';
+import { fipsByUsps, isStateCode, stateNames, uspsByFips } from '../representatives/us-states';
 import { stanceWords } from './stance-words';
-import { stateTileMap, type TileState } from './state-tiles';
 import { listBills, listPlaces, listStances } from './store';
 
 /**
  * The public scorecard of a campaign: where a ban has passed, the bills in play, and where
- * officials stand, filterable by state; only what staff published. A page drawn on the server
- * (a tile map of the states, no script) and the same data as JSON; both cacheable for a few
- * minutes, one copy per language.
+ * officials stand, filterable by state; only what staff published. A page drawn on the server (a
+ * map of the states and the places, from the imported districts; no script) and the same data as
+ * JSON; both cacheable for a few minutes, one copy per language.
  */
 
 const MAX_AGE_SECONDS = 300;
@@ -109,43 +112,82 @@ export function scorecardApi(ctx: AppContext): Router {
   return router;
 }
 
+/** The insets of the map, as the page names them. */
+const INSET_KEYS = ['ak', 'hi', 'dc', 'pr', 'vi', 'gu', 'mp', 'as'] as const;
+
 export function scorecardPages(ctx: AppContext): Router {
   const router = Router();
+  const maps = new DistrictMapCache(ctx.db, ctx.logger);
   router.get('/campaigns/:slug/scorecard', async (req, res, next) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
     const tr = translatorOf(res);
     const texts = campaignTexts(campaign, tr.language);
     const state = stateFilter(req.query.state);
-    const data = await scorecardData(ctx, campaign, undefined);
+    const [data, outline] = await Promise.all([
+      scorecardData(ctx, campaign, undefined),
+      // The page is still worth having without its map: the list of places says it all.
+      maps.outline().catch((error: unknown) => {
+        ctx.logger.warn({ err: error }, 'scorecard map could not be built');
+        return null;
+      }),
+    ]);
     const shown = state
       ? data.officials.filter(({ person }) => person.state === state)
       : data.officials;
     const slug = encodeURIComponent(campaign.slug);
 
-    // The map: a statewide ban, else a ban in a city or county, else none yet.
+    // The map: a statewide ban, else a ban in a city or county, else none yet; a marker at
+    // each city or county whose ZIP code the data knows.
     const statewide = new Set(
       data.places.filter((place) => place.kind === 'state').map((place) => place.state),
     );
     const local = new Set(
       data.places.filter((place) => place.kind !== 'state').map((place) => place.state),
     );
-    const statusOf = (code: string): TileState =>
+    const statusOf = (code: string): BanStatus =>
       statewide.has(code) ? 'statewide' : local.has(code) ? 'local' : 'none';
-    const legend: Record<TileState, string> = {
+    const legend: Record<BanStatus | 'marker', string> = {
       statewide: tr.t('stances:scorecard.legendStatewide'),
       local: tr.t('stances:scorecard.legendLocal'),
       none: tr.t('stances:scorecard.legendNone'),
+      marker: tr.t('stances:scorecard.legendMarker'),
     };
-    const map = stateTileMap({
-      status: statusOf,
-      label: (code, status) => `${stateNames.get(code) ?? code}: ${legend[status]}`,
-      title: tr.t('stances:scorecard.mapTitle'),
-      desc: tr.t('stances:scorecard.mapDesc', {
-        statewide: statewide.size,
-        local: [...local].filter((code) => !statewide.has(code)).length,
-      }),
-    });
+    let map: { map: string; legend: string } | undefined;
+    if (outline) {
+      const marked = data.places.filter((place) => place.kind !== 'state' && place.zip);
+      const centres = await activeZipCentres(
+        ctx.db,
+        marked.map((place) => place.zip!),
+      );
+      const insetLabels = new Map(
+        INSET_KEYS.map((key) => [key, tr.t(`stances:scorecard.inset.${key}`)]),
+      );
+      map = renderStateMap(outline, {
+        id: 'state-map',
+        title: tr.t('stances:scorecard.mapTitle'),
+        description: tr.t('stances:scorecard.mapDesc', {
+          statewide: statewide.size,
+          local: [...local].filter((code) => !statewide.has(code)).length,
+        }),
+        describeState: (fips) => {
+          const code = uspsByFips.get(fips);
+          if (!code) return undefined;
+          const status = statusOf(code);
+          return { status, label: `${stateNames.get(code) ?? code}: ${legend[status]}` };
+        },
+        insetLabel: (key) => insetLabels.get(key as (typeof INSET_KEYS)[number]) ?? key,
+        markers: marked.flatMap((place) => {
+          const centre = centres.get(place.zip!);
+          const point =
+            centre && projectPoint(fipsByUsps.get(place.state) ?? '', centre.lng, centre.lat);
+          if (!point) return [];
+          const kind = tr.t(`stances:scorecard.kind.${place.kind}`);
+          return [{ x: point[0], y: point[1], label: `${place.name}, ${place.state} (${kind})` }];
+        }),
+        legend,
+      });
+    }
 
     const card = ({ stance, person }: (typeof data.officials)[number]) => ({
       name: person.name,
@@ -171,11 +213,8 @@ export function scorecardPages(ctx: AppContext): Router {
       title: tr.t('stances:scorecard.pageTitle', { title: texts.title }),
       campaign,
       texts,
-      map,
-      legend: (['statewide', 'local', 'none'] as const).map((status) => ({
-        status,
-        label: legend[status],
-      })),
+      map: map?.map,
+      mapLegend: map?.legend,
       places: data.places.map((place) => ({
         ...place,
         kindLabel: tr.t(`stances:scorecard.kind.${place.kind}`),

@@ -115,6 +115,15 @@ export const placeForm = z.object({
     .refine(isStateCode, 'Enter the state’s two-letter code, like CA.'),
   passedOn: isoDay('the day the ban passed'),
   url: webAddress,
+  /** Where the scorecard's map marks a city or county: one of its ZIP codes (checked against the data on save). */
+  zip: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z
+      .string({ error: 'Enter a 5-digit ZIP code.' })
+      .trim()
+      .regex(/^\d{5}$/, 'Enter a 5-digit ZIP code, like 80302.')
+      .optional(),
+  ),
   published: checkbox,
 });
 

@@ -19,6 +19,8 @@ import {
 import type { Language } from '../i18n/translations';
 import type { TargetLevel } from '../letters/templates';
 import { peopleByKey } from '../representatives/people';
+import { activeZipCentres } from '../representatives/store';
+import { fipsByUsps } from '../representatives/us-states';
 import { recordAudit, type Actor } from '../staff/audit';
 import {
   billForm,
@@ -453,7 +455,15 @@ export async function savePlace(
   input: PlaceInput,
   actor: Actor,
 ): Promise<SaveResult<BanPlace>> {
-  const values = { campaignId, ...input, url: input.url ?? null, updatedAt: new Date() };
+  const zipError = await placeZipError(db, input);
+  if (zipError) return { ok: false, errors: { zip: zipError } };
+  const values = {
+    campaignId,
+    ...input,
+    url: input.url ?? null,
+    zip: input.zip ?? null,
+    updatedAt: new Date(),
+  };
   const duplicate = await db
     .select({ id: banPlaces.id })
     .from(banPlaces)
@@ -491,6 +501,19 @@ export async function savePlace(
   });
   if (!saved) return { ok: false, errors: { form: 'There is no such place.' } };
   return { ok: true, value: saved };
+}
+
+/** What is wrong with a place's ZIP code: one the imported data does not hold, or holds in another state. */
+async function placeZipError(db: Database, input: PlaceInput): Promise<string | undefined> {
+  if (input.zip === undefined) return undefined;
+  if (input.kind === 'state')
+    return 'A statewide ban is shown by its state: leave the ZIP code empty.';
+  const centre = (await activeZipCentres(db, [input.zip])).get(input.zip);
+  if (!centre)
+    return `The representative data has no ZIP code ${input.zip}: enter one of the place’s ZIP codes, or leave it empty.`;
+  if (!centre.states.includes(fipsByUsps.get(input.state) ?? ''))
+    return `ZIP code ${input.zip} is not in ${input.state}: enter one of the place’s ZIP codes.`;
+  return undefined;
 }
 
 export async function deletePlace(

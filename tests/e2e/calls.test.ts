@@ -106,7 +106,10 @@ describe('in a real browser, JavaScript off', () => {
   it('shows the scorecard, filters it by state, and links each official to write and call', async () => {
     const page = await context.newPage();
     await page.goto(`${base}/campaigns/${SLUG}/scorecard`);
-    expect(await page.locator('svg.tile-map').count()).toBe(1);
+    expect(await page.locator('svg.state-map').count()).toBe(1);
+    expect(await page.locator('svg.state-map path title').allTextContents()).toContain(
+      'Colorado: Ban in a city or county',
+    );
     expect(await page.locator('ul.places').textContent()).toContain('Boulder, CO');
     expect(await page.locator('ul.officials').allTextContents()).toEqual([
       expect.stringContaining('Elin Northerly'),

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
-import { callReports } from '../../src/db/schema';
+import { banPlaces, callReports } from '../../src/db/schema';
+import { projectPoint } from '../../src/graphics/district-map';
 import { importCustomTargets } from '../../src/representatives/custom-targets';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { saveBill, savePlace, saveStance } from '../../src/stances/store';
@@ -98,7 +99,22 @@ beforeAll(async () => {
     db,
     campaignId,
     undefined,
-    { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', published: true },
+    {
+      kind: 'city',
+      name: 'Boulder',
+      state: 'CO',
+      passedOn: '2025-06-01',
+      zip: '80020',
+      published: true,
+    },
+    actor,
+  );
+  // A place with no ZIP code: listed, its state shaded, no marker.
+  await savePlace(
+    db,
+    campaignId,
+    undefined,
+    { kind: 'county', name: 'Anchorage', state: 'AK', passedOn: '2024-09-01', published: true },
     actor,
   );
   await savePlace(
@@ -235,7 +251,7 @@ describe('the scorecard', () => {
     expect(text).toContain('Boulder, CO');
     expect(text).toContain('Passed June 1, 2025');
     expect(text).not.toContain('Vermont, VT');
-    expect(text).toContain('Vermont: No ban yet');
+    expect(text).toContain('District of Columbia: No ban yet');
     expect(text).toContain('<h3 class="name">CO SB 26-113</h3>');
     expect(text).toContain('1 sponsor: Hana Senate');
     expect(text).not.toContain('H.R. 9');
@@ -246,11 +262,49 @@ describe('the scorecard', () => {
     expect(text).not.toContain('Cora Senatorial');
     expect(page.text).toContain(`href="/campaigns/${SLUG}/letters"`);
     expect(page.text).toContain(`href="/campaigns/${SLUG}/call"`);
-    // The map, drawn on the server, with no script on the page.
-    expect(page.text).toContain('<svg');
-    expect(text).toContain('Colorado: Ban in a city or county');
+    // The map of the states, drawn on the server from the imported districts, with no script on
+    // the page: each state filled by where the ban stands, named, and a marker at Boulder's ZIP.
+    expect(page.text).toMatch(/<svg [^>]*class="state-map"[^>]*role="img"/);
+    const states = [
+      ...page.text.matchAll(/<path d="[^"]+" fill="([^"]+)" data-status="(\w+)"><title>([^<]+)</g),
+    ].map((match) => [decode(match[3]!), match[2], match[1]]);
+    expect(states).toEqual([
+      ['Alaska: Ban in a city or county', 'local', 'url(#state-map-hatch)'],
+      ['Colorado: Ban in a city or county', 'local', 'url(#state-map-hatch)'],
+      ['District of Columbia: No ban yet', 'none', '#e4e7eb'],
+    ]);
+    const markers = [
+      ...page.text.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="\d+"><title>([^<]+)</g),
+    ];
+    expect(markers.map((match) => decode(match[3]!))).toEqual(['Boulder, CO (City)']);
+    const [x, y] = projectPoint('08', -104.7, 39.8)!;
+    expect(Number(markers[0]![1])).toBeCloseTo(x, 1);
+    expect(Number(markers[0]![2])).toBeCloseTo(y, 1);
+    // The legend says in words what each fill and the marker mean; the list names every place.
+    expect(text).toMatch(/<\/svg> Ban in a city or county<\/li>/);
+    expect(text).toMatch(/<\/svg> A city or county with a ban<\/li>/);
+    expect(text).toContain('Anchorage, AK');
     const article = page.text.split('<article class="scorecard">')[1]!.split('</article>')[0]!;
     expect(article).not.toContain('<script');
+  });
+
+  it('draws no map before any representative data is imported, and still lists the places', async () => {
+    const bare = await createTestPlatform();
+    try {
+      const id = (await bare.platform.campaigns.bySlug(SLUG))!.id;
+      await savePlace(
+        bare.platform.db,
+        id,
+        undefined,
+        { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', published: true },
+        'command line',
+      );
+      const page = await request(bare.app).get(SCORECARD).expect(200);
+      expect(page.text).not.toContain('class="state-map"');
+      expect(decode(page.text)).toContain('Boulder, CO');
+    } finally {
+      await bare.close();
+    }
   });
 
   it('filters officials by state, and speaks Spanish', async () => {
@@ -262,6 +316,9 @@ describe('the scorecard', () => {
     );
     expect(spanish).toContain('Dónde está la prohibición');
     expect(spanish).toContain('Indeciso/a');
+    expect(spanish).toContain('Colorado: Prohibición en una ciudad o condado');
+    expect(spanish).toContain('Una ciudad o condado con prohibición');
+    expect(spanish).toContain('>Alaska</text>');
   });
 
   it('gives the same published data as JSON', async () => {
@@ -270,6 +327,7 @@ describe('the scorecard', () => {
     expect(answer.headers['cache-control']).toBe('public, max-age=300');
     expect(body.places).toEqual([
       { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', url: null },
+      { kind: 'county', name: 'Anchorage', state: 'AK', passedOn: '2024-09-01', url: null },
     ]);
     expect(body.bills).toHaveLength(1);
     expect(body.bills[0]!.sponsors[0]).toMatchObject({
@@ -287,6 +345,51 @@ describe('the scorecard', () => {
       .expect(200);
     expect((alaska.body as ScorecardJson).officials.map((o) => o.id)).toEqual([ALASKA_HOUSE]);
     await request(t.app).get('/api/v1/campaigns/no-such-campaign/scorecard').expect(404);
+  });
+});
+
+describe('a place’s ZIP code in the staff console', () => {
+  const PLACES = `/staff/campaigns/${SLUG}/ban-places`;
+  const place = (fields: Record<string, string>) => ({
+    kind: 'city',
+    name: 'Golden',
+    state: 'CO',
+    passedOn: '2025-01-02',
+    published: 'on',
+    ...fields,
+  });
+  const golden = () => t.platform.db.select().from(banPlaces).where(eq(banPlaces.name, 'Golden'));
+
+  it('refuses a ZIP code the data does not hold, one in another state, and one for a statewide ban, writing nothing', async () => {
+    const { agent, token } = await signInAs(t.app, t.platform.db, 'admin');
+    const refused = async (fields: Record<string, string>, message: string) => {
+      const page = await agent
+        .post(PLACES)
+        .type('form')
+        .send({ _csrf: token, ...place(fields) })
+        .expect(400);
+      expect(page.text).toContain('href="#place-zip"');
+      expect(page.text).toContain('id="error-place-zip"');
+      expect(decode(page.text)).toContain(message);
+    };
+    await refused({ zip: '99999' }, 'The representative data has no ZIP code 99999');
+    await refused({ zip: '99501' }, 'ZIP code 99501 is not in CO');
+    await refused({ zip: '8001' }, 'Enter a 5-digit ZIP code');
+    await refused({ kind: 'state', name: 'Colorado', zip: '80010' }, 'leave the ZIP code empty');
+    expect(await golden()).toEqual([]);
+  });
+
+  it('keeps a ZIP code the data holds, and shows it in the list', async () => {
+    const { agent, token } = await signInAs(t.app, t.platform.db, 'admin');
+    await agent
+      .post(PLACES)
+      .type('form')
+      .send({ _csrf: token, ...place({ zip: ' 80010 ' }) })
+      .expect(303);
+    expect(await golden()).toEqual([expect.objectContaining({ zip: '80010', state: 'CO' })]);
+    const page = decode((await agent.get(`/staff/campaigns/${SLUG}/stances`).expect(200)).text);
+    expect(page).toMatch(/Golden, CO[\s\S]*?<td>city<\/td><td>80010<\/td>/);
+    await t.platform.db.delete(banPlaces).where(eq(banPlaces.name, 'Golden'));
   });
 });
 

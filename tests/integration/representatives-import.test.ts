@@ -271,8 +271,15 @@ describe('importRepresentativeData', () => {
       '0802',
       '1198',
     ]);
+    // Each state's shape, dissolved from its districts: the scorecard's map.
+    expect(stored.states.map((state) => state.fips)).toEqual(['02', '08', '11']);
     // As a snapshot imported before maps were kept: drawn from its districts, and kept this time.
     await db().execute(sql`UPDATE rep_snapshots SET map_outline = NULL WHERE id = ${id}`);
+    expect(await loadMapOutline(db(), id)).toEqual(stored);
+    // An outline of an earlier layout (version 2 had no states) is drawn again.
+    await db().execute(
+      sql`UPDATE rep_snapshots SET map_outline = jsonb_build_object('version', 2, 'districts', '[]'::jsonb) WHERE id = ${id}`,
+    );
     expect(await loadMapOutline(db(), id)).toEqual(stored);
     const [kept] = await queryRows<{ version: number }>(
       db(),

@@ -206,6 +206,7 @@ export async function buildHostileWorld(env: Record<string, string> = {}): Promi
         name: HOSTILE,
         state: 'CO',
         passedOn: '2025-06-01',
+        zip: '80010',
         published: 'on',
       })
       .expect(303);

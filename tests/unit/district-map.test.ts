@@ -13,8 +13,10 @@ import {
   MAP_WIDTH,
   NO_DATA,
   PALETTE,
+  projectPoint,
   renderDistrictMap,
 } from '../../src/graphics/district-map';
+import { renderStateMap, STATUS_STYLE, type BanStatus } from '../../src/graphics/state-map';
 
 /** The rings of our path data (`M x y l dx dy … z`), as absolute points. */
 function ringsOf(d: string): Array<Array<[number, number]>> {
@@ -177,6 +179,27 @@ describe('simplification as a topology', () => {
     expect(onBorder(a).sort()).toEqual(onBorder(b).sort());
   });
 
+  it('dissolves the districts of a state into its shape: one ring, with no border inside it', () => {
+    expect(outline.states.map((state) => [state.fips, state.inset])).toEqual([['08', 'conus']]);
+    const rings = ringsOf(outline.states[0]!.d);
+    expect(rings).toHaveLength(1);
+    // The shared border's points between its ends are gone; the outer corners stay.
+    const [left] = fitted.conus!.project(-104.25, 39.5);
+    const [right] = fitted.conus!.project(-103.75, 39.5);
+    const [, top] = fitted.conus!.project(-104, 40);
+    const [, bottom] = fitted.conus!.project(-104, 39);
+    const inner = rings[0]!.filter(
+      ([x, y]) => x > left && x < right && y > top + 1 && y < bottom - 1,
+    );
+    expect(inner).toEqual([]);
+    const [westX] = fitted.conus!.project(-105, 39.5);
+    const [eastX] = fitted.conus!.project(-103, 39.5);
+    const xs = rings[0]!.map(([x]) => x);
+    // Parallels are arcs: the corners lie within a pixel or two of the edges' middles.
+    expect(Math.abs(Math.min(...xs) - westX)).toBeLessThan(2);
+    expect(Math.abs(Math.max(...xs) - eastX)).toBeLessThan(2);
+  });
+
   it('drops points that change the shape by less than the tolerance', () => {
     expect(outline.points).toBeLessThan(outline.sourcePoints);
     // A dense straight edge keeps only its ends.
@@ -237,6 +260,88 @@ describe('buildMapOutline and renderDistrictMap on the fixture districts', () =>
     const [[first]] = byGeoid['0801']! as [[[number, number]]];
     expect(Math.abs(first[0] - denver[0])).toBeLessThan(15);
     expect(Math.abs(first[1] - denver[1])).toBeLessThan(15);
+  });
+
+  it('has each state with districts as one shape, DC included, in its inset', () => {
+    expect(outline.states.map((state) => [state.fips, state.inset])).toEqual([
+      ['02', 'ak'],
+      ['08', 'conus'],
+      ['11', 'dc'],
+    ]);
+    for (const state of outline.states) {
+      const rings = ringsOf(state.d);
+      expect(rings.length).toBeGreaterThan(0);
+      for (const ring of rings)
+        for (const point of ring) expect(inside(point, fitted[state.inset]!.inset.box)).toBe(true);
+    }
+    // Colorado is its two districts dissolved: fewer rings than theirs together (0801 has a hole
+    // that a part of 0802 fills; their shared borders go).
+    const districtRings = outline.districts
+      .filter((district) => district.geoid.startsWith('08'))
+      .flatMap((district) => ringsOf(district.d));
+    const stateRings = ringsOf(outline.states.find((state) => state.fips === '08')!.d);
+    expect(stateRings.length).toBeGreaterThan(0);
+    expect(stateRings.length).toBeLessThan(districtRings.length);
+  });
+
+  it('projects a point (a ZIP code’s centre) as the outline does, in its state’s inset, or not at all outside it', () => {
+    const denver = fitted.conus!.project(-104.99, 39.74);
+    const projected = projectPoint('08', -104.99, 39.74)!;
+    expect(projected[0]).toBeCloseTo(denver[0], 1);
+    expect(projected[1]).toBeCloseTo(denver[1], 1);
+    const capitol = projectPoint('11', -77.009, 38.89)!;
+    expect(inside(capitol, fitted.dc!.inset.box)).toBe(true);
+    // Denver is not in Hawaii's box.
+    expect(projectPoint('15', -104.99, 39.74)).toBeNull();
+  });
+
+  it('draws the states by ban status, hatched for a local ban, with markers, titles and a legend in words', () => {
+    const statuses: Record<string, BanStatus> = { '08': 'local', '11': 'statewide' };
+    const { map: svg, legend } = renderStateMap(outline, {
+      id: 'scorecard map',
+      title: 'Where <bans> are',
+      description: 'One statewide, one local.',
+      describeState: (fips) =>
+        fips === '99'
+          ? undefined
+          : {
+              status: statuses[fips] ?? 'none',
+              label: `State ${fips} & co: ${statuses[fips] ?? 'none'}`,
+            },
+      insetLabel: (key) => `Inset ${key}`,
+      markers: [{ x: 300.5, y: 250, label: 'Boulder, CO <City>' }],
+      legend: { statewide: 'Statewide', local: 'Local', none: 'None', marker: 'A place' },
+    });
+    expect(svg).toMatch(
+      /^<svg [^>]*role="img"[^>]*aria-labelledby="scorecard-map-title scorecard-map-desc"/,
+    );
+    expect(svg).toContain('<title id="scorecard-map-title">Where &lt;bans&gt; are</title>');
+    const fill = (status: string) =>
+      [
+        ...svg.matchAll(
+          new RegExp(`fill="([^"]+)" data-status="${status}"><title>([^<]*)</title>`, 'g'),
+        ),
+      ].map((match) => [match[2], match[1]]);
+    expect(fill('statewide')).toEqual([
+      ['State 11 &amp; co: statewide', STATUS_STYLE.statewide.fill],
+    ]);
+    expect(fill('local')).toEqual([['State 08 &amp; co: local', 'url(#scorecard-map-hatch)']]);
+    expect(fill('none')).toEqual([['State 02 &amp; co: none', STATUS_STYLE.none.fill]]);
+    expect(svg).toContain('<pattern id="scorecard-map-hatch"');
+    expect(svg).toContain(
+      '<circle cx="300.5" cy="250" r="8"><title>Boulder, CO &lt;City&gt;</title></circle>',
+    );
+    expect(svg).toContain('>Inset ak</text>');
+    expect(svg).not.toMatch(/<a\b|tabindex|style=/);
+    expect([...legend.matchAll(/<\/svg> ([^<]*)<\/li>/g)].map((match) => match[1])).toEqual([
+      'Statewide',
+      'Local',
+      'None',
+      'A place',
+    ]);
+    expect(legend).toContain('fill="url(#scorecard-map-legend-hatch)"');
+    expect(legend).toContain('<circle');
+    expect(legend).not.toContain('style=');
   });
 
   it('colours each district by its count, titles it, links nothing (one image; the table is the way in), and escapes what comes from data', () => {

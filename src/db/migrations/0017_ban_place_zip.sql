@@ -1,0 +1,1 @@
+ALTER TABLE "ban_places" ADD COLUMN "zip" text;
