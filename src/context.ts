@@ -15,6 +15,7 @@ import type { CampaignRequests, TallyRequests } from './petitions/tally-requests
 import type { Queues } from './queue/jobs';
 import type { RepresentativeDirectory } from './representatives/directory';
 import type { Geocoder } from './representatives/geocoder';
+import type { DistrictMapCache } from './representatives/map-outline';
 import type { LetterTemplateStore } from './letters/template-store';
 import type { ApiTokenUsage } from './osdi/tokens';
 import type { WebhookWakeups } from './webhooks/wakeups';
@@ -87,6 +88,8 @@ export interface WebOnlyContext {
   partnerOrigins: PartnerOrigins;
   /** OSDI API tokens' use, counted in memory and written every few seconds. */
   apiTokenUsage: ApiTokenUsage;
+  /** The map outline of the active representative data, read once for the dashboard and the scorecard. */
+  districtMaps: DistrictMapCache;
 }
 
 /** What both kinds of process have. */

@@ -27,6 +27,7 @@ import { startEmbeddedRedis } from './queue/redis-server';
 import { RepresentativeDirectory } from './representatives/directory';
 import { LetterTemplateStore } from './letters/template-store';
 import { createGeocoder } from './representatives/geocoder';
+import { DistrictMapCache } from './representatives/map-outline';
 import { withTimeout } from './time-limit';
 import { ApiTokenUsage } from './osdi/tokens';
 import { requestWebhookDelivery } from './webhooks/jobs/deliver-webhooks';
@@ -222,6 +223,7 @@ export async function openPlatform(
       partnerOrigins,
       partnerSources: new PartnerSources(database.db),
       apiTokenUsage,
+      districtMaps: new DistrictMapCache(database.db, logger),
       webhookWakeups,
       abuse: buildAbuseControls({ config, redis, logger }),
       close,

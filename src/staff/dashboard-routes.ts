@@ -4,7 +4,6 @@ import { barChart, bucketLabel, formatNumber, safeId, timeSeriesChart } from '..
 import { campaignDashboard, type Dashboard } from './dashboard';
 import { districtLabel, houseMember } from '../representatives/labels';
 import { renderDistrictMap, type MapOutline } from '../graphics/district-map';
-import { DistrictMapCache } from '../representatives/map-outline';
 import { can } from './roles';
 import { currentStaff, requirePermission, type StaffUser } from './session';
 
@@ -14,7 +13,6 @@ import { currentStaff, requirePermission, type StaffUser } from './session';
  */
 export function dashboardRoutes(ctx: AppContext): Router {
   const router = Router();
-  const maps = new DistrictMapCache(ctx.db, ctx.logger);
   const allowed = requirePermission('dashboard.view');
 
   router.get('/staff/campaigns/:slug', allowed, async (req, res) => {
@@ -23,7 +21,7 @@ export function dashboardRoutes(ctx: AppContext): Router {
     const [dashboard, outline] = await Promise.all([
       campaignDashboard(ctx, campaign),
       // The page is still worth having without its map.
-      maps.outline().catch((error: unknown) => {
+      ctx.districtMaps.outline().catch((error: unknown) => {
         ctx.logger.warn({ err: error }, 'district map could not be built');
         return null;
       }),

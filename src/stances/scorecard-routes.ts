@@ -9,7 +9,6 @@ import { officeDescription } from '../representatives/labels';
 import { peopleByKey, personAsOfficial, type Person } from '../representatives/people';
 import { projectPoint } from '../graphics/district-map';
 import { renderStateMap, type BanStatus } from '../graphics/state-map';
-import { DistrictMapCache } from '../representatives/map-outline';
 import { activeZipCentres } from '../representatives/store';
 import { fipsByUsps, isStateCode, stateNames, uspsByFips } from '../representatives/us-states';
 import { stanceWords } from './stance-words';
@@ -83,6 +82,8 @@ export function scorecardApi(ctx: AppContext): Router {
         kind: place.kind,
         name: place.name,
         state: place.state,
+        /** A ZIP code in the place, where staff gave one: where the map puts its marker. */
+        zip: place.zip,
         passedOn: place.passedOn,
         url: place.url,
       })),
@@ -117,7 +118,6 @@ const INSET_KEYS = ['ak', 'hi', 'dc', 'pr', 'vi', 'gu', 'mp', 'as'] as const;
 
 export function scorecardPages(ctx: AppContext): Router {
   const router = Router();
-  const maps = new DistrictMapCache(ctx.db, ctx.logger);
   router.get('/campaigns/:slug/scorecard', async (req, res, next) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
@@ -127,7 +127,7 @@ export function scorecardPages(ctx: AppContext): Router {
     const [data, outline] = await Promise.all([
       scorecardData(ctx, campaign, undefined),
       // The page is still worth having without its map: the list of places says it all.
-      maps.outline().catch((error: unknown) => {
+      ctx.districtMaps.outline().catch((error: unknown) => {
         ctx.logger.warn({ err: error }, 'scorecard map could not be built');
         return null;
       }),
@@ -166,10 +166,13 @@ export function scorecardPages(ctx: AppContext): Router {
       map = renderStateMap(outline, {
         id: 'state-map',
         title: tr.t('stances:scorecard.mapTitle'),
-        description: tr.t('stances:scorecard.mapDesc', {
-          statewide: statewide.size,
-          local: [...local].filter((code) => !statewide.has(code)).length,
-        }),
+        description: [
+          tr.t('stances:scorecard.mapDescStatewide', { count: statewide.size }),
+          tr.t('stances:scorecard.mapDescLocal', {
+            count: [...local].filter((code) => !statewide.has(code)).length,
+          }),
+          tr.t('stances:scorecard.mapDescMarkers'),
+        ].join(' '),
         describeState: (fips) => {
           const code = uspsByFips.get(fips);
           if (!code) return undefined;

@@ -252,6 +252,10 @@ describe('the scorecard', () => {
     expect(text).toContain('Passed June 1, 2025');
     expect(text).not.toContain('Vermont, VT');
     expect(text).toContain('District of Columbia: No ban yet');
+    // Counted in words that agree with the numbers (Vermont's ban is not published).
+    expect(text).toContain(
+      '0 states have a statewide ban; 2 more have bans in cities or counties.',
+    );
     expect(text).toContain('<h3 class="name">CO SB 26-113</h3>');
     expect(text).toContain('1 sponsor: Hana Senate');
     expect(text).not.toContain('H.R. 9');
@@ -326,8 +330,22 @@ describe('the scorecard', () => {
     const body = answer.body as ScorecardJson;
     expect(answer.headers['cache-control']).toBe('public, max-age=300');
     expect(body.places).toEqual([
-      { kind: 'city', name: 'Boulder', state: 'CO', passedOn: '2025-06-01', url: null },
-      { kind: 'county', name: 'Anchorage', state: 'AK', passedOn: '2024-09-01', url: null },
+      {
+        kind: 'city',
+        name: 'Boulder',
+        state: 'CO',
+        zip: '80020',
+        passedOn: '2025-06-01',
+        url: null,
+      },
+      {
+        kind: 'county',
+        name: 'Anchorage',
+        state: 'AK',
+        zip: null,
+        passedOn: '2024-09-01',
+        url: null,
+      },
     ]);
     expect(body.bills).toHaveLength(1);
     expect(body.bills[0]!.sponsors[0]).toMatchObject({
