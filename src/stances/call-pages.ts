@@ -9,7 +9,8 @@ import { campaignTexts, campaignTitle } from '../campaigns/texts';
 import type { Translator } from '../i18n/translations';
 import { levelOf } from '../letters/templates';
 import { writableTargets } from '../letters/write-letters';
-import { filledByPerson, protectForm } from '../abuse/controls';
+import { protectForm } from '../abuse/controls';
+import { callScreen, noteHoneypot } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
 import {
   chosenGeoids,
@@ -37,7 +38,9 @@ import { publishedStances, recordCallReport, storedCallScripts } from './store';
  * campaign targets with its phone numbers (`tel:` links), where it stands, and a script for its
  * level and stance; under each, one press reports how the call went. A report names the office
  * and the caller's districts, nothing of the caller. A report is checked against the same lookup,
- * posted again with it: an office the lookup does not offer is refused (400).
+ * posted again with it: an office the lookup does not offer is refused (400). Reports have the
+ * letter form's abuse controls (abuse/screens.ts `callScreen`): the honeypot, the fill-time token
+ * and, when it is on, the CAPTCHA on each report form.
  */
 
 const LOOKUP_FIELDS = ['zip', 'address', 'city', 'cd', 'sldu', 'sldl'] as const;
@@ -116,11 +119,17 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     const tr = translatorOf(res);
     const texts = campaignTexts(campaign, tr.language);
     const errors = (view.errors ?? {}) as Record<string, string>;
+    const captchaAnchor = view.captchaAnchor as string | undefined;
     const errorList = Object.entries(errors).map(([field, message]) => ({
       field,
       message,
-      anchor: ['zip', 'city', 'address'].includes(field) ? `field-${field}` : undefined,
+      anchor: ['zip', 'city', 'address'].includes(field)
+        ? `field-${field}`
+        : field === 'captcha' && captchaAnchor
+          ? `field-captcha-${captchaAnchor}`
+          : undefined,
     }));
+    const result = view.result as { targets?: unknown[] } | undefined;
     // The page may echo an address back: keep it out of caches.
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('call', {
@@ -131,14 +140,13 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       geocoder,
       showAddress: geocoder,
       csrfToken: csrf.token(req, res),
+      // As on the letter pages: the fill-time token, and the CAPTCHA (when it is on) on each report form.
       ...protectForm(
         ctx,
         res,
-        'letters',
+        'calls',
         (req.body as Record<string, unknown> | undefined)?.formToken,
-        {
-          captcha: false,
-        },
+        { captcha: (result?.targets?.length ?? 0) > 0 },
       ),
       dataMissing: !ctx.representatives.current,
       closed: campaign.status !== 'open',
@@ -156,6 +164,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     tr: Translator,
     reported: { target: string; outcome: string } | undefined,
     city: string | undefined,
+    captchaError: { target: string; message: string } | undefined,
   ) => {
     const [stances, stored] = await Promise.all([
       publishedStances(ctx.db, campaign.id),
@@ -197,6 +206,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
                 outcome: tr.t(`stances:call.report.${reported.outcome}`),
               })
             : undefined,
+        captchaError: captchaError?.target === key ? captchaError.message : undefined,
         outcomes: CALL_OUTCOMES.map((outcome) => ({
           value: outcome,
           label: tr.t(`stances:call.report.${outcome}`),
@@ -215,6 +225,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       reported?: { target: string; outcome: string };
       confirm?: string;
       errors?: Record<string, string>;
+      /** The CAPTCHA of this office's report form was missing or refused. */
+      captchaOf?: string;
     } = {},
     status = 200,
   ) => {
@@ -232,7 +244,15 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       typeof body.city === 'string' && body.city.trim()
         ? body.city.split(',')[0]!.trim()
         : undefined;
-    const targets = await cards(campaign, result, tr, extra.reported, city);
+    const captcha = extra.errors?.captcha;
+    const targets = await cards(
+      campaign,
+      result,
+      tr,
+      extra.reported,
+      city,
+      captcha && extra.captchaOf ? { target: extra.captchaOf, message: captcha } : undefined,
+    );
     render(
       req,
       res,
@@ -249,6 +269,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
           confirm: extra.confirm,
         },
         hidden: Object.entries(carried).map(([name, value]) => ({ name, value })),
+        captchaAnchor: targets.find((each) => each.captchaError)?.anchor,
       },
       status,
     );
@@ -311,13 +332,26 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
         400,
       );
     const reported = { target: target.key, outcome: parsed.data.outcome };
-    // A bot's report (the hidden field filled in) is answered like any other and not counted.
+    // A bot's report (the hidden field filled in) is answered like any other, noted for the abuse
+    // report, and not counted.
+    noteHoneypot(ctx, campaign, 'calls-form', body);
     if (honeypotFilled(body)) return renderResult(req, res, campaign, body, result, { reported });
+    const screened = await callScreen(ctx, campaign, body, req.ip, tr.t);
     // Sent faster than a person reads a script: counted once its sender presses again.
-    if (!filledByPerson(ctx, campaign, 'letters-form', 'letters', body.formToken))
+    if (screened.outcome === 'confirm')
       return renderResult(req, res, campaign, body, result, {
         confirm: tr.t('stances:call.confirm'),
       });
+    if (screened.outcome === 'invalid')
+      return renderResult(
+        req,
+        res,
+        campaign,
+        body,
+        result,
+        { errors: screened.errors, captchaOf: target.key },
+        400,
+      );
     const { official } = target;
     await recordCallReport(ctx.db, {
       campaignId: campaign.id,

@@ -222,6 +222,9 @@ describe('POST /campaigns/:slug/call/report', () => {
       ['outcome', 'talked'],
     ]).expect(403);
     expect((await reports()).length).toBe(before);
+    // The filled-in hidden field is counted for the abuse report, by its form.
+    const [today] = await t.platform.abuse.recorded(campaignId);
+    expect(today!.counts['calls-form.honeypot']).toBe(1);
   });
 });
 
