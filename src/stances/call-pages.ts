@@ -27,7 +27,7 @@ import {
   type LookupResult,
 } from '../representatives/lookup';
 import { lookupRateLimit } from '../representatives/routes';
-import { personKeyOf } from '../representatives/people';
+import { peopleByKey, personKeyOf } from '../representatives/people';
 import { loadProjectScripts, renderScript, scriptFor, type ProjectScripts } from './call-scripts';
 import { stanceWords } from './stance-words';
 import { publishedStances, recordCallReport, storedCallScripts } from './store';
@@ -40,7 +40,9 @@ import { publishedStances, recordCallReport, storedCallScripts } from './store';
  * and the caller's districts, nothing of the caller. A report is checked against the same lookup,
  * posted again with it: an office the lookup does not offer is refused (400). Reports have the
  * letter form's abuse controls (abuse/screens.ts `callScreen`): the honeypot, the fill-time token
- * and, when it is on, the CAPTCHA on each report form.
+ * and, when it is on, the CAPTCHA on each report form. A link from the scorecard names one official
+ * (`?official=<id>`): the page says so, and after the lookup puts that office first, or says it
+ * does not represent the caller; calls still go only to the caller's own offices.
  */
 
 const LOOKUP_FIELDS = ['zip', 'address', 'city', 'cd', 'sldu', 'sldl'] as const;
@@ -109,6 +111,13 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     );
   };
 
+  /** The official a link from the scorecard named (`official`, a publisher's id), if there is one. */
+  const chosenOfficial = async (campaign: Campaign, value: unknown) => {
+    if (typeof value !== 'string' || value.length > 100) return undefined;
+    const person = (await peopleByKey(ctx.db, campaign.id, [value])).get(value);
+    return person ? { key: person.key, name: person.name } : undefined;
+  };
+
   const render = (
     req: Request,
     res: Response,
@@ -165,6 +174,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     reported: { target: string; outcome: string } | undefined,
     city: string | undefined,
     captchaError: { target: string; message: string } | undefined,
+    chosen: string | undefined,
   ) => {
     const [stances, stored] = await Promise.all([
       publishedStances(ctx.db, campaign.id),
@@ -172,7 +182,10 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     ]);
     projectScripts ??= loadProjectScripts();
     const scripts = projectScripts;
-    return writableTargets(campaign, result.officials).map(({ key, official }, index) => {
+    const offered = writableTargets(campaign, result.officials);
+    // The official a scorecard link named, first; the anchors follow the lookup's order.
+    const first = offered.findIndex(({ official }) => personKeyOf(official) === chosen);
+    const cardsOf = offered.map(({ key, official }, index) => {
       const person = personKeyOf(official);
       const stance = person ? stances.get(person) : undefined;
       const level = levelOf(official.office);
@@ -180,6 +193,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       return {
         key,
         anchor: `call-${index + 1}`,
+        chosen: index === first,
         name: official.name ?? '',
         role: officeDescription(official, tr),
         stance: stanceWords(stance, tr),
@@ -213,6 +227,9 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
         })),
       };
     });
+    return first > 0
+      ? [cardsOf[first]!, ...cardsOf.filter((_, index) => index !== first)]
+      : cardsOf;
   };
 
   const renderResult = async (
@@ -240,6 +257,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     );
     // The districts shown here travel with each report, so it is checked against the same offices.
     if (result.ambiguous) Object.assign(carried, chosen);
+    const official = await chosenOfficial(campaign, body.official);
+    if (official) carried.official = official.key;
     const city =
       typeof body.city === 'string' && body.city.trim()
         ? body.city.split(',')[0]!.trim()
@@ -252,6 +271,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       extra.reported,
       city,
       captcha && extra.captchaOf ? { target: extra.captchaOf, message: captcha } : undefined,
+      official?.key,
     );
     render(
       req,
@@ -267,7 +287,12 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
           choices: result.ambiguous ? districtChoices(result.candidates, chosen, tr) : [],
           targets,
           confirm: extra.confirm,
+          notRepresented:
+            official && !targets.some((each) => each.chosen)
+              ? tr.t('stances:call.notRepresented', { name: official.name })
+              : undefined,
         },
+        official,
         hidden: Object.entries(carried).map(([name, value]) => ({ name, value })),
         captchaAnchor: targets.find((each) => each.captchaError)?.anchor,
       },
@@ -278,7 +303,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
   router.get('/campaigns/:slug/call', async (req, res, next) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
-    render(req, res, campaign, {});
+    render(req, res, campaign, { official: await chosenOfficial(campaign, req.query.official) });
   });
 
   router.post('/campaigns/:slug/call', lookupLimited, async (req, res, next) => {
@@ -292,7 +317,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     if (!outcome.ok) {
       const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
       const values = { address: body.address, zip: body.zip, city: body.city };
-      return render(req, res, campaign, { values, errors }, outcome.status);
+      const official = await chosenOfficial(campaign, body.official);
+      return render(req, res, campaign, { values, errors, official }, outcome.status);
     }
     await renderResult(req, res, campaign, body, outcome.result);
   });

@@ -160,6 +160,40 @@ describe('GET and POST /campaigns/:slug/call', () => {
   });
 });
 
+describe('the call page for one official (a scorecard link)', () => {
+  it("names the official, asks for the address all the same, and puts their office first if it is the caller's", async () => {
+    const { agent, token, page } = await openSigningForm(t.app, `${CALL}?official=${SENATOR}`);
+    expect(decode(page.text)).toContain('You chose to call Cora Senatorial.');
+    expect(page.text).toContain(`name="official" value="${SENATOR}"`);
+    expect(page.text).toContain('id="field-zip"');
+    const results = await agent
+      .post(CALL)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', official: SENATOR })
+      .expect(200);
+    const first = results.text.split('<li class="card"')[1]!;
+    expect(first).toContain('Cora Senatorial');
+    // Carried with each report, so the order holds once a call is reported.
+    expect(reportForm(results.text, 'Ada Testwell')).toContainEqual(['official', SENATOR]);
+    expect(decode(results.text)).not.toContain('does not represent');
+  });
+
+  it('says so when the official does not represent the caller, and ignores an unknown id', async () => {
+    const { agent, token } = await openSigningForm(t.app, `${CALL}?official=${ALASKA_HOUSE}`);
+    const results = await agent
+      .post(CALL)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', official: ALASKA_HOUSE })
+      .expect(200);
+    expect(decode(results.text)).toContain(
+      'Elin Northerly does not represent the place you entered.',
+    );
+    expect(results.text).not.toContain('Elin Northerly</h3>');
+    const unknown = await request(t.app).get(`${CALL}?official=T999999`).expect(200);
+    expect(unknown.text).not.toContain('You chose to call');
+  });
+});
+
 describe('POST /campaigns/:slug/call/report', () => {
   it('counts one call to an office the lookup offered, with the districts and no phone number', async () => {
     const { agent, token } = await openSigningForm(t.app, CALL);
@@ -247,7 +281,11 @@ describe('the scorecard', () => {
     expect(text).toMatch(/Champions<\/h3>[\s\S]*Hana Senate/);
     expect(text).not.toContain('Cora Senatorial');
     expect(page.text).toContain(`href="/campaigns/${SLUG}/letters"`);
-    expect(page.text).toContain(`href="/campaigns/${SLUG}/call"`);
+    // Each card's call link names its official.
+    expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
+    expect(text).toContain(
+      `href="/campaigns/${SLUG}/call?official=${encodeURIComponent(STATE_SENATOR)}"`,
+    );
     // The map, drawn on the server, with no script on the page.
     expect(page.text).toContain('<svg');
     expect(text).toContain('Colorado: Ban in a city or county');
