@@ -138,7 +138,7 @@ describe('GET and POST /campaigns/:slug/call', () => {
     // Washington and district offices, from the data.
     expect(results.text).toContain('href="tel:2025550101"');
     expect(results.text).toContain('href="tel:3035550111"');
-    expect(text).toContain('Washington office: call 202-555-0101');
+    expect(text).toContain('Washington office: call <span class="tel-number">202-555-0101</span>');
     // The House member's published stance, and none of the senator's unpublished one.
     expect(text).toContain('Undecided');
     expect(text).toContain('Why: Has not said');
