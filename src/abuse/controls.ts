@@ -21,8 +21,8 @@ import {
  * and the count of submissions discarded as automated.
  */
 
-/** Where a submission came in: the HTML forms or the JSON API, for signing or for letters. */
-export type Door = 'sign-form' | 'sign-api' | 'letters-form' | 'letters-api';
+/** Where a submission came in: the HTML forms or the JSON API, for signing or for letters, or the call page's reports. */
+export type Door = 'sign-form' | 'sign-api' | 'letters-form' | 'letters-api' | 'calls-form';
 
 /** Why a submission was answered like a success and dropped, or refused. */
 export type DiscardReason =

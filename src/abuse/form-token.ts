@@ -7,7 +7,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * for a bot. No cookie and no server state: the token travels in a hidden field.
  */
 
-export type FormPurpose = 'sign' | 'letters';
+export type FormPurpose = 'sign' | 'letters' | 'calls';
 
 export type FormTokenCheck =
   | { ok: true; issuedAt: number }

@@ -103,6 +103,26 @@ export async function letterScreen(
 }
 
 /**
+ * The call page's checks, on a report to an office the lookup offered, before it is counted: the
+ * same as the letter form's (the honeypot is noted by the page). A call report has no email, so no
+ * per-email limit; reports have their own per-network limit.
+ */
+export async function callScreen(
+  ctx: AppContext,
+  campaign: CampaignRef,
+  body: Record<string, unknown>,
+  ip: string | undefined,
+  t: Translate = english().t,
+): Promise<LetterScreen> {
+  if (!filledByPerson(ctx, campaign, 'calls-form', 'calls', body.formToken))
+    return { outcome: 'confirm' };
+  const token = body[captchaField(ctx, 'calls-form')];
+  const refused = await captchaError(ctx, campaign, 'calls-form', token, ip);
+  if (refused) return { outcome: 'invalid', errors: { captcha: t(refused) } };
+  return { outcome: 'pass' };
+}
+
+/**
  * The per-email letters budget of one asker (LETTER_EMAIL_RATE_LIMIT letter submissions per
  * address per window), for `writeLetters` to take just before it writes and hand back when it
  * writes nothing. Keyed by the address *and* the asker's IP hash: probes with someone's address

@@ -1,11 +1,4 @@
-import {
-  Router,
-  type NextFunction,
-  type Request,
-  type RequestHandler,
-  type Response,
-} from 'express';
-import multer from 'multer';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import type { Campaign } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
@@ -40,6 +33,7 @@ import {
   updateCampaign,
 } from './editor';
 import { formErrors } from '../staff/forms';
+import { MAX_CSV_BYTES, receiveCsv, uploadedText } from '../staff/csv-upload';
 import {
   DEFAULT_LANGUAGE,
   isLanguage,
@@ -57,17 +51,11 @@ const LEVEL_LABELS: Record<TargetLevel, string> = {
   state: 'State',
   local: 'Local',
 };
-const MAX_CSV_BYTES = 2 * 1024 * 1024;
 
 /** Campaigns: the list, and for organizers and admins the editor (settings, templates, targets, partners). */
 export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   const edit = requirePermission('campaigns.edit');
-  const csv = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: MAX_CSV_BYTES, files: 1, fields: 10 },
-  });
-
   const loadCampaign = loadStaffCampaign(ctx);
   const staffOf = (res: Response) => currentStaff(res) as StaffUser;
   const changed = (campaign: Campaign) => {
@@ -395,26 +383,16 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
     renderTargets(res),
   );
 
-  const receiveCsv: RequestHandler = (req, res, next) =>
-    csv.single('file')(req, res, (error: unknown) => {
-      if (!error) return next();
-      const message =
-        (error as { code?: string }).code === 'LIMIT_FILE_SIZE'
-          ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.`
-          : 'Upload one CSV file with the form.';
-      // The CSRF check comes first, so a cross-site upload is refused as such.
-      csrf.protect(req, res, (csrfError?: unknown) => {
-        if (csrfError) next(csrfError);
-        else renderTargets(res, { errors: { file: message } }, 400).catch(next);
-      });
-    });
+  const receiveTargetsCsv = receiveCsv(csrf, (res, message) =>
+    renderTargets(res, { errors: { file: message } }, 400),
+  );
 
   // A multipart form: the CSRF token is in the body, so it is checked once the body is read.
   router.post(
     '/staff/campaigns/:slug/targets',
     edit,
     loadCampaign,
-    receiveCsv,
+    receiveTargetsCsv,
     csrf.protect,
     async (req, res) => {
       const campaign = campaignOf(res);
@@ -429,7 +407,7 @@ export function campaignRoutes(ctx: AppContext, csrf: ReturnType<typeof createCs
           { errors: { file: 'Choose a CSV file to upload.' }, values },
           400,
         );
-      const text = new TextDecoder('utf-8', { fatal: false }).decode(file.buffer);
+      const text = uploadedText(file);
       const result = await importCustomTargets(ctx.db, campaign.id, list.data, text);
       if (!result.ok) {
         return renderTargets(

@@ -35,6 +35,7 @@ const DOORS: Record<string, string> = {
   'sign-api': 'Signing API',
   'letters-form': 'Letter form',
   'letters-api': 'Letter API',
+  'calls-form': 'Call report form',
 };
 
 /**

@@ -19,10 +19,13 @@ import { stanceConsole } from '../stances/staff-routes';
 /**
  * The staff routes that take a multipart form (a file upload), as `POST` paths under /staff. Each
  * must check the CSRF token itself once it has read the body (see `receiveCsv` in
- * campaigns/staff-routes.ts). Matched on the path Express routes by: a path these do not match, in any
+ * ./csv-upload.ts). Matched on the path Express routes by: a path these do not match, in any
  * spelling, gets the ordinary check and is refused.
  */
-const MULTIPART_ROUTES: readonly RegExp[] = [/^\/campaigns\/[a-z0-9-]+\/targets$/];
+const MULTIPART_ROUTES: readonly RegExp[] = [
+  /^\/campaigns\/[a-z0-9-]+\/targets$/,
+  /^\/campaigns\/[a-z0-9-]+\/stances\/import$/,
+];
 
 const readsMultipart = (req: Request) =>
   req.method === 'POST' && MULTIPART_ROUTES.some((route) => route.test(req.path));
@@ -75,7 +78,7 @@ export function staffConsole(platform: AppContext): Router {
   router.use(abuseRoutes(ctx));
   router.use(dataRoutes(ctx, csrf));
   router.use(integrationRoutes(ctx, csrf));
-  router.use(stanceConsole(ctx));
+  router.use(stanceConsole(ctx, csrf));
   // After every route of the console, whatever is added above.
   return Router().use(router).use('/staff', staffReadTimeouts(ctx));
 }

@@ -9,7 +9,8 @@ import { campaignTexts, campaignTitle } from '../campaigns/texts';
 import type { Translator } from '../i18n/translations';
 import { levelOf } from '../letters/templates';
 import { writableTargets } from '../letters/write-letters';
-import { filledByPerson, protectForm } from '../abuse/controls';
+import { protectForm } from '../abuse/controls';
+import { callScreen, noteHoneypot } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
 import {
   chosenGeoids,
@@ -26,7 +27,7 @@ import {
   type LookupResult,
 } from '../representatives/lookup';
 import { lookupRateLimit } from '../representatives/routes';
-import { personKeyOf } from '../representatives/people';
+import { peopleByKey, personKeyOf } from '../representatives/people';
 import { loadProjectScripts, renderScript, scriptFor, type ProjectScripts } from './call-scripts';
 import { stanceWords } from './stance-words';
 import { publishedStances, recordCallReport, storedCallScripts } from './store';
@@ -37,7 +38,11 @@ import { publishedStances, recordCallReport, storedCallScripts } from './store';
  * campaign targets with its phone numbers (`tel:` links), where it stands, and a script for its
  * level and stance; under each, one press reports how the call went. A report names the office
  * and the caller's districts, nothing of the caller. A report is checked against the same lookup,
- * posted again with it: an office the lookup does not offer is refused (400).
+ * posted again with it: an office the lookup does not offer is refused (400). Reports have the
+ * letter form's abuse controls (abuse/screens.ts `callScreen`): the honeypot, the fill-time token
+ * and, when it is on, the CAPTCHA on each report form. A link from the scorecard names one official
+ * (`?official=<id>`): the page says so, and after the lookup puts that office first, or says it
+ * does not represent the caller; calls still go only to the caller's own offices.
  */
 
 const LOOKUP_FIELDS = ['zip', 'address', 'city', 'cd', 'sldu', 'sldl'] as const;
@@ -106,6 +111,13 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     );
   };
 
+  /** The official a link from the scorecard named (`official`, a publisher's id), if there is one. */
+  const chosenOfficial = async (campaign: Campaign, value: unknown) => {
+    if (typeof value !== 'string' || value.length > 100) return undefined;
+    const person = (await peopleByKey(ctx.db, campaign.id, [value])).get(value);
+    return person ? { key: person.key, name: person.name } : undefined;
+  };
+
   const render = (
     req: Request,
     res: Response,
@@ -116,11 +128,17 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     const tr = translatorOf(res);
     const texts = campaignTexts(campaign, tr.language);
     const errors = (view.errors ?? {}) as Record<string, string>;
+    const captchaAnchor = view.captchaAnchor as string | undefined;
     const errorList = Object.entries(errors).map(([field, message]) => ({
       field,
       message,
-      anchor: ['zip', 'city', 'address'].includes(field) ? `field-${field}` : undefined,
+      anchor: ['zip', 'city', 'address'].includes(field)
+        ? `field-${field}`
+        : field === 'captcha' && captchaAnchor
+          ? `field-captcha-${captchaAnchor}`
+          : undefined,
     }));
+    const result = view.result as { targets?: unknown[] } | undefined;
     // The page may echo an address back: keep it out of caches.
     res.setHeader('Cache-Control', 'no-store');
     res.status(status).render('call', {
@@ -131,14 +149,13 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       geocoder,
       showAddress: geocoder,
       csrfToken: csrf.token(req, res),
+      // As on the letter pages: the fill-time token, and the CAPTCHA (when it is on) on each report form.
       ...protectForm(
         ctx,
         res,
-        'letters',
+        'calls',
         (req.body as Record<string, unknown> | undefined)?.formToken,
-        {
-          captcha: false,
-        },
+        { captcha: (result?.targets?.length ?? 0) > 0 },
       ),
       dataMissing: !ctx.representatives.current,
       closed: campaign.status !== 'open',
@@ -156,6 +173,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     tr: Translator,
     reported: { target: string; outcome: string } | undefined,
     city: string | undefined,
+    captchaError: { target: string; message: string } | undefined,
+    chosen: string | undefined,
   ) => {
     const [stances, stored] = await Promise.all([
       publishedStances(ctx.db, campaign.id),
@@ -163,7 +182,10 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     ]);
     projectScripts ??= loadProjectScripts();
     const scripts = projectScripts;
-    return writableTargets(campaign, result.officials).map(({ key, official }, index) => {
+    const offered = writableTargets(campaign, result.officials);
+    // The official a scorecard link named, first; the anchors follow the lookup's order.
+    const first = offered.findIndex(({ official }) => personKeyOf(official) === chosen);
+    const cardsOf = offered.map(({ key, official }, index) => {
       const person = personKeyOf(official);
       const stance = person ? stances.get(person) : undefined;
       const level = levelOf(official.office);
@@ -171,6 +193,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       return {
         key,
         anchor: `call-${index + 1}`,
+        chosen: index === first,
         name: official.name ?? '',
         role: officeDescription(official, tr),
         stance: stanceWords(stance, tr),
@@ -197,12 +220,16 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
                 outcome: tr.t(`stances:call.report.${reported.outcome}`),
               })
             : undefined,
+        captchaError: captchaError?.target === key ? captchaError.message : undefined,
         outcomes: CALL_OUTCOMES.map((outcome) => ({
           value: outcome,
           label: tr.t(`stances:call.report.${outcome}`),
         })),
       };
     });
+    return first > 0
+      ? [cardsOf[first]!, ...cardsOf.filter((_, index) => index !== first)]
+      : cardsOf;
   };
 
   const renderResult = async (
@@ -215,6 +242,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
       reported?: { target: string; outcome: string };
       confirm?: string;
       errors?: Record<string, string>;
+      /** The CAPTCHA of this office's report form was missing or refused. */
+      captchaOf?: string;
     } = {},
     status = 200,
   ) => {
@@ -228,11 +257,22 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     );
     // The districts shown here travel with each report, so it is checked against the same offices.
     if (result.ambiguous) Object.assign(carried, chosen);
+    const official = await chosenOfficial(campaign, body.official);
+    if (official) carried.official = official.key;
     const city =
       typeof body.city === 'string' && body.city.trim()
         ? body.city.split(',')[0]!.trim()
         : undefined;
-    const targets = await cards(campaign, result, tr, extra.reported, city);
+    const captcha = extra.errors?.captcha;
+    const targets = await cards(
+      campaign,
+      result,
+      tr,
+      extra.reported,
+      city,
+      captcha && extra.captchaOf ? { target: extra.captchaOf, message: captcha } : undefined,
+      official?.key,
+    );
     render(
       req,
       res,
@@ -247,8 +287,14 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
           choices: result.ambiguous ? districtChoices(result.candidates, chosen, tr) : [],
           targets,
           confirm: extra.confirm,
+          notRepresented:
+            official && !targets.some((each) => each.chosen)
+              ? tr.t('stances:call.notRepresented', { name: official.name })
+              : undefined,
         },
+        official,
         hidden: Object.entries(carried).map(([name, value]) => ({ name, value })),
+        captchaAnchor: targets.find((each) => each.captchaError)?.anchor,
       },
       status,
     );
@@ -257,7 +303,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
   router.get('/campaigns/:slug/call', async (req, res, next) => {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
-    render(req, res, campaign, {});
+    render(req, res, campaign, { official: await chosenOfficial(campaign, req.query.official) });
   });
 
   router.post('/campaigns/:slug/call', lookupLimited, async (req, res, next) => {
@@ -271,7 +317,8 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     if (!outcome.ok) {
       const errors = outcome.status === 400 ? outcome.errors : { form: outcome.message };
       const values = { address: body.address, zip: body.zip, city: body.city };
-      return render(req, res, campaign, { values, errors }, outcome.status);
+      const official = await chosenOfficial(campaign, body.official);
+      return render(req, res, campaign, { values, errors, official }, outcome.status);
     }
     await renderResult(req, res, campaign, body, outcome.result);
   });
@@ -311,13 +358,26 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
         400,
       );
     const reported = { target: target.key, outcome: parsed.data.outcome };
-    // A bot's report (the hidden field filled in) is answered like any other and not counted.
+    // A bot's report (the hidden field filled in) is answered like any other, noted for the abuse
+    // report, and not counted.
+    noteHoneypot(ctx, campaign, 'calls-form', body);
     if (honeypotFilled(body)) return renderResult(req, res, campaign, body, result, { reported });
+    const screened = await callScreen(ctx, campaign, body, req.ip, tr.t);
     // Sent faster than a person reads a script: counted once its sender presses again.
-    if (!filledByPerson(ctx, campaign, 'letters-form', 'letters', body.formToken))
+    if (screened.outcome === 'confirm')
       return renderResult(req, res, campaign, body, result, {
         confirm: tr.t('stances:call.confirm'),
       });
+    if (screened.outcome === 'invalid')
+      return renderResult(
+        req,
+        res,
+        campaign,
+        body,
+        result,
+        { errors: screened.errors, captchaOf: target.key },
+        400,
+      );
     const { official } = target;
     await recordCallReport(ctx.db, {
       campaignId: campaign.id,

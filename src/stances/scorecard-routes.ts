@@ -197,6 +197,9 @@ export function scorecardPages(ctx: AppContext): Router {
       role: officeDescription(personAsOfficial(person), tr),
       party: person.party,
       stance: stanceWords(stance, tr),
+      // The call page with this official named: the caller still gives their address, and the
+      // page puts the official first if they represent the caller (a constituent's call).
+      callHref: `/campaigns/${slug}/call?official=${encodeURIComponent(person.key)}`,
     });
     const groups = STANCES.map((stance) => ({
       stance,
@@ -235,7 +238,6 @@ export function scorecardPages(ctx: AppContext): Router {
       states,
       state,
       writeHref: `/campaigns/${slug}/letters`,
-      callHref: `/campaigns/${slug}/call`,
     });
   });
   return router;

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context';
+import type { createCsrf } from '../http/csrf';
 import { STANCES, type Campaign, type ScriptStance } from '../db/schema';
 import {
   DEFAULT_LANGUAGE,
@@ -23,6 +24,7 @@ import { english } from '../i18n/translations';
 import { campaignOf, loadStaffCampaign } from '../staff/campaign-param';
 import { isTargetLevel, storedTemplates, templateErrors, templateForm } from '../campaigns/editor';
 import { formErrors } from '../staff/forms';
+import { MAX_CSV_BYTES, receiveCsv, uploadedText } from '../staff/csv-upload';
 import { recordAudit } from '../staff/audit';
 import { csvCell } from '../text-safety/csv';
 import { staffText } from '../text-safety/fields';
@@ -76,20 +78,17 @@ const scriptForm = z.object({
     .optional(),
 });
 
-const csvForm = z.object({
-  csv: z
-    .string({ error: 'Paste the CSV text.' })
-    .trim()
-    .min(1, 'Paste the CSV text.')
-    .max(1_000_000, 'The CSV text is longer than 1,000,000 characters: split it in parts.'),
-});
+const pastedCsv = z
+  .string()
+  .trim()
+  .max(1_000_000, 'The CSV text is longer than 1,000,000 characters: split it in parts.');
 
 /**
  * The console's pages for where the ban stands (organizers and admins): officials' stances, by
- * hand or from CSV text, bills and their sponsors, places with bans, and the letter templates and
+ * hand or from CSV (a file, or pasted text), bills and their sponsors, places with bans, and the letter templates and
  * call scripts per stance. Every change is audited by the store.
  */
-export function stanceConsole(ctx: AppContext): Router {
+export function stanceConsole(ctx: AppContext, csrf: ReturnType<typeof createCsrf>): Router {
   const router = Router();
   const edit = requirePermission('campaigns.edit');
   const loadCampaign = loadStaffCampaign(ctx);
@@ -148,6 +147,7 @@ export function stanceConsole(ctx: AppContext): Router {
       billStatuses: BILL_STATUSES,
       placeKinds: PLACE_KINDS,
       csvColumns: STANCE_CSV_COLUMNS.join(','),
+      maxCsvKb: MAX_CSV_BYTES / 1024,
       values: { [form ?? 'none']: extra.values ?? {} },
       errorsOf: { [form ?? 'none']: errors },
       errorForm: form,
@@ -185,31 +185,63 @@ export function stanceConsole(ctx: AppContext): Router {
     back(req, res, `Saved the stance of ${parsed.data.personKey}.`, 'h-stances');
   });
 
-  router.post('/staff/campaigns/:slug/stances/import', edit, loadCampaign, async (req, res) => {
-    const values = body(req);
-    const parsed = csvForm.safeParse(values);
-    if (!parsed.success)
-      return renderStances(
-        res,
-        { errors: { csv: parsed.error.issues[0]!.message }, values, form: 'csv' },
-        400,
-      );
-    const result = await importStances(ctx.db, campaignOf(res).id, parsed.data.csv, staffOf(res));
-    if (!result.ok)
-      return renderStances(
-        res,
-        {
-          errors: {
-            csv: nothingImported('the CSV', result.errors.length),
+  const receiveStancesCsv = receiveCsv(csrf, (res, message) =>
+    renderStances(res, { errors: { file: message }, form: 'csv' }, 400),
+  );
+
+  // A multipart form (a file, or pasted text): the CSRF token is in the body, checked once it is read.
+  router.post(
+    '/staff/campaigns/:slug/stances/import',
+    edit,
+    loadCampaign,
+    receiveStancesCsv,
+    csrf.protect,
+    async (req, res) => {
+      const values = body(req);
+      const pasted = pastedCsv.safeParse(typeof values.csv === 'string' ? values.csv : '');
+      if (!pasted.success)
+        return renderStances(
+          res,
+          { errors: { csv: pasted.error.issues[0]!.message }, values, form: 'csv' },
+          400,
+        );
+      const file = req.file && req.file.size > 0 ? req.file : undefined;
+      // One or the other: a file and text together would leave staff unsure which was imported.
+      const field = file ? 'file' : 'csv';
+      if (file && pasted.data !== '')
+        return renderStances(
+          res,
+          {
+            errors: { file: 'Upload a file or paste CSV text, not both.' },
+            values,
+            form: 'csv',
           },
-          rowErrors: result.errors,
-          values,
-          form: 'csv',
-        },
-        400,
-      );
-    back(req, res, `Imported ${result.imported} stances.`, 'h-stances');
-  });
+          400,
+        );
+      if (!file && pasted.data === '')
+        return renderStances(
+          res,
+          { errors: { file: 'Choose a CSV file, or paste the CSV text.' }, values, form: 'csv' },
+          400,
+        );
+      const text = file ? uploadedText(file) : pasted.data;
+      const result = await importStances(ctx.db, campaignOf(res).id, text, staffOf(res));
+      if (!result.ok)
+        return renderStances(
+          res,
+          {
+            errors: {
+              [field]: nothingImported(file ? 'the file' : 'the CSV', result.errors.length),
+            },
+            rowErrors: result.errors,
+            values,
+            form: 'csv',
+          },
+          400,
+        );
+      back(req, res, `Imported ${result.imported} stances.`, 'h-stances');
+    },
+  );
 
   router.post('/staff/campaigns/:slug/bills', edit, loadCampaign, async (req, res) => {
     const values = body(req);

@@ -126,6 +126,12 @@ describe('in a real browser, JavaScript off', () => {
       page.locator('ul.officials a', { hasText: 'Call' }).first().click(),
     ]);
     expect(new URL(page.url()).pathname).toBe(`/campaigns/${SLUG}/call`);
+    // The card's official is named; the page still asks where the caller lives.
+    expect(new URL(page.url()).searchParams.get('official')).toBe('T000001');
+    expect(await page.locator('main').innerText()).toContain('You chose to call Ada Testwell.');
+    await page.fill('#field-zip', '80010');
+    await Promise.all([page.waitForEvent('load'), page.click('form.lookup-form button')]);
+    expect(await page.locator('ul.call-cards h3').first().innerText()).toBe('Ada Testwell');
     await page.close();
   });
 });

@@ -107,3 +107,22 @@ export async function startFakeSiteverify() {
     },
   };
 }
+
+export const CALL_PAGE = `/campaigns/${SLUG}/call`;
+
+/** Looks up ZIP 80010 on the call page, as a browser without JavaScript; returns the results and the report form of `name`'s card. */
+export async function callReportForm(app: Express, name = 'Ada Testwell') {
+  const agent = request.agent(app);
+  const start = await agent.get(CALL_PAGE).expect(200);
+  const results = await agent
+    .post(CALL_PAGE)
+    .type('form')
+    .send({ _csrf: /name="_csrf" value="([^"]+)"/.exec(start.text)![1]!, zip: '80010' })
+    .expect(200);
+  const card = results.text.split('<li class="card"').find((part) => part.includes(name));
+  if (!card) throw new Error(`no card for ${name}`);
+  return { agent, results, fields: formFields(card.split('</form>')[0]!) };
+}
+
+export const postCallReport = (agent: Agent, fields: Fields) =>
+  agent.post(`${CALL_PAGE}/report`).type('form').send(new URLSearchParams(fields).toString());

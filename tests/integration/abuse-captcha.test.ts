@@ -1,10 +1,12 @@
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { signatures } from '../../src/db/schema';
+import { callReports, signatures } from '../../src/db/schema';
 import {
+  callReportForm,
   letterPreview,
   loadRepresentatives,
+  postCallReport,
   postLetters,
   replaceField,
   SLUG,
@@ -149,6 +151,37 @@ describe.each(PROVIDERS)(
       expect(widened).toEqual(expected);
       expect(widened['frame-ancestors']).toEqual(["'none'"]);
       expect(widened['default-src']).toEqual(["'none'"]);
+    });
+
+    it('puts the widget on each report form of the call page, and counts a call only with a token the provider vouches for', async () => {
+      const calls = async () => (await t.platform.db.select().from(callReports)).length;
+      const { agent, results, fields } = await callReportForm(t.app);
+      const widgets = results.text.split(`<div class="${className}" data-sitekey=`).length - 1;
+      expect(widgets).toBeGreaterThan(1);
+      expect(widgets).toBe(results.text.split('class="call-report"').length - 1);
+      expect(results.text).toContain('id="field-captcha-call-1"');
+      // The provider's script once, and the page allows its origins.
+      expect(results.text.split(`<script src="${script}"`).length - 1).toBe(1);
+      expect(policy(results.headers['content-security-policy'])['frame-src']).toEqual(
+        expect.arrayContaining([...origins]),
+      );
+      const before = await calls();
+      const refused = await postCallReport(agent, [...fields, ['outcome', 'talked']]).expect(400);
+      expect(refused.text).toContain('Please complete the check that you are not a robot.');
+      expect(refused.text).toMatch(/href="#field-captcha-call-\d+"/);
+      expect(refused.text).toMatch(/id="error-captcha-call-\d+"/);
+      await postCallReport(agent, [...fields, [field, 'bad'], ['outcome', 'talked']]).expect(400);
+      expect(await calls()).toBe(before);
+      const counted = await postCallReport(agent, [
+        ...fields,
+        [field, 'good'],
+        ['outcome', 'talked'],
+      ]).expect(200);
+      expect(counted.text).toContain('is counted');
+      expect(await calls()).toBe(before + 1);
+      const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+      const [today] = await t.platform.abuse.recorded(campaign.id);
+      expect(today!.counts['calls-form.captcha']).toBeGreaterThanOrEqual(2);
     });
 
     it('keeps the strict policy on pages without the widget', async () => {

@@ -1,12 +1,14 @@
 import { sql } from 'drizzle-orm';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { signatures } from '../../src/db/schema';
+import { callReports, signatures } from '../../src/db/schema';
 import {
+  callReportForm,
   formTokenAged,
   formTokenOf,
   letterPreview,
   loadRepresentatives,
+  postCallReport,
   postLetters,
   replaceField,
   SLUG,
@@ -225,4 +227,36 @@ describe('the letter pages', () => {
       expect(await letterRows()).toBe(2);
     },
   );
+});
+
+describe('the call page', () => {
+  const calls = async () => (await t.platform.db.select().from(callReports)).length;
+
+  it.each([
+    ['sent at once', undefined],
+    ['with a token from another form', () => formTokenAged(t, 'letters', 10_000)],
+  ])(
+    'asks a report %s to be pressed again, counting nothing till then',
+    async (_label, tokenFor) => {
+      const { agent, fields } = await callReportForm(t.app);
+      const sent = tokenFor ? replaceField(fields, 'formToken', tokenFor()) : fields;
+      const before = await calls();
+      const res = await postCallReport(agent, [...sent, ['outcome', 'voicemail']]).expect(200);
+      expect(unescapeHtml(res.text)).toContain(
+        'That was quick: press your answer again to count the call.',
+      );
+      expect(await calls()).toBe(before);
+    },
+  );
+
+  it('counts a report whose page was shown long enough ago, and the ones it held back for the staff report', async () => {
+    const { agent, fields } = await callReportForm(t.app);
+    const before = await calls();
+    const aged = replaceField(fields, 'formToken', formTokenAged(t, 'calls', 10_000));
+    await postCallReport(agent, [...aged, ['outcome', 'voicemail']]).expect(200);
+    expect(await calls()).toBe(before + 1);
+    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+    const [today] = await t.platform.abuse.recorded(campaign.id);
+    expect(today!.counts).toMatchObject({ 'calls-form.too-fast': 1, 'calls-form.forged': 1 });
+  });
 });

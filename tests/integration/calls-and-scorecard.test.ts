@@ -155,7 +155,7 @@ describe('GET and POST /campaigns/:slug/call', () => {
     // Washington and district offices, from the data.
     expect(results.text).toContain('href="tel:2025550101"');
     expect(results.text).toContain('href="tel:3035550111"');
-    expect(text).toContain('Washington office: call 202-555-0101');
+    expect(text).toContain('Washington office: call <span class="tel-number">202-555-0101</span>');
     // The House member's published stance, and none of the senator's unpublished one.
     expect(text).toContain('Undecided');
     expect(text).toContain('Why: Has not said');
@@ -174,6 +174,40 @@ describe('GET and POST /campaigns/:slug/call', () => {
     const { agent, token } = await openSigningForm(t.app, CALL);
     const page = await agent.post(CALL).type('form').send({ _csrf: token, zip: '12' }).expect(400);
     expect(page.text).toContain('href="#field-zip"');
+  });
+});
+
+describe('the call page for one official (a scorecard link)', () => {
+  it("names the official, asks for the address all the same, and puts their office first if it is the caller's", async () => {
+    const { agent, token, page } = await openSigningForm(t.app, `${CALL}?official=${SENATOR}`);
+    expect(decode(page.text)).toContain('You chose to call Cora Senatorial.');
+    expect(page.text).toContain(`name="official" value="${SENATOR}"`);
+    expect(page.text).toContain('id="field-zip"');
+    const results = await agent
+      .post(CALL)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', official: SENATOR })
+      .expect(200);
+    const first = results.text.split('<li class="card"')[1]!;
+    expect(first).toContain('Cora Senatorial');
+    // Carried with each report, so the order holds once a call is reported.
+    expect(reportForm(results.text, 'Ada Testwell')).toContainEqual(['official', SENATOR]);
+    expect(decode(results.text)).not.toContain('does not represent');
+  });
+
+  it('says so when the official does not represent the caller, and ignores an unknown id', async () => {
+    const { agent, token } = await openSigningForm(t.app, `${CALL}?official=${ALASKA_HOUSE}`);
+    const results = await agent
+      .post(CALL)
+      .type('form')
+      .send({ _csrf: token, zip: '80010', official: ALASKA_HOUSE })
+      .expect(200);
+    expect(decode(results.text)).toContain(
+      'Elin Northerly does not represent the place you entered.',
+    );
+    expect(results.text).not.toContain('Elin Northerly</h3>');
+    const unknown = await request(t.app).get(`${CALL}?official=T999999`).expect(200);
+    expect(unknown.text).not.toContain('You chose to call');
   });
 });
 
@@ -239,6 +273,9 @@ describe('POST /campaigns/:slug/call/report', () => {
       ['outcome', 'talked'],
     ]).expect(403);
     expect((await reports()).length).toBe(before);
+    // The filled-in hidden field is counted for the abuse report, by its form.
+    const [today] = await t.platform.abuse.recorded(campaignId);
+    expect(today!.counts['calls-form.honeypot']).toBe(1);
   });
 });
 
@@ -265,7 +302,11 @@ describe('the scorecard', () => {
     expect(text).toMatch(/Champions<\/h3>[\s\S]*Hana Senate/);
     expect(text).not.toContain('Cora Senatorial');
     expect(page.text).toContain(`href="/campaigns/${SLUG}/letters"`);
-    expect(page.text).toContain(`href="/campaigns/${SLUG}/call"`);
+    // Each card's call link names its official.
+    expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
+    expect(text).toContain(
+      `href="/campaigns/${SLUG}/call?official=${encodeURIComponent(STATE_SENATOR)}"`,
+    );
     // The map of the states, drawn on the server from the imported districts, with no script on
     // the page: each state filled by where the ban stands, named, and a marker at Boulder's ZIP.
     expect(page.text).toMatch(/<svg [^>]*class="state-map"[^>]*role="img"/);

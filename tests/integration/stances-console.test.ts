@@ -22,6 +22,7 @@ const SENATOR = 'T000003';
 const STATE_SENATOR = 'ocd-person/11111111-1111-4111-8111-111111111111';
 
 let t: TestPlatform;
+type Agent = Awaited<ReturnType<typeof signInAs>>['agent'];
 let campaignId: number;
 
 beforeAll(async () => {
@@ -159,6 +160,67 @@ describe('stances from CSV', () => {
     });
     const [entry] = await audited('stance.import');
     expect(entry?.details).toEqual({ stances: 2 });
+  });
+});
+
+describe('stances from a CSV file', () => {
+  const upload = (agent: Agent, token: string | undefined, csv: string, pasted?: string) => {
+    let post = agent.post(`${BASE}/stances/import`);
+    if (token !== undefined) post = post.field('_csrf', token);
+    if (pasted !== undefined) post = post.field('csv', pasted);
+    return post.attach('file', Buffer.from(csv), 'stances.csv');
+  };
+
+  it('imports nothing from a file with a bad row, naming the row, and imports a good file', async () => {
+    const { agent, token } = await signInAs(t.app, t.platform.db, 'organizer');
+    const page = await agent.get(`${BASE}/stances`).expect(200);
+    expect(page.text).toContain('enctype="multipart/form-data"');
+    expect(page.text).toMatch(/<input id="csv-file" name="file" type="file"/);
+    const before = await stancesOf();
+    const bad = await upload(
+      agent,
+      token,
+      [
+        'id,stance,source,published',
+        `${HOUSE},champion,statement,yes`,
+        'T999999,supports,vote,',
+      ].join('\n'),
+    ).expect(400);
+    const text = decode(bad.text);
+    expect(text).toContain('Nothing was imported: the file has 1 problem');
+    expect(text).toContain('href="#csv-file"');
+    expect(text).toMatch(/<td class="num">3<\/td><td>id<\/td><td>There is no official T999999/);
+    expect(await stancesOf()).toEqual(before);
+
+    await upload(
+      agent,
+      token,
+      [
+        'id,stance,source,source_text,published',
+        `${HOUSE},champion,statement,From a file,yes`,
+      ].join('\r\n'),
+    ).expect(303);
+    expect((await stancesOf()).find((row) => row.personKey === HOUSE)).toMatchObject({
+      stance: 'champion',
+      sourceText: 'From a file',
+      published: true,
+    });
+  });
+
+  it('takes a file or pasted text, not both, and refuses an upload without its CSRF token', async () => {
+    const { agent, token } = await signInAs(t.app, t.platform.db, 'organizer');
+    const before = await stancesOf();
+    const csv = ['id,stance,source', `${SENATOR},undecided,other`].join('\n');
+    const both = await upload(agent, token, csv, csv).expect(400);
+    expect(decode(both.text)).toContain('Upload a file or paste CSV text, not both.');
+    const neither = await agent
+      .post(`${BASE}/stances/import`)
+      .field('_csrf', token)
+      .field('csv', '')
+      .expect(400);
+    expect(decode(neither.text)).toContain('Choose a CSV file, or paste the CSV text.');
+    await upload(agent, undefined, csv).expect(403);
+    expect(await stancesOf()).toEqual(before);
   });
 });
 
