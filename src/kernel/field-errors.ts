@@ -24,6 +24,6 @@ export function fieldErrors(error: z.ZodError, t: Translate = english().t): Fiel
   return errors;
 }
 
-/** The console's message over an all-or-nothing import refused for its rows' problems (listed under it). */
+/** The console's message for an all-or-nothing import refused for its rows' problems (which the page lists in a table). */
 export const nothingImported = (what: string, problems: number): string =>
-  `Nothing was imported: ${what} has ${problems} ${problems === 1 ? 'problem' : 'problems'}, listed below.`;
+  `Nothing was imported: ${what} has ${problems} ${problems === 1 ? 'problem' : 'problems'}, named line by line in the table of problems.`;
