@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Express } from 'express';
 import request from 'supertest';
 import { queryRows } from '../../src/db/client';
-import { customTargets } from '../../src/db/schema';
+import { customTargets, officialStances } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { hiddenFields } from '../helpers/html';
 import { createTestPlatform, type TestPlatform } from '../helpers/platform';
@@ -205,10 +205,25 @@ describe('CSRF', () => {
     expect(await t.platform.db.select().from(customTargets)).toEqual([]);
   });
 
+  it('refuses a stances CSV upload (multipart) without its token', async () => {
+    const csv = Buffer.from('id,stance,source\nT000001,opposes,Forged\n');
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/stances/import`)
+      .attach('file', csv, 'stances.csv')
+      .expect(403);
+    await organizer.agent
+      .post(`/staff/campaigns/${SLUG}/stances/import`)
+      .field('_csrf', admin.token)
+      .attach('file', csv, 'stances.csv')
+      .expect(403);
+    expect(await t.platform.db.select().from(officialStances)).toEqual([]);
+  });
+
   it('refuses a multipart post to every other form, with or without a token: 403, nothing done', async () => {
-    // Only the CSV upload reads a multipart body (and checks its token once read); every other form
-    // must not be reachable by one, whatever it carries.
-    const multipart = forms().filter((route) => route !== '/staff/campaigns/:slug/targets');
+    // Only the CSV uploads read a multipart body (and check their token once read); every other
+    // form must not be reachable by one, whatever it carries.
+    const uploads = ['/staff/campaigns/:slug/targets', '/staff/campaigns/:slug/stances/import'];
+    const multipart = forms().filter((route) => !uploads.includes(route));
     expect(multipart).toEqual(
       expect.arrayContaining([
         '/staff/logout',
