@@ -3,7 +3,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { campaignConsentWording } from '../privacy/consent';
 import type { Campaign, DeliveryChannel, OfficialStance } from '../db/schema';
-import { personKeyOf } from '../representatives/people';
+import { namedPerson, personAsOfficial, personKeyOf } from '../representatives/people';
 import { publishedStances } from '../stances/store';
 import { stanceWords } from '../stances/stance-words';
 import { csrfFailed, type createCsrf } from '../http/csrf';
@@ -12,7 +12,12 @@ import { campaignTexts } from '../campaigns/texts';
 import { LANGUAGE_NAMES, LANGUAGES, type Translator } from '../i18n/translations';
 import { honeypotFilled, sourceFromQuery } from '../petitions/signature-input';
 import { fieldErrors, type FieldErrors } from '../kernel/field-errors';
-import { districtChoices, officeDescription, placeLabel } from '../representatives/labels';
+import {
+  districtChoices,
+  officeDescription,
+  placeLabel,
+  salutationTitle,
+} from '../representatives/labels';
 import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
 import { protectForm } from '../abuse/controls';
@@ -45,7 +50,11 @@ import {
  * `preview` (each letter, and the text to edit), `send` (write, then off to the private status
  * page). Everything the supporter typed travels in the form bodies, never in a URL. A sending
  * that cannot be taken as it came (its CSRF cookie gone, sent faster than a person could) is
- * never dropped: the letters come back, as edited, to be confirmed with one press.
+ * never dropped: the letters come back, as edited, to be confirmed with one press. A link from the
+ * scorecard names one official (`?official=<publisher id>`): the first step says so and still asks
+ * where the writer lives, the choice travels with every step after, and the targets step puts that
+ * official first and ticks only them when they are among the writer's representatives, or says
+ * they are not; letters still go only to the writer's own representatives.
  */
 
 type Step = 'start' | 'lookup' | 'choose' | 'preview' | 'send';
@@ -75,8 +84,21 @@ const SCALAR_FIELDS = [
 ] as const;
 type ScalarField = (typeof SCALAR_FIELDS)[number];
 
-/** A posted form: text fields as text (a repeated field is not text, and so left out), and the chosen targets as a list. */
-type Form = Partial<Record<ScalarField, string>> & { step: Step; targets: string[] | undefined };
+/** The official a scorecard link named, as the pages speak of them ("Senator Hana Senate"). */
+interface NamedOfficial {
+  key: string;
+  label: string;
+}
+
+/**
+ * A posted form: text fields as text (a repeated field is not text, and so left out), the chosen
+ * targets as a list, and the official a scorecard link named, once looked up (`official`).
+ */
+type Form = Partial<Record<ScalarField, string>> & {
+  step: Step;
+  targets: string[] | undefined;
+  official?: NamedOfficial;
+};
 
 function readForm(body: unknown): Form {
   const raw = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -154,7 +176,12 @@ function stepFor(errors: FieldErrors): 'start' | 'targets' | 'preview' {
 const channelText = (tr: Translator, channel: DeliveryChannel) =>
   tr.t(`letters:channel.${channel}`);
 
-/** The supporter's representatives that can be written to, for the checkboxes, each with their published stance. */
+/**
+ * The supporter's representatives that can be written to, for the checkboxes, each with their
+ * published stance. Unless the supporter has chosen already (`selected`), those reached
+ * electronically are ticked; when a scorecard link named one of them (`named`, a person key), that
+ * one comes first and is the only one ticked.
+ */
 function targetOptions(
   campaign: Campaign,
   lookup: LookupResult,
@@ -162,20 +189,29 @@ function targetOptions(
   cwc: CwcReach,
   tr: Translator,
   stances: Map<string, OfficialStance>,
+  named: string | undefined,
 ) {
-  return writableTargets(campaign, lookup.officials).map(({ key, official }) => {
+  const offered = writableTargets(campaign, lookup.officials);
+  const first = named ? offered.findIndex(({ official }) => personKeyOf(official) === named) : -1;
+  const options = offered.map(({ key, official }, index) => {
     const { channel } = channelFor(official, cwc);
     const person = personKeyOf(official);
     return {
       key,
+      named: index === first,
       name: official.name ?? '',
       role: officeDescription(official, tr),
       stance: stanceWords(person ? stances.get(person) : undefined, tr),
       channelText: channelText(tr, channel),
       hand: channel === 'hand',
-      checked: selected ? selected.includes(key) : channel !== 'hand',
+      checked: selected
+        ? selected.includes(key)
+        : first >= 0
+          ? index === first
+          : channel !== 'hand',
     };
   });
+  return first > 0 ? [options[first]!, ...options.filter((_, index) => index !== first)] : options;
 }
 
 /** The same lookup `draftLetters` makes, for when it answers with an error but the targets are still to be shown. */
@@ -260,6 +296,18 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
   const lookupLimited = lookupRateLimit(ctx, tooMany('lookups'));
   const sendLimited = letterRateLimit(ctx, tooMany('letters'));
 
+  /** The official a scorecard link named, if the id is one we know; any other value is ignored. */
+  const namedOfficial = async (
+    campaign: Campaign,
+    value: unknown,
+    tr: Translator,
+  ): Promise<NamedOfficial | undefined> => {
+    const person = await namedPerson(ctx.db, campaign.id, value);
+    if (!person) return undefined;
+    const title = salutationTitle(personAsOfficial(person), tr);
+    return { key: person.key, label: title ? `${title} ${person.name}` : person.name };
+  };
+
   // A street address is asked for when something uses it: a geocoder to place it, or CWC, which needs it.
   const geocoder = ctx.geocoder !== undefined || ctx.config.delivery.cwc !== undefined;
 
@@ -342,6 +390,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       {
         step: { start: true },
         values: { ...details(form, { geocoder, keepChoice: false }) },
+        official: form.official,
         ...extra,
       },
       status,
@@ -365,8 +414,18 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       cwcUsable(ctx, input.address, cityOf(input)),
       tr,
       await publishedStances(ctx.db, campaign.id),
+      form.official?.key,
     );
     const { letterLanguage: _chosen, ...carried } = details(form, { geocoder, keepChoice: true });
+    const { official } = form;
+    const named = official && targets.some((target) => target.named);
+    // Ticked alone and first (the supporter has not chosen yet): a word on why, and that others may be added.
+    const namedHint =
+      named && extra.selected === undefined
+        ? tr.t(targets.length > 1 ? 'letters:targets.chosenFirst' : 'letters:targets.chosenOnly', {
+            name: official.label,
+          })
+        : undefined;
     const letterLanguage = input.letterLanguage ?? tr.language;
     render(
       req,
@@ -374,8 +433,13 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       campaign,
       {
         step: { targets: true },
-        hidden: hiddenFields(carried),
+        hidden: hiddenFields({ ...carried, official: official?.key }),
         place: placeLabel(lookup.districts, tr),
+        notRepresented:
+          official && !named
+            ? tr.t('letters:targets.notRepresented', { name: official.label })
+            : undefined,
+        namedHint,
         byZip: lookup.precision === 'zip',
         targets,
         noElectronic: extra.noElectronic ?? !targets.some((target) => !target.hand),
@@ -426,6 +490,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           ...(prefix ? carried : details(form, { geocoder, keepChoice: true })),
           note: form.note,
           targets: form.targets,
+          official: form.official?.key,
           // Names this sending: a double click or a resent form writes the letters once.
           requestId: form.requestId || randomBytes(18).toString('base64url'),
         }),
@@ -548,6 +613,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     render(req, res, campaign, {
       step: { start: true },
       values: { source: sourceFromQuery(req.query.source) },
+      official: await namedOfficial(campaign, req.query.official, translatorOf(res)),
     });
   });
 
@@ -566,6 +632,11 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
       const form = readForm(req.body);
       if (campaign.status !== 'open') return render(req, res, campaign, { step: {} }, 409);
       if (!ctx.representatives.current) return render(req, res, campaign, { step: {} }, 503);
+      form.official = await namedOfficial(
+        campaign,
+        (req.body as Record<string, unknown> | undefined)?.official,
+        tr,
+      );
 
       switch (form.step) {
         case 'start': {
@@ -647,7 +718,11 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           if (Object.keys(errors).length === 1 && errors.targets) {
             // None of their representatives takes letters electronically: they may still choose hand delivery.
             const lookup = await lookUp(ctx, campaign, input, tr);
-            const extra = { selected: selected ?? [], noElectronic: true };
+            // Nothing is ticked by default, unless a scorecard link named one of them.
+            const extra = {
+              selected: selected ?? (form.official ? undefined : []),
+              noElectronic: true,
+            };
             if (lookup)
               return renderTargets(req, res, campaign, formWithChoice, input, lookup, extra);
           }

@@ -97,6 +97,20 @@ export async function peopleByKey(
   return found;
 }
 
+/**
+ * The official a link names (`?official=<publisher id>`, as each scorecard card gives the call and
+ * letter pages), if the id is one the active data or the campaign's own targets hold: anything
+ * else (not text, too long, unknown, not published) names no one and is ignored.
+ */
+export async function namedPerson(
+  db: Database,
+  campaignId: number,
+  value: unknown,
+): Promise<Person | undefined> {
+  if (typeof value !== 'string' || value.length > 100) return undefined;
+  return (await peopleByKey(db, campaignId, [value])).get(value);
+}
+
 /** A person as the labels and the letters take an official. */
 export const personAsOfficial = (person: Person): Official => ({
   office: person.office,

@@ -27,7 +27,7 @@ import {
   type LookupResult,
 } from '../representatives/lookup';
 import { lookupRateLimit } from '../representatives/routes';
-import { peopleByKey, personKeyOf } from '../representatives/people';
+import { namedPerson, personKeyOf } from '../representatives/people';
 import { loadProjectScripts, renderScript, scriptFor, type ProjectScripts } from './call-scripts';
 import { stanceWords } from './stance-words';
 import { publishedStances, recordCallReport, storedCallScripts } from './store';
@@ -113,8 +113,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
 
   /** The official a link from the scorecard named (`official`, a publisher's id), if there is one. */
   const chosenOfficial = async (campaign: Campaign, value: unknown) => {
-    if (typeof value !== 'string' || value.length > 100) return undefined;
-    const person = (await peopleByKey(ctx.db, campaign.id, [value])).get(value);
+    const person = await namedPerson(ctx.db, campaign.id, value);
     return person ? { key: person.key, name: person.name } : undefined;
   };
 

@@ -197,8 +197,9 @@ export function scorecardPages(ctx: AppContext): Router {
       role: officeDescription(personAsOfficial(person), tr),
       party: person.party,
       stance: stanceWords(stance, tr),
-      // The call page with this official named: the caller still gives their address, and the
-      // page puts the official first if they represent the caller (a constituent's call).
+      // The letter and call pages with this official named: the supporter still gives their
+      // address, and the page puts the official first if they represent them (a constituent's word).
+      writeHref: `/campaigns/${slug}/letters?official=${encodeURIComponent(person.key)}`,
       callHref: `/campaigns/${slug}/call?official=${encodeURIComponent(person.key)}`,
     });
     const groups = STANCES.map((stance) => ({
@@ -237,7 +238,6 @@ export function scorecardPages(ctx: AppContext): Router {
       groups,
       states,
       state,
-      writeHref: `/campaigns/${slug}/letters`,
     });
   });
   return router;

@@ -181,6 +181,30 @@ describe.each(LANGUAGES)('the public pages in %s', (lng) => {
         await context.clearCookies();
         await submit(page, 'button[value=send]');
         await audited(page, audit, label('letters: please confirm'));
+        // As a scorecard card links to it: one official named, first and alone ticked when theirs,
+        // and a notice when not.
+        await visit(
+          page,
+          audit,
+          `/campaigns/${SLUG}/letters?official=T000001`,
+          label('letters: named'),
+        );
+        await page.fill('#field-name', 'Lee Letter');
+        await page.fill('#field-email', `lee-named-${lng}-${width}@example.org`);
+        await page.fill('#field-zip', '80010');
+        await submit(page, 'button[value=lookup]');
+        await audited(page, audit, label('letters: named, targets'));
+        await visit(
+          page,
+          audit,
+          `/campaigns/${SLUG}/letters?official=T000005`,
+          label('letters: named elsewhere'),
+        );
+        await page.fill('#field-name', 'Lee Letter');
+        await page.fill('#field-email', `lee-elsewhere-${lng}-${width}@example.org`);
+        await page.fill('#field-zip', '80010');
+        await submit(page, 'button[value=lookup]');
+        await audited(page, audit, label('letters: not represented'));
 
         // Calls: an error, the offices with their scripts, a call reported; the scorecard filtered.
         // As a scorecard card links to it: one official named, the address asked all the same.

@@ -301,9 +301,12 @@ describe('the scorecard', () => {
     // The sponsor of a published bill is a champion.
     expect(text).toMatch(/Champions<\/h3>[\s\S]*Hana Senate/);
     expect(text).not.toContain('Cora Senatorial');
-    expect(page.text).toContain(`href="/campaigns/${SLUG}/letters"`);
-    // Each card's call link names its official.
+    // Each card's letter and call links name its official.
+    expect(text).toContain(`href="/campaigns/${SLUG}/letters?official=${HOUSE}"`);
     expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
+    expect(text).toContain(
+      `href="/campaigns/${SLUG}/letters?official=${encodeURIComponent(STATE_SENATOR)}"`,
+    );
     expect(text).toContain(
       `href="/campaigns/${SLUG}/call?official=${encodeURIComponent(STATE_SENATOR)}"`,
     );

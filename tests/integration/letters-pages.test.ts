@@ -486,6 +486,179 @@ describe('writing letters through the pages', () => {
   });
 });
 
+describe('a letter to the official a scorecard card names', () => {
+  // Ada Testwell, the House member for CO-1 (80010, and 80020 when CO-1 is chosen), whose letters
+  // go by hand here; Elin Northerly represents Alaska.
+  const HOUSE = 'T000001';
+  const ALASKA_HOUSE = 'T000005';
+  const STATE_REPRESENTATIVE = 'ocd-person/22222222-2222-4222-8222-222222222222';
+  const named = (official: string) => `${PAGE}?official=${encodeURIComponent(official)}`;
+  const hiddenOfficial = (html: string) =>
+    formFields(html)
+      .filter(([name]) => name === 'official')
+      .map(([, value]) => value);
+  const writer = (email: string, zip = '80010'): Fields => [
+    ['name', 'Rae Reader'],
+    ['email', email],
+    ['zip', zip],
+  ];
+
+  it('names the official on the first step, in English and Spanish, and still asks where the writer lives', async () => {
+    const page = await request(t.app).get(named(HOUSE)).expect(200);
+    expect(decode(page.text)).toContain(
+      "You are writing to Representative Ada Testwell. Enter your address: letters go only to a person's own representatives.",
+    );
+    expect(page.text).toContain('id="field-zip"');
+    expect(hiddenOfficial(page.text)).toEqual([HOUSE]);
+    const spanish = await request(t.app).get(named(HOUSE)).set('Accept-Language', 'es').expect(200);
+    expect(decode(spanish.text)).toContain(
+      'Está escribiendo a Representante Ada Testwell. Indique su dirección: las cartas solo van a los representantes de quien las escribe.',
+    );
+  });
+
+  it('ignores an id that names no one it knows, on the page and in the steps', async () => {
+    for (const official of ['T999999', 'not an id', 'x'.repeat(101)]) {
+      const page = await request(t.app).get(named(official)).expect(200);
+      expect(page.text).not.toContain('You are writing to');
+      expect(hiddenOfficial(page.text)).toEqual([]);
+    }
+    const { agent, token } = await start();
+    const targets = await post(agent, [
+      ['_csrf', token],
+      ['step', 'lookup'],
+      ...writer('unknown@example.org'),
+      ['official', 'T999999'],
+    ]).expect(200);
+    expect(hiddenOfficial(targets.text)).toEqual([]);
+    expect(targets.text).not.toContain('does not represent');
+    expect(
+      checkboxes(targets.text)
+        .filter((box) => box.checked)
+        .map((box) => box.key)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^governor:/), expect.stringMatching(/^state-upper:/)]);
+  });
+
+  it('puts the official first and ticks only them, and carries the choice through every step to the letter', async () => {
+    const { agent, page } = await openSigningForm(t.app, named(HOUSE));
+    const targets = await post(agent, [
+      ...formFields(page.text),
+      ['step', 'lookup'],
+      ...writer('named@example.org'),
+    ]).expect(200);
+    const boxes = checkboxes(targets.text);
+    expect(boxes[0]).toEqual({ key: `us-house:${HOUSE}`, checked: true });
+    expect(boxes.length).toBeGreaterThan(1);
+    expect(boxes.slice(1).some((box) => box.checked)).toBe(false);
+    expect(targets.text).toContain(
+      'We have ticked only Representative Ada Testwell, whom you chose to write to. Your other representatives are listed below: tick any of them to send them a letter too.',
+    );
+    expect(targets.text).not.toContain('does not represent');
+    expect(hiddenOfficial(targets.text)).toEqual([HOUSE]);
+
+    // Back to the first step: the official is still named.
+    const back = await post(agent, [...formFields(targets.text), ['step', 'start']]).expect(200);
+    expect(back.text).toContain('You are writing to Representative Ada Testwell.');
+    expect(hiddenOfficial(back.text)).toEqual([HOUSE]);
+
+    // Ada and Hana Senate, then back to change the targets: the choice kept, Ada still first.
+    const hana = boxes.find((box) => box.key.startsWith('state-upper:'))!.key;
+    const preview = await post(agent, [
+      ...formFields(targets.text),
+      ['targets', hana],
+      ['step', 'preview'],
+    ]).expect(200);
+    expect(hiddenOfficial(preview.text)).toEqual([HOUSE]);
+    const again = await post(agent, [...formFields(preview.text), ['step', 'choose']]).expect(200);
+    expect(checkboxes(again.text)[0]).toEqual({ key: `us-house:${HOUSE}`, checked: true });
+    expect(
+      checkboxes(again.text)
+        .filter((box) => box.checked)
+        .map((box) => box.key),
+    ).toEqual([`us-house:${HOUSE}`, hana]);
+    expect(hiddenOfficial(again.text)).toEqual([HOUSE]);
+    expect(again.text).not.toContain('We have ticked only');
+
+    // A sending whose CSRF cookie is gone comes back to be confirmed, still naming the official.
+    const onlyAda = await post(agent, [...formFields(targets.text), ['step', 'preview']]).expect(
+      200,
+    );
+    expect(onlyAda.text).toContain('Dear Representative Ada Testwell');
+    const stale = formFields(onlyAda.text).map(([name, value]): [string, string] => [
+      name,
+      name === '_csrf' ? 'stale' : value,
+    ]);
+    const confirm = await post(agent, [...stale, ['step', 'send']]).expect(403);
+    expect(confirm.text).toContain('Please confirm your letters');
+    expect(hiddenOfficial(confirm.text)).toEqual([HOUSE]);
+    const sent = await post(agent, [...formFields(confirm.text), ['step', 'send']]).expect(303);
+    expect(sent.headers.location).toMatch(/^\/letters\/[\w-]{32}\?sent=1$/);
+
+    // One listed further down as the lookup orders them (a state representative) moves to the top.
+    const lower = await post(agent, [
+      ...without(formFields(page.text), 'official'),
+      ['official', STATE_REPRESENTATIVE],
+      ['step', 'lookup'],
+      ...writer('lower@example.org'),
+    ]).expect(200);
+    expect(
+      checkboxes(lower.text)
+        .filter((box) => box.checked)
+        .map((box) => box.key),
+    ).toEqual([expect.stringMatching(/^state-lower:/)]);
+    expect(checkboxes(lower.text)[0]!.key).toMatch(/^state-lower:/);
+    expect(lower.text).toContain('We have ticked only Representative Ivan Lower');
+  });
+
+  it('carries the official through the districts of a split ZIP code', async () => {
+    const { agent, page } = await openSigningForm(t.app, named(HOUSE));
+    const ask = await post(agent, [
+      ...formFields(page.text),
+      ['step', 'lookup'],
+      ...writer('split-named@example.org', '80020'),
+    ]).expect(200);
+    expect(ask.text).toContain('Your ZIP code is split between districts.');
+    expect(ask.text).toContain('You are writing to Representative Ada Testwell.');
+    expect(hiddenOfficial(ask.text)).toEqual([HOUSE]);
+    const choice = formFields(ask.text).filter(([name]) => !['cd', 'sldu', 'sldl'].includes(name));
+    const chosen = await post(agent, [
+      ...choice,
+      ['step', 'lookup'],
+      ...writer('split-named@example.org', '80020'),
+      ['cd', '0801'],
+      ['sldu', '08001'],
+      ['sldl', '08002'],
+    ]).expect(200);
+    expect(checkboxes(chosen.text)[0]).toEqual({ key: `us-house:${HOUSE}`, checked: true });
+    expect(checkboxes(chosen.text).filter((box) => box.checked)).toHaveLength(1);
+    expect(hiddenOfficial(chosen.text)).toEqual([HOUSE]);
+    expect(chosen.text).toContain('name="cd" value="0801"');
+  });
+
+  it('says so when the official does not represent the address, and offers the writer their own as usual', async () => {
+    const { agent, page } = await openSigningForm(t.app, named(ALASKA_HOUSE));
+    const targets = await post(agent, [
+      ...formFields(page.text),
+      ['step', 'lookup'],
+      ...writer('elsewhere@example.org'),
+    ]).expect(200);
+    expect(decode(targets.text)).toContain(
+      "Representative Elin Northerly does not represent the address you entered: letters go only to a person's own representatives. Here are yours.",
+    );
+    expect(targets.text).not.toContain('Elin Northerly</span>');
+    expect(
+      checkboxes(targets.text)
+        .filter((box) => box.checked)
+        .map((box) => box.key)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^governor:/), expect.stringMatching(/^state-upper:/)]);
+    expect(targets.text).toContain(
+      'We have ticked everyone who can get your letter electronically',
+    );
+    expect(hiddenOfficial(targets.text)).toEqual([ALASKA_HOUSE]);
+  });
+});
+
 describe('letters to Congress through CWC, through the pages', () => {
   let cwc: TestPlatform;
   let standIn: CwcStandIn;
