@@ -302,7 +302,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
     value: unknown,
     tr: Translator,
   ): Promise<NamedOfficial | undefined> => {
-    const person = await namedPerson(ctx.db, campaign.id, value);
+    const person = await namedPerson(ctx.db, campaign, value);
     if (!person) return undefined;
     const title = salutationTitle(personAsOfficial(person), tr);
     return { key: person.key, label: title ? `${title} ${person.name}` : person.name };

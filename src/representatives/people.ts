@@ -1,6 +1,12 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { customTargets, repOfficials, repSnapshots, type Channel } from '../db/schema';
+import {
+  customTargets,
+  repOfficials,
+  repSnapshots,
+  type Campaign,
+  type Channel,
+} from '../db/schema';
 import type { Official } from './districts';
 
 /**
@@ -99,17 +105,25 @@ export async function peopleByKey(
 
 /**
  * The official a link names (`?official=<publisher id>`, as each scorecard card gives the call and
- * letter pages), if the id is one the active data or the campaign's own targets hold: anything
- * else (not text, too long, unknown, not published) names no one and is ignored.
+ * letter pages), if the id is one the active data or the campaign's own targets hold, in an office
+ * the campaign targets: anything else (not text, too long, unknown, not published, an office no
+ * letter or call of this campaign goes to) names no one and is ignored.
  */
 export async function namedPerson(
   db: Database,
-  campaignId: number,
+  campaign: Pick<Campaign, 'id' | 'targetOffices'>,
   value: unknown,
 ): Promise<Person | undefined> {
   if (typeof value !== 'string' || value.length > 100) return undefined;
-  return (await peopleByKey(db, campaignId, [value])).get(value);
+  const person = (await peopleByKey(db, campaign.id, [value])).get(value);
+  return person && isTargeted(campaign, person) ? person : undefined;
 }
+
+/** Whether the campaign's letters and calls go to this person's office. */
+export const isTargeted = (
+  campaign: Pick<Campaign, 'targetOffices'>,
+  person: Pick<Person, 'office'>,
+) => (campaign.targetOffices as readonly string[]).includes(person.office);
 
 /** A person as the labels and the letters take an official. */
 export const personAsOfficial = (person: Person): Official => ({

@@ -113,7 +113,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
 
   /** The official a link from the scorecard named (`official`, a publisher's id), if there is one. */
   const chosenOfficial = async (campaign: Campaign, value: unknown) => {
-    const person = await namedPerson(ctx.db, campaign.id, value);
+    const person = await namedPerson(ctx.db, campaign, value);
     return person ? { key: person.key, name: person.name } : undefined;
   };
 
@@ -286,9 +286,15 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
           choices: result.ambiguous ? districtChoices(result.candidates, chosen, tr) : [],
           targets,
           confirm: extra.confirm,
+          // For a ZIP code that spans districts, only the districts shown are known not to be theirs.
           notRepresented:
             official && !targets.some((each) => each.chosen)
-              ? tr.t('stances:call.notRepresented', { name: official.name })
+              ? tr.t(
+                  result.ambiguous
+                    ? 'stances:call.notRepresentedShown'
+                    : 'stances:call.notRepresented',
+                  { name: official.name },
+                )
               : undefined,
         },
         official,

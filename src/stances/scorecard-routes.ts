@@ -6,7 +6,7 @@ import { campaignTexts } from '../campaigns/texts';
 import type { Translator } from '../i18n/translations';
 import { noCampaign } from '../petitions/routes';
 import { officeDescription } from '../representatives/labels';
-import { peopleByKey, personAsOfficial, type Person } from '../representatives/people';
+import { isTargeted, peopleByKey, personAsOfficial, type Person } from '../representatives/people';
 import { projectPoint } from '../graphics/district-map';
 import { renderStateMap, type BanStatus } from '../graphics/state-map';
 import { activeZipCentres } from '../representatives/store';
@@ -199,8 +199,13 @@ export function scorecardPages(ctx: AppContext): Router {
       stance: stanceWords(stance, tr),
       // The letter and call pages with this official named: the supporter still gives their
       // address, and the page puts the official first if they represent them (a constituent's word).
-      writeHref: `/campaigns/${slug}/letters?official=${encodeURIComponent(person.key)}`,
-      callHref: `/campaigns/${slug}/call?official=${encodeURIComponent(person.key)}`,
+      // Only for an office the campaign's letters and calls go to.
+      ...(isTargeted(campaign, person)
+        ? {
+            writeHref: `/campaigns/${slug}/letters?official=${encodeURIComponent(person.key)}`,
+            callHref: `/campaigns/${slug}/call?official=${encodeURIComponent(person.key)}`,
+          }
+        : {}),
     });
     const groups = STANCES.map((stance) => ({
       stance,

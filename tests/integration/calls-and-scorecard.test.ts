@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
-import { banPlaces, callReports } from '../../src/db/schema';
+import { banPlaces, callReports, campaigns } from '../../src/db/schema';
 import { projectPoint } from '../../src/graphics/district-map';
 import { importCustomTargets } from '../../src/representatives/custom-targets';
 import { importRepresentativeData } from '../../src/representatives/import';
@@ -206,6 +206,15 @@ describe('the call page for one official (a scorecard link)', () => {
       'Elin Northerly does not represent the place you entered.',
     );
     expect(results.text).not.toContain('Elin Northerly</h3>');
+    // A ZIP code that spans districts: only the districts shown are known not to be theirs.
+    const split = await agent
+      .post(CALL)
+      .type('form')
+      .send({ _csrf: token, zip: '80020', official: ALASKA_HOUSE })
+      .expect(200);
+    expect(decode(split.text)).toContain(
+      'Elin Northerly does not represent the districts shown for your ZIP code. If yours are other ones, choose them above',
+    );
     const unknown = await request(t.app).get(`${CALL}?official=T999999`).expect(200);
     expect(unknown.text).not.toContain('You chose to call');
   });
@@ -352,6 +361,28 @@ describe('the scorecard', () => {
       expect(decode(page.text)).toContain('Boulder, CO');
     } finally {
       await bare.close();
+    }
+  });
+
+  it('lists an official whose office the campaign does not write to or call, without write and call links', async () => {
+    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+    const offices = campaign.targetOffices;
+    await t.platform.db
+      .update(campaigns)
+      .set({ targetOffices: offices.filter((office) => office !== 'state-upper') })
+      .where(eq(campaigns.slug, SLUG));
+    t.platform.campaigns.forget(SLUG);
+    try {
+      const text = decode((await request(t.app).get(SCORECARD).expect(200)).text);
+      expect(text).toContain('Hana Senate');
+      expect(text).not.toContain(`official=${encodeURIComponent(STATE_SENATOR)}`);
+      expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
+    } finally {
+      await t.platform.db
+        .update(campaigns)
+        .set({ targetOffices: offices })
+        .where(eq(campaigns.slug, SLUG));
+      t.platform.campaigns.forget(SLUG);
     }
   });
 

@@ -635,6 +635,27 @@ describe('a letter to the official a scorecard card names', () => {
     expect(chosen.text).toContain('name="cd" value="0801"');
   });
 
+  it("ignores an official whose office the campaign's letters do not go to", async () => {
+    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
+    const offices = campaign.targetOffices;
+    await t.platform.db
+      .update(campaigns)
+      .set({ targetOffices: offices.filter((office) => office !== 'us-house') })
+      .where(eq(campaigns.slug, SLUG));
+    t.platform.campaigns.forget(SLUG);
+    try {
+      const page = await request(t.app).get(named(HOUSE)).expect(200);
+      expect(page.text).not.toContain('You are writing to');
+      expect(hiddenOfficial(page.text)).toEqual([]);
+    } finally {
+      await t.platform.db
+        .update(campaigns)
+        .set({ targetOffices: offices })
+        .where(eq(campaigns.slug, SLUG));
+      t.platform.campaigns.forget(SLUG);
+    }
+  });
+
   it('says so when the official does not represent the address, and offers the writer their own as usual', async () => {
     const { agent, page } = await openSigningForm(t.app, named(ALASKA_HOUSE));
     const targets = await post(agent, [
