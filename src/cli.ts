@@ -42,10 +42,18 @@ export function commandArgs<const T extends NonNullable<ParseArgsConfig['options
   options: T,
   usage: string,
 ) {
+  return commandLine(options, usage, false).values;
+}
+
+/** As `commandArgs`, for a command that also takes arguments after its options (files): both. */
+export function commandLine<
+  const T extends NonNullable<ParseArgsConfig['options']>,
+  const P extends boolean,
+>(options: T, usage: string, allowPositionals: P) {
   if (process.argv.slice(2).some((arg) => arg === '--help' || arg === '-h'))
     throw new HelpAsked(usage);
   try {
-    return parseArgs({ options }).values;
+    return parseArgs({ options, allowPositionals });
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. ${usage}`);
   }

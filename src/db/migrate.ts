@@ -1,9 +1,10 @@
 import { configFromProcess } from '../config';
-import { runCli } from '../cli';
+import { commandArgs, runCli } from '../cli';
 import { openDatabase } from './client';
 
 /** `npm run db:migrate`: applies pending migrations to the configured database and exits. */
 runCli('db:migrate', async (logger) => {
+  commandArgs({}, 'Usage: npm run db:migrate');
   const config = configFromProcess();
   const database = await openDatabase(config);
   try {

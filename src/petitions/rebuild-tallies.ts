@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { UsageError, runCli } from '../cli';
+import { commandArgs, runCli } from '../cli';
 import { campaignForCommand, listCampaigns } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
@@ -15,14 +14,10 @@ import { rebuildTallies } from './tallies';
  * start does that (stop it first: the embedded database belongs to one process).
  */
 runCli('tallies:rebuild', async (logger) => {
-  let slug: string | undefined;
-  try {
-    slug = parseArgs({ options: { campaign: { type: 'string' } } }).values.campaign;
-  } catch (error) {
-    throw new UsageError(
-      `${(error as Error).message}. Usage: npm run tallies:rebuild [-- --campaign <slug>]`,
-    );
-  }
+  const slug = commandArgs(
+    { campaign: { type: 'string' } },
+    'Usage: npm run tallies:rebuild [-- --campaign <slug>]',
+  ).campaign;
   const config = configFromProcess();
   const database = await openDatabase(config);
   const redis = config.redisUrl

@@ -1,4 +1,4 @@
-import { runCli } from '../cli';
+import { commandArgs, runCli } from '../cli';
 import { configuredKeyIds } from '../config';
 import { newKey } from '../db/field-encryption';
 
@@ -10,6 +10,7 @@ import { newKey } from '../db/field-encryption';
  * nowhere: store them in the deployment's secret store, apart from the database backups.
  */
 runCli('keys:new', async () => {
+  commandArgs({}, 'Usage: npm run keys:new');
   // The keys there now, if any (a new installation has none: its first key is 1).
   const used = configuredKeyIds();
   const newest = Math.max(0, ...used);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { UsageError, runCli } from '../cli';
+import { UsageError, commandLine, runCli } from '../cli';
 import { campaignForCommand } from '../campaigns/directory';
 import { configFromProcess } from '../config';
 import { openDatabase } from '../db/client';
@@ -15,13 +14,11 @@ const USAGE = 'Usage: npm run targets:import -- --campaign <slug> --list "<name>
  * embedded database belongs to one process.
  */
 runCli('targets:import', async () => {
-  let args: ReturnType<typeof parseCommandLine>;
-  try {
-    args = parseCommandLine();
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}. ${USAGE}`);
-  }
-  const { values, positionals } = args;
+  const { values, positionals } = commandLine(
+    { campaign: { type: 'string' }, list: { type: 'string' } },
+    USAGE,
+    true,
+  );
   if (!values.campaign) throw new UsageError(`--campaign is required. ${USAGE}`);
   if (values.list === undefined) throw new UsageError(`--list is required. ${USAGE}`);
   if (positionals.length !== 1) throw new UsageError(`give exactly one CSV file. ${USAGE}`);
@@ -56,10 +53,3 @@ runCli('targets:import', async () => {
     await database.close();
   }
 });
-
-function parseCommandLine() {
-  return parseArgs({
-    options: { campaign: { type: 'string' }, list: { type: 'string' } },
-    allowPositionals: true,
-  });
-}

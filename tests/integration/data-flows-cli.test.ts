@@ -30,11 +30,26 @@ const webhooksAdd = (args: string[], extra: Record<string, string> = {}) =>
   runCommand(path.join('webhooks', 'add-webhook.ts'), args, env(extra));
 
 describe('api:token', () => {
-  it('prints its usage for --help, and does nothing', async () => {
+  it('prints its usage for --help, and does nothing; so does every other command', async () => {
     const result = await apiToken(['--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: npm run api:token -- --name/);
     expect(await t.platform.db.select().from(apiTokens)).toEqual([]);
+    const usages = await Promise.all(
+      (
+        [
+          [path.join('representatives', 'import-targets.ts'), 'targets:import'],
+          [path.join('petitions', 'rebuild-tallies.ts'), 'tallies:rebuild'],
+          [path.join('db', 'migrate.ts'), 'db:migrate'],
+          [path.join('privacy', 'new-keys.ts'), 'keys:new'],
+          [path.join('webhooks', 'add-webhook.ts'), 'webhooks:add'],
+        ] as const
+      ).map(async ([file, name]) => {
+        const answer = await runCommand(file, ['--help'], env());
+        return [name, answer.code, answer.stdout.startsWith(`Usage: npm run ${name}`)];
+      }),
+    );
+    expect(usages).toEqual(usages.map(([name]) => [name, 0, true]));
   });
 
   it('prints a new token once, alone on standard output, that the API takes', async () => {
