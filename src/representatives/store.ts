@@ -272,21 +272,6 @@ async function readPages<T>(
   }
 }
 
-/** Each state legislative seat's district GEOID in the active data, with its layer, state, chamber and district. */
-export async function legislativeSeats(
-  db: Database,
-): Promise<
-  Array<{ layer: string; geoid: string; state: string; chamber: string; district: string }>
-> {
-  return queryRows(
-    db,
-    sql`SELECT d.layer, d.geoid, d.state, seat->>'chamber' AS chamber, seat->>'district' AS district
-          FROM rep_districts d JOIN rep_snapshots s ON s.id = d.snapshot_id AND s.active
-          CROSS JOIN LATERAL jsonb_array_elements(d.seats) AS seat
-         WHERE d.layer IN ('sldu', 'sldl')`,
-  );
-}
-
 /** The map outline stored with a snapshot at import, whatever its version (see map-outline.ts). */
 export async function snapshotMapOutline(db: Database, id: number): Promise<unknown> {
   const [row] = await db

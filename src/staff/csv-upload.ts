@@ -23,10 +23,13 @@ export function receiveCsv(
     csv.single('file')(req, res, (error: unknown) => {
       if (!error) return next();
       const code = (error as { code?: string }).code;
+      const limit = `${MAX_CSV_BYTES / 1024 / 1024} MB`;
       const message =
-        code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE'
-          ? `The file is larger than ${MAX_CSV_BYTES / 1024 / 1024} MB.`
-          : 'Upload one CSV file with the form.';
+        code === 'LIMIT_FILE_SIZE'
+          ? `The file is larger than ${limit}.`
+          : code === 'LIMIT_FIELD_VALUE'
+            ? `The pasted text is larger than ${limit}.`
+            : 'Upload one CSV file with the form.';
       csrf.protect(req, res, (csrfError?: unknown) => {
         if (csrfError) next(csrfError);
         else refuse(res, message).catch(next);

@@ -116,11 +116,12 @@ export async function campaignDashboard(
   campaign: Campaign,
   now = new Date(),
 ): Promise<Dashboard> {
+  const lettersRead = letterCounts(ctx.db, campaign.id);
   const [counts, letters, calls, offices, partners, queues, dataCheck] = await Promise.all([
     readCountsReport(ctx.db, campaign.id),
-    letterCounts(ctx.db, campaign.id),
+    lettersRead,
     callCountsByDistrict(ctx.db, campaign.id),
-    officeCounts(ctx.db, campaign),
+    officeCounts(ctx.db, campaign, lettersRead),
     listPartners(ctx.db, campaign.id),
     queueHealth(ctx),
     dataWarnings(ctx.db, campaign.targetOffices, now),

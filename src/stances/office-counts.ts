@@ -1,6 +1,6 @@
 import type { Database } from '../db/client';
 import type { Campaign, CustomTarget } from '../db/schema';
-import { letterCounts } from '../letters/counts';
+import { letterCounts, type LetterCounts } from '../letters/counts';
 import { countsInDimensions } from '../petitions/signature-store';
 import { listCustomTargets } from '../representatives/custom-targets';
 import { districtLabel, officeLabel } from '../representatives/labels';
@@ -111,13 +111,15 @@ function customScope(
   }
 }
 
+/** `letters`: the campaign's letter counts, where the caller reads them too (the dashboard). */
 export async function officeCounts(
   db: Database,
   campaign: Pick<Campaign, 'id' | 'targetOffices'>,
+  letters: Promise<LetterCounts> = letterCounts(db, campaign.id),
 ): Promise<OfficeCount[]> {
   const campaignId = campaign.id;
-  const [letters, calls, signatureRows, customTargets] = await Promise.all([
-    letterCounts(db, campaignId),
+  const [letterCounted, calls, signatureRows, customTargets] = await Promise.all([
+    letters,
     callCountsByTarget(db, campaignId),
     countsInDimensions(db, campaignId, [
       'total',
@@ -142,7 +144,7 @@ export async function officeCounts(
       .map((row) => row.key);
   const callsTo = new Map<string, typeof calls>();
   for (const row of calls) callsTo.set(row.targetKey, [...(callsTo.get(row.targetKey) ?? []), row]);
-  const reachedKeys = [...new Set([...Object.keys(letters.byTarget), ...callsTo.keys()])];
+  const reachedKeys = [...new Set([...Object.keys(letterCounted.byTarget), ...callsTo.keys()])];
 
   // The offices of the campaign's levels (and of any office reached since a level was dropped).
   const offices = [
@@ -238,7 +240,7 @@ export async function officeCounts(
         district: office.district,
         seat: office.seat,
         signatures: office.signatures,
-        lettersDelivered: letters.byTarget[targetKey]?.delivered ?? 0,
+        lettersDelivered: letterCounted.byTarget[targetKey]?.delivered ?? 0,
         calls: called
           .filter((row) => row.outcome !== 'did-not-call')
           .reduce((sum, row) => sum + row.count, 0),

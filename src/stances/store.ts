@@ -510,7 +510,7 @@ async function placeZipError(db: Database, input: PlaceInput): Promise<string | 
     return 'A statewide ban is shown by its state: leave the ZIP code empty.';
   const centre = (await activeZipCentres(db, [input.zip])).get(input.zip);
   if (!centre)
-    return `The representative data has no ZIP code ${input.zip}: enter one of the place’s ZIP codes, or leave it empty.`;
+    return `The representative data cannot place ZIP code ${input.zip} (it does not know it, or has no centre for it): enter another of the place’s ZIP codes, or leave it empty.`;
   if (!centre.states.includes(fipsByUsps.get(input.state) ?? ''))
     return `ZIP code ${input.zip} is not in ${input.state}: enter one of the place’s ZIP codes.`;
   return undefined;

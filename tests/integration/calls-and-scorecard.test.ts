@@ -465,7 +465,7 @@ describe('a place’s ZIP code in the staff console', () => {
       expect(page.text).toContain('id="error-place-zip"');
       expect(decode(page.text)).toContain(message);
     };
-    await refused({ zip: '99999' }, 'The representative data has no ZIP code 99999');
+    await refused({ zip: '99999' }, 'The representative data cannot place ZIP code 99999');
     await refused({ zip: '99501' }, 'ZIP code 99501 is not in CO');
     await refused({ zip: '8001' }, 'Enter a 5-digit ZIP code');
     await refused({ kind: 'state', name: 'Colorado', zip: '80010' }, 'leave the ZIP code empty');
