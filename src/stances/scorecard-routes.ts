@@ -10,7 +10,7 @@ import { isTargeted, peopleByKey, personAsOfficial, type Person } from '../repre
 import { projectPoint } from '../graphics/district-map';
 import { renderStateMap, type BanStatus } from '../graphics/state-map';
 import { activeZipCentres } from '../representatives/store';
-import { fipsByUsps, isStateCode, stateNames, uspsByFips } from '../representatives/us-states';
+import { fipsByUsps, isStateCode, uspsByFips } from '../representatives/us-states';
 import { stanceWords } from './stance-words';
 import { listBills, listPlaces, listStances } from './store';
 
@@ -122,6 +122,8 @@ export function scorecardPages(ctx: AppContext): Router {
     const campaign = await ctx.campaigns.bySlug(String(req.params.slug));
     if (!campaign) return next();
     const tr = translatorOf(res);
+    /** A state's name in the page's language. */
+    const stateName = (code: string) => tr.t(`common:states.${code}`, { defaultValue: code });
     const texts = campaignTexts(campaign, tr.language);
     const state = stateFilter(req.query.state);
     const [data, outline] = await Promise.all([
@@ -177,7 +179,7 @@ export function scorecardPages(ctx: AppContext): Router {
           const code = uspsByFips.get(fips);
           if (!code) return undefined;
           const status = statusOf(code);
-          return { status, label: `${stateNames.get(code) ?? code}: ${legend[status]}` };
+          return { status, label: `${stateName(code)}: ${legend[status]}` };
         },
         insetLabel: (key) => insetLabels.get(key as (typeof INSET_KEYS)[number]) ?? key,
         markers: marked.flatMap((place) => {
@@ -217,8 +219,8 @@ export function scorecardPages(ctx: AppContext): Router {
         data.officials.map(({ person }) => person.state).filter((code) => isStateCode(code)),
       ),
     ]
-      .sort()
-      .map((code) => ({ code, name: stateNames.get(code) ?? code, selected: code === state }));
+      .map((code) => ({ code, name: stateName(code), selected: code === state }))
+      .sort((a, b) => a.name.localeCompare(b.name, tr.language));
 
     cacheable(res);
     res.render('scorecard', {

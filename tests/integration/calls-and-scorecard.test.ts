@@ -396,6 +396,9 @@ describe('the scorecard', () => {
     expect(spanish).toContain('Dónde está la prohibición');
     expect(spanish).toContain('Indeciso/a');
     expect(spanish).toContain('Colorado: Prohibición en una ciudad o condado');
+    // States by their Spanish names.
+    expect(spanish).toMatch(/Distrito de Columbia: \S/);
+    expect(spanish).not.toContain('District of Columbia');
     expect(spanish).toContain('Una ciudad o condado con prohibición');
     expect(spanish).toContain('>Alaska</text>');
   });
