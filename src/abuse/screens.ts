@@ -3,6 +3,7 @@ import type { SignScreen } from '../petitions/sign-petition';
 import { honeypotFilled } from '../petitions/signature-input';
 import type { FieldErrors } from '../kernel/field-errors';
 import { CAPTCHA_MESSAGE, captchaError, filledByPerson, type Door } from './controls';
+import type { FormPurpose } from './form-token';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { hashIp } from '../http/ip-hash';
 import type { Reservation } from './email-limit';
@@ -80,45 +81,37 @@ export function withCaptchaPrompt(
   return { ...errors, [captchaErrorKey(door)]: t(CAPTCHA_MESSAGE) };
 }
 
-export type LetterScreen =
+export type FormScreen =
   | { outcome: 'pass' }
   /** Sent faster than a person fills the form in: shown again for its sender to confirm, nothing written or sent. */
   | { outcome: 'confirm' }
   | { outcome: 'invalid'; errors: FieldErrors };
 
-/** The letter doors' checks, on a submission whose letters are valid, before they are written. */
-export async function letterScreen(
+/** The pages' forms whose fill time is checked, with the purpose of their fill-time token. */
+const FILLED_FORMS: Partial<Record<Door, FormPurpose>> = {
+  'letters-form': 'letters',
+  'calls-form': 'calls',
+};
+
+/**
+ * The checks of the doors that act for a supporter without an email to confirm (letters, and call
+ * reports, which have no email at all), on a submission otherwise valid, before anything is
+ * written: a page's form filled too fast comes back to be confirmed, then the CAPTCHA when it is
+ * on. Honeypots are noted by the caller; per-email and per-network limits are the caller's too.
+ */
+export async function formScreen(
   ctx: AppContext,
   campaign: CampaignRef,
-  door: 'letters-form' | 'letters-api',
+  door: 'letters-form' | 'letters-api' | 'calls-form',
   body: Record<string, unknown>,
   ip: string | undefined,
   t: Translate = english().t,
-): Promise<LetterScreen> {
-  if (door === 'letters-form' && !filledByPerson(ctx, campaign, door, 'letters', body.formToken))
+): Promise<FormScreen> {
+  const purpose = FILLED_FORMS[door];
+  if (purpose && !filledByPerson(ctx, campaign, door, purpose, body.formToken))
     return { outcome: 'confirm' };
   const refused = await captchaError(ctx, campaign, door, body[captchaField(ctx, door)], ip);
   if (refused) return { outcome: 'invalid', errors: { [captchaErrorKey(door)]: t(refused) } };
-  return { outcome: 'pass' };
-}
-
-/**
- * The call page's checks, on a report to an office the lookup offered, before it is counted: the
- * same as the letter form's (the honeypot is noted by the page). A call report has no email, so no
- * per-email limit; reports have their own per-network limit.
- */
-export async function callScreen(
-  ctx: AppContext,
-  campaign: CampaignRef,
-  body: Record<string, unknown>,
-  ip: string | undefined,
-  t: Translate = english().t,
-): Promise<LetterScreen> {
-  if (!filledByPerson(ctx, campaign, 'calls-form', 'calls', body.formToken))
-    return { outcome: 'confirm' };
-  const token = body[captchaField(ctx, 'calls-form')];
-  const refused = await captchaError(ctx, campaign, 'calls-form', token, ip);
-  if (refused) return { outcome: 'invalid', errors: { captcha: t(refused) } };
   return { outcome: 'pass' };
 }
 

@@ -22,7 +22,7 @@ import { lookupRateLimit } from '../representatives/routes';
 import { letterRateLimit } from './routes';
 import { protectForm } from '../abuse/controls';
 import { normalisedEmail } from '../abuse/email-limit';
-import { letterBudget, letterScreen, noteHoneypot } from '../abuse/screens';
+import { letterBudget, formScreen, noteHoneypot } from '../abuse/screens';
 import {
   lookupQuerySchema,
   lookupRepresentatives,
@@ -765,7 +765,7 @@ export function letterPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>
           noteHoneypot(ctx, campaign, 'letters-form', form);
           const email = honeypotFilled(form) ? undefined : normalisedEmail(form.email);
           const screened = email
-            ? await letterScreen(
+            ? await formScreen(
                 ctx,
                 campaign,
                 'letters-form',

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppContext } from '../context';
 import { ipRateLimit } from '../http/rate-limit';
-import { letterBudget, letterScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
+import { letterBudget, formScreen, noteHoneypot, withCaptchaPrompt } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
 import type { LetterStatus } from '../db/schema';
 import type { createCsrf } from '../http/csrf';
@@ -80,7 +80,7 @@ export function lettersApi(ctx: AppContext): Router {
     // The abuse checks see only a valid submission that would be written (a bot's honeypot is answered by writeLetters).
     const parsed = letterInput.safeParse(body);
     if (parsed.success && campaign.status === 'open' && !honeypotFilled(body)) {
-      const screened = await letterScreen(ctx, campaign, 'letters-api', fields, req.ip, t);
+      const screened = await formScreen(ctx, campaign, 'letters-api', fields, req.ip, t);
       if (screened.outcome === 'invalid')
         return void res.status(400).json({ errors: screened.errors });
     }

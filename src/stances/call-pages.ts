@@ -10,7 +10,7 @@ import type { Translator } from '../i18n/translations';
 import { levelOf } from '../letters/templates';
 import { writableTargets } from '../letters/write-letters';
 import { protectForm } from '../abuse/controls';
-import { callScreen, noteHoneypot } from '../abuse/screens';
+import { formScreen, noteHoneypot } from '../abuse/screens';
 import { honeypotFilled } from '../petitions/signature-input';
 import {
   chosenGeoids,
@@ -39,7 +39,7 @@ import { publishedStances, recordCallReport, storedCallScripts } from './store';
  * level and stance; under each, one press reports how the call went. A report names the office
  * and the caller's districts, nothing of the caller. A report is checked against the same lookup,
  * posted again with it: an office the lookup does not offer is refused (400). Reports have the
- * letter form's abuse controls (abuse/screens.ts `callScreen`): the honeypot, the fill-time token
+ * letter form's abuse controls (abuse/screens.ts `formScreen`): the honeypot, the fill-time token
  * and, when it is on, the CAPTCHA on each report form. A link from the scorecard names one official
  * (`?official=<id>`): the page says so, and after the lookup puts that office first, or says it
  * does not represent the caller; calls still go only to the caller's own offices.
@@ -367,7 +367,7 @@ export function callPages(ctx: AppContext, csrf: ReturnType<typeof createCsrf>):
     // report, and not counted.
     noteHoneypot(ctx, campaign, 'calls-form', body);
     if (honeypotFilled(body)) return renderResult(req, res, campaign, body, result, { reported });
-    const screened = await callScreen(ctx, campaign, body, req.ip, tr.t);
+    const screened = await formScreen(ctx, campaign, 'calls-form', body, req.ip, tr.t);
     // Sent faster than a person reads a script: counted once its sender presses again.
     if (screened.outcome === 'confirm')
       return renderResult(req, res, campaign, body, result, {
