@@ -2,7 +2,7 @@ import type { Channel, DataSource, DistrictLayer, OfficeKind } from '../db/schem
 import { PolygonLayer, type LayerStats } from './geometry';
 import type { StoredSnapshot } from './store';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
-import { fiftyStates, uspsByFips } from './us-states';
+import { fiftyStates, houseSeatOf, uspsByFips } from './us-states';
 
 /**
  * The active snapshot, in memory and ready for lookups: a polygon index per district layer, the
@@ -265,7 +265,7 @@ function congressional(district: DistrictRecord): CongressionalDistrict {
     geoid: district.geoid,
     state: uspsByFips.get(district.geoid.slice(0, 2)) ?? district.state,
     name: district.name,
-    district: code === '00' || code === '98' ? 0 : Number(code),
+    district: houseSeatOf(district.geoid),
     atLarge: code === '00',
     delegate: code === '98',
   };

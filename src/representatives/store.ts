@@ -12,7 +12,7 @@ import {
 } from '../db/schema';
 import { geometryFromBytes, geometryToBytes } from './geometry';
 import type { Snapshot } from './snapshot';
-import { uspsByFips } from './us-states';
+import { houseSeatOf, uspsByFips } from './us-states';
 import type { DistrictRecord, OfficialRecord, ZctaRecord } from './sources';
 
 /** Serialises the switch between snapshots. */
@@ -418,7 +418,7 @@ export async function activeOfficialsRepresenting(
   const seats = places.congressional.flatMap((geoid) => {
     const usps = uspsByFips.get(geoid.slice(0, 2));
     if (!usps || !/^\d{4}$/.test(geoid)) return [];
-    const seat = ['00', '98'].includes(geoid.slice(2)) ? '0' : String(Number(geoid.slice(2)));
+    const seat = String(houseSeatOf(geoid));
     return [{ geoid, usps, seat }];
   });
   return queryRows(

@@ -79,3 +79,12 @@ export const isStateCode = (code: string): boolean => stateNames.has(code);
 export const fiftyStates: ReadonlySet<string> = new Set(
   STATES.filter(([, , , kind]) => kind === 'state').map(([, usps]) => usps),
 );
+
+/**
+ * The House seat a congressional district GEOID names, as the officials' files number it: the
+ * Census's `00` (at-large) and `98` (a delegate's seat) are seat 0 there; `0612` is seat 12.
+ */
+export const houseSeatOf = (geoid: string): number => {
+  const code = geoid.slice(2);
+  return code === '00' || code === '98' ? 0 : Number(code);
+};

@@ -48,19 +48,24 @@ const officeOf = (targetKey: string) => targetKey.slice(0, targetKey.indexOf(':'
 /** The House seats without a vote (the Census numbers them 98): DC's, the territories' and Puerto Rico's. */
 const DELEGATE_SEATS = new Set(['DC', 'AS', 'GU', 'MP', 'VI', 'PR']);
 
-/** "CO-2", "CO at-large", "DC (delegate seat)", "CO senate district 7", "CO house district 12", "CO" (statewide). */
+/**
+ * "CO-2", "CO at-large", "DC (delegate seat)", "CO senate district 7", "CO house district 12",
+ * "NE legislative district 5" (one chamber), "DC council (Ward 1)", "CO" (statewide).
+ */
 export function seatName(office: string, state: string | null, district: string | null): string {
   if (!state) return '';
   switch (office) {
     case 'us-house': {
       const fips = fipsOf(state);
-      if (district === null || !/^\d+$/.test(district)) return state;
-      if (district === '0')
-        return DELEGATE_SEATS.has(state) ? `${state} (delegate seat)` : `${state} at-large`;
-      return fips ? districtLabel(`${fips}${district.padStart(2, '0')}`) : `${state}-${district}`;
+      if (!fips || district === null || !/^\d+$/.test(district)) return state;
+      const code =
+        district !== '0' ? district.padStart(2, '0') : DELEGATE_SEATS.has(state) ? '98' : '00';
+      return districtLabel(`${fips}${code}`);
     }
     case 'state-upper':
-      return district ? `${state} senate district ${district}` : state;
+      if (!district) return state;
+      if (state === 'DC') return `DC council (${district})`;
+      return `${state} ${state === 'NE' ? 'legislative' : 'senate'} district ${district}`;
     case 'state-lower':
       return district ? `${state} house district ${district}` : state;
     default:
