@@ -594,17 +594,30 @@ const mapTemplate = svgTemplate<{
   height: number;
   title: string;
   description: string;
-  insets: Array<{
-    x: number;
-    y: number;
-    width: number;
-    height: number;
-    labelX: number;
-    labelY: number;
-    label: string;
-  }>;
+  insets: InsetFrame[];
   districts: Array<{ d: string; fill: string; geoid: string; title: string }>;
 }>('district-map');
+
+/** An inset's frame as the map templates draw it, with its label under its lower-left corner. */
+export interface InsetFrame {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  labelX: number;
+  labelY: number;
+  label: string;
+}
+
+/** The outline's inset frames, each labelled by `label` (its key and its English label). */
+export const insetFrames = (
+  outline: MapOutline,
+  label: (inset: MapOutline['insets'][number]) => string,
+): InsetFrame[] =>
+  outline.insets.map((inset) => {
+    const [x, y, width, height] = inset.frame;
+    return { x, y, width, height, labelX: x + 3, labelY: y + height + 12, label: label(inset) };
+  });
 
 const legendTemplate = svgTemplate<{
   id: string;
@@ -632,15 +645,7 @@ export function renderDistrictMap(outline: MapOutline, options: MapOptions): Ren
     height: outline.height,
     title: options.title,
     description,
-    insets: outline.insets.map(({ label, frame: [x, y, width, height] }) => ({
-      x,
-      y,
-      width,
-      height,
-      labelX: x + 3,
-      labelY: y + height + 12,
-      label,
-    })),
+    insets: insetFrames(outline, (inset) => inset.label),
     districts: outline.districts.map((district) => {
       const count = options.counts[district.geoid] ?? 0;
       const { label } = options.describe(district.geoid);

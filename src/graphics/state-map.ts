@@ -1,5 +1,5 @@
 import { safeId } from './charts';
-import type { MapOutline } from './district-map';
+import { insetFrames, type InsetFrame, type MapOutline } from './district-map';
 import { svgTemplate } from './svg';
 
 /**
@@ -45,15 +45,7 @@ const mapTemplate = svgTemplate<{
   title: string;
   description: string;
   hatch: { fill: string; stroke: string };
-  insets: Array<{
-    x: number;
-    y: number;
-    width: number;
-    height: number;
-    labelX: number;
-    labelY: number;
-    label: string;
-  }>;
+  insets: InsetFrame[];
   states: Array<{ d: string; fill: string; hatched: boolean; status: BanStatus; title: string }>;
   marker: typeof MARKER_STYLE;
   markers: Array<{ x: number; y: number; title: string }>;
@@ -79,15 +71,7 @@ export function renderStateMap(
     title: options.title,
     description: options.description,
     hatch,
-    insets: outline.insets.map(({ key, frame: [x, y, width, height] }) => ({
-      x,
-      y,
-      width,
-      height,
-      labelX: x + 3,
-      labelY: y + height + 12,
-      label: options.insetLabel(key),
-    })),
+    insets: insetFrames(outline, (inset) => options.insetLabel(inset.key)),
     states: outline.states.flatMap((state) => {
       const described = options.describeState(state.fips);
       if (!described) return [];

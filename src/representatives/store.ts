@@ -359,20 +359,21 @@ export async function activeZipCentres(
 /** The active snapshot's id, as a scalar subquery. */
 const ACTIVE_SNAPSHOT_ID = '(SELECT id FROM rep_snapshots WHERE active)';
 
+/** An official of the active data, as the per-office reads give it. */
+export interface ActiveOfficialRow {
+  office: OfficeKind;
+  person_id: string;
+  name: string;
+  state: string;
+  district: string | null;
+  party: string | null;
+}
+
 /** The officials of the active data that letter targets name (`office:personId`), as a letter's target key says. */
 export async function activeOfficialsByTargetKey(
   db: Database,
   keys: readonly string[],
-): Promise<
-  Array<{
-    office: OfficeKind;
-    person_id: string;
-    name: string;
-    state: string;
-    district: string | null;
-    party: string | null;
-  }>
-> {
+): Promise<ActiveOfficialRow[]> {
   return queryRows(
     db,
     sql`SELECT o.office, o.person_id, o.name, o.state, o.district, o.party
@@ -402,18 +403,7 @@ export async function activeOfficialsRepresenting(
     stateUpper: readonly string[];
     stateLower: readonly string[];
   },
-): Promise<
-  Array<{
-    office: OfficeKind;
-    person_id: string;
-    name: string;
-    state: string;
-    district: string | null;
-    party: string | null;
-    dimension: Constituency['dimension'];
-    key: string;
-  }>
-> {
+): Promise<Array<ActiveOfficialRow & { dimension: Constituency['dimension']; key: string }>> {
   if (offices.length === 0) return [];
   const seats = places.congressional.flatMap((geoid) => {
     const usps = uspsByFips.get(geoid.slice(0, 2));
