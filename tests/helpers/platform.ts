@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
 import pg from 'pg';
 import { buildApp, type AppOptions } from '../../src/app';
@@ -11,6 +12,7 @@ import { createLogger } from '../../src/logger';
 import { openPlatform, type Platform } from '../../src/platform';
 import { DEMO_CAMPAIGN_SLUG } from '../../src/campaigns/demo';
 import { setDeliveryMode } from '../../src/campaigns/editor';
+import { campaigns, type TargetOffice } from '../../src/db/schema';
 import { formatKeyRing } from '../../src/db/field-encryption';
 import { startWorkers, type RunningWorkers } from '../../workers';
 import { testDatabaseUrl, testRedisUrl } from './services';
@@ -118,6 +120,30 @@ export async function goLive(
   if (!campaign) throw new Error(`no campaign ${slug}`);
   await setDeliveryMode(platform.db, campaign, 'live', 'command line');
   platform.campaigns.forget(slug);
+}
+
+/**
+ * Runs `during` with the campaign's target offices narrowed to those `keep` keeps, then puts them
+ * back (as staff would in the campaign settings).
+ */
+export async function withTargetOffices(
+  platform: Pick<Platform, 'db' | 'campaigns'>,
+  slug: string,
+  keep: (office: TargetOffice) => boolean,
+  during: () => Promise<void>,
+): Promise<void> {
+  const campaign = await platform.campaigns.bySlug(slug);
+  if (!campaign) throw new Error(`no campaign ${slug}`);
+  const set = async (targetOffices: TargetOffice[]) => {
+    await platform.db.update(campaigns).set({ targetOffices }).where(eq(campaigns.slug, slug));
+    platform.campaigns.forget(slug);
+  };
+  await set(campaign.targetOffices.filter(keep));
+  try {
+    await during();
+  } finally {
+    await set(campaign.targetOffices);
+  }
 }
 
 /** Polls until `check` returns true (for work done by queue workers), failing after `ms`. */

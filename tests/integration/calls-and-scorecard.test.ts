@@ -1,14 +1,19 @@
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
-import { banPlaces, callReports, campaigns } from '../../src/db/schema';
+import { banPlaces, callReports } from '../../src/db/schema';
 import { projectPoint } from '../../src/graphics/district-map';
 import { importCustomTargets } from '../../src/representatives/custom-targets';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { saveBill, savePlace, saveStance } from '../../src/stances/store';
 import { openSigningForm } from '../helpers/forms';
 import { formFields, unescapeHtml as decode } from '../helpers/html';
-import { createTestPlatform, eventually, type TestPlatform } from '../helpers/platform';
+import {
+  createTestPlatform,
+  eventually,
+  withTargetOffices,
+  type TestPlatform,
+} from '../helpers/platform';
 import { signInAs } from '../helpers/staff';
 import { queryRows } from '../../src/db/client';
 import { sql } from 'drizzle-orm';
@@ -365,25 +370,17 @@ describe('the scorecard', () => {
   });
 
   it('lists an official whose office the campaign does not write to or call, without write and call links', async () => {
-    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
-    const offices = campaign.targetOffices;
-    await t.platform.db
-      .update(campaigns)
-      .set({ targetOffices: offices.filter((office) => office !== 'state-upper') })
-      .where(eq(campaigns.slug, SLUG));
-    t.platform.campaigns.forget(SLUG);
-    try {
-      const text = decode((await request(t.app).get(SCORECARD).expect(200)).text);
-      expect(text).toContain('Hana Senate');
-      expect(text).not.toContain(`official=${encodeURIComponent(STATE_SENATOR)}`);
-      expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
-    } finally {
-      await t.platform.db
-        .update(campaigns)
-        .set({ targetOffices: offices })
-        .where(eq(campaigns.slug, SLUG));
-      t.platform.campaigns.forget(SLUG);
-    }
+    await withTargetOffices(
+      t.platform,
+      SLUG,
+      (office) => office !== 'state-upper',
+      async () => {
+        const text = decode((await request(t.app).get(SCORECARD).expect(200)).text);
+        expect(text).toContain('Hana Senate');
+        expect(text).not.toContain(`official=${encodeURIComponent(STATE_SENATOR)}`);
+        expect(text).toContain(`href="/campaigns/${SLUG}/call?official=${HOUSE}"`);
+      },
+    );
   });
 
   it('filters officials by state, and speaks Spanish', async () => {

@@ -6,7 +6,13 @@ import { messageKey } from '../../src/delivery/deliver';
 import { campaigns, letterActions, letters, signatures } from '../../src/db/schema';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { openSigningForm } from '../helpers/forms';
-import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
+import {
+  createTestPlatform,
+  goLive,
+  eventually,
+  withTargetOffices,
+  type TestPlatform,
+} from '../helpers/platform';
 import { openedLetterActions, openedLetters, openedSignatures } from '../helpers/sealed';
 import { formFields, unescapeHtml as decode } from '../helpers/html';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp';
@@ -636,24 +642,16 @@ describe('a letter to the official a scorecard card names', () => {
   });
 
   it("ignores an official whose office the campaign's letters do not go to", async () => {
-    const campaign = (await t.platform.campaigns.bySlug(SLUG))!;
-    const offices = campaign.targetOffices;
-    await t.platform.db
-      .update(campaigns)
-      .set({ targetOffices: offices.filter((office) => office !== 'us-house') })
-      .where(eq(campaigns.slug, SLUG));
-    t.platform.campaigns.forget(SLUG);
-    try {
-      const page = await request(t.app).get(named(HOUSE)).expect(200);
-      expect(page.text).not.toContain('You are writing to');
-      expect(hiddenOfficial(page.text)).toEqual([]);
-    } finally {
-      await t.platform.db
-        .update(campaigns)
-        .set({ targetOffices: offices })
-        .where(eq(campaigns.slug, SLUG));
-      t.platform.campaigns.forget(SLUG);
-    }
+    await withTargetOffices(
+      t.platform,
+      SLUG,
+      (office) => office !== 'us-house',
+      async () => {
+        const page = await request(t.app).get(named(HOUSE)).expect(200);
+        expect(page.text).not.toContain('You are writing to');
+        expect(hiddenOfficial(page.text)).toEqual([]);
+      },
+    );
   });
 
   it('says so when the official does not represent the address, and offers the writer their own as usual', async () => {
