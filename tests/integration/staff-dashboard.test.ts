@@ -9,6 +9,7 @@ import { tallyCampaign } from '../../src/petitions/tallies';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { campaignDashboard, type Dashboard } from '../../src/staff/dashboard';
 import { recordCallReport, type CallReportInput } from '../../src/stances/store';
+import { callToAda } from '../helpers/calls';
 import { DistrictMapCache } from '../../src/representatives/map-outline';
 import { createTestPlatform, goLive, eventually, type TestPlatform } from '../helpers/platform';
 import { signatureValues } from '../helpers/sealed';
@@ -140,17 +141,7 @@ beforeAll(async () => {
   // Calls supporters reported to Ada Testwell: talked to staff (from CO-1), a voicemail (from
   // CO-2), and one they did not make (not counted).
   const call = (report: Pick<CallReportInput, 'outcome' | 'congressionalDistrict'>) =>
-    recordCallReport(t.platform.db, {
-      campaignId,
-      targetKey: 'us-house:T000001',
-      office: 'us-house',
-      targetName: 'Ada Testwell',
-      targetState: 'CO',
-      targetDistrict: '1',
-      stateUpperDistrict: null,
-      stateLowerDistrict: null,
-      ...report,
-    });
+    recordCallReport(t.platform.db, callToAda(campaignId, report));
   await call({ outcome: 'talked', congressionalDistrict: '0801' });
   await call({ outcome: 'voicemail', congressionalDistrict: '0802' });
   await call({ outcome: 'did-not-call', congressionalDistrict: '0801' });

@@ -16,6 +16,7 @@ import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
 import { exportCsv, exportFilePath, expireExports, writeExportFile } from '../../src/staff/exports';
 import { recordCallReport } from '../../src/stances/store';
+import { callToAda } from '../helpers/calls';
 import { PGLITE_PAGE_ROWS } from '../../src/petitions/signature-exports';
 import { openedSignatures, signatureValues } from '../helpers/sealed';
 
@@ -137,18 +138,7 @@ it('exports signatures in pages, with one header, every row once, as the table h
 }, 60_000);
 
 it('counts signatures and calls by congressional district with the members, as the lookup names them', async () => {
-  await recordCallReport(database.db, {
-    campaignId,
-    targetKey: 'us-house:T000001',
-    office: 'us-house',
-    targetName: 'Ada Testwell',
-    targetState: 'CO',
-    targetDistrict: '1',
-    outcome: 'talked',
-    congressionalDistrict: '0801',
-    stateUpperDistrict: null,
-    stateLowerDistrict: null,
-  });
+  await recordCallReport(database.db, callToAda(campaignId));
   const { text } = await collect('congressional');
   const counts = await queryRows<{ key: string; count: string }>(
     database.db,

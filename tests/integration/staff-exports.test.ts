@@ -15,6 +15,7 @@ import { queryRows } from '../../src/db/client';
 import { signatures } from '../../src/db/schema';
 import { tallyCampaign } from '../../src/petitions/tallies';
 import { recordCallReport, type CallReportInput } from '../../src/stances/store';
+import { callToAda } from '../helpers/calls';
 import type { RepresentativeData } from '../../src/representatives/districts';
 import { importRepresentativeData } from '../../src/representatives/import';
 import { placeLabel } from '../../src/representatives/labels';
@@ -211,19 +212,7 @@ describe('direct exports (streamed in the response)', () => {
     const [upper] = await grouped('state_upper_district');
     const [lower] = await grouped('state_lower_district');
     const call = (report: Partial<CallReportInput>) =>
-      recordCallReport(t.platform.db, {
-        campaignId,
-        targetKey: 'us-house:T000001',
-        office: 'us-house',
-        targetName: 'Ada Testwell',
-        targetState: 'CO',
-        targetDistrict: '1',
-        outcome: 'talked',
-        congressionalDistrict: '0801',
-        stateUpperDistrict: null,
-        stateLowerDistrict: null,
-        ...report,
-      });
+      recordCallReport(t.platform.db, callToAda(campaignId, report));
     await call({ stateUpperDistrict: upper!.key, stateLowerDistrict: lower!.key });
     await call({ outcome: 'voicemail' });
     await call({ outcome: 'did-not-call', stateUpperDistrict: upper!.key });
