@@ -154,6 +154,12 @@ async function main(): Promise<void> {
         ? `Staff console: no staff account yet. Make the first admin account here (the link works once, for an hour):\n  ${setupLink}\n\n`
         : `Staff console: ${address}/staff\n\n`,
     );
+    // Without representative data the lookups, letters and calls cannot work: say where it comes from.
+    if (!running.platform.representatives.current && !config.repDataDir)
+      process.stdout.write(
+        'Representative data: none imported, and none to import (REP_DATA_DIR is not set and there is no ../shared/data).\n' +
+          '  Set REP_DATA_DIR to the data bundle and start again (README, "Representative data").\n\n',
+      );
   }
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
